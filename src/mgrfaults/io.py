@@ -1,0 +1,53 @@
+"""Atomic file writes: nothing half-written is ever left where a later run would trust it."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+from typing import Iterator
+
+
+@contextlib.contextmanager
+def atomic_path(path, suffix: str | None = None) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it onto ``path`` when the block succeeds.
+
+    The temporary file lives in the same folder (so the rename is atomic on POSIX) and keeps
+    the extension of ``path`` (libraries that choose a format by extension still work). On an
+    exception it is removed and ``path`` is left untouched.
+
+    Parameters
+    ----------
+    path : str or Path
+        The final file.
+    suffix : str, optional
+        Extension of the temporary file; default: that of ``path``.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{path.name}.", suffix=path.suffix if suffix is None else suffix, dir=path.parent
+    )
+    os.close(fd)
+    tmp = Path(tmp)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        raise
+
+
+def write_text_atomic(path, text: str) -> None:
+    """Write ``text`` to ``path`` through :func:`atomic_path`."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(text)
+
+
+def write_csv_atomic(df, path, **kwargs) -> None:
+    """Write a pandas DataFrame as CSV (no index) through :func:`atomic_path`."""
+    kwargs.setdefault("index", False)
+    with atomic_path(path) as tmp:
+        df.to_csv(tmp, **kwargs)

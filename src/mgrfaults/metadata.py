@@ -1,0 +1,90 @@
+"""The metadata table: one row per excerpt, the same format for synthetic, GTZAN and any folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from mgrfaults import GENRES
+from mgrfaults.errors import InputError
+from mgrfaults.io import write_csv_atomic
+
+COLUMNS = ("track_id", "path", "genre", "artist", "fault", "replica_of", "duration", "sample_rate")
+FAULTS = ("none", "exact_replica", "recording_replica", "distortion", "mislabel")
+
+
+def label_set(metadata: pd.DataFrame) -> list[str]:
+    """The label order: GTZAN's genres when all labels are among them, else the sorted labels."""
+    labels = sorted(set(metadata["genre"]))
+    if set(labels) <= set(GENRES):
+        return list(GENRES)
+    return labels
+
+
+def validate_metadata(df: pd.DataFrame, source="metadata", genres=None) -> pd.DataFrame:
+    """Check a metadata table and return it normalised (types, sorted by track_id).
+
+    Parameters
+    ----------
+    df : DataFrame
+        With at least the columns in :data:`COLUMNS`.
+    source : str
+        Name of the table (its file) for error messages.
+    genres : sequence of str, optional
+        The allowed labels; a genre outside them is an error naming the track.
+
+    Raises
+    ------
+    InputError
+        Missing column, empty or duplicate track id, unknown fault or genre, empty artist,
+        ``replica_of`` naming an unknown track.
+    """
+    missing = [c for c in COLUMNS if c not in df.columns]
+    if missing:
+        raise InputError(f"{source}: missing column(s) {missing}; a metadata table needs {list(COLUMNS)}")
+    df = df.copy()
+    for col in ("track_id", "path", "genre", "artist", "fault", "replica_of"):
+        df[col] = df[col].fillna("").astype(str)
+    if (df["track_id"] == "").any():
+        raise InputError(f"{source}: empty track_id in row(s) {list(df.index[df['track_id'] == ''][:5])}")
+    dup = df["track_id"][df["track_id"].duplicated()]
+    if len(dup):
+        raise InputError(f"{source}: duplicate track id(s) {sorted(set(dup))[:10]}")
+    bad_fault = df[~df["fault"].isin(FAULTS)]
+    if len(bad_fault):
+        row = bad_fault.iloc[0]
+        raise InputError(f"{source}: track {row.track_id}: unknown fault {row.fault!r}; one of {list(FAULTS)}")
+    if genres is not None:
+        bad = df[~df["genre"].isin(list(genres))]
+        if len(bad):
+            row = bad.iloc[0]
+            raise InputError(
+                f"{source}: track {row.track_id}: genre {row.genre!r} is not in the label set {list(genres)}"
+            )
+    empty_artist = df["artist"].str.strip() == ""
+    df.loc[empty_artist, "artist"] = "unknown:" + df.loc[empty_artist, "track_id"]
+    ids = set(df["track_id"])
+    bad_rep = df[(df["replica_of"] != "") & ~df["replica_of"].isin(ids)]
+    if len(bad_rep):
+        row = bad_rep.iloc[0]
+        raise InputError(f"{source}: track {row.track_id}: replica_of names unknown track {row.replica_of!r}")
+    df["duration"] = pd.to_numeric(df["duration"], errors="raise").astype(float)
+    df["sample_rate"] = pd.to_numeric(df["sample_rate"], errors="raise").astype(int)
+    return df.sort_values("track_id", kind="stable").reset_index(drop=True)
+
+
+def read_metadata(path, genres=None) -> pd.DataFrame:
+    """Read and validate a metadata CSV (see :func:`validate_metadata`)."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: metadata table not found")
+    df = pd.read_csv(path, dtype={"track_id": str, "replica_of": str, "artist": str}, keep_default_na=False)
+    return validate_metadata(df, source=str(path), genres=genres)
+
+
+def write_metadata(df: pd.DataFrame, path) -> None:
+    """Validate and write a metadata table atomically, spec columns first."""
+    df = validate_metadata(df, source=str(path))
+    extra = [c for c in df.columns if c not in COLUMNS]
+    write_csv_atomic(df[list(COLUMNS) + extra], path)
