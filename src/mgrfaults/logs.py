@@ -1,0 +1,21 @@
+"""Logging for workflow scripts: to the rule's log file (and stderr), one format everywhere."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+
+def setup_script_logging(log_paths=(), level: int = logging.INFO) -> logging.Logger:
+    """Send log records of the ``mgrfaults`` loggers to the rule's log file(s) and stderr.
+
+    Parameters
+    ----------
+    log_paths : sequence of str
+        ``snakemake.log`` (may be empty).
+    """
+    handlers = [logging.StreamHandler(sys.stderr)] + [logging.FileHandler(p, mode="w") for p in log_paths]
+    logging.basicConfig(level=level, handlers=handlers, force=True,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.captureWarnings(True)
+    return logging.getLogger("mgrfaults")

@@ -1,0 +1,18 @@
+"""List and decode every audio file of a dataset folder; bad files fail or are skipped and listed."""
+
+from mgrfaults.dataset import list_audio_files, scan_audio
+from mgrfaults.download import find_genre_root
+from mgrfaults.io import write_csv_atomic
+from mgrfaults.logs import setup_script_logging
+
+log = setup_script_logging(snakemake.log)
+files = list_audio_files(find_genre_root(snakemake.input[0]), snakemake.params.extensions)
+listing, bad = scan_audio(
+    files,
+    sample_rate=snakemake.params.sample_rate,
+    max_duration=snakemake.params.max_duration,
+    on_bad_audio=snakemake.params.on_bad_audio,
+)
+write_csv_atomic(bad, snakemake.output.bad)
+write_csv_atomic(listing, snakemake.output.listing)
+log.info("%d files decoded, %d skipped", len(listing), len(bad))

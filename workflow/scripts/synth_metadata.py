@@ -1,0 +1,15 @@
+"""The metadata table of the synthetic dataset (its plan, with the paths where the audio lies)."""
+
+import pandas as pd
+
+from mgrfaults.io import write_csv_atomic
+from mgrfaults.logs import setup_script_logging
+from mgrfaults.synth import plan_metadata, read_plan
+
+log = setup_script_logging(snakemake.log)
+meta = plan_metadata(read_plan(snakemake.input.plan), snakemake.params.audio_dir)
+from mgrfaults.metadata import write_metadata
+
+write_metadata(meta, snakemake.output.metadata)
+write_csv_atomic(pd.DataFrame(columns=["path", "reason"]), snakemake.output.bad)
+log.info("metadata: %d excerpts, %d artists", len(meta), meta["artist"].nunique())
