@@ -14,6 +14,10 @@ configfile: str(Path(workflow.basedir) / "config" / "config.yaml")
 validate(config, "workflow/schemas/config.schema.yaml")
 
 
+
+report: "workflow/report/workflow.rst"
+
+
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/features.smk"

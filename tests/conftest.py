@@ -1,0 +1,65 @@
+"""Shared fixtures: paths, the study's shared GTZAN files, and Snakemake runs in temporary folders."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+# CI clones the repository into another folder with shared/ beside it, as here
+SHARED_GTZAN = REPO.parent / "shared" / "gtzan"
+
+# a pipeline small enough for CI: 10 genres x 12 excerpts x 6 s, short training
+TINY_CONFIG = {"dataset": {"source": "synthetic", "synthetic": {"preset": "tiny"}}}
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return REPO
+
+
+@pytest.fixture(scope="session")
+def shared_gtzan() -> Path:
+    if not (SHARED_GTZAN / "metadata" / "GTZANindex.txt").exists():
+        pytest.skip(f"the study's GTZAN files are not at {SHARED_GTZAN}")
+    return SHARED_GTZAN
+
+
+def deep_update(base: dict, extra: dict) -> dict:
+    out = dict(base)
+    for key, value in extra.items():
+        out[key] = deep_update(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
+
+
+def run_snakemake(workdir, config: dict | None = None, targets=(), extra_args=(), check=True, timeout=1800, env=None):
+    """Run the workflow of this repository in ``workdir`` with ``config`` merged over the default.
+
+    Returns the CompletedProcess (stdout and stderr together in ``.stdout``).
+    """
+    workdir = Path(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    cmd = [sys.executable, "-m", "snakemake", *targets, "-s", str(REPO / "Snakefile"), "--directory", str(workdir),
+           "--cores", "2", *extra_args]
+    if config:
+        configfile = workdir / "test_config.yaml"
+        configfile.write_text(yaml.safe_dump(config))
+        cmd += ["--configfile", str(configfile)]
+    proc = subprocess.run(cmd, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                          timeout=timeout, env={**os.environ, **(env or {})})
+    if check and proc.returncode != 0:
+        raise AssertionError(f"snakemake failed ({proc.returncode}):\n{proc.stdout[-6000:]}")
+    return proc
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory) -> Path:
+    """The whole pipeline once on the tiny synthetic preset; tests read its results (do not modify them)."""
+    workdir = tmp_path_factory.mktemp("tiny_run")
+    run_snakemake(workdir, TINY_CONFIG)
+    return workdir

@@ -1,0 +1,90 @@
+"""Decoding: formats that must work, and bad files that must fail with an error naming them."""
+
+import os
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from mgrfaults.audio import audio_info, load_audio, write_au
+from mgrfaults.errors import AudioError, InputError
+
+SR = 22050
+
+
+def sine(seconds=1.0, sr=SR, freq=440.0):
+    t = np.arange(int(seconds * sr)) / sr
+    return (0.5 * np.sin(2 * np.pi * freq * t)).astype(np.float32)
+
+
+def test_au_roundtrip(tmp_path):
+    write_au(tmp_path / "a.au", sine())
+    y = load_audio(tmp_path / "a.au")
+    assert y.dtype == np.float32 and y.shape == (SR,)
+    np.testing.assert_allclose(y, sine(), atol=1e-4)
+    assert audio_info(tmp_path / "a.au") == {"sample_rate": SR, "duration": 1.0, "channels": 1}
+
+
+def test_max_duration_cuts(tmp_path):
+    write_au(tmp_path / "a.au", sine(3.0))
+    assert len(load_audio(tmp_path / "a.au", max_duration=2.0)) == 2 * SR
+    assert len(load_audio(tmp_path / "a.au", max_duration=None)) == 3 * SR
+
+
+@pytest.mark.parametrize(
+    "name, sr, subtype, channels",
+    [
+        ("stereo.wav", SR, "PCM_16", 2),
+        ("cd.wav", 44100, "PCM_16", 1),
+        ("eight_bit.wav", SR, "PCM_U8", 1),
+        ("float.wav", SR, "FLOAT", 1),
+        ("stereo44.flac", 44100, "PCM_24", 2),
+    ],
+)
+def test_other_formats_decode_to_mono_22050(tmp_path, name, sr, subtype, channels):
+    y = sine(1.0, sr)
+    data = np.stack([y] * channels, axis=1) if channels > 1 else y
+    sf.write(tmp_path / name, data, sr, subtype=subtype)
+    out = load_audio(tmp_path / name, sample_rate=SR)
+    assert out.ndim == 1 and abs(len(out) - SR) <= 1
+    spectrum = np.abs(np.fft.rfft(out))
+    assert abs(np.argmax(spectrum) * SR / len(out) - 440) < 3  # still a 440 Hz tone
+
+
+def test_mp3_decodes(tmp_path):
+    sf.write(tmp_path / "a.mp3", sine(1.0), SR, format="MP3")
+    y = load_audio(tmp_path / "a.mp3")
+    assert y.ndim == 1 and len(y) >= SR * 0.9
+
+
+def test_corrupt_au_names_the_file(tmp_path):
+    path = tmp_path / "jazz.00054.au"
+    path.write_bytes(os.urandom(4096))
+    with pytest.raises(AudioError, match="jazz.00054.au") as err:
+        load_audio(path)
+    assert isinstance(err.value, InputError) and "header" in str(err.value)
+
+
+def test_random_bytes_as_wav(tmp_path):
+    path = tmp_path / "noise.wav"
+    path.write_bytes(os.urandom(4096))
+    with pytest.raises(AudioError, match="noise.wav"):
+        load_audio(path)
+
+
+@pytest.mark.parametrize("ext", ["au", "wav"])
+def test_truncated_file(tmp_path, ext):
+    full = tmp_path / f"full.{ext}"
+    sf.write(full, sine(1.0), SR, subtype="PCM_16", format=ext.upper())
+    cut = tmp_path / f"cut.{ext}"
+    cut.write_bytes(full.read_bytes()[: full.stat().st_size // 2])
+    with pytest.raises(AudioError, match=r"cut\.%s: truncated" % ext):
+        load_audio(cut)
+
+
+def test_empty_and_missing_file(tmp_path):
+    (tmp_path / "empty.au").write_bytes(b"")
+    with pytest.raises(AudioError, match="empty.au: empty file"):
+        load_audio(tmp_path / "empty.au")
+    with pytest.raises(AudioError, match="not found"):
+        load_audio(tmp_path / "missing.wav")

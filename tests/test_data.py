@@ -1,0 +1,110 @@
+"""Data sources: downloads with checksums, folders of audio, bad-audio handling, metadata checks."""
+
+import hashlib
+import tarfile
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mgrfaults.audio import write_au
+from mgrfaults.dataset import directory_metadata, list_audio_files, scan_audio
+from mgrfaults.download import extract_tar, fetch, find_genre_root
+from mgrfaults.errors import AudioError, InputError
+from mgrfaults.metadata import read_metadata, validate_metadata, write_metadata
+
+
+def make_folder(root, genres=("blues", "rock"), n=2, seconds=0.5):
+    for genre in genres:
+        for i in range(n):
+            t = np.arange(int(seconds * 22050)) / 22050
+            write_au(root / genre / f"{genre}.{i:05d}.au", 0.3 * np.sin(2 * np.pi * (200 + 50 * i) * t))
+    return root
+
+
+def test_fetch_verifies_checksum(tmp_path):
+    src = tmp_path / "src.txt"
+    src.write_text("hello")
+    digest = hashlib.sha256(b"hello").hexdigest()
+    assert fetch(src.as_uri(), tmp_path / "out" / "a.txt", sha256=digest).read_text() == "hello"
+    with pytest.raises(InputError, match="checksum mismatch"):
+        fetch(src.as_uri(), tmp_path / "out" / "b.txt", sha256="0" * 64)
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.txt"]  # nothing half-written
+
+
+def test_tarball_download_and_extraction(tmp_path):
+    make_folder(tmp_path / "genres")
+    archive = tmp_path / "genres.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(tmp_path / "genres", arcname="genres")
+    md5 = hashlib.md5(archive.read_bytes()).hexdigest()
+    got = fetch(archive.as_uri(), tmp_path / "dl" / "g.tar.gz", md5=md5)
+    out = extract_tar(got, tmp_path / "dl" / "audio")
+    root = find_genre_root(out)
+    assert root.name == "genres" and sorted(p.name for p in root.iterdir()) == ["blues", "rock"]
+    with pytest.raises(InputError, match="md5 checksum mismatch"):
+        fetch(archive.as_uri(), tmp_path / "bad" / "g.tar.gz", md5="0" * 32)
+    assert not list((tmp_path / "bad").iterdir())
+
+
+def test_list_and_scan_folder(tmp_path):
+    root = make_folder(tmp_path / "audio")
+    files = list_audio_files(root)
+    assert list(files["track_id"]) == ["blues.00000", "blues.00001", "rock.00000", "rock.00001"]
+    listing, bad = scan_audio(files)
+    assert len(listing) == 4 and bad.empty and (listing["duration"] == 0.5).all()
+
+
+def test_bad_audio_error_or_skip(tmp_path):
+    root = make_folder(tmp_path / "audio")
+    (root / "blues" / "blues.00054.au").write_bytes(b"garbage" * 100)
+    files = list_audio_files(root)
+    with pytest.raises(AudioError, match="blues.00054.au"):
+        scan_audio(files, on_bad_audio="error")
+    listing, bad = scan_audio(files, on_bad_audio="skip")
+    assert "blues.00054" not in set(listing["track_id"])
+    assert len(bad) == 1 and bad["path"].iloc[0].endswith("blues.00054.au") and "header" in bad["reason"].iloc[0]
+
+
+def test_directory_metadata_and_annotations(tmp_path):
+    listing, _ = scan_audio(list_audio_files(make_folder(tmp_path / "audio")))
+    meta = validate_metadata(directory_metadata(listing))
+    assert meta["artist"].tolist() == [f"unknown:{t}" for t in meta["track_id"]]
+    ann = tmp_path / "ann.csv"
+    pd.DataFrame({"track_id": ["rock.00001"], "artist": ["Band"], "fault": ["exact_replica"],
+                  "replica_of": ["rock.00000"]}).to_csv(ann, index=False)
+    meta = validate_metadata(directory_metadata(listing, ann))
+    row = meta.set_index("track_id").loc["rock.00001"]
+    assert (row["artist"], row["fault"], row["replica_of"]) == ("Band", "exact_replica", "rock.00000")
+    pd.DataFrame({"track_id": ["pop.00001"], "artist": ["X"]}).to_csv(ann, index=False)
+    with pytest.raises(InputError, match="pop.00001"):
+        directory_metadata(listing, ann)
+
+
+def metadata_frame(**changes):
+    df = pd.DataFrame({
+        "track_id": ["blues.00000", "blues.00001"], "path": ["a.au", "b.au"], "genre": ["blues", "blues"],
+        "artist": ["A", ""], "fault": ["none", "exact_replica"], "replica_of": ["", "blues.00000"],
+        "duration": [30.0, 30.0], "sample_rate": [22050, 22050],
+    })
+    for key, value in changes.items():
+        df[key] = value
+    return df
+
+
+def test_metadata_roundtrip_and_checks(tmp_path):
+    write_metadata(metadata_frame(), tmp_path / "m.csv")
+    meta = read_metadata(tmp_path / "m.csv")
+    assert meta["artist"].tolist() == ["A", "unknown:blues.00001"]
+    with pytest.raises(InputError, match="duplicate track id"):
+        validate_metadata(metadata_frame(track_id=["x.1", "x.1"], replica_of=["", ""]))
+    with pytest.raises(InputError, match="unknown fault 'broken'"):
+        validate_metadata(metadata_frame(fault=["none", "broken"]))
+    with pytest.raises(InputError, match="genre 'polka' is not in the label set"):
+        validate_metadata(metadata_frame(genre=["blues", "polka"]), genres=["blues", "rock"])
+    with pytest.raises(InputError, match="replica_of names unknown track"):
+        validate_metadata(metadata_frame(replica_of=["", "blues.00099"]))
+    with pytest.raises(InputError, match="missing column"):
+        validate_metadata(metadata_frame().drop(columns=["artist"]))
+    with pytest.raises(InputError, match="not found"):
+        read_metadata(tmp_path / "nope.csv")
