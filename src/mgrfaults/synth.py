@@ -526,6 +526,15 @@ def render_music(
         return i * step + frac
 
     drum_hits = {k: _drum(k, sr, rng) for k in ("kick", "snare", "hat")}
+    note_cache: dict = {}
+
+    def note(midi, steps, inst):
+        # chords and bass lines repeat the same notes bar after bar: render each once
+        key = (midi, steps, inst)
+        if key not in note_cache:
+            note_cache[key] = render_note(midi_hz(midi) * detune, steps * step, inst, sr, brightness)
+        return note_cache[key]
+
     progression = np.roll(style.progression, int(rng.integers(0, len(style.progression))))
     melody_note = int(np.mean(style.melody_register))
     for i in range(n_steps):
@@ -539,8 +548,8 @@ def render_music(
                 if rng.random() < pattern[pos]:
                     _add(out, start, drum_hits[kind], mix["drums"] * rng.uniform(0.7, 1.0))
         if pos in style.chord_steps and style.chord != "none":
-            for note in _chord_notes(root_degree, style.scale, 48 + tonic_pc, style.chord):
-                y = render_note(midi_hz(note) * detune, style.chord_length * step, style.comp, sr, brightness)
+            for chord_note in _chord_notes(root_degree, style.scale, 48 + tonic_pc, style.chord):
+                y = note(chord_note, style.chord_length, style.comp)
                 _add(out, start, y, mix["comp"] * 0.35 * rng.uniform(0.8, 1.0))
         bass_root = style.bass_register + (tonic_pc + style.scale[root_degree % len(style.scale)]) % 12
         bass_note = None
@@ -554,7 +563,7 @@ def render_music(
         elif style.bass == "pedal" and pos == 0:
             bass_note, length = bass_root, 16
         if bass_note is not None:
-            y = render_note(midi_hz(bass_note) * detune, length * step, style.bass_voice, sr, brightness)
+            y = note(bass_note, length, style.bass_voice)
             _add(out, start, y, mix["bass"] * 0.6)
         if pos % 2 == 0 and rng.random() < style.melody_density:
             # a random walk on the scale, kept in the genre's register
@@ -562,9 +571,8 @@ def render_music(
             melody_note = int(np.clip(melody_note, *style.melody_register))
             pc = (melody_note - tonic_pc) % 12
             nearest = min(style.scale, key=lambda s: min((pc - s) % 12, (s - pc) % 12))
-            note = melody_note - pc + nearest
             length = float(rng.choice([1, 2, 2, 3, 4]))
-            y = render_note(midi_hz(note) * detune, length * step, style.lead, sr, brightness)
+            y = note(melody_note - pc + nearest, length, style.lead)
             _add(out, start, y, mix["lead"] * 0.5)
     first = int(round(offset * sr))
     return out[first : first + int(round(duration * sr))]
