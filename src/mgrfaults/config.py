@@ -52,7 +52,7 @@ def condition_folds(conditions: Mapping[str, Mapping[str, Any]]) -> dict[str, in
 def check_config(config: Mapping[str, Any]) -> None:
     """Raise :class:`ConfigError` naming the key for values the schema cannot express.
 
-    Checks: partition proportions are positive and sum to 1; ``k >= 2`` for CV conditions;
+    Checks: partition proportions are positive and sum to 1; ``k >= 3`` for CV conditions (train, valid and test each take whole folds);
     the dataset source has what it needs (a root for ``directory``).
     """
     for name, cond in config["partitions"]["conditions"].items():
@@ -68,8 +68,9 @@ def check_config(config: Mapping[str, Any]) -> None:
                 raise ConfigError(f"{key}.proportions: must sum to 1, they sum to {total:g}")
         if str(cond["method"]).endswith("_cv"):
             k = cond.get("k", 4)
-            if not isinstance(k, int) or k < 2:
-                raise ConfigError(f"{key}.k: a k-fold condition needs an integer k >= 2, got {k!r}")
+            # each fold needs disjoint train, valid and test blocks of folds
+            if not isinstance(k, int) or k < 3:
+                raise ConfigError(f"{key}.k: a k-fold condition needs an integer k >= 3, got {k!r}")
     dataset = config["dataset"]
     if dataset["source"] == "directory" and not (dataset.get("directory") or {}).get("root"):
         raise ConfigError("dataset.directory.root: dataset.source is 'directory' but no root folder is given")

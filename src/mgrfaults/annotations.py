@@ -1,0 +1,242 @@
+"""GTZAN's annotations: Sturm's artist index, the study's partition lists, and the metadata built from them.
+
+Sources
+-------
+- ``GTZANindex.txt``: B. L. Sturm's per-excerpt artist and title index of GTZAN (Sturm 2012,
+  "An analysis of the GTZAN music genre dataset"), one line per excerpt,
+  ``reggae.00000.wav ::: Bob Marley ::: Is This Love``, with ``##`` header lines; an empty
+  artist is unknown.
+- The partition lists of Kereliuk, Sturm & Larsen (repository coreyker/dnn-mgr, folder
+  ``gtzan/``): ``{train,valid,test}_{filtered,stratified}.txt``, one relative path a line
+  (``blues/blues.00029.wav``). The *filtered* lists hold 930 excerpts: the 70 they leave out are
+  the faults the study removed.
+
+Faults of the 70 left-out excerpts
+----------------------------------
+The lists say only *that* an excerpt was removed, not why. :func:`infer_removed_faults` uses the
+index to tell replicas from the rest:
+
+- a left-out excerpt whose artist and title (compared case- and punctuation-blind, titles also
+  nearly equal: ``How Strange`` ~ ``How Strang``) match another excerpt is a replica; it gets
+  ``fault = exact_replica`` and ``replica_of`` = a member of its group that the lists keep
+  (the lowest track id), so the automatic ``fault_filtered`` condition keeps one member of each
+  group, as the study did. The index cannot tell an exact replica from a recording replica
+  (same recording, another excerpt or master); both are removed by the study's filter, so
+  ``exact_replica`` is used for both.
+- when the lists keep no member of a group (Britney Spears' "(You Drive Me) Crazy":
+  pop.00015, 21, 22, 37), every member is marked ``exact_replica``; the first points at the second,
+  the others at the first, so all are removed, as in the study.
+- a left-out excerpt with no twin in the index is marked ``distortion`` (the remaining fault
+  class the study removed). On the shared copy these are country.00052, reggae.00086 (whose
+  index titles match no other excerpt).
+
+Sturm's mislabelings are not in these sources: every kept excerpt has ``fault = none``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from mgrfaults.errors import InputError
+from mgrfaults.metadata import COLUMNS, validate_metadata
+
+PARTS = ("train", "valid", "test")
+LIST_SETS = ("filtered", "stratified")
+INDEX_SEPARATOR = ":::"
+TITLE_SIMILARITY = 0.9
+"""Two titles of one artist whose normalised forms are at least this similar name the same song."""
+
+
+def track_id_from_path(path: str) -> str:
+    """The GTZAN stem of a file path: ``blues/blues.00012.wav`` -> ``blues.00012``."""
+    name = Path(str(path).strip()).name
+    stem, dot, ext = name.rpartition(".")
+    # GTZAN stems hold a dot themselves (genre.000NN): drop only a real audio extension
+    if dot and ext.lower() in {"wav", "au", "mp3", "flac", "ogg", "aif", "aiff"}:
+        return stem
+    return name
+
+
+def read_gtzan_index(path) -> pd.DataFrame:
+    """Read Sturm's GTZANindex.txt.
+
+    Parameters
+    ----------
+    path : str or Path
+        The index file: ``##`` comment lines, then ``<file> ::: <artist> ::: <title>``.
+
+    Returns
+    -------
+    DataFrame
+        Columns track_id (GTZAN stem), artist, title; one row per excerpt in file order.
+        An empty artist becomes ``unknown:<track_id>`` (each unknown is its own artist).
+
+    Raises
+    ------
+    InputError
+        Missing file, a line without the two separators, a duplicate track id.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: GTZAN index not found")
+    rows = []
+    for lineno, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
+        if not line.strip() or line.lstrip().startswith("##"):
+            continue
+        fields = [f.strip() for f in line.split(INDEX_SEPARATOR)]
+        if len(fields) != 3 or not fields[0]:
+            raise InputError(
+                f"{path}:{lineno}: expected '<file> ::: <artist> ::: <title>', got {line.strip()!r}"
+            )
+        track_id = track_id_from_path(fields[0])
+        rows.append((track_id, fields[1] or f"unknown:{track_id}", fields[2]))
+    index = pd.DataFrame(rows, columns=["track_id", "artist", "title"])
+    dup = index["track_id"][index["track_id"].duplicated()]
+    if len(dup):
+        raise InputError(f"{path}: duplicate track id(s) {sorted(set(dup))[:10]}")
+    return index
+
+
+def read_partition_list(path) -> list[str]:
+    """Read one published partition list: one relative path a line -> track ids (stems).
+
+    Blank lines and ``#`` comments are skipped. A track listed twice is an error naming it.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: partition list not found")
+    ids = [
+        track_id_from_path(line)
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
+    dup = pd.Index(ids)[pd.Index(ids).duplicated()]
+    if len(dup):
+        raise InputError(f"{path}: track id(s) listed twice: {sorted(set(dup))[:10]}")
+    return ids
+
+
+def partition_list_paths(lists_dir, list_set: str) -> dict[str, Path]:
+    """Paths of ``{part}_{list_set}.txt`` for the three parts in ``lists_dir``."""
+    return {part: Path(lists_dir) / f"{part}_{list_set}.txt" for part in PARTS}
+
+
+def read_partition_lists(lists_dir, list_set: str = "filtered") -> dict[str, list[str]]:
+    """Read the three lists ``{train,valid,test}_{list_set}.txt`` of ``lists_dir``.
+
+    Returns
+    -------
+    dict
+        part -> track ids, in file order.
+    """
+    return {part: read_partition_list(p) for part, p in partition_list_paths(lists_dir, list_set).items()}
+
+
+def _normalise_text(text: str) -> str:
+    return re.sub(r"[^0-9a-z]+", "", str(text).lower())
+
+
+def _same_song(a: tuple[str, str], b: tuple[str, str]) -> bool:
+    """Same artist (normalised) and same or nearly the same title (normalised)."""
+    if a[0] != b[0] or not a[1] or not b[1]:
+        return False
+    return a[1] == b[1] or difflib.SequenceMatcher(None, a[1], b[1]).ratio() >= TITLE_SIMILARITY
+
+
+def infer_removed_faults(index: pd.DataFrame, removed, kept) -> pd.DataFrame:
+    """Guess the fault of each excerpt that the study's filtered lists leave out.
+
+    Parameters
+    ----------
+    index : DataFrame
+        From :func:`read_gtzan_index` (track_id, artist, title).
+    removed : iterable of str
+        Track ids the filtered lists leave out.
+    kept : iterable of str
+        Track ids the filtered lists hold.
+
+    Returns
+    -------
+    DataFrame
+        Columns track_id, fault (exact_replica or distortion), replica_of (a track id or
+        ``""``), one row per removed id, sorted by track_id. See the module docstring for the rules.
+    """
+    kept = set(kept)
+    removed = sorted(set(removed))
+    key = {
+        row.track_id: ("" if row.artist.startswith("unknown:") else _normalise_text(row.artist), _normalise_text(row.title))
+        for row in index.itertuples()
+    }
+    rows = []
+    for tid in removed:
+        twins = sorted(o for o in key if o != tid and tid in key and _same_song(key[tid], key[o]))
+        kept_twins = [o for o in twins if o in kept]
+        if kept_twins:
+            rows.append((tid, "exact_replica", kept_twins[0]))
+        elif twins:
+            # the study dropped the whole group: point the first member at the second, the rest at the first
+            group = sorted([tid] + twins)
+            rows.append((tid, "exact_replica", group[1] if tid == group[0] else group[0]))
+        else:
+            rows.append((tid, "distortion", ""))
+    return pd.DataFrame(rows, columns=["track_id", "fault", "replica_of"])
+
+
+def gtzan_metadata(listing: pd.DataFrame, index_path, lists_dir=None, list_set: str = "filtered") -> pd.DataFrame:
+    """Build the project's metadata table for real GTZAN.
+
+    Parameters
+    ----------
+    listing : DataFrame
+        The decoded audio: columns track_id (GTZAN stem), path, genre, duration (s),
+        sample_rate (Hz). Excerpts skipped as bad audio are simply absent.
+    index_path : str or Path
+        Sturm's GTZANindex.txt (:func:`read_gtzan_index`).
+    lists_dir : str or Path, optional
+        Folder with the study's ``{train,valid,test}_{list_set}.txt``; the excerpts they leave out
+        get a fault (:func:`infer_removed_faults`). None: every fault is ``none``.
+    list_set : str
+        Which lists mark the faults: ``filtered`` (the 930-excerpt fault-filtered lists).
+
+    Returns
+    -------
+    DataFrame
+        The metadata columns (track_id, path, genre, artist, fault, replica_of, duration,
+        sample_rate) plus ``title``, validated and sorted by track_id.
+
+    Raises
+    ------
+    InputError
+        A listed excerpt missing from the index, or a list naming a track absent from the index.
+    """
+    needed = ["track_id", "path", "genre", "duration", "sample_rate"]
+    missing = [c for c in needed if c not in listing.columns]
+    if missing:
+        raise InputError(f"GTZAN listing: missing column(s) {missing}; needs {needed}")
+    index = read_gtzan_index(index_path)
+    meta = listing[needed].copy()
+    meta["track_id"] = meta["track_id"].astype(str)
+    not_indexed = sorted(set(meta["track_id"]) - set(index["track_id"]))
+    if not_indexed:
+        raise InputError(f"{index_path}: no index entry for track(s) {not_indexed[:10]} of the audio listing")
+    meta = meta.merge(index, on="track_id", how="left")
+    meta["fault"] = "none"
+    meta["replica_of"] = ""
+    if lists_dir is not None:
+        lists = read_partition_lists(lists_dir, list_set)
+        kept = {tid for ids in lists.values() for tid in ids}
+        unknown = sorted(kept - set(index["track_id"]))
+        if unknown:
+            raise InputError(f"{lists_dir}: the {list_set} lists name track(s) not in GTZAN: {unknown[:10]}")
+        faults = infer_removed_faults(index, set(index["track_id"]) - kept, kept).set_index("track_id")
+        hit = meta["track_id"].isin(faults.index)
+        meta.loc[hit, "fault"] = faults.loc[meta.loc[hit, "track_id"], "fault"].to_numpy()
+        meta.loc[hit, "replica_of"] = faults.loc[meta.loc[hit, "track_id"], "replica_of"].to_numpy()
+        # a twin skipped as bad audio is no longer in the table: keep the fault, drop the dangling link
+        meta.loc[~meta["replica_of"].isin(set(meta["track_id"]) | {""}), "replica_of"] = ""
+    meta = validate_metadata(meta, source="GTZAN metadata")
+    return meta[list(COLUMNS) + ["title"]]

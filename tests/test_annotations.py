@@ -1,0 +1,158 @@
+"""GTZAN annotations: Sturm's artist index, the study's partition lists, the metadata built from them."""
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from mgrfaults import GENRES
+from mgrfaults.annotations import (
+    gtzan_metadata,
+    infer_removed_faults,
+    read_gtzan_index,
+    read_partition_list,
+    read_partition_lists,
+    track_id_from_path,
+)
+from mgrfaults.errors import InputError
+
+SHARED_GTZAN = Path(__file__).parents[2] / "shared" / "gtzan"
+INDEX = SHARED_GTZAN / "metadata" / "GTZANindex.txt"
+LISTS = SHARED_GTZAN / "partitions"
+needs_shared = pytest.mark.skipif(
+    not INDEX.exists() or not LISTS.exists(),
+    reason=f"the shared GTZAN annotations are not at {SHARED_GTZAN} (shared/ beside the repository)",
+)
+
+
+def gtzan_listing(track_ids):
+    """A listing as the data stage's scan gives it, without audio."""
+    listing = pd.DataFrame({"track_id": list(track_ids)})
+    listing["genre"] = listing["track_id"].str.split(".").str[0]
+    listing["path"] = listing["genre"] + "/" + listing["track_id"] + ".au"
+    listing["duration"] = 30.0
+    listing["sample_rate"] = 22050
+    return listing
+
+
+def test_track_id_from_path():
+    assert track_id_from_path("blues/blues.00012.wav") == "blues.00012"
+    assert track_id_from_path("  jazz/jazz.00054.au\n") == "jazz.00054"
+    assert track_id_from_path("blues.00012") == "blues.00012"
+
+
+def test_read_index_crafted(tmp_path):
+    path = tmp_path / "index.txt"
+    path.write_text(
+        "## header\n##\nreggae.00000.wav ::: Bob Marley ::: Is This Love\n"
+        "classical.00059.wav ::: :::\n\ncountry.00002.wav ::: ::: I Wish I Had A Nickel\n"
+    )
+    index = read_gtzan_index(path)
+    assert list(index["track_id"]) == ["reggae.00000", "classical.00059", "country.00002"]
+    assert list(index["artist"]) == ["Bob Marley", "unknown:classical.00059", "unknown:country.00002"]
+    assert index["title"].iloc[2] == "I Wish I Had A Nickel"
+
+
+def test_read_index_errors(tmp_path):
+    bad = tmp_path / "bad.txt"
+    bad.write_text("## header\nblues.00000.wav ::: John Lee Hooker\n")
+    with pytest.raises(InputError, match=r"bad.txt:2"):
+        read_gtzan_index(bad)
+    dup = tmp_path / "dup.txt"
+    dup.write_text("blues.00000.wav ::: A ::: x\nblues.00000.wav ::: B ::: y\n")
+    with pytest.raises(InputError, match="blues.00000"):
+        read_gtzan_index(dup)
+    with pytest.raises(InputError, match="not found"):
+        read_gtzan_index(tmp_path / "missing.txt")
+
+
+def test_read_partition_list_duplicate(tmp_path):
+    path = tmp_path / "train_x.txt"
+    path.write_text("blues/blues.00001.wav\n\nblues/blues.00002.wav\nother/blues.00001.au\n")
+    with pytest.raises(InputError, match="blues.00001"):
+        read_partition_list(path)
+
+
+def test_infer_removed_faults_rules():
+    index = pd.DataFrame(
+        [
+            ("jazz.00033", "Coleman Hawkins", "Body and Soul"),
+            ("jazz.00051", "Coleman Hawkins", "Body And Soul"),
+            ("jazz.00045", "Coleman Hawkins", "How Strange"),
+            ("jazz.00071", "Coleman Hawkins", "How Strang"),
+            ("pop.00015", "Britney Spears", "(You Drive Me) Crazy"),
+            ("pop.00021", "Britney Spears", "(You Drive Me) Crazy"),
+            ("reggae.00086", "King Tubby", "Splash Out Dub"),
+            ("blues.00001", "unknown:blues.00001", ""),
+        ],
+        columns=["track_id", "artist", "title"],
+    )
+    removed = ["jazz.00033", "jazz.00045", "pop.00015", "pop.00021", "reggae.00086"]
+    kept = ["jazz.00051", "jazz.00071", "blues.00001"]
+    faults = infer_removed_faults(index, removed, kept).set_index("track_id")
+    assert faults.loc["jazz.00033", "replica_of"] == "jazz.00051"  # case-blind title
+    assert faults.loc["jazz.00045", "replica_of"] == "jazz.00071"  # nearly equal title
+    # a group the lists drop whole: every member is a replica, all point inside the group
+    assert faults.loc["pop.00015", "replica_of"] == "pop.00021"
+    assert faults.loc["pop.00021", "replica_of"] == "pop.00015"
+    assert (faults.loc[["jazz.00033", "jazz.00045", "pop.00015", "pop.00021"], "fault"] == "exact_replica").all()
+    assert faults.loc["reggae.00086", "fault"] == "distortion"
+    assert faults.loc["reggae.00086", "replica_of"] == ""
+
+
+@needs_shared
+def test_shared_index_bob_marley():
+    index = read_gtzan_index(INDEX)
+    assert len(index) == 1000
+    assert set(index["track_id"].str.split(".").str[0]) == set(GENRES)
+    marley = index[index["artist"] == "Bob Marley"]
+    assert len(marley) == 35
+    assert set(marley["track_id"].str.split(".").str[0]) == {"reggae"}
+    unknown = index["artist"].str.startswith("unknown:")
+    assert unknown.sum() > 0
+    assert (index.loc[unknown, "artist"] == "unknown:" + index.loc[unknown, "track_id"]).all()
+
+
+@needs_shared
+@pytest.mark.parametrize("list_set, sizes", [("filtered", (443, 197, 290)), ("stratified", (500, 250, 250))])
+def test_shared_published_lists(list_set, sizes):
+    lists = read_partition_lists(LISTS, list_set)
+    assert tuple(len(lists[p]) for p in ("train", "valid", "test")) == sizes
+    all_ids = [tid for ids in lists.values() for tid in ids]
+    assert len(set(all_ids)) == sum(sizes)  # no id in two parts
+    gtzan_ids = {f"{g}.{i:05d}" for g in GENRES for i in range(100)}
+    assert set(all_ids) <= gtzan_ids
+    assert set(all_ids) <= set(read_gtzan_index(INDEX)["track_id"])
+
+
+@needs_shared
+def test_shared_gtzan_metadata():
+    index = read_gtzan_index(INDEX)
+    meta = gtzan_metadata(gtzan_listing(index["track_id"]), INDEX, LISTS)
+    assert len(meta) == 1000
+    assert list(meta["track_id"]) == sorted(meta["track_id"])
+    assert (meta["fault"] != "none").sum() == 70
+    removed = meta[meta["fault"] != "none"]
+    assert removed.groupby("genre").size().to_dict() == {
+        "classical": 1, "country": 2, "disco": 7, "hiphop": 8, "jazz": 13, "metal": 9, "pop": 16, "reggae": 14
+    }
+    kept = set(meta.loc[meta["fault"] == "none", "track_id"])
+    replicas = removed[removed["fault"] == "exact_replica"]
+    # a replica points at a kept member of its group, except in the group the study dropped whole
+    outside = replicas[~replicas["replica_of"].isin(kept)]
+    assert set(outside["track_id"]) == {"pop.00015", "pop.00021", "pop.00022", "pop.00037"}
+    assert meta.set_index("track_id").loc["jazz.00033", "replica_of"] == "jazz.00051"
+    assert (meta.loc[meta["genre"] == "reggae", "artist"] == "Bob Marley").sum() == 35
+    assert "title" in meta.columns
+
+
+@needs_shared
+def test_shared_gtzan_metadata_skipped_and_unknown():
+    index = read_gtzan_index(INDEX)
+    # jazz.00054 is skipped as corrupt audio: absent from the listing, the rest still builds
+    meta = gtzan_metadata(gtzan_listing([t for t in index["track_id"] if t != "jazz.00054"]), INDEX, LISTS)
+    assert len(meta) == 999 and "jazz.00054" not in set(meta["track_id"])
+    no_lists = gtzan_metadata(gtzan_listing(index["track_id"]), INDEX, None)
+    assert (no_lists["fault"] == "none").all()
+    with pytest.raises(InputError, match="blues.00100"):
+        gtzan_metadata(gtzan_listing(["blues.00000", "blues.00100"]), INDEX, None)

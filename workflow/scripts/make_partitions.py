@@ -1,0 +1,29 @@
+"""Snakemake entry point: every fold of one partition condition, checked, with its summary table."""
+
+import logging
+
+import pandas as pd
+
+from mgrfaults.annotations import read_partition_list, track_id_from_path
+from mgrfaults.io import write_csv_atomic
+from mgrfaults.metadata import read_metadata
+from mgrfaults.partitions import PARTS, run_condition
+
+snakemake = globals()["snakemake"]  # injected by Snakemake's script directive
+
+logging.basicConfig(filename=snakemake.log[0], filemode="w", level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+logging.captureWarnings(True)  # proportion warnings (PartitionWarning) go to the log
+
+condition = snakemake.params.condition
+metadata = read_metadata(snakemake.input.metadata)
+lists, skipped = None, []
+if condition["method"] == "published":
+    lists = {part: read_partition_list(getattr(snakemake.input, part)) for part in PARTS}
+    # listed excerpts that the data stage skipped as bad audio are left out with a warning
+    skipped = [track_id_from_path(p) for p in pd.read_csv(snakemake.input.bad_audio, dtype=str)["path"]]
+
+folds = run_condition(metadata, condition, snakemake.params.seed, lists, name=snakemake.params.name, skipped=skipped)
+for (partition, summary), path, summary_path in zip(folds, snakemake.output.partitions, snakemake.output.summaries):
+    write_csv_atomic(partition, path)
+    write_csv_atomic(summary, summary_path)
+    logging.info("%s: %d excerpts\n%s", path, len(partition), summary.to_string(index=False))
