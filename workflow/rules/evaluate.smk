@@ -1,5 +1,254 @@
-# Stage: evaluate. Owner fills in rules; evaluate_targets() lists what `rule all` needs from it.
+# Stage: evaluate. Per-run metrics, the runs table, the study's tables and figures.
+# Reads predictions/{system}/{condition}/fold_{fold}.csv (train) and dataset/metadata.csv (data).
+
+from mgrfaults.seeds import derive as _derive_seed
+from mgrfaults.systems import nets_of as _nets_of
+
+EVALUATE = config["evaluate"]
+# figure-of-merit systems that are run (a subset of systems.run may be configured to run)
+FOM_SYSTEMS = [s for s in EVALUATE.get("figure_of_merit", []) if s in SYSTEMS]
+if len(FOM_SYSTEMS) < len(EVALUATE.get("figure_of_merit", [])):
+    print(
+        f"evaluate.figure_of_merit: {sorted(set(EVALUATE['figure_of_merit']) - set(SYSTEMS))} "
+        "are not in systems.run; no figure of merit is made for them",
+        file=sys.stderr,
+    )
+COMPARE = list(EVALUATE.get("compare", ["standard", "fault_filtered"]))
+# the difference table needs both compared conditions; a one-condition run has none
+HAS_DIFFERENCE = all(c in CONDITIONS for c in COMPARE)
+if not HAS_DIFFERENCE:
+    print(
+        f"evaluate.compare: conditions {COMPARE} are not all in partitions.conditions "
+        f"{list(CONDITIONS)}; no difference table is made",
+        file=sys.stderr,
+    )
+ACCURACY_METRICS = ["accuracy", "normalized_accuracy"]
+TRAINED_NETS = _nets_of(SYSTEMS)  # the DNNs, whose training logs make the training curves
+
+
+wildcard_constraints:
+    metric="accuracy|normalized_accuracy",
+
+
+def _predictions(system, condition):
+    return [
+        f"{RESULTS}/predictions/{system}/{condition}/fold_{fold}.csv"
+        for fold in range(CONDITIONS[condition])
+    ]
+
+
+def _training_logs(wildcards):
+    return {
+        f"{net} fold {fold}": f"{RESULTS}/training/{net}/{wildcards.condition}/fold_{fold}_log.csv"
+        for net in TRAINED_NETS
+        for fold in range(CONDITIONS[wildcards.condition])
+    }
+
+
+def _condition_predictions(wildcards):
+    return {
+        system: _predictions(system, wildcards.condition) for system in SYSTEMS
+    }
+
+
+localrules:
+    evaluate_run,
+    runs_table,
+
+
+rule evaluate_run:
+    """Accuracy, normalised accuracy, per-class recall/precision/F and confusion of one run."""
+    input:
+        predictions=f"{RESULTS}/predictions/{{system}}/{{condition}}/fold_{{fold}}.csv",
+        metadata=f"{RESULTS}/dataset/metadata.csv",
+    output:
+        f"{RESULTS}/metrics/{{system}}/{{condition}}/fold_{{fold}}.json",
+    log:
+        f"{RESULTS}/logs/evaluate/{{system}}/{{condition}}/fold_{{fold}}.log",
+    conda:
+        "../envs/mgrfaults.yaml"
+    script:
+        "../scripts/evaluate_run.py"
+
+
+rule runs_table:
+    """One row per (system, condition, fold) run: the tidy table the wide ones are made from."""
+    input:
+        [f"{RESULTS}/metrics/{s}/{c}/fold_{f}.json" for s, c, f in runs()],
+    output:
+        table=report(
+            f"{RESULTS}/tables/runs.csv",
+            caption="../report/runs.rst",
+            category="1. Accuracy tables",
+            labels={"result": "runs table", "condition": "all", "format": "csv"},
+        ),
+        page=report(
+            f"{RESULTS}/tables/html/runs.html",
+            caption="../report/runs.rst",
+            category="1. Accuracy tables",
+            labels={"result": "runs table", "condition": "all", "format": "html"},
+        ),
+    params:
+        runs=[list(r) for r in runs()],
+    log:
+        f"{RESULTS}/logs/evaluate/runs_table.log",
+    conda:
+        "../envs/mgrfaults.yaml"
+    script:
+        "../scripts/runs_table.py"
+
+
+rule condition_table:
+    """Systems as rows: mean (std, 95% interval) accuracy and normalised accuracy over folds."""
+    input:
+        runs=f"{RESULTS}/tables/runs.csv",
+        metadata=f"{RESULTS}/dataset/metadata.csv",
+        predictions=lambda wc: [p for s in SYSTEMS for p in _predictions(s, wc.condition)],
+    output:
+        table=report(
+            f"{RESULTS}/tables/accuracy_{{condition}}.csv",
+            caption="../report/accuracy_table.rst",
+            category="1. Accuracy tables",
+            labels={"result": "accuracy table", "condition": "{condition}", "format": "csv"},
+        ),
+        page=report(
+            f"{RESULTS}/tables/html/accuracy_{{condition}}.html",
+            caption="../report/accuracy_table.rst",
+            category="1. Accuracy tables",
+            labels={"result": "accuracy table", "condition": "{condition}", "format": "html"},
+        ),
+    params:
+        predictions=_condition_predictions,
+        systems=SYSTEMS,
+        n_bootstrap=EVALUATE.get("bootstrap", 1000),
+        confidence=EVALUATE.get("confidence", 0.95),
+        seed=lambda wc: _derive_seed(config["seed"], "evaluate", wc.condition),
+    log:
+        f"{RESULTS}/logs/evaluate/accuracy_{{condition}}.log",
+    conda:
+        "../envs/mgrfaults.yaml"
+    script:
+        "../scripts/condition_table.py"
+
+
+rule difference_table:
+    """Per system: accuracy under the first compared condition minus the second, with a test."""
+    input:
+        runs=f"{RESULTS}/tables/runs.csv",
+        predictions=[p for s in SYSTEMS for c in COMPARE if c in CONDITIONS for p in _predictions(s, c)],
+    output:
+        table=report(
+            f"{RESULTS}/tables/difference.csv",
+            caption="../report/difference_table.rst",
+            category="2. Condition difference",
+            labels={"result": "difference table", "condition": f"{COMPARE[0]} - {COMPARE[1]}", "format": "csv"},
+        ),
+        page=report(
+            f"{RESULTS}/tables/html/difference.html",
+            caption="../report/difference_table.rst",
+            category="2. Condition difference",
+            labels={"result": "difference table", "condition": f"{COMPARE[0]} - {COMPARE[1]}", "format": "html"},
+        ),
+    params:
+        predictions={
+            f"{s}/{c}": _predictions(s, c) for s in SYSTEMS for c in COMPARE if c in CONDITIONS
+        },
+        systems=SYSTEMS,
+        conditions=COMPARE,
+    log:
+        f"{RESULTS}/logs/evaluate/difference.log",
+    conda:
+        "../envs/mgrfaults.yaml"
+    script:
+        "../scripts/difference_table.py"
+
+
+rule figure_of_merit:
+    """The study's figure-of-merit table of one system and condition (folds pooled), CSV and heatmap."""
+    input:
+        metrics=lambda wc: [
+            f"{RESULTS}/metrics/{wc.system}/{wc.condition}/fold_{f}.json"
+            for f in range(CONDITIONS[wc.condition])
+        ],
+    output:
+        table=report(
+            f"{RESULTS}/tables/figure_of_merit/{{system}}/{{condition}}.csv",
+            caption="../report/figure_of_merit.rst",
+            category="3. Figures of merit",
+            subcategory="{system}",
+            labels={"system": "{system}", "condition": "{condition}", "kind": "table"},
+        ),
+        figure=report(
+            f"{RESULTS}/figures/figure_of_merit/{{system}}/{{condition}}.png",
+            caption="../report/figure_of_merit.rst",
+            category="3. Figures of merit",
+            subcategory="{system}",
+            labels={"system": "{system}", "condition": "{condition}", "kind": "heatmap"},
+        ),
+    log:
+        f"{RESULTS}/logs/evaluate/figure_of_merit/{{system}}/{{condition}}.log",
+    conda:
+        "../envs/mgrfaults.yaml"
+    script:
+        "../scripts/figure_of_merit.py"
+
+
+rule accuracy_figure:
+    """Accuracy per system, one bar per condition side by side, with 95% intervals."""
+    input:
+        tables=[f"{RESULTS}/tables/accuracy_{c}.csv" for c in CONDITIONS],
+    output:
+        report(
+            f"{RESULTS}/figures/{{metric}}_by_condition.png",
+            caption="../report/accuracy_figure.rst",
+            category="1. Accuracy tables",
+            labels={"result": "{metric} figure", "condition": "all", "format": "png"},
+        ),
+    params:
+        conditions=list(CONDITIONS),
+        systems=SYSTEMS,
+    log:
+        f"{RESULTS}/logs/evaluate/{{metric}}_by_condition.log",
+    conda:
+        "../envs/mgrfaults.yaml"
+    script:
+        "../scripts/accuracy_figure.py"
+
+
+rule training_curves:
+    """Training loss and train/valid frame error per epoch of every net of one condition."""
+    input:
+        lambda wc: list(_training_logs(wc).values()),
+    output:
+        report(
+            f"{RESULTS}/figures/training/{{condition}}.png",
+            caption="../report/training_curves.rst",
+            category="5. Training",
+            labels={"result": "training curves", "condition": "{condition}"},
+        ),
+    params:
+        names=lambda wc: list(_training_logs(wc)),
+    log:
+        f"{RESULTS}/logs/evaluate/training_curves/{{condition}}.log",
+    conda:
+        "../envs/mgrfaults.yaml"
+    script:
+        "../scripts/training_curves.py"
 
 
 def evaluate_targets():
-    return []
+    targets = [f"{RESULTS}/metrics/{s}/{c}/fold_{f}.json" for s, c, f in runs()]
+    targets += [f"{RESULTS}/tables/runs.csv"]
+    targets += [f"{RESULTS}/tables/accuracy_{c}.csv" for c in CONDITIONS]
+    targets += [f"{RESULTS}/figures/{m}_by_condition.png" for m in ACCURACY_METRICS]
+    if HAS_DIFFERENCE:
+        targets += [f"{RESULTS}/tables/difference.csv"]
+    if TRAINED_NETS:
+        targets += [f"{RESULTS}/figures/training/{c}.png" for c in CONDITIONS]
+    for system in FOM_SYSTEMS:
+        for condition in CONDITIONS:
+            targets += [
+                f"{RESULTS}/tables/figure_of_merit/{system}/{condition}.csv",
+                f"{RESULTS}/figures/figure_of_merit/{system}/{condition}.png",
+            ]
+    return targets

@@ -1,5 +1,36 @@
-# Stage: report. Owner fills in rules; report_targets() lists what `rule all` needs from it.
+# Stage: report. What `snakemake --report results/report.html` shows beyond the evaluate stage's
+# tables and figures (those are marked with report() where they are made): the partition summaries.
+# report() marks only outputs of rules, and the report shows HTML in place (a CSV is only downloaded),
+# so each summary written by the partitions stage is rendered as an HTML page.
+
+
+localrules:
+    report_partition_summary,
+
+
+rule report_partition_summary:
+    """A partition summary (counts per genre x part, artists per part, removed faults) as an HTML page."""
+    input:
+        f"{RESULTS}/partitions/{{condition}}/fold_{{fold}}_summary.csv",
+    output:
+        report(
+            f"{RESULTS}/report/partitions/{{condition}}/fold_{{fold}}_summary.html",
+            caption="../report/partition_summary.rst",
+            category="4. Partitions",
+            subcategory="{condition}",
+            labels={"condition": "{condition}", "fold": "{fold}"},
+        ),
+    log:
+        f"{RESULTS}/logs/report/partitions/{{condition}}/fold_{{fold}}_summary.log",
+    conda:
+        "../envs/mgrfaults.yaml"
+    script:
+        "../scripts/partition_summary.py"
 
 
 def report_targets():
-    return []
+    return [
+        f"{RESULTS}/report/partitions/{condition}/fold_{fold}_summary.html"
+        for condition, n_folds in CONDITIONS.items()
+        for fold in range(n_folds)
+    ]

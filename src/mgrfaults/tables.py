@@ -1,0 +1,408 @@
+"""The study's tables: runs, accuracy per condition with intervals, and the condition difference.
+
+Inputs are the per-run metrics (:mod:`mgrfaults.metrics`) and the per-run predictions
+(``predictions/{system}/{condition}/fold_{fold}.csv``); every table is a pandas DataFrame
+with one row per system, in the order the systems are given.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from mgrfaults.errors import InputError
+from mgrfaults.metrics import confusion_matrix, figure_of_merit
+
+RUN_COLUMNS = ("system", "condition", "fold", "accuracy", "normalized_accuracy")
+
+PAIRED_TEST = "McNemar exact (two-sided binomial test on the discordant excerpts)"
+UNPAIRED_TEST = "Fisher exact (two-sided, 2x2 correct/wrong x condition)"
+
+
+def runs_table(records: Sequence[Mapping]) -> pd.DataFrame:
+    """The tidy table of all runs.
+
+    Parameters
+    ----------
+    records : sequence of mapping
+        Each with ``system``, ``condition``, ``fold``, ``accuracy``, ``normalized_accuracy``
+        (e.g. a metrics dict updated with its run's names).
+
+    Returns
+    -------
+    DataFrame
+        Columns :data:`RUN_COLUMNS`, one row per run, in the given order.
+    """
+    rows = []
+    for record in records:
+        missing = [c for c in RUN_COLUMNS if c not in record]
+        if missing:
+            raise InputError(f"run record {dict((k, record[k]) for k in record if k in RUN_COLUMNS)}: missing {missing}")
+        rows.append({c: record[c] for c in RUN_COLUMNS})
+    df = pd.DataFrame(rows, columns=list(RUN_COLUMNS))
+    df["fold"] = df["fold"].astype(int)
+    for column in ("accuracy", "normalized_accuracy"):
+        df[column] = pd.to_numeric(df[column]).astype(float)
+    duplicated = df.duplicated(["system", "condition", "fold"])
+    if duplicated.any():
+        row = df[duplicated].iloc[0]
+        raise InputError(f"run {row.system}/{row.condition}/fold_{row.fold} appears twice")
+    return df
+
+
+def clopper_pearson(n_correct: int, n_total: int, confidence: float = 0.95) -> tuple[float, float]:
+    """Exact binomial (Clopper-Pearson) interval of a proportion; (nan, nan) when ``n_total`` is 0."""
+    if n_total == 0:
+        return math.nan, math.nan
+    ci = stats.binomtest(int(n_correct), int(n_total)).proportion_ci(confidence_level=confidence, method="exact")
+    return float(ci.low), float(ci.high)
+
+
+def bootstrap_intervals(
+    folds: Sequence[pd.DataFrame],
+    labels: Sequence[str],
+    n_bootstrap: int = 1000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> dict[str, tuple[float, float]]:
+    """Percentile bootstrap intervals of the fold-mean accuracy and normalised accuracy.
+
+    Excerpts are resampled with replacement within each fold and each true genre (the test
+    sets are stratified by genre, so the class counts are kept as designed). Resampling the
+    ``n_c`` excerpts of a class draws its number of correct decisions from
+    Binomial(``n_c``, observed recall): we draw that count directly, which is the same
+    distribution without materialising the resampled excerpts.
+
+    Parameters
+    ----------
+    folds : sequence of DataFrame
+        Predictions of one system and condition, one frame per fold (columns true, predicted).
+    labels : sequence of str
+    n_bootstrap : int
+        Number of resamples (the study's reproduction: 1000); 0 gives NaN intervals.
+    confidence : float
+        Coverage of the two-sided interval.
+    seed : int
+        Seed of the resampling stream.
+
+    Returns
+    -------
+    dict
+        ``accuracy`` and ``normalized_accuracy`` -> (low, high).
+    """
+    if n_bootstrap <= 0 or not folds:
+        return {"accuracy": (math.nan, math.nan), "normalized_accuracy": (math.nan, math.nan)}
+    rng = np.random.default_rng(seed)
+    fold_accuracy = np.zeros((n_bootstrap, len(folds)))
+    fold_normalized = np.zeros((n_bootstrap, len(folds)))
+    for f, df in enumerate(folds):
+        confusion = confusion_matrix(df["true"].tolist(), df["predicted"].tolist(), labels)
+        n_per_class = confusion.sum(axis=0)
+        present = n_per_class > 0
+        if not present.any():
+            raise InputError(f"fold {f}: no test excerpt to bootstrap")
+        n_class = n_per_class[present]
+        correct_class = np.diag(confusion)[present]
+        # (n_bootstrap, n_present_classes) resampled correct counts per class
+        draws = rng.binomial(n_class, correct_class / n_class, size=(n_bootstrap, len(n_class)))
+        fold_accuracy[:, f] = draws.sum(axis=1) / n_class.sum()
+        fold_normalized[:, f] = (draws / n_class).mean(axis=1)
+    alpha = 1.0 - confidence
+    quantiles = [alpha / 2, 1 - alpha / 2]
+    out = {}
+    for name, values in (("accuracy", fold_accuracy), ("normalized_accuracy", fold_normalized)):
+        low, high = np.quantile(values.mean(axis=1), quantiles)
+        out[name] = (float(low), float(high))
+    return out
+
+
+def condition_table(
+    runs: pd.DataFrame,
+    predictions: Mapping[str, Sequence[pd.DataFrame]],
+    condition: str,
+    labels: Sequence[str],
+    systems: Sequence[str] | None = None,
+    n_bootstrap: int = 1000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Table of one condition: systems as rows, mean, std and 95% interval over folds.
+
+    The accuracy interval is exact binomial (Clopper-Pearson) when the condition has one
+    fold, else the stratified bootstrap of :func:`bootstrap_intervals`; the normalised
+    accuracy, not a binomial proportion, always gets the bootstrap interval.
+
+    Parameters
+    ----------
+    runs : DataFrame
+        :func:`runs_table` (all conditions; the rows of ``condition`` are used).
+    predictions : mapping
+        System -> predictions of each fold of ``condition`` (frames with true, predicted).
+    condition : str
+    labels : sequence of str
+    systems : sequence of str, optional
+        Row order; default the order of ``runs``.
+    n_bootstrap, confidence, seed
+        See :func:`bootstrap_intervals`; each system's stream is ``seed`` + its row number.
+
+    Returns
+    -------
+    DataFrame
+        system, n_folds, n_test, accuracy_mean, accuracy_std, accuracy_ci_low,
+        accuracy_ci_high, normalized_accuracy_mean, normalized_accuracy_std,
+        normalized_accuracy_ci_low, normalized_accuracy_ci_high, accuracy_interval
+        (the method). Fractions in [0, 1]; std over folds (ddof 1, NaN for one fold).
+    """
+    rows = runs[runs["condition"] == condition]
+    if systems is None:
+        systems = list(dict.fromkeys(rows["system"]))
+    out = []
+    for i, system in enumerate(systems):
+        sys_rows = rows[rows["system"] == system].sort_values("fold")
+        if sys_rows.empty:
+            raise InputError(f"tables/runs.csv: no run of system {system!r} under condition {condition!r}")
+        folds = list(predictions.get(system, ()))
+        if len(folds) != len(sys_rows):
+            raise InputError(
+                f"{system}/{condition}: {len(sys_rows)} runs but predictions of {len(folds)} folds"
+            )
+        n_test = int(sum(len(df) for df in folds))
+        boot = bootstrap_intervals(folds, labels, n_bootstrap, confidence, seed + i)
+        if len(folds) == 1:
+            n_correct = int((folds[0]["true"] == folds[0]["predicted"]).sum())
+            accuracy_ci = clopper_pearson(n_correct, n_test, confidence)
+            method = "Clopper-Pearson exact binomial"
+        else:
+            accuracy_ci = boot["accuracy"]
+            method = f"bootstrap over excerpts ({n_bootstrap} resamples, stratified by fold and genre)"
+        out.append(
+            {
+                "system": system,
+                "n_folds": len(sys_rows),
+                "n_test": n_test,
+                "accuracy_mean": sys_rows["accuracy"].mean(),
+                "accuracy_std": sys_rows["accuracy"].std(ddof=1) if len(sys_rows) > 1 else math.nan,
+                "accuracy_ci_low": accuracy_ci[0],
+                "accuracy_ci_high": accuracy_ci[1],
+                "normalized_accuracy_mean": sys_rows["normalized_accuracy"].mean(),
+                "normalized_accuracy_std": sys_rows["normalized_accuracy"].std(ddof=1) if len(sys_rows) > 1 else math.nan,
+                "normalized_accuracy_ci_low": boot["normalized_accuracy"][0],
+                "normalized_accuracy_ci_high": boot["normalized_accuracy"][1],
+                "accuracy_interval": method,
+            }
+        )
+    return pd.DataFrame(out)
+
+
+def _pooled_correctness(folds: Sequence[pd.DataFrame]) -> pd.Series:
+    """Per-excerpt correctness (bool) over all folds, indexed by track_id (may repeat)."""
+    if not folds:
+        return pd.Series([], dtype=bool)
+    df = pd.concat([f[["track_id", "true", "predicted"]] for f in folds], ignore_index=True)
+    return pd.Series((df["true"] == df["predicted"]).to_numpy(), index=df["track_id"].to_numpy())
+
+
+def compare_conditions(correct_a: pd.Series, correct_b: pd.Series) -> dict:
+    """Test whether per-excerpt correctness differs between two conditions.
+
+    Paired (McNemar exact) when both conditions tested exactly the same excerpts, each once:
+    then each excerpt is its own control and only the discordant excerpts carry information.
+    Otherwise (the fault-filtered condition removes excerpts and re-partitions by artist, so
+    the test sets differ) the excerpts are independent samples and the 2x2 table
+    correct/wrong x condition gets Fisher's exact test, valid for the small counts of a
+    test set.
+
+    Parameters
+    ----------
+    correct_a, correct_b : Series of bool indexed by track_id
+
+    Returns
+    -------
+    dict
+        test, statistic (McNemar: excerpts right only under a; Fisher: odds ratio),
+        p_value, n_a, n_b, n_shared, n_only_a_correct, n_only_b_correct (paired only).
+    """
+    ids_a, ids_b = correct_a.index, correct_b.index
+    shared = set(ids_a) & set(ids_b)
+    out = {"n_a": int(len(correct_a)), "n_b": int(len(correct_b)), "n_shared": len(shared)}
+    paired = (
+        len(correct_a) > 0
+        and ids_a.is_unique
+        and ids_b.is_unique
+        and set(ids_a) == set(ids_b)
+    )
+    if paired:
+        b_aligned = correct_b.reindex(ids_a)
+        only_a = int((correct_a & ~b_aligned).sum())
+        only_b = int((~correct_a & b_aligned).sum())
+        discordant = only_a + only_b
+        p_value = stats.binomtest(only_a, discordant, 0.5).pvalue if discordant else 1.0
+        out.update(
+            test=PAIRED_TEST,
+            statistic=float(only_a),
+            p_value=float(p_value),
+            n_only_a_correct=only_a,
+            n_only_b_correct=only_b,
+        )
+    else:
+        table = [
+            [int(correct_a.sum()), int((~correct_a).sum())],
+            [int(correct_b.sum()), int((~correct_b).sum())],
+        ]
+        if len(correct_a) == 0 or len(correct_b) == 0:
+            odds, p_value = math.nan, math.nan
+        else:
+            result = stats.fisher_exact(table)
+            odds, p_value = float(result.statistic), float(result.pvalue)
+        out.update(test=UNPAIRED_TEST, statistic=odds, p_value=p_value, n_only_a_correct=None, n_only_b_correct=None)
+    return out
+
+
+def difference_table(
+    runs: pd.DataFrame,
+    predictions: Mapping[tuple[str, str], Sequence[pd.DataFrame]],
+    condition_a: str = "standard",
+    condition_b: str = "fault_filtered",
+    systems: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Per system: mean accuracy under ``condition_a`` minus under ``condition_b``, with a test.
+
+    Parameters
+    ----------
+    runs : DataFrame
+        :func:`runs_table`.
+    predictions : mapping
+        (system, condition) -> predictions of each fold.
+    condition_a, condition_b : str
+        The difference is a - b (default: standard - fault_filtered, the drop).
+    systems : sequence of str, optional
+        Row order; default the systems of ``runs`` in order.
+
+    Returns
+    -------
+    DataFrame
+        system, accuracy_<a>, accuracy_<b>, difference, normalized_accuracy_<a>,
+        normalized_accuracy_<b>, normalized_difference, then the fields of
+        :func:`compare_conditions` (pooled over folds).
+    """
+    if systems is None:
+        systems = list(dict.fromkeys(runs["system"]))
+    out = []
+    for system in systems:
+        row = {"system": system}
+        means = {}
+        for condition in (condition_a, condition_b):
+            sel = runs[(runs["system"] == system) & (runs["condition"] == condition)]
+            if sel.empty:
+                raise InputError(f"tables/runs.csv: no run of system {system!r} under condition {condition!r}")
+            means[condition] = (sel["accuracy"].mean(), sel["normalized_accuracy"].mean())
+        row[f"accuracy_{condition_a}"] = means[condition_a][0]
+        row[f"accuracy_{condition_b}"] = means[condition_b][0]
+        row["difference"] = means[condition_a][0] - means[condition_b][0]
+        row[f"normalized_accuracy_{condition_a}"] = means[condition_a][1]
+        row[f"normalized_accuracy_{condition_b}"] = means[condition_b][1]
+        row["normalized_difference"] = means[condition_a][1] - means[condition_b][1]
+        comparison = compare_conditions(
+            _pooled_correctness(predictions.get((system, condition_a), ())),
+            _pooled_correctness(predictions.get((system, condition_b), ())),
+        )
+        row.update(comparison)
+        out.append(row)
+    return pd.DataFrame(out)
+
+
+def pooled_figure_of_merit(confusions: Sequence[np.ndarray], labels: Sequence[str], scale: float = 100.0) -> pd.DataFrame:
+    """Figure of merit of the confusion matrices of all folds summed (see :func:`figure_of_merit`)."""
+    if not confusions:
+        raise InputError("figure of merit: no confusion matrix given")
+    total = np.sum([np.asarray(c, dtype=np.int64) for c in confusions], axis=0)
+    return figure_of_merit(total, labels, scale)
+
+
+_HTML_STYLE = """
+body { font-family: system-ui, sans-serif; margin: 1.5em; color: #1e293b; }
+h1 { font-size: 1.2em; }
+p.notes { max-width: 60em; font-size: 0.9em; color: #475569; }
+table { border-collapse: collapse; font-size: 0.9em; }
+th, td { padding: 0.3em 0.8em; border-bottom: 1px solid #cbd5e1; text-align: right; }
+td { white-space: nowrap; }
+th { background: #f1f5f9; }
+td:first-child, th:first-child { text-align: left; }
+"""
+
+
+def _percent(value, digits: int = 1) -> str:
+    return "" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{100 * value:.{digits}f}"
+
+
+def format_condition_table(table: pd.DataFrame) -> pd.DataFrame:
+    """A readable version of :func:`condition_table`: percent, ``mean ± std [low, high]`` per metric."""
+
+    def cell(row, metric):
+        text = _percent(row[f"{metric}_mean"])
+        if not math.isnan(row[f"{metric}_std"]):
+            text += f" ± {_percent(row[f'{metric}_std'])}"
+        if not math.isnan(row[f"{metric}_ci_low"]):
+            text += f" [{_percent(row[f'{metric}_ci_low'])}, {_percent(row[f'{metric}_ci_high'])}]"
+        return text
+
+    return pd.DataFrame(
+        {
+            "system": table["system"],
+            "folds": table["n_folds"],
+            "test excerpts": table["n_test"],
+            "accuracy (%)": [cell(r, "accuracy") for _, r in table.iterrows()],
+            "normalised accuracy (%)": [cell(r, "normalized_accuracy") for _, r in table.iterrows()],
+            "accuracy interval": table["accuracy_interval"],
+        }
+    )
+
+
+def format_difference_table(table: pd.DataFrame, condition_a: str, condition_b: str) -> pd.DataFrame:
+    """A readable version of :func:`difference_table`: accuracies and differences in percent points."""
+    return pd.DataFrame(
+        {
+            "system": table["system"],
+            f"{condition_a} (%)": table[f"accuracy_{condition_a}"].map(_percent),
+            f"{condition_b} (%)": table[f"accuracy_{condition_b}"].map(_percent),
+            "difference (points)": table["difference"].map(_percent),
+            "normalised difference (points)": table["normalized_difference"].map(_percent),
+            "test excerpts": [f"{a} / {b} ({s} shared)" for a, b, s in zip(table["n_a"], table["n_b"], table["n_shared"])],
+            "test": table["test"].str.split(" ").str[:2].str.join(" "),
+            "p-value": table["p_value"].map(lambda p: "" if math.isnan(p) else f"{p:.3g}"),
+        }
+    )
+
+
+def html_page(table: pd.DataFrame, title: str, notes: str = "", float_format: str = "{:.4g}") -> str:
+    """A standalone HTML page showing ``table`` (the report shows HTML in place; a CSV is only downloaded).
+
+    Parameters
+    ----------
+    table : DataFrame
+        Shown without its index (unless the index is named, e.g. a figure of merit).
+    title : str
+    notes : str
+        A paragraph under the title (plain text, escaped).
+    float_format : str
+        Format of float cells; NaN shows as an empty cell.
+    """
+    import html
+
+    show_index = table.index.name is not None
+    body = table.to_html(
+        index=show_index,
+        na_rep="",
+        float_format=lambda v: float_format.format(v),
+        border=0,
+        escape=True,
+    )
+    notes_html = f'<p class="notes">{html.escape(notes)}</p>' if notes else ""
+    return (
+        f'<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
+        f"<style>{_HTML_STYLE}</style></head>\n<body><h1>{html.escape(title)}</h1>{notes_html}\n{body}\n</body></html>\n"
+    )

@@ -1,0 +1,146 @@
+"""End-to-end: the evaluate and report stages through Snakemake, and `snakemake --report`.
+
+Two runs, both marked ``workflow``:
+
+* on a crafted ``results/`` tree (metadata, predictions, partition summaries) with only the
+  evaluate and report rules allowed: fast (under a minute), checks every table and figure
+  and that the report embeds the tables byte for byte;
+* on the whole pipeline with the ``tiny`` synthetic preset (conftest's shared ``tiny_run``): the report.
+"""
+
+import base64
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import TINY_CONFIG, run_snakemake
+from mgrfaults import GENRES
+
+EVALUATE_RULES = [
+    "evaluate_run",
+    "runs_table",
+    "condition_table",
+    "difference_table",
+    "figure_of_merit",
+    "accuracy_figure",
+    "report_partition_summary",
+    "training_curves",
+]
+SYSTEMS = ["BFF_SVM", "500_RSD"]
+CONDITIONS = {"standard": 0.85, "fault_filtered": 0.45}  # accuracy the crafted predictions aim at
+
+pytestmark = pytest.mark.workflow
+
+
+def embedded_files(report_html: Path) -> dict[str, bytes]:
+    """Files embedded in a Snakemake HTML report as base64 data URIs: name -> content."""
+    text = report_html.read_text()
+    found = re.findall(r"filename=([^;\"]+);base64,([A-Za-z0-9+/=]+)", text)
+    return {name: base64.b64decode(data) for name, data in found}
+
+
+def craft_results(results: Path, n_per_genre=6, seed=0):
+    """Metadata, stratified test sets and predictions of every run, partition summaries."""
+    rng = np.random.default_rng(seed)
+    ids = [f"{g}.{i:05d}" for g in GENRES for i in range(n_per_genre)]
+    genres = [g for g in GENRES for _ in range(n_per_genre)]
+    meta = pd.DataFrame(
+        {"track_id": ids, "path": [f"audio/{t}.au" for t in ids], "genre": genres,
+         "artist": [f"{g}_artist{i % 3}" for i, g in enumerate(genres)], "fault": "none", "replica_of": "",
+         "duration": 6.0, "sample_rate": 22050}
+    )
+    (results / "dataset").mkdir(parents=True)
+    meta.to_csv(results / "dataset" / "metadata.csv", index=False)
+    for c, (condition, p_correct) in enumerate(CONDITIONS.items()):
+        # 2 test excerpts per genre; the fault-filtered test set differs (unpaired test)
+        rank = meta.groupby("genre").cumcount()
+        test = meta[(rank >= 2 * c) & (rank < 2 * c + 2)]
+        summary_path = results / "partitions" / condition / "fold_0_summary.csv"
+        summary_path.parent.mkdir(parents=True)
+        pd.DataFrame({"genre": GENRES, "train": 3, "valid": 1, "test": 2}).to_csv(summary_path, index=False)
+        for system in SYSTEMS:
+            right = rng.random(len(test)) < p_correct
+            predicted = np.where(right, test["genre"], rng.choice(GENRES, len(test)))
+            df = pd.DataFrame({"track_id": test["track_id"].to_numpy(), "true": test["genre"].to_numpy(),
+                               "predicted": predicted})
+            for genre in GENRES:
+                df[f"score_{genre}"] = 0.1
+            if system == "500_RSD":  # the one net: its training log
+                epochs = np.arange(1, 6)
+                log_path = results / "training" / system / condition / "fold_0_log.csv"
+                log_path.parent.mkdir(parents=True)
+                pd.DataFrame({"epoch": epochs, "loss": 2.0 / epochs, "train_frame_error": 0.8 / epochs,
+                              "valid_frame_error": 0.9 / np.sqrt(epochs)}).to_csv(log_path, index=False)
+            out = results / "predictions" / system / condition / "fold_0.csv"
+            out.parent.mkdir(parents=True, exist_ok=True)
+            df.to_csv(out, index=False)
+
+
+def test_report_on_crafted_predictions(tmp_path):
+    workdir = tmp_path / "run"
+    results = workdir / "results"
+    craft_results(results)
+    config = {"systems": {"run": SYSTEMS},
+              "evaluate": {"bootstrap": 100, "figure_of_merit": ["500_RSD"], "compare": ["standard", "fault_filtered"]}}
+    targets = (
+        ["results/tables/runs.csv", "results/tables/difference.csv"]
+        + [f"results/tables/accuracy_{c}.csv" for c in CONDITIONS]
+        + [f"results/figures/{m}_by_condition.png" for m in ("accuracy", "normalized_accuracy")]
+        + [f"results/{kind}/figure_of_merit/500_RSD/{c}.{ext}" for c in CONDITIONS
+           for kind, ext in (("tables", "csv"), ("figures", "png"))]
+        + [f"results/report/partitions/{c}/fold_0_summary.html" for c in CONDITIONS]
+        + [f"results/figures/training/{c}.png" for c in CONDITIONS]
+    )
+    allowed = ["--allowed-rules", *EVALUATE_RULES]
+    run_snakemake(workdir, config, targets=targets, extra_args=allowed)
+    for target in targets:
+        assert (workdir / target).stat().st_size > 0, target
+
+    runs = pd.read_csv(results / "tables" / "runs.csv")
+    assert len(runs) == len(SYSTEMS) * len(CONDITIONS)
+    assert list(runs.columns) == ["system", "condition", "fold", "accuracy", "normalized_accuracy"]
+    standard = pd.read_csv(results / "tables" / "accuracy_standard.csv")
+    assert list(standard["system"]) == SYSTEMS
+    assert (standard["accuracy_ci_low"] <= standard["accuracy_mean"]).all()
+    difference = pd.read_csv(results / "tables" / "difference.csv").set_index("system")
+    assert difference.loc["500_RSD", "difference"] == pytest.approx(
+        difference.loc["500_RSD", "accuracy_standard"] - difference.loc["500_RSD", "accuracy_fault_filtered"], abs=1e-5
+    )
+    assert difference["test"].str.startswith("Fisher").all()  # the test sets differ
+    fom = pd.read_csv(results / "tables" / "figure_of_merit" / "500_RSD" / "standard.csv", index_col=0)
+    assert list(fom.columns) == list(GENRES) + ["Precision"]
+    assert fom.index[-1] == "F-score"
+
+    report = tmp_path / "report.html"
+    run_snakemake(workdir, config, targets=targets, extra_args=[*allowed, "--report", str(report)])
+    embedded = embedded_files(report)
+    for name in ("runs.csv", "accuracy_standard.csv", "accuracy_fault_filtered.csv", "difference.csv"):
+        assert embedded[name] == (results / "tables" / name).read_bytes(), name
+    assert "accuracy_by_condition.png" in embedded
+    assert "fold_0_summary.html" in embedded
+    for name in ("runs.html", "accuracy_standard.html", "difference.html"):
+        assert embedded[name] == (results / "tables" / "html" / name).read_bytes(), name
+    assert "Fisher exact" in embedded["difference.html"].decode()
+    assert "standard.png" in embedded  # figure of merit or training curves
+    text = report.read_text()
+    assert "Fisher" in text and "Clopper-Pearson" in text  # the captions say which test and interval
+    assert "mgr-faults" in text  # the workflow description
+
+
+def test_report_on_tiny_pipeline(tiny_run, tmp_path):
+    """The report of the whole tiny pipeline (conftest's shared run): the study's tables are in it."""
+    report = tmp_path / "report.html"
+    run_snakemake(tiny_run, TINY_CONFIG, extra_args=["--report", str(report)])
+    embedded = embedded_files(report)
+    results = tiny_run / "results"
+    for name in ("runs.csv", "accuracy_standard.csv", "accuracy_fault_filtered.csv", "difference.csv"):
+        assert embedded[name] == (results / "tables" / name).read_bytes(), name
+    for name in ("accuracy_standard.html", "difference.html"):
+        assert embedded[name] == (results / "tables" / "html" / name).read_bytes(), name
+    assert "fold_0_summary.html" in embedded
+    for system in ("BFF_SVM", "500_RSD"):  # config/config.yaml's evaluate.figure_of_merit
+        assert (results / "figures" / "figure_of_merit" / system / "fault_filtered.png").exists()
+    assert (results / "figures" / "accuracy_by_condition.png").exists()

@@ -1,0 +1,180 @@
+"""The study's tables on crafted runs and predictions."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from mgrfaults.errors import InputError
+from mgrfaults.metrics import confusion_matrix, evaluate
+from mgrfaults.tables import (
+    PAIRED_TEST,
+    UNPAIRED_TEST,
+    bootstrap_intervals,
+    clopper_pearson,
+    compare_conditions,
+    condition_table,
+    difference_table,
+    format_condition_table,
+    format_difference_table,
+    html_page,
+    pooled_figure_of_merit,
+    runs_table,
+)
+
+LABELS = ["blues", "classical", "country"]
+
+
+def fold(n_per_class, n_wrong_per_class, prefix="t", offset=0):
+    """Predictions of one fold: the first n_wrong excerpts of each class are predicted as the next class."""
+    rows = []
+    for c, (label, n, wrong) in enumerate(zip(LABELS, n_per_class, n_wrong_per_class)):
+        for i in range(n):
+            predicted = LABELS[(c + 1) % len(LABELS)] if i < wrong else label
+            rows.append({"track_id": f"{label}.{prefix}{offset + i:04d}", "true": label, "predicted": predicted})
+    return pd.DataFrame(rows)
+
+
+def runs_of(predictions):
+    """runs.csv records from {(system, condition): [fold frames]}."""
+    records = []
+    for (system, condition), folds in predictions.items():
+        for k, df in enumerate(folds):
+            m = evaluate(df["true"].tolist(), df["predicted"].tolist(), LABELS)
+            records.append({**m, "system": system, "condition": condition, "fold": k})
+    return runs_table(records)
+
+
+def test_runs_table_columns_and_duplicates():
+    preds = {("A", "standard"): [fold([4, 4, 4], [1, 0, 2])], ("A", "fault_filtered"): [fold([3, 3, 3], [2, 2, 2])]}
+    runs = runs_of(preds)
+    assert list(runs.columns) == ["system", "condition", "fold", "accuracy", "normalized_accuracy"]
+    assert runs.loc[runs.condition == "standard", "accuracy"].item() == pytest.approx(9 / 12)
+    with pytest.raises(InputError, match="twice"):
+        runs_table([runs.iloc[0].to_dict(), runs.iloc[0].to_dict()])
+    with pytest.raises(InputError, match="missing"):
+        runs_table([{"system": "A"}])
+
+
+def test_clopper_pearson_known_values():
+    low, high = clopper_pearson(0, 10)
+    assert low == 0.0
+    assert high == pytest.approx(1 - 0.025 ** (1 / 10))
+    low, high = clopper_pearson(7, 10)
+    assert low == pytest.approx(stats.beta.ppf(0.025, 7, 4))
+    assert high == pytest.approx(stats.beta.ppf(0.975, 8, 3))
+    assert all(np.isnan(clopper_pearson(0, 0)))
+
+
+def test_bootstrap_interval_contains_estimate_and_shrinks():
+    small = [fold([10, 10, 10], [3, 5, 1])]
+    big = [fold([200, 200, 200], [60, 100, 20])]  # same recalls, 20x the excerpts
+    ci_small = bootstrap_intervals(small, LABELS, 2000, seed=1)
+    ci_big = bootstrap_intervals(big, LABELS, 2000, seed=1)
+    for ci in (ci_small, ci_big):
+        assert ci["accuracy"][0] < 0.7 < ci["accuracy"][1]
+        assert ci["normalized_accuracy"][0] < 0.7 < ci["normalized_accuracy"][1]
+    assert (ci_big["accuracy"][1] - ci_big["accuracy"][0]) < 0.5 * (ci_small["accuracy"][1] - ci_small["accuracy"][0])
+    assert bootstrap_intervals(small, LABELS, 500, seed=4) == bootstrap_intervals(small, LABELS, 500, seed=4)
+    perfect = bootstrap_intervals([fold([5, 5, 5], [0, 0, 0])], LABELS, 200)
+    assert perfect["accuracy"] == (1.0, 1.0)
+    assert all(np.isnan(bootstrap_intervals(small, LABELS, 0)["accuracy"]))
+
+
+def test_condition_table_one_fold_exact_many_folds_bootstrap():
+    preds = {
+        ("A", "standard"): [fold([10, 10, 10], [2, 2, 2])],
+        ("B", "standard"): [fold([10, 10, 10], [5, 5, 5])],
+        ("A", "cv"): [fold([5, 5, 5], [1, 1, 1], offset=k * 5) for k in range(3)],
+        ("B", "cv"): [fold([5, 5, 5], [k, k, k], offset=k * 5) for k in range(3)],
+    }
+    runs = runs_of(preds)
+    one = condition_table(runs, {"A": preds[("A", "standard")], "B": preds[("B", "standard")]}, "standard", LABELS,
+                          systems=["B", "A"], n_bootstrap=200)
+    assert list(one["system"]) == ["B", "A"]
+    row = one.set_index("system").loc["A"]
+    assert row["accuracy_mean"] == pytest.approx(24 / 30)
+    assert np.isnan(row["accuracy_std"])
+    assert (row["accuracy_ci_low"], row["accuracy_ci_high"]) == pytest.approx(clopper_pearson(24, 30))
+    assert "Clopper-Pearson" in row["accuracy_interval"]
+    assert row["n_test"] == 30 and row["n_folds"] == 1
+
+    many = condition_table(runs, {"A": preds[("A", "cv")], "B": preds[("B", "cv")]}, "cv", LABELS, n_bootstrap=200)
+    row = many.set_index("system").loc["B"]
+    assert row["accuracy_mean"] == pytest.approx(np.mean([1.0, 0.8, 0.6]))
+    assert row["accuracy_std"] == pytest.approx(np.std([1.0, 0.8, 0.6], ddof=1))
+    assert row["accuracy_ci_low"] <= row["accuracy_mean"] <= row["accuracy_ci_high"]
+    assert "bootstrap" in row["accuracy_interval"]
+    with pytest.raises(InputError, match="predictions of 1 folds"):
+        condition_table(runs, {"A": preds[("A", "standard")], "B": preds[("B", "standard")]}, "cv", LABELS)
+    with pytest.raises(InputError, match="'C'"):
+        condition_table(runs, {}, "cv", LABELS, systems=["C"])
+
+
+def test_paired_mcnemar_when_same_excerpts():
+    ids = [f"blues.{i:05d}" for i in range(30)]
+    a = pd.Series([True] * 20 + [False] * 10, index=ids)
+    b = a.copy()
+    b.iloc[:8] = False  # 8 right only under a
+    b.iloc[25:27] = True  # 2 right only under b
+    result = compare_conditions(a, b.sample(frac=1, random_state=0))  # order must not matter
+    assert result["test"] == PAIRED_TEST
+    assert (result["n_only_a_correct"], result["n_only_b_correct"]) == (8, 2)
+    assert result["p_value"] == pytest.approx(stats.binomtest(8, 10, 0.5).pvalue)
+    assert compare_conditions(a, a)["p_value"] == 1.0
+
+
+def test_unpaired_fisher_when_excerpts_differ():
+    a = pd.Series([True] * 25 + [False] * 5, index=[f"x{i}" for i in range(30)])
+    b = pd.Series([True] * 10 + [False] * 14, index=[f"x{i}" for i in range(6, 30)])  # a subset: faults removed
+    result = compare_conditions(a, b)
+    assert result["test"] == UNPAIRED_TEST
+    assert result["n_shared"] == 24
+    assert result["p_value"] == pytest.approx(stats.fisher_exact([[25, 5], [10, 14]]).pvalue)
+
+
+def test_difference_table_sign_and_test_choice():
+    preds = {
+        ("A", "standard"): [fold([10, 10, 10], [1, 1, 1])],
+        ("A", "fault_filtered"): [fold([8, 8, 8], [4, 4, 4], prefix="f")],
+        ("B", "standard"): [fold([10, 10, 10], [1, 1, 1])],
+        ("B", "fault_filtered"): [fold([10, 10, 10], [3, 3, 3])],  # same excerpts: paired
+    }
+    runs = runs_of(preds)
+    diff = difference_table(runs, preds, "standard", "fault_filtered").set_index("system")
+    assert diff.loc["A", "difference"] == pytest.approx(0.9 - 0.5)
+    assert diff.loc["A", "accuracy_standard"] == pytest.approx(0.9)
+    assert diff.loc["A", "test"] == UNPAIRED_TEST
+    assert diff.loc["B", "test"] == PAIRED_TEST
+    assert diff.loc["B", "difference"] == pytest.approx(0.2)
+    assert diff.loc["B", "n_only_a_correct"] == 6
+    with pytest.raises(InputError, match="'nope'"):
+        difference_table(runs, preds, "standard", "nope")
+
+
+def test_pooled_figure_of_merit_sums_folds():
+    folds = [fold([4, 4, 4], [1, 0, 0]), fold([4, 4, 4], [1, 2, 0], offset=4)]
+    confusions = [confusion_matrix(f["true"], f["predicted"], LABELS) for f in folds]
+    fom = pooled_figure_of_merit(confusions, LABELS)
+    assert fom.loc["blues", "blues"] == pytest.approx(100 * 6 / 8)
+    assert fom.loc["country", "classical"] == pytest.approx(100 * 2 / 8)
+    with pytest.raises(InputError):
+        pooled_figure_of_merit([], LABELS)
+
+
+def test_readable_tables_and_html_page():
+    preds = {
+        ("A", "standard"): [fold([10, 10, 10], [1, 1, 1])],
+        ("A", "fault_filtered"): [fold([8, 8, 8], [4, 4, 4], prefix="f")],
+    }
+    runs = runs_of(preds)
+    table = condition_table(runs, {"A": preds[("A", "standard")]}, "standard", LABELS, n_bootstrap=50)
+    readable = format_condition_table(table)
+    low, high = clopper_pearson(27, 30)
+    assert readable.loc[0, "accuracy (%)"] == f"90.0 [{100 * low:.1f}, {100 * high:.1f}]"  # one fold: no std
+    diff = format_difference_table(difference_table(runs, preds), "standard", "fault_filtered")
+    assert diff.loc[0, "difference (points)"] == "40.0"
+    assert diff.loc[0, "test"] == "Fisher exact"
+    page = html_page(diff, "standard - fault_filtered <drop>", notes="a & b")
+    assert page.startswith("<!DOCTYPE html>") and "<table" in page and "40.0" in page
+    assert "&lt;drop&gt;" in page and "a &amp; b" in page  # escaped
