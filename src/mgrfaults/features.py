@@ -1,0 +1,820 @@
+"""Features: magnitude STFT frames (DNN systems) and MFCC texture windows (BFF baseline), cached in HDF5.
+
+Computation
+    :func:`stft_frames` -- magnitude STFT, 1024-sample frames, hop 512, 513 bins, no centre padding.
+    :func:`mfcc_frames` -- 20 MFCCs (librosa) of those same frames.
+    :func:`texture_windows` -- mean and variance (or covariance) of the MFCCs over 5 s texture
+    windows, or Tzanetakis & Cook's running statistics over the last 1 s (43 frames).
+
+Floors (silence and DC never give NaN or inf)
+    Magnitudes of silence are 0 (finite). The mel power is floored at ``amin`` = 1e-10 before
+    the log (librosa's ``power_to_db``), so MFCCs of silence are finite. Variances are clipped
+    at 0 (cancellation of E[x^2] - E[x]^2). :func:`standardize` divides by ``max(std, std_floor)``.
+    Audio with non-finite samples is refused (:class:`~mgrfaults.errors.InputError`).
+
+Cache (one pair of HDF5 files per shard of tracks; see DEVELOPERS.md)
+    ``features`` float32/float16 (n_rows, dim), chunked; ``track_ids`` (n_tracks,) utf-8;
+    ``offsets`` and ``lengths`` int64 (n_tracks,); attrs ``params`` (JSON) and ``kind``.
+    :func:`extract_shard` writes a shard, :class:`FeatureStore` reads any set of shards.
+
+Training-time transforms (statistics from the training part only, so never baked into the cache)
+    :func:`log_compress`, :func:`fit_standardizer`, :func:`standardize`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+
+import h5py
+import numpy as np
+
+from mgrfaults.errors import InputError
+from mgrfaults.io import atomic_path
+
+log = logging.getLogger(__name__)
+
+KINDS = ("frames", "texture")
+WINDOWS = {"hann": "hann", "rectangular": "boxcar"}  # config name -> scipy.signal.get_window name
+FORMAT_VERSION = 1  # bump when the computation changes, so old caches are refused
+
+# ---------------------------------------------------------------------------------------------
+# Parameters
+
+
+def frame_params(
+    sample_rate: int = 22050,
+    max_duration: float | None = 30.0,
+    n_fft: int = 1024,
+    hop_length: int = 512,
+    window: str = "hann",
+    dtype: str = "float32",
+) -> dict:
+    """The extraction parameters of frame features, as stored in the cache's ``params`` attribute.
+
+    Parameters
+    ----------
+    sample_rate : int
+        Hz of the decoded audio.
+    max_duration : float or None
+        Seconds of audio kept from the start.
+    n_fft : int
+        Frame length in samples (1024 = 46.4 ms at 22050 Hz); ``n_fft // 2 + 1`` bins.
+    hop_length : int
+        Samples between frame starts (512 = 50 % overlap).
+    window : {'hann', 'rectangular'}
+        Hann: the study's reproduction; rectangular: Sigtia & Dixon's code.
+    dtype : {'float32', 'float16'}
+        Storage type; :class:`FeatureStore` always returns float32.
+
+    Returns
+    -------
+    dict
+        JSON-serialisable; compare it with ``FeatureStore.params``.
+    """
+    if window not in WINDOWS:
+        raise InputError(f"features.frames.window: {window!r} is not one of {sorted(WINDOWS)}")
+    if dtype not in ("float32", "float16"):
+        raise InputError(f"features.frames.dtype: {dtype!r} is not float32 or float16")
+    return {
+        "kind": "frames",
+        "version": FORMAT_VERSION,
+        "sample_rate": int(sample_rate),
+        "max_duration": None if max_duration is None else float(max_duration),
+        "n_fft": int(n_fft),
+        "hop_length": int(hop_length),
+        "window": str(window),
+        "center": False,
+        "dtype": str(dtype),
+    }
+
+
+def texture_params(
+    sample_rate: int = 22050,
+    max_duration: float | None = 30.0,
+    n_fft: int = 1024,
+    hop_length: int = 512,
+    window: str = "hann",
+    n_mfcc: int = 20,
+    n_mels: int = 128,
+    window_seconds: float = 5.0,
+    hop_seconds: float = 5.0,
+    statistics: str = "mean_var",
+    variant: str = "windows",
+    running_frames: int = 43,
+) -> dict:
+    """The extraction parameters of texture features (MFCC statistics), as stored in the cache.
+
+    Parameters
+    ----------
+    sample_rate, max_duration, n_fft, hop_length, window
+        As :func:`frame_params`: the MFCCs are computed from the same STFT frames.
+    n_mfcc : int
+        MFCC coefficients per frame.
+    n_mels : int
+        Mel bands before the DCT (librosa's default).
+    window_seconds, hop_seconds : float
+        Texture window length and hop (``variant='windows'``).
+    statistics : {'mean_var', 'mean_cov'}
+        Per window: mean and variance (2 n_mfcc values) or mean and the upper triangle of the
+        covariance (n_mfcc + n_mfcc (n_mfcc + 1) / 2 values).
+    variant : {'windows', 'running'}
+        ``windows``: one vector per texture window; ``running``: Tzanetakis & Cook (MARSYAS),
+        one vector per frame over the last ``running_frames`` frames.
+    running_frames : int
+        Frames of the running window (43 frames = 1 s at 22050 Hz, hop 512).
+    """
+    if statistics not in ("mean_var", "mean_cov"):
+        raise InputError(f"features.texture.statistics: {statistics!r} is not mean_var or mean_cov")
+    if variant not in ("windows", "running"):
+        raise InputError(f"features.texture.variant: {variant!r} is not windows or running")
+    params = frame_params(sample_rate, max_duration, n_fft, hop_length, window, "float32")
+    params.update(
+        kind="texture",
+        n_mfcc=int(n_mfcc),
+        n_mels=int(n_mels),
+        window_seconds=float(window_seconds),
+        hop_seconds=float(hop_seconds),
+        statistics=str(statistics),
+        variant=str(variant),
+        running_frames=int(running_frames),
+    )
+    return params
+
+
+def params_from_config(config: Mapping[str, Any], kind: str) -> dict:
+    """Extraction parameters of ``kind`` ('frames' or 'texture') from the workflow configuration.
+
+    ``config`` is the whole Snakemake config; ``dataset.sample_rate``/``max_duration`` and the
+    ``features`` section are read (missing keys take the paper's defaults). The training stage
+    passes the result as ``expected_params`` to :class:`FeatureStore`.
+    """
+    dataset = config.get("dataset", {})
+    feats = config.get("features", {})
+    frames = dict(feats.get("frames") or {})
+    common = {
+        "sample_rate": dataset.get("sample_rate", 22050),
+        "max_duration": dataset.get("max_duration", 30.0),
+        "n_fft": frames.get("n_fft", 1024),
+        "hop_length": frames.get("hop_length", 512),
+        "window": frames.get("window", "hann"),
+    }
+    if kind == "frames":
+        return frame_params(dtype=frames.get("dtype", "float32"), **common)
+    if kind == "texture":
+        return texture_params(**common, **dict(feats.get("texture") or {}))
+    raise InputError(f"unknown feature kind {kind!r}; one of {list(KINDS)}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Computation
+
+
+def n_frames(n_samples: int, n_fft: int = 1024, hop_length: int = 512) -> int:
+    """Frames of an uncentred STFT: ``1 + (n_samples - n_fft) // hop_length``, at least 1.
+
+    Audio shorter than one frame is zero-padded to one frame (see :func:`stft_frames`).
+    """
+    return 1 + max(int(n_samples) - n_fft, 0) // hop_length
+
+
+def stft_frames(y: np.ndarray, n_fft: int = 1024, hop_length: int = 512, window: str = "hann") -> np.ndarray:
+    """Magnitude STFT frames, no centre padding.
+
+    Parameters
+    ----------
+    y : np.ndarray, shape (n_samples,)
+        Mono audio.
+    n_fft : int
+        Frame length in samples.
+    hop_length : int
+        Samples between frame starts.
+    window : {'hann', 'rectangular'}
+        Analysis window (periodic Hann, as librosa).
+
+    Returns
+    -------
+    np.ndarray, shape (n_frames, n_fft // 2 + 1), float32
+        ``|X|``; frame ``t`` covers samples ``[t * hop_length, t * hop_length + n_fft)``;
+        ``n_frames`` as :func:`n_frames` (audio shorter than ``n_fft`` is zero-padded to one frame).
+    """
+    import librosa
+
+    y = np.asarray(y, dtype=np.float32)
+    if y.ndim != 1:
+        raise InputError(f"stft_frames: expected mono audio of shape (n_samples,), got {y.shape}")
+    if window not in WINDOWS:
+        raise InputError(f"stft_frames: window {window!r} is not one of {sorted(WINDOWS)}")
+    if len(y) < n_fft:
+        y = np.pad(y, (0, n_fft - len(y)))
+    spec = librosa.stft(y, n_fft=n_fft, hop_length=hop_length, window=WINDOWS[window], center=False)
+    return np.abs(spec).T.astype(np.float32, copy=False)
+
+
+def mfcc_frames(
+    magnitude: np.ndarray,
+    sample_rate: int = 22050,
+    n_mfcc: int = 20,
+    n_mels: int = 128,
+    top_db: float | None = 80.0,
+) -> np.ndarray:
+    """MFCCs of magnitude STFT frames, as ``librosa.feature.mfcc`` computes them from a spectrogram.
+
+    Mel power spectrogram (``n_mels`` Slaney bands) -> ``power_to_db`` (floor 1e-10, i.e. -100 dB,
+    and ``top_db`` below the track's peak) -> DCT-II (ortho), first ``n_mfcc`` coefficients.
+
+    Parameters
+    ----------
+    magnitude : np.ndarray, shape (n_frames, n_bins)
+        From :func:`stft_frames`; ``n_fft = 2 * (n_bins - 1)``.
+    sample_rate : int
+        Hz.
+    n_mfcc, n_mels : int
+    top_db : float or None
+        librosa's dynamic range limit.
+
+    Returns
+    -------
+    np.ndarray, shape (n_frames, n_mfcc), float32
+    """
+    import librosa
+
+    n_fft = 2 * (magnitude.shape[1] - 1)
+    power = np.square(magnitude, dtype=np.float32).T
+    mel = librosa.feature.melspectrogram(S=power, sr=sample_rate, n_fft=n_fft, n_mels=n_mels)
+    log_mel = librosa.power_to_db(mel, amin=1e-10, top_db=top_db)
+    return librosa.feature.mfcc(S=log_mel, n_mfcc=n_mfcc).T.astype(np.float32, copy=False)
+
+
+def texture_bounds(
+    n_samples: int,
+    sample_rate: int = 22050,
+    n_fft: int = 1024,
+    hop_length: int = 512,
+    window_seconds: float = 5.0,
+    hop_seconds: float = 5.0,
+) -> np.ndarray:
+    """Frame ranges of the texture windows of a track.
+
+    Window ``k`` covers samples ``[k * hop, k * hop + window)`` (``window_seconds``, ``hop_seconds``
+    in samples, rounded) and holds the frames lying wholly inside it. There are
+    ``1 + (n_samples - window) // hop`` windows (a 30 s excerpt: 6 windows of 5 s); a track shorter
+    than one window gives one window over all its frames.
+
+    Returns
+    -------
+    np.ndarray, shape (n_windows, 2), int64
+        ``[start, stop)`` frame indices of each window.
+    """
+    total = n_frames(n_samples, n_fft, hop_length)
+    win = int(round(window_seconds * sample_rate))
+    hop = int(round(hop_seconds * sample_rate))
+    if hop < 1 or win < n_fft + hop_length - 1:  # else some window could hold no whole frame
+        raise InputError(
+            f"features.texture: a texture window of {window_seconds} s (hop {hop_seconds} s) cannot hold "
+            f"a frame of {n_fft} samples at hop {hop_length} at {sample_rate} Hz"
+        )
+    if n_samples < win:
+        return np.array([[0, total]], dtype=np.int64)
+    starts = np.arange(1 + (n_samples - win) // hop, dtype=np.int64) * hop
+    first = -(-starts // hop_length)  # first frame starting at or after the window start
+    stop = (starts + win - n_fft) // hop_length + 1  # one past the last frame ending inside
+    return np.stack([first, np.minimum(stop, total)], axis=1)
+
+
+def running_bounds(n_frames_: int, running_frames: int = 43) -> np.ndarray:
+    """Tzanetakis & Cook's running window: frame ``t`` summarises frames ``[t - running_frames + 1, t]``.
+
+    The first frames use what there is (fewer than ``running_frames``), as MARSYAS's memory fills.
+
+    Returns
+    -------
+    np.ndarray, shape (n_frames_, 2), int64
+        ``[start, stop)`` frame indices.
+    """
+    stop = np.arange(1, n_frames_ + 1, dtype=np.int64)
+    return np.stack([np.maximum(stop - running_frames, 0), stop], axis=1)
+
+
+def window_statistics(x: np.ndarray, bounds: np.ndarray, statistics: str = "mean_var") -> np.ndarray:
+    """Mean and variance (or covariance) of ``x`` over frame ranges.
+
+    Computed from cumulative sums in float64, so running windows cost O(n_frames) whatever
+    their length. Variances are population variances (ddof 0), clipped at 0.
+
+    Parameters
+    ----------
+    x : np.ndarray, shape (n_frames, d)
+    bounds : np.ndarray, shape (n_windows, 2)
+        ``[start, stop)`` frame indices, ``stop > start``.
+    statistics : {'mean_var', 'mean_cov'}
+
+    Returns
+    -------
+    np.ndarray, float32, shape (n_windows, 2 d) for mean_var:
+        ``[mean_0..mean_{d-1}, var_0..var_{d-1}]``; shape (n_windows, d + d (d + 1) / 2) for
+        mean_cov: the means, then the covariance's upper triangle row by row (``np.triu_indices``).
+    """
+    x = np.asarray(x, dtype=np.float64)
+    d = x.shape[1]
+    bounds = np.asarray(bounds, dtype=np.int64)
+    if statistics not in ("mean_var", "mean_cov"):
+        raise InputError(f"window_statistics: statistics {statistics!r} is not mean_var or mean_cov")
+    iu = np.triu_indices(d)
+    # Centre first: E[x^2] - E[x]^2 loses precision when |mean| >> std (MFCC 0 of a quiet track)
+    centre = x.mean(axis=0) if len(x) else np.zeros(d)
+    xc = x - centre
+    second = xc * xc if statistics == "mean_var" else xc[:, iu[0]] * xc[:, iu[1]]
+    cum1 = np.concatenate([np.zeros((1, d)), np.cumsum(xc, axis=0)])
+    cum2 = np.concatenate([np.zeros((1, second.shape[1])), np.cumsum(second, axis=0)])
+    start, stop = bounds[:, 0], bounds[:, 1]
+    count = (stop - start)[:, None].astype(np.float64)
+    mean_c = (cum1[stop] - cum1[start]) / count
+    raw2 = (cum2[stop] - cum2[start]) / count
+    if statistics == "mean_var":
+        spread = np.maximum(raw2 - mean_c * mean_c, 0.0)
+    else:
+        spread = raw2 - mean_c[:, iu[0]] * mean_c[:, iu[1]]
+        diag = iu[0] == iu[1]
+        spread[:, diag] = np.maximum(spread[:, diag], 0.0)
+    return np.concatenate([mean_c + centre, spread], axis=1).astype(np.float32)
+
+
+def texture_dim(n_mfcc: int = 20, statistics: str = "mean_var") -> int:
+    """Length of one texture vector."""
+    return 2 * n_mfcc if statistics == "mean_var" else n_mfcc + n_mfcc * (n_mfcc + 1) // 2
+
+
+def texture_features(mfcc: np.ndarray, n_samples: int, params: Mapping[str, Any]) -> np.ndarray:
+    """Texture vectors of one track from its MFCC frames, as ``params`` (:func:`texture_params`) say.
+
+    Returns
+    -------
+    np.ndarray, shape (n_windows, texture_dim), float32
+        ``variant='windows'``: one row per texture window (:func:`texture_bounds`);
+        ``variant='running'``: one row per frame (:func:`running_bounds`).
+    """
+    if params["variant"] == "running":
+        bounds = running_bounds(len(mfcc), params["running_frames"])
+    else:
+        bounds = texture_bounds(
+            n_samples,
+            params["sample_rate"],
+            params["n_fft"],
+            params["hop_length"],
+            params["window_seconds"],
+            params["hop_seconds"],
+        )
+    return window_statistics(mfcc, bounds, params["statistics"])
+
+
+def extract_track(
+    y: np.ndarray, frames: Mapping[str, Any], texture: Mapping[str, Any]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Frame and texture features of one track, sharing one STFT.
+
+    Parameters
+    ----------
+    y : np.ndarray, shape (n_samples,)
+        Mono audio at ``frames['sample_rate']``.
+    frames, texture : mapping
+        From :func:`frame_params` and :func:`texture_params` (same STFT parameters).
+
+    Returns
+    -------
+    magnitude : np.ndarray, shape (n_frames, n_fft // 2 + 1), float32
+    texture : np.ndarray, shape (n_windows, texture_dim), float32
+    """
+    for key in ("sample_rate", "n_fft", "hop_length", "window"):
+        if frames[key] != texture[key]:
+            raise InputError(f"extract_track: frames and texture parameters differ in {key!r}")
+    if not np.all(np.isfinite(y)):
+        raise InputError("extract_track: audio has non-finite samples")
+    magnitude = stft_frames(y, frames["n_fft"], frames["hop_length"], frames["window"])
+    mfcc = mfcc_frames(magnitude, texture["sample_rate"], texture["n_mfcc"], texture["n_mels"])
+    return magnitude, texture_features(mfcc, len(y), texture)
+
+
+# ---------------------------------------------------------------------------------------------
+# Shards
+
+
+def shard_rows(metadata, n_shards: int, shard: int):
+    """The metadata rows of one shard: contiguous blocks of the rows sorted by track id.
+
+    ``np.array_split`` of the sorted rows into ``n_shards`` blocks (sizes differ by at most one;
+    with more shards than tracks, the last shards are empty).
+
+    Parameters
+    ----------
+    metadata : DataFrame
+        With a ``track_id`` column.
+    n_shards : int
+    shard : int
+        In ``[0, n_shards)``.
+
+    Returns
+    -------
+    DataFrame
+    """
+    if not 0 <= shard < n_shards:
+        raise InputError(f"shard {shard} is outside [0, {n_shards})")
+    ordered = metadata.sort_values("track_id", kind="stable").reset_index(drop=True)
+    blocks = np.array_split(np.arange(len(ordered)), n_shards)
+    return ordered.iloc[blocks[shard]].reset_index(drop=True)
+
+
+def _chunk_rows(dim: int, itemsize: int, target_bytes: int = 1 << 18) -> int:
+    # ~256 KiB chunks: well inside h5py's 1 MiB chunk cache, a few chunks per track
+    return int(max(1, min(8192, target_bytes // max(1, dim * itemsize))))
+
+
+class ShardWriter:
+    """Write one HDF5 shard, track by track, through a temporary file renamed on success.
+
+    >>> with ShardWriter(path, "frames", params, dim=513) as w:   # doctest: +SKIP
+    ...     w.append("blues.00000", magnitude)
+
+    Parameters
+    ----------
+    path : str or Path
+        Final file.
+    kind : {'frames', 'texture'}
+    params : mapping
+        Extraction parameters (JSON-serialisable), stored as attribute ``params``.
+    dim : int
+        Columns of ``features``.
+    dtype : str
+        Storage type of ``features``.
+    """
+
+    def __init__(self, path, kind: str, params: Mapping[str, Any], dim: int, dtype: str = "float32"):
+        if kind not in KINDS:
+            raise InputError(f"{path}: unknown feature kind {kind!r}")
+        self.path = Path(path)
+        self.kind, self.params, self.dim, self.dtype = kind, dict(params), int(dim), np.dtype(dtype)
+        self._ids: list[str] = []
+        self._seen: set[str] = set()
+        self._lengths: list[int] = []
+        self._rows = 0
+
+    def __enter__(self) -> "ShardWriter":
+        self._atomic = atomic_path(self.path)
+        tmp = self._atomic.__enter__()
+        try:
+            self._file = h5py.File(tmp, "w")
+            self._data = self._file.create_dataset(
+                "features",
+                shape=(0, self.dim),
+                maxshape=(None, self.dim),
+                dtype=self.dtype,
+                chunks=(_chunk_rows(self.dim, self.dtype.itemsize), self.dim),
+            )
+        except BaseException as e:
+            self._atomic.__exit__(type(e), e, e.__traceback__)
+            raise
+        return self
+
+    def append(self, track_id: str, features: np.ndarray) -> None:
+        """Add one track's rows, shape (n, dim)."""
+        features = np.asarray(features)
+        if features.ndim != 2 or features.shape[1] != self.dim:
+            raise InputError(
+                f"{self.path}: track {track_id}: features of shape {features.shape}, expected (n, {self.dim})"
+            )
+        if track_id in self._seen:
+            raise InputError(f"{self.path}: track {track_id} appended twice")
+        n = len(features)
+        self._data.resize(self._rows + n, axis=0)
+        self._data[self._rows : self._rows + n] = features.astype(self.dtype, copy=False)
+        self._ids.append(str(track_id))
+        self._seen.add(str(track_id))
+        self._lengths.append(n)
+        self._rows += n
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        try:
+            if exc_type is None:
+                lengths = np.asarray(self._lengths, dtype=np.int64)
+                offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64) if len(lengths) else lengths
+                ids = np.array(self._ids, dtype=object)
+                self._file.create_dataset("track_ids", data=ids, dtype=h5py.string_dtype("utf-8"))
+                self._file.create_dataset("offsets", data=offsets, dtype=np.int64)
+                self._file.create_dataset("lengths", data=lengths, dtype=np.int64)
+                self._file.attrs["params"] = json.dumps(self.params, sort_keys=True)
+                self._file.attrs["kind"] = self.kind
+        except BaseException as e:
+            self._file.close()
+            self._atomic.__exit__(type(e), e, e.__traceback__)
+            raise
+        self._file.close()
+        self._atomic.__exit__(exc_type, exc, tb)  # renames on success, removes the temp file on error
+        return False
+
+
+def extract_shard(
+    rows,
+    frames_path,
+    texture_path,
+    frames: Mapping[str, Any],
+    texture: Mapping[str, Any],
+    load: Callable[..., np.ndarray] | None = None,
+    progress_every: int = 50,
+) -> dict:
+    """Compute and write the frame and texture shards of some tracks.
+
+    Parameters
+    ----------
+    rows : DataFrame
+        Metadata rows (``track_id``, ``path``) of the shard (:func:`shard_rows`).
+    frames_path, texture_path : str or Path
+        The two HDF5 files written (temp then rename).
+    frames, texture : mapping
+        :func:`frame_params`, :func:`texture_params`.
+    load : callable, optional
+        ``load(path, sample_rate=, max_duration=) -> (n_samples,) float32``;
+        default :func:`mgrfaults.audio.load_audio`.
+    progress_every : int
+        Log a line every this many tracks.
+
+    Returns
+    -------
+    dict
+        ``tracks``, ``frame_rows``, ``texture_rows``, ``audio_seconds``.
+
+    Raises
+    ------
+    AudioError
+        A file that cannot be decoded (names the file); no output is left behind.
+    """
+    if load is None:
+        from mgrfaults.audio import load_audio as load
+    n_bins = frames["n_fft"] // 2 + 1
+    tdim = texture_dim(texture["n_mfcc"], texture["statistics"])
+    stats = {"tracks": 0, "frame_rows": 0, "texture_rows": 0, "audio_seconds": 0.0}
+    with ShardWriter(frames_path, "frames", frames, n_bins, frames["dtype"]) as fw, ShardWriter(
+        texture_path, "texture", texture, tdim, "float32"
+    ) as tw:
+        for i, row in enumerate(rows.itertuples(index=False)):
+            y = load(row.path, sample_rate=frames["sample_rate"], max_duration=frames["max_duration"])
+            if not np.all(np.isfinite(y)):
+                raise InputError(f"{row.path}: track {row.track_id}: non-finite audio samples")
+            magnitude, tex = extract_track(y, frames, texture)
+            fw.append(row.track_id, magnitude)
+            tw.append(row.track_id, tex)
+            stats["tracks"] += 1
+            stats["frame_rows"] += len(magnitude)
+            stats["texture_rows"] += len(tex)
+            stats["audio_seconds"] += len(y) / frames["sample_rate"]
+            if progress_every and (i + 1) % progress_every == 0:
+                log.info("%d/%d tracks", i + 1, len(rows))
+    return stats
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading
+
+
+def params_differences(found: Mapping[str, Any], expected: Mapping[str, Any]) -> list[str]:
+    """Keys whose values differ between two parameter sets (a key missing on one side differs)."""
+    expected = json.loads(json.dumps(dict(expected), sort_keys=True))  # tuples -> lists, as stored
+    missing = object()
+    return sorted(k for k in set(found) | set(expected) if found.get(k, missing) != expected.get(k, missing))
+
+
+class FeatureStore:
+    """Read features from a set of HDF5 shards, one track at a time, without loading the dataset.
+
+    Parameters
+    ----------
+    paths : str, Path or sequence of them
+        Shard files of one kind (frames or texture) with the same parameters.
+    expected_params : mapping, optional
+        E.g. :func:`params_from_config`; a shard whose ``params`` differ is refused.
+
+    Attributes
+    ----------
+    track_ids : list of str
+        Every track, in shard order (sorted by track id for the workflow's shards).
+    params : dict
+        The extraction parameters.
+    kind : str
+        'frames' or 'texture'.
+    dim : int
+        Columns of every feature row.
+
+    Raises
+    ------
+    InputError
+        Missing or unreadable shard, missing datasets, shards with different parameters or kinds,
+        a track in two shards, or parameters that differ from ``expected_params``: the message
+        names the file and the differing keys.
+
+    Examples
+    --------
+    >>> store = FeatureStore(sorted(glob("results/features/frames/shard_*.h5")))  # doctest: +SKIP
+    >>> x = store.read("blues.00000")            # (n_frames, 513) float32
+    >>> for tid, x in store.iter_tracks(ids): ...
+    """
+
+    def __init__(self, paths, expected_params: Mapping[str, Any] | None = None):
+        if isinstance(paths, (str, Path)):
+            paths = [paths]
+        self.paths = [Path(p) for p in paths]
+        if not self.paths:
+            raise InputError("FeatureStore: no shard files given")
+        self._files: dict[int, h5py.File] = {}
+        self._where: dict[str, tuple[int, int, int]] = {}  # track -> (shard index, offset, length)
+        self.track_ids: list[str] = []
+        self.params: dict | None = None
+        self.kind: str | None = None
+        self.dim: int | None = None
+        first_path = None
+        for i, path in enumerate(self.paths):
+            params, kind, dim, ids, offsets, lengths = self._read_index(path)
+            if expected_params is not None:
+                diff = params_differences(params, expected_params)
+                if diff:
+                    wanted = dict(expected_params)
+                    detail = ", ".join(f"{k}: cache {params.get(k)!r} vs expected {wanted.get(k)!r}" for k in diff)
+                    raise InputError(
+                        f"{path}: feature cache made with other parameters (differing keys {diff}: {detail}); "
+                        "re-run the features stage"
+                    )
+            if self.params is None:
+                self.params, self.kind, self.dim, first_path = params, kind, dim, path
+            else:
+                diff = params_differences(params, self.params)
+                if diff or kind != self.kind or dim != self.dim:
+                    raise InputError(
+                        f"{path}: shard does not match {first_path} (kind {kind!r} vs {self.kind!r}, "
+                        f"dim {dim} vs {self.dim}, differing params {diff})"
+                    )
+            for tid, off, n in zip(ids, offsets, lengths):
+                if tid in self._where:
+                    other = self.paths[self._where[tid][0]]
+                    raise InputError(f"{path}: track {tid} is also in {other}")
+                self._where[tid] = (i, int(off), int(n))
+                self.track_ids.append(tid)
+
+    @staticmethod
+    def _read_index(path: Path):
+        if not path.exists():
+            raise InputError(f"{path}: feature shard not found")
+        try:
+            with h5py.File(path, "r") as f:
+                missing = [k for k in ("features", "track_ids", "offsets", "lengths") if k not in f]
+                if missing or "params" not in f.attrs or "kind" not in f.attrs:
+                    raise InputError(f"{path}: not a feature shard (missing {missing or 'attributes params/kind'})")
+                params = json.loads(f.attrs["params"])
+                kind = str(f.attrs["kind"])
+                dim = int(f["features"].shape[1])
+                n_rows = int(f["features"].shape[0])
+                ids = [str(t) for t in f["track_ids"].asstr()[()]]
+                offsets = f["offsets"][()]
+                lengths = f["lengths"][()]
+        except OSError as e:
+            raise InputError(f"{path}: cannot read feature shard: {e}") from e
+        if not (len(ids) == len(offsets) == len(lengths)) or (len(ids) and int((offsets + lengths).max()) > n_rows):
+            raise InputError(f"{path}: inconsistent index (track_ids/offsets/lengths vs {n_rows} rows)")
+        return params, kind, dim, ids, offsets, lengths
+
+    def _file(self, i: int) -> h5py.File:
+        f = self._files.get(i)
+        if f is None:
+            f = self._files[i] = h5py.File(self.paths[i], "r")
+        return f
+
+    def _locate(self, track_id: str) -> tuple[int, int, int]:
+        try:
+            return self._where[track_id]
+        except KeyError:
+            raise InputError(
+                f"track {track_id} is not in the feature cache ({len(self.paths)} shard(s), e.g. {self.paths[0]})"
+            ) from None
+
+    def __len__(self) -> int:
+        return len(self.track_ids)
+
+    def __contains__(self, track_id) -> bool:
+        return track_id in self._where
+
+    def length(self, track_id: str) -> int:
+        """Rows (frames or texture vectors) of a track."""
+        return self._locate(track_id)[2]
+
+    def lengths(self, track_ids: Iterable[str]) -> np.ndarray:
+        """Rows of each track, shape (n_tracks,) int64."""
+        return np.array([self.length(t) for t in track_ids], dtype=np.int64)
+
+    def read(self, track_id: str) -> np.ndarray:
+        """Rows of one track, shape (length, dim), float32 (float16 storage is widened)."""
+        i, off, n = self._locate(track_id)
+        return np.asarray(self._file(i)["features"][off : off + n], dtype=np.float32)
+
+    def read_many(self, track_ids: Sequence[str]) -> np.ndarray:
+        """Rows of several tracks, concatenated in the given order: shape (sum of lengths, dim), float32.
+
+        Track ``k``'s rows start at ``np.cumsum(store.lengths(track_ids))[k - 1]``. For a set too big
+        for memory, iterate with :meth:`iter_tracks`.
+        """
+        track_ids = list(track_ids)
+        lengths = self.lengths(track_ids)
+        out = np.empty((int(lengths.sum()), self.dim), dtype=np.float32)
+        pos = 0
+        for tid, n in zip(track_ids, lengths):
+            i, off, _ = self._where[tid]
+            if n:
+                self._file(i)["features"].read_direct(out, np.s_[off : off + n], np.s_[pos : pos + n])
+            pos += int(n)
+        return out
+
+    def iter_tracks(self, track_ids: Iterable[str]) -> Iterator[tuple[str, np.ndarray]]:
+        """Yield ``(track_id, rows)`` for each track in turn; one track in memory at a time."""
+        for tid in track_ids:
+            yield tid, self.read(tid)
+
+    def close(self) -> None:
+        """Close the open shard files (they reopen on the next read)."""
+        for f in self._files.values():
+            f.close()
+        self._files.clear()
+
+    def __enter__(self) -> "FeatureStore":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __getstate__(self):  # picklable (e.g. DataLoader workers): open files are not
+        state = self.__dict__.copy()
+        state["_files"] = {}
+        return state
+
+
+# ---------------------------------------------------------------------------------------------
+# Training-time transforms
+
+
+def log_compress(x: np.ndarray, C: float = 1.0) -> np.ndarray:
+    """``log(1 + C |x|)``, elementwise, float32: compresses magnitudes' dynamic range; finite for all finite x."""
+    return np.log1p(np.float32(C) * np.abs(np.asarray(x, dtype=np.float32)))
+
+
+def fit_standardizer(
+    store: FeatureStore,
+    track_ids: Iterable[str],
+    transform: Callable[[np.ndarray], np.ndarray] | None = None,
+    std_floor: float = 1e-8,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-column mean and standard deviation over the rows of some tracks, streaming one track at a time.
+
+    Call it on the *training* part only. Tracks are merged with Chan et al.'s pairwise update
+    (float64), so the result does not depend on how the data is split into tracks.
+
+    Parameters
+    ----------
+    store : FeatureStore
+    track_ids : iterable of str
+    transform : callable, optional
+        Applied to each track's rows first, e.g. ``functools.partial(log_compress, C=1.0)``.
+    std_floor : float
+        Lower bound of the returned std, so constant columns (silence, DC) never divide by 0.
+
+    Returns
+    -------
+    mean, std : np.ndarray, shape (dim,), float32 each
+
+    Raises
+    ------
+    InputError
+        No rows in the given tracks.
+    """
+    count, mean, m2 = 0, None, None
+    for _, x in store.iter_tracks(track_ids):
+        if transform is not None:
+            x = transform(x)
+        if len(x) == 0:
+            continue
+        x = np.asarray(x, dtype=np.float64)
+        n_b, mean_b = len(x), x.mean(axis=0)
+        m2_b = ((x - mean_b) ** 2).sum(axis=0)
+        if mean is None:
+            count, mean, m2 = n_b, mean_b, m2_b
+            continue
+        total = count + n_b
+        delta = mean_b - mean
+        mean = mean + delta * (n_b / total)
+        m2 = m2 + m2_b + delta**2 * (count * n_b / total)
+        count = total
+    if mean is None:
+        raise InputError("fit_standardizer: the given tracks hold no feature rows")
+    std = np.maximum(np.sqrt(m2 / count), std_floor)
+    return mean.astype(np.float32), std.astype(np.float32)
+
+
+def standardize(x: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
+    """``(x - mean) / std`` per column, float32; ``mean``, ``std`` from :func:`fit_standardizer`."""
+    return ((np.asarray(x, dtype=np.float32) - mean) / std).astype(np.float32, copy=False)
