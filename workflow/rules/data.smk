@@ -9,10 +9,6 @@ GTZAN_SOURCES = yaml.safe_load(open(Path(workflow.basedir) / "resources" / "gtza
 PUBLISHED_LISTS = [f"{part}_{kind}" for kind in ("filtered", "stratified") for part in ("train", "valid", "test")]
 
 
-def data_targets():
-    return [f"{RESULTS}/dataset/metadata.csv"]
-
-
 if DATASET["source"] == "synthetic":
 
     rule synth_plan:
@@ -24,6 +20,8 @@ if DATASET["source"] == "synthetic":
             seed=config["seed"],
         log:
             f"{RESULTS}/logs/data/synth_plan.log",
+        conda:
+            "../envs/mgrfaults.yaml"
         script:
             "../scripts/synth_plan.py"
 
@@ -34,6 +32,8 @@ if DATASET["source"] == "synthetic":
             directory(f"{RESULTS}/dataset/audio/{{genre}}"),
         log:
             f"{RESULTS}/logs/data/synth_{{genre}}.log",
+        conda:
+            "../envs/mgrfaults.yaml"
         script:
             "../scripts/synth_genre.py"
 
@@ -44,19 +44,14 @@ if DATASET["source"] == "synthetic":
         output:
             metadata=f"{RESULTS}/dataset/metadata.csv",
             bad=f"{RESULTS}/dataset/bad_audio.csv",
-        params:
-            audio_dir=f"{RESULTS}/dataset/audio",
         log:
             f"{RESULTS}/logs/data/synth_metadata.log",
+        conda:
+            "../envs/mgrfaults.yaml"
         script:
             "../scripts/synth_metadata.py"
 
 else:
-
-    def audio_root():
-        source = DATASET["source"]
-        root = (DATASET.get(source) or {}).get("root")
-        return root if root else f"{RESULTS}/dataset/gtzan_audio"
 
     rule gtzan_download:
         output:
@@ -67,6 +62,8 @@ else:
             archive=f"{RESULTS}/dataset/gtzan.tar.gz",
         log:
             f"{RESULTS}/logs/data/gtzan_download.log",
+        conda:
+            "../envs/mgrfaults.yaml"
         script:
             "../scripts/gtzan_download.py"
 
@@ -78,6 +75,8 @@ else:
             sha256=GTZAN_SOURCES["index"]["sha256"],
         log:
             f"{RESULTS}/logs/data/fetch_gtzan_index.log",
+        conda:
+            "../envs/mgrfaults.yaml"
         script:
             "../scripts/fetch.py"
 
@@ -95,6 +94,8 @@ else:
             sha256=lambda wc: GTZAN_SOURCES["partition_lists"]["sha256"][f"{wc.name}.txt"],
         log:
             f"{RESULTS}/logs/data/fetch_{{name}}.log",
+        conda:
+            "../envs/mgrfaults.yaml"
         script:
             "../scripts/fetch.py"
 
@@ -111,6 +112,8 @@ else:
             on_bad_audio=DATASET.get("on_bad_audio", "error"),
         log:
             f"{RESULTS}/logs/data/scan_audio.log",
+        conda:
+            "../envs/mgrfaults.yaml"
         script:
             "../scripts/scan_audio.py"
 
@@ -136,5 +139,7 @@ else:
             annotations=(DATASET.get("directory") or {}).get("annotations"),
         log:
             f"{RESULTS}/logs/data/dataset_metadata.log",
+        conda:
+            "../envs/mgrfaults.yaml"
         script:
             "../scripts/dataset_metadata.py"

@@ -30,27 +30,6 @@ wildcard_constraints:
     metric="accuracy|normalized_accuracy",
 
 
-def _predictions(system, condition):
-    return [
-        f"{RESULTS}/predictions/{system}/{condition}/fold_{fold}.csv"
-        for fold in range(CONDITIONS[condition])
-    ]
-
-
-def _training_logs(wildcards):
-    return {
-        f"{net} fold {fold}": f"{RESULTS}/training/{net}/{wildcards.condition}/fold_{fold}_log.csv"
-        for net in TRAINED_NETS
-        for fold in range(CONDITIONS[wildcards.condition])
-    }
-
-
-def _condition_predictions(wildcards):
-    return {
-        system: _predictions(system, wildcards.condition) for system in SYSTEMS
-    }
-
-
 localrules:
     evaluate_run,
     runs_table,
@@ -234,21 +213,3 @@ rule training_curves:
         "../envs/mgrfaults.yaml"
     script:
         "../scripts/training_curves.py"
-
-
-def evaluate_targets():
-    targets = [f"{RESULTS}/metrics/{s}/{c}/fold_{f}.json" for s, c, f in runs()]
-    targets += [f"{RESULTS}/tables/runs.csv"]
-    targets += [f"{RESULTS}/tables/accuracy_{c}.csv" for c in CONDITIONS]
-    targets += [f"{RESULTS}/figures/{m}_by_condition.png" for m in ACCURACY_METRICS]
-    if HAS_DIFFERENCE:
-        targets += [f"{RESULTS}/tables/difference.csv"]
-    if TRAINED_NETS:
-        targets += [f"{RESULTS}/figures/training/{c}.png" for c in CONDITIONS]
-    for system in FOM_SYSTEMS:
-        for condition in CONDITIONS:
-            targets += [
-                f"{RESULTS}/tables/figure_of_merit/{system}/{condition}.csv",
-                f"{RESULTS}/figures/figure_of_merit/{system}/{condition}.png",
-            ]
-    return targets

@@ -6,10 +6,6 @@ FRAME_PARAMS = params_from_config(config, "frames")
 TEXTURE_PARAMS = params_from_config(config, "texture")
 
 
-def features_targets():
-    return expand(f"{RESULTS}/features/{{kind}}/shard_{{shard}}.h5", kind=["frames", "texture"], shard=SHARDS)
-
-
 rule extract_features:
     input:
         metadata=f"{RESULTS}/dataset/metadata.csv",

@@ -5,21 +5,6 @@ from mgrfaults.annotations import partition_list_paths
 from mgrfaults.seeds import derive
 
 
-def partitions_targets():
-    return [
-        f"{RESULTS}/partitions/{condition}/fold_{fold}{suffix}.csv"
-        for condition, n_folds in CONDITIONS.items()
-        for fold in range(n_folds)
-        for suffix in ("", "_summary")
-    ]
-
-
-def published_list_files(condition):
-    """The three list files of a `published` condition: its own folder, or those the data stage fetched."""
-    lists_dir = condition.get("lists") or f"{RESULTS}/dataset/partition_lists"
-    return {part: str(path) for part, path in partition_list_paths(lists_dir, condition.get("set", "filtered")).items()}
-
-
 for _name, _n_folds in CONDITIONS.items():
     _condition = config["partitions"]["conditions"][_name]
 
@@ -42,5 +27,7 @@ for _name, _n_folds in CONDITIONS.items():
             seed=derive(config["seed"], "partitions", _name),
         log:
             f"{RESULTS}/logs/partitions/{_name}.log",
+        conda:
+            "../envs/mgrfaults.yaml"
         script:
             "../scripts/make_partitions.py"

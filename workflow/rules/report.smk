@@ -26,11 +26,3 @@ rule report_partition_summary:
         "../envs/mgrfaults.yaml"
     script:
         "../scripts/partition_summary.py"
-
-
-def report_targets():
-    return [
-        f"{RESULTS}/report/partitions/{condition}/fold_{fold}_summary.html"
-        for condition, n_folds in CONDITIONS.items()
-        for fold in range(n_folds)
-    ]
