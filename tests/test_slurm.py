@@ -1,0 +1,130 @@
+"""The SLURM profile on a real single-node SLURM cluster: the same results as a local run.
+
+tests/slurm/start_cluster.sh installs slurm-wlm + munge (apt-get) when missing and starts munged,
+slurmctld and slurmd on this host; the fixture stops exactly those pids afterwards, also when a
+test fails. Skipped only when slurm cannot be installed (the script's exit status 3), and then
+not when MGRFAULTS_REQUIRE_SLURM=1 (CI: a cluster that cannot be installed is a failure there).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from conftest import REPO, TINY_CONFIG, deep_update, run_snakemake
+
+pytestmark = [pytest.mark.slurm, pytest.mark.workflow]
+
+SCRIPTS = REPO / "tests" / "slurm"
+STATE_DIR = Path(os.environ.get("MGRFAULTS_SLURM_DIR", "/tmp/mgrfaults-slurm"))
+DAEMONS = ("munged", "slurmctld", "slurmd")
+
+# the tiny preset with one baseline and one DNN system: every kind of job (synthesis, features,
+# partitions, DNN training + prediction, BFF, evaluation, tables, figures) in a few minutes
+REDUCED_SYSTEMS = ["BFF_SVM", "50_RS"]
+REDUCED_CONFIG = deep_update(TINY_CONFIG, {"systems": {"run": REDUCED_SYSTEMS},
+                                           "evaluate": {"figure_of_merit": REDUCED_SYSTEMS}})
+# rules that must have gone through sbatch, and the profile's local rules that must not have
+SUBMITTED_RULES = {"synth_genre", "extract_features", "train_net", "predict_dnn", "train_bff"}
+LOCAL_RULES = {"evaluate_run", "runs_table"}
+
+
+def daemons_running() -> bool:
+    """All three daemons recorded by start_cluster.sh are alive (and are what their pid files say)."""
+    for name in DAEMONS:
+        pid_file = STATE_DIR / "pids" / f"{name}.pid"
+        try:
+            pid = pid_file.read_text().strip()
+            if not Path(f"/proc/{pid}/comm").read_text().startswith(name):
+                return False
+        except OSError:
+            return False
+    return True
+
+
+@pytest.fixture(scope="module")
+def slurm_cluster():
+    """A running single-node cluster; stopped at the end unless it was already up before."""
+    already_up = daemons_running()
+    proc = subprocess.run([str(SCRIPTS / "start_cluster.sh")], capture_output=True, text=True, timeout=900)
+    if proc.returncode == 3 and os.environ.get("MGRFAULTS_REQUIRE_SLURM") != "1":
+        pytest.skip(f"slurm cannot be installed here: {proc.stderr.strip()[-500:]}")
+    try:
+        assert proc.returncode == 0, f"start_cluster.sh failed ({proc.returncode}):\n{proc.stderr[-3000:]}"
+        yield
+    finally:
+        if not already_up:
+            subprocess.run([str(SCRIPTS / "stop_cluster.sh")], timeout=120)
+
+
+@pytest.fixture(scope="module")
+def slurm_run(slurm_cluster, tmp_path_factory):
+    """The reduced pipeline through --profile profiles/slurm: (workdir, snakemake's output)."""
+    workdir = tmp_path_factory.mktemp("slurm_run")
+    proc = run_snakemake(
+        workdir,
+        REDUCED_CONFIG,
+        extra_args=[
+            "--profile", str(REPO / "profiles" / "slurm"),
+            # the jobs take seconds: poll from 2 s on instead of the profile's 20 (set for real clusters)
+            "--slurm-init-seconds-before-status-checks", "2",
+        ],
+        timeout=1500,
+    )
+    return workdir, proc.stdout
+
+
+def slurm_jobs(run_output: str) -> pd.DataFrame:
+    """The SLURM jobs of one Snakemake run (job name = the run's id), as squeue still lists them."""
+    run_id = re.search(r"SLURM run ID: (\S+)", run_output).group(1)
+    listing = subprocess.run(["squeue", "--states=all", "--noheader", "--name", run_id, "--format=%i|%T|%C|%k"],
+                             capture_output=True, text=True, check=True).stdout
+    rows = [line.split("|") for line in listing.splitlines() if line.strip()]
+    jobs = pd.DataFrame(rows, columns=["job_id", "state", "cpus", "comment"])
+    # the plugin's comment: rule_<name> or rule_<name>_wildcards_<values>
+    jobs["rule"] = jobs["comment"].str.extract(r"^rule_(.+?)(?:_wildcards_.*)?$", expand=False)
+    jobs["cpus"] = jobs["cpus"].astype(int)
+    return jobs
+
+
+def test_jobs_ran_as_slurm_jobs(slurm_run):
+    workdir, output = slurm_run
+    jobs = slurm_jobs(output)
+    submitted = len(re.findall(r"has been submitted with SLURM jobid", output))
+    assert len(jobs) == submitted > 0
+    assert (jobs["state"] == "COMPLETED").all(), jobs[jobs["state"] != "COMPLETED"]
+    assert SUBMITTED_RULES <= set(jobs["rule"])
+    assert not LOCAL_RULES & set(jobs["rule"])
+    # SLURM reserved exactly the threads the scripts give torch / librosa
+    threads = int(yaml.safe_load((REPO / "config" / "config.yaml").read_text())["systems"].get("threads", 2))
+    assert set(jobs.loc[jobs["rule"].isin(["train_net", "predict_dnn", "train_bff"]), "cpus"]) == {threads}
+    assert set(jobs.loc[jobs["rule"] == "extract_features", "cpus"]) == {1}
+
+
+def test_same_results_as_a_local_run(slurm_run, tiny_run):
+    """Byte-identical data, partitions and predictions, and the same runs table, as the local tiny run.
+
+    The local reference is the shared tiny run (all systems); each system's results depend only on
+    its own seeds, so the reduced run's rows must equal that run's rows for the same systems.
+    """
+    workdir, _ = slurm_run
+    slurm_results, local_results = workdir / "results", tiny_run / "results"
+    same = ["dataset/metadata.csv"]
+    same += [str(p.relative_to(slurm_results)) for p in sorted((slurm_results / "partitions").rglob("*.csv"))]
+    same += [str(p.relative_to(slurm_results)) for p in sorted((slurm_results / "predictions").rglob("*.csv"))]
+    assert any(name.startswith("predictions/50_RS/") for name in same)
+    for name in same:
+        assert (slurm_results / name).read_bytes() == (local_results / name).read_bytes(), name
+
+    key = ["system", "condition", "fold"]
+    slurm_runs = pd.read_csv(slurm_results / "tables" / "runs.csv").sort_values(key).reset_index(drop=True)
+    local_runs = pd.read_csv(local_results / "tables" / "runs.csv")
+    local_runs = local_runs[local_runs["system"].isin(REDUCED_SYSTEMS)].sort_values(key).reset_index(drop=True)
+    assert len(slurm_runs) == 2 * len(REDUCED_SYSTEMS)
+    pd.testing.assert_frame_equal(slurm_runs, local_runs, check_exact=True)
