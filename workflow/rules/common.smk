@@ -88,6 +88,41 @@ def published_list_files(condition):
     return {part: str(path) for part, path in partition_list_paths(lists_dir, condition.get("set", "filtered")).items()}
 
 
+# train
+
+
+def _one_of(names):
+    """A wildcard constraint matching exactly these names (never matching when there are none)."""
+    return "|".join(re.escape(n) for n in names) or "(?!)"
+
+
+def _systems_where(test):
+    return [name for name, spec in SYSTEM_SPECS.items() if test(spec)]
+
+
+def _variant(net):
+    spec = NET_SPECS[net]
+    variants = DNN_CONFIG.get("variants", {})
+    if spec.variant not in variants:
+        raise ValueError(f"systems.dnn.variants.{spec.variant}: not configured, needed by net {net}")
+    return dict(variants[spec.variant])
+
+
+def _net_model(wildcards):
+    return f"{RESULTS}/models/{SYSTEM_SPECS[wildcards.system].net}/{wildcards.condition}/fold_{wildcards.fold}.pt"
+
+
+def train_targets():
+    predictions = [f"{RESULTS}/predictions/{system}/{condition}/fold_{fold}.csv" for system, condition, fold in runs()]
+    logs = [
+        f"{RESULTS}/training/{net}/{condition}/fold_{fold}_log.csv"
+        for net in NETS
+        for condition, n_folds in CONDITIONS.items()
+        for fold in range(n_folds)
+    ]
+    return predictions + logs
+
+
 # evaluate
 
 

@@ -1,5 +1,125 @@
-# Stage: train. Owner fills in rules; train_targets() lists what `rule all` needs from it.
+# Stage: train. Each net is trained once per condition and fold and reused by every system derived
+# from it (500_RSD, 500_RSD_vote, 500_RSD_AF_LAll); each system then writes its test predictions.
+# Rules: train_net (DNN) -> predict_dnn (sum of softmax / vote) or train_learned (RF/SVM on learned
+# features); train_bff (the MFCC baseline). System names: mgrfaults.systems.
+import re
+
+from mgrfaults.seeds import derive
+from mgrfaults.systems import nets_of, parse_system
+
+SYSTEMS_CONFIG = config["systems"]
+DNN_CONFIG = SYSTEMS_CONFIG.get("dnn", {})
+HIDDEN_LAYERS = int(DNN_CONFIG.get("hidden_layers", 3))
+SYSTEM_SPECS = {name: parse_system(name, HIDDEN_LAYERS) for name in SYSTEMS}  # an unknown name fails here
+NETS = nets_of(SYSTEMS)
+NET_SPECS = {net: parse_system(net, HIDDEN_LAYERS) for net in NETS}
+FRAME_SHARDS = expand(f"{RESULTS}/features/frames/shard_{{shard}}.h5", shard=SHARDS)
+TEXTURE_SHARDS = expand(f"{RESULTS}/features/texture/shard_{{shard}}.h5", shard=SHARDS)
+TRAIN_THREADS = int(SYSTEMS_CONFIG.get("threads", 2))
+TRAIN_DEVICE = SYSTEMS_CONFIG.get("device", "auto")
 
 
-def train_targets():
-    return []
+rule train_net:
+    input:
+        frames=FRAME_SHARDS,
+        partition=f"{RESULTS}/partitions/{{condition}}/fold_{{fold}}.csv",
+        metadata=f"{RESULTS}/dataset/metadata.csv",
+    output:
+        model=f"{RESULTS}/models/{{net}}/{{condition}}/fold_{{fold}}.pt",
+        training_log=f"{RESULTS}/training/{{net}}/{{condition}}/fold_{{fold}}_log.csv",
+    wildcard_constraints:
+        net=_one_of(NETS),
+    params:
+        variant=lambda wildcards: _variant(wildcards.net),
+        data={k: v for k, v in DNN_CONFIG.items() if k not in ("variants", "hf", "rbm")},
+        hf=DNN_CONFIG.get("hf", {}),
+        rbm=DNN_CONFIG.get("rbm", {}),
+        seed=lambda wildcards: derive(config["seed"], "train", wildcards.net, wildcards.condition, wildcards.fold),
+        device=TRAIN_DEVICE,
+        frame_params=FRAME_PARAMS,
+    log:
+        f"{RESULTS}/logs/train/{{net}}/{{condition}}/fold_{{fold}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/train/{{net}}/{{condition}}/fold_{{fold}}.tsv"
+    threads: TRAIN_THREADS
+    resources:
+        mem_mb=lambda wildcards: 1024 + int(DNN_CONFIG.get("cache_mb", 0)) * 2,
+    conda:
+        "../envs/mgrfaults.yaml"
+    script:
+        "../scripts/train_dnn.py"
+
+
+rule predict_dnn:
+    input:
+        model=_net_model,
+        frames=FRAME_SHARDS,
+        partition=f"{RESULTS}/partitions/{{condition}}/fold_{{fold}}.csv",
+        metadata=f"{RESULTS}/dataset/metadata.csv",
+    output:
+        predictions=f"{RESULTS}/predictions/{{system}}/{{condition}}/fold_{{fold}}.csv",
+    wildcard_constraints:
+        system=_one_of(_systems_where(lambda s: s.kind == "dnn" and s.decision in ("sum", "vote"))),
+    params:
+        decision=lambda wildcards: SYSTEM_SPECS[wildcards.system].decision,
+        device=TRAIN_DEVICE,
+        frame_params=FRAME_PARAMS,
+    log:
+        f"{RESULTS}/logs/predict/{{system}}/{{condition}}/fold_{{fold}}.log",
+    threads: TRAIN_THREADS
+    conda:
+        "../envs/mgrfaults.yaml"
+    script:
+        "../scripts/predict_dnn.py"
+
+
+rule train_learned:
+    input:
+        net_model=_net_model,
+        frames=FRAME_SHARDS,
+        partition=f"{RESULTS}/partitions/{{condition}}/fold_{{fold}}.csv",
+        metadata=f"{RESULTS}/dataset/metadata.csv",
+    output:
+        model=f"{RESULTS}/models/{{system}}/{{condition}}/fold_{{fold}}.pkl",
+        predictions=f"{RESULTS}/predictions/{{system}}/{{condition}}/fold_{{fold}}.csv",
+    wildcard_constraints:
+        system=_one_of(_systems_where(lambda s: s.decision == "learned")),
+    params:
+        learned=SYSTEMS_CONFIG.get("learned", {}),
+        seed=lambda wildcards: derive(config["seed"], "learned", wildcards.system, wildcards.condition, wildcards.fold),
+        device=TRAIN_DEVICE,
+        frame_params=FRAME_PARAMS,
+    log:
+        f"{RESULTS}/logs/train/{{system}}/{{condition}}/fold_{{fold}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/train/{{system}}/{{condition}}/fold_{{fold}}.tsv"
+    threads: TRAIN_THREADS
+    conda:
+        "../envs/mgrfaults.yaml"
+    script:
+        "../scripts/train_learned.py"
+
+
+rule train_bff:
+    input:
+        texture=TEXTURE_SHARDS,
+        partition=f"{RESULTS}/partitions/{{condition}}/fold_{{fold}}.csv",
+        metadata=f"{RESULTS}/dataset/metadata.csv",
+    output:
+        model=f"{RESULTS}/models/{{system}}/{{condition}}/fold_{{fold}}.pkl",
+        predictions=f"{RESULTS}/predictions/{{system}}/{{condition}}/fold_{{fold}}.csv",
+    wildcard_constraints:
+        system=_one_of(_systems_where(lambda s: s.kind == "bff")),
+    params:
+        bff=SYSTEMS_CONFIG.get("bff", {}),
+        seed=lambda wildcards: derive(config["seed"], "bff", wildcards.system, wildcards.condition, wildcards.fold),
+        texture_params=TEXTURE_PARAMS,
+    log:
+        f"{RESULTS}/logs/train/{{system}}/{{condition}}/fold_{{fold}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/train/{{system}}/{{condition}}/fold_{{fold}}.tsv"
+    threads: TRAIN_THREADS
+    conda:
+        "../envs/mgrfaults.yaml"
+    script:
+        "../scripts/train_bff.py"

@@ -1,0 +1,144 @@
+"""The bag-of-frames baseline (BFF): MFCC texture-window statistics, an RBF SVM or a random forest.
+
+Each texture window of an excerpt (a row of the texture feature cache) is one example; features
+are standardised with the training part's mean/std; the SVM's C and gamma are chosen by excerpt
+accuracy on the validation part (window accuracy breaks ties); the classifier decides each window
+and the excerpt takes the majority vote (ties: summed window scores).
+"""
+
+from __future__ import annotations
+
+import logging
+import pickle
+import time
+
+import numpy as np
+
+from mgrfaults.decision import make_classifier, predictions_frame, votes_by_owner
+from mgrfaults.errors import InputError
+from mgrfaults.io import atomic_path, write_csv_atomic
+from mgrfaults.seeds import derive
+
+log = logging.getLogger(__name__)
+
+
+def stack_windows(store, track_ids, labels=None):
+    """All texture windows of ``track_ids``.
+
+    Returns
+    -------
+    x : ndarray, shape (n_windows, dim)
+    owner : ndarray of int, shape (n_windows,)
+        Index into ``track_ids`` of each window's excerpt.
+    y : ndarray of int, shape (n_windows,), or None
+        The excerpt's label for each window (when ``labels`` maps track_id -> class index).
+    """
+    xs, owner = [], []
+    for i, tid in enumerate(track_ids):
+        x = np.asarray(store.read(tid), dtype=np.float64)
+        if not len(x):
+            raise InputError(f"texture features: track {tid!r} has no texture window")
+        xs.append(x)
+        owner.append(np.full(len(x), i))
+    owner = np.concatenate(owner)
+    y = None if labels is None else np.array([labels[track_ids[i]] for i in owner])
+    return np.concatenate(xs), owner, y
+
+
+def excerpt_votes(clf, x, owner, n_tracks, n_classes):
+    """Majority vote per excerpt of a fitted classifier's window decisions.
+
+    Returns
+    -------
+    predicted : ndarray of int, shape (n_tracks,)
+    scores : ndarray, shape (n_tracks, n_classes)
+        Vote shares.
+    """
+    return votes_by_owner(clf, x, owner, n_tracks, n_classes)
+
+
+def fit_bff(kind, x_train, y_train, x_valid, y_valid, owner_valid, y_valid_tracks, n_classes, seed,
+            n_trees=500, C_grid=(1, 10, 100, 1000), gamma_grid=("scale",), threads=1):
+    """Fit the BFF classifier on standardised windows; the SVM's C and gamma chosen on validation.
+
+    Parameters
+    ----------
+    x_train, x_valid : ndarray, shape (n_windows, dim)
+        Standardised (the pipeline's scaler is fitted on ``x_train``).
+    y_train, y_valid : ndarray of int
+        Window labels.
+    owner_valid : ndarray of int
+        Excerpt index of each validation window.
+    y_valid_tracks : ndarray of int
+        Label of each validation excerpt.
+
+    Returns
+    -------
+    classifier, selection : fitted estimator, dict
+    """
+    n_valid = len(y_valid_tracks)
+    if kind == "rf":
+        grid = [dict(n_trees=n_trees)]
+    elif kind == "svm":
+        grid = [dict(C=C, gamma=g) for C in C_grid for g in gamma_grid]
+    else:
+        raise ValueError(f"BFF classifier: svm or rf, got {kind!r}")
+    best = None
+    for hp in grid:
+        clf = make_classifier(kind, seed, threads=threads, **hp).fit(x_train, y_train)
+        predicted, _ = excerpt_votes(clf, x_valid, owner_valid, n_valid, n_classes)
+        key = (float(np.mean(predicted == y_valid_tracks)), float(np.mean(clf.predict(x_valid) == y_valid)))
+        if best is None or key > best[0]:
+            best = (key, hp, clf)
+    (excerpt_acc, window_acc), hp, clf = best
+    return clf, {**hp, "valid_excerpt_accuracy": excerpt_acc, "valid_window_accuracy": window_acc}
+
+
+def bff_files(spec, texture_paths, partition_csv, metadata_csv, params: dict, seed: int, model_out, predictions_out,
+              threads=1, expected_params=None):
+    """Train a BFF system on one condition/fold and write its model and test predictions.
+
+    Parameters
+    ----------
+    spec : SystemSpec
+        ``BFF_SVM`` or ``BFF_RF``.
+    texture_paths : list of path
+        The texture feature shards.
+    params : dict
+        ``systems.bff``: ``svm_C``, ``svm_gamma`` (grids; gamma values or "scale"), ``rf_trees``.
+    seed : int
+        The run's seed (the forest's).
+    """
+    from mgrfaults.dnn import open_store, run_parts
+
+    t0 = time.perf_counter()
+    store = open_store(texture_paths, expected_params)
+    parts, labels, label_order = run_parts(partition_csv, metadata_csv)
+    n_classes = len(label_order)
+    x_tr, _, y_tr = stack_windows(store, parts["train"], labels)
+    x_va, owner_va, y_va = stack_windows(store, parts["valid"], labels)
+    y_va_tracks = np.array([labels[t] for t in parts["valid"]])
+    clf, selection = fit_bff(
+        spec.classifier, x_tr, y_tr, x_va, y_va, owner_va, y_va_tracks, n_classes, seed=derive(seed, "bff"),
+        n_trees=params.get("rf_trees", 500), C_grid=params.get("svm_C", [1, 10, 100, 1000]),
+        gamma_grid=params.get("svm_gamma", ["scale"]), threads=threads,
+    )
+    x_te, owner_te, _ = stack_windows(store, parts["test"])
+    predicted, scores = excerpt_votes(clf, x_te, owner_te, len(parts["test"]), n_classes)
+    true = [labels[t] for t in parts["test"]]
+    df = predictions_frame(parts["test"], true, predicted, scores, label_order)
+    with atomic_path(model_out) as tmp, open(tmp, "wb") as fh:
+        pickle.dump(
+            {
+                "format": "mgrfaults.bff/1", "system": spec.name, "classifier": clf, "selection": selection,
+                "params": dict(params), "seed": int(seed), "labels": label_order,
+                "feature_params": dict(getattr(store, "params", {}) or {}), "train_windows": int(len(y_tr)),
+            },
+            fh,
+        )
+    write_csv_atomic(df, predictions_out)
+    log.info("%s: %s, %d training windows, %.1f s", spec.name, selection, len(y_tr), time.perf_counter() - t0)
+    return df
+
+
+__all__ = ["bff_files", "excerpt_votes", "fit_bff", "stack_windows"]

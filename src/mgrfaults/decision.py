@@ -1,0 +1,320 @@
+"""Excerpt decisions from frame outputs, and second classifiers on a net's learned features.
+
+Two ways (the study reports both):
+
+(a) from the net's softmax outputs: the sum over the excerpt's frames, argmax (:func:`sum_of_softmax`),
+    or the older majority vote of the frames' argmaxes (:func:`frame_vote`);
+(b) a random forest (500 trees) or an RBF SVM trained on learned features -- the outputs of hidden
+    layer 1, 2, 3 or all -- either frame-level (FF: 100 random frames per excerpt) or aggregated
+    (AF: mean and std over windows of 200 frames = 4.64 s, hop 100), then a majority vote over the
+    excerpt (:func:`learned_features_files`).
+"""
+
+from __future__ import annotations
+
+import logging
+import pickle
+import time
+
+import numpy as np
+import pandas as pd
+
+from mgrfaults.errors import InputError
+from mgrfaults.io import atomic_path, write_csv_atomic
+from mgrfaults.seeds import derive
+
+log = logging.getLogger(__name__)
+
+
+# --------------------------------------------------------------------------------------------------
+# excerpt decisions
+# --------------------------------------------------------------------------------------------------
+
+
+def sum_of_softmax(frame_probs: np.ndarray) -> tuple[int, np.ndarray]:
+    """Excerpt decision: the class with the largest sum of softmax outputs over the frames.
+
+    Parameters
+    ----------
+    frame_probs : ndarray, shape (n_frames, n_classes)
+
+    Returns
+    -------
+    label : int
+    scores : ndarray, shape (n_classes,)
+        The mean softmax output (sums to 1); ``label`` is its argmax (first on ties).
+    """
+    frame_probs = np.asarray(frame_probs, dtype=np.float64)
+    if frame_probs.ndim != 2 or not len(frame_probs):
+        raise ValueError(f"sum_of_softmax: need (n_frames > 0, n_classes) outputs, got shape {frame_probs.shape}")
+    scores = frame_probs.mean(axis=0)
+    return int(np.argmax(scores)), scores
+
+
+def majority_vote(frame_labels, n_classes: int, tie_scores=None) -> tuple[int, np.ndarray]:
+    """Excerpt decision: the most frequent frame (or window) label.
+
+    Parameters
+    ----------
+    frame_labels : array of int, shape (n_frames,)
+    n_classes : int
+    tie_scores : ndarray, shape (n_frames, n_classes), optional
+        Per-frame scores; a tie between the most voted classes goes to the one with the largest
+        summed score among them (then to the lowest index).
+
+    Returns
+    -------
+    label : int
+    scores : ndarray, shape (n_classes,)
+        The share of votes of each class.
+    """
+    frame_labels = np.asarray(frame_labels, dtype=np.int64)
+    if not len(frame_labels):
+        raise ValueError("majority_vote: no frames to vote")
+    votes = np.bincount(frame_labels, minlength=n_classes).astype(np.float64)
+    winners = np.flatnonzero(votes == votes.max())
+    winner = winners[0]
+    if len(winners) > 1 and tie_scores is not None:
+        summed = np.asarray(tie_scores, dtype=np.float64).sum(axis=0)
+        winner = winners[np.argmax(summed[winners])]
+    return int(winner), votes / votes.sum()
+
+
+def frame_vote(frame_probs: np.ndarray) -> tuple[int, np.ndarray]:
+    """Majority vote of the frames' argmaxes, ties broken by the summed outputs."""
+    frame_probs = np.asarray(frame_probs)
+    return majority_vote(frame_probs.argmax(axis=1), frame_probs.shape[1], tie_scores=frame_probs)
+
+
+def predictions_frame(track_ids, true, predicted, scores, label_order) -> pd.DataFrame:
+    """The predictions table: track_id, true, predicted, score_<genre> (label order)."""
+    scores = np.asarray(scores, dtype=np.float64).reshape(len(track_ids), len(label_order))
+    df = pd.DataFrame(
+        {
+            "track_id": list(track_ids),
+            "true": [label_order[i] for i in true],
+            "predicted": [label_order[i] for i in predicted],
+        }
+    )
+    for j, genre in enumerate(label_order):
+        df[f"score_{genre}"] = scores[:, j]
+    return df
+
+
+# --------------------------------------------------------------------------------------------------
+# learned features
+# --------------------------------------------------------------------------------------------------
+
+
+def random_frames(features: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    """FF: ``n`` frames drawn without replacement (all, in order, when there are fewer)."""
+    if n is None or len(features) <= n:
+        return features
+    return features[np.sort(rng.choice(len(features), n, replace=False))]
+
+
+def aggregate_windows(features: np.ndarray, window: int = 200, hop: int = 100) -> np.ndarray:
+    """AF: mean and std of the frame features over windows.
+
+    Parameters
+    ----------
+    features : ndarray, shape (n_frames, dim)
+    window, hop : int
+        In frames (200 frames = 4.64 s at hop 512 and 22050 Hz). An excerpt shorter than one window
+        gives one window over all its frames.
+
+    Returns
+    -------
+    ndarray, shape (n_windows, 2 * dim)
+        ``[mean, std]`` per window.
+    """
+    n = len(features)
+    if n == 0:
+        raise ValueError("aggregate_windows: no frames")
+    starts = range(0, n - window + 1, hop) if n >= window else [0]
+    out = [np.concatenate([features[s : s + window].mean(0), features[s : s + window].std(0)]) for s in starts]
+    return np.asarray(out, dtype=np.float32)
+
+
+def make_classifier(kind: str, seed: int, n_trees: int = 500, C: float = 1.0, gamma="scale", threads: int = 1):
+    """The second classifier: ``rf`` (random forest) or ``svm`` (standardised inputs, RBF SVM)."""
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    from sklearn.svm import SVC
+
+    if kind == "rf":
+        return RandomForestClassifier(n_estimators=int(n_trees), random_state=int(seed) % 2**31, n_jobs=int(threads))
+    if kind == "svm":
+        return make_pipeline(StandardScaler(), SVC(kernel="rbf", C=float(C), gamma=gamma))
+    raise ValueError(f"classifier: rf or svm, got {kind!r}")
+
+
+def fit_selecting(kind, x_train, y_train, x_valid, y_valid, seed, n_trees=500, C_grid=(1.0,), gamma_grid=("scale",),
+                  threads=1):
+    """Fit the second classifier; for the SVM choose C (and gamma) by accuracy on the validation data.
+
+    Returns
+    -------
+    classifier : fitted estimator
+    selection : dict
+        The chosen hyper-parameters and their validation accuracy.
+    """
+    if kind == "rf":
+        clf = make_classifier("rf", seed, n_trees=n_trees, threads=threads).fit(x_train, y_train)
+        return clf, {"n_trees": int(n_trees), "valid_accuracy": float(np.mean(clf.predict(x_valid) == y_valid))}
+    best = None
+    for C in C_grid:
+        for gamma in gamma_grid:
+            clf = make_classifier("svm", seed, C=C, gamma=gamma).fit(x_train, y_train)
+            acc = float(np.mean(clf.predict(x_valid) == y_valid))
+            if best is None or acc > best[0]:
+                best = (acc, C, gamma, clf)
+    acc, C, gamma, clf = best
+    return clf, {"C": float(C), "gamma": gamma, "valid_accuracy": acc}
+
+
+def classifier_scores(clf, x: np.ndarray) -> np.ndarray:
+    """Per-row class scores for tie breaking: ``predict_proba`` or the (ovr) decision function."""
+    if hasattr(clf, "predict_proba") and getattr(clf, "probability", True):
+        try:
+            return clf.predict_proba(x)
+        except AttributeError:
+            pass
+    scores = clf.decision_function(x)
+    return np.stack([-scores, scores], axis=1) if scores.ndim == 1 else scores  # binary: (n,) -> (n, 2)
+
+
+def votes_by_owner(clf, x: np.ndarray, owner: np.ndarray, n_tracks: int, n_classes: int):
+    """Majority vote per excerpt of a fitted classifier's row (frame or window) decisions.
+
+    The classifier scores all rows in one call (a forest's per-call overhead is large).
+
+    Parameters
+    ----------
+    clf : fitted classifier with ``classes_`` and ``predict_proba`` or ``decision_function``
+    x : ndarray, shape (n_rows, dim)
+    owner : ndarray of int, shape (n_rows,)
+        Excerpt index of each row, in ``range(n_tracks)``.
+
+    Returns
+    -------
+    predicted : ndarray of int, shape (n_tracks,)
+    scores : ndarray, shape (n_tracks, n_classes)
+        Vote shares; ties are broken by the summed row scores.
+    """
+    row_scores = classifier_scores(clf, x)
+    full = np.zeros((len(x), n_classes))
+    full[:, clf.classes_] = row_scores
+    row_labels = np.asarray(clf.classes_)[np.argmax(row_scores, axis=1)]
+    predicted, scores = np.zeros(n_tracks, dtype=np.int64), np.zeros((n_tracks, n_classes))
+    for i in range(n_tracks):
+        rows = owner == i
+        if not rows.any():
+            raise InputError(f"excerpt {i}: no rows to vote")
+        predicted[i], scores[i] = majority_vote(row_labels[rows], n_classes, tie_scores=full[rows])
+    return predicted, scores
+
+
+# --------------------------------------------------------------------------------------------------
+# runs from files (called by workflow/scripts/predict_dnn.py and train_learned.py)
+# --------------------------------------------------------------------------------------------------
+
+
+def predict_net_files(model_path, frame_paths, partition_csv, metadata_csv, decision, predictions_out, device="auto",
+                      expected_params=None):
+    """Excerpt predictions of a trained net on the test part: ``decision`` "sum" or "vote"."""
+    from mgrfaults.dnn import load_model, open_store, resolve_device, run_parts, track_outputs
+
+    device = resolve_device(device)
+    model, meta = load_model(model_path, device)
+    parts, labels, label_order = run_parts(partition_csv, metadata_csv)
+    _check_labels(model_path, meta["labels"], label_order)
+    decide = {"sum": sum_of_softmax, "vote": frame_vote}[decision]
+    store = open_store(frame_paths, expected_params)
+    ids, true, pred, scores = [], [], [], []
+    for tid in parts["test"]:
+        probs, _ = track_outputs(model, store, tid, meta["mean"], meta["std"], device)
+        label, score = decide(probs)
+        ids.append(tid), true.append(labels[tid]), pred.append(label), scores.append(score)
+    df = predictions_frame(ids, true, pred, scores, label_order)
+    write_csv_atomic(df, predictions_out)
+    return df
+
+
+def _check_labels(path, model_labels, label_order):
+    if list(model_labels) != list(label_order):
+        raise InputError(f"{path}: the model's labels {model_labels} differ from the metadata's {label_order}")
+
+
+def learned_features(model, meta, store, track_ids, spec, params, rng, device, frames_cap):
+    """Feature rows and their track index for ``track_ids`` (FF: sampled frames; AF: windows)."""
+    from mgrfaults.dnn import track_outputs
+
+    rows, owner = [], []
+    for i, tid in enumerate(track_ids):
+        _, hidden = track_outputs(model, store, tid, meta["mean"], meta["std"], device, layers=spec.layers)
+        if spec.features == "FF":
+            feats = random_frames(hidden, frames_cap, rng)
+        else:
+            feats = aggregate_windows(hidden, params.get("af_window", 200), params.get("af_hop", 100))
+        rows.append(feats)
+        owner.append(np.full(len(feats), i))
+    return np.concatenate(rows), np.concatenate(owner)
+
+
+def learned_features_files(
+    spec, net_model_path, frame_paths, partition_csv, metadata_csv, params: dict, seed: int,
+    model_out, predictions_out, threads=1, device="auto", expected_params=None,
+):
+    """Train a second classifier on a net's learned features and predict the test excerpts.
+
+    Parameters
+    ----------
+    spec : SystemSpec
+        A system with ``decision == "learned"`` (e.g. ``500_RSD_AF_LAll``).
+    params : dict
+        ``systems.learned``: ``ff_frames`` (100), ``ff_test_frames`` (None: all), ``af_window`` (200),
+        ``af_hop`` (100), ``rf_trees`` (500), ``svm_C`` (grid), ``svm_gamma`` (grid).
+    seed : int
+        The run's seed (frame sampling, forest).
+    """
+    from mgrfaults.dnn import load_model, open_store, resolve_device, run_parts
+
+    t0 = time.perf_counter()
+    device = resolve_device(device)
+    model, meta = load_model(net_model_path, device)
+    parts, labels, label_order = run_parts(partition_csv, metadata_csv)
+    _check_labels(net_model_path, meta["labels"], label_order)
+    store = open_store(frame_paths, expected_params)
+    rng = np.random.default_rng(derive(seed, "frames"))
+    ff = params.get("ff_frames", 100)
+    xs, ys = {}, {}
+    for part in ("train", "valid"):
+        x, owner = learned_features(model, meta, store, parts[part], spec, params, rng, device, ff)
+        xs[part], ys[part] = x, np.array([labels[parts[part][i]] for i in owner])
+    clf, selection = fit_selecting(
+        spec.classifier, xs["train"], ys["train"], xs["valid"], ys["valid"], seed=derive(seed, "classifier"),
+        n_trees=params.get("rf_trees", 500), C_grid=params.get("svm_C", [1.0, 10.0, 100.0]),
+        gamma_grid=params.get("svm_gamma", ["scale"]), threads=threads,
+    )
+    x_test, owner = learned_features(
+        model, meta, store, parts["test"], spec, params, rng, device, params.get("ff_test_frames")
+    )
+    pred, scores = votes_by_owner(clf, x_test, owner, len(parts["test"]), len(label_order))
+    ids, true = parts["test"], [labels[t] for t in parts["test"]]
+    df = predictions_frame(ids, true, pred, scores, label_order)
+    with atomic_path(model_out) as tmp, open(tmp, "wb") as fh:
+        pickle.dump(
+            {
+                "format": "mgrfaults.learned/1", "system": spec.name, "net_model": str(net_model_path),
+                "features": spec.features, "layers": list(spec.layers), "classifier": clf,
+                "selection": selection, "params": dict(params), "seed": int(seed), "labels": label_order,
+                "train_rows": int(len(ys["train"])),
+            },
+            fh,
+        )
+    write_csv_atomic(df, predictions_out)
+    log.info("%s: %s on %d rows, %s, %.1f s", spec.name, spec.classifier, len(ys["train"]), selection,
+             time.perf_counter() - t0)
+    return df

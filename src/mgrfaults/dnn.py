@@ -1,0 +1,753 @@
+"""The study's DNNs: an MLP on standardised STFT magnitude frames, trained by SGD (or Hessian-free).
+
+Facts from the public research code (coreyker/dnn-mgr, sidsig/ICASSP-MLP-Code): 513-bin magnitude
+frames standardised per bin with the training part's mean/std; 3 hidden layers of 50 or 500 units;
+weights uniform in +-0.1; minibatches of 1200 frames; momentum rising linearly 0.5 -> 0.9 and the
+learning rate decaying linearly to 0.01x over ``saturate`` epochs; early stopping on the validation
+frame error after ``patience`` epochs without a 0.1 % (relative) improvement; the best model kept.
+
+Frames are streamed from the HDF5 feature cache track by track through a shuffle buffer (seeded), so
+the training part is never held in RAM whole unless it fits in ``cache_mb``.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import os
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator, Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from mgrfaults.errors import InputError
+from mgrfaults.io import atomic_path, write_csv_atomic
+from mgrfaults.seeds import derive
+
+log = logging.getLogger(__name__)
+
+MODEL_FORMAT = "mgrfaults.dnn/1"
+
+
+# --------------------------------------------------------------------------------------------------
+# feature cache access
+# --------------------------------------------------------------------------------------------------
+
+
+def open_store(paths, expected_params=None):
+    """Open feature shards (:class:`mgrfaults.features.FeatureStore`)."""
+    from mgrfaults.features import FeatureStore
+
+    return FeatureStore([str(p) for p in paths], expected_params=expected_params)
+
+
+def _read(store, track_id) -> np.ndarray:
+    return np.asarray(store.read(track_id), dtype=np.float32)
+
+
+def standardisation_stats(store, track_ids: Sequence[str], min_std: float = 1e-6):
+    """Per-dimension mean and std over all frames of ``track_ids``, streamed (float64 sums).
+
+    Returns
+    -------
+    mean, std : ndarray, shape (dim,), float32
+        ``std`` below ``min_std`` (constant bins) is set to 1.
+    """
+    total, total_sq, n = None, None, 0
+    for tid in track_ids:
+        x = _read(store, tid).astype(np.float64)
+        if total is None:
+            total, total_sq = np.zeros(x.shape[1]), np.zeros(x.shape[1])
+        total += x.sum(axis=0)
+        total_sq += np.square(x).sum(axis=0)
+        n += len(x)
+    if not n:
+        raise InputError("standardisation: the training part has no frames")
+    mean = total / n
+    std = np.sqrt(np.maximum(total_sq / n - mean**2, 0.0))
+    std[std < min_std] = 1.0
+    return mean.astype(np.float32), std.astype(np.float32)
+
+
+class FrameBatches:
+    """Shuffled minibatches of standardised frames and their labels, streamed from a feature store.
+
+    Each epoch visits the tracks in a seeded random order, reads each track's frames (one contiguous
+    HDF5 read), keeps a random share of them when ``frames_per_epoch`` caps the epoch, and shuffles
+    them through a buffer of ``buffer_frames`` frames before cutting minibatches. When the part fits
+    in ``cache_mb`` it is read once and held in RAM (standardised) instead.
+
+    Parameters
+    ----------
+    store : FeatureStore
+    track_ids : sequence of str
+    labels : sequence of int
+        Class index of each track.
+    mean, std : ndarray, shape (dim,)
+        Standardisation (the training part's).
+    batch_size : int
+        Frames per minibatch (the study: 1200).
+    frames_per_epoch : int, optional
+        Frames per epoch, a fresh random subset each epoch; None: all.
+    buffer_frames : int
+        Shuffle buffer size in frames (memory: ``buffer_frames * dim * 4`` bytes).
+    seed : int
+        Seed of the shuffles; epoch ``e`` uses ``derive(seed, e)``.
+    shuffle : bool
+        False: tracks and frames in order (evaluation); a capped subset is then the same every epoch.
+    cache_mb : float
+        Hold the part in RAM when its frames take at most this many MiB; 0: always stream.
+    """
+
+    def __init__(
+        self,
+        store,
+        track_ids,
+        labels,
+        mean,
+        std,
+        batch_size=1200,
+        frames_per_epoch=None,
+        buffer_frames=65536,
+        seed=0,
+        shuffle=True,
+        cache_mb=0.0,
+    ):
+        self.store = store
+        self.track_ids = list(track_ids)
+        self.labels = np.asarray(labels, dtype=np.int64)
+        if len(self.labels) != len(self.track_ids):
+            raise ValueError("FrameBatches: one label per track needed")
+        self.mean = np.asarray(mean, dtype=np.float32)
+        self.inv_std = (1.0 / np.asarray(std, dtype=np.float64)).astype(np.float32)
+        self.batch_size = int(batch_size)
+        self.buffer_frames = max(int(buffer_frames), self.batch_size)
+        self.seed = int(seed)
+        self.shuffle = shuffle
+        self.lengths = np.array([store.length(t) for t in self.track_ids], dtype=np.int64)
+        self.n_frames = int(self.lengths.sum())
+        self.frames_per_epoch = None if frames_per_epoch is None else min(int(frames_per_epoch), self.n_frames)
+        self.dim = len(self.mean)
+        self._cache = None
+        if cache_mb and self.n_frames * self.dim * 4 <= cache_mb * 2**20:
+            x = np.empty((self.n_frames, self.dim), dtype=np.float32)
+            pos = 0
+            for tid, n in zip(self.track_ids, self.lengths):
+                x[pos : pos + n] = self._standardise(_read(self.store, tid))
+                pos += n
+            self._cache = (x, np.repeat(self.labels, self.lengths))
+
+    def _standardise(self, x):
+        x -= self.mean
+        x *= self.inv_std
+        return x
+
+    def __len__(self):
+        n = self.frames_per_epoch or self.n_frames
+        return -(-n // self.batch_size)
+
+    def epoch(self, epoch: int = 0) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Yield ``(x, y)``: float32 (batch, dim) standardised frames and int64 (batch,) labels."""
+        rng = np.random.default_rng(derive(self.seed, "epoch", epoch if self.shuffle else 0))
+        if self._cache is not None:
+            yield from self._epoch_cached(rng)
+        else:
+            yield from self._epoch_streamed(rng)
+
+    def _epoch_cached(self, rng):
+        x, y = self._cache
+        if self.shuffle:
+            order = rng.permutation(self.n_frames)
+            if self.frames_per_epoch:
+                order = order[: self.frames_per_epoch]
+        elif self.frames_per_epoch:
+            order = np.sort(rng.choice(self.n_frames, self.frames_per_epoch, replace=False))
+        else:
+            order = None
+        if order is None:
+            for start in range(0, self.n_frames, self.batch_size):
+                yield x[start : start + self.batch_size], y[start : start + self.batch_size]
+            return
+        for start in range(0, len(order), self.batch_size):
+            idx = order[start : start + self.batch_size]
+            yield x[idx], y[idx]
+
+    def _epoch_streamed(self, rng):
+        keep_share = 1.0 if not self.frames_per_epoch else self.frames_per_epoch / self.n_frames
+        order = rng.permutation(len(self.track_ids)) if self.shuffle else np.arange(len(self.track_ids))
+        xs, ys, buffered = [], [], 0
+        for i in order:
+            x = _read(self.store, self.track_ids[i])
+            if keep_share < 1.0:
+                x = x[rng.random(len(x)) < keep_share]
+            xs.append(self._standardise(x))
+            ys.append(np.full(len(x), self.labels[i], dtype=np.int64))
+            buffered += len(x)
+            if buffered >= self.buffer_frames:
+                rest_x, rest_y = yield from self._drain(xs, ys, rng, final=False)
+                xs, ys, buffered = [rest_x], [rest_y], len(rest_y)
+        if buffered:
+            yield from self._drain(xs, ys, rng, final=True)
+
+    def _drain(self, xs, ys, rng, final):
+        # one copy into the buffer, then each minibatch gathers its shuffled rows (no permuted copy)
+        x, y = np.concatenate(xs), np.concatenate(ys)
+        order = rng.permutation(len(y)) if self.shuffle else np.arange(len(y))
+        n_full = len(y) if final else (len(y) // self.batch_size) * self.batch_size
+        for start in range(0, n_full, self.batch_size):
+            idx = order[start : min(start + self.batch_size, n_full)]
+            yield x[idx], y[idx]
+        rest = order[n_full:]
+        return x[rest], y[rest]
+
+
+def prefetch(batches: Iterator, device: torch.device, depth: int = 3) -> Iterator:
+    """Produce ``batches`` in a background thread (HDF5 reads overlap compute) as tensors on ``device``.
+
+    The order is unchanged, so results stay deterministic. Exceptions are re-raised in the caller.
+    ``depth=0`` converts in the caller's thread instead (no competition with torch's threads).
+    """
+    if depth <= 0:
+        for x, y in batches:
+            xt, yt = torch.from_numpy(np.ascontiguousarray(x)), torch.from_numpy(np.ascontiguousarray(y))
+            yield xt.to(device), yt.to(device)
+        return
+    q: queue.Queue = queue.Queue(maxsize=depth)
+    done = object()
+    stop = threading.Event()
+    pin = device.type == "cuda"
+
+    def put(item) -> bool:
+        # a bounded put that gives up when the consumer has gone (no thread left blocked)
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def work():
+        try:
+            for x, y in batches:
+                xt, yt = torch.from_numpy(np.ascontiguousarray(x)), torch.from_numpy(np.ascontiguousarray(y))
+                if pin:
+                    xt, yt = xt.pin_memory(), yt.pin_memory()
+                if not put((xt, yt)):
+                    return
+            put(done)
+        except BaseException as exc:  # handed to the consumer
+            put(exc)
+
+    thread = threading.Thread(target=work, daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = q.get()
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            xt, yt = item
+            yield xt.to(device, non_blocking=True), yt.to(device, non_blocking=True)
+    finally:
+        stop.set()
+        thread.join()
+
+
+# --------------------------------------------------------------------------------------------------
+# the network
+# --------------------------------------------------------------------------------------------------
+
+
+class MLP(nn.Module):
+    """Fully connected net: hidden layers (ReLU or sigmoid) and a linear output (softmax in the loss).
+
+    Parameters
+    ----------
+    n_inputs : int
+        Input dimension (513 STFT bins).
+    hidden : sequence of int
+        Units per hidden layer, e.g. ``(500, 500, 500)``.
+    n_classes : int
+    activation : {"relu", "sigmoid"}
+    keep_probs : sequence of float, optional
+        Dropout keep probability on the *inputs* of each layer: hidden 1 (the spectrum), hidden 2, ...,
+        the softmax (``len(hidden) + 1`` values); 1.0: no dropout. Inverted dropout (scaled in
+        training), so evaluation uses the weights unchanged.
+    """
+
+    def __init__(self, n_inputs, hidden, n_classes, activation="relu", keep_probs=None):
+        super().__init__()
+        self.n_inputs, self.hidden_units, self.n_classes = int(n_inputs), [int(h) for h in hidden], int(n_classes)
+        self.activation = activation
+        keep_probs = [1.0] * (len(self.hidden_units) + 1) if keep_probs is None else [float(p) for p in keep_probs]
+        if len(keep_probs) != len(self.hidden_units) + 1:
+            raise ValueError(f"keep_probs: {len(self.hidden_units) + 1} values needed, got {keep_probs}")
+        if activation not in ("relu", "sigmoid"):
+            raise ValueError(f"activation: relu or sigmoid, got {activation!r}")
+        self.keep_probs = keep_probs
+        sizes = [self.n_inputs] + self.hidden_units + [self.n_classes]
+        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:]))
+        self.dropouts = nn.ModuleList(nn.Dropout(1.0 - p) if p < 1.0 else nn.Identity() for p in keep_probs)
+        self._act = nn.ReLU() if activation == "relu" else nn.Sigmoid()
+
+    def forward(self, x, return_hidden=False):
+        """Logits (batch, n_classes); with ``return_hidden`` also the list of hidden activations."""
+        hidden = []
+        for i, (layer, drop) in enumerate(zip(self.layers, self.dropouts)):
+            x = layer(drop(x))
+            if i < len(self.hidden_units):
+                x = self._act(x)
+                hidden.append(x)
+        return (x, hidden) if return_hidden else x
+
+    def architecture(self) -> dict:
+        return {
+            "n_inputs": self.n_inputs,
+            "hidden": list(self.hidden_units),
+            "n_classes": self.n_classes,
+            "activation": self.activation,
+            "keep_probs": list(self.keep_probs),
+        }
+
+
+def init_mlp(model: MLP, scheme: str = "uniform", init_range: float = 0.1, seed: int = 0) -> MLP:
+    """Initialise weights in place; biases 0.
+
+    Parameters
+    ----------
+    scheme : {"uniform", "glorot"}
+        ``uniform``: U(-init_range, +init_range) (the study, pylearn2's ``irange``); ``glorot``:
+        U(+-r) with r = sqrt(6 / (fan_in + fan_out)), times 4 for sigmoid nets (Sigtia & Dixon).
+    """
+    gen = torch.Generator().manual_seed(int(seed))
+    with torch.no_grad():
+        for layer in model.layers:
+            fan_out, fan_in = layer.weight.shape
+            if scheme == "uniform":
+                r = float(init_range)
+            elif scheme == "glorot":
+                r = float(np.sqrt(6.0 / (fan_in + fan_out))) * (4.0 if model.activation == "sigmoid" else 1.0)
+            else:
+                raise ValueError(f"init scheme: uniform or glorot, got {scheme!r}")
+            layer.weight.copy_((torch.rand(layer.weight.shape, generator=gen) * 2 - 1) * r)
+            layer.bias.zero_()
+    return model
+
+
+# --------------------------------------------------------------------------------------------------
+# training
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class TrainParams:
+    """Hyper-parameters of one training run (a variant of the config's ``systems.dnn.variants``).
+
+    Defaults are the study's RS variant; epochs are passes over ``frames_per_epoch`` frames.
+    """
+
+    learning_rate: float = 0.01
+    final_lr_factor: float = 0.01
+    momentum_start: float = 0.5
+    momentum_end: float = 0.9
+    saturate: int = 50
+    patience: int = 10
+    min_improvement: float = 0.001
+    max_epochs: int = 1000
+    batch_size: int = 1200
+    keep_probs: list = field(default_factory=lambda: [1.0, 1.0, 1.0, 1.0])
+    init: str = "uniform"
+    init_range: float = 0.1
+    optimizer: str = "sgd"
+    momentum_schedule: bool = True
+    hf: dict = field(default_factory=dict)
+    pretrain: bool = False
+    rbm: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_config(cls, variant: dict, **overrides):
+        known = {k: v for k, v in {**variant, **overrides}.items() if k in cls.__dataclass_fields__}
+        return cls(**known)
+
+
+def linear_ramp(epoch: int, start: float, end: float, saturate: int) -> float:
+    """Value moving linearly from ``start`` (epoch 0) to ``end`` (epoch ``saturate`` and after)."""
+    if saturate <= 0:
+        return end
+    t = min(max(epoch, 0) / saturate, 1.0)
+    return start + (end - start) * t
+
+
+def frame_error(model: nn.Module, batches: Iterator, device) -> tuple[float, float]:
+    """Mean cross-entropy and frame error rate of ``model`` (eval mode) over ``(x, y)`` batches."""
+    model.eval()
+    loss_sum = torch.zeros((), dtype=torch.float64, device=device)
+    err_sum = torch.zeros((), dtype=torch.int64, device=device)
+    n = 0
+    with torch.no_grad():
+        for x, y in batches:
+            out = model(x)
+            loss_sum += nn.functional.cross_entropy(out, y, reduction="sum").double()
+            err_sum += (out.argmax(1) != y).sum()
+            n += len(y)
+    return float(loss_sum) / max(n, 1), float(err_sum) / max(n, 1)
+
+
+def resolve_device(device: str = "auto") -> torch.device:
+    """``auto``: CUDA when present, else CPU."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise InputError("systems.device: cuda requested but no GPU is available")
+    return torch.device(device)
+
+
+def _prefetch_depth(device) -> int:
+    # a reader thread pays off only with a core to spare: on a CPU whose cores all run torch's threads
+    # it competes with them (measured 0.68 vs 0.73 of the bare loop's frames/s on 2 cores, 50 units)
+    spare = (os.cpu_count() or 1) > torch.get_num_threads()
+    return 3 if torch.device(device).type == "cuda" or spare else 0
+
+
+def train_epoch(model: nn.Module, opt, batches, device) -> tuple[float, float, int]:
+    """One pass of minibatch updates over ``(x, y)`` tensor batches (training mode).
+
+    ``opt`` is a torch optimizer or a :class:`mgrfaults.hessian_free.HessianFree`.
+
+    Returns
+    -------
+    loss : float
+        Mean cross-entropy over the frames (before each update).
+    frame_error : float
+        Error rate of the training-mode outputs (dropout on) over the frames.
+    n_frames : int
+    """
+    from mgrfaults.hessian_free import HessianFree
+
+    model.train()
+    loss_sum = torch.zeros((), dtype=torch.float64, device=device)
+    err_sum = torch.zeros((), dtype=torch.int64, device=device)
+    n = 0
+    for x, y in batches:
+        if isinstance(opt, HessianFree):
+            out, loss = opt.step(x, y)
+        else:
+            opt.zero_grad(set_to_none=True)
+            out = model(x)
+            loss = nn.functional.cross_entropy(out, y)
+            loss.backward()
+            opt.step()
+        loss_sum += loss.detach().double() * len(y)
+        err_sum += (out.detach().argmax(1) != y).sum()
+        n += len(y)
+    return float(loss_sum) / max(n, 1), float(err_sum) / max(n, 1), n
+
+
+def train_mlp(
+    model: MLP,
+    train: FrameBatches,
+    valid: FrameBatches,
+    params: TrainParams,
+    seed: int = 0,
+    device="cpu",
+    progress: bool = False,
+    log_fn=None,
+) -> tuple[MLP, pd.DataFrame]:
+    """Train ``model`` with early stopping on the validation frame error; return the best model.
+
+    Parameters
+    ----------
+    model : MLP
+        Initialised (see :func:`init_mlp`, optionally :func:`mgrfaults.rbm.pretrain_mlp`).
+    train, valid : FrameBatches
+        Shuffled training batches; validation batches (``shuffle=False``).
+    params : TrainParams
+    seed : int
+        Seeds dropout masks (torch's generator); the batch order is seeded in ``train``.
+    device : str or torch.device
+    progress : bool
+        Show a tqdm bar per epoch.
+    log_fn : callable, optional
+        Called with each epoch's log row (dict).
+
+    Returns
+    -------
+    model : MLP
+        The parameters of the epoch with the lowest validation frame error (eval mode).
+    log : DataFrame
+        One row per epoch: epoch, loss, train_frame_error, valid_frame_error, valid_loss,
+        learning_rate, momentum, seconds.
+    """
+    device = torch.device(device)
+    torch.manual_seed(int(seed))
+    model.to(device)
+    if params.optimizer == "hf":
+        from mgrfaults.hessian_free import HessianFree
+
+        opt = HessianFree(model, **params.hf)
+    elif params.optimizer == "sgd":
+        opt = torch.optim.SGD(model.parameters(), lr=params.learning_rate, momentum=params.momentum_start)
+    else:
+        raise ValueError(f"optimizer: sgd or hf, got {params.optimizer!r}")
+    best_err, best_state, best_epoch, threshold_err, since = np.inf, None, -1, np.inf, 0
+    rows = []
+    for epoch in range(int(params.max_epochs)):
+        t0 = time.perf_counter()
+        lr = linear_ramp(epoch, params.learning_rate, params.learning_rate * params.final_lr_factor, params.saturate)
+        momentum = (
+            linear_ramp(epoch, params.momentum_start, params.momentum_end, params.saturate)
+            if params.momentum_schedule
+            else params.momentum_start
+        )
+        if params.optimizer == "sgd":
+            for group in opt.param_groups:
+                group["lr"], group["momentum"] = lr, momentum
+        stream = prefetch(train.epoch(epoch), device, depth=_prefetch_depth(device))
+        if progress:
+            from tqdm import tqdm
+
+            stream = tqdm(stream, total=len(train), desc=f"epoch {epoch}", leave=False, mininterval=2.0)
+        loss, train_err, n = train_epoch(model, opt, stream, device)
+        if n == 0:
+            raise InputError("training: the training part has no frames")
+        valid_loss, valid_err = frame_error(model, prefetch(valid.epoch(0), device, _prefetch_depth(device)), device)
+        row = {
+            "epoch": epoch,
+            "loss": loss,
+            "train_frame_error": train_err,
+            "valid_frame_error": valid_err,
+            "valid_loss": valid_loss,
+            "learning_rate": lr if params.optimizer == "sgd" else np.nan,
+            "momentum": momentum if params.optimizer == "sgd" else np.nan,
+            "seconds": time.perf_counter() - t0,
+        }
+        rows.append(row)
+        if log_fn:
+            log_fn(row)
+        if valid_err < best_err:  # any improvement is kept (pylearn2's MonitorBasedSaveBest)
+            best_err, best_epoch = valid_err, epoch
+            best_state = copy.deepcopy({k: v.detach().clone() for k, v in model.state_dict().items()})
+        # patience counts epochs without a relative improvement of min_improvement (MonitorBasedTermination)
+        if valid_err < threshold_err * (1.0 - params.min_improvement):
+            threshold_err, since = valid_err, 0
+        else:
+            since += 1
+            if since >= params.patience:
+                break
+    model.load_state_dict(best_state)
+    model.eval()
+    model.best_epoch = best_epoch
+    return model, pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------------------------------
+# model files and inference
+# --------------------------------------------------------------------------------------------------
+
+
+def save_model(path, model: MLP, mean, std, labels, **info) -> None:
+    """Write a self-describing model file (torch.save of plain types and tensors), atomically.
+
+    Holds the architecture, the weights (CPU), the standardisation mean/std, the label order and
+    any ``info`` (net name, seed, training hyper-parameters, feature parameters, best epoch).
+    """
+    payload = {
+        "format": MODEL_FORMAT,
+        "architecture": model.architecture(),
+        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        "mean": torch.as_tensor(np.asarray(mean, dtype=np.float32)),
+        "std": torch.as_tensor(np.asarray(std, dtype=np.float32)),
+        "labels": list(labels),
+        "info": info,
+    }
+    with atomic_path(path) as tmp:
+        torch.save(payload, tmp)
+
+
+def load_model(path, device="cpu"):
+    """Read a model file written by :func:`save_model`.
+
+    Returns
+    -------
+    model : MLP
+        In eval mode, on ``device``.
+    meta : dict
+        ``mean``, ``std`` (ndarray), ``labels``, ``architecture``, ``info``.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: model file not found")
+    payload = torch.load(path, map_location="cpu", weights_only=True)
+    if not isinstance(payload, dict) or payload.get("format") != MODEL_FORMAT:
+        raise InputError(f"{path}: not a {MODEL_FORMAT} model file")
+    model = MLP(**payload["architecture"])
+    model.load_state_dict(payload["state_dict"])
+    model.to(device).eval()
+    meta = {
+        "mean": payload["mean"].numpy(),
+        "std": payload["std"].numpy(),
+        "labels": payload["labels"],
+        "architecture": payload["architecture"],
+        "info": payload["info"],
+    }
+    return model, meta
+
+
+def track_outputs(model: MLP, store, track_id, mean, std, device="cpu", layers=(), batch_size=8192):
+    """Softmax outputs (and optionally hidden activations) of every frame of one track.
+
+    Parameters
+    ----------
+    layers : tuple of int
+        Hidden layers (1-based) whose activations to return, concatenated in that order.
+
+    Returns
+    -------
+    probs : ndarray, shape (n_frames, n_classes)
+    hidden : ndarray, shape (n_frames, sum of the layers' units), or None when ``layers`` is empty
+    """
+    x = (_read(store, track_id) - mean) / std
+    probs, hidden = [], []
+    model.eval()
+    with torch.no_grad():
+        for start in range(0, len(x), batch_size):
+            xb = torch.from_numpy(np.ascontiguousarray(x[start : start + batch_size], dtype=np.float32)).to(device)
+            out, hid = model(xb, return_hidden=True)
+            probs.append(torch.softmax(out, 1).cpu().numpy())
+            if layers:
+                hidden.append(torch.cat([hid[i - 1] for i in layers], 1).cpu().numpy())
+    probs = np.concatenate(probs) if probs else np.zeros((0, model.n_classes), np.float32)
+    return probs, (np.concatenate(hidden) if layers and hidden else None)
+
+
+# --------------------------------------------------------------------------------------------------
+# one run from files (called by workflow/scripts/train_dnn.py)
+# --------------------------------------------------------------------------------------------------
+
+
+def run_parts(partition_csv, metadata_csv):
+    """Track ids per part and the class index of each track.
+
+    Returns
+    -------
+    parts : dict
+        ``{"train": [...], "valid": [...], "test": [...]}`` (sorted track ids).
+    labels : dict
+        track_id -> class index in ``label_order``.
+    label_order : list of str
+        :func:`mgrfaults.metadata.label_set` of the metadata.
+    """
+    from mgrfaults.metadata import label_set, read_metadata
+    from mgrfaults.partitions import read_partition
+
+    meta = read_metadata(metadata_csv)
+    label_order = label_set(meta)
+    part = read_partition(partition_csv)
+    genre = dict(zip(meta["track_id"], meta["genre"]))
+    unknown = sorted(set(part["track_id"]) - set(genre))
+    if unknown:
+        raise InputError(f"{partition_csv}: track(s) not in {metadata_csv}: {unknown[:5]}")
+    parts = {p: sorted(part.loc[part["part"] == p, "track_id"]) for p in ("train", "valid", "test")}
+    for p, ids in parts.items():
+        if not ids:
+            raise InputError(f"{partition_csv}: the {p} part is empty")
+    labels = {t: label_order.index(genre[t]) for t in part["track_id"]}
+    return parts, labels, label_order
+
+
+def train_net_files(
+    frame_paths,
+    partition_csv,
+    metadata_csv,
+    spec,
+    variant: dict,
+    data: dict,
+    seed: int,
+    model_out,
+    log_out,
+    device="auto",
+    hf: dict | None = None,
+    rbm: dict | None = None,
+    expected_params=None,
+    progress=False,
+) -> pd.DataFrame:
+    """Train the net of a parsed system on one condition/fold and write its model and log files.
+
+    Parameters
+    ----------
+    frame_paths : list of path
+        The frame feature shards.
+    spec : SystemSpec
+        :func:`mgrfaults.systems.parse_system` of the net name.
+    variant : dict
+        The variant's hyper-parameters (``systems.dnn.variants[spec.variant]``).
+    data : dict
+        ``systems.dnn`` data settings: ``frames_per_epoch``, ``valid_frames``, ``buffer_frames``,
+        ``cache_mb``, ``hidden_layers``.
+    seed : int
+        The run's seed (derived from the master seed, net, condition and fold).
+    hf, rbm : dict, optional
+        ``systems.dnn.hf`` (Hessian-free options; ``batch_size`` replaces the variant's) and
+        ``systems.dnn.rbm`` (pre-training options), used by nets that ask for them.
+    expected_params : dict, optional
+        The frame extraction parameters of the config; a cache made with others is refused.
+    """
+    from mgrfaults.rbm import pretrain_mlp
+
+    device = resolve_device(device)
+    store = open_store(frame_paths, expected_params)
+    parts, labels, label_order = run_parts(partition_csv, metadata_csv)
+    t0 = time.perf_counter()
+    mean, std = standardisation_stats(store, parts["train"])
+    hf = dict(hf or {})
+    params = TrainParams.from_config(variant, optimizer=spec.optimizer, pretrain=spec.pretrain, rbm=dict(rbm or {}))
+    if spec.optimizer == "hf":
+        params.batch_size = int(hf.pop("batch_size", params.batch_size))
+        params.hf = hf
+    if not spec.dropout:
+        params.keep_probs = [1.0] * (int(data.get("hidden_layers", 3)) + 1)
+    common = dict(mean=mean, std=std, buffer_frames=data.get("buffer_frames", 65536), cache_mb=data.get("cache_mb", 0))
+    train = FrameBatches(
+        store, parts["train"], [labels[t] for t in parts["train"]], batch_size=params.batch_size,
+        frames_per_epoch=data.get("frames_per_epoch"), seed=derive(seed, "shuffle"), shuffle=True, **common,
+    )
+    valid = FrameBatches(
+        store, parts["valid"], [labels[t] for t in parts["valid"]], batch_size=8192,
+        frames_per_epoch=data.get("valid_frames"), seed=derive(seed, "valid"), shuffle=False, **common,
+    )
+    hidden = [spec.hidden_units] * int(data.get("hidden_layers", 3))
+    model = MLP(len(mean), hidden, len(label_order), spec.activation, params.keep_probs)
+    init_mlp(model, params.init, params.init_range, seed=derive(seed, "init"))
+    if params.pretrain:
+        pretrain_mlp(model, train, device=device, seed=derive(seed, "rbm"), **params.rbm)
+
+    def log_row(row):
+        log.info(
+            "%s epoch %d: loss %.4f train err %.4f valid err %.4f (%.1f s)",
+            spec.net, row["epoch"], row["loss"], row["train_frame_error"], row["valid_frame_error"], row["seconds"],
+        )
+
+    model, epochs = train_mlp(model, train, valid, params, seed=derive(seed, "dropout"), device=device,
+                              progress=progress, log_fn=log_row)
+    seconds = time.perf_counter() - t0
+    log.info("%s: best epoch %d of %d, %.1f s", spec.net, model.best_epoch, len(epochs), seconds)
+    save_model(
+        model_out, model.cpu(), mean, std, label_order,
+        net=spec.net, seed=int(seed), optimizer=params.optimizer, training=dict(variant), hf=params.hf, rbm=params.rbm,
+        pretrain=bool(params.pretrain),
+        data={k: v for k, v in data.items()}, feature_params=dict(getattr(store, "params", {}) or {}),
+        best_epoch=int(model.best_epoch), epochs=len(epochs), train_seconds=seconds,
+        train_tracks=len(parts["train"]), train_frames=train.n_frames, device=str(device),
+        threads=torch.get_num_threads(),
+    )
+    write_csv_atomic(epochs, log_out)
+    return epochs

@@ -1,0 +1,115 @@
+"""Excerpt decisions (sum of softmax, majority vote with ties) and classifiers on learned features."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mgrfaults import GENRES
+from mgrfaults.decision import (
+    aggregate_windows,
+    frame_vote,
+    learned_features_files,
+    majority_vote,
+    predictions_frame,
+    random_frames,
+    sum_of_softmax,
+)
+from mgrfaults.dnn import MLP, init_mlp, open_store, save_model, standardisation_stats
+from mgrfaults.features import ShardWriter
+from mgrfaults.systems import parse_system
+
+DIM = 10
+CLASSES = GENRES[:3]
+
+
+def test_sum_of_softmax_can_differ_from_the_vote():
+    # two frames narrowly for class 0, one frame overwhelmingly for class 1
+    probs = np.array([[0.5, 0.4, 0.1], [0.5, 0.4, 0.1], [0.0, 1.0, 0.0]])
+    label, scores = sum_of_softmax(probs)
+    assert label == 1
+    np.testing.assert_allclose(scores, [1 / 3, 0.6, 0.2 / 3])
+    label, shares = frame_vote(probs)
+    assert label == 0
+    np.testing.assert_allclose(shares, [2 / 3, 1 / 3, 0])
+
+
+def test_vote_ties_go_to_the_larger_summed_score():
+    # classes 0 and 2 have two votes each; class 2's frames are more confident
+    probs = np.array([[0.6, 0.3, 0.1], [0.5, 0.1, 0.4], [0.1, 0.0, 0.9], [0.2, 0.0, 0.8], [0.1, 0.5, 0.4]])
+    label, shares = frame_vote(probs)
+    assert label == 2
+    np.testing.assert_allclose(shares, [0.4, 0.2, 0.4])
+    # the same tie with class 0 ahead on scores
+    label, _ = majority_vote([0, 0, 2, 2], 3, tie_scores=np.array([[1, 0, 0], [1, 0, 0], [0, 0, 0.6], [0.5, 0, 0.5]]))
+    assert label == 0
+    # no tie scores: the lowest index; a clear majority ignores the scores
+    assert majority_vote([2, 2, 1, 1], 3)[0] == 1
+    assert majority_vote([1, 1, 1, 2], 3, tie_scores=np.array([[0, 0, 9.0]] * 4))[0] == 1
+    with pytest.raises(ValueError):
+        majority_vote([], 3)
+
+
+def test_aggregate_windows_mean_std_200_hop_100():
+    x = np.arange(429 * 2, dtype=np.float32).reshape(429, 2)
+    w = aggregate_windows(x)
+    assert w.shape == (3, 4)  # starts 0, 100, 200
+    np.testing.assert_allclose(w[1], np.concatenate([x[100:300].mean(0), x[100:300].std(0)]))
+    short = aggregate_windows(x[:150])
+    assert short.shape == (1, 4)
+    np.testing.assert_allclose(short[0, :2], x[:150].mean(0))
+
+
+def test_random_frames():
+    x = np.arange(300).reshape(300, 1)
+    rng = np.random.default_rng(0)
+    picked = random_frames(x, 100, rng)
+    assert len(picked) == 100 and len(np.unique(picked)) == 100
+    assert np.array_equal(random_frames(x[:50], 100, rng), x[:50])
+
+
+def test_predictions_frame_columns():
+    df = predictions_frame(["a", "b"], [0, 1], [0, 2], [[1, 0, 0], [0.2, 0.3, 0.5]], list(CLASSES))
+    assert list(df.columns) == ["track_id", "true", "predicted", "score_blues", "score_classical", "score_country"]
+    assert df.predicted.tolist() == ["blues", "country"]
+
+
+def _tiny_net_run(tmp_path, seed=0):
+    """Frames of 3 separable classes, a partition, metadata, and a net whose hidden layers carry the class."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(3, DIM)) * 3
+    tracks, rows, parts = {}, [], []
+    for c, genre in enumerate(CLASSES):
+        for k in range(6):
+            tid = f"{genre}.{k:05d}"
+            tracks[tid] = (centres[c] + rng.normal(size=(230, DIM))).astype(np.float32)
+            rows.append(dict(track_id=tid, path="x.au", genre=genre, artist=f"a{c}{k}", fault="none", replica_of="",
+                             duration=1.0, sample_rate=22050))
+            parts.append(dict(track_id=tid, part=["train", "train", "train", "valid", "test", "test"][k]))
+    with ShardWriter(tmp_path / "frames.h5", "frames", {"n_fft": 1024}, dim=DIM) as w:
+        for tid in sorted(tracks):
+            w.append(tid, tracks[tid])
+    pd.DataFrame(rows).to_csv(tmp_path / "metadata.csv", index=False)
+    pd.DataFrame(parts).to_csv(tmp_path / "partition.csv", index=False)
+    store = open_store([tmp_path / "frames.h5"])
+    mean, std = standardisation_stats(store, [p["track_id"] for p in parts if p["part"] == "train"])
+    net = init_mlp(MLP(DIM, [16, 16, 16], 10, "relu"), "glorot", seed=seed)
+    save_model(tmp_path / "net.pt", net, mean, std, list(GENRES), net="16_RS", seed=seed)
+    return tmp_path / "frames.h5", tmp_path / "metadata.csv", tmp_path / "partition.csv", tmp_path / "net.pt"
+
+
+@pytest.mark.parametrize("system", ["16_RS_FF_L2", "16_RS_AF_LAll", "16_RS_FF_L1_SVM", "16_RS_AF_L3_SVM"])
+def test_learned_feature_systems_run_on_tiny_data(tmp_path, system):
+    frames, metadata, partition, net = _tiny_net_run(tmp_path)
+    params = dict(ff_frames=20, ff_test_frames=None, af_window=100, af_hop=50, rf_trees=20, svm_C=[0.1, 10.0])
+    out = tmp_path / f"{system}.csv"
+    df = learned_features_files(parse_system(system), net, [frames], partition, metadata, params, seed=1,
+                                model_out=tmp_path / f"{system}.pkl", predictions_out=out, device="cpu")
+    assert out.exists() and (tmp_path / f"{system}.pkl").exists()
+    test_ids = sorted(pd.read_csv(partition).query("part == 'test'").track_id)
+    assert df.track_id.tolist() == test_ids
+    # even a random net's hidden layers keep the classes apart: the second classifier finds them
+    assert (df.true == df.predicted).mean() == 1.0
+    np.testing.assert_allclose(df.filter(like="score_").sum(axis=1), 1.0)
+    again = learned_features_files(parse_system(system), net, [frames], partition, metadata, params, seed=1,
+                                   model_out=tmp_path / "again.pkl", predictions_out=tmp_path / "again.csv", device="cpu")
+    pd.testing.assert_frame_equal(df, again)

@@ -1,0 +1,241 @@
+"""The study's MLP: streamed minibatches, training with SGD / HF / RBM pre-training, model files, determinism."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from mgrfaults import GENRES
+from mgrfaults.decision import predict_net_files
+from mgrfaults.dnn import (
+    MLP,
+    FrameBatches,
+    TrainParams,
+    frame_error,
+    init_mlp,
+    linear_ramp,
+    load_model,
+    open_store,
+    prefetch,
+    standardisation_stats,
+    train_mlp,
+    train_net_files,
+)
+from mgrfaults.errors import InputError
+from mgrfaults.features import ShardWriter
+from mgrfaults.systems import parse_system
+
+DIM = 12
+CLASSES = GENRES[:3]
+
+
+def make_run(tmp_path, n_per_class=8, frames=40, dim=DIM, seed=0, n_shards=2, spread=3.0):
+    """A tiny separable frame store (2 shards), metadata and partition; returns their paths."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(len(CLASSES), dim)) * spread
+    rows, parts = [], []
+    tracks = {}
+    for c, genre in enumerate(CLASSES):
+        for k in range(n_per_class):
+            tid = f"{genre}.{k:05d}"
+            n = frames + int(rng.integers(0, 5))
+            tracks[tid] = (np.abs(centres[c] + rng.normal(size=(n, dim))) * 10).astype(np.float32)
+            rows.append(dict(track_id=tid, path=f"{tid}.au", genre=genre, artist=f"a{c}{k}", fault="none",
+                             replica_of="", duration=1.0, sample_rate=22050))
+            parts.append(dict(track_id=tid, part="train" if k < n_per_class // 2 else "valid" if k < 3 * n_per_class // 4 else "test"))
+    ids = sorted(tracks)
+    paths = []
+    for s in range(n_shards):
+        path = tmp_path / f"frames/shard_{s}.h5"
+        path.parent.mkdir(exist_ok=True)
+        with ShardWriter(path, "frames", {"n_fft": 1024}, dim=dim) as w:
+            for tid in ids[s::n_shards]:
+                w.append(tid, tracks[tid])
+        paths.append(path)
+    pd.DataFrame(rows).to_csv(tmp_path / "metadata.csv", index=False)
+    pd.DataFrame(parts).to_csv(tmp_path / "partition.csv", index=False)
+    return paths, tmp_path / "metadata.csv", tmp_path / "partition.csv", tracks
+
+
+def batches_for(paths, partition, part, **kw):
+    store = open_store(paths)
+    df = pd.read_csv(partition)
+    ids = sorted(df.track_id[df.part == part])
+    labels = [CLASSES.index(t.split(".")[0]) for t in ids]
+    mean, std = standardisation_stats(store, sorted(df.track_id[df.part == "train"]))
+    return FrameBatches(store, ids, labels, mean, std, **kw), mean, std
+
+
+@pytest.mark.parametrize("cache_mb", [0, 64])
+def test_batches_cover_every_frame_once_shuffled_and_seeded(tmp_path, cache_mb):
+    paths, _, partition, tracks = make_run(tmp_path)
+    fb, mean, std = batches_for(paths, partition, "train", batch_size=32, buffer_frames=50, seed=3, cache_mb=cache_mb)
+    assert (fb._cache is not None) == bool(cache_mb)
+    xs, ys = zip(*fb.epoch(0))
+    x, y = np.concatenate(xs), np.concatenate(ys)
+    assert len(y) == fb.n_frames == sum(len(tracks[t]) for t in fb.track_ids)
+    assert all(len(b) == 32 for b in ys[:-1])
+    expected = np.concatenate([(tracks[t] - mean) / std for t in fb.track_ids])
+    # the same multiset of rows (sorted by their first column) with the right labels
+    order, ref = np.lexsort(x.T[::-1]), np.lexsort(expected.T[::-1])
+    np.testing.assert_allclose(x[order], expected[ref], rtol=1e-5, atol=1e-5)
+    np.testing.assert_array_equal(y[order], np.repeat(fb.labels, fb.lengths)[ref])
+    assert not np.array_equal(y, np.repeat(fb.labels, fb.lengths))  # shuffled across tracks
+    again = np.concatenate([b for _, b in fb.epoch(0)])
+    other = np.concatenate([b for _, b in fb.epoch(1)])
+    np.testing.assert_array_equal(again, y)
+    assert not np.array_equal(other, y)
+
+
+@pytest.mark.parametrize("cache_mb", [0, 64])
+def test_frames_per_epoch_caps_the_epoch(tmp_path, cache_mb):
+    paths, _, partition, _ = make_run(tmp_path)
+    fb, _, _ = batches_for(paths, partition, "train", batch_size=16, frames_per_epoch=100, seed=1, cache_mb=cache_mb)
+    sizes = [sum(len(y) for _, y in fb.epoch(e)) for e in range(5)]
+    assert all(60 <= s <= 140 for s in sizes), sizes  # streamed: a random share per track, about 100
+    if cache_mb:
+        assert sizes == [100] * 5
+
+
+def test_prefetch_keeps_order_and_raises():
+    items = [(np.full((2, 3), i, np.float32), np.array([i, i])) for i in range(5)]
+    got = [int(y[0]) for _, y in prefetch(iter(items), torch.device("cpu"))]
+    assert got == list(range(5))
+
+    def broken():
+        yield items[0]
+        raise InputError("shard_9.h5: broken")
+
+    with pytest.raises(InputError, match="shard_9"):
+        list(prefetch(broken(), torch.device("cpu")))
+
+
+def test_linear_ramp():
+    assert linear_ramp(0, 0.5, 0.9, 10) == 0.5
+    assert linear_ramp(5, 0.5, 0.9, 10) == pytest.approx(0.7)
+    assert linear_ramp(50, 0.1, 0.001, 10) == pytest.approx(0.001)
+
+
+def test_dropout_only_in_training():
+    torch.manual_seed(0)
+    model = MLP(6, [20, 20, 20], 3, "relu", keep_probs=[1.0, 0.5, 0.5, 0.5])
+    x = torch.randn(50, 6)
+    model.train()
+    assert not torch.equal(model(x), model(x))
+    model.eval()
+    a, b = model(x), model(x)
+    assert torch.equal(a, b)
+    h = x
+    for i, layer in enumerate(model.layers):  # eval = plain forward without masks or scaling
+        h = layer(h)
+        if i < 3:
+            h = torch.relu(h)
+    torch.testing.assert_close(a, h)
+
+
+def test_init_schemes():
+    model = init_mlp(MLP(100, [50], 3, "sigmoid"), "uniform", init_range=0.1, seed=0)
+    w = model.layers[0].weight
+    w = w.detach()
+    assert 0.09 < float(w.abs().max()) <= 0.1 and float(model.layers[0].bias.detach().abs().max()) == 0
+    model = init_mlp(model, "glorot", seed=0)
+    assert float(model.layers[0].weight.detach().abs().max()) <= 4 * np.sqrt(6 / 150)
+
+
+@pytest.mark.parametrize("optimizer, batch, lr", [("sgd", 16, 0.1), ("hf", 200, 0.0)])
+def test_mlp_learns_separable_frames(tmp_path, optimizer, batch, lr):
+    paths, _, partition, _ = make_run(tmp_path)
+    train, mean, std = batches_for(paths, partition, "train", batch_size=batch, seed=0)
+    valid, _, _ = batches_for(paths, partition, "valid", batch_size=256, shuffle=False)
+    torch.manual_seed(0)
+    model = init_mlp(MLP(DIM, [20, 20, 20], 10, "relu", [1.0, 1.0, 0.9, 0.9]), seed=0)
+    params = TrainParams(learning_rate=lr, saturate=10, patience=3, max_epochs=6, batch_size=batch,
+                         optimizer=optimizer, hf={"cg_max_iter": 20})
+    model, log = train_mlp(model, train, valid, params, seed=0)
+    assert list(log.columns[:4]) == ["epoch", "loss", "train_frame_error", "valid_frame_error"]
+    assert log.valid_frame_error.min() < 0.05
+    # the best epoch's model is the one returned
+    _, err = frame_error(model, prefetch(valid.epoch(0), torch.device("cpu")), "cpu")
+    assert err == pytest.approx(log.valid_frame_error.min())
+    assert not model.training
+
+
+def test_early_stopping_patience(tmp_path):
+    paths, _, partition, _ = make_run(tmp_path)
+    train, _, _ = batches_for(paths, partition, "train", batch_size=16, seed=0)
+    valid, _, _ = batches_for(paths, partition, "valid", batch_size=256, shuffle=False)
+    model = init_mlp(MLP(DIM, [8, 8, 8], 10, "relu"), seed=0)
+    # lr 0: nothing improves after the first epoch, so training stops after 1 + patience epochs
+    model, log = train_mlp(model, train, valid, TrainParams(learning_rate=0.0, patience=2, max_epochs=50), seed=0)
+    assert len(log) == 3
+
+
+def test_rbm_pretraining_option(tmp_path):
+    from mgrfaults.rbm import pretrain_mlp
+
+    paths, _, partition, _ = make_run(tmp_path)
+    train, _, _ = batches_for(paths, partition, "train", batch_size=32, seed=0)
+    model = init_mlp(MLP(DIM, [16, 16, 16], 10, "sigmoid"), seed=0)
+    before = model.layers[1].weight.detach().clone()
+    errors = pretrain_mlp(model, train, epochs=3, learning_rate=0.01, seed=0)
+    assert len(errors) == 3 and all(np.isfinite(errors))
+    assert not torch.equal(before, model.layers[1].weight)
+    # the first layer's RBM reconstructs better after training than with its random start
+    first = init_mlp(MLP(DIM, [16], 10, "sigmoid"), seed=0)
+    untrained = pretrain_mlp(first, train, epochs=1, learning_rate=0.0, seed=0)
+    trained = pretrain_mlp(first, train, epochs=4, learning_rate=0.01, seed=0)
+    assert trained[0] < untrained[0]
+
+
+VARIANT = dict(learning_rate=0.1, saturate=10, patience=4, max_epochs=6, batch_size=16, keep_probs=[1, 0.75, 0.75, 0.75],
+               init="glorot")
+DATA = dict(hidden_layers=3, frames_per_epoch=300, valid_frames=100, buffer_frames=128, cache_mb=0)
+
+
+def _train_and_predict(tmp_path, paths, metadata, partition, tag, seed=7):
+    spec = parse_system("20_RSD")
+    model_out, log_out = tmp_path / f"{tag}.pt", tmp_path / f"{tag}_log.csv"
+    train_net_files(paths, partition, metadata, spec, VARIANT, DATA, seed, model_out, log_out, device="cpu")
+    pred = predict_net_files(model_out, paths, partition, metadata, "sum", tmp_path / f"{tag}.csv", device="cpu")
+    return model_out, log_out, pred
+
+
+@pytest.fixture
+def one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def test_train_net_files_self_describing_and_deterministic(tmp_path, one_thread):
+    paths, metadata, partition, _ = make_run(tmp_path)
+    model_a, log_a, pred_a = _train_and_predict(tmp_path, paths, metadata, partition, "a")
+    model_b, _, pred_b = _train_and_predict(tmp_path, paths, metadata, partition, "b")
+    pd.testing.assert_frame_equal(pred_a, pred_b)  # same seed and threads: same predictions
+    net, meta = load_model(model_a)
+    net_b, _ = load_model(model_b)
+    for (k, v), (_, w) in zip(net.state_dict().items(), net_b.state_dict().items()):
+        assert torch.equal(v, w), k
+    assert meta["architecture"] == {"n_inputs": DIM, "hidden": [20, 20, 20], "n_classes": 10,
+                                    "activation": "relu", "keep_probs": [1.0, 0.75, 0.75, 0.75]}
+    assert meta["labels"] == list(GENRES) and meta["mean"].shape == (DIM,)
+    assert meta["info"]["seed"] == 7 and meta["info"]["feature_params"] == {"n_fft": 1024}
+    assert meta["info"]["net"] == "20_RSD" and meta["info"]["training"]["learning_rate"] == 0.1
+    log = pd.read_csv(log_a)
+    assert {"epoch", "loss", "train_frame_error", "valid_frame_error"} <= set(log.columns) and len(log) >= 3
+    test_ids = sorted(pd.read_csv(partition).query("part == 'test'").track_id)
+    assert list(pred_a.track_id) == test_ids
+    assert list(pred_a.columns) == ["track_id", "true", "predicted"] + [f"score_{g}" for g in GENRES]
+    np.testing.assert_allclose(pred_a.filter(like="score_").sum(axis=1), 1.0, rtol=1e-6)
+    assert (pred_a.true == pred_a.predicted).mean() == 1.0
+    _, _, pred_c = _train_and_predict(tmp_path, paths, metadata, partition, "c", seed=8)
+    assert not np.allclose(pred_c.filter(like="score_"), pred_a.filter(like="score_"))
+
+
+def test_model_file_errors(tmp_path):
+    with pytest.raises(InputError, match="missing.pt"):
+        load_model(tmp_path / "missing.pt")
+    torch.save({"something": 1}, tmp_path / "other.pt")
+    with pytest.raises(InputError, match="other.pt"):
+        load_model(tmp_path / "other.pt")

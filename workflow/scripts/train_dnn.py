@@ -1,0 +1,31 @@
+"""Snakemake entry point: train one net on one condition/fold (model file + per-epoch log)."""
+
+import torch
+
+from mgrfaults.dnn import train_net_files
+from mgrfaults.logs import setup_script_logging
+from mgrfaults.systems import parse_system
+
+snakemake = globals()["snakemake"]  # injected by Snakemake's script directive
+log = setup_script_logging(snakemake.log)
+torch.set_num_threads(snakemake.threads)
+try:
+    train_net_files(
+        snakemake.input.frames,
+        snakemake.input.partition,
+        snakemake.input.metadata,
+        parse_system(snakemake.wildcards.net, int(snakemake.params.data.get("hidden_layers", 3))),
+        dict(snakemake.params.variant),
+        dict(snakemake.params.data),
+        int(snakemake.params.seed),
+        snakemake.output.model,
+        snakemake.output.training_log,
+        device=snakemake.params.device,
+        hf=dict(snakemake.params.hf),
+        rbm=dict(snakemake.params.rbm),
+        expected_params=dict(snakemake.params.frame_params),
+    )
+except Exception:
+    log.exception("training %s on %s fold %s failed", snakemake.wildcards.net, snakemake.wildcards.condition,
+                  snakemake.wildcards.fold)
+    raise
