@@ -274,7 +274,7 @@ def plan_dataset(
     n_per_genre: int = 30,
     duration: float = 10.0,
     seed: int = 0,
-    confound_strength: float = 1.0,
+    confound_strength: float = 0.5,
     largest_artist_share: float = 0.35,
     singleton_share: float = 0.3,
     faults: dict | None = None,
@@ -292,7 +292,8 @@ def plan_dataset(
     seed : int
         Dataset seed: same seed, same plan, same audio.
     confound_strength : float in [0, 1]
-        Scales every artist's production fingerprint (0: none).
+        Scales every artist's production fingerprint (0: none; 1: the full chain, e.g. EQ of
+        +-9 dB, band limits down to 3.5 kHz, noise floors up to -28 dB).
     largest_artist_share : float
         Share of a genre held by its biggest artist (Reggae; other genres get 40-100 % of it).
     singleton_share : float
