@@ -9,6 +9,8 @@ import sys
 def setup_script_logging(log_paths=(), level: int = logging.INFO) -> logging.Logger:
     """Send log records of the ``mgrfaults`` loggers to the rule's log file(s) and stderr.
 
+    An exception that ends the script is logged there too, with its traceback.
+
     Parameters
     ----------
     log_paths : sequence of str
@@ -18,4 +20,11 @@ def setup_script_logging(log_paths=(), level: int = logging.INFO) -> logging.Log
     logging.basicConfig(level=level, handlers=handlers, force=True,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.captureWarnings(True)
-    return logging.getLogger("mgrfaults")
+    log = logging.getLogger("mgrfaults")
+
+    def log_uncaught(exc_type, exc, tb):
+        # the rule's log file then says why the job failed, not only Snakemake's console
+        log.critical("failed: %s", exc, exc_info=(exc_type, exc, tb))
+
+    sys.excepthook = log_uncaught
+    return log

@@ -1,41 +1,35 @@
 """Snakemake entry point: tables/accuracy_{condition}.csv (systems as rows, mean, std, 95% interval)."""
 
-import logging
-
 import pandas as pd
 
 from mgrfaults.io import write_csv_atomic, write_text_atomic
+from mgrfaults.logs import setup_script_logging
 from mgrfaults.metadata import label_set, read_metadata
 from mgrfaults.metrics import read_predictions
 from mgrfaults.tables import condition_table, format_condition_table, html_page
 
 snakemake = globals()["snakemake"]  # injected by Snakemake's script directive
 
-logging.basicConfig(filename=snakemake.log[0], filemode="w", level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-log = logging.getLogger("condition_table")
+log = setup_script_logging(snakemake.log)
 
-try:
-    labels = label_set(read_metadata(snakemake.input.metadata))
-    predictions = {
-        system: [read_predictions(path, labels) for path in paths]
-        for system, paths in snakemake.params.predictions.items()
-    }
-    table = condition_table(
-        pd.read_csv(snakemake.input.runs),
-        predictions,
-        snakemake.wildcards.condition,
-        labels,
-        systems=snakemake.params.systems,
-        n_bootstrap=snakemake.params.n_bootstrap,
-        confidence=snakemake.params.confidence,
-        seed=snakemake.params.seed,
-    )
-    write_csv_atomic(table.round(4), snakemake.output.table)
-    condition = snakemake.wildcards.condition
-    notes = (f"Mean ± standard deviation over folds [{100 * snakemake.params.confidence:.0f}% interval], percent. "
-             "The normalised accuracy is the mean per-class recall; its interval is always the excerpt bootstrap.")
-    write_text_atomic(snakemake.output.page, html_page(format_condition_table(table), f"Accuracy: {condition}", notes))
-    log.info("\n%s", table.to_string())
-except Exception:
-    log.exception("accuracy table of %s failed", snakemake.wildcards.condition)
-    raise
+labels = label_set(read_metadata(snakemake.input.metadata))
+predictions = {
+    system: [read_predictions(path, labels) for path in paths]
+    for system, paths in snakemake.params.predictions.items()
+}
+table = condition_table(
+    pd.read_csv(snakemake.input.runs),
+    predictions,
+    snakemake.wildcards.condition,
+    labels,
+    systems=snakemake.params.systems,
+    n_bootstrap=snakemake.params.n_bootstrap,
+    confidence=snakemake.params.confidence,
+    seed=snakemake.params.seed,
+)
+write_csv_atomic(table.round(4), snakemake.output.table)
+condition = snakemake.wildcards.condition
+notes = (f"Mean ± standard deviation over folds [{100 * snakemake.params.confidence:.0f}% interval], percent. "
+         "The normalised accuracy is the mean per-class recall; its interval is always the excerpt bootstrap.")
+write_text_atomic(snakemake.output.page, html_page(format_condition_table(table), f"Accuracy: {condition}", notes))
+log.info("\n%s", table.to_string())

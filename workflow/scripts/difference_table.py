@@ -1,36 +1,30 @@
 """Snakemake entry point: tables/difference.csv (first compared condition - second, per system, with a test)."""
 
-import logging
-
 import pandas as pd
 
 from mgrfaults.io import write_csv_atomic, write_text_atomic
+from mgrfaults.logs import setup_script_logging
 from mgrfaults.metrics import read_predictions
 from mgrfaults.tables import difference_table, format_difference_table, html_page
 
 snakemake = globals()["snakemake"]  # injected by Snakemake's script directive
 
-logging.basicConfig(filename=snakemake.log[0], filemode="w", level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-log = logging.getLogger("difference_table")
+log = setup_script_logging(snakemake.log)
 
-try:
-    predictions = {
-        tuple(key.split("/")): [read_predictions(path) for path in paths]
-        for key, paths in snakemake.params.predictions.items()
-    }
-    condition_a, condition_b = snakemake.params.conditions
-    table = difference_table(
-        pd.read_csv(snakemake.input.runs), predictions, condition_a, condition_b, systems=snakemake.params.systems
-    )
-    write_csv_atomic(table.round(6), snakemake.output.table)
-    notes = (f"Mean accuracy over folds, percent; difference = {condition_a} - {condition_b} in percentage points. "
-             "McNemar's exact test when both conditions tested the same excerpts, else Fisher's exact test "
-             "on correct/wrong x condition (per-excerpt correctness pooled over folds).")
-    write_text_atomic(
-        snakemake.output.page,
-        html_page(format_difference_table(table, condition_a, condition_b), f"{condition_a} - {condition_b}", notes),
-    )
-    log.info("\n%s", table.to_string())
-except Exception:
-    log.exception("difference table failed")
-    raise
+predictions = {
+    tuple(key.split("/")): [read_predictions(path) for path in paths]
+    for key, paths in snakemake.params.predictions.items()
+}
+condition_a, condition_b = snakemake.params.conditions
+table = difference_table(
+    pd.read_csv(snakemake.input.runs), predictions, condition_a, condition_b, systems=snakemake.params.systems
+)
+write_csv_atomic(table.round(6), snakemake.output.table)
+notes = (f"Mean accuracy over folds, percent; difference = {condition_a} - {condition_b} in percentage points. "
+         "McNemar's exact test when both conditions tested the same excerpts, else Fisher's exact test "
+         "on correct/wrong x condition (per-excerpt correctness pooled over folds).")
+write_text_atomic(
+    snakemake.output.page,
+    html_page(format_difference_table(table, condition_a, condition_b), f"{condition_a} - {condition_b}", notes),
+)
+log.info("\n%s", table.to_string())

@@ -6,12 +6,13 @@ import pandas as pd
 
 from mgrfaults.annotations import read_partition_list, track_id_from_path
 from mgrfaults.io import write_csv_atomic
+from mgrfaults.logs import setup_script_logging
 from mgrfaults.metadata import read_metadata
 from mgrfaults.partitions import PARTS, run_condition
 
 snakemake = globals()["snakemake"]  # injected by Snakemake's script directive
 
-logging.basicConfig(filename=snakemake.log[0], filemode="w", level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+log = setup_script_logging(snakemake.log)
 logging.captureWarnings(True)  # proportion warnings (PartitionWarning) go to the log
 
 condition = snakemake.params.condition

@@ -5,17 +5,14 @@ import logging
 import pandas as pd
 
 from mgrfaults.io import write_text_atomic
+from mgrfaults.logs import setup_script_logging
 from mgrfaults.tables import html_page
 
 snakemake = globals()["snakemake"]  # injected by Snakemake's script directive
 
-logging.basicConfig(filename=snakemake.log[0], filemode="w", level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+log = setup_script_logging(snakemake.log)
 
-try:
-    summary = pd.read_csv(snakemake.input[0])
-    title = f"Partition {snakemake.wildcards.condition}, fold {snakemake.wildcards.fold}"
-    write_text_atomic(snakemake.output[0], html_page(summary, title, f"from {snakemake.input[0]}"))
-    logging.info("rendered %s (%d rows)", snakemake.input[0], len(summary))
-except Exception:
-    logging.exception("partition summary %s failed", snakemake.input[0])
-    raise
+summary = pd.read_csv(snakemake.input[0])
+title = f"Partition {snakemake.wildcards.condition}, fold {snakemake.wildcards.fold}"
+write_text_atomic(snakemake.output[0], html_page(summary, title, f"from {snakemake.input[0]}"))
+logging.info("rendered %s (%d rows)", snakemake.input[0], len(summary))

@@ -8,18 +8,14 @@ from mgrfaults.logs import setup_script_logging
 snakemake = globals()["snakemake"]  # injected by Snakemake's script directive
 log = setup_script_logging(snakemake.log)
 torch.set_num_threads(snakemake.threads)
-try:
-    df = predict_net_files(
-        snakemake.input.model,
-        snakemake.input.frames,
-        snakemake.input.partition,
-        snakemake.input.metadata,
-        snakemake.params.decision,
-        snakemake.output.predictions,
-        device=snakemake.params.device,
-        expected_params=dict(snakemake.params.frame_params),
-    )
-    log.info("%s: %d test excerpts, accuracy %.3f", snakemake.wildcards.system, len(df), (df.true == df.predicted).mean())
-except Exception:
-    log.exception("predictions of %s failed", snakemake.wildcards.system)
-    raise
+df = predict_net_files(
+    snakemake.input.model,
+    snakemake.input.frames,
+    snakemake.input.partition,
+    snakemake.input.metadata,
+    snakemake.params.decision,
+    snakemake.output.predictions,
+    device=snakemake.params.device,
+    expected_params=dict(snakemake.params.frame_params),
+)
+log.info("%s: %d test excerpts, accuracy %.3f", snakemake.wildcards.system, len(df), (df.true == df.predicted).mean())

@@ -1,24 +1,18 @@
 """Snakemake entry point: tables/runs.csv, one row per run, from the metrics JSON files."""
 
-import logging
-
 from mgrfaults.io import write_csv_atomic, write_text_atomic
+from mgrfaults.logs import setup_script_logging
 from mgrfaults.metrics import read_metrics
 from mgrfaults.tables import html_page, runs_table
 
 snakemake = globals()["snakemake"]  # injected by Snakemake's script directive
 
-logging.basicConfig(filename=snakemake.log[0], filemode="w", level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-log = logging.getLogger("runs_table")
+log = setup_script_logging(snakemake.log)
 
-try:
-    records = []
-    for (system, condition, fold), path in zip(snakemake.params.runs, snakemake.input):
-        records.append({**read_metrics(path), "system": system, "condition": condition, "fold": int(fold)})
-    table = runs_table(records)
-    write_csv_atomic(table.round(6), snakemake.output.table)
-    write_text_atomic(snakemake.output.page, html_page(table, "All runs", "accuracy and normalised accuracy (mean per-class recall) as fractions"))
-    log.info("%d runs", len(table))
-except Exception:
-    log.exception("runs table failed")
-    raise
+records = []
+for (system, condition, fold), path in zip(snakemake.params.runs, snakemake.input):
+    records.append({**read_metrics(path), "system": system, "condition": condition, "fold": int(fold)})
+table = runs_table(records)
+write_csv_atomic(table.round(6), snakemake.output.table)
+write_text_atomic(snakemake.output.page, html_page(table, "All runs", "accuracy and normalised accuracy (mean per-class recall) as fractions"))
+log.info("%d runs", len(table))

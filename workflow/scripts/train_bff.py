@@ -8,22 +8,17 @@ from mgrfaults.systems import parse_system
 
 snakemake = globals()["snakemake"]  # injected by Snakemake's script directive
 log = setup_script_logging(snakemake.log)
-try:
-    with threadpool_limits(limits=snakemake.threads):
-        df = bff_files(
-            parse_system(snakemake.wildcards.system),
-            snakemake.input.texture,
-            snakemake.input.partition,
-            snakemake.input.metadata,
-            dict(snakemake.params.bff),
-            int(snakemake.params.seed),
-            snakemake.output.model,
-            snakemake.output.predictions,
-            threads=snakemake.threads,
-            expected_params=dict(snakemake.params.texture_params),
-        )
-    log.info("%s: %d test excerpts, accuracy %.3f", snakemake.wildcards.system, len(df), (df.true == df.predicted).mean())
-except Exception:
-    log.exception("%s on %s fold %s failed", snakemake.wildcards.system, snakemake.wildcards.condition,
-                  snakemake.wildcards.fold)
-    raise
+with threadpool_limits(limits=snakemake.threads):
+    df = bff_files(
+        parse_system(snakemake.wildcards.system),
+        snakemake.input.texture,
+        snakemake.input.partition,
+        snakemake.input.metadata,
+        dict(snakemake.params.bff),
+        int(snakemake.params.seed),
+        snakemake.output.model,
+        snakemake.output.predictions,
+        threads=snakemake.threads,
+        expected_params=dict(snakemake.params.texture_params),
+    )
+log.info("%s: %d test excerpts, accuracy %.3f", snakemake.wildcards.system, len(df), (df.true == df.predicted).mean())

@@ -9,23 +9,18 @@ from mgrfaults.systems import parse_system
 snakemake = globals()["snakemake"]  # injected by Snakemake's script directive
 log = setup_script_logging(snakemake.log)
 torch.set_num_threads(snakemake.threads)
-try:
-    train_net_files(
-        snakemake.input.frames,
-        snakemake.input.partition,
-        snakemake.input.metadata,
-        parse_system(snakemake.wildcards.net, int(snakemake.params.data.get("hidden_layers", 3))),
-        dict(snakemake.params.variant),
-        dict(snakemake.params.data),
-        int(snakemake.params.seed),
-        snakemake.output.model,
-        snakemake.output.training_log,
-        device=snakemake.params.device,
-        hf=dict(snakemake.params.hf),
-        rbm=dict(snakemake.params.rbm),
-        expected_params=dict(snakemake.params.frame_params),
-    )
-except Exception:
-    log.exception("training %s on %s fold %s failed", snakemake.wildcards.net, snakemake.wildcards.condition,
-                  snakemake.wildcards.fold)
-    raise
+train_net_files(
+    snakemake.input.frames,
+    snakemake.input.partition,
+    snakemake.input.metadata,
+    parse_system(snakemake.wildcards.net, int(snakemake.params.data.get("hidden_layers", 3))),
+    dict(snakemake.params.variant),
+    dict(snakemake.params.data),
+    int(snakemake.params.seed),
+    snakemake.output.model,
+    snakemake.output.training_log,
+    device=snakemake.params.device,
+    hf=dict(snakemake.params.hf),
+    rbm=dict(snakemake.params.rbm),
+    expected_params=dict(snakemake.params.frame_params),
+)

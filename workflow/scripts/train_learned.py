@@ -10,24 +10,19 @@ from mgrfaults.systems import parse_system
 snakemake = globals()["snakemake"]  # injected by Snakemake's script directive
 log = setup_script_logging(snakemake.log)
 torch.set_num_threads(snakemake.threads)
-try:
-    with threadpool_limits(limits=snakemake.threads):
-        df = learned_features_files(
-            parse_system(snakemake.wildcards.system),
-            snakemake.input.net_model,
-            snakemake.input.frames,
-            snakemake.input.partition,
-            snakemake.input.metadata,
-            dict(snakemake.params.learned),
-            int(snakemake.params.seed),
-            snakemake.output.model,
-            snakemake.output.predictions,
-            threads=snakemake.threads,
-            device=snakemake.params.device,
-            expected_params=dict(snakemake.params.frame_params),
-        )
-    log.info("%s: %d test excerpts, accuracy %.3f", snakemake.wildcards.system, len(df), (df.true == df.predicted).mean())
-except Exception:
-    log.exception("%s on %s fold %s failed", snakemake.wildcards.system, snakemake.wildcards.condition,
-                  snakemake.wildcards.fold)
-    raise
+with threadpool_limits(limits=snakemake.threads):
+    df = learned_features_files(
+        parse_system(snakemake.wildcards.system),
+        snakemake.input.net_model,
+        snakemake.input.frames,
+        snakemake.input.partition,
+        snakemake.input.metadata,
+        dict(snakemake.params.learned),
+        int(snakemake.params.seed),
+        snakemake.output.model,
+        snakemake.output.predictions,
+        threads=snakemake.threads,
+        device=snakemake.params.device,
+        expected_params=dict(snakemake.params.frame_params),
+    )
+log.info("%s: %d test excerpts, accuracy %.3f", snakemake.wildcards.system, len(df), (df.true == df.predicted).mean())
