@@ -202,6 +202,12 @@ def test_store_reads_tracks_across_shards(tmp_path):
     many = store.read_many(["rock.00003", "blues.00001"])
     np.testing.assert_array_equal(many[: store.length("rock.00003")], store.read("rock.00003"))
     np.testing.assert_array_equal(many[store.length("rock.00003") :], x)
+    out = np.full((store.length("blues.00001") + 3, 513), -1.0, dtype=np.float32)
+    assert store.read_into("blues.00001", out[1:]) == len(x)  # into a row slice, rest untouched
+    np.testing.assert_array_equal(out[1 : 1 + len(x)], x)
+    assert (out[0] == -1).all() and (out[1 + len(x) :] == -1).all()
+    with pytest.raises(ValueError):
+        store.read_into("blues.00001", np.empty((2, 513), dtype=np.float32))
     assert [t for t, _ in store.iter_tracks(["blues.00000"])] == ["blues.00000"]
     with pytest.raises(InputError, match="pop.00001"):
         store.read("pop.00001")
@@ -217,6 +223,9 @@ def test_float16_storage_reads_float32(tmp_path):
         assert f["features"].dtype == np.float16
     x = F.FeatureStore(fp).read("a")
     assert x.dtype == np.float32
+    out = np.empty_like(x)
+    F.FeatureStore(fp).read_into("a", out)
+    np.testing.assert_array_equal(out, x)
     np.testing.assert_allclose(x, F.stft_frames(sine(seconds=1.0)), rtol=1e-3, atol=1e-2)
 
 

@@ -97,7 +97,8 @@ class FrameBatches:
     frames_per_epoch : int, optional
         Frames per epoch, a fresh random subset each epoch; None: all.
     buffer_frames : int
-        Shuffle buffer size in frames (memory: ``buffer_frames * dim * 4`` bytes).
+        Shuffle buffer size in frames (memory: about ``(buffer_frames + longest track) * dim * 4``
+        bytes, at most the part's frames; allocated once and reused by later epochs).
     seed : int
         Seed of the shuffles; epoch ``e`` uses ``derive(seed, e)``.
     shuffle : bool
@@ -136,6 +137,7 @@ class FrameBatches:
         self.frames_per_epoch = None if frames_per_epoch is None else min(int(frames_per_epoch), self.n_frames)
         self.dim = len(self.mean)
         self._cache = None
+        self._pool = []  # streaming buffers of finished epochs, for reuse
         if cache_mb and self.n_frames * self.dim * 4 <= cache_mb * 2**20:
             x = np.empty((self.n_frames, self.dim), dtype=np.float32)
             pos = 0
@@ -180,32 +182,82 @@ class FrameBatches:
             yield x[idx], y[idx]
 
     def _epoch_streamed(self, rng):
+        # Tracks are read straight into one preallocated float32 buffer (no per-track arrays, no
+        # concatenation) and standardised in place while still in cache; each minibatch is one
+        # gather of its shuffled rows into a fresh array (the buffer itself is never handed out,
+        # so it is reused from epoch to epoch). The batches equal those of the former
+        # read-concatenate-gather loop for the same seed: same draws, same buffer layout.
         keep_share = 1.0 if not self.frames_per_epoch else self.frames_per_epoch / self.n_frames
         order = rng.permutation(len(self.track_ids)) if self.shuffle else np.arange(len(self.track_ids))
-        xs, ys, buffered = [], [], 0
-        for i in order:
-            x = _read(self.store, self.track_ids[i])
-            if keep_share < 1.0:
-                x = x[rng.random(len(x)) < keep_share]
-            xs.append(self._standardise(x))
-            ys.append(np.full(len(x), self.labels[i], dtype=np.int64))
-            buffered += len(x)
-            if buffered >= self.buffer_frames:
-                rest_x, rest_y = yield from self._drain(xs, ys, rng, final=False)
-                xs, ys, buffered = [rest_x], [rest_y], len(rest_y)
-        if buffered:
-            yield from self._drain(xs, ys, rng, final=True)
+        max_len = int(self.lengths.max()) if len(self.lengths) else 0
+        # buffered < buffer_frames before a track is added, and never more than the part's frames
+        cap = min(self.n_frames, self.buffer_frames - 1 + max_len)
+        bufs = self._take_buffers(cap)
+        x_buf, y_buf = bufs
+        scratch = np.empty((max_len, self.dim), dtype=np.float32) if keep_share < 1.0 else None
+        read_into = getattr(self.store, "read_into", None)
+        buffered = 0
+        try:
+            for i in order:
+                tid = self.track_ids[i]
+                if keep_share < 1.0:
+                    n = self._read_track(read_into, tid, scratch)
+                    keep = rng.random(n) < keep_share
+                    n = int(np.count_nonzero(keep))
+                    seg = x_buf[buffered : buffered + n]
+                    np.compress(keep, scratch[: len(keep)], axis=0, out=seg)
+                else:
+                    n = self._read_track(read_into, tid, x_buf[buffered:])
+                    seg = x_buf[buffered : buffered + n]
+                self._standardise(seg)
+                y_buf[buffered : buffered + n] = self.labels[i]
+                buffered += n
+                if buffered >= self.buffer_frames:
+                    buffered = yield from self._drain(x_buf, y_buf, buffered, rng, final=False)
+            if buffered:
+                yield from self._drain(x_buf, y_buf, buffered, rng, final=True)
+        finally:
+            self._pool.append(bufs)
 
-    def _drain(self, xs, ys, rng, final):
-        # one copy into the buffer, then each minibatch gathers its shuffled rows (no permuted copy)
-        x, y = np.concatenate(xs), np.concatenate(ys)
-        order = rng.permutation(len(y)) if self.shuffle else np.arange(len(y))
-        n_full = len(y) if final else (len(y) // self.batch_size) * self.batch_size
+    def _read_track(self, read_into, tid, out):
+        if read_into is not None:
+            return read_into(tid, out)
+        x = _read(self.store, tid)
+        out[: len(x)] = x
+        return len(x)
+
+    def _take_buffers(self, cap):
+        # a buffer left by an earlier (finished) epoch, else a new one; concurrent epochs get their own
+        while self._pool:
+            try:
+                bufs = self._pool.pop()
+            except IndexError:
+                break
+            if len(bufs[1]) >= cap:
+                return bufs
+        return np.empty((cap, self.dim), dtype=np.float32), np.empty(cap, dtype=np.int64)
+
+    def _drain(self, x, y, n, rng, final):
+        # each minibatch gathers its shuffled rows from the buffer's first n rows into new arrays;
+        # the rows left over (less than a batch) move to the front; returns their count
+        order = rng.permutation(n) if self.shuffle else None
+        n_full = n if final else (n // self.batch_size) * self.batch_size
         for start in range(0, n_full, self.batch_size):
-            idx = order[start : min(start + self.batch_size, n_full)]
-            yield x[idx], y[idx]
-        rest = order[n_full:]
-        return x[rest], y[rest]
+            stop = min(start + self.batch_size, n_full)
+            if order is None:
+                yield x[start:stop].copy(), y[start:stop].copy()
+            else:
+                idx = order[start:stop]
+                yield np.take(x, idx, axis=0), np.take(y, idx)
+        if n_full == n:
+            return 0
+        if order is None:
+            rest_x, rest_y = x[n_full:n].copy(), y[n_full:n].copy()
+        else:
+            rest = order[n_full:]
+            rest_x, rest_y = np.take(x, rest, axis=0), np.take(y, rest)
+        x[: n - n_full], y[: n - n_full] = rest_x, rest_y
+        return n - n_full
 
 
 def prefetch(batches: Iterator, device: torch.device, depth: int = 3) -> Iterator:

@@ -626,6 +626,8 @@ class FeatureStore:
         if not self.paths:
             raise InputError("FeatureStore: no shard files given")
         self._files: dict[int, h5py.File] = {}
+        self._datasets: dict[int, h5py.Dataset] = {}
+        self._chunk_maps: dict[int, Any] = {}  # shard -> memory-mapped chunk layout, or None
         self._where: dict[str, tuple[int, int, int]] = {}  # track -> (shard index, offset, length)
         self.track_ids: list[str] = []
         self.params: dict | None = None
@@ -709,10 +711,79 @@ class FeatureStore:
         """Rows of each track, shape (n_tracks,) int64."""
         return np.array([self.length(t) for t in track_ids], dtype=np.int64)
 
+    def _features(self, i: int):
+        # the dataset handle, cached: looking it up by name costs more than a small read
+        d = self._datasets.get(i)
+        if d is None:
+            d = self._datasets[i] = self._file(i)["features"]
+        return d
+
     def read(self, track_id: str) -> np.ndarray:
         """Rows of one track, shape (length, dim), float32 (float16 storage is widened)."""
         i, off, n = self._locate(track_id)
-        return np.asarray(self._file(i)["features"][off : off + n], dtype=np.float32)
+        return np.asarray(self._features(i)[off : off + n], dtype=np.float32)
+
+    def read_into(self, track_id: str, out: np.ndarray) -> int:
+        """Read one track's rows into the first rows of ``out`` (float32, C-contiguous, at least
+        ``length`` rows of ``dim`` columns) without an intermediate copy; returns the row count."""
+        i, off, n = self._locate(track_id)
+        if n:
+            if out.dtype != np.float32 or not out.flags.c_contiguous or len(out) < n or out.shape[1:] != (self.dim,):
+                raise ValueError(f"read_into: out must be C-contiguous float32 with >= {n} rows of {self.dim}")
+            chunks = self._chunk_map(i)
+            if chunks is not None:
+                self._copy_chunks(chunks, off, n, out)
+                return n
+            # h5py's low-level calls: read_direct's selection objects cost ~50 us a call
+            d = self._features(i)
+            fspace = d.id.get_space()
+            fspace.select_hyperslab((off, 0), (n, self.dim))
+            d.id.read(h5py.h5s.create_simple((n, self.dim)), fspace, out[:n])
+        return n
+
+    def _chunk_map(self, i: int):
+        # Uncompressed, unfiltered row chunks of a little-endian float dataset are plain arrays in
+        # the file: copying rows out of a read-only memory map of it (file pages, not a copy of the
+        # data) is a single memcpy, about twice as fast as H5Dread through the chunk cache. None
+        # (read through HDF5) for any other layout, or where the chunk query is unavailable.
+        if i in self._chunk_maps:
+            return self._chunk_maps[i]
+        found = None
+        try:
+            d = self._features(i)
+            dt = d.dtype
+            if (
+                d.chunks is not None
+                and d.chunks[1] == self.dim
+                and dt.kind == "f"
+                and dt.byteorder in ("<", "=" if np.little_endian else "<")
+                and d.id.get_create_plist().get_nfilters() == 0
+                and d.shape[0] > 0
+            ):
+                rows = d.chunks[0]
+                n_chunks = -(-d.shape[0] // rows)
+                offsets = np.full(n_chunks, -1, dtype=np.int64)
+                for k in range(d.id.get_num_chunks()):
+                    info = d.id.get_chunk_info(k)
+                    if info.filter_mask == 0 and info.size == rows * self.dim * dt.itemsize:
+                        offsets[info.chunk_offset[0] // rows] = info.byte_offset
+                if (offsets >= 0).all():
+                    found = (np.memmap(self.paths[i], dtype=np.uint8, mode="r"), offsets, rows, dt)
+        except (AttributeError, TypeError, ValueError, OSError, RuntimeError):
+            found = None
+        self._chunk_maps[i] = found
+        return found
+
+    def _copy_chunks(self, chunks, off: int, n: int, out: np.ndarray) -> None:
+        mm, offsets, rows, dt = chunks
+        r, pos, end = off, 0, off + n
+        while r < end:
+            c = r // rows
+            first, last = r - c * rows, min(rows, end - c * rows)
+            block = np.frombuffer(mm, dtype=dt, count=rows * self.dim, offset=int(offsets[c]))
+            out[pos : pos + last - first] = block.reshape(rows, self.dim)[first:last]
+            pos += last - first
+            r += last - first
 
     def read_many(self, track_ids: Sequence[str]) -> np.ndarray:
         """Rows of several tracks, concatenated in the given order: shape (sum of lengths, dim), float32.
@@ -727,7 +798,7 @@ class FeatureStore:
         for tid, n in zip(track_ids, lengths):
             i, off, _ = self._where[tid]
             if n:
-                self._file(i)["features"].read_direct(out, np.s_[off : off + n], np.s_[pos : pos + n])
+                self._features(i).read_direct(out, np.s_[off : off + n], np.s_[pos : pos + n])
             pos += int(n)
         return out
 
@@ -741,6 +812,8 @@ class FeatureStore:
         for f in self._files.values():
             f.close()
         self._files.clear()
+        self._datasets.clear()
+        self._chunk_maps.clear()
 
     def __enter__(self) -> "FeatureStore":
         return self
@@ -751,6 +824,8 @@ class FeatureStore:
     def __getstate__(self):  # picklable (e.g. DataLoader workers): open files are not
         state = self.__dict__.copy()
         state["_files"] = {}
+        state["_datasets"] = {}
+        state["_chunk_maps"] = {}
         return state
 
 
