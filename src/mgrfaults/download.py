@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 import tarfile
-import tempfile
 import urllib.request
 from pathlib import Path
 
 from mgrfaults.errors import InputError
-from mgrfaults.io import atomic_path
+from mgrfaults.io import atomic_dir, atomic_path
 
 CHUNK = 1 << 20
 
@@ -66,19 +64,11 @@ def extract_tar(archive, dest_dir) -> Path:
     Members that would land outside ``dest_dir`` are refused (tarfile's ``data`` filter).
     """
     archive, dest_dir = Path(archive), Path(dest_dir)
-    dest_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{dest_dir.name}.", dir=dest_dir.parent))
     try:
-        with tarfile.open(archive) as tar:
+        with atomic_dir(dest_dir) as tmp, tarfile.open(archive) as tar:
             tar.extractall(tmp, filter="data")
-        if dest_dir.exists():
-            shutil.rmtree(dest_dir)
-        os.replace(tmp, dest_dir)
-    except BaseException as e:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if isinstance(e, (tarfile.TarError, OSError)):
-            raise InputError(f"{archive}: cannot extract: {e}") from e
-        raise
+    except (tarfile.TarError, OSError) as e:
+        raise InputError(f"{archive}: cannot extract: {e}") from e
     return dest_dir
 
 
