@@ -48,7 +48,7 @@ def bare_compute(paths: list[str], sample_rate: int, max_duration: float, params
     """Seconds of librosa STFT + MFCC over ``paths`` (decoding excluded)."""
     import librosa
 
-    from mgrfaults.audio import load_audio
+    from mgrfaults.data.audio import load_audio
 
     window = {"hann": "hann", "rectangular": "boxcar"}[params["window"]]
     total = 0.0
@@ -79,8 +79,8 @@ def main(argv=None) -> None:
 
     import yaml
 
-    from mgrfaults.features import params_from_config
-    from mgrfaults.metadata import read_metadata
+    from mgrfaults.features.extract import params_from_config
+    from mgrfaults.data.metadata import read_metadata
 
     workdir = args.workdir.resolve()
     workdir.mkdir(parents=True, exist_ok=True)

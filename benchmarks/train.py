@@ -22,8 +22,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from mgrfaults.dnn import MLP, FrameBatches, init_mlp, open_store, prefetch, resolve_device, standardisation_stats, train_epoch
-from mgrfaults.features import ShardWriter
+from mgrfaults.systems.dnn import MLP, FrameBatches, init_mlp, prefetch, resolve_device, train_epoch
+from mgrfaults.systems.parts import open_store, standardisation_stats
+from mgrfaults.features.extract import ShardWriter
 
 
 def write_store(folder: Path, n_tracks: int, n_frames: int, dim: int = 513, n_shards: int = 4, seed: int = 0):

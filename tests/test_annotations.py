@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from mgrfaults import GENRES
-from mgrfaults.annotations import (
+from mgrfaults.data.annotations import (
     gtzan_metadata,
     infer_removed_faults,
     read_gtzan_index,

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from mgrfaults.audio import audio_info, load_audio, write_au
+from mgrfaults.data.audio import audio_info, load_audio, write_au
 from mgrfaults.errors import AudioError, InputError
 
 SR = 22050

@@ -19,12 +19,14 @@ from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 from conftest import REPO, run_snakemake
-from mgrfaults import features, partitions
-from mgrfaults.audio import load_audio, write_au
+from mgrfaults.features import extract as features
+from mgrfaults.features.store import FeatureStore
+from mgrfaults.partitions import split as partitions
+from mgrfaults.data.audio import load_audio, write_au
 from mgrfaults.config import ConfigError, check_config
-from mgrfaults.download import fetch
+from mgrfaults.data.download import fetch
 from mgrfaults.errors import AudioError, InputError
-from mgrfaults.metadata import validate_metadata
+from mgrfaults.data.metadata import validate_metadata
 
 SR = 22050
 FRAMES = features.frame_params()
@@ -193,10 +195,10 @@ def case_feature_cache_with_other_parameters(tmp_path):
     meta = pd.DataFrame({"track_id": ["t.1"], "path": [str(tmp_path / "t.au")]})
     write_au(tmp_path / "t.au", tone(1.0))
     features.extract_shard(meta, tmp_path / "frames.h5", tmp_path / "texture.h5", FRAMES, TEXTURE)
-    assert features.FeatureStore(tmp_path / "frames.h5", expected_params=FRAMES).read("t.1").shape[1] == 513
+    assert FeatureStore(tmp_path / "frames.h5", expected_params=FRAMES).read("t.1").shape[1] == 513
     other = features.frame_params(n_fft=2048)
     with pytest.raises(InputError, match=r"frames\.h5: feature cache made with other parameters.*n_fft"):
-        features.FeatureStore(tmp_path / "frames.h5", expected_params=other)
+        FeatureStore(tmp_path / "frames.h5", expected_params=other)
 
 
 CASES = {

@@ -7,10 +7,10 @@ import pandas as pd
 import pytest
 
 from mgrfaults import GENRES
-from mgrfaults.bff import bff_files, excerpt_votes, fit_bff
+from mgrfaults.systems.bff import bff_files, excerpt_votes, fit_bff
 from mgrfaults.errors import InputError
-from mgrfaults.features import ShardWriter
-from mgrfaults.systems import parse_system
+from mgrfaults.features.extract import ShardWriter
+from mgrfaults.systems.names import parse_system
 
 CLASSES = GENRES[:4]
 

@@ -7,11 +7,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mgrfaults.audio import write_au
-from mgrfaults.dataset import directory_metadata, list_audio_files, scan_audio
-from mgrfaults.download import extract_tar, fetch, find_genre_root
+from mgrfaults.data.audio import write_au
+from mgrfaults.data.dataset import directory_metadata, list_audio_files, scan_audio
+from mgrfaults.data.download import extract_tar, fetch, find_genre_root
 from mgrfaults.errors import AudioError, InputError
-from mgrfaults.metadata import read_metadata, validate_metadata, write_metadata
+from mgrfaults.data.metadata import read_metadata, validate_metadata, write_metadata
 
 
 def make_folder(root, genres=("blues", "rock"), n=2, seconds=0.5):

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from mgrfaults import GENRES
-from mgrfaults.decision import (
+from mgrfaults.systems.learned import (
     aggregate_windows,
     frame_vote,
     learned_features_files,
@@ -14,9 +14,10 @@ from mgrfaults.decision import (
     random_frames,
     sum_of_softmax,
 )
-from mgrfaults.dnn import MLP, init_mlp, open_store, save_model, standardisation_stats
-from mgrfaults.features import ShardWriter
-from mgrfaults.systems import parse_system
+from mgrfaults.systems.dnn import MLP, init_mlp, save_model
+from mgrfaults.systems.parts import open_store, standardisation_stats
+from mgrfaults.features.extract import ShardWriter
+from mgrfaults.systems.names import parse_system
 
 DIM = 10
 CLASSES = GENRES[:3]

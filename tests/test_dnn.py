@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from mgrfaults import GENRES
-from mgrfaults.decision import predict_net_files
-from mgrfaults.dnn import (
+from mgrfaults.systems.learned import predict_net_files
+from mgrfaults.systems.dnn import (
     MLP,
     FrameBatches,
     TrainParams,
@@ -15,15 +15,14 @@ from mgrfaults.dnn import (
     init_mlp,
     linear_ramp,
     load_model,
-    open_store,
     prefetch,
-    standardisation_stats,
     train_mlp,
     train_net_files,
 )
 from mgrfaults.errors import InputError
-from mgrfaults.features import ShardWriter
-from mgrfaults.systems import parse_system
+from mgrfaults.systems.parts import open_store, standardisation_stats
+from mgrfaults.features.extract import ShardWriter
+from mgrfaults.systems.names import parse_system
 
 DIM = 12
 CLASSES = GENRES[:3]
@@ -171,7 +170,7 @@ def test_early_stopping_patience(tmp_path):
 
 
 def test_rbm_pretraining_option(tmp_path):
-    from mgrfaults.rbm import pretrain_mlp
+    from mgrfaults.systems.rbm import pretrain_mlp
 
     paths, _, partition, _ = make_run(tmp_path)
     train, _, _ = batches_for(paths, partition, "train", batch_size=32, seed=0)

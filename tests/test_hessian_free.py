@@ -5,8 +5,8 @@ import pytest
 import torch
 from torch import nn
 
-from mgrfaults.dnn import MLP, init_mlp
-from mgrfaults.hessian_free import HessianFree, gauss_newton_product
+from mgrfaults.systems.dnn import MLP, init_mlp
+from mgrfaults.systems.hessian_free import HessianFree, gauss_newton_product
 
 
 def blobs(n_per_class=60, n_classes=3, dim=8, seed=0, spread=3.0):

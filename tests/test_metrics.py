@@ -10,7 +10,7 @@ from sklearn import metrics as skm
 
 from mgrfaults import GENRES
 from mgrfaults.errors import InputError
-from mgrfaults.metrics import (
+from mgrfaults.evaluation.metrics import (
     accuracy,
     confusion_matrix,
     evaluate,

@@ -13,8 +13,8 @@ import yaml
 from mgrfaults import GENRES
 from mgrfaults.config import condition_folds
 from mgrfaults.errors import InputError
-from mgrfaults.metadata import validate_metadata
-from mgrfaults.partitions import (
+from mgrfaults.data.metadata import validate_metadata
+from mgrfaults.partitions.split import (
     PARTS,
     PartitionWarning,
     artist_filtered_cv,
@@ -122,7 +122,7 @@ def test_stratified_cv_covers_each_excerpt_once(meta):
 # artist filtered
 
 
-@pytest.mark.filterwarnings("ignore::mgrfaults.partitions.PartitionWarning")  # sklearn's blocks are coarse
+@pytest.mark.filterwarnings("ignore::mgrfaults.partitions.split.PartitionWarning")  # sklearn's blocks are coarse
 @pytest.mark.parametrize("solver", ["ilp", "sklearn"])
 def test_artist_filtered_no_artist_crosses(meta, solver):
     part = artist_filtered_split(meta, TARGET, REMOVE, seed=5, solver=solver)
@@ -307,7 +307,7 @@ def test_make_partitions_each_method(meta):
     reason=f"the shared GTZAN annotations are not at {SHARED_GTZAN} (shared/ beside the repository)",
 )
 def test_gtzan_automatic_fault_filtered():
-    from mgrfaults.annotations import gtzan_metadata, read_gtzan_index, read_partition_lists
+    from mgrfaults.data.annotations import gtzan_metadata, read_gtzan_index, read_partition_lists
 
     index_path = SHARED_GTZAN / "metadata" / "GTZANindex.txt"
     ids = read_gtzan_index(index_path)["track_id"]

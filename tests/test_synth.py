@@ -4,8 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mgrfaults import GENRES, synth
-from mgrfaults.audio import load_audio
+from mgrfaults import GENRES
+from mgrfaults.data import synth
+from mgrfaults.data.audio import load_audio
 
 
 @pytest.fixture(scope="module")

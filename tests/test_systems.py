@@ -1,4 +1,4 @@
-"""System names: the grammar of mgrfaults.systems; and the train stage end to end."""
+"""System names: the grammar of mgrfaults.systems.names; and the train stage end to end."""
 
 import subprocess
 import sys
@@ -10,7 +10,7 @@ import yaml
 
 from mgrfaults import GENRES
 from mgrfaults.errors import InputError
-from mgrfaults.systems import SystemNameError, nets_of, parse_system
+from mgrfaults.systems.names import SystemNameError, nets_of, parse_system
 
 
 def test_study_nets():

@@ -6,8 +6,8 @@ import pytest
 from scipy import stats
 
 from mgrfaults.errors import InputError
-from mgrfaults.metrics import confusion_matrix, evaluate
-from mgrfaults.tables import (
+from mgrfaults.evaluation.metrics import confusion_matrix, evaluate
+from mgrfaults.evaluation.tables import (
     PAIRED_TEST,
     UNPAIRED_TEST,
     bootstrap_intervals,

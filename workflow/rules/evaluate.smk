@@ -2,7 +2,7 @@
 # Reads predictions/{system}/{condition}/fold_{fold}.csv (train) and dataset/metadata.csv (data).
 
 from mgrfaults.seeds import derive as _derive_seed
-from mgrfaults.systems import nets_of as _nets_of
+from mgrfaults.systems.names import nets_of as _nets_of
 
 EVALUATE = config["evaluate"]
 # figure-of-merit systems that are run (a subset of systems.run may be configured to run)

@@ -1,6 +1,6 @@
 # Stage: features. One job per shard of tracks computes the STFT frames (DNN systems) and the
 # MFCC texture windows (BFF baseline) of its tracks and writes both HDF5 shards.
-from mgrfaults.features import params_from_config
+from mgrfaults.features.extract import params_from_config
 
 FRAME_PARAMS = params_from_config(config, "frames")
 TEXTURE_PARAMS = params_from_config(config, "texture")

@@ -1,7 +1,7 @@
 # Stage: partitions. One job per condition writes every fold's partition (track_id, part) and summary.
 # The number of folds of a condition (CONDITIONS, common.smk) fixes its outputs, so each condition
 # gets its own rule, `partitions_<condition>`.
-from mgrfaults.annotations import partition_list_paths
+from mgrfaults.data.annotations import partition_list_paths
 from mgrfaults.seeds import derive
 
 

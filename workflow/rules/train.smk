@@ -1,11 +1,11 @@
 # Stage: train. Each net is trained once per condition and fold and reused by every system derived
 # from it (500_RSD, 500_RSD_vote, 500_RSD_AF_LAll); each system then writes its test predictions.
 # Rules: train_net (DNN) -> predict_dnn (sum of softmax / vote) or train_learned (RF/SVM on learned
-# features); train_bff (the MFCC baseline). System names: mgrfaults.systems.
+# features); train_bff (the MFCC baseline). System names: mgrfaults.systems.names.
 import re
 
 from mgrfaults.seeds import derive
-from mgrfaults.systems import nets_of, parse_system
+from mgrfaults.systems.names import nets_of, parse_system
 
 SYSTEMS_CONFIG = config["systems"]
 DNN_CONFIG = SYSTEMS_CONFIG.get("dnn", {})

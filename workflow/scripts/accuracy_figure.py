@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from mgrfaults.figures import plot_accuracy_by_condition
+from mgrfaults.evaluation.figures import plot_accuracy_by_condition
 from mgrfaults.logs import setup_script_logging
 
 snakemake = globals()["snakemake"]  # injected by Snakemake's script directive

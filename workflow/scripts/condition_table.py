@@ -4,9 +4,9 @@ import pandas as pd
 
 from mgrfaults.io import write_csv_atomic, write_text_atomic
 from mgrfaults.logs import setup_script_logging
-from mgrfaults.metadata import label_set, read_metadata
-from mgrfaults.metrics import read_predictions
-from mgrfaults.tables import condition_table, format_condition_table, html_page
+from mgrfaults.data.metadata import label_set, read_metadata
+from mgrfaults.evaluation.metrics import read_predictions
+from mgrfaults.evaluation.tables import condition_table, format_condition_table, html_page
 
 snakemake = globals()["snakemake"]  # injected by Snakemake's script directive
 

@@ -2,16 +2,16 @@
 
 import pandas as pd
 
-from mgrfaults.dataset import directory_metadata
+from mgrfaults.data.dataset import directory_metadata
 from mgrfaults.logs import setup_script_logging
-from mgrfaults.metadata import write_metadata
+from mgrfaults.data.metadata import write_metadata
 
 log = setup_script_logging(snakemake.log)
 listing = pd.read_csv(snakemake.input.listing, dtype={"track_id": str}, keep_default_na=False)
 if snakemake.params.source == "gtzan":
     from pathlib import Path
 
-    from mgrfaults.annotations import gtzan_metadata
+    from mgrfaults.data.annotations import gtzan_metadata
 
     meta = gtzan_metadata(listing, snakemake.input.index, Path(snakemake.input.lists[0]).parent)
 else:

@@ -4,8 +4,8 @@ import pandas as pd
 
 from mgrfaults.io import write_csv_atomic, write_text_atomic
 from mgrfaults.logs import setup_script_logging
-from mgrfaults.metrics import read_predictions
-from mgrfaults.tables import difference_table, format_difference_table, html_page
+from mgrfaults.evaluation.metrics import read_predictions
+from mgrfaults.evaluation.tables import difference_table, format_difference_table, html_page
 
 snakemake = globals()["snakemake"]  # injected by Snakemake's script directive
 

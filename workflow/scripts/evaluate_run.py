@@ -1,8 +1,8 @@
 """Snakemake entry point: metrics JSON of one run from its predictions CSV."""
 
 from mgrfaults.logs import setup_script_logging
-from mgrfaults.metadata import label_set, read_metadata
-from mgrfaults.metrics import evaluate_file
+from mgrfaults.data.metadata import label_set, read_metadata
+from mgrfaults.evaluation.metrics import evaluate_file
 
 snakemake = globals()["snakemake"]  # injected by Snakemake's script directive
 

@@ -4,9 +4,9 @@ import time
 
 from threadpoolctl import threadpool_limits
 
-from mgrfaults.features import extract_shard, shard_rows
+from mgrfaults.features.extract import extract_shard, shard_rows
 from mgrfaults.logs import setup_script_logging
-from mgrfaults.metadata import read_metadata
+from mgrfaults.data.metadata import read_metadata
 
 log = setup_script_logging(snakemake.log)
 shard, n_shards = int(snakemake.wildcards.shard), snakemake.params.n_shards

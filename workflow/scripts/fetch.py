@@ -1,6 +1,6 @@
 """Fetch one annotation file (URL or local path) and verify its checksum."""
 
-from mgrfaults.download import fetch
+from mgrfaults.data.download import fetch
 from mgrfaults.logs import setup_script_logging
 
 log = setup_script_logging(snakemake.log)

@@ -1,10 +1,10 @@
 """Snakemake entry point: figure-of-merit table (CSV, percent) and heatmap of one system and condition."""
 
-from mgrfaults.figures import plot_figure_of_merit
+from mgrfaults.evaluation.figures import plot_figure_of_merit
 from mgrfaults.io import write_csv_atomic
 from mgrfaults.logs import setup_script_logging
-from mgrfaults.metrics import read_metrics
-from mgrfaults.tables import pooled_figure_of_merit
+from mgrfaults.evaluation.metrics import read_metrics
+from mgrfaults.evaluation.tables import pooled_figure_of_merit
 
 snakemake = globals()["snakemake"]  # injected by Snakemake's script directive
 

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from mgrfaults.download import extract_tar, fetch
+from mgrfaults.data.download import extract_tar, fetch
 from mgrfaults.logs import setup_script_logging
 
 log = setup_script_logging(snakemake.log)

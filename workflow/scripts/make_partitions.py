@@ -4,11 +4,11 @@ import logging
 
 import pandas as pd
 
-from mgrfaults.annotations import read_partition_list, track_id_from_path
+from mgrfaults.data.annotations import read_partition_list, track_id_from_path
 from mgrfaults.io import write_csv_atomic
 from mgrfaults.logs import setup_script_logging
-from mgrfaults.metadata import read_metadata
-from mgrfaults.partitions import PARTS, run_condition
+from mgrfaults.data.metadata import read_metadata
+from mgrfaults.partitions.split import PARTS, run_condition
 
 snakemake = globals()["snakemake"]  # injected by Snakemake's script directive
 

@@ -6,7 +6,7 @@ import pandas as pd
 
 from mgrfaults.io import write_text_atomic
 from mgrfaults.logs import setup_script_logging
-from mgrfaults.tables import html_page
+from mgrfaults.evaluation.tables import html_page
 
 snakemake = globals()["snakemake"]  # injected by Snakemake's script directive
 

@@ -2,7 +2,7 @@
 
 import torch
 
-from mgrfaults.decision import predict_net_files
+from mgrfaults.systems.learned import predict_net_files
 from mgrfaults.logs import setup_script_logging
 
 snakemake = globals()["snakemake"]  # injected by Snakemake's script directive

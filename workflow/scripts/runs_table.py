@@ -2,8 +2,8 @@
 
 from mgrfaults.io import write_csv_atomic, write_text_atomic
 from mgrfaults.logs import setup_script_logging
-from mgrfaults.metrics import read_metrics
-from mgrfaults.tables import html_page, runs_table
+from mgrfaults.evaluation.metrics import read_metrics
+from mgrfaults.evaluation.tables import html_page, runs_table
 
 snakemake = globals()["snakemake"]  # injected by Snakemake's script directive
 

@@ -1,7 +1,7 @@
 """List and decode every audio file of a dataset folder; bad files fail or are skipped and listed."""
 
-from mgrfaults.dataset import list_audio_files, scan_audio
-from mgrfaults.download import find_genre_root
+from mgrfaults.data.dataset import list_audio_files, scan_audio
+from mgrfaults.data.download import find_genre_root
 from mgrfaults.io import write_csv_atomic
 from mgrfaults.logs import setup_script_logging
 

@@ -2,7 +2,7 @@
 
 from mgrfaults.io import atomic_dir
 from mgrfaults.logs import setup_script_logging
-from mgrfaults.synth import read_plan, write_genre
+from mgrfaults.data.synth import read_plan, write_genre
 
 log = setup_script_logging(snakemake.log)
 genre = snakemake.wildcards.genre

@@ -6,8 +6,8 @@ import pandas as pd
 
 from mgrfaults.io import write_csv_atomic
 from mgrfaults.logs import setup_script_logging
-from mgrfaults.metadata import write_metadata
-from mgrfaults.synth import plan_metadata, read_plan
+from mgrfaults.data.metadata import write_metadata
+from mgrfaults.data.synth import plan_metadata, read_plan
 
 log = setup_script_logging(snakemake.log)
 # the genre folders are the audio inputs: their parent holds the GTZAN-style layout

@@ -2,7 +2,7 @@
 
 from mgrfaults.io import write_csv_atomic
 from mgrfaults.logs import setup_script_logging
-from mgrfaults.synth import plan_dataset
+from mgrfaults.data.synth import plan_dataset
 
 log = setup_script_logging(snakemake.log)
 cfg = snakemake.params.synthetic

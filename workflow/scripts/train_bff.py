@@ -2,9 +2,9 @@
 
 from threadpoolctl import threadpool_limits
 
-from mgrfaults.bff import bff_files
+from mgrfaults.systems.bff import bff_files
 from mgrfaults.logs import setup_script_logging
-from mgrfaults.systems import parse_system
+from mgrfaults.systems.names import parse_system
 
 snakemake = globals()["snakemake"]  # injected by Snakemake's script directive
 log = setup_script_logging(snakemake.log)

@@ -2,9 +2,9 @@
 
 import torch
 
-from mgrfaults.dnn import train_net_files
+from mgrfaults.systems.dnn import train_net_files
 from mgrfaults.logs import setup_script_logging
-from mgrfaults.systems import parse_system
+from mgrfaults.systems.names import parse_system
 
 snakemake = globals()["snakemake"]  # injected by Snakemake's script directive
 log = setup_script_logging(snakemake.log)

@@ -3,9 +3,9 @@
 import torch
 from threadpoolctl import threadpool_limits
 
-from mgrfaults.decision import learned_features_files
+from mgrfaults.systems.learned import learned_features_files
 from mgrfaults.logs import setup_script_logging
-from mgrfaults.systems import parse_system
+from mgrfaults.systems.names import parse_system
 
 snakemake = globals()["snakemake"]  # injected by Snakemake's script directive
 log = setup_script_logging(snakemake.log)

@@ -44,7 +44,7 @@ DECISIONS = ("sum", "vote", "learned")
 
 
 class SystemNameError(InputError):
-    """A system name that the grammar of :mod:`mgrfaults.systems` does not describe."""
+    """A system name that the grammar of :mod:`mgrfaults.systems.names` does not describe."""
 
 
 @dataclass(frozen=True)
@@ -122,7 +122,7 @@ def parse_system(name: str, n_hidden_layers: int = 3) -> SystemSpec:
         raise SystemNameError(
             f"system {name!r}: unknown system name; expected BFF_SVM, BFF_RF, or a net such as 50_RS, "
             "500_RSD, SD_50_sigmoid followed by nothing, _vote, or _FF_L<1|2|3|All>/_AF_L<...> "
-            "with an optional _SVM/_RF (see mgrfaults.systems)"
+            "with an optional _SVM/_RF (see mgrfaults.systems.names)"
         )
     if m["units"] is not None:
         units = int(m["units"])

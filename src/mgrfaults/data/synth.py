@@ -678,7 +678,7 @@ def write_genre(plan: pd.DataFrame, genre: str, audio_dir, layout: str = "gtzan"
     DataFrame
         The genre's plan rows. Exact replicas are byte copies of their source's file.
     """
-    from mgrfaults.audio import write_au
+    from mgrfaults.data.audio import write_au
 
     rows = plan[plan["genre"] == genre]
     audio_dir = Path(audio_dir)

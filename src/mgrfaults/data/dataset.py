@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from mgrfaults.audio import load_audio
+from mgrfaults.data.audio import load_audio
 from mgrfaults.errors import AudioError, InputError
 
 log = logging.getLogger(__name__)

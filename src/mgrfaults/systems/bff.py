@@ -14,10 +14,11 @@ import time
 
 import numpy as np
 
-from mgrfaults.decision import make_classifier, predictions_frame, votes_by_owner
+from mgrfaults.systems.learned import make_classifier, predictions_frame, votes_by_owner
 from mgrfaults.errors import InputError
 from mgrfaults.io import atomic_path, write_csv_atomic
 from mgrfaults.seeds import derive
+from mgrfaults.systems.parts import open_store, run_parts
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +110,6 @@ def bff_files(spec, texture_paths, partition_csv, metadata_csv, params: dict, se
     seed : int
         The run's seed (the forest's).
     """
-    from mgrfaults.dnn import open_store, run_parts
 
     t0 = time.perf_counter()
     store = open_store(texture_paths, expected_params)
@@ -130,7 +130,7 @@ def bff_files(spec, texture_paths, partition_csv, metadata_csv, params: dict, se
     with atomic_path(model_out) as tmp, open(tmp, "wb") as fh:
         pickle.dump(
             {
-                "format": "mgrfaults.bff/1", "system": spec.name, "classifier": clf, "selection": selection,
+                "format": "mgrfaults.systems.bff/1", "system": spec.name, "classifier": clf, "selection": selection,
                 "params": dict(params), "seed": int(seed), "labels": label_order,
                 "feature_params": dict(getattr(store, "params", {}) or {}), "train_windows": int(len(y_tr)),
             },

@@ -27,7 +27,7 @@ def plot_figure_of_merit(fom: pd.DataFrame, path, title: str = "", dpi: int = 12
     Parameters
     ----------
     fom : DataFrame, shape (n_labels + 1, n_labels + 1)
-        :func:`mgrfaults.metrics.figure_of_merit` (percent): rows = predicted + F-score,
+        :func:`mgrfaults.evaluation.metrics.figure_of_merit` (percent): rows = predicted + F-score,
         columns = true + Precision.
     path : str or Path
         PNG to write (atomically).
@@ -68,7 +68,7 @@ def plot_accuracy_by_condition(
     Parameters
     ----------
     tables : mapping
-        Condition -> :func:`mgrfaults.tables.condition_table` (in the order the bars appear).
+        Condition -> :func:`mgrfaults.evaluation.tables.condition_table` (in the order the bars appear).
     path : str or Path
         PNG to write (atomically).
     systems : sequence of str, optional

@@ -1,6 +1,6 @@
 """The study's tables: runs, accuracy per condition with intervals, and the condition difference.
 
-Inputs are the per-run metrics (:mod:`mgrfaults.metrics`) and the per-run predictions
+Inputs are the per-run metrics (:mod:`mgrfaults.evaluation.metrics`) and the per-run predictions
 (``predictions/{system}/{condition}/fold_{fold}.csv``); every table is a pandas DataFrame
 with one row per system, in the order the systems are given.
 """
@@ -15,7 +15,7 @@ import pandas as pd
 from scipy import stats
 
 from mgrfaults.errors import InputError
-from mgrfaults.metrics import confusion_matrix, figure_of_merit
+from mgrfaults.evaluation.metrics import confusion_matrix, figure_of_merit
 
 RUN_COLUMNS = ("system", "condition", "fold", "accuracy", "normalized_accuracy")
 

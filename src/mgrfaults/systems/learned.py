@@ -22,6 +22,7 @@ import pandas as pd
 from mgrfaults.errors import InputError
 from mgrfaults.io import atomic_path, write_csv_atomic
 from mgrfaults.seeds import derive
+from mgrfaults.systems.parts import open_store, run_parts
 
 log = logging.getLogger(__name__)
 
@@ -224,7 +225,7 @@ def votes_by_owner(clf, x: np.ndarray, owner: np.ndarray, n_tracks: int, n_class
 def predict_net_files(model_path, frame_paths, partition_csv, metadata_csv, decision, predictions_out, device="auto",
                       expected_params=None):
     """Excerpt predictions of a trained net on the test part: ``decision`` "sum" or "vote"."""
-    from mgrfaults.dnn import load_model, open_store, resolve_device, run_parts, track_outputs
+    from mgrfaults.systems.dnn import load_model, resolve_device, track_outputs
 
     device = resolve_device(device)
     model, meta = load_model(model_path, device)
@@ -249,7 +250,7 @@ def _check_labels(path, model_labels, label_order):
 
 def learned_features(model, meta, store, track_ids, spec, params, rng, device, frames_cap):
     """Feature rows and their track index for ``track_ids`` (FF: sampled frames; AF: windows)."""
-    from mgrfaults.dnn import track_outputs
+    from mgrfaults.systems.dnn import track_outputs
 
     rows, owner = [], []
     for i, tid in enumerate(track_ids):
@@ -279,7 +280,7 @@ def learned_features_files(
     seed : int
         The run's seed (frame sampling, forest).
     """
-    from mgrfaults.dnn import load_model, open_store, resolve_device, run_parts
+    from mgrfaults.systems.dnn import load_model, resolve_device
 
     t0 = time.perf_counter()
     device = resolve_device(device)

@@ -30,50 +30,11 @@ from torch import nn
 from mgrfaults.errors import InputError
 from mgrfaults.io import atomic_path, write_csv_atomic
 from mgrfaults.seeds import derive
+from mgrfaults.systems.parts import open_store, read_frames, run_parts, standardisation_stats
 
 log = logging.getLogger(__name__)
 
-MODEL_FORMAT = "mgrfaults.dnn/1"
-
-
-# --------------------------------------------------------------------------------------------------
-# feature cache access
-# --------------------------------------------------------------------------------------------------
-
-
-def open_store(paths, expected_params=None):
-    """Open feature shards (:class:`mgrfaults.features.FeatureStore`)."""
-    from mgrfaults.features import FeatureStore
-
-    return FeatureStore([str(p) for p in paths], expected_params=expected_params)
-
-
-def _read(store, track_id) -> np.ndarray:
-    return np.asarray(store.read(track_id), dtype=np.float32)
-
-
-def standardisation_stats(store, track_ids: Sequence[str], min_std: float = 1e-6):
-    """Per-dimension mean and std over all frames of ``track_ids``, streamed (float64 sums).
-
-    Returns
-    -------
-    mean, std : ndarray, shape (dim,), float32
-        ``std`` below ``min_std`` (constant bins) is set to 1.
-    """
-    total, total_sq, n = None, None, 0
-    for tid in track_ids:
-        x = _read(store, tid).astype(np.float64)
-        if total is None:
-            total, total_sq = np.zeros(x.shape[1]), np.zeros(x.shape[1])
-        total += x.sum(axis=0)
-        total_sq += np.square(x).sum(axis=0)
-        n += len(x)
-    if not n:
-        raise InputError("standardisation: the training part has no frames")
-    mean = total / n
-    std = np.sqrt(np.maximum(total_sq / n - mean**2, 0.0))
-    std[std < min_std] = 1.0
-    return mean.astype(np.float32), std.astype(np.float32)
+MODEL_FORMAT = "mgrfaults.systems.dnn/1"
 
 
 class FrameBatches:
@@ -142,7 +103,7 @@ class FrameBatches:
             x = np.empty((self.n_frames, self.dim), dtype=np.float32)
             pos = 0
             for tid, n in zip(self.track_ids, self.lengths):
-                x[pos : pos + n] = self._standardise(_read(self.store, tid))
+                x[pos : pos + n] = self._standardise(read_frames(self.store, tid))
                 pos += n
             self._cache = (x, np.repeat(self.labels, self.lengths))
 
@@ -222,7 +183,7 @@ class FrameBatches:
     def _read_track(self, read_into, tid, out):
         if read_into is not None:
             return read_into(tid, out)
-        x = _read(self.store, tid)
+        x = read_frames(self.store, tid)
         out[: len(x)] = x
         return len(x)
 
@@ -473,7 +434,7 @@ def _prefetch_depth(device) -> int:
 def train_epoch(model: nn.Module, opt, batches, device) -> tuple[float, float, int]:
     """One pass of minibatch updates over ``(x, y)`` tensor batches (training mode).
 
-    ``opt`` is a torch optimizer or a :class:`mgrfaults.hessian_free.HessianFree`.
+    ``opt`` is a torch optimizer or a :class:`mgrfaults.systems.hessian_free.HessianFree`.
 
     Returns
     -------
@@ -483,7 +444,7 @@ def train_epoch(model: nn.Module, opt, batches, device) -> tuple[float, float, i
         Error rate of the training-mode outputs (dropout on) over the frames.
     n_frames : int
     """
-    from mgrfaults.hessian_free import HessianFree
+    from mgrfaults.systems.hessian_free import HessianFree
 
     model.train()
     loss_sum = torch.zeros((), dtype=torch.float64, device=device)
@@ -519,7 +480,7 @@ def train_mlp(
     Parameters
     ----------
     model : MLP
-        Initialised (see :func:`init_mlp`, optionally :func:`mgrfaults.rbm.pretrain_mlp`).
+        Initialised (see :func:`init_mlp`, optionally :func:`mgrfaults.systems.rbm.pretrain_mlp`).
     train, valid : FrameBatches
         Shuffled training batches; validation batches (``shuffle=False``).
     params : TrainParams
@@ -543,7 +504,7 @@ def train_mlp(
     torch.manual_seed(int(seed))
     model.to(device)
     if params.optimizer == "hf":
-        from mgrfaults.hessian_free import HessianFree
+        from mgrfaults.systems.hessian_free import HessianFree
 
         opt = HessianFree(model, **params.hf)
     elif params.optimizer == "sgd":
@@ -667,7 +628,7 @@ def track_outputs(model: MLP, store, track_id, mean, std, device="cpu", layers=(
     probs : ndarray, shape (n_frames, n_classes)
     hidden : ndarray, shape (n_frames, sum of the layers' units), or None when ``layers`` is empty
     """
-    x = (_read(store, track_id) - mean) / std
+    x = (read_frames(store, track_id) - mean) / std
     probs, hidden = [], []
     model.eval()
     with torch.no_grad():
@@ -684,36 +645,6 @@ def track_outputs(model: MLP, store, track_id, mean, std, device="cpu", layers=(
 # --------------------------------------------------------------------------------------------------
 # one run from files (called by workflow/scripts/train_dnn.py)
 # --------------------------------------------------------------------------------------------------
-
-
-def run_parts(partition_csv, metadata_csv):
-    """Track ids per part and the class index of each track.
-
-    Returns
-    -------
-    parts : dict
-        ``{"train": [...], "valid": [...], "test": [...]}`` (sorted track ids).
-    labels : dict
-        track_id -> class index in ``label_order``.
-    label_order : list of str
-        :func:`mgrfaults.metadata.label_set` of the metadata.
-    """
-    from mgrfaults.metadata import label_set, read_metadata
-    from mgrfaults.partitions import read_partition
-
-    meta = read_metadata(metadata_csv)
-    label_order = label_set(meta)
-    part = read_partition(partition_csv)
-    genre = dict(zip(meta["track_id"], meta["genre"]))
-    unknown = sorted(set(part["track_id"]) - set(genre))
-    if unknown:
-        raise InputError(f"{partition_csv}: track(s) not in {metadata_csv}: {unknown[:5]}")
-    parts = {p: sorted(part.loc[part["part"] == p, "track_id"]) for p in ("train", "valid", "test")}
-    for p, ids in parts.items():
-        if not ids:
-            raise InputError(f"{partition_csv}: the {p} part is empty")
-    labels = {t: label_order.index(genre[t]) for t in part["track_id"]}
-    return parts, labels, label_order
 
 
 def train_net_files(
@@ -739,7 +670,7 @@ def train_net_files(
     frame_paths : list of path
         The frame feature shards.
     spec : SystemSpec
-        :func:`mgrfaults.systems.parse_system` of the net name.
+        :func:`mgrfaults.systems.names.parse_system` of the net name.
     variant : dict
         The variant's hyper-parameters (``systems.dnn.variants[spec.variant]``).
     data : dict
@@ -753,7 +684,7 @@ def train_net_files(
     expected_params : dict, optional
         The frame extraction parameters of the config; a cache made with others is refused.
     """
-    from mgrfaults.rbm import pretrain_mlp
+    from mgrfaults.systems.rbm import pretrain_mlp
 
     device = resolve_device(device)
     store = open_store(frame_paths, expected_params)

@@ -10,7 +10,7 @@ Conditions (config ``partitions.conditions.<name>.method``):
   ``remove_faults`` are dropped, then whole artists are assigned to parts, stratified by genre,
   proportions as close to the target as the artist blocks allow (:func:`assign_groups`).
 - ``artist_filtered_cv``: the same with k artist-grouped blocks, folds as in ``stratified_cv``.
-- ``published``: partition lists such as the study's (:mod:`mgrfaults.annotations`).
+- ``published``: partition lists such as the study's (:mod:`mgrfaults.data.annotations`).
 
 Replica groups: the metadata marks only the *copies* (``fault = exact_replica`` etc.,
 ``replica_of`` = the original); the original has ``fault = none``. Removing the listed faults
@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from mgrfaults.errors import InputError
-from mgrfaults.metadata import FAULTS
+from mgrfaults.data.metadata import FAULTS
 
 PARTS = ("train", "valid", "test")
 DEFAULT_PROPORTIONS = {"train": 0.5, "valid": 0.2, "test": 0.3}
@@ -394,7 +394,7 @@ def published_split(
     Parameters
     ----------
     lists : mapping part -> track ids
-        From :func:`mgrfaults.annotations.read_partition_lists`.
+        From :func:`mgrfaults.data.annotations.read_partition_lists`.
     source : str
         Where the lists come from (for error messages).
     skipped : sequence of str
@@ -566,7 +566,7 @@ def summary_table(partition: pd.DataFrame, metadata: pd.DataFrame) -> pd.DataFra
         removed (excerpts absent from the partition); train_share, valid_share, test_share
         (achieved proportions of the genre's kept excerpts); train_artists, valid_artists,
         test_artists (distinct artists; on the ``all`` row, over all genres); removed_<fault>
-        (removed excerpts by fault) for each fault of :data:`mgrfaults.metadata.FAULTS` but ``none``.
+        (removed excerpts by fault) for each fault of :data:`mgrfaults.data.metadata.FAULTS` but ``none``.
     """
     joined = metadata[["track_id", "genre", "artist", "fault"]].merge(partition, on="track_id", how="left")
     joined["part"] = joined["part"].fillna("removed")
@@ -606,7 +606,7 @@ def make_partitions(
     Parameters
     ----------
     metadata : DataFrame
-        The dataset (:func:`mgrfaults.metadata.read_metadata`).
+        The dataset (:func:`mgrfaults.data.metadata.read_metadata`).
     condition : mapping
         ``config["partitions"]["conditions"][name]``: method plus its options (proportions, k,
         remove_faults, solver, time_limit; for ``published`` the lists are passed as ``lists``).

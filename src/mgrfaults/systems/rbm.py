@@ -3,7 +3,7 @@
 Layer 1 is a Gaussian-Bernoulli RBM (visible units: standardised frames, unit variance), the
 layers above Bernoulli-Bernoulli RBMs on the hidden probabilities of the layers below. Each is
 trained by contrastive divergence (CD-k) with momentum and L2 weight decay; its weights and hidden
-biases then initialise the corresponding :class:`mgrfaults.dnn.MLP` layer.
+biases then initialise the corresponding :class:`mgrfaults.systems.dnn.MLP` layer.
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ def pretrain_mlp(
 
     Parameters
     ----------
-    model : mgrfaults.dnn.MLP
+    model : mgrfaults.systems.dnn.MLP
     batches : FrameBatches
         Training minibatches (standardised frames); ``batches.epoch(e)`` is iterated per epoch.
     epochs : int

@@ -42,7 +42,7 @@ from pathlib import Path
 import pandas as pd
 
 from mgrfaults.errors import InputError
-from mgrfaults.metadata import COLUMNS, validate_metadata
+from mgrfaults.data.metadata import COLUMNS, validate_metadata
 
 PARTS = ("train", "valid", "test")
 LIST_SETS = ("filtered", "stratified")

@@ -9,16 +9,16 @@ Computation
 Floors (silence and DC never give NaN or inf)
     Magnitudes of silence are 0 (finite). The mel power is floored at ``amin`` = 1e-10 before
     the log (librosa's ``power_to_db``), so MFCCs of silence are finite. Variances are clipped
-    at 0 (cancellation of E[x^2] - E[x]^2). :func:`standardize` divides by ``max(std, std_floor)``.
+    at 0 (cancellation of E[x^2] - E[x]^2).
     Audio with non-finite samples is refused (:class:`~mgrfaults.errors.InputError`).
 
 Cache (one pair of HDF5 files per shard of tracks; see DEVELOPERS.md)
     ``features`` float32/float16 (n_rows, dim), chunked; ``track_ids`` (n_tracks,) utf-8;
     ``offsets`` and ``lengths`` int64 (n_tracks,); attrs ``params`` (JSON) and ``kind``.
-    :func:`extract_shard` writes a shard, :class:`FeatureStore` reads any set of shards.
+    :func:`extract_shard` writes a shard, :class:`~mgrfaults.features.store.FeatureStore` reads any set of shards.
 
-Training-time transforms (statistics from the training part only, so never baked into the cache)
-    :func:`log_compress`, :func:`fit_standardizer`, :func:`standardize`.
+Standardisation statistics come from the training part only, so they are never baked into the
+cache (:func:`mgrfaults.systems.parts.standardisation_stats`).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Callable, Mapping
 
 import h5py
 import numpy as np
@@ -67,7 +67,7 @@ def frame_params(
     window : {'hann', 'rectangular'}
         Hann: the study's reproduction; rectangular: Sigtia & Dixon's code.
     dtype : {'float32', 'float16'}
-        Storage type; :class:`FeatureStore` always returns float32.
+        Storage type; :class:`~mgrfaults.features.store.FeatureStore` always returns float32.
 
     Returns
     -------
@@ -149,7 +149,7 @@ def params_from_config(config: Mapping[str, Any], kind: str) -> dict:
 
     ``config`` is the whole Snakemake config; ``dataset.sample_rate``/``max_duration`` and the
     ``features`` section are read (missing keys take the paper's defaults). The training stage
-    passes the result as ``expected_params`` to :class:`FeatureStore`.
+    passes the result as ``expected_params`` to :class:`~mgrfaults.features.store.FeatureStore`.
     """
     dataset = config.get("dataset", {})
     feats = config.get("features", {})
@@ -535,7 +535,7 @@ def extract_shard(
         :func:`frame_params`, :func:`texture_params`.
     load : callable, optional
         ``load(path, sample_rate=, max_duration=) -> (n_samples,) float32``;
-        default :func:`mgrfaults.audio.load_audio`.
+        default :func:`mgrfaults.data.audio.load_audio`.
     progress_every : int
         Log a line every this many tracks.
 
@@ -550,7 +550,7 @@ def extract_shard(
         A file that cannot be decoded (names the file); no output is left behind.
     """
     if load is None:
-        from mgrfaults.audio import load_audio as load
+        from mgrfaults.data.audio import load_audio as load
     n_bins = frames["n_fft"] // 2 + 1
     tdim = texture_dim(texture["n_mfcc"], texture["statistics"])
     stats = {"tracks": 0, "frame_rows": 0, "texture_rows": 0, "audio_seconds": 0.0}
@@ -571,325 +571,3 @@ def extract_shard(
             if progress_every and (i + 1) % progress_every == 0:
                 log.info("%d/%d tracks", i + 1, len(rows))
     return stats
-
-
-# ---------------------------------------------------------------------------------------------
-# Reading
-
-
-def params_differences(found: Mapping[str, Any], expected: Mapping[str, Any]) -> list[str]:
-    """Keys whose values differ between two parameter sets (a key missing on one side differs)."""
-    expected = json.loads(json.dumps(dict(expected), sort_keys=True))  # tuples -> lists, as stored
-    missing = object()
-    return sorted(k for k in set(found) | set(expected) if found.get(k, missing) != expected.get(k, missing))
-
-
-class FeatureStore:
-    """Read features from a set of HDF5 shards, one track at a time, without loading the dataset.
-
-    Parameters
-    ----------
-    paths : str, Path or sequence of them
-        Shard files of one kind (frames or texture) with the same parameters.
-    expected_params : mapping, optional
-        E.g. :func:`params_from_config`; a shard whose ``params`` differ is refused.
-
-    Attributes
-    ----------
-    track_ids : list of str
-        Every track, in shard order (sorted by track id for the workflow's shards).
-    params : dict
-        The extraction parameters.
-    kind : str
-        'frames' or 'texture'.
-    dim : int
-        Columns of every feature row.
-
-    Raises
-    ------
-    InputError
-        Missing or unreadable shard, missing datasets, shards with different parameters or kinds,
-        a track in two shards, or parameters that differ from ``expected_params``: the message
-        names the file and the differing keys.
-
-    Examples
-    --------
-    >>> store = FeatureStore(sorted(glob("results/features/frames/shard_*.h5")))  # doctest: +SKIP
-    >>> x = store.read("blues.00000")            # (n_frames, 513) float32
-    >>> for tid, x in store.iter_tracks(ids): ...
-    """
-
-    def __init__(self, paths, expected_params: Mapping[str, Any] | None = None):
-        if isinstance(paths, (str, Path)):
-            paths = [paths]
-        self.paths = [Path(p) for p in paths]
-        if not self.paths:
-            raise InputError("FeatureStore: no shard files given")
-        self._files: dict[int, h5py.File] = {}
-        self._datasets: dict[int, h5py.Dataset] = {}
-        self._chunk_maps: dict[int, Any] = {}  # shard -> memory-mapped chunk layout, or None
-        self._where: dict[str, tuple[int, int, int]] = {}  # track -> (shard index, offset, length)
-        self.track_ids: list[str] = []
-        self.params: dict | None = None
-        self.kind: str | None = None
-        self.dim: int | None = None
-        first_path = None
-        for i, path in enumerate(self.paths):
-            params, kind, dim, ids, offsets, lengths = self._read_index(path)
-            if expected_params is not None:
-                diff = params_differences(params, expected_params)
-                if diff:
-                    wanted = dict(expected_params)
-                    detail = ", ".join(f"{k}: cache {params.get(k)!r} vs expected {wanted.get(k)!r}" for k in diff)
-                    raise InputError(
-                        f"{path}: feature cache made with other parameters (differing keys {diff}: {detail}); "
-                        "re-run the features stage"
-                    )
-            if self.params is None:
-                self.params, self.kind, self.dim, first_path = params, kind, dim, path
-            else:
-                diff = params_differences(params, self.params)
-                if diff or kind != self.kind or dim != self.dim:
-                    raise InputError(
-                        f"{path}: shard does not match {first_path} (kind {kind!r} vs {self.kind!r}, "
-                        f"dim {dim} vs {self.dim}, differing params {diff})"
-                    )
-            for tid, off, n in zip(ids, offsets, lengths):
-                if tid in self._where:
-                    other = self.paths[self._where[tid][0]]
-                    raise InputError(f"{path}: track {tid} is also in {other}")
-                self._where[tid] = (i, int(off), int(n))
-                self.track_ids.append(tid)
-
-    @staticmethod
-    def _read_index(path: Path):
-        if not path.exists():
-            raise InputError(f"{path}: feature shard not found")
-        try:
-            with h5py.File(path, "r") as f:
-                missing = [k for k in ("features", "track_ids", "offsets", "lengths") if k not in f]
-                if missing or "params" not in f.attrs or "kind" not in f.attrs:
-                    raise InputError(f"{path}: not a feature shard (missing {missing or 'attributes params/kind'})")
-                params = json.loads(f.attrs["params"])
-                kind = str(f.attrs["kind"])
-                dim = int(f["features"].shape[1])
-                n_rows = int(f["features"].shape[0])
-                ids = [str(t) for t in f["track_ids"].asstr()[()]]
-                offsets = f["offsets"][()]
-                lengths = f["lengths"][()]
-        except OSError as e:
-            raise InputError(f"{path}: cannot read feature shard: {e}") from e
-        if not (len(ids) == len(offsets) == len(lengths)) or (len(ids) and int((offsets + lengths).max()) > n_rows):
-            raise InputError(f"{path}: inconsistent index (track_ids/offsets/lengths vs {n_rows} rows)")
-        return params, kind, dim, ids, offsets, lengths
-
-    def _file(self, i: int) -> h5py.File:
-        f = self._files.get(i)
-        if f is None:
-            f = self._files[i] = h5py.File(self.paths[i], "r")
-        return f
-
-    def _locate(self, track_id: str) -> tuple[int, int, int]:
-        try:
-            return self._where[track_id]
-        except KeyError:
-            raise InputError(
-                f"track {track_id} is not in the feature cache ({len(self.paths)} shard(s), e.g. {self.paths[0]})"
-            ) from None
-
-    def __len__(self) -> int:
-        return len(self.track_ids)
-
-    def __contains__(self, track_id) -> bool:
-        return track_id in self._where
-
-    def length(self, track_id: str) -> int:
-        """Rows (frames or texture vectors) of a track."""
-        return self._locate(track_id)[2]
-
-    def lengths(self, track_ids: Iterable[str]) -> np.ndarray:
-        """Rows of each track, shape (n_tracks,) int64."""
-        return np.array([self.length(t) for t in track_ids], dtype=np.int64)
-
-    def _features(self, i: int):
-        # the dataset handle, cached: looking it up by name costs more than a small read
-        d = self._datasets.get(i)
-        if d is None:
-            d = self._datasets[i] = self._file(i)["features"]
-        return d
-
-    def read(self, track_id: str) -> np.ndarray:
-        """Rows of one track, shape (length, dim), float32 (float16 storage is widened)."""
-        i, off, n = self._locate(track_id)
-        return np.asarray(self._features(i)[off : off + n], dtype=np.float32)
-
-    def read_into(self, track_id: str, out: np.ndarray) -> int:
-        """Read one track's rows into the first rows of ``out`` (float32, C-contiguous, at least
-        ``length`` rows of ``dim`` columns) without an intermediate copy; returns the row count."""
-        i, off, n = self._locate(track_id)
-        if n:
-            if out.dtype != np.float32 or not out.flags.c_contiguous or len(out) < n or out.shape[1:] != (self.dim,):
-                raise ValueError(f"read_into: out must be C-contiguous float32 with >= {n} rows of {self.dim}")
-            chunks = self._chunk_map(i)
-            if chunks is not None:
-                self._copy_chunks(chunks, off, n, out)
-                return n
-            # h5py's low-level calls: read_direct's selection objects cost ~50 us a call
-            d = self._features(i)
-            fspace = d.id.get_space()
-            fspace.select_hyperslab((off, 0), (n, self.dim))
-            d.id.read(h5py.h5s.create_simple((n, self.dim)), fspace, out[:n])
-        return n
-
-    def _chunk_map(self, i: int):
-        # Uncompressed, unfiltered row chunks of a little-endian float dataset are plain arrays in
-        # the file: copying rows out of a read-only memory map of it (file pages, not a copy of the
-        # data) is a single memcpy, about twice as fast as H5Dread through the chunk cache. None
-        # (read through HDF5) for any other layout, or where the chunk query is unavailable.
-        if i in self._chunk_maps:
-            return self._chunk_maps[i]
-        found = None
-        try:
-            d = self._features(i)
-            dt = d.dtype
-            if (
-                d.chunks is not None
-                and d.chunks[1] == self.dim
-                and dt.kind == "f"
-                and dt.byteorder in ("<", "=" if np.little_endian else "<")
-                and d.id.get_create_plist().get_nfilters() == 0
-                and d.shape[0] > 0
-            ):
-                rows = d.chunks[0]
-                n_chunks = -(-d.shape[0] // rows)
-                offsets = np.full(n_chunks, -1, dtype=np.int64)
-                for k in range(d.id.get_num_chunks()):
-                    info = d.id.get_chunk_info(k)
-                    if info.filter_mask == 0 and info.size == rows * self.dim * dt.itemsize:
-                        offsets[info.chunk_offset[0] // rows] = info.byte_offset
-                if (offsets >= 0).all():
-                    found = (np.memmap(self.paths[i], dtype=np.uint8, mode="r"), offsets, rows, dt)
-        except (AttributeError, TypeError, ValueError, OSError, RuntimeError):
-            found = None
-        self._chunk_maps[i] = found
-        return found
-
-    def _copy_chunks(self, chunks, off: int, n: int, out: np.ndarray) -> None:
-        mm, offsets, rows, dt = chunks
-        r, pos, end = off, 0, off + n
-        while r < end:
-            c = r // rows
-            first, last = r - c * rows, min(rows, end - c * rows)
-            block = np.frombuffer(mm, dtype=dt, count=rows * self.dim, offset=int(offsets[c]))
-            out[pos : pos + last - first] = block.reshape(rows, self.dim)[first:last]
-            pos += last - first
-            r += last - first
-
-    def read_many(self, track_ids: Sequence[str]) -> np.ndarray:
-        """Rows of several tracks, concatenated in the given order: shape (sum of lengths, dim), float32.
-
-        Track ``k``'s rows start at ``np.cumsum(store.lengths(track_ids))[k - 1]``. For a set too big
-        for memory, iterate with :meth:`iter_tracks`.
-        """
-        track_ids = list(track_ids)
-        lengths = self.lengths(track_ids)
-        out = np.empty((int(lengths.sum()), self.dim), dtype=np.float32)
-        pos = 0
-        for tid, n in zip(track_ids, lengths):
-            i, off, _ = self._where[tid]
-            if n:
-                self._features(i).read_direct(out, np.s_[off : off + n], np.s_[pos : pos + n])
-            pos += int(n)
-        return out
-
-    def iter_tracks(self, track_ids: Iterable[str]) -> Iterator[tuple[str, np.ndarray]]:
-        """Yield ``(track_id, rows)`` for each track in turn; one track in memory at a time."""
-        for tid in track_ids:
-            yield tid, self.read(tid)
-
-    def close(self) -> None:
-        """Close the open shard files (they reopen on the next read)."""
-        for f in self._files.values():
-            f.close()
-        self._files.clear()
-        self._datasets.clear()
-        self._chunk_maps.clear()
-
-    def __enter__(self) -> "FeatureStore":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-    def __getstate__(self):  # picklable (e.g. DataLoader workers): open files are not
-        state = self.__dict__.copy()
-        state["_files"] = {}
-        state["_datasets"] = {}
-        state["_chunk_maps"] = {}
-        return state
-
-
-# ---------------------------------------------------------------------------------------------
-# Training-time transforms
-
-
-def log_compress(x: np.ndarray, C: float = 1.0) -> np.ndarray:
-    """``log(1 + C |x|)``, elementwise, float32: compresses magnitudes' dynamic range; finite for all finite x."""
-    return np.log1p(np.float32(C) * np.abs(np.asarray(x, dtype=np.float32)))
-
-
-def fit_standardizer(
-    store: FeatureStore,
-    track_ids: Iterable[str],
-    transform: Callable[[np.ndarray], np.ndarray] | None = None,
-    std_floor: float = 1e-8,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Per-column mean and standard deviation over the rows of some tracks, streaming one track at a time.
-
-    Call it on the *training* part only. Tracks are merged with Chan et al.'s pairwise update
-    (float64), so the result does not depend on how the data is split into tracks.
-
-    Parameters
-    ----------
-    store : FeatureStore
-    track_ids : iterable of str
-    transform : callable, optional
-        Applied to each track's rows first, e.g. ``functools.partial(log_compress, C=1.0)``.
-    std_floor : float
-        Lower bound of the returned std, so constant columns (silence, DC) never divide by 0.
-
-    Returns
-    -------
-    mean, std : np.ndarray, shape (dim,), float32 each
-
-    Raises
-    ------
-    InputError
-        No rows in the given tracks.
-    """
-    count, mean, m2 = 0, None, None
-    for _, x in store.iter_tracks(track_ids):
-        if transform is not None:
-            x = transform(x)
-        if len(x) == 0:
-            continue
-        x = np.asarray(x, dtype=np.float64)
-        n_b, mean_b = len(x), x.mean(axis=0)
-        m2_b = ((x - mean_b) ** 2).sum(axis=0)
-        if mean is None:
-            count, mean, m2 = n_b, mean_b, m2_b
-            continue
-        total = count + n_b
-        delta = mean_b - mean
-        mean = mean + delta * (n_b / total)
-        m2 = m2 + m2_b + delta**2 * (count * n_b / total)
-        count = total
-    if mean is None:
-        raise InputError("fit_standardizer: the given tracks hold no feature rows")
-    std = np.maximum(np.sqrt(m2 / count), std_floor)
-    return mean.astype(np.float32), std.astype(np.float32)
-
-
-def standardize(x: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
-    """``(x - mean) / std`` per column, float32; ``mean``, ``std`` from :func:`fit_standardizer`."""
-    return ((np.asarray(x, dtype=np.float32) - mean) / std).astype(np.float32, copy=False)

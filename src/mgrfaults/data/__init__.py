@@ -1,0 +1,1 @@
+"""Data stage: audio decoding, datasets (synthetic, GTZAN, directory), annotations, metadata."""

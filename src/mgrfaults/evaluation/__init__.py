@@ -1,0 +1,1 @@
+"""Evaluation: metrics, the study's tables, figures."""

@@ -1,0 +1,1 @@
+"""Partitions stage: stratified, artist-filtered and published partitions."""
