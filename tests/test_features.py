@@ -1,8 +1,6 @@
 """Features: STFT frames and MFCC texture windows, the HDF5 shards and their reader."""
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import h5py
@@ -283,23 +281,16 @@ def test_params_from_config_reads_the_default_config():
 
 
 @pytest.mark.workflow
-def test_workflow_features_on_tiny_preset(tmp_path):
+def test_workflow_features_on_tiny_preset(tiny_run):
+    """The feature shards of the shared tiny pipeline: every track once, the configured parameters."""
     from mgrfaults.data.metadata import read_metadata
 
-    (tmp_path / "tiny.yaml").write_text(
-        "dataset: {synthetic: {preset: tiny}}\nfeatures: {n_shards: 3}\n"
-    )
-    targets = [f"results/features/{k}/shard_{s}.h5" for k in ("frames", "texture") for s in range(3)]
-    # targets first: --configfile takes several values
-    cmd = [sys.executable, "-m", "snakemake", *targets, "-s", str(ROOT / "Snakefile"), "--directory", str(tmp_path),
-           "--cores", "2", "--configfile", str(tmp_path / "tiny.yaml")]
-    subprocess.run(cmd, check=True, cwd=tmp_path)
-    meta = read_metadata(tmp_path / "results" / "dataset" / "metadata.csv")
+    meta = read_metadata(tiny_run / "results" / "dataset" / "metadata.csv")
     import yaml
 
     config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
     for kind in ("frames", "texture"):
-        paths = sorted((tmp_path / "results" / "features" / kind).glob("shard_*.h5"))
+        paths = sorted((tiny_run / "results" / "features" / kind).glob("shard_*.h5"))
         store = FeatureStore(paths, expected_params=F.params_from_config(config, kind))
         assert store.track_ids == sorted(meta["track_id"])
         tid = store.track_ids[0]

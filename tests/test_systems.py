@@ -1,12 +1,7 @@
 """System names: the grammar of mgrfaults.systems.names; and the train stage end to end."""
 
-import subprocess
-import sys
-from pathlib import Path
-
 import pandas as pd
 import pytest
-import yaml
 
 from mgrfaults import GENRES
 from mgrfaults.errors import InputError
@@ -51,44 +46,25 @@ def test_unknown_names_raise_naming_the_system(name):
     assert isinstance(info.value, InputError)
 
 
-# ---- end to end: the train stage of the workflow on the tiny synthetic preset -------------------
-
-ROOT = Path(__file__).resolve().parents[1]
-TINY = {
-    "dataset": {"synthetic": {"preset": "tiny"}},
-    "features": {"n_shards": 2},
-    "systems": {
-        "run": ["BFF_RF", "20_RS", "20_RS_vote", "20_RS_AF_L2"],
-        "threads": 1,
-        "dnn": {
-            "frames_per_epoch": 2000,
-            "valid_frames": 1000,
-            "variants": {"RS": {"learning_rate": 0.1, "batch_size": 100, "patience": 2, "saturate": 2, "max_epochs": 2}},
-        },
-        "learned": {"rf_trees": 20},
-        "bff": {"rf_trees": 20},
-    },
-    "evaluate": {"figure_of_merit": ["BFF_RF"]},
-}
+# ---- end to end: the train stage of the shared tiny pipeline (conftest's tiny_run) ---------------
 
 
 @pytest.mark.workflow
-def test_train_stage_end_to_end(tmp_path):
-    (tmp_path / "tiny.yaml").write_text(yaml.safe_dump(TINY))
-    targets = [f"results/predictions/{s}/{c}/fold_0.csv" for s in TINY["systems"]["run"]
-               for c in ("standard", "fault_filtered")]
-    cmd = [sys.executable, "-m", "snakemake", *targets, "-s", str(ROOT / "Snakefile"), "--directory", str(tmp_path),
-           "--cores", "2", "--configfile", str(tmp_path / "tiny.yaml")]
-    run = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
-    assert run.returncode == 0, run.stderr[-3000:]
-    res = tmp_path / "results"
-    for target in targets:
-        df = pd.read_csv(tmp_path / target)
-        assert list(df.columns) == ["track_id", "true", "predicted"] + [f"score_{g}" for g in GENRES]
-        condition = target.split("/")[3]
-        part = pd.read_csv(res / f"partitions/{condition}/fold_0.csv")
-        assert sorted(df.track_id) == sorted(part.track_id[part.part == "test"])
-    # one net per condition, shared by 20_RS, 20_RS_vote and 20_RS_AF_L2
-    assert sorted(p.name for p in (res / "models").iterdir()) == ["20_RS", "20_RS_AF_L2", "BFF_RF"]
-    log = pd.read_csv(res / "training/20_RS/standard/fold_0_log.csv")
-    assert len(log) == 2 and {"loss", "train_frame_error", "valid_frame_error"} <= set(log.columns)
+def test_train_stage_end_to_end(tiny_run):
+    res = tiny_run / "results"
+    systems = sorted(p.name for p in (res / "predictions").iterdir())
+    assert systems, "the tiny run wrote no predictions"
+    for system in systems:
+        for target in sorted((res / "predictions" / system).glob("*/fold_*.csv")):
+            df = pd.read_csv(target)
+            assert list(df.columns) == ["track_id", "true", "predicted"] + [f"score_{g}" for g in GENRES]
+            condition, fold = target.parent.name, target.stem
+            part = pd.read_csv(res / f"partitions/{condition}/{fold}.csv")
+            assert sorted(df.track_id) == sorted(part.track_id[part.part == "test"]), target
+    # systems of one net share it: only nets have a training log, learned-feature systems have none
+    nets = {parse_system(s).net for s in systems if parse_system(s).kind == "dnn"}
+    assert sorted(p.name for p in (res / "training").iterdir() if p.is_dir()) == sorted(nets)
+    for net in nets:
+        for log_csv in (res / "training" / net).glob("*/fold_*_log.csv"):
+            log = pd.read_csv(log_csv)
+            assert len(log) >= 1 and {"loss", "train_frame_error", "valid_frame_error"} <= set(log.columns)
