@@ -201,23 +201,6 @@ def schema_defaults(schema: Mapping | None = None) -> dict:
 # Resolution
 
 
-def check_config(config: Mapping[str, Any]) -> None:
-    """Raise :class:`ConfigError` naming the key for values the schema cannot express.
-
-    Checks: partition proportions sum to 1 (the schema bounds each share and k); the dataset
-    source has what it needs (a root for ``directory``).
-    """
-    for name, cond in config["partitions"]["conditions"].items():
-        props = cond.get("proportions")  # only the methods with proportions have the key
-        if props is not None:
-            total = sum(float(v) for v in props.values())
-            if not math.isclose(total, 1.0, abs_tol=1e-6):
-                raise ConfigError(f"partitions.conditions.{name}.proportions: must sum to 1, they sum to {total:g}")
-    dataset = config["dataset"]
-    if dataset["source"] == "directory" and not dataset["directory"]["root"]:
-        raise ConfigError("dataset.directory.root: dataset.source is 'directory' but no root folder is given")
-
-
 def resolve_dataset(dataset: Mapping[str, Any]) -> DatasetSpec:
     """``dataset`` (validated) as a :class:`DatasetSpec`, the synthetic preset applied.
 
@@ -291,3 +274,24 @@ def resolve(config: Mapping[str, Any]) -> ResolvedConfig:
         ),
         systems=tuple(config["systems"]["run"]),
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Checks beyond the schema
+
+
+def check_config(config: Mapping[str, Any]) -> None:
+    """Raise :class:`ConfigError` naming the key for values the schema cannot express.
+
+    Checks: partition proportions sum to 1 (the schema bounds each share and k); the dataset
+    source has what it needs (a root for ``directory``).
+    """
+    for name, cond in config["partitions"]["conditions"].items():
+        props = cond.get("proportions")  # only the methods with proportions have the key
+        if props is not None:
+            total = sum(float(v) for v in props.values())
+            if not math.isclose(total, 1.0, abs_tol=1e-6):
+                raise ConfigError(f"partitions.conditions.{name}.proportions: must sum to 1, they sum to {total:g}")
+    dataset = config["dataset"]
+    if dataset["source"] == "directory" and not (dataset.get("directory") or {}).get("root"):
+        raise ConfigError("dataset.directory.root: dataset.source is 'directory' but no root folder is given")
