@@ -147,7 +147,7 @@ def train_targets():
     predictions = [f"{RESULTS}/predictions/{system}/{condition}/fold_{fold}.csv" for system, condition, fold in runs()]
     logs = [
         f"{RESULTS}/training/{net}/{condition}/fold_{fold}_log.csv"
-        for net in NETS
+        for net in TRAINED_NETS
         for condition, n_folds in CONDITIONS.items()
         for fold in range(n_folds)
     ]
