@@ -1,6 +1,8 @@
 # Stage: data. Audio on disk plus the metadata table (track_id, path, genre, artist, fault, ...).
 # Source `synthetic` renders the GTZAN-like dataset (one job per genre); `gtzan` and `directory`
 # read audio from a folder (GTZAN downloaded with its checksum when no local root is given).
+from dataclasses import asdict
+
 import yaml
 
 from mgrfaults import GENRES
@@ -15,7 +17,7 @@ if DATASET.source == "synthetic":
         output:
             f"{RESULTS}/dataset/plan.csv",
         params:
-            plan=DATASET.synthetic.plan_args(),  # preset applied, defaults filled (mgrfaults.config)
+            synthetic=asdict(DATASET.synthetic),  # SyntheticSpec: preset applied, defaults filled
             sample_rate=DATASET.sample_rate,
             seed=RESOLVED.seed,
         log:
