@@ -11,7 +11,8 @@ min_version("9.0")
 configfile: str(Path(workflow.basedir) / "config" / "config.yaml")
 
 
-validate(config, "workflow/schemas/config.schema.yaml")
+# fills every default: the schema is the only place they are written (nested sections: `default: {}`)
+validate(config, "workflow/schemas/config.schema.yaml", set_default=True)
 
 
 

@@ -79,7 +79,7 @@ def main(argv=None) -> None:
 
     import yaml
 
-    from mgrfaults.features.extract import params_from_config
+    from mgrfaults.config import load_config, resolve
     from mgrfaults.data.metadata import read_metadata
 
     workdir = args.workdir.resolve()
@@ -98,9 +98,7 @@ def main(argv=None) -> None:
     print(f"features stage: {len(meta)} tracks, {args.n_shards} shards, --cores {args.cores} ...", flush=True)
     wall = snakemake(workdir, configfile, args.cores, targets)
 
-    config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
-    config["features"]["n_shards"] = args.n_shards
-    params = params_from_config(config, "texture")
+    params = resolve(load_config(configfile)).features.texture  # what the run used
     paths = [str(p if Path(p).is_absolute() else workdir / p) for p in meta["path"]]
     sr, max_dur = params["sample_rate"], params["max_duration"]
     serial = _warm_then_compute((paths, sr, max_dur, params))

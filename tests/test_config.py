@@ -1,37 +1,51 @@
-"""Configuration: the schema names unknown keys and wrong types; semantic checks name the key."""
+"""Configuration: the schema names unknown keys and wrong types and is the only place defaults are
+written; resolve() turns the validated config into frozen specs; semantic checks name the key."""
 
+import ast
 import copy
+import dataclasses
+import pickle
+import re
 
 import pytest
 import yaml
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-from mgrfaults.config import ConfigError, check_config, condition_folds, resolve_dataset_config
+from mgrfaults.config import (
+    SCHEMA_PATH,
+    SYNTHETIC_PRESETS,
+    ConfigError,
+    condition_folds,
+    load_config,
+    resolve,
+    schema_defaults,
+)
 
 
 @pytest.fixture
 def config(repo_root):
+    """The embedded default as written (no defaults filled)."""
     return yaml.safe_load((repo_root / "config" / "config.yaml").read_text())
 
 
 @pytest.fixture
-def schema(repo_root):
-    return str(repo_root / "workflow" / "schemas" / "config.schema.yaml")
+def schema():
+    return str(SCHEMA_PATH)
 
 
-def test_default_and_gtzan_configs_are_valid(config, schema, repo_root):
-    validate(copy.deepcopy(config), schema)
-    check_config(config)
-    gtzan = yaml.safe_load((repo_root / "config" / "gtzan.yaml").read_text())
-    merged = copy.deepcopy(config)
-    for key, value in gtzan.items():
-        merged[key] = {**merged.get(key, {}), **value} if isinstance(value, dict) else value
-    validate(merged, schema)
+def test_default_and_gtzan_configs_are_valid(repo_root):
+    for overlays in ((), (repo_root / "config" / "gtzan.yaml",)):
+        resolved = resolve(load_config(*overlays))
+        assert resolved.folds and resolved.systems
+    gtzan = resolve(load_config(repo_root / "config" / "gtzan.yaml"))
+    assert gtzan.dataset.source == "gtzan" and gtzan.features.n_shards == 10
+    assert gtzan.folds == {"standard": 1, "fault_filtered": 1, "standard_cv": 4,
+                           "published_filtered": 1, "published_stratified": 1}
 
 
 def test_unknown_key_is_named(config, schema):
-    config["dataset"]["synthetic"]["n_per_genr"] = 5
+    config["dataset"]["synthetic"] = {"n_per_genr": 5}
     with pytest.raises(WorkflowError, match="n_per_genr"):
         validate(config, schema)
 
@@ -43,38 +57,151 @@ def test_unknown_top_level_key_is_named(config, schema):
 
 
 def test_wrong_type_is_named(config, schema):
-    config["dataset"]["synthetic"]["duration"] = "long"
+    config["dataset"]["synthetic"] = {"duration": "long"}
     with pytest.raises(WorkflowError, match="duration"):
-        validate(config, schema)
-    config = yaml.safe_load(yaml.safe_dump(config))
+        validate(copy.deepcopy(config), schema)
     config["dataset"]["synthetic"]["duration"] = 10.0
     config["dataset"]["source"] = "spotify"
     with pytest.raises(WorkflowError, match="spotify"):
         validate(config, schema)
 
 
-def test_proportions_must_sum_to_one(config):
+def test_defaults_fill_nested_sections_from_the_schema(config, schema):
+    """Sections left out get every default (nested objects carry `default: {}`)."""
+    validate(config, schema)
+    defaults = schema_defaults()
+    assert config["features"]["frames"]["n_fft"] == defaults["features.frames.n_fft"]
+    assert config["features"]["texture"]["running_frames"] == defaults["features.texture.running_frames"]
+    assert config["dataset"]["synthetic"]["faults"]["mislabel"] == defaults["dataset.synthetic.faults.mislabel"]
+    assert config["evaluate"]["bootstrap"] == defaults["evaluate.bootstrap"]
+    # a value given is kept, its siblings are filled
+    given = load_config({"features": {"frames": {"n_fft": 2048}}})
+    assert given["features"]["frames"]["n_fft"] == 2048
+    assert given["features"]["frames"]["hop_length"] == defaults["features.frames.hop_length"]
+
+
+def test_each_method_gets_its_own_defaults():
+    conditions = {
+        "s": {"method": "stratified"},
+        "scv": {"method": "stratified_cv"},
+        "a": {"method": "artist_filtered"},
+        "acv": {"method": "artist_filtered_cv", "k": 5, "remove_faults": []},
+        "p": {"method": "published"},
+    }
+    resolved = resolve(load_config({"partitions": {"conditions": conditions}}))
+    defaults = schema_defaults()
+    opts = {name: spec.options for name, spec in resolved.conditions.items()}
+    # only the method's own keys: the per-method key check still holds after the defaults
+    assert set(opts["s"]) == {"method", "proportions", "remove_faults"} and opts["s"]["remove_faults"] == []
+    assert opts["a"]["remove_faults"] == defaults["partitions.conditions.artist_filtered.remove_faults"] != []
+    assert opts["a"]["solver"] == "ilp" and "k" not in opts["a"]
+    assert set(opts["p"]) == {"method", "lists", "set", "check_artists"}
+    assert opts["acv"]["k"] == 5 and opts["acv"]["remove_faults"] == []  # given values win
+    assert resolved.folds["scv"] == defaults["partitions.conditions.stratified_cv.k"]
+    assert (resolved.folds["s"], resolved.folds["acv"]) == (1, 5)
+    # the embedded default's conditions are still there (--configfile merges)
+    assert {"standard", "fault_filtered"} <= set(resolved.folds)
+
+
+def test_proportions_must_sum_to_one():
+    config = load_config()
     config["partitions"]["conditions"]["standard"]["proportions"] = {"train": 0.5, "valid": 0.2, "test": 0.2}
     with pytest.raises(ConfigError, match=r"partitions\.conditions\.standard\.proportions: must sum to 1"):
-        check_config(config)
+        resolve(config)
 
 
-def test_cv_needs_k_at_least_two(config):
-    config["partitions"]["conditions"]["cv"] = {"method": "stratified_cv", "k": 1}
-    with pytest.raises(ConfigError, match=r"partitions\.conditions\.cv\.k"):
-        check_config(config)
+def test_cv_needs_k_at_least_three():
+    with pytest.raises(WorkflowError, match=r"(?s)minimum of 3.*\['cv'\]\['k'\]"):
+        load_config({"partitions": {"conditions": {"cv": {"method": "stratified_cv", "k": 2}}}})
 
 
-def test_directory_source_needs_root(config):
-    config["dataset"]["source"] = "directory"
+def test_directory_source_needs_root():
     with pytest.raises(ConfigError, match=r"dataset\.directory\.root"):
-        check_config(config)
+        resolve(load_config({"dataset": {"source": "directory"}}))
+    resolved = resolve(load_config({"dataset": {"source": "directory", "directory": {"root": "/music"}}}))
+    assert resolved.dataset.root == "/music"
 
 
-def test_presets_and_folds():
-    resolved = resolve_dataset_config({"source": "synthetic", "synthetic": {"preset": "gtzan_size", "n_per_genre": 3}})
-    assert (resolved["synthetic"]["n_per_genre"], resolved["synthetic"]["duration"]) == (100, 30.0)
-    kept = resolve_dataset_config({"source": "synthetic", "synthetic": {"preset": "default", "n_per_genre": 3}})
-    assert kept["synthetic"]["n_per_genre"] == 3
-    assert condition_folds({"a": {"method": "stratified"}, "b": {"method": "stratified_cv", "k": 5},
-                            "c": {"method": "artist_filtered_cv"}}) == {"a": 1, "b": 5, "c": 4}
+def test_presets():
+    big = resolve(load_config({"dataset": {"synthetic": {"preset": "gtzan_size", "n_per_genre": 3}}}))
+    assert (big.dataset.synthetic.n_per_genre, big.dataset.synthetic.duration) == SYNTHETIC_PRESETS["gtzan_size"]
+    kept = resolve(load_config({"dataset": {"synthetic": {"preset": "default", "n_per_genre": 3}}}))
+    assert kept.dataset.synthetic.n_per_genre == 3
+    assert "preset" not in kept.dataset.synthetic.plan_args()
+
+
+def test_folds_of_validated_conditions():
+    assert condition_folds({"a": {"method": "stratified"}, "b": {"method": "stratified_cv", "k": 5}}) == {"a": 1, "b": 5}
+
+
+def test_resolved_features_follow_the_config():
+    resolved = resolve(load_config({"dataset": {"sample_rate": 16000}, "features": {"frames": {"n_fft": 2048}}}))
+    # the texture's STFT is the frames' STFT: one value, two parameter sets
+    for params in (resolved.features.frames, resolved.features.texture):
+        assert (params["sample_rate"], params["n_fft"]) == (16000, 2048)
+    assert resolved.features.frames["kind"] == "frames" and resolved.features.texture["kind"] == "texture"
+
+
+def test_specs_are_frozen_and_travel_as_params():
+    resolved = resolve(load_config())
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        resolved.seed = 1
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        resolved.dataset.synthetic.duration = 1.0
+    assert pickle.loads(pickle.dumps(resolved)) == resolved  # Snakemake pickles params for script jobs
+
+
+# ---- a value is written in one place --------------------------------------------------------
+
+
+def _leaf_keys_with_defaults():
+    return {key.rsplit(".", 1)[-1] for key in schema_defaults()}
+
+
+def _flatten(node, prefix=""):
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from _flatten(value, f"{prefix}{key}.")
+    else:
+        yield prefix[:-1], node
+
+
+# Files other sessions own that still read config values with a fallback default; they take the
+# resolved options now (every key present), so the fallbacks are dead. Remove a file from here
+# when its `.get(key, default)` calls go.
+KNOWN_FALLBACKS = {"src/mgrfaults/partitions/split.py"}
+
+
+def test_no_module_repeats_a_schema_default(repo_root):
+    """No `.get("<key with a schema default>", <fallback>)` in rules, scripts or the library."""
+    keys = _leaf_keys_with_defaults()
+    offenders = []
+    py_files = sorted((repo_root / "src" / "mgrfaults").rglob("*.py")) + sorted((repo_root / "workflow").rglob("*.py"))
+    for path in py_files:
+        rel = str(path.relative_to(repo_root))
+        if rel in KNOWN_FALLBACKS:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get"
+                    and len(node.args) == 2 and isinstance(node.args[0], ast.Constant) and node.args[0].value in keys):
+                offenders.append(f"{rel}:{node.lineno} .get({node.args[0].value!r}, ...)")
+    get_with_default = re.compile(r"""\.get\(\s*["'](\w+)["']\s*,""")
+    for path in [repo_root / "Snakefile", *sorted((repo_root / "workflow" / "rules").glob("*.smk"))]:
+        for lineno, line in enumerate(path.read_text().splitlines(), 1):
+            for key in get_with_default.findall(line):
+                if key in keys:
+                    offenders.append(f"{path.relative_to(repo_root)}:{lineno} .get({key!r}, ...)")
+    assert not offenders, "schema defaults repeated as fallbacks:\n" + "\n".join(offenders)
+
+
+def test_config_files_do_not_restate_schema_defaults(repo_root):
+    """config.yaml and gtzan.yaml set only values that differ from the schema's defaults."""
+    defaults = schema_defaults()
+    for name in ("config.yaml", "gtzan.yaml"):
+        written = yaml.safe_load((repo_root / "config" / name).read_text())
+        for key, value in _flatten({k: v for k, v in written.items() if k != "partitions"}):
+            assert defaults.get(key, object()) != value, f"config/{name}: {key} restates the schema default {value!r}"
+        for cname, cond in written.get("partitions", {}).get("conditions", {}).items():
+            for key, value in cond.items():
+                default = defaults.get(f"partitions.conditions.{cond['method']}.{key}", object())
+                assert default != value, f"config/{name}: conditions.{cname}.{key} restates the default {value!r}"

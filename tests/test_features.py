@@ -269,14 +269,6 @@ def test_failed_extraction_leaves_no_output(tmp_path):
     assert not any(p.is_file() for p in tmp_path.rglob("*"))
 
 
-def test_params_from_config_reads_the_default_config():
-    import yaml
-
-    config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
-    assert F.params_from_config(config, "frames") == F.frame_params()
-    assert F.params_from_config(config, "texture") == F.texture_params()
-
-
 # ---- end to end ---------------------------------------------------------------------------------
 
 
@@ -286,12 +278,12 @@ def test_workflow_features_on_tiny_preset(tiny_run):
     from mgrfaults.data.metadata import read_metadata
 
     meta = read_metadata(tiny_run / "results" / "dataset" / "metadata.csv")
-    import yaml
+    from mgrfaults.config import load_config, resolve
 
-    config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    features = resolve(load_config(tiny_run / "test_config.yaml")).features  # what the run resolved
     for kind in ("frames", "texture"):
         paths = sorted((tiny_run / "results" / "features" / kind).glob("shard_*.h5"))
-        store = FeatureStore(paths, expected_params=F.params_from_config(config, kind))
+        store = FeatureStore(paths, expected_params=getattr(features, kind))
         assert store.track_ids == sorted(meta["track_id"])
         tid = store.track_ids[0]
         n_samples = int(round(meta.set_index("track_id").loc[tid, "duration"] * SR))

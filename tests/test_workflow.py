@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from conftest import REPO, TINY_CONFIG, deep_update, run_snakemake
-from mgrfaults.config import condition_folds
+from mgrfaults.config import load_config, resolve
 
 pytestmark = pytest.mark.workflow
 
@@ -24,9 +24,8 @@ def default_config():
 
 
 def expected_runs():
-    config = default_config()
-    folds = condition_folds(config["partitions"]["conditions"])
-    return [(s, c, f) for s in config["systems"]["run"] for c, n in folds.items() for f in range(n)]
+    resolved = resolve(load_config())
+    return [(s, c, f) for s in resolved.systems for c, n in resolved.folds.items() for f in range(n)]
 
 
 def result_files(workdir: Path, pattern: str) -> dict[str, bytes]:

@@ -1,10 +1,28 @@
-"""Checks and derived values of the workflow configuration beyond what the JSON schema says."""
+"""The workflow configuration, resolved once into typed, frozen specs.
+
+The defaults live only in ``workflow/schemas/config.schema.yaml``: the Snakefile validates the
+config with ``snakemake.utils.validate(..., set_default=True)``, which fills every default (nested
+sections carry ``default: {}`` so that their keys are filled too; a partition condition gets the
+defaults of its method). :func:`resolve` then turns the validated config into the specs below,
+checks what the schema cannot express, and applies the synthetic preset. Rules pass the resolved
+values as params, so no stage below the Snakefile reads a default of its own.
+
+Outside Snakemake (tests, benchmarks) :func:`load_config` does what the Snakefile does.
+"""
 
 from __future__ import annotations
 
 import copy
 import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any, Mapping
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+SCHEMA_PATH = REPO / "workflow" / "schemas" / "config.schema.yaml"
+DEFAULT_CONFIG_PATH = REPO / "config" / "config.yaml"
 
 SYNTHETIC_PRESETS = {
     # preset: (excerpts per genre, seconds per excerpt); `default` keeps the config's own values
@@ -19,58 +37,261 @@ class ConfigError(ValueError):
     """A configuration value that the schema allows but the workflow cannot use."""
 
 
-def resolve_dataset_config(dataset: Mapping[str, Any]) -> dict:
-    """Return the dataset section with the synthetic preset applied.
+# ---------------------------------------------------------------------------------------------
+# Specs (plain values only: they travel to script jobs as Snakemake params)
 
-    Parameters
-    ----------
-    dataset : mapping
-        ``config["dataset"]``.
 
-    Returns
-    -------
-    dict
-        A deep copy; ``synthetic.n_per_genre`` and ``synthetic.duration`` are overridden
-        by the preset ``tiny`` or ``gtzan_size``; ``default`` keeps the given values.
-    """
-    out = copy.deepcopy(dict(dataset))
-    synth = out.setdefault("synthetic", {})
-    preset = synth.get("preset", "default")
-    if preset in SYNTHETIC_PRESETS:
-        synth["n_per_genre"], synth["duration"] = SYNTHETIC_PRESETS[preset]
+@dataclass(frozen=True)
+class SyntheticSpec:
+    """``dataset.synthetic`` with the preset applied: the arguments of ``plan_dataset``."""
+
+    preset: str
+    n_per_genre: int
+    duration: float
+    confound_strength: float
+    largest_artist_share: float
+    singleton_share: float
+    faults: dict
+
+    def plan_args(self) -> dict:
+        """Keyword arguments of :func:`mgrfaults.data.synth.plan_dataset` (all but seed and sample rate)."""
+        out = asdict(self)
+        del out["preset"]
+        return out
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """``dataset``: the source and how its audio is decoded."""
+
+    source: str
+    sample_rate: int
+    max_duration: float
+    on_bad_audio: str
+    synthetic: SyntheticSpec
+    gtzan: dict
+    directory: dict
+
+    @property
+    def root(self) -> str | None:
+        """The configured audio folder of a real source (gtzan, directory); None: download / synthetic."""
+        return {"gtzan": self.gtzan, "directory": self.directory}.get(self.source, {}).get("root")
+
+
+@dataclass(frozen=True)
+class FeaturesSpec:
+    """``features``: shards, and the full extraction parameters each kind's HDF5 shards carry."""
+
+    n_shards: int
+    frames: dict
+    texture: dict
+
+
+@dataclass(frozen=True)
+class ConditionSpec:
+    """One partition condition: its name, number of folds, and its method's options (all filled)."""
+
+    name: str
+    n_folds: int
+    options: dict  # method plus the method's keys, as ``mgrfaults.partitions.split.run_condition`` takes them
+
+    @property
+    def method(self) -> str:
+        return self.options["method"]
+
+
+@dataclass(frozen=True)
+class EvaluateSpec:
+    """``evaluate``: bootstrap, interval coverage, figure-of-merit systems, the compared conditions."""
+
+    bootstrap: int
+    confidence: float
+    figure_of_merit: tuple
+    compare: tuple
+
+
+@dataclass(frozen=True)
+class ResolvedConfig:
+    """The whole configuration, resolved once (``common.smk``: ``RESOLVED``)."""
+
+    results: str
+    seed: int
+    dataset: DatasetSpec
+    features: FeaturesSpec
+    conditions: dict  # name -> ConditionSpec, in the config's order
+    evaluate: EvaluateSpec
+    systems: tuple  # the configured system names (systems.run)
+
+    @property
+    def folds(self) -> dict[str, int]:
+        """Number of folds of each condition."""
+        return {name: c.n_folds for name, c in self.conditions.items()}
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading and validation outside Snakemake
+
+
+def deep_merge(base: Mapping, extra: Mapping) -> dict:
+    """``extra`` merged over ``base`` key by key, nested mappings merged too (as ``--configfile``)."""
+    out = copy.deepcopy(dict(base))
+    for key, value in extra.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
     return out
 
 
+def validate(config: dict) -> dict:
+    """Validate ``config`` against the schema in place, filling every default; return it.
+
+    What the Snakefile does (``snakemake.utils.validate`` with ``set_default=True``); raises
+    ``snakemake.exceptions.WorkflowError`` naming the bad key.
+    """
+    from snakemake.utils import validate as snakemake_validate
+
+    snakemake_validate(config, str(SCHEMA_PATH), set_default=True)
+    return config
+
+
+def load_config(*overlays: Mapping | str | Path) -> dict:
+    """The embedded default config with ``overlays`` (dicts or YAML paths) merged over it, validated.
+
+    The same config a Snakemake run with ``--configfile overlay ...`` gets.
+    """
+    config = yaml.safe_load(DEFAULT_CONFIG_PATH.read_text())
+    for overlay in overlays:
+        if not isinstance(overlay, Mapping):
+            overlay = yaml.safe_load(Path(overlay).read_text()) or {}
+        config = deep_merge(config, overlay)
+    return validate(config)
+
+
+def schema_defaults(schema: Mapping | None = None) -> dict:
+    """Every ``default`` of the schema, by dotted key (``dataset.sample_rate``: 22050).
+
+    Keys below a partition method are named ``partitions.conditions.<method>.<key>``; nested
+    ``default: {}`` section markers are left out.
+    """
+    if schema is None:
+        schema = yaml.safe_load(SCHEMA_PATH.read_text())
+    found: dict[str, Any] = {}
+
+    def walk(node, prefix):
+        if not isinstance(node, Mapping):
+            return
+        for key, sub in (node.get("properties") or {}).items():
+            if isinstance(sub, Mapping) and "default" in sub and sub["default"] != {}:
+                found[prefix + key] = sub["default"]
+            walk(sub, prefix + key + ".")
+        extra = node.get("additionalProperties")
+        if isinstance(extra, Mapping):
+            walk(extra, prefix + "*.")
+            for branch in extra.get("allOf", []):
+                method = branch.get("if", {}).get("properties", {}).get("method", {}).get("const")
+                if method:
+                    walk(branch.get("then", {}), prefix + f"{method}.")
+
+    walk(schema, "")
+    return {k.replace("conditions.*.", "conditions."): v for k, v in found.items()}
+
+
+# ---------------------------------------------------------------------------------------------
+# Resolution
+
+
+def resolve_dataset(dataset: Mapping[str, Any]) -> DatasetSpec:
+    """``dataset`` (validated) as a :class:`DatasetSpec`, the synthetic preset applied.
+
+    The presets ``tiny`` and ``gtzan_size`` override ``n_per_genre`` and ``duration``
+    (:data:`SYNTHETIC_PRESETS`); ``default`` keeps the given values.
+    """
+    synth = dict(dataset["synthetic"])
+    if synth["preset"] in SYNTHETIC_PRESETS:
+        synth["n_per_genre"], synth["duration"] = SYNTHETIC_PRESETS[synth["preset"]]
+    synth["faults"] = dict(synth["faults"])
+    return DatasetSpec(
+        source=dataset["source"],
+        sample_rate=int(dataset["sample_rate"]),
+        max_duration=float(dataset["max_duration"]),
+        on_bad_audio=dataset["on_bad_audio"],
+        synthetic=SyntheticSpec(**synth),
+        gtzan=dict(dataset["gtzan"]),
+        directory=dict(dataset["directory"]),
+    )
+
+
+def resolve_features(config: Mapping[str, Any]) -> FeaturesSpec:
+    """The extraction parameters of both kinds (``features`` plus the dataset's decoding)."""
+    from mgrfaults.features.extract import frame_params, texture_params
+
+    features = config["features"]
+    frames = dict(features["frames"])
+    stft = dict(
+        sample_rate=config["dataset"]["sample_rate"],
+        max_duration=config["dataset"]["max_duration"],
+        n_fft=frames["n_fft"],
+        hop_length=frames["hop_length"],
+        window=frames["window"],
+    )
+    return FeaturesSpec(
+        n_shards=int(features["n_shards"]),
+        frames=frame_params(dtype=frames["dtype"], **stft),
+        texture=texture_params(**stft, **features["texture"]),
+    )
+
+
 def condition_folds(conditions: Mapping[str, Mapping[str, Any]]) -> dict[str, int]:
-    """Number of folds of each partition condition: ``k`` for the CV methods, else 1."""
-    return {
-        name: int(cond.get("k", 4)) if str(cond["method"]).endswith("_cv") else 1
-        for name, cond in conditions.items()
-    }
+    """Number of folds of each (validated) partition condition: ``k`` for the CV methods, else 1."""
+    return {name: int(cond["k"]) if str(cond["method"]).endswith("_cv") else 1 for name, cond in conditions.items()}
+
+
+def resolve(config: Mapping[str, Any]) -> ResolvedConfig:
+    """The validated config (defaults filled by the schema) as typed, frozen specs.
+
+    Raises :class:`ConfigError` for values the schema cannot express (:func:`check_config`).
+    The systems section is resolved by :mod:`mgrfaults.systems.names`; here only its names.
+    """
+    check_config(config)
+    conditions = config["partitions"]["conditions"]
+    folds = condition_folds(conditions)
+    evaluate = config["evaluate"]
+    return ResolvedConfig(
+        results=str(config["results"]).rstrip("/"),
+        seed=int(config["seed"]),
+        dataset=resolve_dataset(config["dataset"]),
+        features=resolve_features(config),
+        conditions={
+            name: ConditionSpec(name=name, n_folds=folds[name], options=copy.deepcopy(dict(cond)))
+            for name, cond in conditions.items()
+        },
+        evaluate=EvaluateSpec(
+            bootstrap=int(evaluate["bootstrap"]),
+            confidence=float(evaluate["confidence"]),
+            figure_of_merit=tuple(evaluate["figure_of_merit"]),
+            compare=tuple(evaluate["compare"]),
+        ),
+        systems=tuple(config["systems"]["run"]),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Checks beyond the schema
 
 
 def check_config(config: Mapping[str, Any]) -> None:
     """Raise :class:`ConfigError` naming the key for values the schema cannot express.
 
-    Checks: partition proportions are positive and sum to 1; ``k >= 3`` for CV conditions (train, valid and test each take whole folds);
-    the dataset source has what it needs (a root for ``directory``).
+    Checks: partition proportions sum to 1 (the schema bounds each share and k); the dataset
+    source has what it needs (a root for ``directory``).
     """
     for name, cond in config["partitions"]["conditions"].items():
-        key = f"partitions.conditions.{name}"
-        props = cond.get("proportions")
+        props = cond.get("proportions")  # only the methods with proportions have the key
         if props is not None:
-            if set(props) != set(PARTS):
-                raise ConfigError(f"{key}.proportions: needs exactly the parts {list(PARTS)}, got {sorted(props)}")
-            if any(float(v) <= 0 for v in props.values()):
-                raise ConfigError(f"{key}.proportions: every part needs a share > 0, got {dict(props)}")
             total = sum(float(v) for v in props.values())
             if not math.isclose(total, 1.0, abs_tol=1e-6):
-                raise ConfigError(f"{key}.proportions: must sum to 1, they sum to {total:g}")
-        if str(cond["method"]).endswith("_cv"):
-            k = cond.get("k", 4)
-            # each fold needs disjoint train, valid and test blocks of folds
-            if not isinstance(k, int) or k < 3:
-                raise ConfigError(f"{key}.k: a k-fold condition needs an integer k >= 3, got {k!r}")
+                raise ConfigError(f"partitions.conditions.{name}.proportions: must sum to 1, they sum to {total:g}")
     dataset = config["dataset"]
     if dataset["source"] == "directory" and not (dataset.get("directory") or {}).get("root"):
         raise ConfigError("dataset.directory.root: dataset.source is 'directory' but no root folder is given")

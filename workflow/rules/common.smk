@@ -1,19 +1,50 @@
 # Shared names for every stage: where results go, which shards, conditions, folds and systems.
+# Every stage file reads these (and nothing another stage file defines), so each can be read alone.
+import re
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))  # the library, also without `pip install -e`
 
-from mgrfaults.config import check_config, condition_folds, resolve_dataset_config
+from mgrfaults.config import resolve
+from mgrfaults.data.annotations import partition_list_paths
+from mgrfaults.seeds import derive
+from mgrfaults.systems.names import nets_of
 
-check_config(config)
-
-RESULTS = config["results"].rstrip("/")
-DATASET = resolve_dataset_config(config["dataset"])
-N_SHARDS = config["features"].get("n_shards", 4)
+# the validated config (defaults filled by the schema), resolved once into typed specs;
+# rules pass these resolved values as params
+RESOLVED = resolve(config)
+RESULTS = RESOLVED.results
+DATASET = RESOLVED.dataset  # DatasetSpec, the synthetic preset applied
+N_SHARDS = RESOLVED.features.n_shards
 SHARDS = list(range(N_SHARDS))
-CONDITIONS = condition_folds(config["partitions"]["conditions"])  # name -> number of folds
-SYSTEMS = list(config["systems"]["run"])
+FRAME_PARAMS = RESOLVED.features.frames  # the whole parameter sets: they land in the shards' attrs
+TEXTURE_PARAMS = RESOLVED.features.texture
+CONDITION_SPECS = RESOLVED.conditions  # name -> ConditionSpec (method options filled)
+CONDITIONS = RESOLVED.folds  # name -> number of folds
+SYSTEMS = list(RESOLVED.systems)
+TRAINED_NETS = nets_of(SYSTEMS)  # the DNNs, whose training logs make the training curves
+
+# evaluate: what the tables and figures cover
+EVALUATE = RESOLVED.evaluate
+# figure-of-merit systems that are run (a subset of systems.run may be configured to run)
+FOM_SYSTEMS = [s for s in EVALUATE.figure_of_merit if s in SYSTEMS]
+if len(FOM_SYSTEMS) < len(EVALUATE.figure_of_merit):
+    print(
+        f"evaluate.figure_of_merit: {sorted(set(EVALUATE.figure_of_merit) - set(SYSTEMS))} "
+        "are not in systems.run; no figure of merit is made for them",
+        file=sys.stderr,
+    )
+COMPARE = list(EVALUATE.compare)
+# the difference table needs both compared conditions; a one-condition run has none
+HAS_DIFFERENCE = all(c in CONDITIONS for c in COMPARE)
+if not HAS_DIFFERENCE:
+    print(
+        f"evaluate.compare: conditions {COMPARE} are not all in partitions.conditions "
+        f"{list(CONDITIONS)}; no difference table is made",
+        file=sys.stderr,
+    )
+ACCURACY_METRICS = ["accuracy", "normalized_accuracy"]
 
 
 wildcard_constraints:
@@ -25,8 +56,9 @@ wildcard_constraints:
 
 # ---------------------------------------------------------------------------------------------
 # Input functions and targets of every stage. They live here, not in the stage files, so that
-# each workflow/rules/<stage>.smk holds rules only (snakemake --lint); they read the stages'
-# globals (EVALUATE, TRAINED_NETS, ...) when called, after every file is included.
+# each workflow/rules/<stage>.smk holds rules only (snakemake --lint). They read the names above;
+# the train helpers still read train.smk's SYSTEM_SPECS, NET_SPECS, NETS and DNN_CONFIG when called
+# (after every file is included), until the systems section is resolved here too.
 
 
 def runs():
@@ -59,8 +91,7 @@ def data_targets():
 
 def audio_root():
     """The folder of a real dataset's audio: the configured root, or where GTZAN is downloaded."""
-    root = (DATASET.get(DATASET["source"]) or {}).get("root")
-    return root if root else f"{RESULTS}/dataset/gtzan_audio"
+    return DATASET.root or f"{RESULTS}/dataset/gtzan_audio"
 
 
 # features
@@ -83,9 +114,9 @@ def partitions_targets():
 
 
 def published_list_files(condition):
-    """The three list files of a `published` condition: its own folder, or those the data stage fetched."""
-    lists_dir = condition.get("lists") or f"{RESULTS}/dataset/partition_lists"
-    return {part: str(path) for part, path in partition_list_paths(lists_dir, condition.get("set", "filtered")).items()}
+    """The three list files of a `published` condition (its options): its own folder, or those the data stage fetched."""
+    lists_dir = condition["lists"] or f"{RESULTS}/dataset/partition_lists"
+    return {part: str(path) for part, path in partition_list_paths(lists_dir, condition["set"]).items()}
 
 
 # train
@@ -116,7 +147,7 @@ def train_targets():
     predictions = [f"{RESULTS}/predictions/{system}/{condition}/fold_{fold}.csv" for system, condition, fold in runs()]
     logs = [
         f"{RESULTS}/training/{net}/{condition}/fold_{fold}_log.csv"
-        for net in NETS
+        for net in TRAINED_NETS
         for condition, n_folds in CONDITIONS.items()
         for fold in range(n_folds)
     ]

@@ -1,6 +1,8 @@
 # Stage: data. Audio on disk plus the metadata table (track_id, path, genre, artist, fault, ...).
 # Source `synthetic` renders the GTZAN-like dataset (one job per genre); `gtzan` and `directory`
 # read audio from a folder (GTZAN downloaded with its checksum when no local root is given).
+from dataclasses import asdict
+
 import yaml
 
 from mgrfaults import GENRES
@@ -9,15 +11,15 @@ GTZAN_SOURCES = yaml.safe_load(open(Path(workflow.basedir) / "resources" / "gtza
 PUBLISHED_LISTS = [f"{part}_{kind}" for kind in ("filtered", "stratified") for part in ("train", "valid", "test")]
 
 
-if DATASET["source"] == "synthetic":
+if DATASET.source == "synthetic":
 
     rule synth_plan:
         output:
             f"{RESULTS}/dataset/plan.csv",
         params:
-            synthetic=DATASET["synthetic"],
-            sample_rate=DATASET.get("sample_rate", 22050),
-            seed=config["seed"],
+            synthetic=asdict(DATASET.synthetic),  # SyntheticSpec: preset applied, defaults filled
+            sample_rate=DATASET.sample_rate,
+            seed=RESOLVED.seed,
         log:
             f"{RESULTS}/logs/data/synth_plan.log",
         conda:
@@ -57,8 +59,8 @@ else:
         output:
             directory(f"{RESULTS}/dataset/gtzan_audio"),
         params:
-            url=DATASET.get("gtzan", {}).get("url"),
-            md5=DATASET.get("gtzan", {}).get("md5"),
+            url=DATASET.gtzan["url"],
+            md5=DATASET.gtzan["md5"],
             archive=f"{RESULTS}/dataset/gtzan.tar.gz",
         log:
             f"{RESULTS}/logs/data/gtzan_download.log",
@@ -71,7 +73,7 @@ else:
         output:
             f"{RESULTS}/dataset/GTZANindex.txt",
         params:
-            source=lambda wc: DATASET["gtzan"].get("index") or GTZAN_SOURCES["index"]["url"],
+            source=lambda wc: DATASET.gtzan["index"] or GTZAN_SOURCES["index"]["url"],
             sha256=GTZAN_SOURCES["index"]["sha256"],
         log:
             f"{RESULTS}/logs/data/fetch_gtzan_index.log",
@@ -87,8 +89,8 @@ else:
             name="|".join(PUBLISHED_LISTS),
         params:
             source=lambda wc: (
-                str(Path(DATASET["gtzan"]["partition_lists"]) / f"{wc.name}.txt")
-                if DATASET["gtzan"].get("partition_lists")
+                str(Path(DATASET.gtzan["partition_lists"]) / f"{wc.name}.txt")
+                if DATASET.gtzan["partition_lists"]
                 else GTZAN_SOURCES["partition_lists"]["url_base"] + f"{wc.name}.txt"
             ),
             sha256=lambda wc: GTZAN_SOURCES["partition_lists"]["sha256"][f"{wc.name}.txt"],
@@ -106,10 +108,10 @@ else:
             listing=f"{RESULTS}/dataset/listing.csv",
             bad=f"{RESULTS}/dataset/bad_audio.csv",
         params:
-            extensions=DATASET.get("directory", {}).get("extensions", ["au", "wav", "mp3", "flac", "ogg"]),
-            sample_rate=DATASET.get("sample_rate", 22050),
-            max_duration=DATASET.get("max_duration", 30.0),
-            on_bad_audio=DATASET.get("on_bad_audio", "error"),
+            extensions=DATASET.directory["extensions"],
+            sample_rate=DATASET.sample_rate,
+            max_duration=DATASET.max_duration,
+            on_bad_audio=DATASET.on_bad_audio,
         log:
             f"{RESULTS}/logs/data/scan_audio.log",
         conda:
@@ -127,7 +129,7 @@ else:
                             index=f"{RESULTS}/dataset/GTZANindex.txt",
                             lists=expand(f"{RESULTS}/dataset/partition_lists/{{name}}.txt", name=PUBLISHED_LISTS),
                         )
-                        if DATASET["source"] == "gtzan"
+                        if DATASET.source == "gtzan"
                         else {}
                     ),
                 )
@@ -135,8 +137,8 @@ else:
         output:
             f"{RESULTS}/dataset/metadata.csv",
         params:
-            source=DATASET["source"],
-            annotations=(DATASET.get("directory") or {}).get("annotations"),
+            source=DATASET.source,
+            annotations=DATASET.directory["annotations"],
         log:
             f"{RESULTS}/logs/data/dataset_metadata.log",
         conda:

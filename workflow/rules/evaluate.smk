@@ -1,30 +1,6 @@
 # Stage: evaluate. Per-run metrics, the runs table, the study's tables and figures.
 # Reads predictions/{system}/{condition}/fold_{fold}.csv (train) and dataset/metadata.csv (data).
 
-from mgrfaults.seeds import derive as _derive_seed
-from mgrfaults.systems.names import nets_of as _nets_of
-
-EVALUATE = config["evaluate"]
-# figure-of-merit systems that are run (a subset of systems.run may be configured to run)
-FOM_SYSTEMS = [s for s in EVALUATE.get("figure_of_merit", []) if s in SYSTEMS]
-if len(FOM_SYSTEMS) < len(EVALUATE.get("figure_of_merit", [])):
-    print(
-        f"evaluate.figure_of_merit: {sorted(set(EVALUATE['figure_of_merit']) - set(SYSTEMS))} "
-        "are not in systems.run; no figure of merit is made for them",
-        file=sys.stderr,
-    )
-COMPARE = list(EVALUATE.get("compare", ["standard", "fault_filtered"]))
-# the difference table needs both compared conditions; a one-condition run has none
-HAS_DIFFERENCE = all(c in CONDITIONS for c in COMPARE)
-if not HAS_DIFFERENCE:
-    print(
-        f"evaluate.compare: conditions {COMPARE} are not all in partitions.conditions "
-        f"{list(CONDITIONS)}; no difference table is made",
-        file=sys.stderr,
-    )
-ACCURACY_METRICS = ["accuracy", "normalized_accuracy"]
-TRAINED_NETS = _nets_of(SYSTEMS)  # the DNNs, whose training logs make the training curves
-
 
 wildcard_constraints:
     metric="accuracy|normalized_accuracy",
@@ -99,9 +75,9 @@ rule condition_table:
     params:
         predictions=_condition_predictions,
         systems=SYSTEMS,
-        n_bootstrap=EVALUATE.get("bootstrap", 1000),
-        confidence=EVALUATE.get("confidence", 0.95),
-        seed=lambda wc: _derive_seed(config["seed"], "evaluate", wc.condition),
+        n_bootstrap=EVALUATE.bootstrap,
+        confidence=EVALUATE.confidence,
+        seed=lambda wc: derive(RESOLVED.seed, "evaluate", wc.condition),
     log:
         f"{RESULTS}/logs/evaluate/accuracy_{{condition}}.log",
     conda:

@@ -1,10 +1,5 @@
 # Stage: features. One job per shard of tracks computes the STFT frames (DNN systems) and the
 # MFCC texture windows (BFF baseline) of its tracks and writes both HDF5 shards.
-from mgrfaults.features.extract import params_from_config
-
-FRAME_PARAMS = params_from_config(config, "frames")
-TEXTURE_PARAMS = params_from_config(config, "texture")
-
 
 rule extract_features:
     input:
@@ -13,7 +8,7 @@ rule extract_features:
         frames=f"{RESULTS}/features/frames/shard_{{shard}}.h5",
         texture=f"{RESULTS}/features/texture/shard_{{shard}}.h5",
     params:
-        # the whole parameter sets: a change re-runs the stage, and they land in the shards' attrs
+        # the whole parameter sets (common.smk): a change re-runs the stage, and they land in the shards' attrs
         n_shards=N_SHARDS,
         frames=FRAME_PARAMS,
         texture=TEXTURE_PARAMS,

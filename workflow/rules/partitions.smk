@@ -1,12 +1,10 @@
 # Stage: partitions. One job per condition writes every fold's partition (track_id, part) and summary.
 # The number of folds of a condition (CONDITIONS, common.smk) fixes its outputs, so each condition
 # gets its own rule, `partitions_<condition>`.
-from mgrfaults.data.annotations import partition_list_paths
-from mgrfaults.seeds import derive
 
 
-for _name, _n_folds in CONDITIONS.items():
-    _condition = config["partitions"]["conditions"][_name]
+for _name, _spec in CONDITION_SPECS.items():
+    _condition, _n_folds = _spec.options, _spec.n_folds  # options: the method's keys, defaults filled
 
     rule:
         name:
@@ -24,7 +22,7 @@ for _name, _n_folds in CONDITIONS.items():
         params:
             name=_name,
             condition=dict(_condition),
-            seed=derive(config["seed"], "partitions", _name),
+            seed=derive(RESOLVED.seed, "partitions", _name),
         log:
             f"{RESULTS}/logs/partitions/{_name}.log",
         conda:

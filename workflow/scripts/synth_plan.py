@@ -2,19 +2,11 @@
 
 from mgrfaults.io import write_csv_atomic
 from mgrfaults.logs import setup_script_logging
+from mgrfaults.config import SyntheticSpec
 from mgrfaults.data.synth import plan_dataset
 
 log = setup_script_logging(snakemake.log)
-cfg = snakemake.params.synthetic
-plan = plan_dataset(
-    n_per_genre=cfg["n_per_genre"],
-    duration=cfg["duration"],
-    seed=snakemake.params.seed,
-    confound_strength=cfg.get("confound_strength", 1.0),
-    largest_artist_share=cfg.get("largest_artist_share", 0.35),
-    singleton_share=cfg.get("singleton_share", 0.3),
-    faults=cfg.get("faults"),
-    sample_rate=snakemake.params.sample_rate,
-)
+synthetic = SyntheticSpec(**snakemake.params.synthetic)  # resolved in common.smk (mgrfaults.config.resolve)
+plan = plan_dataset(**synthetic.plan_args(), seed=snakemake.params.seed, sample_rate=snakemake.params.sample_rate)
 log.info("planned %d excerpts; faults: %s", len(plan), plan["fault"].value_counts().to_dict())
 write_csv_atomic(plan, snakemake.output[0])

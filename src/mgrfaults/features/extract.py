@@ -144,30 +144,6 @@ def texture_params(
     return params
 
 
-def params_from_config(config: Mapping[str, Any], kind: str) -> dict:
-    """Extraction parameters of ``kind`` ('frames' or 'texture') from the workflow configuration.
-
-    ``config`` is the whole Snakemake config; ``dataset.sample_rate``/``max_duration`` and the
-    ``features`` section are read (missing keys take the paper's defaults). The training stage
-    passes the result as ``expected_params`` to :class:`~mgrfaults.features.store.FeatureStore`.
-    """
-    dataset = config.get("dataset", {})
-    feats = config.get("features", {})
-    frames = dict(feats.get("frames") or {})
-    common = {
-        "sample_rate": dataset.get("sample_rate", 22050),
-        "max_duration": dataset.get("max_duration", 30.0),
-        "n_fft": frames.get("n_fft", 1024),
-        "hop_length": frames.get("hop_length", 512),
-        "window": frames.get("window", "hann"),
-    }
-    if kind == "frames":
-        return frame_params(dtype=frames.get("dtype", "float32"), **common)
-    if kind == "texture":
-        return texture_params(**common, **dict(feats.get("texture") or {}))
-    raise InputError(f"unknown feature kind {kind!r}; one of {list(KINDS)}")
-
-
 # ---------------------------------------------------------------------------------------------
 # Computation
 

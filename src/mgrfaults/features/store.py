@@ -30,7 +30,7 @@ class FeatureStore:
     paths : str, Path or sequence of them
         Shard files of one kind (frames or texture) with the same parameters.
     expected_params : mapping, optional
-        E.g. :func:`params_from_config`; a shard whose ``params`` differ is refused.
+        E.g. ``mgrfaults.config.resolve(config).features.frames``; a shard whose ``params`` differ is refused.
 
     Attributes
     ----------
