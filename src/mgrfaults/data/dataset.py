@@ -15,39 +15,62 @@ log = logging.getLogger(__name__)
 LISTING_COLUMNS = ("track_id", "path", "genre", "duration", "sample_rate")
 
 
+def _entries(folder: Path) -> list[Path]:
+    """The entries of ``folder``, sorted; an unreadable folder is an InputError naming it."""
+    try:
+        return sorted(folder.iterdir())
+    except PermissionError as e:
+        raise InputError(f"{folder}: permission denied: the folder cannot be listed (check its mode and owner)") from e
+    except OSError as e:
+        raise InputError(f"{folder}: cannot list the folder: {e.strerror or e}") from e
+
+
 def list_audio_files(root, extensions=("au", "wav", "mp3", "flac", "ogg")) -> pd.DataFrame:
     """Find the audio of a folder in GTZAN's layout ``<root>/<genre>/<name>.<ext>``.
+
+    Symbolic links whose target is missing or that loop are listed (decoding then names them
+    as bad audio) rather than skipped without a trace. A genre folder that cannot be listed is a
+    row with an empty track_id and its ``problem``: :func:`scan_audio` raises or skips it under
+    ``on_bad_audio``.
 
     Returns
     -------
     DataFrame
         track_id (the file stem; ``<genre>.<stem>`` for every file when stems repeat across
-        genres), path (str), genre, sorted by track_id.
+        genres), path (str), genre, problem (``""`` for a file to decode), sorted by track_id.
 
     Raises
     ------
     InputError
-        ``root`` missing, or no audio in any genre folder.
+        ``root`` missing or unreadable, or no audio in any genre folder.
     """
     root = Path(root)
     if not root.is_dir():
         raise InputError(f"{root}: dataset folder not found")
     exts = {"." + e.lower().lstrip(".") for e in extensions}
-    rows = [
-        {"track_id": f.stem, "path": str(f), "genre": genre_dir.name}
-        for genre_dir in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
-        for f in sorted(genre_dir.iterdir())
-        if f.is_file() and f.suffix.lower() in exts and not f.name.startswith(".")
-    ]
-    if not rows:
+    rows, unreadable = [], []
+    for genre_dir in (p for p in _entries(root) if p.is_dir() and not p.name.startswith(".")):
+        try:
+            entries = _entries(genre_dir)
+        except InputError as e:
+            unreadable.append({"track_id": "", "path": str(genre_dir), "genre": genre_dir.name, "problem": str(e).split(": ", 1)[1]})
+            continue
+        rows += [
+            {"track_id": f.stem, "path": str(f), "genre": genre_dir.name, "problem": ""}
+            for f in entries
+            # a dangling or looping link is neither a file nor a folder: keep it so that it is reported
+            if (f.is_file() or (f.is_symlink() and not f.exists())) and f.suffix.lower() in exts and not f.name.startswith(".")
+        ]
+    if not rows and not unreadable:
         raise InputError(f"{root}: no audio files ({', '.join(sorted(exts))}) in <genre>/ folders")
-    df = pd.DataFrame(rows)
+    df = pd.DataFrame(rows, columns=["track_id", "path", "genre", "problem"])
     if df["track_id"].duplicated().any():
         df["track_id"] = df["genre"] + "." + df["track_id"]
     dup = df["track_id"][df["track_id"].duplicated()]
     if len(dup):
         raise InputError(f"{root}: the same track id twice: {sorted(set(dup))[:10]}")
-    return df.sort_values("track_id").reset_index(drop=True)
+    df = pd.concat([df, pd.DataFrame(unreadable, columns=df.columns)], ignore_index=True)
+    return df.sort_values(["track_id", "path"]).reset_index(drop=True)
 
 
 def scan_audio(files: pd.DataFrame, sample_rate: int = 22050, max_duration: float = 30.0, on_bad_audio: str = "error"):
@@ -71,12 +94,21 @@ def scan_audio(files: pd.DataFrame, sample_rate: int = 22050, max_duration: floa
         track_id, path, genre, duration (s, after the cut), sample_rate.
     bad : DataFrame
         path, reason.
+
+    Raises
+    ------
+    AudioError
+        The first bad file (``error``); a folder that cannot be listed is bad audio too.
+    InputError
+        Every file was bad (``skip``): an empty dataset is refused rather than written.
     """
     if on_bad_audio not in ("error", "skip"):
         raise ValueError(f"on_bad_audio must be 'error' or 'skip', got {on_bad_audio!r}")
     rows, bad = [], []
     for row in files.itertuples(index=False):
         try:
+            if getattr(row, "problem", ""):
+                raise AudioError(row.path, row.problem)
             y = load_audio(row.path, sample_rate=sample_rate, max_duration=max_duration)
         except AudioError as e:
             if on_bad_audio == "error":
@@ -89,27 +121,42 @@ def scan_audio(files: pd.DataFrame, sample_rate: int = 22050, max_duration: floa
              "duration": round(len(y) / sample_rate, 4), "sample_rate": sample_rate}
         )
     listing = pd.DataFrame(rows, columns=list(LISTING_COLUMNS))
+    if listing.empty:
+        first = "; ".join(f"{b['path']}: {b['reason']}" for b in bad[:3])
+        raise InputError(
+            f"dataset.on_bad_audio: every one of the {len(bad)} audio files was skipped as bad audio, "
+            f"nothing is left to analyse (first: {first})"
+        )
     return listing, pd.DataFrame(bad, columns=["path", "reason"])
 
 
-def directory_metadata(listing: pd.DataFrame, annotations=None) -> pd.DataFrame:
+def directory_metadata(listing: pd.DataFrame, annotations=None, require_artist: bool = False) -> pd.DataFrame:
     """Metadata for any folder of genre-labelled audio.
 
     Without annotations each excerpt is its own artist (``unknown:<track_id>``, so artist
-    filtering cannot merge strangers) and has no known fault. An annotations CSV with a
-    ``track_id`` column and any of ``artist``, ``fault``, ``replica_of`` fills those in.
+    filtering cannot merge strangers) and has no known fault. An annotations CSV
+    (:func:`mgrfaults.data.annotations.read_annotations`: a ``track_id`` column and any of
+    ``artist``, ``fault``, ``replica_of``, ``title``) fills those in.
+
+    Parameters
+    ----------
+    require_artist : bool
+        A condition filters by artist: an annotations file without an artist column is refused
+        (it would silently make every excerpt its own artist).
     """
+    from mgrfaults.data.annotations import read_annotations
+
     meta = listing.copy()
     meta["artist"] = ""
     meta["fault"] = "none"
     meta["replica_of"] = ""
     if annotations:
-        ann = pd.read_csv(annotations, dtype=str, keep_default_na=False)
-        if "track_id" not in ann.columns:
-            raise InputError(f"{annotations}: an annotations table needs a track_id column")
+        ann = read_annotations(annotations, require_artist=require_artist)
         unknown = sorted(set(ann["track_id"]) - set(meta["track_id"]))
         if unknown:
-            raise InputError(f"{annotations}: track id(s) not in the dataset: {unknown[:10]}")
+            raise InputError(
+                f"{annotations}: track_id: {len(unknown)} id(s) not in the dataset: {unknown[:10]}"
+            )
         ann = ann.set_index("track_id")
         for col in ("artist", "fault", "replica_of"):
             if col in ann.columns:
