@@ -49,7 +49,7 @@ def list_audio_files(root, extensions=("au", "wav", "mp3", "flac", "ogg")) -> pd
         raise InputError(f"{root}: dataset folder not found")
     exts = {"." + e.lower().lstrip(".") for e in extensions}
     rows, unreadable = [], []
-    for genre_dir in (p for p in _entries(root) if p.is_dir() and not p.name.startswith(".")):
+    for genre_dir in (p for p in _entries(root) if p.is_dir() and not p.name.startswith(".") and p.name != "__MACOSX"):
         try:
             entries = _entries(genre_dir)
         except InputError as e:
