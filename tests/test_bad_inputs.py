@@ -325,7 +325,7 @@ def case_absurd_sample_rate_or_channels(tmp_path):
     with pytest.raises(AudioError, match=r"slow\.au: sample rate 1 Hz is outside \[1000, 768000\] Hz"):
         load_audio(tmp_path / "slow.au")
     (tmp_path / "wide.au").write_bytes(au_header(SR, 1000, 2000 * 2))
-    with pytest.raises(AudioError, match=r"wide\.au: (1000 channels: outside \[1, 64\]|cannot decode)"):
+    with pytest.raises(AudioError, match=r"wide\.au: 1000 channels: outside \[1, 64\]"):
         load_audio(tmp_path / "wide.au")
 
 
