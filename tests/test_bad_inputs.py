@@ -517,6 +517,33 @@ def case_outputs_readable_under_umask(tmp_path):
         os.umask(old)
 
 
+def case_annotation_values(tmp_path):
+    from mgrfaults.data.dataset import directory_metadata
+
+    listing = make_listing(["blues.00000", "blues.00001"])
+    path = tmp_path / "ann.csv"
+    path.write_text("track_id,fault,replica_of\nblues.00001, Exact_Replica ,blues.00000\n")
+    meta = validate_metadata(directory_metadata(listing, path))
+    assert meta.set_index("track_id").loc["blues.00001", "fault"] == "exact_replica"
+    path.write_text("track_id,fault\nblues.00001,replica\n")
+    with pytest.raises(InputError, match=r"ann\.csv: fault: unknown value\(s\) \['replica'\]"):
+        directory_metadata(listing, path)
+    path.write_text("track_id,replica_of\nblues.00001,blues.00099\n")
+    with pytest.raises(InputError, match=r"ann\.csv: replica_of: 1 row\(s\) name a track not in the dataset"):
+        directory_metadata(listing, path)
+
+
+def case_config_paths_missing(tmp_path):
+    config = base_config()
+    config["dataset"] = {"source": "directory", "directory": {"root": str(tmp_path / "nowhere")}}
+    with pytest.raises(ConfigError, match=r"dataset\.directory\.root: '.*nowhere' does not exist"):
+        check_config(config)
+    config = base_config()
+    config["partitions"]["conditions"]["mine"] = {"method": "published", "lists": str(tmp_path / "lists")}
+    with pytest.raises(ConfigError, match=r"partitions\.conditions\.mine\.lists: .* does not exist"):
+        check_config(config)
+
+
 CASES.update({
     "13 annotations header case/space": case_annotation_columns_case_and_space,
     "14 annotations unknown column / no artist": case_annotation_unknown_column_or_no_artist,
@@ -536,6 +563,8 @@ CASES.update({
     "28 random bytes as .mp3": case_random_bytes_mp3_has_a_reason,
     "29 runaway counts and rates": case_runaway_counts_and_rates,
     "30 outputs readable under the umask": case_outputs_readable_under_umask,
+    "31 annotation values: fault case, unknown fault, dangling replica_of": case_annotation_values,
+    "32 config paths that do not exist": case_config_paths_missing,
 })
 
 

@@ -157,7 +157,28 @@ def check_annotations_artist(config: Mapping[str, Any]) -> None:
         raise ConfigError(f"dataset.directory.annotations (used by partitions.conditions.{filtering[0]}): {e}") from e
 
 
+def check_input_paths(config: Mapping[str, Any]) -> None:
+    """Local input paths named in the config exist: a typo fails here, naming the key, not as a missing rule input."""
+    from pathlib import Path
+
+    dataset = config.get("dataset") or {}
+    source = dataset.get("source")
+    keys = []
+    if source in ("directory", "gtzan"):
+        section = dataset.get(source) or {}
+        for name in ("root", "annotations", "index", "partition_lists"):
+            if section.get(name) and "://" not in str(section[name]):
+                keys.append((f"dataset.{source}.{name}", section[name]))
+    for name, cond in ((config.get("partitions") or {}).get("conditions") or {}).items():
+        if cond.get("method") == "published" and cond.get("lists"):
+            keys.append((f"partitions.conditions.{name}.lists", cond["lists"]))
+    for key, value in keys:
+        if not Path(value).expanduser().exists():
+            raise ConfigError(f"{key}: {value!r} does not exist")
+
+
 BAD_INPUT_CHECKS = (
+    check_input_paths,
     check_finite_numbers,
     check_results_folder,
     check_texture_bands,

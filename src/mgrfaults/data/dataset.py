@@ -130,6 +130,34 @@ def scan_audio(files: pd.DataFrame, sample_rate: int = 22050, max_duration: floa
     return listing, pd.DataFrame(bad, columns=["path", "reason"])
 
 
+def check_annotation_values(ann: pd.DataFrame, track_ids, source) -> None:
+    """Normalise ``fault`` (lower case) in place and refuse values that would fail later under another file's name.
+
+    Raises
+    ------
+    InputError
+        Naming ``source``, the column and the rows: an unknown fault, a ``replica_of`` naming a
+        track not in the dataset.
+    """
+    from mgrfaults.data.metadata import FAULTS
+
+    if "fault" in ann.columns:
+        ann["fault"] = ann["fault"].str.lower().replace("", "none")
+        bad = ann[~ann["fault"].isin(FAULTS)]
+        if len(bad):
+            raise InputError(
+                f"{source}: fault: unknown value(s) {sorted(set(bad['fault']))[:5]} "
+                f"(track {bad['track_id'].iloc[0]}); one of {list(FAULTS)}"
+            )
+    if "replica_of" in ann.columns:
+        bad = ann[(ann["replica_of"] != "") & ~ann["replica_of"].isin(set(track_ids))]
+        if len(bad):
+            raise InputError(
+                f"{source}: replica_of: {len(bad)} row(s) name a track not in the dataset, "
+                f"e.g. {bad['track_id'].iloc[0]} -> {bad['replica_of'].iloc[0]!r}"
+            )
+
+
 def directory_metadata(listing: pd.DataFrame, annotations=None, require_artist: bool = False) -> pd.DataFrame:
     """Metadata for any folder of genre-labelled audio.
 
@@ -157,6 +185,7 @@ def directory_metadata(listing: pd.DataFrame, annotations=None, require_artist: 
             raise InputError(
                 f"{annotations}: track_id: {len(unknown)} id(s) not in the dataset: {unknown[:10]}"
             )
+        check_annotation_values(ann, set(meta["track_id"]), annotations)
         ann = ann.set_index("track_id")
         for col in ("artist", "fault", "replica_of"):
             if col in ann.columns:
