@@ -148,6 +148,12 @@ def case_metadata_unknown_genre_and_duplicate_ids(tmp_path):
     meta["track_id"] = ["a.1", "a.1"]
     with pytest.raises(InputError, match=r"metadata\.csv: duplicate track id\(s\) \['a\.1'\]"):
         validate_metadata(meta, source="metadata.csv")
+    meta["track_id"] = ["a.1", "a.2"]
+    meta["genre"] = ["blues", "blues"]
+    for bad in ("thirty", "nan", "-1"):
+        meta["duration"] = ["30", bad]
+        with pytest.raises(InputError, match=rf"metadata\.csv: duration: track a\.2: '{bad}' is not a positive finite number"):
+            validate_metadata(meta, source="metadata.csv")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -637,3 +643,17 @@ def test_workflow_gtzan_download_with_checksums(tmp_path, shared_gtzan):
     proc = run_snakemake(tmp_path / "bad", config, targets=["results/dataset/metadata.csv"], check=False)
     assert proc.returncode != 0 and "md5 checksum mismatch" in proc.stdout
     assert not (tmp_path / "bad" / "results" / "dataset" / "gtzan_audio").exists()
+
+
+@pytest.mark.workflow
+def test_workflow_outputs_readable_under_the_umask(tiny_run):
+    """Every output of the pipeline has the mode a plain open()/mkdir gives under the umask (0644/0755 under 022)."""
+    umask = os.umask(0o022)
+    os.umask(umask)
+    results = tiny_run / "results"
+    wrong = [
+        (str(p.relative_to(results)), oct(p.stat().st_mode & 0o777))
+        for p in sorted(results.rglob("*"))
+        if not p.is_symlink() and (p.stat().st_mode & 0o777) != ((0o777 if p.is_dir() else 0o666) & ~umask)
+    ]
+    assert wrong == [], wrong[:10]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from mgrfaults import GENRES
@@ -121,8 +122,14 @@ def validate_metadata(df: pd.DataFrame, source="metadata", genres=None) -> pd.Da
     if len(bad_rep):
         row = bad_rep.iloc[0]
         raise InputError(f"{source}: track {row.track_id}: replica_of names unknown track {row.replica_of!r}")
-    df["duration"] = pd.to_numeric(df["duration"], errors="raise").astype(float)
-    df["sample_rate"] = pd.to_numeric(df["sample_rate"], errors="raise").astype(int)
+    for col, kind in (("duration", float), ("sample_rate", int)):
+        values = pd.to_numeric(df[col], errors="coerce")
+        bad = df[values.isna() | ~np.isfinite(values.astype(float)) | (values <= 0)]
+        if len(bad):
+            raise InputError(
+                f"{source}: {col}: track {bad.iloc[0].track_id}: {bad.iloc[0][col]!r} is not a positive finite number"
+            )
+        df[col] = values.astype(kind)
     return df.sort_values("track_id", kind="stable").reset_index(drop=True)
 
 
