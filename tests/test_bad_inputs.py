@@ -292,13 +292,14 @@ def case_dangling_and_looping_symlinks(tmp_path):
     os.symlink(tmp_path / "gone.au", root / "blues" / "blues.00002.au")
     os.symlink(root / "blues" / "blues.00004.au", root / "blues" / "blues.00003.au")
     os.symlink(root / "blues" / "blues.00003.au", root / "blues" / "blues.00004.au")
+    os.symlink(tmp_path / "elsewhere", root / "rock")  # a genre folder behind a dangling link
     files = list_audio_files(root)
-    assert len(files) == 5
-    with pytest.raises(AudioError, match=r"blues\.00002\.au: broken symbolic link"):
+    assert len(files) == 6
+    with pytest.raises(AudioError, match=r"(blues\.00002\.au|rock): broken symbolic link"):
         scan_audio(files, max_duration=1.0)
     listing, bad = scan_audio(files, max_duration=1.0, on_bad_audio="skip")
     assert list(listing["track_id"]) == ["blues.00000", "blues.00001"]
-    assert len(bad) == 3 and bad["reason"].str.contains("broken symbolic link").all()
+    assert len(bad) == 4 and bad["reason"].str.contains("broken symbolic link").all()
 
 
 def case_float_samples_far_outside_range(tmp_path, caplog):

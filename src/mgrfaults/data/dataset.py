@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -49,7 +50,16 @@ def list_audio_files(root, extensions=("au", "wav", "mp3", "flac", "ogg")) -> pd
         raise InputError(f"{root}: dataset folder not found")
     exts = {"." + e.lower().lstrip(".") for e in extensions}
     rows, unreadable = [], []
-    for genre_dir in (p for p in _entries(root) if p.is_dir() and not p.name.startswith(".") and p.name != "__MACOSX"):
+    top = _entries(root)
+    for p in top:
+        if p.is_symlink() and not p.exists() and not p.name.startswith("."):
+            # a genre folder behind a dangling or looping link: report it, do not lose the genre silently
+            unreadable.append({"track_id": "", "path": str(p), "genre": p.name,
+                               "problem": f"broken symbolic link (its target {os.readlink(p)!r} is missing, or the links loop)"})
+    loose = [p.name for p in top if p.is_file() and p.suffix.lower() in exts]
+    if loose:
+        log.warning("%s: %d audio file(s) outside any <genre>/ folder are not used: %s", root, len(loose), loose[:5])
+    for genre_dir in (p for p in top if p.is_dir() and not p.name.startswith(".") and p.name != "__MACOSX"):
         try:
             entries = _entries(genre_dir)
         except InputError as e:
