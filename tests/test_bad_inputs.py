@@ -439,6 +439,10 @@ def case_published_lists_partial_dataset(tmp_path, caplog):
         (part,) = partitions.make_partitions(meta, condition, 0, lists, name="mine", list_files=files)
     assert len(part) == 20 and not part["track_id"].str.startswith("jazz").any()
     assert "mine: on_missing: drop: 10 of 30 listed ids" in caplog.text and "train/jazz: " in caplog.text
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ((part, summary),) = partitions.run_condition(meta, condition, 0, lists, name="mine", list_files=files)
+    assert summary.set_index("genre").loc["all", "absent_listed"] == 10
 
 
 def case_k_larger_than_genre(tmp_path):

@@ -517,7 +517,23 @@ def published_split(
         warnings.warn(message, PartitionWarning, stacklevel=2)
         partition = partition[~partition["track_id"].isin(set(absent["track_id"]))]
     _check_ids(partition, metadata, source)
-    return partition.sort_values("track_id", kind="stable").reset_index(drop=True)
+    partition = partition.sort_values("track_id", kind="stable").reset_index(drop=True)
+    partition.attrs["absent_listed"] = absent  # for the summary (with_absent_listed): the report says so
+    return partition
+
+
+def with_absent_listed(summary: pd.DataFrame, absent: pd.DataFrame | None) -> pd.DataFrame:
+    """Add ``absent_listed``: listed ids dropped as absent from the dataset (``on_missing: drop``), per genre.
+
+    Every condition gets the column (0 where nothing was dropped), so tables of conditions line up.
+    """
+    summary = summary.copy()
+    per_genre = (absent.groupby("genre").size() if absent is not None and len(absent) else pd.Series(dtype=int))
+    counts = [int(per_genre.get(g, 0)) for g in summary["genre"]]
+    if len(counts) and summary["genre"].iloc[-1] == "all":
+        counts[-1] = int(per_genre.sum())
+    summary["absent_listed"] = counts
+    return summary
 
 
 def missing_listed_ids(partition: pd.DataFrame, metadata: pd.DataFrame) -> pd.DataFrame:
@@ -783,5 +799,5 @@ def run_condition(
     for fold, partition in enumerate(make_partitions(metadata, condition, seed, lists, skipped, name, list_files)):
         source = f"partitions.conditions.{name} fold {fold}"
         check_partition(partition, metadata, is_artist_filtered(condition), target, source)
-        out.append((partition, summary_table(partition, metadata)))
+        out.append((partition, with_absent_listed(summary_table(partition, metadata), partition.attrs.get("absent_listed"))))
     return out
