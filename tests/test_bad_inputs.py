@@ -239,7 +239,7 @@ def case_annotation_columns_case_and_space(tmp_path):
     listing = make_listing(["blues.00000", "blues.00001"])
     for header in ("track_id, artist", "Track_ID,Artist", " TRACK_ID , Artist "):
         path = tmp_path / "ann.csv"
-        path.write_text(f"{header}\nblues.00000, Muddy Waters\nblues.00001,Muddy Waters\n")
+        path.write_text(f"{header}\nblues.00000, Muddy Waters\nblues/blues.00001.au,Muddy Waters\n")
         meta = validate_metadata(directory_metadata(listing, path, require_artist=True))
         assert list(meta["artist"]) == ["Muddy Waters", "Muddy Waters"], header
 

@@ -133,7 +133,8 @@ def read_annotations(path, require_artist: bool = False) -> pd.DataFrame:
     """Read a folder dataset's annotations CSV (track_id plus any of artist, fault, replica_of, title).
 
     Column names are compared case- and whitespace-blind (``Track_ID``, `` artist``), cell values
-    are stripped. Anything that would silently change the result is refused.
+    are stripped, ids written as paths (``blues/blues.00012.wav``) become stems. Anything that
+    would silently change the result is refused.
 
     Parameters
     ----------
@@ -174,6 +175,10 @@ def read_annotations(path, require_artist: bool = False) -> pd.DataFrame:
             "(every excerpt would count as its own artist); add the column or drop the annotations"
         )
     table = table.apply(lambda col: col.astype(str).str.strip())
+    # ids written as paths (blues/blues.00012.wav) name the same track as its stem
+    for col in ("track_id", "replica_of"):
+        if col in table.columns:
+            table[col] = [track_id_from_path(v) if v else "" for v in table[col]]
     empty = table.index[table["track_id"] == ""]
     if len(empty):
         raise InputError(f"{path}: track_id: empty in data row(s) {[int(i) + 1 for i in empty[:5]]}")
