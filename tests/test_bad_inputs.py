@@ -108,7 +108,7 @@ def case_partition_names_unknown_id(tmp_path):
     meta = small_metadata()
     lists = {"train": ["blues.00000", "rock.00000"], "valid": ["blues.00001", "rock.00001"],
              "test": ["blues.00002", "rock.00099"]}
-    with pytest.raises(InputError, match=r"not in the dataset: \['rock\.00099'\]"):
+    with pytest.raises(InputError, match=r"test_filtered\.txt: 1 of 6 listed ids are absent .*\['rock\.00099'\]"):
         partitions.published_split(meta, lists, source="test_filtered.txt")
 
 
@@ -147,6 +147,12 @@ def case_metadata_unknown_genre_and_duplicate_ids(tmp_path):
     meta["track_id"] = ["a.1", "a.1"]
     with pytest.raises(InputError, match=r"metadata\.csv: duplicate track id\(s\) \['a\.1'\]"):
         validate_metadata(meta, source="metadata.csv")
+    meta["track_id"] = ["a.1", "a.2"]
+    meta["genre"] = ["blues", "blues"]
+    for bad in ("thirty", "nan", "-1"):
+        meta["duration"] = ["30", bad]
+        with pytest.raises(InputError, match=rf"metadata\.csv: duration: track a\.2: '{bad}' is not a positive finite number"):
+            validate_metadata(meta, source="metadata.csv")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -219,9 +225,368 @@ CASES = {
 }
 
 
+# ---------------------------------------------------------------------------------------------
+# second round (issue 16): no silent wrong results, readable outputs, bounded configs, partial datasets
+
+
+def make_listing(ids):
+    return pd.DataFrame({"track_id": ids, "path": [f"{t}.au" for t in ids], "genre": [t.split(".")[0] for t in ids],
+                         "duration": 30.0, "sample_rate": SR})
+
+
+def case_annotation_columns_case_and_space(tmp_path):
+    from mgrfaults.data.dataset import directory_metadata
+
+    listing = make_listing(["blues.00000", "blues.00001"])
+    for header in ("track_id, artist", "Track_ID,Artist", " TRACK_ID , Artist "):
+        path = tmp_path / "ann.csv"
+        path.write_text(f"{header}\nblues.00000, Muddy Waters\nblues/blues.00001.au,Muddy Waters\n")
+        meta = validate_metadata(directory_metadata(listing, path, require_artist=True))
+        assert list(meta["artist"]) == ["Muddy Waters", "Muddy Waters"], header
+
+
+def case_annotation_unknown_column_or_no_artist(tmp_path):
+    from mgrfaults.data.annotations import read_annotations
+
+    path = tmp_path / "ann.csv"
+    path.write_text("track_id,artsit\nblues.00000,Muddy Waters\n")
+    with pytest.raises(InputError, match=r"ann\.csv: unknown column\(s\) \['artsit'\]"):
+        read_annotations(path)
+    path.write_text("track_id,fault\nblues.00000,none\n")
+    assert list(read_annotations(path).columns) == ["track_id", "fault"]
+    with pytest.raises(InputError, match=r"ann\.csv: artist: no artist column, but a partition condition filters by artist"):
+        read_annotations(path, require_artist=True)
+    # through the config: a directory dataset whose annotations lack artists, with an artist-filtered condition
+    config = base_config()
+    config["dataset"] = {"source": "directory", "directory": {"root": str(tmp_path), "annotations": str(path)}}
+    with pytest.raises(ConfigError, match=r"dataset\.directory\.annotations .*fault_filtered.*ann\.csv: artist"):
+        check_config(config)
+
+
+def case_annotation_duplicate_ids_and_encodings(tmp_path):
+    from mgrfaults.data.annotations import read_annotations, read_partition_list
+
+    path = tmp_path / "ann.csv"
+    path.write_text("track_id,artist\nblues.00000,A\nblues.00000,B\n")
+    with pytest.raises(InputError, match=r"ann\.csv: track_id: 1 id\(s\) annotated more than once: \['blues\.00000'\]"):
+        read_annotations(path)
+    text = "track_id,artist\nblues.00000,Beyoncé\n"
+    for name, data, problem in (
+        ("latin1.csv", text.encode("latin-1"), "not UTF-8 text"),
+        ("utf16.csv", text.encode("utf-16"), "UTF-16"),
+        ("empty.csv", b"", "empty"),
+    ):
+        (tmp_path / name).write_bytes(data)
+        with pytest.raises(InputError, match=rf"{name}: annotations table .*{problem}"):
+            read_annotations(tmp_path / name)
+        (tmp_path / f"list_{name}").write_bytes(data.replace(b"track_id,artist", b"#"))
+        with pytest.raises(InputError, match=rf"list_{name}: partition list"):
+            read_partition_list(tmp_path / f"list_{name}")
+
+
+def case_dangling_and_looping_symlinks(tmp_path):
+    from mgrfaults.data.dataset import list_audio_files, scan_audio
+
+    root = tmp_path / "audio"
+    write_au(root / "blues" / "blues.00000.au", tone(0.5))
+    write_au(root / "blues" / "blues.00001.au", tone(0.5))
+    os.symlink(tmp_path / "gone.au", root / "blues" / "blues.00002.au")
+    os.symlink(root / "blues" / "blues.00004.au", root / "blues" / "blues.00003.au")
+    os.symlink(root / "blues" / "blues.00003.au", root / "blues" / "blues.00004.au")
+    os.symlink(tmp_path / "elsewhere", root / "rock")  # a genre folder behind a dangling link
+    files = list_audio_files(root)
+    assert len(files) == 6
+    with pytest.raises(AudioError, match=r"(blues\.00002\.au|rock): broken symbolic link"):
+        scan_audio(files, max_duration=1.0)
+    listing, bad = scan_audio(files, max_duration=1.0, on_bad_audio="skip")
+    assert list(listing["track_id"]) == ["blues.00000", "blues.00001"]
+    assert len(bad) == 4 and bad["reason"].str.contains("broken symbolic link").all()
+
+
+def case_float_samples_far_outside_range(tmp_path, caplog):
+    for peak in (300.0, 4e29):
+        path = tmp_path / f"loud_{peak:g}.wav"
+        sf.write(path, tone(1.0) / 0.4 * peak, SR, subtype="FLOAT")
+        with caplog.at_level("WARNING", logger="mgrfaults.data.audio"):
+            y = load_audio(path)
+        assert np.isfinite(y).all() and np.abs(y).max() <= 1.0 + 1e-6
+        assert f"loud_{peak:g}.wav: samples reach" in caplog.text and "rescaled" in caplog.text
+        magnitude, texture = features.extract_track(y, FRAMES, TEXTURE)
+        assert np.isfinite(magnitude).all() and np.isfinite(texture).all()
+    # whatever reaches the shard writer: non-finite stored values are refused, never written
+    meta = pd.DataFrame({"track_id": ["t.1"], "path": ["loud.wav"]})
+    with pytest.raises(InputError, match=r"loud\.wav: track t\.1: samples reach 300"):
+        features.extract_shard(meta, tmp_path / "f.h5", tmp_path / "t.h5", FRAMES, TEXTURE,
+                               load=lambda *a, **k: tone(1.0) * 750)
+    with pytest.raises(InputError, match=r"f16\.h5: track t\.1: non-finite frames features as float16"):
+        with features.ShardWriter(tmp_path / "f16.h5", "frames", FRAMES, 2, "float16") as writer:
+            writer.append("t.1", np.array([[1.0, 1e6]]))
+    assert not (tmp_path / "f16.h5").exists()
+
+
+def au_header(rate, channels, n_bytes=400):
+    return b".snd" + np.array([24, n_bytes, 3, rate, channels], dtype=">u4").tobytes() + bytes(n_bytes)
+
+
+def case_absurd_sample_rate_or_channels(tmp_path):
+    (tmp_path / "slow.au").write_bytes(au_header(1, 1))
+    with pytest.raises(AudioError, match=r"slow\.au: sample rate 1 Hz is outside \[1000, 768000\] Hz"):
+        load_audio(tmp_path / "slow.au")
+    (tmp_path / "wide.au").write_bytes(au_header(SR, 1000, 2000 * 2))
+    with pytest.raises(AudioError, match=r"wide\.au: 1000 channels: outside \[1, 64\]"):
+        load_audio(tmp_path / "wide.au")
+
+
+def case_replica_cycle_keeps_one_member(tmp_path):
+    meta = small_metadata()
+    meta["replica_of"] = ""
+    meta.loc[meta["track_id"] == "blues.00001", ["fault", "replica_of"]] = ["exact_replica", "blues.00002"]
+    meta.loc[meta["track_id"] == "blues.00002", ["fault", "replica_of"]] = ["exact_replica", "blues.00001"]
+    meta.loc[meta["track_id"] == "rock.00003", ["fault", "replica_of"]] = ["exact_replica", "rock.00003"]
+    # a chain into a cycle: only the cycle keeps a member
+    meta.loc[meta["track_id"] == "rock.00004", ["fault", "replica_of"]] = ["exact_replica", "rock.00003"]
+    kept, removed = partitions.remove_faults(meta, ["exact_replica"])
+    assert set(removed["track_id"]) == {"blues.00002", "rock.00004"}
+    assert {"blues.00001", "rock.00003"} <= set(kept["track_id"])
+
+
+def case_compare_or_figure_of_merit_names_absent(tmp_path):
+    config = base_config()
+    config["evaluate"]["compare"] = ["standard", "filtered"]
+    with pytest.raises(ConfigError, match=r"evaluate\.compare: condition\(s\) \['filtered'\] are not in partitions\.conditions"):
+        check_config(config)
+    config = base_config()
+    config["evaluate"]["figure_of_merit"] = ["BFF_SVM", "500_RSDX"]
+    with pytest.raises(ConfigError, match=r"evaluate\.figure_of_merit: system\(s\) \['500_RSDX'\] are not in systems\.run"):
+        check_config(config)
+
+
+def case_results_empty_or_root(tmp_path):
+    for results in ("", "/", "//"):
+        config = base_config()
+        config["results"] = results
+        with pytest.raises(WorkflowError):
+            validate(config, SCHEMA)
+        with pytest.raises(ConfigError, match=r"results: "):
+            check_config(config)
+    config = base_config()
+    config["results"] = "/."
+    with pytest.raises(ConfigError, match=r"results: '/\.' is the filesystem root"):
+        check_config(config)
+
+
+def case_unreadable_file_or_folder(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    from mgrfaults.data.dataset import list_audio_files, scan_audio
+
+    root = tmp_path / "audio"
+    for genre in ("blues", "rock"):
+        write_au(root / genre / f"{genre}.00000.au", tone(0.5))
+        write_au(root / genre / f"{genre}.00001.au", tone(0.5))
+    locked_file, locked_dir = root / "blues" / "blues.00001.au", root / "rock"
+    if os.geteuid() == 0:  # root reads everything: make the OS say no
+        real_access, real_iterdir = os.access, Path.iterdir
+        monkeypatch.setattr(os, "access", lambda p, m, *a, **k: False if Path(p) == locked_file else real_access(p, m, *a, **k))
+
+        def iterdir(self):
+            if self == locked_dir:
+                raise PermissionError(13, "Permission denied", str(self))
+            return real_iterdir(self)
+
+        monkeypatch.setattr(Path, "iterdir", iterdir)
+    else:
+        locked_file.chmod(0)
+        locked_dir.chmod(0)
+    try:
+        files = list_audio_files(root)
+        with pytest.raises(AudioError, match=r"permission denied"):
+            scan_audio(files, max_duration=1.0)
+        listing, bad = scan_audio(files, max_duration=1.0, on_bad_audio="skip")
+        assert list(listing["track_id"]) == ["blues.00000"]
+        assert sorted(bad["path"]) == sorted([str(locked_file), str(locked_dir)])
+        assert bad["reason"].str.contains("permission denied").all()
+    finally:
+        if os.geteuid() != 0:
+            locked_dir.chmod(0o755)
+            locked_file.chmod(0o644)
+
+
+def case_every_file_skipped(tmp_path):
+    from mgrfaults.data.dataset import list_audio_files, scan_audio
+
+    root = tmp_path / "audio"
+    (root / "blues").mkdir(parents=True)
+    (root / "blues" / "blues.00000.au").write_bytes(os.urandom(500))
+    with pytest.raises(InputError, match=r"dataset\.on_bad_audio: every one of the 1 audio files was skipped.*blues\.00000\.au"):
+        scan_audio(list_audio_files(root), on_bad_audio="skip")
+    empty = pd.DataFrame(columns=["track_id", "path", "genre", "artist", "fault", "replica_of", "duration", "sample_rate"])
+    with pytest.raises(InputError, match=r"metadata\.csv: no excerpts"):
+        validate_metadata(empty, source="metadata.csv")
+
+
+def case_published_lists_partial_dataset(tmp_path, caplog):
+    meta = small_metadata()
+    ids = [f"{g}.{i:05d}" for g in ("blues", "rock", "jazz") for i in range(10)]  # jazz is absent
+    lists = {"train": ids[0::3], "valid": ids[1::3], "test": ids[2::3]}
+    files = {p: f"lists/{p}_filtered.txt" for p in partitions.PARTS}
+    condition = {"method": "published"}
+    with pytest.raises(InputError, match=r"partitions\.conditions\.mine: 10 of 30 listed ids are absent from the dataset: "
+                                         r"lists/train_filtered\.txt: \d+ of 10 listed ids are absent .*on_missing: drop"):
+        partitions.make_partitions(meta, condition, 0, lists, name="mine", list_files=files)
+    condition["on_missing"] = "drop"
+    with caplog.at_level("WARNING", logger="mgrfaults.partitions.split"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        (part,) = partitions.make_partitions(meta, condition, 0, lists, name="mine", list_files=files)
+    assert len(part) == 20 and not part["track_id"].str.startswith("jazz").any()
+    assert "mine: on_missing: drop: 10 of 30 listed ids" in caplog.text and "train/jazz: " in caplog.text
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ((part, summary),) = partitions.run_condition(meta, condition, 0, lists, name="mine", list_files=files)
+    assert summary.set_index("genre").loc["all", "absent_listed"] == 10
+
+
+def case_k_larger_than_genre(tmp_path):
+    meta = small_metadata()  # 10 excerpts and 5 artists per genre
+    with pytest.raises(InputError, match=r"partitions\.conditions\.cv\.k: k = 12 blocks, .*blues: 10.*use k <= 10"):
+        partitions.make_partitions(meta, {"method": "stratified_cv", "k": 12}, 0, name="cv")
+    with pytest.raises(InputError, match=r"partitions\.conditions\.acv\.k: k = 6 blocks, .*fewer artists.*use k <= 5"):
+        partitions.make_partitions(meta, {"method": "artist_filtered_cv", "k": 6}, 0, name="acv")
+
+
+def case_config_late_failures(tmp_path):
+    config = base_config()
+    config["features"]["texture"].update(n_mfcc=40, n_mels=20)
+    with pytest.raises(ConfigError, match=r"features\.texture\.n_mfcc: 40 MFCCs from 20 mel bands"):
+        check_config(config)
+    for value in (float("nan"), float("inf")):
+        config = base_config()
+        config["dataset"]["max_duration"] = value
+        with pytest.raises(ConfigError, match=r"dataset\.max_duration: (nan|inf) is not a finite number"):
+            check_config(config)
+
+
+def case_macosx_beside_genres(tmp_path):
+    from mgrfaults.data.dataset import list_audio_files
+    from mgrfaults.data.download import find_genre_root
+
+    write_au(tmp_path / "genres" / "blues" / "blues.00000.au", tone(0.5))
+    (tmp_path / "__MACOSX" / "genres" / "blues").mkdir(parents=True)
+    (tmp_path / "__MACOSX" / "genres" / "blues" / "._blues.00000.au").write_bytes(b"\0" * 100)
+    assert find_genre_root(tmp_path) == tmp_path / "genres"
+    assert list(list_audio_files(find_genre_root(tmp_path))["track_id"]) == ["blues.00000"]
+
+
+def case_random_bytes_mp3_has_a_reason(tmp_path):
+    (tmp_path / "x.mp3").write_bytes(os.urandom(4000))
+    with pytest.raises(AudioError) as info:
+        load_audio(tmp_path / "x.mp3")
+    assert "x.mp3: " in str(info.value) and len(info.value.problem) > len("cannot decode: ")
+
+
+def _numbers_without_maximum(node, key=""):
+    if isinstance(node, dict):
+        if node.get("type") in ("integer", "number") or node.get("type") in (["integer", "null"], ["number", "null"]):
+            if "maximum" not in node and "exclusiveMaximum" not in node:
+                yield key
+        for name, value in node.items():
+            yield from _numbers_without_maximum(value, f"{key}.{name}")
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from _numbers_without_maximum(value, f"{key}[{i}]")
+
+
+def case_runaway_counts_and_rates(tmp_path):
+    schema = yaml.safe_load(open(SCHEMA))
+    assert list(_numbers_without_maximum(schema)) == []
+    for set_value in (
+        lambda c: c["partitions"]["conditions"]["standard_cv"].update(k=3_000_000),
+        lambda c: c["features"].update(n_shards=3_000_000),
+        lambda c: c["evaluate"].update(bootstrap=10**9),
+        lambda c: c["dataset"].update(sample_rate=10**9),
+    ):
+        config = base_config()
+        config["partitions"]["conditions"]["standard_cv"] = {"method": "stratified_cv", "k": 4}
+        set_value(config)
+        with pytest.raises(WorkflowError, match="greater than the maximum"):
+            validate(config, SCHEMA)
+
+
+def case_outputs_readable_under_umask(tmp_path):
+    from mgrfaults.io import atomic_dir, write_text_atomic
+
+    old = os.umask(0o022)
+    try:
+        write_text_atomic(tmp_path / "a.txt", "x")
+        with atomic_dir(tmp_path / "d") as tmp:
+            (tmp / "f").write_text("y")
+        assert oct((tmp_path / "a.txt").stat().st_mode & 0o777) == oct(0o644)
+        assert oct((tmp_path / "d").stat().st_mode & 0o777) == oct(0o755)
+        os.umask(0o077)
+        write_text_atomic(tmp_path / "b.txt", "x")
+        assert oct((tmp_path / "b.txt").stat().st_mode & 0o777) == oct(0o600)
+    finally:
+        os.umask(old)
+
+
+def case_annotation_values(tmp_path):
+    from mgrfaults.data.dataset import directory_metadata
+
+    listing = make_listing(["blues.00000", "blues.00001"])
+    path = tmp_path / "ann.csv"
+    path.write_text("track_id,fault,replica_of\nblues.00001, Exact_Replica ,blues.00000\n")
+    meta = validate_metadata(directory_metadata(listing, path))
+    assert meta.set_index("track_id").loc["blues.00001", "fault"] == "exact_replica"
+    path.write_text("track_id,fault\nblues.00001,replica\n")
+    with pytest.raises(InputError, match=r"ann\.csv: fault: unknown value\(s\) \['replica'\]"):
+        directory_metadata(listing, path)
+    path.write_text("track_id,replica_of\nblues.00001,blues.00099\n")
+    with pytest.raises(InputError, match=r"ann\.csv: replica_of: 1 row\(s\) name a track not in the dataset"):
+        directory_metadata(listing, path)
+
+
+def case_config_paths_missing(tmp_path):
+    config = base_config()
+    config["dataset"] = {"source": "directory", "directory": {"root": str(tmp_path / "nowhere")}}
+    with pytest.raises(ConfigError, match=r"dataset\.directory\.root: '.*nowhere' does not exist"):
+        check_config(config)
+    config = base_config()
+    config["partitions"]["conditions"]["mine"] = {"method": "published", "lists": str(tmp_path / "lists")}
+    with pytest.raises(ConfigError, match=r"partitions\.conditions\.mine\.lists: .* does not exist"):
+        check_config(config)
+
+
+CASES.update({
+    "13 annotations header case/space": case_annotation_columns_case_and_space,
+    "14 annotations unknown column / no artist": case_annotation_unknown_column_or_no_artist,
+    "15 annotations duplicates, Latin-1, UTF-16, empty": case_annotation_duplicate_ids_and_encodings,
+    "16 dangling and looping symlinks": case_dangling_and_looping_symlinks,
+    "17 float samples far outside [-1, 1]": case_float_samples_far_outside_range,
+    "18 AU at 1 Hz or 1000 channels": case_absurd_sample_rate_or_channels,
+    "19 replica cycle and self-replica": case_replica_cycle_keeps_one_member,
+    "20 compare / figure_of_merit absent": case_compare_or_figure_of_merit_names_absent,
+    "21 results empty or root": case_results_empty_or_root,
+    "22 unreadable file or folder": case_unreadable_file_or_folder,
+    "23 every file skipped": case_every_file_skipped,
+    "24 published lists, partial dataset": case_published_lists_partial_dataset,
+    "25 k larger than a genre": case_k_larger_than_genre,
+    "26 n_mfcc > n_mels, max_duration nan/inf": case_config_late_failures,
+    "27 __MACOSX beside genres": case_macosx_beside_genres,
+    "28 random bytes as .mp3": case_random_bytes_mp3_has_a_reason,
+    "29 runaway counts and rates": case_runaway_counts_and_rates,
+    "30 outputs readable under the umask": case_outputs_readable_under_umask,
+    "31 annotation values: fault case, unknown fault, dangling replica_of": case_annotation_values,
+    "32 config paths that do not exist": case_config_paths_missing,
+})
+
+
 @pytest.mark.parametrize("case", list(CASES), ids=list(CASES))
-def test_bad_input(case, tmp_path):
-    CASES[case](tmp_path)
+def test_bad_input(case, tmp_path, request):
+    # a case takes tmp_path, and the fixtures it names after it (caplog, monkeypatch)
+    import inspect
+
+    names = list(inspect.signature(CASES[case]).parameters)[1:]
+    CASES[case](tmp_path, *(request.getfixturevalue(n) for n in names))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -284,3 +649,17 @@ def test_workflow_gtzan_download_with_checksums(tmp_path, shared_gtzan):
     proc = run_snakemake(tmp_path / "bad", config, targets=["results/dataset/metadata.csv"], check=False)
     assert proc.returncode != 0 and "md5 checksum mismatch" in proc.stdout
     assert not (tmp_path / "bad" / "results" / "dataset" / "gtzan_audio").exists()
+
+
+@pytest.mark.workflow
+def test_workflow_outputs_readable_under_the_umask(tiny_run):
+    """Every output of the pipeline has the mode a plain open()/mkdir gives under the umask (0644/0755 under 022)."""
+    umask = os.umask(0o022)
+    os.umask(umask)
+    results = tiny_run / "results"
+    wrong = [
+        (str(p.relative_to(results)), oct(p.stat().st_mode & 0o777))
+        for p in sorted(results.rglob("*"))
+        if not p.is_symlink() and (p.stat().st_mode & 0o777) != ((0o777 if p.is_dir() else 0o666) & ~umask)
+    ]
+    assert wrong == [], wrong[:10]

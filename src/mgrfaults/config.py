@@ -295,3 +295,114 @@ def check_config(config: Mapping[str, Any]) -> None:
     dataset = config["dataset"]
     if dataset["source"] == "directory" and not (dataset.get("directory") or {}).get("root"):
         raise ConfigError("dataset.directory.root: dataset.source is 'directory' but no root folder is given")
+    for check in BAD_INPUT_CHECKS:
+        check(config)
+
+
+# ---------------------------------------------------------------------------------------------
+# bad-input checks: each a small function of the whole config, raising ConfigError naming the key
+
+
+def check_finite_numbers(config: Mapping[str, Any], key: str = "") -> None:
+    """Every number is finite: YAML's ``.inf``/``.nan`` pass the schema's bounds (NaN compares false)."""
+    if isinstance(config, Mapping):
+        for name, value in config.items():
+            check_finite_numbers(value, f"{key}.{name}" if key else str(name))
+    elif isinstance(config, (list, tuple)):
+        for i, value in enumerate(config):
+            check_finite_numbers(value, f"{key}[{i}]")
+    elif isinstance(config, float) and not math.isfinite(config):
+        raise ConfigError(f"{key}: {config!r} is not a finite number")
+
+
+def check_results_folder(config: Mapping[str, Any]) -> None:
+    """``results`` is a folder of its own: not empty and not the filesystem root."""
+    from pathlib import Path
+
+    results = str(config.get("results", ""))
+    if not results.strip():
+        raise ConfigError("results: empty; name the folder that holds every output (e.g. results)")
+    resolved = Path(results).expanduser().resolve()
+    if resolved == Path(resolved.anchor):
+        raise ConfigError(f"results: {results!r} is the filesystem root; name a folder of its own (e.g. results)")
+
+
+def check_texture_bands(config: Mapping[str, Any]) -> None:
+    """MFCCs are the DCT of the mel bands: ``n_mfcc`` <= ``n_mels``, else extraction fails late with a shape error."""
+    texture = (config.get("features") or {}).get("texture") or {}
+    n_mfcc, n_mels = texture.get("n_mfcc"), texture.get("n_mels")
+    if n_mfcc is not None and n_mels is not None and n_mfcc > n_mels:
+        raise ConfigError(
+            f"features.texture.n_mfcc: {n_mfcc} MFCCs from {n_mels} mel bands (features.texture.n_mels); need n_mfcc <= n_mels"
+        )
+
+
+def check_evaluate_names(config: Mapping[str, Any]) -> None:
+    """``evaluate.compare`` names configured conditions, ``evaluate.figure_of_merit`` systems of ``systems.run``.
+
+    An absent name would silently leave that output unmade.
+    """
+    evaluate = config.get("evaluate") or {}
+    conditions = list((config.get("partitions") or {}).get("conditions") or {})
+    absent = [c for c in evaluate.get("compare") or [] if c not in conditions]
+    if absent:
+        raise ConfigError(f"evaluate.compare: condition(s) {absent} are not in partitions.conditions {conditions}")
+    systems = list((config.get("systems") or {}).get("run") or [])
+    absent = [s for s in evaluate.get("figure_of_merit") or [] if s not in systems]
+    if absent:
+        raise ConfigError(
+            f"evaluate.figure_of_merit: system(s) {absent} are not in systems.run {systems}; "
+            "list only systems that are run"
+        )
+
+
+def check_annotations_artist(config: Mapping[str, Any]) -> None:
+    """A directory dataset's annotations give an artist column when a condition filters by artist."""
+    dataset = config.get("dataset") or {}
+    annotations = (dataset.get("directory") or {}).get("annotations")
+    if dataset.get("source") != "directory" or not annotations:
+        return
+    filtering = [
+        name
+        for name, cond in ((config.get("partitions") or {}).get("conditions") or {}).items()
+        if str(cond.get("method", "")).startswith("artist_filtered") or cond.get("check_artists")
+    ]
+    if not filtering:
+        return
+    from mgrfaults.data.annotations import read_annotations
+    from mgrfaults.errors import InputError
+
+    try:
+        read_annotations(annotations, require_artist=True)
+    except InputError as e:
+        raise ConfigError(f"dataset.directory.annotations (used by partitions.conditions.{filtering[0]}): {e}") from e
+
+
+def check_input_paths(config: Mapping[str, Any]) -> None:
+    """Local input paths named in the config exist: a typo fails here, naming the key, not as a missing rule input."""
+    from pathlib import Path
+
+    dataset = config.get("dataset") or {}
+    source = dataset.get("source")
+    keys = []
+    if source in ("directory", "gtzan"):
+        section = dataset.get(source) or {}
+        for name in ("root", "annotations", "index", "partition_lists"):
+            if section.get(name) and "://" not in str(section[name]):
+                keys.append((f"dataset.{source}.{name}", section[name]))
+    for name, cond in ((config.get("partitions") or {}).get("conditions") or {}).items():
+        if cond.get("method") == "published" and cond.get("lists"):
+            keys.append((f"partitions.conditions.{name}.lists", cond["lists"]))
+    for key, value in keys:
+        if not Path(value).expanduser().exists():
+            raise ConfigError(f"{key}: {value!r} does not exist")
+
+
+BAD_INPUT_CHECKS = (
+    check_input_paths,
+    check_finite_numbers,
+    check_results_folder,
+    check_texture_bands,
+    check_evaluate_names,
+    check_annotations_artist,
+)

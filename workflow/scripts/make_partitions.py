@@ -17,13 +17,16 @@ logging.captureWarnings(True)  # proportion warnings (PartitionWarning) go to th
 
 condition = snakemake.params.condition
 metadata = read_metadata(snakemake.input.metadata)
-lists, skipped = None, []
+lists, skipped, list_files = None, [], None
 if condition["method"] == "published":
-    lists = {part: read_partition_list(getattr(snakemake.input, part)) for part in PARTS}
+    list_files = {part: str(getattr(snakemake.input, part)) for part in PARTS}
+    lists = {part: read_partition_list(path) for part, path in list_files.items()}
     # listed excerpts that the data stage skipped as bad audio are left out with a warning
     skipped = [track_id_from_path(p) for p in pd.read_csv(snakemake.input.bad_audio, dtype=str)["path"]]
 
-folds = run_condition(metadata, condition, snakemake.params.seed, lists, name=snakemake.params.name, skipped=skipped)
+folds = run_condition(
+    metadata, condition, snakemake.params.seed, lists, name=snakemake.params.name, skipped=skipped, list_files=list_files
+)
 for (partition, summary), path, summary_path in zip(folds, snakemake.output.partitions, snakemake.output.summaries):
     write_csv_atomic(partition, path)
     write_csv_atomic(summary, summary_path)

@@ -24,8 +24,10 @@ index to tell replicas from the rest:
   (same recording, another excerpt or master); both are removed by the study's filter, so
   ``exact_replica`` is used for both.
 - when the lists keep no member of a group (Britney Spears' "(You Drive Me) Crazy":
-  pop.00015, 21, 22, 37), every member is marked ``exact_replica``; the first points at the second,
-  the others at the first, so all are removed, as in the study.
+  pop.00015, 21, 22, 37), every member is marked ``exact_replica``; the first has no
+  ``replica_of`` (its original is not among the kept excerpts), the others point at the first,
+  so all are removed, as in the study. (No cycle: a replica cycle keeps one member,
+  :func:`mgrfaults.partitions.split.remove_faults`.)
 - a left-out excerpt with no twin in the index is marked ``distortion`` (the remaining fault
   class the study removed). On the shared copy these are country.00052, reggae.00086 (whose
   index titles match no other excerpt).
@@ -42,10 +44,12 @@ from pathlib import Path
 import pandas as pd
 
 from mgrfaults.errors import InputError
-from mgrfaults.data.metadata import COLUMNS, validate_metadata
+from mgrfaults.data.metadata import COLUMNS, read_csv_checked, read_text_checked, validate_metadata
 
 PARTS = ("train", "valid", "test")
 LIST_SETS = ("filtered", "stratified")
+ANNOTATION_COLUMNS = ("track_id", "artist", "fault", "replica_of", "title")
+"""Columns an annotations CSV may hold (names compared case- and whitespace-blind)."""
 INDEX_SEPARATOR = ":::"
 TITLE_SIMILARITY = 0.9
 """Two titles of one artist whose normalised forms are at least this similar name the same song."""
@@ -84,7 +88,7 @@ def read_gtzan_index(path) -> pd.DataFrame:
     if not path.exists():
         raise InputError(f"{path}: GTZAN index not found")
     rows = []
-    for lineno, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
+    for lineno, line in enumerate(read_text_checked(path, "GTZAN index").splitlines(), 1):
         if not line.strip() or line.lstrip().startswith("##"):
             continue
         fields = [f.strip() for f in line.split(INDEX_SEPARATOR)]
@@ -94,6 +98,8 @@ def read_gtzan_index(path) -> pd.DataFrame:
             )
         track_id = track_id_from_path(fields[0])
         rows.append((track_id, fields[1] or f"unknown:{track_id}", fields[2]))
+    if not rows:
+        raise InputError(f"{path}: GTZAN index holds no entries")
     index = pd.DataFrame(rows, columns=["track_id", "artist", "title"])
     dup = index["track_id"][index["track_id"].duplicated()]
     if len(dup):
@@ -104,20 +110,82 @@ def read_gtzan_index(path) -> pd.DataFrame:
 def read_partition_list(path) -> list[str]:
     """Read one published partition list: one relative path a line -> track ids (stems).
 
-    Blank lines and ``#`` comments are skipped. A track listed twice is an error naming it.
+    Blank lines and ``#`` comments are skipped. A track listed twice, a file that is not UTF-8
+    text, or one that lists no track is an error naming the file.
     """
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: partition list not found")
     ids = [
         track_id_from_path(line)
-        for line in path.read_text(encoding="utf-8").splitlines()
+        for line in read_text_checked(path, "partition list").splitlines()
         if line.strip() and not line.lstrip().startswith("#")
     ]
+    if not ids:
+        raise InputError(f"{path}: partition list is empty (no track listed)")
     dup = pd.Index(ids)[pd.Index(ids).duplicated()]
     if len(dup):
         raise InputError(f"{path}: track id(s) listed twice: {sorted(set(dup))[:10]}")
     return ids
+
+
+def read_annotations(path, require_artist: bool = False) -> pd.DataFrame:
+    """Read a folder dataset's annotations CSV (track_id plus any of artist, fault, replica_of, title).
+
+    Column names are compared case- and whitespace-blind (``Track_ID``, `` artist``), cell values
+    are stripped, ids written as paths (``blues/blues.00012.wav``) become stems. Anything that
+    would silently change the result is refused.
+
+    Parameters
+    ----------
+    path : str or Path
+    require_artist : bool
+        A partition condition filters by artist: a table without an artist column is refused
+        (every excerpt would silently become its own artist).
+
+    Returns
+    -------
+    DataFrame
+        Columns among :data:`ANNOTATION_COLUMNS`, named in lower case; values stripped strings.
+
+    Raises
+    ------
+    InputError
+        Naming the file and the column or ids: not UTF-8, empty, no track_id column, an unknown
+        column (a misspelt ``artsit`` would be dropped), a column given twice, an empty or
+        duplicate track id, no artist column when ``require_artist``.
+    """
+    table = read_csv_checked(path, "annotations table", skipinitialspace=True)
+    names = [str(c).strip().lower() for c in table.columns]
+    unknown = [orig for orig, name in zip(table.columns, names) if name not in ANNOTATION_COLUMNS]
+    if unknown:
+        raise InputError(
+            f"{path}: unknown column(s) {unknown}; an annotations table holds {list(ANNOTATION_COLUMNS)} "
+            "(names are case-blind): rename or remove them"
+        )
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise InputError(f"{path}: column(s) {twice} given more than once (names are case-blind)")
+    table.columns = names
+    if "track_id" not in names:
+        raise InputError(f"{path}: track_id: an annotations table needs a track_id column, it has {names}")
+    if require_artist and "artist" not in names:
+        raise InputError(
+            f"{path}: artist: no artist column, but a partition condition filters by artist "
+            "(every excerpt would count as its own artist); add the column or drop the annotations"
+        )
+    table = table.apply(lambda col: col.astype(str).str.strip())
+    # ids written as paths (blues/blues.00012.wav) name the same track as its stem
+    for col in ("track_id", "replica_of"):
+        if col in table.columns:
+            table[col] = [track_id_from_path(v) if v else "" for v in table[col]]
+    empty = table.index[table["track_id"] == ""]
+    if len(empty):
+        raise InputError(f"{path}: track_id: empty in data row(s) {[int(i) + 1 for i in empty[:5]]}")
+    dup = sorted(set(table["track_id"][table["track_id"].duplicated()]))
+    if dup:
+        raise InputError(f"{path}: track_id: {len(dup)} id(s) annotated more than once: {dup[:10]}")
+    return table
 
 
 def partition_list_paths(lists_dir, list_set: str) -> dict[str, Path]:
@@ -178,9 +246,10 @@ def infer_removed_faults(index: pd.DataFrame, removed, kept) -> pd.DataFrame:
         if kept_twins:
             rows.append((tid, "exact_replica", kept_twins[0]))
         elif twins:
-            # the study dropped the whole group: point the first member at the second, the rest at the first
+            # the study dropped the whole group: the rest point at the first, which points nowhere
+            # (a cycle would make the partitions keep one member)
             group = sorted([tid] + twins)
-            rows.append((tid, "exact_replica", group[1] if tid == group[0] else group[0]))
+            rows.append((tid, "exact_replica", "" if tid == group[0] else group[0]))
         else:
             rows.append((tid, "distortion", ""))
     return pd.DataFrame(rows, columns=["track_id", "fault", "replica_of"])

@@ -8,6 +8,8 @@ so the headers of AU and WAV files are checked here before decoding.
 
 from __future__ import annotations
 
+import logging
+import os
 import struct
 from pathlib import Path
 
@@ -16,8 +18,16 @@ import soundfile as sf
 
 from mgrfaults.errors import AudioError
 
+log = logging.getLogger(__name__)
+
 AU_MAGIC = b".snd"
 AU_UNKNOWN_SIZE = 0xFFFFFFFF
+MIN_SAMPLE_RATE = 1000
+"""Hz. Below this a header is corrupt: no music recording is sampled slower (telephony uses 8000)."""
+MAX_SAMPLE_RATE = 768_000
+"""Hz. The highest rate of audio interfaces; a larger header value is corrupt (and resampling it allocates gigabytes)."""
+MAX_CHANNELS = 64
+"""A header declaring more channels than this is corrupt (multichannel film formats use up to 24)."""
 
 
 def _check_au_header(path: Path, size: int) -> None:
@@ -67,10 +77,56 @@ def _decode_audioread(path: Path, max_duration: float | None) -> tuple[np.ndarra
                 n += len(block)
                 if limit is not None and n >= limit:
                     break
-    except Exception as e:  # audioread raises many backend-specific types
-        raise AudioError(path, f"cannot decode: {e}") from e
+    except Exception as e:  # audioread raises many backend-specific types, some with no message
+        raise AudioError(path, f"cannot decode: {_describe(e)}") from e
     y = np.concatenate(blocks).astype(np.float32) / 32768.0 if blocks else np.zeros(0, np.float32)
     return y.reshape(-1, channels), sr
+
+
+def _describe(error: Exception) -> str:
+    """An exception's message, or its type when it has none (audioread's NoBackendError)."""
+    text = str(error).strip()
+    name = type(error).__name__
+    if name == "NoBackendError":
+        return "no decoder recognises the file (corrupt, or not audio)" + (f": {text}" if text else "")
+    return text or f"{name} (corrupt, or not audio)"
+
+
+def check_stream(path, sample_rate: int, channels: int) -> None:
+    """Refuse header values no recording has: a sample rate outside [1 kHz, 768 kHz], more than 64 channels.
+
+    Raises
+    ------
+    AudioError
+        Naming the file, the value and the accepted range.
+    """
+    if not MIN_SAMPLE_RATE <= sample_rate <= MAX_SAMPLE_RATE:
+        raise AudioError(
+            path, f"sample rate {sample_rate} Hz is outside [{MIN_SAMPLE_RATE}, {MAX_SAMPLE_RATE}] Hz (corrupt header?)"
+        )
+    if not 1 <= channels <= MAX_CHANNELS:
+        raise AudioError(path, f"{channels} channels: outside [1, {MAX_CHANNELS}] (corrupt header?)")
+
+
+def limit_peak(path, y: np.ndarray) -> np.ndarray:
+    """Samples of float audio must lie in [-1, 1]: finite samples beyond it are rescaled to peak 1 with a warning.
+
+    Float WAV/AU may hold any value; unscaled (+-300) or garbage (+-4e29) samples would overflow the
+    features (float16 frames become inf). Rescaling keeps the waveform's shape; the warning names the file.
+
+    Parameters
+    ----------
+    y : np.ndarray, shape (n_samples,), float32, finite
+
+    Returns
+    -------
+    np.ndarray, shape (n_samples,), float32 in [-1, 1]
+    """
+    peak = float(np.max(np.abs(y), initial=0.0))
+    if peak <= 1.0:
+        return y
+    log.warning("%s: samples reach %.3g, outside [-1, 1]: rescaled to peak 1", path, peak)
+    return (y.astype(np.float64) / peak).astype(np.float32)
 
 
 def audio_info(path) -> dict:
@@ -86,13 +142,23 @@ def audio_info(path) -> dict:
     if path.suffix.lower() == ".mp3":
         y, sr = decode(path)
         return {"sample_rate": sr, "duration": len(y) / sr, "channels": 1}
-    info = sf.info(str(path))
+    try:
+        info = sf.info(str(path))
+    except (sf.LibsndfileError, RuntimeError) as e:
+        raise AudioError(path, f"cannot read the header: {_describe(e)}") from e
+    check_stream(path, int(info.samplerate), int(info.channels))
     return {"sample_rate": int(info.samplerate), "duration": float(info.frames) / info.samplerate, "channels": info.channels}
 
 
 def _check_file(path: Path) -> None:
     if not path.exists():
+        if path.is_symlink():
+            raise AudioError(path, f"broken symbolic link (its target {os.readlink(path)!r} is missing, or the links loop)")
         raise AudioError(path, "file not found")
+    if not path.is_file():
+        raise AudioError(path, "not a regular file")
+    if not os.access(path, os.R_OK):
+        raise AudioError(path, "permission denied: the file is not readable (check its mode and owner)")
     size = path.stat().st_size
     if size == 0:
         raise AudioError(path, "empty file (0 bytes)")
@@ -115,8 +181,15 @@ def decode(path, max_duration: float | None = None) -> tuple[np.ndarray, int]:
     Returns
     -------
     y : np.ndarray, shape (n_samples,), float32 in [-1, 1]
+        Float audio beyond [-1, 1] is rescaled to peak 1 with a logged warning (:func:`limit_peak`).
     sample_rate : int
         Hz, as stored in the file.
+
+    Raises
+    ------
+    AudioError
+        Missing, unreadable, broken-link, empty, corrupt or truncated file; a sample rate or
+        channel count no recording has (:func:`check_stream`); non-finite samples.
     """
     path = Path(path)
     _check_file(path)
@@ -125,6 +198,7 @@ def decode(path, max_duration: float | None = None) -> tuple[np.ndarray, int]:
             if f.format == "RAW":
                 raise AudioError(path, "no recognisable audio header (corrupt file?)")
             sr = int(f.samplerate)
+            check_stream(path, sr, int(f.channels))
             frames = -1 if max_duration is None else int(round(max_duration * sr))
             y = f.read(frames=frames, dtype="float32", always_2d=True)
     except AudioError:
@@ -133,14 +207,17 @@ def decode(path, max_duration: float | None = None) -> tuple[np.ndarray, int]:
         if path.suffix.lower() != ".mp3":
             raise AudioError(path, f"cannot decode: {e.error_string}") from e
         y, sr = _decode_audioread(path, max_duration)
-    except (RuntimeError, ValueError) as e:
-        raise AudioError(path, f"cannot decode: {e}") from e
+        check_stream(path, sr, y.shape[1])
+    except PermissionError as e:
+        raise AudioError(path, "permission denied: the file is not readable (check its mode and owner)") from e
+    except (RuntimeError, ValueError, OSError) as e:
+        raise AudioError(path, f"cannot decode: {_describe(e)}") from e
     if y.shape[0] == 0:
         raise AudioError(path, "no audio samples")
     mono = y.mean(axis=1, dtype=np.float64).astype(np.float32) if y.shape[1] > 1 else y[:, 0]
     if not np.all(np.isfinite(mono)):
         raise AudioError(path, "non-finite samples (NaN or inf)")
-    return mono, sr
+    return limit_peak(path, mono), sr
 
 
 def load_audio(path, sample_rate: int = 22050, max_duration: float | None = 30.0) -> np.ndarray:

@@ -72,10 +72,17 @@ def extract_tar(archive, dest_dir) -> Path:
     return dest_dir
 
 
+ARCHIVE_LITTER = ("__MACOSX",)
+"""Folders that archivers add beside the content (macOS Finder's resource forks), never genres."""
+
+
 def find_genre_root(folder) -> Path:
-    """The folder that holds the genre folders: ``folder`` itself, or its single sub-folder (GTZAN's ``genres/``)."""
+    """The folder that holds the genre folders: ``folder`` itself, or its single sub-folder (GTZAN's ``genres/``).
+
+    Hidden folders and archive litter (``__MACOSX/``) beside ``genres/`` are ignored.
+    """
     folder = Path(folder)
-    subdirs = [p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")]
+    subdirs = [p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".") and p.name not in ARCHIVE_LITTER]
     if len(subdirs) == 1 and any(q.is_dir() for q in subdirs[0].iterdir()):
         return subdirs[0]
     return folder

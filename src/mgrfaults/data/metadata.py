@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from mgrfaults import GENRES
@@ -12,6 +13,55 @@ from mgrfaults.io import write_csv_atomic
 
 COLUMNS = ("track_id", "path", "genre", "artist", "fault", "replica_of", "duration", "sample_rate")
 FAULTS = ("none", "exact_replica", "recording_replica", "distortion", "mislabel")
+
+
+def read_text_checked(path, what: str) -> str:
+    """The text of a UTF-8 file; any other encoding, or an unreadable file, is an InputError naming it.
+
+    Parameters
+    ----------
+    path : str or Path
+    what : str
+        What the file is (``annotations table``, ``partition list``), for the message.
+    """
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError as e:
+        raise InputError(f"{path}: {what} not found") from e
+    except IsADirectoryError as e:
+        raise InputError(f"{path}: {what} is a folder, not a file") from e
+    except PermissionError as e:
+        raise InputError(f"{path}: {what} is not readable: permission denied (check its mode and owner)") from e
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise InputError(f"{path}: {what} is UTF-16 text; save it as UTF-8")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise InputError(
+            f"{path}: {what} is not UTF-8 text (byte {data[e.start]:#04x} at offset {e.start}; Latin-1?); save it as UTF-8"
+        ) from e
+    if "\x00" in text:
+        raise InputError(f"{path}: {what} holds NUL bytes: binary data, or UTF-16/32 text without a BOM; save it as UTF-8")
+    return text
+
+
+def read_csv_checked(path, what: str, **kwargs) -> pd.DataFrame:
+    """Read a CSV of strings through :func:`read_text_checked`; an empty or malformed file is an InputError naming it.
+
+    Column names keep their spelling; extra ``kwargs`` go to :func:`pandas.read_csv`.
+    """
+    import io
+
+    text = read_text_checked(path, what)
+    if not text.strip():
+        raise InputError(f"{path}: {what} is empty (no header line)")
+    kwargs.setdefault("dtype", str)
+    kwargs.setdefault("keep_default_na", False)
+    try:
+        return pd.read_csv(io.StringIO(text), **kwargs)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as e:
+        raise InputError(f"{path}: {what} is not a valid CSV: {e}") from e
 
 
 def label_set(metadata: pd.DataFrame) -> list[str]:
@@ -43,6 +93,8 @@ def validate_metadata(df: pd.DataFrame, source="metadata", genres=None) -> pd.Da
     missing = [c for c in COLUMNS if c not in df.columns]
     if missing:
         raise InputError(f"{source}: missing column(s) {missing}; a metadata table needs {list(COLUMNS)}")
+    if df.empty:
+        raise InputError(f"{source}: no excerpts: the table has a header but no rows (every file skipped as bad audio?)")
     df = df.copy()
     for col in ("track_id", "path", "genre", "artist", "fault", "replica_of"):
         df[col] = df[col].fillna("").astype(str)
@@ -65,12 +117,19 @@ def validate_metadata(df: pd.DataFrame, source="metadata", genres=None) -> pd.Da
     empty_artist = df["artist"].str.strip() == ""
     df.loc[empty_artist, "artist"] = "unknown:" + df.loc[empty_artist, "track_id"]
     ids = set(df["track_id"])
+    df["replica_of"] = df["replica_of"].str.strip()
     bad_rep = df[(df["replica_of"] != "") & ~df["replica_of"].isin(ids)]
     if len(bad_rep):
         row = bad_rep.iloc[0]
         raise InputError(f"{source}: track {row.track_id}: replica_of names unknown track {row.replica_of!r}")
-    df["duration"] = pd.to_numeric(df["duration"], errors="raise").astype(float)
-    df["sample_rate"] = pd.to_numeric(df["sample_rate"], errors="raise").astype(int)
+    for col, kind in (("duration", float), ("sample_rate", int)):
+        values = pd.to_numeric(df[col], errors="coerce")
+        bad = df[values.isna() | ~np.isfinite(values.astype(float)) | (values <= 0)]
+        if len(bad):
+            raise InputError(
+                f"{source}: {col}: track {bad.iloc[0].track_id}: {bad.iloc[0][col]!r} is not a positive finite number"
+            )
+        df[col] = values.astype(kind)
     return df.sort_values("track_id", kind="stable").reset_index(drop=True)
 
 
@@ -79,7 +138,7 @@ def read_metadata(path, genres=None) -> pd.DataFrame:
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: metadata table not found")
-    df = pd.read_csv(path, dtype={"track_id": str, "replica_of": str, "artist": str}, keep_default_na=False)
+    df = read_csv_checked(path, "metadata table", dtype={"track_id": str, "replica_of": str, "artist": str})
     return validate_metadata(df, source=str(path), genres=genres)
 
 

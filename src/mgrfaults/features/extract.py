@@ -346,6 +346,11 @@ def texture_features(mfcc: np.ndarray, n_samples: int, params: Mapping[str, Any]
     return window_statistics(mfcc, bounds, params["statistics"])
 
 
+MAX_SAMPLE_PEAK = 2.0
+"""Largest sample magnitude accepted before features: decoded audio lies in [-1, 1]; resampling
+may ring slightly past it, never to 2."""
+
+
 def extract_track(
     y: np.ndarray, frames: Mapping[str, Any], texture: Mapping[str, Any]
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -463,8 +468,16 @@ class ShardWriter:
         if track_id in self._seen:
             raise InputError(f"{self.path}: track {track_id} appended twice")
         n = len(features)
+        stored = features.astype(self.dtype, copy=False)
+        if not np.all(np.isfinite(stored)):
+            # float16 overflows to inf above 65504: refuse rather than store features no model can use
+            raise InputError(
+                f"{self.path}: track {track_id}: non-finite {self.kind} features as {self.dtype} "
+                f"(largest finite magnitude {np.nanmax(np.abs(np.where(np.isfinite(features), features, 0))):.3g}); "
+                "samples out of range, or a dtype too small (features.frames.dtype)"
+            )
         self._data.resize(self._rows + n, axis=0)
-        self._data[self._rows : self._rows + n] = features.astype(self.dtype, copy=False)
+        self._data[self._rows : self._rows + n] = stored
         self._ids.append(str(track_id))
         self._seen.add(str(track_id))
         self._lengths.append(n)
@@ -537,6 +550,12 @@ def extract_shard(
             y = load(row.path, sample_rate=frames["sample_rate"], max_duration=frames["max_duration"])
             if not np.all(np.isfinite(y)):
                 raise InputError(f"{row.path}: track {row.track_id}: non-finite audio samples")
+            peak = float(np.max(np.abs(y), initial=0.0))
+            if peak > MAX_SAMPLE_PEAK:
+                raise InputError(
+                    f"{row.path}: track {row.track_id}: samples reach {peak:.3g}, outside [-1, 1] "
+                    "(load_audio rescales float audio; a custom loader must too)"
+                )
             magnitude, tex = extract_track(y, frames, texture)
             fw.append(row.track_id, magnitude)
             tw.append(row.track_id, tex)

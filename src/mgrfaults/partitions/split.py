@@ -94,9 +94,69 @@ def allocate_counts(n: int, shares: Sequence[float]) -> np.ndarray:
 
 
 def remove_faults(metadata: pd.DataFrame, faults: Sequence[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Split the metadata into the excerpts kept and those whose ``fault`` is in ``faults``."""
+    """Split the metadata into the excerpts kept and those whose ``fault`` is in ``faults``.
+
+    A replica group whose ``replica_of`` links form a cycle (a -> b -> a, or a -> a) names no
+    original; removing every member would lose the recording altogether, so the lowest track id
+    of each cycle is kept (:func:`replica_cycle_keepers`, logged).
+    """
     drop = metadata["fault"].isin(list(faults))
+    keepers = replica_cycle_keepers(metadata[drop])
+    if keepers:
+        log.warning("replica_of: cycle(s) of replicas name no original; keeping one member of each: %s", keepers)
+        drop &= ~metadata["track_id"].isin(keepers)
     return metadata[~drop].reset_index(drop=True), metadata[drop].reset_index(drop=True)
+
+
+def replica_cycle_keepers(removed: pd.DataFrame) -> list[str]:
+    """The lowest track id of each ``replica_of`` cycle among the excerpts to remove.
+
+    Parameters
+    ----------
+    removed : DataFrame
+        track_id, replica_of (``""``: no original named) of the excerpts a condition removes.
+
+    Returns
+    -------
+    list of str
+        One member per cycle (self-replicas included), sorted.
+    """
+    if "replica_of" not in removed.columns:
+        return []
+    link = {t: r for t, r in zip(removed["track_id"], removed["replica_of"].fillna("")) if r}
+    keepers, done = set(), set()
+    for start in sorted(link):
+        path, node = [], start
+        while node in link and node not in done and node not in path:
+            path.append(node)
+            node = link[node]
+        if node in path:  # the walk came back: path[path.index(node):] is a cycle
+            keepers.add(min(path[path.index(node):]))
+        done.update(path)
+    return sorted(keepers)
+
+
+def check_k_against_genres(metadata: pd.DataFrame, k: int, key: str, group_col: str | None = None) -> None:
+    """Each of the k blocks needs every genre: refuse a k above the excerpts (or artists) of a genre.
+
+    Raises
+    ------
+    InputError
+        Naming ``key`` (the condition's ``k``), the genre and its count.
+    """
+    if group_col is None:
+        per_genre = metadata.groupby("genre")["track_id"].size()
+        unit = "excerpts"
+    else:
+        per_genre = metadata.groupby("genre")[group_col].nunique()
+        unit = "artists"
+    short = per_genre[per_genre < k].sort_values()
+    if len(short):
+        detail = ", ".join(f"{g}: {n}" for g, n in short.head(5).items())
+        raise InputError(
+            f"{key}: k = {k} blocks, but genre(s) have fewer {unit} than that after removing faults ({detail}); "
+            f"every block needs each genre: use k <= {int(per_genre.min())}"
+        )
 
 
 def _genre_order(metadata: pd.DataFrame) -> list[str]:
@@ -387,7 +447,12 @@ def artist_filtered_cv(
 
 
 def published_split(
-    metadata: pd.DataFrame, lists: Mapping[str, Sequence[str]], source: str = "lists", skipped: Sequence[str] = ()
+    metadata: pd.DataFrame,
+    lists: Mapping[str, Sequence[str]],
+    source: str = "lists",
+    skipped: Sequence[str] = (),
+    on_missing: str = "error",
+    list_files: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
     """A partition from published lists of track ids (stems), e.g. the study's GTZAN lists.
 
@@ -396,16 +461,24 @@ def published_split(
     lists : mapping part -> track ids
         From :func:`mgrfaults.data.annotations.read_partition_lists`.
     source : str
-        Where the lists come from (for error messages).
+        Where the lists come from (the condition's key, for error messages).
     skipped : sequence of str
         Track ids the data stage skipped as bad audio (GTZAN's jazz.00054): listed ones are
-        dropped with a :class:`PartitionWarning`; any other listed id missing from the metadata is an error.
+        dropped with a :class:`PartitionWarning`.
+    on_missing : {'error', 'drop'}
+        Listed ids absent from the dataset (a partial or re-encoded copy): ``error`` names the
+        count and the first ids per list file; ``drop`` restricts the lists to what exists and
+        warns with the count per part and genre (:func:`missing_listed_ids`).
+    list_files : mapping part -> path, optional
+        The list files, named in messages.
 
     Raises
     ------
     InputError
-        A part missing, an id in two parts, an id not in the metadata (naming the ids).
+        A part missing, an id in two parts, listed ids not in the metadata (``on_missing: error``).
     """
+    if on_missing not in ("error", "drop"):
+        raise InputError(f"{source}.on_missing: {on_missing!r} is not one of ['error', 'drop']")
     missing = [p for p in PARTS if p not in lists]
     if missing:
         raise InputError(f"{source}: no list for part(s) {missing}")
@@ -421,8 +494,53 @@ def published_split(
             stacklevel=2,
         )
         partition = partition[~dropped]
+    absent = missing_listed_ids(partition, metadata)
+    if len(absent):
+        files = dict(list_files or {})
+        per_file = "; ".join(
+            f"{files.get(part, part + ' list')}: {len(ids)} of {int((partition['part'] == part).sum())} listed ids are absent"
+            f" (first: {sorted(ids['track_id'])[:5]})"
+            for part, ids in absent.groupby("part", sort=False)
+        )
+        if on_missing == "error":
+            raise InputError(
+                f"{source}: {len(absent)} of {len(partition)} listed ids are absent from the dataset: {per_file}. "
+                f"Set {source}.on_missing: drop to restrict the lists to the excerpts that exist"
+            )
+        counts = absent.groupby(["part", "genre"]).size()
+        detail = ", ".join(f"{part}/{genre}: {n}" for (part, genre), n in counts.items())
+        message = (
+            f"{source}: on_missing: drop: {len(absent)} of {len(partition)} listed ids are absent from the dataset "
+            f"and left out ({detail})"
+        )
+        log.warning(message)
+        warnings.warn(message, PartitionWarning, stacklevel=2)
+        partition = partition[~partition["track_id"].isin(set(absent["track_id"]))]
     _check_ids(partition, metadata, source)
-    return partition.sort_values("track_id", kind="stable").reset_index(drop=True)
+    partition = partition.sort_values("track_id", kind="stable").reset_index(drop=True)
+    partition.attrs["absent_listed"] = absent  # for the summary (with_absent_listed): the report says so
+    return partition
+
+
+def with_absent_listed(summary: pd.DataFrame, absent: pd.DataFrame | None) -> pd.DataFrame:
+    """Add ``absent_listed``: listed ids dropped as absent from the dataset (``on_missing: drop``), per genre.
+
+    Every condition gets the column (0 where nothing was dropped), so tables of conditions line up.
+    """
+    summary = summary.copy()
+    per_genre = (absent.groupby("genre").size() if absent is not None and len(absent) else pd.Series(dtype=int))
+    counts = [int(per_genre.get(g, 0)) for g in summary["genre"]]
+    if len(counts) and summary["genre"].iloc[-1] == "all":
+        counts[-1] = int(per_genre.sum())
+    summary["absent_listed"] = counts
+    return summary
+
+
+def missing_listed_ids(partition: pd.DataFrame, metadata: pd.DataFrame) -> pd.DataFrame:
+    """Listed ids absent from the dataset: track_id, part, genre (the stem's prefix, GTZAN's ``blues.00012``)."""
+    absent = partition[~partition["track_id"].isin(set(metadata["track_id"]))].copy()
+    absent["genre"] = absent["track_id"].str.rsplit(".", n=1).str[0]
+    return absent.reset_index(drop=True)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -600,6 +718,8 @@ def make_partitions(
     seed: int,
     lists: Mapping[str, Sequence[str]] | None = None,
     skipped: Sequence[str] = (),
+    name: str = "condition",
+    list_files: Mapping[str, str] | None = None,
 ) -> list[pd.DataFrame]:
     """All folds of one configured condition.
 
@@ -616,12 +736,17 @@ def make_partitions(
         The published lists (method ``published`` only).
     skipped : sequence of str
         Track ids skipped as bad audio (see :func:`published_split`).
+    name : str
+        The condition's name, for messages (``partitions.conditions.<name>``).
+    list_files : mapping part -> path, optional
+        The published list files, for messages.
 
     Returns
     -------
     list of DataFrame
         One partition (track_id, part) per fold.
     """
+    key = f"partitions.conditions.{name}"
     method = condition["method"]
     props = condition.get("proportions")
     k = int(condition.get("k", 4))
@@ -631,16 +756,18 @@ def make_partitions(
         kept, _ = remove_faults(metadata, condition.get("remove_faults", []))
         if method == "stratified":
             return [stratified_split(kept, props, seed)]
+        check_k_against_genres(kept, k, f"{key}.k")
         return stratified_cv(kept, k, seed)
     faults = condition.get("remove_faults", DEFAULT_REMOVE_FAULTS)
     if method == "artist_filtered":
         return [artist_filtered_split(metadata, props, faults, seed, solver, time_limit)]
     if method == "artist_filtered_cv":
+        check_k_against_genres(remove_faults(metadata, faults)[0], k, f"{key}.k", group_col="artist")
         return artist_filtered_cv(metadata, k, faults, seed, solver, time_limit)
     if method == "published":
         if lists is None:
-            raise InputError("published condition: no partition lists given")
-        return [published_split(metadata, lists, skipped=skipped)]
+            raise InputError(f"{key}: published condition: no partition lists given")
+        return [published_split(metadata, lists, key, skipped, condition.get("on_missing", "error"), list_files)]
     raise InputError(f"method: unknown partition method {method!r}")
 
 
@@ -656,6 +783,7 @@ def run_condition(
     lists: Mapping[str, Sequence[str]] | None = None,
     name: str = "condition",
     skipped: Sequence[str] = (),
+    list_files: Mapping[str, str] | None = None,
 ) -> list[tuple[pd.DataFrame, pd.DataFrame]]:
     """Make, check and summarise every fold of one condition (what the workflow writes).
 
@@ -668,8 +796,8 @@ def run_condition(
     method = str(condition["method"])
     target = target_shares(method, condition.get("proportions"), int(condition.get("k", 4)))
     out = []
-    for fold, partition in enumerate(make_partitions(metadata, condition, seed, lists, skipped)):
+    for fold, partition in enumerate(make_partitions(metadata, condition, seed, lists, skipped, name, list_files)):
         source = f"partitions.conditions.{name} fold {fold}"
         check_partition(partition, metadata, is_artist_filtered(condition), target, source)
-        out.append((partition, summary_table(partition, metadata)))
+        out.append((partition, with_absent_listed(summary_table(partition, metadata), partition.attrs.get("absent_listed"))))
     return out
