@@ -47,6 +47,7 @@ def all_targets():
         + train_targets()
         + evaluate_targets()
         + report_targets()
+        + attribution_targets()
     )
 
 
@@ -171,6 +172,21 @@ def evaluate_targets():
 def report_targets():
     return [
         f"{RESULTS}/report/partitions/{condition}/fold_{fold}_summary.html"
+        for condition, n_folds in CONDITIONS.items()
+        for fold in range(n_folds)
+    ]
+
+
+# attribution
+
+
+def attribution_targets():
+    return [f"{RESULTS}/tables/attribution.csv", f"{RESULTS}/figures/attribution.png"]
+
+
+def _attribution_partitions():
+    return [
+        f"{RESULTS}/partitions/{condition}/fold_{fold}.csv"
         for condition, n_folds in CONDITIONS.items()
         for fold in range(n_folds)
     ]
