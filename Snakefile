@@ -28,6 +28,11 @@ include: "workflow/rules/report.smk"
 include: "workflow/rules/attribution.smk"
 
 
+if config["sweep"]["enabled"]:
+
+    include: "workflow/rules/sweep.smk"
+
+
 rule all:
     input:
         all_targets(),
