@@ -101,3 +101,16 @@ def test_attribution_table_every_run_and_group(metadata, partition):
 def test_missing_artist_column_is_an_error(metadata, partition):
     with pytest.raises(InputError, match="artist"):
         attribution_groups(metadata.drop(columns="artist"), partition)
+
+
+@pytest.mark.workflow
+def test_default_run_writes_the_attribution(tiny_run):
+    table = pd.read_csv(tiny_run / "results" / "tables" / "attribution.csv")
+    assert list(table.columns) == ["system", "condition", "fold", "group", "n", "n_correct", "accuracy", "ci_low", "ci_high"]
+    standard = table[table["condition"] == "standard"]
+    # the tiny preset has replicas and multi-excerpt artists: all three groups are populated under standard
+    assert (standard.groupby("group")["n"].sum() > 0).all() and set(standard["group"]) == set(GROUPS)
+    # under fault_filtered no test excerpt shares artist or recording with train
+    filtered = table[table["condition"] == "fault_filtered"]
+    assert (filtered.loc[filtered["group"] != "neither", "n"] == 0).all()
+    assert (tiny_run / "results" / "figures" / "attribution.png").stat().st_size > 0
