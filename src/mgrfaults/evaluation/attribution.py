@@ -192,5 +192,6 @@ def plot_attribution(table: pd.DataFrame, path, dpi: int = 120) -> None:
     ax.set_xticks(range(len(systems)), systems, rotation=20, ha="right")
     ax.set_ylim(0, 1.05)
     ax.set_ylabel("accuracy (95 % Clopper-Pearson)")
-    ax.legend(fontsize=7, ncol=2, loc="lower right")
+    # below the axes: the bars reach the top and the bottom of the plot
+    ax.legend(fontsize=7, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.2))
     _save(fig, path, dpi)

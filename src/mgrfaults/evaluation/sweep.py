@@ -181,5 +181,5 @@ def plot_drop_by_strength(summary: pd.DataFrame, path, column: str = "drop", dpi
     ax.axhline(0, color="grey", linewidth=0.8)
     ax.set_xlabel("confound strength")
     ax.set_ylabel(f"{'normalised ' if column == 'normalized_drop' else ''}accuracy drop (points)")
-    ax.legend(fontsize=7, ncol=2)
+    ax.legend(fontsize=7, ncol=2, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     _save(fig, path, dpi)
