@@ -26,6 +26,12 @@ include: "workflow/rules/partitions.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/attribution.smk"
+
+
+if config["sweep"]["enabled"]:
+
+    include: "workflow/rules/sweep.smk"
 
 
 rule all:

@@ -95,7 +95,8 @@ def test_distortion_clips():
 
 def test_confound_strength_changes_fingerprint_not_music(plan):
     row = plan[plan["fault"] == "none"].iloc[3]
-    traits = synth.artist_traits(int(row["seed"]), row["artist"])
+    # at strength 0 the piece is played with its own habits, not its artist's
+    traits = synth.excerpt_traits(int(row["seed"]), row["artist"], int(row["music_seed"]), 0.0)
     music = synth.render_music(row["true_genre"], 2.0, int(row["music_seed"]), traits, 22050)
     strong = synth.render_excerpt(row.to_dict() | {"confound_strength": 1.0})
     none = synth.render_excerpt(row.to_dict() | {"confound_strength": 0.0})
@@ -126,3 +127,27 @@ def test_fingerprint_is_visible_in_spectrum():
 def test_unknown_fault_kind_is_an_error():
     with pytest.raises(ValueError, match="unknown fault"):
         synth.plan_dataset(n_per_genre=4, faults={"replica": 0.1})
+
+
+def test_habits_follow_the_artist_only_with_the_confound_strength():
+    pieces = range(200)
+    for piece in pieces:
+        # at 0 an excerpt's habits do not depend on its artist
+        assert synth.excerpt_traits(5, "rock_artist00", piece, 0.0) == synth.excerpt_traits(5, "rock_artist07", piece, 0.0)
+        # at 1 they are the artist's
+        assert synth.excerpt_traits(5, "rock_artist00", piece, 1.0) == synth.artist_traits(5, "rock_artist00")
+    # at 0 the pieces of one artist do not share a key any more than chance allows
+    keys = [synth.excerpt_traits(5, "rock_artist00", piece, 0.0).key for piece in pieces]
+    assert max(np.bincount(keys, minlength=12)) < 0.2 * len(keys)
+    half = [synth.excerpt_traits(5, "rock_artist00", piece, 0.5) for piece in pieces]
+    share = np.mean([t.tempo_position == synth.artist_traits(5, "rock_artist00").tempo_position for t in half])
+    assert 0.35 < share < 0.65
+
+
+def test_artists_are_exchangeable_at_strength_zero():
+    plan = synth.plan_dataset(n_per_genre=6, duration=0.5, seed=9, confound_strength=0.0)
+    row = plan[plan["genre"] == "jazz"].iloc[0].to_dict()
+    other = row | {"artist": "jazz_artist_someone_else"}
+    assert np.array_equal(synth.render_excerpt(row), synth.render_excerpt(other))
+    strong = row | {"confound_strength": 1.0}
+    assert not np.array_equal(synth.render_excerpt(strong), synth.render_excerpt(strong | {"artist": other["artist"]}))

@@ -79,6 +79,7 @@ def all_targets():
         + train_targets()
         + evaluate_targets()
         + report_targets()
+        + attribution_targets()
     )
 
 
@@ -205,3 +206,48 @@ def report_targets():
         for condition, n_folds in CONDITIONS.items()
         for fold in range(n_folds)
     ]
+
+
+# attribution
+
+
+def attribution_targets():
+    return [f"{RESULTS}/tables/attribution.csv", f"{RESULTS}/figures/attribution.png"]
+
+
+def _attribution_partitions():
+    return [
+        f"{RESULTS}/partitions/{condition}/fold_{fold}.csv"
+        for condition, n_folds in CONDITIONS.items()
+        for fold in range(n_folds)
+    ]
+
+
+# sweep
+
+
+SWEEP_DIR = f"{RESULTS}/sweep"
+
+
+def _sweep_points():
+    from mgrfaults.evaluation.sweep import sweep_points
+
+    if DATASET["source"] != "synthetic":
+        raise ValueError("sweep: the confound sweep needs dataset.source: synthetic")
+    sweep = config["sweep"]
+    return sweep_points(sweep["strengths"], sweep["seeds"], sweep["no_fault_control"])
+
+
+def _sweep_point_config(point):
+    """The full config of one sweep point: this run's config with the point's seed, strength, faults, folder."""
+    import copy
+
+    point_config = copy.deepcopy(config)
+    point_config["sweep"]["enabled"] = False  # a point never sweeps again
+    point_config["seed"] = point["seed"]
+    point_config["results"] = f"{SWEEP_DIR}/{point['folder']}"
+    synthetic = point_config["dataset"].setdefault("synthetic", {})
+    synthetic["confound_strength"] = point["confound_strength"]
+    if point["faults"] == "none":
+        synthetic["faults"] = {kind: 0.0 for kind in ("exact_replica", "recording_replica", "distortion", "mislabel")}
+    return point_config

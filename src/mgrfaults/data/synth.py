@@ -5,8 +5,11 @@ pattern, scale and chords, instrument timbres, note density, register), with var
 a genre (tempo, key, mix, timbre jitter). Each excerpt has an artist; artist blocks are skewed
 as in GTZAN (one artist up to ~35 % of a genre, many singletons). Each artist has a fixed
 *production fingerprint* that says nothing about genre: an EQ curve, a band limit, a coloured
-noise floor, mains hum, compression and reverb. ``confound_strength`` scales every fingerprint;
-at 0 artists differ only in the music they were given (their preferred key, tempo and timbre).
+noise floor, mains hum, compression and reverb. Each artist also has musical *habits* (a
+preferred key, tempo, brightness and detune). ``confound_strength`` scales both: it scales every
+fingerprint, and it is the probability that an excerpt follows its artist's habit rather than a
+habit drawn for the excerpt alone. At 0 the artists within a genre are exchangeable (nothing an
+artist has that the genre does not define); at 1 every excerpt carries its artist's habits.
 
 Faults, at configurable rates: exact replicas (the same file twice), recording replicas (the
 same music rendered again from another offset), distortions (hard clipping) and mislabelings
@@ -230,7 +233,7 @@ def artist_fingerprint(seed: int, artist: str) -> Fingerprint:
 
 @dataclass(frozen=True)
 class ArtistTraits:
-    """The musical habits of an artist (present at every confound_strength): key, tempo, timbre."""
+    """Musical habits: key, tempo, timbre. An artist's, or an excerpt's own (:func:`excerpt_traits`)."""
 
     key: int  # preferred tonic, semitones above C
     tempo_position: float  # where in the genre's tempo range the artist plays, 0..1
@@ -238,14 +241,51 @@ class ArtistTraits:
     detune_cents: float
 
 
-def artist_traits(seed: int, artist: str) -> ArtistTraits:
-    rng = np.random.default_rng(derive(seed, "traits", artist))
+def _draw_traits(rng: np.random.Generator) -> ArtistTraits:
     return ArtistTraits(
         key=int(rng.integers(0, 12)),
         tempo_position=float(rng.uniform(0, 1)),
         brightness=float(rng.uniform(0.6, 1.5)),
         detune_cents=float(rng.uniform(-15, 15)),
     )
+
+
+def artist_traits(seed: int, artist: str) -> ArtistTraits:
+    """The habits of ``artist``, fixed by the dataset seed and the artist's name."""
+    return _draw_traits(np.random.default_rng(derive(seed, "traits", artist)))
+
+
+def excerpt_traits(seed: int, artist: str, music_seed: int, confound_strength: float) -> ArtistTraits:
+    """The habits one excerpt is played with: each its artist's with probability ``confound_strength``.
+
+    Each habit (key, tempo position, brightness, detune) is, independently, the artist's
+    (:func:`artist_traits`) with probability ``confound_strength`` and otherwise one drawn from
+    the same distribution for this piece alone. The marginal distribution of every habit is thus
+    the same at every strength; only its dependence on the artist changes. At 0 an excerpt's habits
+    do not depend on its artist at all, at 1 they are the artist's.
+
+    Parameters
+    ----------
+    seed : int
+        Dataset seed.
+    artist : str
+    music_seed : int
+        The piece's seed (:func:`plan_dataset`'s ``music_seed``): the piece's own habits and the
+        coin flips derive from it, so replicas of a piece keep the same habits.
+    confound_strength : float in [0, 1]
+
+    Returns
+    -------
+    ArtistTraits
+    """
+    if not 0.0 <= confound_strength <= 1.0:
+        raise ValueError(f"confound_strength must be in [0, 1], got {confound_strength}")
+    own = artist_traits(seed, artist)
+    rng = np.random.default_rng(derive(seed, "piece_traits", int(music_seed)))
+    piece = _draw_traits(rng)
+    follows = rng.random(4) < confound_strength
+    names = ("key", "tempo_position", "brightness", "detune_cents")
+    return ArtistTraits(**{n: getattr(own if f else piece, n) for n, f in zip(names, follows)})
 
 
 # --------------------------------------------------------------------------------------------
@@ -293,7 +333,8 @@ def plan_dataset(
         Dataset seed: same seed, same plan, same audio.
     confound_strength : float in [0, 1]
         Scales every artist's production fingerprint (0: none; 1: the full chain, e.g. EQ of
-        +-9 dB, band limits down to 3.5 kHz, noise floors up to -28 dB).
+        +-9 dB, band limits down to 3.5 kHz, noise floors up to -28 dB) and is the probability
+        that an excerpt follows its artist's musical habits (:func:`excerpt_traits`).
     largest_artist_share : float
         Share of a genre held by its biggest artist (Reggae; other genres get 40-100 % of it).
     singleton_share : float
@@ -495,7 +536,7 @@ def render_music(
     music_seed : int
         Fixes the composition and the performance (tempo, key, notes).
     traits : ArtistTraits
-        The artist's musical habits.
+        The habits the piece is played with (:func:`excerpt_traits`).
     sample_rate : int
         Hz.
     offset : float
@@ -637,7 +678,7 @@ def render_excerpt(row, sample_rate: int | None = None) -> np.ndarray:
     """
     sr = int(row["sample_rate"] if sample_rate is None else sample_rate)
     seed = int(row["seed"])
-    traits = artist_traits(seed, row["artist"])
+    traits = excerpt_traits(seed, row["artist"], int(row["music_seed"]), float(row["confound_strength"]))
     music = render_music(row["true_genre"], float(row["duration"]), int(row["music_seed"]), traits, sr,
                          offset=float(row["render_offset"]))
     fp = artist_fingerprint(seed, row["artist"])

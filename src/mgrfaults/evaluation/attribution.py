@@ -1,0 +1,197 @@
+"""Confound attribution: how a test excerpt is related to the training part, and accuracy per relation.
+
+Under a random (standard) partition a test excerpt can share its artist, or even its recording,
+with training excerpts. Splitting the test excerpts by what the training part shares with them
+and scoring each group separately shows how much of a system's accuracy rides on that overlap:
+when the ``neither`` group under ``standard`` scores close to ``fault_filtered``, the drop between
+the partitions is the artist/replica effect, not a difference in the music.
+
+Groups, exclusive, in order of precedence (a replica always shares its source's artist):
+
+- ``replica_in_train``: an exact or recording replica of the excerpt (same replica group:
+  ``replica_of`` or itself) is in the seen parts;
+- ``artist_in_train``: another excerpt of the same artist is in the seen parts;
+- ``neither``.
+
+Works on any metadata with an ``artist`` column (``unknown:<track_id>`` artists are unique and
+never match) and ``replica_of`` (empty: not a replica).
+"""
+
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import pandas as pd
+
+from mgrfaults.errors import InputError
+from mgrfaults.evaluation.tables import clopper_pearson
+
+GROUPS = ("artist_in_train", "replica_in_train", "neither")
+"""Group names, in the order tables and figures list them."""
+
+ATTRIBUTION_COLUMNS = ("system", "condition", "fold", "group", "n", "n_correct", "accuracy", "ci_low", "ci_high")
+
+
+def attribution_groups(
+    metadata: pd.DataFrame, partition: pd.DataFrame, seen_parts: Sequence[str] = ("train",)
+) -> pd.Series:
+    """The group of every test excerpt of one partition.
+
+    Parameters
+    ----------
+    metadata : DataFrame
+        One row per excerpt with ``track_id``, ``artist``, ``replica_of`` (track_id or empty).
+    partition : DataFrame
+        ``track_id``, ``part`` (train/valid/test); excerpts absent were removed by the condition.
+    seen_parts : sequence of str
+        The parts counted as seen in training (the study's ``train``; add ``valid`` to count
+        the excerpts a system used for model selection too).
+
+    Returns
+    -------
+    Series of str, index = test track ids (in partition order), values in :data:`GROUPS`.
+    """
+    for column in ("track_id", "artist", "replica_of"):
+        if column not in metadata.columns:
+            raise InputError(f"metadata: column {column!r} is missing (needed for the confound attribution)")
+    meta = metadata.set_index("track_id")
+    missing = sorted(set(partition["track_id"]) - set(meta.index))
+    if missing:
+        raise InputError(f"partition: track ids {missing[:5]} are not in the metadata ({len(missing)} in all)")
+    replica_of = meta["replica_of"].fillna("").astype(str)
+    # a replica group is named by its source: the source itself and every replica of it
+    replica_group = replica_of.where(replica_of != "", pd.Series(meta.index, index=meta.index))
+    seen = partition.loc[partition["part"].isin(list(seen_parts)), "track_id"]
+    test = partition.loc[partition["part"] == "test", "track_id"]
+    seen_artists = meta.loc[seen, "artist"].value_counts()
+    seen_groups = replica_group.loc[seen].value_counts()
+
+    def group_of(track_id: str) -> str:
+        # count only *other* excerpts: a test excerpt is never in the seen parts itself
+        if seen_groups.get(replica_group[track_id], 0) > 0:
+            return "replica_in_train"
+        if seen_artists.get(meta.at[track_id, "artist"], 0) > 0:
+            return "artist_in_train"
+        return "neither"
+
+    return pd.Series([group_of(t) for t in test], index=pd.Index(test, name="track_id"), name="group", dtype=str)
+
+
+def group_accuracy(
+    groups: pd.Series, predictions: pd.DataFrame, confidence: float = 0.95
+) -> pd.DataFrame:
+    """Accuracy with its exact binomial (Clopper-Pearson) interval in each group.
+
+    Parameters
+    ----------
+    groups : Series
+        :func:`attribution_groups`: test track id -> group.
+    predictions : DataFrame
+        ``track_id``, ``true``, ``predicted``: one row per test excerpt of the same partition.
+    confidence : float
+        Coverage of the interval.
+
+    Returns
+    -------
+    DataFrame, one row per group of :data:`GROUPS` (every group, ``n`` 0 and NaN accuracy when empty)
+        group, n, n_correct, accuracy, ci_low, ci_high (fractions).
+    """
+    predicted = predictions.set_index("track_id")
+    if set(predicted.index) != set(groups.index):
+        only_pred = sorted(set(predicted.index) - set(groups.index))[:5]
+        only_test = sorted(set(groups.index) - set(predicted.index))[:5]
+        raise InputError(
+            f"predictions and the partition's test part differ: predicted but not test {only_pred}, "
+            f"test but not predicted {only_test}"
+        )
+    correct = (predicted.loc[groups.index, "true"] == predicted.loc[groups.index, "predicted"]).to_numpy()
+    rows = []
+    for group in GROUPS:
+        mask = (groups == group).to_numpy()
+        n, k = int(mask.sum()), int(correct[mask].sum())
+        low, high = clopper_pearson(k, n, confidence)
+        rows.append(
+            {"group": group, "n": n, "n_correct": k, "accuracy": k / n if n else float("nan"), "ci_low": low, "ci_high": high}
+        )
+    return pd.DataFrame(rows)
+
+
+def attribution_table(
+    metadata: pd.DataFrame,
+    runs: Sequence[tuple[str, str, int]],
+    partitions: Mapping[tuple[str, int], pd.DataFrame],
+    predictions: Mapping[tuple[str, str, int], pd.DataFrame],
+    confidence: float = 0.95,
+    seen_parts: Sequence[str] = ("train",),
+) -> pd.DataFrame:
+    """The attribution table of every run: one row per (system, condition, fold, group).
+
+    Parameters
+    ----------
+    metadata : DataFrame
+    runs : sequence of (system, condition, fold)
+    partitions : mapping (condition, fold) -> partition DataFrame
+    predictions : mapping (system, condition, fold) -> predictions DataFrame
+    confidence : float
+    seen_parts : sequence of str
+
+    Returns
+    -------
+    DataFrame with columns :data:`ATTRIBUTION_COLUMNS`.
+    """
+    groups_of = {
+        key: attribution_groups(metadata, partition, seen_parts) for key, partition in partitions.items()
+    }
+    frames = []
+    for system, condition, fold in runs:
+        table = group_accuracy(groups_of[(condition, fold)], predictions[(system, condition, fold)], confidence)
+        table.insert(0, "fold", int(fold))
+        table.insert(0, "condition", condition)
+        table.insert(0, "system", system)
+        frames.append(table)
+    if not frames:
+        return pd.DataFrame(columns=list(ATTRIBUTION_COLUMNS))
+    return pd.concat(frames, ignore_index=True)[list(ATTRIBUTION_COLUMNS)]
+
+
+def plot_attribution(table: pd.DataFrame, path, dpi: int = 120) -> None:
+    """Grouped bars: per system, the accuracy of each (condition, group) with its interval.
+
+    Folds are pooled (counts summed) before the interval is computed. Empty groups are left out.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from mgrfaults.evaluation.figures import _save
+
+    pooled = table.groupby(["system", "condition", "group"], sort=False)[["n", "n_correct"]].sum().reset_index()
+    pooled = pooled[pooled["n"] > 0]
+    systems = list(dict.fromkeys(table["system"]))
+    bars = [(c, g) for c in dict.fromkeys(table["condition"]) for g in GROUPS
+            if ((pooled["condition"] == c) & (pooled["group"] == g)).any()]
+    fig, ax = plt.subplots(figsize=(1.2 + 0.35 * len(bars) * len(systems), 4.0))
+    width = 0.8 / max(len(bars), 1)
+    colours = plt.get_cmap("tab10")
+    for b, (condition, group) in enumerate(bars):
+        xs, ys, lows, highs = [], [], [], []
+        for s, system in enumerate(systems):
+            row = pooled[(pooled["system"] == system) & (pooled["condition"] == condition) & (pooled["group"] == group)]
+            if row.empty:
+                continue
+            n, k = int(row["n"].iloc[0]), int(row["n_correct"].iloc[0])
+            low, high = clopper_pearson(k, n)
+            xs.append(s - 0.4 + width * (b + 0.5))
+            ys.append(k / n)
+            lows.append(k / n - low)
+            highs.append(high - k / n)
+        ax.bar(xs, ys, width, yerr=np.array([lows, highs]), capsize=2, color=colours(b % 10),
+               label=f"{condition}: {group}")
+    ax.set_xticks(range(len(systems)), systems, rotation=20, ha="right")
+    ax.set_ylim(0, 1.05)
+    ax.set_ylabel("accuracy (95 % Clopper-Pearson)")
+    # below the axes: the bars reach the top and the bottom of the plot
+    ax.legend(fontsize=7, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.2))
+    _save(fig, path, dpi)

@@ -1,0 +1,84 @@
+"""The confound sweep: its points, the drop table and its summary, and the workflow target's plan."""
+
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import TINY_CONFIG, deep_update, run_snakemake
+from mgrfaults.errors import InputError
+from mgrfaults.evaluation.sweep import drop_summary, drop_table, mean_interval, stack_points, sweep_points
+
+
+def test_points_cover_the_grid_and_the_control():
+    points = sweep_points([0.0, 0.5, 1.0], [1, 2], no_fault_control=True)
+    assert len(points) == (3 + 1) * 2
+    assert len({p["name"] for p in points}) == len({p["folder"] for p in points}) == len(points)
+    assert all(p["name"].isidentifier() for p in points)
+    control = [p for p in points if p["faults"] == "none"]
+    assert [p["confound_strength"] for p in control] == [0.0, 0.0] and control[0]["folder"] == "strength_0_nofaults/seed_1"
+    assert len(sweep_points([0.0], [1], no_fault_control=False)) == 1
+    with pytest.raises(InputError):
+        sweep_points([0.0, 0.0], [1], True)
+
+
+def _runs(standard, filtered, folds=1):
+    rows = []
+    for system, (a, b) in {"X": (standard, filtered), "Y": (standard - 0.1, filtered - 0.1)}.items():
+        for fold in range(folds):
+            rows += [
+                {"system": system, "condition": "standard", "fold": fold, "accuracy": a, "normalized_accuracy": a - 0.01},
+                {"system": system, "condition": "fault_filtered", "fold": fold, "accuracy": b, "normalized_accuracy": b},
+            ]
+    return pd.DataFrame(rows)
+
+
+def test_drop_table_and_summary():
+    points = sweep_points([0.0, 1.0], [1, 2, 3], no_fault_control=False)
+    filtered = {0.0: [0.8, 0.82, 0.78], 1.0: [0.5, 0.45, 0.55]}
+    runs = [(p, _runs(0.8, filtered[p["confound_strength"]][p["seed"] - 1], folds=2)) for p in points]
+    drops = drop_table(runs)
+    assert len(drops) == 2 * 6
+    x = drops[(drops["system"] == "X") & (drops["confound_strength"] == 1.0)].sort_values("seed")
+    np.testing.assert_allclose(x["drop"], [0.3, 0.35, 0.25])
+    np.testing.assert_allclose(x["normalized_drop"], [0.29, 0.34, 0.24])
+    summary = drop_summary(drops).set_index(["system", "confound_strength"])
+    assert summary.loc[("X", 1.0), "n_seeds"] == 3
+    assert summary.loc[("X", 1.0), "drop_mean"] == pytest.approx(0.3)
+    assert summary.loc[("X", 1.0), "drop_sd"] == pytest.approx(0.05)
+    # Student t with 2 degrees of freedom: half-width 4.303 * 0.05 / sqrt(3)
+    assert summary.loc[("X", 1.0), "drop_ci_high"] == pytest.approx(0.3 + 4.3027 * 0.05 / np.sqrt(3), abs=1e-4)
+    assert summary.loc[("all", 0.0), "drop_mean"] == pytest.approx(0.0, abs=1e-12)
+    with pytest.raises(InputError):
+        drop_table([(points[0], _runs(0.8, 0.5).query("condition == 'standard'"))])
+
+
+def test_mean_interval_of_one_value_has_no_interval():
+    one = mean_interval([0.2])
+    assert one["mean"] == 0.2 and np.isnan(one["sd"]) and np.isnan(one["ci_low"])
+
+
+def test_stack_points_prefixes_rows():
+    points = sweep_points([0.5], [4], no_fault_control=False)
+    table = stack_points([(points[0], pd.DataFrame({"system": ["X"], "n": [3]}))])
+    assert list(table.columns[:3]) == ["confound_strength", "faults", "seed"] and table.at[0, "seed"] == 4
+
+
+def _planned_jobs(output: str) -> int:
+    match = re.search(r"^total\s+(\d+)", output, flags=re.M)
+    assert match, output[-3000:]
+    return int(match.group(1))
+
+
+@pytest.mark.workflow
+def test_sweep_dry_run_plans_every_point(tmp_path):
+    """Every point plans the stages a single run needs for its runs and attribution tables, nothing shared."""
+    single = run_snakemake(tmp_path / "single", TINY_CONFIG, targets=["results/tables/runs.csv", "results/tables/attribution.csv"],
+                           extra_args=["-n"])
+    per_point = _planned_jobs(single.stdout)
+    sweep = deep_update(TINY_CONFIG, {"sweep": {"enabled": True, "strengths": [0.0, 1.0], "seeds": [1, 2], "no_fault_control": True}})
+    planned = run_snakemake(tmp_path / "sweep", sweep, targets=["sweep"], extra_args=["-n"])
+    n_points = (2 + 1) * 2
+    assert _planned_jobs(planned.stdout) == n_points * per_point + 2  # + sweep_tables + the target
+    assert "results/sweep/strength_0_nofaults/seed_2/dataset/plan.csv" in planned.stdout
