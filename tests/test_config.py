@@ -78,3 +78,23 @@ def test_presets_and_folds():
     assert kept["synthetic"]["n_per_genre"] == 3
     assert condition_folds({"a": {"method": "stratified"}, "b": {"method": "stratified_cv", "k": 5},
                             "c": {"method": "artist_filtered_cv"}}) == {"a": 1, "b": 5, "c": 4}
+
+
+@pytest.mark.parametrize("source", ["gtzan", "directory"])
+def test_missing_or_empty_root_is_named(config, source, tmp_path):
+    config["dataset"]["source"] = source
+    config["dataset"][source]["root"] = str(tmp_path / "nowhere")
+    with pytest.raises(ConfigError, match=rf"dataset\.{source}\.root: .*nowhere is not a folder"):
+        check_config(config)
+    (tmp_path / "empty").mkdir()
+    config["dataset"][source]["root"] = str(tmp_path / "empty")
+    with pytest.raises(ConfigError, match=rf"dataset\.{source}\.root: .*empty folder"):
+        check_config(config)
+    (tmp_path / "empty" / "blues").mkdir()
+    check_config(config)
+
+
+def test_gtzan_without_root_downloads(config):
+    config["dataset"]["source"] = "gtzan"
+    config["dataset"]["gtzan"]["root"] = None
+    check_config(config)
