@@ -19,6 +19,7 @@ from mgrfaults.evaluation.tables import (
     format_difference_table,
     html_page,
     pooled_figure_of_merit,
+    round_for_csv,
     runs_table,
 )
 
@@ -178,3 +179,12 @@ def test_readable_tables_and_html_page():
     page = html_page(diff, "standard - fault_filtered <drop>", notes="a & b")
     assert page.startswith("<!DOCTYPE html>") and "<table" in page and "40.0" in page
     assert "&lt;drop&gt;" in page and "a &amp; b" in page  # escaped
+
+
+def test_p_values_survive_the_csv(tmp_path):
+    table = pd.DataFrame({"system": ["A"], "difference": [0.123456789], "p_value": [5.21e-08]})
+    path = tmp_path / "difference.csv"
+    round_for_csv(table).to_csv(path, index=False)
+    back = pd.read_csv(path)
+    assert back.loc[0, "p_value"] == 5.21e-08
+    assert back.loc[0, "difference"] == 0.123457
