@@ -58,3 +58,33 @@ def setup_script_logging(log_paths=(), level: int = logging.INFO) -> logging.Log
 
     sys.excepthook = log_uncaught
     return log
+
+
+def finished_message(results: str, summary_table: str, configfiles=(), config_overrides: bool = False,
+                     report_exists: bool = False) -> str:
+    """What a finished run prints last: where the answer is and how to build the report.
+
+    Parameters
+    ----------
+    results : str
+        The results folder (config ``results``).
+    summary_table : str
+        The table that answers the study (the difference table, or the runs table without one).
+    configfiles : sequence of str
+        The run's ``--configfile`` values: the report command must see the same configuration.
+    config_overrides : bool
+        The run had ``--config`` values (repeated as a reminder, not spelled out).
+    report_exists : bool
+        ``<results>/report.html`` exists already (from an earlier ``--report``; a run never writes it).
+    """
+    report = f"{results}/report.html"
+    command = f"snakemake --report {report}"
+    if configfiles:
+        command += " --configfile " + " ".join(str(f) for f in configfiles)
+    if config_overrides:
+        command += " --config <the same values as this run>"
+    lines = [f"Finished. The answer: {summary_table}; all tables in {results}/tables, figures in {results}/figures.",
+             f"Report (one HTML page, tables and figures): {command}"]
+    if report_exists:
+        lines.append(f"  ({report} exists from an earlier build: rebuild it to include this run.)")
+    return "\n".join(lines)
