@@ -33,3 +33,14 @@ def test_unexpected_error_keeps_the_traceback_on_the_console(tmp_path):
     stderr, log = run_failing_script(tmp_path, "bug")
     assert "Traceback" in stderr and "RuntimeError: a bug" in stderr
     assert "Traceback" in log
+
+
+def test_finished_message_names_the_answer_and_the_report_command():
+    from mgrfaults.logs import finished_message
+
+    text = finished_message("results/gtzan", "results/gtzan/tables/difference.csv", ["config/gtzan.yaml"])
+    assert "results/gtzan/tables/difference.csv" in text
+    assert "snakemake --report results/gtzan/report.html --configfile config/gtzan.yaml" in text
+    assert "earlier build" not in text
+    again = finished_message("results", "results/tables/runs.csv", config_overrides=True, report_exists=True)
+    assert "snakemake --report results/report.html --config" in again and "earlier build" in again
