@@ -50,7 +50,7 @@ onsuccess:
             RESULTS,
             f"{RESULTS}/tables/difference.csv" if HAS_DIFFERENCE else f"{RESULTS}/tables/runs.csv",
             configfiles=[os.path.relpath(f) for f in workflow.overwrite_configfiles],
-            config_overrides=bool(workflow.config_settings.overwrite_config),
+            config_overrides=bool(workflow.config_settings.config),  # --config values
             report_exists=Path(f"{RESULTS}/report.html").exists(),
         )
     )
