@@ -1,19 +1,30 @@
 # mgr-faults: is an MGR system learning music, or the faults of its dataset?
 # Thin entry point: config, validation, the stages, and the final targets.
+import os
+import sys
 from pathlib import Path
+
+import yaml
 
 from snakemake.utils import min_version, validate
 
 min_version("9.0")
+
+sys.path.insert(0, str(Path(workflow.basedir) / "src"))  # the library, also without `pip install -e`
+from mgrfaults.logs import finished_message
+from mgrfaults.overrides import coerce_to_schema
+
+CONFIG_SCHEMA = "workflow/schemas/config.schema.yaml"
 
 
 # the embedded default, found also when --directory points elsewhere; --configfile adds to it
 configfile: str(Path(workflow.basedir) / "config" / "config.yaml")
 
 
+# --config delivers nested values as strings ('4'): type them as the schema says before validating
+config.update(coerce_to_schema(config, yaml.safe_load(open(Path(workflow.basedir) / CONFIG_SCHEMA))))
 # fills every default: the schema is the only place they are written (nested sections: `default: {}`)
-validate(config, "workflow/schemas/config.schema.yaml", set_default=True)
-
+validate(config, CONFIG_SCHEMA, set_default=True)
 
 
 report: "workflow/report/workflow.rst"
@@ -38,3 +49,15 @@ rule all:
     input:
         all_targets(),
     default_target: True
+
+
+onsuccess:
+    print(
+        finished_message(
+            RESULTS,
+            f"{RESULTS}/tables/difference.csv" if HAS_DIFFERENCE else f"{RESULTS}/tables/runs.csv",
+            configfiles=[os.path.relpath(f) for f in workflow.overwrite_configfiles],
+            config_overrides=bool(workflow.config_settings.config),  # --config values
+            report_exists=Path(f"{RESULTS}/report.html").exists(),
+        )
+    )

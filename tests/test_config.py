@@ -16,6 +16,7 @@ from mgrfaults.config import (
     SCHEMA_PATH,
     SYNTHETIC_PRESETS,
     ConfigError,
+    check_config,
     condition_folds,
     load_config,
     resolve,
@@ -115,11 +116,13 @@ def test_cv_needs_k_at_least_three():
         load_config({"partitions": {"conditions": {"cv": {"method": "stratified_cv", "k": 2}}}})
 
 
-def test_directory_source_needs_root():
+def test_directory_source_needs_root(tmp_path):
     with pytest.raises(ConfigError, match=r"dataset\.directory\.root"):
         resolve(load_config({"dataset": {"source": "directory"}}))
-    resolved = resolve(load_config({"dataset": {"source": "directory", "directory": {"root": "/music"}}}))
-    assert resolved.dataset.root == "/music"
+    (tmp_path / "music" / "blues").mkdir(parents=True)
+    root = str(tmp_path / "music")
+    resolved = resolve(load_config({"dataset": {"source": "directory", "directory": {"root": root}}}))
+    assert resolved.dataset.root == root
 
 
 def test_presets():
@@ -205,3 +208,25 @@ def test_config_files_do_not_restate_schema_defaults(repo_root):
             for key, value in cond.items():
                 default = defaults.get(f"partitions.conditions.{cond['method']}.{key}", object())
                 assert default != value, f"config/{name}: conditions.{cname}.{key} restates the default {value!r}"
+
+
+@pytest.mark.parametrize("source", ["gtzan", "directory"])
+def test_missing_or_empty_root_is_named(source, tmp_path):
+    config = load_config()
+    config["dataset"]["source"] = source
+    config["dataset"][source]["root"] = str(tmp_path / "nowhere")
+    with pytest.raises(ConfigError, match=rf"dataset\.{source}\.root: .*nowhere is not a folder"):
+        check_config(config)
+    (tmp_path / "empty").mkdir()
+    config["dataset"][source]["root"] = str(tmp_path / "empty")
+    with pytest.raises(ConfigError, match=rf"dataset\.{source}\.root: .*empty folder"):
+        check_config(config)
+    (tmp_path / "empty" / "blues").mkdir()
+    check_config(config)
+
+
+def test_gtzan_without_root_downloads():
+    config = load_config()
+    config["dataset"]["source"] = "gtzan"
+    config["dataset"]["gtzan"]["root"] = None
+    check_config(config)

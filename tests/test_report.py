@@ -27,6 +27,7 @@ EVALUATE_RULES = [
     "figure_of_merit",
     "accuracy_figure",
     "report_partition_summary",
+    "report_answer",
     "training_curves",
 ]
 SYSTEMS = ["BFF_SVM", "500_RSD"]
@@ -93,6 +94,7 @@ def test_report_on_crafted_predictions(tmp_path):
            for kind, ext in (("tables", "csv"), ("figures", "png"))]
         + [f"results/report/partitions/{c}/fold_0_summary.html" for c in CONDITIONS]
         + [f"results/figures/training/{c}.png" for c in CONDITIONS]
+        + ["results/report/answer.html"]
     )
     allowed = ["--allowed-rules", *EVALUATE_RULES]
     run_snakemake(workdir, config, targets=targets, extra_args=allowed)
@@ -128,6 +130,12 @@ def test_report_on_crafted_predictions(tmp_path):
     text = report.read_text()
     assert "Fisher" in text and "Clopper-Pearson" in text  # the captions say which test and interval
     assert "mgr-faults" in text  # the workflow description
+    # the first page (the workflow description) opens with the answer: the table and the accuracy figure
+    description = text[text.index("var workflow_desc"):]
+    description = description[:description.index("</script>")]
+    assert description.index("The answer") < description.index("The study")
+    assert "mgrfaults-table" in description and "drop (points)" in description
+    assert "data:image/png;base64," in description
 
 
 def test_report_on_tiny_pipeline(tiny_run, tmp_path):

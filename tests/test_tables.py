@@ -10,6 +10,7 @@ from mgrfaults.evaluation.metrics import confusion_matrix, evaluate
 from mgrfaults.evaluation.tables import (
     PAIRED_TEST,
     UNPAIRED_TEST,
+    answer_table,
     bootstrap_intervals,
     clopper_pearson,
     compare_conditions,
@@ -17,8 +18,10 @@ from mgrfaults.evaluation.tables import (
     difference_table,
     format_condition_table,
     format_difference_table,
+    html_fragment,
     html_page,
     pooled_figure_of_merit,
+    round_for_csv,
     runs_table,
 )
 
@@ -178,3 +181,24 @@ def test_readable_tables_and_html_page():
     page = html_page(diff, "standard - fault_filtered <drop>", notes="a & b")
     assert page.startswith("<!DOCTYPE html>") and "<table" in page and "40.0" in page
     assert "&lt;drop&gt;" in page and "a &amp; b" in page  # escaped
+
+
+def test_p_values_survive_the_csv(tmp_path):
+    table = pd.DataFrame({"system": ["A"], "difference": [0.123456789], "p_value": [5.21e-08]})
+    path = tmp_path / "difference.csv"
+    round_for_csv(table).to_csv(path, index=False)
+    back = pd.read_csv(path)
+    assert back.loc[0, "p_value"] == 5.21e-08
+    assert back.loc[0, "difference"] == 0.123457
+
+
+def test_answer_table_orders_and_drops():
+    runs = pd.DataFrame({"system": ["S", "S", "S", "B", "B"], "condition": ["std", "std", "ff", "std", "ff"],
+                         "fold": [0, 1, 0, 0, 0], "accuracy": [0.8, 0.9, 0.4, 0.7, 0.6]})
+    difference = pd.DataFrame({"system": ["B", "S"], "difference": [0.1, 0.45], "p_value": [0.5, 3.2e-9]})
+    table = answer_table(runs, difference)
+    assert list(table.columns) == ["system", "std (%)", "ff (%)", "drop (points)", "p-value"]
+    assert table.values.tolist() == [["S", "85.0", "40.0", "45.0", "3.2e-09"], ["B", "70.0", "60.0", "10.0", "0.5"]]
+    assert list(answer_table(runs).columns) == ["system", "std (%)", "ff (%)"]
+    fragment = html_fragment(table)
+    assert fragment.startswith("<style>") and "<html" not in fragment and "3.2e-09" in fragment

@@ -284,7 +284,7 @@ def check_config(config: Mapping[str, Any]) -> None:
     """Raise :class:`ConfigError` naming the key for values the schema cannot express.
 
     Checks: partition proportions sum to 1 (the schema bounds each share and k); the dataset
-    source has what it needs (a root for ``directory``).
+    source has what it needs (a root for ``directory``; a given root exists and is not empty).
     """
     for name, cond in config["partitions"]["conditions"].items():
         props = cond.get("proportions")  # only the methods with proportions have the key
@@ -295,6 +295,8 @@ def check_config(config: Mapping[str, Any]) -> None:
     dataset = config["dataset"]
     if dataset["source"] == "directory" and not (dataset.get("directory") or {}).get("root"):
         raise ConfigError("dataset.directory.root: dataset.source is 'directory' but no root folder is given")
+    if dataset["source"] in ("gtzan", "directory"):
+        check_audio_root(dataset["source"], (dataset.get(dataset["source"]) or {}).get("root"))
     for check in BAD_INPUT_CHECKS:
         check(config)
 
@@ -406,3 +408,22 @@ BAD_INPUT_CHECKS = (
     check_evaluate_names,
     check_annotations_artist,
 )
+
+
+def check_audio_root(source: str, root) -> None:
+    """Raise :class:`ConfigError` naming ``dataset.<source>.root`` when a given root is missing or empty.
+
+    Checked when the workflow is parsed, so that a wrong root stops the run before any job, instead of
+    the later stages running on another dataset's leftovers. ``None`` (GTZAN: download it) passes.
+    """
+    if root is None:
+        return
+    key = f"dataset.{source}.root"
+    folder = Path(root)
+    if not str(root).strip():
+        raise ConfigError(f"{key}: is empty; give the audio folder, or null to download GTZAN")
+    if not folder.is_dir():
+        raise ConfigError(f"{key}: {root} is not a folder (from {Path.cwd()}); "
+                          "give the folder that holds <genre>/<name>.<ext> audio")
+    if not any(folder.iterdir()):
+        raise ConfigError(f"{key}: {root} is an empty folder; give the folder that holds <genre>/<name>.<ext> audio")

@@ -5,26 +5,86 @@ from __future__ import annotations
 import logging
 import sys
 
+from mgrfaults.config import ConfigError
+from mgrfaults.errors import InputError
+
+FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+# errors a user can act on (bad input, a config value, no network): their message names the file or
+# key and what to do, so the console shows only the message
+EXPECTED_ERRORS = (InputError, ConfigError)
+
+
+class ConsoleFormatter(logging.Formatter):
+    """Leaves out the traceback of an expected error on the console; the rule's log file keeps it."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        if getattr(record, "traceback_in_log", False):
+            record = logging.makeLogRecord({**record.__dict__, "exc_info": None, "exc_text": None})
+        return super().format(record)
+
 
 def setup_script_logging(log_paths=(), level: int = logging.INFO) -> logging.Logger:
     """Send log records of the ``mgrfaults`` loggers to the rule's log file(s) and stderr.
 
-    An exception that ends the script is logged there too, with its traceback.
+    An exception that ends the script is logged there too. An expected error (``EXPECTED_ERRORS``:
+    missing file, bad input, no network) prints one paragraph on stderr, its message, which names the
+    file or config key and what to do, and where the traceback is; the traceback goes only to the log
+    file. Any other exception (a bug) prints its traceback on stderr as well.
 
     Parameters
     ----------
     log_paths : sequence of str
         ``snakemake.log`` (may be empty).
     """
-    handlers = [logging.StreamHandler(sys.stderr)] + [logging.FileHandler(p, mode="w") for p in log_paths]
-    logging.basicConfig(level=level, handlers=handlers, force=True,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    console = logging.StreamHandler(sys.stderr)
+    console.setFormatter(ConsoleFormatter(FORMAT))
+    files = [logging.FileHandler(p, mode="w") for p in log_paths]
+    for handler in files:
+        handler.setFormatter(logging.Formatter(FORMAT))
+    logging.basicConfig(level=level, handlers=[console, *files], force=True)
     logging.captureWarnings(True)
     log = logging.getLogger("mgrfaults")
+    log_files = ", ".join(str(p) for p in log_paths)
 
     def log_uncaught(exc_type, exc, tb):
         # the rule's log file then says why the job failed, not only Snakemake's console
-        log.critical("failed: %s", exc, exc_info=(exc_type, exc, tb))
+        if issubclass(exc_type, EXPECTED_ERRORS) and files:
+            log.critical("failed: %s\n(traceback in %s)", exc, log_files, exc_info=(exc_type, exc, tb),
+                         extra={"traceback_in_log": True})
+        else:
+            log.critical("failed: %s", exc, exc_info=(exc_type, exc, tb))
 
     sys.excepthook = log_uncaught
     return log
+
+
+def finished_message(results: str, summary_table: str, configfiles=(), config_overrides: bool = False,
+                     report_exists: bool = False) -> str:
+    """What a finished run prints last: where the answer is and how to build the report.
+
+    Parameters
+    ----------
+    results : str
+        The results folder (config ``results``).
+    summary_table : str
+        The table that answers the study (the difference table, or the runs table without one).
+    configfiles : sequence of str
+        The run's ``--configfile`` values: the report command must see the same configuration.
+    config_overrides : bool
+        The run had ``--config`` values (repeated as a reminder, not spelled out).
+    report_exists : bool
+        ``<results>/report.html`` exists already (from an earlier ``--report``; a run never writes it).
+    """
+    report = f"{results}/report.html"
+    command = f"snakemake --report {report}"
+    if configfiles:
+        command += " --configfile " + " ".join(str(f) for f in configfiles)
+    if config_overrides:
+        command += " --config <the same values as this run>"
+    lines = [f"Finished. The answer: {summary_table}; all tables in {results}/tables, figures in {results}/figures.",
+             f"Report (one HTML page, tables and figures): {command}"]
+    if report_exists:
+        lines.append(f"  ({report} exists from an earlier build: rebuild it to include this run.)")
+    return "\n".join(lines)

@@ -201,7 +201,7 @@ def evaluate_targets():
 
 
 def report_targets():
-    return [
+    return [f"{RESULTS}/report/answer.html"] + [
         f"{RESULTS}/report/partitions/{condition}/fold_{fold}_summary.html"
         for condition, n_folds in CONDITIONS.items()
         for fold in range(n_folds)

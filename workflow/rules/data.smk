@@ -75,6 +75,7 @@ else:
         params:
             source=lambda wc: DATASET.gtzan["index"] or GTZAN_SOURCES["index"]["url"],
             sha256=GTZAN_SOURCES["index"]["sha256"],
+            local_key="dataset.gtzan.index (a local GTZANindex.txt)",
         log:
             f"{RESULTS}/logs/data/fetch_gtzan_index.log",
         conda:
@@ -94,6 +95,8 @@ else:
                 else GTZAN_SOURCES["partition_lists"]["url_base"] + f"{wc.name}.txt"
             ),
             sha256=lambda wc: GTZAN_SOURCES["partition_lists"]["sha256"][f"{wc.name}.txt"],
+            # a function: a plain string param would be formatted with the wildcards
+            local_key=lambda wc: "dataset.gtzan.partition_lists (a local folder of {train,valid,test}_{filtered,stratified}.txt)",
         log:
             f"{RESULTS}/logs/data/fetch_{{name}}.log",
         conda:

@@ -1,11 +1,29 @@
 # Stage: report. What `snakemake --report results/report.html` shows beyond the evaluate stage's
-# tables and figures (those are marked with report() where they are made): the partition summaries.
+# tables and figures (those are marked with report() where they are made): the answer table that the
+# first page (workflow/report/workflow.rst) embeds beside the accuracy figure, and the partition summaries.
 # report() marks only outputs of rules, and the report shows HTML in place (a CSV is only downloaded),
 # so each summary written by the partitions stage is rendered as an HTML page.
 
 
 localrules:
+    report_answer,
     report_partition_summary,
+
+
+rule report_answer:
+    """Mean accuracy per system and condition, the drop, its p-value and the accuracy figure, for the first page."""
+    input:
+        runs=f"{RESULTS}/tables/runs.csv",
+        difference=[f"{RESULTS}/tables/difference.csv"] if HAS_DIFFERENCE else [],
+        figure=f"{RESULTS}/figures/accuracy_by_condition.png",
+    output:
+        f"{RESULTS}/report/answer.html",
+    log:
+        f"{RESULTS}/logs/report/answer.log",
+    conda:
+        "../envs/mgrfaults.yaml"
+    script:
+        "../scripts/report_answer.py"
 
 
 rule report_partition_summary:

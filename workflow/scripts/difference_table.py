@@ -5,7 +5,7 @@ import pandas as pd
 from mgrfaults.io import write_csv_atomic, write_text_atomic
 from mgrfaults.logs import setup_script_logging
 from mgrfaults.evaluation.metrics import read_predictions
-from mgrfaults.evaluation.tables import difference_table, format_difference_table, html_page
+from mgrfaults.evaluation.tables import difference_table, format_difference_table, html_page, round_for_csv
 
 snakemake = globals()["snakemake"]  # injected by Snakemake's script directive
 
@@ -19,7 +19,7 @@ condition_a, condition_b = snakemake.params.conditions
 table = difference_table(
     pd.read_csv(snakemake.input.runs), predictions, condition_a, condition_b, systems=snakemake.params.systems
 )
-write_csv_atomic(table.round(6), snakemake.output.table)
+write_csv_atomic(round_for_csv(table), snakemake.output.table)  # p-values unrounded
 notes = (f"Mean accuracy over folds, percent; difference = {condition_a} - {condition_b} in percentage points. "
          "McNemar's exact test when both conditions tested the same excerpts, else Fisher's exact test "
          "on correct/wrong x condition (per-excerpt correctness pooled over folds).")

@@ -7,7 +7,8 @@ from mgrfaults.logs import setup_script_logging
 
 log = setup_script_logging(snakemake.log)
 archive = Path(snakemake.params.archive)
-fetch(snakemake.params.url, archive, md5=snakemake.params.md5)
+fetch(snakemake.params.url, archive, md5=snakemake.params.md5,
+      local_key="dataset.gtzan.root (a local folder of <genre>/<genre>.000NN.au)")
 try:
     extract_tar(archive, snakemake.output[0])
 finally:

@@ -23,7 +23,8 @@ def file_digest(path, algorithm: str = "sha256") -> str:
     return h.hexdigest()
 
 
-def fetch(url: str, dest, md5: str | None = None, sha256: str | None = None, timeout: float = 60.0) -> Path:
+def fetch(url: str, dest, md5: str | None = None, sha256: str | None = None, timeout: float = 60.0,
+          local_key: str | None = None) -> Path:
     """Download ``url`` (http(s):// or file://) or copy a local path to ``dest``, verifying a checksum.
 
     Parameters
@@ -34,6 +35,9 @@ def fetch(url: str, dest, md5: str | None = None, sha256: str | None = None, tim
         Final file; written to a temporary name and renamed only once the checksum matches.
     md5, sha256 : str, optional
         Expected hex digest; at least one should be given for data that results depend on.
+    local_key : str, optional
+        The config key that gives a local copy instead (``dataset.gtzan.index``, ...): named in the
+        error, so that a user without network knows what to set.
 
     Raises
     ------
@@ -49,7 +53,11 @@ def fetch(url: str, dest, md5: str | None = None, sha256: str | None = None, tim
             else:
                 shutil.copyfile(url, tmp)
         except (OSError, ValueError) as e:
-            raise InputError(f"{url}: cannot fetch: {e}") from e
+            hint = ""
+            if local_key:
+                hint = (f"; no network? download it elsewhere and set {local_key} to the local copy" if "://" in url
+                        else f"; check {local_key}")
+            raise InputError(f"{url}: cannot fetch: {e}{hint}") from e
         for algorithm, expected in (("md5", md5), ("sha256", sha256)):
             if expected:
                 got = file_digest(tmp, algorithm)

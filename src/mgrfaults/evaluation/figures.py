@@ -105,7 +105,7 @@ def plot_accuracy_by_condition(
     _save(fig, path, dpi)
 
 
-def plot_training_curves(logs: Mapping[str, pd.DataFrame], path, dpi: int = 120) -> None:
+def plot_training_curves(logs: Mapping[str, pd.DataFrame], path, dpi: int = 120, condition: str | None = None) -> None:
     """Training loss and frame errors per epoch, one line per run.
 
     Parameters
@@ -114,8 +114,13 @@ def plot_training_curves(logs: Mapping[str, pd.DataFrame], path, dpi: int = 120)
         Run name -> training log (columns epoch, loss, train_frame_error, valid_frame_error).
     path : str or Path
         PNG to write (atomically).
+    condition : str, optional
+        The partition condition the nets were trained under, named in the figure's title (one figure
+        per condition: without it two figures look alike).
     """
     fig, (ax_loss, ax_err) = plt.subplots(1, 2, figsize=(10, 3.8))
+    if condition is not None:
+        fig.suptitle(f"Training under the {condition} partition")
     for name, log in logs.items():
         missing = [c for c in ("epoch", "loss", "train_frame_error", "valid_frame_error") if c not in log.columns]
         if missing:

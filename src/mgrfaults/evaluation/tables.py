@@ -315,6 +315,15 @@ def difference_table(
     return pd.DataFrame(out)
 
 
+def round_for_csv(table: pd.DataFrame, decimals: int = 6, exact: Sequence[str] = ("p_value",)) -> pd.DataFrame:
+    """Round a table's numbers for its CSV, except the ``exact`` columns (kept unrounded).
+
+    p-values of a clear drop are far below 1e-6 (Fisher's test on a few hundred excerpts: ~1e-8);
+    rounded to 6 decimals every one would read 0.0.
+    """
+    return table.round({c: decimals for c in table.columns if c not in exact})
+
+
 def pooled_figure_of_merit(confusions: Sequence[np.ndarray], labels: Sequence[str], scale: float = 100.0) -> pd.DataFrame:
     """Figure of merit of the confusion matrices of all folds summed (see :func:`figure_of_merit`)."""
     if not confusions:
@@ -327,10 +336,11 @@ _HTML_STYLE = """
 body { font-family: system-ui, sans-serif; margin: 1.5em; color: #1e293b; }
 h1 { font-size: 1.2em; }
 p.notes { max-width: 60em; font-size: 0.9em; color: #475569; }
+div.wide { overflow-x: auto; max-width: 100%; }
 table { border-collapse: collapse; font-size: 0.9em; }
 th, td { padding: 0.3em 0.8em; border-bottom: 1px solid #cbd5e1; text-align: right; }
 td { white-space: nowrap; }
-th { background: #f1f5f9; }
+th { background: #f1f5f9; white-space: normal; vertical-align: bottom; }
 td:first-child, th:first-child { text-align: left; }
 """
 
@@ -404,5 +414,64 @@ def html_page(table: pd.DataFrame, title: str, notes: str = "", float_format: st
     notes_html = f'<p class="notes">{html.escape(notes)}</p>' if notes else ""
     return (
         f'<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
-        f"<style>{_HTML_STYLE}</style></head>\n<body><h1>{html.escape(title)}</h1>{notes_html}\n{body}\n</body></html>\n"
+        f"<style>{_HTML_STYLE}</style></head>\n<body><h1>{html.escape(title)}</h1>{notes_html}\n"
+        # a table wider than the report's frame scrolls instead of being cut off
+        f'<div class="wide">\n{body}\n</div>\n</body></html>\n'
     )
+
+
+def answer_table(runs: pd.DataFrame, difference: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The study's answer in one table, for the report's first page.
+
+    Parameters
+    ----------
+    runs : DataFrame
+        :func:`runs_table` (system, condition, fold, accuracy, ...).
+    difference : DataFrame, optional
+        :func:`difference_table`; adds the drop (points) and its p-value.
+
+    Returns
+    -------
+    DataFrame
+        One row per system (in the runs table's order): mean accuracy over folds in percent per
+        condition (in the runs table's order), then ``drop (points)`` and ``p-value`` when given.
+    """
+    mean = runs.groupby(["system", "condition"], sort=False)["accuracy"].mean().unstack("condition")
+    systems, conditions = list(dict.fromkeys(runs["system"])), list(dict.fromkeys(runs["condition"]))
+    mean = mean.loc[systems, conditions]
+    out = pd.DataFrame({"system": systems})
+    for condition in conditions:
+        out[f"{condition} (%)"] = mean[condition].map(_percent).to_numpy()
+    if difference is not None:
+        diff = difference.set_index("system").reindex(systems)
+        out["drop (points)"] = diff["difference"].map(_percent).to_numpy()
+        out["p-value"] = diff["p_value"].map(lambda p: "" if math.isnan(p) else f"{p:.2g}").to_numpy()
+    return out
+
+
+def html_fragment(table: pd.DataFrame, css_class: str = "mgrfaults-table") -> str:
+    """``table`` as an HTML fragment (a styled ``<table>``, no page) to embed in another page.
+
+    The style is scoped by ``css_class`` so that it changes nothing else of the embedding page.
+    """
+    c = f"table.{css_class}"
+    style = (f"{c} {{ border-collapse: collapse; font-size: 0.95em; margin: 0.5em 0 1em 0; }} "
+             f"{c} th, {c} td {{ padding: 0.25em 0.9em; border-bottom: 1px solid #cbd5e1; text-align: right; }} "
+             f"{c} th {{ background: #f1f5f9; }} "
+             f"{c} td:first-child, {c} th:first-child {{ text-align: left; }}")
+    body = table.to_html(index=False, na_rep="", border=0, escape=True, classes=css_class)
+    return f"<style>{style}</style>\n{body}\n"
+
+
+def html_image(png_path, alt: str) -> str:
+    """An ``<img>`` holding a PNG as a data URI: an HTML fragment that needs no file beside it.
+
+    (Snakemake's ``embeddedimage`` rst directive keeps the file path in the report's first page
+    instead of embedding the image, so the page embeds its figure through this.)
+    """
+    import base64
+    import html
+    from pathlib import Path
+
+    data = base64.b64encode(Path(png_path).read_bytes()).decode("ascii")
+    return f'<img src="data:image/png;base64,{data}" alt="{html.escape(alt)}" style="max-width: 100%;">\n'

@@ -1,0 +1,83 @@
+"""Command-line config overrides typed by the schema.
+
+``snakemake --config 'systems={bff: {svm_C: [4]}}'`` parses nested values with YAML's BaseLoader:
+every scalar arrives as a string (``'4'``), and the schema then rejects it (``'4' is not of type
+'integer'``). :func:`coerce_to_schema` converts such strings to the type the schema asks for at
+that key, before validation; anything that does not convert is left for the validation to name.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Mapping
+
+INTEGER = re.compile(r"^[+-]?\d+$")
+NULLS = {"null", "Null", "NULL", "~"}
+BOOLEANS = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
+
+
+def _allowed_types(schema: Mapping[str, Any]) -> set[str]:
+    """JSON-schema types a value may have at this node (``type``, and those of anyOf/oneOf branches)."""
+    declared = schema.get("type", [])
+    types = {declared} if isinstance(declared, str) else set(declared)
+    for branch in list(schema.get("anyOf", [])) + list(schema.get("oneOf", [])):
+        types |= _allowed_types(branch)
+    return types
+
+
+def _coerce_scalar(text: str, schema: Mapping[str, Any]):
+    types = _allowed_types(schema)
+    if "string" in types:
+        return text  # a string is valid here: keep what was written
+    if "integer" in types and INTEGER.match(text):
+        return int(text)
+    if "number" in types:
+        try:
+            return int(text) if INTEGER.match(text) else float(text)
+        except ValueError:
+            pass
+    if "boolean" in types and text in BOOLEANS:
+        return BOOLEANS[text]
+    if "null" in types and text in NULLS:
+        return None
+    return text
+
+
+def _branch_schemas(schema: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    return [schema] + list(schema.get("anyOf", [])) + list(schema.get("oneOf", []))
+
+
+def coerce_to_schema(value: Any, schema: Mapping[str, Any]) -> Any:
+    """Return ``value`` with strings converted where the JSON schema asks for a number, boolean or null.
+
+    Parameters
+    ----------
+    value : any
+        A config (nested dicts and lists of scalars), e.g. the merged Snakemake ``config``.
+    schema : mapping
+        Its JSON schema (``properties``, ``additionalProperties``, ``items``, ``type``, ``anyOf``,
+        ``oneOf`` are followed; other keywords are ignored).
+
+    Returns
+    -------
+    A new value; the input is not modified. Strings that do not convert are kept, so that the
+    schema validation reports them with their key.
+    """
+    if isinstance(value, dict):
+        out = {}
+        for key, item in value.items():
+            sub: Mapping[str, Any] = {}
+            for branch in _branch_schemas(schema):
+                if key in branch.get("properties", {}):
+                    sub = branch["properties"][key]
+                    break
+                if isinstance(branch.get("additionalProperties"), dict):
+                    sub = branch["additionalProperties"]
+            out[key] = coerce_to_schema(item, sub)
+        return out
+    if isinstance(value, list):
+        items = next((b["items"] for b in _branch_schemas(schema) if isinstance(b.get("items"), dict)), {})
+        return [coerce_to_schema(item, items) for item in value]
+    if isinstance(value, str):
+        return _coerce_scalar(value, schema)
+    return value

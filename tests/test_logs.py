@@ -1,0 +1,46 @@
+"""Script logging: an expected error prints one paragraph, its traceback goes to the rule's log file."""
+
+import subprocess
+import sys
+
+SCRIPT = """
+import sys
+from mgrfaults.errors import InputError
+from mgrfaults.logs import setup_script_logging
+setup_script_logging([sys.argv[1]])
+if sys.argv[2] == "expected":
+    raise InputError("some/file.csv: column 'artist' missing; add it")
+raise RuntimeError("a bug")
+"""
+
+
+def run_failing_script(tmp_path, kind):
+    log = tmp_path / "rule.log"
+    proc = subprocess.run([sys.executable, "-c", SCRIPT, str(log), kind], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1
+    return proc.stderr, log.read_text()
+
+
+def test_expected_error_prints_a_paragraph(tmp_path):
+    stderr, log = run_failing_script(tmp_path, "expected")
+    assert "some/file.csv: column 'artist' missing; add it" in stderr
+    assert str(tmp_path / "rule.log") in stderr
+    assert "Traceback" not in stderr and len(stderr.strip().splitlines()) <= 3
+    assert "Traceback" in log and "InputError" in log
+
+
+def test_unexpected_error_keeps_the_traceback_on_the_console(tmp_path):
+    stderr, log = run_failing_script(tmp_path, "bug")
+    assert "Traceback" in stderr and "RuntimeError: a bug" in stderr
+    assert "Traceback" in log
+
+
+def test_finished_message_names_the_answer_and_the_report_command():
+    from mgrfaults.logs import finished_message
+
+    text = finished_message("results/gtzan", "results/gtzan/tables/difference.csv", ["config/gtzan.yaml"])
+    assert "results/gtzan/tables/difference.csv" in text
+    assert "snakemake --report results/gtzan/report.html --configfile config/gtzan.yaml" in text
+    assert "earlier build" not in text
+    again = finished_message("results", "results/tables/runs.csv", config_overrides=True, report_exists=True)
+    assert "snakemake --report results/report.html --config" in again and "earlier build" in again

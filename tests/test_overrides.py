@@ -1,0 +1,68 @@
+"""--config values arrive as strings; they are typed by the schema before validation."""
+
+import copy
+
+import pytest
+import yaml
+from snakemake.cli import parse_config
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import validate
+
+from mgrfaults.overrides import coerce_to_schema
+
+
+@pytest.fixture
+def schema(repo_root):
+    return yaml.safe_load((repo_root / "workflow" / "schemas" / "config.schema.yaml").read_text())
+
+
+@pytest.fixture
+def config(repo_root):
+    return yaml.safe_load((repo_root / "config" / "config.yaml").read_text())
+
+
+def merged(config, *entries):
+    """The default config with `--config` entries merged as Snakemake merges them (nested, recursively)."""
+    out = copy.deepcopy(config)
+
+    def update(base, extra):
+        for key, value in extra.items():
+            if isinstance(value, dict) and isinstance(base.get(key), dict):
+                update(base[key], value)
+            else:
+                base[key] = value
+
+    update(out, parse_config(list(entries)))
+    return out
+
+
+def test_nested_numbers_from_the_command_line_validate(config, schema, repo_root):
+    cfg = merged(config, "systems={bff: {svm_C: [4, 0.5]}, dnn: {variants: {RS: {max_epochs: 3}}}}",
+                 "evaluate={confidence: 0.9}", "seed=7")
+    assert cfg["systems"]["bff"]["svm_C"] == ["4", "0.5"]  # what Snakemake delivers
+    with pytest.raises(WorkflowError, match="is not of type"):
+        validate(copy.deepcopy(cfg), str(repo_root / "workflow" / "schemas" / "config.schema.yaml"))
+    typed = coerce_to_schema(cfg, schema)
+    assert typed["systems"]["bff"]["svm_C"] == [4, 0.5]
+    assert typed["systems"]["dnn"]["variants"]["RS"]["max_epochs"] == 3
+    assert typed["evaluate"]["confidence"] == 0.9 and typed["seed"] == 7
+    validate(typed, str(repo_root / "workflow" / "schemas" / "config.schema.yaml"))
+
+
+def test_strings_stay_strings_and_bad_values_are_left_for_validation(schema):
+    typed = coerce_to_schema(
+        {"results": "123", "systems": {"bff": {"svm_gamma": ["scale", "0.1"]}, "threads": "many"},
+         "dataset": {"gtzan": {"root": "null"}}, "partitions": {"conditions": {"x": {"method": "stratified"}}}},
+        schema,
+    )
+    assert typed["results"] == "123"  # type string: kept as written
+    assert typed["systems"]["bff"]["svm_gamma"] == ["scale", 0.1]  # anyOf number | enum
+    assert typed["systems"]["threads"] == "many"  # not a number: validation names it
+    assert typed["dataset"]["gtzan"]["root"] == "null"  # string or null: a string is valid, kept
+
+
+def test_booleans_and_nulls(schema):
+    typed = coerce_to_schema({"systems": {"dnn": {"variants": {"SD": {"momentum_schedule": "true"}},
+                                                  "frames_per_epoch": "null"}}}, schema)
+    assert typed["systems"]["dnn"]["variants"]["SD"]["momentum_schedule"] is True
+    assert typed["systems"]["dnn"]["frames_per_epoch"] is None

@@ -1,0 +1,17 @@
+"""Snakemake entry point: report/answer.html, the answer table and accuracy figure the report's first page embeds."""
+
+import pandas as pd
+
+from mgrfaults.evaluation.tables import answer_table, html_fragment, html_image
+from mgrfaults.io import write_text_atomic
+from mgrfaults.logs import setup_script_logging
+
+snakemake = globals()["snakemake"]  # injected by Snakemake's script directive
+
+log = setup_script_logging(snakemake.log)
+
+difference = pd.read_csv(snakemake.input.difference[0]) if snakemake.input.difference else None
+table = answer_table(pd.read_csv(snakemake.input.runs), difference)
+figure = html_image(snakemake.input.figure, "accuracy of every system, one bar per condition")
+write_text_atomic(snakemake.output[0], html_fragment(table) + figure)
+log.info("\n%s", table.to_string())
