@@ -5,6 +5,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))  # the library, also without `pip install -e`
 
 from mgrfaults.config import check_config, condition_folds, resolve_dataset_config
+from mgrfaults.systems.custom import custom_system_specs
 
 check_config(config)
 
@@ -14,6 +15,10 @@ N_SHARDS = config["features"].get("n_shards", 4)
 SHARDS = list(range(N_SHARDS))
 CONDITIONS = condition_folds(config["partitions"]["conditions"])  # name -> number of folds
 SYSTEMS = list(config["systems"]["run"])
+# your own systems (systems.custom, mgrfaults.systems.custom): run beside the built-in ones, in every table
+CUSTOM_SYSTEMS = custom_system_specs(config["systems"]["custom"], SYSTEMS, [Path.cwd(), Path(workflow.basedir)])
+SYSTEMS += list(CUSTOM_SYSTEMS)
+BUILTIN_SYSTEMS = [s for s in SYSTEMS if s not in CUSTOM_SYSTEMS]  # the names of the study's grammar
 
 
 wildcard_constraints:
@@ -110,6 +115,23 @@ def _variant(net):
 
 def _net_model(wildcards):
     return f"{RESULTS}/models/{SYSTEM_SPECS[wildcards.system].net}/{wildcards.condition}/fold_{wildcards.fold}.pt"
+
+
+def _custom_inputs(wildcards):
+    """A custom system's inputs: the run's partition and metadata, its feature shards, its plugin file."""
+    spec = CUSTOM_SYSTEMS[wildcards.system]
+    inputs = dict(
+        partition=f"{RESULTS}/partitions/{wildcards.condition}/fold_{wildcards.fold}.csv",
+        metadata=f"{RESULTS}/dataset/metadata.csv",
+        features={"frames": FRAME_SHARDS, "texture": TEXTURE_SHARDS}.get(spec["input"], []),
+    )
+    if spec["factory"].rpartition(":")[0].endswith(".py"):
+        inputs["plugin"] = spec["factory"].rpartition(":")[0]  # an edited plugin file re-runs the system
+    return inputs
+
+
+def _custom_feature_params(wildcards):
+    return {"frames": FRAME_PARAMS, "texture": TEXTURE_PARAMS}.get(CUSTOM_SYSTEMS[wildcards.system]["input"])
 
 
 def train_targets():

@@ -4,9 +4,14 @@
 import yaml
 
 from mgrfaults import GENRES
+from mgrfaults.data.annotations import gtzan_source_problem
+from mgrfaults.errors import InputError
 
 GTZAN_SOURCES = yaml.safe_load(open(Path(workflow.basedir) / "resources" / "gtzan_sources.yaml"))
 PUBLISHED_LISTS = [f"{part}_{kind}" for kind in ("filtered", "stratified") for part in ("train", "valid", "test")]
+# the original GTZAN URL is dead: fail now with what to download, not after a connection wait
+if DATASET["source"] == "gtzan" and gtzan_source_problem(DATASET.get("gtzan") or {}):
+    raise InputError(gtzan_source_problem(DATASET.get("gtzan") or {}))
 
 
 if DATASET["source"] == "synthetic":
@@ -110,6 +115,8 @@ else:
             sample_rate=DATASET.get("sample_rate", 22050),
             max_duration=DATASET.get("max_duration", 30.0),
             on_bad_audio=DATASET.get("on_bad_audio", "error"),
+            # a local GTZAN copy (Kaggle or original layout) is found and checked by its ids
+            gtzan_root=DATASET["source"] == "gtzan" and bool((DATASET.get("gtzan") or {}).get("root")),
         log:
             f"{RESULTS}/logs/data/scan_audio.log",
         conda:

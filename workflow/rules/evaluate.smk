@@ -23,7 +23,7 @@ if not HAS_DIFFERENCE:
         file=sys.stderr,
     )
 ACCURACY_METRICS = ["accuracy", "normalized_accuracy"]
-TRAINED_NETS = _nets_of(SYSTEMS)  # the DNNs, whose training logs make the training curves
+TRAINED_NETS = _nets_of(BUILTIN_SYSTEMS)  # the DNNs, whose training logs make the training curves
 
 
 wildcard_constraints:
