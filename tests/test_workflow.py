@@ -26,7 +26,8 @@ def default_config():
 def expected_runs():
     config = default_config()
     folds = condition_folds(config["partitions"]["conditions"])
-    return [(s, c, f) for s in config["systems"]["run"] for c, n in folds.items() for f in range(n)]
+    systems = config["systems"]["run"] + list(TINY_CONFIG["systems"]["custom"])  # the tiny run's plugin too
+    return [(s, c, f) for s in systems for c, n in folds.items() for f in range(n)]
 
 
 def result_files(workdir: Path, pattern: str) -> dict[str, bytes]:
