@@ -253,3 +253,71 @@ def test_workflow_reads_a_kaggle_copy(tmp_path):
     assert pd.read_csv(dataset / "bad_audio.csv")["path"].str.endswith("jazz.00054.wav").tolist() == [True]
     log = (tmp_path / "run" / "results" / "logs" / "data" / "scan_audio.log").read_text()
     assert "kaggle layout" in log and "['jazz.00054']" in log
+
+
+def render_description(config):
+    """The report's front page (workflow/report/workflow.rst, a Jinja template) for ``config``."""
+    from types import SimpleNamespace
+
+    import jinja2
+
+    template = jinja2.Template((REPO / "workflow" / "report" / "workflow.rst").read_text())
+    return template.render(snakemake=SimpleNamespace(config=config))
+
+
+def test_report_says_when_a_directory_dataset_has_no_artists():
+    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    config["systems"]["custom"] = {"Mine": {"factory": "mine.py:build", "input": "audio"}}
+    text = render_description(config)
+    assert "No artist annotations" not in text and "``Mine`` (``mine.py:build``, input: audio)." in text
+    config["dataset"] = {"source": "directory", "directory": {"root": "/data/audio", "annotations": None}}
+    text = render_description(config)
+    assert "No artist annotations" in text and "cannot keep an artist out of more than one part" in text
+    assert "dataset.directory.annotations" in text and "fault detection" in text
+    config["dataset"]["directory"]["annotations"] = "/data/artists.csv"
+    assert "No artist annotations" not in render_description(config)
+
+
+AUDIO_PLUGIN = """
+class Loudness:
+    def __init__(self, context):
+        self.context = context
+
+    def fit(self, train, valid):
+        assert train.paths[0].endswith(".au") and self.context.input == "audio"
+        self.level = {int(y): np.abs(train[i]).mean() for i, y in enumerate(train.labels)}
+
+    def predict(self, test):
+        x = np.array([np.abs(test[i]).mean() for i in range(len(test))])
+        # genres without a training excerpt (the label order is GTZAN's ten) are far from any level
+        levels = np.array([self.level.get(g, 1e6) for g in range(len(self.context.genres))])
+        return -np.abs(x[:, None] - levels[None])
+
+def build(context):
+    return Loudness(context)
+"""
+
+
+def test_audio_input_end_to_end_files(tmp_path):
+    """custom_system_files on decoded audio: two genres of different loudness, predictions written."""
+    from mgrfaults.systems.custom import custom_system_files
+
+    rows, parts = [], []
+    for g, genre in enumerate(("blues", "rock")):
+        for i, part in enumerate(("train", "train", "valid", "test")):
+            tid = f"{genre}.{i:05d}"
+            path = tmp_path / genre / f"{tid}.au"
+            write_au(path, (0.1 + 0.5 * g) * tone(0.2, freq=200 + 30 * i) / 0.3)
+            rows.append(dict(track_id=tid, path=str(path), genre=genre, artist=f"a{g}{i}", fault="none",
+                             replica_of="", duration=0.2, sample_rate=22050))
+            parts.append(dict(track_id=tid, part=part))
+    pd.DataFrame(rows).to_csv(tmp_path / "metadata.csv", index=False)
+    pd.DataFrame(parts).to_csv(tmp_path / "fold_0.csv", index=False)
+    plugin = plugin_file(tmp_path, AUDIO_PLUGIN, name="loudness.py")
+    spec = {"factory": f"{plugin}:build", "input": "audio", "params": {}}
+    out = tmp_path / "pred.csv"
+    df = custom_system_files("Loud", spec, tmp_path / "fold_0.csv", tmp_path / "metadata.csv", [], 7, out,
+                             condition="standard", fold=0, device="cpu", sample_rate=22050, max_duration=1.0)
+    assert list(df["track_id"]) == ["blues.00003", "rock.00003"]
+    assert list(df["predicted"]) == ["blues", "rock"]
+    assert pd.read_csv(out).equals(df)
