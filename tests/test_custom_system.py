@@ -321,3 +321,11 @@ def test_audio_input_end_to_end_files(tmp_path):
     assert list(df["track_id"]) == ["blues.00003", "rock.00003"]
     assert list(df["predicted"]) == ["blues", "rock"]
     assert pd.read_csv(out).equals(df)
+
+
+def test_an_error_inside_fit_names_the_run(tmp_path):
+    body = "def build(context):\n    return Crash()\n\nclass Crash:\n    def fit(self, train, valid):\n" \
+           "        raise RuntimeError('out of memory')\n    def predict(self, test):\n        pass\n"
+    factory = load_factory(f"{plugin_file(tmp_path, body)}:build")
+    with pytest.raises(PluginError, match=r"custom system Mine \(standard, fold 2\): fit\(\) raised RuntimeError: out of"):
+        run_custom_system(factory, context(), {}, constructed_parts())

@@ -278,11 +278,18 @@ def run_custom_system(factory: Callable, context: SystemContext, params: dict, p
         system = factory(context, **dict(params))
     except TypeError as e:
         raise PluginError(f"{where}: factory(context, **params) failed: {e}") from e
-    missing = [m for m in ("fit", "predict") if not callable(getattr(system, m, None))]
+    missing = [f"{m}()" for m in ("fit", "predict") if not callable(getattr(system, m, None))]
     if missing:
-        raise PluginError(f"{where}: the factory returned {type(system).__name__}, which has no {' or '.join(missing)}()")
-    system.fit(parts["train"], parts["valid"])
-    scores = system.predict(parts["test"])
+        raise PluginError(f"{where}: the factory returned {type(system).__name__}, which has no {' or '.join(missing)}")
+    # the plugin's own errors are re-raised naming the run they happened in
+    try:
+        system.fit(parts["train"], parts["valid"])
+    except Exception as e:
+        raise PluginError(f"{where}: fit() raised {type(e).__name__}: {e}") from e
+    try:
+        scores = system.predict(parts["test"])
+    except Exception as e:
+        raise PluginError(f"{where}: predict() raised {type(e).__name__}: {e}") from e
     return check_scores(scores, len(parts["test"]), len(context.genres), where, parts["test"].track_ids)
 
 
