@@ -15,7 +15,12 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED_GTZAN = REPO.parent / "shared" / "gtzan"
 
 # a pipeline small enough for CI: 10 genres x 12 excerpts x 6 s, short training
-TINY_CONFIG = {"dataset": {"source": "synthetic", "synthetic": {"preset": "tiny"}}}
+TINY_CONFIG = {
+    "dataset": {"source": "synthetic", "synthetic": {"preset": "tiny"}},
+    # a custom system (mgrfaults.systems.custom) beside the default ones: the worked scikit-learn example
+    "systems": {"custom": {"Texture_LogReg": {
+        "factory": "examples/custom_system/texture_sklearn.py:build", "input": "texture", "params": {"C": 1.0}}}},
+}
 
 
 @pytest.fixture(scope="session")

@@ -350,10 +350,11 @@ def check_evaluate_names(config: Mapping[str, Any]) -> None:
     if absent:
         raise ConfigError(f"evaluate.compare: condition(s) {absent} are not in partitions.conditions {conditions}")
     systems = list((config.get("systems") or {}).get("run") or [])
+    systems += list((config.get("systems") or {}).get("custom") or {})  # your own systems are run too
     absent = [s for s in evaluate.get("figure_of_merit") or [] if s not in systems]
     if absent:
         raise ConfigError(
-            f"evaluate.figure_of_merit: system(s) {absent} are not in systems.run {systems}; "
+            f"evaluate.figure_of_merit: system(s) {absent} are not in systems.run or systems.custom {systems}; "
             "list only systems that are run"
         )
 

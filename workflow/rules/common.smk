@@ -10,6 +10,7 @@ from mgrfaults.config import resolve
 from mgrfaults.data.annotations import partition_list_paths
 from mgrfaults.seeds import derive
 from mgrfaults.systems.names import nets_of
+from mgrfaults.systems.custom import custom_system_specs
 
 # the validated config (defaults filled by the schema), resolved once into typed specs;
 # rules pass these resolved values as params
@@ -23,7 +24,11 @@ TEXTURE_PARAMS = RESOLVED.features.texture
 CONDITION_SPECS = RESOLVED.conditions  # name -> ConditionSpec (method options filled)
 CONDITIONS = RESOLVED.folds  # name -> number of folds
 SYSTEMS = list(RESOLVED.systems)
-TRAINED_NETS = nets_of(SYSTEMS)  # the DNNs, whose training logs make the training curves
+BUILTIN_SYSTEMS = list(SYSTEMS)  # the names of the study's grammar
+# your own systems (systems.custom, mgrfaults.systems.custom): run beside the built-in ones, in every table
+CUSTOM_SYSTEMS = custom_system_specs(config["systems"]["custom"], SYSTEMS, [Path.cwd(), Path(workflow.basedir)])
+SYSTEMS += list(CUSTOM_SYSTEMS)
+TRAINED_NETS = nets_of(BUILTIN_SYSTEMS)  # the DNNs, whose training logs make the training curves
 
 # evaluate: what the tables and figures cover
 EVALUATE = RESOLVED.evaluate
@@ -144,6 +149,23 @@ def _net_model(wildcards):
     return f"{RESULTS}/models/{SYSTEM_SPECS[wildcards.system].net}/{wildcards.condition}/fold_{wildcards.fold}.pt"
 
 
+def _custom_inputs(wildcards):
+    """A custom system's inputs: the run's partition and metadata, its feature shards, its plugin file."""
+    spec = CUSTOM_SYSTEMS[wildcards.system]
+    inputs = dict(
+        partition=f"{RESULTS}/partitions/{wildcards.condition}/fold_{wildcards.fold}.csv",
+        metadata=f"{RESULTS}/dataset/metadata.csv",
+        features={"frames": FRAME_SHARDS, "texture": TEXTURE_SHARDS}.get(spec["input"], []),
+    )
+    if spec["factory"].rpartition(":")[0].endswith(".py"):
+        inputs["plugin"] = spec["factory"].rpartition(":")[0]  # an edited plugin file re-runs the system
+    return inputs
+
+
+def _custom_feature_params(wildcards):
+    return {"frames": FRAME_PARAMS, "texture": TEXTURE_PARAMS}.get(CUSTOM_SYSTEMS[wildcards.system]["input"])
+
+
 def train_targets():
     predictions = [f"{RESULTS}/predictions/{system}/{condition}/fold_{fold}.csv" for system, condition, fold in runs()]
     logs = [
@@ -232,7 +254,7 @@ SWEEP_DIR = f"{RESULTS}/sweep"
 def _sweep_points():
     from mgrfaults.evaluation.sweep import sweep_points
 
-    if DATASET["source"] != "synthetic":
+    if DATASET.source != "synthetic":
         raise ValueError("sweep: the confound sweep needs dataset.source: synthetic")
     sweep = config["sweep"]
     return sweep_points(sweep["strengths"], sweep["seeds"], sweep["no_fault_control"])

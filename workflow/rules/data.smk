@@ -6,9 +6,14 @@ from dataclasses import asdict
 import yaml
 
 from mgrfaults import GENRES
+from mgrfaults.data.annotations import gtzan_source_problem
+from mgrfaults.errors import InputError
 
 GTZAN_SOURCES = yaml.safe_load(open(Path(workflow.basedir) / "resources" / "gtzan_sources.yaml"))
 PUBLISHED_LISTS = [f"{part}_{kind}" for kind in ("filtered", "stratified") for part in ("train", "valid", "test")]
+# the original GTZAN URL is dead: fail now with what to download, not after a connection wait
+if DATASET.source == "gtzan" and gtzan_source_problem(DATASET.gtzan):
+    raise InputError(gtzan_source_problem(DATASET.gtzan))
 
 
 if DATASET.source == "synthetic":
@@ -115,6 +120,8 @@ else:
             sample_rate=DATASET.sample_rate,
             max_duration=DATASET.max_duration,
             on_bad_audio=DATASET.on_bad_audio,
+            # a local GTZAN copy (Kaggle or original layout) is found and checked by its ids
+            gtzan_root=DATASET.source == "gtzan" and bool(DATASET.gtzan["root"]),
         log:
             f"{RESULTS}/logs/data/scan_audio.log",
         conda:

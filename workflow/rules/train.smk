@@ -1,7 +1,8 @@
 # Stage: train. Each net is trained once per condition and fold and reused by every system derived
 # from it (500_RSD, 500_RSD_vote, 500_RSD_AF_LAll); each system then writes its test predictions.
 # Rules: train_net (DNN) -> predict_dnn (sum of softmax / vote) or train_learned (RF/SVM on learned
-# features); train_bff (the MFCC baseline). System names: mgrfaults.systems.names.
+# features); train_bff (the MFCC baseline); train_custom (your own systems, systems.custom).
+# System names: mgrfaults.systems.names; the plugin protocol: mgrfaults.systems.custom.
 import re
 
 from mgrfaults.seeds import derive
@@ -10,8 +11,8 @@ from mgrfaults.systems.names import nets_of, parse_system
 SYSTEMS_CONFIG = config["systems"]
 DNN_CONFIG = SYSTEMS_CONFIG.get("dnn", {})
 HIDDEN_LAYERS = int(DNN_CONFIG.get("hidden_layers", 3))
-SYSTEM_SPECS = {name: parse_system(name, HIDDEN_LAYERS) for name in SYSTEMS}  # an unknown name fails here
-NETS = nets_of(SYSTEMS)
+SYSTEM_SPECS = {name: parse_system(name, HIDDEN_LAYERS) for name in BUILTIN_SYSTEMS}  # an unknown name fails here
+NETS = nets_of(BUILTIN_SYSTEMS)
 NET_SPECS = {net: parse_system(net, HIDDEN_LAYERS) for net in NETS}
 FRAME_SHARDS = expand(f"{RESULTS}/features/frames/shard_{{shard}}.h5", shard=SHARDS)
 TEXTURE_SHARDS = expand(f"{RESULTS}/features/texture/shard_{{shard}}.h5", shard=SHARDS)
@@ -123,3 +124,29 @@ rule train_bff:
         "../envs/mgrfaults.yaml"
     script:
         "../scripts/train_bff.py"
+
+
+rule train_custom:
+    """A custom system (systems.custom.<name>): the plugin fits on train (valid available), scores test."""
+    input:
+        unpack(_custom_inputs),
+    output:
+        predictions=f"{RESULTS}/predictions/{{system}}/{{condition}}/fold_{{fold}}.csv",
+    wildcard_constraints:
+        system=_one_of(list(CUSTOM_SYSTEMS)),
+    params:
+        spec=lambda wildcards: CUSTOM_SYSTEMS[wildcards.system],
+        seed=lambda wildcards: derive(config["seed"], "custom", wildcards.system, wildcards.condition, wildcards.fold),
+        device=TRAIN_DEVICE,
+        sample_rate=DATASET.sample_rate,
+        max_duration=DATASET.max_duration,
+        feature_params=_custom_feature_params,
+    log:
+        f"{RESULTS}/logs/train/{{system}}/{{condition}}/fold_{{fold}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/train/{{system}}/{{condition}}/fold_{{fold}}.tsv"
+    threads: TRAIN_THREADS
+    conda:
+        "../envs/mgrfaults.yaml"
+    script:
+        "../scripts/train_custom.py"

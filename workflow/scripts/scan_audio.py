@@ -6,7 +6,15 @@ from mgrfaults.io import write_csv_atomic
 from mgrfaults.logs import setup_script_logging
 
 log = setup_script_logging(snakemake.log)
-files = list_audio_files(find_genre_root(snakemake.input[0]), snakemake.params.extensions)
+if snakemake.params.gtzan_root:
+    from mgrfaults.data.annotations import check_gtzan_copy, gtzan_genre_root
+
+    genre_root, layout = gtzan_genre_root(snakemake.input[0])
+    log.info("GTZAN copy in the %s layout: %s", layout, genre_root)
+    files = list_audio_files(genre_root, snakemake.params.extensions)
+    check_gtzan_copy(snakemake.input[0], files["track_id"])  # ids by stem, whatever the extension
+else:
+    files = list_audio_files(find_genre_root(snakemake.input[0]), snakemake.params.extensions)
 listing, bad = scan_audio(
     files,
     sample_rate=snakemake.params.sample_rate,
@@ -16,3 +24,7 @@ listing, bad = scan_audio(
 write_csv_atomic(bad, snakemake.output.bad)
 write_csv_atomic(listing, snakemake.output.listing)
 log.info("%d files decoded, %d skipped", len(listing), len(bad))
+if snakemake.params.gtzan_root and len(bad):
+    from mgrfaults.data.annotations import track_id_from_path
+
+    log.warning("GTZAN excerpts that do not decode: %s", sorted(track_id_from_path(p) for p in bad["path"]))

@@ -309,3 +309,149 @@ def gtzan_metadata(listing: pd.DataFrame, index_path, lists_dir=None, list_set: 
         meta.loc[~meta["replica_of"].isin(set(meta["track_id"]) | {""}), "replica_of"] = ""
     meta = validate_metadata(meta, source="GTZAN metadata")
     return meta[list(COLUMNS) + ["title"]]
+
+
+# --------------------------------------------------------------------------------------------------
+# The layouts real GTZAN copies come in, and the check of a local copy by the ids it holds
+# --------------------------------------------------------------------------------------------------
+
+GTZAN_EXCERPTS_PER_GENRE = 100
+DEAD_GTZAN_URLS = ("http://opihi.cs.uvic.ca/sound/genres.tar.gz", "https://opihi.cs.uvic.ca/sound/genres.tar.gz")
+"""The original archive's address: it has not answered since 2022 (mirdata issue 549, torchaudio PR 2763)."""
+
+GTZAN_LAYOUTS = {
+    # name: folders below the configured root that may hold the ten genre folders, in order
+    "kaggle": ("Data/genres_original", "genres_original"),
+    "original": ("genres", "gtzan/genres"),
+}
+"""Kaggle's copy (``Data/genres_original/<genre>/<genre>.000NN.wav``, with a corrupt jazz.00054.wav)
+and the original archive and its mirrors (``genres/<genre>/<genre>.000NN.au``); either may also be
+given as the genre folders' parent itself."""
+
+GTZAN_DOWNLOAD_HELP = (
+    "Download a copy of GTZAN and set dataset.gtzan.root to its folder (in config/gtzan.yaml, or "
+    "--config 'dataset={source: gtzan, gtzan: {root: /path}}' in a small --configfile): either the Kaggle copy "
+    "'andradaolteanu/gtzan-dataset-music-genre-classification' (root = the folder holding "
+    "Data/genres_original/<genre>/<genre>.000NN.wav) or a mirror of the original genres.tar.gz, extracted "
+    "(root = the folder holding genres/<genre>/<genre>.000NN.au); both layouts are recognised. Or set "
+    "dataset.gtzan.url (and md5) to a mirror of genres.tar.gz that answers."
+)
+
+
+def gtzan_expected_ids(genres=None) -> list[str]:
+    """GTZAN's 1000 track ids: ``<genre>.000NN`` for the ten genres and NN = 00..99."""
+    from mgrfaults import GENRES
+
+    return [f"{g}.{i:05d}" for g in (genres or GENRES) for i in range(GTZAN_EXCERPTS_PER_GENRE)]
+
+
+def gtzan_source_problem(gtzan: dict) -> str | None:
+    """Why the ``dataset.gtzan`` section cannot give audio without waiting on a dead server, or None.
+
+    ``root: null`` with the original URL (dead since 2022) is a problem: the message says what to
+    download, from where, and which key to set. A root or another URL (a mirror) is fine here.
+    """
+    if gtzan.get("root"):
+        return None
+    url = gtzan.get("url")
+    if not url:
+        return f"dataset.gtzan.root is null and no dataset.gtzan.url is set. {GTZAN_DOWNLOAD_HELP}"
+    if url in DEAD_GTZAN_URLS:
+        return (
+            f"dataset.gtzan.root is null, so the archive would be downloaded from {url}, which has not answered "
+            f"since 2022 (mirdata issue 549, torchaudio PR 2763). {GTZAN_DOWNLOAD_HELP}"
+        )
+    return None
+
+
+def _holds_genre_folders(folder: Path, genres) -> bool:
+    return folder.is_dir() and any((folder / g).is_dir() for g in genres)
+
+
+def gtzan_genre_root(root, genres=None) -> tuple[Path, str]:
+    """Find the folder of GTZAN's genre folders in a local copy, whichever layout it comes in.
+
+    Parameters
+    ----------
+    root : str or Path
+        ``dataset.gtzan.root``: the Kaggle copy's folder (holding ``Data/genres_original``), an
+        extracted original archive (holding ``genres/``), or the genre folders' parent itself.
+
+    Returns
+    -------
+    genre_root : Path
+        The folder holding ``blues/``, ``classical/``, ...
+    layout : {"kaggle", "original", "flat"}
+        Which layout matched (``flat``: ``root`` itself holds the genre folders).
+
+    Raises
+    ------
+    InputError
+        ``root`` missing, or none of the layouts found below it (the message lists where it looked).
+    """
+    from mgrfaults import GENRES
+
+    genres = genres or GENRES
+    root = Path(root).expanduser()
+    if not root.is_dir():
+        raise InputError(f"dataset.gtzan.root: {root} is not a folder. {GTZAN_DOWNLOAD_HELP}")
+    looked = []
+    for layout, subfolders in GTZAN_LAYOUTS.items():
+        for sub in subfolders:
+            looked.append(root / sub)
+            if _holds_genre_folders(root / sub, genres):
+                return root / sub, layout
+    if _holds_genre_folders(root, genres):
+        return root, "flat"
+    raise InputError(
+        f"dataset.gtzan.root: {root} holds no GTZAN genre folders ({', '.join(genres[:3])}, ...); looked in "
+        f"{[str(p) for p in looked + [root]]}. {GTZAN_DOWNLOAD_HELP}"
+    )
+
+
+def gtzan_id_check(found_ids, bad_ids=(), expected_ids=None) -> dict[str, list[str]]:
+    """Compare a local copy's track ids (file stems, any extension) with GTZAN's.
+
+    Parameters
+    ----------
+    found_ids : iterable of str
+        Stems of the audio files found (``blues.00000`` from ``blues.00000.wav`` or ``.au``).
+    bad_ids : iterable of str
+        Stems of the files that could not be decoded.
+    expected_ids : list of str, optional
+        Default: :func:`gtzan_expected_ids` (1000).
+
+    Returns
+    -------
+    dict
+        ``missing`` (expected, no file), ``undecodable`` (a file that does not decode),
+        ``unexpected`` (a file whose stem is no GTZAN id), each sorted.
+    """
+    expected = set(expected_ids if expected_ids is not None else gtzan_expected_ids())
+    found = set(found_ids)
+    return {
+        "missing": sorted(expected - found),
+        "undecodable": sorted(set(bad_ids) & expected),
+        "unexpected": sorted(found - expected),
+    }
+
+
+def check_gtzan_copy(root, found_ids, expected_ids=None) -> None:
+    """Raise naming ``root`` when a local GTZAN copy lacks ids or holds files that are no GTZAN id.
+
+    A re-packaged copy never matches the archive's checksum; its ids are checked instead. Missing
+    excerpts would silently change every partition of the study, so they are an error; a dataset
+    that is deliberately not the whole of GTZAN is a ``directory`` dataset.
+    """
+    check = gtzan_id_check(found_ids, expected_ids=expected_ids)
+    n_expected = len(expected_ids) if expected_ids is not None else len(gtzan_expected_ids())
+    problems = []
+    if check["missing"]:
+        problems.append(f"{len(check['missing'])} of the {n_expected} GTZAN excerpts missing: {check['missing'][:20]}")
+    if check["unexpected"]:
+        problems.append(f"{len(check['unexpected'])} file(s) that are no GTZAN excerpt: {check['unexpected'][:20]}")
+    if problems:
+        raise InputError(
+            f"dataset.gtzan.root: {root}: " + "; ".join(problems)
+            + ". Use a complete copy, or dataset.source: directory for another set of excerpts."
+        )

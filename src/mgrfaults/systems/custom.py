@@ -1,0 +1,400 @@
+"""Your own system under every condition of the study: a plugin named in config by import path.
+
+Config (``systems.custom``; the name is a row of every table, beside the built-in systems)::
+
+    systems:
+      custom:
+        MyNet:
+          factory: "mypkg.models:build"        # or a file: "examples/custom_system/torch_frames.py:build"
+          input: frames                        # frames | texture | audio
+          params: {hidden: 64, epochs: 20}     # passed to the factory as keyword arguments
+
+Protocol
+--------
+The factory is called once per run (system x condition x fold) as ``factory(context, **params)``
+and returns an object with two methods::
+
+    system.fit(train: Part, valid: Part) -> None      # labels of both parts available
+    system.predict(test: Part) -> array (n_test, n_genres)   # test labels are hidden (None)
+
+``predict`` returns per-excerpt genre scores (any scale, higher = more likely), columns in
+``context.genres`` order; the excerpt decision is their argmax. A :class:`Part` is a sequence of
+excerpts: ``part[i]`` is the ``i``-th excerpt's input (see :class:`Part`), ``part.track_ids``,
+``part.labels`` (class indices into ``context.genres``; None for the test part), ``part.paths`` (the
+audio files). The run's seed (``context.seed``, derived from the master seed, the system, condition
+and fold) also seeds ``random``, numpy's global generator and, when the plugin imports torch,
+``torch.manual_seed`` before the factory is called. A torch model should move itself to
+``context.device`` ("cpu" or "cuda", ``systems.device`` resolved) and the run limits BLAS/OpenMP and
+torch to ``context.threads`` (``systems.threads``).
+
+Where the factory is found: ``"pkg.mod:callable"`` is imported like any module (install the package,
+or put its folder on PYTHONPATH); ``"path/to/file.py:callable"`` loads that file (a relative path is
+taken from the Snakemake working folder, else from the workflow's folder), with the file's folder put
+on ``sys.path`` so its siblings import.
+
+Failures name the system, condition and fold: a factory that cannot be imported (the path and the
+import error), an object without ``fit``/``predict``, scores of the wrong shape, non-finite scores.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import logging
+import random
+import re
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from mgrfaults.errors import InputError
+from mgrfaults.io import write_csv_atomic
+
+log = logging.getLogger(__name__)
+
+INPUTS = ("frames", "texture", "audio")
+"""What a custom system can ask for: cached STFT frames, MFCC texture windows, or decoded audio."""
+
+_FACTORY_RE = re.compile(r"^(?P<module>.+):(?P<attr>[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)$")
+
+
+class PluginError(InputError):
+    """A custom system that cannot be loaded or returned unusable scores; the message names it."""
+
+
+@dataclass(frozen=True)
+class SystemContext:
+    """What a custom system knows about its run.
+
+    Attributes
+    ----------
+    name, condition : str
+        The system's config name and the partition condition.
+    fold : int
+    genres : tuple of str
+        Label order: column ``j`` of the scores is ``genres[j]``.
+    seed : int
+        The run's derived seed.
+    input : {"frames", "texture", "audio"}
+    device : {"cpu", "cuda"}
+        Where a torch model should run (``systems.device``, ``auto`` resolved).
+    threads : int
+        CPU threads of the job (``systems.threads``).
+    sample_rate : int
+        Hz of decoded audio (``dataset.sample_rate``) and of the features.
+    max_duration : float
+        Seconds of audio decoded per excerpt (``dataset.max_duration``).
+    feature_params : dict
+        The extraction parameters of the frames or texture features (empty for audio).
+    """
+
+    name: str
+    condition: str
+    fold: int
+    genres: tuple
+    seed: int
+    input: str
+    device: str = "cpu"
+    threads: int = 1
+    sample_rate: int = 22050
+    max_duration: float = 30.0
+    feature_params: dict = field(default_factory=dict)
+
+
+class Part(Sequence):
+    """One part (train, valid or test) of a run: a lazily read sequence of excerpts.
+
+    ``part[i]`` is, for ``input``:
+
+    - ``frames``: the excerpt's magnitude STFT frames, float32 (n_frames, n_fft // 2 + 1);
+    - ``texture``: its MFCC texture-window statistics, float32 (n_windows, dim);
+    - ``audio``: its decoded mono audio, float32 (n_samples,) at ``context.sample_rate`` Hz.
+
+    Each access reads from disk (nothing is cached): ``list(part)`` holds the whole part in memory.
+
+    Attributes
+    ----------
+    name : {"train", "valid", "test"}
+    track_ids : list of str
+    labels : ndarray of int, shape (n,), or None
+        Class indices into ``context.genres``; None for the test part.
+    paths : list of str
+        The excerpts' audio files (any input).
+    """
+
+    def __init__(self, name, track_ids, labels, paths, reader: Callable[[str, str], np.ndarray]):
+        self.name = name
+        self.track_ids = list(track_ids)
+        self.labels = None if labels is None else np.asarray(labels, dtype=np.int64)
+        self.paths = list(paths)
+        self._reader = reader
+
+    def __len__(self) -> int:
+        return len(self.track_ids)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        return self._reader(self.track_ids[i], self.paths[i])
+
+    def __repr__(self) -> str:
+        return f"Part({self.name!r}, {len(self)} excerpts)"
+
+
+# --------------------------------------------------------------------------------------------------
+# loading the factory
+# --------------------------------------------------------------------------------------------------
+
+
+def split_factory(factory: str, where: str = "factory") -> tuple[str, str]:
+    """``"pkg.mod:build"`` -> (``"pkg.mod"``, ``"build"``); a malformed value raises naming ``where``."""
+    m = _FACTORY_RE.match(str(factory).strip())
+    if not m:
+        raise PluginError(f"{where}: {factory!r} is not 'package.module:callable' or 'path/to/file.py:callable'")
+    return m["module"], m["attr"]
+
+
+def resolve_factory(factory: str, search_dirs=(), where: str = "factory") -> str:
+    """Make a file factory's path absolute: the first of ``search_dirs`` that holds it (module names unchanged).
+
+    Raises
+    ------
+    PluginError
+        A ``.py`` file found in none of ``search_dirs`` (the message lists where it looked).
+    """
+    module, attr = split_factory(factory, where)
+    if not module.endswith(".py"):
+        return f"{module}:{attr}"
+    path = Path(module).expanduser()
+    candidates = [path] if path.is_absolute() else [Path(d) / path for d in search_dirs] or [path]
+    for candidate in candidates:
+        if candidate.is_file():
+            return f"{candidate.resolve()}:{attr}"
+    raise PluginError(f"{where}: {module} not found (looked in {[str(c) for c in candidates]})")
+
+
+def load_factory(factory: str, where: str = "factory") -> Callable:
+    """Import the callable named by ``factory`` (``pkg.mod:attr`` or ``/path/file.py:attr``).
+
+    Raises
+    ------
+    PluginError
+        The module cannot be imported (naming the path and the error) or has no such callable.
+    """
+    module_name, attr = split_factory(factory, where)
+    try:
+        if module_name.endswith(".py"):
+            path = Path(module_name)
+            if not path.is_file():
+                raise FileNotFoundError(f"no file {path}")
+            # its folder on sys.path: a plugin file may import its siblings
+            if str(path.parent) not in sys.path:
+                sys.path.insert(0, str(path.parent))
+            unique = "mgrfaults_plugin_" + re.sub(r"\W", "_", str(path.with_suffix("")))
+            spec = importlib.util.spec_from_file_location(unique, path)
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[unique] = module  # before exec: dataclasses and pickling look the module up
+            spec.loader.exec_module(module)
+        else:
+            module = importlib.import_module(module_name)
+    except Exception as e:  # any error of the plugin's own import is reported as the plugin's
+        raise PluginError(f"{where}: cannot import {module_name!r}: {type(e).__name__}: {e}") from e
+    obj = module
+    for part in attr.split("."):
+        if not hasattr(obj, part):
+            raise PluginError(f"{where}: {module_name!r} has no attribute {attr!r}")
+        obj = getattr(obj, part)
+    if not callable(obj):
+        raise PluginError(f"{where}: {module_name}:{attr} is not callable")
+    return obj
+
+
+# --------------------------------------------------------------------------------------------------
+# running it
+# --------------------------------------------------------------------------------------------------
+
+
+def check_scores(scores, n_test: int, n_genres: int, where: str, track_ids=()) -> np.ndarray:
+    """The plugin's scores as float64 (n_test, n_genres), or a :class:`PluginError` naming ``where``.
+
+    Raises
+    ------
+    PluginError
+        Not a numeric array, the wrong shape, or NaN/inf entries (the first affected excerpts listed).
+    """
+    try:
+        arr = np.asarray(scores, dtype=np.float64)
+    except (TypeError, ValueError) as e:
+        raise PluginError(f"{where}: predict() returned {type(scores).__name__}, not a numeric array: {e}") from e
+    if arr.shape != (n_test, n_genres):
+        raise PluginError(
+            f"{where}: predict() returned scores of shape {arr.shape}; expected (n_test, n_genres) = "
+            f"({n_test}, {n_genres}): one row per test excerpt, one column per genre"
+        )
+    bad_rows = np.flatnonzero(~np.isfinite(arr).all(axis=1))
+    if len(bad_rows):
+        ids = [track_ids[i] for i in bad_rows[:5]] if len(track_ids) else bad_rows[:5].tolist()
+        raise PluginError(f"{where}: predict() returned NaN or infinite scores for {len(bad_rows)} excerpt(s), e.g. {ids}")
+    return arr
+
+
+def seed_everything(seed: int) -> None:
+    """Seed ``random``, numpy's global generator and, if the plugin imported it, torch."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    if "torch" in sys.modules:
+        sys.modules["torch"].manual_seed(seed)
+
+
+def resolve_plugin_device(device: str) -> str:
+    """``auto`` -> ``cuda`` when the plugin uses torch and a GPU is available, else ``cpu``."""
+    torch = sys.modules.get("torch")
+    has_cuda = torch is not None and torch.cuda.is_available()
+    if device == "auto":
+        return "cuda" if has_cuda else "cpu"
+    if device == "cuda" and not has_cuda:
+        raise InputError("systems.device: cuda requested but no GPU is available to the custom system (torch)")
+    return device
+
+
+def run_custom_system(factory: Callable, context: SystemContext, params: dict, parts: dict[str, Part]) -> np.ndarray:
+    """Build, fit and apply one custom system; the checked test scores (n_test, n_genres).
+
+    Parameters
+    ----------
+    factory : callable
+        ``factory(context, **params)`` -> object with ``fit(train, valid)`` and ``predict(test)``.
+    parts : dict
+        ``{"train": Part, "valid": Part, "test": Part}``; the test part without labels.
+    """
+    where = f"custom system {context.name} ({context.condition}, fold {context.fold})"
+    seed_everything(context.seed)
+    try:
+        system = factory(context, **dict(params))
+    except TypeError as e:
+        raise PluginError(f"{where}: factory(context, **params) failed: {e}") from e
+    missing = [f"{m}()" for m in ("fit", "predict") if not callable(getattr(system, m, None))]
+    if missing:
+        raise PluginError(f"{where}: the factory returned {type(system).__name__}, which has no {' or '.join(missing)}")
+    # the plugin's own errors are re-raised naming the run they happened in
+    try:
+        system.fit(parts["train"], parts["valid"])
+    except Exception as e:
+        raise PluginError(f"{where}: fit() raised {type(e).__name__}: {e}") from e
+    try:
+        scores = system.predict(parts["test"])
+    except Exception as e:
+        raise PluginError(f"{where}: predict() raised {type(e).__name__}: {e}") from e
+    return check_scores(scores, len(parts["test"]), len(context.genres), where, parts["test"].track_ids)
+
+
+def _reader(input_kind: str, store, sample_rate: int, max_duration: float):
+    if input_kind == "audio":
+        from mgrfaults.data.audio import load_audio
+
+        return lambda tid, path: load_audio(path, sample_rate=sample_rate, max_duration=max_duration)
+    return lambda tid, path: np.asarray(store.read(tid), dtype=np.float32)
+
+
+def custom_system_files(
+    name: str, spec: dict, partition_csv, metadata_csv, feature_paths, seed: int, predictions_out,
+    condition: str, fold: int, device: str = "auto", threads: int = 1, sample_rate: int = 22050,
+    max_duration: float = 30.0, expected_params=None,
+):
+    """Run custom system ``name`` on one condition/fold and write its test predictions.
+
+    Parameters
+    ----------
+    spec : dict
+        ``systems.custom.<name>``: ``factory``, ``input``, ``params``.
+    feature_paths : list of path
+        The feature shards of ``spec["input"]`` (frames or texture); empty for audio.
+    seed : int
+        The run's derived seed.
+
+    Returns
+    -------
+    DataFrame
+        The predictions (track_id, true, predicted, score_<genre>), as written.
+    """
+    from threadpoolctl import threadpool_limits
+
+    from mgrfaults.data.metadata import read_metadata
+    from mgrfaults.systems.learned import predictions_frame
+    from mgrfaults.systems.parts import open_store, run_parts
+
+    t0 = time.perf_counter()
+    input_kind = spec["input"]
+    if input_kind not in INPUTS:
+        raise PluginError(f"systems.custom.{name}.input: one of {list(INPUTS)}, got {input_kind!r}")
+    factory = load_factory(spec["factory"], where=f"systems.custom.{name}.factory")
+    parts_ids, labels, label_order = run_parts(partition_csv, metadata_csv)
+    meta = read_metadata(metadata_csv)
+    path_of = dict(zip(meta["track_id"], meta["path"]))
+    store = None if input_kind == "audio" else open_store(feature_paths, expected_params)
+    read = _reader(input_kind, store, sample_rate, max_duration)
+    parts = {
+        p: Part(p, ids, None if p == "test" else [labels[t] for t in ids], [path_of[t] for t in ids], read)
+        for p, ids in parts_ids.items()
+    }
+    context = SystemContext(
+        name=name, condition=condition, fold=int(fold), genres=tuple(label_order), seed=int(seed), input=input_kind,
+        device=resolve_plugin_device(device), threads=int(threads), sample_rate=int(sample_rate),
+        max_duration=float(max_duration), feature_params=dict(getattr(store, "params", None) or {}),
+    )
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(int(threads))
+    with threadpool_limits(limits=int(threads)):
+        scores = run_custom_system(factory, context, dict(spec.get("params") or {}), parts)
+    test_ids = parts_ids["test"]
+    df = predictions_frame(test_ids, [labels[t] for t in test_ids], scores.argmax(axis=1), scores, label_order)
+    write_csv_atomic(df, predictions_out)
+    log.info("%s (%s, fold %s): %s input, %d test excerpts, %.1f s", name, condition, fold, input_kind, len(df),
+             time.perf_counter() - t0)
+    return df
+
+
+
+def custom_system_specs(custom: dict, builtin_names, search_dirs=()) -> dict:
+    """The ``systems.custom`` section checked for the workflow: names, inputs, factory files made absolute.
+
+    Parameters
+    ----------
+    custom : dict
+        ``systems.custom``: name -> {factory, input, params}.
+    builtin_names : list of str
+        ``systems.run``; a custom system may not take one of their names.
+    search_dirs : list of path
+        Where a relative ``.py`` factory is looked for, in order (working folder, workflow folder).
+
+    Returns
+    -------
+    dict
+        name -> {factory (file paths absolute), input, params}.
+    """
+    out = {}
+    for name, spec in (custom or {}).items():
+        key = f"systems.custom.{name}"
+        if not re.fullmatch(r"[A-Za-z0-9_]+", str(name)):
+            raise PluginError(f"{key}: a system name holds letters, digits and _ only (it names folders and table rows)")
+        if name in builtin_names:
+            raise PluginError(f"{key}: {name!r} is also in systems.run; give the custom system its own name")
+        if spec.get("input") not in INPUTS:
+            raise PluginError(f"{key}.input: one of {list(INPUTS)}, got {spec.get('input')!r}")
+        out[name] = {
+            "factory": resolve_factory(spec.get("factory", ""), search_dirs, where=f"{key}.factory"),
+            "input": spec["input"],
+            "params": dict(spec.get("params") or {}),
+        }
+    return out
+
+
+__all__ = [
+    "INPUTS", "Part", "PluginError", "SystemContext", "check_scores", "custom_system_files", "custom_system_specs",
+    "load_factory", "resolve_factory", "run_custom_system", "split_factory",
+]

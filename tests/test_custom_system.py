@@ -1,0 +1,331 @@
+"""Your own system (systems.custom, mgrfaults.systems.custom) and GTZAN copies in the layouts they come in."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from conftest import REPO, TINY_CONFIG, run_snakemake
+from mgrfaults import GENRES
+from mgrfaults.data.annotations import (
+    check_gtzan_copy,
+    gtzan_expected_ids,
+    gtzan_genre_root,
+    gtzan_id_check,
+    gtzan_source_problem,
+)
+from mgrfaults.data.audio import write_au
+from mgrfaults.data.dataset import list_audio_files
+from mgrfaults.errors import InputError
+from mgrfaults.systems.custom import (
+    Part,
+    PluginError,
+    SystemContext,
+    check_scores,
+    custom_system_specs,
+    load_factory,
+    run_custom_system,
+)
+
+# ---------------------------------------------------------------------------------------------
+# the plugin protocol on constructed parts
+# ---------------------------------------------------------------------------------------------
+
+N_GENRES = 3
+
+
+def constructed_parts(n=(6, 3, 4), dim=5):
+    """Parts whose excerpt i of genre g has rows around g: a plugin can learn them."""
+    rng = np.random.default_rng(0)
+    data, parts = {}, {}
+    for name, size in zip(("train", "valid", "test"), n):
+        ids = [f"{name}.{i:05d}" for i in range(size)]
+        labels = np.arange(size) % N_GENRES
+        for tid, y in zip(ids, labels):
+            data[tid] = (y + 0.1 * rng.standard_normal((7, dim))).astype(np.float32)
+        parts[name] = Part(name, ids, None if name == "test" else labels, [f"{t}.au" for t in ids],
+                           lambda tid, path: data[tid])
+    return parts
+
+
+def context(name="Mine", seed=1):
+    return SystemContext(name=name, condition="standard", fold=2, genres=tuple(GENRES[:N_GENRES]), seed=seed,
+                         input="texture")
+
+
+def plugin_file(tmp_path, body, name="plugin.py"):
+    path = tmp_path / name
+    path.write_text("import numpy as np\n\n" + body)
+    return path
+
+
+NEAREST_MEAN = """
+class NearestMean:
+    def __init__(self, context, scale=1.0):
+        self.n, self.scale, self.seed = len(context.genres), scale, context.seed
+
+    def fit(self, train, valid):
+        assert valid.labels is not None and len(valid) > 0
+        rows = np.stack([x.mean(axis=0) for x in train])
+        self.means = np.stack([rows[train.labels == g].mean(axis=0) for g in range(self.n)])
+
+    def predict(self, test):
+        assert test.labels is None  # the test labels are hidden
+        x = np.stack([e.mean(axis=0) for e in test])
+        return -self.scale * ((x[:, None, :] - self.means[None]) ** 2).sum(axis=2) + 0 * np.random.rand()
+
+def build(context, **params):
+    return NearestMean(context, **params)
+"""
+
+
+def test_plugin_from_a_file_fits_and_scores(tmp_path):
+    factory = load_factory(f"{plugin_file(tmp_path, NEAREST_MEAN)}:build")
+    parts = constructed_parts()
+    scores = run_custom_system(factory, context(), {"scale": 2.0}, parts)
+    assert scores.shape == (4, N_GENRES)
+    assert (scores.argmax(axis=1) == np.arange(4) % N_GENRES).all()
+
+
+def test_wrong_shape_names_system_condition_and_fold(tmp_path):
+    body = "def build(context):\n    return Bad()\n\nclass Bad:\n    def fit(self, train, valid):\n        pass\n" \
+           "    def predict(self, test):\n        return np.zeros((len(test), 2))\n"
+    factory = load_factory(f"{plugin_file(tmp_path, body)}:build")
+    with pytest.raises(PluginError) as err:
+        run_custom_system(factory, context("Wrong"), {}, constructed_parts())
+    message = str(err.value)
+    assert "custom system Wrong (standard, fold 2)" in message
+    assert "shape (4, 2)" in message and "(4, 3)" in message
+
+
+def test_nan_scores_name_the_excerpts():
+    scores = np.ones((3, 2))
+    scores[1, 0] = np.nan
+    with pytest.raises(PluginError, match=r"Mine: .*NaN or infinite scores for 1 excerpt.*'b'"):
+        check_scores(scores, 3, 2, "Mine", ["a", "b", "c"])
+    with pytest.raises(PluginError, match="not a numeric array"):
+        check_scores([["x", "y"]], 1, 2, "Mine")
+
+
+def test_import_errors_name_the_path(tmp_path):
+    broken = plugin_file(tmp_path, "import no_such_module_here\n", name="broken.py")
+    with pytest.raises(PluginError, match=r"systems.custom.X.factory: cannot import .*broken.py.*no_such_module_here"):
+        load_factory(f"{broken}:build", where="systems.custom.X.factory")
+    with pytest.raises(PluginError, match="cannot import 'no_such_pkg.models'"):
+        load_factory("no_such_pkg.models:build")
+    with pytest.raises(PluginError, match="has no attribute 'nothing'"):
+        load_factory("json:nothing")
+    with pytest.raises(PluginError, match="not 'package.module:callable'"):
+        load_factory("json")
+
+
+def test_factory_without_fit_or_predict(tmp_path):
+    with pytest.raises(PluginError, match="has no fit\\(\\) or predict\\(\\)"):
+        run_custom_system(lambda ctx: object(), context(), {}, constructed_parts())
+
+
+def test_specs_resolve_files_and_refuse_clashes(tmp_path):
+    plugin_file(tmp_path, NEAREST_MEAN)
+    custom = {"Mine": {"factory": "plugin.py:build", "input": "texture"}}
+    specs = custom_system_specs(custom, ["BFF_SVM"], [tmp_path / "elsewhere", tmp_path])
+    assert specs["Mine"] == {"factory": f"{(tmp_path / 'plugin.py').resolve()}:build", "input": "texture", "params": {}}
+    with pytest.raises(PluginError, match="also in systems.run"):
+        custom_system_specs({"BFF_SVM": custom["Mine"]}, ["BFF_SVM"], [tmp_path])
+    with pytest.raises(PluginError, match=r"systems.custom.Mine.factory: missing.py not found"):
+        custom_system_specs({"Mine": {"factory": "missing.py:build", "input": "texture"}}, [], [tmp_path])
+    with pytest.raises(PluginError, match="systems.custom.Mine.input"):
+        custom_system_specs({"Mine": {"factory": "plugin.py:build", "input": "midi"}}, [], [tmp_path])
+
+
+# ---------------------------------------------------------------------------------------------
+# through the workflow: conftest's tiny_run holds the example's scikit-learn system
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.workflow
+def test_custom_system_in_the_tiny_run(tiny_run):
+    results = tiny_run / "results"
+    custom = list(TINY_CONFIG["systems"]["custom"])
+    runs = pd.read_csv(results / "tables" / "runs.csv")
+    for name in custom:
+        assert set(runs.loc[runs["system"] == name, "condition"]) == {"standard", "fault_filtered"}, name
+        pred = pd.read_csv(results / "predictions" / name / "fault_filtered" / "fold_0.csv")
+        part = pd.read_csv(results / "partitions" / "fault_filtered" / "fold_0.csv")
+        assert list(pred.columns) == ["track_id", "true", "predicted"] + [f"score_{g}" for g in GENRES]
+        assert set(pred["track_id"]) == set(part.loc[part["part"] == "test", "track_id"])
+        for table in ("accuracy_standard.csv", "accuracy_fault_filtered.csv", "difference.csv"):
+            assert name in (results / "tables" / table).read_text(), (name, table)
+
+
+@pytest.mark.workflow
+def test_bad_plugin_fails_the_workflow_naming_it(tmp_path):
+    plugin_file(tmp_path, "def build(context):\n    return Bad()\n\nclass Bad:\n    def fit(self, train, valid):\n"
+                "        pass\n    def predict(self, test):\n        return np.zeros((len(test), 4))\n", name="bad.py")
+    config = {**TINY_CONFIG, "systems": {"run": ["BFF_SVM"],
+                                         "custom": {"Bad": {"factory": "bad.py:build", "input": "texture"}}}}
+    proc = run_snakemake(tmp_path, config, targets=["results/predictions/Bad/standard/fold_0.csv"], check=False)
+    log = (tmp_path / "results" / "logs" / "train" / "Bad" / "standard" / "fold_0.log").read_text()
+    assert proc.returncode != 0
+    assert "custom system Bad (standard, fold 0): predict() returned scores of shape" in log
+    assert not (tmp_path / "results" / "predictions" / "Bad").exists()
+
+
+# ---------------------------------------------------------------------------------------------
+# GTZAN as real copies come
+# ---------------------------------------------------------------------------------------------
+
+
+def tone(seconds=0.05, sr=22050, freq=330.0):
+    return (0.3 * np.sin(2 * np.pi * freq * np.arange(int(seconds * sr)) / sr)).astype(np.float32)
+
+
+def kaggle_copy(root, ids):
+    import soundfile
+
+    for tid in ids:
+        genre = tid.split(".")[0]
+        path = root / "Data" / "genres_original" / genre / f"{tid}.wav"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        soundfile.write(path, tone(), 22050, subtype="PCM_16")
+    (root / "Data" / "images_original" / "blues").mkdir(parents=True)  # Kaggle's spectrogram images
+    (root / "Data" / "features_30_sec.csv").write_text("filename,label\n")
+    return root
+
+
+def original_copy(root, ids):
+    for tid in ids:
+        write_au(root / "genres" / tid.split(".")[0] / f"{tid}.au", tone())
+    (root / "genres" / "bextract_single.mf").write_text("")  # the archive's list files
+    return root
+
+
+@pytest.mark.parametrize("make, layout, ext", [(kaggle_copy, "kaggle", ".wav"), (original_copy, "original", ".au")])
+def test_gtzan_layouts_are_recognised(tmp_path, make, layout, ext):
+    ids = ["blues.00000", "blues.00001", "jazz.00054", "rock.00099"]
+    root = make(tmp_path / layout, ids)
+    genre_root, found_layout = gtzan_genre_root(root)
+    assert found_layout == layout
+    files = list_audio_files(genre_root)
+    assert list(files["track_id"]) == ids and all(p.endswith(ext) for p in files["path"])
+    check_gtzan_copy(root, files["track_id"], expected_ids=ids)
+    # the genre folders' parent given directly
+    assert gtzan_genre_root(genre_root) == (genre_root, "flat")
+
+
+def test_gtzan_copy_checked_by_ids(tmp_path):
+    found = [t for t in gtzan_expected_ids() if t not in ("jazz.00054", "pop.00003")] + ["notes"]
+    check = gtzan_id_check(found, bad_ids=["jazz.00001"])
+    assert check == {"missing": ["jazz.00054", "pop.00003"], "undecodable": ["jazz.00001"], "unexpected": ["notes"]}
+    assert len(gtzan_expected_ids()) == 1000
+    with pytest.raises(InputError, match=r"2 of the 1000 GTZAN excerpts missing: \['jazz.00054', 'pop.00003'\]"):
+        check_gtzan_copy(tmp_path, found)
+    with pytest.raises(InputError, match="holds no GTZAN genre folders"):
+        gtzan_genre_root(tmp_path)
+
+
+def test_root_null_with_the_dead_url_says_what_to_do():
+    problem = gtzan_source_problem({"root": None, "url": "http://opihi.cs.uvic.ca/sound/genres.tar.gz"})
+    assert "since 2022" in problem and "dataset.gtzan.root" in problem and "Data/genres_original" in problem
+    assert gtzan_source_problem({"root": "/data/gtzan", "url": "http://opihi.cs.uvic.ca/sound/genres.tar.gz"}) is None
+    assert gtzan_source_problem({"root": None, "url": "https://mirror.example/genres.tar.gz"}) is None
+
+
+@pytest.mark.workflow
+def test_workflow_fails_at_once_without_root(tmp_path):
+    gtzan = yaml.safe_load((REPO / "config" / "gtzan.yaml").read_text())["dataset"]  # root: null, the old URL
+    proc = run_snakemake(tmp_path, {"dataset": gtzan}, targets=["results/dataset/metadata.csv"], check=False)
+    assert proc.returncode != 0 and "has not answered since 2022" in proc.stdout
+    assert not (tmp_path / "results" / "dataset").exists()
+
+
+@pytest.mark.workflow
+def test_workflow_reads_a_kaggle_copy(tmp_path):
+    """1000 short excerpts in Kaggle's layout, jazz.00054.wav corrupt as in the real copy: found, checked, skipped."""
+    root = kaggle_copy(tmp_path / "kaggle", gtzan_expected_ids())
+    (root / "Data" / "genres_original" / "jazz" / "jazz.00054.wav").write_bytes(b"RIFF" + bytes(100))
+    config = {"dataset": {"source": "gtzan", "on_bad_audio": "skip", "gtzan": {"root": str(root)}}}
+    run_snakemake(tmp_path / "run", config, targets=["results/dataset/listing.csv"])
+    dataset = tmp_path / "run" / "results" / "dataset"
+    listing = pd.read_csv(dataset / "listing.csv")
+    assert len(listing) == 999 and "jazz.00054" not in set(listing["track_id"])
+    assert pd.read_csv(dataset / "bad_audio.csv")["path"].str.endswith("jazz.00054.wav").tolist() == [True]
+    log = (tmp_path / "run" / "results" / "logs" / "data" / "scan_audio.log").read_text()
+    assert "kaggle layout" in log and "['jazz.00054']" in log
+
+
+def render_description(config):
+    """The report's front page (workflow/report/workflow.rst, a Jinja template) for ``config``."""
+    from types import SimpleNamespace
+
+    import jinja2
+
+    template = jinja2.Template((REPO / "workflow" / "report" / "workflow.rst").read_text())
+    return template.render(snakemake=SimpleNamespace(config=config))
+
+
+def test_report_says_when_a_directory_dataset_has_no_artists():
+    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    config["systems"]["custom"] = {"Mine": {"factory": "mine.py:build", "input": "audio"}}
+    text = render_description(config)
+    assert "No artist annotations" not in text and "``Mine`` (``mine.py:build``, input: audio)." in text
+    config["dataset"] = {"source": "directory", "directory": {"root": "/data/audio", "annotations": None}}
+    text = render_description(config)
+    assert "No artist annotations" in text and "cannot keep an artist out of more than one part" in text
+    assert "dataset.directory.annotations" in text and "fault detection" in text
+    config["dataset"]["directory"]["annotations"] = "/data/artists.csv"
+    assert "No artist annotations" not in render_description(config)
+
+
+AUDIO_PLUGIN = """
+class Loudness:
+    def __init__(self, context):
+        self.context = context
+
+    def fit(self, train, valid):
+        assert train.paths[0].endswith(".au") and self.context.input == "audio"
+        self.level = {int(y): np.abs(train[i]).mean() for i, y in enumerate(train.labels)}
+
+    def predict(self, test):
+        x = np.array([np.abs(test[i]).mean() for i in range(len(test))])
+        # genres without a training excerpt (the label order is GTZAN's ten) are far from any level
+        levels = np.array([self.level.get(g, 1e6) for g in range(len(self.context.genres))])
+        return -np.abs(x[:, None] - levels[None])
+
+def build(context):
+    return Loudness(context)
+"""
+
+
+def test_audio_input_end_to_end_files(tmp_path):
+    """custom_system_files on decoded audio: two genres of different loudness, predictions written."""
+    from mgrfaults.systems.custom import custom_system_files
+
+    rows, parts = [], []
+    for g, genre in enumerate(("blues", "rock")):
+        for i, part in enumerate(("train", "train", "valid", "test")):
+            tid = f"{genre}.{i:05d}"
+            path = tmp_path / genre / f"{tid}.au"
+            write_au(path, (0.1 + 0.5 * g) * tone(0.2, freq=200 + 30 * i) / 0.3)
+            rows.append(dict(track_id=tid, path=str(path), genre=genre, artist=f"a{g}{i}", fault="none",
+                             replica_of="", duration=0.2, sample_rate=22050))
+            parts.append(dict(track_id=tid, part=part))
+    pd.DataFrame(rows).to_csv(tmp_path / "metadata.csv", index=False)
+    pd.DataFrame(parts).to_csv(tmp_path / "fold_0.csv", index=False)
+    plugin = plugin_file(tmp_path, AUDIO_PLUGIN, name="loudness.py")
+    spec = {"factory": f"{plugin}:build", "input": "audio", "params": {}}
+    out = tmp_path / "pred.csv"
+    df = custom_system_files("Loud", spec, tmp_path / "fold_0.csv", tmp_path / "metadata.csv", [], 7, out,
+                             condition="standard", fold=0, device="cpu", sample_rate=22050, max_duration=1.0)
+    assert list(df["track_id"]) == ["blues.00003", "rock.00003"]
+    assert list(df["predicted"]) == ["blues", "rock"]
+    assert pd.read_csv(out).equals(df)
+
+
+def test_an_error_inside_fit_names_the_run(tmp_path):
+    body = "def build(context):\n    return Crash()\n\nclass Crash:\n    def fit(self, train, valid):\n" \
+           "        raise RuntimeError('out of memory')\n    def predict(self, test):\n        pass\n"
+    factory = load_factory(f"{plugin_file(tmp_path, body)}:build")
+    with pytest.raises(PluginError, match=r"custom system Mine \(standard, fold 2\): fit\(\) raised RuntimeError: out of"):
+        run_custom_system(factory, context(), {}, constructed_parts())
