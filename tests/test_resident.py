@@ -103,3 +103,14 @@ def test_resident_run_picks_the_path(tmp_path):
     run = resident_run(model, train, valid, sgd, "cpu", resident=True)
     xs = torch.cat([x for x, _ in run.valid_batches()])
     assert len(xs) == valid.n_frames and len(list(resident_batches(xs, xs[:, 0], 7))) == -(-len(xs) // 7)
+
+
+def test_resident_part_smaller_than_the_capture_warm_up(tmp_path, device):
+    # 2 full batches and a partial one: fewer frames than the 3 warm-up steps of a graph capture use
+    x = torch.randn(70, DIM, device=device)
+    y = torch.arange(70, device=device) % 3
+    model = init_mlp(MLP(DIM, [8], 10, "relu"), seed=0).to(device)
+    trainer = ResidentSGD(model, x, y, batch_size=30, seed=0)
+    trainer.set_hyper(0.1, 0.5)
+    losses = [trainer.train_epoch(e)[0] for e in range(20)]
+    assert all(np.isfinite(losses)) and losses[-1] < losses[0]

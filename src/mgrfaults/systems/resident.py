@@ -146,7 +146,7 @@ class ResidentSGD:
         self.frames_per_epoch = None if frames_per_epoch is None else min(int(frames_per_epoch), self.n)
         self.seed = int(seed)
         cuda = self.device.type == "cuda"
-        self.use_graphs = cuda if use_graphs is None else bool(use_graphs and cuda)
+        self.use_graphs = (cuda if use_graphs is None else bool(use_graphs and cuda)) and self.n > 0
         self.steps_per_graph = max(int(steps_per_graph), 1)
         self.precision = precision if cuda else "fp32"
         self.params = [p for p in model.parameters() if p.requires_grad]
@@ -156,7 +156,8 @@ class ResidentSGD:
         self.loss_sum = torch.zeros((), dtype=torch.float64, device=self.device)
         self.err_sum = torch.zeros((), dtype=torch.int64, device=self.device)
         self.step_index = torch.zeros((), dtype=torch.int64, device=self.device)
-        self.perm = torch.zeros(self.n, dtype=torch.int64, device=self.device)
+        # room for the warm-up steps of the graph capture too, on a part smaller than 3 batches
+        self.perm = torch.zeros(max(self.n, 3 * self.batch_size), dtype=torch.int64, device=self.device)
         self.offsets = torch.arange(self.batch_size, device=self.device)
         self._graphs = None
 
@@ -166,20 +167,19 @@ class ResidentSGD:
         self.momentum.fill_(float(momentum))
 
     @contextlib.contextmanager
-    def _precision(self):
-        if self.device.type != "cuda":
-            yield
-            return
+    def _tf32(self):
+        # TF32 for the forward and the backward matmuls of a "tf32" step only; restored after
         before = torch.backends.cuda.matmul.allow_tf32
         torch.backends.cuda.matmul.allow_tf32 = self.precision == "tf32"
         try:
-            if self.precision == "bf16":
-                with torch.autocast("cuda", dtype=torch.bfloat16, cache_enabled=False):  # no cast cache in graphs
-                    yield
-            else:
-                yield
+            yield
         finally:
             torch.backends.cuda.matmul.allow_tf32 = before
+
+    def _autocast(self):
+        if self.precision == "bf16":
+            return torch.autocast("cuda", dtype=torch.bfloat16, cache_enabled=False)  # no cast cache in graphs
+        return contextlib.nullcontext()
 
     def _step(self, rows=None):
         # rows: positions in the permutation; None: the full batch at step_index (graph-safe, no host values)
@@ -188,10 +188,11 @@ class ResidentSGD:
             self.step_index += 1
         idx = self.perm.index_select(0, rows)
         xb, yb = self.x.index_select(0, idx), self.y.index_select(0, idx)
-        with self._precision():
-            out = self.model(xb)
+        with self._tf32():
+            with self._autocast():
+                out = self.model(xb)
             loss = nn.functional.cross_entropy(out.float(), yb)
-        grads = torch.autograd.grad(loss, self.params)
+            grads = torch.autograd.grad(loss, self.params)
         with torch.no_grad():
             for p, g, buf in zip(self.params, grads, self.bufs):
                 buf.mul_(self.momentum).add_(g)
@@ -202,9 +203,8 @@ class ResidentSGD:
     def _capture(self):
         # warm-up on a side stream (as torch.cuda.graphs requires), then restore every state it touched
         saved = [t.detach().clone() for t in self.params + self.bufs]
-        self.perm[: self.batch_size * (self.steps_per_graph + 3)].copy_(
-            torch.arange(min(self.n, self.batch_size * (self.steps_per_graph + 3)), device=self.device)
-            .remainder(self.n))
+        warm = 3 * self.batch_size
+        self.perm[:warm].copy_(torch.arange(warm, device=self.device).remainder(self.n))
         self.step_index.zero_()
         side = torch.cuda.Stream(self.device)
         side.wait_stream(torch.cuda.current_stream(self.device))
