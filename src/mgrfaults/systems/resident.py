@@ -194,11 +194,13 @@ class ResidentSGD:
             loss = nn.functional.cross_entropy(out.float(), yb)
             grads = torch.autograd.grad(loss, self.params)
         with torch.no_grad():
-            for p, g, buf in zip(self.params, grads, self.bufs):
-                buf.mul_(self.momentum).add_(g)
-                p.sub_(buf * self.lr)
-            self.loss_sum += loss.detach().double() * len(yb)
-            self.err_sum += (out.detach().argmax(1) != yb).sum()
+            # multi-tensor kernels: 4 launches for all the parameters rather than 4 per tensor (a graph
+            # replays its kernels back to back, and at these sizes their count, not FLOPs, bounds a step)
+            torch._foreach_mul_(self.bufs, self.momentum)
+            torch._foreach_add_(self.bufs, grads)
+            torch._foreach_sub_(self.params, torch._foreach_mul(self.bufs, self.lr))
+            self.loss_sum.add_(loss.detach(), alpha=len(yb))
+            self.err_sum.add_((out.detach().argmax(1) != yb).sum())
 
     def _capture(self):
         # warm-up on a side stream (as torch.cuda.graphs requires), then restore every state it touched
