@@ -55,7 +55,7 @@ def flop_per_frame(sizes) -> float:
 
 
 def write_store(folder: Path, n_tracks: int, n_frames: int, dim: int = 513, n_shards: int = 4, seed: int = 0,
-                signal: float = 0.3):
+                signal: float = 0.25):
     """Synthetic frame shards; track ``t`` has label ``t % 10`` and a class-dependent mean (learnable)."""
     rng = np.random.default_rng(seed)
     centres = rng.standard_normal((N_CLASSES, dim)).astype(np.float32) * signal
@@ -217,7 +217,7 @@ def accuracy(args, device, store, ids, labels, mean, std):
         trainer = ResidentSGD(model, x, y, 1200, seed=0, precision=precision)
         errors = []
         for e in range(args.accuracy_epochs):
-            trainer.set_hyper(0.01, 0.5)
+            trainer.set_hyper(0.05, 0.9)
             trainer.train_epoch(e)
             errors.append(frame_error(model, resident_batches(xv, yv), device)[1])
         print(f"accuracy  500 units  {precision:5s} validation frame error by epoch: "
@@ -266,7 +266,7 @@ def main():
         paths = sorted(glob.glob(args.shards)) if args.shards else write_store(Path(tmp), args.tracks, args.frames)
         store = open_store(paths)
         ids = list(store.track_ids)
-        labels = [i % N_CLASSES for i in range(len(ids))]
+        labels = [int(t.split(".")[-1]) % N_CLASSES for t in ids]  # write_store's labels (any labels for --shards)
         mean, std = standardisation_stats(store, ids)
         n_total = int(sum(store.length(t) for t in ids))
         print(f"{len(ids)} tracks, {n_total} frames x {len(mean)} (store ready in {time.perf_counter() - t0:.1f} s)",
