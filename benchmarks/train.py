@@ -1,13 +1,30 @@
-"""Training throughput: frames/s of the full training step through the HDF5 pipeline vs a bare loop.
+"""Training throughput on a CPU or a GPU: frames/s, achieved TFLOP/s and the share of the device's matmul peak.
 
-The pipeline is what `rule train_net` runs: frames streamed track by track from HDF5 shards
-(FrameBatches, seeded shuffle buffer, standardisation) through the background prefetch into the
-SGD step. The bare loop holds the same frames as one in-memory torch tensor and slices shuffled
-minibatches from it. Both train the same MLP with the same optimizer in the same process.
-Target: pipeline / bare >= 0.9.
+Loops compared (the same MLP, momentum SGD, cross-entropy, in one process, on one device):
 
-    PYTHONPATH=src python benchmarks/train.py                       # synthetic default size (300 x 10 s)
-    PYTHONPATH=src python benchmarks/train.py --tracks 1000 --frames 1290   # GTZAN size (~2.7 GB of shards)
+- ``pipeline (HDF5 stream)``: the streamed path (FrameBatches from HDF5 shards, shuffle buffer,
+  standardisation, background prefetch) into ``train_epoch``, what ``rule train_net`` runs on a CPU;
+- ``bare in-memory loop``: shuffled minibatches sliced from one host tensor (the former reference);
+- ``resident eager``: :class:`mgrfaults.systems.resident.ResidentSGD`, the part on the device, no graphs;
+- ``resident graphs <precision>``: the same step captured in CUDA graphs (GPU only), fp32 and, with
+  ``--precisions``, TF32 / bf16;
+- ``train_mlp (HDF5 -> resident)``: ``train_mlp`` end to end as the workflow calls it on this device
+  (it picks the resident path on CUDA): part read from HDF5 onto the device, graph capture, every
+  epoch's validation pass, all included in the time.
+
+FLOP per frame of one SGD step (multiply-add = 2 FLOP), for layer sizes n0 -> n1 -> ... -> nL:
+forward 2 * sum(n_i n_{i+1}); weight gradients the same; input gradients the same except the first
+layer (no gradient w.r.t. the data): 2 * (3 * sum(n_i n_{i+1}) - n0 n1). 513-500-500-500-10:
+4.06 MFLOP/frame; 513-50-50-50-10: 0.16 MFLOP/frame. Elementwise work (ReLU, dropout, softmax,
+updates) is not counted. The matmul peak is measured in the same run: float32 (and TF32 / bf16)
+square matmuls of ``--peak-size`` on the device.
+
+The accuracy check (``--accuracy-epochs``) trains the 500-unit net from the same seed on learnable
+synthetic frames in each precision and prints the validation frame error, to show where TF32 / bf16
+leave the accuracy unchanged.
+
+    PYTHONPATH=src python benchmarks/train.py                    # CPU, synthetic default size (150 x 429 frames)
+    PYTHONPATH=src python benchmarks/train.py --gpu-suite        # the whole GPU benchmark: one command
     PYTHONPATH=src python benchmarks/train.py --shards 'results/features/frames/shard_*.h5'
 """
 
@@ -15,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import glob
+import itertools
 import tempfile
 import time
 from pathlib import Path
@@ -22,89 +40,242 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from mgrfaults.systems.dnn import MLP, FrameBatches, init_mlp, prefetch, resolve_device, train_epoch
-from mgrfaults.systems.parts import open_store, standardisation_stats
 from mgrfaults.features.extract import ShardWriter
+from mgrfaults.systems.dnn import MLP, FrameBatches, TrainParams, init_mlp, prefetch, resolve_device, train_epoch, train_mlp
+from mgrfaults.systems.parts import open_store, standardisation_stats
+from mgrfaults.systems.resident import ResidentSGD, resident_part
+
+N_CLASSES = 10
 
 
-def write_store(folder: Path, n_tracks: int, n_frames: int, dim: int = 513, n_shards: int = 4, seed: int = 0):
+def flop_per_frame(sizes) -> float:
+    """FLOP of one training step per frame for layer sizes ``[n0, n1, ..., nL]`` (see the module docstring)."""
+    products = [a * b for a, b in zip(sizes[:-1], sizes[1:])]
+    return 2.0 * (3 * sum(products) - products[0])
+
+
+def write_store(folder: Path, n_tracks: int, n_frames: int, dim: int = 513, n_shards: int = 4, seed: int = 0,
+                signal: float = 0.25):
+    """Synthetic frame shards; track ``t`` has label ``t % 10`` and a class-dependent mean (learnable)."""
     rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((N_CLASSES, dim)).astype(np.float32) * signal
     paths = []
     for s in range(n_shards):
         path = folder / f"shard_{s}.h5"
         with ShardWriter(path, "frames", {"n_fft": 1024, "hop_length": 512}, dim=dim) as w:
             for t in range(s, n_tracks, n_shards):
-                w.append(f"blues.{t:05d}", np.abs(rng.standard_normal((n_frames, dim), dtype=np.float32)))
+                x = rng.standard_normal((n_frames, dim), dtype=np.float32)
+                x += centres[t % N_CLASSES]
+                w.append(f"blues.{t:05d}", np.abs(x))
         paths.append(path)
     return paths
 
 
-def bare_loop(model, opt, x, y, batch_size, n_frames, device, seed):
-    """Shuffled minibatches sliced from in-memory tensors: the reference throughput."""
-    gen = torch.Generator().manual_seed(seed)
-    perm = torch.randperm(len(y), generator=gen)[:n_frames]
-    batches = ((x[idx].to(device), y[idx].to(device)) for idx in perm.split(batch_size))
-    return train_epoch(model, opt, batches, device)
+def sync(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def matmul_peak(device, precision="fp32", size=4096, repeats=20) -> float:
+    """Measured FLOP/s of square ``size`` matmuls on ``device`` in ``precision`` (best of 3 runs)."""
+    dtype = torch.bfloat16 if precision == "bf16" else torch.float32
+    a = torch.randn(size, size, device=device, dtype=dtype)
+    b = torch.randn(size, size, device=device, dtype=dtype)
+    before = torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = precision == "tf32"
+    try:
+        a @ b
+        best = 0.0
+        for _ in range(3):
+            sync(device)
+            t0 = time.perf_counter()
+            for _ in range(repeats):
+                a @ b
+            sync(device)
+            best = max(best, 2.0 * size**3 * repeats / (time.perf_counter() - t0))
+    finally:
+        torch.backends.cuda.matmul.allow_tf32 = before
+    return best
+
+
+def timed(fn, device) -> tuple[float, int]:
+    sync(device)
+    t0 = time.perf_counter()
+    n = fn()
+    sync(device)
+    return time.perf_counter() - t0, n
+
+
+def capped(batches, max_frames):
+    """The first ``max_frames`` frames' batches of an epoch (the producer is closed after)."""
+    n = 0
+    for xb, yb in batches:
+        if n >= max_frames:
+            return
+        n += len(yb)
+        yield xb, yb
+
+
+def make_model(dim, units, device, dropout=True):
+    keep = [1.0, 0.75, 0.75, 0.75] if dropout else None
+    return init_mlp(MLP(dim, [units] * 3, N_CLASSES, "relu", keep), seed=0).to(device)
+
+
+def throughput(args, device, store, ids, labels, mean, std, peaks):
+    dim = len(mean)
+    x_host = y_host = None
+    x_dev = y_dev = None
+    rows = []
+    for batch_size, units in itertools.product(args.batch_sizes, args.units):
+        flop = flop_per_frame([dim, units, units, units, N_CLASSES])
+        streamed = FrameBatches(store, ids, labels, mean, std, batch_size=batch_size, seed=0, cache_mb=0)
+        if x_dev is None:
+            x_dev, y_dev = resident_part(streamed, device)
+            if args.bare:
+                x_host, y_host = x_dev.cpu(), y_dev.cpu()
+        n_total = len(y_dev)
+        # the host-fed loops at batch 100 are slow: they are timed on the first frames of an epoch
+        host_cap = args.host_frames or n_total
+        loops = {}
+        loops["pipeline (HDF5 stream)"] = lambda m, o, e: train_epoch(
+            m, o, capped(prefetch(streamed.epoch(e), device, depth=3 if device.type == "cuda" else 0), host_cap),
+            device)[2]
+        if args.bare:
+            def bare(m, o, e):
+                perm = torch.randperm(n_total, generator=torch.Generator().manual_seed(e))[:host_cap]
+                batches = ((x_host[i].to(device), y_host[i].to(device)) for i in perm.split(batch_size))
+                return train_epoch(m, o, batches, device)[2]
+            loops["bare in-memory loop"] = bare
+        resident_variants = [("resident eager", False, "fp32")]
+        if device.type == "cuda":
+            resident_variants += [(f"resident graphs {p}", True, p) for p in args.precisions]
+        for name, graphs, precision in resident_variants:
+            loops[name] = (graphs, precision)
+        state = {}
+        for name, loop in loops.items():
+            model = make_model(dim, units, device)
+            if isinstance(loop, tuple):
+                graphs, precision = loop
+                trainer = ResidentSGD(model, x_dev, y_dev, batch_size, seed=0, use_graphs=graphs, precision=precision)
+                trainer.set_hyper(0.01, 0.5)
+                if not graphs:  # eager steps are host-bound too: timed on a capped epoch
+                    trainer.frames_per_epoch = min(host_cap, n_total)
+                fn = lambda m, o, e, t=trainer: t.train_epoch(e)[2]
+                opt = None
+            else:
+                opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.5)
+                fn = loop
+            fn(model, opt, 0)  # warm-up (and graph capture)
+            state[name] = (model, opt, fn, [])
+        for e in range(1, args.epochs + 1):  # interleaved, so drifting load hits every loop alike
+            for name, (model, opt, fn, rates) in state.items():
+                seconds, n = timed(lambda: fn(model, opt, e), device)
+                rates.append(n / seconds)
+        for name, (_, _, _, rates) in state.items():
+            rate = float(np.median(rates))
+            precision = name.split()[-1] if name.startswith("resident graphs") else "fp32"
+            tflops = rate * flop / 1e12
+            rows.append(dict(batch=batch_size, units=units, loop=name, frames_per_s=rate, tflops=tflops,
+                             peak_share=tflops * 1e12 / peaks[precision]))
+            print(f"batch {batch_size:5d} {units:4d} units  {name:30s} {rate:11,.0f} frames/s"
+                  f"  {tflops:8.4f} TFLOP/s  {tflops * 1e12 / peaks[precision]:6.1%} of the {precision} peak",
+                  flush=True)
+    return rows
+
+
+def end_to_end(args, device, store, ids, labels, mean, std):
+    """``train_mlp`` as the workflow runs it on this device: frames/s over the epochs, everything included."""
+    n_valid = max(1, len(ids) // 5)
+    train_ids, valid_ids = ids[n_valid:], ids[:n_valid]
+    y_of = dict(zip(ids, labels))
+    for batch_size, units in itertools.product(args.batch_sizes, args.units):
+        train = FrameBatches(store, train_ids, [y_of[t] for t in train_ids], mean, std, batch_size=batch_size, seed=0)
+        valid = FrameBatches(store, valid_ids, [y_of[t] for t in valid_ids], mean, std, batch_size=8192, shuffle=False)
+        params = TrainParams(learning_rate=0.01, batch_size=batch_size, max_epochs=args.e2e_epochs, patience=1000)
+        model = make_model(len(mean), units, "cpu")
+        seconds, _ = timed(lambda: train_mlp(model, train, valid, params, seed=0, device=device), device)
+        rate = train.n_frames * args.e2e_epochs / seconds
+        print(f"batch {batch_size:5d} {units:4d} units  {'train_mlp (HDF5 -> this device)':30s} {rate:11,.0f}"
+              f" frames/s  ({args.e2e_epochs} epochs of {train.n_frames} frames + validation, load included, "
+              f"{seconds:.1f} s)", flush=True)
+
+
+def accuracy(args, device, store, ids, labels, mean, std):
+    """Validation frame error after the same seeded training in each precision (same batches, same init)."""
+    n_valid = max(1, len(ids) // 5)
+    train_ids, valid_ids = ids[n_valid:], ids[:n_valid]
+    y_of = dict(zip(ids, labels))
+    train = FrameBatches(store, train_ids, [y_of[t] for t in train_ids], mean, std, batch_size=1200, seed=0)
+    valid = FrameBatches(store, valid_ids, [y_of[t] for t in valid_ids], mean, std, batch_size=8192, shuffle=False)
+    from mgrfaults.systems.dnn import frame_error
+    from mgrfaults.systems.resident import resident_batches
+
+    x, y = resident_part(train, device)
+    xv, yv = resident_part(valid, device)
+    for precision in ["fp32"] + [p for p in args.precisions if p != "fp32"]:
+        model = make_model(len(mean), 500, device, dropout=False)
+        trainer = ResidentSGD(model, x, y, 1200, seed=0, precision=precision)
+        errors = []
+        for e in range(args.accuracy_epochs):
+            trainer.set_hyper(0.05, 0.9)
+            trainer.train_epoch(e)
+            errors.append(frame_error(model, resident_batches(xv, yv), device)[1])
+        print(f"accuracy  500 units  {precision:5s} validation frame error by epoch: "
+              + " ".join(f"{err:.4f}" for err in errors), flush=True)
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--shards", help="glob of existing frame shards (default: write synthetic ones)")
-    ap.add_argument("--tracks", type=int, default=150, help="training tracks of the synthetic store")
-    ap.add_argument("--frames", type=int, default=429, help="frames per synthetic track (10 s: 429)")
+    ap.add_argument("--tracks", type=int, default=150, help="tracks of the synthetic store")
+    ap.add_argument("--frames", type=int, default=429, help="frames per synthetic track (10 s: 429, 30 s: 1290)")
     ap.add_argument("--units", type=int, nargs="+", default=[50, 500])
-    ap.add_argument("--batch-size", type=int, default=1200)
-    ap.add_argument("--frames-per-epoch", type=int, default=None, help="cap per epoch (default: all)")
-    ap.add_argument("--epochs", type=int, default=5, help="timed epochs per loop (after one warm-up), interleaved")
+    ap.add_argument("--batch-sizes", type=int, nargs="+", default=[1200, 100])
+    ap.add_argument("--epochs", type=int, default=3, help="timed epochs per loop (after one warm-up), interleaved")
+    ap.add_argument("--host-frames", type=int, default=None,
+                    help="frames per timed epoch of the host-fed and eager loops (default: all)")
+    ap.add_argument("--precisions", nargs="+", default=["fp32"], choices=["fp32", "tf32", "bf16"])
+    ap.add_argument("--bare", action="store_true", help="also time the bare in-memory loop")
+    ap.add_argument("--e2e-epochs", type=int, default=0, help="epochs of the train_mlp end-to-end run (0: skip)")
+    ap.add_argument("--accuracy-epochs", type=int, default=0, help="epochs of the precision check (0: skip)")
+    ap.add_argument("--peak-size", type=int, default=None, help="matmul size of the peak (default: GPU 8192, CPU 1024)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--device", default="auto")
+    ap.add_argument("--gpu-suite", action="store_true",
+                    help="the whole GPU benchmark: GTZAN's filtered training part (443 x 1290 frames), batch 1200 "
+                         "and 100, fp32/TF32/bf16, end-to-end train_mlp and the precision check, on cuda")
     args = ap.parse_args()
+    if args.gpu_suite:
+        args.device, args.tracks, args.frames = "cuda", 443, 1290
+        args.precisions = ["fp32", "tf32", "bf16"]
+        args.host_frames = args.host_frames or 120_000
+        args.e2e_epochs = args.e2e_epochs or 3
+        args.accuracy_epochs = args.accuracy_epochs or 4
     torch.set_num_threads(args.threads)
     device = resolve_device(args.device)
+    peak_size = args.peak_size or (8192 if device.type == "cuda" else 1024)
+    precisions = ["fp32"] + ([p for p in args.precisions if p != "fp32"] if device.type == "cuda" else [])
+    peaks = {p: matmul_peak(device, p, peak_size) for p in precisions}
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
+    print(f"device {device} ({name}); measured matmul peak ({peak_size}^2): "
+          + ", ".join(f"{p} {v / 1e12:.2f} TFLOP/s" for p, v in peaks.items()), flush=True)
+    for units in args.units:
+        print(f"FLOP per frame, 513-{units}-{units}-{units}-10: {flop_per_frame([513, units, units, units, 10]) / 1e6:.3f} M")
     with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
         paths = sorted(glob.glob(args.shards)) if args.shards else write_store(Path(tmp), args.tracks, args.frames)
         store = open_store(paths)
         ids = list(store.track_ids)
-        labels = [i % 10 for i in range(len(ids))]
+        labels = [int(t.split(".")[-1]) % N_CLASSES for t in ids]  # write_store's labels (any labels for --shards)
         mean, std = standardisation_stats(store, ids)
         n_total = int(sum(store.length(t) for t in ids))
-        print(f"{len(ids)} tracks, {n_total} frames x {len(mean)}, device {device}, {torch.get_num_threads()} threads")
-        loops = {}
-        streamed = FrameBatches(store, ids, labels, mean, std, batch_size=args.batch_size,
-                                frames_per_epoch=args.frames_per_epoch, seed=0, cache_mb=0)
-        cached = FrameBatches(store, ids, labels, mean, std, batch_size=args.batch_size,
-                              frames_per_epoch=args.frames_per_epoch, seed=0, cache_mb=1e9)
-        x_mem = torch.from_numpy(cached._cache[0])
-        y_mem = torch.from_numpy(cached._cache[1])
-        n_epoch = args.frames_per_epoch or n_total
-        loops["pipeline (HDF5 stream)"] = lambda m, o, e: train_epoch(m, o, prefetch(streamed.epoch(e), device), device)
-        loops["pipeline (stream, no thread)"] = lambda m, o, e: train_epoch(
-            m, o, prefetch(streamed.epoch(e), device, depth=0), device)
-        loops["pipeline (RAM cache)"] = lambda m, o, e: train_epoch(m, o, prefetch(cached.epoch(e), device), device)
-        loops["bare in-memory loop"] = lambda m, o, e: bare_loop(m, o, x_mem, y_mem, args.batch_size, n_epoch, device, e)
-        for units in args.units:
-            state = {}
-            for name, loop in loops.items():
-                model = init_mlp(MLP(len(mean), [units] * 3, 10, "relu", [1, 0.75, 0.75, 0.75]), seed=0).to(device)
-                opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.5)
-                loop(model, opt, 0)  # warm-up
-                state[name] = (model, opt, [])
-            # loops interleaved epoch by epoch, so drifting load on a shared machine hits all alike
-            for e in range(1, args.epochs + 1):
-                for name, loop in loops.items():
-                    model, opt, rates = state[name]
-                    if device.type == "cuda":
-                        torch.cuda.synchronize()
-                    t0 = time.perf_counter()
-                    n = loop(model, opt, e)[2]
-                    if device.type == "cuda":
-                        torch.cuda.synchronize()
-                    rates.append(n / (time.perf_counter() - t0))
-            bare = float(np.median(state["bare in-memory loop"][2]))
-            for name, (_, _, rates) in state.items():
-                rate = float(np.median(rates))
-                print(f"{units:4d} units  {name:28s} {rate:10.0f} frames/s (median of {len(rates)} epochs)"
-                      f"   ratio {rate / bare:5.2f}")
+        print(f"{len(ids)} tracks, {n_total} frames x {len(mean)} (store ready in {time.perf_counter() - t0:.1f} s)",
+              flush=True)
+        throughput(args, device, store, ids, labels, mean, std, peaks)
+        if args.e2e_epochs:
+            end_to_end(args, device, store, ids, labels, mean, std)
+        if args.accuracy_epochs:
+            accuracy(args, device, store, ids, labels, mean, std)
 
 
 if __name__ == "__main__":

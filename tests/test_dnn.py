@@ -27,6 +27,15 @@ from mgrfaults.systems.names import parse_system
 DIM = 12
 CLASSES = GENRES[:3]
 
+# every test taking ``device`` runs on the CPU, and on CUDA where a GPU is present (`pytest -m gpu`)
+DEVICES = ["cpu", pytest.param("cuda", marks=[pytest.mark.gpu, pytest.mark.skipif(
+    not torch.cuda.is_available(), reason="no CUDA device")])]
+
+
+@pytest.fixture(params=DEVICES)
+def device(request):
+    return request.param
+
 
 def make_run(tmp_path, n_per_class=8, frames=40, dim=DIM, seed=0, n_shards=2, spread=3.0):
     """A tiny separable frame store (2 shards), metadata and partition; returns their paths."""
@@ -142,7 +151,7 @@ def test_init_schemes():
 
 
 @pytest.mark.parametrize("optimizer, batch, lr", [("sgd", 16, 0.1), ("hf", 200, 0.0)])
-def test_mlp_learns_separable_frames(tmp_path, optimizer, batch, lr):
+def test_mlp_learns_separable_frames(tmp_path, optimizer, batch, lr, device):
     paths, _, partition, _ = make_run(tmp_path)
     train, mean, std = batches_for(paths, partition, "train", batch_size=batch, seed=0)
     valid, _, _ = batches_for(paths, partition, "valid", batch_size=256, shuffle=False)
@@ -150,39 +159,44 @@ def test_mlp_learns_separable_frames(tmp_path, optimizer, batch, lr):
     model = init_mlp(MLP(DIM, [20, 20, 20], 10, "relu", [1.0, 1.0, 0.9, 0.9]), seed=0)
     params = TrainParams(learning_rate=lr, saturate=10, patience=3, max_epochs=6, batch_size=batch,
                          optimizer=optimizer, hf={"cg_max_iter": 20})
-    model, log = train_mlp(model, train, valid, params, seed=0)
+    model, log = train_mlp(model, train, valid, params, seed=0, device=device)
     assert list(log.columns[:4]) == ["epoch", "loss", "train_frame_error", "valid_frame_error"]
     assert log.valid_frame_error.min() < 0.05
     # the best epoch's model is the one returned
-    _, err = frame_error(model, prefetch(valid.epoch(0), torch.device("cpu")), "cpu")
+    _, err = frame_error(model, prefetch(valid.epoch(0), torch.device(device)), device)
     assert err == pytest.approx(log.valid_frame_error.min())
     assert not model.training
 
 
-def test_early_stopping_patience(tmp_path):
+def test_early_stopping_patience(tmp_path, device):
     paths, _, partition, _ = make_run(tmp_path)
     train, _, _ = batches_for(paths, partition, "train", batch_size=16, seed=0)
     valid, _, _ = batches_for(paths, partition, "valid", batch_size=256, shuffle=False)
     model = init_mlp(MLP(DIM, [8, 8, 8], 10, "relu"), seed=0)
     # lr 0: nothing improves after the first epoch, so training stops after 1 + patience epochs
-    model, log = train_mlp(model, train, valid, TrainParams(learning_rate=0.0, patience=2, max_epochs=50), seed=0)
+    model, log = train_mlp(model, train, valid, TrainParams(learning_rate=0.0, patience=2, max_epochs=50), seed=0,
+                           device=device)
     assert len(log) == 3
 
 
-def test_rbm_pretraining_option(tmp_path):
+def test_rbm_pretraining_option(tmp_path, device):
     from mgrfaults.systems.rbm import pretrain_mlp
 
     paths, _, partition, _ = make_run(tmp_path)
     train, _, _ = batches_for(paths, partition, "train", batch_size=32, seed=0)
     model = init_mlp(MLP(DIM, [16, 16, 16], 10, "sigmoid"), seed=0)
     before = model.layers[1].weight.detach().clone()
-    errors = pretrain_mlp(model, train, epochs=3, learning_rate=0.01, seed=0)
+    # the model stays on the CPU while the RBMs train on ``device`` (layers 2 and 3 propagate through the lower ones)
+    errors = pretrain_mlp(model, train, epochs=3, learning_rate=0.01, seed=0, device=device)
     assert len(errors) == 3 and all(np.isfinite(errors))
     assert not torch.equal(before, model.layers[1].weight)
+    model.to(device)  # and a model already on the device
+    errors_on_device = pretrain_mlp(model, train, epochs=1, learning_rate=0.01, seed=0, device=device)
+    assert all(np.isfinite(errors_on_device)) and model.layers[2].weight.device.type == device
     # the first layer's RBM reconstructs better after training than with its random start
     first = init_mlp(MLP(DIM, [16], 10, "sigmoid"), seed=0)
-    untrained = pretrain_mlp(first, train, epochs=1, learning_rate=0.0, seed=0)
-    trained = pretrain_mlp(first, train, epochs=4, learning_rate=0.01, seed=0)
+    untrained = pretrain_mlp(first, train, epochs=1, learning_rate=0.0, seed=0, device=device)
+    trained = pretrain_mlp(first, train, epochs=4, learning_rate=0.01, seed=0, device=device)
     assert trained[0] < untrained[0]
 
 
@@ -191,11 +205,11 @@ VARIANT = dict(learning_rate=0.1, saturate=10, patience=4, max_epochs=6, batch_s
 DATA = dict(hidden_layers=3, frames_per_epoch=300, valid_frames=100, buffer_frames=128, cache_mb=0)
 
 
-def _train_and_predict(tmp_path, paths, metadata, partition, tag, seed=7):
-    spec = parse_system("20_RSD")
+def _train_and_predict(tmp_path, paths, metadata, partition, tag, seed=7, device="cpu", system="20_RSD"):
+    spec = parse_system(system)
     model_out, log_out = tmp_path / f"{tag}.pt", tmp_path / f"{tag}_log.csv"
-    train_net_files(paths, partition, metadata, spec, VARIANT, DATA, seed, model_out, log_out, device="cpu")
-    pred = predict_net_files(model_out, paths, partition, metadata, "sum", tmp_path / f"{tag}.csv", device="cpu")
+    train_net_files(paths, partition, metadata, spec, VARIANT, DATA, seed, model_out, log_out, device=device)
+    pred = predict_net_files(model_out, paths, partition, metadata, "sum", tmp_path / f"{tag}.csv", device=device)
     return model_out, log_out, pred
 
 
@@ -207,10 +221,11 @@ def one_thread():
     torch.set_num_threads(before)
 
 
-def test_train_net_files_self_describing_and_deterministic(tmp_path, one_thread):
+def test_train_net_files_self_describing_and_deterministic(tmp_path, one_thread, device):
+    # on CUDA this trains through the device-resident path (mgrfaults.systems.resident)
     paths, metadata, partition, _ = make_run(tmp_path)
-    model_a, log_a, pred_a = _train_and_predict(tmp_path, paths, metadata, partition, "a")
-    model_b, _, pred_b = _train_and_predict(tmp_path, paths, metadata, partition, "b")
+    model_a, log_a, pred_a = _train_and_predict(tmp_path, paths, metadata, partition, "a", device=device)
+    model_b, _, pred_b = _train_and_predict(tmp_path, paths, metadata, partition, "b", device=device)
     pd.testing.assert_frame_equal(pred_a, pred_b)  # same seed and threads: same predictions
     net, meta = load_model(model_a)
     net_b, _ = load_model(model_b)
@@ -228,7 +243,7 @@ def test_train_net_files_self_describing_and_deterministic(tmp_path, one_thread)
     assert list(pred_a.columns) == ["track_id", "true", "predicted"] + [f"score_{g}" for g in GENRES]
     np.testing.assert_allclose(pred_a.filter(like="score_").sum(axis=1), 1.0, rtol=1e-6)
     assert (pred_a.true == pred_a.predicted).mean() == 1.0
-    _, _, pred_c = _train_and_predict(tmp_path, paths, metadata, partition, "c", seed=8)
+    _, _, pred_c = _train_and_predict(tmp_path, paths, metadata, partition, "c", seed=8, device=device)
     assert not np.allclose(pred_c.filter(like="score_"), pred_a.filter(like="score_"))
 
 
@@ -238,3 +253,10 @@ def test_model_file_errors(tmp_path):
     torch.save({"something": 1}, tmp_path / "other.pt")
     with pytest.raises(InputError, match="other.pt"):
         load_model(tmp_path / "other.pt")
+
+
+def test_pretrained_net_trains_from_files(tmp_path, device):
+    # an RBM-pretrained (..P) sigmoid net end to end: the path that failed on CUDA
+    paths, metadata, partition, _ = make_run(tmp_path)
+    _, log_out, pred = _train_and_predict(tmp_path, paths, metadata, partition, "p", device=device, system="20_SSP")
+    assert len(pd.read_csv(log_out)) >= 1 and np.isfinite(pred.filter(like="score_").to_numpy()).all()

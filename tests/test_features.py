@@ -65,6 +65,12 @@ def test_short_audio_gives_one_zero_padded_frame():
 # ---- MFCC and texture windows ------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("sr, n_fft, n_mels", [(22050, 1024, 128), (16000, 512, 40), (44100, 2048, 64)])
+def test_mel_filters_equal_librosa(sr, n_fft, n_mels):
+    np.testing.assert_allclose(F.mel_filters(sr, n_fft, n_mels), librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels),
+                               rtol=1e-5, atol=1e-8)
+
+
 def test_mfcc_equals_librosa_on_same_frames():
     y = np.random.default_rng(2).standard_normal(2 * SR).astype(np.float32)
     mag = F.stft_frames(y)

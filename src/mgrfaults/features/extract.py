@@ -23,6 +23,7 @@ cache (:func:`mgrfaults.systems.parts.standardisation_stats`).
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from pathlib import Path
@@ -156,8 +157,26 @@ def n_frames(n_samples: int, n_fft: int = 1024, hop_length: int = 512) -> int:
     return 1 + max(int(n_samples) - n_fft, 0) // hop_length
 
 
+# Block of frames windowed and transformed at once: ~0.5 MiB of float64 frames, within a core's L2
+_STFT_BLOCK = 64
+
+
+@functools.lru_cache(maxsize=8)
+def _window(window: str, n_fft: int) -> np.ndarray:
+    # periodic (fftbins) windows, float64, equal to scipy.signal.get_window's (librosa's) to 1 ulp;
+    # written with numpy because importing scipy.signal costs a feature job about a second
+    if WINDOWS[window] == "boxcar":
+        return np.ones(n_fft)
+    return np.hanning(n_fft + 1)[:-1]
+
+
 def stft_frames(y: np.ndarray, n_fft: int = 1024, hop_length: int = 512, window: str = "hann") -> np.ndarray:
     """Magnitude STFT frames, no centre padding.
+
+    ``librosa.stft(y, center=False)`` computed frame-major: each block of frames is windowed in
+    float64 and transformed with ``scipy.fft.rfft`` (librosa does the same, frequency-major), and
+    its magnitude is written straight into the (n_frames, n_bins) float32 output, so no complex
+    spectrogram of the whole track and no transposed copy is ever made.
 
     Parameters
     ----------
@@ -172,11 +191,11 @@ def stft_frames(y: np.ndarray, n_fft: int = 1024, hop_length: int = 512, window:
 
     Returns
     -------
-    np.ndarray, shape (n_frames, n_fft // 2 + 1), float32
+    np.ndarray, shape (n_frames, n_fft // 2 + 1), float32, C-contiguous
         ``|X|``; frame ``t`` covers samples ``[t * hop_length, t * hop_length + n_fft)``;
         ``n_frames`` as :func:`n_frames` (audio shorter than ``n_fft`` is zero-padded to one frame).
     """
-    import librosa
+    import scipy.fft
 
     y = np.asarray(y, dtype=np.float32)
     if y.ndim != 1:
@@ -185,8 +204,57 @@ def stft_frames(y: np.ndarray, n_fft: int = 1024, hop_length: int = 512, window:
         raise InputError(f"stft_frames: window {window!r} is not one of {sorted(WINDOWS)}")
     if len(y) < n_fft:
         y = np.pad(y, (0, n_fft - len(y)))
-    spec = librosa.stft(y, n_fft=n_fft, hop_length=hop_length, window=WINDOWS[window], center=False)
-    return np.abs(spec).T.astype(np.float32, copy=False)
+    frames = np.lib.stride_tricks.sliding_window_view(y, n_fft)[::hop_length]  # a view, no copy
+    win = _window(window, n_fft)
+    out = np.empty((len(frames), n_fft // 2 + 1), dtype=np.float32)
+    for start in range(0, len(frames), _STFT_BLOCK):
+        block = frames[start : start + _STFT_BLOCK] * win
+        np.abs(scipy.fft.rfft(block, axis=1, overwrite_x=True), out=out[start : start + _STFT_BLOCK])
+    return out
+
+
+@functools.lru_cache(maxsize=8)
+def mel_filters(sample_rate: int = 22050, n_fft: int = 1024, n_mels: int = 128) -> np.ndarray:
+    """Slaney-style mel filter bank, as ``librosa.filters.mel(sr, n_fft, n_mels)`` (its defaults).
+
+    Triangles between ``n_mels + 2`` points equally spaced on Slaney's mel scale (linear below
+    1 kHz, logarithmic above) from 0 Hz to Nyquist, each scaled to unit area (``norm='slaney'``).
+    Written out rather than called so that a feature job does not import librosa (and numba),
+    about a second per job; the test suite checks it equals librosa's.
+
+    Returns
+    -------
+    np.ndarray, shape (n_mels, n_fft // 2 + 1), float32 (read-only: cached)
+    """
+    f_sp, min_log_hz = 200.0 / 3, 1000.0
+    min_log_mel, logstep = min_log_hz / f_sp, np.log(6.4) / 27.0
+
+    def hz_to_mel(f):
+        f = np.asarray(f, dtype=np.float64)
+        return np.where(f >= min_log_hz, min_log_mel + np.log(np.maximum(f, min_log_hz) / min_log_hz) / logstep, f / f_sp)
+
+    def mel_to_hz(m):
+        return np.where(m >= min_log_mel, min_log_hz * np.exp(logstep * (m - min_log_mel)), f_sp * m)
+
+    fft_freqs = np.fft.rfftfreq(n_fft, 1.0 / sample_rate)
+    mel_f = mel_to_hz(np.linspace(hz_to_mel(0.0), hz_to_mel(sample_rate / 2.0), n_mels + 2))
+    fdiff = np.diff(mel_f)
+    ramps = np.subtract.outer(mel_f, fft_freqs)
+    lower = -ramps[:-2] / fdiff[:-1, None]
+    upper = ramps[2:] / fdiff[1:, None]
+    weights = np.maximum(0.0, np.minimum(lower, upper)) * (2.0 / (mel_f[2:] - mel_f[:-2]))[:, None]
+    weights = weights.astype(np.float32)
+    weights.flags.writeable = False
+    return weights
+
+
+@functools.lru_cache(maxsize=8)
+def _sparse_mel_filters(sample_rate: int, n_fft: int, n_mels: int):
+    # transposed, CSC: each band is nonzero on a few bins only (~2 n_bins nonzeros of n_bins n_mels),
+    # so the product costs ~1/60 of a dense matrix product
+    import scipy.sparse
+
+    return scipy.sparse.csc_matrix(mel_filters(sample_rate, n_fft, n_mels).T)
 
 
 def mfcc_frames(
@@ -198,8 +266,9 @@ def mfcc_frames(
 ) -> np.ndarray:
     """MFCCs of magnitude STFT frames, as ``librosa.feature.mfcc`` computes them from a spectrogram.
 
-    Mel power spectrogram (``n_mels`` Slaney bands) -> ``power_to_db`` (floor 1e-10, i.e. -100 dB,
-    and ``top_db`` below the track's peak) -> DCT-II (ortho), first ``n_mfcc`` coefficients.
+    Mel power spectrogram (``n_mels`` Slaney bands, :func:`mel_filters`) -> ``power_to_db``
+    (floor 1e-10, i.e. -100 dB, and ``top_db`` below the track's peak) -> DCT-II (ortho), first
+    ``n_mfcc`` coefficients; computed frame-major (one matrix product) in float32 as librosa does.
 
     Parameters
     ----------
@@ -215,13 +284,16 @@ def mfcc_frames(
     -------
     np.ndarray, shape (n_frames, n_mfcc), float32
     """
-    import librosa
+    import scipy.fft
 
     n_fft = 2 * (magnitude.shape[1] - 1)
-    power = np.square(magnitude, dtype=np.float32).T
-    mel = librosa.feature.melspectrogram(S=power, sr=sample_rate, n_fft=n_fft, n_mels=n_mels)
-    log_mel = librosa.power_to_db(mel, amin=1e-10, top_db=top_db)
-    return librosa.feature.mfcc(S=log_mel, n_mfcc=n_mfcc).T.astype(np.float32, copy=False)
+    power = np.square(magnitude, dtype=np.float32)
+    mel = np.asarray(power @ _sparse_mel_filters(int(sample_rate), n_fft, int(n_mels)), dtype=np.float32)
+    log_mel = np.log10(np.maximum(mel, np.float32(1e-10), out=mel), out=mel)
+    log_mel *= np.float32(10.0)
+    if top_db is not None and log_mel.size:
+        np.maximum(log_mel, log_mel.max() - np.float32(top_db), out=log_mel)
+    return scipy.fft.dct(log_mel, type=2, axis=1, norm="ortho")[:, :n_mfcc].astype(np.float32)
 
 
 def texture_bounds(

@@ -474,6 +474,7 @@ def train_mlp(
     device="cpu",
     progress: bool = False,
     log_fn=None,
+    resident=None,
 ) -> tuple[MLP, pd.DataFrame]:
     """Train ``model`` with early stopping on the validation frame error; return the best model.
 
@@ -491,6 +492,9 @@ def train_mlp(
         Show a tqdm bar per epoch.
     log_fn : callable, optional
         Called with each epoch's log row (dict).
+    resident : bool, optional
+        Train on the parts held on the device (:mod:`mgrfaults.systems.resident`); None: for SGD on
+        a CUDA device when they fit; True: force it (SGD); False: always stream.
 
     Returns
     -------
@@ -511,6 +515,9 @@ def train_mlp(
         opt = torch.optim.SGD(model.parameters(), lr=params.learning_rate, momentum=params.momentum_start)
     else:
         raise ValueError(f"optimizer: sgd or hf, got {params.optimizer!r}")
+    from mgrfaults.systems.resident import resident_run
+
+    fast = resident_run(model, train, valid, params, device, resident)
     best_err, best_state, best_epoch, threshold_err, since = np.inf, None, -1, np.inf, 0
     rows = []
     for epoch in range(int(params.max_epochs)):
@@ -524,15 +531,19 @@ def train_mlp(
         if params.optimizer == "sgd":
             for group in opt.param_groups:
                 group["lr"], group["momentum"] = lr, momentum
-        stream = prefetch(train.epoch(epoch), device, depth=_prefetch_depth(device))
-        if progress:
-            from tqdm import tqdm
+        if fast is not None:
+            loss, train_err, n = fast.train_epoch(epoch, lr, momentum)
+        else:
+            stream = prefetch(train.epoch(epoch), device, depth=_prefetch_depth(device))
+            if progress:
+                from tqdm import tqdm
 
-            stream = tqdm(stream, total=len(train), desc=f"epoch {epoch}", leave=False, mininterval=2.0)
-        loss, train_err, n = train_epoch(model, opt, stream, device)
+                stream = tqdm(stream, total=len(train), desc=f"epoch {epoch}", leave=False, mininterval=2.0)
+            loss, train_err, n = train_epoch(model, opt, stream, device)
         if n == 0:
             raise InputError("training: the training part has no frames")
-        valid_loss, valid_err = frame_error(model, prefetch(valid.epoch(0), device, _prefetch_depth(device)), device)
+        valid_stream = fast.valid_batches() if fast is not None else prefetch(valid.epoch(0), device, _prefetch_depth(device))
+        valid_loss, valid_err = frame_error(model, valid_stream, device)
         row = {
             "epoch": epoch,
             "loss": loss,

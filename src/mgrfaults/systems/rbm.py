@@ -71,6 +71,8 @@ def pretrain_mlp(
         CD-k updates with momentum; L2 decay on the weights.
     cd_k : int
         Gibbs steps of contrastive divergence.
+    device : str or torch.device
+        Where the RBMs are trained; ``model`` may be on any device (its weights are copied back).
     seed : int
 
     Returns
@@ -84,6 +86,8 @@ def pretrain_mlp(
     n_hidden_layers = len(model.hidden_units)
     for li in range(n_hidden_layers):
         layer = model.layers[li]
+        # the trained layers below, on the batches' device whatever device the model is on
+        lowers = [(low.weight.detach().to(device), low.bias.detach().to(device)) for low in model.layers[:li]]
         W = layer.weight.detach().clone().to(device)
         b_hid = torch.zeros(layer.out_features, device=device)
         b_vis = torch.zeros(layer.in_features, device=device)
@@ -93,8 +97,8 @@ def pretrain_mlp(
             for x, _ in batches.epoch(10_000 + 100 * li + epoch):
                 v0 = torch.as_tensor(np.ascontiguousarray(x), device=device)
                 with torch.no_grad():
-                    for lower in model.layers[:li]:  # propagate through the RBMs below (probabilities)
-                        v0 = torch.sigmoid(lower(v0))
+                    for w_low, b_low in lowers:  # propagate through the RBMs below (probabilities)
+                        v0 = torch.sigmoid(torch.nn.functional.linear(v0, w_low, b_low))
                     dW, db_vis, db_hid, err = cd_update(W, b_vis, b_hid, v0, li == 0, cd_k, gen)
                     for vbuf, grad, param in zip(vel, (dW - weight_decay * W, db_vis, db_hid), (W, b_vis, b_hid)):
                         vbuf.mul_(momentum).add_(grad, alpha=learning_rate)

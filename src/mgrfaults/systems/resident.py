@@ -1,0 +1,302 @@
+"""Device-resident SGD training of the study's MLPs: the training part held on the GPU whole.
+
+On a GPU the streamed pipeline (:class:`mgrfaults.systems.dnn.FrameBatches` through ``prefetch``)
+and even a plain in-memory loop are bound by per-step launch overhead: a 500-unit net's step at
+batch 1200 is ~5 GFLOP, microseconds of a modern GPU's time, but some 30 kernel launches and a
+host-to-device copy. Here the standardised training part (GTZAN: 645k x 513 float32, 1.3 GB) is
+copied to the device once, each epoch's shuffle is a ``torch.randperm`` on the device, and the
+minibatch gather, forward, backward and momentum-SGD update of ``steps_per_graph`` consecutive
+steps are captured in one CUDA graph that is replayed (``torch.cuda.graphs``): the host issues a
+handful of launches per epoch instead of thousands.
+
+The same code runs eagerly on a CPU (no graphs), with the same semantics, so it is tested
+everywhere; the CPU training path of the workflow stays the streamed one.
+
+Semantics, equal to :func:`mgrfaults.systems.dnn.train_epoch` with ``torch.optim.SGD`` over the
+same batches: cross-entropy on the frames, momentum SGD without dampening (``buf = m * buf + g``;
+``p -= lr * buf``), inverted dropout in training, every frame once per epoch (or a fresh random
+subset of ``frames_per_epoch``) in minibatches of ``batch_size`` (the last one smaller). The batch
+order differs from the streamed pipeline's (a device permutation of the whole part rather than a
+shuffle buffer over shuffled tracks); it is seeded: ``derive(seed, "epoch", e)``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import numpy as np
+import torch
+from torch import nn
+
+from mgrfaults.seeds import derive
+
+#: share of the device's free memory the resident parts may take (the rest: weights, activations)
+MEMORY_SHARE = 0.6
+
+
+def part_bytes(n_frames: int, dim: int) -> int:
+    """Device bytes of a resident part: float32 frames, int64 labels and the int64 permutation."""
+    return int(n_frames) * (int(dim) * 4 + 16)
+
+
+def fits(batches_list, device, share: float = MEMORY_SHARE) -> bool:
+    """True when the frames of every :class:`FrameBatches` in ``batches_list`` fit on ``device``.
+
+    CPU: always (the frames are then held in RAM). CUDA: their :func:`part_bytes` within ``share``
+    of the free device memory.
+    """
+    device = torch.device(device)
+    need = sum(part_bytes(b.n_frames, b.dim) for b in batches_list)
+    if device.type != "cuda":
+        return True
+    free, _ = torch.cuda.mem_get_info(device)
+    return need <= share * free
+
+
+def resident_part(batches, device, chunk_frames: int = 65536) -> tuple[torch.Tensor, torch.Tensor]:
+    """The standardised frames and labels of a part, on ``device``.
+
+    Parameters
+    ----------
+    batches : FrameBatches
+        With ``shuffle=True``: all its frames, track by track in its track order (read from the
+        store in chunks of about ``chunk_frames`` frames, so host memory stays bounded). With
+        ``shuffle=False`` (a validation part): exactly the frames of ``batches.epoch(0)``, in order,
+        so a capped validation subset is the same one the streamed pipeline evaluates.
+    device : torch.device
+
+    Returns
+    -------
+    x : Tensor, float32, shape (n_frames, dim)
+    y : Tensor, int64, shape (n_frames,)
+    """
+    device = torch.device(device)
+    if not batches.shuffle:
+        xs, ys = zip(*batches.epoch(0)) if len(batches) else ((), ())
+        n = int(sum(len(y) for y in ys))
+        x = torch.empty((n, batches.dim), dtype=torch.float32, device=device)
+        y = torch.empty(n, dtype=torch.int64, device=device)
+        pos = 0
+        for xb, yb in zip(xs, ys):
+            x[pos : pos + len(yb)].copy_(torch.from_numpy(np.ascontiguousarray(xb)))
+            y[pos : pos + len(yb)].copy_(torch.from_numpy(np.ascontiguousarray(yb)))
+            pos += len(yb)
+        return x, y
+    from mgrfaults.systems.parts import read_frames
+
+    x = torch.empty((batches.n_frames, batches.dim), dtype=torch.float32, device=device)
+    y = torch.from_numpy(np.repeat(batches.labels, batches.lengths)).to(device)
+    stage = np.empty((max(int(chunk_frames), int(batches.lengths.max(initial=0))), batches.dim), dtype=np.float32)
+    read_into = getattr(batches.store, "read_into", None)
+    pos = filled = 0
+
+    def flush():
+        x[pos - filled : pos].copy_(torch.from_numpy(stage[:filled]))
+
+    for tid, n in zip(batches.track_ids, batches.lengths):
+        n = int(n)
+        if filled + n > len(stage):
+            flush()
+            filled = 0
+        if read_into is not None:
+            read_into(tid, stage[filled:])
+        else:
+            stage[filled : filled + n] = read_frames(batches.store, tid)
+        batches._standardise(stage[filled : filled + n])
+        filled += n
+        pos += n
+    if filled:
+        flush()
+    return x, y
+
+
+class ResidentSGD:
+    """Momentum-SGD training of ``model`` on a device-resident part, CUDA-graph captured on a GPU.
+
+    Parameters
+    ----------
+    model : MLP
+        On ``device``; trained in place (its parameters are the graphs' tensors).
+    x, y : Tensor
+        The part's standardised frames (n, dim) float32 and labels (n,) int64, on ``device``.
+    batch_size : int
+        Frames per step (the study: 1200).
+    frames_per_epoch : int, optional
+        Frames per epoch, a fresh random subset each epoch; None: all.
+    seed : int
+        Epoch ``e`` shuffles with ``derive(seed, "epoch", e)`` (a generator on the device).
+    use_graphs : bool, optional
+        Capture the steps in CUDA graphs; default: on CUDA devices.
+    steps_per_graph : int
+        Consecutive steps captured in one graph (fewer replays; the last ``< steps_per_graph``
+        full steps replay a one-step graph, a smaller last batch runs eagerly).
+    precision : {"fp32", "tf32", "bf16"}
+        Matmul precision of the step: fp32 (the default, as on a CPU), TF32 tensor cores, or bf16
+        autocast (weights and updates stay float32). Only on CUDA; a CPU always computes in fp32.
+    """
+
+    def __init__(self, model, x, y, batch_size=1200, frames_per_epoch=None, seed=0, use_graphs=None,
+                 steps_per_graph=16, precision="fp32"):
+        if precision not in ("fp32", "tf32", "bf16"):
+            raise ValueError(f"precision: fp32, tf32 or bf16, got {precision!r}")
+        self.model, self.x, self.y = model, x, y
+        self.device = x.device
+        self.n = len(y)
+        self.batch_size = int(batch_size)
+        self.frames_per_epoch = None if frames_per_epoch is None else min(int(frames_per_epoch), self.n)
+        self.seed = int(seed)
+        cuda = self.device.type == "cuda"
+        self.use_graphs = (cuda if use_graphs is None else bool(use_graphs and cuda)) and self.n > 0
+        self.steps_per_graph = max(int(steps_per_graph), 1)
+        self.precision = precision if cuda else "fp32"
+        self.params = [p for p in model.parameters() if p.requires_grad]
+        self.bufs = [torch.zeros_like(p) for p in self.params]
+        self.lr = torch.zeros((), dtype=torch.float32, device=self.device)
+        self.momentum = torch.zeros((), dtype=torch.float32, device=self.device)
+        self.loss_sum = torch.zeros((), dtype=torch.float64, device=self.device)
+        self.err_sum = torch.zeros((), dtype=torch.int64, device=self.device)
+        self.step_index = torch.zeros((), dtype=torch.int64, device=self.device)
+        # room for the warm-up steps of the graph capture too, on a part smaller than 3 batches
+        self.perm = torch.zeros(max(self.n, 3 * self.batch_size), dtype=torch.int64, device=self.device)
+        self.offsets = torch.arange(self.batch_size, device=self.device)
+        self._graphs = None
+
+    def set_hyper(self, learning_rate: float, momentum: float) -> None:
+        """Learning rate and momentum of the following steps (device scalars, read by the graphs)."""
+        self.lr.fill_(float(learning_rate))
+        self.momentum.fill_(float(momentum))
+
+    @contextlib.contextmanager
+    def _tf32(self):
+        # TF32 for the forward and the backward matmuls of a "tf32" step only; restored after
+        before = torch.backends.cuda.matmul.allow_tf32
+        torch.backends.cuda.matmul.allow_tf32 = self.precision == "tf32"
+        try:
+            yield
+        finally:
+            torch.backends.cuda.matmul.allow_tf32 = before
+
+    def _autocast(self):
+        if self.precision == "bf16":
+            return torch.autocast("cuda", dtype=torch.bfloat16, cache_enabled=False)  # no cast cache in graphs
+        return contextlib.nullcontext()
+
+    def _step(self, rows=None):
+        # rows: positions in the permutation; None: the full batch at step_index (graph-safe, no host values)
+        if rows is None:
+            rows = self.step_index * self.batch_size + self.offsets
+            self.step_index += 1
+        idx = self.perm.index_select(0, rows)
+        xb, yb = self.x.index_select(0, idx), self.y.index_select(0, idx)
+        with self._tf32():
+            with self._autocast():
+                out = self.model(xb)
+            loss = nn.functional.cross_entropy(out.float(), yb)
+            grads = torch.autograd.grad(loss, self.params)
+        with torch.no_grad():
+            # multi-tensor kernels: 4 launches for all the parameters rather than 4 per tensor (a graph
+            # replays its kernels back to back, and at these sizes their count, not FLOPs, bounds a step)
+            torch._foreach_mul_(self.bufs, self.momentum)
+            torch._foreach_add_(self.bufs, grads)
+            torch._foreach_sub_(self.params, torch._foreach_mul(self.bufs, self.lr))
+            self.loss_sum.add_(loss.detach(), alpha=len(yb))
+            self.err_sum.add_((out.detach().argmax(1) != yb).sum())
+
+    def _capture(self):
+        # warm-up on a side stream (as torch.cuda.graphs requires), then restore every state it touched
+        saved = [t.detach().clone() for t in self.params + self.bufs]
+        warm = 3 * self.batch_size
+        self.perm[:warm].copy_(torch.arange(warm, device=self.device).remainder(self.n))
+        self.step_index.zero_()
+        side = torch.cuda.Stream(self.device)
+        side.wait_stream(torch.cuda.current_stream(self.device))
+        with torch.cuda.stream(side):
+            for _ in range(3):
+                self._step()
+        torch.cuda.current_stream(self.device).wait_stream(side)
+        graphs = {}
+        pool = None
+        for k in sorted({self.steps_per_graph, 1}, reverse=True):
+            self.step_index.zero_()
+            g = torch.cuda.CUDAGraph()
+            with torch.cuda.graph(g, pool=pool):
+                for _ in range(k):
+                    self._step()
+            pool = g.pool()
+            graphs[k] = g
+        torch.cuda.synchronize(self.device)
+        with torch.no_grad():
+            for t, s in zip(self.params + self.bufs, saved):
+                t.copy_(s)
+        self._graphs = graphs
+
+    def epoch_order(self, epoch: int) -> torch.Tensor:
+        """The frames (row indices of ``x``) of epoch ``epoch`` in their training order."""
+        gen = torch.Generator(device=self.device).manual_seed(derive(self.seed, "epoch", int(epoch)))
+        order = torch.randperm(self.n, generator=gen, device=self.device)
+        return order[: self.frames_per_epoch] if self.frames_per_epoch else order
+
+    def train_epoch(self, epoch: int) -> tuple[float, float, int]:
+        """One pass of minibatch updates (training mode). Returns loss, frame error, frames (as train_epoch)."""
+        self.model.train()
+        if self.use_graphs and self._graphs is None:
+            self._capture()
+        order = self.epoch_order(epoch)
+        n = len(order)
+        self.perm[:n].copy_(order)
+        self.loss_sum.zero_()
+        self.err_sum.zero_()
+        self.step_index.zero_()
+        n_full = n // self.batch_size
+        if self.use_graphs:
+            k = self.steps_per_graph
+            for _ in range(n_full // k):
+                self._graphs[k].replay()
+            for _ in range(n_full % k):
+                self._graphs[1].replay()
+        else:
+            for _ in range(n_full):
+                self._step()
+        if n > n_full * self.batch_size:
+            self._step(torch.arange(n_full * self.batch_size, n, device=self.device))
+        return float(self.loss_sum) / max(n, 1), float(self.err_sum) / max(n, 1), n
+
+
+def resident_batches(x: torch.Tensor, y: torch.Tensor, batch_size: int = 8192):
+    """In-order ``(x, y)`` slices of a resident part (for :func:`mgrfaults.systems.dnn.frame_error`)."""
+    for start in range(0, len(y), int(batch_size)):
+        yield x[start : start + batch_size], y[start : start + batch_size]
+
+
+class ResidentRun:
+    """The resident training of one run (train and validation parts on the device), for ``train_mlp``.
+
+    Built by :func:`resident_run`; ``train_epoch(epoch, lr, momentum)`` and ``valid_batches()``
+    replace the streamed epoch and the streamed validation pass.
+    """
+
+    def __init__(self, model, train, valid, batch_size, device, **options):
+        x, y = resident_part(train, device)
+        self.valid_x, self.valid_y = resident_part(valid, device)
+        self.trainer = ResidentSGD(model, x, y, batch_size, train.frames_per_epoch, train.seed, **options)
+
+    def train_epoch(self, epoch, learning_rate, momentum):
+        self.trainer.set_hyper(learning_rate, momentum)
+        return self.trainer.train_epoch(epoch)
+
+    def valid_batches(self):
+        return resident_batches(self.valid_x, self.valid_y)
+
+
+def resident_run(model, train, valid, params, device, resident=None, **options):
+    """A :class:`ResidentRun` when the resident path applies, else None (the streamed pipeline).
+
+    ``resident``: None picks it for SGD on a CUDA device when both parts :func:`fit`; True forces it
+    (SGD only, any device: tests, CPU benchmarks); False never.
+    """
+    device = torch.device(device)
+    if resident is False or params.optimizer != "sgd":
+        return None
+    if resident is None and not (device.type == "cuda" and fits([train, valid], device)):
+        return None
+    return ResidentRun(model, train, valid, params.batch_size, device, **options)

@@ -1,0 +1,116 @@
+"""Device-resident SGD training: same step semantics as the streamed loop, seeded device shuffles, CUDA graphs."""
+
+import copy
+
+import numpy as np
+import pytest
+import torch
+
+from mgrfaults.systems.dnn import MLP, TrainParams, frame_error, init_mlp, prefetch, train_epoch, train_mlp
+from mgrfaults.systems.resident import ResidentSGD, fits, resident_batches, resident_part, resident_run
+from test_dnn import DEVICES, DIM, batches_for, make_run
+
+
+@pytest.fixture(params=DEVICES)
+def device(request):
+    return request.param
+
+
+def test_resident_part_holds_the_standardised_frames(tmp_path, device):
+    paths, _, partition, tracks = make_run(tmp_path)
+    train, mean, std = batches_for(paths, partition, "train", batch_size=16, seed=0)
+    x, y = resident_part(train, device, chunk_frames=50)  # chunks smaller than a few tracks
+    expected = np.concatenate([(tracks[t] - mean) / std for t in train.track_ids])
+    np.testing.assert_allclose(x.cpu().numpy(), expected, rtol=1e-5, atol=1e-5)
+    np.testing.assert_array_equal(y.cpu().numpy(), np.repeat(train.labels, train.lengths))
+    # a validation part: exactly the frames the streamed evaluation sees, a capped subset included
+    valid, _, _ = batches_for(paths, partition, "valid", batch_size=64, shuffle=False, frames_per_epoch=70)
+    xv, yv = resident_part(valid, device)
+    xs, ys = zip(*valid.epoch(0))
+    np.testing.assert_array_equal(xv.cpu().numpy(), np.concatenate(xs))
+    np.testing.assert_array_equal(yv.cpu().numpy(), np.concatenate(ys))
+    assert len(yv) < valid.n_frames and fits([train, valid], device)
+
+
+@pytest.mark.parametrize("use_graphs", [False, True])
+def test_resident_epoch_equals_sgd_over_the_same_batches(tmp_path, device, use_graphs):
+    if use_graphs and device == "cpu":
+        pytest.skip("CUDA graphs need a GPU")
+    paths, _, partition, _ = make_run(tmp_path, n_per_class=12)
+    train, _, _ = batches_for(paths, partition, "train", batch_size=16, seed=0)
+    x, y = resident_part(train, device)
+    model = init_mlp(MLP(DIM, [20, 20, 20], 10, "relu"), seed=0).to(device)
+    reference = copy.deepcopy(model)
+    trainer = ResidentSGD(model, x, y, batch_size=16, seed=5, use_graphs=use_graphs, steps_per_graph=3)
+    opt = torch.optim.SGD(reference.parameters(), lr=0.05, momentum=0.5)
+    for epoch, (lr, momentum) in enumerate([(0.05, 0.5), (0.02, 0.9)]):
+        trainer.set_hyper(lr, momentum)
+        for group in opt.param_groups:
+            group["lr"], group["momentum"] = lr, momentum
+        order = trainer.epoch_order(epoch)
+        assert sorted(order.tolist()) == list(range(len(y)))  # every frame once
+        assert len(y) % 16 and len(y) // 16 > 3  # a smaller last batch; both graphs replayed
+        got = trainer.train_epoch(epoch)
+        want = train_epoch(reference, opt, ((x[i], y[i]) for i in order.split(16)), device)
+        assert got[2] == want[2] == len(y)
+        assert got[0] == pytest.approx(want[0], rel=1e-5) and got[1] == pytest.approx(want[1])
+        for p, q in zip(model.parameters(), reference.parameters()):
+            torch.testing.assert_close(p, q, rtol=1e-5, atol=1e-6)
+    assert not torch.equal(trainer.epoch_order(0), trainer.epoch_order(1))
+    torch.testing.assert_close(trainer.epoch_order(1), trainer.epoch_order(1))
+
+
+def test_resident_frames_per_epoch(tmp_path, device):
+    paths, _, partition, _ = make_run(tmp_path)
+    train, _, _ = batches_for(paths, partition, "train", batch_size=16, seed=0)
+    x, y = resident_part(train, device)
+    model = init_mlp(MLP(DIM, [8], 10, "relu"), seed=0).to(device)
+    trainer = ResidentSGD(model, x, y, batch_size=16, frames_per_epoch=50, seed=1)
+    trainer.set_hyper(0.01, 0.5)
+    assert trainer.train_epoch(0)[2] == 50
+    first, second = trainer.epoch_order(0), trainer.epoch_order(1)
+    assert len(first) == 50 and len(set(first.tolist())) == 50 and not torch.equal(first, second)
+
+
+def test_train_mlp_resident_learns_and_is_deterministic(tmp_path, device):
+    paths, _, partition, _ = make_run(tmp_path)
+    train, _, _ = batches_for(paths, partition, "train", batch_size=16, seed=0)
+    valid, _, _ = batches_for(paths, partition, "valid", batch_size=256, shuffle=False)
+    params = TrainParams(learning_rate=0.1, saturate=10, patience=3, max_epochs=6, batch_size=16)
+
+    def run():
+        model = init_mlp(MLP(DIM, [20, 20, 20], 10, "relu", [1.0, 1.0, 0.9, 0.9]), seed=0)
+        return train_mlp(model, train, valid, params, seed=0, device=device, resident=True)
+
+    model, log = run()
+    assert log.valid_frame_error.min() < 0.05
+    _, err = frame_error(model, prefetch(valid.epoch(0), torch.device(device)), device)
+    assert err == pytest.approx(log.valid_frame_error.min())  # the best epoch's model, on the streamed frames too
+    model_b, log_b = run()
+    np.testing.assert_array_equal(log.valid_frame_error, log_b.valid_frame_error)
+    for p, q in zip(model.parameters(), model_b.parameters()):
+        assert torch.equal(p, q)
+
+
+def test_resident_run_picks_the_path(tmp_path):
+    paths, _, partition, _ = make_run(tmp_path)
+    train, _, _ = batches_for(paths, partition, "train", batch_size=16, seed=0)
+    valid, _, _ = batches_for(paths, partition, "valid", batch_size=256, shuffle=False)
+    model = MLP(DIM, [8], 10)
+    sgd, hf = TrainParams(), TrainParams(optimizer="hf")
+    assert resident_run(model, train, valid, sgd, "cpu") is None  # the CPU streams unless forced
+    assert resident_run(model, train, valid, hf, "cpu", resident=True) is None  # SGD only
+    run = resident_run(model, train, valid, sgd, "cpu", resident=True)
+    xs = torch.cat([x for x, _ in run.valid_batches()])
+    assert len(xs) == valid.n_frames and len(list(resident_batches(xs, xs[:, 0], 7))) == -(-len(xs) // 7)
+
+
+def test_resident_part_smaller_than_the_capture_warm_up(tmp_path, device):
+    # 2 full batches and a partial one: fewer frames than the 3 warm-up steps of a graph capture use
+    x = torch.randn(70, DIM, device=device)
+    y = torch.arange(70, device=device) % 3
+    model = init_mlp(MLP(DIM, [8], 10, "relu"), seed=0).to(device)
+    trainer = ResidentSGD(model, x, y, batch_size=30, seed=0)
+    trainer.set_hyper(0.1, 0.5)
+    losses = [trainer.train_epoch(e)[0] for e in range(20)]
+    assert all(np.isfinite(losses)) and losses[-1] < losses[0]
