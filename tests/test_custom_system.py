@@ -266,11 +266,14 @@ def render_description(config):
 
 
 def test_report_says_when_a_directory_dataset_has_no_artists():
-    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    from mgrfaults.config import load_config
+
+    config = load_config()
     config["systems"]["custom"] = {"Mine": {"factory": "mine.py:build", "input": "audio"}}
     text = render_description(config)
     assert "No artist annotations" not in text and "``Mine`` (``mine.py:build``, input: audio)." in text
-    config["dataset"] = {"source": "directory", "directory": {"root": "/data/audio", "annotations": None}}
+    config["dataset"]["source"] = "directory"
+    config["dataset"]["directory"].update(root="/data/audio", annotations=None)
     text = render_description(config)
     assert "No artist annotations" in text and "cannot keep an artist out of more than one part" in text
     assert "dataset.directory.annotations" in text and "fault detection" in text
