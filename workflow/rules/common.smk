@@ -47,6 +47,7 @@ def all_targets():
         + train_targets()
         + evaluate_targets()
         + report_targets()
+        + faults_targets()
     )
 
 
@@ -61,6 +62,18 @@ def audio_root():
     """The folder of a real dataset's audio: the configured root, or where GTZAN is downloaded."""
     root = (DATASET.get(DATASET["source"]) or {}).get("root")
     return root if root else f"{RESULTS}/dataset/gtzan_audio"
+
+
+# faults
+
+FAULT_SHARDS_N = config["faults"]["n_shards"]
+FAULT_TABLES = ("evaluation", "counts_per_genre", "confusion", "replica_pairs")
+
+
+def faults_targets():
+    return [f"{RESULTS}/faults/detected.csv", f"{RESULTS}/faults/evaluation.csv"] + [
+        f"{RESULTS}/report/faults/{table}.html" for table in FAULT_TABLES
+    ]
 
 
 # features
