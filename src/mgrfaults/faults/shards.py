@@ -126,7 +126,8 @@ def detect(descriptors: dict, match_params: dict, clip_threshold: float, origina
     descriptors : dict
         :func:`read_shards` output.
     match_params : dict
-        :data:`mgrfaults.faults.landmarks.DEFAULT_MATCH_PARAMS` keys.
+        :data:`mgrfaults.faults.landmarks.DEFAULT_MATCH_PARAMS` keys (landmark stage) and any of
+        :data:`~mgrfaults.faults.landmarks.DEFAULT_VERIFY_PARAMS` (fine stage; defaults otherwise).
     clip_threshold : float
         :data:`mgrfaults.faults.distortion.CLIP_FRACTION_THRESHOLD` by default.
     originals : collection of str
@@ -140,17 +141,18 @@ def detect(descriptors: dict, match_params: dict, clip_threshold: float, origina
         The landmark matches (track_a, track_b, matches, score, offset_s) among the distinct excerpts.
     """
     from mgrfaults.faults.groups import detected_table
-    from mgrfaults.faults.landmarks import match_landmarks, verify_pairs
+    from mgrfaults.faults.landmarks import DEFAULT_VERIFY_PARAMS, match_landmarks, verify_pairs
 
     ids = descriptors["track_ids"]
     # exact copies add nothing to the landmark index: match one excerpt per distinct PCM hash
     _, first = np.unique(descriptors["pcm_hashes"], return_index=True)
     first = np.sort(first)
-    match = dict(match_params)
-    min_correlation = match.pop("min_correlation")
+    verify_keys = set(DEFAULT_VERIFY_PARAMS)
+    match = {k: v for k, v in match_params.items() if k not in verify_keys}
+    verify = {**DEFAULT_VERIFY_PARAMS, **{k: v for k, v in match_params.items() if k in verify_keys}}
     candidates = match_landmarks([descriptors["hashes"][i] for i in first], [descriptors["times"][i] for i in first],
                                  **match)
-    pairs = verify_pairs(candidates, [descriptors["mels"][i] for i in first], min_correlation)
+    pairs = verify_pairs(candidates, [descriptors["mels"][i] for i in first], **verify)
     pairs["a"] = first[pairs["a"].to_numpy()] if len(pairs) else pairs["a"]
     pairs["b"] = first[pairs["b"].to_numpy()] if len(pairs) else pairs["b"]
     detected = detected_table(ids, descriptors["pcm_hashes"], descriptors["clip_fractions"], pairs,
