@@ -329,3 +329,18 @@ def test_directory_dataset_without_annotations_runs_fault_filtered_on_detected_f
     assert len(partition) == 23 - 3
     evaluation = pd.read_csv(work / "results/faults/evaluation.csv")
     assert evaluation["recall"].isna().all()  # no annotations: recall unknown
+
+
+@pytest.mark.workflow
+def test_default_pipeline_writes_detected_faults_and_their_evaluation(tiny_run):
+    detected = pd.read_csv(tiny_run / "results/faults/detected.csv", keep_default_na=False)
+    assert list(detected.columns[:5]) == ["track_id", "fault", "replica_of", "score", "offset_s"]
+    metadata = pd.read_csv(tiny_run / "results/dataset/metadata.csv", keep_default_na=False)
+    assert sorted(detected["track_id"]) == sorted(metadata["track_id"])
+    assert set(detected["fault"]) <= {"", "exact_replica", "recording_replica", "distortion"}
+    evaluation = pd.read_csv(tiny_run / "results/faults/evaluation.csv").set_index("kind")
+    # the tiny preset's exact copies and clipped excerpts are unmistakable
+    assert evaluation.loc["exact_replica", "precision"] == 1.0 and evaluation.loc["exact_replica", "recall"] == 1.0
+    assert evaluation.loc["distortion", "precision"] == 1.0 and evaluation.loc["distortion", "recall"] == 1.0
+    for table in ("evaluation", "counts_per_genre", "confusion", "replica_pairs"):
+        assert (tiny_run / f"results/report/faults/{table}.html").stat().st_size > 0
