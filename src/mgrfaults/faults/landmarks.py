@@ -13,7 +13,9 @@ matcher) as re-implemented by Ellis in audfprint (2014, https://github.com/dpwe/
    (anchor time in one minus anchor time in the other). Counting shared hashes per (pair, offset)
    through an index sorted by hash compares only excerpts that share hashes, never raw
    spectrograms at every offset, so the cost grows with the number of shared hashes, not with the
-   number of pairs times offsets.
+   number of pairs times offsets;
+5. a fine check of the candidates only (:func:`verify_pairs`, coarse-to-fine): the log-mel
+   spectrograms correlated at the matched offsets, or one offset standing far above the others.
 
 Why landmarks rather than chroma cross-correlation: a recording replica is the *same* recording
 (another start, level, noise floor or encoding), which is exactly what landmark fingerprints are
@@ -158,19 +160,6 @@ def landmark_hashes(peaks: np.ndarray, fan_out: int = 5, max_dt: int = 63, max_d
     return hashes.astype(np.int64), peaks[i, 0].astype(np.int64)
 
 
-def fingerprint(y: np.ndarray, sample_rate: int, params: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Landmark hashes and their anchor frames of one excerpt (spectrogram, peaks, pairs).
-
-    Returns
-    -------
-    hashes, times : ndarray of int64, shape (n_landmarks,)
-    """
-    p = {**DEFAULT_PEAK_PARAMS, **(params or {})}
-    peaks = find_peaks(spectrogram_db(y, sample_rate), p["peaks_per_second"], p["neighbourhood_bins"],
-                       p["neighbourhood_frames"], p["dynamic_range_db"])
-    return landmark_hashes(peaks, p["fan_out"], p["max_dt"], p["max_df"])
-
-
 def _bucket_pairs(sizes: np.ndarray, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Every (i, j), i < j, of positions within the same bucket (buckets are contiguous runs)."""
     # element at rank r of a bucket of size m pairs with the m - r - 1 after it
@@ -182,15 +171,15 @@ def _bucket_pairs(sizes: np.ndarray, starts: np.ndarray) -> tuple[np.ndarray, np
     return left, left + step
 
 
-def match_landmarks(hashes: list[np.ndarray], times: list[np.ndarray], min_matches: int = 20,
-                    min_score: float = 0.01, max_bucket: int = 200, top_offsets: int = 5,
+def match_landmarks(hashes: list[np.ndarray], times: list[np.ndarray], min_matches: int = 15,
+                    min_score: float = 0.01, max_bucket: int = 200, top_offsets: int = 10,
                     chunk_pairs: int = 20_000_000) -> pd.DataFrame:
     """Pairs of excerpts sharing many landmarks at one time offset, through an index sorted by hash.
 
     Parameters
     ----------
     hashes, times : list of ndarray of int64, one per excerpt
-        From :func:`fingerprint`.
+        From :func:`landmark_hashes` (via :func:`mgrfaults.faults.shards.excerpt_descriptors`).
     min_matches : int
         Landmarks aligned at the best offset (that frame and its two neighbours: peaks of a
         recording started at another sample land up to a frame apart) needed for a match.
