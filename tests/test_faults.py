@@ -199,6 +199,15 @@ def test_evaluation_compares_pairs_not_the_member_kept():
     assert ev.loc["replica", ["annotated", "detected", "true_positives"]].tolist() == [2, 2, 1]
 
 
+def test_evaluation_without_any_annotation_is_unknown():
+    meta = _meta([("a.0", "a", "x", "none", ""), ("a.1", "a", "y", "none", "")])
+    det = pd.DataFrame({"track_id": ["a.0", "a.1"], "fault": ["", "exact_replica"], "replica_of": ["", "a.0"],
+                        "score": [np.nan, 1.0], "offset_s": [np.nan, 0.0], "clip_fraction": [0.0, 0.0]})
+    ev = evaluate_detection(meta, det, 0.01)
+    assert ev["precision"].isna().all() and ev["recall"].isna().all()
+    assert ev.set_index("kind").loc["exact_replica", "detected"] == 1
+
+
 def test_replica_pairs_closure_and_kinds():
     pairs = replica_pairs(["s", "e", "r"], ["none", "exact_replica", "recording_replica"], ["", "s", "s"])
     assert pairs.values.tolist() == [["e", "r", "recording_replica"], ["e", "s", "exact_replica"],
@@ -328,7 +337,7 @@ def test_directory_dataset_without_annotations_runs_fault_filtered_on_detected_f
     assert set(truth) & set(partition["track_id"]) == set()
     assert len(partition) == 23 - 3
     evaluation = pd.read_csv(work / "results/faults/evaluation.csv")
-    assert evaluation["recall"].isna().all()  # no annotations: recall unknown
+    assert evaluation["recall"].isna().all() and evaluation["precision"].isna().all()  # no annotations: unknown
 
 
 @pytest.mark.workflow

@@ -84,7 +84,8 @@ def evaluate_detection(metadata: pd.DataFrame, detected: pd.DataFrame, clip_thre
         One row per kind of :data:`EVALUATED_KINDS` (``replica``: both replica kinds, pairs
         regardless of kind): kind, unit (pairs or excerpts), annotated, detected, true_positives,
         precision, recall (NaN where there is nothing to divide by: no annotation of that kind
-        means recall is unknown, not perfect).
+        means recall is unknown, not perfect). A metadata table without any annotated fault (a
+        folder without annotations) gives NaN precision too: its detections cannot be judged.
     """
     ann = replica_pairs(metadata["track_id"], metadata["fault"], metadata["replica_of"])
     det = replica_pairs(detected["track_id"], detected["fault"], detected["replica_of"])
@@ -98,7 +99,10 @@ def evaluate_detection(metadata: pd.DataFrame, detected: pd.DataFrame, clip_thre
     annotated_distorted = set(metadata.loc[metadata["fault"] == "distortion", "track_id"])
     detected_distorted = set(detected.loc[detected["clip_fraction"] >= clip_threshold, "track_id"])
     rows.append({"kind": "distortion", "unit": "excerpts", **_scores(annotated_distorted, detected_distorted)})
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    if not (metadata["fault"] != "none").any():
+        table["precision"] = np.nan
+    return table
 
 
 def confusion_table(metadata: pd.DataFrame, detected: pd.DataFrame) -> pd.DataFrame:
