@@ -37,6 +37,7 @@ include: "workflow/rules/partitions.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/faults.smk"
 include: "workflow/rules/attribution.smk"
 
 

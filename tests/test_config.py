@@ -93,10 +93,10 @@ def test_each_method_gets_its_own_defaults():
     defaults = schema_defaults()
     opts = {name: spec.options for name, spec in resolved.conditions.items()}
     # only the method's own keys: the per-method key check still holds after the defaults
-    assert set(opts["s"]) == {"method", "proportions", "remove_faults"} and opts["s"]["remove_faults"] == []
+    assert set(opts["s"]) == {"method", "proportions", "remove_faults", "faults"} and opts["s"]["remove_faults"] == []
     assert opts["a"]["remove_faults"] == defaults["partitions.conditions.artist_filtered.remove_faults"] != []
     assert opts["a"]["solver"] == "ilp" and "k" not in opts["a"]
-    assert set(opts["p"]) == {"method", "lists", "set", "check_artists", "on_missing"} and opts["p"]["on_missing"] == "error"
+    assert set(opts["p"]) == {"method", "lists", "set", "check_artists", "on_missing", "faults"} and opts["p"]["on_missing"] == "error"
     assert opts["acv"]["k"] == 5 and opts["acv"]["remove_faults"] == []  # given values win
     assert resolved.folds["scv"] == defaults["partitions.conditions.stratified_cv.k"]
     assert (resolved.folds["s"], resolved.folds["acv"]) == (1, 5)

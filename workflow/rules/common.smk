@@ -85,6 +85,7 @@ def all_targets():
         + evaluate_targets()
         + report_targets()
         + attribution_targets()
+        + faults_targets()
     )
 
 
@@ -98,6 +99,18 @@ def data_targets():
 def audio_root():
     """The folder of a real dataset's audio: the configured root, or where GTZAN is downloaded."""
     return DATASET.root or f"{RESULTS}/dataset/gtzan_audio"
+
+
+# faults
+
+FAULT_SHARDS_N = config["faults"]["n_shards"]
+FAULT_TABLES = ("evaluation", "counts_per_genre", "confusion", "replica_pairs")
+
+
+def faults_targets():
+    return [f"{RESULTS}/faults/detected.csv", f"{RESULTS}/faults/evaluation.csv"] + [
+        f"{RESULTS}/report/faults/{table}.html" for table in FAULT_TABLES
+    ]
 
 
 # features

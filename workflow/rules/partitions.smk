@@ -16,6 +16,8 @@ for _name, _spec in CONDITION_SPECS.items():
                 if _condition["method"] == "published"
                 else {}
             ),
+            # faults: detected | both take the removed faults from the fault detection stage
+            **({"detected": f"{RESULTS}/faults/detected.csv"} if _condition["faults"] != "annotated" else {}),
         output:
             partitions=[f"{RESULTS}/partitions/{_name}/fold_{fold}.csv" for fold in range(_n_folds)],
             summaries=[f"{RESULTS}/partitions/{_name}/fold_{fold}_summary.csv" for fold in range(_n_folds)],

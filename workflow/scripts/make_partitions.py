@@ -8,6 +8,7 @@ from mgrfaults.data.annotations import read_partition_list, track_id_from_path
 from mgrfaults.io import write_csv_atomic
 from mgrfaults.logs import setup_script_logging
 from mgrfaults.data.metadata import read_metadata
+from mgrfaults.faults.groups import read_detected
 from mgrfaults.partitions.split import PARTS, run_condition
 
 snakemake = globals()["snakemake"]  # injected by Snakemake's script directive
@@ -24,8 +25,10 @@ if condition["method"] == "published":
     # listed excerpts that the data stage skipped as bad audio are left out with a warning
     skipped = [track_id_from_path(p) for p in pd.read_csv(snakemake.input.bad_audio, dtype=str)["path"]]
 
+detected = read_detected(snakemake.input.detected) if "detected" in snakemake.input.keys() else None
 folds = run_condition(
-    metadata, condition, snakemake.params.seed, lists, name=snakemake.params.name, skipped=skipped, list_files=list_files
+    metadata, condition, snakemake.params.seed, lists, name=snakemake.params.name, skipped=skipped,
+    list_files=list_files, detected=detected,
 )
 for (partition, summary), path, summary_path in zip(folds, snakemake.output.partitions, snakemake.output.summaries):
     write_csv_atomic(partition, path)

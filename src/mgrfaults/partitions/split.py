@@ -771,6 +771,24 @@ def make_partitions(
     raise InputError(f"method: unknown partition method {method!r}")
 
 
+def fault_source(metadata: pd.DataFrame, condition: Mapping, detected: pd.DataFrame | None, name: str = "condition") -> pd.DataFrame:
+    """The metadata whose faults the condition removes: annotated, detected, or both (``condition["faults"]``).
+
+    ``detected`` is :func:`mgrfaults.faults.groups.read_detected` output (needed unless
+    ``annotated``); see :func:`mgrfaults.faults.groups.apply_detected` for how each mode merges.
+    """
+    from mgrfaults.faults.groups import apply_detected
+
+    mode = str(condition.get("faults", "annotated"))
+    if mode == "annotated":
+        return metadata
+    if condition["method"] == "published":
+        raise InputError(f"partitions.conditions.{name}.faults: {mode!r} has no effect on a published condition (its lists decide)")
+    if detected is None:
+        raise InputError(f"partitions.conditions.{name}.faults: {mode!r} needs the detected faults (results/faults/detected.csv)")
+    return apply_detected(metadata, detected, mode, source=f"detected faults for {name}")
+
+
 def is_artist_filtered(condition: Mapping) -> bool:
     """Whether the artist check applies: artist_filtered methods, or published with ``check_artists``."""
     return str(condition["method"]).startswith("artist_filtered") or bool(condition.get("check_artists", False))
@@ -784,8 +802,12 @@ def run_condition(
     name: str = "condition",
     skipped: Sequence[str] = (),
     list_files: Mapping[str, str] | None = None,
+    detected: pd.DataFrame | None = None,
 ) -> list[tuple[pd.DataFrame, pd.DataFrame]]:
     """Make, check and summarise every fold of one condition (what the workflow writes).
+
+    ``detected``: the detected faults, used when the condition's ``faults`` is ``detected`` or
+    ``both`` (:func:`fault_source`); the summaries then count the faults so chosen.
 
     Returns
     -------
@@ -793,6 +815,7 @@ def run_condition(
         One pair per fold; see :func:`make_partitions`, :func:`check_partition` (errors raise,
         proportion warnings are issued and logged) and :func:`summary_table`.
     """
+    metadata = fault_source(metadata, condition, detected, name)
     method = str(condition["method"])
     target = target_shares(method, condition.get("proportions"), int(condition.get("k", 4)))
     out = []

@@ -1,0 +1,355 @@
+"""Fault detection: each detector on constructed audio, the replica grouping, the evaluation, the config switch."""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import soundfile as sf
+import yaml
+
+from mgrfaults.data.audio import decode, write_au
+from mgrfaults.data.metadata import validate_metadata
+from mgrfaults.errors import InputError
+from mgrfaults.faults.distortion import CLIP_FRACTION_THRESHOLD, clip_fraction, is_distorted
+from mgrfaults.faults.evaluation import evaluate_detection, replica_pairs
+from mgrfaults.faults.exact import pcm_hash
+from mgrfaults.faults.groups import apply_detected, detected_table, keep_order
+from mgrfaults.faults.landmarks import (DEFAULT_MATCH_PARAMS, DEFAULT_VERIFY_PARAMS, FINGERPRINT_RATE, HOP,
+                                        match_landmarks, verify_pairs)
+from mgrfaults.faults.shards import detect, excerpt_descriptors
+from mgrfaults.partitions.split import run_condition
+
+SR = 22050
+FRAME_S = HOP / FINGERPRINT_RATE
+
+
+def music(seed: int, seconds: float, sr: int = SR) -> np.ndarray:
+    """A constructed piece: random notes (harmonic tones with decaying envelopes) and noise-burst hits."""
+    rng = np.random.default_rng(seed)
+    n = int(seconds * sr)
+    y = np.zeros(n)
+    t = 0.0
+    while t < seconds:
+        length = rng.uniform(0.08, 0.35)
+        start, stop = int(t * sr), min(n, int((t + length * 2) * sr))
+        tt = np.arange(stop - start) / sr
+        f0 = 110.0 * 2 ** (rng.integers(0, 40) / 12)
+        tone = sum(np.sin(2 * np.pi * f0 * h * tt) / h for h in (1, 2, 3, 4))
+        y[start:stop] += rng.uniform(0.3, 1.0) * tone * np.exp(-tt / length)
+        if rng.random() < 0.3:
+            hit = rng.standard_normal(min(2000, n - start)) * np.exp(-np.arange(min(2000, n - start)) / 300)
+            y[start:start + len(hit)] += 0.5 * hit
+        t += length
+    return 0.9 * y / np.abs(y).max()
+
+
+def recording_replica(source: np.ndarray, offset_s: float, seconds: float, gain_db: float, noise_db: float, seed: int):
+    """The same recording from ``offset_s`` on, at another level, with an added noise floor."""
+    rng = np.random.default_rng(seed)
+    start = int(round(offset_s * SR))
+    y = source[start:start + int(seconds * SR)] * 10 ** (gain_db / 20)
+    return y + 10 ** (noise_db / 20) * rng.standard_normal(len(y))
+
+
+# --------------------------------------------------------------------------------------------
+# exact replicas
+
+
+def test_pcm_hash_same_samples_in_another_container_match(tmp_path):
+    y = music(1, 2.0).astype(np.float32)
+    write_au(tmp_path / "a.au", y, SR)
+    sf.write(tmp_path / "b.wav", np.clip(y, -1, 1), SR, subtype="PCM_16")
+    ha = pcm_hash(*decode(tmp_path / "a.au"))
+    hb = pcm_hash(*decode(tmp_path / "b.wav"))
+    assert ha == hb
+    changed = decode(tmp_path / "a.au")[0].copy()
+    changed[1000] += 1 / 32768  # one 16-bit step
+    assert pcm_hash(changed, SR) != ha
+    assert pcm_hash(decode(tmp_path / "a.au")[0], 44100) != ha  # another rate: other audio
+
+
+# --------------------------------------------------------------------------------------------
+# distortions
+
+
+def test_clip_fraction_separates_clipped_from_clean():
+    y = music(2, 5.0)
+    assert clip_fraction(y) < 1e-3
+    clipped = np.clip(y * 10, -1, 1)
+    assert clip_fraction(clipped) > 0.05 and is_distorted(clip_fraction(clipped))
+    # clipped, then turned down: still clipped (the ceiling is the excerpt's own peak)
+    assert is_distorted(clip_fraction(0.5 * clipped))
+    # a pure low tone peaks at single samples: not clipped
+    t = np.arange(SR) / SR
+    assert clip_fraction(0.9 * np.sin(2 * np.pi * 220 * t)) < CLIP_FRACTION_THRESHOLD
+    assert clip_fraction(np.zeros(100)) == 0.0 and clip_fraction(np.zeros(0)) == 0.0
+
+
+# --------------------------------------------------------------------------------------------
+# recording replicas
+
+
+def _match(signals):
+    d = [excerpt_descriptors(y, SR) for y in signals]
+    candidates = match_landmarks([x["hashes"] for x in d], [x["times"] for x in d], **DEFAULT_MATCH_PARAMS)
+    return verify_pairs(candidates, [x["mel"] for x in d], **DEFAULT_VERIFY_PARAMS)
+
+
+def test_recording_replica_with_level_change_and_noise_floor_is_found_with_its_offset():
+    source = music(3, 14.0)
+    replica = recording_replica(source, 2.7, 10.0, gain_db=-9.0, noise_db=-45.0, seed=1)
+    unrelated = music(4, 10.0)
+    pairs = _match([source[: 10 * SR], replica, unrelated])
+    assert list(zip(pairs["a"], pairs["b"])) == [(0, 1)]
+    assert pairs["offset_s"].iloc[0] == pytest.approx(2.7, abs=2 * FRAME_S)
+    assert pairs["matches"].iloc[0] >= DEFAULT_VERIFY_PARAMS["min_unique_matches"]
+
+
+def test_recording_replica_reencoded_to_mp3_is_found(tmp_path):
+    if "MP3" not in sf.available_formats():
+        pytest.skip("libsndfile without MP3 support")
+    source = music(5, 13.0)
+    replica = recording_replica(source, 1.5, 10.0, gain_db=-4.0, noise_db=-50.0, seed=2)
+    sf.write(tmp_path / "replica.mp3", np.clip(replica, -1, 1), SR, format="MP3", subtype="MPEG_LAYER_III")
+    decoded, sr = decode(tmp_path / "replica.mp3")
+    assert sr == SR and pcm_hash(decoded, sr) != pcm_hash(replica, SR)
+    pairs = _match([source[: 10 * SR], decoded, music(6, 10.0)])
+    assert list(zip(pairs["a"], pairs["b"])) == [(0, 1)]
+    # an MP3 decoder adds a delay of some hundred samples: within a few frames
+    assert abs(pairs["offset_s"].iloc[0] - 1.5) < 0.1
+
+
+def test_match_landmarks_needs_the_thresholds_and_skips_self_pairs():
+    rng = np.random.default_rng(0)
+    hashes = [rng.integers(0, 1 << 20, 500) for _ in range(3)]
+    times = [np.sort(rng.integers(0, 400, 500)) for _ in range(3)]
+    # excerpt 2 shares 100 landmarks of excerpt 0, 30 frames later
+    hashes[2][:100] = hashes[0][:100]
+    times[2][:100] = times[0][:100] + 30
+    out = match_landmarks(hashes, times, min_matches=50, min_score=0.05)
+    assert set(zip(out["a"], out["b"])) == {(0, 2)}
+    assert out["offset_frames"].iloc[0] == -30  # 0 starts 30 frames into 2
+    assert match_landmarks(hashes, times, min_matches=150).empty
+
+
+# --------------------------------------------------------------------------------------------
+# grouping
+
+
+def test_detected_table_groups_replicas_and_keeps_one_member_by_the_rule():
+    ids = ["g.00000", "g.00001", "g.00002", "g.00003", "g.00004", "g.00005"]
+    hashes = ["h0", "h1", "h0", "h3", "h4", "h0"]  # 0, 2, 5: the same samples
+    clip = [0.5, 0.0, 0.0, 0.0, 0.0, 0.2]  # 0 and 5 are clipped copies... of clipped audio
+    # 2 (an exact copy) matches 3 as a recording, 3 matches 4: one group {0, 2, 3, 4, 5}
+    pairs = pd.DataFrame({"a": [2, 3], "b": [3, 4], "score": [0.9, 0.95], "offset_s": [1.0, 0.5]})
+    table = detected_table(ids, hashes, clip, pairs, clip_threshold=0.01).set_index("track_id")
+    # kept: the first not distorted member, g.00002
+    assert table.loc["g.00002", "fault"] == "" and table.loc["g.00002", "replica_of"] == ""
+    assert table.loc["g.00000", ["fault", "replica_of"]].tolist() == ["exact_replica", "g.00002"]
+    assert table.loc["g.00005", ["fault", "replica_of"]].tolist() == ["exact_replica", "g.00002"]
+    assert table.loc["g.00003", ["fault", "replica_of"]].tolist() == ["recording_replica", "g.00002"]
+    # 4 is linked through 3: offsets add up, the weakest score counts
+    assert table.loc["g.00004", "offset_s"] == pytest.approx(1.5)
+    assert table.loc["g.00004", "score"] == pytest.approx(0.9)
+    assert table.loc["g.00001", "fault"] == ""
+    assert (table["replica_of"] != "").sum() == 4  # one member of the five kept
+
+
+def test_distorted_excerpt_outside_groups_is_a_distortion():
+    table = detected_table(["a", "b"], ["x", "y"], [0.3, 0.001], pd.DataFrame(columns=["a", "b", "score", "offset_s"]), 0.01)
+    assert table["fault"].tolist() == ["distortion", ""]
+    assert table["score"].iloc[0] == pytest.approx(0.3)
+
+
+def test_keep_order_prefers_originals_then_clean_then_track_id():
+    rank = keep_order(["a", "b", "c"], [False, False, True], originals={"c"})
+    assert list(np.argsort(rank)) == [2, 0, 1]
+
+
+# --------------------------------------------------------------------------------------------
+# evaluation
+
+
+def _meta(rows):
+    df = pd.DataFrame(rows, columns=["track_id", "genre", "artist", "fault", "replica_of"])
+    df["path"] = df["track_id"] + ".au"
+    df["duration"], df["sample_rate"] = 10.0, SR
+    return validate_metadata(df)
+
+
+def test_evaluation_compares_pairs_not_the_member_kept():
+    meta = _meta([
+        ("a.0", "a", "x", "none", ""), ("a.1", "a", "x", "exact_replica", "a.0"),
+        ("a.2", "a", "y", "none", ""), ("a.3", "a", "y", "recording_replica", "a.2"),
+        ("a.4", "a", "z", "distortion", ""), ("a.5", "a", "w", "none", ""),
+    ])
+    # detection keeps a.1 instead of a.0 (same pair), misses a.3, and finds a false pair a.5 ~ a.2
+    det = pd.DataFrame({
+        "track_id": ["a.0", "a.1", "a.2", "a.3", "a.4", "a.5"],
+        "fault": ["exact_replica", "", "", "", "distortion", "recording_replica"],
+        "replica_of": ["a.1", "", "", "", "", "a.2"],
+        "score": [1, np.nan, np.nan, np.nan, 0.2, 0.9], "offset_s": [0, np.nan, np.nan, np.nan, np.nan, 1.0],
+        "clip_fraction": [0, 0, 0, 0, 0.2, 0],
+    })
+    ev = evaluate_detection(meta, det, 0.01).set_index("kind")
+    assert ev.loc["exact_replica", ["precision", "recall"]].tolist() == [1.0, 1.0]
+    assert ev.loc["recording_replica", ["true_positives", "precision", "recall"]].tolist() == [0, 0.0, 0.0]
+    assert ev.loc["distortion", ["precision", "recall"]].tolist() == [1.0, 1.0]
+    assert ev.loc["replica", ["annotated", "detected", "true_positives"]].tolist() == [2, 2, 1]
+
+
+def test_evaluation_without_any_annotation_is_unknown():
+    meta = _meta([("a.0", "a", "x", "none", ""), ("a.1", "a", "y", "none", "")])
+    det = pd.DataFrame({"track_id": ["a.0", "a.1"], "fault": ["", "exact_replica"], "replica_of": ["", "a.0"],
+                        "score": [np.nan, 1.0], "offset_s": [np.nan, 0.0], "clip_fraction": [0.0, 0.0]})
+    ev = evaluate_detection(meta, det, 0.01)
+    assert ev["precision"].isna().all() and ev["recall"].isna().all()
+    assert ev.set_index("kind").loc["exact_replica", "detected"] == 1
+
+
+def test_replica_pairs_closure_and_kinds():
+    pairs = replica_pairs(["s", "e", "r"], ["none", "exact_replica", "recording_replica"], ["", "s", "s"])
+    assert pairs.values.tolist() == [["e", "r", "recording_replica"], ["e", "s", "exact_replica"],
+                                     ["r", "s", "recording_replica"]]
+
+
+# --------------------------------------------------------------------------------------------
+# the config switch
+
+
+def _study_meta():
+    rows = []
+    for g in ("blues", "rock", "jazz"):
+        for i in range(10):
+            rows.append((f"{g}.{i:05d}", g, f"{g}{i}", "none", ""))
+    meta = _meta(rows)
+    # annotated: blues.00001 copies blues.00000
+    meta.loc[meta.track_id == "blues.00001", ["fault", "replica_of"]] = ["exact_replica", "blues.00000"]
+    return meta
+
+
+def _detected_for(meta):
+    det = pd.DataFrame({"track_id": meta["track_id"], "fault": "", "replica_of": "", "score": np.nan,
+                        "offset_s": np.nan, "clip_fraction": 0.0})
+    # detected: rock.00003 is a recording replica of rock.00002, jazz.00004 distorted; blues pair missed
+    det.loc[det.track_id == "rock.00003", ["fault", "replica_of"]] = ["recording_replica", "rock.00002"]
+    det.loc[det.track_id == "jazz.00004", ["fault", "clip_fraction"]] = ["distortion", 0.3]
+    return det
+
+
+@pytest.mark.parametrize("mode, removed", [
+    ("annotated", {"blues.00001"}),
+    ("detected", {"rock.00003", "jazz.00004"}),
+    ("both", {"blues.00001", "rock.00003", "jazz.00004"}),
+])
+def test_condition_faults_switch_chooses_what_is_removed(mode, removed):
+    meta = _study_meta()
+    condition = {"method": "artist_filtered", "remove_faults": ["exact_replica", "recording_replica", "distortion"],
+                 "proportions": {"train": 0.5, "valid": 0.2, "test": 0.3}, "faults": mode}
+    (partition, summary), = run_condition(meta, condition, seed=1, detected=_detected_for(meta))
+    assert set(meta["track_id"]) - set(partition["track_id"]) == removed
+    assert summary.iloc[-1]["removed"] == len(removed)
+
+
+def test_condition_faults_switch_errors():
+    meta = _study_meta()
+    cond = {"method": "artist_filtered", "faults": "detected"}
+    with pytest.raises(InputError, match="needs the detected faults"):
+        run_condition(meta, cond, seed=1)
+    with pytest.raises(InputError, match="no detection for track"):
+        run_condition(meta, cond, seed=1, detected=_detected_for(meta).iloc[1:])
+    with pytest.raises(InputError, match="published"):
+        run_condition(meta, {"method": "published", "faults": "detected"}, seed=1, lists={}, detected=_detected_for(meta))
+
+
+def test_both_keeps_the_annotated_original_when_detection_would_keep_another():
+    meta = _study_meta()
+    det = _detected_for(meta)
+    # detection links the blues pair the other way round (keeps blues.00001)
+    det.loc[det.track_id == "blues.00000", ["fault", "replica_of"]] = ["exact_replica", "blues.00001"]
+    merged = apply_detected(meta, det, "both").set_index("track_id")
+    assert merged.loc["blues.00000", "fault"] == "none"
+    assert merged.loc["blues.00001", ["fault", "replica_of"]].tolist() == ["exact_replica", "blues.00000"]
+
+
+def test_schema_default_is_annotated(repo_root):
+    from snakemake.utils import validate
+
+    config = yaml.safe_load((repo_root / "config" / "config.yaml").read_text())
+    validate(config, str(repo_root / "workflow" / "schemas" / "config.schema.yaml"))
+    assert all(c["faults"] == "annotated" for c in config["partitions"]["conditions"].values())
+    assert config["faults"]["clip_threshold"] == CLIP_FRACTION_THRESHOLD
+    assert config["faults"]["min_correlation"] == DEFAULT_VERIFY_PARAMS["min_correlation"]
+    assert config["faults"]["min_matches"] == DEFAULT_MATCH_PARAMS["min_matches"]
+
+
+# --------------------------------------------------------------------------------------------
+# end to end: a folder without annotations, fault_filtered with faults: detected
+
+
+def _write_folder(root: Path) -> dict:
+    """3 genres x 7 excerpts of 6 s, plus an exact copy (WAV of an AU) and a recording replica; one clipped excerpt."""
+    truth = {}
+    for g_index, genre in enumerate(("alpha", "beta", "gamma")):
+        for i in range(7):
+            seed = 100 * g_index + i
+            write_au(root / genre / f"{genre}.{i:05d}.au", music(seed, 6.0).astype(np.float32), SR)
+    src = music(0, 9.0)
+    first = src[: 6 * SR].astype(np.float32)
+    write_au(root / "alpha" / "alpha.00000.au", first, SR)
+    # the same samples in another container
+    sf.write(root / "alpha" / "alpha.00007.wav", np.clip(first, -1, 1), SR, subtype="PCM_16")
+    truth["alpha.00007"] = "exact_replica"
+    replica = recording_replica(src, 2.0, 6.0, gain_db=-6.0, noise_db=-50.0, seed=3)
+    write_au(root / "beta" / "beta.00007.au", replica.astype(np.float32), SR)
+    truth["beta.00007"] = "recording_replica"
+    write_au(root / "gamma" / "gamma.00003.au", np.clip(8 * music(203, 6.0), -1, 1).astype(np.float32), SR)
+    truth["gamma.00003"] = "distortion"
+    return truth
+
+
+@pytest.mark.workflow
+def test_directory_dataset_without_annotations_runs_fault_filtered_on_detected_faults(tmp_path):
+    from conftest import run_snakemake
+
+    truth = _write_folder(tmp_path / "audio")
+    config = {
+        "dataset": {"source": "directory", "directory": {"root": str(tmp_path / "audio")}},
+        "partitions": {"conditions": {
+            "standard": {"method": "stratified", "proportions": {"train": 0.5, "valid": 0.2, "test": 0.3}},
+            "fault_filtered": {"method": "artist_filtered", "faults": "detected",
+                               "remove_faults": ["exact_replica", "recording_replica", "distortion"],
+                               "proportions": {"train": 0.5, "valid": 0.2, "test": 0.3}},
+        }},
+        "faults": {"n_shards": 2},
+    }
+    work = tmp_path / "run"
+    run_snakemake(work, config, targets=["results/partitions/fault_filtered/fold_0.csv",
+                                         "results/faults/evaluation.csv"])
+    detected = pd.read_csv(work / "results/faults/detected.csv", keep_default_na=False).set_index("track_id")
+    found = {t: f for t, f in detected["fault"].items() if f}
+    # the recording replica's source is alpha.00000 (kept or copied, by track id alpha.00000 is kept)
+    assert found == truth
+    assert detected.loc["beta.00007", "replica_of"] == "alpha.00000"
+    assert float(detected.loc["beta.00007", "offset_s"]) == pytest.approx(2.0, abs=2 * FRAME_S)
+    partition = pd.read_csv(work / "results/partitions/fault_filtered/fold_0.csv")
+    assert set(truth) & set(partition["track_id"]) == set()
+    assert len(partition) == 23 - 3
+    evaluation = pd.read_csv(work / "results/faults/evaluation.csv")
+    assert evaluation["recall"].isna().all() and evaluation["precision"].isna().all()  # no annotations: unknown
+
+
+@pytest.mark.workflow
+def test_default_pipeline_writes_detected_faults_and_their_evaluation(tiny_run):
+    detected = pd.read_csv(tiny_run / "results/faults/detected.csv", keep_default_na=False)
+    assert list(detected.columns[:5]) == ["track_id", "fault", "replica_of", "score", "offset_s"]
+    metadata = pd.read_csv(tiny_run / "results/dataset/metadata.csv", keep_default_na=False)
+    assert sorted(detected["track_id"]) == sorted(metadata["track_id"])
+    assert set(detected["fault"]) <= {"", "exact_replica", "recording_replica", "distortion"}
+    evaluation = pd.read_csv(tiny_run / "results/faults/evaluation.csv").set_index("kind")
+    # the tiny preset's exact copies and clipped excerpts are unmistakable
+    assert evaluation.loc["exact_replica", "precision"] == 1.0 and evaluation.loc["exact_replica", "recall"] == 1.0
+    assert evaluation.loc["distortion", "precision"] == 1.0 and evaluation.loc["distortion", "recall"] == 1.0
+    for table in ("evaluation", "counts_per_genre", "confusion", "replica_pairs"):
+        assert (tiny_run / f"results/report/faults/{table}.html").stat().st_size > 0
