@@ -10,6 +10,7 @@ from mgrfaults.systems.learned import (
     frame_vote,
     learned_features_files,
     majority_vote,
+    votes_by_owner,
     predictions_frame,
     random_frames,
     sum_of_softmax,
@@ -34,20 +35,36 @@ def test_sum_of_softmax_can_differ_from_the_vote():
     np.testing.assert_allclose(shares, [2 / 3, 1 / 3, 0])
 
 
-def test_vote_ties_go_to_the_larger_summed_score():
-    # classes 0 and 2 have two votes each; class 2's frames are more confident
-    probs = np.array([[0.6, 0.3, 0.1], [0.5, 0.1, 0.4], [0.1, 0.0, 0.9], [0.2, 0.0, 0.8], [0.1, 0.5, 0.4]])
+def test_vote_ties_go_to_the_first_class_in_label_order():
+    # classes 0 and 2 have two votes each; class 2's frames are far more confident, yet the vote
+    # ignores confidence: the tie goes to class 0, the first in label order (the study's np.argmax)
+    probs = np.array([[0.6, 0.3, 0.1], [0.5, 0.1, 0.4], [0.1, 0.0, 0.9], [0.0, 0.0, 1.0], [0.1, 0.5, 0.4]])
     label, shares = frame_vote(probs)
-    assert label == 2
-    np.testing.assert_allclose(shares, [0.4, 0.2, 0.4])
-    # the same tie with class 0 ahead on scores
-    label, _ = majority_vote([0, 0, 2, 2], 3, tie_scores=np.array([[1, 0, 0], [1, 0, 0], [0, 0, 0.6], [0.5, 0, 0.5]]))
     assert label == 0
-    # no tie scores: the lowest index; a clear majority ignores the scores
+    np.testing.assert_allclose(shares, [0.4, 0.2, 0.4])
     assert majority_vote([2, 2, 1, 1], 3)[0] == 1
-    assert majority_vote([1, 1, 1, 2], 3, tie_scores=np.array([[0, 0, 9.0]] * 4))[0] == 1
+    assert majority_vote([2, 1, 0], 3)[0] == 0  # three-way tie
+    assert majority_vote([2, 2, 2, 0, 1], 3)[0] == 2  # a clear majority wins whatever its index
+    # a frame whose maximum is shared votes for the first of those classes
+    assert frame_vote(np.array([[0.0, 0.5, 0.5], [0.0, 0.5, 0.5], [0.0, 0.0, 1.0]]))[0] == 1
     with pytest.raises(ValueError):
         majority_vote([], 3)
+    with pytest.raises(ValueError):
+        majority_vote([0, 3], 3)
+
+
+def test_votes_by_owner_uses_predict_and_the_same_tie_rule():
+    class Fixed:  # predict says class 2 for rows with x > 0, else class 1; no scores at all
+        classes_ = np.array([0, 1, 2])
+
+        def predict(self, x):
+            return np.where(x[:, 0] > 0, 2, 1)
+
+    x = np.array([[1.0], [-1.0], [1.0], [1.0], [-1.0]])
+    owner = np.array([0, 0, 1, 1, 1])
+    predicted, scores = votes_by_owner(Fixed(), x, owner, 2, 3)
+    assert predicted.tolist() == [1, 2]  # excerpt 0 ties 1 vs 2: the first class, 1
+    np.testing.assert_allclose(scores, [[0, 0.5, 0.5], [0, 1 / 3, 2 / 3]])
 
 
 def test_aggregate_windows_mean_std_200_hop_100():

@@ -188,7 +188,7 @@ def test_rbm_pretraining_option(tmp_path):
 
 VARIANT = dict(learning_rate=0.1, saturate=10, patience=4, max_epochs=6, batch_size=16, keep_probs=[1, 0.75, 0.75, 0.75],
                init="glorot")
-DATA = dict(hidden_layers=3, frames_per_epoch=300, valid_frames=100, buffer_frames=128, cache_mb=0)
+DATA = dict(epoch_fraction=0.5, valid_frames=100, buffer_frames=128, cache_mb=0)
 
 
 def _train_and_predict(tmp_path, paths, metadata, partition, tag, seed=7):
@@ -217,7 +217,8 @@ def test_train_net_files_self_describing_and_deterministic(tmp_path, one_thread)
     for (k, v), (_, w) in zip(net.state_dict().items(), net_b.state_dict().items()):
         assert torch.equal(v, w), k
     assert meta["architecture"] == {"n_inputs": DIM, "hidden": [20, 20, 20], "n_classes": 10,
-                                    "activation": "relu", "keep_probs": [1.0, 0.75, 0.75, 0.75]}
+                                    "activation": "relu", "keep_probs": [1.0, 0.75, 0.75, 0.75],
+                                    "input_scales": [1.0, 1 / 0.75, 1 / 0.75, 1 / 0.75]}
     assert meta["labels"] == list(GENRES) and meta["mean"].shape == (DIM,)
     assert meta["info"]["seed"] == 7 and meta["info"]["feature_params"] == {"n_fft": 1024}
     assert meta["info"]["net"] == "20_RSD" and meta["info"]["training"]["learning_rate"] == 0.1
