@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 
 from mgrfaults import GENRES
+from mgrfaults.errors import InputError
 from mgrfaults.systems.learned import (
     aggregate_windows,
     frame_vote,
@@ -91,7 +92,7 @@ def test_predictions_frame_columns():
     assert df.predicted.tolist() == ["blues", "country"]
 
 
-def _tiny_net_run(tmp_path, seed=0):
+def _tiny_net_run(tmp_path, seed=0, n_hidden=3):
     """Frames of 3 separable classes, a partition, metadata, and a net whose hidden layers carry the class."""
     rng = np.random.default_rng(seed)
     centres = rng.normal(size=(3, DIM)) * 3
@@ -110,7 +111,7 @@ def _tiny_net_run(tmp_path, seed=0):
     pd.DataFrame(parts).to_csv(tmp_path / "partition.csv", index=False)
     store = open_store([tmp_path / "frames.h5"])
     mean, std = standardisation_stats(store, [p["track_id"] for p in parts if p["part"] == "train"])
-    net = init_mlp(MLP(DIM, [16, 16, 16], 10, "relu"), "glorot", seed=seed)
+    net = init_mlp(MLP(DIM, [16] * n_hidden, 10, "relu"), "glorot", seed=seed)
     save_model(tmp_path / "net.pt", net, mean, std, list(GENRES), net="16_RS", seed=seed)
     return tmp_path / "frames.h5", tmp_path / "metadata.csv", tmp_path / "partition.csv", tmp_path / "net.pt"
 
@@ -131,3 +132,33 @@ def test_learned_feature_systems_run_on_tiny_data(tmp_path, system):
     again = learned_features_files(parse_system(system), net, [frames], partition, metadata, params, seed=1,
                                    model_out=tmp_path / "again.pkl", predictions_out=tmp_path / "again.csv", device="cpu")
     pd.testing.assert_frame_equal(df, again)
+
+
+@pytest.mark.parametrize("n_hidden", [2, 4])
+@pytest.mark.parametrize("features", ["FF", "AF"])
+def test_learned_features_take_every_configured_layer(tmp_path, n_hidden, features):
+    # the spec the workflow hands the script (resolve_systems with systems.dnn.hidden_layers, then
+    # to_dict/from_dict as a Snakemake param): LAll is every hidden layer of a 2- or 4-layer net
+    from mgrfaults.systems.names import SystemSpec, resolve_systems
+
+    frames, metadata, partition, net = _tiny_net_run(tmp_path, n_hidden=n_hidden)
+    system = f"16_RS_{features}_LAll"
+    spec = resolve_systems({"run": [system], "dnn": {"hidden_layers": n_hidden}})[system]
+    spec = SystemSpec.from_dict(spec.to_dict())
+    assert spec.layers == tuple(range(1, n_hidden + 1))
+    params = dict(ff_frames=20, ff_test_frames=20, af_window=100, af_hop=50, rf_trees=10)
+    learned_features_files(spec, net, [frames], partition, metadata, params, seed=1,
+                           model_out=tmp_path / "m.pkl", predictions_out=tmp_path / "p.csv", device="cpu")
+    import pickle
+
+    with open(tmp_path / "m.pkl", "rb") as fh:
+        saved = pickle.load(fh)
+    per_frame = 16 * n_hidden
+    assert saved["layers"] == list(range(1, n_hidden + 1))
+    assert saved["classifier"].n_features_in_ == (per_frame if features == "FF" else 2 * per_frame)
+    # a spec resolved for the study's 3 layers is refused on this net, naming both depths
+    wrong = resolve_systems({"run": [f"16_RS_{features}_L2"], "dnn": {"hidden_layers": 3}})[f"16_RS_{features}_L2"]
+    with pytest.raises(InputError, match=f"3 hidden layers.*has {n_hidden}"):
+        learned_features_files(wrong, net, [frames], partition, metadata, params, seed=1,
+                               model_out=tmp_path / "w.pkl", predictions_out=tmp_path / "w.csv", device="cpu")
+    assert not (tmp_path / "w.csv").exists()

@@ -5,6 +5,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))  # the library, also without `pip install -e`
 
 from mgrfaults.config import check_config, condition_folds, resolve_dataset_config
+from mgrfaults.systems.names import training_settings
 
 check_config(config)
 
@@ -101,11 +102,12 @@ def _systems_where(test):
 
 
 def _variant(net):
-    spec = NET_SPECS[net]
-    variants = DNN_CONFIG.get("variants", {})
-    if spec.variant not in variants:
-        raise ValueError(f"systems.dnn.variants.{spec.variant}: not configured, needed by net {net}")
-    return dict(variants[spec.variant])
+    return training_settings(DNN_CONFIG, NET_SPECS[net])
+
+
+def _system_spec(wildcards):
+    """The resolved spec of a system (plain dict): what its script runs, never re-parsed there."""
+    return SYSTEM_SPECS[wildcards.system].to_dict()
 
 
 def _net_model(wildcards):

@@ -1,22 +1,23 @@
 # Stage: train. Each net is trained once per condition and fold and reused by every system derived
-# from it (500_RSD, 500_RSD_vote, 500_RSD_AF_LAll); each system then writes its test predictions.
-# Rules: train_net (DNN) -> predict_dnn (sum of softmax / vote) or train_learned (RF/SVM on learned
-# features); train_bff (the MFCC baseline). System names: mgrfaults.systems.names.
+# from it (500_RSD, 500_RSD_sum, 500_RSD_AF_LAll); each system then writes its test predictions.
+# Rules: train_net (DNN) -> predict_dnn (vote / sum of softmax) or train_learned (RF/SVM on learned
+# features); train_bff (the MFCC baseline). System names: mgrfaults.systems.names. Every name is
+# resolved once, with systems.dnn.hidden_layers, and each script receives its resolved spec
+# (params.spec, SystemSpec.to_dict()); no script parses a name.
 import re
 
 from mgrfaults.seeds import derive
-from mgrfaults.systems.names import nets_of, parse_system
+from mgrfaults.systems.names import net_specs, resolve_systems
 
 SYSTEMS_CONFIG = config["systems"]
-DNN_CONFIG = SYSTEMS_CONFIG.get("dnn", {})
-HIDDEN_LAYERS = int(DNN_CONFIG.get("hidden_layers", 3))
-SYSTEM_SPECS = {name: parse_system(name, HIDDEN_LAYERS) for name in SYSTEMS}  # an unknown name fails here
-NETS = nets_of(SYSTEMS)
-NET_SPECS = {net: parse_system(net, HIDDEN_LAYERS) for net in NETS}
+DNN_CONFIG = SYSTEMS_CONFIG["dnn"]
+SYSTEM_SPECS = resolve_systems(SYSTEMS_CONFIG)  # an unknown name or a missing layer fails here
+NET_SPECS = net_specs(SYSTEM_SPECS)
+NETS = list(NET_SPECS)
 FRAME_SHARDS = expand(f"{RESULTS}/features/frames/shard_{{shard}}.h5", shard=SHARDS)
 TEXTURE_SHARDS = expand(f"{RESULTS}/features/texture/shard_{{shard}}.h5", shard=SHARDS)
-TRAIN_THREADS = int(SYSTEMS_CONFIG.get("threads", 2))
-TRAIN_DEVICE = SYSTEMS_CONFIG.get("device", "auto")
+TRAIN_THREADS = int(SYSTEMS_CONFIG["threads"])
+TRAIN_DEVICE = SYSTEMS_CONFIG["device"]
 
 
 rule train_net:
@@ -30,10 +31,11 @@ rule train_net:
     wildcard_constraints:
         net=_one_of(NETS),
     params:
+        spec=lambda wildcards: NET_SPECS[wildcards.net].to_dict(),
         variant=lambda wildcards: _variant(wildcards.net),
-        data={k: v for k, v in DNN_CONFIG.items() if k not in ("variants", "hf", "rbm")},
-        hf=DNN_CONFIG.get("hf", {}),
-        rbm=DNN_CONFIG.get("rbm", {}),
+        data={k: v for k, v in DNN_CONFIG.items() if k not in ("variants", "head", "settings", "hf", "rbm")},
+        hf=DNN_CONFIG["hf"],
+        rbm=DNN_CONFIG["rbm"],
         seed=lambda wildcards: derive(config["seed"], "train", wildcards.net, wildcards.condition, wildcards.fold),
         device=TRAIN_DEVICE,
         frame_params=FRAME_PARAMS,
@@ -43,7 +45,7 @@ rule train_net:
         f"{RESULTS}/benchmarks/train/{{net}}/{{condition}}/fold_{{fold}}.tsv"
     threads: TRAIN_THREADS
     resources:
-        mem_mb=lambda wildcards: 1024 + int(DNN_CONFIG.get("cache_mb", 0)) * 2,
+        mem_mb=lambda wildcards: 1024 + int(DNN_CONFIG["cache_mb"]) * 2,
     conda:
         "../envs/mgrfaults.yaml"
     script:
@@ -62,6 +64,7 @@ rule predict_dnn:
         system=_one_of(_systems_where(lambda s: s.kind == "dnn" and s.decision in ("sum", "vote"))),
     params:
         decision=lambda wildcards: SYSTEM_SPECS[wildcards.system].decision,
+        spec=_system_spec,
         device=TRAIN_DEVICE,
         frame_params=FRAME_PARAMS,
     log:
@@ -85,7 +88,8 @@ rule train_learned:
     wildcard_constraints:
         system=_one_of(_systems_where(lambda s: s.decision == "learned")),
     params:
-        learned=SYSTEMS_CONFIG.get("learned", {}),
+        spec=_system_spec,
+        learned=SYSTEMS_CONFIG["learned"],
         seed=lambda wildcards: derive(config["seed"], "learned", wildcards.system, wildcards.condition, wildcards.fold),
         device=TRAIN_DEVICE,
         frame_params=FRAME_PARAMS,
@@ -111,7 +115,8 @@ rule train_bff:
     wildcard_constraints:
         system=_one_of(_systems_where(lambda s: s.kind == "bff")),
     params:
-        bff=SYSTEMS_CONFIG.get("bff", {}),
+        spec=_system_spec,
+        bff=SYSTEMS_CONFIG["bff"],
         seed=lambda wildcards: derive(config["seed"], "bff", wildcards.system, wildcards.condition, wildcards.fold),
         texture_params=TEXTURE_PARAMS,
     log:

@@ -10,10 +10,10 @@ plan = plan_dataset(
     n_per_genre=cfg["n_per_genre"],
     duration=cfg["duration"],
     seed=snakemake.params.seed,
-    confound_strength=cfg.get("confound_strength", 1.0),
-    largest_artist_share=cfg.get("largest_artist_share", 0.35),
-    singleton_share=cfg.get("singleton_share", 0.3),
-    faults=cfg.get("faults"),
+    confound_strength=cfg["confound_strength"],  # defaults: the config (schema), never here
+    largest_artist_share=cfg["largest_artist_share"],
+    singleton_share=cfg["singleton_share"],
+    faults=cfg["faults"],
     sample_rate=snakemake.params.sample_rate,
 )
 log.info("planned %d excerpts; faults: %s", len(plan), plan["fault"].value_counts().to_dict())
