@@ -151,7 +151,7 @@ def _condition_predictions(wildcards):
 
 def evaluate_targets():
     targets = [f"{RESULTS}/metrics/{s}/{c}/fold_{f}.json" for s, c, f in runs()]
-    targets += [f"{RESULTS}/tables/runs.csv"]
+    targets += [f"{RESULTS}/tables/runs.csv", f"{RESULTS}/summary.md"]
     targets += [f"{RESULTS}/tables/accuracy_{c}.csv" for c in CONDITIONS]
     targets += [f"{RESULTS}/figures/{m}_by_condition.png" for m in ACCURACY_METRICS]
     if HAS_DIFFERENCE:
