@@ -239,3 +239,22 @@ def test_model_file_errors(tmp_path):
     torch.save({"something": 1}, tmp_path / "other.pt")
     with pytest.raises(InputError, match="other.pt"):
         load_model(tmp_path / "other.pt")
+
+
+def test_pylearn2_dropout_scaling():
+    # pylearn2's Dropout: kept units times input_scale in training (not 1/keep), identity in evaluation
+    from mgrfaults.systems.dnn import PylearnDropout
+
+    torch.manual_seed(0)
+    x = torch.ones(200_000)
+    drop = PylearnDropout(0.75, 2.0).train()
+    y = drop(x)
+    assert set(torch.unique(y).tolist()) == {0.0, 2.0}
+    assert abs(float(y.mean()) - 1.5) < 0.01  # 0.75 x 2: the study's hidden-layer inputs
+    assert torch.equal(drop.eval()(x), x)
+    assert torch.equal(PylearnDropout(1.0, 1.0).train()(x), x)
+    net = MLP(6, [8, 8, 8], 3, "relu", keep_probs=[0.8, 0.75, 0.75, 0.75], input_scales=[1.0, 2.0, 2.0, 2.0])
+    assert net.architecture()["input_scales"] == [1.0, 2.0, 2.0, 2.0]
+    assert [d.scale for d in net.dropouts] == [1.0, 2.0, 2.0, 2.0]
+    inverted = MLP(6, [8, 8, 8], 3, "relu", keep_probs=[1.0, 0.5, 0.5, 0.5])
+    assert isinstance(inverted.dropouts[0], torch.nn.Identity) and inverted.dropouts[1].scale == 2.0

@@ -559,7 +559,8 @@ def train_mlp(
         The parameters of the epoch with the lowest validation frame error (eval mode).
     log : DataFrame
         One row per epoch: epoch, loss, train_frame_error, valid_frame_error, valid_loss,
-        learning_rate, momentum, seconds.
+        learning_rate, momentum, seconds, epochs_without_improvement, stop (empty, then on the
+        last row ``patience`` or ``max_epochs``: why training ended).
     """
     device = torch.device(device)
     torch.manual_seed(int(seed))
@@ -604,9 +605,6 @@ def train_mlp(
             "momentum": momentum if params.optimizer == "sgd" else np.nan,
             "seconds": time.perf_counter() - t0,
         }
-        rows.append(row)
-        if log_fn:
-            log_fn(row)
         if valid_err < best_err:  # any improvement is kept (pylearn2's MonitorBasedSaveBest)
             best_err, best_epoch = valid_err, epoch
             best_state = copy.deepcopy({k: v.detach().clone() for k, v in model.state_dict().items()})
@@ -615,8 +613,14 @@ def train_mlp(
             threshold_err, since = valid_err, 0
         else:
             since += 1
-            if since >= params.patience:
-                break
+        row["epochs_without_improvement"] = since
+        row["stop"] = "patience" if since >= params.patience else (
+            "max_epochs" if epoch + 1 >= int(params.max_epochs) else "")
+        rows.append(row)
+        if log_fn:
+            log_fn(row)
+        if row["stop"]:
+            break
     model.load_state_dict(best_state)
     model.eval()
     model.best_epoch = best_epoch
@@ -737,8 +741,11 @@ def train_net_files(
         The variant's hyper-parameters (``systems.dnn.variants[spec.variant]``).
     data : dict
         ``systems.dnn`` data settings: ``epoch_fraction`` (share of the training frames per epoch,
-        1.0: every frame), ``valid_frames``, ``buffer_frames``, ``cache_mb``. The number of hidden
-        layers is ``spec.hidden_layers``.
+        1.0: every frame), ``updates_per_epoch`` (None: the variant's ``batch_size``; a number:
+        ``batch_size = ceil(frames per epoch / updates_per_epoch)``, so that the schedule, counted in
+        epochs, spans as many updates as the study's on GTZAN whatever the data's size),
+        ``valid_frames``, ``buffer_frames``, ``cache_mb``. The number of hidden layers is
+        ``spec.hidden_layers``.
     seed : int
         The run's seed (derived from the master seed, net, condition and fold).
     hf, rbm : dict, optional
@@ -765,6 +772,9 @@ def train_net_files(
     common = dict(mean=mean, std=std, buffer_frames=data["buffer_frames"], cache_mb=data["cache_mb"])
     fraction = float(data["epoch_fraction"])
     n_train = sum(store.length(t) for t in parts["train"])
+    if data.get("updates_per_epoch"):  # batch sized so an epoch holds this many updates (see the docstring)
+        epoch_frames = n_train if fraction >= 1.0 else max(1, round(fraction * n_train))
+        params.batch_size = max(1, -(-epoch_frames // int(data["updates_per_epoch"])))
     train = FrameBatches(
         store, parts["train"], [labels[t] for t in parts["train"]], batch_size=params.batch_size,
         frames_per_epoch=None if fraction >= 1.0 else max(1, round(fraction * n_train)),
@@ -793,7 +803,7 @@ def train_net_files(
     save_model(
         model_out, model.cpu(), mean, std, label_order,
         net=spec.net, seed=int(seed), optimizer=params.optimizer, training=dict(variant), hf=params.hf, rbm=params.rbm,
-        pretrain=bool(params.pretrain),
+        pretrain=bool(params.pretrain), batch_size=int(params.batch_size),
         data={k: v for k, v in data.items()}, feature_params=dict(getattr(store, "params", {}) or {}),
         best_epoch=int(model.best_epoch), epochs=len(epochs), train_seconds=seconds,
         train_tracks=len(parts["train"]), train_frames=train.n_frames, device=str(device),
