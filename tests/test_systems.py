@@ -115,6 +115,7 @@ TINY = {
         "threads": 1,
         "dnn": {
             "epoch_fraction": 0.3,
+            "updates_per_epoch": None,
             "valid_frames": 1000,
             "variants": {"RS": {"learning_rate": 0.1, "batch_size": 100, "patience": 2, "saturate": 2, "max_epochs": 2}},
         },
@@ -145,3 +146,20 @@ def test_train_stage_end_to_end(tmp_path):
     assert sorted(p.name for p in (res / "models").iterdir()) == ["20_RS", "20_RS_AF_L2", "BFF_RF"]
     log = pd.read_csv(res / "training/20_RS/standard/fold_0_log.csv")
     assert len(log) == 2 and {"loss", "train_frame_error", "valid_frame_error"} <= set(log.columns)
+
+
+@pytest.mark.workflow
+@pytest.mark.parametrize("n_hidden", [2, 4])
+def test_workflow_resolves_learned_systems_with_the_configured_depth(tmp_path, n_hidden):
+    # a dry run plans L<n_hidden> and LAll on nets of n_hidden layers, and refuses a layer beyond them
+    def dry_run(run):
+        cfg = {"dataset": {"synthetic": {"preset": "tiny"}}, "systems": {"run": run, "dnn": {"hidden_layers": n_hidden}}}
+        (tmp_path / "c.yaml").write_text(yaml.safe_dump(cfg))
+        cmd = [sys.executable, "-m", "snakemake", "-n", "-s", str(ROOT / "Snakefile"), "--directory", str(tmp_path),
+               "--configfile", str(tmp_path / "c.yaml")]
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+
+    ok = dry_run(["20_RS", "20_RS_AF_LAll", f"20_RS_FF_L{n_hidden}"])
+    assert ok.returncode == 0, ok.stderr[-2000:]
+    bad = dry_run([f"20_RS_FF_L{n_hidden + 1}"])
+    assert bad.returncode != 0 and f"{n_hidden} hidden layers" in bad.stdout + bad.stderr

@@ -3,7 +3,6 @@
 
 from mgrfaults.seeds import derive as _derive_seed
 from mgrfaults.evaluation.summary import config_digest as _config_digest, git_commit as _git_commit
-from mgrfaults.systems.names import nets_of as _nets_of
 
 EVALUATE = config["evaluate"]
 # figure-of-merit systems that are run (a subset of systems.run may be configured to run)
@@ -24,7 +23,7 @@ if not HAS_DIFFERENCE:
         file=sys.stderr,
     )
 ACCURACY_METRICS = ["accuracy", "normalized_accuracy"]
-TRAINED_NETS = _nets_of(SYSTEMS)  # the DNNs, whose training logs make the training curves
+TRAINED_NETS = NETS  # the DNNs (train.smk, resolved with systems.dnn.hidden_layers): their logs make the training curves
 # provenance of results/summary.md: the checkout's commit and the digest of the validated config
 SUMMARY_COMMIT = _git_commit(workflow.basedir)
 SUMMARY_CONFIG_DIGEST = _config_digest(config)
