@@ -115,7 +115,6 @@ TINY = {
         "threads": 1,
         "dnn": {
             "epoch_fraction": 0.3,
-            "updates_per_epoch": None,
             "valid_frames": 1000,
             "variants": {"RS": {"learning_rate": 0.1, "batch_size": 100, "patience": 2, "saturate": 2, "max_epochs": 2}},
         },

@@ -741,11 +741,8 @@ def train_net_files(
         The variant's hyper-parameters (``systems.dnn.variants[spec.variant]``).
     data : dict
         ``systems.dnn`` data settings: ``epoch_fraction`` (share of the training frames per epoch,
-        1.0: every frame), ``updates_per_epoch`` (None: the variant's ``batch_size``; a number:
-        ``batch_size = ceil(frames per epoch / updates_per_epoch)``, so that the schedule, counted in
-        epochs, spans as many updates as the study's on GTZAN whatever the data's size),
-        ``valid_frames``, ``buffer_frames``, ``cache_mb``. The number of hidden layers is
-        ``spec.hidden_layers``.
+        1.0: every frame), ``valid_frames``, ``buffer_frames``, ``cache_mb``. The number of hidden
+        layers is ``spec.hidden_layers``.
     seed : int
         The run's seed (derived from the master seed, net, condition and fold).
     hf, rbm : dict, optional
@@ -772,9 +769,6 @@ def train_net_files(
     common = dict(mean=mean, std=std, buffer_frames=data["buffer_frames"], cache_mb=data["cache_mb"])
     fraction = float(data["epoch_fraction"])
     n_train = sum(store.length(t) for t in parts["train"])
-    if data.get("updates_per_epoch"):  # batch sized so an epoch holds this many updates (see the docstring)
-        epoch_frames = n_train if fraction >= 1.0 else max(1, round(fraction * n_train))
-        params.batch_size = max(1, -(-epoch_frames // int(data["updates_per_epoch"])))
     train = FrameBatches(
         store, parts["train"], [labels[t] for t in parts["train"]], batch_size=params.batch_size,
         frames_per_epoch=None if fraction >= 1.0 else max(1, round(fraction * n_train)),
