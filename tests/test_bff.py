@@ -68,14 +68,41 @@ def test_bff_refuses_other_feature_parameters(tmp_path):
 
 
 def test_window_votes_per_excerpt():
-    class Fixed:  # a classifier whose window decisions are given
+    class Fixed:  # a classifier whose window decisions are given by predict; its scores disagree
         classes_ = np.array([0, 1, 2])
 
-        def predict_proba(self, x):
-            return x
+        def predict(self, x):
+            return np.argmax(x, axis=1)
+
+        def decision_function(self, x):
+            return -x
 
     x = np.array([[1, 0, 0], [0, 1, 0], [0, 0.6, 0.4], [0, 0, 1], [0, 0.4, 0.6]], dtype=float)
     owner = np.array([0, 0, 0, 1, 1])
     predicted, scores = excerpt_votes(Fixed(), x, owner, 2, 3)
     assert predicted.tolist() == [1, 2]
     np.testing.assert_allclose(scores[0], [1 / 3, 2 / 3, 0])
+
+
+def test_selection_and_test_votes_use_one_decision_rule():
+    # An RBF SVC whose predict (one-vs-one vote) and argmax of decision_function (one-vs-rest
+    # shape) disagree on some windows: the selection's excerpt accuracy must be that of the votes
+    # bff's test predictions use, i.e. of predict.
+    from sklearn.svm import SVC
+
+    from mgrfaults.systems.learned import row_decisions
+
+    rng = np.random.default_rng(3)
+    n_classes, per = 10, 20
+    centres = rng.normal(size=(n_classes, 5))
+    y = np.repeat(np.arange(n_classes), per)
+    x = centres[y] + rng.normal(size=(len(y), 5)) * 1.5
+    owner = np.arange(len(y)) // 4  # 4 windows per excerpt, excerpts of one class
+    y_tracks = y[::4]
+    clf, selection = fit_bff("svm", x, y, x, y, owner, y_tracks, n_classes, seed=0, C_grid=(1.0,), gamma_grid=(0.5,))
+    by_predict = row_decisions(clf, x)
+    by_decision = np.argmax(clf.decision_function(x), axis=1)
+    assert isinstance(clf[-1], SVC) and np.any(by_predict != by_decision)  # the two rules do differ here
+    predicted, _ = excerpt_votes(clf, x, owner, len(y_tracks), n_classes)
+    assert selection["valid_excerpt_accuracy"] == np.mean(predicted == y_tracks)
+    assert selection["valid_window_accuracy"] == np.mean(by_predict == y)

@@ -5,11 +5,13 @@ import pandas as pd
 import pytest
 
 from mgrfaults import GENRES
+from mgrfaults.errors import InputError
 from mgrfaults.systems.learned import (
     aggregate_windows,
     frame_vote,
     learned_features_files,
     majority_vote,
+    votes_by_owner,
     predictions_frame,
     random_frames,
     sum_of_softmax,
@@ -34,20 +36,36 @@ def test_sum_of_softmax_can_differ_from_the_vote():
     np.testing.assert_allclose(shares, [2 / 3, 1 / 3, 0])
 
 
-def test_vote_ties_go_to_the_larger_summed_score():
-    # classes 0 and 2 have two votes each; class 2's frames are more confident
-    probs = np.array([[0.6, 0.3, 0.1], [0.5, 0.1, 0.4], [0.1, 0.0, 0.9], [0.2, 0.0, 0.8], [0.1, 0.5, 0.4]])
+def test_vote_ties_go_to_the_first_class_in_label_order():
+    # classes 0 and 2 have two votes each; class 2's frames are far more confident, yet the vote
+    # ignores confidence: the tie goes to class 0, the first in label order (the study's np.argmax)
+    probs = np.array([[0.6, 0.3, 0.1], [0.5, 0.1, 0.4], [0.1, 0.0, 0.9], [0.0, 0.0, 1.0], [0.1, 0.5, 0.4]])
     label, shares = frame_vote(probs)
-    assert label == 2
-    np.testing.assert_allclose(shares, [0.4, 0.2, 0.4])
-    # the same tie with class 0 ahead on scores
-    label, _ = majority_vote([0, 0, 2, 2], 3, tie_scores=np.array([[1, 0, 0], [1, 0, 0], [0, 0, 0.6], [0.5, 0, 0.5]]))
     assert label == 0
-    # no tie scores: the lowest index; a clear majority ignores the scores
+    np.testing.assert_allclose(shares, [0.4, 0.2, 0.4])
     assert majority_vote([2, 2, 1, 1], 3)[0] == 1
-    assert majority_vote([1, 1, 1, 2], 3, tie_scores=np.array([[0, 0, 9.0]] * 4))[0] == 1
+    assert majority_vote([2, 1, 0], 3)[0] == 0  # three-way tie
+    assert majority_vote([2, 2, 2, 0, 1], 3)[0] == 2  # a clear majority wins whatever its index
+    # a frame whose maximum is shared votes for the first of those classes
+    assert frame_vote(np.array([[0.0, 0.5, 0.5], [0.0, 0.5, 0.5], [0.0, 0.0, 1.0]]))[0] == 1
     with pytest.raises(ValueError):
         majority_vote([], 3)
+    with pytest.raises(ValueError):
+        majority_vote([0, 3], 3)
+
+
+def test_votes_by_owner_uses_predict_and_the_same_tie_rule():
+    class Fixed:  # predict says class 2 for rows with x > 0, else class 1; no scores at all
+        classes_ = np.array([0, 1, 2])
+
+        def predict(self, x):
+            return np.where(x[:, 0] > 0, 2, 1)
+
+    x = np.array([[1.0], [-1.0], [1.0], [1.0], [-1.0]])
+    owner = np.array([0, 0, 1, 1, 1])
+    predicted, scores = votes_by_owner(Fixed(), x, owner, 2, 3)
+    assert predicted.tolist() == [1, 2]  # excerpt 0 ties 1 vs 2: the first class, 1
+    np.testing.assert_allclose(scores, [[0, 0.5, 0.5], [0, 1 / 3, 2 / 3]])
 
 
 def test_aggregate_windows_mean_std_200_hop_100():
@@ -74,7 +92,7 @@ def test_predictions_frame_columns():
     assert df.predicted.tolist() == ["blues", "country"]
 
 
-def _tiny_net_run(tmp_path, seed=0):
+def _tiny_net_run(tmp_path, seed=0, n_hidden=3):
     """Frames of 3 separable classes, a partition, metadata, and a net whose hidden layers carry the class."""
     rng = np.random.default_rng(seed)
     centres = rng.normal(size=(3, DIM)) * 3
@@ -93,7 +111,7 @@ def _tiny_net_run(tmp_path, seed=0):
     pd.DataFrame(parts).to_csv(tmp_path / "partition.csv", index=False)
     store = open_store([tmp_path / "frames.h5"])
     mean, std = standardisation_stats(store, [p["track_id"] for p in parts if p["part"] == "train"])
-    net = init_mlp(MLP(DIM, [16, 16, 16], 10, "relu"), "glorot", seed=seed)
+    net = init_mlp(MLP(DIM, [16] * n_hidden, 10, "relu"), "glorot", seed=seed)
     save_model(tmp_path / "net.pt", net, mean, std, list(GENRES), net="16_RS", seed=seed)
     return tmp_path / "frames.h5", tmp_path / "metadata.csv", tmp_path / "partition.csv", tmp_path / "net.pt"
 
@@ -114,3 +132,33 @@ def test_learned_feature_systems_run_on_tiny_data(tmp_path, system):
     again = learned_features_files(parse_system(system), net, [frames], partition, metadata, params, seed=1,
                                    model_out=tmp_path / "again.pkl", predictions_out=tmp_path / "again.csv", device="cpu")
     pd.testing.assert_frame_equal(df, again)
+
+
+@pytest.mark.parametrize("n_hidden", [2, 4])
+@pytest.mark.parametrize("features", ["FF", "AF"])
+def test_learned_features_take_every_configured_layer(tmp_path, n_hidden, features):
+    # the spec the workflow hands the script (resolve_systems with systems.dnn.hidden_layers, then
+    # to_dict/from_dict as a Snakemake param): LAll is every hidden layer of a 2- or 4-layer net
+    from mgrfaults.systems.names import SystemSpec, resolve_systems
+
+    frames, metadata, partition, net = _tiny_net_run(tmp_path, n_hidden=n_hidden)
+    system = f"16_RS_{features}_LAll"
+    spec = resolve_systems({"run": [system], "dnn": {"hidden_layers": n_hidden}})[system]
+    spec = SystemSpec.from_dict(spec.to_dict())
+    assert spec.layers == tuple(range(1, n_hidden + 1))
+    params = dict(ff_frames=20, ff_test_frames=20, af_window=100, af_hop=50, rf_trees=10)
+    learned_features_files(spec, net, [frames], partition, metadata, params, seed=1,
+                           model_out=tmp_path / "m.pkl", predictions_out=tmp_path / "p.csv", device="cpu")
+    import pickle
+
+    with open(tmp_path / "m.pkl", "rb") as fh:
+        saved = pickle.load(fh)
+    per_frame = 16 * n_hidden
+    assert saved["layers"] == list(range(1, n_hidden + 1))
+    assert saved["classifier"].n_features_in_ == (per_frame if features == "FF" else 2 * per_frame)
+    # a spec resolved for the study's 3 layers is refused on this net, naming both depths
+    wrong = resolve_systems({"run": [f"16_RS_{features}_L2"], "dnn": {"hidden_layers": 3}})[f"16_RS_{features}_L2"]
+    with pytest.raises(InputError, match=f"3 hidden layers.*has {n_hidden}"):
+        learned_features_files(wrong, net, [frames], partition, metadata, params, seed=1,
+                               model_out=tmp_path / "w.pkl", predictions_out=tmp_path / "w.csv", device="cpu")
+    assert not (tmp_path / "w.csv").exists()

@@ -202,7 +202,7 @@ def test_rbm_pretraining_option(tmp_path, device):
 
 VARIANT = dict(learning_rate=0.1, saturate=10, patience=4, max_epochs=6, batch_size=16, keep_probs=[1, 0.75, 0.75, 0.75],
                init="glorot")
-DATA = dict(hidden_layers=3, frames_per_epoch=300, valid_frames=100, buffer_frames=128, cache_mb=0)
+DATA = dict(epoch_fraction=0.5, valid_frames=100, buffer_frames=128, cache_mb=0)
 
 
 def _train_and_predict(tmp_path, paths, metadata, partition, tag, seed=7, device="cpu", system="20_RSD"):
@@ -232,7 +232,8 @@ def test_train_net_files_self_describing_and_deterministic(tmp_path, one_thread,
     for (k, v), (_, w) in zip(net.state_dict().items(), net_b.state_dict().items()):
         assert torch.equal(v, w), k
     assert meta["architecture"] == {"n_inputs": DIM, "hidden": [20, 20, 20], "n_classes": 10,
-                                    "activation": "relu", "keep_probs": [1.0, 0.75, 0.75, 0.75]}
+                                    "activation": "relu", "keep_probs": [1.0, 0.75, 0.75, 0.75],
+                                    "input_scales": [1.0, 1 / 0.75, 1 / 0.75, 1 / 0.75]}
     assert meta["labels"] == list(GENRES) and meta["mean"].shape == (DIM,)
     assert meta["info"]["seed"] == 7 and meta["info"]["feature_params"] == {"n_fft": 1024}
     assert meta["info"]["net"] == "20_RSD" and meta["info"]["training"]["learning_rate"] == 0.1
@@ -260,3 +261,22 @@ def test_pretrained_net_trains_from_files(tmp_path, device):
     paths, metadata, partition, _ = make_run(tmp_path)
     _, log_out, pred = _train_and_predict(tmp_path, paths, metadata, partition, "p", device=device, system="20_SSP")
     assert len(pd.read_csv(log_out)) >= 1 and np.isfinite(pred.filter(like="score_").to_numpy()).all()
+
+
+def test_pylearn2_dropout_scaling():
+    # pylearn2's Dropout: kept units times input_scale in training (not 1/keep), identity in evaluation
+    from mgrfaults.systems.dnn import PylearnDropout
+
+    torch.manual_seed(0)
+    x = torch.ones(200_000)
+    drop = PylearnDropout(0.75, 2.0).train()
+    y = drop(x)
+    assert set(torch.unique(y).tolist()) == {0.0, 2.0}
+    assert abs(float(y.mean()) - 1.5) < 0.01  # 0.75 x 2: the study's hidden-layer inputs
+    assert torch.equal(drop.eval()(x), x)
+    assert torch.equal(PylearnDropout(1.0, 1.0).train()(x), x)
+    net = MLP(6, [8, 8, 8], 3, "relu", keep_probs=[0.8, 0.75, 0.75, 0.75], input_scales=[1.0, 2.0, 2.0, 2.0])
+    assert net.architecture()["input_scales"] == [1.0, 2.0, 2.0, 2.0]
+    assert [d.scale for d in net.dropouts] == [1.0, 2.0, 2.0, 2.0]
+    inverted = MLP(6, [8, 8, 8], 3, "relu", keep_probs=[1.0, 0.5, 0.5, 0.5])
+    assert isinstance(inverted.dropouts[0], torch.nn.Identity) and inverted.dropouts[1].scale == 2.0

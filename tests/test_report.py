@@ -29,6 +29,7 @@ EVALUATE_RULES = [
     "report_partition_summary",
     "report_answer",
     "training_curves",
+    "summary",
 ]
 SYSTEMS = ["BFF_SVM", "500_RSD"]
 CONDITIONS = {"standard": 0.85, "fault_filtered": 0.45}  # accuracy the crafted predictions aim at
@@ -95,11 +96,17 @@ def test_report_on_crafted_predictions(tmp_path):
         + [f"results/report/partitions/{c}/fold_0_summary.html" for c in CONDITIONS]
         + [f"results/figures/training/{c}.png" for c in CONDITIONS]
         + ["results/report/answer.html"]
+        + ["results/summary.md"]
     )
     allowed = ["--allowed-rules", *EVALUATE_RULES]
     run_snakemake(workdir, config, targets=targets, extra_args=allowed)
     for target in targets:
         assert (workdir / target).stat().st_size > 0, target
+    # the summary's cells are the condition tables' numbers
+    summary = (workdir / "results/summary.md").read_text()
+    for c in CONDITIONS:
+        row = pd.read_csv(workdir / f"results/tables/accuracy_{c}.csv").set_index("system").loc["500_RSD"]
+        assert f"{100 * row.accuracy_mean:.1f} [{100 * row.accuracy_ci_low:.1f}, {100 * row.accuracy_ci_high:.1f}]" in summary
 
     runs = pd.read_csv(results / "tables" / "runs.csv")
     assert len(runs) == len(SYSTEMS) * len(CONDITIONS)

@@ -1,17 +1,33 @@
 """System names: the grammar of mgrfaults.systems.names; and the train stage end to end."""
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pandas as pd
 import pytest
+import yaml
 
 from mgrfaults import GENRES
 from mgrfaults.errors import InputError
-from mgrfaults.systems.names import SystemNameError, nets_of, parse_system
+from mgrfaults.systems.names import (
+    SystemNameError,
+    SystemSpec,
+    hidden_index,
+    net_specs,
+    nets_of,
+    parse_system,
+    resolve_systems,
+    training_settings,
+)
 
 
 def test_study_nets():
     s = parse_system("500_RSD")
-    assert (s.kind, s.net, s.variant, s.hidden_units) == ("dnn", "500_RSD", "RSD", 500)
-    assert (s.activation, s.optimizer, s.dropout, s.pretrain, s.decision) == ("relu", "sgd", True, False, "sum")
+    assert (s.kind, s.net, s.variant, s.hidden_units, s.hidden_layers) == ("dnn", "500_RSD", "RSD", 500, 3)
+    # the bare name decides by the 2014 code's majority vote; _sum is the later summed softmax
+    assert (s.activation, s.optimizer, s.dropout, s.pretrain, s.decision) == ("relu", "sgd", True, False, "vote")
+    assert parse_system("500_RSD_sum").decision == "sum"
     s = parse_system("50_RS")
     assert (s.net, s.variant, s.dropout, s.hidden_units) == ("50_RS", "RS", False, 50)
     s = parse_system("50_SHP")
@@ -19,31 +35,73 @@ def test_study_nets():
 
 
 def test_decisions_share_the_net():
-    vote = parse_system("500_RSD_vote")
+    vote = parse_system("500_RSD")
     af = parse_system("500_RSD_AF_LAll")
     ff = parse_system("50_RS_FF_L2_SVM")
     assert vote.decision == "vote" and vote.net == "500_RSD"
     assert (af.decision, af.features, af.layers, af.classifier, af.net) == ("learned", "AF", (1, 2, 3), "rf", "500_RSD")
     assert (ff.features, ff.layers, ff.classifier, ff.net) == ("FF", (2,), "svm", "50_RS")
-    assert nets_of(["BFF_SVM", "500_RSD", "500_RSD_vote", "500_RSD_AF_LAll", "50_RS"]) == ["500_RSD", "50_RS"]
+    assert nets_of(["BFF_SVM", "500_RSD_sum", "500_RSD", "500_RSD_AF_LAll", "50_RS"]) == ["500_RSD", "50_RS"]
 
 
 def test_sigtia_dixon_and_bff():
     s = parse_system("SD_50_sigmoid")
     assert (s.variant, s.activation, s.hidden_units, s.optimizer, s.dropout, s.net) == (
         "SD", "sigmoid", 50, "sgd", True, "SD_50_sigmoid")
-    s = parse_system("SD_50_relu_HF_PT_vote")
-    assert (s.activation, s.optimizer, s.pretrain, s.decision, s.net) == ("relu", "hf", True, "vote", "SD_50_relu_HF_PT")
+    s = parse_system("SD_50_relu_HF_PT_sum")
+    assert (s.activation, s.optimizer, s.pretrain, s.decision, s.net) == ("relu", "hf", True, "sum", "SD_50_relu_HF_PT")
     b = parse_system("BFF_RF")
     assert (b.kind, b.classifier, b.net, b.decision) == ("bff", "rf", None, None)
 
 
 @pytest.mark.parametrize("name", ["", "BFF", "BFF_KNN", "500_XSD", "500_RSD_FF", "500_RSD_AF_L4", "RSD_500",
-                                  "500_RSD_vote_SVM", "SD_50_tanh", "500_rsd"])
+                                  "500_RSD_vote_SVM", "SD_50_tanh", "500_rsd",
+                                  "500_RSD_vote", "500_RSD_FF_L0"])
 def test_unknown_names_raise_naming_the_system(name):
     with pytest.raises(SystemNameError, match=repr(name)) as info:
         parse_system(name)
     assert isinstance(info.value, InputError)
+
+
+def test_study_layer_numbers_map_to_hidden_indices():
+    # the study's L1 is its first hidden layer (its layer 0 was the standardisation PreprocLayer)
+    assert [hidden_index(k) for k in (1, 2, 3)] == [0, 1, 2]
+    with pytest.raises(ValueError):
+        hidden_index(0)
+    assert parse_system("500_RSD_FF_L1").hidden_indices == (0,)
+    assert parse_system("500_RSD_AF_LAll").hidden_indices == (0, 1, 2)
+
+
+@pytest.mark.parametrize("n_hidden, layers", [(2, (1, 2)), (3, (1, 2, 3)), (4, (1, 2, 3, 4))])
+def test_resolve_systems_uses_the_configured_depth(n_hidden, layers):
+    config = {"run": ["BFF_SVM", "50_RS", "50_RS_AF_LAll", "50_RS_FF_L2_SVM", "500_RSD_sum"], "dnn": {"hidden_layers": n_hidden}}
+    specs = resolve_systems(config)
+    assert list(specs) == config["run"] and config["dnn"] == {"hidden_layers": n_hidden}  # pure
+    assert specs["50_RS_AF_LAll"].layers == layers and specs["50_RS_AF_LAll"].hidden_layers == n_hidden
+    assert specs["50_RS_FF_L2_SVM"].layers == (2,)
+    # what the rules pass to their scripts: plain types, and the same spec back
+    for spec in specs.values():
+        d = spec.to_dict()
+        assert SystemSpec.from_dict(d) == spec and isinstance(d["layers"], list)
+    assert list(net_specs(specs)) == ["50_RS", "500_RSD"]
+    assert net_specs(specs)["50_RS"].decision == "vote" and net_specs(specs)["50_RS"].hidden_layers == n_hidden
+
+
+def test_resolve_systems_refuses_missing_layers_and_duplicates():
+    with pytest.raises(SystemNameError, match="L3.*2 hidden layers"):
+        resolve_systems({"run": ["50_RS_AF_L3"], "dnn": {"hidden_layers": 2}})
+    with pytest.raises(SystemNameError, match="more than once"):
+        resolve_systems({"run": ["50_RS", "50_RS"], "dnn": {"hidden_layers": 3}})
+
+
+def test_training_settings_2014_and_head():
+    dnn = {"variants": {"RSD": {"patience": 10, "saturate": 50, "learning_rate": 0.1}},
+           "head": {"RSD": {"patience": 50, "saturate": 200}}, "settings": "study_2014"}
+    spec = parse_system("500_RSD")
+    assert training_settings(dnn, spec) == {"patience": 10, "saturate": 50, "learning_rate": 0.1}
+    assert training_settings({**dnn, "settings": "head"}, spec) == {"patience": 50, "saturate": 200, "learning_rate": 0.1}
+    with pytest.raises(InputError, match="variants.RS"):
+        training_settings(dnn, parse_system("50_RS"))
 
 
 # ---- end to end: the train stage of the shared tiny pipeline (conftest's tiny_run) ---------------
@@ -68,3 +126,23 @@ def test_train_stage_end_to_end(tiny_run):
         for log_csv in (res / "training" / net).glob("*/fold_*_log.csv"):
             log = pd.read_csv(log_csv)
             assert len(log) >= 1 and {"loss", "train_frame_error", "valid_frame_error"} <= set(log.columns)
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.workflow
+@pytest.mark.parametrize("n_hidden", [2, 4])
+def test_workflow_resolves_learned_systems_with_the_configured_depth(tmp_path, n_hidden):
+    # a dry run plans L<n_hidden> and LAll on nets of n_hidden layers, and refuses a layer beyond them
+    def dry_run(run):
+        cfg = {"dataset": {"synthetic": {"preset": "tiny"}}, "systems": {"run": run, "dnn": {"hidden_layers": n_hidden}}}
+        (tmp_path / "c.yaml").write_text(yaml.safe_dump(cfg))
+        cmd = [sys.executable, "-m", "snakemake", "-n", "-s", str(ROOT / "Snakefile"), "--directory", str(tmp_path),
+               "--configfile", str(tmp_path / "c.yaml")]
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+
+    ok = dry_run(["20_RS", "20_RS_AF_LAll", f"20_RS_FF_L{n_hidden}"])
+    assert ok.returncode == 0, ok.stderr[-2000:]
+    bad = dry_run([f"20_RS_FF_L{n_hidden + 1}"])
+    assert bad.returncode != 0 and f"{n_hidden} hidden layers" in bad.stdout + bad.stderr

@@ -9,8 +9,8 @@ sys.path.insert(0, str(Path(workflow.basedir) / "src"))  # the library, also wit
 from mgrfaults.config import resolve
 from mgrfaults.data.annotations import partition_list_paths
 from mgrfaults.seeds import derive
-from mgrfaults.systems.names import nets_of
 from mgrfaults.systems.custom import custom_system_specs
+from mgrfaults.systems.names import net_specs, resolve_systems, training_settings
 
 # the validated config (defaults filled by the schema), resolved once into typed specs;
 # rules pass these resolved values as params
@@ -28,7 +28,17 @@ BUILTIN_SYSTEMS = list(SYSTEMS)  # the names of the study's grammar
 # your own systems (systems.custom, mgrfaults.systems.custom): run beside the built-in ones, in every table
 CUSTOM_SYSTEMS = custom_system_specs(config["systems"]["custom"], SYSTEMS, [Path.cwd(), Path(workflow.basedir)])
 SYSTEMS += list(CUSTOM_SYSTEMS)
-TRAINED_NETS = nets_of(BUILTIN_SYSTEMS)  # the DNNs, whose training logs make the training curves
+SYSTEMS_CONFIG = config["systems"]
+DNN_CONFIG = SYSTEMS_CONFIG["dnn"]
+# every built-in name resolved once, with systems.dnn.hidden_layers: an unknown name or a missing layer fails here
+SYSTEM_SPECS = resolve_systems({**SYSTEMS_CONFIG, "run": BUILTIN_SYSTEMS})
+NET_SPECS = net_specs(SYSTEM_SPECS)  # the nets, each trained once per condition and fold
+NETS = list(NET_SPECS)
+TRAINED_NETS = NETS  # the DNNs, whose training logs make the training curves
+TRAIN_THREADS = int(SYSTEMS_CONFIG["threads"])
+TRAIN_DEVICE = SYSTEMS_CONFIG["device"]
+FRAME_SHARDS = expand(f"{RESULTS}/features/frames/shard_{{shard}}.h5", shard=SHARDS)
+TEXTURE_SHARDS = expand(f"{RESULTS}/features/texture/shard_{{shard}}.h5", shard=SHARDS)
 
 # evaluate: what the tables and figures cover
 EVALUATE = RESOLVED.evaluate
@@ -61,9 +71,7 @@ wildcard_constraints:
 
 # ---------------------------------------------------------------------------------------------
 # Input functions and targets of every stage. They live here, not in the stage files, so that
-# each workflow/rules/<stage>.smk holds rules only (snakemake --lint). They read the names above;
-# the train helpers still read train.smk's SYSTEM_SPECS, NET_SPECS, NETS and DNN_CONFIG when called
-# (after every file is included), until the systems section is resolved here too.
+# each workflow/rules/<stage>.smk holds rules only (snakemake --lint). They read the names above.
 
 
 def runs():
@@ -151,11 +159,12 @@ def _systems_where(test):
 
 
 def _variant(net):
-    spec = NET_SPECS[net]
-    variants = DNN_CONFIG.get("variants", {})
-    if spec.variant not in variants:
-        raise ValueError(f"systems.dnn.variants.{spec.variant}: not configured, needed by net {net}")
-    return dict(variants[spec.variant])
+    return training_settings(DNN_CONFIG, NET_SPECS[net])
+
+
+def _system_spec(wildcards):
+    """The resolved spec of a system (plain dict): what its script runs, never re-parsed there."""
+    return SYSTEM_SPECS[wildcards.system].to_dict()
 
 
 def _net_model(wildcards):
@@ -216,7 +225,7 @@ def _condition_predictions(wildcards):
 
 def evaluate_targets():
     targets = [f"{RESULTS}/metrics/{s}/{c}/fold_{f}.json" for s, c, f in runs()]
-    targets += [f"{RESULTS}/tables/runs.csv"]
+    targets += [f"{RESULTS}/tables/runs.csv", f"{RESULTS}/summary.md"]
     targets += [f"{RESULTS}/tables/accuracy_{c}.csv" for c in CONDITIONS]
     targets += [f"{RESULTS}/figures/{m}_by_condition.png" for m in ACCURACY_METRICS]
     if HAS_DIFFERENCE:

@@ -1,6 +1,12 @@
 # Stage: evaluate. Per-run metrics, the runs table, the study's tables and figures.
 # Reads predictions/{system}/{condition}/fold_{fold}.csv (train) and dataset/metadata.csv (data).
 
+from mgrfaults.evaluation.summary import config_digest as _config_digest, git_commit as _git_commit
+
+# provenance of results/summary.md: the checkout's commit and the digest of the validated config
+SUMMARY_COMMIT = _git_commit(workflow.basedir)
+SUMMARY_CONFIG_DIGEST = _config_digest(config)
+
 
 wildcard_constraints:
     metric="accuracy|normalized_accuracy",
@@ -189,3 +195,27 @@ rule training_curves:
         "../envs/mgrfaults.yaml"
     script:
         "../scripts/training_curves.py"
+
+
+rule summary:
+    """results/summary.md: accuracy and normalised accuracy, systems x conditions, the difference,
+    intervals, test sizes, the published values when filled in, the commit and config digest."""
+    input:
+        tables=[f"{RESULTS}/tables/accuracy_{c}.csv" for c in CONDITIONS],
+        difference=[f"{RESULTS}/tables/difference.csv"] if HAS_DIFFERENCE else [],
+        published=str(Path(workflow.basedir) / "resources" / "published_accuracies.csv"),
+    output:
+        f"{RESULTS}/summary.md",
+    params:
+        conditions=list(CONDITIONS),
+        systems=SYSTEMS,
+        compare=COMPARE if HAS_DIFFERENCE else None,
+        confidence=EVALUATE["confidence"],
+        commit=SUMMARY_COMMIT,
+        digest=SUMMARY_CONFIG_DIGEST,
+    log:
+        f"{RESULTS}/logs/evaluate/summary.log",
+    conda:
+        "../envs/mgrfaults.yaml"
+    script:
+        "../scripts/summary.py"

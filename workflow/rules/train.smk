@@ -1,23 +1,10 @@
 # Stage: train. Each net is trained once per condition and fold and reused by every system derived
-# from it (500_RSD, 500_RSD_vote, 500_RSD_AF_LAll); each system then writes its test predictions.
-# Rules: train_net (DNN) -> predict_dnn (sum of softmax / vote) or train_learned (RF/SVM on learned
+# from it (500_RSD, 500_RSD_sum, 500_RSD_AF_LAll); each system then writes its test predictions.
+# Rules: train_net (DNN) -> predict_dnn (vote / sum of softmax) or train_learned (RF/SVM on learned
 # features); train_bff (the MFCC baseline); train_custom (your own systems, systems.custom).
-# System names: mgrfaults.systems.names; the plugin protocol: mgrfaults.systems.custom.
-import re
-
-from mgrfaults.seeds import derive
-from mgrfaults.systems.names import nets_of, parse_system
-
-SYSTEMS_CONFIG = config["systems"]
-DNN_CONFIG = SYSTEMS_CONFIG.get("dnn", {})
-HIDDEN_LAYERS = int(DNN_CONFIG.get("hidden_layers", 3))
-SYSTEM_SPECS = {name: parse_system(name, HIDDEN_LAYERS) for name in BUILTIN_SYSTEMS}  # an unknown name fails here
-NETS = nets_of(BUILTIN_SYSTEMS)
-NET_SPECS = {net: parse_system(net, HIDDEN_LAYERS) for net in NETS}
-FRAME_SHARDS = expand(f"{RESULTS}/features/frames/shard_{{shard}}.h5", shard=SHARDS)
-TEXTURE_SHARDS = expand(f"{RESULTS}/features/texture/shard_{{shard}}.h5", shard=SHARDS)
-TRAIN_THREADS = int(SYSTEMS_CONFIG.get("threads", 2))
-TRAIN_DEVICE = SYSTEMS_CONFIG.get("device", "auto")
+# System names: mgrfaults.systems.names, resolved once in common.smk (SYSTEM_SPECS, NET_SPECS, with
+# systems.dnn.hidden_layers); each script receives its resolved spec (params.spec, SystemSpec.to_dict()),
+# no script parses a name. The plugin protocol: mgrfaults.systems.custom.
 
 
 rule train_net:
@@ -31,11 +18,12 @@ rule train_net:
     wildcard_constraints:
         net=_one_of(NETS),
     params:
+        spec=lambda wildcards: NET_SPECS[wildcards.net].to_dict(),
         variant=lambda wildcards: _variant(wildcards.net),
-        data={k: v for k, v in DNN_CONFIG.items() if k not in ("variants", "hf", "rbm")},
-        hf=DNN_CONFIG.get("hf", {}),
-        rbm=DNN_CONFIG.get("rbm", {}),
-        seed=lambda wildcards: derive(config["seed"], "train", wildcards.net, wildcards.condition, wildcards.fold),
+        data={k: v for k, v in DNN_CONFIG.items() if k not in ("variants", "head", "settings", "hf", "rbm")},
+        hf=DNN_CONFIG["hf"],
+        rbm=DNN_CONFIG["rbm"],
+        seed=lambda wildcards: derive(RESOLVED.seed, "train", wildcards.net, wildcards.condition, wildcards.fold),
         device=TRAIN_DEVICE,
         frame_params=FRAME_PARAMS,
     log:
@@ -44,7 +32,7 @@ rule train_net:
         f"{RESULTS}/benchmarks/train/{{net}}/{{condition}}/fold_{{fold}}.tsv"
     threads: TRAIN_THREADS
     resources:
-        mem_mb=lambda wildcards: 1024 + int(DNN_CONFIG.get("cache_mb", 0)) * 2,
+        mem_mb=lambda wildcards: 1024 + int(DNN_CONFIG["cache_mb"]) * 2,
     conda:
         "../envs/mgrfaults.yaml"
     script:
@@ -63,6 +51,7 @@ rule predict_dnn:
         system=_one_of(_systems_where(lambda s: s.kind == "dnn" and s.decision in ("sum", "vote"))),
     params:
         decision=lambda wildcards: SYSTEM_SPECS[wildcards.system].decision,
+        spec=_system_spec,
         device=TRAIN_DEVICE,
         frame_params=FRAME_PARAMS,
     log:
@@ -86,8 +75,9 @@ rule train_learned:
     wildcard_constraints:
         system=_one_of(_systems_where(lambda s: s.decision == "learned")),
     params:
-        learned=SYSTEMS_CONFIG.get("learned", {}),
-        seed=lambda wildcards: derive(config["seed"], "learned", wildcards.system, wildcards.condition, wildcards.fold),
+        spec=_system_spec,
+        learned=SYSTEMS_CONFIG["learned"],
+        seed=lambda wildcards: derive(RESOLVED.seed, "learned", wildcards.system, wildcards.condition, wildcards.fold),
         device=TRAIN_DEVICE,
         frame_params=FRAME_PARAMS,
     log:
@@ -112,8 +102,9 @@ rule train_bff:
     wildcard_constraints:
         system=_one_of(_systems_where(lambda s: s.kind == "bff")),
     params:
-        bff=SYSTEMS_CONFIG.get("bff", {}),
-        seed=lambda wildcards: derive(config["seed"], "bff", wildcards.system, wildcards.condition, wildcards.fold),
+        spec=_system_spec,
+        bff=SYSTEMS_CONFIG["bff"],
+        seed=lambda wildcards: derive(RESOLVED.seed, "bff", wildcards.system, wildcards.condition, wildcards.fold),
         texture_params=TEXTURE_PARAMS,
     log:
         f"{RESULTS}/logs/train/{{system}}/{{condition}}/fold_{{fold}}.log",
@@ -136,7 +127,7 @@ rule train_custom:
         system=_one_of(list(CUSTOM_SYSTEMS)),
     params:
         spec=lambda wildcards: CUSTOM_SYSTEMS[wildcards.system],
-        seed=lambda wildcards: derive(config["seed"], "custom", wildcards.system, wildcards.condition, wildcards.fold),
+        seed=lambda wildcards: derive(RESOLVED.seed, "custom", wildcards.system, wildcards.condition, wildcards.fold),
         device=TRAIN_DEVICE,
         sample_rate=DATASET.sample_rate,
         max_duration=DATASET.max_duration,

@@ -4,13 +4,13 @@ from threadpoolctl import threadpool_limits
 
 from mgrfaults.systems.bff import bff_files
 from mgrfaults.logs import setup_script_logging
-from mgrfaults.systems.names import parse_system
+from mgrfaults.systems.names import SystemSpec
 
 snakemake = globals()["snakemake"]  # injected by Snakemake's script directive
 log = setup_script_logging(snakemake.log)
 with threadpool_limits(limits=snakemake.threads):
     df = bff_files(
-        parse_system(snakemake.wildcards.system),
+        SystemSpec.from_dict(snakemake.params.spec),
         snakemake.input.texture,
         snakemake.input.partition,
         snakemake.input.metadata,

@@ -4,7 +4,7 @@ import torch
 
 from mgrfaults.systems.dnn import train_net_files
 from mgrfaults.logs import setup_script_logging
-from mgrfaults.systems.names import parse_system
+from mgrfaults.systems.names import SystemSpec
 
 snakemake = globals()["snakemake"]  # injected by Snakemake's script directive
 log = setup_script_logging(snakemake.log)
@@ -13,7 +13,7 @@ train_net_files(
     snakemake.input.frames,
     snakemake.input.partition,
     snakemake.input.metadata,
-    parse_system(snakemake.wildcards.net, int(snakemake.params.data.get("hidden_layers", 3))),
+    SystemSpec.from_dict(snakemake.params.spec),
     dict(snakemake.params.variant),
     dict(snakemake.params.data),
     int(snakemake.params.seed),

@@ -5,14 +5,14 @@ from threadpoolctl import threadpool_limits
 
 from mgrfaults.systems.learned import learned_features_files
 from mgrfaults.logs import setup_script_logging
-from mgrfaults.systems.names import parse_system
+from mgrfaults.systems.names import SystemSpec
 
 snakemake = globals()["snakemake"]  # injected by Snakemake's script directive
 log = setup_script_logging(snakemake.log)
 torch.set_num_threads(snakemake.threads)
 with threadpool_limits(limits=snakemake.threads):
     df = learned_features_files(
-        parse_system(snakemake.wildcards.system),
+        SystemSpec.from_dict(snakemake.params.spec),
         snakemake.input.net_model,
         snakemake.input.frames,
         snakemake.input.partition,

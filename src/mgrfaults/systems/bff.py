@@ -1,9 +1,16 @@
 """The bag-of-frames baseline (BFF): MFCC texture-window statistics, an RBF SVM or a random forest.
 
 Each texture window of an excerpt (a row of the texture feature cache) is one example; features
-are standardised with the training part's mean/std; the SVM's C and gamma are chosen by excerpt
-accuracy on the validation part (window accuracy breaks ties); the classifier decides each window
-and the excerpt takes the majority vote (ties: summed window scores).
+are standardised with the training part's mean/std.
+
+One decision rule, used both to choose the SVM's C and gamma and to label test excerpts: each
+window's class is the classifier's ``predict`` (:func:`mgrfaults.systems.learned.row_decisions`:
+for the RBF SVC, libsvm's one-vs-one vote), the excerpt takes the majority vote of its windows, ties
+to the first class in label order (:func:`mgrfaults.systems.learned.majority_vote`) -- the study's
+own BFF code (coreyker/dnn-mgr ``svm_train_test.py`` @f245676: ``svm.predict`` per window, then
+``np.argmax(np.bincount(...))``, C chosen by that excerpt error on the validation part). C and gamma
+are chosen by validation *excerpt* accuracy of exactly these votes; equal excerpt accuracies go to
+the higher validation window accuracy of the same ``predict``, then to the first grid point.
 """
 
 from __future__ import annotations
@@ -14,7 +21,7 @@ import time
 
 import numpy as np
 
-from mgrfaults.systems.learned import make_classifier, predictions_frame, votes_by_owner
+from mgrfaults.systems.learned import make_classifier, predictions_frame, row_decisions, votes_by_owner
 from mgrfaults.errors import InputError
 from mgrfaults.io import atomic_path, write_csv_atomic
 from mgrfaults.seeds import derive
@@ -46,8 +53,13 @@ def stack_windows(store, track_ids, labels=None):
     return np.concatenate(xs), owner, y
 
 
-def excerpt_votes(clf, x, owner, n_tracks, n_classes):
-    """Majority vote per excerpt of a fitted classifier's window decisions.
+def excerpt_votes(clf, x, owner, n_tracks, n_classes, window_labels=None):
+    """Majority vote per excerpt of a fitted classifier's window decisions (the module's one rule).
+
+    Parameters
+    ----------
+    window_labels : ndarray of int, optional
+        :func:`~mgrfaults.systems.learned.row_decisions` of ``x`` when already computed.
 
     Returns
     -------
@@ -55,7 +67,7 @@ def excerpt_votes(clf, x, owner, n_tracks, n_classes):
     scores : ndarray, shape (n_tracks, n_classes)
         Vote shares.
     """
-    return votes_by_owner(clf, x, owner, n_tracks, n_classes)
+    return votes_by_owner(clf, x, owner, n_tracks, n_classes, row_labels=window_labels)
 
 
 def fit_bff(kind, x_train, y_train, x_valid, y_valid, owner_valid, y_valid_tracks, n_classes, seed,
@@ -87,8 +99,9 @@ def fit_bff(kind, x_train, y_train, x_valid, y_valid, owner_valid, y_valid_track
     best = None
     for hp in grid:
         clf = make_classifier(kind, seed, threads=threads, **hp).fit(x_train, y_train)
-        predicted, _ = excerpt_votes(clf, x_valid, owner_valid, n_valid, n_classes)
-        key = (float(np.mean(predicted == y_valid_tracks)), float(np.mean(clf.predict(x_valid) == y_valid)))
+        windows = row_decisions(clf, x_valid)  # the one decision rule: selection and votes share it
+        predicted, _ = excerpt_votes(clf, x_valid, owner_valid, n_valid, n_classes, window_labels=windows)
+        key = (float(np.mean(predicted == y_valid_tracks)), float(np.mean(windows == y_valid)))
         if best is None or key > best[0]:
             best = (key, hp, clf)
     (excerpt_acc, window_acc), hp, clf = best

@@ -5,6 +5,13 @@ frames standardised per bin with the training part's mean/std; 3 hidden layers o
 weights uniform in +-0.1; minibatches of 1200 frames; momentum rising linearly 0.5 -> 0.9 and the
 learning rate decaying linearly to 0.01x over ``saturate`` epochs; early stopping on the validation
 frame error after ``patience`` epochs without a 0.1 % (relative) improvement; the best model kept.
+The 2014 values (``mlp_rlu2.yaml`` @a1e6340, ``mlp_rlu_dropout.yaml`` @9f4c574): patience 10,
+saturate 50; RSD with pylearn2's ``Dropout`` cost (include 0.8 on the spectrum with scale 1, 0.75 on
+every later layer's input with pylearn2's default scale 2; see :class:`PylearnDropout`).
+
+An epoch is one pass over the training part's frames (``systems.dnn.epoch_fraction`` < 1: that
+fraction of them, a fresh random subset each epoch, the same fraction for every net); ``patience``,
+``saturate`` and ``max_epochs`` count these epochs.
 
 Frames are streamed from the HDF5 feature cache track by track through a shuffle buffer (seeded), so
 the training part is never held in RAM whole unless it fits in ``cache_mb``.
@@ -280,6 +287,44 @@ def prefetch(batches: Iterator, device: torch.device, depth: int = 3) -> Iterato
 # --------------------------------------------------------------------------------------------------
 
 
+class PylearnDropout(nn.Module):
+    """Dropout with pylearn2's semantics (``pylearn2.costs.mlp.dropout.Dropout``).
+
+    In training each input unit is kept with probability ``keep`` and a kept unit is multiplied by
+    ``scale``: ``x * mask * scale``, ``mask ~ Bernoulli(keep)``; in evaluation the input passes
+    unchanged. pylearn2's defaults are ``include_prob=0.5, scale=2.0`` and the scale is *not* tied
+    to the include probability: the study's ``mlp_rlu_dropout.yaml`` (@9f4c574) sets
+    ``input_include_probs: {h0: .8}, input_scales: {h0: 1.}, default_input_include_prob: .75`` and
+    leaves ``default_input_scale`` at 2.0, so in training the spectrum reaches hidden 1 at 0.8 of its
+    evaluation size on average and every later layer's input at 0.75 x 2 = 1.5 times it.
+    ``scale = 1 / keep`` is the usual inverted dropout (torch's ``nn.Dropout``).
+
+    Parameters
+    ----------
+    keep : float
+        Keep (include) probability, in (0, 1].
+    scale : float
+        Multiplier of the kept units in training.
+    """
+
+    def __init__(self, keep: float, scale: float):
+        super().__init__()
+        if not 0.0 < float(keep) <= 1.0:
+            raise ValueError(f"dropout keep probability must be in (0, 1], got {keep}")
+        self.keep, self.scale = float(keep), float(scale)
+
+    def forward(self, x):
+        if not self.training or (self.keep == 1.0 and self.scale == 1.0):
+            return x
+        if self.keep == 1.0:
+            return x * self.scale
+        mask = torch.empty_like(x).bernoulli_(self.keep)
+        return x * mask * self.scale
+
+    def extra_repr(self) -> str:
+        return f"keep={self.keep}, scale={self.scale}"
+
+
 class MLP(nn.Module):
     """Fully connected net: hidden layers (ReLU or sigmoid) and a linear output (softmax in the loss).
 
@@ -293,11 +338,14 @@ class MLP(nn.Module):
     activation : {"relu", "sigmoid"}
     keep_probs : sequence of float, optional
         Dropout keep probability on the *inputs* of each layer: hidden 1 (the spectrum), hidden 2, ...,
-        the softmax (``len(hidden) + 1`` values); 1.0: no dropout. Inverted dropout (scaled in
-        training), so evaluation uses the weights unchanged.
+        the softmax (``len(hidden) + 1`` values); 1.0: no dropout.
+    input_scales : sequence of float, optional
+        Training-time multiplier of the kept inputs of each layer (pylearn2's ``input_scales``, see
+        :class:`PylearnDropout`); None: ``1 / keep`` (inverted dropout). Evaluation uses the weights
+        unchanged either way.
     """
 
-    def __init__(self, n_inputs, hidden, n_classes, activation="relu", keep_probs=None):
+    def __init__(self, n_inputs, hidden, n_classes, activation="relu", keep_probs=None, input_scales=None):
         super().__init__()
         self.n_inputs, self.hidden_units, self.n_classes = int(n_inputs), [int(h) for h in hidden], int(n_classes)
         self.activation = activation
@@ -306,10 +354,15 @@ class MLP(nn.Module):
             raise ValueError(f"keep_probs: {len(self.hidden_units) + 1} values needed, got {keep_probs}")
         if activation not in ("relu", "sigmoid"):
             raise ValueError(f"activation: relu or sigmoid, got {activation!r}")
-        self.keep_probs = keep_probs
+        input_scales = [1.0 / p for p in keep_probs] if input_scales is None else [float(s) for s in input_scales]
+        if len(input_scales) != len(keep_probs):
+            raise ValueError(f"input_scales: {len(keep_probs)} values needed, got {input_scales}")
+        self.keep_probs, self.input_scales = keep_probs, input_scales
         sizes = [self.n_inputs] + self.hidden_units + [self.n_classes]
         self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:]))
-        self.dropouts = nn.ModuleList(nn.Dropout(1.0 - p) if p < 1.0 else nn.Identity() for p in keep_probs)
+        self.dropouts = nn.ModuleList(
+            nn.Identity() if p == 1.0 and sc == 1.0 else PylearnDropout(p, sc) for p, sc in zip(keep_probs, input_scales)
+        )
         self._act = nn.ReLU() if activation == "relu" else nn.Sigmoid()
 
     def forward(self, x, return_hidden=False):
@@ -329,6 +382,7 @@ class MLP(nn.Module):
             "n_classes": self.n_classes,
             "activation": self.activation,
             "keep_probs": list(self.keep_probs),
+            "input_scales": list(self.input_scales),
         }
 
 
@@ -365,7 +419,13 @@ def init_mlp(model: MLP, scheme: str = "uniform", init_range: float = 0.1, seed:
 class TrainParams:
     """Hyper-parameters of one training run (a variant of the config's ``systems.dnn.variants``).
 
-    Defaults are the study's RS variant; epochs are passes over ``frames_per_epoch`` frames.
+    Defaults are the study's 2014 RS variant (``mlp_rlu2.yaml`` @a1e6340). Epochs are passes over
+    the training part (see the module docstring); ``learning_rate`` decays linearly to
+    ``learning_rate * final_lr_factor`` and momentum rises linearly from ``momentum_start`` to
+    ``momentum_end`` over the first ``saturate`` epochs (pylearn2's ``LinearDecayOverEpoch`` and
+    ``MomentumAdjustor``); training stops after ``patience`` epochs without a relative improvement
+    of ``min_improvement`` in the validation frame error (``MonitorBased``), or at ``max_epochs``.
+    ``input_scales`` None: inverted dropout (``1 / keep``).
     """
 
     learning_rate: float = 0.01
@@ -378,6 +438,7 @@ class TrainParams:
     max_epochs: int = 1000
     batch_size: int = 1200
     keep_probs: list = field(default_factory=lambda: [1.0, 1.0, 1.0, 1.0])
+    input_scales: list | None = None
     init: str = "uniform"
     init_range: float = 0.1
     optimizer: str = "sgd"
@@ -502,7 +563,8 @@ def train_mlp(
         The parameters of the epoch with the lowest validation frame error (eval mode).
     log : DataFrame
         One row per epoch: epoch, loss, train_frame_error, valid_frame_error, valid_loss,
-        learning_rate, momentum, seconds.
+        learning_rate, momentum, seconds, epochs_without_improvement, stop (empty, then on the
+        last row ``patience`` or ``max_epochs``: why training ended).
     """
     device = torch.device(device)
     torch.manual_seed(int(seed))
@@ -554,9 +616,6 @@ def train_mlp(
             "momentum": momentum if params.optimizer == "sgd" else np.nan,
             "seconds": time.perf_counter() - t0,
         }
-        rows.append(row)
-        if log_fn:
-            log_fn(row)
         if valid_err < best_err:  # any improvement is kept (pylearn2's MonitorBasedSaveBest)
             best_err, best_epoch = valid_err, epoch
             best_state = copy.deepcopy({k: v.detach().clone() for k, v in model.state_dict().items()})
@@ -565,8 +624,14 @@ def train_mlp(
             threshold_err, since = valid_err, 0
         else:
             since += 1
-            if since >= params.patience:
-                break
+        row["epochs_without_improvement"] = since
+        row["stop"] = "patience" if since >= params.patience else (
+            "max_epochs" if epoch + 1 >= int(params.max_epochs) else "")
+        rows.append(row)
+        if log_fn:
+            log_fn(row)
+        if row["stop"]:
+            break
     model.load_state_dict(best_state)
     model.eval()
     model.best_epoch = best_epoch
@@ -626,13 +691,14 @@ def load_model(path, device="cpu"):
     return model, meta
 
 
-def track_outputs(model: MLP, store, track_id, mean, std, device="cpu", layers=(), batch_size=8192):
+def track_outputs(model: MLP, store, track_id, mean, std, device="cpu", hidden_indices=(), batch_size=8192):
     """Softmax outputs (and optionally hidden activations) of every frame of one track.
 
     Parameters
     ----------
-    layers : tuple of int
-        Hidden layers (1-based) whose activations to return, concatenated in that order.
+    hidden_indices : tuple of int
+        0-based indices into the hidden activations to return, concatenated in that order (from
+        the study's layer numbers: :attr:`mgrfaults.systems.names.SystemSpec.hidden_indices`).
 
     Returns
     -------
@@ -647,10 +713,10 @@ def track_outputs(model: MLP, store, track_id, mean, std, device="cpu", layers=(
             xb = torch.from_numpy(np.ascontiguousarray(x[start : start + batch_size], dtype=np.float32)).to(device)
             out, hid = model(xb, return_hidden=True)
             probs.append(torch.softmax(out, 1).cpu().numpy())
-            if layers:
-                hidden.append(torch.cat([hid[i - 1] for i in layers], 1).cpu().numpy())
+            if hidden_indices:
+                hidden.append(torch.cat([hid[i] for i in hidden_indices], 1).cpu().numpy())
     probs = np.concatenate(probs) if probs else np.zeros((0, model.n_classes), np.float32)
-    return probs, (np.concatenate(hidden) if layers and hidden else None)
+    return probs, (np.concatenate(hidden) if hidden_indices and hidden else None)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -685,8 +751,9 @@ def train_net_files(
     variant : dict
         The variant's hyper-parameters (``systems.dnn.variants[spec.variant]``).
     data : dict
-        ``systems.dnn`` data settings: ``frames_per_epoch``, ``valid_frames``, ``buffer_frames``,
-        ``cache_mb``, ``hidden_layers``.
+        ``systems.dnn`` data settings: ``epoch_fraction`` (share of the training frames per epoch,
+        1.0: every frame), ``valid_frames``, ``buffer_frames``, ``cache_mb``. The number of hidden
+        layers is ``spec.hidden_layers``.
     seed : int
         The run's seed (derived from the master seed, net, condition and fold).
     hf, rbm : dict, optional
@@ -707,19 +774,23 @@ def train_net_files(
     if spec.optimizer == "hf":
         params.batch_size = int(hf.pop("batch_size", params.batch_size))
         params.hf = hf
+    n_hidden = int(spec.hidden_layers)
     if not spec.dropout:
-        params.keep_probs = [1.0] * (int(data.get("hidden_layers", 3)) + 1)
-    common = dict(mean=mean, std=std, buffer_frames=data.get("buffer_frames", 65536), cache_mb=data.get("cache_mb", 0))
+        params.keep_probs, params.input_scales = [1.0] * (n_hidden + 1), [1.0] * (n_hidden + 1)
+    common = dict(mean=mean, std=std, buffer_frames=data["buffer_frames"], cache_mb=data["cache_mb"])
+    fraction = float(data["epoch_fraction"])
+    n_train = sum(store.length(t) for t in parts["train"])
     train = FrameBatches(
         store, parts["train"], [labels[t] for t in parts["train"]], batch_size=params.batch_size,
-        frames_per_epoch=data.get("frames_per_epoch"), seed=derive(seed, "shuffle"), shuffle=True, **common,
+        frames_per_epoch=None if fraction >= 1.0 else max(1, round(fraction * n_train)),
+        seed=derive(seed, "shuffle"), shuffle=True, **common,
     )
     valid = FrameBatches(
         store, parts["valid"], [labels[t] for t in parts["valid"]], batch_size=8192,
         frames_per_epoch=data.get("valid_frames"), seed=derive(seed, "valid"), shuffle=False, **common,
     )
-    hidden = [spec.hidden_units] * int(data.get("hidden_layers", 3))
-    model = MLP(len(mean), hidden, len(label_order), spec.activation, params.keep_probs)
+    hidden = [spec.hidden_units] * n_hidden
+    model = MLP(len(mean), hidden, len(label_order), spec.activation, params.keep_probs, params.input_scales)
     init_mlp(model, params.init, params.init_range, seed=derive(seed, "init"))
     if params.pretrain:
         pretrain_mlp(model, train, device=device, seed=derive(seed, "rbm"), **params.rbm)
@@ -737,7 +808,7 @@ def train_net_files(
     save_model(
         model_out, model.cpu(), mean, std, label_order,
         net=spec.net, seed=int(seed), optimizer=params.optimizer, training=dict(variant), hf=params.hf, rbm=params.rbm,
-        pretrain=bool(params.pretrain),
+        pretrain=bool(params.pretrain), batch_size=int(params.batch_size),
         data={k: v for k, v in data.items()}, feature_params=dict(getattr(store, "params", {}) or {}),
         best_epoch=int(model.best_epoch), epochs=len(epochs), train_seconds=seconds,
         train_tracks=len(parts["train"]), train_frames=train.n_frames, device=str(device),

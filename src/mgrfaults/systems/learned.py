@@ -2,12 +2,19 @@
 
 Two ways (the study reports both):
 
-(a) from the net's softmax outputs: the sum over the excerpt's frames, argmax (:func:`sum_of_softmax`),
-    or the older majority vote of the frames' argmaxes (:func:`frame_vote`);
+(a) from the net's softmax outputs: the majority vote of the frames' argmaxes (:func:`frame_vote`;
+    the 2014 code, coreyker/dnn-mgr ``test_mlp_script.py`` ``file_misclass_error``), or the sum over
+    the excerpt's frames, argmax (:func:`sum_of_softmax`; the later code, system suffix ``_sum``);
 (b) a random forest (500 trees) or an RBF SVM trained on learned features -- the outputs of hidden
-    layer 1, 2, 3 or all -- either frame-level (FF: 100 random frames per excerpt) or aggregated
-    (AF: mean and std over windows of 200 frames = 4.64 s, hop 100), then a majority vote over the
-    excerpt (:func:`learned_features_files`).
+    layer 1, 2, 3 or all -- either frame-level (FF: 100 random frames per excerpt, for training and
+    test excerpts alike, ``train_classifier_on_dnn_feats.py`` @05f95ff ``get_features``) or
+    aggregated (AF: mean and std over windows of 200 frames = 4.64 s, hop 100), then a majority vote
+    over the excerpt (:func:`learned_features_files`).
+
+One vote rule everywhere (DNN frames, FF frames, AF windows, BFF texture windows): each row's
+decision is the classifier's own (``argmax`` of the softmax; ``predict`` of a second classifier),
+the excerpt takes the most frequent decision, and a tie goes to the class that comes first in the
+label order -- ``np.argmax(np.bincount(...))``, as the study's code did (:func:`majority_vote`).
 """
 
 from __future__ import annotations
@@ -52,39 +59,45 @@ def sum_of_softmax(frame_probs: np.ndarray) -> tuple[int, np.ndarray]:
     return int(np.argmax(scores)), scores
 
 
-def majority_vote(frame_labels, n_classes: int, tie_scores=None) -> tuple[int, np.ndarray]:
+def majority_vote(frame_labels, n_classes: int) -> tuple[int, np.ndarray]:
     """Excerpt decision: the most frequent frame (or window) label.
+
+    Ties go to the class first in the label order (the lowest index), as ``np.argmax`` of the
+    vote counts does in the study's code; no other score is consulted.
 
     Parameters
     ----------
     frame_labels : array of int, shape (n_frames,)
+        Class index of each frame's decision, in ``range(n_classes)``.
     n_classes : int
-    tie_scores : ndarray, shape (n_frames, n_classes), optional
-        Per-frame scores; a tie between the most voted classes goes to the one with the largest
-        summed score among them (then to the lowest index).
 
     Returns
     -------
     label : int
     scores : ndarray, shape (n_classes,)
-        The share of votes of each class.
+        The share of votes of each class (sums to 1).
     """
     frame_labels = np.asarray(frame_labels, dtype=np.int64)
     if not len(frame_labels):
         raise ValueError("majority_vote: no frames to vote")
+    if frame_labels.min() < 0 or frame_labels.max() >= n_classes:
+        raise ValueError(f"majority_vote: labels must be in range({n_classes}), got {frame_labels.min()}..{frame_labels.max()}")
     votes = np.bincount(frame_labels, minlength=n_classes).astype(np.float64)
-    winners = np.flatnonzero(votes == votes.max())
-    winner = winners[0]
-    if len(winners) > 1 and tie_scores is not None:
-        summed = np.asarray(tie_scores, dtype=np.float64).sum(axis=0)
-        winner = winners[np.argmax(summed[winners])]
-    return int(winner), votes / votes.sum()
+    return int(np.argmax(votes)), votes / votes.sum()
 
 
 def frame_vote(frame_probs: np.ndarray) -> tuple[int, np.ndarray]:
-    """Majority vote of the frames' argmaxes, ties broken by the summed outputs."""
+    """Majority vote of the frames' argmaxes (:func:`majority_vote`: ties to the first class).
+
+    Parameters
+    ----------
+    frame_probs : ndarray, shape (n_frames, n_classes)
+        Softmax outputs; a frame whose maximum is shared votes for the first of those classes.
+    """
     frame_probs = np.asarray(frame_probs)
-    return majority_vote(frame_probs.argmax(axis=1), frame_probs.shape[1], tie_scores=frame_probs)
+    if frame_probs.ndim != 2 or not len(frame_probs):
+        raise ValueError(f"frame_vote: need (n_frames > 0, n_classes) outputs, got shape {frame_probs.shape}")
+    return majority_vote(frame_probs.argmax(axis=1), frame_probs.shape[1])
 
 
 def predictions_frame(track_ids, true, predicted, scores, label_order) -> pd.DataFrame:
@@ -155,6 +168,8 @@ def fit_selecting(kind, x_train, y_train, x_valid, y_valid, seed, n_trees=500, C
                   threads=1):
     """Fit the second classifier; for the SVM choose C (and gamma) by accuracy on the validation data.
 
+    Validation accuracy is that of :func:`row_decisions` (the rows the excerpt votes are made of).
+
     Returns
     -------
     classifier : fitted estimator
@@ -163,57 +178,59 @@ def fit_selecting(kind, x_train, y_train, x_valid, y_valid, seed, n_trees=500, C
     """
     if kind == "rf":
         clf = make_classifier("rf", seed, n_trees=n_trees, threads=threads).fit(x_train, y_train)
-        return clf, {"n_trees": int(n_trees), "valid_accuracy": float(np.mean(clf.predict(x_valid) == y_valid))}
+        return clf, {"n_trees": int(n_trees), "valid_accuracy": float(np.mean(row_decisions(clf, x_valid) == y_valid))}
     best = None
     for C in C_grid:
         for gamma in gamma_grid:
             clf = make_classifier("svm", seed, C=C, gamma=gamma).fit(x_train, y_train)
-            acc = float(np.mean(clf.predict(x_valid) == y_valid))
+            acc = float(np.mean(row_decisions(clf, x_valid) == y_valid))
             if best is None or acc > best[0]:
                 best = (acc, C, gamma, clf)
     acc, C, gamma, clf = best
     return clf, {"C": float(C), "gamma": gamma, "valid_accuracy": acc}
 
 
-def classifier_scores(clf, x: np.ndarray) -> np.ndarray:
-    """Per-row class scores for tie breaking: ``predict_proba`` or the (ovr) decision function."""
-    if hasattr(clf, "predict_proba") and getattr(clf, "probability", True):
-        try:
-            return clf.predict_proba(x)
-        except AttributeError:
-            pass
-    scores = clf.decision_function(x)
-    return np.stack([-scores, scores], axis=1) if scores.ndim == 1 else scores  # binary: (n,) -> (n, 2)
+def row_decisions(clf, x: np.ndarray) -> np.ndarray:
+    """Each row's class: the classifier's own ``predict`` (for an SVC, libsvm's one-vs-one vote;
+    for a forest, the argmax of the mean tree probabilities), as the study's code used it.
+
+    Every selection on validation data and every excerpt vote goes through this one function.
+
+    Returns
+    -------
+    ndarray of int, shape (n_rows,)
+    """
+    return np.asarray(clf.predict(x), dtype=np.int64)
 
 
-def votes_by_owner(clf, x: np.ndarray, owner: np.ndarray, n_tracks: int, n_classes: int):
+def votes_by_owner(clf, x: np.ndarray, owner: np.ndarray, n_tracks: int, n_classes: int, row_labels=None):
     """Majority vote per excerpt of a fitted classifier's row (frame or window) decisions.
 
-    The classifier scores all rows in one call (a forest's per-call overhead is large).
+    The classifier decides all rows in one call (a forest's per-call overhead is large).
 
     Parameters
     ----------
-    clf : fitted classifier with ``classes_`` and ``predict_proba`` or ``decision_function``
+    clf : fitted classifier
     x : ndarray, shape (n_rows, dim)
     owner : ndarray of int, shape (n_rows,)
         Excerpt index of each row, in ``range(n_tracks)``.
+    row_labels : ndarray of int, shape (n_rows,), optional
+        :func:`row_decisions` of ``x`` when already computed.
 
     Returns
     -------
     predicted : ndarray of int, shape (n_tracks,)
     scores : ndarray, shape (n_tracks, n_classes)
-        Vote shares; ties are broken by the summed row scores.
+        Vote shares (:func:`majority_vote`: ties to the first class in label order).
     """
-    row_scores = classifier_scores(clf, x)
-    full = np.zeros((len(x), n_classes))
-    full[:, clf.classes_] = row_scores
-    row_labels = np.asarray(clf.classes_)[np.argmax(row_scores, axis=1)]
+    row_labels = row_decisions(clf, x) if row_labels is None else np.asarray(row_labels, dtype=np.int64)
+    owner = np.asarray(owner, dtype=np.int64)
     predicted, scores = np.zeros(n_tracks, dtype=np.int64), np.zeros((n_tracks, n_classes))
     for i in range(n_tracks):
         rows = owner == i
         if not rows.any():
             raise InputError(f"excerpt {i}: no rows to vote")
-        predicted[i], scores[i] = majority_vote(row_labels[rows], n_classes, tie_scores=full[rows])
+        predicted[i], scores[i] = majority_vote(row_labels[rows], n_classes)
     return predicted, scores
 
 
@@ -224,14 +241,15 @@ def votes_by_owner(clf, x: np.ndarray, owner: np.ndarray, n_tracks: int, n_class
 
 def predict_net_files(model_path, frame_paths, partition_csv, metadata_csv, decision, predictions_out, device="auto",
                       expected_params=None):
-    """Excerpt predictions of a trained net on the test part: ``decision`` "sum" or "vote"."""
+    """Excerpt predictions of a trained net on the test part: ``decision`` "vote" (the 2014 code:
+    majority vote of frame argmaxes) or "sum" (the later code: summed softmax)."""
     from mgrfaults.systems.dnn import load_model, resolve_device, track_outputs
 
     device = resolve_device(device)
     model, meta = load_model(model_path, device)
     parts, labels, label_order = run_parts(partition_csv, metadata_csv)
     _check_labels(model_path, meta["labels"], label_order)
-    decide = {"sum": sum_of_softmax, "vote": frame_vote}[decision]
+    decide = {"vote": frame_vote, "sum": sum_of_softmax}[decision]
     store = open_store(frame_paths, expected_params)
     ids, true, pred, scores = [], [], [], []
     for tid in parts["test"]:
@@ -254,7 +272,8 @@ def learned_features(model, meta, store, track_ids, spec, params, rng, device, f
 
     rows, owner = [], []
     for i, tid in enumerate(track_ids):
-        _, hidden = track_outputs(model, store, tid, meta["mean"], meta["std"], device, layers=spec.layers)
+        _, hidden = track_outputs(model, store, tid, meta["mean"], meta["std"], device,
+                                  hidden_indices=spec.hidden_indices)
         if spec.features == "FF":
             feats = random_frames(hidden, frames_cap, rng)
         else:
@@ -275,7 +294,7 @@ def learned_features_files(
     spec : SystemSpec
         A system with ``decision == "learned"`` (e.g. ``500_RSD_AF_LAll``).
     params : dict
-        ``systems.learned``: ``ff_frames`` (100), ``ff_test_frames`` (None: all), ``af_window`` (200),
+        ``systems.learned``: ``ff_frames`` (100), ``ff_test_frames`` (100; None: all), ``af_window`` (200),
         ``af_hop`` (100), ``rf_trees`` (500), ``svm_C`` (grid), ``svm_gamma`` (grid).
     seed : int
         The run's seed (frame sampling, forest).
@@ -287,6 +306,12 @@ def learned_features_files(
     model, meta = load_model(net_model_path, device)
     parts, labels, label_order = run_parts(partition_csv, metadata_csv)
     _check_labels(net_model_path, meta["labels"], label_order)
+    n_hidden = len(meta["architecture"]["hidden"])
+    if spec.hidden_layers != n_hidden or any(i >= n_hidden for i in spec.hidden_indices):
+        raise InputError(
+            f"{net_model_path}: system {spec.name} resolved for {spec.hidden_layers} hidden layers "
+            f"(layers {list(spec.layers)}), but the net has {n_hidden}"
+        )
     store = open_store(frame_paths, expected_params)
     rng = np.random.default_rng(derive(seed, "frames"))
     ff = params.get("ff_frames", 100)

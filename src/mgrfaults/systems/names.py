@@ -9,38 +9,62 @@ Grammar (case-sensitive; ``|`` separates alternatives, ``[]`` is optional)::
     ACT      := "R" (ReLU) | "S" (sigmoid)
     OPT      := "S" (SGD with the study's momentum/learning-rate schedule) | "H" (Hessian-free)
     "D"      := dropout (the RSD keep probabilities);   "P" / "_PT": greedy RBM pre-training
-    decision := ""                                      sum of softmax outputs over the frames, argmax
-              | "_vote"                                 majority vote of frame argmaxes
-              | "_" ("FF" | "AF") "_L" ("1"|"2"|"3"|"All") ["_SVM" | "_RF"]
+    decision := ""                                      majority vote of the frames' argmaxes (the 2014
+                                                        code: test_mlp_script.py, file_misclass_error)
+              | "_sum"                                  sum of softmax outputs over the frames, argmax
+                                                        (the later HEAD code; a named alternative)
+              | "_" ("FF" | "AF") "_L" (LAYER | "All") ["_SVM" | "_RF"]
                                                         a second classifier (default RF) on the learned
-                                                        features of hidden layer 1, 2, 3 or all of them,
+                                                        features of one hidden layer or all of them,
                                                         frame-level (FF) or aggregated over windows (AF),
                                                         then a majority vote over the excerpt
 
-Examples: ``50_RS``, ``500_RSD``, ``500_RSD_vote``, ``500_RSD_AF_LAll``, ``50_RS_FF_L2_SVM``,
-``SD_50_sigmoid``, ``SD_50_relu_HF``, ``BFF_RF``.
+Layer numbers are the study's (``train_classifier_on_dnn_feats.py --which_layers 1 2 3``, coreyker/dnn-mgr
+@05f95ff: "layer 0 is a pre-processing layer", the standardisation ``PreprocLayer`` of
+``mlp_rlu2.yaml`` @a1e6340), so ``L1`` is the first hidden layer and ``LAll`` is ``L1`` .. ``L<hidden_layers>``.
+:func:`hidden_index` maps a study layer number to the index into the hidden activations of
+:class:`mgrfaults.systems.dnn.MLP` (0-based); it is the only place that mapping is written.
 
-Every system derived from the same net (``500_RSD``, ``500_RSD_vote``, ``500_RSD_AF_LAll``) shares
-one trained network: :attr:`SystemSpec.net` names it.
+Examples: ``50_RS``, ``500_RSD``, ``500_RSD_sum``, ``500_RSD_AF_LAll``, ``50_RS_FF_L2_SVM``,
+``SD_50_sigmoid``, ``SD_50_relu_HF``, ``BFF_RF``. (``_vote`` is gone: the bare name is the vote.)
+
+Every system derived from the same net (``500_RSD``, ``500_RSD_sum``, ``500_RSD_AF_LAll``) shares
+one trained network: :attr:`SystemSpec.net` names it. The workflow resolves every configured name
+once (:func:`resolve_systems`) and hands each rule's script the resolved spec (:meth:`SystemSpec.to_dict`).
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import Any, Mapping
 
 from mgrfaults.errors import InputError
 
 _STUDY_NET = r"(?P<units>\d+)_(?P<act>[RS])(?P<opt>[SH])(?P<dropout>D?)(?P<pretrain>P?)"
 _SD_NET = r"SD_(?P<sd_units>\d+)_(?P<sd_act>sigmoid|relu)(?P<sd_hf>_HF)?(?P<sd_pt>_PT)?"
 _DECISION = (
-    r"(?:(?P<vote>_vote)"
-    r"|_(?P<features>FF|AF)_L(?P<layers>1|2|3|All)(?:_(?P<classifier>SVM|RF))?)?"
+    r"(?:(?P<sum>_sum)"
+    r"|_(?P<features>FF|AF)_L(?P<layers>[1-9]\d*|All)(?:_(?P<classifier>SVM|RF))?)?"
 )
 _DNN_RE = re.compile(rf"^(?P<net>{_STUDY_NET}|{_SD_NET}){_DECISION}$")
 _BFF_RE = re.compile(r"^BFF_(?P<classifier>SVM|RF)$")
 
-DECISIONS = ("sum", "vote", "learned")
+DECISIONS = ("vote", "sum", "learned")
+STUDY_HIDDEN_LAYERS = 3  # the study's nets: h0, h1, h2 (mlp_rlu_dropout.yaml @9f4c574)
+
+
+def hidden_index(study_layer: int) -> int:
+    """Index into the list of hidden activations (0-based) of the study's layer number ``L<k>``.
+
+    The study numbered pylearn2's ``model.layers`` with the standardisation layer as 0, so its
+    layer k is the k-th hidden layer; our :class:`~mgrfaults.systems.dnn.MLP` has no such layer
+    and returns its hidden activations in a list from 0.
+    """
+    k = int(study_layer)
+    if k < 1:
+        raise ValueError(f"study layer numbers start at 1 (0 was the study's pre-processing layer), got {k}")
+    return k - 1
 
 
 class SystemNameError(InputError):
@@ -64,17 +88,20 @@ class SystemSpec:
         (Sigtia & Dixon).
     hidden_units : int or None
         Units in each of the hidden layers.
+    hidden_layers : int or None
+        Number of hidden layers of the net (``systems.dnn.hidden_layers``; the study's 3).
     activation : {"relu", "sigmoid"} or None
     optimizer : {"sgd", "hf"} or None
     dropout : bool
     pretrain : bool
         Greedy RBM pre-training before supervised training.
-    decision : {"sum", "vote", "learned"} or None
+    decision : {"vote", "sum", "learned"} or None
         Excerpt decision of a DNN system; None for BFF.
     features : {"FF", "AF"} or None
         Learned features: frame-level or aggregated (for ``decision == "learned"``).
     layers : tuple of int
-        Hidden layers (1-based) whose outputs make the learned features.
+        The study's layer numbers (1 = first hidden layer, see :func:`hidden_index`) whose outputs
+        make the learned features, in order.
     classifier : {"svm", "rf"} or None
         The BFF classifier, or the second classifier on learned features.
     """
@@ -84,6 +111,7 @@ class SystemSpec:
     net: str | None = None
     variant: str | None = None
     hidden_units: int | None = None
+    hidden_layers: int | None = None
     activation: str | None = None
     optimizer: str | None = None
     dropout: bool = False
@@ -93,8 +121,29 @@ class SystemSpec:
     layers: tuple = ()
     classifier: str | None = None
 
+    def to_dict(self) -> dict:
+        """Plain types (a Snakemake param): ``layers`` as a list."""
+        d = asdict(self)
+        d["layers"] = list(self.layers)
+        return d
 
-def parse_system(name: str, n_hidden_layers: int = 3) -> SystemSpec:
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "SystemSpec":
+        """Inverse of :meth:`to_dict`; unknown keys are an error."""
+        d = dict(d)
+        unknown = set(d) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise InputError(f"system spec {d.get('name')!r}: unknown keys {sorted(unknown)}")
+        d["layers"] = tuple(int(k) for k in d.get("layers", ()))
+        return cls(**d)
+
+    @property
+    def hidden_indices(self) -> tuple:
+        """0-based indices of :attr:`layers` into the net's hidden activations."""
+        return tuple(hidden_index(k) for k in self.layers)
+
+
+def parse_system(name: str, n_hidden_layers: int = STUDY_HIDDEN_LAYERS) -> SystemSpec:
     """Parse a system name (see the module docstring for the grammar).
 
     Parameters
@@ -102,7 +151,8 @@ def parse_system(name: str, n_hidden_layers: int = 3) -> SystemSpec:
     name : str
         E.g. ``"500_RSD_AF_LAll"``.
     n_hidden_layers : int
-        Hidden layers of the nets (``LAll`` means all of them); the study's 3.
+        Hidden layers of the nets (``LAll`` means all of them); the study's 3. The workflow calls
+        this only through :func:`resolve_systems`, with ``systems.dnn.hidden_layers``.
 
     Returns
     -------
@@ -111,17 +161,20 @@ def parse_system(name: str, n_hidden_layers: int = 3) -> SystemSpec:
     Raises
     ------
     SystemNameError
-        The name does not follow the grammar; the message names the system.
+        The name does not follow the grammar, or asks for a layer the nets do not have; the
+        message names the system.
     """
     name = str(name)
+    n_hidden_layers = int(n_hidden_layers)
     m = _BFF_RE.match(name)
     if m:
         return SystemSpec(name=name, kind="bff", classifier=m["classifier"].lower())
     m = _DNN_RE.match(name)
     if not m:
+        hint = " (the bare net name is the majority vote now; _sum is the summed softmax)" if name.endswith("_vote") else ""
         raise SystemNameError(
-            f"system {name!r}: unknown system name; expected BFF_SVM, BFF_RF, or a net such as 50_RS, "
-            "500_RSD, SD_50_sigmoid followed by nothing, _vote, or _FF_L<1|2|3|All>/_AF_L<...> "
+            f"system {name!r}: unknown system name{hint}; expected BFF_SVM, BFF_RF, or a net such as 50_RS, "
+            "500_RSD, SD_50_sigmoid followed by nothing (vote), _sum, or _FF_L<k|All>/_AF_L<k|All> "
             "with an optional _SVM/_RF (see mgrfaults.systems.names)"
         )
     if m["units"] is not None:
@@ -140,22 +193,28 @@ def parse_system(name: str, n_hidden_layers: int = 3) -> SystemSpec:
         variant = "SD"
     if units < 1:
         raise SystemNameError(f"system {name!r}: a net needs at least one hidden unit")
-    if m["vote"]:
-        decision, features, layers, classifier = "vote", None, (), None
+    if n_hidden_layers < 1:
+        raise SystemNameError(f"system {name!r}: hidden_layers must be >= 1, got {n_hidden_layers}")
+    if m["sum"]:
+        decision, features, layers, classifier = "sum", None, (), None
     elif m["features"]:
         decision, features = "learned", m["features"]
         layers = tuple(range(1, n_hidden_layers + 1)) if m["layers"] == "All" else (int(m["layers"]),)
         if max(layers) > n_hidden_layers:
-            raise SystemNameError(f"system {name!r}: layer L{m['layers']} but the nets have {n_hidden_layers}")
+            raise SystemNameError(
+                f"system {name!r}: layer L{m['layers']} but the nets have {n_hidden_layers} hidden layers "
+                "(systems.dnn.hidden_layers)"
+            )
         classifier = (m["classifier"] or "RF").lower()
     else:
-        decision, features, layers, classifier = "sum", None, (), None
+        decision, features, layers, classifier = "vote", None, (), None
     return SystemSpec(
         name=name,
         kind="dnn",
         net=m["net"],
         variant=variant,
         hidden_units=units,
+        hidden_layers=n_hidden_layers,
         activation=activation,
         optimizer=optimizer,
         dropout=dropout,
@@ -167,11 +226,65 @@ def parse_system(name: str, n_hidden_layers: int = 3) -> SystemSpec:
     )
 
 
-def nets_of(systems) -> list[str]:
+def resolve_systems(systems_config: Mapping[str, Any]) -> dict[str, SystemSpec]:
+    """Every system of ``systems.run`` and every net they need, parsed once with the configured depth.
+
+    Parameters
+    ----------
+    systems_config : mapping
+        ``config["systems"]`` after schema validation (``run`` and ``dnn.hidden_layers``).
+
+    Returns
+    -------
+    dict
+        ``{name: SystemSpec}`` for each name of ``run``, in order (the nets they share:
+        :func:`net_specs`). Pure: the config is not modified.
+
+    Raises
+    ------
+    SystemNameError
+        A name outside the grammar, a layer the nets do not have, or a name listed twice.
+    """
+    run = [str(n) for n in systems_config["run"]]
+    dupes = sorted({n for n in run if run.count(n) > 1})
+    if dupes:
+        raise SystemNameError(f"systems.run: listed more than once: {dupes}")
+    n_hidden = int((systems_config.get("dnn") or {}).get("hidden_layers", STUDY_HIDDEN_LAYERS))
+    return {name: parse_system(name, n_hidden) for name in run}
+
+
+def net_specs(specs: Mapping[str, SystemSpec]) -> dict[str, SystemSpec]:
+    """The distinct nets of resolved systems, in first-seen order: ``{net: spec of the bare net}``."""
+    out = {}
+    for spec in specs.values():
+        if spec.kind == "dnn" and spec.net not in out:
+            out[spec.net] = parse_system(spec.net, spec.hidden_layers)
+    return out
+
+
+def training_settings(dnn_config: Mapping[str, Any], spec: SystemSpec) -> dict:
+    """The training hyper-parameters of a net: ``systems.dnn.variants[spec.variant]``, then, under
+    ``systems.dnn.settings: head``, ``systems.dnn.head[spec.variant]`` over them (the later code's values).
+
+    Raises
+    ------
+    InputError
+        The variant is not configured.
+    """
+    variants = dnn_config.get("variants") or {}
+    if spec.variant not in variants:
+        raise InputError(f"systems.dnn.variants.{spec.variant}: not configured, needed by net {spec.net}")
+    out = dict(variants[spec.variant])
+    if dnn_config.get("settings", "study_2014") == "head":
+        out.update((dnn_config.get("head") or {}).get(spec.variant) or {})
+    return out
+
+
+def nets_of(systems, n_hidden_layers: int = STUDY_HIDDEN_LAYERS) -> list[str]:
     """The distinct nets to train for a list of system names, in first-seen order."""
     nets = []
     for s in systems:
-        spec = parse_system(s)
+        spec = parse_system(s, n_hidden_layers)
         if spec.kind == "dnn" and spec.net not in nets:
             nets.append(spec.net)
     return nets

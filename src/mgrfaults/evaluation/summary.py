@@ -1,0 +1,169 @@
+"""results/summary.md: the accuracy and normalised-accuracy tables a reader quotes, with their provenance.
+
+Rows are systems (in ``systems.run`` order), columns the conditions, then the difference between the
+two compared conditions (the study's tables: standard, fault-filtered, drop). Each cell is the mean
+over folds in percent with its interval, as in ``tables/accuracy_<condition>.csv``; the number of test
+excerpts per condition is given beside it. When ``resources/published_accuracies.csv`` holds the study's
+published values, they are shown next to the measured ones. The page names the git commit and the
+digest of the configuration that produced it, so a README table copied from it can be traced.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import subprocess
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import pandas as pd
+
+from mgrfaults.errors import InputError
+
+PUBLISHED_COLUMNS = ["system", "condition", "accuracy", "normalized_accuracy", "source"]
+METRICS = (("accuracy", "Accuracy"), ("normalized_accuracy", "Normalised accuracy (mean per-class recall)"))
+
+
+def config_digest(config: Mapping) -> str:
+    """SHA-256 (first 16 hex digits) of the configuration as canonical JSON (sorted keys)."""
+    text = json.dumps(config, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def git_commit(repo: str | Path) -> str:
+    """The checkout's commit (``git rev-parse HEAD``), ``+dirty`` when tracked files differ from it;
+    ``unknown (not a git checkout)`` without git or outside a repository."""
+    try:
+        head = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True,
+                              check=True, timeout=30).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(repo), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, check=True, timeout=30).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown (not a git checkout)"
+    return head + ("+dirty" if dirty else "")
+
+
+def read_published(path) -> pd.DataFrame:
+    """The study's published accuracies: rows with at least one value (percent, 0-100).
+
+    Raises
+    ------
+    InputError
+        Missing columns, or a value that is not a number in [0, 100]; names the file.
+    """
+    df = pd.read_csv(path, dtype={"system": str, "condition": str, "source": str})
+    missing = [c for c in PUBLISHED_COLUMNS if c not in df.columns]
+    if missing:
+        raise InputError(f"{path}: missing columns {missing}; expected {PUBLISHED_COLUMNS}")
+    for col in ("accuracy", "normalized_accuracy"):
+        values = pd.to_numeric(df[col], errors="coerce")
+        bad = df[col].notna() & (values.isna() | (values < 0) | (values > 100))
+        if bad.any():
+            raise InputError(f"{path}: column {col}, row {int(bad.idxmax()) + 2}: {df[col][bad].iloc[0]!r} "
+                             "is not a percentage in [0, 100]")
+        df[col] = values
+    return df[df["accuracy"].notna() | df["normalized_accuracy"].notna()].reset_index(drop=True)
+
+
+def _cell(mean, low, high) -> str:
+    if mean is None or (isinstance(mean, float) and math.isnan(mean)):
+        return "-"
+    return f"{100 * mean:.1f} [{100 * low:.1f}, {100 * high:.1f}]"
+
+
+def summary_markdown(
+    tables: Mapping[str, pd.DataFrame],
+    systems: Sequence[str],
+    compare: Sequence[str] | None,
+    difference: pd.DataFrame | None,
+    published: pd.DataFrame | None,
+    commit: str,
+    digest: str,
+    command: str,
+    confidence: float = 0.95,
+) -> str:
+    """The summary page.
+
+    Parameters
+    ----------
+    tables : mapping
+        Condition -> :func:`mgrfaults.evaluation.tables.condition_table` (fractions in [0, 1]).
+    systems : sequence of str
+        Row order.
+    compare : (str, str) or None
+        The conditions whose difference (first - second) is shown; None: no difference column.
+    difference : DataFrame or None
+        :func:`mgrfaults.evaluation.tables.difference_table` of ``compare``.
+    published : DataFrame or None
+        :func:`read_published` (percent); its values are shown beside the measured ones.
+    commit, digest : str
+        Provenance (:func:`git_commit`, :func:`config_digest`).
+    command : str
+        The command that made the page.
+
+    Returns
+    -------
+    str
+        Markdown.
+    """
+    conditions = list(tables)
+    pub = {}
+    if published is not None:
+        for row in published.itertuples(index=False):
+            pub[(row.system, row.condition)] = row
+    lines = [
+        "# Summary: accuracy by condition",
+        "",
+        f"Made by `{command}`; commit `{commit}`, configuration digest `{digest}` "
+        "(`mgrfaults.evaluation.summary.config_digest`).",
+        "",
+        f"Each cell: mean over folds, percent, [{100 * confidence:.0f}% interval] (`tables/accuracy_<condition>.csv`: "
+        "Clopper-Pearson for one fold, else the excerpt bootstrap; the normalised accuracy always the bootstrap).",
+    ]
+    if compare:
+        lines.append(f"Difference: {compare[0]} - {compare[1]} in points, with the test of `tables/difference.csv`.")
+    lines.append("")
+    size_row = " | ".join(
+        f"{c}: " + ", ".join(sorted({str(int(n)) for n in tables[c]["n_test"]})) for c in conditions
+    )
+    lines += [f"Test excerpts per system: {size_row}.", ""]
+    for metric, title in METRICS:
+        header = ["system"] + conditions
+        if compare:
+            header += [f"{compare[0]} - {compare[1]} (points)"]
+            if metric == "accuracy":
+                header += ["p (test)"]
+        published_cols = [c for c in conditions if any((s, c) in pub and not _isnan(getattr(pub[(s, c)], metric))
+                                                       for s in systems)]
+        header += [f"published {c}" for c in published_cols]
+        lines += [f"## {title}", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        for system in systems:
+            cells = [system]
+            for c in conditions:
+                row = tables[c].set_index("system")
+                if system not in row.index:
+                    raise InputError(f"tables/accuracy_{c}.csv: no row for system {system!r}")
+                r = row.loc[system]
+                cells.append(_cell(r[f"{metric}_mean"], r[f"{metric}_ci_low"], r[f"{metric}_ci_high"]))
+            if compare:
+                d = difference.set_index("system").loc[system]
+                key = "difference" if metric == "accuracy" else "normalized_difference"
+                cells.append(f"{100 * d[key]:+.1f}")
+                if metric == "accuracy":
+                    cells.append(f"{d['p_value']:.2g} ({str(d['test']).split()[0]})")
+            for c in published_cols:
+                value = getattr(pub[(system, c)], metric) if (system, c) in pub else math.nan
+                cells.append("-" if _isnan(value) else f"{value:.1f}")
+            lines.append("| " + " | ".join(cells) + " |")
+        lines.append("")
+    if published is None or published.empty:
+        lines += ["The study's published accuracies: not filled in (`resources/published_accuracies.csv`).", ""]
+    return "\n".join(lines)
+
+
+def _isnan(value) -> bool:
+    try:
+        return math.isnan(float(value))
+    except (TypeError, ValueError):
+        return True

@@ -1,0 +1,69 @@
+"""results/summary.md: the tables a README quotes, with provenance; the published-values CSV."""
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from mgrfaults.errors import InputError
+from mgrfaults.evaluation.summary import PUBLISHED_COLUMNS, config_digest, read_published, summary_markdown
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _table(rows):
+    cols = ["system", "n_folds", "n_test", "accuracy_mean", "accuracy_ci_low", "accuracy_ci_high",
+            "normalized_accuracy_mean", "normalized_accuracy_ci_low", "normalized_accuracy_ci_high"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def test_summary_lays_out_systems_by_condition_with_difference_and_provenance():
+    tables = {
+        "standard": _table([["BFF_SVM", 1, 90, 0.9, 0.8, 0.95, 0.88, 0.8, 0.93], ["50_RS", 1, 90, 0.8, 0.7, 0.87, 0.79, 0.7, 0.85]]),
+        "fault_filtered": _table([["BFF_SVM", 1, 82, 0.6, 0.5, 0.7, 0.55, 0.45, 0.65], ["50_RS", 1, 82, 0.3, 0.2, 0.4, 0.28, 0.2, 0.38]]),
+    }
+    difference = pd.DataFrame({"system": ["BFF_SVM", "50_RS"], "difference": [0.3, 0.5],
+                               "normalized_difference": [0.33, 0.51], "p_value": [0.001, 1e-6],
+                               "test": ["Fisher exact (two-sided)", "Fisher exact (two-sided)"]})
+    published = pd.DataFrame({"system": ["50_RS"], "condition": ["standard"], "accuracy": [77.5],
+                              "normalized_accuracy": [float("nan")], "source": ["Table 1"]})
+    text = summary_markdown(tables, ["BFF_SVM", "50_RS"], ["standard", "fault_filtered"], difference, published,
+                            "abc123", "d1g3st", "snakemake --cores all")
+    assert "abc123" in text and "d1g3st" in text and "snakemake --cores all" in text
+    assert "standard: 90 | fault_filtered: 82" in text
+    acc = text.split("## Accuracy")[1].split("## Normalised")[0]
+    assert "| system | standard | fault_filtered | standard - fault_filtered (points) | p (test) | published standard |" in acc
+    assert "| 50_RS | 80.0 [70.0, 87.0] | 30.0 [20.0, 40.0] | +50.0 | 1e-06 (Fisher) | 77.5 |" in acc
+    norm = text.split("## Normalised")[1]
+    assert "| BFF_SVM | 88.0 [80.0, 93.0] | 55.0 [45.0, 65.0] | +33.0 |" in norm and "published" not in norm
+    # without a difference table and published values
+    text = summary_markdown(tables, ["BFF_SVM"], None, None, None, "c", "d", "cmd")
+    assert "| BFF_SVM | 90.0 [80.0, 95.0] | 60.0 [50.0, 70.0] |" in text and "not filled in" in text
+
+
+def test_config_digest_is_order_free_and_sensitive():
+    assert config_digest({"a": 1, "b": {"c": 2}}) == config_digest({"b": {"c": 2}, "a": 1})
+    assert config_digest({"a": 1}) != config_digest({"a": 2})
+
+
+def test_published_csv_ships_blank_and_validates(tmp_path):
+    shipped = pd.read_csv(ROOT / "resources" / "published_accuracies.csv")
+    assert list(shipped.columns) == PUBLISHED_COLUMNS
+    assert {"BFF_SVM", "500_RSD", "500_RSD_AF_LAll", "50_RS_FF_L1"} <= set(shipped.system)
+    assert read_published(ROOT / "resources" / "published_accuracies.csv").empty  # values left blank
+    bad = tmp_path / "p.csv"
+    bad.write_text("system,condition,accuracy,normalized_accuracy,source\n50_RS,standard,150,,x\n")
+    with pytest.raises(InputError, match="accuracy.*row 2"):
+        read_published(bad)
+    bad.write_text("system,condition,accuracy\n50_RS,standard,50\n")
+    with pytest.raises(InputError, match="missing columns"):
+        read_published(bad)
+
+
+@pytest.mark.workflow
+def test_tiny_run_writes_the_summary(tiny_run):
+    text = (tiny_run / "results" / "summary.md").read_text()
+    runs = pd.read_csv(tiny_run / "results" / "tables" / "runs.csv")
+    for system in runs.system.unique():
+        assert f"| {system} |" in text
+    assert "configuration digest" in text

@@ -1,0 +1,27 @@
+"""Snakemake entry point: results/summary.md (accuracy tables by condition, difference, provenance)."""
+
+from pathlib import Path
+
+import pandas as pd
+
+from mgrfaults.evaluation.summary import read_published, summary_markdown
+from mgrfaults.io import write_text_atomic
+from mgrfaults.logs import setup_script_logging
+
+snakemake = globals()["snakemake"]  # injected by Snakemake's script directive
+log = setup_script_logging(snakemake.log)
+tables = {c: pd.read_csv(path) for c, path in zip(snakemake.params.conditions, snakemake.input.tables)}
+difference = pd.read_csv(snakemake.input.difference[0]) if snakemake.input.difference else None
+text = summary_markdown(
+    tables,
+    snakemake.params.systems,
+    snakemake.params.compare,
+    difference,
+    read_published(snakemake.input.published),
+    snakemake.params.commit,
+    snakemake.params.digest,
+    command="snakemake --cores all (rule summary)",
+    confidence=snakemake.params.confidence,
+)
+write_text_atomic(snakemake.output[0], text)
+log.info("wrote %s (%d lines)", Path(snakemake.output[0]), text.count("\n") + 1)
