@@ -41,8 +41,7 @@ def test_default_and_gtzan_configs_are_valid(repo_root):
         assert resolved.folds and resolved.systems
     gtzan = resolve(load_config(repo_root / "config" / "gtzan.yaml"))
     assert gtzan.dataset.source == "gtzan" and gtzan.features.n_shards == 10
-    assert gtzan.folds == {"standard": 1, "fault_filtered": 1, "standard_cv": 4,
-                           "published_filtered": 1, "published_stratified": 1}
+    assert gtzan.folds == {"standard": 1, "fault_filtered": 1, "published_filtered": 1, "published_stratified": 1}
 
 
 def test_unknown_key_is_named(config, schema):

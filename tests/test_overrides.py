@@ -63,6 +63,6 @@ def test_strings_stay_strings_and_bad_values_are_left_for_validation(schema):
 
 def test_booleans_and_nulls(schema):
     typed = coerce_to_schema({"systems": {"dnn": {"variants": {"SD": {"momentum_schedule": "true"}},
-                                                  "frames_per_epoch": "null"}}}, schema)
+                                                  "valid_frames": "null"}}}, schema)
     assert typed["systems"]["dnn"]["variants"]["SD"]["momentum_schedule"] is True
-    assert typed["systems"]["dnn"]["frames_per_epoch"] is None
+    assert typed["systems"]["dnn"]["valid_frames"] is None

@@ -339,7 +339,7 @@ def test_schema_per_method_keys():
     validate(config, str(REPO / "workflow" / "schemas" / "config.schema.yaml"))
     gtzan = load_config(REPO / "config" / "gtzan.yaml")["partitions"]  # k filled by the schema
     assert condition_folds(gtzan["conditions"]) == {
-        "standard": 1, "standard_cv": 4, "fault_filtered": 1, "published_filtered": 1, "published_stratified": 1
+        "standard": 1, "fault_filtered": 1, "published_filtered": 1, "published_stratified": 1
     }
     for bad in (
         {"method": "stratified", "k": 4},  # k belongs to the _cv methods

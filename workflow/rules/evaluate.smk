@@ -210,7 +210,7 @@ rule summary:
         conditions=list(CONDITIONS),
         systems=SYSTEMS,
         compare=COMPARE if HAS_DIFFERENCE else None,
-        confidence=EVALUATE["confidence"],
+        confidence=EVALUATE.confidence,
         commit=SUMMARY_COMMIT,
         digest=SUMMARY_CONFIG_DIGEST,
     log:

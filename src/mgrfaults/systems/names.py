@@ -275,7 +275,7 @@ def training_settings(dnn_config: Mapping[str, Any], spec: SystemSpec) -> dict:
     if spec.variant not in variants:
         raise InputError(f"systems.dnn.variants.{spec.variant}: not configured, needed by net {spec.net}")
     out = dict(variants[spec.variant])
-    if dnn_config.get("settings", "study_2014") == "head":
+    if dnn_config.get("settings") == "head":  # study_2014 (the schema default): the variants as configured
         out.update((dnn_config.get("head") or {}).get(spec.variant) or {})
     return out
 
