@@ -229,3 +229,14 @@ def test_gtzan_without_root_downloads():
     config["dataset"]["source"] = "gtzan"
     config["dataset"]["gtzan"]["root"] = None
     check_config(config)
+
+
+def test_a_partial_variant_keeps_the_schema_values():
+    from mgrfaults.config import complete_dnn_variants
+
+    dnn = load_config({"systems": {"dnn": {"variants": {"RS": {"max_epochs": 3}}}}})["systems"]["dnn"]
+    assert dnn["variants"] == {"RS": {"max_epochs": 3}}  # what the validator leaves: RSD gone, RS partial
+    variants = complete_dnn_variants(dnn)["variants"]
+    defaults = schema_defaults()["systems.dnn.variants"]
+    assert variants["RS"] == {**defaults["RS"], "max_epochs": 3}
+    assert variants["RSD"] == defaults["RSD"] and variants["RSD"]["keep_probs"] == [0.8, 0.75, 0.75, 0.75]

@@ -168,6 +168,31 @@ def load_config(*overlays: Mapping | str | Path) -> dict:
     return validate(config)
 
 
+def complete_dnn_variants(dnn: Mapping[str, Any]) -> dict:
+    """``systems.dnn`` with every variant completed by the schema's default of that variant.
+
+    A config that names a variant replaces the schema's whole ``variants`` default (the validator
+    fills a key only when it is absent), so ``variants: {RS: {max_epochs: 3}}`` would silently lose RS's
+    learning rate and every RSD value. Here a given variant changes only the keys it names.
+
+    Parameters
+    ----------
+    dnn : mapping
+        The validated ``config["systems"]["dnn"]``.
+
+    Returns
+    -------
+    dict
+        A copy with ``variants[name] = {**schema default of name, **given}`` for every default variant
+        and every given one.
+    """
+    defaults = schema_defaults()["systems.dnn.variants"]
+    given = dict(dnn.get("variants") or {})
+    names = list(defaults) + [name for name in given if name not in defaults]
+    variants = {name: {**defaults.get(name, {}), **(given.get(name) or {})} for name in names}
+    return {**copy.deepcopy(dict(dnn)), "variants": variants}
+
+
 def schema_defaults(schema: Mapping | None = None) -> dict:
     """Every ``default`` of the schema, by dotted key (``dataset.sample_rate``: 22050).
 

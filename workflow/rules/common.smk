@@ -6,7 +6,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))  # the library, also without `pip install -e`
 
-from mgrfaults.config import resolve
+from mgrfaults.config import complete_dnn_variants, resolve
 from mgrfaults.data.annotations import partition_list_paths
 from mgrfaults.seeds import derive
 from mgrfaults.systems.custom import custom_system_specs
@@ -29,7 +29,7 @@ BUILTIN_SYSTEMS = list(SYSTEMS)  # the names of the study's grammar
 CUSTOM_SYSTEMS = custom_system_specs(config["systems"]["custom"], SYSTEMS, [Path.cwd(), Path(workflow.basedir)])
 SYSTEMS += list(CUSTOM_SYSTEMS)
 SYSTEMS_CONFIG = config["systems"]
-DNN_CONFIG = SYSTEMS_CONFIG["dnn"]
+DNN_CONFIG = complete_dnn_variants(SYSTEMS_CONFIG["dnn"])  # a variant given in part keeps the schema's other values
 # every built-in name resolved once, with systems.dnn.hidden_layers: an unknown name or a missing layer fails here
 SYSTEM_SPECS = resolve_systems({**SYSTEMS_CONFIG, "run": BUILTIN_SYSTEMS})
 NET_SPECS = net_specs(SYSTEM_SPECS)  # the nets, each trained once per condition and fold
