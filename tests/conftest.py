@@ -18,8 +18,13 @@ SHARED_GTZAN = REPO.parent / "shared" / "gtzan"
 TINY_CONFIG = {
     "dataset": {"source": "synthetic", "synthetic": {"preset": "tiny"}},
     # a custom system (mgrfaults.systems.custom) beside the default ones: the worked scikit-learn example
-    "systems": {"custom": {"Texture_LogReg": {
-        "factory": "examples/custom_system/texture_sklearn.py:build", "input": "texture", "params": {"C": 1.0}}}},
+    "systems": {
+        "custom": {"Texture_LogReg": {
+            "factory": "examples/custom_system/texture_sklearn.py:build", "input": "texture", "params": {"C": 1.0}}},
+        # the tests check the plumbing, not convergence (the default run trains every net to patience):
+        # a few epochs each, the other values of each variant are the schema's
+        "dnn": {"variants": {"RS": {"max_epochs": 4, "patience": 2}, "RSD": {"max_epochs": 4, "patience": 2}}},
+    },
 }
 
 
