@@ -164,7 +164,8 @@ def test_bad_plugin_fails_the_workflow_naming_it(tmp_path):
     plugin_file(tmp_path, "def build(context):\n    return Bad()\n\nclass Bad:\n    def fit(self, train, valid):\n"
                 "        pass\n    def predict(self, test):\n        return np.zeros((len(test), 4))\n", name="bad.py")
     config = {**TINY_CONFIG, "systems": {"run": ["BFF_SVM"],
-                                         "custom": {"Bad": {"factory": "bad.py:build", "input": "texture"}}}}
+                                         "custom": {"Bad": {"factory": "bad.py:build", "input": "texture"}}},
+              "evaluate": {"figure_of_merit": ["BFF_SVM"]}}  # only systems that are run
     proc = run_snakemake(tmp_path, config, targets=["results/predictions/Bad/standard/fold_0.csv"], check=False)
     log = (tmp_path / "results" / "logs" / "train" / "Bad" / "standard" / "fold_0.log").read_text()
     assert proc.returncode != 0
