@@ -344,8 +344,6 @@ def check_finite_numbers(config: Mapping[str, Any], key: str = "") -> None:
 
 def check_results_folder(config: Mapping[str, Any]) -> None:
     """``results`` is a folder of its own: not empty and not the filesystem root."""
-    from pathlib import Path
-
     results = str(config.get("results", ""))
     if not results.strip():
         raise ConfigError("results: empty; name the folder that holds every output (e.g. results)")
@@ -407,15 +405,16 @@ def check_annotations_artist(config: Mapping[str, Any]) -> None:
 
 
 def check_input_paths(config: Mapping[str, Any]) -> None:
-    """Local input paths named in the config exist: a typo fails here, naming the key, not as a missing rule input."""
-    from pathlib import Path
+    """Local input paths named in the config exist: a typo fails here, naming the key, not as a missing rule input.
 
+    The audio root is :func:`check_audio_root`'s (it also refuses an empty folder).
+    """
     dataset = config.get("dataset") or {}
     source = dataset.get("source")
     keys = []
     if source in ("directory", "gtzan"):
         section = dataset.get(source) or {}
-        for name in ("root", "annotations", "index", "partition_lists"):
+        for name in ("annotations", "index", "partition_lists"):
             if section.get(name) and "://" not in str(section[name]):
                 keys.append((f"dataset.{source}.{name}", section[name]))
     for name, cond in ((config.get("partitions") or {}).get("conditions") or {}).items():
