@@ -6,9 +6,10 @@ import pytest
 import torch
 
 from mgrfaults import GENRES
-from mgrfaults.systems.learned import predict_net_files
+from mgrfaults.systems.learned import predict_nets_files
 from mgrfaults.systems.dnn import (
     MLP,
+    MomentumSGD,
     FrameBatches,
     TrainParams,
     frame_error,
@@ -209,8 +210,13 @@ def _train_and_predict(tmp_path, paths, metadata, partition, tag, seed=7, device
     spec = parse_system(system)
     model_out, log_out = tmp_path / f"{tag}.pt", tmp_path / f"{tag}_log.csv"
     train_net_files(paths, partition, metadata, spec, VARIANT, DATA, seed, model_out, log_out, device=device)
-    pred = predict_net_files(model_out, paths, partition, metadata, "sum", tmp_path / f"{tag}.csv", device=device)
-    return model_out, log_out, pred
+    # two systems sharing the net: its frame outputs are computed once, each decision is written
+    systems = [{"system": decision, "model": model_out, "decision": decision,
+                "predictions": tmp_path / f"{tag}_{decision}.csv"} for decision in ("sum", "vote")]
+    preds = predict_nets_files(systems, paths, partition, metadata, device=device)
+    assert list(preds["vote"]["track_id"]) == list(preds["sum"]["track_id"])
+    assert pd.read_csv(tmp_path / f"{tag}_vote.csv")["predicted"].tolist() == preds["vote"]["predicted"].tolist()
+    return model_out, log_out, preds["sum"]
 
 
 @pytest.fixture
@@ -280,3 +286,25 @@ def test_pylearn2_dropout_scaling():
     assert [d.scale for d in net.dropouts] == [1.0, 2.0, 2.0, 2.0]
     inverted = MLP(6, [8, 8, 8], 3, "relu", keep_probs=[1.0, 0.5, 0.5, 0.5])
     assert isinstance(inverted.dropouts[0], torch.nn.Identity) and inverted.dropouts[1].scale == 2.0
+
+
+def test_momentum_sgd_is_torch_sgd_byte_for_byte():
+    # MomentumSGD replaces torch.optim.SGD to spare every training job the torch._dynamo import;
+    # the parameters must be equal bit for bit, also when the schedules change lr and momentum
+    torch.manual_seed(0)
+    model = MLP(DIM, [12, 12], 10, "relu")
+    reference = MLP(DIM, [12, 12], 10, "relu")
+    reference.load_state_dict(model.state_dict())
+    ours = MomentumSGD(model.parameters(), lr=0.05, momentum=0.0)
+    theirs = torch.optim.SGD(reference.parameters(), lr=0.05, momentum=0.0)
+    x, y = torch.randn(64, DIM), torch.randint(0, 10, (64,))
+    for step, (lr, momentum) in enumerate([(0.05, 0.0), (0.05, 0.5), (0.03, 0.7), (0.01, 0.9)] * 2):
+        ours.lr, ours.momentum = lr, momentum
+        for group in theirs.param_groups:
+            group["lr"], group["momentum"] = lr, momentum
+        for net, opt in ((model, ours), (reference, theirs)):
+            opt.zero_grad()
+            torch.nn.functional.cross_entropy(net(x[step::2]), y[step::2]).backward()
+            opt.step()
+        for p, q in zip(model.parameters(), reference.parameters()):
+            assert torch.equal(p, q)

@@ -20,8 +20,7 @@ from conftest import TINY_CONFIG, run_snakemake
 from mgrfaults import GENRES
 
 EVALUATE_RULES = [
-    "evaluate_run",
-    "runs_table",
+    "evaluate_runs",
     "condition_table",
     "difference_table",
     "figure_of_merit",

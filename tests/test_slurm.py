@@ -34,8 +34,8 @@ REDUCED_CONFIG = deep_update(TINY_CONFIG, {"systems": {"run": REDUCED_SYSTEMS},
 # the built-in systems only: the tiny run's custom system is not part of the reduced run
 REDUCED_CONFIG["systems"] = {k: v for k, v in REDUCED_CONFIG["systems"].items() if k != "custom"}
 # rules that must have gone through sbatch, and the profile's local rules that must not have
-SUBMITTED_RULES = {"synth_genre", "extract_features", "train_net", "predict_dnn", "train_bff"}
-LOCAL_RULES = {"evaluate_run", "runs_table"}
+SUBMITTED_RULES = {"synth_dataset", "extract_features", "train_net", "predict_dnn", "train_bff"}
+LOCAL_RULES = {"evaluate_runs"}
 
 
 def cluster_reachable() -> bool:

@@ -35,6 +35,8 @@ SYSTEM_SPECS = resolve_systems({**SYSTEMS_CONFIG, "run": BUILTIN_SYSTEMS})
 NET_SPECS = net_specs(SYSTEM_SPECS)  # the nets, each trained once per condition and fold
 NETS = list(NET_SPECS)
 TRAINED_NETS = NETS  # the DNNs, whose training logs make the training curves
+# the DNN systems that decide from their net's frame outputs (vote, sum of softmax): one predict job per run
+DECIDED_DNN_SYSTEMS = [s for s, spec in SYSTEM_SPECS.items() if spec.kind == "dnn" and spec.decision in ("sum", "vote")]
 TRAIN_THREADS = int(SYSTEMS_CONFIG["threads"])
 TRAIN_DEVICE = SYSTEMS_CONFIG["device"]
 FRAME_SHARDS = expand(f"{RESULTS}/features/frames/shard_{{shard}}.h5", shard=SHARDS)
@@ -167,8 +169,9 @@ def _system_spec(wildcards):
     return SYSTEM_SPECS[wildcards.system].to_dict()
 
 
-def _net_model(wildcards):
-    return f"{RESULTS}/models/{SYSTEM_SPECS[wildcards.system].net}/{wildcards.condition}/fold_{wildcards.fold}.pt"
+def _net_model(wildcards, system):
+    """The trained net a DNN system uses, for the run's condition and fold."""
+    return f"{RESULTS}/models/{SYSTEM_SPECS[system].net}/{wildcards.condition}/fold_{wildcards.fold}.pt"
 
 
 def _custom_inputs(wildcards):

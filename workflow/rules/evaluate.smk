@@ -13,30 +13,18 @@ wildcard_constraints:
 
 
 localrules:
-    evaluate_run,
-    runs_table,
+    evaluate_runs,
 
 
-rule evaluate_run:
-    """Accuracy, normalised accuracy, per-class recall/precision/F and confusion of one run."""
+rule evaluate_runs:
+    """Per run: accuracy, normalised accuracy, per-class recall/precision/F and confusion (metrics JSON);
+    and the runs table, one row per (system, condition, fold). One job for every run: evaluating a run
+    takes milliseconds, a Snakemake job ~1 s."""
     input:
-        predictions=f"{RESULTS}/predictions/{{system}}/{{condition}}/fold_{{fold}}.csv",
+        predictions=[f"{RESULTS}/predictions/{s}/{c}/fold_{f}.csv" for s, c, f in runs()],
         metadata=f"{RESULTS}/dataset/metadata.csv",
     output:
-        f"{RESULTS}/metrics/{{system}}/{{condition}}/fold_{{fold}}.json",
-    log:
-        f"{RESULTS}/logs/evaluate/{{system}}/{{condition}}/fold_{{fold}}.log",
-    conda:
-        "../envs/mgrfaults.yaml"
-    script:
-        "../scripts/evaluate_run.py"
-
-
-rule runs_table:
-    """One row per (system, condition, fold) run: the tidy table the wide ones are made from."""
-    input:
-        [f"{RESULTS}/metrics/{s}/{c}/fold_{f}.json" for s, c, f in runs()],
-    output:
+        metrics=[f"{RESULTS}/metrics/{s}/{c}/fold_{f}.json" for s, c, f in runs()],
         table=report(
             f"{RESULTS}/tables/runs.csv",
             caption="../report/runs.rst",
@@ -52,11 +40,11 @@ rule runs_table:
     params:
         runs=[list(r) for r in runs()],
     log:
-        f"{RESULTS}/logs/evaluate/runs_table.log",
+        f"{RESULTS}/logs/evaluate/evaluate_runs.log",
     conda:
         "../envs/mgrfaults.yaml"
     script:
-        "../scripts/runs_table.py"
+        "../scripts/evaluate_runs.py"
 
 
 rule condition_table:

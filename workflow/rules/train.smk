@@ -39,33 +39,38 @@ rule train_net:
         "../scripts/train_dnn.py"
 
 
-rule predict_dnn:
-    input:
-        model=_net_model,
-        frames=FRAME_SHARDS,
-        partition=f"{RESULTS}/partitions/{{condition}}/fold_{{fold}}.csv",
-        metadata=f"{RESULTS}/dataset/metadata.csv",
-    output:
-        predictions=f"{RESULTS}/predictions/{{system}}/{{condition}}/fold_{{fold}}.csv",
-    wildcard_constraints:
-        system=_one_of(_systems_where(lambda s: s.kind == "dnn" and s.decision in ("sum", "vote"))),
-    params:
-        decision=lambda wildcards: SYSTEM_SPECS[wildcards.system].decision,
-        spec=_system_spec,
-        device=TRAIN_DEVICE,
-        frame_params=FRAME_PARAMS,
-    log:
-        f"{RESULTS}/logs/predict/{{system}}/{{condition}}/fold_{{fold}}.log",
-    threads: TRAIN_THREADS
-    conda:
-        "../envs/mgrfaults.yaml"
-    script:
-        "../scripts/predict_dnn.py"
+if DECIDED_DNN_SYSTEMS:
+
+    rule predict_dnn:
+        """Test predictions of every vote / sum-of-softmax DNN system of one condition and fold: one job,
+        each net's frame outputs computed once for the systems that share it."""
+        input:
+            models=lambda wildcards: sorted({_net_model(wildcards, s) for s in DECIDED_DNN_SYSTEMS}),
+            frames=FRAME_SHARDS,
+            partition=f"{RESULTS}/partitions/{{condition}}/fold_{{fold}}.csv",
+            metadata=f"{RESULTS}/dataset/metadata.csv",
+        output:
+            predictions=[f"{RESULTS}/predictions/{s}/{{condition}}/fold_{{fold}}.csv" for s in DECIDED_DNN_SYSTEMS],
+        params:
+            # per output, in order: the system's net model and decision
+            systems=lambda wildcards: [
+                {"system": s, "model": _net_model(wildcards, s), "decision": SYSTEM_SPECS[s].decision}
+                for s in DECIDED_DNN_SYSTEMS
+            ],
+            device=TRAIN_DEVICE,
+            frame_params=FRAME_PARAMS,
+        log:
+            f"{RESULTS}/logs/predict/{{condition}}/fold_{{fold}}.log",
+        threads: TRAIN_THREADS
+        conda:
+            "../envs/mgrfaults.yaml"
+        script:
+            "../scripts/predict_dnn.py"
 
 
 rule train_learned:
     input:
-        net_model=_net_model,
+        net_model=lambda wildcards: _net_model(wildcards, wildcards.system),
         frames=FRAME_SHARDS,
         partition=f"{RESULTS}/partitions/{{condition}}/fold_{{fold}}.csv",
         metadata=f"{RESULTS}/dataset/metadata.csv",

@@ -739,3 +739,12 @@ def write_genre(plan: pd.DataFrame, genre: str, audio_dir, layout: str = "gtzan"
             y = render_excerpt(by_id.loc[row["replica_of"]].to_dict() | {"track_id": row["replica_of"]})
         write_au(target(row), y, int(row["sample_rate"]))
     return rows
+
+
+def write_genre_atomic(plan: pd.DataFrame, genre: str, genre_dir) -> int:
+    """:func:`write_genre` into ``genre_dir`` (flat layout) through a temporary folder renamed when
+    every file is written; returns the number of excerpts written."""
+    from mgrfaults.io import atomic_dir
+
+    with atomic_dir(genre_dir) as tmp:
+        return len(write_genre(plan, genre, tmp, layout="flat"))

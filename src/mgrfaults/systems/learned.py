@@ -239,26 +239,41 @@ def votes_by_owner(clf, x: np.ndarray, owner: np.ndarray, n_tracks: int, n_class
 # --------------------------------------------------------------------------------------------------
 
 
-def predict_net_files(model_path, frame_paths, partition_csv, metadata_csv, decision, predictions_out, device="auto",
-                      expected_params=None):
-    """Excerpt predictions of a trained net on the test part: ``decision`` "vote" (the 2014 code:
-    majority vote of frame argmaxes) or "sum" (the later code: summed softmax)."""
+def predict_nets_files(systems, frame_paths, partition_csv, metadata_csv, device="auto", expected_params=None):
+    """Excerpt predictions on the test part of one run for several DNN systems.
+
+    Parameters
+    ----------
+    systems : list of dict
+        One per system: ``system`` (name), ``model`` (its trained net, .pt), ``decision`` ("vote":
+        the 2014 code's majority vote of frame argmaxes; "sum": the later code's summed softmax) and
+        ``predictions`` (the CSV to write). Systems sharing a net share its frame outputs.
+    frame_paths, partition_csv, metadata_csv
+        The run's frame shards, partition and metadata.
+
+    Returns
+    -------
+    dict
+        System name -> its predictions DataFrame (also written to its ``predictions`` path).
+    """
     from mgrfaults.systems.dnn import load_model, resolve_device, track_outputs
 
     device = resolve_device(device)
-    model, meta = load_model(model_path, device)
     parts, labels, label_order = run_parts(partition_csv, metadata_csv)
-    _check_labels(model_path, meta["labels"], label_order)
-    decide = {"vote": frame_vote, "sum": sum_of_softmax}[decision]
     store = open_store(frame_paths, expected_params)
-    ids, true, pred, scores = [], [], [], []
-    for tid in parts["test"]:
-        probs, _ = track_outputs(model, store, tid, meta["mean"], meta["std"], device)
-        label, score = decide(probs)
-        ids.append(tid), true.append(labels[tid]), pred.append(label), scores.append(score)
-    df = predictions_frame(ids, true, pred, scores, label_order)
-    write_csv_atomic(df, predictions_out)
-    return df
+    written = {}
+    for model_path in dict.fromkeys(s["model"] for s in systems):
+        model, meta = load_model(model_path, device)
+        _check_labels(model_path, meta["labels"], label_order)
+        probs = [track_outputs(model, store, tid, meta["mean"], meta["std"], device)[0] for tid in parts["test"]]
+        for system in (s for s in systems if s["model"] == model_path):
+            decide = {"vote": frame_vote, "sum": sum_of_softmax}[system["decision"]]
+            decided = [decide(p) for p in probs]
+            df = predictions_frame(list(parts["test"]), [labels[t] for t in parts["test"]],
+                                   [label for label, _ in decided], [score for _, score in decided], label_order)
+            write_csv_atomic(df, system["predictions"])
+            written[system["system"]] = df
+    return written
 
 
 def _check_labels(path, model_labels, label_order):
