@@ -41,7 +41,7 @@ import numpy as np
 import torch
 
 from mgrfaults.features.extract import ShardWriter
-from mgrfaults.systems.dnn import MLP, FrameBatches, TrainParams, init_mlp, prefetch, resolve_device, train_epoch, train_mlp
+from mgrfaults.systems.dnn import MLP, FrameBatches, MomentumSGD, TrainParams, init_mlp, prefetch, resolve_device, train_epoch, train_mlp
 from mgrfaults.systems.parts import open_store, standardisation_stats
 from mgrfaults.systems.resident import ResidentSGD, resident_part
 
@@ -163,7 +163,7 @@ def throughput(args, device, store, ids, labels, mean, std, peaks):
                 fn = lambda m, o, e, t=trainer: t.train_epoch(e)[2]
                 opt = None
             else:
-                opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.5)
+                opt = MomentumSGD(model.parameters(), lr=0.01, momentum=0.5)  # as train_mlp
                 fn = loop
             fn(model, opt, 0)  # warm-up (and graph capture)
             state[name] = (model, opt, fn, [])
@@ -191,7 +191,7 @@ def end_to_end(args, device, store, ids, labels, mean, std):
     for batch_size, units in itertools.product(args.batch_sizes, args.units):
         train = FrameBatches(store, train_ids, [y_of[t] for t in train_ids], mean, std, batch_size=batch_size, seed=0)
         valid = FrameBatches(store, valid_ids, [y_of[t] for t in valid_ids], mean, std, batch_size=8192, shuffle=False)
-        params = TrainParams(learning_rate=0.01, batch_size=batch_size, max_epochs=args.e2e_epochs, patience=1000)
+        params = TrainParams.study(learning_rate=0.01, batch_size=batch_size, max_epochs=args.e2e_epochs, patience=1000)
         model = make_model(len(mean), units, "cpu")
         seconds, _ = timed(lambda: train_mlp(model, train, valid, params, seed=0, device=device), device)
         rate = train.n_frames * args.e2e_epochs / seconds

@@ -168,12 +168,6 @@ def _flatten(node, prefix=""):
         yield prefix[:-1], node
 
 
-# Files other sessions own that still read config values with a fallback default; they take the
-# resolved options now (every key present), so the fallbacks are dead. Remove a file from here
-# when its `.get(key, default)` calls go.
-KNOWN_FALLBACKS = {"src/mgrfaults/partitions/split.py"}
-
-
 def test_no_module_repeats_a_schema_default(repo_root):
     """No `.get("<key with a schema default>", <fallback>)` in rules, scripts or the library."""
     keys = _leaf_keys_with_defaults()
@@ -181,8 +175,6 @@ def test_no_module_repeats_a_schema_default(repo_root):
     py_files = sorted((repo_root / "src" / "mgrfaults").rglob("*.py")) + sorted((repo_root / "workflow").rglob("*.py"))
     for path in py_files:
         rel = str(path.relative_to(repo_root))
-        if rel in KNOWN_FALLBACKS:
-            continue
         for node in ast.walk(ast.parse(path.read_text())):
             if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get"
                     and len(node.args) == 2 and isinstance(node.args[0], ast.Constant) and node.args[0].value in keys):

@@ -6,6 +6,7 @@ import pytest
 
 from mgrfaults import GENRES
 from mgrfaults.errors import InputError
+from mgrfaults.config import section_defaults
 from mgrfaults.systems.learned import (
     aggregate_windows,
     frame_vote,
@@ -119,7 +120,8 @@ def _tiny_net_run(tmp_path, seed=0, n_hidden=3):
 @pytest.mark.parametrize("system", ["16_RS_FF_L2", "16_RS_AF_LAll", "16_RS_FF_L1_SVM", "16_RS_AF_L3_SVM"])
 def test_learned_feature_systems_run_on_tiny_data(tmp_path, system):
     frames, metadata, partition, net = _tiny_net_run(tmp_path)
-    params = dict(ff_frames=20, ff_test_frames=None, af_window=100, af_hop=50, rf_trees=20, svm_C=[0.1, 10.0])
+    params = dict(section_defaults("systems.learned"), ff_frames=20, ff_test_frames=None, af_window=100, af_hop=50,
+                  rf_trees=20, svm_C=[0.1, 10.0])
     out = tmp_path / f"{system}.csv"
     df = learned_features_files(parse_system(system), net, [frames], partition, metadata, params, seed=1,
                                 model_out=tmp_path / f"{system}.pkl", predictions_out=out, device="cpu")
@@ -146,7 +148,8 @@ def test_learned_features_take_every_configured_layer(tmp_path, n_hidden, featur
     spec = resolve_systems({"run": [system], "dnn": {"hidden_layers": n_hidden}})[system]
     spec = SystemSpec.from_dict(spec.to_dict())
     assert spec.layers == tuple(range(1, n_hidden + 1))
-    params = dict(ff_frames=20, ff_test_frames=20, af_window=100, af_hop=50, rf_trees=10)
+    params = dict(section_defaults("systems.learned"), ff_frames=20, ff_test_frames=20, af_window=100, af_hop=50,
+                  rf_trees=10)
     learned_features_files(spec, net, [frames], partition, metadata, params, seed=1,
                            model_out=tmp_path / "m.pkl", predictions_out=tmp_path / "p.csv", device="cpu")
     import pickle

@@ -7,6 +7,7 @@ import torch
 
 from mgrfaults import GENRES
 from mgrfaults.systems.learned import predict_nets_files
+from mgrfaults.config import schema_defaults
 from mgrfaults.systems.dnn import (
     MLP,
     MomentumSGD,
@@ -158,7 +159,7 @@ def test_mlp_learns_separable_frames(tmp_path, optimizer, batch, lr, device):
     valid, _, _ = batches_for(paths, partition, "valid", batch_size=256, shuffle=False)
     torch.manual_seed(0)
     model = init_mlp(MLP(DIM, [20, 20, 20], 10, "relu", [1.0, 1.0, 0.9, 0.9]), seed=0)
-    params = TrainParams(learning_rate=lr, saturate=10, patience=3, max_epochs=6, batch_size=batch,
+    params = TrainParams.study(learning_rate=lr, saturate=10, patience=3, max_epochs=6, batch_size=batch,
                          optimizer=optimizer, hf={"cg_max_iter": 20})
     model, log = train_mlp(model, train, valid, params, seed=0, device=device)
     assert list(log.columns[:4]) == ["epoch", "loss", "train_frame_error", "valid_frame_error"]
@@ -175,7 +176,7 @@ def test_early_stopping_patience(tmp_path, device):
     valid, _, _ = batches_for(paths, partition, "valid", batch_size=256, shuffle=False)
     model = init_mlp(MLP(DIM, [8, 8, 8], 10, "relu"), seed=0)
     # lr 0: nothing improves after the first epoch, so training stops after 1 + patience epochs
-    model, log = train_mlp(model, train, valid, TrainParams(learning_rate=0.0, patience=2, max_epochs=50), seed=0,
+    model, log = train_mlp(model, train, valid, TrainParams.study(learning_rate=0.0, patience=2, max_epochs=50), seed=0,
                            device=device)
     assert len(log) == 3
 
@@ -201,15 +202,15 @@ def test_rbm_pretraining_option(tmp_path, device):
     assert trained[0] < untrained[0]
 
 
-VARIANT = dict(learning_rate=0.1, saturate=10, patience=4, max_epochs=6, batch_size=16, keep_probs=[1, 0.75, 0.75, 0.75],
-               init="glorot")
-DATA = dict(epoch_fraction=0.5, valid_frames=100, buffer_frames=128, cache_mb=0)
+VARIANT = dict(schema_defaults()["systems.dnn.variants"]["RS"], learning_rate=0.1, saturate=10, patience=4,
+               max_epochs=6, batch_size=16, keep_probs=[1, 0.75, 0.75, 0.75], init="glorot")
+DATA = dict(epoch_fraction=0.5, valid_frames=100, buffer_frames=128, cache_mb=0, precision="fp32")
 
 
-def _train_and_predict(tmp_path, paths, metadata, partition, tag, seed=7, device="cpu", system="20_RSD"):
+def _train_and_predict(tmp_path, paths, metadata, partition, tag, seed=7, device="cpu", system="20_RSD", **data):
     spec = parse_system(system)
     model_out, log_out = tmp_path / f"{tag}.pt", tmp_path / f"{tag}_log.csv"
-    train_net_files(paths, partition, metadata, spec, VARIANT, DATA, seed, model_out, log_out, device=device)
+    train_net_files(paths, partition, metadata, spec, VARIANT, {**DATA, **data}, seed, model_out, log_out, device=device)
     # two systems sharing the net: its frame outputs are computed once, each decision is written
     systems = [{"system": decision, "model": model_out, "decision": decision,
                 "predictions": tmp_path / f"{tag}_{decision}.csv"} for decision in ("sum", "vote")]
@@ -252,6 +253,24 @@ def test_train_net_files_self_describing_and_deterministic(tmp_path, one_thread,
     assert (pred_a.true == pred_a.predicted).mean() == 1.0
     _, _, pred_c = _train_and_predict(tmp_path, paths, metadata, partition, "c", seed=8, device=device)
     assert not np.allclose(pred_c.filter(like="score_"), pred_a.filter(like="score_"))
+
+
+@pytest.mark.parametrize("precision", ["tf32", "bf16"])
+def test_precision_keeps_the_validation_error(tmp_path, one_thread, device, precision):
+    # systems.dnn.precision: on a CPU it changes nothing (bit for bit); on CUDA the device-resident
+    # path trains in that precision and the validation frame error stays within noise of fp32's
+    paths, metadata, partition, _ = make_run(tmp_path)
+    model_32, log_32, _ = _train_and_predict(tmp_path, paths, metadata, partition, "fp32", device=device)
+    model_lo, log_lo, _ = _train_and_predict(tmp_path, paths, metadata, partition, precision, device=device,
+                                             precision=precision)
+    errors_32 = pd.read_csv(log_32)["valid_frame_error"].to_numpy()
+    errors_lo = pd.read_csv(log_lo)["valid_frame_error"].to_numpy()
+    if device == "cpu":
+        np.testing.assert_array_equal(errors_lo, errors_32)
+        for (k, v), (_, w) in zip(load_model(model_32)[0].state_dict().items(), load_model(model_lo)[0].state_dict().items()):
+            assert torch.equal(v, w), k
+    else:
+        assert abs(errors_lo.min() - errors_32.min()) <= 0.05  # early stopping may end at another epoch
 
 
 def test_model_file_errors(tmp_path):

@@ -76,7 +76,7 @@ def test_train_mlp_resident_learns_and_is_deterministic(tmp_path, device):
     paths, _, partition, _ = make_run(tmp_path)
     train, _, _ = batches_for(paths, partition, "train", batch_size=16, seed=0)
     valid, _, _ = batches_for(paths, partition, "valid", batch_size=256, shuffle=False)
-    params = TrainParams(learning_rate=0.1, saturate=10, patience=3, max_epochs=6, batch_size=16)
+    params = TrainParams.study(learning_rate=0.1, saturate=10, patience=3, max_epochs=6, batch_size=16)
 
     def run():
         model = init_mlp(MLP(DIM, [20, 20, 20], 10, "relu", [1.0, 1.0, 0.9, 0.9]), seed=0)
@@ -97,7 +97,7 @@ def test_resident_run_picks_the_path(tmp_path):
     train, _, _ = batches_for(paths, partition, "train", batch_size=16, seed=0)
     valid, _, _ = batches_for(paths, partition, "valid", batch_size=256, shuffle=False)
     model = MLP(DIM, [8], 10)
-    sgd, hf = TrainParams(), TrainParams(optimizer="hf")
+    sgd, hf = TrainParams.study(), TrainParams.study(optimizer="hf")
     assert resident_run(model, train, valid, sgd, "cpu") is None  # the CPU streams unless forced
     assert resident_run(model, train, valid, hf, "cpu", resident=True) is None  # SGD only
     run = resident_run(model, train, valid, sgd, "cpu", resident=True)

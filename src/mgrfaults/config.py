@@ -13,6 +13,7 @@ Outside Snakemake (tests, benchmarks) :func:`load_config` does what the Snakefil
 from __future__ import annotations
 
 import copy
+import functools
 import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -193,6 +194,32 @@ def complete_dnn_variants(dnn: Mapping[str, Any]) -> dict:
     return {**copy.deepcopy(dict(dnn)), "variants": variants}
 
 
+def section_defaults(section: str) -> dict:
+    """The schema's defaults of one config section, by key: ``section_defaults("systems.learned")``
+    -> ``{"ff_frames": 100, ...}`` (what a config that leaves the section out gets)."""
+    prefix = section + "."
+    return {key[len(prefix):]: value for key, value in schema_defaults().items()
+            if key.startswith(prefix) and "." not in key[len(prefix):]}
+
+
+@functools.lru_cache(maxsize=1)
+def _schema() -> dict:
+    return yaml.safe_load(SCHEMA_PATH.read_text())
+
+
+def complete_condition(condition: Mapping[str, Any]) -> dict:
+    """A partition condition (``method`` plus the options it gives) with every other option of its
+    method taken from the schema's defaults, as the validator fills them in a config."""
+    method = condition["method"]
+    found = schema_defaults()
+    common = "partitions.conditions."
+    options = {key[len(common):]: value for key, value in found.items()
+               if key.startswith(common) and "." not in key[len(common):]}
+    prefix = f"{common}{method}."
+    options.update({key[len(prefix):]: value for key, value in found.items() if key.startswith(prefix)})
+    return {**options, **condition}
+
+
 def schema_defaults(schema: Mapping | None = None) -> dict:
     """Every ``default`` of the schema, by dotted key (``dataset.sample_rate``: 22050).
 
@@ -200,7 +227,7 @@ def schema_defaults(schema: Mapping | None = None) -> dict:
     ``default: {}`` section markers are left out.
     """
     if schema is None:
-        schema = yaml.safe_load(SCHEMA_PATH.read_text())
+        schema = _schema()
     found: dict[str, Any] = {}
 
     def walk(node, prefix):
@@ -219,7 +246,8 @@ def schema_defaults(schema: Mapping | None = None) -> dict:
                     walk(branch.get("then", {}), prefix + f"{method}.")
 
     walk(schema, "")
-    return {k.replace("conditions.*.", "conditions."): v for k, v in found.items()}
+    # a copy: the parsed schema is cached, and callers may change what they get
+    return copy.deepcopy({k.replace("conditions.*.", "conditions."): v for k, v in found.items()})
 
 
 # ---------------------------------------------------------------------------------------------

@@ -18,29 +18,19 @@ if DATASET.source == "gtzan" and gtzan_source_problem(DATASET.gtzan):
 
 if DATASET.source == "synthetic":
 
-    rule synth_plan:
+    rule synth_dataset:
+        """The synthetic dataset: its plan (every excerpt's label, artist, fault and seeds), every genre's
+        audio (a process per genre, up to the job's threads) and the metadata table. One job, not one per
+        genre: Snakemake jobs cost ~1-3 s each here, a tiny preset's genre renders in less."""
         output:
-            f"{RESULTS}/dataset/plan.csv",
+            plan=f"{RESULTS}/dataset/plan.csv",
+            audio=[directory(f"{RESULTS}/dataset/audio/{genre}") for genre in GENRES],
+            metadata=f"{RESULTS}/dataset/metadata.csv",
+            bad=f"{RESULTS}/dataset/bad_audio.csv",
         params:
             synthetic=asdict(DATASET.synthetic),  # SyntheticSpec: preset applied, defaults filled
             sample_rate=DATASET.sample_rate,
             seed=RESOLVED.seed,
-        log:
-            f"{RESULTS}/logs/data/synth_plan.log",
-        conda:
-            "../envs/mgrfaults.yaml"
-        script:
-            "../scripts/synth_plan.py"
-
-    rule synth_dataset:
-        """Every genre's audio (a process per genre, up to the job's threads) and the metadata table."""
-        input:
-            f"{RESULTS}/dataset/plan.csv",
-        output:
-            # one job, not one per genre: Snakemake jobs cost ~1 s each, a tiny genre renders in less
-            audio=[directory(f"{RESULTS}/dataset/audio/{genre}") for genre in GENRES],
-            metadata=f"{RESULTS}/dataset/metadata.csv",
-            bad=f"{RESULTS}/dataset/bad_audio.csv",
         log:
             f"{RESULTS}/logs/data/synth_dataset.log",
         threads: len(GENRES)  # Snakemake lowers it to --cores

@@ -25,6 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import librosa
 import numpy as np
 import pandas as pd
 from scipy.signal import fftconvolve
@@ -433,10 +434,6 @@ def plan_dataset(
 # --------------------------------------------------------------------------------------------
 # Rendering
 # --------------------------------------------------------------------------------------------
-def midi_hz(note) -> np.ndarray:
-    return 440.0 * 2.0 ** ((np.asarray(note, dtype=float) - 69.0) / 12.0)
-
-
 def _envelope(n: int, sr: int, inst: Instrument, note_samples: int) -> np.ndarray:
     t = np.arange(n) / sr
     attack = np.minimum(t / max(inst.attack, 1e-3), 1.0)
@@ -574,7 +571,7 @@ def render_music(
         # chords and bass lines repeat the same notes bar after bar: render each once
         key = (midi, steps, inst)
         if key not in note_cache:
-            note_cache[key] = render_note(midi_hz(midi) * detune, steps * step, inst, sr, brightness)
+            note_cache[key] = render_note(librosa.midi_to_hz(midi) * detune, steps * step, inst, sr, brightness)
         return note_cache[key]
 
     progression = np.roll(style.progression, int(rng.integers(0, len(style.progression))))
@@ -727,11 +724,16 @@ def write_genre(plan: pd.DataFrame, genre: str, audio_dir, layout: str = "gtzan"
     def target(row):
         return audio_dir / (row["path"] if layout == "gtzan" else Path(row["path"]).name)
 
+    # keep in memory only the excerpts an exact replica of this genre copies (a genre of 100 x 30 s
+    # would otherwise hold ~0.5 GB of float64 audio)
+    sources = set(rows.loc[rows["fault"] == "exact_replica", "replica_of"])
     rendered: dict[str, np.ndarray] = {}
     by_id = plan.set_index("track_id")
     for _, row in rows.iterrows():
         if row["fault"] != "exact_replica":
-            rendered[row["track_id"]] = y = render_excerpt(row)
+            y = render_excerpt(row)
+            if row["track_id"] in sources:
+                rendered[row["track_id"]] = y
             write_au(target(row), y, int(row["sample_rate"]))
     for _, row in rows[rows["fault"] == "exact_replica"].iterrows():
         y = rendered.get(row["replica_of"])

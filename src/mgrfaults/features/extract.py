@@ -23,6 +23,7 @@ cache (:func:`mgrfaults.systems.parts.standardisation_stats`).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
@@ -514,10 +515,9 @@ class ShardWriter:
         self._rows = 0
 
     def __enter__(self) -> "ShardWriter":
-        self._atomic = atomic_path(self.path)
-        tmp = self._atomic.__enter__()
-        try:
-            self._file = h5py.File(tmp, "w")
+        with contextlib.ExitStack() as stack:  # a failure here closes the file and removes the temp file
+            tmp = stack.enter_context(atomic_path(self.path))
+            self._file = stack.enter_context(h5py.File(tmp, "w"))
             self._data = self._file.create_dataset(
                 "features",
                 shape=(0, self.dim),
@@ -525,9 +525,8 @@ class ShardWriter:
                 dtype=self.dtype,
                 chunks=(_chunk_rows(self.dim, self.dtype.itemsize), self.dim),
             )
-        except BaseException as e:
-            self._atomic.__exit__(type(e), e, e.__traceback__)
-            raise
+            # the file closes, then the temp file is renamed (or removed), when the writer's block ends
+            self._open = stack.pop_all()
         return self
 
     def append(self, track_id: str, features: np.ndarray) -> None:
@@ -556,22 +555,17 @@ class ShardWriter:
         self._rows += n
 
     def __exit__(self, exc_type, exc, tb) -> bool:
-        try:
-            if exc_type is None:
-                lengths = np.asarray(self._lengths, dtype=np.int64)
-                offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64) if len(lengths) else lengths
-                ids = np.array(self._ids, dtype=object)
-                self._file.create_dataset("track_ids", data=ids, dtype=h5py.string_dtype("utf-8"))
-                self._file.create_dataset("offsets", data=offsets, dtype=np.int64)
-                self._file.create_dataset("lengths", data=lengths, dtype=np.int64)
-                self._file.attrs["params"] = json.dumps(self.params, sort_keys=True)
-                self._file.attrs["kind"] = self.kind
-        except BaseException as e:
-            self._file.close()
-            self._atomic.__exit__(type(e), e, e.__traceback__)
-            raise
-        self._file.close()
-        self._atomic.__exit__(exc_type, exc, tb)  # renames on success, removes the temp file on error
+        if exc_type is not None:  # the block failed: close, remove the temp file, let the error through
+            return self._open.__exit__(exc_type, exc, tb)
+        with self._open:  # close, then rename; an error writing the index removes the temp file instead
+            lengths = np.asarray(self._lengths, dtype=np.int64)
+            offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64) if len(lengths) else lengths
+            ids = np.array(self._ids, dtype=object)
+            self._file.create_dataset("track_ids", data=ids, dtype=h5py.string_dtype("utf-8"))
+            self._file.create_dataset("offsets", data=offsets, dtype=np.int64)
+            self._file.create_dataset("lengths", data=lengths, dtype=np.int64)
+            self._file.attrs["params"] = json.dumps(self.params, sort_keys=True)
+            self._file.attrs["kind"] = self.kind
         return False
 
 

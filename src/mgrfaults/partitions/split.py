@@ -35,12 +35,14 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from mgrfaults.config import complete_condition
 from mgrfaults.errors import InputError
 from mgrfaults.data.metadata import FAULTS
 
 PARTS = ("train", "valid", "test")
 DEFAULT_PROPORTIONS = {"train": 0.5, "valid": 0.2, "test": 0.3}
 DEFAULT_REMOVE_FAULTS = ("exact_replica", "recording_replica", "distortion")
+METHODS = ("stratified", "stratified_cv", "artist_filtered", "artist_filtered_cv", "published")
 PROPORTION_TOLERANCE = 0.10
 """A genre whose share of a part deviates from target by more than this (10 points) gets a warning."""
 
@@ -748,27 +750,25 @@ def make_partitions(
     """
     key = f"partitions.conditions.{name}"
     method = condition["method"]
-    props = condition.get("proportions")
-    k = int(condition.get("k", 4))
-    solver = condition.get("solver", "ilp")
-    time_limit = float(condition.get("time_limit", 30.0))
+    if method not in METHODS:
+        raise InputError(f"{key}.method: unknown partition method {method!r}")
+    condition = complete_condition(condition)  # the options not given: the schema's defaults
     if method in ("stratified", "stratified_cv"):
-        kept, _ = remove_faults(metadata, condition.get("remove_faults", []))
+        kept, _ = remove_faults(metadata, condition["remove_faults"])
         if method == "stratified":
-            return [stratified_split(kept, props, seed)]
-        check_k_against_genres(kept, k, f"{key}.k")
-        return stratified_cv(kept, k, seed)
-    faults = condition.get("remove_faults", DEFAULT_REMOVE_FAULTS)
+            return [stratified_split(kept, condition["proportions"], seed)]
+        check_k_against_genres(kept, int(condition["k"]), f"{key}.k")
+        return stratified_cv(kept, int(condition["k"]), seed)
     if method == "artist_filtered":
-        return [artist_filtered_split(metadata, props, faults, seed, solver, time_limit)]
+        return [artist_filtered_split(metadata, condition["proportions"], condition["remove_faults"], seed,
+                                      condition["solver"], float(condition["time_limit"]))]
     if method == "artist_filtered_cv":
+        k, faults = int(condition["k"]), condition["remove_faults"]
         check_k_against_genres(remove_faults(metadata, faults)[0], k, f"{key}.k", group_col="artist")
-        return artist_filtered_cv(metadata, k, faults, seed, solver, time_limit)
-    if method == "published":
-        if lists is None:
-            raise InputError(f"{key}: published condition: no partition lists given")
-        return [published_split(metadata, lists, key, skipped, condition.get("on_missing", "error"), list_files)]
-    raise InputError(f"method: unknown partition method {method!r}")
+        return artist_filtered_cv(metadata, k, faults, seed, condition["solver"], float(condition["time_limit"]))
+    if lists is None:
+        raise InputError(f"{key}: published condition: no partition lists given")
+    return [published_split(metadata, lists, key, skipped, condition["on_missing"], list_files)]
 
 
 def fault_source(metadata: pd.DataFrame, condition: Mapping, detected: pd.DataFrame | None, name: str = "condition") -> pd.DataFrame:
@@ -779,7 +779,7 @@ def fault_source(metadata: pd.DataFrame, condition: Mapping, detected: pd.DataFr
     """
     from mgrfaults.faults.groups import apply_detected
 
-    mode = str(condition.get("faults", "annotated"))
+    mode = str(complete_condition(condition)["faults"])
     if mode == "annotated":
         return metadata
     if condition["method"] == "published":
@@ -791,7 +791,8 @@ def fault_source(metadata: pd.DataFrame, condition: Mapping, detected: pd.DataFr
 
 def is_artist_filtered(condition: Mapping) -> bool:
     """Whether the artist check applies: artist_filtered methods, or published with ``check_artists``."""
-    return str(condition["method"]).startswith("artist_filtered") or bool(condition.get("check_artists", False))
+    condition = complete_condition(condition)
+    return str(condition["method"]).startswith("artist_filtered") or bool(condition.get("check_artists"))
 
 
 def run_condition(
@@ -815,9 +816,10 @@ def run_condition(
         One pair per fold; see :func:`make_partitions`, :func:`check_partition` (errors raise,
         proportion warnings are issued and logged) and :func:`summary_table`.
     """
+    condition = complete_condition(condition)  # the options not given: the schema's defaults
     metadata = fault_source(metadata, condition, detected, name)
     method = str(condition["method"])
-    target = target_shares(method, condition.get("proportions"), int(condition.get("k", 4)))
+    target = target_shares(method, condition.get("proportions"), condition.get("k"))
     out = []
     for fold, partition in enumerate(make_partitions(metadata, condition, seed, lists, skipped, name, list_files)):
         source = f"partitions.conditions.{name} fold {fold}"

@@ -119,7 +119,8 @@ def bff_files(spec, texture_paths, partition_csv, metadata_csv, params: dict, se
     texture_paths : list of path
         The texture feature shards.
     params : dict
-        ``systems.bff``: ``svm_C``, ``svm_gamma`` (grids; gamma values or "scale"), ``rf_trees``.
+        ``systems.bff``, every key (the schema's defaults filled): ``svm_C``, ``svm_gamma`` (grids; gamma
+        values or "scale"), ``rf_trees``.
     seed : int
         The run's seed (the forest's).
     """
@@ -133,8 +134,7 @@ def bff_files(spec, texture_paths, partition_csv, metadata_csv, params: dict, se
     y_va_tracks = np.array([labels[t] for t in parts["valid"]])
     clf, selection = fit_bff(
         spec.classifier, x_tr, y_tr, x_va, y_va, owner_va, y_va_tracks, n_classes, seed=derive(seed, "bff"),
-        n_trees=params.get("rf_trees", 500), C_grid=params.get("svm_C", [1, 10, 100, 1000]),
-        gamma_grid=params.get("svm_gamma", ["scale"]), threads=threads,
+        n_trees=params["rf_trees"], C_grid=params["svm_C"], gamma_grid=params["svm_gamma"], threads=threads,
     )
     x_te, owner_te, _ = stack_windows(store, parts["test"])
     predicted, scores = excerpt_votes(clf, x_te, owner_te, len(parts["test"]), n_classes)

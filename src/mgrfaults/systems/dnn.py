@@ -419,38 +419,48 @@ def init_mlp(model: MLP, scheme: str = "uniform", init_range: float = 0.1, seed:
 class TrainParams:
     """Hyper-parameters of one training run (a variant of the config's ``systems.dnn.variants``).
 
-    Defaults are the study's 2014 RS variant (``mlp_rlu2.yaml`` @a1e6340). Epochs are passes over
-    the training part (see the module docstring); ``learning_rate`` decays linearly to
-    ``learning_rate * final_lr_factor`` and momentum rises linearly from ``momentum_start`` to
-    ``momentum_end`` over the first ``saturate`` epochs (pylearn2's ``LinearDecayOverEpoch`` and
-    ``MomentumAdjustor``); training stops after ``patience`` epochs without a relative improvement
-    of ``min_improvement`` in the validation frame error (``MonitorBased``), or at ``max_epochs``.
-    ``input_scales`` None: inverted dropout (``1 / keep``).
+    Every variant value comes from the config; the study's values (2014 RS and RSD, Sigtia & Dixon's
+    SD, with their sources) are written once, as the schema's defaults of ``systems.dnn.variants``:
+    :meth:`study` reads them. Epochs are passes over the training part (see the module docstring);
+    ``learning_rate`` decays linearly to ``learning_rate * final_lr_factor`` and momentum rises
+    linearly from ``momentum_start`` to ``momentum_end`` over the first ``saturate`` epochs
+    (pylearn2's ``LinearDecayOverEpoch`` and ``MomentumAdjustor``); training stops after
+    ``patience`` epochs without a relative improvement of ``min_improvement`` in the validation
+    frame error (``MonitorBased``), or at ``max_epochs``. ``input_scales`` None: inverted dropout
+    (``1 / keep``). ``optimizer``, ``hf``, ``pretrain`` and ``rbm`` come from the net's name.
     """
 
-    learning_rate: float = 0.01
-    final_lr_factor: float = 0.01
-    momentum_start: float = 0.5
-    momentum_end: float = 0.9
-    saturate: int = 50
-    patience: int = 10
-    min_improvement: float = 0.001
-    max_epochs: int = 1000
-    batch_size: int = 1200
-    keep_probs: list = field(default_factory=lambda: [1.0, 1.0, 1.0, 1.0])
-    input_scales: list | None = None
-    init: str = "uniform"
-    init_range: float = 0.1
+    learning_rate: float
+    final_lr_factor: float
+    momentum_start: float
+    momentum_end: float
+    momentum_schedule: bool
+    saturate: int
+    patience: int
+    min_improvement: float
+    max_epochs: int
+    batch_size: int
+    keep_probs: list
+    input_scales: list | None
+    init: str
+    init_range: float
     optimizer: str = "sgd"
-    momentum_schedule: bool = True
     hf: dict = field(default_factory=dict)
     pretrain: bool = False
     rbm: dict = field(default_factory=dict)
 
     @classmethod
     def from_config(cls, variant: dict, **overrides):
+        """From a complete variant (``mgrfaults.config.complete_dnn_variants``); unknown keys are ignored."""
         known = {k: v for k, v in {**variant, **overrides}.items() if k in cls.__dataclass_fields__}
         return cls(**known)
+
+    @classmethod
+    def study(cls, variant: str = "RS", **overrides):
+        """The schema's default of ``variant`` (RS, RSD or SD), ``overrides`` laid over it."""
+        from mgrfaults.config import schema_defaults
+
+        return cls.from_config(schema_defaults()["systems.dnn.variants"][variant], **overrides)
 
 
 def linear_ramp(epoch: int, start: float, end: float, saturate: int) -> float:
@@ -575,6 +585,7 @@ def train_mlp(
     progress: bool = False,
     log_fn=None,
     resident=None,
+    precision: str = "fp32",
 ) -> tuple[MLP, pd.DataFrame]:
     """Train ``model`` with early stopping on the validation frame error; return the best model.
 
@@ -595,6 +606,8 @@ def train_mlp(
     resident : bool, optional
         Train on the parts held on the device (:mod:`mgrfaults.systems.resident`); None: for SGD on
         a CUDA device when they fit; True: force it (SGD); False: always stream.
+    precision : {"fp32", "tf32", "bf16"}
+        Matmul precision of the device-resident path on CUDA (``systems.dnn.precision``); fp32 elsewhere.
 
     Returns
     -------
@@ -618,7 +631,10 @@ def train_mlp(
         raise ValueError(f"optimizer: sgd or hf, got {params.optimizer!r}")
     from mgrfaults.systems.resident import resident_run
 
-    fast = resident_run(model, train, valid, params, device, resident)
+    fast = resident_run(model, train, valid, params, device, resident, precision=precision)
+    if fast is None and precision != "fp32" and device.type == "cuda":
+        log.warning("precision %s applies to the device-resident path only; this run streams its part in fp32",
+                    precision)
     best_err, best_state, best_epoch, threshold_err, since = np.inf, None, -1, np.inf, 0
     rows = []
     for epoch in range(int(params.max_epochs)):
@@ -790,7 +806,7 @@ def train_net_files(
         The variant's hyper-parameters (``systems.dnn.variants[spec.variant]``).
     data : dict
         ``systems.dnn`` data settings: ``epoch_fraction`` (share of the training frames per epoch,
-        1.0: every frame), ``valid_frames``, ``buffer_frames``, ``cache_mb``. The number of hidden
+        1.0: every frame), ``valid_frames``, ``buffer_frames``, ``cache_mb``, ``precision``. The number of hidden
         layers is ``spec.hidden_layers``.
     seed : int
         The run's seed (derived from the master seed, net, condition and fold).
@@ -825,7 +841,7 @@ def train_net_files(
     )
     valid = FrameBatches(
         store, parts["valid"], [labels[t] for t in parts["valid"]], batch_size=8192,
-        frames_per_epoch=data.get("valid_frames"), seed=derive(seed, "valid"), shuffle=False, **common,
+        frames_per_epoch=data["valid_frames"], seed=derive(seed, "valid"), shuffle=False, **common,
     )
     hidden = [spec.hidden_units] * n_hidden
     model = MLP(len(mean), hidden, len(label_order), spec.activation, params.keep_probs, params.input_scales)
@@ -840,7 +856,7 @@ def train_net_files(
         )
 
     model, epochs = train_mlp(model, train, valid, params, seed=derive(seed, "dropout"), device=device,
-                              progress=progress, log_fn=log_row)
+                              progress=progress, log_fn=log_row, precision=data["precision"])
     seconds = time.perf_counter() - t0
     log.info("%s: best epoch %d of %d, %.1f s", spec.net, model.best_epoch, len(epochs), seconds)
     save_model(

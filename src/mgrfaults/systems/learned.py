@@ -292,7 +292,7 @@ def learned_features(model, meta, store, track_ids, spec, params, rng, device, f
         if spec.features == "FF":
             feats = random_frames(hidden, frames_cap, rng)
         else:
-            feats = aggregate_windows(hidden, params.get("af_window", 200), params.get("af_hop", 100))
+            feats = aggregate_windows(hidden, params["af_window"], params["af_hop"])
         rows.append(feats)
         owner.append(np.full(len(feats), i))
     return np.concatenate(rows), np.concatenate(owner)
@@ -309,8 +309,8 @@ def learned_features_files(
     spec : SystemSpec
         A system with ``decision == "learned"`` (e.g. ``500_RSD_AF_LAll``).
     params : dict
-        ``systems.learned``: ``ff_frames`` (100), ``ff_test_frames`` (100; None: all), ``af_window`` (200),
-        ``af_hop`` (100), ``rf_trees`` (500), ``svm_C`` (grid), ``svm_gamma`` (grid).
+        ``systems.learned``, every key (the schema's defaults filled): ``ff_frames``, ``ff_test_frames``
+        (None: all), ``af_window``, ``af_hop``, ``rf_trees``, ``svm_C`` (grid), ``svm_gamma`` (grid).
     seed : int
         The run's seed (frame sampling, forest).
     """
@@ -329,18 +329,16 @@ def learned_features_files(
         )
     store = open_store(frame_paths, expected_params)
     rng = np.random.default_rng(derive(seed, "frames"))
-    ff = params.get("ff_frames", 100)
     xs, ys = {}, {}
     for part in ("train", "valid"):
-        x, owner = learned_features(model, meta, store, parts[part], spec, params, rng, device, ff)
+        x, owner = learned_features(model, meta, store, parts[part], spec, params, rng, device, params["ff_frames"])
         xs[part], ys[part] = x, np.array([labels[parts[part][i]] for i in owner])
     clf, selection = fit_selecting(
         spec.classifier, xs["train"], ys["train"], xs["valid"], ys["valid"], seed=derive(seed, "classifier"),
-        n_trees=params.get("rf_trees", 500), C_grid=params.get("svm_C", [1.0, 10.0, 100.0]),
-        gamma_grid=params.get("svm_gamma", ["scale"]), threads=threads,
+        n_trees=params["rf_trees"], C_grid=params["svm_C"], gamma_grid=params["svm_gamma"], threads=threads,
     )
     x_test, owner = learned_features(
-        model, meta, store, parts["test"], spec, params, rng, device, params.get("ff_test_frames")
+        model, meta, store, parts["test"], spec, params, rng, device, params["ff_test_frames"]
     )
     pred, scores = votes_by_owner(clf, x_test, owner, len(parts["test"]), len(label_order))
     ids, true = parts["test"], [labels[t] for t in parts["test"]]

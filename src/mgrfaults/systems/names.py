@@ -249,7 +249,7 @@ def resolve_systems(systems_config: Mapping[str, Any]) -> dict[str, SystemSpec]:
     dupes = sorted({n for n in run if run.count(n) > 1})
     if dupes:
         raise SystemNameError(f"systems.run: listed more than once: {dupes}")
-    n_hidden = int((systems_config.get("dnn") or {}).get("hidden_layers", STUDY_HIDDEN_LAYERS))
+    n_hidden = int(systems_config["dnn"]["hidden_layers"])
     return {name: parse_system(name, n_hidden) for name in run}
 
 
