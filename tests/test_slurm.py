@@ -34,7 +34,7 @@ REDUCED_CONFIG = deep_update(TINY_CONFIG, {"systems": {"run": REDUCED_SYSTEMS},
 # the built-in systems only: the tiny run's custom system is not part of the reduced run
 REDUCED_CONFIG["systems"] = {k: v for k, v in REDUCED_CONFIG["systems"].items() if k != "custom"}
 # rules that must have gone through sbatch, and the profile's local rules that must not have
-SUBMITTED_RULES = {"synth_dataset", "extract_features", "train_net", "predict_dnn", "train_bff"}
+SUBMITTED_RULES = {"synth_dataset", "extract_features", "train_net", "train_bff"}
 LOCAL_RULES = {"evaluate_runs"}
 
 
@@ -111,7 +111,7 @@ def test_jobs_ran_as_slurm_jobs(slurm_run):
     assert not LOCAL_RULES & set(jobs["rule"])
     # SLURM reserved exactly the threads the scripts give torch / librosa
     threads = int(yaml.safe_load((REPO / "config" / "config.yaml").read_text())["systems"].get("threads", 2))
-    assert set(jobs.loc[jobs["rule"].isin(["train_net", "predict_dnn", "train_bff"]), "cpus"]) == {threads}
+    assert set(jobs.loc[jobs["rule"].isin(["train_net", "train_bff"]), "cpus"]) == {threads}
     assert set(jobs.loc[jobs["rule"] == "extract_features", "cpus"]) == {1}
 
 

@@ -50,6 +50,8 @@ def test_drop_table_and_summary():
     # Student t with 2 degrees of freedom: half-width 4.303 * 0.05 / sqrt(3)
     assert summary.loc[("X", 1.0), "drop_ci_high"] == pytest.approx(0.3 + 4.3027 * 0.05 / np.sqrt(3), abs=1e-4)
     assert summary.loc[("all", 0.0), "drop_mean"] == pytest.approx(0.0, abs=1e-12)
+    # the control's interval holds zero; the strong confound's excludes it
+    assert summary.loc[("all", 0.0), "drop_interval_holds_zero"] and not summary.loc[("X", 1.0), "drop_interval_holds_zero"]
     with pytest.raises(InputError):
         drop_table([(points[0], _runs(0.8, 0.5).query("condition == 'standard'"))])
 

@@ -25,7 +25,7 @@ rule attribution:
     params:
         runs=[list(r) for r in runs()],
         partitions=[[c, f] for c, n_folds in CONDITIONS.items() for f in range(n_folds)],
-        confidence=config["evaluate"]["confidence"],
+        confidence=EVALUATE.confidence,
     log:
         f"{RESULTS}/logs/evaluate/attribution.log",
     conda:

@@ -35,8 +35,10 @@ SYSTEM_SPECS = resolve_systems({**SYSTEMS_CONFIG, "run": BUILTIN_SYSTEMS})
 NET_SPECS = net_specs(SYSTEM_SPECS)  # the nets, each trained once per condition and fold
 NETS = list(NET_SPECS)
 TRAINED_NETS = NETS  # the DNNs, whose training logs make the training curves
-# the DNN systems that decide from their net's frame outputs (vote, sum of softmax): one predict job per run
-DECIDED_DNN_SYSTEMS = [s for s, spec in SYSTEM_SPECS.items() if spec.kind == "dnn" and spec.decision in ("sum", "vote")]
+# the DNN systems that decide from their net's frame outputs: train_net writes them as <net> (vote) and <net>_sum
+for _name, _spec in SYSTEM_SPECS.items():
+    if _spec.kind == "dnn" and _spec.decision in ("sum", "vote"):
+        assert _name == _spec.net + {"vote": "", "sum": "_sum"}[_spec.decision], (_name, _spec.net)
 TRAIN_THREADS = int(SYSTEMS_CONFIG["threads"])
 TRAIN_DEVICE = SYSTEMS_CONFIG["device"]
 FRAME_SHARDS = expand(f"{RESULTS}/features/frames/shard_{{shard}}.h5", shard=SHARDS)

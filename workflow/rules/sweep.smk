@@ -53,7 +53,7 @@ rule sweep_tables:
     params:
         points=SWEEP_POINTS,
         conditions=COMPARE,
-        confidence=config["evaluate"]["confidence"],
+        confidence=EVALUATE.confidence,
     log:
         f"{SWEEP_DIR}/logs/sweep_tables.log",
     conda:

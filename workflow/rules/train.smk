@@ -1,6 +1,6 @@
 # Stage: train. Each net is trained once per condition and fold and reused by every system derived
 # from it (500_RSD, 500_RSD_sum, 500_RSD_AF_LAll); each system then writes its test predictions.
-# Rules: train_net (DNN) -> predict_dnn (vote / sum of softmax) or train_learned (RF/SVM on learned
+# Rules: train_net (DNN, and its vote / sum-of-softmax test predictions) -> train_learned (RF/SVM on learned
 # features); train_bff (the MFCC baseline); train_custom (your own systems, systems.custom).
 # System names: mgrfaults.systems.names, resolved once in common.smk (SYSTEM_SPECS, NET_SPECS, with
 # systems.dnn.hidden_layers); each script receives its resolved spec (params.spec, SystemSpec.to_dict()),
@@ -15,6 +15,11 @@ rule train_net:
     output:
         model=f"{RESULTS}/models/{{net}}/{{condition}}/fold_{{fold}}.pt",
         training_log=f"{RESULTS}/training/{{net}}/{{condition}}/fold_{{fold}}_log.csv",
+        # the test predictions of the net's two decision systems, made in the training job (the net is in
+        # memory, torch imported; a job of its own cost ~4 s): <net> (majority vote of frame argmaxes, the
+        # 2014 code) and <net>_sum (summed softmax, the later code), written whether or not systems.run has them
+        vote=f"{RESULTS}/predictions/{{net}}/{{condition}}/fold_{{fold}}.csv",
+        sum=f"{RESULTS}/predictions/{{net}}_sum/{{condition}}/fold_{{fold}}.csv",
     wildcard_constraints:
         net=_one_of(NETS),
     params:
@@ -37,35 +42,6 @@ rule train_net:
         "../envs/mgrfaults.yaml"
     script:
         "../scripts/train_dnn.py"
-
-
-if DECIDED_DNN_SYSTEMS:
-
-    rule predict_dnn:
-        """Test predictions of every vote / sum-of-softmax DNN system of one condition and fold: one job,
-        each net's frame outputs computed once for the systems that share it."""
-        input:
-            models=lambda wildcards: sorted({_net_model(wildcards, s) for s in DECIDED_DNN_SYSTEMS}),
-            frames=FRAME_SHARDS,
-            partition=f"{RESULTS}/partitions/{{condition}}/fold_{{fold}}.csv",
-            metadata=f"{RESULTS}/dataset/metadata.csv",
-        output:
-            predictions=[f"{RESULTS}/predictions/{s}/{{condition}}/fold_{{fold}}.csv" for s in DECIDED_DNN_SYSTEMS],
-        params:
-            # per output, in order: the system's net model and decision
-            systems=lambda wildcards: [
-                {"system": s, "model": _net_model(wildcards, s), "decision": SYSTEM_SPECS[s].decision}
-                for s in DECIDED_DNN_SYSTEMS
-            ],
-            device=TRAIN_DEVICE,
-            frame_params=FRAME_PARAMS,
-        log:
-            f"{RESULTS}/logs/predict/{{condition}}/fold_{{fold}}.log",
-        threads: TRAIN_THREADS
-        conda:
-            "../envs/mgrfaults.yaml"
-        script:
-            "../scripts/predict_dnn.py"
 
 
 rule train_learned:

@@ -1,19 +1,22 @@
-"""Snakemake entry point: train one net on one condition/fold (model file + per-epoch log)."""
+"""Snakemake entry point: train one net on one condition/fold (model file + per-epoch log), then write the
+test predictions of its two decision systems, <net> (majority vote) and <net>_sum (summed softmax)."""
 
 import torch
 
-from mgrfaults.systems.dnn import train_net_files
 from mgrfaults.logs import setup_script_logging
+from mgrfaults.systems.dnn import train_net_files
+from mgrfaults.systems.learned import predict_nets_files
 from mgrfaults.systems.names import SystemSpec
 
 snakemake = globals()["snakemake"]  # injected by Snakemake's script directive
 log = setup_script_logging(snakemake.log)
 torch.set_num_threads(snakemake.threads)
+spec = SystemSpec.from_dict(snakemake.params.spec)
 train_net_files(
     snakemake.input.frames,
     snakemake.input.partition,
     snakemake.input.metadata,
-    SystemSpec.from_dict(snakemake.params.spec),
+    spec,
     dict(snakemake.params.variant),
     dict(snakemake.params.data),
     int(snakemake.params.seed),
@@ -24,3 +27,17 @@ train_net_files(
     rbm=dict(snakemake.params.rbm),
     expected_params=dict(snakemake.params.frame_params),
 )
+decisions = [
+    {"system": spec.net, "model": snakemake.output.model, "decision": "vote", "predictions": snakemake.output.vote},
+    {"system": f"{spec.net}_sum", "model": snakemake.output.model, "decision": "sum", "predictions": snakemake.output.sum},
+]
+predictions = predict_nets_files(
+    decisions,
+    snakemake.input.frames,
+    snakemake.input.partition,
+    snakemake.input.metadata,
+    device=snakemake.params.device,
+    expected_params=dict(snakemake.params.frame_params),
+)
+for system, df in predictions.items():
+    log.info("%s: %d test excerpts, accuracy %.3f", system, len(df), (df.true == df.predicted).mean())

@@ -134,7 +134,8 @@ def drop_summary(drops: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
     -------
     DataFrame
         system, confound_strength, faults, n_seeds, drop_mean, drop_sd, drop_ci_low, drop_ci_high,
-        and the same for normalized_drop (fractions).
+        drop_interval_holds_zero (the interval contains 0: no drop beyond the seeds' spread; what the
+        negative control must show), and the same for normalized_drop (fractions).
     """
     keys = ["confound_strength", "faults"]
     per_seed_all = drops.groupby(keys + ["seed"], sort=False)[["drop", "normalized_drop"]].mean().reset_index()
@@ -147,6 +148,8 @@ def drop_summary(drops: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
                 summary = mean_interval(group[column], confidence)
                 row["n_seeds"] = summary["n_seeds"]
                 row.update({f"{column}_{k}": summary[k] for k in ("mean", "sd", "ci_low", "ci_high")})
+                # NaN bounds (one seed) hold nothing: the comparison is False
+                row[f"{column}_interval_holds_zero"] = bool(summary["ci_low"] <= 0.0 <= summary["ci_high"])
             rows.append(row)
     return pd.DataFrame(rows)
 

@@ -235,7 +235,7 @@ def votes_by_owner(clf, x: np.ndarray, owner: np.ndarray, n_tracks: int, n_class
 
 
 # --------------------------------------------------------------------------------------------------
-# runs from files (called by workflow/scripts/predict_dnn.py and train_learned.py)
+# runs from files (called by workflow/scripts/train_dnn.py and train_learned.py)
 # --------------------------------------------------------------------------------------------------
 
 
