@@ -56,9 +56,10 @@ onsuccess:
     print(
         finished_message(
             RESULTS,
-            f"{RESULTS}/tables/difference.csv" if HAS_DIFFERENCE else f"{RESULTS}/tables/runs.csv",
+            ANSWER_TABLE,
             configfiles=[os.path.relpath(f) for f in workflow.overwrite_configfiles],
             config_overrides=bool(workflow.config_settings.config),  # --config values
             report_exists=Path(f"{RESULTS}/report.html").exists(),
+            answer_exists=Path(ANSWER_TABLE).exists(),
         )
     )

@@ -44,3 +44,10 @@ def test_finished_message_names_the_answer_and_the_report_command():
     assert "earlier build" not in text
     again = finished_message("results", "results/tables/runs.csv", config_overrides=True, report_exists=True)
     assert "snakemake --report results/report.html --config" in again and "earlier build" in again
+
+
+def test_finished_message_after_other_targets_does_not_point_at_an_unbuilt_answer():
+    from mgrfaults.logs import finished_message
+
+    text = finished_message("results", "results/tables/difference.csv", answer_exists=False)
+    assert "not built yet" in text and "results/tables/difference.csv" in text and "--report" not in text

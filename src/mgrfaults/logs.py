@@ -61,7 +61,7 @@ def setup_script_logging(log_paths=(), level: int = logging.INFO) -> logging.Log
 
 
 def finished_message(results: str, summary_table: str, configfiles=(), config_overrides: bool = False,
-                     report_exists: bool = False) -> str:
+                     report_exists: bool = False, answer_exists: bool = True) -> str:
     """What a finished run prints last: where the answer is and how to build the report.
 
     Parameters
@@ -76,7 +76,13 @@ def finished_message(results: str, summary_table: str, configfiles=(), config_ov
         The run had ``--config`` values (repeated as a reminder, not spelled out).
     report_exists : bool
         ``<results>/report.html`` exists already (from an earlier ``--report``; a run never writes it).
+    answer_exists : bool
+        ``summary_table`` exists: False after a run of other targets (a stage's files, a benchmark), which
+        then says so instead of pointing at a table it did not build.
     """
+    if not answer_exists:
+        return (f"Finished the requested targets. The answer ({summary_table}) is not built yet: "
+                "run snakemake without targets (with the same --configfile) to build it.")
     report = f"{results}/report.html"
     command = f"snakemake --report {report}"
     if configfiles:

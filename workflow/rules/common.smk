@@ -276,6 +276,11 @@ def _attribution_partitions():
 
 
 SWEEP_DIR = f"{RESULTS}/sweep"
+# the table that answers the run, named by the message a finished run prints (Snakefile, onsuccess)
+if config["sweep"]["enabled"]:
+    ANSWER_TABLE = f"{SWEEP_DIR}/drop_summary.csv"
+else:
+    ANSWER_TABLE = f"{RESULTS}/tables/difference.csv" if HAS_DIFFERENCE else f"{RESULTS}/tables/runs.csv"
 
 
 def _sweep_points():
