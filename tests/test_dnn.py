@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from mgrfaults import GENRES
-from mgrfaults.systems.learned import predict_nets_files
+from mgrfaults.systems.learned import predict_net_files
 from mgrfaults.config import schema_defaults
 from mgrfaults.systems.dnn import (
     MLP,
@@ -212,9 +212,8 @@ def _train_and_predict(tmp_path, paths, metadata, partition, tag, seed=7, device
     model_out, log_out = tmp_path / f"{tag}.pt", tmp_path / f"{tag}_log.csv"
     train_net_files(paths, partition, metadata, spec, VARIANT, {**DATA, **data}, seed, model_out, log_out, device=device)
     # two systems sharing the net: its frame outputs are computed once, each decision is written
-    systems = [{"system": decision, "model": model_out, "decision": decision,
-                "predictions": tmp_path / f"{tag}_{decision}.csv"} for decision in ("sum", "vote")]
-    preds = predict_nets_files(systems, paths, partition, metadata, device=device)
+    outputs = {decision: tmp_path / f"{tag}_{decision}.csv" for decision in ("sum", "vote")}
+    preds = predict_net_files(model_out, paths, partition, metadata, outputs, device=device)
     assert list(preds["vote"]["track_id"]) == list(preds["sum"]["track_id"])
     assert pd.read_csv(tmp_path / f"{tag}_vote.csv")["predicted"].tolist() == preds["vote"]["predicted"].tolist()
     return model_out, log_out, preds["sum"]

@@ -210,14 +210,8 @@ def _schema() -> dict:
 def complete_condition(condition: Mapping[str, Any]) -> dict:
     """A partition condition (``method`` plus the options it gives) with every other option of its
     method taken from the schema's defaults, as the validator fills them in a config."""
-    method = condition["method"]
-    found = schema_defaults()
-    common = "partitions.conditions."
-    options = {key[len(common):]: value for key, value in found.items()
-               if key.startswith(common) and "." not in key[len(common):]}
-    prefix = f"{common}{method}."
-    options.update({key[len(prefix):]: value for key, value in found.items() if key.startswith(prefix)})
-    return {**options, **condition}
+    return {**section_defaults("partitions.conditions"),
+            **section_defaults(f"partitions.conditions.{condition['method']}"), **condition}
 
 
 def schema_defaults(schema: Mapping | None = None) -> dict:

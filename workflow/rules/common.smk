@@ -171,9 +171,9 @@ def _system_spec(wildcards):
     return SYSTEM_SPECS[wildcards.system].to_dict()
 
 
-def _net_model(wildcards, system):
+def _net_model(wildcards):
     """The trained net a DNN system uses, for the run's condition and fold."""
-    return f"{RESULTS}/models/{SYSTEM_SPECS[system].net}/{wildcards.condition}/fold_{wildcards.fold}.pt"
+    return f"{RESULTS}/models/{SYSTEM_SPECS[wildcards.system].net}/{wildcards.condition}/fold_{wildcards.fold}.pt"
 
 
 def _custom_inputs(wildcards):

@@ -15,8 +15,8 @@ rule train_net:
     output:
         model=f"{RESULTS}/models/{{net}}/{{condition}}/fold_{{fold}}.pt",
         training_log=f"{RESULTS}/training/{{net}}/{{condition}}/fold_{{fold}}_log.csv",
-        # the test predictions of the net's two decision systems, made in the training job (the net is in
-        # memory, torch imported; a job of its own cost ~4 s): <net> (majority vote of frame argmaxes, the
+        # the test predictions of the net's two decision systems, made in the training job (torch is
+        # imported there; a job of its own cost ~4 s): <net> (majority vote of frame argmaxes, the
         # 2014 code) and <net>_sum (summed softmax, the later code), written whether or not systems.run has them
         vote=f"{RESULTS}/predictions/{{net}}/{{condition}}/fold_{{fold}}.csv",
         sum=f"{RESULTS}/predictions/{{net}}_sum/{{condition}}/fold_{{fold}}.csv",
@@ -46,7 +46,7 @@ rule train_net:
 
 rule train_learned:
     input:
-        net_model=lambda wildcards: _net_model(wildcards, wildcards.system),
+        net_model=_net_model,
         frames=FRAME_SHARDS,
         partition=f"{RESULTS}/partitions/{{condition}}/fold_{{fold}}.csv",
         metadata=f"{RESULTS}/dataset/metadata.csv",

@@ -5,7 +5,7 @@ import torch
 
 from mgrfaults.logs import setup_script_logging
 from mgrfaults.systems.dnn import train_net_files
-from mgrfaults.systems.learned import predict_nets_files
+from mgrfaults.systems.learned import predict_net_files
 from mgrfaults.systems.names import SystemSpec
 
 snakemake = globals()["snakemake"]  # injected by Snakemake's script directive
@@ -27,17 +27,15 @@ train_net_files(
     rbm=dict(snakemake.params.rbm),
     expected_params=dict(snakemake.params.frame_params),
 )
-decisions = [
-    {"system": spec.net, "model": snakemake.output.model, "decision": "vote", "predictions": snakemake.output.vote},
-    {"system": f"{spec.net}_sum", "model": snakemake.output.model, "decision": "sum", "predictions": snakemake.output.sum},
-]
-predictions = predict_nets_files(
-    decisions,
+predictions = predict_net_files(
+    snakemake.output.model,  # read back: the predictions are those of the net as saved
     snakemake.input.frames,
     snakemake.input.partition,
     snakemake.input.metadata,
+    {"vote": snakemake.output.vote, "sum": snakemake.output.sum},
     device=snakemake.params.device,
     expected_params=dict(snakemake.params.frame_params),
 )
-for system, df in predictions.items():
+for decision, df in predictions.items():
+    system = spec.net + {"vote": "", "sum": "_sum"}[decision]
     log.info("%s: %d test excerpts, accuracy %.3f", system, len(df), (df.true == df.predicted).mean())

@@ -774,12 +774,13 @@ def make_partitions(
 def fault_source(metadata: pd.DataFrame, condition: Mapping, detected: pd.DataFrame | None, name: str = "condition") -> pd.DataFrame:
     """The metadata whose faults the condition removes: annotated, detected, or both (``condition["faults"]``).
 
+    ``condition``: completed (:func:`mgrfaults.config.complete_condition`, as :func:`run_condition` does).
     ``detected`` is :func:`mgrfaults.faults.groups.read_detected` output (needed unless
     ``annotated``); see :func:`mgrfaults.faults.groups.apply_detected` for how each mode merges.
     """
     from mgrfaults.faults.groups import apply_detected
 
-    mode = str(complete_condition(condition)["faults"])
+    mode = str(condition["faults"])
     if mode == "annotated":
         return metadata
     if condition["method"] == "published":
@@ -791,7 +792,6 @@ def fault_source(metadata: pd.DataFrame, condition: Mapping, detected: pd.DataFr
 
 def is_artist_filtered(condition: Mapping) -> bool:
     """Whether the artist check applies: artist_filtered methods, or published with ``check_artists``."""
-    condition = complete_condition(condition)
     return str(condition["method"]).startswith("artist_filtered") or bool(condition.get("check_artists"))
 
 

@@ -239,40 +239,42 @@ def votes_by_owner(clf, x: np.ndarray, owner: np.ndarray, n_tracks: int, n_class
 # --------------------------------------------------------------------------------------------------
 
 
-def predict_nets_files(systems, frame_paths, partition_csv, metadata_csv, device="auto", expected_params=None):
-    """Excerpt predictions on the test part of one run for several DNN systems.
+def predict_net_files(model_path, frame_paths, partition_csv, metadata_csv, outputs, device="auto",
+                      expected_params=None):
+    """Excerpt predictions of a trained net on the test part of its run, one CSV per decision.
 
     Parameters
     ----------
-    systems : list of dict
-        One per system: ``system`` (name), ``model`` (its trained net, .pt), ``decision`` ("vote":
-        the 2014 code's majority vote of frame argmaxes; "sum": the later code's summed softmax) and
-        ``predictions`` (the CSV to write). Systems sharing a net share its frame outputs.
+    model_path : path
+        The trained net (.pt).
     frame_paths, partition_csv, metadata_csv
         The run's frame shards, partition and metadata.
+    outputs : mapping
+        Decision -> CSV to write: ``"vote"`` (the 2014 code's majority vote of frame argmaxes) and/or
+        ``"sum"`` (the later code's summed softmax). The net's frame outputs are computed once.
 
     Returns
     -------
     dict
-        System name -> its predictions DataFrame (also written to its ``predictions`` path).
+        Decision -> its predictions DataFrame.
     """
     from mgrfaults.systems.dnn import load_model, resolve_device, track_outputs
 
     device = resolve_device(device)
     parts, labels, label_order = run_parts(partition_csv, metadata_csv)
     store = open_store(frame_paths, expected_params)
+    model, meta = load_model(model_path, device)
+    _check_labels(model_path, meta["labels"], label_order)
+    test = list(parts["test"])
+    probs = [track_outputs(model, store, tid, meta["mean"], meta["std"], device)[0] for tid in test]
     written = {}
-    for model_path in dict.fromkeys(s["model"] for s in systems):
-        model, meta = load_model(model_path, device)
-        _check_labels(model_path, meta["labels"], label_order)
-        probs = [track_outputs(model, store, tid, meta["mean"], meta["std"], device)[0] for tid in parts["test"]]
-        for system in (s for s in systems if s["model"] == model_path):
-            decide = {"vote": frame_vote, "sum": sum_of_softmax}[system["decision"]]
-            decided = [decide(p) for p in probs]
-            df = predictions_frame(list(parts["test"]), [labels[t] for t in parts["test"]],
-                                   [label for label, _ in decided], [score for _, score in decided], label_order)
-            write_csv_atomic(df, system["predictions"])
-            written[system["system"]] = df
+    for decision, path in outputs.items():
+        decide = {"vote": frame_vote, "sum": sum_of_softmax}[decision]
+        decided = [decide(p) for p in probs]
+        df = predictions_frame(test, [labels[t] for t in test], [label for label, _ in decided],
+                               [score for _, score in decided], label_order)
+        write_csv_atomic(df, path)
+        written[decision] = df
     return written
 
 
