@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from filelock import FileLock
 
 REPO = Path(__file__).resolve().parents[1]
 # CI clones the repository into another folder with shared/ beside it, as here
@@ -67,9 +68,34 @@ def run_snakemake(workdir, config: dict | None = None, targets=(), extra_args=()
     return proc
 
 
+# The suite runs on pytest-xdist workers (pyproject: `-n auto`). Tests in one xdist group run on one
+# worker: a module whose module-scoped fixture runs a pipeline is one group, so the pipeline runs once.
+XDIST_GROUP_MODULES = {"test_workflow", "test_slurm"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Pipelines first: the workers start the long runs at once instead of meeting them at the end."""
+    for item in items:
+        if item.module.__name__ in XDIST_GROUP_MODULES:
+            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
+    items.sort(key=lambda item: item.get_closest_marker("workflow") is None)  # stable: file order kept within
+
+
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory) -> Path:
-    """The whole pipeline once on the tiny synthetic preset; tests read its results (do not modify them)."""
-    workdir = tmp_path_factory.mktemp("tiny_run")
-    run_snakemake(workdir, TINY_CONFIG)
+    """The whole pipeline once on the tiny synthetic preset; tests read its results (do not modify them).
+
+    One run for the whole session, whatever the number of xdist workers: the first worker to ask builds it
+    under a file lock in the session's common temporary folder; the others wait for it and read it.
+    """
+    if os.environ.get("PYTEST_XDIST_WORKER") is None:
+        workdir = tmp_path_factory.mktemp("tiny_run")
+        run_snakemake(workdir, TINY_CONFIG)
+        return workdir
+    workdir = tmp_path_factory.getbasetemp().parent / "tiny_run"  # shared by the session's workers
+    built = workdir / "built"
+    with FileLock(f"{workdir}.lock"):
+        if not built.exists():
+            run_snakemake(workdir, TINY_CONFIG)
+            built.write_text("the tiny run completed\n")
     return workdir

@@ -18,6 +18,8 @@ from mgrfaults.config import load_config, resolve
 
 pytestmark = pytest.mark.workflow
 
+RUNS_TABLE = "results/tables/runs.csv"
+
 
 def default_config():
     return yaml.safe_load((REPO / "config" / "config.yaml").read_text())
@@ -75,11 +77,15 @@ def kill_group(process):
 
 @pytest.fixture(scope="module")
 def resumed_run(tmp_path_factory):
-    """The tiny pipeline killed with SIGKILL during feature extraction and again during training, then resumed."""
+    """The tiny pipeline killed with SIGKILL during feature extraction and again during training, then resumed.
+
+    It builds the runs table (every stage up to it: data, features, partitions, training, predictions,
+    evaluation); the figures, faults pages and report read that table and are the shared tiny run's to test.
+    """
     workdir = tmp_path_factory.mktemp("killed_run")
     configfile = workdir / "test_config.yaml"
     configfile.write_text(yaml.safe_dump(TINY_CONFIG))
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(workdir),
+    cmd = [sys.executable, "-m", "snakemake", RUNS_TABLE, "-s", str(REPO / "Snakefile"), "--directory", str(workdir),
            "--cores", "2", "--configfile", str(configfile)]
     results = workdir / "results"
     kills = []
@@ -96,7 +102,7 @@ def resumed_run(tmp_path_factory):
         else:
             proc.wait()
     subprocess.run(cmd + ["--unlock"], cwd=workdir, capture_output=True)
-    run_snakemake(workdir, TINY_CONFIG)
+    run_snakemake(workdir, TINY_CONFIG, targets=[RUNS_TABLE])
     return workdir, kills
 
 

@@ -264,7 +264,8 @@ def attribution_targets():
     return [f"{RESULTS}/tables/attribution.csv", f"{RESULTS}/figures/attribution.png"]
 
 
-def _attribution_partitions():
+def _all_partitions():
+    """Every condition's every fold's partition file (the attribution table reads them all)."""
     return [
         f"{RESULTS}/partitions/{condition}/fold_{fold}.csv"
         for condition, n_folds in CONDITIONS.items()

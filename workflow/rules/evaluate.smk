@@ -18,11 +18,13 @@ localrules:
 
 rule evaluate_runs:
     """Per run: accuracy, normalised accuracy, per-class recall/precision/F and confusion (metrics JSON);
-    and the runs table, one row per (system, condition, fold). One job for every run: evaluating a run
-    takes milliseconds, a Snakemake job ~1 s."""
+    the runs table, one row per (system, condition, fold); and the confound attribution table (accuracy per
+    test group: artist_in_train, replica_in_train, neither). One job for every run: evaluating a run
+    takes milliseconds, a Snakemake job ~1-3 s (a sweep point is one of these, not two)."""
     input:
         predictions=[f"{RESULTS}/predictions/{s}/{c}/fold_{f}.csv" for s, c, f in runs()],
         metadata=f"{RESULTS}/dataset/metadata.csv",
+        partitions=_all_partitions(),
     output:
         metrics=[f"{RESULTS}/metrics/{s}/{c}/fold_{f}.json" for s, c, f in runs()],
         table=report(
@@ -37,8 +39,16 @@ rule evaluate_runs:
             category="1. Accuracy tables",
             labels={"result": "runs table", "condition": "all", "format": "html"},
         ),
+        attribution=report(
+            f"{RESULTS}/tables/attribution.csv",
+            caption="../report/attribution.rst",
+            category="4. Confound attribution",
+            labels={"result": "attribution table", "format": "csv"},
+        ),
     params:
         runs=[list(r) for r in runs()],
+        partitions=[[c, f] for c, n_folds in CONDITIONS.items() for f in range(n_folds)],
+        confidence=EVALUATE.confidence,
     log:
         f"{RESULTS}/logs/evaluate/evaluate_runs.log",
     conda:

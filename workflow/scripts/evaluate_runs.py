@@ -1,26 +1,35 @@
-"""Snakemake entry point: the metrics JSON of every run from its predictions CSV, and tables/runs.csv."""
+"""Snakemake entry point: the metrics JSON of every run from its predictions CSV, tables/runs.csv, and
+tables/attribution.csv (accuracy per test group: what the training part shares with each test excerpt)."""
 
 from mgrfaults.data.metadata import label_set, read_metadata
-from mgrfaults.evaluation.metrics import evaluate_file, read_metrics
+from mgrfaults.evaluation.attribution import attribution_table
+from mgrfaults.evaluation.metrics import evaluate_file, read_metrics, read_predictions
 from mgrfaults.evaluation.tables import html_page, runs_table
 from mgrfaults.io import write_csv_atomic, write_text_atomic
 from mgrfaults.logs import setup_script_logging
+from mgrfaults.partitions.split import read_partition
 
 snakemake = globals()["snakemake"]  # injected by Snakemake's script directive
 
 log = setup_script_logging(snakemake.log)
 
-labels = label_set(read_metadata(snakemake.input.metadata))
+metadata = read_metadata(snakemake.input.metadata)
+labels = label_set(metadata)
+runs = [(system, condition, int(fold)) for system, condition, fold in snakemake.params.runs]
 records = []
-for (system, condition, fold), predictions, metrics in zip(
-    snakemake.params.runs, snakemake.input.predictions, snakemake.output.metrics
-):
+for (system, condition, fold), predictions, metrics in zip(runs, snakemake.input.predictions, snakemake.output.metrics):
     result = evaluate_file(predictions, labels, metrics)
     log.info("%s: %d excerpts, accuracy %s, normalised accuracy %s", predictions,
              result["n_excerpts"], result["accuracy"], result["normalized_accuracy"])
     # read back as the tables read it (a metric of an empty test part: None in JSON, NaN here)
-    records.append({**read_metrics(metrics), "system": system, "condition": condition, "fold": int(fold)})
+    records.append({**read_metrics(metrics), "system": system, "condition": condition, "fold": fold})
 table = runs_table(records)
 write_csv_atomic(table.round(6), snakemake.output.table)
 write_text_atomic(snakemake.output.page, html_page(table, "All runs", "accuracy and normalised accuracy (mean per-class recall) as fractions"))
 log.info("%d runs", len(table))
+
+partitions = {(c, int(f)): read_partition(p) for (c, f), p in zip(snakemake.params.partitions, snakemake.input.partitions)}
+predictions = {run: read_predictions(p) for run, p in zip(runs, snakemake.input.predictions)}
+attribution = attribution_table(metadata, runs, partitions, predictions, confidence=snakemake.params.confidence)
+write_csv_atomic(attribution.round(6), snakemake.output.attribution, index=False)
+log.info("attribution: %d rows", len(attribution))
