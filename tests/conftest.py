@@ -68,16 +68,12 @@ def run_snakemake(workdir, config: dict | None = None, targets=(), extra_args=()
     return proc
 
 
-# The suite runs on pytest-xdist workers (pyproject: `-n auto`). Tests in one xdist group run on one
-# worker: a module whose module-scoped fixture runs a pipeline is one group, so the pipeline runs once.
-XDIST_GROUP_MODULES = {"test_workflow", "test_slurm"}
+# The suite runs on pytest-xdist workers (pyproject: `-n auto`). A module whose module-scoped fixture runs
+# a pipeline marks itself `xdist_group` so that its tests share one worker and the pipeline runs once.
 
 
 def pytest_collection_modifyitems(config, items):
     """Pipelines first: the workers start the long runs at once instead of meeting them at the end."""
-    for item in items:
-        if item.module.__name__ in XDIST_GROUP_MODULES:
-            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
     items.sort(key=lambda item: item.get_closest_marker("workflow") is None)  # stable: file order kept within
 
 

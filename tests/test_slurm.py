@@ -22,7 +22,8 @@ import yaml
 
 from conftest import REPO, TINY_CONFIG, deep_update, run_snakemake
 
-pytestmark = [pytest.mark.slurm, pytest.mark.workflow]
+# one xdist worker runs this module: the cluster and slurm_run (module scope) start once
+pytestmark = [pytest.mark.slurm, pytest.mark.workflow, pytest.mark.xdist_group("test_slurm")]
 
 SCRIPTS = REPO / "tests" / "slurm"
 

@@ -16,7 +16,8 @@ import yaml
 from conftest import REPO, TINY_CONFIG, deep_update, run_snakemake
 from mgrfaults.config import load_config, resolve
 
-pytestmark = pytest.mark.workflow
+# one xdist worker runs this module: resumed_run (module scope) runs once
+pytestmark = [pytest.mark.workflow, pytest.mark.xdist_group("test_workflow")]
 
 RUNS_TABLE = "results/tables/runs.csv"
 

@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
 # Stop the test cluster started by tests/slurm/start_cluster.sh: exactly the pids it recorded in
 # $MGRFAULTS_SLURM_DIR/pids/ (default /tmp/mgrfaults-slurm), never processes found by name.
-# Safe to run when nothing is running. --keep-munge leaves munged up (used on a config change).
+# Safe to run when nothing is running. It also removes the slurm.conf start_cluster.sh wrote (and only
+# that one): with a configuration naming a controller that is gone, every SLURM client waits ~10 s, and
+# the Snakemake SLURM plugin runs `scontrol show config` when it is imported, i.e. at every `snakemake`
+# start on this machine. --keep-munge is a restart (used on a config change): munged and the
+# configuration stay.
 set -uo pipefail
 
 STATE_DIR=${MGRFAULTS_SLURM_DIR:-/tmp/mgrfaults-slurm}
 PID_DIR="$STATE_DIR/pids"
+SLURM_CONF_PATH=/etc/slurm/slurm.conf   # as in start_cluster.sh
+MARKER="# written by mgr-faults tests/slurm/start_cluster.sh"
 KEEP_MUNGE=0
 [[ ${1:-} == --keep-munge ]] && KEEP_MUNGE=1
 
@@ -48,5 +54,11 @@ fi
 
 stop_daemon slurmd
 stop_daemon slurmctld
-((KEEP_MUNGE)) || stop_daemon munged
+if ! ((KEEP_MUNGE)); then
+    stop_daemon munged
+    if [[ -e $SLURM_CONF_PATH ]] && grep -qF "$MARKER" "$SLURM_CONF_PATH"; then
+        log "removing $SLURM_CONF_PATH (written by start_cluster.sh)"
+        rm -f "$SLURM_CONF_PATH"
+    fi
+fi
 exit 0
