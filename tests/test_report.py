@@ -44,7 +44,7 @@ def embedded_files(report_html: Path) -> dict[str, bytes]:
 
 
 def craft_results(results: Path, n_per_genre=6, seed=0):
-    """Metadata, stratified test sets and predictions of every run, partition summaries."""
+    """Metadata, stratified partitions (test sets differ by condition), predictions of every run, partition summaries."""
     rng = np.random.default_rng(seed)
     ids = [f"{g}.{i:05d}" for g in GENRES for i in range(n_per_genre)]
     genres = [g for g in GENRES for _ in range(n_per_genre)]
@@ -62,6 +62,12 @@ def craft_results(results: Path, n_per_genre=6, seed=0):
         summary_path = results / "partitions" / condition / "fold_0_summary.csv"
         summary_path.parent.mkdir(parents=True)
         pd.DataFrame({"genre": GENRES, "train": 3, "valid": 1, "test": 2}).to_csv(summary_path, index=False)
+        # the partition itself (the attribution table reads it): the rest of each genre, 3 train and 1 valid
+        rest_rank = meta.drop(test.index).groupby("genre").cumcount()
+        part = pd.Series("test", index=meta.index)
+        part[rest_rank.index] = np.where(rest_rank < 3, "train", "valid")
+        pd.DataFrame({"track_id": meta["track_id"], "part": part}).to_csv(
+            results / "partitions" / condition / "fold_0.csv", index=False)
         for system in SYSTEMS:
             right = rng.random(len(test)) < p_correct
             predicted = np.where(right, test["genre"], rng.choice(GENRES, len(test)))
@@ -109,6 +115,10 @@ def test_report_on_crafted_predictions(tmp_path):
 
     runs = pd.read_csv(results / "tables" / "runs.csv")
     assert len(runs) == len(SYSTEMS) * len(CONDITIONS)
+    # written by the same job: every test excerpt of every run in exactly one group (20 per run)
+    attribution = pd.read_csv(results / "tables" / "attribution.csv")
+    assert (attribution.groupby(["system", "condition", "fold"])["n"].sum() == 2 * len(GENRES)).all()
+    assert len(attribution.groupby(["system", "condition"])) == len(SYSTEMS) * len(CONDITIONS)
     assert list(runs.columns) == ["system", "condition", "fold", "accuracy", "normalized_accuracy"]
     standard = pd.read_csv(results / "tables" / "accuracy_standard.csv")
     assert list(standard["system"]) == SYSTEMS
