@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing as mp
+import os
 import shutil
 import subprocess
 import sys
@@ -64,9 +65,14 @@ def bare_compute(paths: list[str], sample_rate: int, max_duration: float, params
 
 
 def _warm_then_compute(args) -> float:
+    from threadpoolctl import threadpool_limits
+
     paths, sample_rate, max_duration, params = args
-    bare_compute(paths[:1], sample_rate, max_duration, params)  # librosa's lazy imports, not compute
-    return bare_compute(paths, sample_rate, max_duration, params)
+    # one core per process, as the stage's jobs: numpy's BLAS (librosa's mel product) would otherwise
+    # use every core, and the "serial" figure would be neither serial nor stable
+    with threadpool_limits(limits=1):
+        bare_compute(paths[:1], sample_rate, max_duration, params)  # librosa's lazy imports, not compute
+        return bare_compute(paths, sample_rate, max_duration, params)
 
 
 def main(argv=None) -> None:
@@ -96,6 +102,7 @@ def main(argv=None) -> None:
         shutil.rmtree(results / sub, ignore_errors=True)
     targets = [f"results/features/{k}/shard_{s}.h5" for k in ("frames", "texture") for s in range(args.n_shards)]
     print(f"features stage: {len(meta)} tracks, {args.n_shards} shards, --cores {args.cores} ...", flush=True)
+    load_before = os.getloadavg()[0]
     wall = snakemake(workdir, configfile, args.cores, targets)
 
     params = resolve(load_config(configfile)).features.texture  # what the run used
@@ -111,6 +118,8 @@ def main(argv=None) -> None:
     audio_hours = meta["duration"].sum() / 3600
     size_gb = sum(p.stat().st_size for p in (results / "features").rglob("*.h5")) / 1e9
     print()
+    print(f"1-minute load average: {load_before:.2f} before the stage, {os.getloadavg()[0]:.2f} at the end "
+          f"({os.cpu_count()} CPUs; the figures hold for a quiet machine only)")
     print(f"tracks: {len(meta)} ({audio_hours:.2f} h of audio), shards: {args.n_shards}, cache: {size_gb:.2f} GB")
     print(f"features stage through Snakemake, --cores {args.cores}: {wall:8.1f} s wall")
     print(f"bare librosa STFT+MFCC, serial (1 core):    {serial:8.1f} s compute")
