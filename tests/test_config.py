@@ -188,6 +188,27 @@ def test_no_module_repeats_a_schema_default(repo_root):
     assert not offenders, "schema defaults repeated as fallbacks:\n" + "\n".join(offenders)
 
 
+def test_no_signature_repeats_a_schema_default(repo_root):
+    """No library parameter defaults to a literal equal to the schema's default of a key of its name:
+    `def stft_frames(y, n_fft=1024)` would write 1024 a second time; `n_fft=_FRAMES["n_fft"]` reads it."""
+    by_leaf = {}
+    for key, value in schema_defaults().items():
+        by_leaf.setdefault(key.rsplit(".", 1)[-1], []).append(value)
+    offenders = []
+    for path in sorted((repo_root / "src" / "mgrfaults").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            positional = node.args.posonlyargs + node.args.args
+            pairs = list(zip(positional[len(positional) - len(node.args.defaults):], node.args.defaults))
+            pairs += list(zip(node.args.kwonlyargs, node.args.kw_defaults))
+            for arg, default in pairs:
+                if (isinstance(default, ast.Constant) and default.value is not None
+                        and not isinstance(default.value, bool) and default.value in by_leaf.get(arg.arg, [])):
+                    offenders.append(f"{path.relative_to(repo_root)}:{node.lineno} {node.name}({arg.arg}={default.value!r})")
+    assert not offenders, "schema defaults repeated in signatures:\n" + "\n".join(offenders)
+
+
 def test_config_files_do_not_restate_schema_defaults(repo_root):
     """config.yaml and gtzan.yaml set only values that differ from the schema's defaults."""
     defaults = schema_defaults()

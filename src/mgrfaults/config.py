@@ -204,7 +204,8 @@ def section_defaults(section: str) -> dict:
 
 @functools.lru_cache(maxsize=1)
 def _schema() -> dict:
-    return yaml.safe_load(SCHEMA_PATH.read_text())
+    # libyaml's parser where PyYAML has it: every library module reads its defaults from here at import
+    return yaml.load(SCHEMA_PATH.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 
 def complete_condition(condition: Mapping[str, Any]) -> dict:

@@ -45,6 +45,10 @@ import pandas as pd
 
 from mgrfaults.errors import InputError
 from mgrfaults.data.metadata import COLUMNS, read_csv_checked, read_text_checked, validate_metadata
+from mgrfaults.config import section_defaults
+
+# the schema's defaults (workflow/schemas/config.schema.yaml): the one place a default is written
+_PUBLISHED = section_defaults("partitions.conditions.published")
 
 PARTS = ("train", "valid", "test")
 LIST_SETS = ("filtered", "stratified")
@@ -193,7 +197,7 @@ def partition_list_paths(lists_dir, list_set: str) -> dict[str, Path]:
     return {part: Path(lists_dir) / f"{part}_{list_set}.txt" for part in PARTS}
 
 
-def read_partition_lists(lists_dir, list_set: str = "filtered") -> dict[str, list[str]]:
+def read_partition_lists(lists_dir, list_set: str = _PUBLISHED["set"]) -> dict[str, list[str]]:
     """Read the three lists ``{train,valid,test}_{list_set}.txt`` of ``lists_dir``.
 
     Returns
@@ -255,7 +259,7 @@ def infer_removed_faults(index: pd.DataFrame, removed, kept) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["track_id", "fault", "replica_of"])
 
 
-def gtzan_metadata(listing: pd.DataFrame, index_path, lists_dir=None, list_set: str = "filtered") -> pd.DataFrame:
+def gtzan_metadata(listing: pd.DataFrame, index_path, lists_dir=None, list_set: str = _PUBLISHED["set"]) -> pd.DataFrame:
     """Build the project's metadata table for real GTZAN.
 
     Parameters

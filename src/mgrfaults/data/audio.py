@@ -17,6 +17,10 @@ import numpy as np
 import soundfile as sf
 
 from mgrfaults.errors import AudioError
+from mgrfaults.config import section_defaults
+
+# the schema's defaults (workflow/schemas/config.schema.yaml): the one place a default is written
+_DATASET = section_defaults("dataset")
 
 log = logging.getLogger(__name__)
 
@@ -220,7 +224,7 @@ def decode(path, max_duration: float | None = None) -> tuple[np.ndarray, int]:
     return limit_peak(path, mono), sr
 
 
-def load_audio(path, sample_rate: int = 22050, max_duration: float | None = 30.0) -> np.ndarray:
+def load_audio(path, sample_rate: int = _DATASET["sample_rate"], max_duration: float | None = _DATASET["max_duration"]) -> np.ndarray:
     """Decode ``path`` to mono float32 at ``sample_rate`` Hz, at most ``max_duration`` seconds.
 
     Resamples (soxr, high quality, via librosa) only when the file's rate differs.
@@ -253,7 +257,7 @@ def load_audio(path, sample_rate: int = 22050, max_duration: float | None = 30.0
     return np.ascontiguousarray(y, dtype=np.float32)
 
 
-def write_au(path, y: np.ndarray, sample_rate: int = 22050) -> None:
+def write_au(path, y: np.ndarray, sample_rate: int = _DATASET["sample_rate"]) -> None:
     """Write mono audio as 16-bit PCM AU (GTZAN's format), clipping to [-1, 1].
 
     Parameters

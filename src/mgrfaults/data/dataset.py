@@ -10,6 +10,10 @@ import pandas as pd
 
 from mgrfaults.data.audio import load_audio
 from mgrfaults.errors import AudioError, InputError
+from mgrfaults.config import section_defaults
+
+# the schema's defaults (workflow/schemas/config.schema.yaml): the one place a default is written
+_DATASET = section_defaults("dataset")
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +87,7 @@ def list_audio_files(root, extensions=("au", "wav", "mp3", "flac", "ogg")) -> pd
     return df.sort_values(["track_id", "path"]).reset_index(drop=True)
 
 
-def scan_audio(files: pd.DataFrame, sample_rate: int = 22050, max_duration: float = 30.0, on_bad_audio: str = "error"):
+def scan_audio(files: pd.DataFrame, sample_rate: int = _DATASET["sample_rate"], max_duration: float = _DATASET["max_duration"], on_bad_audio: str = _DATASET["on_bad_audio"]):
     """Decode every file once, to check it and measure it.
 
     Parameters

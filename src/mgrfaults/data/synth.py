@@ -32,6 +32,10 @@ from scipy.signal import fftconvolve
 
 from mgrfaults import GENRES
 from mgrfaults.seeds import derive
+from mgrfaults.config import section_defaults
+
+# the schema's defaults (workflow/schemas/config.schema.yaml): the one place a default is written
+_SYNTHETIC = section_defaults("dataset.synthetic")
 
 SAMPLE_RATE = 22050
 FAULT_KINDS = ("exact_replica", "recording_replica", "distortion", "mislabel")
@@ -312,12 +316,12 @@ def artist_blocks(n: int, largest_share: float, singleton_share: float, rng: np.
 
 
 def plan_dataset(
-    n_per_genre: int = 30,
-    duration: float = 10.0,
+    n_per_genre: int = _SYNTHETIC["n_per_genre"],
+    duration: float = _SYNTHETIC["duration"],
     seed: int = 0,
-    confound_strength: float = 0.5,
-    largest_artist_share: float = 0.35,
-    singleton_share: float = 0.3,
+    confound_strength: float = _SYNTHETIC["confound_strength"],
+    largest_artist_share: float = _SYNTHETIC["largest_artist_share"],
+    singleton_share: float = _SYNTHETIC["singleton_share"],
     faults: dict | None = None,
     genres=GENRES,
     sample_rate: int = SAMPLE_RATE,

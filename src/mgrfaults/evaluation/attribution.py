@@ -25,6 +25,10 @@ import pandas as pd
 
 from mgrfaults.errors import InputError
 from mgrfaults.evaluation.tables import clopper_pearson
+from mgrfaults.config import section_defaults
+
+# the schema's defaults (workflow/schemas/config.schema.yaml): the one place a default is written
+_EVALUATE = section_defaults("evaluate")
 
 GROUPS = ("artist_in_train", "replica_in_train", "neither")
 """Group names, in the order tables and figures list them."""
@@ -78,7 +82,7 @@ def attribution_groups(
 
 
 def group_accuracy(
-    groups: pd.Series, predictions: pd.DataFrame, confidence: float = 0.95
+    groups: pd.Series, predictions: pd.DataFrame, confidence: float = _EVALUATE["confidence"]
 ) -> pd.DataFrame:
     """Accuracy with its exact binomial (Clopper-Pearson) interval in each group.
 
@@ -121,7 +125,7 @@ def attribution_table(
     runs: Sequence[tuple[str, str, int]],
     partitions: Mapping[tuple[str, int], pd.DataFrame],
     predictions: Mapping[tuple[str, str, int], pd.DataFrame],
-    confidence: float = 0.95,
+    confidence: float = _EVALUATE["confidence"],
     seen_parts: Sequence[str] = ("train",),
 ) -> pd.DataFrame:
     """The attribution table of every run: one row per (system, condition, fold, group).

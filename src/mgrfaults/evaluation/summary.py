@@ -20,6 +20,10 @@ from typing import Mapping, Sequence
 import pandas as pd
 
 from mgrfaults.errors import InputError
+from mgrfaults.config import section_defaults
+
+# the schema's defaults (workflow/schemas/config.schema.yaml): the one place a default is written
+_EVALUATE = section_defaults("evaluate")
 
 PUBLISHED_COLUMNS = ["system", "condition", "accuracy", "normalized_accuracy", "source"]
 METRICS = (("accuracy", "Accuracy"), ("normalized_accuracy", "Normalised accuracy (mean per-class recall)"))
@@ -81,7 +85,7 @@ def summary_markdown(
     commit: str,
     digest: str,
     command: str,
-    confidence: float = 0.95,
+    confidence: float = _EVALUATE["confidence"],
 ) -> str:
     """The summary page.
 

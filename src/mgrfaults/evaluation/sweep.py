@@ -15,6 +15,10 @@ import pandas as pd
 from scipy import stats
 
 from mgrfaults.errors import InputError
+from mgrfaults.config import section_defaults
+
+# the schema's defaults (workflow/schemas/config.schema.yaml): the one place a default is written
+_EVALUATE = section_defaults("evaluate")
 
 FAULTS_AS_CONFIGURED = "as_configured"
 NO_FAULTS = "none"
@@ -110,7 +114,7 @@ def stack_points(tables_by_point: Sequence[tuple[Mapping, pd.DataFrame]]) -> pd.
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
-def mean_interval(values: Sequence[float], confidence: float = 0.95) -> dict:
+def mean_interval(values: Sequence[float], confidence: float = _EVALUATE["confidence"]) -> dict:
     """Mean, sample sd and the Student-t interval of the mean of ``values`` (NaN bounds for n < 2)."""
     x = np.asarray(values, dtype=float)
     n = len(x)
@@ -124,7 +128,7 @@ def mean_interval(values: Sequence[float], confidence: float = 0.95) -> dict:
     return {"n_seeds": n, "mean": mean, "sd": sd, "ci_low": low, "ci_high": high}
 
 
-def drop_summary(drops: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
+def drop_summary(drops: pd.DataFrame, confidence: float = _EVALUATE["confidence"]) -> pd.DataFrame:
     """Per (system, strength, faults) and over all systems (``system == 'all'``): the drop over seeds.
 
     The ``all`` rows average the systems within each seed first, then summarise those per-seed

@@ -16,6 +16,10 @@ from scipy import stats
 
 from mgrfaults.errors import InputError
 from mgrfaults.evaluation.metrics import confusion_matrix, figure_of_merit
+from mgrfaults.config import section_defaults
+
+# the schema's defaults (workflow/schemas/config.schema.yaml): the one place a default is written
+_EVALUATE = section_defaults("evaluate")
 
 RUN_COLUMNS = ("system", "condition", "fold", "accuracy", "normalized_accuracy")
 
@@ -54,7 +58,7 @@ def runs_table(records: Sequence[Mapping]) -> pd.DataFrame:
     return df
 
 
-def clopper_pearson(n_correct: int, n_total: int, confidence: float = 0.95) -> tuple[float, float]:
+def clopper_pearson(n_correct: int, n_total: int, confidence: float = _EVALUATE["confidence"]) -> tuple[float, float]:
     """Exact binomial (Clopper-Pearson) interval of a proportion; (nan, nan) when ``n_total`` is 0."""
     if n_total == 0:
         return math.nan, math.nan
@@ -65,8 +69,8 @@ def clopper_pearson(n_correct: int, n_total: int, confidence: float = 0.95) -> t
 def bootstrap_intervals(
     folds: Sequence[pd.DataFrame],
     labels: Sequence[str],
-    n_bootstrap: int = 1000,
-    confidence: float = 0.95,
+    n_bootstrap: int = _EVALUATE["bootstrap"],
+    confidence: float = _EVALUATE["confidence"],
     seed: int = 0,
 ) -> dict[str, tuple[float, float]]:
     """Percentile bootstrap intervals of the fold-mean accuracy and normalised accuracy.
@@ -126,8 +130,8 @@ def condition_table(
     condition: str,
     labels: Sequence[str],
     systems: Sequence[str] | None = None,
-    n_bootstrap: int = 1000,
-    confidence: float = 0.95,
+    n_bootstrap: int = _EVALUATE["bootstrap"],
+    confidence: float = _EVALUATE["confidence"],
     seed: int = 0,
 ) -> pd.DataFrame:
     """Table of one condition: systems as rows, mean, std and 95% interval over folds.

@@ -29,6 +29,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from scipy.ndimage import maximum_filter
+from mgrfaults.config import section_defaults
+
+# the schema's defaults (workflow/schemas/config.schema.yaml): the one place a default is written
+_FAULTS = section_defaults("faults")
 
 FINGERPRINT_RATE = 11025
 """Hz: audfprint's analysis rate; the peaks of music lie well below 5.5 kHz."""
@@ -84,7 +88,7 @@ def spectrogram_db(y: np.ndarray, sample_rate: int) -> np.ndarray:
     return (20.0 * np.log10(mag + 1e-9)).astype(np.float32)
 
 
-def find_peaks(spec_db: np.ndarray, peaks_per_second: float = 30, neighbourhood_bins: int = 15,
+def find_peaks(spec_db: np.ndarray, peaks_per_second: float = _FAULTS["peaks_per_second"], neighbourhood_bins: int = 15,
                neighbourhood_frames: int = 9, dynamic_range_db: float = 60.0) -> np.ndarray:
     """Local maxima of a spectrogram, at most ``peaks_per_second`` of the strongest in each second.
 
@@ -171,7 +175,7 @@ def _bucket_pairs(sizes: np.ndarray, starts: np.ndarray) -> tuple[np.ndarray, np
     return left, left + step
 
 
-def match_landmarks(hashes: list[np.ndarray], times: list[np.ndarray], min_matches: int = 15,
+def match_landmarks(hashes: list[np.ndarray], times: list[np.ndarray], min_matches: int = _FAULTS["min_matches"],
                     min_score: float = 0.01, max_bucket: int = 200, top_offsets: int = 10,
                     chunk_pairs: int = 20_000_000) -> pd.DataFrame:
     """Pairs of excerpts sharing many landmarks at one time offset, through an index sorted by hash.
@@ -326,7 +330,7 @@ def floor_at_median(mel: np.ndarray) -> np.ndarray:
     return np.maximum(mel, np.median(mel, axis=1, keepdims=True))
 
 
-def verify_pairs(candidates: pd.DataFrame, mels: list[np.ndarray], min_correlation: float = 0.815,
+def verify_pairs(candidates: pd.DataFrame, mels: list[np.ndarray], min_correlation: float = _FAULTS["min_correlation"],
                  min_peak_ratio: float = 8.0, min_unique_matches: int = 30) -> pd.DataFrame:
     """The fine stage: keep candidate pairs whose spectrograms correlate at one of their offsets.
 

@@ -35,6 +35,12 @@ import numpy as np
 
 from mgrfaults.errors import InputError
 from mgrfaults.io import atomic_path
+from mgrfaults.config import section_defaults
+
+# the schema's defaults (workflow/schemas/config.schema.yaml): the one place a default is written
+_DATASET = section_defaults("dataset")
+_FRAMES = section_defaults("features.frames")
+_TEXTURE = section_defaults("features.texture")
 
 log = logging.getLogger(__name__)
 
@@ -47,12 +53,12 @@ FORMAT_VERSION = 1  # bump when the computation changes, so old caches are refus
 
 
 def frame_params(
-    sample_rate: int = 22050,
-    max_duration: float | None = 30.0,
-    n_fft: int = 1024,
-    hop_length: int = 512,
-    window: str = "hann",
-    dtype: str = "float32",
+    sample_rate: int = _DATASET["sample_rate"],
+    max_duration: float | None = _DATASET["max_duration"],
+    n_fft: int = _FRAMES["n_fft"],
+    hop_length: int = _FRAMES["hop_length"],
+    window: str = _FRAMES["window"],
+    dtype: str = _FRAMES["dtype"],
 ) -> dict:
     """The extraction parameters of frame features, as stored in the cache's ``params`` attribute.
 
@@ -94,18 +100,18 @@ def frame_params(
 
 
 def texture_params(
-    sample_rate: int = 22050,
-    max_duration: float | None = 30.0,
-    n_fft: int = 1024,
-    hop_length: int = 512,
-    window: str = "hann",
-    n_mfcc: int = 20,
-    n_mels: int = 128,
-    window_seconds: float = 5.0,
-    hop_seconds: float = 5.0,
-    statistics: str = "mean_var",
-    variant: str = "windows",
-    running_frames: int = 43,
+    sample_rate: int = _DATASET["sample_rate"],
+    max_duration: float | None = _DATASET["max_duration"],
+    n_fft: int = _FRAMES["n_fft"],
+    hop_length: int = _FRAMES["hop_length"],
+    window: str = _FRAMES["window"],
+    n_mfcc: int = _TEXTURE["n_mfcc"],
+    n_mels: int = _TEXTURE["n_mels"],
+    window_seconds: float = _TEXTURE["window_seconds"],
+    hop_seconds: float = _TEXTURE["hop_seconds"],
+    statistics: str = _TEXTURE["statistics"],
+    variant: str = _TEXTURE["variant"],
+    running_frames: int = _TEXTURE["running_frames"],
 ) -> dict:
     """The extraction parameters of texture features (MFCC statistics), as stored in the cache.
 
@@ -150,7 +156,7 @@ def texture_params(
 # Computation
 
 
-def n_frames(n_samples: int, n_fft: int = 1024, hop_length: int = 512) -> int:
+def n_frames(n_samples: int, n_fft: int = _FRAMES["n_fft"], hop_length: int = _FRAMES["hop_length"]) -> int:
     """Frames of an uncentred STFT: ``1 + (n_samples - n_fft) // hop_length``, at least 1.
 
     Audio shorter than one frame is zero-padded to one frame (see :func:`stft_frames`).
@@ -171,7 +177,7 @@ def _window(window: str, n_fft: int) -> np.ndarray:
     return np.hanning(n_fft + 1)[:-1]
 
 
-def stft_frames(y: np.ndarray, n_fft: int = 1024, hop_length: int = 512, window: str = "hann") -> np.ndarray:
+def stft_frames(y: np.ndarray, n_fft: int = _FRAMES["n_fft"], hop_length: int = _FRAMES["hop_length"], window: str = _FRAMES["window"]) -> np.ndarray:
     """Magnitude STFT frames, no centre padding.
 
     ``librosa.stft(y, center=False)`` computed frame-major: each block of frames is windowed in
@@ -215,7 +221,7 @@ def stft_frames(y: np.ndarray, n_fft: int = 1024, hop_length: int = 512, window:
 
 
 @functools.lru_cache(maxsize=8)
-def mel_filters(sample_rate: int = 22050, n_fft: int = 1024, n_mels: int = 128) -> np.ndarray:
+def mel_filters(sample_rate: int = _DATASET["sample_rate"], n_fft: int = _FRAMES["n_fft"], n_mels: int = _TEXTURE["n_mels"]) -> np.ndarray:
     """Slaney-style mel filter bank, as ``librosa.filters.mel(sr, n_fft, n_mels)`` (its defaults).
 
     Triangles between ``n_mels + 2`` points equally spaced on Slaney's mel scale (linear below
@@ -260,9 +266,9 @@ def _sparse_mel_filters(sample_rate: int, n_fft: int, n_mels: int):
 
 def mfcc_frames(
     magnitude: np.ndarray,
-    sample_rate: int = 22050,
-    n_mfcc: int = 20,
-    n_mels: int = 128,
+    sample_rate: int = _DATASET["sample_rate"],
+    n_mfcc: int = _TEXTURE["n_mfcc"],
+    n_mels: int = _TEXTURE["n_mels"],
     top_db: float | None = 80.0,
 ) -> np.ndarray:
     """MFCCs of magnitude STFT frames, as ``librosa.feature.mfcc`` computes them from a spectrogram.
@@ -299,11 +305,11 @@ def mfcc_frames(
 
 def texture_bounds(
     n_samples: int,
-    sample_rate: int = 22050,
-    n_fft: int = 1024,
-    hop_length: int = 512,
-    window_seconds: float = 5.0,
-    hop_seconds: float = 5.0,
+    sample_rate: int = _DATASET["sample_rate"],
+    n_fft: int = _FRAMES["n_fft"],
+    hop_length: int = _FRAMES["hop_length"],
+    window_seconds: float = _TEXTURE["window_seconds"],
+    hop_seconds: float = _TEXTURE["hop_seconds"],
 ) -> np.ndarray:
     """Frame ranges of the texture windows of a track.
 
@@ -333,7 +339,7 @@ def texture_bounds(
     return np.stack([first, np.minimum(stop, total)], axis=1)
 
 
-def running_bounds(n_frames_: int, running_frames: int = 43) -> np.ndarray:
+def running_bounds(n_frames_: int, running_frames: int = _TEXTURE["running_frames"]) -> np.ndarray:
     """Tzanetakis & Cook's running window: frame ``t`` summarises frames ``[t - running_frames + 1, t]``.
 
     The first frames use what there is (fewer than ``running_frames``), as MARSYAS's memory fills.
@@ -347,7 +353,7 @@ def running_bounds(n_frames_: int, running_frames: int = 43) -> np.ndarray:
     return np.stack([np.maximum(stop - running_frames, 0), stop], axis=1)
 
 
-def window_statistics(x: np.ndarray, bounds: np.ndarray, statistics: str = "mean_var") -> np.ndarray:
+def window_statistics(x: np.ndarray, bounds: np.ndarray, statistics: str = _TEXTURE["statistics"]) -> np.ndarray:
     """Mean and variance (or covariance) of ``x`` over frame ranges.
 
     Computed from cumulative sums in float64, so running windows cost O(n_frames) whatever
@@ -391,7 +397,7 @@ def window_statistics(x: np.ndarray, bounds: np.ndarray, statistics: str = "mean
     return np.concatenate([mean_c + centre, spread], axis=1).astype(np.float32)
 
 
-def texture_dim(n_mfcc: int = 20, statistics: str = "mean_var") -> int:
+def texture_dim(n_mfcc: int = _TEXTURE["n_mfcc"], statistics: str = _TEXTURE["statistics"]) -> int:
     """Length of one texture vector."""
     return 2 * n_mfcc if statistics == "mean_var" else n_mfcc + n_mfcc * (n_mfcc + 1) // 2
 
@@ -504,7 +510,7 @@ class ShardWriter:
         Storage type of ``features``.
     """
 
-    def __init__(self, path, kind: str, params: Mapping[str, Any], dim: int, dtype: str = "float32"):
+    def __init__(self, path, kind: str, params: Mapping[str, Any], dim: int, dtype: str = _FRAMES["dtype"]):
         if kind not in KINDS:
             raise InputError(f"{path}: unknown feature kind {kind!r}")
         self.path = Path(path)

@@ -38,6 +38,13 @@ import pandas as pd
 from mgrfaults.config import complete_condition
 from mgrfaults.errors import InputError
 from mgrfaults.data.metadata import FAULTS
+from mgrfaults.config import section_defaults
+
+# the schema's defaults (workflow/schemas/config.schema.yaml): the one place a default is written
+_ARTIST_FILTERED = section_defaults("partitions.conditions.artist_filtered")
+_ARTIST_FILTERED_CV = section_defaults("partitions.conditions.artist_filtered_cv")
+_PUBLISHED = section_defaults("partitions.conditions.published")
+_STRATIFIED_CV = section_defaults("partitions.conditions.stratified_cv")
 
 PARTS = ("train", "valid", "test")
 DEFAULT_PROPORTIONS = {"train": 0.5, "valid": 0.2, "test": 0.3}
@@ -217,7 +224,7 @@ def stratified_split(
     return _partition_frame(ids, parts)
 
 
-def stratified_cv(metadata: pd.DataFrame, k: int = 4, seed: int = 0) -> list[pd.DataFrame]:
+def stratified_cv(metadata: pd.DataFrame, k: int = _STRATIFIED_CV["k"], seed: int = 0) -> list[pd.DataFrame]:
     """Stratified k-fold partitions (Sigtia & Dixon: k = 4, 50/25/25 per fold).
 
     Excerpts are dealt into k blocks stratified by genre (scikit-learn's StratifiedKFold,
@@ -256,8 +263,8 @@ def assign_groups(
     counts: np.ndarray,
     shares: Sequence[float],
     seed: int = 0,
-    solver: str = "ilp",
-    time_limit: float = 30.0,
+    solver: str = _ARTIST_FILTERED["solver"],
+    time_limit: float = _ARTIST_FILTERED["time_limit"],
 ) -> np.ndarray:
     """Assign whole groups (artists) to parts so each genre's part sizes are near its target.
 
@@ -397,8 +404,8 @@ def artist_filtered_split(
     proportions: Mapping[str, float] | None = None,
     remove: Sequence[str] = DEFAULT_REMOVE_FAULTS,
     seed: int = 0,
-    solver: str = "ilp",
-    time_limit: float = 30.0,
+    solver: str = _ARTIST_FILTERED["solver"],
+    time_limit: float = _ARTIST_FILTERED["time_limit"],
 ) -> pd.DataFrame:
     """The fault-filtered, artist-filtered partition.
 
@@ -422,11 +429,11 @@ def artist_filtered_split(
 
 def artist_filtered_cv(
     metadata: pd.DataFrame,
-    k: int = 4,
+    k: int = _ARTIST_FILTERED_CV["k"],
     remove: Sequence[str] = DEFAULT_REMOVE_FAULTS,
     seed: int = 0,
-    solver: str = "ilp",
-    time_limit: float = 30.0,
+    solver: str = _ARTIST_FILTERED_CV["solver"],
+    time_limit: float = _ARTIST_FILTERED_CV["time_limit"],
 ) -> list[pd.DataFrame]:
     """Artist-grouped k-fold partitions of the fault-filtered excerpts.
 
@@ -453,7 +460,7 @@ def published_split(
     lists: Mapping[str, Sequence[str]],
     source: str = "lists",
     skipped: Sequence[str] = (),
-    on_missing: str = "error",
+    on_missing: str = _PUBLISHED["on_missing"],
     list_files: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
     """A partition from published lists of track ids (stems), e.g. the study's GTZAN lists.
@@ -585,7 +592,7 @@ def _check_ids(partition: pd.DataFrame, metadata: pd.DataFrame, source: str) -> 
         raise InputError(f"{source}: track id(s) not in the dataset: {unknown[:10]}" + (" ..." if len(unknown) > 10 else ""))
 
 
-def target_shares(method: str, proportions: Mapping[str, float] | None = None, k: int = 4) -> dict[str, float] | None:
+def target_shares(method: str, proportions: Mapping[str, float] | None = None, k: int = _STRATIFIED_CV["k"]) -> dict[str, float] | None:
     """Target share of each part for a method: the proportions, or (k-2)/k, 1/k, 1/k for CV; None for published."""
     if method.endswith("_cv"):
         return {"train": (k - 2) / k, "valid": 1 / k, "test": 1 / k}

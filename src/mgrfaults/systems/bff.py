@@ -26,6 +26,10 @@ from mgrfaults.errors import InputError
 from mgrfaults.io import atomic_path, write_csv_atomic
 from mgrfaults.seeds import derive
 from mgrfaults.systems.parts import open_store, run_parts
+from mgrfaults.config import section_defaults
+
+# the schema's defaults (workflow/schemas/config.schema.yaml): the one place a default is written
+_BFF = section_defaults("systems.bff")
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +75,7 @@ def excerpt_votes(clf, x, owner, n_tracks, n_classes, window_labels=None):
 
 
 def fit_bff(kind, x_train, y_train, x_valid, y_valid, owner_valid, y_valid_tracks, n_classes, seed,
-            n_trees=500, C_grid=(1, 10, 100, 1000), gamma_grid=("scale",), threads=1):
+            n_trees=_BFF["rf_trees"], C_grid=tuple(_BFF["svm_C"]), gamma_grid=tuple(_BFF["svm_gamma"]), threads=1):
     """Fit the BFF classifier on standardised windows; the SVM's C and gamma chosen on validation.
 
     Parameters

@@ -54,6 +54,11 @@ import numpy as np
 
 from mgrfaults.errors import InputError
 from mgrfaults.io import write_csv_atomic
+from mgrfaults.config import section_defaults
+
+# the schema's defaults (workflow/schemas/config.schema.yaml): the one place a default is written
+_DATASET = section_defaults("dataset")
+_SYSTEMS = section_defaults("systems")
 
 log = logging.getLogger(__name__)
 
@@ -303,8 +308,8 @@ def _reader(input_kind: str, store, sample_rate: int, max_duration: float):
 
 def custom_system_files(
     name: str, spec: dict, partition_csv, metadata_csv, feature_paths, seed: int, predictions_out,
-    condition: str, fold: int, device: str = "auto", threads: int = 1, sample_rate: int = 22050,
-    max_duration: float = 30.0, expected_params=None,
+    condition: str, fold: int, device: str = _SYSTEMS["device"], threads: int = 1, sample_rate: int = _DATASET["sample_rate"],
+    max_duration: float = _DATASET["max_duration"], expected_params=None,
 ):
     """Run custom system ``name`` on one condition/fold and write its test predictions.
 

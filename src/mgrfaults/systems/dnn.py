@@ -38,6 +38,11 @@ from mgrfaults.errors import InputError
 from mgrfaults.io import atomic_path, write_csv_atomic
 from mgrfaults.seeds import derive
 from mgrfaults.systems.parts import open_store, read_frames, run_parts, standardisation_stats
+from mgrfaults.config import section_defaults
+
+# the schema's defaults (workflow/schemas/config.schema.yaml): the one place a default is written
+_DNN = section_defaults("systems.dnn")
+_SYSTEMS = section_defaults("systems")
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +89,7 @@ class FrameBatches:
         std,
         batch_size=1200,
         frames_per_epoch=None,
-        buffer_frames=65536,
+        buffer_frames=_DNN["buffer_frames"],
         seed=0,
         shuffle=True,
         cache_mb=0.0,
@@ -486,7 +491,7 @@ def frame_error(model: nn.Module, batches: Iterator, device) -> tuple[float, flo
     return float(loss_sum) / max(n, 1), float(err_sum) / max(n, 1)
 
 
-def resolve_device(device: str = "auto") -> torch.device:
+def resolve_device(device: str = _SYSTEMS["device"]) -> torch.device:
     """``auto``: CUDA when present, else CPU."""
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -585,7 +590,7 @@ def train_mlp(
     progress: bool = False,
     log_fn=None,
     resident=None,
-    precision: str = "fp32",
+    precision: str = _DNN["precision"],
 ) -> tuple[MLP, pd.DataFrame]:
     """Train ``model`` with early stopping on the validation frame error; return the best model.
 
@@ -788,7 +793,7 @@ def train_net_files(
     seed: int,
     model_out,
     log_out,
-    device="auto",
+    device=_SYSTEMS["device"],
     hf: dict | None = None,
     rbm: dict | None = None,
     expected_params=None,

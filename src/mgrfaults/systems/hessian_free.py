@@ -20,6 +20,10 @@ import torch
 from torch import nn
 from torch.func import functional_call, jvp, vjp
 from torch.nn.utils import parameters_to_vector, vector_to_parameters
+from mgrfaults.config import section_defaults
+
+# the schema's defaults (workflow/schemas/config.schema.yaml): the one place a default is written
+_HF = section_defaults("systems.dnn.hf")
 
 
 def gauss_newton_product(f, theta: torch.Tensor):
@@ -79,13 +83,13 @@ class HessianFree:
     def __init__(
         self,
         model: nn.Module,
-        damping: float = 1.0,
-        cg_max_iter: int = 50,
-        cg_min_iter: int = 2,
-        cg_tol: float = 5e-4,
-        cg_decay: float = 0.95,
-        gn_fraction: float = 0.5,
-        max_backtracks: int = 20,
+        damping: float = _HF["damping"],
+        cg_max_iter: int = _HF["cg_max_iter"],
+        cg_min_iter: int = _HF["cg_min_iter"],
+        cg_tol: float = _HF["cg_tol"],
+        cg_decay: float = _HF["cg_decay"],
+        gn_fraction: float = _HF["gn_fraction"],
+        max_backtracks: int = _HF["max_backtracks"],
         armijo: float = 1e-2,
         min_damping: float = 1e-6,
     ):

@@ -30,6 +30,11 @@ from mgrfaults.errors import InputError
 from mgrfaults.io import atomic_path, write_csv_atomic
 from mgrfaults.seeds import derive
 from mgrfaults.systems.parts import open_store, run_parts
+from mgrfaults.config import section_defaults
+
+# the schema's defaults (workflow/schemas/config.schema.yaml): the one place a default is written
+_SYSTEMS = section_defaults("systems")
+_LEARNED = section_defaults("systems.learned")
 
 log = logging.getLogger(__name__)
 
@@ -127,7 +132,7 @@ def random_frames(features: np.ndarray, n: int, rng: np.random.Generator) -> np.
     return features[np.sort(rng.choice(len(features), n, replace=False))]
 
 
-def aggregate_windows(features: np.ndarray, window: int = 200, hop: int = 100) -> np.ndarray:
+def aggregate_windows(features: np.ndarray, window: int = _LEARNED["af_window"], hop: int = _LEARNED["af_hop"]) -> np.ndarray:
     """AF: mean and std of the frame features over windows.
 
     Parameters
@@ -150,7 +155,7 @@ def aggregate_windows(features: np.ndarray, window: int = 200, hop: int = 100) -
     return np.asarray(out, dtype=np.float32)
 
 
-def make_classifier(kind: str, seed: int, n_trees: int = 500, C: float = 1.0, gamma="scale", threads: int = 1):
+def make_classifier(kind: str, seed: int, n_trees: int = _LEARNED["rf_trees"], C: float = 1.0, gamma="scale", threads: int = 1):
     """The second classifier: ``rf`` (random forest) or ``svm`` (standardised inputs, RBF SVM)."""
     from sklearn.ensemble import RandomForestClassifier
     from sklearn.pipeline import make_pipeline
@@ -164,7 +169,7 @@ def make_classifier(kind: str, seed: int, n_trees: int = 500, C: float = 1.0, ga
     raise ValueError(f"classifier: rf or svm, got {kind!r}")
 
 
-def fit_selecting(kind, x_train, y_train, x_valid, y_valid, seed, n_trees=500, C_grid=(1.0,), gamma_grid=("scale",),
+def fit_selecting(kind, x_train, y_train, x_valid, y_valid, seed, n_trees=_LEARNED["rf_trees"], C_grid=(1.0,), gamma_grid=("scale",),
                   threads=1):
     """Fit the second classifier; for the SVM choose C (and gamma) by accuracy on the validation data.
 
@@ -239,7 +244,7 @@ def votes_by_owner(clf, x: np.ndarray, owner: np.ndarray, n_tracks: int, n_class
 # --------------------------------------------------------------------------------------------------
 
 
-def predict_net_files(model_path, frame_paths, partition_csv, metadata_csv, outputs, device="auto",
+def predict_net_files(model_path, frame_paths, partition_csv, metadata_csv, outputs, device=_SYSTEMS["device"],
                       expected_params=None):
     """Excerpt predictions of a trained net on the test part of its run, one CSV per decision.
 
@@ -302,7 +307,7 @@ def learned_features(model, meta, store, track_ids, spec, params, rng, device, f
 
 def learned_features_files(
     spec, net_model_path, frame_paths, partition_csv, metadata_csv, params: dict, seed: int,
-    model_out, predictions_out, threads=1, device="auto", expected_params=None,
+    model_out, predictions_out, threads=1, device=_SYSTEMS["device"], expected_params=None,
 ):
     """Train a second classifier on a net's learned features and predict the test excerpts.
 

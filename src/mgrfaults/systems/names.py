@@ -39,6 +39,7 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any, Mapping
 
+from mgrfaults.config import section_defaults
 from mgrfaults.errors import InputError
 
 _STUDY_NET = r"(?P<units>\d+)_(?P<act>[RS])(?P<opt>[SH])(?P<dropout>D?)(?P<pretrain>P?)"
@@ -51,7 +52,8 @@ _DNN_RE = re.compile(rf"^(?P<net>{_STUDY_NET}|{_SD_NET}){_DECISION}$")
 _BFF_RE = re.compile(r"^BFF_(?P<classifier>SVM|RF)$")
 
 DECISIONS = ("vote", "sum", "learned")
-STUDY_HIDDEN_LAYERS = 3  # the study's nets: h0, h1, h2 (mlp_rlu_dropout.yaml @9f4c574)
+# the study's nets: h0, h1, h2 (mlp_rlu_dropout.yaml @9f4c574); the schema's systems.dnn.hidden_layers
+STUDY_HIDDEN_LAYERS = section_defaults("systems.dnn")["hidden_layers"]
 
 
 def hidden_index(study_layer: int) -> int:

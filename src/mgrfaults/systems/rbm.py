@@ -10,6 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from mgrfaults.config import section_defaults
+
+# the schema's defaults (workflow/schemas/config.schema.yaml): the one place a default is written
+_RBM = section_defaults("systems.dnn.rbm")
 
 
 def cd_update(W, b_vis, b_hid, v0, gaussian_visible, cd_k, gen):
@@ -50,11 +54,11 @@ def cd_update(W, b_vis, b_hid, v0, gaussian_visible, cd_k, gen):
 def pretrain_mlp(
     model,
     batches,
-    epochs: int = 5,
-    learning_rate: float = 0.001,
-    momentum: float = 0.5,
-    weight_decay: float = 2e-4,
-    cd_k: int = 1,
+    epochs: int = _RBM["epochs"],
+    learning_rate: float = _RBM["learning_rate"],
+    momentum: float = _RBM["momentum"],
+    weight_decay: float = _RBM["weight_decay"],
+    cd_k: int = _RBM["cd_k"],
     device="cpu",
     seed: int = 0,
 ):

@@ -29,6 +29,10 @@ import torch
 from torch import nn
 
 from mgrfaults.seeds import derive
+from mgrfaults.config import section_defaults
+
+# the schema's defaults (workflow/schemas/config.schema.yaml): the one place a default is written
+_DNN = section_defaults("systems.dnn")
 
 #: share of the device's free memory the resident parts may take (the rest: weights, activations)
 MEMORY_SHARE = 0.6
@@ -136,7 +140,7 @@ class ResidentSGD:
     """
 
     def __init__(self, model, x, y, batch_size=1200, frames_per_epoch=None, seed=0, use_graphs=None,
-                 steps_per_graph=16, precision="fp32"):
+                 steps_per_graph=16, precision=_DNN["precision"]):
         if precision not in ("fp32", "tf32", "bf16"):
             raise ValueError(f"precision: fp32, tf32 or bf16, got {precision!r}")
         self.model, self.x, self.y = model, x, y
