@@ -48,6 +48,38 @@ def deep_update(base: dict, extra: dict) -> dict:
     return out
 
 
+# one baseline and one DNN system, no plugin: every kind of job up to the runs table (synthesis, features,
+# partitions, DNN training + predictions, BFF, evaluation) at a fraction of the tiny run's cost; the SLURM
+# and the killed-and-resumed runs use it and compare their results with the shared tiny run's
+REDUCED_SYSTEMS = ["BFF_SVM", "50_RS"]
+REDUCED_CONFIG = deep_update(TINY_CONFIG, {"systems": {"run": REDUCED_SYSTEMS},
+                                           "evaluate": {"figure_of_merit": REDUCED_SYSTEMS}})
+REDUCED_CONFIG["systems"] = {k: v for k, v in REDUCED_CONFIG["systems"].items() if k != "custom"}
+
+
+def assert_same_results(workdir: Path, reference: Path, systems) -> None:
+    """Byte-identical metadata, partitions and predictions, and the same runs-table rows, as ``reference``.
+
+    Each system's results depend only on its own seeds, so a run of some systems must equal the rows and
+    files of those systems in a run of all of them.
+    """
+    import pandas as pd
+
+    results, reference_results = Path(workdir) / "results", Path(reference) / "results"
+    same = ["dataset/metadata.csv"]
+    same += [str(p.relative_to(results)) for p in sorted((results / "partitions").rglob("*.csv"))]
+    predictions = [str(p.relative_to(results)) for p in sorted((results / "predictions").rglob("*.csv"))]
+    assert {name.split("/")[1] for name in predictions} >= set(systems), predictions
+    for name in same + predictions:
+        assert (results / name).read_bytes() == (reference_results / name).read_bytes(), name
+    key = ["system", "condition", "fold"]
+    runs = pd.read_csv(results / "tables" / "runs.csv").sort_values(key).reset_index(drop=True)
+    reference_runs = pd.read_csv(reference_results / "tables" / "runs.csv")
+    reference_runs = reference_runs[reference_runs["system"].isin(systems)].sort_values(key).reset_index(drop=True)
+    assert len(runs) == len(reference_runs) > 0
+    pd.testing.assert_frame_equal(runs, reference_runs, check_exact=True)
+
+
 def run_snakemake(workdir, config: dict | None = None, targets=(), extra_args=(), check=True, timeout=1800, env=None):
     """Run the workflow of this repository in ``workdir`` with ``config`` merged over the default.
 

@@ -18,22 +18,15 @@ import subprocess
 
 import pandas as pd
 import pytest
-import yaml
 
-from conftest import REPO, TINY_CONFIG, deep_update, run_snakemake
+from conftest import REDUCED_CONFIG, REPO, assert_same_results, run_snakemake
+from mgrfaults.config import load_config
 
 # one xdist worker runs this module: the cluster and slurm_run (module scope) start once
 pytestmark = [pytest.mark.slurm, pytest.mark.workflow, pytest.mark.xdist_group("test_slurm")]
 
 SCRIPTS = REPO / "tests" / "slurm"
 
-# the tiny preset with one baseline and one DNN system: every kind of job that builds the runs table
-# (synthesis, features, partitions, DNN training + prediction, BFF, evaluation) in a few minutes
-REDUCED_SYSTEMS = ["BFF_SVM", "50_RS"]
-REDUCED_CONFIG = deep_update(TINY_CONFIG, {"systems": {"run": REDUCED_SYSTEMS},
-                                           "evaluate": {"figure_of_merit": REDUCED_SYSTEMS}})
-# the built-in systems only: the tiny run's custom system is not part of the reduced run
-REDUCED_CONFIG["systems"] = {k: v for k, v in REDUCED_CONFIG["systems"].items() if k != "custom"}
 # rules that must have gone through sbatch, and the profile's local rules that must not have
 SUBMITTED_RULES = {"synth_dataset", "extract_features", "train_net", "train_bff"}
 LOCAL_RULES = {"evaluate_runs"}
@@ -114,7 +107,7 @@ def test_jobs_ran_as_slurm_jobs(slurm_run):
     assert SUBMITTED_RULES <= set(jobs["rule"])
     assert not LOCAL_RULES & set(jobs["rule"])
     # SLURM reserved exactly the threads the scripts give torch / librosa
-    threads = int(yaml.safe_load((REPO / "config" / "config.yaml").read_text())["systems"].get("threads", 2))
+    threads = load_config()["systems"]["threads"]  # the default config, validated: the schema's default filled
     assert set(jobs.loc[jobs["rule"].isin(["train_net", "train_bff"]), "cpus"]) == {threads}
     assert set(jobs.loc[jobs["rule"] == "extract_features", "cpus"]) == {1}
 
@@ -126,17 +119,4 @@ def test_same_results_as_a_local_run(slurm_run, tiny_run):
     its own seeds, so the reduced run's rows must equal that run's rows for the same systems.
     """
     workdir, _ = slurm_run
-    slurm_results, local_results = workdir / "results", tiny_run / "results"
-    same = ["dataset/metadata.csv"]
-    same += [str(p.relative_to(slurm_results)) for p in sorted((slurm_results / "partitions").rglob("*.csv"))]
-    same += [str(p.relative_to(slurm_results)) for p in sorted((slurm_results / "predictions").rglob("*.csv"))]
-    assert any(name.startswith("predictions/50_RS/") for name in same)
-    for name in same:
-        assert (slurm_results / name).read_bytes() == (local_results / name).read_bytes(), name
-
-    key = ["system", "condition", "fold"]
-    slurm_runs = pd.read_csv(slurm_results / "tables" / "runs.csv").sort_values(key).reset_index(drop=True)
-    local_runs = pd.read_csv(local_results / "tables" / "runs.csv")
-    local_runs = local_runs[local_runs["system"].isin(REDUCED_SYSTEMS)].sort_values(key).reset_index(drop=True)
-    assert len(slurm_runs) == 2 * len(REDUCED_SYSTEMS)
-    pd.testing.assert_frame_equal(slurm_runs, local_runs, check_exact=True)
+    assert_same_results(workdir, tiny_run, REDUCED_CONFIG["systems"]["run"])
