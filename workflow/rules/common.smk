@@ -78,14 +78,14 @@ wildcard_constraints:
 # each workflow/rules/<stage>.smk holds rules only (snakemake --lint). They read the names above.
 
 
+def condition_folds():
+    """Every (condition, fold) of the study grid, conditions in config order."""
+    return [(condition, fold) for condition, n_folds in CONDITIONS.items() for fold in range(n_folds)]
+
+
 def runs():
     """Every (system, condition, fold) run of the study grid."""
-    return [
-        (system, condition, fold)
-        for system in SYSTEMS
-        for condition, n_folds in CONDITIONS.items()
-        for fold in range(n_folds)
-    ]
+    return [(system, condition, fold) for system in SYSTEMS for condition, fold in condition_folds()]
 
 
 def all_targets():
@@ -138,8 +138,7 @@ def features_targets():
 def partitions_targets():
     return [
         f"{RESULTS}/partitions/{condition}/fold_{fold}{suffix}.csv"
-        for condition, n_folds in CONDITIONS.items()
-        for fold in range(n_folds)
+        for condition, fold in condition_folds()
         for suffix in ("", "_summary")
     ]
 
@@ -198,8 +197,7 @@ def train_targets():
     logs = [
         f"{RESULTS}/training/{net}/{condition}/fold_{fold}_log.csv"
         for net in TRAINED_NETS
-        for condition, n_folds in CONDITIONS.items()
-        for fold in range(n_folds)
+        for condition, fold in condition_folds()
     ]
     return predictions + logs
 
@@ -252,8 +250,7 @@ def evaluate_targets():
 def report_targets():
     return [f"{RESULTS}/report/answer.html"] + [
         f"{RESULTS}/report/partitions/{condition}/fold_{fold}_summary.html"
-        for condition, n_folds in CONDITIONS.items()
-        for fold in range(n_folds)
+        for condition, fold in condition_folds()
     ]
 
 
@@ -265,12 +262,9 @@ def attribution_targets():
 
 
 def _all_partitions():
-    """Every condition's every fold's partition file (the attribution table reads them all)."""
-    return [
-        f"{RESULTS}/partitions/{condition}/fold_{fold}.csv"
-        for condition, n_folds in CONDITIONS.items()
-        for fold in range(n_folds)
-    ]
+    """Every condition's every fold's partition file, in condition_folds() order (the attribution table
+    reads them all)."""
+    return [f"{RESULTS}/partitions/{condition}/fold_{fold}.csv" for condition, fold in condition_folds()]
 
 
 # sweep

@@ -47,7 +47,7 @@ rule evaluate_runs:
         ),
     params:
         runs=[list(r) for r in runs()],
-        partitions=[[c, f] for c, n_folds in CONDITIONS.items() for f in range(n_folds)],
+        partitions=[list(cf) for cf in condition_folds()],  # the (condition, fold) of each input.partitions
         confidence=EVALUATE.confidence,
     log:
         f"{RESULTS}/logs/evaluate/evaluate_runs.log",

@@ -3,7 +3,7 @@ tables/attribution.csv (accuracy per test group: what the training part shares w
 
 from mgrfaults.data.metadata import label_set, read_metadata
 from mgrfaults.evaluation.attribution import attribution_table
-from mgrfaults.evaluation.metrics import evaluate_file, read_metrics, read_predictions
+from mgrfaults.evaluation.metrics import evaluate_file, read_metrics
 from mgrfaults.evaluation.tables import html_page, runs_table
 from mgrfaults.io import write_csv_atomic, write_text_atomic
 from mgrfaults.logs import setup_script_logging
@@ -16,10 +16,11 @@ log = setup_script_logging(snakemake.log)
 metadata = read_metadata(snakemake.input.metadata)
 labels = label_set(metadata)
 runs = [(system, condition, int(fold)) for system, condition, fold in snakemake.params.runs]
-records = []
-for (system, condition, fold), predictions, metrics in zip(runs, snakemake.input.predictions, snakemake.output.metrics):
-    result = evaluate_file(predictions, labels, metrics)
-    log.info("%s: %d excerpts, accuracy %s, normalised accuracy %s", predictions,
+records, predictions = [], {}
+for run, path, metrics in zip(runs, snakemake.input.predictions, snakemake.output.metrics):
+    system, condition, fold = run
+    result, predictions[run] = evaluate_file(path, labels, metrics)
+    log.info("%s: %d excerpts, accuracy %s, normalised accuracy %s", path,
              result["n_excerpts"], result["accuracy"], result["normalized_accuracy"])
     # read back as the tables read it (a metric of an empty test part: None in JSON, NaN here)
     records.append({**read_metrics(metrics), "system": system, "condition": condition, "fold": fold})
@@ -29,7 +30,6 @@ write_text_atomic(snakemake.output.page, html_page(table, "All runs", "accuracy 
 log.info("%d runs", len(table))
 
 partitions = {(c, int(f)): read_partition(p) for (c, f), p in zip(snakemake.params.partitions, snakemake.input.partitions)}
-predictions = {run: read_predictions(p) for run, p in zip(runs, snakemake.input.predictions)}
 attribution = attribution_table(metadata, runs, partitions, predictions, confidence=snakemake.params.confidence)
 write_csv_atomic(attribution.round(6), snakemake.output.attribution, index=False)
 log.info("attribution: %d rows", len(attribution))

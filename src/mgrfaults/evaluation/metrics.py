@@ -192,12 +192,16 @@ def read_predictions(path, labels: Sequence[str] | None = None) -> pd.DataFrame:
     return df
 
 
-def evaluate_file(predictions_path, labels: Sequence[str], metrics_path) -> dict:
-    """Compute :func:`evaluate` for a predictions CSV and write it as JSON (atomically)."""
+def evaluate_file(predictions_path, labels: Sequence[str], metrics_path) -> tuple[dict, pd.DataFrame]:
+    """Compute :func:`evaluate` for a predictions CSV and write it as JSON (atomically).
+
+    Returns the metrics and the predictions as read (:func:`read_predictions`), so that a caller that
+    needs the rows too (the attribution table) reads the file once.
+    """
     df = read_predictions(predictions_path, labels)
     result = evaluate(df["true"].tolist(), df["predicted"].tolist(), labels)
     write_text_atomic(metrics_path, json.dumps(result, indent=1) + "\n")
-    return result
+    return result, df
 
 
 def read_metrics(path) -> dict:
