@@ -19,7 +19,6 @@ the training part is never held in RAM whole unless it fits in ``cache_mb``.
 
 from __future__ import annotations
 
-import copy
 import logging
 import os
 import queue
@@ -476,6 +475,73 @@ def linear_ramp(epoch: int, start: float, end: float, saturate: int) -> float:
     return start + (end - start) * t
 
 
+def epoch_hyper(params: TrainParams, epoch: int) -> tuple[float, float]:
+    """Learning rate and momentum of epoch ``epoch`` (0-based) under the schedules of ``params``.
+
+    The learning rate decays linearly from ``learning_rate`` to ``learning_rate * final_lr_factor``
+    and the momentum rises linearly from ``momentum_start`` to ``momentum_end`` (when
+    ``momentum_schedule``), both over the first ``saturate`` epochs (pylearn2's
+    ``LinearDecayOverEpoch`` and ``MomentumAdjustor``).
+    """
+    lr = linear_ramp(epoch, params.learning_rate, params.learning_rate * params.final_lr_factor, params.saturate)
+    if params.momentum_schedule:
+        return lr, linear_ramp(epoch, params.momentum_start, params.momentum_end, params.saturate)
+    return lr, params.momentum_start
+
+
+class EarlyStopping:
+    """The validation bookkeeping of one training run: the best parameters, patience, the log rows.
+
+    Any improvement of the validation frame error keeps the parameters (pylearn2's
+    ``MonitorBasedSaveBest``); ``patience`` counts epochs without a *relative* improvement of
+    ``min_improvement`` (``MonitorBasedTermination``); ``max_epochs`` ends training too.
+    """
+
+    def __init__(self, params: TrainParams):
+        self.params = params
+        self.best_err, self.best_state, self.best_epoch = np.inf, None, -1
+        self.threshold_err, self.since = np.inf, 0
+        self.rows: list[dict] = []
+
+    def update(self, model, epoch, loss, train_err, valid_loss, valid_err, seconds) -> dict:
+        """Record epoch ``epoch`` (its parameters are ``model``'s now); return its log row.
+
+        The row's ``stop`` is empty, or ``patience`` / ``max_epochs`` when training ends here.
+        """
+        params = self.params
+        lr, momentum = epoch_hyper(params, epoch)
+        sgd = params.optimizer == "sgd"
+        row = {
+            "epoch": epoch,
+            "loss": loss,
+            "train_frame_error": train_err,
+            "valid_frame_error": valid_err,
+            "valid_loss": valid_loss,
+            "learning_rate": lr if sgd else np.nan,
+            "momentum": momentum if sgd else np.nan,
+            "seconds": seconds,
+        }
+        if valid_err < self.best_err:
+            self.best_err, self.best_epoch = valid_err, epoch
+            self.best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        if valid_err < self.threshold_err * (1.0 - params.min_improvement):
+            self.threshold_err, self.since = valid_err, 0
+        else:
+            self.since += 1
+        row["epochs_without_improvement"] = self.since
+        row["stop"] = "patience" if self.since >= params.patience else (
+            "max_epochs" if epoch + 1 >= int(params.max_epochs) else "")
+        self.rows.append(row)
+        return row
+
+    def best_model(self, model):
+        """``model`` with the parameters of its best epoch, in eval mode (``best_epoch`` set)."""
+        model.load_state_dict(self.best_state)
+        model.eval()
+        model.best_epoch = self.best_epoch
+        return model
+
+
 def frame_error(model: nn.Module, batches: Iterator, device) -> tuple[float, float]:
     """Mean cross-entropy and frame error rate of ``model`` (eval mode) over ``(x, y)`` batches."""
     model.eval()
@@ -640,16 +706,10 @@ def train_mlp(
     if fast is None and precision != "fp32" and device.type == "cuda":
         log.warning("precision %s applies to the device-resident path only; this run streams its part in fp32",
                     precision)
-    best_err, best_state, best_epoch, threshold_err, since = np.inf, None, -1, np.inf, 0
-    rows = []
+    stopping = EarlyStopping(params)
     for epoch in range(int(params.max_epochs)):
         t0 = time.perf_counter()
-        lr = linear_ramp(epoch, params.learning_rate, params.learning_rate * params.final_lr_factor, params.saturate)
-        momentum = (
-            linear_ramp(epoch, params.momentum_start, params.momentum_end, params.saturate)
-            if params.momentum_schedule
-            else params.momentum_start
-        )
+        lr, momentum = epoch_hyper(params, epoch)
         if params.optimizer == "sgd":
             opt.lr, opt.momentum = lr, momentum
         if fast is not None:
@@ -665,36 +725,12 @@ def train_mlp(
             raise InputError("training: the training part has no frames")
         valid_stream = fast.valid_batches() if fast is not None else prefetch(valid.epoch(0), device, _prefetch_depth(device))
         valid_loss, valid_err = frame_error(model, valid_stream, device)
-        row = {
-            "epoch": epoch,
-            "loss": loss,
-            "train_frame_error": train_err,
-            "valid_frame_error": valid_err,
-            "valid_loss": valid_loss,
-            "learning_rate": lr if params.optimizer == "sgd" else np.nan,
-            "momentum": momentum if params.optimizer == "sgd" else np.nan,
-            "seconds": time.perf_counter() - t0,
-        }
-        if valid_err < best_err:  # any improvement is kept (pylearn2's MonitorBasedSaveBest)
-            best_err, best_epoch = valid_err, epoch
-            best_state = copy.deepcopy({k: v.detach().clone() for k, v in model.state_dict().items()})
-        # patience counts epochs without a relative improvement of min_improvement (MonitorBasedTermination)
-        if valid_err < threshold_err * (1.0 - params.min_improvement):
-            threshold_err, since = valid_err, 0
-        else:
-            since += 1
-        row["epochs_without_improvement"] = since
-        row["stop"] = "patience" if since >= params.patience else (
-            "max_epochs" if epoch + 1 >= int(params.max_epochs) else "")
-        rows.append(row)
+        row = stopping.update(model, epoch, loss, train_err, valid_loss, valid_err, time.perf_counter() - t0)
         if log_fn:
             log_fn(row)
         if row["stop"]:
             break
-    model.load_state_dict(best_state)
-    model.eval()
-    model.best_epoch = best_epoch
-    return model, pd.DataFrame(rows)
+    return stopping.best_model(model), pd.DataFrame(stopping.rows)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -114,7 +114,91 @@ def resident_part(batches, device, chunk_frames: int = 65536) -> tuple[torch.Ten
     return x, y
 
 
-class ResidentSGD:
+class CapturedSteps:
+    """Training steps replayed from CUDA graphs on a GPU and run eagerly elsewhere.
+
+    The machinery shared by :class:`ResidentSGD` (one net) and
+    :class:`mgrfaults.systems.stack.StackedSGD` (several nets at once). A subclass sets up its device
+    tensors, calls :meth:`_init_steps`, and defines ``_step()`` (one full step, reading only device
+    state, so it can be captured), ``_trained_state()`` (the tensors a step changes: parameters and
+    momentum buffers, restored after the capture's warm-up) and ``_warm_up_rows()`` (makes the
+    first three steps read valid rows).
+    """
+
+    def _init_steps(self, device, use_graphs, steps_per_graph, precision, has_frames):
+        if precision not in ("fp32", "tf32", "bf16"):
+            raise ValueError(f"precision: fp32, tf32 or bf16, got {precision!r}")
+        self.device = torch.device(device)
+        cuda = self.device.type == "cuda"
+        self.use_graphs = (cuda if use_graphs is None else bool(use_graphs and cuda)) and has_frames
+        self.steps_per_graph = max(int(steps_per_graph), 1)
+        self.precision = precision if cuda else "fp32"
+        self.step_index = torch.zeros((), dtype=torch.int64, device=self.device)
+        self._graphs = None
+
+    @contextlib.contextmanager
+    def _tf32(self):
+        # TF32 for the forward and the backward matmuls of a "tf32" step only; restored after
+        before = torch.backends.cuda.matmul.allow_tf32
+        torch.backends.cuda.matmul.allow_tf32 = self.precision == "tf32"
+        try:
+            yield
+        finally:
+            torch.backends.cuda.matmul.allow_tf32 = before
+
+    def _autocast(self):
+        if self.precision == "bf16":
+            return torch.autocast("cuda", dtype=torch.bfloat16, cache_enabled=False)  # no cast cache in graphs
+        return contextlib.nullcontext()
+
+    def _capture(self):
+        # warm-up on a side stream (as torch.cuda.graphs requires), then restore every state it touched
+        saved = [t.detach().clone() for t in self._trained_state()]
+        self._warm_up_rows()
+        self.step_index.zero_()
+        side = torch.cuda.Stream(self.device)
+        side.wait_stream(torch.cuda.current_stream(self.device))
+        with torch.cuda.stream(side):
+            for _ in range(3):
+                self._step()
+        torch.cuda.current_stream(self.device).wait_stream(side)
+        graphs = {}
+        pool = None
+        for k in sorted({self.steps_per_graph, 1}, reverse=True):
+            self.step_index.zero_()
+            g = torch.cuda.CUDAGraph()
+            with torch.cuda.graph(g, pool=pool):
+                for _ in range(k):
+                    self._step()
+            pool = g.pool()
+            graphs[k] = g
+        torch.cuda.synchronize(self.device)
+        with torch.no_grad():
+            for t, s in zip(self._trained_state(), saved):
+                t.copy_(s)
+        self._graphs = graphs
+
+    def _ensure_graphs(self) -> None:
+        """Capture the graphs once, before an epoch's rows are written (the warm-up overwrites them)."""
+        if self.use_graphs and self._graphs is None:
+            self._capture()
+
+    def _run_steps(self, n_steps: int) -> None:
+        """``n_steps`` full steps from step 0: graph replays on a GPU (after :meth:`_ensure_graphs`),
+        eager steps elsewhere."""
+        self.step_index.zero_()
+        if self.use_graphs:
+            k = self.steps_per_graph
+            for _ in range(n_steps // k):
+                self._graphs[k].replay()
+            for _ in range(n_steps % k):
+                self._graphs[1].replay()
+        else:
+            for _ in range(n_steps):
+                self._step()
+
+
+class ResidentSGD(CapturedSteps):
     """Momentum-SGD training of ``model`` on a device-resident part, CUDA-graph captured on a GPU.
 
     Parameters
@@ -141,49 +225,33 @@ class ResidentSGD:
 
     def __init__(self, model, x, y, batch_size=1200, frames_per_epoch=None, seed=0, use_graphs=None,
                  steps_per_graph=16, precision=_DNN["precision"]):
-        if precision not in ("fp32", "tf32", "bf16"):
-            raise ValueError(f"precision: fp32, tf32 or bf16, got {precision!r}")
         self.model, self.x, self.y = model, x, y
-        self.device = x.device
         self.n = len(y)
+        self._init_steps(x.device, use_graphs, steps_per_graph, precision, self.n > 0)
         self.batch_size = int(batch_size)
         self.frames_per_epoch = None if frames_per_epoch is None else min(int(frames_per_epoch), self.n)
         self.seed = int(seed)
-        cuda = self.device.type == "cuda"
-        self.use_graphs = (cuda if use_graphs is None else bool(use_graphs and cuda)) and self.n > 0
-        self.steps_per_graph = max(int(steps_per_graph), 1)
-        self.precision = precision if cuda else "fp32"
         self.params = [p for p in model.parameters() if p.requires_grad]
         self.bufs = [torch.zeros_like(p) for p in self.params]
         self.lr = torch.zeros((), dtype=torch.float32, device=self.device)
         self.momentum = torch.zeros((), dtype=torch.float32, device=self.device)
         self.loss_sum = torch.zeros((), dtype=torch.float64, device=self.device)
         self.err_sum = torch.zeros((), dtype=torch.int64, device=self.device)
-        self.step_index = torch.zeros((), dtype=torch.int64, device=self.device)
         # room for the warm-up steps of the graph capture too, on a part smaller than 3 batches
         self.perm = torch.zeros(max(self.n, 3 * self.batch_size), dtype=torch.int64, device=self.device)
         self.offsets = torch.arange(self.batch_size, device=self.device)
-        self._graphs = None
 
     def set_hyper(self, learning_rate: float, momentum: float) -> None:
         """Learning rate and momentum of the following steps (device scalars, read by the graphs)."""
         self.lr.fill_(float(learning_rate))
         self.momentum.fill_(float(momentum))
 
-    @contextlib.contextmanager
-    def _tf32(self):
-        # TF32 for the forward and the backward matmuls of a "tf32" step only; restored after
-        before = torch.backends.cuda.matmul.allow_tf32
-        torch.backends.cuda.matmul.allow_tf32 = self.precision == "tf32"
-        try:
-            yield
-        finally:
-            torch.backends.cuda.matmul.allow_tf32 = before
+    def _trained_state(self):
+        return self.params + self.bufs
 
-    def _autocast(self):
-        if self.precision == "bf16":
-            return torch.autocast("cuda", dtype=torch.bfloat16, cache_enabled=False)  # no cast cache in graphs
-        return contextlib.nullcontext()
+    def _warm_up_rows(self):
+        warm = 3 * self.batch_size
+        self.perm[:warm].copy_(torch.arange(warm, device=self.device).remainder(self.n))
 
     def _step(self, rows=None):
         # rows: positions in the permutation; None: the full batch at step_index (graph-safe, no host values)
@@ -206,64 +274,32 @@ class ResidentSGD:
             self.loss_sum.add_(loss.detach(), alpha=len(yb))
             self.err_sum.add_((out.detach().argmax(1) != yb).sum())
 
-    def _capture(self):
-        # warm-up on a side stream (as torch.cuda.graphs requires), then restore every state it touched
-        saved = [t.detach().clone() for t in self.params + self.bufs]
-        warm = 3 * self.batch_size
-        self.perm[:warm].copy_(torch.arange(warm, device=self.device).remainder(self.n))
-        self.step_index.zero_()
-        side = torch.cuda.Stream(self.device)
-        side.wait_stream(torch.cuda.current_stream(self.device))
-        with torch.cuda.stream(side):
-            for _ in range(3):
-                self._step()
-        torch.cuda.current_stream(self.device).wait_stream(side)
-        graphs = {}
-        pool = None
-        for k in sorted({self.steps_per_graph, 1}, reverse=True):
-            self.step_index.zero_()
-            g = torch.cuda.CUDAGraph()
-            with torch.cuda.graph(g, pool=pool):
-                for _ in range(k):
-                    self._step()
-            pool = g.pool()
-            graphs[k] = g
-        torch.cuda.synchronize(self.device)
-        with torch.no_grad():
-            for t, s in zip(self.params + self.bufs, saved):
-                t.copy_(s)
-        self._graphs = graphs
-
     def epoch_order(self, epoch: int) -> torch.Tensor:
         """The frames (row indices of ``x``) of epoch ``epoch`` in their training order."""
-        gen = torch.Generator(device=self.device).manual_seed(derive(self.seed, "epoch", int(epoch)))
-        order = torch.randperm(self.n, generator=gen, device=self.device)
-        return order[: self.frames_per_epoch] if self.frames_per_epoch else order
+        return epoch_order(self.n, self.seed, epoch, self.frames_per_epoch, self.device)
 
     def train_epoch(self, epoch: int) -> tuple[float, float, int]:
         """One pass of minibatch updates (training mode). Returns loss, frame error, frames (as train_epoch)."""
         self.model.train()
-        if self.use_graphs and self._graphs is None:
-            self._capture()
+        self._ensure_graphs()
         order = self.epoch_order(epoch)
         n = len(order)
         self.perm[:n].copy_(order)
         self.loss_sum.zero_()
         self.err_sum.zero_()
-        self.step_index.zero_()
         n_full = n // self.batch_size
-        if self.use_graphs:
-            k = self.steps_per_graph
-            for _ in range(n_full // k):
-                self._graphs[k].replay()
-            for _ in range(n_full % k):
-                self._graphs[1].replay()
-        else:
-            for _ in range(n_full):
-                self._step()
+        self._run_steps(n_full)
         if n > n_full * self.batch_size:
             self._step(torch.arange(n_full * self.batch_size, n, device=self.device))
         return float(self.loss_sum) / max(n, 1), float(self.err_sum) / max(n, 1), n
+
+
+def epoch_order(n: int, seed: int, epoch: int, frames_per_epoch=None, device="cpu") -> torch.Tensor:
+    """Rows ``0..n-1`` of a part in the training order of epoch ``epoch``: a permutation seeded by
+    ``derive(seed, "epoch", epoch)`` on ``device``, cut to its first ``frames_per_epoch`` (None: all)."""
+    gen = torch.Generator(device=device).manual_seed(derive(seed, "epoch", int(epoch)))
+    order = torch.randperm(int(n), generator=gen, device=device)
+    return order[:frames_per_epoch] if frames_per_epoch else order
 
 
 def resident_batches(x: torch.Tensor, y: torch.Tensor, batch_size: int = 8192):

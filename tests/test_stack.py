@@ -1,0 +1,144 @@
+"""Stacked training of same-shape nets: per net, the solo device-resident run's semantics."""
+
+import copy
+
+import pytest
+import torch
+
+from mgrfaults.systems.dnn import MLP, TrainParams, init_mlp, train_mlp
+from mgrfaults.systems.resident import ResidentSGD, resident_part
+from mgrfaults.systems.stack import StackedSGD, stack_fits, train_stack
+from test_dnn import DEVICES, DIM, batches_for, make_run
+
+
+@pytest.fixture(params=DEVICES)
+def device(request):
+    return request.param
+
+
+def nets(n, hidden=(16, 16), keep=None, seed=0, device="cpu"):
+    return [init_mlp(MLP(DIM, list(hidden), 10, "relu", keep), seed=seed + i).to(device) for i in range(n)]
+
+
+@pytest.mark.parametrize("use_graphs", [False, True])
+def test_stacked_epochs_equal_each_nets_solo_run(tmp_path, device, use_graphs):
+    """Three nets, two on one part and one on a smaller part (fewer steps: padded and gated off),
+    each with its own seed, learning rate and momentum: after two epochs every net's parameters,
+    loss and frame error are those of its ResidentSGD run."""
+    if use_graphs and device == "cpu":
+        pytest.skip("CUDA graphs need a GPU")
+    paths, _, partition, _ = make_run(tmp_path, n_per_class=12)
+    train, _, _ = batches_for(paths, partition, "train", batch_size=16, seed=0)
+    other, _, _ = batches_for(paths, partition, "valid", batch_size=16, seed=0)
+    big, small = resident_part(train, device), resident_part(other, device)
+    assert len(big[1]) // 16 > len(small[1]) // 16 + 2 and len(small[1]) % 16  # padded steps, a smaller last batch
+    models = nets(3, device=device)
+    solo = copy.deepcopy(models)
+    parts, seeds = [big, big, small], [5, 6, 7]
+    hyper = [[(0.05, 0.5), (0.1, 0.9), (0.02, 0.5)], [(0.02, 0.9), (0.05, 0.6), (0.01, 0.7)]]
+    stack = StackedSGD(models, parts, 16, seeds, use_graphs=use_graphs, steps_per_graph=3)
+    assert stack.x.data_ptr() != big[0].data_ptr() and len(stack.y) == len(big[1]) + len(small[1])  # big held once
+    trainers = [ResidentSGD(m, x, y, 16, seed=s, use_graphs=use_graphs, steps_per_graph=3)
+                for m, (x, y), s in zip(solo, parts, seeds)]
+    for epoch, rates in enumerate(hyper):
+        stack.set_hyper(*zip(*rates))
+        got = stack.train_epoch(epoch)
+        for k, (trainer, (lr, momentum)) in enumerate(zip(trainers, rates)):
+            trainer.set_hyper(lr, momentum)
+            want = trainer.train_epoch(epoch)
+            assert got[k][2] == want[2] == len(parts[k][1])
+            assert got[k][0] == pytest.approx(want[0], rel=1e-4) and got[k][1] == pytest.approx(want[1])
+    for k, model in enumerate(models):
+        stack.write_back(k, model)
+        for p, q in zip(model.parameters(), solo[k].parameters()):
+            torch.testing.assert_close(p, q, rtol=1e-4, atol=1e-5)
+    assert not torch.equal(models[0].layers[0].weight, models[1].layers[0].weight)
+
+
+def test_stacked_frames_per_epoch_and_resumed_momentum(tmp_path, device):
+    paths, _, partition, _ = make_run(tmp_path)
+    train, _, _ = batches_for(paths, partition, "train", batch_size=16, seed=0)
+    part = resident_part(train, device)
+    models = nets(2, device=device)
+    solo = copy.deepcopy(models)
+    stack = StackedSGD(models, [part, part], 16, [1, 2], frames_per_epoch=[50, None])
+    stack.set_hyper([0.05, 0.05], [0.9, 0.9])
+    assert [r[2] for r in stack.train_epoch(0)] == [50, len(part[1])]
+    # a stack rebuilt with net 1 alone (net 0 stopped) carries its momentum: as if it had never been rebuilt
+    stack.write_back(1, models[1])
+    alone = StackedSGD([models[1]], [part], 16, [2], buffers=[stack.buffers(1)])
+    reference = ResidentSGD(solo[1], *part, 16, seed=2)
+    for epoch in range(2):
+        reference.set_hyper(0.05, 0.9)
+        reference.train_epoch(epoch)
+    alone.set_hyper([0.05], [0.9])
+    alone.train_epoch(1)
+    alone.write_back(0, models[1])
+    for p, q in zip(models[1].parameters(), solo[1].parameters()):
+        torch.testing.assert_close(p, q, rtol=1e-4, atol=1e-5)
+
+
+def test_stacked_dropout_is_per_net(device):
+    torch.manual_seed(0)
+    models = nets(2, hidden=(32,), keep=None, device=device)
+    models[1] = init_mlp(MLP(DIM, [32], 10, "relu", [0.5, 0.75], [2.0, 1.5]), seed=1).to(device)
+    part = (torch.randn(64, DIM, device=device), torch.zeros(64, dtype=torch.int64, device=device))
+    stack = StackedSGD(models, [part, part], 16, [0, 1])
+    assert stack.dropout_layers == {0, 1}
+    x = torch.randn(2, 4000, DIM, device=device)
+    trained, evaluated = stack.forward(x, train=True), stack.forward(x, train=False)
+    torch.testing.assert_close(trained[0], evaluated[0])  # net 0 has no dropout
+    assert not torch.allclose(trained[1], evaluated[1])
+    # the share of units net 1 keeps on its input layer: its keep probability
+    first = torch.bernoulli(stack.keep[0].expand(2, 4000, DIM))
+    assert first[0].mean().item() == 1.0 and first[1].mean().item() == pytest.approx(0.5, abs=0.02)
+    with torch.no_grad():  # evaluation: the nets' own forward passes
+        for k, model in enumerate(models):
+            torch.testing.assert_close(evaluated[k], model.eval()(x[k]), rtol=1e-5, atol=1e-5)
+
+
+def test_train_stack_equals_train_mlp_per_net(tmp_path, device):
+    """Early stopping per net: a net with less patience leaves the stack (rebuilt without it), the
+    others go on; every net's log and best parameters are those of its own resident train_mlp."""
+    paths, _, partition, _ = make_run(tmp_path, n_per_class=10)
+    trains, valids = [], []
+    for seed in (3, 4, 5):
+        trains.append(batches_for(paths, partition, "train", batch_size=16, seed=seed)[0])
+        valids.append(batches_for(paths, partition, "valid", batch_size=256, shuffle=False)[0])
+    params = [TrainParams.study(learning_rate=lr, saturate=4, patience=patience, max_epochs=max_epochs,
+                                batch_size=16, min_improvement=0.5)
+              for lr, patience, max_epochs in [(0.05, 1, 8), (0.1, 3, 8), (0.02, 8, 5)]]
+    models = nets(3, device=device)
+    solo = copy.deepcopy(models)
+    got = train_stack(models, trains, valids, params, [11, 12, 13], device)
+    lengths = []
+    for k in range(3):
+        model, log = train_mlp(solo[k], trains[k], valids[k], params[k], seed=11 + k, device=device, resident=True)
+        got_model, got_log = got[k]
+        assert list(got_log.columns) == list(log.columns) and len(got_log) == len(log)
+        assert list(got_log.stop) == list(log.stop) and got_model.best_epoch == model.best_epoch
+        cols = ["loss", "train_frame_error", "valid_frame_error", "learning_rate", "momentum"]
+        torch.testing.assert_close(torch.tensor(got_log[cols].values), torch.tensor(log[cols].values),
+                                   rtol=1e-4, atol=1e-5)
+        for p, q in zip(got_model.parameters(), model.parameters()):
+            torch.testing.assert_close(p, q, rtol=1e-4, atol=1e-5)
+        lengths.append(len(log))
+    assert lengths[2] == 5 and len(set(lengths)) > 1  # max_epochs and patience ended nets at different epochs
+    assert got[2][1].stop.iloc[-1] == "max_epochs"
+
+
+def test_stack_refuses_what_it_cannot_stack(tmp_path):
+    paths, _, partition, _ = make_run(tmp_path)
+    train, _, _ = batches_for(paths, partition, "train", batch_size=16, seed=0)
+    valid, _, _ = batches_for(paths, partition, "valid", batch_size=256, shuffle=False)
+    part = resident_part(train, "cpu")
+    with pytest.raises(ValueError, match="share one shape"):
+        StackedSGD(nets(1) + nets(1, hidden=(8, 8)), [part, part], 16, [0, 1])
+    with pytest.raises(ValueError, match="one part and one seed"):
+        StackedSGD(nets(2), [part], 16, [0, 1])
+    rs = TrainParams.study(batch_size=16)
+    with pytest.raises(ValueError, match="SGD nets only"):
+        train_stack(nets(2), [train] * 2, [valid] * 2, [rs, TrainParams.study(optimizer="hf")], [0, 1], "cpu")
+    with pytest.raises(ValueError, match="one batch size"):
+        train_stack(nets(2), [train] * 2, [valid] * 2, [rs, TrainParams.study(batch_size=32)], [0, 1], "cpu")
+    assert stack_fits([train, train], [valid], "cpu")
