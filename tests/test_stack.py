@@ -1,11 +1,16 @@
 """Stacked training of same-shape nets: per net, the solo device-resident run's semantics."""
 
 import copy
+import shutil
 
+import pandas as pd
 import pytest
 import torch
 
-from mgrfaults.systems.dnn import MLP, TrainParams, init_mlp, train_mlp
+from conftest import TINY_CONFIG, deep_update, run_snakemake
+from mgrfaults.config import complete_dnn_variants, schema_defaults
+from mgrfaults.systems.dnn import MLP, TrainParams, init_mlp, load_model, train_mlp
+from mgrfaults.systems.names import net_specs, net_stacks, parse_system, stack_nets
 from mgrfaults.systems.resident import ResidentSGD, resident_part
 from mgrfaults.systems.stack import StackedSGD, stack_fits, train_stack
 from test_dnn import DEVICES, DIM, batches_for, make_run
@@ -142,3 +147,49 @@ def test_stack_refuses_what_it_cannot_stack(tmp_path):
     with pytest.raises(ValueError, match="one batch size"):
         train_stack(nets(2), [train] * 2, [valid] * 2, [rs, TrainParams.study(batch_size=32)], [0, 1], "cpu")
     assert stack_fits([train, train], [valid], "cpu")
+
+
+def test_net_stacks_group_sgd_nets_by_shape_and_batch():
+    nets = net_specs({name: parse_system(name) for name in
+                      ["50_RS", "50_RSD", "500_RSD", "500_RS", "500_RSP", "50_RH", "500_RS_AF_LAll", "50_SSD"]})
+    dnn = complete_dnn_variants({})
+    stacks = net_stacks(nets, dnn)
+    # 50_SSD: sigmoid; 50_RH: Hessian-free; so 50-unit ReLU SGD nets are one stack, 500-unit ones another
+    assert stacks == {"50x3_relu_b1200": ["50_RS", "50_RSD"], "500x3_relu_b1200": ["500_RSD", "500_RS", "500_RSP"]}
+    dnn["variants"]["RSD"]["batch_size"] = 100  # another batch size: another stack, and a net alone trains alone
+    assert net_stacks(nets, dnn) == {"500x3_relu_b1200": ["500_RS", "500_RSP"]}
+
+
+def test_stack_nets_decides_at_planning(tmp_path):
+    assert schema_defaults()["systems.dnn.stack"] == "auto"
+    gpus = tmp_path / "gpus"
+    assert not stack_nets("auto", "auto", gpus) and stack_nets("auto", "cuda", gpus) and not stack_nets("auto", "cpu")
+    (gpus / "0000:00:1e.0").mkdir(parents=True)
+    assert stack_nets("auto", "auto", gpus) and not stack_nets("auto", "cpu", gpus)
+    assert stack_nets("always", "cpu", gpus) and not stack_nets("never", "cuda", gpus)
+
+
+@pytest.mark.workflow
+def test_workflow_trains_a_stack_in_one_job(tiny_run, tmp_path):
+    """systems.dnn.stack: always on the tiny run's data: the 50-unit nets of both conditions train in one
+    job, which writes exactly what their train_net jobs write, the same test excerpts predicted."""
+    workdir = tmp_path / "stacked"
+    shutil.copytree(tiny_run / "results", workdir / "results")  # mtimes kept, no metadata: nothing upstream reruns
+    config = deep_update(TINY_CONFIG, {"systems": {"dnn": {"stack": "always"}}})
+    members = [(net, condition) for net in ("50_RS", "50_RSD") for condition in ("standard", "fault_filtered")]
+    targets = [f"results/predictions/{net}_sum/{condition}/fold_0.csv" for net, condition in members]
+    force = ["--forcerun", "train_stack_50x3_relu_b1200"]
+    plan = run_snakemake(workdir, config, targets, force + ["-n", "--quiet", "rules"]).stdout
+    assert "train_stack_50x3_relu_b1200        1" in plan and "train_net" not in plan, plan
+    run_snakemake(workdir, config, targets, force)
+    for net, condition in members:
+        model, meta = load_model(workdir / f"results/models/{net}/{condition}/fold_0.pt")
+        assert meta["info"]["net"] == net and len(meta["info"]["stack"]) == 4
+        assert meta["info"]["data"]["cache_mb"] == 0 and model.hidden_units == [50, 50, 50]
+        log = pd.read_csv(workdir / f"results/training/{net}/{condition}/fold_0_log.csv")
+        alone = pd.read_csv(tiny_run / f"results/training/{net}/{condition}/fold_0_log.csv")
+        assert list(log.columns) == list(alone.columns) and log.stop.iloc[-1] in ("patience", "max_epochs")
+        for system in (net, f"{net}_sum"):
+            stacked = pd.read_csv(workdir / f"results/predictions/{system}/{condition}/fold_0.csv")
+            reference = pd.read_csv(tiny_run / f"results/predictions/{system}/{condition}/fold_0.csv")
+            pd.testing.assert_frame_equal(stacked[["track_id", "true"]], reference[["track_id", "true"]])

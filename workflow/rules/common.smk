@@ -10,7 +10,7 @@ from mgrfaults.config import complete_dnn_variants, resolve
 from mgrfaults.data.annotations import partition_list_paths
 from mgrfaults.seeds import derive
 from mgrfaults.systems.custom import custom_system_specs
-from mgrfaults.systems.names import net_specs, resolve_systems, training_settings
+from mgrfaults.systems.names import net_specs, net_stacks, resolve_systems, stack_nets, training_settings
 
 # the validated config (defaults filled by the schema), resolved once into typed specs;
 # rules pass these resolved values as params
@@ -41,6 +41,12 @@ for _name, _spec in SYSTEM_SPECS.items():
         assert _name == _spec.net + {"vote": "", "sum": "_sum"}[_spec.decision], (_name, _spec.net)
 TRAIN_THREADS = int(SYSTEMS_CONFIG["threads"])
 TRAIN_DEVICE = SYSTEMS_CONFIG["device"]
+# the data settings every net's training reads (the rest of systems.dnn: schedules, HF, RBM, job layout)
+DNN_DATA = {k: v for k, v in DNN_CONFIG.items() if k not in ("variants", "head", "settings", "hf", "rbm", "stack")}
+# nets trained together (systems.dnn.stack, mgrfaults.systems.stack): stack name -> its nets, every
+# condition and fold of them in one train_stack_<name> job; the other nets train alone (train_net)
+NET_STACKS = net_stacks(NET_SPECS, DNN_CONFIG) if stack_nets(DNN_CONFIG["stack"], TRAIN_DEVICE) else {}
+ALONE_NETS = [net for net in NETS if not any(net in nets for nets in NET_STACKS.values())]
 FRAME_SHARDS = expand(f"{RESULTS}/features/frames/shard_{{shard}}.h5", shard=SHARDS)
 TEXTURE_SHARDS = expand(f"{RESULTS}/features/texture/shard_{{shard}}.h5", shard=SHARDS)
 
@@ -168,6 +174,43 @@ def _variant(net):
 def _system_spec(wildcards):
     """The resolved spec of a system (plain dict): what its script runs, never re-parsed there."""
     return SYSTEM_SPECS[wildcards.system].to_dict()
+
+
+def net_run_seed(net, condition, fold):
+    """The seed of a net's training run on a condition and fold (alone or in a stack)."""
+    return derive(RESOLVED.seed, "train", net, condition, fold)
+
+
+def net_outputs(net, condition, fold):
+    """What training a net on a condition and fold writes: model, per-epoch log, its two decision systems'
+    test predictions, <net> (majority vote of frame argmaxes) and <net>_sum (summed softmax)."""
+    return {
+        "model": f"{RESULTS}/models/{net}/{condition}/fold_{fold}.pt",
+        "training_log": f"{RESULTS}/training/{net}/{condition}/fold_{fold}_log.csv",
+        "vote": f"{RESULTS}/predictions/{net}/{condition}/fold_{fold}.csv",
+        "sum": f"{RESULTS}/predictions/{net}_sum/{condition}/fold_{fold}.csv",
+    }
+
+
+def stack_members(stack):
+    """Every net run of a stack's job, one dict each: the net's resolved spec and training settings,
+    its condition/fold's partition, its seed, a label for the log, and its outputs (net_outputs)."""
+    return [
+        dict(
+            spec=NET_SPECS[net].to_dict(),
+            variant=_variant(net),
+            partition=f"{RESULTS}/partitions/{condition}/fold_{fold}.csv",
+            seed=net_run_seed(net, condition, fold),
+            label=f"{net} {condition} fold {fold}",
+            **net_outputs(net, condition, fold),
+        )
+        for net in NET_STACKS[stack]
+        for condition, fold in condition_folds()
+    ]
+
+
+def stack_output(stack, key):
+    return [member[key] for member in stack_members(stack)]
 
 
 def _net_model(wildcards):

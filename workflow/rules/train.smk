@@ -1,6 +1,7 @@
 # Stage: train. Each net is trained once per condition and fold and reused by every system derived
 # from it (500_RSD, 500_RSD_sum, 500_RSD_AF_LAll); each system then writes its test predictions.
-# Rules: train_net (DNN, and its vote / sum-of-softmax test predictions) -> train_learned (RF/SVM on learned
+# Rules: train_net (DNN, and its vote / sum-of-softmax test predictions), or train_stack_<shape> (the nets of
+# one shape, every condition and fold, at once: systems.dnn.stack) -> train_learned (RF/SVM on learned
 # features); train_bff (the MFCC baseline); train_custom (your own systems, systems.custom).
 # System names: mgrfaults.systems.names, resolved once in common.smk (SYSTEM_SPECS, NET_SPECS, with
 # systems.dnn.hidden_layers); each script receives its resolved spec (params.spec, SystemSpec.to_dict()),
@@ -13,22 +14,18 @@ rule train_net:
         partition=f"{RESULTS}/partitions/{{condition}}/fold_{{fold}}.csv",
         metadata=f"{RESULTS}/dataset/metadata.csv",
     output:
-        model=f"{RESULTS}/models/{{net}}/{{condition}}/fold_{{fold}}.pt",
-        training_log=f"{RESULTS}/training/{{net}}/{{condition}}/fold_{{fold}}_log.csv",
-        # the test predictions of the net's two decision systems, made in the training job (torch is
-        # imported there; a job of its own cost ~4 s): <net> (majority vote of frame argmaxes, the
-        # 2014 code) and <net>_sum (summed softmax, the later code), written whether or not systems.run has them
-        vote=f"{RESULTS}/predictions/{{net}}/{{condition}}/fold_{{fold}}.csv",
-        sum=f"{RESULTS}/predictions/{{net}}_sum/{{condition}}/fold_{{fold}}.csv",
+        # the test predictions of the net's two decision systems are made in the training job (torch is
+        # imported there; a job of its own cost ~4 s), written whether or not systems.run has them
+        **net_outputs("{net}", "{condition}", "{fold}"),
     wildcard_constraints:
-        net=_one_of(NETS),
+        net=_one_of(ALONE_NETS),
     params:
         spec=lambda wildcards: NET_SPECS[wildcards.net].to_dict(),
         variant=lambda wildcards: _variant(wildcards.net),
-        data={k: v for k, v in DNN_CONFIG.items() if k not in ("variants", "head", "settings", "hf", "rbm")},
+        data=DNN_DATA,
         hf=DNN_CONFIG["hf"],
         rbm=DNN_CONFIG["rbm"],
-        seed=lambda wildcards: derive(RESOLVED.seed, "train", wildcards.net, wildcards.condition, wildcards.fold),
+        seed=lambda wildcards: net_run_seed(wildcards.net, wildcards.condition, wildcards.fold),
         device=TRAIN_DEVICE,
         frame_params=FRAME_PARAMS,
     log:
@@ -42,6 +39,41 @@ rule train_net:
         "../envs/mgrfaults.yaml"
     script:
         "../scripts/train_dnn.py"
+
+
+# systems.dnn.stack: the SGD nets of one shape train together, every condition and fold of them in one
+# job (on a GPU: K small nets in about the time of one); its outputs are exactly train_net's for each
+for _stack in NET_STACKS:
+
+    rule:
+        name:
+            f"train_stack_{_stack}"
+        input:
+            frames=FRAME_SHARDS,
+            partitions=sorted(set(stack_output(_stack, "partition"))),
+            metadata=f"{RESULTS}/dataset/metadata.csv",
+        output:
+            models=stack_output(_stack, "model"),
+            training_logs=stack_output(_stack, "training_log"),
+            votes=stack_output(_stack, "vote"),
+            sums=stack_output(_stack, "sum"),
+        params:
+            members=stack_members(_stack),
+            data=DNN_DATA,
+            rbm=DNN_CONFIG["rbm"],
+            device=TRAIN_DEVICE,
+            frame_params=FRAME_PARAMS,
+        log:
+            f"{RESULTS}/logs/train/stack_{_stack}.log",
+        benchmark:
+            f"{RESULTS}/benchmarks/train/stack_{_stack}.tsv"
+        threads: TRAIN_THREADS
+        resources:
+            mem_mb=1024 + int(DNN_CONFIG["cache_mb"]) * 2,
+        conda:
+            "../envs/mgrfaults.yaml"
+        script:
+            "../scripts/train_stack.py"
 
 
 rule train_learned:

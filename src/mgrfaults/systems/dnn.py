@@ -26,7 +26,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 import pandas as pd
@@ -819,6 +819,96 @@ def track_outputs(model: MLP, store, track_id, mean, std, device="cpu", hidden_i
 # --------------------------------------------------------------------------------------------------
 
 
+@dataclass
+class NetRun:
+    """One net's training run on one condition/fold, read from the run's files and initialised.
+
+    Made by :func:`prepare_net_run`; trained by :func:`train_mlp` (alone) or
+    :func:`mgrfaults.systems.stack.train_stack` (with others); written by :func:`save_net_run`.
+    """
+
+    spec: Any
+    variant: dict
+    data: dict
+    seed: int
+    params: TrainParams
+    model: MLP
+    train: FrameBatches
+    valid: FrameBatches
+    mean: np.ndarray
+    std: np.ndarray
+    label_order: list
+    n_train_tracks: int
+    store: Any
+
+
+def prepare_net_run(store, partition_csv, metadata_csv, spec, variant: dict, data: dict, seed: int,
+                    device, hf: dict | None = None, rbm: dict | None = None) -> NetRun:
+    """Read a condition/fold's parts, build the net of ``spec`` and initialise it (RBM pre-training
+    included when the net asks for it). The arguments are :func:`train_net_files`'."""
+    from mgrfaults.systems.rbm import pretrain_mlp
+
+    parts, labels, label_order = run_parts(partition_csv, metadata_csv)
+    mean, std = standardisation_stats(store, parts["train"])
+    hf = dict(hf or {})
+    params = TrainParams.from_config(variant, optimizer=spec.optimizer, pretrain=spec.pretrain, rbm=dict(rbm or {}))
+    if spec.optimizer == "hf":
+        params.batch_size = int(hf.pop("batch_size", params.batch_size))
+        params.hf = hf
+    n_hidden = int(spec.hidden_layers)
+    if not spec.dropout:
+        params.keep_probs, params.input_scales = [1.0] * (n_hidden + 1), [1.0] * (n_hidden + 1)
+    common = dict(mean=mean, std=std, buffer_frames=data["buffer_frames"], cache_mb=data["cache_mb"])
+    fraction = float(data["epoch_fraction"])
+    n_train = sum(store.length(t) for t in parts["train"])
+    train = FrameBatches(
+        store, parts["train"], [labels[t] for t in parts["train"]], batch_size=params.batch_size,
+        frames_per_epoch=None if fraction >= 1.0 else max(1, round(fraction * n_train)),
+        seed=derive(seed, "shuffle"), shuffle=True, **common,
+    )
+    valid = FrameBatches(
+        store, parts["valid"], [labels[t] for t in parts["valid"]], batch_size=8192,
+        frames_per_epoch=data["valid_frames"], seed=derive(seed, "valid"), shuffle=False, **common,
+    )
+    hidden = [spec.hidden_units] * n_hidden
+    model = MLP(len(mean), hidden, len(label_order), spec.activation, params.keep_probs, params.input_scales)
+    init_mlp(model, params.init, params.init_range, seed=derive(seed, "init"))
+    if params.pretrain:
+        pretrain_mlp(model, train, device=device, seed=derive(seed, "rbm"), **params.rbm)
+    return NetRun(spec, dict(variant), dict(data), int(seed), params, model, train, valid, mean, std, label_order,
+                  len(parts["train"]), store)
+
+
+def epoch_logger(net: str):
+    """A ``log_fn`` for :func:`train_mlp`: one log line per epoch, naming the net."""
+
+    def log_row(row):
+        log.info(
+            "%s epoch %d: loss %.4f train err %.4f valid err %.4f (%.1f s)",
+            net, row["epoch"], row["loss"], row["train_frame_error"], row["valid_frame_error"], row["seconds"],
+        )
+
+    return log_row
+
+
+def save_net_run(run: NetRun, model: MLP, epochs: pd.DataFrame, model_out, log_out, device, seconds: float,
+                 label: str | None = None, **info) -> None:
+    """Write a trained net's model file (with what made it and ``info``) and its per-epoch log, atomically;
+    log its best epoch under ``label`` (default: the net's name)."""
+    params = run.params
+    log.info("%s: best epoch %d of %d, %.1f s", label or run.spec.net, model.best_epoch, len(epochs), seconds)
+    save_model(
+        model_out, model.cpu(), run.mean, run.std, run.label_order,
+        net=run.spec.net, seed=run.seed, optimizer=params.optimizer, training=dict(run.variant), hf=params.hf,
+        rbm=params.rbm, pretrain=bool(params.pretrain), batch_size=int(params.batch_size),
+        data=dict(run.data), feature_params=dict(getattr(run.store, "params", {}) or {}),
+        best_epoch=int(model.best_epoch), epochs=len(epochs), train_seconds=seconds,
+        train_tracks=run.n_train_tracks, train_frames=run.train.n_frames, device=str(device),
+        threads=torch.get_num_threads(), **info,
+    )
+    write_csv_atomic(epochs, log_out)
+
+
 def train_net_files(
     frame_paths,
     partition_csv,
@@ -857,57 +947,11 @@ def train_net_files(
     expected_params : dict, optional
         The frame extraction parameters of the config; a cache made with others is refused.
     """
-    from mgrfaults.systems.rbm import pretrain_mlp
-
     device = resolve_device(device)
     store = open_store(frame_paths, expected_params)
-    parts, labels, label_order = run_parts(partition_csv, metadata_csv)
     t0 = time.perf_counter()
-    mean, std = standardisation_stats(store, parts["train"])
-    hf = dict(hf or {})
-    params = TrainParams.from_config(variant, optimizer=spec.optimizer, pretrain=spec.pretrain, rbm=dict(rbm or {}))
-    if spec.optimizer == "hf":
-        params.batch_size = int(hf.pop("batch_size", params.batch_size))
-        params.hf = hf
-    n_hidden = int(spec.hidden_layers)
-    if not spec.dropout:
-        params.keep_probs, params.input_scales = [1.0] * (n_hidden + 1), [1.0] * (n_hidden + 1)
-    common = dict(mean=mean, std=std, buffer_frames=data["buffer_frames"], cache_mb=data["cache_mb"])
-    fraction = float(data["epoch_fraction"])
-    n_train = sum(store.length(t) for t in parts["train"])
-    train = FrameBatches(
-        store, parts["train"], [labels[t] for t in parts["train"]], batch_size=params.batch_size,
-        frames_per_epoch=None if fraction >= 1.0 else max(1, round(fraction * n_train)),
-        seed=derive(seed, "shuffle"), shuffle=True, **common,
-    )
-    valid = FrameBatches(
-        store, parts["valid"], [labels[t] for t in parts["valid"]], batch_size=8192,
-        frames_per_epoch=data["valid_frames"], seed=derive(seed, "valid"), shuffle=False, **common,
-    )
-    hidden = [spec.hidden_units] * n_hidden
-    model = MLP(len(mean), hidden, len(label_order), spec.activation, params.keep_probs, params.input_scales)
-    init_mlp(model, params.init, params.init_range, seed=derive(seed, "init"))
-    if params.pretrain:
-        pretrain_mlp(model, train, device=device, seed=derive(seed, "rbm"), **params.rbm)
-
-    def log_row(row):
-        log.info(
-            "%s epoch %d: loss %.4f train err %.4f valid err %.4f (%.1f s)",
-            spec.net, row["epoch"], row["loss"], row["train_frame_error"], row["valid_frame_error"], row["seconds"],
-        )
-
-    model, epochs = train_mlp(model, train, valid, params, seed=derive(seed, "dropout"), device=device,
-                              progress=progress, log_fn=log_row, precision=data["precision"])
-    seconds = time.perf_counter() - t0
-    log.info("%s: best epoch %d of %d, %.1f s", spec.net, model.best_epoch, len(epochs), seconds)
-    save_model(
-        model_out, model.cpu(), mean, std, label_order,
-        net=spec.net, seed=int(seed), optimizer=params.optimizer, training=dict(variant), hf=params.hf, rbm=params.rbm,
-        pretrain=bool(params.pretrain), batch_size=int(params.batch_size),
-        data={k: v for k, v in data.items()}, feature_params=dict(getattr(store, "params", {}) or {}),
-        best_epoch=int(model.best_epoch), epochs=len(epochs), train_seconds=seconds,
-        train_tracks=len(parts["train"]), train_frames=train.n_frames, device=str(device),
-        threads=torch.get_num_threads(),
-    )
-    write_csv_atomic(epochs, log_out)
+    run = prepare_net_run(store, partition_csv, metadata_csv, spec, variant, data, seed, device, hf, rbm)
+    model, epochs = train_mlp(run.model, run.train, run.valid, run.params, seed=derive(seed, "dropout"), device=device,
+                              progress=progress, log_fn=epoch_logger(spec.net), precision=data["precision"])
+    save_net_run(run, model, epochs, model_out, log_out, device, time.perf_counter() - t0)
     return epochs

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any, Mapping
 
 from mgrfaults.config import section_defaults
@@ -290,3 +291,44 @@ def nets_of(systems, n_hidden_layers: int = STUDY_HIDDEN_LAYERS) -> list[str]:
         if spec.kind == "dnn" and spec.net not in nets:
             nets.append(spec.net)
     return nets
+
+
+def net_stacks(nets: Mapping[str, SystemSpec], dnn_config: Mapping[str, Any]) -> dict[str, list[str]]:
+    """The nets trained together when ``systems.dnn.stack`` is on: SGD nets of one shape and batch size.
+
+    Parameters
+    ----------
+    nets : mapping of str to SystemSpec
+        The nets to train (:func:`net_specs`).
+    dnn_config : mapping
+        ``systems.dnn``, variants completed (for each net's batch size, :func:`training_settings`).
+
+    Returns
+    -------
+    dict
+        Stack name (``<units>x<layers>_<activation>_b<batch>``, e.g. ``500x3_relu_b1200``) -> its nets,
+        in the order given; only groups of two nets or more (a net alone trains alone).
+    """
+    groups: dict[str, list[str]] = {}
+    for net, spec in nets.items():
+        if spec.optimizer != "sgd":
+            continue  # Hessian-free steps are not a fixed sequence of kernels: they train alone
+        batch = int(training_settings(dnn_config, spec)["batch_size"])
+        groups.setdefault(f"{spec.hidden_units}x{spec.hidden_layers}_{spec.activation}_b{batch}", []).append(net)
+    return {name: members for name, members in groups.items() if len(members) > 1}
+
+
+def stack_nets(stack: str, device: str, gpus_folder: str = "/proc/driver/nvidia/gpus") -> bool:
+    """Whether a run stacks its nets (``systems.dnn.stack``), decided when the run is planned.
+
+    ``always`` / ``never`` as said; ``auto``: when ``device`` (``systems.device``) is ``cuda``, or
+    ``auto`` and the NVIDIA driver lists a GPU in ``gpus_folder`` (no torch import at planning).
+    """
+    if stack in ("always", "never"):
+        return stack == "always"
+    if device != "auto":
+        return device == "cuda"
+    try:
+        return any(Path(gpus_folder).iterdir())
+    except OSError:
+        return False

@@ -35,11 +35,14 @@ from torch import nn
 from mgrfaults.config import section_defaults
 from mgrfaults.errors import InputError
 from mgrfaults.seeds import derive
-from mgrfaults.systems.dnn import EarlyStopping, epoch_hyper, frame_error
+from mgrfaults.systems.dnn import (EarlyStopping, epoch_hyper, epoch_logger, frame_error, prepare_net_run,
+                                   resolve_device, save_net_run, train_mlp)
+from mgrfaults.systems.parts import open_store
 from mgrfaults.systems.resident import CapturedSteps, epoch_order, fits, resident_batches, resident_part
 
 # the schema's defaults (workflow/schemas/config.schema.yaml): the one place a default is written
 _DNN = section_defaults("systems.dnn")
+_SYSTEMS = section_defaults("systems")
 
 log = logging.getLogger(__name__)
 
@@ -321,3 +324,61 @@ def stack_fits(trains, valids, device) -> bool:
     for batches in list(trains) + list(valids):
         distinct.setdefault(_part_key(batches), batches)
     return fits(list(distinct.values()), device)
+
+
+# --------------------------------------------------------------------------------------------------
+# one stack from files (called by workflow/scripts/train_stack.py)
+# --------------------------------------------------------------------------------------------------
+
+
+def train_stack_files(frame_paths, metadata_csv, members, data: dict, device=_SYSTEMS["device"], rbm=None,
+                      expected_params=None) -> list[pd.DataFrame]:
+    """Train the nets of a stack, each on its condition and fold, and write each one's model and log.
+
+    Each net is read, built and initialised as :func:`mgrfaults.systems.dnn.train_net_files` does it
+    alone (:func:`mgrfaults.systems.dnn.prepare_net_run`, the same seeds), then all train at once
+    (:func:`train_stack`). When their distinct parts do not fit on the device, they train one after
+    the other (:func:`mgrfaults.systems.dnn.train_mlp`), with a warning.
+
+    Parameters
+    ----------
+    frame_paths : list of path
+        The frame feature shards.
+    metadata_csv : path
+    members : list of dict
+        One per net and condition/fold: ``spec`` (SystemSpec), ``variant`` (dict), ``partition``
+        (its condition/fold's partition CSV), ``seed`` (int, as ``train_net``'s), ``label`` (for the
+        log), and the outputs ``model`` and ``training_log``.
+    data, rbm, expected_params
+        As :func:`mgrfaults.systems.dnn.train_net_files`.
+
+    Returns
+    -------
+    list of DataFrame
+        Each net's per-epoch log, in the order of ``members``.
+    """
+    device = resolve_device(device)
+    store = open_store(frame_paths, expected_params)
+    t0 = time.perf_counter()
+    # the parts go to the device whole (resident_part reads the store): a RAM cache per net would only cost memory
+    data = {**data, "cache_mb": 0}
+    runs = [prepare_net_run(store, m["partition"], metadata_csv, m["spec"], m["variant"], data, m["seed"], device,
+                            None, rbm) for m in members]
+    seeds = [derive(m["seed"], "dropout") for m in members]
+    loggers = [epoch_logger(m["label"]) for m in members]
+    trains, valids = [r.train for r in runs], [r.valid for r in runs]
+    if stack_fits(trains, valids, device):
+        log.info("training %d nets at once on %s: %s", len(runs), device, ", ".join(m["label"] for m in members))
+        trained = train_stack([r.model for r in runs], trains, valids, [r.params for r in runs], seeds, device,
+                              precision=data["precision"], log_fns=loggers)
+    else:
+        log.warning("the parts of the %d nets do not fit on %s together: they train one after the other",
+                    len(runs), device)
+        trained = [train_mlp(r.model, r.train, r.valid, r.params, seed=s, device=device, log_fn=f,
+                             precision=data["precision"]) for r, s, f in zip(runs, seeds, loggers)]
+    seconds = time.perf_counter() - t0
+    stack = [m["label"] for m in members]
+    for run, member, (model, epochs) in zip(runs, members, trained):
+        save_net_run(run, model, epochs, member["model"], member["training_log"], device, seconds,
+                     label=member["label"], stack=stack)
+    return [epochs for _, epochs in trained]

@@ -1,0 +1,37 @@
+"""Snakemake entry point: train the nets of a stack (one shape, every condition and fold) at once, then
+write each one's test predictions of its two decision systems, <net> (majority vote) and <net>_sum."""
+
+import torch
+
+from mgrfaults.logs import setup_script_logging
+from mgrfaults.systems.learned import predict_net_files
+from mgrfaults.systems.names import SystemSpec
+from mgrfaults.systems.stack import train_stack_files
+
+snakemake = globals()["snakemake"]  # injected by Snakemake's script directive
+log = setup_script_logging(snakemake.log)
+torch.set_num_threads(snakemake.threads)
+members = [{**member, "spec": SystemSpec.from_dict(member["spec"])} for member in snakemake.params.members]
+train_stack_files(
+    snakemake.input.frames,
+    snakemake.input.metadata,
+    members,
+    dict(snakemake.params.data),
+    device=snakemake.params.device,
+    rbm=dict(snakemake.params.rbm),
+    expected_params=dict(snakemake.params.frame_params),
+)
+for member in members:
+    predictions = predict_net_files(
+        member["model"],  # read back: the predictions are those of the net as saved
+        snakemake.input.frames,
+        member["partition"],
+        snakemake.input.metadata,
+        {"vote": member["vote"], "sum": member["sum"]},
+        device=snakemake.params.device,
+        expected_params=dict(snakemake.params.frame_params),
+    )
+    for decision, df in predictions.items():
+        system = member["spec"].net + {"vote": "", "sum": "_sum"}[decision]
+        log.info("%s %s: %d test excerpts, accuracy %.3f", system, member["label"], len(df),
+                 (df.true == df.predicted).mean())
