@@ -8,6 +8,9 @@ Loops compared (the same MLP, momentum SGD, cross-entropy, in one process, on on
 - ``resident eager``: :class:`mgrfaults.systems.resident.ResidentSGD`, the part on the device, no graphs;
 - ``resident graphs <precision>``: the same step captured in CUDA graphs (GPU only), fp32 and, with
   ``--precisions``, TF32 / bf16;
+- ``stack of K, graphs <precision>``: K nets trained at once (:class:`mgrfaults.systems.stack.StackedSGD`,
+  ``--stack K ...``), one batched matmul per layer for all of them; frames/s are summed over the K nets
+  (each net sees every frame of the epoch), FLOP/s likewise; eager on a CPU;
 - ``train_mlp (HDF5 -> resident)``: ``train_mlp`` end to end as the workflow calls it on this device
   (it picks the resident path on CUDA): part read from HDF5 onto the device, graph capture, every
   epoch's validation pass, all included in the time.
@@ -44,6 +47,7 @@ from mgrfaults.features.extract import ShardWriter
 from mgrfaults.systems.dnn import MLP, FrameBatches, MomentumSGD, TrainParams, init_mlp, prefetch, resolve_device, train_epoch, train_mlp
 from mgrfaults.systems.parts import open_store, standardisation_stats
 from mgrfaults.systems.resident import ResidentSGD, resident_part
+from mgrfaults.systems.stack import StackedSGD
 
 N_CLASSES = 10
 
@@ -116,9 +120,9 @@ def capped(batches, max_frames):
         yield xb, yb
 
 
-def make_model(dim, units, device, dropout=True):
+def make_model(dim, units, device, dropout=True, seed=0):
     keep = [1.0, 0.75, 0.75, 0.75] if dropout else None
-    return init_mlp(MLP(dim, [units] * 3, N_CLASSES, "relu", keep), seed=0).to(device)
+    return init_mlp(MLP(dim, [units] * 3, N_CLASSES, "relu", keep), seed=seed).to(device)
 
 
 def throughput(args, device, store, ids, labels, mean, std, peaks):
@@ -150,12 +154,25 @@ def throughput(args, device, store, ids, labels, mean, std, peaks):
         if device.type == "cuda":
             resident_variants += [(f"resident graphs {p}", True, p) for p in args.precisions]
         for name, graphs, precision in resident_variants:
-            loops[name] = (graphs, precision)
+            loops[name] = (graphs, precision, 1)
+        for k in args.stack:  # K nets at once (mgrfaults.systems.stack): graphs on a GPU, eager on a CPU
+            for precision in (args.precisions if device.type == "cuda" else ["fp32"]):
+                mode = "graphs" if device.type == "cuda" else "eager"
+                loops[f"stack of {k}, {mode} {precision}"] = (device.type == "cuda", precision, k)
         state = {}
         for name, loop in loops.items():
             model = make_model(dim, units, device)
-            if isinstance(loop, tuple):
-                graphs, precision = loop
+            if isinstance(loop, tuple) and loop[2] > 1:  # a stack: frames/s counted over its nets
+                graphs, precision, k = loop
+                models = [make_model(dim, units, device, seed=i) for i in range(k)]
+                cap = None if graphs else [min(host_cap, n_total)] * k
+                trainer = StackedSGD(models, [(x_dev, y_dev)] * k, batch_size, list(range(k)), cap,
+                                     use_graphs=graphs, precision=precision)
+                trainer.set_hyper([0.01] * k, [0.5] * k)
+                fn = lambda m, o, e, t=trainer: sum(r[2] for r in t.train_epoch(e))
+                opt = None
+            elif isinstance(loop, tuple):
+                graphs, precision, _ = loop
                 trainer = ResidentSGD(model, x_dev, y_dev, batch_size, seed=0, use_graphs=graphs, precision=precision)
                 trainer.set_hyper(0.01, 0.5)
                 if not graphs:  # eager steps are host-bound too: timed on a capped epoch
@@ -173,12 +190,14 @@ def throughput(args, device, store, ids, labels, mean, std, peaks):
                 rates.append(n / seconds)
         for name, (_, _, _, rates) in state.items():
             rate = float(np.median(rates))
-            precision = name.split()[-1] if name.startswith("resident graphs") else "fp32"
+            precision = name.split()[-1] if name.split()[-1] in peaks else "fp32"
             tflops = rate * flop / 1e12
-            rows.append(dict(batch=batch_size, units=units, loop=name, frames_per_s=rate, tflops=tflops,
+            nets = loops[name][2] if isinstance(loops[name], tuple) else 1
+            rows.append(dict(batch=batch_size, units=units, loop=name, nets=nets, frames_per_s=rate, tflops=tflops,
                              peak_share=tflops * 1e12 / peaks[precision]))
+            per_net = f"  ({rate / nets:,.0f} per net)" if nets > 1 else ""
             print(f"batch {batch_size:5d} {units:4d} units  {name:30s} {rate:11,.0f} frames/s"
-                  f"  {tflops:8.4f} TFLOP/s  {tflops * 1e12 / peaks[precision]:6.1%} of the {precision} peak",
+                  f"  {tflops:8.4f} TFLOP/s  {tflops * 1e12 / peaks[precision]:6.1%} of the {precision} peak{per_net}",
                   flush=True)
     return rows
 
@@ -236,6 +255,8 @@ def main():
                     help="frames per timed epoch of the host-fed and eager loops (default: all)")
     ap.add_argument("--precisions", nargs="+", default=["fp32"], choices=["fp32", "tf32", "bf16"])
     ap.add_argument("--bare", action="store_true", help="also time the bare in-memory loop")
+    ap.add_argument("--stack", type=int, nargs="*", default=[],
+                    help="also time stacks of K nets trained at once (frames/s summed over the nets), e.g. 4 8 16")
     ap.add_argument("--e2e-epochs", type=int, default=0, help="epochs of the train_mlp end-to-end run (0: skip)")
     ap.add_argument("--accuracy-epochs", type=int, default=0, help="epochs of the precision check (0: skip)")
     ap.add_argument("--peak-size", type=int, default=None, help="matmul size of the peak (default: GPU 8192, CPU 1024)")
@@ -248,6 +269,7 @@ def main():
     if args.gpu_suite:
         args.device, args.tracks, args.frames = "cuda", 443, 1290
         args.precisions = ["fp32", "tf32", "bf16"]
+        args.stack = args.stack or [4, 8, 16]
         args.host_frames = args.host_frames or 120_000
         args.e2e_epochs = args.e2e_epochs or 3
         args.accuracy_epochs = args.accuracy_epochs or 4
