@@ -70,6 +70,9 @@ for _stack in NET_STACKS:
         threads: TRAIN_THREADS
         resources:
             mem_mb=1024 + int(DNN_CONFIG["cache_mb"]) * 2,
+            # minutes, on a cluster (its name depends on the config, so profiles/slurm cannot list it): every
+            # net of the shape under every condition and fold, in one job
+            runtime=lambda wildcards, attempt: 960 * attempt,
         conda:
             "../envs/mgrfaults.yaml"
         script:
