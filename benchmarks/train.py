@@ -13,7 +13,8 @@ Loops compared (the same MLP, momentum SGD, cross-entropy, in one process, on on
   (each net sees every frame of the epoch), FLOP/s likewise; eager on a CPU;
 - ``train_mlp (HDF5 -> resident)``: ``train_mlp`` end to end as the workflow calls it on this device
   (it picks the resident path on CUDA): part read from HDF5 onto the device, graph capture, every
-  epoch's validation pass, all included in the time.
+  epoch's validation pass, all included in the time; ``train_stack of K``: the same for K nets at once,
+  as a ``train_stack_<shape>`` job runs them (``--stack``).
 
 FLOP per frame of one SGD step (multiply-add = 2 FLOP), for layer sizes n0 -> n1 -> ... -> nL:
 forward 2 * sum(n_i n_{i+1}); weight gradients the same; input gradients the same except the first
@@ -47,7 +48,7 @@ from mgrfaults.features.extract import ShardWriter
 from mgrfaults.systems.dnn import MLP, FrameBatches, MomentumSGD, TrainParams, init_mlp, prefetch, resolve_device, train_epoch, train_mlp
 from mgrfaults.systems.parts import open_store, standardisation_stats
 from mgrfaults.systems.resident import ResidentSGD, resident_part
-from mgrfaults.systems.stack import StackedSGD
+from mgrfaults.systems.stack import StackedSGD, train_stack
 
 N_CLASSES = 10
 
@@ -217,6 +218,16 @@ def end_to_end(args, device, store, ids, labels, mean, std):
         print(f"batch {batch_size:5d} {units:4d} units  {'train_mlp (HDF5 -> this device)':30s} {rate:11,.0f}"
               f" frames/s  ({args.e2e_epochs} epochs of {train.n_frames} frames + validation, load included, "
               f"{seconds:.1f} s)", flush=True)
+        for k in args.stack:  # train_stack as train_stack_files calls it: K nets, each its own batch order
+            trains = [FrameBatches(store, train_ids, [y_of[t] for t in train_ids], mean, std, batch_size=batch_size,
+                                   seed=i) for i in range(k)]
+            models = [make_model(len(mean), units, "cpu", seed=i) for i in range(k)]
+            seconds, _ = timed(lambda: train_stack(models, trains, [valid] * k, [params] * k, list(range(k)), device,
+                                                   steps_per_graph=16), device)
+            rate = k * train.n_frames * args.e2e_epochs / seconds
+            print(f"batch {batch_size:5d} {units:4d} units  {f'train_stack of {k} (HDF5 -> device)':30s} "
+                  f"{rate:11,.0f} frames/s  ({rate / k:,.0f} per net; {args.e2e_epochs} epochs + validation, load "
+                  f"included, {seconds:.1f} s)", flush=True)
 
 
 def accuracy(args, device, store, ids, labels, mean, std):
