@@ -12,8 +12,10 @@ from mgrfaults.config import complete_dnn_variants, schema_defaults
 from mgrfaults.systems.dnn import MLP, TrainParams, init_mlp, load_model, train_mlp
 from mgrfaults.systems.names import net_specs, net_stacks, parse_system, stack_nets
 from mgrfaults.systems.resident import ResidentSGD, resident_part
-from mgrfaults.systems.stack import StackedSGD, stack_fits, train_stack
-from test_dnn import DEVICES, DIM, batches_for, make_run
+from mgrfaults.systems import stack as stack_module
+from mgrfaults.systems.dnn import train_net_files
+from mgrfaults.systems.stack import StackedSGD, stack_fits, train_stack, train_stack_files
+from test_dnn import DATA, DEVICES, DIM, VARIANT, batches_for, make_run, one_thread  # noqa: F401 (a fixture)
 
 
 @pytest.fixture(params=DEVICES)
@@ -147,6 +149,39 @@ def test_stack_refuses_what_it_cannot_stack(tmp_path):
     with pytest.raises(ValueError, match="one batch size"):
         train_stack(nets(2), [train] * 2, [valid] * 2, [rs, TrainParams.study(batch_size=32)], [0, 1], "cpu")
     assert stack_fits([train, train], [valid], "cpu")
+
+
+def test_train_stack_files_writes_each_net_and_falls_back_when_parts_do_not_fit(tmp_path, one_thread, device,
+                                                                               monkeypatch):
+    paths, metadata, partition, _ = make_run(tmp_path)
+    systems = ["20_RS", "20_RSD"]
+
+    def members(tag):
+        return [dict(spec=parse_system(net), variant=VARIANT, partition=partition, seed=7 + i, label=f"{net} {tag}",
+                     model=tmp_path / f"{tag}_{net}.pt", training_log=tmp_path / f"{tag}_{net}_log.csv")
+                for i, net in enumerate(systems)]
+
+    def state(path):
+        return load_model(path)[0].state_dict()
+
+    for tag in ("a", "b"):
+        logs = train_stack_files(paths, metadata, members(tag), DATA, device=device)
+        assert [len(log) for log in logs] == [len(pd.read_csv(m["training_log"])) for m in members(tag)]
+    for net in systems:
+        _, meta = load_model(tmp_path / f"a_{net}.pt")
+        assert meta["info"]["stack"] == ["20_RS a", "20_RSD a"] and meta["info"]["net"] == net
+        for (key, got), want in zip(state(tmp_path / f"a_{net}.pt").items(), state(tmp_path / f"b_{net}.pt").values()):
+            assert torch.equal(got, want), key  # a rerun writes the same nets
+    # parts too big for the device together: each net trains alone, exactly as train_net_files trains it
+    monkeypatch.setattr(stack_module, "stack_fits", lambda *args: False)
+    train_stack_files(paths, metadata, members("alone"), DATA, device=device)
+    for i, net in enumerate(systems):
+        train_net_files(paths, partition, metadata, parse_system(net), VARIANT, DATA, 7 + i, tmp_path / f"solo_{net}.pt",
+                        tmp_path / f"solo_{net}_log.csv", device=device)
+        solo = state(tmp_path / f"solo_{net}.pt")
+        for key, got in state(tmp_path / f"alone_{net}.pt").items():
+            assert torch.equal(got, solo[key]), key
+        assert not torch.equal(state(tmp_path / f"a_{net}.pt")["layers.0.weight"], solo["layers.0.weight"])
 
 
 def test_net_stacks_group_sgd_nets_by_shape_and_batch():
