@@ -195,13 +195,23 @@ def test_net_stacks_group_sgd_nets_by_shape_and_batch():
     assert net_stacks(nets, dnn) == {"500x3_relu_b1200": ["500_RS", "500_RSP"]}
 
 
-def test_stack_nets_decides_at_planning(tmp_path):
+def test_stack_nets_decides_at_planning(tmp_path, monkeypatch):
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
     assert schema_defaults()["systems.dnn.stack"] == "auto"
-    gpus = tmp_path / "gpus"
-    assert not stack_nets("auto", "auto", gpus) and stack_nets("auto", "cuda", gpus) and not stack_nets("auto", "cpu")
-    (gpus / "0000:00:1e.0").mkdir(parents=True)
-    assert stack_nets("auto", "auto", gpus) and not stack_nets("auto", "cpu", gpus)
-    assert stack_nets("always", "cpu", gpus) and not stack_nets("never", "cuda", gpus)
+    gpus, dev = tmp_path / "gpus", tmp_path / "dev"
+    dev.mkdir()
+    (dev / "nvidiactl").touch()  # the driver's control file alone is no GPU
+    assert not stack_nets("auto", "auto", gpus, dev) and stack_nets("auto", "cuda", gpus, dev)
+    assert not stack_nets("auto", "cpu", gpus, dev)
+    (gpus / "0000:00:1e.0").mkdir(parents=True)  # the driver lists a GPU
+    assert stack_nets("auto", "auto", gpus, dev) and not stack_nets("auto", "cpu", gpus, dev)
+    assert stack_nets("always", "cpu", gpus, dev) and not stack_nets("never", "cuda", gpus, dev)
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
+    assert not stack_nets("auto", "auto", gpus, dev)
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES")
+    (gpus / "0000:00:1e.0").rmdir()
+    (dev / "nvidia0").touch()  # a container: the device file, no driver folder
+    assert stack_nets("auto", "auto", gpus, dev)
 
 
 @pytest.mark.workflow

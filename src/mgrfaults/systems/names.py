@@ -35,6 +35,7 @@ once (:func:`resolve_systems`) and hands each rule's script the resolved spec (:
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -318,17 +319,26 @@ def net_stacks(nets: Mapping[str, SystemSpec], dnn_config: Mapping[str, Any]) ->
     return {name: members for name, members in groups.items() if len(members) > 1}
 
 
-def stack_nets(stack: str, device: str, gpus_folder: str = "/proc/driver/nvidia/gpus") -> bool:
+def stack_nets(stack: str, device: str, gpus_folder="/proc/driver/nvidia/gpus", dev_folder="/dev") -> bool:
     """Whether a run stacks its nets (``systems.dnn.stack``), decided when the run is planned.
 
     ``always`` / ``never`` as said; ``auto``: when ``device`` (``systems.device``) is ``cuda``, or
-    ``auto`` and the NVIDIA driver lists a GPU in ``gpus_folder`` (no torch import at planning).
+    ``auto`` and a GPU is visible (:func:`gpu_visible`; no torch import at planning).
     """
     if stack in ("always", "never"):
         return stack == "always"
     if device != "auto":
         return device == "cuda"
-    try:
-        return any(Path(gpus_folder).iterdir())
-    except OSError:
+    return gpu_visible(gpus_folder, dev_folder)
+
+
+def gpu_visible(gpus_folder="/proc/driver/nvidia/gpus", dev_folder="/dev") -> bool:
+    """An NVIDIA GPU this process may use: listed by the driver (``gpus_folder``) or present as a device
+    file (``dev_folder/nvidia<N>``, as in containers), and not hidden by ``CUDA_VISIBLE_DEVICES`` ("" or -1)."""
+    if os.environ.get("CUDA_VISIBLE_DEVICES") in ("", "-1"):
         return False
+    try:
+        listed = any(Path(gpus_folder).iterdir())
+    except OSError:
+        listed = False
+    return listed or any(p.name[6:].isdigit() for p in Path(dev_folder).glob("nvidia*"))
