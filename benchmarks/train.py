@@ -48,7 +48,7 @@ from mgrfaults.features.extract import ShardWriter
 from mgrfaults.systems.dnn import MLP, FrameBatches, MomentumSGD, TrainParams, init_mlp, prefetch, resolve_device, train_epoch, train_mlp
 from mgrfaults.systems.parts import open_store, standardisation_stats
 from mgrfaults.systems.resident import ResidentSGD, resident_part
-from mgrfaults.systems.stack import StackedSGD, train_stack
+from mgrfaults.systems.stack import PartStack, StackedSGD, train_stack
 
 N_CLASSES = 10
 
@@ -167,7 +167,7 @@ def throughput(args, device, store, ids, labels, mean, std, peaks):
                 graphs, precision, k = loop
                 models = [make_model(dim, units, device, seed=i) for i in range(k)]
                 cap = None if graphs else [min(host_cap, n_total)] * k
-                trainer = StackedSGD(models, [(x_dev, y_dev)] * k, batch_size, list(range(k)), cap,
+                trainer = StackedSGD(models, PartStack.of([(x_dev, y_dev)] * k), batch_size, list(range(k)), cap,
                                      use_graphs=graphs, precision=precision)
                 trainer.set_hyper([0.01] * k, [0.5] * k)
                 fn = lambda m, o, e, t=trainer: sum(r[2] for r in t.train_epoch(e))

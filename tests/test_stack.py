@@ -14,7 +14,7 @@ from mgrfaults.systems.names import net_specs, net_stacks, parse_system, stack_n
 from mgrfaults.systems.resident import ResidentSGD, resident_part
 from mgrfaults.systems import stack as stack_module
 from mgrfaults.systems.dnn import train_net_files
-from mgrfaults.systems.stack import StackedSGD, stack_fits, train_stack, train_stack_files
+from mgrfaults.systems.stack import PartStack, StackedSGD, stack_fits, train_stack, train_stack_files
 from test_dnn import DATA, DEVICES, DIM, VARIANT, batches_for, make_run, one_thread  # noqa: F401 (a fixture)
 
 
@@ -43,8 +43,9 @@ def test_stacked_epochs_equal_each_nets_solo_run(tmp_path, device, use_graphs):
     solo = copy.deepcopy(models)
     parts, seeds = [big, big, small], [5, 6, 7]
     hyper = [[(0.05, 0.5), (0.1, 0.9), (0.02, 0.5)], [(0.02, 0.9), (0.05, 0.6), (0.01, 0.7)]]
-    stack = StackedSGD(models, parts, 16, seeds, use_graphs=use_graphs, steps_per_graph=3)
+    stack = StackedSGD(models, PartStack.of(parts), 16, seeds, use_graphs=use_graphs, steps_per_graph=3)
     assert stack.x.data_ptr() != big[0].data_ptr() and len(stack.y) == len(big[1]) + len(small[1])  # big held once
+    assert stack.starts == [0, 0, len(big[1])]
     trainers = [ResidentSGD(m, x, y, 16, seed=s, use_graphs=use_graphs, steps_per_graph=3)
                 for m, (x, y), s in zip(solo, parts, seeds)]
     for epoch, rates in enumerate(hyper):
@@ -68,12 +69,13 @@ def test_stacked_frames_per_epoch_and_resumed_momentum(tmp_path, device):
     part = resident_part(train, device)
     models = nets(2, device=device)
     solo = copy.deepcopy(models)
-    stack = StackedSGD(models, [part, part], 16, [1, 2], frames_per_epoch=[50, None])
+    stack = StackedSGD(models, PartStack.of([part, part]), 16, [1, 2], frames_per_epoch=[50, None])
     stack.set_hyper([0.05, 0.05], [0.9, 0.9])
     assert [r[2] for r in stack.train_epoch(0)] == [50, len(part[1])]
     # a stack rebuilt with net 1 alone (net 0 stopped) carries its momentum: as if it had never been rebuilt
     stack.write_back(1, models[1])
-    alone = StackedSGD([models[1]], [part], 16, [2], buffers=[stack.buffers(1)])
+    alone = StackedSGD([models[1]], PartStack.of([part]), 16, [2], buffers=[stack.buffers(1)])
+    assert alone.x is part[0]  # one part: held as it is, no copy
     reference = ResidentSGD(solo[1], *part, 16, seed=2)
     for epoch in range(2):
         reference.set_hyper(0.05, 0.9)
@@ -90,7 +92,7 @@ def test_stacked_dropout_is_per_net(device):
     models = nets(2, hidden=(32,), keep=None, device=device)
     models[1] = init_mlp(MLP(DIM, [32], 10, "relu", [0.5, 0.75], [2.0, 1.5]), seed=1).to(device)
     part = (torch.randn(64, DIM, device=device), torch.zeros(64, dtype=torch.int64, device=device))
-    stack = StackedSGD(models, [part, part], 16, [0, 1])
+    stack = StackedSGD(models, PartStack.of([part, part]), 16, [0, 1])
     assert stack.dropout_layers == {0, 1}
     x = torch.randn(2, 4000, DIM, device=device)
     trained, evaluated = stack.forward(x, train=True), stack.forward(x, train=False)
@@ -140,9 +142,9 @@ def test_stack_refuses_what_it_cannot_stack(tmp_path):
     valid, _, _ = batches_for(paths, partition, "valid", batch_size=256, shuffle=False)
     part = resident_part(train, "cpu")
     with pytest.raises(ValueError, match="share one shape"):
-        StackedSGD(nets(1) + nets(1, hidden=(8, 8)), [part, part], 16, [0, 1])
+        StackedSGD(nets(1) + nets(1, hidden=(8, 8)), PartStack.of([part, part]), 16, [0, 1])
     with pytest.raises(ValueError, match="one part and one seed"):
-        StackedSGD(nets(2), [part], 16, [0, 1])
+        StackedSGD(nets(2), PartStack.of([part]), 16, [0, 1])
     rs = TrainParams.study(batch_size=16)
     with pytest.raises(ValueError, match="SGD nets only"):
         train_stack(nets(2), [train] * 2, [valid] * 2, [rs, TrainParams.study(optimizer="hf")], [0, 1], "cpu")
@@ -176,8 +178,8 @@ def test_train_stack_files_writes_each_net_and_falls_back_when_parts_do_not_fit(
     monkeypatch.setattr(stack_module, "stack_fits", lambda *args: False)
     train_stack_files(paths, metadata, members("alone"), DATA, device=device)
     for i, net in enumerate(systems):
-        train_net_files(paths, partition, metadata, parse_system(net), VARIANT, DATA, 7 + i, tmp_path / f"solo_{net}.pt",
-                        tmp_path / f"solo_{net}_log.csv", device=device)
+        train_net_files(paths, partition, metadata, parse_system(net), VARIANT, DATA, 7 + i,
+                        tmp_path / f"solo_{net}.pt", tmp_path / f"solo_{net}_log.csv", device=device)
         solo = state(tmp_path / f"solo_{net}.pt")
         for key, got in state(tmp_path / f"alone_{net}.pt").items():
             assert torch.equal(got, solo[key]), key

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass
 
 import pandas as pd
 import torch
@@ -52,6 +53,37 @@ def mlp_shape(model) -> tuple:
     return (model.n_inputs, tuple(model.hidden_units), model.n_classes, model.activation)
 
 
+@dataclass
+class PartStack:
+    """The training parts of a stack's nets in one device tensor: net ``k``'s frames are rows
+    ``starts[k] : starts[k] + lengths[k]`` of ``x`` (standardised, float32, (n, dim)) and ``y`` (int64)."""
+
+    x: torch.Tensor
+    y: torch.Tensor
+    starts: list
+    lengths: list
+
+    @classmethod
+    def of(cls, parts) -> "PartStack":
+        """From each net's ``(x, y)`` (:func:`mgrfaults.systems.resident.resident_part`); nets that pass
+        the same tensors (RS and RSD of one condition and fold) share their rows, held once."""
+        blocks, starts, lengths = {}, [], []
+        for x, y in parts:
+            if id(x) not in blocks:
+                blocks[id(x)] = (sum(len(b[2]) for b in blocks.values()), x, y)
+            starts.append(blocks[id(x)][0])
+            lengths.append(len(y))
+        if len(blocks) == 1:
+            (_, x, y), = blocks.values()
+        else:  # one copy: the caller drops its separate parts
+            x, y = torch.cat([b[1] for b in blocks.values()]), torch.cat([b[2] for b in blocks.values()])
+        return cls(x, y, starts, lengths)
+
+    def select(self, nets) -> "PartStack":
+        """The parts of nets ``nets`` (indices), sharing this stack's tensors."""
+        return PartStack(self.x, self.y, [self.starts[k] for k in nets], [self.lengths[k] for k in nets])
+
+
 class StackedSGD(CapturedSteps):
     """Momentum-SGD training of K same-shape MLPs at once on device-resident parts.
 
@@ -60,10 +92,9 @@ class StackedSGD(CapturedSteps):
     models : list of MLP
         K nets of one :func:`mlp_shape`, on ``device``. Their parameters are copied into the stack;
         :meth:`write_back` copies them out again.
-    parts : list of (Tensor, Tensor)
-        Net ``k``'s standardised training frames (n_k, dim) float32 and labels (n_k,) int64 on the
-        device (:func:`mgrfaults.systems.resident.resident_part`); nets of one part may pass the
-        same tensors, which are then held once.
+    parts : PartStack
+        Every net's standardised training frames and labels on the device, in one tensor
+        (:meth:`PartStack.of`).
     batch_size : int
         Frames per step, for every net (the study: 1200).
     seeds : list of int
@@ -79,9 +110,9 @@ class StackedSGD(CapturedSteps):
     def __init__(self, models, parts, batch_size, seeds, frames_per_epoch=None, buffers=None, use_graphs=None,
                  steps_per_graph=16, precision=_DNN["precision"]):
         self.k = len(models)
-        if self.k == 0 or len(parts) != self.k or len(seeds) != self.k:
+        if self.k == 0 or len(parts.starts) != self.k or len(seeds) != self.k:
             raise ValueError(f"StackedSGD: one part and one seed per net needed, got {self.k} nets, "
-                             f"{len(parts)} parts, {len(seeds)} seeds")
+                             f"{len(parts.starts)} parts, {len(seeds)} seeds")
         shapes = {mlp_shape(m) for m in models}
         if len(shapes) > 1:
             raise ValueError(f"StackedSGD: the nets of a stack share one shape, got {sorted(shapes)}")
@@ -91,18 +122,7 @@ class StackedSGD(CapturedSteps):
         self.seeds = [int(s) for s in seeds]
         self.activation = nn.functional.relu if first.activation == "relu" else torch.sigmoid
         self.n_classes = first.n_classes
-        # the distinct parts, each held once in one tensor; net k's rows start at self.starts[k]
-        blocks, self.starts, self.n = {}, [], []
-        for x, y in parts:
-            if id(x) not in blocks:
-                blocks[id(x)] = (sum(len(b[1]) for b in blocks.values()), x, y)
-            self.starts.append(blocks[id(x)][0])
-            self.n.append(len(y))
-        if len(blocks) == 1:
-            (_, self.x, self.y), = blocks.values()
-        else:
-            self.x = torch.cat([b[1] for b in blocks.values()])
-            self.y = torch.cat([b[2] for b in blocks.values()])
+        self.x, self.y, self.starts, self.n = parts.x, parts.y, list(parts.starts), list(parts.lengths)
         fpe = frames_per_epoch or [None] * self.k
         self.epoch_frames = [n if f is None else min(int(f), n) for n, f in zip(self.n, fpe)]
         self.frames_per_epoch = [None if f is None else min(int(f), n) for n, f in zip(self.n, fpe)]
@@ -278,6 +298,8 @@ def train_stack(models, trains, valids, params_list, seeds, device, precision=_D
         if key not in resident:
             resident[key] = resident_part(batches, device)
         held.append(resident[key])
+    parts = PartStack.of(train_parts)
+    del train_parts, resident  # the training frames are held once, in parts
     torch.manual_seed(derive(seeds[0], "stack", *seeds[1:]))  # the stack's dropout masks
     for model in models:
         model.to(device)
@@ -287,7 +309,7 @@ def train_stack(models, trains, valids, params_list, seeds, device, precision=_D
     trainer, epoch = None, 0
     while running:
         if trainer is None:  # (re)built without the nets that stopped, their momentum carried
-            trainer = StackedSGD([models[k] for k in running], [train_parts[k] for k in running], batch_size,
+            trainer = StackedSGD([models[k] for k in running], parts.select(running), batch_size,
                                  [trains[k].seed for k in running], [trains[k].frames_per_epoch for k in running],
                                  [carried[k] for k in running], use_graphs=use_graphs,
                                  steps_per_graph=steps_per_graph, precision=precision)
