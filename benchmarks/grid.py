@@ -23,9 +23,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -33,6 +31,8 @@ import torch
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "benchmarks"))
+from features import snakemake  # noqa: E402 (the benchmarks' Snakemake runner: wall seconds of one invocation)
 NETS = ["50_RS", "50_RSD", "500_RS", "500_RSD"]
 CONDITIONS = {"standard": {"method": "stratified"}, "fault_filtered": {"method": "artist_filtered"}}
 
@@ -50,17 +50,6 @@ def grid_config(preset: str, device: str, stack: str, threads: int, max_epochs: 
         "systems": {"run": NETS, "threads": threads, "device": device, "dnn": dnn},
         "evaluate": {"figure_of_merit": ["500_RSD"]},
     }
-
-
-def snakemake(workdir: Path, targets, cores: int) -> float:
-    """Run the workflow on ``targets`` in ``workdir``; return its wall seconds."""
-    cmd = [sys.executable, "-m", "snakemake", *targets, "-s", str(REPO / "Snakefile"), "--directory", str(workdir),
-           "--cores", str(cores), "--configfile", str(workdir / "grid.yaml")]
-    t0 = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    if proc.returncode:
-        sys.exit(f"snakemake failed ({proc.returncode}):\n{proc.stdout[-4000:]}")
-    return time.perf_counter() - t0
 
 
 def main():
@@ -84,9 +73,9 @@ def main():
     partitions = [f"results/partitions/{c}/fold_0.csv" for c in CONDITIONS]
     print(f"load before: {os.getloadavg()[0]:.2f}; cuda: "
           f"{torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'none'}; stack: {args.stack}", flush=True)
-    data_seconds = snakemake(workdir, partitions, args.cores)
+    data_seconds = snakemake(workdir, workdir / "grid.yaml", args.cores, partitions)
     print(f"data, features, partitions: {data_seconds:.1f} s", flush=True)
-    train_seconds = snakemake(workdir, models, args.cores)
+    train_seconds = snakemake(workdir, workdir / "grid.yaml", args.cores, models)
     print(f"training stage: {train_seconds:.1f} s wall ({train_seconds / 60:.1f} min), load after: "
           f"{os.getloadavg()[0]:.2f}", flush=True)
     for tsv in sorted((results / "benchmarks" / "train").rglob("*.tsv")):

@@ -194,13 +194,14 @@ def net_outputs(net, condition, fold):
 
 def stack_members(stack):
     """Every net run of a stack's job, one dict each: the net's resolved spec and training settings,
-    its condition/fold's partition, its seed, a label for the log, and its outputs (net_outputs)."""
+    its condition/fold's partition, its seed, its run and a label for the log, and its outputs (net_outputs)."""
     return [
         dict(
             spec=NET_SPECS[net].to_dict(),
             variant=_variant(net),
             partition=f"{RESULTS}/partitions/{condition}/fold_{fold}.csv",
             seed=net_run_seed(net, condition, fold),
+            run=f"{condition} fold {fold}",
             label=f"{net} {condition} fold {fold}",
             **net_outputs(net, condition, fold),
         )

@@ -9,7 +9,7 @@ from mgrfaults.systems.learned import predict_net_files
 from mgrfaults.systems.names import SystemSpec
 
 snakemake = globals()["snakemake"]  # injected by Snakemake's script directive
-log = setup_script_logging(snakemake.log)
+setup_script_logging(snakemake.log)  # the library's log lines (epochs, accuracies) go to the rule's log
 torch.set_num_threads(snakemake.threads)
 spec = SystemSpec.from_dict(snakemake.params.spec)
 train_net_files(
@@ -27,7 +27,7 @@ train_net_files(
     rbm=dict(snakemake.params.rbm),
     expected_params=dict(snakemake.params.frame_params),
 )
-predictions = predict_net_files(
+predict_net_files(
     snakemake.output.model,  # read back: the predictions are those of the net as saved
     snakemake.input.frames,
     snakemake.input.partition,
@@ -36,6 +36,3 @@ predictions = predict_net_files(
     device=snakemake.params.device,
     expected_params=dict(snakemake.params.frame_params),
 )
-for decision, df in predictions.items():
-    system = spec.net + {"vote": "", "sum": "_sum"}[decision]
-    log.info("%s: %d test excerpts, accuracy %.3f", system, len(df), (df.true == df.predicted).mean())

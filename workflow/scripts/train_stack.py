@@ -9,7 +9,7 @@ from mgrfaults.systems.names import SystemSpec
 from mgrfaults.systems.stack import train_stack_files
 
 snakemake = globals()["snakemake"]  # injected by Snakemake's script directive
-log = setup_script_logging(snakemake.log)
+setup_script_logging(snakemake.log)  # the library's log lines (epochs, accuracies) go to the rule's log
 torch.set_num_threads(snakemake.threads)
 members = [{**member, "spec": SystemSpec.from_dict(member["spec"])} for member in snakemake.params.members]
 train_stack_files(
@@ -22,7 +22,7 @@ train_stack_files(
     expected_params=dict(snakemake.params.frame_params),
 )
 for member in members:
-    predictions = predict_net_files(
+    predict_net_files(
         member["model"],  # read back: the predictions are those of the net as saved
         snakemake.input.frames,
         member["partition"],
@@ -30,8 +30,5 @@ for member in members:
         {"vote": member["vote"], "sum": member["sum"]},
         device=snakemake.params.device,
         expected_params=dict(snakemake.params.frame_params),
+        label=member["run"],  # the system names the net
     )
-    for decision, df in predictions.items():
-        system = member["spec"].net + {"vote": "", "sum": "_sum"}[decision]
-        log.info("%s %s: %d test excerpts, accuracy %.3f", system, member["label"], len(df),
-                 (df.true == df.predicted).mean())

@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import pickle
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -245,7 +246,7 @@ def votes_by_owner(clf, x: np.ndarray, owner: np.ndarray, n_tracks: int, n_class
 
 
 def predict_net_files(model_path, frame_paths, partition_csv, metadata_csv, outputs, device=_SYSTEMS["device"],
-                      expected_params=None):
+                      expected_params=None, label=""):
     """Excerpt predictions of a trained net on the test part of its run, one CSV per decision.
 
     Parameters
@@ -257,6 +258,9 @@ def predict_net_files(model_path, frame_paths, partition_csv, metadata_csv, outp
     outputs : mapping
         Decision -> CSV to write: ``"vote"`` (the 2014 code's majority vote of frame argmaxes) and/or
         ``"sum"`` (the later code's summed softmax). The net's frame outputs are computed once.
+    label : str
+        Added to each decision system's logged test accuracy (``<net>`` and ``<net>_sum``), e.g. the
+        condition and fold of a net trained in a stack.
 
     Returns
     -------
@@ -280,6 +284,9 @@ def predict_net_files(model_path, frame_paths, partition_csv, metadata_csv, outp
                                [score for _, score in decided], label_order)
         write_csv_atomic(df, path)
         written[decision] = df
+        system = meta["info"].get("net", Path(model_path).stem) + {"vote": "", "sum": "_sum"}[decision]
+        log.info("%s%s: %d test excerpts, accuracy %.3f", system, f" {label}" if label else "", len(df),
+                 (df.true == df.predicted).mean())
     return written
 
 

@@ -341,4 +341,4 @@ def gpu_visible(gpus_folder="/proc/driver/nvidia/gpus", dev_folder="/dev") -> bo
         listed = any(Path(gpus_folder).iterdir())
     except OSError:
         listed = False
-    return listed or any(p.name[6:].isdigit() for p in Path(dev_folder).glob("nvidia*"))
+    return listed or any(re.fullmatch(r"nvidia\d+", p.name) for p in Path(dev_folder).glob("nvidia*"))

@@ -202,7 +202,7 @@ class StackedSGD(CapturedSteps):
             grads = torch.autograd.grad(loss.sum(), self.params)  # nets share no parameter: each gets its own
         with torch.no_grad():
             active = (count > 0).view(k, 1, 1)  # a net past its epoch's end keeps parameters and momentum
-            momentum = torch.where(active, self.momentum, torch.ones_like(self.momentum))
+            momentum = torch.where(active, self.momentum, 1.0)
             lr = self.lr * active
             torch._foreach_mul_(self.bufs, [momentum] * len(self.bufs))
             torch._foreach_add_(self.bufs, grads)
@@ -219,12 +219,11 @@ class StackedSGD(CapturedSteps):
         """One epoch of every net. Returns each net's mean loss, frame error and frames (as ``train_epoch``)."""
         self._ensure_graphs()
         with torch.no_grad():
-            self.index.zero_()
-            self.weight.zero_()
             for k, order in enumerate(self.epoch_orders(epoch)):
                 self.index[k, : len(order)] = order + self.starts[k]
                 self.index[k, len(order):] = self.starts[k]  # padding: a valid row, weight 0
                 self.weight[k, : len(order)] = 1.0
+                self.weight[k, len(order):] = 0.0
         self.loss_sum.zero_()
         self.err_sum.zero_()
         self._run_steps(self.n_steps)
