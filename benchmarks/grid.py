@@ -8,12 +8,20 @@ invocations: first the data, features and partitions, then the training alone, w
 
 - the training stage's wall time (the second invocation, Snakemake's start-up included) and each
   training job's seconds (Snakemake's benchmark files);
-- each net: epochs run (to patience), best epoch, training frames, so the net-frames it trained;
-- with ``--rates 50=<frames/s> 500=<frames/s>`` (one net's training frames/s on another machine, from
-  ``benchmarks/train.py`` there): the training time the same epochs would take there.
+- each net: epochs run (to patience), best epoch, training frames, so the net-frames it trained; the
+  table is also written to ``<workdir>/grid_nets.tsv``;
+- the training time the same epochs would take on another machine, from one net's frames/s there
+  (``--rates 50=<frames/s> 500=<frames/s>``) or from ``benchmarks/train.py --json`` run there
+  (``--rates-from``), which also gives the nets trained as stacks (:func:`stacked_seconds`).
+
+``--nets-table TSV`` reuses a run's table instead of running the grid: the epochs are the data's and the
+schedules', not the machine's, so a table measured on a CPU serves the estimate for a GPU whose image
+cannot run the workflow (the lent GPU machines lack Snakemake and librosa: benchmarks/device_check.sh).
 
     PYTHONPATH=src python benchmarks/grid.py --preset gtzan_size --device cuda   # the issue's measure, on a GPU
     PYTHONPATH=src python benchmarks/grid.py --preset tiny --stack always        # a smoke run on a CPU (~1 min)
+    PYTHONPATH=src python benchmarks/grid.py --nets-table benchmarks/reference/grid_gtzan_size_cpu.tsv \
+        --rates-from train.json                                                 # an estimate from measured rates
 
 ``--stack auto`` (the default) stacks the nets of one shape on a GPU (``systems.dnn.stack``); ``never``
 trains one net per job, for the comparison.
@@ -22,10 +30,12 @@ trains one net per job, for the comparison.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import torch
 import yaml
@@ -52,18 +62,8 @@ def grid_config(preset: str, device: str, stack: str, threads: int, max_epochs: 
     }
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--preset", default="gtzan_size", choices=["gtzan_size", "default", "tiny"])
-    ap.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    ap.add_argument("--stack", default="auto", choices=["auto", "always", "never"])
-    ap.add_argument("--cores", type=int, default=os.cpu_count() or 2)
-    ap.add_argument("--threads", type=int, default=2, help="threads per training job (systems.threads)")
-    ap.add_argument("--max-epochs", type=int, default=None, help="cap every net's epochs (smoke runs only)")
-    ap.add_argument("--workdir", default="/tmp/mgrfaults_grid")
-    ap.add_argument("--rates", nargs="*", default=[],
-                    help="UNITS=FRAMES_PER_S of one net elsewhere (benchmarks/train.py), e.g. 50=380000 500=17000")
-    args = ap.parse_args()
+def run_grid(args) -> pd.DataFrame:
+    """Run the grid through Snakemake (data first, then the training, timed); return the per-net table."""
     workdir = Path(args.workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     config = grid_config(args.preset, args.device, args.stack, args.threads, args.max_epochs)
@@ -81,22 +81,111 @@ def main():
     for tsv in sorted((results / "benchmarks" / "train").rglob("*.tsv")):
         job = tsv.relative_to(results / "benchmarks" / "train").with_suffix("")
         print(f"  job {str(job):40s} {pd.read_csv(tsv, sep=chr(9))['s'].iloc[0]:8.1f} s")
+    table = nets_table(results)
+    table.to_csv(workdir / "grid_nets.tsv", sep="\t", index=False)
+    return table
+
+
+def nets_table(results: Path) -> pd.DataFrame:
+    """Each trained net of a grid run's ``results`` folder: its epochs, best epoch, frames and seconds."""
     rows = []
     for net in NETS:
         for condition in CONDITIONS:
             info = torch.load(results / "models" / net / condition / "fold_0.pt", weights_only=True)["info"]
             rows.append(dict(net=net, condition=condition, units=int(net.split("_")[0]), epochs=info["epochs"],
                              best_epoch=info["best_epoch"], train_frames=info["train_frames"],
-                             net_frames=info["epochs"] * info["train_frames"], device=info["device"],
+                             net_frames=info["epochs"] * info["train_frames"], batch_size=info["batch_size"],
+                             train_seconds=round(info["train_seconds"], 1), device=info["device"],
                              stacked=len(info.get("stack", [])) > 0))
-    table = pd.DataFrame(rows)
+    return pd.DataFrame(rows)
+
+
+def rates_from(path, batch_size: int) -> tuple[str, dict[int, dict[int, float]]]:
+    """Training frames/s by units and stack size from ``benchmarks/train.py --json``, at ``batch_size``.
+
+    Returns the device's name and ``{units: {K: frames/s summed over the K nets}}``. K = 1 is the loop
+    the workflow trains one net with on that device (the resident path with CUDA graphs on a GPU, the
+    HDF5 stream on a CPU); K > 1 are the fp32 stacks (graphs on a GPU, eager on a CPU).
+    """
+    figures = json.loads(Path(path).read_text())
+    one_net = "resident graphs fp32" if figures["device"] == "cuda" else "pipeline (HDF5 stream)"
+    rates: dict[int, dict[int, float]] = {}
+    for row in figures["rows"]:
+        if row["batch"] != batch_size:
+            continue
+        loop, k = row["loop"], int(row["nets"])
+        if (k == 1 and loop == one_net) or (k > 1 and loop.startswith("stack of") and loop.endswith(" fp32")):
+            rates.setdefault(int(row["units"]), {})[k] = float(row["frames_per_s"])
+    if not rates:
+        raise SystemExit(f"{path}: no training rates at batch {batch_size} ({one_net!r} or 'stack of K ... fp32')")
+    return figures["device_name"], rates
+
+
+def one_net_seconds(table: pd.DataFrame, rates: dict[int, float]) -> float:
+    """Seconds of training steps when every net trains alone at ``rates[units]`` frames/s."""
+    per_units = table.groupby("units").net_frames.sum()
+    return float(sum(per_units[u] / rates[u] for u in per_units.index))
+
+
+def stacked_seconds(table: pd.DataFrame, rates: dict[int, dict[int, float]]) -> float:
+    """Seconds of training steps when the nets of one shape train as one stack (``systems.dnn.stack``).
+
+    A stack's epoch runs as many steps as its largest active part needs (the smaller parts' nets sit
+    the extra steps out), for every net still training; a net leaves at its last epoch. An epoch with
+    K nets active therefore takes ``K * max(train_frames) / R(K)`` seconds, ``R(K)`` the stack's
+    summed frames/s, interpolated linearly between the measured stack sizes (and held beyond them).
+    Validation passes are not counted.
+    """
+    total = 0.0
+    for units, nets in table.groupby("units"):
+        sizes = sorted(rates[units])
+        for epoch in range(1, int(nets.epochs.max()) + 1):
+            active = nets[nets.epochs >= epoch]
+            k = len(active)
+            total += k * active.train_frames.max() / np.interp(k, sizes, [rates[units][s] for s in sizes])
+    return total
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--preset", default="gtzan_size", choices=["gtzan_size", "default", "tiny"])
+    ap.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    ap.add_argument("--stack", default="auto", choices=["auto", "always", "never"])
+    ap.add_argument("--cores", type=int, default=os.cpu_count() or 2)
+    ap.add_argument("--threads", type=int, default=2, help="threads per training job (systems.threads)")
+    ap.add_argument("--max-epochs", type=int, default=None, help="cap every net's epochs (smoke runs only)")
+    ap.add_argument("--workdir", default="/tmp/mgrfaults_grid")
+    ap.add_argument("--nets-table", help="an earlier run's grid_nets.tsv, or its workdir: estimate from it, run nothing")
+    ap.add_argument("--rates", nargs="*", default=[],
+                    help="UNITS=FRAMES_PER_S of one net elsewhere (benchmarks/train.py), e.g. 50=380000 500=17000")
+    ap.add_argument("--rates-from", help="a benchmarks/train.py --json file from the machine to estimate for")
+    args = ap.parse_args()
+    if args.nets_table and Path(args.nets_table).is_dir():
+        table = nets_table(Path(args.nets_table) / "results")
+    elif args.nets_table:
+        table = pd.read_csv(args.nets_table, sep="\t", comment="#")
+    else:
+        table = run_grid(args)
     print(table.to_string(index=False))
     rates = {int(k): float(v) for k, v in (r.split("=") for r in args.rates)}
     if rates:
-        per_units = table.groupby("units").net_frames.sum()
-        seconds = sum(per_units[u] / rates[u] for u in per_units.index)
-        print("at " + ", ".join(f"{u} units {rates[u]:,.0f} frames/s" for u in per_units.index)
-              + f": {seconds:,.0f} s ({seconds / 3600:.1f} h) of training steps, validation passes not counted")
+        seconds = one_net_seconds(table, rates)
+        print("at " + ", ".join(f"{u} units {rates[u]:,.0f} frames/s" for u in sorted(rates))
+              + f": {seconds:,.0f} s ({seconds / 3600:.2f} h) of training steps, validation passes not counted")
+    if args.rates_from:
+        batch_size = int(table.batch_size.iloc[0]) if "batch_size" in table else 1200
+        name, measured = rates_from(args.rates_from, batch_size)
+        print(f"{name}, batch {batch_size}, frames/s by stack size (summed over its nets): "
+              + "; ".join(f"{u} units " + ", ".join(f"K={k} {r:,.0f}" for k, r in sorted(measured[u].items()))
+                          for u in sorted(measured)))
+        alone = {u: measured[u][1] for u in measured if 1 in measured[u]}
+        if set(alone) >= set(table.units):
+            seconds = one_net_seconds(table, alone)
+            print(f"  one net at a time: {seconds:,.0f} s ({seconds / 60:.1f} min) of training steps")
+        if all(len(measured.get(u, {})) > 1 for u in set(table.units)):
+            seconds = stacked_seconds(table, measured)
+            print(f"  stacked by shape: {seconds:,.0f} s ({seconds / 60:.1f} min) of training steps")
+        print("  validation passes not counted; config/gtzan.yaml's four conditions: about twice these")
 
 
 if __name__ == "__main__":

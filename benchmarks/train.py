@@ -19,7 +19,7 @@ Loops compared (the same MLP, momentum SGD, cross-entropy, in one process, on on
 FLOP per frame of one SGD step (multiply-add = 2 FLOP), for layer sizes n0 -> n1 -> ... -> nL:
 forward 2 * sum(n_i n_{i+1}); weight gradients the same; input gradients the same except the first
 layer (no gradient w.r.t. the data): 2 * (3 * sum(n_i n_{i+1}) - n0 n1). 513-500-500-500-10:
-4.06 MFLOP/frame; 513-50-50-50-10: 0.16 MFLOP/frame. Elementwise work (ReLU, dropout, softmax,
+4.06 MFLOP/frame; 513-50-50-50-10: 0.136 MFLOP/frame. Elementwise work (ReLU, dropout, softmax,
 updates) is not counted. The matmul peak is measured in the same run: float32 (and TF32 / bf16)
 square matmuls of ``--peak-size`` on the device.
 
@@ -30,6 +30,9 @@ leave the accuracy unchanged.
     PYTHONPATH=src python benchmarks/train.py                    # CPU, synthetic default size (150 x 429 frames)
     PYTHONPATH=src python benchmarks/train.py --gpu-suite        # the whole GPU benchmark: one command
     PYTHONPATH=src python benchmarks/train.py --shards 'results/features/frames/shard_*.h5'
+
+``--json PATH`` also writes every figure printed (device, peaks, one row per loop), for
+``benchmarks/grid.py --rates-from PATH``.
 """
 
 from __future__ import annotations
@@ -37,6 +40,8 @@ from __future__ import annotations
 import argparse
 import glob
 import itertools
+import json
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -205,6 +210,7 @@ def throughput(args, device, store, ids, labels, mean, std, peaks):
 
 def end_to_end(args, device, store, ids, labels, mean, std):
     """``train_mlp`` as the workflow runs it on this device: frames/s over the epochs, everything included."""
+    rows = []
     n_valid = max(1, len(ids) // 5)
     train_ids, valid_ids = ids[n_valid:], ids[:n_valid]
     y_of = dict(zip(ids, labels))
@@ -218,6 +224,7 @@ def end_to_end(args, device, store, ids, labels, mean, std):
         print(f"batch {batch_size:5d} {units:4d} units  {'train_mlp (HDF5 -> this device)':30s} {rate:11,.0f}"
               f" frames/s  ({args.e2e_epochs} epochs of {train.n_frames} frames + validation, load included, "
               f"{seconds:.1f} s)", flush=True)
+        rows.append(dict(batch=batch_size, units=units, loop="train_mlp (HDF5 -> device)", nets=1, frames_per_s=rate))
         for k in args.stack[-1:]:  # train_stack as train_stack_files calls it (the last K given): own orders
             trains = [FrameBatches(store, train_ids, [y_of[t] for t in train_ids], mean, std, batch_size=batch_size,
                                    seed=i) for i in range(k)]
@@ -228,6 +235,9 @@ def end_to_end(args, device, store, ids, labels, mean, std):
             print(f"batch {batch_size:5d} {units:4d} units  {f'train_stack of {k} (HDF5 -> device)':30s} "
                   f"{rate:11,.0f} frames/s  ({rate / k:,.0f} per net; {args.e2e_epochs} epochs + validation, load "
                   f"included, {seconds:.1f} s)", flush=True)
+            rows.append(dict(batch=batch_size, units=units, loop=f"train_stack of {k} (HDF5 -> device)", nets=k,
+                             frames_per_s=rate))
+    return rows
 
 
 def accuracy(args, device, store, ids, labels, mean, std):
@@ -273,6 +283,7 @@ def main():
     ap.add_argument("--peak-size", type=int, default=None, help="matmul size of the peak (default: GPU 8192, CPU 1024)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--device", default="auto")
+    ap.add_argument("--json", help="also write the figures to this JSON file (for benchmarks/grid.py --rates-from)")
     ap.add_argument("--gpu-suite", action="store_true",
                     help="the whole GPU benchmark: GTZAN's filtered training part (443 x 1290 frames), batch 1200 "
                          "and 100, fp32/TF32/bf16, end-to-end train_mlp and the precision check, on cuda")
@@ -304,11 +315,23 @@ def main():
         n_total = int(sum(store.length(t) for t in ids))
         print(f"{len(ids)} tracks, {n_total} frames x {len(mean)} (store ready in {time.perf_counter() - t0:.1f} s)",
               flush=True)
-        throughput(args, device, store, ids, labels, mean, std, peaks)
+        rows = throughput(args, device, store, ids, labels, mean, std, peaks)
+        if args.json:  # written as soon as there are figures: a run cut short keeps what it measured
+            write_figures(args.json, device.type, name, peaks, n_total, rows)
         if args.e2e_epochs:
-            end_to_end(args, device, store, ids, labels, mean, std)
+            rows += end_to_end(args, device, store, ids, labels, mean, std)
+            if args.json:
+                write_figures(args.json, device.type, name, peaks, n_total, rows)
         if args.accuracy_epochs:
             accuracy(args, device, store, ids, labels, mean, std)
+
+
+def write_figures(path, device_type: str, device_name: str, peaks: dict, n_frames: int, rows: list[dict]):
+    """The run's figures as JSON: ``{"device", "device_name", "peaks_flop_per_s", "frames", "rows": [...]}``."""
+    figures = dict(device=device_type, device_name=device_name, peaks_flop_per_s=peaks, frames=n_frames, rows=rows,
+                   load_1min_at_end=os.getloadavg()[0])
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(json.dumps(figures, indent=1) + "\n")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# The GPU checks of the training path, in one call on a GPU machine:
+#
+#     bash benchmarks/device_check.sh [OUT]        # OUT: where the figures go (default: $OUT, else results/device_check)
+#
+# Written for the GPU machines lent to this project's sessions: their image holds torch, h5py, pyyaml, pandas,
+# pytest and pytest-xdist, but not Snakemake, librosa or soundfile, and this project's wheels cannot be carried
+# there (their compiled parts are built for CPython 3.11; the image runs 3.12). So it runs what needs none of them:
+#
+#   1. the DNN, resident and stacked training tests on CUDA: `pytest -m gpu` on the three modules that hold them
+#      (the other test modules import librosa or Snakemake at collection);
+#   2. `benchmarks/train.py --gpu-suite`: frames/s, TFLOP/s and the share of the measured matmul peak, one net and
+#      stacks, fp32/TF32/bf16, end to end from HDF5; its figures also go to OUT/train.json;
+#   3. `benchmarks/grid.py`'s estimate of the 2014 grid's training time on this GPU: the epochs each net of the
+#      grid ran to patience at GTZAN size (measured on a CPU through the workflow: NETS_TABLE) at the frames/s
+#      just measured, one net at a time and stacked by shape.
+#
+# Each step has its own time limit, so one that hangs leaves the others their time; the exit status is 1 when
+# any step failed. On a CPU (a smoke run of this script): TRAIN_ARGS="--tracks 30 --frames 200 --batch-sizes 1200
+# --stack 4 --epochs 1" bash benchmarks/device_check.sh /tmp/device_check
+set -uo pipefail
+cd "$(dirname "$0")/.."
+out=${1:-${OUT:-results/device_check}}
+mkdir -p "$out"
+export PYTHONPATH=src
+py=${PYTHON:-python3}
+train_args=${TRAIN_ARGS:---gpu-suite}
+nets_table=${NETS_TABLE:-benchmarks/reference/grid_gtzan_size_cpu.tsv}
+failed=()
+
+step() {  # step NAME LIMIT_S COMMAND...: run COMMAND into OUT/NAME.txt under a time limit, then show its tail
+    local name=$1 limit=$2
+    shift 2
+    local start=$SECONDS
+    timeout "$limit" "$@" >"$out/$name.txt" 2>&1
+    local rc=$?
+    echo "== $name: exit $rc after $((SECONDS - start)) s (limit $limit s)"
+    tail -n 40 "$out/$name.txt"
+    [ "$rc" -eq 0 ] || failed+=("$name")
+}
+
+{ date -u; nvidia-smi 2>&1 || echo "no nvidia-smi"; "$py" -c "import torch; print('torch', torch.__version__, \
+'cuda', torch.cuda.is_available())"; } >"$out/machine.txt" 2>&1
+cat "$out/machine.txt"
+step pytest_gpu 200 "$py" -m pytest -m gpu -n 0 -p no:cacheprovider --durations 10 \
+    tests/test_dnn.py tests/test_resident.py tests/test_stack.py
+# shellcheck disable=SC2086  # TRAIN_ARGS is a list of arguments
+step train 330 "$py" benchmarks/train.py $train_args --json "$out/train.json"
+step grid_estimate 60 "$py" benchmarks/grid.py --nets-table "$nets_table" --rates-from "$out/train.json"
+if [ ${#failed[@]} -gt 0 ]; then
+    echo "failed: ${failed[*]}"
+    exit 1
+fi

@@ -1,0 +1,40 @@
+"""benchmarks/grid.py's estimate of the grid's training time from measured epochs and another machine's rates."""
+
+import json
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+from grid import one_net_seconds, rates_from, stacked_seconds  # noqa: E402
+
+TABLE = pd.DataFrame(dict(units=[500, 500, 500, 50], epochs=[3, 1, 2, 4], train_frames=[1000, 600, 1000, 500],
+                          net_frames=[3000, 600, 2000, 2000]))
+
+
+def test_one_net_seconds_sums_each_nets_frames_at_its_rate():
+    assert one_net_seconds(TABLE, {500: 100.0, 50: 1000.0}) == pytest.approx(5600 / 100 + 2000 / 1000)
+
+
+def test_stacked_epochs_run_the_largest_active_part_for_every_active_net():
+    rates = {500: {1: 100.0, 3: 200.0}, 50: {1: 1000.0, 4: 1000.0}}
+    # 500 units: epoch 1 has 3 nets (3 x 1000 frames at 200/s), epoch 2 two (2 x 1000 at R(2) = 150/s
+    # interpolated), epoch 3 one (1000 at 100/s); the one 50-unit net: 4 epochs of 500 frames at 1000/s
+    expected = 3000 / 200 + 2000 / 150 + 1000 / 100 + 4 * 500 / 1000
+    assert stacked_seconds(TABLE, rates) == pytest.approx(expected)
+
+
+def test_rates_from_picks_the_workflows_loops_at_the_batch(tmp_path):
+    rows = [dict(batch=1200, units=500, loop="resident graphs fp32", nets=1, frames_per_s=10.0),
+            dict(batch=1200, units=500, loop="resident graphs tf32", nets=1, frames_per_s=99.0),
+            dict(batch=1200, units=500, loop="stack of 4, graphs fp32", nets=4, frames_per_s=30.0),
+            dict(batch=1200, units=500, loop="stack of 4, graphs bf16", nets=4, frames_per_s=99.0),
+            dict(batch=1200, units=500, loop="pipeline (HDF5 stream)", nets=1, frames_per_s=99.0),
+            dict(batch=100, units=500, loop="resident graphs fp32", nets=1, frames_per_s=99.0)]
+    path = tmp_path / "train.json"
+    path.write_text(json.dumps(dict(device="cuda", device_name="a GPU", rows=rows)))
+    assert rates_from(path, 1200) == ("a GPU", {500: {1: 10.0, 4: 30.0}})
+    with pytest.raises(SystemExit, match="no training rates at batch 50"):
+        rates_from(path, 50)
