@@ -1,6 +1,12 @@
-"""benchmarks/grid.py's estimate of the grid's training time from measured epochs and another machine's rates."""
+"""What benchmarks/device_check.sh runs on a GPU machine whose image lacks the workflow's packages.
+
+The GPU tests' modules and the two benchmarks it calls import without Snakemake, librosa, soundfile,
+audioread, pulp or jsonschema; grid.py's estimate of the grid's training time from measured epochs and
+another machine's rates.
+"""
 
 import json
+import subprocess
 import sys
 from pathlib import Path
 
@@ -9,6 +15,31 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 from grid import one_net_seconds, rates_from, stacked_seconds  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+ABSENT_ON_THE_GPU_IMAGE = ["snakemake", "librosa", "soundfile", "audioread", "pulp", "jsonschema", "soxr"]
+BLOCK_AND_IMPORT = """
+import importlib.abc, runpy, sys
+class Absent(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in {absent}:
+            raise ImportError(f"{{name}} is not on the GPU image")
+sys.meta_path.insert(0, Absent())
+sys.path[:0] = ["src", "tests", "benchmarks"]
+import test_dnn, test_resident, test_stack, train, grid
+print("imported")
+"""
+
+
+def test_device_check_imports_nothing_the_gpu_image_lacks():
+    code = BLOCK_AND_IMPORT.format(absent=set(ABSENT_ON_THE_GPU_IMAGE))
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
+    assert done.returncode == 0 and "imported" in done.stdout, done.stderr[-2000:]
+    # and the blocker does block: a module that needs librosa fails under it
+    failed = subprocess.run([sys.executable, "-c", code.replace("import test_dnn,", "import mgrfaults.data.synth,")],
+                            cwd=REPO, capture_output=True, text=True)
+    assert failed.returncode != 0 and "is not on the GPU image" in failed.stderr
+
 
 TABLE = pd.DataFrame(dict(units=[500, 500, 500, 50], epochs=[3, 1, 2, 4], train_frames=[1000, 600, 1000, 500],
                           net_frames=[3000, 600, 2000, 2000]))
