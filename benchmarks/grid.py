@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -43,6 +44,8 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
 from features import snakemake  # noqa: E402 (the benchmarks' Snakemake runner: wall seconds of one invocation)
+from mgrfaults.systems.parts import open_store  # noqa: E402
+
 NETS = ["50_RS", "50_RSD", "500_RS", "500_RSD"]
 CONDITIONS = {"standard": {"method": "stratified"}, "fault_filtered": {"method": "artist_filtered"}}
 
@@ -87,17 +90,35 @@ def run_grid(args) -> pd.DataFrame:
 
 
 def nets_table(results: Path) -> pd.DataFrame:
-    """Each trained net of a grid run's ``results`` folder: its epochs, best epoch, frames and seconds."""
+    """Each net of a grid run's ``results`` folder: its epochs, best epoch, frames and seconds.
+
+    A net still training or never started (a run stopped early) has ``complete`` False, the epochs its
+    job's log shows so far, and the frames of its condition's training part (read from the run's files).
+    """
     rows = []
     for net in NETS:
         for condition in CONDITIONS:
-            info = torch.load(results / "models" / net / condition / "fold_0.pt", weights_only=True)["info"]
+            model = results / "models" / net / condition / "fold_0.pt"
+            if not model.exists():
+                job_log = results / "logs" / "train" / net / condition / "fold_0.log"
+                text = job_log.read_text() if job_log.exists() else ""
+                rows.append(dict(net=net, condition=condition, units=int(net.split("_")[0]),
+                                 epochs=len(re.findall(rf"{net} epoch \d+:", text)), complete=False))
+                continue
+            info = torch.load(model, weights_only=True)["info"]
             rows.append(dict(net=net, condition=condition, units=int(net.split("_")[0]), epochs=info["epochs"],
                              best_epoch=info["best_epoch"], train_frames=info["train_frames"],
-                             net_frames=info["epochs"] * info["train_frames"], batch_size=info["batch_size"],
-                             train_seconds=round(info["train_seconds"], 1), device=info["device"],
-                             stacked=len(info.get("stack", [])) > 0))
-    return pd.DataFrame(rows)
+                             batch_size=info["batch_size"], train_seconds=round(info["train_seconds"], 1),
+                             device=info["device"], stacked=len(info.get("stack", [])) > 0, complete=True))
+    table = pd.DataFrame(rows)
+    if not table.complete.all():
+        store = open_store(sorted((results / "features" / "frames").glob("shard_*.h5")))
+        for i in table.index[~table.complete]:
+            partition = pd.read_csv(results / "partitions" / table.condition[i] / "fold_0.csv")
+            table.loc[i, "train_frames"] = int(store.lengths(partition.track_id[partition.part == "train"]).sum())
+    table["train_frames"] = table.train_frames.astype(int)
+    table.insert(table.columns.get_loc("train_frames") + 1, "net_frames", table.epochs * table.train_frames)
+    return table
 
 
 def rates_from(path, batch_size: int) -> tuple[str, dict[int, dict[int, float]]]:
@@ -167,6 +188,9 @@ def main():
     else:
         table = run_grid(args)
     print(table.to_string(index=False))
+    if "complete" in table and not table.complete.all():  # a run stopped early: its last nets' epochs so far
+        print(f"{(~table.complete).sum()} of {len(table)} nets did not reach patience in that run: their epochs are "
+              "those run so far, and every estimate below is a lower bound")
     rates = {int(k): float(v) for k, v in (r.split("=") for r in args.rates)}
     if rates:
         seconds = one_net_seconds(table, rates)

@@ -19,7 +19,7 @@ from grid import one_net_seconds, rates_from, stacked_seconds  # noqa: E402
 REPO = Path(__file__).resolve().parents[1]
 ABSENT_ON_THE_GPU_IMAGE = ["snakemake", "librosa", "soundfile", "audioread", "pulp", "jsonschema", "soxr"]
 BLOCK_AND_IMPORT = """
-import importlib.abc, runpy, sys
+import importlib.abc, sys
 class Absent(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path=None, target=None):
         if name.split(".")[0] in {absent}:
