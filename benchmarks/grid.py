@@ -195,7 +195,7 @@ def main():
     if rates:
         seconds = one_net_seconds(table, rates)
         print("at " + ", ".join(f"{u} units {rates[u]:,.0f} frames/s" for u in sorted(rates))
-              + f": {seconds:,.0f} s ({seconds / 3600:.2f} h) of training steps, validation passes not counted")
+              + f": {seconds:,.0f} s ({seconds / 3600:.2f} h) of training steps")
     if args.rates_from:
         batch_size = int(table.batch_size.iloc[0]) if "batch_size" in table else 1200
         name, measured = rates_from(args.rates_from, batch_size)
@@ -209,8 +209,9 @@ def main():
         if all(len(measured.get(u, {})) > 1 for u in set(table.units)):
             seconds = stacked_seconds(table, measured)
             print(f"  stacked by shape: {seconds:,.0f} s ({seconds / 60:.1f} min) of training steps")
+    if rates or args.rates_from:  # one caveat for every estimate above
         scale = 4 / table.condition.nunique()  # config/gtzan.yaml: standard, fault_filtered and the two published lists
-        print(f"  validation passes not counted; config/gtzan.yaml's four conditions: about {scale:g} times these, "
+        print(f"validation passes not counted; config/gtzan.yaml's four conditions: about {scale:g} times these, "
               "if their nets run as many epochs")
 
 
