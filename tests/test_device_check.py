@@ -1,8 +1,8 @@
 """What benchmarks/device_check.sh runs on a GPU machine whose image lacks the workflow's packages.
 
-The GPU tests' modules and the two benchmarks it calls import without Snakemake, librosa, soundfile,
+The GPU tests' modules and the three benchmarks it calls import without Snakemake, librosa, soundfile,
 audioread, pulp or jsonschema; grid.py's estimate of the grid's training time from measured epochs and
-another machine's rates.
+another machine's rates; grid_replay.py's training of each net of a nets table for its epochs.
 """
 
 import json
@@ -26,7 +26,7 @@ class Absent(importlib.abc.MetaPathFinder):
             raise ImportError(f"{{name}} is not on the GPU image")
 sys.meta_path.insert(0, Absent())
 sys.path[:0] = ["src", "tests", "benchmarks"]
-import test_dnn, test_resident, test_stack, train, grid
+import test_dnn, test_resident, test_stack, train, grid, grid_replay
 print("imported")
 """
 
@@ -69,3 +69,29 @@ def test_rates_from_picks_the_workflows_loops_at_the_batch(tmp_path):
     assert rates_from(path, 1200) == ("a GPU", {500: {1: 10.0, 4: 30.0}})
     with pytest.raises(SystemExit, match="no training rates at batch 50"):
         rates_from(path, 50)
+
+
+def test_grid_replay_trains_each_net_for_its_tables_epochs_on_a_part_of_its_size(tmp_path):
+    table = tmp_path / "nets.tsv"
+    table.write_text("# a grid run's nets\nnet\tcondition\tunits\tepochs\ttrain_frames\n"
+                     "50_RS\tstandard\t50\t3\t600\n500_RSD\tfault_filtered\t500\t2\t400\n")
+    out = tmp_path / "replay.json"
+    done = subprocess.run([sys.executable, "benchmarks/grid_replay.py", "--nets-table", str(table),
+                           "--frames-per-track", "40", "--valid-tracks", "5", "--device", "cpu", "--json", str(out)],
+                          cwd=REPO, capture_output=True, text=True, env={"PYTHONPATH": "src", "PATH": ""})
+    assert done.returncode == 0, done.stderr[-2000:]
+    figures = json.loads(out.read_text())
+    nets = {n["net"]: n for n in figures["nets"]}
+    assert (nets["50_RS"]["epochs"], nets["50_RS"]["train_frames"]) == (3, 600)  # 15 tracks of 40 frames
+    assert (nets["500_RSD"]["epochs"], nets["500_RSD"]["train_frames"]) == (2, 400)
+    assert nets["500_RSD"]["condition"] == "fault_filtered"
+    assert figures["total_seconds"] == pytest.approx(sum(n["seconds"] for n in nets.values()), abs=0.05)
+    assert "grid_replay.py --nets-table" in figures["command"]
+
+
+def test_grid_replay_rejects_a_table_without_epochs(tmp_path):
+    table = tmp_path / "nets.tsv"
+    table.write_text("net\tunits\ttrain_frames\n50_RS\t50\t600\n")
+    done = subprocess.run([sys.executable, "benchmarks/grid_replay.py", "--nets-table", str(table), "--device", "cpu"],
+                          cwd=REPO, capture_output=True, text=True, env={"PYTHONPATH": "src", "PATH": ""})
+    assert done.returncode != 0 and "epochs" in done.stderr and str(table) in done.stderr

@@ -1,0 +1,160 @@
+"""The 2014 grid's training time on this device, measured: each net trained for the epochs it ran to patience.
+
+``benchmarks/grid.py`` measures, through the workflow, how many epochs each net of the study's grid trains
+before patience runs out (at GTZAN size: ``benchmarks/reference/grid_gtzan_size_cpu.tsv``). The epochs are the
+data's and the schedules', not the machine's; what a machine changes is what those epochs cost. A GPU machine
+that cannot run the workflow (the lent ones lack Snakemake and librosa) can still time them: every net of a
+nets table is trained here by ``train_mlp``, the call ``rule train_net`` makes (on a GPU: the part read from
+HDF5 onto the device, CUDA-graph steps), with its variant's 2014 settings (``TrainParams.study``), for exactly
+the table's epochs (patience off), on synthetic frames: a training part of the table's ``train_frames``
+(tracks of ``--frames-per-track`` frames) and a validation part of ``--valid-tracks`` tracks, evaluated after
+every epoch as in the workflow. Each net's wall seconds include its HDF5 read, graph capture and validation
+passes; the store is written once, before, untimed. Not included: Snakemake's start-up and the job's own
+reading of the partition (about 1 s a job on a CPU).
+
+    PYTHONPATH=src python benchmarks/grid_replay.py                       # the reference table, on cuda if present
+    PYTHONPATH=src python benchmarks/grid_replay.py --train-frames 5000 --frames-per-track 50 --valid-tracks 20 \
+        --max-epochs 2 --device cpu                                        # a smoke run, seconds
+
+The validation part defaults to 250 tracks of 30 s: the standard condition's split of 1000 excerpts
+(500/250/250, as the table's 645,000 training frames are 500 x 1290).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "benchmarks"))
+from train import N_CLASSES, sync, write_store  # noqa: E402 (the throughput benchmark's synthetic store)
+from mgrfaults.systems.dnn import MLP, FrameBatches, TrainParams, init_mlp, resolve_device, train_mlp  # noqa: E402
+from mgrfaults.systems.parts import open_store, standardisation_stats  # noqa: E402
+
+REFERENCE_TABLE = REPO / "benchmarks" / "reference" / "grid_gtzan_size_cpu.tsv"
+
+
+def read_nets_table(path) -> pd.DataFrame:
+    """A nets table (``grid.py``'s ``grid_nets.tsv``): one row per net with ``net``, ``units``, ``epochs``,
+    ``train_frames``; ``#`` lines are comments."""
+    table = pd.read_csv(path, sep="\t", comment="#")
+    missing = {"net", "units", "epochs", "train_frames"} - set(table.columns)
+    if missing:
+        raise SystemExit(f"{path}: a nets table needs the columns {sorted(missing)}")
+    return table
+
+
+def variant_of(net: str) -> str:
+    """The DNN variant of a grid net's name: ``500_RSD`` -> ``RSD``."""
+    return net.split("_", 1)[1]
+
+
+def replay_net(store, train_ids, valid_ids, labels, mean, std, units: int, variant: str, epochs: int, device,
+               seed: int = 0) -> tuple[float, int]:
+    """Train one net of the grid for exactly ``epochs`` epochs with ``train_mlp``; its wall seconds and frames.
+
+    Parameters
+    ----------
+    store : FrameStore
+    train_ids, valid_ids : list of str
+        The tracks of the training and validation parts.
+    labels : dict
+        Track id -> class index.
+    mean, std : ndarray, shape (n_bins,)
+        Standardisation statistics of the training part.
+    units : int
+        Units per hidden layer (three hidden layers, as the study).
+    variant : str
+        The study's variant (``RS``, ``RSD``, ...): learning rate, momentum, dropout, batch size.
+    epochs : int
+        Epochs to train: patience is set beyond them, so every one runs.
+
+    Returns
+    -------
+    seconds : float
+        Wall time of ``train_mlp``, device synchronised.
+    frames : int
+        Training frames per epoch.
+    """
+    params = TrainParams.study(variant, max_epochs=int(epochs), patience=int(epochs) + 1)
+    train = FrameBatches(store, train_ids, [labels[t] for t in train_ids], mean, std,
+                         batch_size=params.batch_size, seed=seed)
+    valid = FrameBatches(store, valid_ids, [labels[t] for t in valid_ids], mean, std, batch_size=8192,
+                         shuffle=False)
+    model = MLP(len(mean), [int(units)] * 3, N_CLASSES, "relu", params.keep_probs, params.input_scales)
+    init_mlp(model, params.init, params.init_range, seed=seed)
+    sync(device)
+    t0 = time.perf_counter()
+    _, log = train_mlp(model, train, valid, params, seed=seed, device=device)
+    sync(device)
+    seconds = time.perf_counter() - t0
+    if len(log) != int(epochs):
+        raise RuntimeError(f"{variant} {units} units: trained {len(log)} epochs, asked {epochs}")
+    return seconds, train.n_frames
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--nets-table", default=str(REFERENCE_TABLE.relative_to(REPO)),
+                    help="grid.py's grid_nets.tsv (default: %(default)s)")
+    ap.add_argument("--frames-per-track", type=int, default=1290, help="frames per synthetic track (30 s: 1290)")
+    ap.add_argument("--valid-tracks", type=int, default=250)
+    ap.add_argument("--max-epochs", type=int, default=None, help="cap each net's epochs (a smoke run)")
+    ap.add_argument("--train-frames", type=int, default=None,
+                    help="every net's training part in frames instead of the table's (a smoke run)")
+    ap.add_argument("--device", default="auto")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--json", help="also write the per-net figures to this JSON file")
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    device = resolve_device(args.device)
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
+    table = read_nets_table(REPO / args.nets_table)
+    if args.max_epochs:
+        table["epochs"] = table.epochs.clip(upper=args.max_epochs)
+    if args.train_frames:
+        table["train_frames"] = args.train_frames
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for train_frames, nets in table.groupby("train_frames", sort=False):  # one store per training-part size
+            n_train = max(1, round(int(train_frames) / args.frames_per_track))
+            t0 = time.perf_counter()
+            store = open_store(write_store(Path(tmp) / str(train_frames), n_train + args.valid_tracks,
+                                           args.frames_per_track))
+            ids = list(store.track_ids)
+            labels = {t: int(t.split(".")[-1]) % N_CLASSES for t in ids}  # write_store's labels
+            valid_ids, train_ids = ids[: args.valid_tracks], ids[args.valid_tracks :]
+            mean, std = standardisation_stats(store, train_ids)
+            print(f"{name}: {len(train_ids)} training tracks x {args.frames_per_track} frames, {len(valid_ids)} "
+                  f"validation tracks (store written in {time.perf_counter() - t0:.1f} s, not timed)", flush=True)
+            for net in nets.itertuples():
+                seconds, frames = replay_net(store, train_ids, valid_ids, labels, mean, std, net.units,
+                                             variant_of(net.net), net.epochs, device)
+                rows.append(dict(net=net.net, condition=getattr(net, "condition", ""), units=int(net.units),
+                                 epochs=int(net.epochs), train_frames=frames, seconds=round(seconds, 2),
+                                 frames_per_s=round(frames * int(net.epochs) / seconds)))
+                print(f"  {net.net:8s} {int(net.epochs):4d} epochs x {frames:,} frames  {seconds:8.1f} s  "
+                      f"{rows[-1]['frames_per_s']:12,} frames/s (validation, load and capture included)", flush=True)
+    result = pd.DataFrame(rows)
+    total = float(result.seconds.sum())
+    print(f"{name}: the table's {len(result)} nets, one at a time, {total:.1f} s ({total / 60:.1f} min) of training; "
+          f"load 1 min at the end {os.getloadavg()[0]:.2f}")
+    if args.json:
+        command = " ".join(["python", "benchmarks/grid_replay.py", *sys.argv[1:]])
+        Path(args.json).write_text(json.dumps(dict(command=command, device=device.type, device_name=name,
+                                                   nets_table=args.nets_table, max_epochs=args.max_epochs,
+                                                   train_frames=args.train_frames, nets=rows,
+                                                   total_seconds=total, load_1min_at_end=os.getloadavg()[0]),
+                                              indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()
