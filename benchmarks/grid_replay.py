@@ -10,9 +10,12 @@ the table's epochs (patience off), on synthetic frames: a training part of the t
 (tracks of ``--frames-per-track`` frames) and a validation part of ``--valid-tracks`` tracks, evaluated after
 every epoch as in the workflow. Each net's wall seconds include its HDF5 read, graph capture and validation
 passes; the store is written once, before, untimed. Not included: Snakemake's start-up and the job's own
-reading of the partition (about 1 s a job on a CPU).
+reading of the partition (about 1 s a job on a CPU). ``--stack`` trains the nets of one shape at once
+(``train_stack``, each net to its own epochs), as the workflow does on a GPU (``systems.dnn.stack: auto``): the
+time is then the stack's.
 
     PYTHONPATH=src python benchmarks/grid_replay.py                       # the reference table, on cuda if present
+    PYTHONPATH=src python benchmarks/grid_replay.py --stack               # the same nets, stacked by shape
     PYTHONPATH=src python benchmarks/grid_replay.py --train-frames 5000 --frames-per-track 50 --valid-tracks 20 \
         --max-epochs 2 --device cpu                                        # a smoke run, seconds
 
@@ -38,6 +41,7 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 from train import N_CLASSES, sync, write_store  # noqa: E402 (the throughput benchmark's synthetic store)
 from mgrfaults.systems.dnn import MLP, FrameBatches, TrainParams, init_mlp, resolve_device, train_mlp  # noqa: E402
 from mgrfaults.systems.parts import open_store, standardisation_stats  # noqa: E402
+from mgrfaults.systems.stack import train_stack  # noqa: E402
 
 REFERENCE_TABLE = REPO / "benchmarks" / "reference" / "grid_gtzan_size_cpu.tsv"
 
@@ -57,32 +61,32 @@ def variant_of(net: str) -> str:
     return net.split("_", 1)[1]
 
 
-def replay_net(store, train_ids, valid_ids, labels, mean, std, units: int, variant: str, epochs: int, device,
-               seed: int = 0) -> tuple[float, int]:
-    """Train one net of the grid for exactly ``epochs`` epochs with ``train_mlp``; its wall seconds and frames.
+def net_run(store, train_ids, valid_ids, labels, mean, std, units: int, variant: str, epochs: int, seed: int = 0):
+    """A grid net ready to train for exactly ``epochs`` epochs: its model, parts and settings.
 
     Parameters
     ----------
     store : FrameStore
     train_ids, valid_ids : list of str
-        The tracks of the training and validation parts.
+        The tracks of its training and validation parts.
     labels : dict
         Track id -> class index.
     mean, std : ndarray, shape (n_bins,)
-        Standardisation statistics of the training part.
+        Standardisation statistics.
     units : int
         Units per hidden layer (three hidden layers, as the study).
     variant : str
         The study's variant (``RS``, ``RSD``, ...): learning rate, momentum, dropout, batch size.
     epochs : int
         Epochs to train: patience is set beyond them, so every one runs.
+    seed : int
+        Its initialisation, batch order and dropout seed.
 
     Returns
     -------
-    seconds : float
-        Wall time of ``train_mlp``, device synchronised.
-    frames : int
-        Training frames per epoch.
+    model : MLP
+    train, valid : FrameBatches
+    params : TrainParams
     """
     params = TrainParams.study(variant, max_epochs=int(epochs), patience=int(epochs) + 1)
     train = FrameBatches(store, train_ids, [labels[t] for t in train_ids], mean, std,
@@ -91,14 +95,32 @@ def replay_net(store, train_ids, valid_ids, labels, mean, std, units: int, varia
                          shuffle=False)
     model = MLP(len(mean), [int(units)] * 3, N_CLASSES, "relu", params.keep_probs, params.input_scales)
     init_mlp(model, params.init, params.init_range, seed=seed)
+    return model, train, valid, params
+
+
+def replay_alone(run, device, seed: int = 0) -> float:
+    """Wall seconds of ``train_mlp`` on one :func:`net_run` (device synchronised), as ``rule train_net``."""
+    model, train, valid, params = run
     sync(device)
     t0 = time.perf_counter()
     _, log = train_mlp(model, train, valid, params, seed=seed, device=device)
     sync(device)
-    seconds = time.perf_counter() - t0
-    if len(log) != int(epochs):
-        raise RuntimeError(f"{variant} {units} units: trained {len(log)} epochs, asked {epochs}")
-    return seconds, train.n_frames
+    if len(log) != params.max_epochs:
+        raise RuntimeError(f"trained {len(log)} epochs, asked {params.max_epochs}")
+    return time.perf_counter() - t0
+
+
+def replay_stacked(runs, device) -> float:
+    """Wall seconds of ``train_stack`` on same-shape :func:`net_run` s at once, as a ``train_stack_<shape>`` job."""
+    models, trains, valids, params = (list(column) for column in zip(*runs))
+    sync(device)
+    t0 = time.perf_counter()
+    trained = train_stack(models, trains, valids, params, list(range(len(runs))), device)
+    sync(device)
+    for (_, log), p in zip(trained, params):
+        if len(log) != p.max_epochs:
+            raise RuntimeError(f"a stacked net trained {len(log)} epochs, asked {p.max_epochs}")
+    return time.perf_counter() - t0
 
 
 def main():
@@ -110,9 +132,11 @@ def main():
     ap.add_argument("--max-epochs", type=int, default=None, help="cap each net's epochs (a smoke run)")
     ap.add_argument("--train-frames", type=int, default=None,
                     help="every net's training part in frames instead of the table's (a smoke run)")
+    ap.add_argument("--stack", action="store_true",
+                    help="train the nets of one shape at once (train_stack), as systems.dnn.stack: auto on a GPU")
     ap.add_argument("--device", default="auto")
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--json", help="also write the per-net figures to this JSON file")
+    ap.add_argument("--json", help="also write the figures (one row per net, or per stack) to this JSON file")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     device = resolve_device(args.device)
@@ -124,34 +148,47 @@ def main():
         table["train_frames"] = args.train_frames
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        for train_frames, nets in table.groupby("train_frames", sort=False):  # one store per training-part size
-            n_train = max(1, round(int(train_frames) / args.frames_per_track))
-            t0 = time.perf_counter()
-            store = open_store(write_store(Path(tmp) / str(train_frames), n_train + args.valid_tracks,
-                                           args.frames_per_track))
-            ids = list(store.track_ids)
-            labels = {t: int(t.split(".")[-1]) % N_CLASSES for t in ids}  # write_store's labels
-            valid_ids, train_ids = ids[: args.valid_tracks], ids[args.valid_tracks :]
-            mean, std = standardisation_stats(store, train_ids)
-            print(f"{name}: {len(train_ids)} training tracks x {args.frames_per_track} frames, {len(valid_ids)} "
-                  f"validation tracks (store written in {time.perf_counter() - t0:.1f} s, not timed)", flush=True)
-            for net in nets.itertuples():
-                seconds, frames = replay_net(store, train_ids, valid_ids, labels, mean, std, net.units,
-                                             variant_of(net.net), net.epochs, device)
-                rows.append(dict(net=net.net, condition=getattr(net, "condition", ""), units=int(net.units),
-                                 epochs=int(net.epochs), train_frames=frames, seconds=round(seconds, 2),
-                                 frames_per_s=round(frames * int(net.epochs) / seconds)))
-                print(f"  {net.net:8s} {int(net.epochs):4d} epochs x {frames:,} frames  {seconds:8.1f} s  "
-                      f"{rows[-1]['frames_per_s']:12,} frames/s (validation, load and capture included)", flush=True)
-    result = pd.DataFrame(rows)
-    total = float(result.seconds.sum())
-    print(f"{name}: the table's {len(result)} nets, one at a time, {total:.1f} s ({total / 60:.1f} min) of training; "
-          f"load 1 min at the end {os.getloadavg()[0]:.2f}")
+        # one store: the validation tracks, then as many training tracks as the largest part; a net's part is
+        # the first of them (standardised with the largest part's statistics: the time does not depend on them)
+        table["tracks"] = (table.train_frames / args.frames_per_track).round().clip(lower=1).astype(int)
+        t0 = time.perf_counter()
+        store = open_store(write_store(Path(tmp), int(table.tracks.max()) + args.valid_tracks, args.frames_per_track))
+        ids = list(store.track_ids)
+        labels = {t: int(t.split(".")[-1]) % N_CLASSES for t in ids}  # write_store's labels
+        valid_ids, train_ids = ids[: args.valid_tracks], ids[args.valid_tracks :]
+        mean, std = standardisation_stats(store, train_ids)
+        how = "stacked by shape" if args.stack else "one at a time"
+        print(f"{name}: training parts of {', '.join(map(str, sorted(set(table.tracks))))} tracks x "
+              f"{args.frames_per_track} frames, {len(valid_ids)} validation tracks (store written in "
+              f"{time.perf_counter() - t0:.1f} s, not timed); nets {how}", flush=True)
+        runs = {net.Index: net_run(store, train_ids[: net.tracks], valid_ids, labels, mean, std, net.units,
+                                   variant_of(net.net), net.epochs, seed=i)
+                for i, net in enumerate(table.itertuples())}
+        if args.stack:
+            groups = [list(g.index) for _, g in table.groupby("units", sort=False)]
+        else:
+            groups = [[i] for i in table.index]
+        for group in groups:
+            if len(group) > 1:
+                seconds = replay_stacked([runs[i] for i in group], device)
+            else:
+                seconds = replay_alone(runs[group[0]], device, seed=group[0])
+            nets = table.loc[group]
+            frames = int((nets.epochs * nets.tracks).sum() * args.frames_per_track)
+            rows.append(dict(nets=list(nets.net), conditions=list(nets.get("condition", [""] * len(nets))),
+                             units=int(nets.units.iloc[0]), epochs=[int(e) for e in nets.epochs],
+                             train_frames=[int(t) * args.frames_per_track for t in nets.tracks],
+                             seconds=round(seconds, 2), frames_per_s=round(frames / seconds)))
+            print(f"  {'+'.join(nets.net):16s} {'+'.join(map(str, nets.epochs)):>10s} epochs  {seconds:8.1f} s  "
+                  f"{rows[-1]['frames_per_s']:12,} frames/s (validation, load and capture included)", flush=True)
+    total = float(sum(r["seconds"] for r in rows))
+    print(f"{name}: the table's {len(table)} nets, {how}, "
+          f"{total:.1f} s ({total / 60:.1f} min) of training; load 1 min at the end {os.getloadavg()[0]:.2f}")
     if args.json:
         command = " ".join(["python", "benchmarks/grid_replay.py", *sys.argv[1:]])
         Path(args.json).write_text(json.dumps(dict(command=command, device=device.type, device_name=name,
-                                                   nets_table=args.nets_table, max_epochs=args.max_epochs,
-                                                   train_frames=args.train_frames, nets=rows,
+                                                   nets_table=args.nets_table, stack=args.stack,
+                                                   max_epochs=args.max_epochs, train_frames=args.train_frames, rows=rows,
                                                    total_seconds=total, load_1min_at_end=os.getloadavg()[0]),
                                               indent=1) + "\n")
 

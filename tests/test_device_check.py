@@ -71,21 +71,26 @@ def test_rates_from_picks_the_workflows_loops_at_the_batch(tmp_path):
         rates_from(path, 50)
 
 
-def test_grid_replay_trains_each_net_for_its_tables_epochs_on_a_part_of_its_size(tmp_path):
+@pytest.mark.parametrize("stack", [False, True])
+def test_grid_replay_trains_each_net_for_its_tables_epochs_on_a_part_of_its_size(tmp_path, stack):
     table = tmp_path / "nets.tsv"
-    table.write_text("# a grid run's nets\nnet\tcondition\tunits\tepochs\ttrain_frames\n"
-                     "50_RS\tstandard\t50\t3\t600\n500_RSD\tfault_filtered\t500\t2\t400\n")
+    table.write_text("# a grid run's nets\nnet\tcondition\tunits\tepochs\ttrain_frames\n50_RS\tstandard\t50\t3\t600\n"
+                     "500_RSD\tfault_filtered\t500\t2\t400\n500_RS\tstandard\t500\t1\t600\n")
     out = tmp_path / "replay.json"
     done = subprocess.run([sys.executable, "benchmarks/grid_replay.py", "--nets-table", str(table),
-                           "--frames-per-track", "40", "--valid-tracks", "5", "--device", "cpu", "--json", str(out)],
-                          cwd=REPO, capture_output=True, text=True, env={"PYTHONPATH": "src", "PATH": ""})
+                           "--frames-per-track", "40", "--valid-tracks", "5", "--device", "cpu", "--json", str(out)]
+                          + ["--stack"] * stack, cwd=REPO, capture_output=True, text=True,
+                          env={"PYTHONPATH": "src", "PATH": ""})
     assert done.returncode == 0, done.stderr[-2000:]
     figures = json.loads(out.read_text())
-    nets = {n["net"]: n for n in figures["nets"]}
-    assert (nets["50_RS"]["epochs"], nets["50_RS"]["train_frames"]) == (3, 600)  # 15 tracks of 40 frames
-    assert (nets["500_RSD"]["epochs"], nets["500_RSD"]["train_frames"]) == (2, 400)
-    assert nets["500_RSD"]["condition"] == "fault_filtered"
-    assert figures["total_seconds"] == pytest.approx(sum(n["seconds"] for n in nets.values()), abs=0.05)
+    rows = {tuple(r["nets"]): r for r in figures["rows"]}
+    # stacked: the 500-unit nets in one train_stack, each to its own epochs, on its own part (10 or 15 tracks)
+    groups = [("50_RS",), ("500_RSD", "500_RS")] if stack else [("50_RS",), ("500_RSD",), ("500_RS",)]
+    assert sorted(rows) == sorted(groups)
+    assert (rows[("50_RS",)]["epochs"], rows[("50_RS",)]["train_frames"]) == ([3], [600])
+    big = [rows[g] for g in groups if "500_RSD" in g][0]
+    assert big["epochs"][0] == 2 and big["train_frames"][0] == 400 and big["conditions"][0] == "fault_filtered"
+    assert figures["total_seconds"] == pytest.approx(sum(r["seconds"] for r in rows.values()), abs=0.05)
     assert "grid_replay.py --nets-table" in figures["command"]
 
 
