@@ -179,7 +179,8 @@ def main():
                              units=int(nets.units.iloc[0]), epochs=[int(e) for e in nets.epochs],
                              train_frames=[int(t) * args.frames_per_track for t in nets.tracks],
                              seconds=round(seconds, 2), frames_per_s=round(frames / seconds)))
-            print(f"  {'+'.join(nets.net):16s} {'+'.join(map(str, nets.epochs)):>10s} epochs  {seconds:8.1f} s  "
+            names = [f"{n}/{c}" if c else n for n, c in zip(rows[-1]["nets"], rows[-1]["conditions"])]
+            print(f"  {' + '.join(names):24s} {'+'.join(map(str, nets.epochs)):>10s} epochs  {seconds:8.1f} s  "
                   f"{rows[-1]['frames_per_s']:12,} frames/s (validation, load and capture included)", flush=True)
     total = float(sum(r["seconds"] for r in rows))
     print(f"{name}: the table's {len(table)} nets, {how}, "
