@@ -100,3 +100,14 @@ def test_grid_replay_rejects_a_table_without_epochs(tmp_path):
     done = subprocess.run([sys.executable, "benchmarks/grid_replay.py", "--nets-table", str(table), "--device", "cpu"],
                           cwd=REPO, capture_output=True, text=True, env={"PYTHONPATH": "src", "PATH": ""})
     assert done.returncode != 0 and "epochs" in done.stderr and str(table) in done.stderr
+
+
+def test_step_ops_counts_a_steps_matmuls_and_the_dropout_draws():
+    from step_ops import step_ops
+
+    plain, dropout = step_ops("RS", 20, 64), step_ops("RSD", 20, 64)
+    # 4 forward matmuls (linear), 4 weight gradients and 3 input gradients (mm): the first layer's input needs none
+    assert (plain["aten::linear"], plain["aten::mm"]) == (4, 7) == (dropout["aten::linear"], dropout["aten::mm"])
+    assert plain["aten::bernoulli_"] == 0 and dropout["aten::bernoulli_"] == 4  # one mask per layer's input
+    assert sum(dropout.values()) > sum(plain.values()) + 4
+    assert "aten::view" not in plain and "aten::empty" not in plain
