@@ -89,6 +89,16 @@ def run_grid(args) -> pd.DataFrame:
     return table
 
 
+def read_nets_table(path) -> pd.DataFrame:
+    """A nets table written by :func:`main` (``grid_nets.tsv``): one row per net with at least ``net``, ``units``,
+    ``epochs`` and ``train_frames``; ``#`` lines are comments."""
+    table = pd.read_csv(path, sep="\t", comment="#")
+    missing = {"net", "units", "epochs", "train_frames"} - set(table.columns)
+    if missing:
+        raise SystemExit(f"{path}: a nets table needs the columns {sorted(missing)}")
+    return table
+
+
 def nets_table(results: Path) -> pd.DataFrame:
     """Each net of a grid run's ``results`` folder: its epochs, best epoch, frames and seconds.
 
@@ -184,7 +194,7 @@ def main():
     if args.nets_table and Path(args.nets_table).is_dir():
         table = nets_table(Path(args.nets_table) / "results")
     elif args.nets_table:
-        table = pd.read_csv(args.nets_table, sep="\t", comment="#")
+        table = read_nets_table(args.nets_table)
     else:
         table = run_grid(args)
     print(table.to_string(index=False))

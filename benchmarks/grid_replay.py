@@ -33,27 +33,17 @@ import tempfile
 import time
 from pathlib import Path
 
-import pandas as pd
 import torch
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
+from grid import read_nets_table  # noqa: E402
 from train import N_CLASSES, sync, write_store  # noqa: E402 (the throughput benchmark's synthetic store)
 from mgrfaults.systems.dnn import MLP, FrameBatches, TrainParams, init_mlp, resolve_device, train_mlp  # noqa: E402
 from mgrfaults.systems.parts import open_store, standardisation_stats  # noqa: E402
 from mgrfaults.systems.stack import train_stack  # noqa: E402
 
 REFERENCE_TABLE = REPO / "benchmarks" / "reference" / "grid_gtzan_size_cpu.tsv"
-
-
-def read_nets_table(path) -> pd.DataFrame:
-    """A nets table (``grid.py``'s ``grid_nets.tsv``): one row per net with ``net``, ``units``, ``epochs``,
-    ``train_frames``; ``#`` lines are comments."""
-    table = pd.read_csv(path, sep="\t", comment="#")
-    missing = {"net", "units", "epochs", "train_frames"} - set(table.columns)
-    if missing:
-        raise SystemExit(f"{path}: a nets table needs the columns {sorted(missing)}")
-    return table
 
 
 def variant_of(net: str) -> str:
@@ -162,8 +152,8 @@ def main():
               f"{args.frames_per_track} frames, {len(valid_ids)} validation tracks (store written in "
               f"{time.perf_counter() - t0:.1f} s, not timed); nets {how}", flush=True)
         runs = {net.Index: net_run(store, train_ids[: net.tracks], valid_ids, labels, mean, std, net.units,
-                                   variant_of(net.net), net.epochs, seed=i)
-                for i, net in enumerate(table.itertuples())}
+                                   variant_of(net.net), net.epochs, seed=net.Index)
+                for net in table.itertuples()}
         if args.stack:
             groups = [list(g.index) for _, g in table.groupby("units", sort=False)]
         else:
@@ -172,7 +162,7 @@ def main():
             if len(group) > 1:
                 seconds = replay_stacked([runs[i] for i in group], device)
             else:
-                seconds = replay_alone(runs[group[0]], device, seed=group[0])
+                seconds = replay_alone(runs[group[0]], device, seed=group[0])  # its net_run's seed
             nets = table.loc[group]
             frames = int((nets.epochs * nets.tracks).sum() * args.frames_per_track)
             rows.append(dict(nets=list(nets.net), conditions=list(nets.get("condition", [""] * len(nets))),
@@ -189,8 +179,9 @@ def main():
         command = " ".join(["python", "benchmarks/grid_replay.py", *sys.argv[1:]])
         Path(args.json).write_text(json.dumps(dict(command=command, device=device.type, device_name=name,
                                                    nets_table=args.nets_table, stack=args.stack,
-                                                   max_epochs=args.max_epochs, train_frames=args.train_frames, rows=rows,
-                                                   total_seconds=total, load_1min_at_end=os.getloadavg()[0]),
+                                                   max_epochs=args.max_epochs, train_frames=args.train_frames,
+                                                   rows=rows, total_seconds=total,
+                                                   load_1min_at_end=os.getloadavg()[0]),
                                               indent=1) + "\n")
 
 
