@@ -57,17 +57,23 @@ def fits(batches_list, device, share: float = MEMORY_SHARE) -> bool:
     return need <= share * free
 
 
-def resident_part(batches, device, chunk_frames: int = 65536) -> tuple[torch.Tensor, torch.Tensor]:
+def resident_part(batches, device, chunk_frames: int = 16384) -> tuple[torch.Tensor, torch.Tensor]:
     """The standardised frames and labels of a part, on ``device``.
 
     Parameters
     ----------
     batches : FrameBatches
-        With ``shuffle=True``: all its frames, track by track in its track order (read from the
-        store in chunks of about ``chunk_frames`` frames, so host memory stays bounded). With
-        ``shuffle=False`` (a validation part): exactly the frames of ``batches.epoch(0)``, in order,
-        so a capped validation subset is the same one the streamed pipeline evaluates.
+        All its frames, track by track in its track order (a validation part's, ``shuffle=False``,
+        are then exactly those of ``batches.epoch(0)``, in order); a validation part capped by
+        ``frames_per_epoch``: the subset the streamed pipeline evaluates, from ``batches.epoch(0)``.
     device : torch.device
+        The tracks are read in chunks of about ``chunk_frames`` frames into a host buffer and each
+        chunk is copied to the device. On a CPU the chunk is standardised while in cache. On CUDA
+        there are two pinned buffers, so each chunk's copy overlaps the reading of the next, and the
+        part is standardised on the device (the same float32 subtraction and multiplication as on
+        the host, so the same values).
+    chunk_frames : int
+        Frames per chunk (host memory: one or two chunks, or the longest track).
 
     Returns
     -------
@@ -75,42 +81,66 @@ def resident_part(batches, device, chunk_frames: int = 65536) -> tuple[torch.Ten
     y : Tensor, int64, shape (n_frames,)
     """
     device = torch.device(device)
-    if not batches.shuffle:
-        xs, ys = zip(*batches.epoch(0)) if len(batches) else ((), ())
-        n = int(sum(len(y) for y in ys))
-        x = torch.empty((n, batches.dim), dtype=torch.float32, device=device)
-        y = torch.empty(n, dtype=torch.int64, device=device)
-        pos = 0
-        for xb, yb in zip(xs, ys):
-            x[pos : pos + len(yb)].copy_(torch.from_numpy(np.ascontiguousarray(xb)))
-            y[pos : pos + len(yb)].copy_(torch.from_numpy(np.ascontiguousarray(yb)))
-            pos += len(yb)
-        return x, y
-    from mgrfaults.systems.parts import read_frames
-
+    if not batches.shuffle and batches.frames_per_epoch:
+        return _capped_part(batches, device)
     x = torch.empty((batches.n_frames, batches.dim), dtype=torch.float32, device=device)
     y = torch.from_numpy(np.repeat(batches.labels, batches.lengths)).to(device)
-    stage = np.empty((max(int(chunk_frames), int(batches.lengths.max(initial=0))), batches.dim), dtype=np.float32)
-    read_into = getattr(batches.store, "read_into", None)
-    pos = filled = 0
+    cuda = device.type == "cuda"
+    rows = max(int(chunk_frames), int(batches.lengths.max(initial=0)))
+    stages = [torch.empty((rows, batches.dim), dtype=torch.float32, pin_memory=cuda) for _ in range(1 + cuda)]
+    copied = [None] * len(stages)  # on CUDA: the event after which a stage may be refilled
+    current = filled = pos = 0
 
     def flush():
-        x[pos - filled : pos].copy_(torch.from_numpy(stage[:filled]))
+        chunk = stages[current][:filled]
+        if cuda:
+            x[pos - filled : pos].copy_(chunk, non_blocking=True)
+            copied[current] = torch.cuda.Event()
+            copied[current].record(torch.cuda.current_stream(device))
+        else:
+            batches._standardise(chunk.numpy())
+            x[pos - filled : pos].copy_(chunk)
 
     for tid, n in zip(batches.track_ids, batches.lengths):
         n = int(n)
-        if filled + n > len(stage):
+        if filled + n > rows:
             flush()
-            filled = 0
-        if read_into is not None:
-            read_into(tid, stage[filled:])
-        else:
-            stage[filled : filled + n] = read_frames(batches.store, tid)
-        batches._standardise(stage[filled : filled + n])
+            current, filled = (current + 1) % len(stages), 0
+            if copied[current] is not None:
+                copied[current].synchronize()
+        _read_track_into(batches, tid, stages[current].numpy()[filled : filled + n])
         filled += n
         pos += n
     if filled:
         flush()
+    if cuda:
+        x.sub_(torch.from_numpy(batches.mean).to(device)).mul_(torch.from_numpy(batches.inv_std).to(device))
+        torch.cuda.current_stream(device).synchronize()  # every copy out of the pinned stages done before they go
+    return x, y
+
+
+def _read_track_into(batches, track_id, out) -> None:
+    # one track's raw frames into the rows ``out`` (exactly its length)
+    read_into = getattr(batches.store, "read_into", None)
+    if read_into is not None:
+        read_into(track_id, out)
+    else:
+        from mgrfaults.systems.parts import read_frames
+
+        out[:] = read_frames(batches.store, track_id)
+
+
+def _capped_part(batches, device) -> tuple[torch.Tensor, torch.Tensor]:
+    # a capped validation subset: the frames the streamed evaluation draws, in its order
+    xs, ys = zip(*batches.epoch(0)) if len(batches) else ((), ())
+    n = int(sum(len(y) for y in ys))
+    x = torch.empty((n, batches.dim), dtype=torch.float32, device=device)
+    y = torch.empty(n, dtype=torch.int64, device=device)
+    pos = 0
+    for xb, yb in zip(xs, ys):
+        x[pos : pos + len(yb)].copy_(torch.from_numpy(np.ascontiguousarray(xb)))
+        y[pos : pos + len(yb)].copy_(torch.from_numpy(np.ascontiguousarray(yb)))
+        pos += len(yb)
     return x, y
 
 
@@ -125,7 +155,7 @@ class CapturedSteps:
     first three steps read valid rows).
     """
 
-    def _init_steps(self, device, use_graphs, steps_per_graph, precision, has_frames):
+    def _init_steps(self, device, batch_size, use_graphs, steps_per_graph, precision, has_frames):
         if precision not in ("fp32", "tf32", "bf16"):
             raise ValueError(f"precision: fp32, tf32 or bf16, got {precision!r}")
         self.device = torch.device(device)
@@ -133,8 +163,20 @@ class CapturedSteps:
         self.use_graphs = (cuda if use_graphs is None else bool(use_graphs and cuda)) and has_frames
         self.steps_per_graph = max(int(steps_per_graph), 1)
         self.precision = precision if cuda else "fp32"
-        self.step_index = torch.zeros((), dtype=torch.int64, device=self.device)
+        self.batch_size = int(batch_size)
+        self.offsets = torch.arange(self.batch_size, device=self.device)
+        # the batch positions of the next full step: a device counter the graphs advance (one kernel a
+        # step, where an index times the batch size plus the offsets took three)
+        self.rows = self.offsets.clone()
         self._graphs = None
+
+    def _rewind(self) -> None:
+        """The next full step is step 0 (its rows: ``0 .. batch_size - 1``)."""
+        self.rows.copy_(self.offsets)
+
+    def _advance(self) -> None:
+        """After a full step: the next one reads the following ``batch_size`` positions."""
+        self.rows.add_(self.batch_size)
 
     @contextlib.contextmanager
     def _tf32(self):
@@ -155,7 +197,7 @@ class CapturedSteps:
         # warm-up on a side stream (as torch.cuda.graphs requires), then restore every state it touched
         saved = [t.detach().clone() for t in self._trained_state()]
         self._warm_up_rows()
-        self.step_index.zero_()
+        self._rewind()
         side = torch.cuda.Stream(self.device)
         side.wait_stream(torch.cuda.current_stream(self.device))
         with torch.cuda.stream(side):
@@ -165,7 +207,7 @@ class CapturedSteps:
         graphs = {}
         pool = None
         for k in sorted({self.steps_per_graph, 1}, reverse=True):
-            self.step_index.zero_()
+            self._rewind()
             g = torch.cuda.CUDAGraph()
             with torch.cuda.graph(g, pool=pool):
                 for _ in range(k):
@@ -186,7 +228,7 @@ class CapturedSteps:
     def _run_steps(self, n_steps: int) -> None:
         """``n_steps`` full steps from step 0: graph replays on a GPU (after :meth:`_ensure_graphs`),
         eager steps elsewhere."""
-        self.step_index.zero_()
+        self._rewind()
         if self.use_graphs:
             k = self.steps_per_graph
             for _ in range(n_steps // k):
@@ -227,8 +269,7 @@ class ResidentSGD(CapturedSteps):
                  steps_per_graph=16, precision=_DNN["precision"]):
         self.model, self.x, self.y = model, x, y
         self.n = len(y)
-        self._init_steps(x.device, use_graphs, steps_per_graph, precision, self.n > 0)
-        self.batch_size = int(batch_size)
+        self._init_steps(x.device, batch_size, use_graphs, steps_per_graph, precision, self.n > 0)
         self.frames_per_epoch = None if frames_per_epoch is None else min(int(frames_per_epoch), self.n)
         self.seed = int(seed)
         self.params = [p for p in model.parameters() if p.requires_grad]
@@ -236,10 +277,11 @@ class ResidentSGD(CapturedSteps):
         self.lr = torch.zeros((), dtype=torch.float32, device=self.device)
         self.momentum = torch.zeros((), dtype=torch.float32, device=self.device)
         self.loss_sum = torch.zeros((), dtype=torch.float64, device=self.device)
-        self.err_sum = torch.zeros((), dtype=torch.int64, device=self.device)
+        self.ones = torch.ones((), dtype=torch.float32, device=self.device)  # d loss / d loss
         # room for the warm-up steps of the graph capture too, on a part smaller than 3 batches
         self.perm = torch.zeros(max(self.n, 3 * self.batch_size), dtype=torch.int64, device=self.device)
-        self.offsets = torch.arange(self.batch_size, device=self.device)
+        # each position's predicted class: the epoch's frame error is counted once, after its steps
+        self.predicted = torch.zeros_like(self.perm)
 
     def set_hyper(self, learning_rate: float, momentum: float) -> None:
         """Learning rate and momentum of the following steps (device scalars, read by the graphs)."""
@@ -254,17 +296,17 @@ class ResidentSGD(CapturedSteps):
         self.perm[:warm].copy_(torch.arange(warm, device=self.device).remainder(self.n))
 
     def _step(self, rows=None):
-        # rows: positions in the permutation; None: the full batch at step_index (graph-safe, no host values)
-        if rows is None:
-            rows = self.step_index * self.batch_size + self.offsets
-            self.step_index += 1
+        # rows: positions in the permutation; None: the next full batch (self.rows: graph-safe, no host values)
+        full = rows is None
+        if full:
+            rows = self.rows
         idx = self.perm.index_select(0, rows)
         xb, yb = self.x.index_select(0, idx), self.y.index_select(0, idx)
         with self._tf32():
             with self._autocast():
                 out = self.model(xb)
             loss = nn.functional.cross_entropy(out.float(), yb)
-            grads = torch.autograd.grad(loss, self.params)
+            grads = torch.autograd.grad(loss, self.params, grad_outputs=self.ones)  # no fill of a seed each step
         with torch.no_grad():
             # multi-tensor kernels: 4 launches for all the parameters rather than 4 per tensor (a graph
             # replays its kernels back to back, and at these sizes their count, not FLOPs, bounds a step)
@@ -272,7 +314,9 @@ class ResidentSGD(CapturedSteps):
             torch._foreach_add_(self.bufs, grads)
             torch._foreach_sub_(self.params, torch._foreach_mul(self.bufs, self.lr))
             self.loss_sum.add_(loss.detach(), alpha=len(yb))
-            self.err_sum.add_((out.detach().argmax(1) != yb).sum())
+            self.predicted.index_copy_(0, rows, out.detach().argmax(1))
+            if full:
+                self._advance()
 
     def epoch_order(self, epoch: int) -> torch.Tensor:
         """The frames (row indices of ``x``) of epoch ``epoch`` in their training order."""
@@ -286,12 +330,12 @@ class ResidentSGD(CapturedSteps):
         n = len(order)
         self.perm[:n].copy_(order)
         self.loss_sum.zero_()
-        self.err_sum.zero_()
         n_full = n // self.batch_size
         self._run_steps(n_full)
         if n > n_full * self.batch_size:
             self._step(torch.arange(n_full * self.batch_size, n, device=self.device))
-        return float(self.loss_sum) / max(n, 1), float(self.err_sum) / max(n, 1), n
+        errors = (self.predicted[:n] != self.y.index_select(0, order)).sum()
+        return float(self.loss_sum) / max(n, 1), float(errors) / max(n, 1), n
 
 
 def epoch_order(n: int, seed: int, epoch: int, frames_per_epoch=None, device="cpu") -> torch.Tensor:

@@ -118,7 +118,6 @@ class StackedSGD(CapturedSteps):
             raise ValueError(f"StackedSGD: the nets of a stack share one shape, got {sorted(shapes)}")
         first = models[0]
         device = next(first.parameters()).device
-        self.batch_size = int(batch_size)
         self.seeds = [int(s) for s in seeds]
         self.activation = nn.functional.relu if first.activation == "relu" else torch.sigmoid
         self.n_classes = first.n_classes
@@ -126,12 +125,13 @@ class StackedSGD(CapturedSteps):
         fpe = frames_per_epoch or [None] * self.k
         self.epoch_frames = [n if f is None else min(int(f), n) for n, f in zip(self.n, fpe)]
         self.frames_per_epoch = [None if f is None else min(int(f), n) for n, f in zip(self.n, fpe)]
-        self._init_steps(device, use_graphs, steps_per_graph, precision, min(self.n) > 0)
+        self._init_steps(device, batch_size, use_graphs, steps_per_graph, precision, min(self.n) > 0)
         self.n_steps = max(-(-n // self.batch_size) for n in self.epoch_frames)
         width = max(self.n_steps, 3) * self.batch_size  # room for the capture's 3 warm-up steps
         self.index = torch.zeros((self.k, width), dtype=torch.int64, device=self.device)
         self.weight = torch.zeros((self.k, width), dtype=torch.float32, device=self.device)
-        self.offsets = torch.arange(self.batch_size, device=self.device)
+        # each net's predicted class at each position: its frame error is counted once an epoch
+        self.predicted = torch.zeros_like(self.index)
         with torch.no_grad():
             self.W = [torch.stack([m.layers[i].weight.detach().t() for m in models]).contiguous()
                       for i in range(len(first.layers))]
@@ -159,7 +159,7 @@ class StackedSGD(CapturedSteps):
         self.lr = torch.zeros((self.k, 1, 1), dtype=torch.float32, device=self.device)
         self.momentum = torch.zeros((self.k, 1, 1), dtype=torch.float32, device=self.device)
         self.loss_sum = torch.zeros(self.k, dtype=torch.float64, device=self.device)
-        self.err_sum = torch.zeros(self.k, dtype=torch.int64, device=self.device)
+        self.ones = torch.ones(self.k, dtype=torch.float32, device=self.device)  # d (sum of losses) / d loss
 
     def set_hyper(self, learning_rates, momenta) -> None:
         """Each net's learning rate and momentum for the following steps (device tensors the graphs read)."""
@@ -186,9 +186,7 @@ class StackedSGD(CapturedSteps):
         self.weight.fill_(1.0)
 
     def _step(self):
-        k, size = self.k, self.batch_size
-        rows = self.step_index * size + self.offsets
-        self.step_index += 1
+        k, size, rows = self.k, self.batch_size, self.rows
         idx = self.index.index_select(1, rows)  # (K, batch) rows of self.x
         weight = self.weight.index_select(1, rows)  # 1: a frame of the net's epoch, 0: padding
         xb = self.x.index_select(0, idx.view(-1)).view(k, size, -1)
@@ -199,7 +197,8 @@ class StackedSGD(CapturedSteps):
             ce = nn.functional.cross_entropy(out.float().view(k * size, -1), yb.view(-1), reduction="none")
             count = weight.sum(1)
             loss = (ce.view(k, size) * weight).sum(1) / count.clamp_min(1.0)  # each net's mean over its frames
-            grads = torch.autograd.grad(loss.sum(), self.params)  # nets share no parameter: each gets its own
+            # nets share no parameter: each gets its own (as from the sum of the losses, without its kernels)
+            grads = torch.autograd.grad(loss, self.params, grad_outputs=self.ones)
         with torch.no_grad():
             active = (count > 0).view(k, 1, 1)  # a net past its epoch's end keeps parameters and momentum
             momentum = torch.where(active, self.momentum, 1.0)
@@ -207,8 +206,10 @@ class StackedSGD(CapturedSteps):
             torch._foreach_mul_(self.bufs, [momentum] * len(self.bufs))
             torch._foreach_add_(self.bufs, grads)
             torch._foreach_sub_(self.params, torch._foreach_mul(self.bufs, [lr] * len(self.bufs)))
-            self.loss_sum.add_(loss.detach().double() * count)
-            self.err_sum.add_(((out.detach().argmax(-1) != yb) & (weight > 0)).sum(1))
+            # in float64: a float32 loss times a frame count (< 2**29) is exact, so one fused kernel
+            self.loss_sum.addcmul_(loss.detach(), count)
+            self.predicted.index_copy_(1, rows, out.detach().argmax(-1))
+            self._advance()
 
     def epoch_orders(self, epoch: int) -> list[torch.Tensor]:
         """Each net's frames (rows of its part) in epoch ``epoch``'s training order."""
@@ -225,9 +226,12 @@ class StackedSGD(CapturedSteps):
                 self.weight[k, : len(order)] = 1.0
                 self.weight[k, len(order):] = 0.0
         self.loss_sum.zero_()
-        self.err_sum.zero_()
         self._run_steps(self.n_steps)
-        losses, errors = self.loss_sum.cpu().numpy(), self.err_sum.cpu().numpy()
+        with torch.no_grad():
+            width = self.n_steps * self.batch_size
+            wrong = self.predicted[:, :width] != self.y[self.index[:, :width]]
+            errors = (wrong & (self.weight[:, :width] > 0)).sum(1).cpu().numpy()
+        losses = self.loss_sum.cpu().numpy()
         return [(float(losses[k]) / max(n, 1), float(errors[k]) / max(n, 1), n)
                 for k, n in enumerate(self.epoch_frames)]
 
