@@ -33,13 +33,17 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import torch
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
 from grid import read_nets_table  # noqa: E402
 from train import N_CLASSES, sync, write_store  # noqa: E402 (the throughput benchmark's synthetic store)
-from mgrfaults.systems.dnn import MLP, FrameBatches, TrainParams, init_mlp, resolve_device, train_mlp  # noqa: E402
+from mgrfaults.systems.dnn import (MLP, FrameBatches, TrainParams, frame_error, init_mlp, resolve_device,  # noqa: E402
+                                   train_mlp)
+from mgrfaults.systems.resident import resident_batches, resident_part  # noqa: E402
 from mgrfaults.systems.parts import open_store, standardisation_stats  # noqa: E402
 from mgrfaults.systems.stack import train_stack  # noqa: E402
 
@@ -88,8 +92,9 @@ def net_run(store, train_ids, valid_ids, labels, mean, std, units: int, variant:
     return model, train, valid, params
 
 
-def replay_alone(run, device, seed: int = 0) -> float:
-    """Wall seconds of ``train_mlp`` on one :func:`net_run` (device synchronised), as ``rule train_net``."""
+def replay_alone(run, device, seed: int = 0) -> tuple[float, pd.DataFrame]:
+    """Wall seconds of ``train_mlp`` on one :func:`net_run` (device synchronised), as ``rule train_net``,
+    and its log (one row per epoch, with the epoch's seconds: training steps and validation pass)."""
     model, train, valid, params = run
     sync(device)
     t0 = time.perf_counter()
@@ -97,7 +102,46 @@ def replay_alone(run, device, seed: int = 0) -> float:
     sync(device)
     if len(log) != params.max_epochs:
         raise RuntimeError(f"trained {len(log)} epochs, asked {params.max_epochs}")
-    return time.perf_counter() - t0
+    return time.perf_counter() - t0, log
+
+
+def validation_pass_seconds(model, valid, device, repeats: int = 3) -> float:
+    """Median wall seconds of one validation pass of ``model`` over ``valid`` held on the device, as
+    ``train_mlp`` runs after every epoch on the resident path (the part is read before, untimed)."""
+    x, y = resident_part(valid, device)
+    times = []
+    for _ in range(int(repeats)):
+        sync(device)
+        t0 = time.perf_counter()
+        frame_error(model, resident_batches(x, y), device)  # ends by reading the error: synchronised
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times))
+
+
+def time_breakdown(seconds: float, epoch_seconds, validation_pass: float) -> dict:
+    """Where one net's wall ``seconds`` of ``train_mlp`` went.
+
+    Parameters
+    ----------
+    seconds : float
+        The whole call.
+    epoch_seconds : array_like, shape (n_epochs,)
+        Its log's ``seconds``: each epoch's training steps and validation pass.
+    validation_pass : float
+        Seconds of one validation pass (:func:`validation_pass_seconds`).
+
+    Returns
+    -------
+    dict
+        ``setup_s``: before the first epoch (the parts read from HDF5 onto the device, the optimiser);
+        ``capture_s``: the first epoch's excess over the median epoch (graph capture and warm-up, at
+        least 0); ``validation_s``: a pass per epoch; ``steps_s``: the rest, the training steps.
+    """
+    epochs = np.asarray(epoch_seconds, dtype=float)
+    capture = max(float(epochs[0] - np.median(epochs[1:])), 0.0) if len(epochs) > 1 else 0.0
+    validation = float(validation_pass) * len(epochs)
+    return dict(setup_s=round(float(seconds - epochs.sum()), 3), capture_s=round(capture, 3),
+                validation_s=round(validation, 3), steps_s=round(float(epochs.sum()) - capture - validation, 3))
 
 
 def replay_stacked(runs, device) -> float:
@@ -159,19 +203,29 @@ def main():
         else:
             groups = [[i] for i in table.index]
         for group in groups:
+            breakdown = {}
             if len(group) > 1:
                 seconds = replay_stacked([runs[i] for i in group], device)
             else:
-                seconds = replay_alone(runs[group[0]], device, seed=group[0])  # its net_run's seed
+                seconds, log = replay_alone(runs[group[0]], device, seed=group[0])  # its net_run's seed
+                model, _, valid, _ = runs[group[0]]
+                breakdown = time_breakdown(seconds, log.seconds, validation_pass_seconds(model, valid, device))
             nets = table.loc[group]
             frames = int((nets.epochs * nets.tracks).sum() * args.frames_per_track)
             rows.append(dict(nets=list(nets.net), conditions=list(nets.get("condition", [""] * len(nets))),
                              units=int(nets.units.iloc[0]), epochs=[int(e) for e in nets.epochs],
                              train_frames=[int(t) * args.frames_per_track for t in nets.tracks],
-                             seconds=round(seconds, 2), frames_per_s=round(frames / seconds)))
+                             seconds=round(seconds, 2), frames_per_s=round(frames / seconds), **breakdown))
             names = [f"{n}/{c}" if c else n for n, c in zip(rows[-1]["nets"], rows[-1]["conditions"])]
             print(f"  {' + '.join(names):24s} {'+'.join(map(str, nets.epochs)):>10s} epochs  {seconds:8.1f} s  "
                   f"{rows[-1]['frames_per_s']:12,} frames/s (validation, load and capture included)", flush=True)
+            if breakdown:
+                steps_rate = frames / breakdown["steps_s"] if breakdown["steps_s"] > 0 else float("nan")
+                rows[-1]["steps_frames_per_s"] = round(steps_rate) if np.isfinite(steps_rate) else None
+                print(f"  {'':24s} setup {breakdown['setup_s']:.2f} s, capture {breakdown['capture_s']:.2f} s, "
+                      f"validation {breakdown['validation_s']:.2f} s, steps {breakdown['steps_s']:.2f} s "
+                      f"({steps_rate:,.0f} frames/s: the whole run at {frames / seconds / steps_rate:.2f} of it)",
+                      flush=True)
     total = float(sum(r["seconds"] for r in rows))
     print(f"{name}: the table's {len(table)} nets, {how}, "
           f"{total:.1f} s ({total / 60:.1f} min) of training; load 1 min at the end {os.getloadavg()[0]:.2f}")

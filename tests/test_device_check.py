@@ -15,6 +15,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 from grid import one_net_seconds, rates_from, stacked_seconds  # noqa: E402
+from grid_replay import time_breakdown  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 ABSENT_ON_THE_GPU_IMAGE = ["snakemake", "librosa", "soundfile", "audioread", "pulp", "jsonschema", "soxr"]
@@ -92,6 +93,18 @@ def test_grid_replay_trains_each_net_for_its_tables_epochs_on_a_part_of_its_size
     assert big["epochs"][0] == 2 and big["train_frames"][0] == 400 and big["conditions"][0] == "fault_filtered"
     assert figures["total_seconds"] == pytest.approx(sum(r["seconds"] for r in rows.values()), abs=0.05)
     assert "grid_replay.py --nets-table" in figures["command"]
+    alone = [r for r in rows.values() if len(r["nets"]) == 1]
+    for r in alone:  # a net trained alone says where its seconds went
+        parts = r["setup_s"] + r["capture_s"] + r["validation_s"] + r["steps_s"]
+        assert parts == pytest.approx(r["seconds"], abs=0.02) and min(r["setup_s"], r["validation_s"]) >= 0
+
+
+def test_time_breakdown_splits_a_runs_seconds():
+    # 0.5 s before the first epoch; the first epoch 0.4 s longer than the median later one; 0.1 s a validation pass
+    parts = time_breakdown(5.0, [1.4, 1.1, 1.0, 1.0], 0.1)
+    assert parts == dict(setup_s=0.5, capture_s=pytest.approx(0.4), validation_s=pytest.approx(0.4),
+                         steps_s=pytest.approx(3.7))
+    assert time_breakdown(2.0, [1.5], 0.2)["capture_s"] == 0.0  # one epoch: nothing to compare with
 
 
 def test_grid_replay_rejects_a_table_without_epochs(tmp_path):
