@@ -16,6 +16,7 @@ time is then the stack's.
 
     PYTHONPATH=src python benchmarks/grid_replay.py                       # the reference table, on cuda if present
     PYTHONPATH=src python benchmarks/grid_replay.py --stack               # the same nets, stacked by shape
+    PYTHONPATH=src python benchmarks/grid_replay.py --conditions standard # the standard condition's four nets
     PYTHONPATH=src python benchmarks/grid_replay.py --train-frames 5000 --frames-per-track 50 --valid-tracks 20 \
         --max-epochs 2 --device cpu                                        # a smoke run, seconds
 
@@ -166,6 +167,8 @@ def main():
     ap.add_argument("--max-epochs", type=int, default=None, help="cap each net's epochs (a smoke run)")
     ap.add_argument("--train-frames", type=int, default=None,
                     help="every net's training part in frames instead of the table's (a smoke run)")
+    ap.add_argument("--conditions", nargs="+", default=None,
+                    help="replay only the nets of these conditions (the table's condition column), e.g. standard")
     ap.add_argument("--stack", action="store_true",
                     help="train the nets of one shape at once (train_stack), as systems.dnn.stack: auto on a GPU")
     ap.add_argument("--device", default="auto")
@@ -176,6 +179,14 @@ def main():
     device = resolve_device(args.device)
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
     table = read_nets_table(REPO / args.nets_table)
+    if args.conditions:
+        if "condition" not in table:
+            raise SystemExit(f"--conditions: {args.nets_table} has no condition column")
+        missing = sorted(set(args.conditions) - set(table.condition))
+        if missing:
+            raise SystemExit(f"--conditions: {args.nets_table} has no nets of {', '.join(missing)} "
+                             f"(its conditions: {', '.join(sorted(set(table.condition)))})")
+        table = table[table.condition.isin(args.conditions)]
     if args.max_epochs:
         table["epochs"] = table.epochs.clip(upper=args.max_epochs)
     if args.train_frames:

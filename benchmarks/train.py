@@ -8,6 +8,10 @@ Loops compared (the same MLP, momentum SGD, cross-entropy, in one process, on on
 - ``resident eager``: :class:`mgrfaults.systems.resident.ResidentSGD`, the part on the device, no graphs;
 - ``resident graphs <precision>``: the same step captured in CUDA graphs (GPU only), fp32 and, with
   ``--precisions``, TF32 / bf16;
+- ``resident graphs compiled <precision>`` (``--compiled``): the step's forward, loss, backward and update
+  compiled by ``torch.compile`` (elementwise work fused between the matmuls), then captured; on a CPU
+  ``resident eager compiled fp32``. Its compilation is timed apart (the warm-up epoch) and printed; a loop
+  whose compilation fails is reported and left out, the others still run;
 - ``stack of K, graphs <precision>``: K nets trained at once (:class:`mgrfaults.systems.stack.StackedSGD`,
   ``--stack K ...``), one batched matmul per layer for all of them; frames/s are summed over the K nets
   (each net sees every frame of the epoch), FLOP/s likewise; eager on a CPU;
@@ -29,6 +33,8 @@ leave the accuracy unchanged.
 
     PYTHONPATH=src python benchmarks/train.py                    # CPU, synthetic default size (150 x 429 frames)
     PYTHONPATH=src python benchmarks/train.py --gpu-suite        # the whole GPU benchmark: one command
+    PYTHONPATH=src python benchmarks/train.py --device cuda --tracks 443 --frames 1290 --units 500 \
+        --precisions fp32 tf32 --compiled --loops "resident graphs"  # the one-net targets, compiled or not
     PYTHONPATH=src python benchmarks/train.py --shards 'results/features/frames/shard_*.h5'
 
 ``--json PATH`` also writes every figure printed (device, peaks, one row per loop), for
@@ -156,20 +162,27 @@ def throughput(args, device, store, ids, labels, mean, std, peaks):
                 batches = ((x_host[i].to(device), y_host[i].to(device)) for i in perm.split(batch_size))
                 return train_epoch(m, o, batches, device)[2]
             loops["bare in-memory loop"] = bare
-        resident_variants = [("resident eager", False, "fp32")]
-        if device.type == "cuda":
-            resident_variants += [(f"resident graphs {p}", True, p) for p in args.precisions]
-        for name, graphs, precision in resident_variants:
-            loops[name] = (graphs, precision, 1)
+        cuda = device.type == "cuda"
+        resident_variants = [("resident eager", False, "fp32", False)]
+        if cuda:
+            resident_variants += [(f"resident graphs {p}", True, p, False) for p in args.precisions]
+        if args.compiled:
+            mode = "graphs" if cuda else "eager"
+            resident_variants += [(f"resident {mode} compiled {p}", cuda, p, True)
+                                  for p in (args.precisions if cuda else ["fp32"])]
+        for name, graphs, precision, compiled in resident_variants:
+            loops[name] = (graphs, precision, 1, compiled)
         for k in args.stack:  # K nets at once (mgrfaults.systems.stack): graphs on a GPU, eager on a CPU
-            for precision in (args.precisions if device.type == "cuda" else ["fp32"]):
-                mode = "graphs" if device.type == "cuda" else "eager"
-                loops[f"stack of {k}, {mode} {precision}"] = (device.type == "cuda", precision, k)
+            for precision in (args.precisions if cuda else ["fp32"]):
+                mode = "graphs" if cuda else "eager"
+                loops[f"stack of {k}, {mode} {precision}"] = (cuda, precision, k, False)
+        if args.loops:  # only the loops named (by the start of their names)
+            loops = {name: loop for name, loop in loops.items() if name.startswith(tuple(args.loops))}
         state = {}
         for name, loop in loops.items():
             model = make_model(dim, units, device)
             if isinstance(loop, tuple) and loop[2] > 1:  # a stack: frames/s counted over its nets
-                graphs, precision, k = loop
+                graphs, precision, k, _ = loop
                 models = [make_model(dim, units, device, seed=i) for i in range(k)]
                 cap = None if graphs else [min(host_cap, n_total)] * k
                 trainer = StackedSGD(models, PartStack.of([(x_dev, y_dev)] * k), batch_size, list(range(k)), cap,
@@ -178,8 +191,9 @@ def throughput(args, device, store, ids, labels, mean, std, peaks):
                 fn = lambda m, o, e, t=trainer: sum(r[2] for r in t.train_epoch(e))
                 opt = None
             elif isinstance(loop, tuple):
-                graphs, precision, _ = loop
-                trainer = ResidentSGD(model, x_dev, y_dev, batch_size, seed=0, use_graphs=graphs, precision=precision)
+                graphs, precision, _, compiled = loop
+                trainer = ResidentSGD(model, x_dev, y_dev, batch_size, seed=0, use_graphs=graphs, precision=precision,
+                                      compiled=compiled)
                 trainer.set_hyper(0.01, 0.5)
                 if not graphs:  # eager steps are host-bound too: timed on a capped epoch
                     trainer.frames_per_epoch = min(host_cap, n_total)
@@ -188,7 +202,17 @@ def throughput(args, device, store, ids, labels, mean, std, peaks):
             else:
                 opt = MomentumSGD(model.parameters(), lr=0.01, momentum=0.5)  # as train_mlp
                 fn = loop
-            fn(model, opt, 0)  # warm-up (and graph capture)
+            try:
+                seconds, _ = timed(lambda: fn(model, opt, 0), device)  # warm-up (compilation, graph capture)
+            except Exception as error:  # a compilation that fails here (no compiler, say) costs its row only
+                if not (isinstance(loop, tuple) and loop[3]):
+                    raise
+                print(f"batch {batch_size:5d} {units:4d} units  {name:30s} failed: {type(error).__name__}: "
+                      f"{str(error)[:300]}", flush=True)
+                continue
+            if isinstance(loop, tuple) and loop[3]:
+                print(f"batch {batch_size:5d} {units:4d} units  {name:30s} compiled and captured in {seconds:.1f} s "
+                      "(the warm-up epoch)", flush=True)
             state[name] = (model, opt, fn, [])
         for e in range(1, args.epochs + 1):  # interleaved, so drifting load hits every loop alike
             for name, (model, opt, fn, rates) in state.items():
@@ -252,7 +276,7 @@ def accuracy(args, device, store, ids, labels, mean, std):
 
     x, y = resident_part(train, device)
     xv, yv = resident_part(valid, device)
-    for precision in ["fp32"] + [p for p in args.precisions if p != "fp32"]:
+    for precision in ["fp32"] + [p for p in (args.accuracy_precisions or args.precisions) if p != "fp32"]:
         model = make_model(len(mean), 500, device, dropout=False)
         trainer = ResidentSGD(model, x, y, 1200, seed=0, precision=precision)
         errors = []
@@ -276,21 +300,29 @@ def main():
                     help="frames per timed epoch of the host-fed and eager loops (default: all)")
     ap.add_argument("--precisions", nargs="+", default=["fp32"], choices=["fp32", "tf32", "bf16"])
     ap.add_argument("--bare", action="store_true", help="also time the bare in-memory loop")
+    ap.add_argument("--compiled", action="store_true",
+                    help="also time the resident step compiled by torch.compile (in each of --precisions)")
+    ap.add_argument("--loops", nargs="+", default=None,
+                    help="time only the loops whose names start with one of these, e.g. 'resident graphs'")
     ap.add_argument("--stack", type=int, nargs="*", default=[],
                     help="also time stacks of K nets trained at once (frames/s summed over the nets), e.g. 4 8 16")
     ap.add_argument("--e2e-epochs", type=int, default=0, help="epochs of the train_mlp end-to-end run (0: skip)")
     ap.add_argument("--accuracy-epochs", type=int, default=0, help="epochs of the precision check (0: skip)")
+    ap.add_argument("--accuracy-precisions", nargs="+", default=None, choices=["fp32", "tf32", "bf16"],
+                    help="precisions of the precision check (default: --precisions)")
     ap.add_argument("--peak-size", type=int, default=None, help="matmul size of the peak (default: GPU 8192, CPU 1024)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--device", default="auto")
     ap.add_argument("--json", help="also write the figures to this JSON file (for benchmarks/grid.py --rates-from)")
     ap.add_argument("--gpu-suite", action="store_true",
                     help="the whole GPU benchmark: GTZAN's filtered training part (443 x 1290 frames), batch 1200 "
-                         "and 100, fp32/TF32/bf16, end-to-end train_mlp and the precision check, on cuda")
+                         "and 100, fp32/TF32, end-to-end train_mlp and the precision check (fp32/TF32/bf16), on cuda")
     args = ap.parse_args()
     if args.gpu_suite:
         args.device, args.tracks, args.frames = "cuda", 443, 1290
-        args.precisions = ["fp32", "tf32", "bf16"]
+        # bf16 steps ran slower than TF32 ones at every size on an H100 and an H200 (README): timed on request
+        args.precisions = args.precisions if args.precisions != ["fp32"] else ["fp32", "tf32"]
+        args.accuracy_precisions = args.accuracy_precisions or ["fp32", "tf32", "bf16"]
         args.stack = args.stack or [4, 16]  # and train_stack end to end with 16: the suite stays within minutes
         args.host_frames = args.host_frames or 120_000
         args.e2e_epochs = args.e2e_epochs or 3

@@ -130,3 +130,12 @@ def test_step_ops_counts_a_steps_matmuls_and_the_dropout_draws():
     assert plain["aten::add_"] == 2 and plain["aten::index_copy_"] == 1 and "aten::ones_like" not in plain
     assert sum(plain.values()) == 35 and sum(dropout.values()) == 49
     assert "aten::view" not in plain and "aten::empty" not in plain
+
+
+def test_grid_replay_names_a_condition_the_table_lacks(tmp_path):
+    table = tmp_path / "nets.tsv"
+    table.write_text("net\tcondition\tunits\tepochs\ttrain_frames\n50_RS\tstandard\t50\t3\t600\n")
+    done = subprocess.run([sys.executable, "benchmarks/grid_replay.py", "--nets-table", str(table), "--device", "cpu",
+                           "--conditions", "standard", "fault_filtered"],
+                          cwd=REPO, capture_output=True, text=True, env={"PYTHONPATH": "src", "PATH": ""})
+    assert done.returncode != 0 and "no nets of fault_filtered" in done.stderr and "its conditions: standard" in done.stderr

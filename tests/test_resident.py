@@ -117,3 +117,40 @@ def test_resident_part_smaller_than_the_capture_warm_up(tmp_path, device):
     trainer.set_hyper(0.1, 0.5)
     losses = [trainer.train_epoch(e)[0] for e in range(20)]
     assert all(np.isfinite(losses)) and losses[-1] < losses[0]
+
+
+def test_compiled_step_trains_as_the_uncompiled_one(device):
+    # no dropout: the compiled step (fused elementwise kernels, captured on a GPU) computes the same
+    # function, so the same parameters up to float rounding; a last partial batch included (1000 = 7 x 128 + 104)
+    generator = torch.Generator().manual_seed(1)
+    x, y = torch.randn(1000, DIM, generator=generator), torch.randint(0, 10, (1000,), generator=generator)
+    trained = {}
+    for compiled in (False, True):
+        model = init_mlp(MLP(DIM, [16, 16], 10, "relu"), seed=0).to(device)
+        trainer = ResidentSGD(model, x.to(device), y.to(device), 128, seed=0, compiled=compiled)
+        results = []
+        for epoch in range(3):
+            trainer.set_hyper(0.05, 0.5)
+            results.append(trainer.train_epoch(epoch))
+        trained[compiled] = results, [p.detach().cpu() for p in model.parameters()]
+    (plain, plain_params), (fused, fused_params) = trained[False], trained[True]
+    assert [r[1:] for r in fused] == [r[1:] for r in plain]  # the same frame errors and frame counts
+    np.testing.assert_allclose([r[0] for r in fused], [r[0] for r in plain], rtol=1e-5)
+    for a, b in zip(fused_params, plain_params):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+@pytest.mark.parametrize("compiled", [False, True])
+def test_captured_steps_draw_fresh_dropout_masks_at_every_replay(compiled):
+    # every frame the same and a learning rate of 0: a step's loss depends on its dropout mask alone, so a
+    # graph replaying the masks it drew at capture would give every epoch the same loss
+    x = torch.randn(1, DIM, device="cuda").expand(4 * 64, DIM).contiguous()
+    y = torch.zeros(4 * 64, dtype=torch.int64, device="cuda")
+    model = init_mlp(MLP(DIM, [32], 10, "relu", keep_probs=[0.5, 1.0]), seed=0).to("cuda")
+    trainer = ResidentSGD(model, x, y, 64, seed=0, steps_per_graph=1, compiled=compiled)
+    assert trainer.use_graphs
+    trainer.set_hyper(0.0, 0.0)
+    losses = [trainer.train_epoch(epoch)[0] for epoch in range(4)]
+    assert len(set(losses)) == 4, losses

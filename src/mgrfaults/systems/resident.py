@@ -263,10 +263,18 @@ class ResidentSGD(CapturedSteps):
     precision : {"fp32", "tf32", "bf16"}
         Matmul precision of the step: fp32 (the default, as on a CPU), TF32 tensor cores, or bf16
         autocast (weights and updates stay float32). Only on CUDA; a CPU always computes in fp32.
+    compiled : bool
+        Compile the step's forward and loss (and so its backward) and its update with
+        ``torch.compile`` before any graph capture: the elementwise work of a step (bias, ReLU,
+        dropout masks and their scaling, their gradients, the momentum update) fused into a few
+        generated kernels between the matmuls. The same semantics up to float rounding, but the
+        dropout masks come from the generated kernels' own random streams, so a net with dropout
+        does not train bit for bit as uncompiled. Costs a compilation (seconds to a minute) per
+        batch shape; for benchmarks (``benchmarks/train.py --compiled``), not the workflow.
     """
 
     def __init__(self, model, x, y, batch_size=1200, frames_per_epoch=None, seed=0, use_graphs=None,
-                 steps_per_graph=16, precision=_DNN["precision"]):
+                 steps_per_graph=16, precision=_DNN["precision"], compiled=False):
         self.model, self.x, self.y = model, x, y
         self.n = len(y)
         self._init_steps(x.device, batch_size, use_graphs, steps_per_graph, precision, self.n > 0)
@@ -282,6 +290,9 @@ class ResidentSGD(CapturedSteps):
         self.perm = torch.zeros(max(self.n, 3 * self.batch_size), dtype=torch.int64, device=self.device)
         # each position's predicted class: the epoch's frame error is counted once, after its steps
         self.predicted = torch.zeros_like(self.perm)
+        self.compiled = bool(compiled)
+        self._loss = torch.compile(self._loss_eager, dynamic=False) if compiled else self._loss_eager
+        self._update = torch.compile(momentum_update, dynamic=False) if compiled else momentum_update
 
     def set_hyper(self, learning_rate: float, momentum: float) -> None:
         """Learning rate and momentum of the following steps (device scalars, read by the graphs)."""
@@ -303,20 +314,20 @@ class ResidentSGD(CapturedSteps):
         idx = self.perm.index_select(0, rows)
         xb, yb = self.x.index_select(0, idx), self.y.index_select(0, idx)
         with self._tf32():
-            with self._autocast():
-                out = self.model(xb)
-            loss = nn.functional.cross_entropy(out.float(), yb)
+            loss, predicted = self._loss(xb, yb)
             grads = torch.autograd.grad(loss, self.params, grad_outputs=self.ones)  # no fill of a seed each step
         with torch.no_grad():
-            # multi-tensor kernels: 4 launches for all the parameters rather than 4 per tensor (a graph
-            # replays its kernels back to back, and at these sizes their count, not FLOPs, bounds a step)
-            torch._foreach_mul_(self.bufs, self.momentum)
-            torch._foreach_add_(self.bufs, grads)
-            torch._foreach_sub_(self.params, torch._foreach_mul(self.bufs, self.lr))
+            self._update(self.params, self.bufs, grads, self.momentum, self.lr)
             self.loss_sum.add_(loss.detach(), alpha=len(yb))
-            self.predicted.index_copy_(0, rows, out.detach().argmax(1))
+            self.predicted.index_copy_(0, rows, predicted)
             if full:
                 self._advance()
+
+    def _loss_eager(self, xb, yb):
+        # the batch's mean cross-entropy and each frame's predicted class
+        with self._autocast():
+            out = self.model(xb)
+        return nn.functional.cross_entropy(out.float(), yb), out.detach().argmax(1)
 
     def epoch_order(self, epoch: int) -> torch.Tensor:
         """The frames (row indices of ``x``) of epoch ``epoch`` in their training order."""
@@ -336,6 +347,18 @@ class ResidentSGD(CapturedSteps):
             self._step(torch.arange(n_full * self.batch_size, n, device=self.device))
         errors = (self.predicted[:n] != self.y.index_select(0, order)).sum()
         return float(self.loss_sum) / max(n, 1), float(errors) / max(n, 1), n
+
+
+def momentum_update(params, bufs, grads, momentum, lr) -> None:
+    """Momentum SGD without dampening, in place: ``buf = momentum * buf + grad``; ``p -= lr * buf``.
+
+    Multi-tensor kernels: 4 launches for all the parameters rather than 4 per tensor (a graph replays its
+    kernels back to back, and at the study's sizes their count, not their FLOPs, bounds a step).
+    ``momentum`` and ``lr`` are device scalars (read at each replay of a captured step).
+    """
+    torch._foreach_mul_(bufs, momentum)
+    torch._foreach_add_(bufs, grads)
+    torch._foreach_sub_(params, torch._foreach_mul(bufs, lr))
 
 
 def epoch_order(n: int, seed: int, epoch: int, frames_per_epoch=None, device="cpu") -> torch.Tensor:
