@@ -270,7 +270,9 @@ class ResidentSGD(CapturedSteps):
         generated kernels between the matmuls. The same semantics up to float rounding, but the
         dropout masks come from the generated kernels' own random streams, so a net with dropout
         does not train bit for bit as uncompiled. Costs a compilation (seconds to a minute) per
-        batch shape; for benchmarks (``benchmarks/train.py --compiled``), not the workflow.
+        trainer, for the full batch (a smaller last batch runs uncompiled); torch recompiles a
+        function for at most 8 trainers a process (``torch._dynamo.config.recompile_limit``), later
+        ones run uncompiled. For benchmarks (``benchmarks/train.py --compiled``), not the workflow.
     """
 
     def __init__(self, model, x, y, batch_size=1200, frames_per_epoch=None, seed=0, use_graphs=None,
@@ -311,13 +313,15 @@ class ResidentSGD(CapturedSteps):
         full = rows is None
         if full:
             rows = self.rows
+        # a smaller last batch runs uncompiled: one compilation per trainer (a second shape would compile again)
+        loss_of, update = (self._loss, self._update) if full else (self._loss_eager, momentum_update)
         idx = self.perm.index_select(0, rows)
         xb, yb = self.x.index_select(0, idx), self.y.index_select(0, idx)
         with self._tf32():
-            loss, predicted = self._loss(xb, yb)
+            loss, predicted = loss_of(xb, yb)
             grads = torch.autograd.grad(loss, self.params, grad_outputs=self.ones)  # no fill of a seed each step
         with torch.no_grad():
-            self._update(self.params, self.bufs, grads, self.momentum, self.lr)
+            update(self.params, self.bufs, grads, self.momentum, self.lr)
             self.loss_sum.add_(loss.detach(), alpha=len(yb))
             self.predicted.index_copy_(0, rows, predicted)
             if full:
