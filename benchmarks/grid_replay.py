@@ -27,6 +27,7 @@ The validation part defaults to 250 tracks of 30 s: the standard condition's spl
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import os
 import sys
@@ -42,9 +43,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
 from grid import read_nets_table  # noqa: E402
 from train import N_CLASSES, sync, write_store  # noqa: E402 (the throughput benchmark's synthetic store)
-from mgrfaults.systems.dnn import (MLP, FrameBatches, TrainParams, frame_error, init_mlp, resolve_device,  # noqa: E402
-                                   train_mlp)
-from mgrfaults.systems.resident import resident_batches, resident_part  # noqa: E402
+from mgrfaults.systems.dnn import (MLP, FrameBatches, TrainParams, epoch_hyper, frame_error, init_mlp,  # noqa: E402
+                                   resolve_device, train_mlp)
+from mgrfaults.systems.resident import ResidentSGD, resident_batches, resident_part  # noqa: E402
 from mgrfaults.systems.parts import open_store, standardisation_stats  # noqa: E402
 from mgrfaults.systems.stack import train_stack  # noqa: E402
 
@@ -119,30 +120,54 @@ def validation_pass_seconds(model, valid, device, repeats: int = 3) -> float:
     return float(np.median(times))
 
 
-def time_breakdown(seconds: float, epoch_seconds, validation_pass: float) -> dict:
-    """Where one net's wall ``seconds`` of ``train_mlp`` went.
+def resident_loop_rate(run, device, epochs: int = 2) -> float:
+    """Frames/s of the bare resident loop on a :func:`net_run`'s training part: :class:`ResidentSGD` epochs
+    (CUDA graphs on a GPU) of a copy of its net with its settings, after a warm-up epoch; the median epoch.
+    What ``train_mlp`` adds to it (reading the parts, capture, validation) is the rest of its time."""
+    model, train, _, params = run
+    x, y = resident_part(train, device)
+    trainer = ResidentSGD(copy.deepcopy(model).to(device), x, y, params.batch_size, seed=train.seed)
+    trainer.set_hyper(*epoch_hyper(params, 0))
+    rates = []
+    for epoch in range(int(epochs) + 1):
+        sync(device)
+        t0 = time.perf_counter()
+        n = trainer.train_epoch(epoch)[2]  # ends by reading the epoch's loss: synchronised
+        rates.append(n / (time.perf_counter() - t0))
+    return float(np.median(rates[1:]))
+
+
+def time_breakdown(seconds: float, epoch_seconds, validation_pass: float, frames: int, loop_rate: float) -> dict:
+    """Where one net's wall ``seconds`` of ``train_mlp`` went, against the bare resident loop.
 
     Parameters
     ----------
     seconds : float
         The whole call.
     epoch_seconds : array_like, shape (n_epochs,)
-        Its log's ``seconds``: each epoch's training steps and validation pass.
+        Its log's ``seconds``: each epoch's training and the wait for its validation result (on the
+        resident path a GPU validates an epoch while the next trains).
     validation_pass : float
-        Seconds of one validation pass (:func:`validation_pass_seconds`).
+        Seconds of one validation pass on its own (:func:`validation_pass_seconds`).
+    frames : int
+        Training frames over all its epochs.
+    loop_rate : float
+        Frames/s of the bare resident loop on the same part (:func:`resident_loop_rate`).
 
     Returns
     -------
     dict
-        ``setup_s``: before the first epoch (the parts read from HDF5 onto the device, the optimiser);
-        ``capture_s``: the first epoch's excess over the median epoch (graph capture and warm-up, at
-        least 0); ``validation_s``: a pass per epoch; ``steps_s``: the rest, the training steps.
+        ``setup_s``: outside the epochs (reading the parts from HDF5 onto the device, before the first;
+        the last validation, after the last); ``capture_s``: the first epoch's excess over the median
+        epoch (graph capture and warm-up, at least 0); ``validation_pass_s``: one pass;
+        ``loop_frames_per_s``; ``of_loop``: the whole call's frames/s over the loop's (the issue's
+        "HDF5-fed pipeline against your own GPU-resident loop").
     """
     epochs = np.asarray(epoch_seconds, dtype=float)
     capture = max(float(epochs[0] - np.median(epochs[1:])), 0.0) if len(epochs) > 1 else 0.0
-    validation = float(validation_pass) * len(epochs)
     return dict(setup_s=round(float(seconds - epochs.sum()), 3), capture_s=round(capture, 3),
-                validation_s=round(validation, 3), steps_s=round(float(epochs.sum()) - capture - validation, 3))
+                validation_pass_s=round(float(validation_pass), 4), loop_frames_per_s=round(float(loop_rate)),
+                of_loop=round(frames / seconds / loop_rate, 3))
 
 
 def replay_stacked(runs, device) -> float:
@@ -219,10 +244,12 @@ def main():
                 seconds = replay_stacked([runs[i] for i in group], device)
             else:
                 seconds, log = replay_alone(runs[group[0]], device, seed=group[0])  # its net_run's seed
-                model, _, valid, _ = runs[group[0]]
-                breakdown = time_breakdown(seconds, log.seconds, validation_pass_seconds(model, valid, device))
             nets = table.loc[group]
             frames = int((nets.epochs * nets.tracks).sum() * args.frames_per_track)
+            if len(group) == 1:
+                run = runs[group[0]]
+                breakdown = time_breakdown(seconds, log.seconds, validation_pass_seconds(run[0], run[2], device),
+                                           frames, resident_loop_rate(run, device))
             rows.append(dict(nets=list(nets.net), conditions=list(nets.get("condition", [""] * len(nets))),
                              units=int(nets.units.iloc[0]), epochs=[int(e) for e in nets.epochs],
                              train_frames=[int(t) * args.frames_per_track for t in nets.tracks],
@@ -231,12 +258,10 @@ def main():
             print(f"  {' + '.join(names):24s} {'+'.join(map(str, nets.epochs)):>10s} epochs  {seconds:8.1f} s  "
                   f"{rows[-1]['frames_per_s']:12,} frames/s (validation, load and capture included)", flush=True)
             if breakdown:
-                steps_rate = frames / breakdown["steps_s"] if breakdown["steps_s"] > 0 else float("nan")
-                rows[-1]["steps_frames_per_s"] = round(steps_rate) if np.isfinite(steps_rate) else None
                 print(f"  {'':24s} setup {breakdown['setup_s']:.2f} s, capture {breakdown['capture_s']:.2f} s, "
-                      f"validation {breakdown['validation_s']:.2f} s, steps {breakdown['steps_s']:.2f} s "
-                      f"({steps_rate:,.0f} frames/s: the whole run at {frames / seconds / steps_rate:.2f} of it)",
-                      flush=True)
+                      f"a validation pass {breakdown['validation_pass_s']:.3f} s; the bare resident loop "
+                      f"{breakdown['loop_frames_per_s']:,} frames/s: the whole run at {breakdown['of_loop']:.2f} "
+                      "of it", flush=True)
     total = float(sum(r["seconds"] for r in rows))
     print(f"{name}: the table's {len(table)} nets, {how}, "
           f"{total:.1f} s ({total / 60:.1f} min) of training; load 1 min at the end {os.getloadavg()[0]:.2f}")

@@ -3,10 +3,12 @@
 import copy
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
-from mgrfaults.systems.dnn import MLP, TrainParams, frame_error, init_mlp, prefetch, train_epoch, train_mlp
+from mgrfaults.systems.dnn import (MLP, EarlyStopping, TrainParams, epoch_hyper, frame_error, init_mlp, prefetch,
+                                   train_epoch, train_mlp)
 from mgrfaults.systems.resident import ResidentSGD, fits, resident_batches, resident_part, resident_run
 from test_dnn import DEVICES, DIM, batches_for, make_run
 
@@ -154,3 +156,36 @@ def test_captured_steps_draw_fresh_dropout_masks_at_every_replay(compiled):
     trainer.set_hyper(0.0, 0.0)
     losses = [trainer.train_epoch(epoch)[0] for epoch in range(4)]
     assert len(set(losses)) == 4, losses
+
+
+def test_train_mlp_resident_validates_each_epoch_while_the_next_trains(tmp_path, device):
+    # the overlapped loop (epoch e validated while e + 1 trains, that epoch dropped when e ends training) gives
+    # the log and the best parameters of validating each epoch before training the next; patience ends it here
+    paths, _, partition, _ = make_run(tmp_path)
+    train, _, _ = batches_for(paths, partition, "train", batch_size=16, seed=0)
+    valid, _, _ = batches_for(paths, partition, "valid", batch_size=256, shuffle=False)
+    params = TrainParams.study(learning_rate=0.05, saturate=10, patience=2, min_improvement=0.5, max_epochs=40,
+                               batch_size=16)
+
+    def new_model():
+        return init_mlp(MLP(DIM, [20, 20], 10, "relu", [1.0, 0.8, 0.8]), seed=0)
+
+    model, log = train_mlp(new_model(), train, valid, params, seed=0, device=device, resident=True)
+    assert log.stop.iloc[-1] == "patience" and len(log) < params.max_epochs
+
+    # the same epochs one after the other: train, validate, decide
+    reference = new_model().to(device)
+    torch.manual_seed(0)  # as train_mlp seeds the dropout masks: after the model is built
+    run = resident_run(reference, train, valid, params, device, resident=True)
+    stopping = EarlyStopping(params)
+    for epoch in range(params.max_epochs):
+        loss, train_err, _ = run.train_epoch(epoch, *epoch_hyper(params, epoch))
+        valid_loss, valid_err = frame_error(reference, run.valid_batches(), device)
+        if stopping.update(reference, epoch, loss, train_err, valid_loss, valid_err, 0.0)["stop"]:
+            break
+    expected = pd.DataFrame(stopping.rows)
+    pd.testing.assert_frame_equal(log.drop(columns="seconds"), expected.drop(columns="seconds"))
+    assert (log.seconds > 0).all()
+    stopping.best_model(reference)
+    for p, q in zip(model.parameters(), reference.parameters()):
+        assert torch.equal(p, q)

@@ -548,6 +548,14 @@ class EarlyStopping:
 
 def frame_error(model: nn.Module, batches: Iterator, device) -> tuple[float, float]:
     """Mean cross-entropy and frame error rate of ``model`` (eval mode) over ``(x, y)`` batches."""
+    loss_sum, err_sum, n = frame_error_sums(model, batches, device)
+    return float(loss_sum) / max(n, 1), float(err_sum) / max(n, 1)
+
+
+def frame_error_sums(model: nn.Module, batches: Iterator, device) -> tuple[torch.Tensor, torch.Tensor, int]:
+    """Summed cross-entropy (float64) and count of wrong frames (int64) of ``model`` (eval mode) over
+    ``(x, y)`` batches, as device scalars not yet read (a GPU computes them while the host goes on), and
+    the frame count."""
     model.eval()
     loss_sum = torch.zeros((), dtype=torch.float64, device=device)
     err_sum = torch.zeros((), dtype=torch.int64, device=device)
@@ -558,7 +566,7 @@ def frame_error(model: nn.Module, batches: Iterator, device) -> tuple[float, flo
             loss_sum += nn.functional.cross_entropy(out, y, reduction="sum").double()
             err_sum += (out.argmax(1) != y).sum()
             n += len(y)
-    return float(loss_sum) / max(n, 1), float(err_sum) / max(n, 1)
+    return loss_sum, err_sum, n
 
 
 def resolve_device(device: str = _SYSTEMS["device"]) -> torch.device:
@@ -711,29 +719,59 @@ def train_mlp(
         log.warning("precision %s applies to the device-resident path only; this run streams its part in fp32",
                     precision)
     stopping = EarlyStopping(params)
+    if fast is not None:
+        return _train_resident(model, fast, params, stopping, log_fn)
     for epoch in range(int(params.max_epochs)):
         t0 = time.perf_counter()
         lr, momentum = epoch_hyper(params, epoch)
         if params.optimizer == "sgd":
             opt.lr, opt.momentum = lr, momentum
-        if fast is not None:
-            loss, train_err, n = fast.train_epoch(epoch, lr, momentum)
-        else:
-            stream = prefetch(train.epoch(epoch), device, depth=_prefetch_depth(device))
-            if progress:
-                from tqdm import tqdm
+        stream = prefetch(train.epoch(epoch), device, depth=_prefetch_depth(device))
+        if progress:
+            from tqdm import tqdm
 
-                stream = tqdm(stream, total=len(train), desc=f"epoch {epoch}", leave=False, mininterval=2.0)
-            loss, train_err, n = train_epoch(model, opt, stream, device)
+            stream = tqdm(stream, total=len(train), desc=f"epoch {epoch}", leave=False, mininterval=2.0)
+        loss, train_err, n = train_epoch(model, opt, stream, device)
         if n == 0:
             raise InputError("training: the training part has no frames")
-        valid_stream = fast.valid_batches() if fast is not None else prefetch(valid.epoch(0), device, _prefetch_depth(device))
-        valid_loss, valid_err = frame_error(model, valid_stream, device)
+        valid_loss, valid_err = frame_error(model, prefetch(valid.epoch(0), device, _prefetch_depth(device)), device)
         row = stopping.update(model, epoch, loss, train_err, valid_loss, valid_err, time.perf_counter() - t0)
         if log_fn:
             log_fn(row)
         if row["stop"]:
             break
+    return stopping.best_model(model), pd.DataFrame(stopping.rows)
+
+
+def _train_resident(model, fast, params, stopping, log_fn):
+    # train_mlp's epochs on the device-resident path. Epoch e's validation pass runs on a copy of its
+    # parameters, on a side stream of a GPU, while epoch e + 1 trains; its result is read after that
+    # epoch, and when it ends training the epoch trained meanwhile is dropped. The log and the best
+    # parameters are those of validating each epoch before the next (the schedules depend on the epoch
+    # alone); a row's seconds are its epoch's training and the wait for its validation result.
+    pending = None  # (epoch, loss, train_err, training seconds, validation started)
+
+    def finish(epoch, loss, train_err, seconds, started):
+        t0 = time.perf_counter()
+        valid_loss, valid_err = fast.valid_result(started)
+        row = stopping.update(fast.validated_model, epoch, loss, train_err, valid_loss, valid_err,
+                              seconds + time.perf_counter() - t0)
+        if log_fn:
+            log_fn(row)
+        return row
+
+    for epoch in range(int(params.max_epochs)):
+        t0 = time.perf_counter()
+        loss, train_err, n = fast.train_epoch(epoch, *epoch_hyper(params, epoch))
+        if n == 0:
+            raise InputError("training: the training part has no frames")
+        seconds = time.perf_counter() - t0
+        if pending is not None and finish(*pending)["stop"]:
+            pending = None
+            break
+        pending = (epoch, loss, train_err, seconds, fast.start_validation())
+    if pending is not None:
+        finish(*pending)
     return stopping.best_model(model), pd.DataFrame(stopping.rows)
 
 

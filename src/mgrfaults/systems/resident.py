@@ -23,6 +23,7 @@ shuffle buffer over shuffled tracks); it is seeded: ``derive(seed, "epoch", e)``
 from __future__ import annotations
 
 import contextlib
+import copy
 
 import numpy as np
 import torch
@@ -382,14 +383,20 @@ def resident_batches(x: torch.Tensor, y: torch.Tensor, batch_size: int = 8192):
 class ResidentRun:
     """The resident training of one run (train and validation parts on the device), for ``train_mlp``.
 
-    Built by :func:`resident_run`; ``train_epoch(epoch, lr, momentum)`` and ``valid_batches()``
-    replace the streamed epoch and the streamed validation pass.
+    Built by :func:`resident_run`. ``train_epoch(epoch, lr, momentum)`` replaces the streamed epoch;
+    ``start_validation()`` copies the model's parameters into :attr:`validated_model` and starts its
+    validation pass (on a GPU: on a side stream, so it runs while the next epoch trains), and
+    ``valid_result(started)`` waits for it and returns its mean loss and frame error.
     """
 
     def __init__(self, model, train, valid, batch_size, device, **options):
         x, y = resident_part(train, device)
         self.valid_x, self.valid_y = resident_part(valid, device)
+        self.model = model
         self.trainer = ResidentSGD(model, x, y, batch_size, train.frames_per_epoch, train.seed, **options)
+        #: the parameters of the epoch under validation (the trained model goes on to the next epoch)
+        self.validated_model = copy.deepcopy(model).eval()
+        self.side = torch.cuda.Stream(self.trainer.device) if self.trainer.device.type == "cuda" else None
 
     def train_epoch(self, epoch, learning_rate, momentum):
         self.trainer.set_hyper(learning_rate, momentum)
@@ -397,6 +404,32 @@ class ResidentRun:
 
     def valid_batches(self):
         return resident_batches(self.valid_x, self.valid_y)
+
+    def start_validation(self):
+        """Start validating the model's parameters now; returns what :meth:`valid_result` reads.
+
+        Call :meth:`valid_result` on it before the next call (the copy is overwritten then)."""
+        from mgrfaults.systems.dnn import frame_error_sums
+
+        with torch.no_grad():
+            for kept, current in zip(self.validated_model.state_dict().values(), self.model.state_dict().values()):
+                kept.copy_(current)
+        if self.side is None:
+            return frame_error_sums(self.validated_model, self.valid_batches(), self.trainer.device), None
+        self.side.wait_stream(torch.cuda.current_stream(self.trainer.device))  # after the copy
+        with torch.cuda.stream(self.side):
+            sums = frame_error_sums(self.validated_model, self.valid_batches(), self.trainer.device)
+            done = torch.cuda.Event()
+            done.record(self.side)
+        return sums, done
+
+    @staticmethod
+    def valid_result(started) -> tuple[float, float]:
+        """Mean cross-entropy and frame error of a validation pass begun by :meth:`start_validation`."""
+        (loss_sum, err_sum, n), done = started
+        if done is not None:
+            done.synchronize()
+        return float(loss_sum) / max(n, 1), float(err_sum) / max(n, 1)
 
 
 def resident_run(model, train, valid, params, device, resident=None, **options):
