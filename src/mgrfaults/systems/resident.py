@@ -3,11 +3,13 @@
 On a GPU the streamed pipeline (:class:`mgrfaults.systems.dnn.FrameBatches` through ``prefetch``)
 and even a plain in-memory loop are bound by per-step launch overhead: a 500-unit net's step at
 batch 1200 is ~5 GFLOP, microseconds of a modern GPU's time, but some 35-50 kernel launches
-(``benchmarks/step_ops.py``) and a host-to-device copy. Here the standardised training part (GTZAN: 645k x 513 float32, 1.3 GB) is
-copied to the device once, each epoch's shuffle is a ``torch.randperm`` on the device, and the
-minibatch gather, forward, backward and momentum-SGD update of ``steps_per_graph`` consecutive
-steps are captured in one CUDA graph that is replayed (``torch.cuda.graphs``): the host issues a
-handful of launches per epoch instead of thousands.
+(``benchmarks/step_ops.py``) and a host-to-device copy. Here the standardised training part
+(GTZAN: 645k x 513 float32, 1.3 GB) is copied to the device once, each epoch's shuffle is a
+``torch.randperm`` on the device, and the minibatch gather, forward, backward and momentum-SGD
+update of ``steps_per_graph`` consecutive steps are captured in one CUDA graph that is replayed
+(``torch.cuda.graphs``): the host issues a handful of launches per epoch instead of thousands.
+In ``train_mlp`` (:class:`ResidentRun`) each epoch's validation pass runs on a side stream while
+the next epoch trains.
 
 The same code runs eagerly on a CPU (no graphs), with the same semantics, so it is tested
 everywhere; the CPU training path of the workflow stays the streamed one.
