@@ -21,10 +21,11 @@
 # `benchmarks/grid.py --rates-from OUT/train.json` then estimates the grid from step 2's rates, on any machine.
 #
 # Each step has its own time limit, so one that hangs leaves the others their time (a benchmark prints each row as
-# it is measured, so a step cut short keeps its rows in its .txt); the exit status is 1 when any step failed; the
-# limits add up to 570 s, under the device's 600 s a call (on an H100, with bf16 in the suite and before the
-# compiled step, the steps took 24 and 265 s, and the replay 58 s for the standard condition's four nets), and its
-# 7 output files are under the 8 a call brings back. On a CPU (a smoke run of this script):
+# it is measured, so a step cut short keeps its rows in its .txt, and grid_replay rewrites its JSON after each
+# row); the exit status is 1 when any step failed; the limits add up to 570 s, under the device's 600 s a call
+# (on an H100, with bf16 in the suite and before the compiled step, the steps took 24 and 265 s, and the replay
+# 58 s for the standard condition's four nets), and its 7 output files are under the 8 a call brings back.
+# On a CPU (a smoke run of this script):
 #   TRAIN_ARGS="--tracks 30 --frames 200 --batch-sizes 1200 --stack 4 --epochs 1" \
 #   COMPILED_ARGS="--tracks 30 --frames 200 --units 50 --batch-sizes 1200 --epochs 1" \
 #   REPLAY_ARGS="--train-frames 5000 --frames-per-track 50 --valid-tracks 20 --max-epochs 2" \
@@ -62,10 +63,10 @@ step pytest_gpu 90 "$py" -m pytest -m gpu -n 0 -p no:cacheprovider --durations 1
 # shellcheck disable=SC2086  # TRAIN_ARGS is a list of arguments
 step train 220 "$py" benchmarks/train.py $train_args --json "$out/train.json"
 # shellcheck disable=SC2086  # COMPILED_ARGS likewise
-step compiled 160 "$py" benchmarks/train.py $compiled_args --compiled --loops "resident graphs" "resident eager compiled" \
+step compiled 140 "$py" benchmarks/train.py $compiled_args --compiled --loops "resident graphs" "resident eager compiled" \
     --json "$out/compiled.json"
 # shellcheck disable=SC2086  # REPLAY_ARGS likewise
-step grid_replay 100 "$py" benchmarks/grid_replay.py --nets-table "$nets_table" $replay_args --json "$out/replay.json"
+step grid_replay 120 "$py" benchmarks/grid_replay.py --nets-table "$nets_table" $replay_args --json "$out/replay.json"
 if [ ${#failed[@]} -gt 0 ]; then
     echo "failed: ${failed[*]}"
     exit 1

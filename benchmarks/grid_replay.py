@@ -145,8 +145,8 @@ def time_breakdown(seconds: float, epoch_seconds, validation_pass: float, frames
     seconds : float
         The whole call.
     epoch_seconds : array_like, shape (n_epochs,)
-        Its log's ``seconds``: each epoch's training and the wait for its validation result (on the
-        resident path a GPU validates an epoch while the next trains).
+        Its log's ``seconds``: each epoch's training, the start of its validation pass and the wait for
+        its result (on the resident path a GPU validates an epoch while the next trains).
     validation_pass : float
         Seconds of one validation pass on its own (:func:`validation_pass_seconds`).
     frames : int
@@ -158,7 +158,7 @@ def time_breakdown(seconds: float, epoch_seconds, validation_pass: float, frames
     -------
     dict
         ``setup_s``: outside the epochs (reading the parts from HDF5 onto the device, before the first;
-        the last validation, after the last); ``capture_s``: the first epoch's excess over the median
+        returning the best parameters, after the last); ``capture_s``: the first epoch's excess over the median
         epoch (graph capture and warm-up, at least 0); ``validation_pass_s``: one pass;
         ``loop_frames_per_s``; ``of_loop``: the whole call's frames/s over the loop's (the issue's
         "HDF5-fed pipeline against your own GPU-resident loop").
@@ -217,6 +217,16 @@ def main():
     if args.train_frames:
         table["train_frames"] = args.train_frames
     rows = []
+
+    def save(rows):  # after every row: a run cut short (a device's time limit) keeps what it measured
+        if args.json:
+            command = " ".join(["python", "benchmarks/grid_replay.py", *sys.argv[1:]])
+            Path(args.json).write_text(json.dumps(dict(
+                command=command, device=device.type, device_name=name, nets_table=args.nets_table,
+                stack=args.stack, max_epochs=args.max_epochs, train_frames=args.train_frames, rows=rows,
+                total_seconds=float(sum(r["seconds"] for r in rows)), load_1min_at_end=os.getloadavg()[0]),
+                indent=1) + "\n")
+
     with tempfile.TemporaryDirectory() as tmp:
         # one store: the validation tracks, then as many training tracks as the largest part; a net's part is
         # the first of them (standardised with the largest part's statistics: the time does not depend on them)
@@ -262,17 +272,11 @@ def main():
                       f"a validation pass {breakdown['validation_pass_s']:.3f} s; the bare resident loop "
                       f"{breakdown['loop_frames_per_s']:,} frames/s: the whole run at {breakdown['of_loop']:.2f} "
                       "of it", flush=True)
+            save(rows)
     total = float(sum(r["seconds"] for r in rows))
     print(f"{name}: the table's {len(table)} nets, {how}, "
           f"{total:.1f} s ({total / 60:.1f} min) of training; load 1 min at the end {os.getloadavg()[0]:.2f}")
-    if args.json:
-        command = " ".join(["python", "benchmarks/grid_replay.py", *sys.argv[1:]])
-        Path(args.json).write_text(json.dumps(dict(command=command, device=device.type, device_name=name,
-                                                   nets_table=args.nets_table, stack=args.stack,
-                                                   max_epochs=args.max_epochs, train_frames=args.train_frames,
-                                                   rows=rows, total_seconds=total,
-                                                   load_1min_at_end=os.getloadavg()[0]),
-                                              indent=1) + "\n")
+    save(rows)
 
 
 if __name__ == "__main__":

@@ -304,6 +304,15 @@ def test_pylearn2_dropout_scaling():
     assert [d.scale for d in net.dropouts] == [1.0, 2.0, 2.0, 2.0]
     inverted = MLP(6, [8, 8, 8], 3, "relu", keep_probs=[1.0, 0.5, 0.5, 0.5])
     assert isinstance(inverted.dropouts[0], torch.nn.Identity) and inverted.dropouts[1].scale == 2.0
+    # a kept unit is x times the scale, rounded once, in every dtype: also where the scale itself is not
+    # exact in the dtype (1 / 0.75 in bf16, as under bf16 autocast)
+    for dtype in (torch.float32, torch.bfloat16):
+        x = torch.randn(100_000).to(dtype).requires_grad_()
+        y = PylearnDropout(0.75, 1 / 0.75).train()(x)
+        kept = y != 0
+        assert torch.equal(y[kept], x.detach()[kept] * (1 / 0.75)) and 0.7 < float(kept.float().mean()) < 0.8
+        y.sum().backward()
+        assert torch.equal(x.grad[kept], torch.ones_like(x)[kept] * (1 / 0.75))
 
 
 def test_momentum_sgd_is_torch_sgd_byte_for_byte():

@@ -322,12 +322,15 @@ class PylearnDropout(nn.Module):
             return x
         if self.keep == 1.0:
             return x * self.scale
-        # the scale folded into the mask (exact: a kept unit is x * 1 * scale either way): one
-        # multiplication forward and one backward instead of two each, kernels a GPU step replays
         mask = torch.empty_like(x).bernoulli_(self.keep)
-        if self.scale != 1.0:
-            mask.mul_(self.scale)
-        return x * mask
+        if self.scale == 1.0:
+            return x * mask
+        if x.dtype in (torch.float32, torch.float64):
+            # the scale folded into the mask: one multiplication forward and one backward instead of two
+            # each (kernels a GPU step replays). Exact here, as x * 1 * scale rounds once either way; in
+            # bf16 / fp16 the mask would round the scale itself (1 / 0.75 to 1.3359), so not there
+            return x * mask.mul_(self.scale)
+        return x * mask * self.scale
 
     def extra_repr(self) -> str:
         return f"keep={self.keep}, scale={self.scale}"
@@ -749,7 +752,7 @@ def _train_resident(model, fast, params, stopping, log_fn):
     # epoch, and when it ends training the epoch trained meanwhile is dropped. The log and the best
     # parameters are those of validating each epoch before the next (the schedules depend on the epoch
     # alone); a row's seconds are its epoch's training and the wait for its validation result.
-    pending = None  # (epoch, loss, train_err, training seconds, validation started)
+    pending = None  # (epoch, loss, train_err, seconds so far, validation started)
 
     def finish(epoch, loss, train_err, seconds, started):
         t0 = time.perf_counter()
@@ -760,18 +763,24 @@ def _train_resident(model, fast, params, stopping, log_fn):
             log_fn(row)
         return row
 
-    for epoch in range(int(params.max_epochs)):
-        t0 = time.perf_counter()
-        loss, train_err, n = fast.train_epoch(epoch, *epoch_hyper(params, epoch))
-        if n == 0:
-            raise InputError("training: the training part has no frames")
-        seconds = time.perf_counter() - t0
-        if pending is not None and finish(*pending)["stop"]:
-            pending = None
-            break
-        pending = (epoch, loss, train_err, seconds, fast.start_validation())
-    if pending is not None:
-        finish(*pending)
+    try:
+        for epoch in range(int(params.max_epochs)):
+            t0 = time.perf_counter()
+            loss, train_err, n = fast.train_epoch(epoch, *epoch_hyper(params, epoch))
+            if n == 0:
+                raise InputError("training: the training part has no frames")
+            seconds = time.perf_counter() - t0
+            if pending is not None and finish(*pending)["stop"]:
+                pending = None
+                break
+            t0 = time.perf_counter()
+            started = fast.start_validation()
+            pending = (epoch, loss, train_err, seconds + time.perf_counter() - t0, started)
+        if pending is not None:
+            finish(*pending)
+    except BaseException:
+        fast.drain()  # a pass still in flight reads memory that goes back to the allocator with this run
+        raise
     return stopping.best_model(model), pd.DataFrame(stopping.rows)
 
 

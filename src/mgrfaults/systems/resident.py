@@ -425,6 +425,11 @@ class ResidentRun:
             done.record(self.side)
         return sums, done
 
+    def drain(self) -> None:
+        """Wait for any validation pass still running (before the run's tensors are let go)."""
+        if self.side is not None:
+            self.side.synchronize()
+
     @staticmethod
     def valid_result(started) -> tuple[float, float]:
         """Mean cross-entropy and frame error of a validation pass begun by :meth:`start_validation`."""
