@@ -158,8 +158,8 @@ def time_breakdown(seconds: float, epoch_seconds, validation_pass: float, frames
     -------
     dict
         ``setup_s``: outside the epochs (reading the parts from HDF5 onto the device, before the first;
-        returning the best parameters, after the last); ``capture_s``: the first epoch's excess over the median
-        epoch (graph capture and warm-up, at least 0); ``validation_pass_s``: one pass;
+        returning the best parameters, after the last); ``capture_s``: the first epoch's excess over
+        the median epoch (graph capture and warm-up, at least 0); ``validation_pass_s``: one pass;
         ``loop_frames_per_s``; ``of_loop``: the whole call's frames/s over the loop's (the issue's
         "HDF5-fed pipeline against your own GPU-resident loop").
     """
@@ -249,15 +249,14 @@ def main():
         else:
             groups = [[i] for i in table.index]
         for group in groups:
+            nets = table.loc[group]
+            frames = int((nets.epochs * nets.tracks).sum() * args.frames_per_track)
             breakdown = {}
             if len(group) > 1:
                 seconds = replay_stacked([runs[i] for i in group], device)
             else:
-                seconds, log = replay_alone(runs[group[0]], device, seed=group[0])  # its net_run's seed
-            nets = table.loc[group]
-            frames = int((nets.epochs * nets.tracks).sum() * args.frames_per_track)
-            if len(group) == 1:
                 run = runs[group[0]]
+                seconds, log = replay_alone(run, device, seed=group[0])  # its net_run's seed
                 breakdown = time_breakdown(seconds, log.seconds, validation_pass_seconds(run[0], run[2], device),
                                            frames, resident_loop_rate(run, device))
             rows.append(dict(nets=list(nets.net), conditions=list(nets.get("condition", [""] * len(nets))),

@@ -92,6 +92,7 @@ def resident_part(batches, device, chunk_frames: int = 16384) -> tuple[torch.Ten
     rows = max(int(chunk_frames), int(batches.lengths.max(initial=0)))
     stages = [torch.empty((rows, batches.dim), dtype=torch.float32, pin_memory=cuda) for _ in range(1 + cuda)]
     copied = [None] * len(stages)  # on CUDA: the event after which a stage may be refilled
+    read_into = getattr(batches.store, "read_into", None)
     current = filled = pos = 0
 
     def flush():
@@ -111,7 +112,7 @@ def resident_part(batches, device, chunk_frames: int = 16384) -> tuple[torch.Ten
             current, filled = (current + 1) % len(stages), 0
             if copied[current] is not None:
                 copied[current].synchronize()
-        _read_track_into(batches, tid, stages[current].numpy()[filled : filled + n])
+        batches._read_track(read_into, tid, stages[current].numpy()[filled:])  # the streamed epochs' reader
         filled += n
         pos += n
     if filled:
@@ -120,17 +121,6 @@ def resident_part(batches, device, chunk_frames: int = 16384) -> tuple[torch.Ten
         x.sub_(torch.from_numpy(batches.mean).to(device)).mul_(torch.from_numpy(batches.inv_std).to(device))
         torch.cuda.current_stream(device).synchronize()  # every copy out of the pinned stages done before they go
     return x, y
-
-
-def _read_track_into(batches, track_id, out) -> None:
-    # one track's raw frames into the rows ``out`` (exactly its length)
-    read_into = getattr(batches.store, "read_into", None)
-    if read_into is not None:
-        read_into(track_id, out)
-    else:
-        from mgrfaults.systems.parts import read_frames
-
-        out[:] = read_frames(batches.store, track_id)
 
 
 def _capped_part(batches, device) -> tuple[torch.Tensor, torch.Tensor]:
