@@ -27,7 +27,7 @@ class Absent(importlib.abc.MetaPathFinder):
             raise ImportError(f"{{name}} is not on the GPU image")
 sys.meta_path.insert(0, Absent())
 sys.path[:0] = ["src", "tests", "benchmarks"]
-import test_dnn, test_resident, test_stack, train, grid, grid_replay
+import test_dnn, test_resident, test_stack, train, grid, grid_replay, step_kernels
 print("imported")
 """
 
