@@ -94,13 +94,14 @@ def net_run(store, train_ids, valid_ids, labels, mean, std, units: int, variant:
     return model, train, valid, params
 
 
-def replay_alone(run, device, seed: int = 0) -> tuple[float, pd.DataFrame]:
+def replay_alone(run, device, seed: int = 0, precision: str = "fp32", compiled: bool = False
+                 ) -> tuple[float, pd.DataFrame]:
     """Wall seconds of ``train_mlp`` on one :func:`net_run` (device synchronised), as ``rule train_net``,
     and its log (one row per epoch, with the epoch's seconds: training steps and validation pass)."""
     model, train, valid, params = run
     sync(device)
     t0 = time.perf_counter()
-    _, log = train_mlp(model, train, valid, params, seed=seed, device=device)
+    _, log = train_mlp(model, train, valid, params, seed=seed, device=device, precision=precision, compiled=compiled)
     sync(device)
     if len(log) != params.max_epochs:
         raise RuntimeError(f"trained {len(log)} epochs, asked {params.max_epochs}")
@@ -120,13 +121,14 @@ def validation_pass_seconds(model, valid, device, repeats: int = 3) -> float:
     return float(np.median(times))
 
 
-def resident_loop_rate(run, device, epochs: int = 2) -> float:
+def resident_loop_rate(run, device, epochs: int = 2, precision: str = "fp32", compiled: bool = False) -> float:
     """Frames/s of the bare resident loop on a :func:`net_run`'s training part: :class:`ResidentSGD` epochs
     (CUDA graphs on a GPU) of a copy of its net with its settings, after a warm-up epoch; the median epoch.
     What ``train_mlp`` adds to it (reading the parts, capture, validation) is the rest of its time."""
     model, train, _, params = run
     x, y = resident_part(train, device)
-    trainer = ResidentSGD(copy.deepcopy(model).to(device), x, y, params.batch_size, seed=train.seed)
+    trainer = ResidentSGD(copy.deepcopy(model).to(device), x, y, params.batch_size, seed=train.seed,
+                          precision=precision, compiled=compiled)
     trainer.set_hyper(*epoch_hyper(params, 0))
     rates = []
     for epoch in range(int(epochs) + 1):
@@ -170,12 +172,12 @@ def time_breakdown(seconds: float, epoch_seconds, validation_pass: float, frames
                 of_loop=round(frames / seconds / loop_rate, 3))
 
 
-def replay_stacked(runs, device) -> float:
+def replay_stacked(runs, device, precision: str = "fp32") -> float:
     """Wall seconds of ``train_stack`` on same-shape :func:`net_run` s at once, as a ``train_stack_<shape>`` job."""
     models, trains, valids, params = (list(column) for column in zip(*runs))
     sync(device)
     t0 = time.perf_counter()
-    trained = train_stack(models, trains, valids, params, list(range(len(runs))), device)
+    trained = train_stack(models, trains, valids, params, list(range(len(runs))), device, precision=precision)
     sync(device)
     for (_, log), p in zip(trained, params):
         if len(log) != p.max_epochs:
@@ -196,6 +198,10 @@ def main():
                     help="replay only the nets of these conditions (the table's condition column), e.g. standard")
     ap.add_argument("--stack", action="store_true",
                     help="train the nets of one shape at once (train_stack), as systems.dnn.stack: auto on a GPU")
+    ap.add_argument("--precision", default="fp32", choices=["fp32", "tf32", "bf16"],
+                    help="matmul precision on CUDA (systems.dnn.precision)")
+    ap.add_argument("--compiled", action="store_true",
+                    help="nets trained alone: the step compiled by torch.compile (systems.dnn.compile)")
     ap.add_argument("--device", default="auto")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--json", help="also write the figures (one row per net, or per stack) to this JSON file")
@@ -223,7 +229,7 @@ def main():
             command = " ".join(["python", "benchmarks/grid_replay.py", *sys.argv[1:]])
             Path(args.json).write_text(json.dumps(dict(
                 command=command, device=device.type, device_name=name, nets_table=args.nets_table,
-                stack=args.stack, max_epochs=args.max_epochs, train_frames=args.train_frames, rows=rows,
+                stack=args.stack, precision=args.precision, compiled=args.compiled, max_epochs=args.max_epochs, train_frames=args.train_frames, rows=rows,
                 total_seconds=float(sum(r["seconds"] for r in rows)), load_1min_at_end=os.getloadavg()[0]),
                 indent=1) + "\n")
 
@@ -237,7 +243,8 @@ def main():
         labels = {t: int(t.split(".")[-1]) % N_CLASSES for t in ids}  # write_store's labels
         valid_ids, train_ids = ids[: args.valid_tracks], ids[args.valid_tracks :]
         mean, std = standardisation_stats(store, train_ids)
-        how = "stacked by shape" if args.stack else "one at a time"
+        how = ("stacked by shape" if args.stack else "one at a time") + f", {args.precision}" + (
+            ", compiled" if args.compiled else "")
         print(f"{name}: training parts of {', '.join(map(str, sorted(set(table.tracks))))} tracks x "
               f"{args.frames_per_track} frames, {len(valid_ids)} validation tracks (store written in "
               f"{time.perf_counter() - t0:.1f} s, not timed); nets {how}", flush=True)
@@ -253,12 +260,13 @@ def main():
             frames = int((nets.epochs * nets.tracks).sum() * args.frames_per_track)
             breakdown = {}
             if len(group) > 1:
-                seconds = replay_stacked([runs[i] for i in group], device)
+                seconds = replay_stacked([runs[i] for i in group], device, args.precision)
             else:
                 run = runs[group[0]]
-                seconds, log = replay_alone(run, device, seed=group[0])  # its net_run's seed
+                seconds, log = replay_alone(run, device, group[0], args.precision, args.compiled)  # its run's seed
                 breakdown = time_breakdown(seconds, log.seconds, validation_pass_seconds(run[0], run[2], device),
-                                           frames, resident_loop_rate(run, device))
+                                           frames, resident_loop_rate(run, device, precision=args.precision,
+                                                                      compiled=args.compiled))
             rows.append(dict(nets=list(nets.net), conditions=list(nets.get("condition", [""] * len(nets))),
                              units=int(nets.units.iloc[0]), epochs=[int(e) for e in nets.epochs],
                              train_frames=[int(t) * args.frames_per_track for t in nets.tracks],

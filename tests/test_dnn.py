@@ -204,7 +204,7 @@ def test_rbm_pretraining_option(tmp_path, device):
 
 VARIANT = dict(schema_defaults()["systems.dnn.variants"]["RS"], learning_rate=0.1, saturate=10, patience=4,
                max_epochs=6, batch_size=16, keep_probs=[1, 0.75, 0.75, 0.75], init="glorot")
-DATA = dict(epoch_fraction=0.5, valid_frames=100, buffer_frames=128, cache_mb=0, precision="fp32")
+DATA = dict(epoch_fraction=0.5, valid_frames=100, buffer_frames=128, cache_mb=0, precision="fp32", compile=False)
 
 
 def _train_and_predict(tmp_path, paths, metadata, partition, tag, seed=7, device="cpu", system="20_RSD", **data):

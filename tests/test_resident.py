@@ -1,6 +1,8 @@
 """Device-resident SGD training: same step semantics as the streamed loop, seeded device shuffles, CUDA graphs."""
 
 import copy
+import gc
+import weakref
 
 import numpy as np
 import pandas as pd
@@ -9,7 +11,7 @@ import torch
 
 from mgrfaults.systems.dnn import (MLP, EarlyStopping, TrainParams, epoch_hyper, frame_error, init_mlp, prefetch,
                                    train_epoch, train_mlp)
-from mgrfaults.systems.resident import ResidentSGD, fits, resident_batches, resident_part, resident_run
+from mgrfaults.systems.resident import ResidentRun, ResidentSGD, fits, resident_batches, resident_part, resident_run
 from test_dnn import DEVICES, DIM, batches_for, make_run
 
 
@@ -197,3 +199,52 @@ def test_train_mlp_resident_validates_each_epoch_while_the_next_trains(tmp_path,
     stopping.best_model(reference)
     for p, q in zip(model.parameters(), reference.parameters()):
         assert torch.equal(p, q)
+
+
+def test_finished_trainers_go_at_once_and_captures_run_without_the_collector(tmp_path, device, monkeypatch):
+    # A trainer is no reference cycle: its part, its graphs and their memory go with its last reference, not
+    # with the cyclic collector, which may run at any allocation, inside a later trainer's capture too (where
+    # the CUDA calls of freeing them break the capture). And a capture runs with the collector off.
+    from mgrfaults.systems.stack import PartStack, StackedSGD
+
+    paths, _, partition, _ = make_run(tmp_path)
+    train, _, _ = batches_for(paths, partition, "train", batch_size=16, seed=0)
+    valid, _, _ = batches_for(paths, partition, "valid", batch_size=256, shuffle=False)
+    params = TrainParams.study(learning_rate=0.1, max_epochs=1, batch_size=16)
+    x, y = torch.randn(100, DIM, device=device), torch.randint(0, 10, (100,), device=device)
+
+    def model():
+        return init_mlp(MLP(DIM, [16, 16], 10, "relu", [1.0, 0.8, 0.8]), seed=0).to(device)
+
+    def resident_sgd():
+        trainer = ResidentSGD(model(), x, y, 16, seed=0)
+        trainer.set_hyper(0.1, 0.5)
+        trainer.train_epoch(0)
+        return trainer
+
+    def stacked_sgd():
+        trainer = StackedSGD([model(), model()], PartStack.of([(x, y), (x, y)]), 16, [0, 1])
+        trainer.set_hyper([0.1, 0.1], [0.5, 0.5])
+        trainer.train_epoch(0)
+        return trainer
+
+    def resident_run_with_validation():
+        trainer = resident_run(model(), train, valid, params, device, resident=True)
+        trainer.train_epoch(0, 0.1, 0.5)
+        ResidentRun.valid_result(trainer.start_validation())
+        return trainer
+
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        for trained in (resident_sgd, stacked_sgd, resident_run_with_validation):
+            gone = weakref.ref(trained())
+            assert gone() is None, f"{trained.__name__}: freed only by the cyclic collector"
+    finally:
+        if collecting:
+            gc.enable()
+    seen = []
+    trainer = ResidentSGD(model(), x, y, 16, seed=0)
+    monkeypatch.setattr(trainer, "_capture_steps", lambda: seen.append(gc.isenabled()))
+    trainer._capture()
+    assert seen == [False] and gc.isenabled() == collecting

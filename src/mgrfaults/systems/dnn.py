@@ -672,6 +672,7 @@ def train_mlp(
     log_fn=None,
     resident=None,
     precision: str = _DNN["precision"],
+    compiled: bool = _DNN["compile"],
 ) -> tuple[MLP, pd.DataFrame]:
     """Train ``model`` with early stopping on the validation frame error; return the best model.
 
@@ -694,6 +695,9 @@ def train_mlp(
         a CUDA device when they fit; True: force it (SGD); False: always stream.
     precision : {"fp32", "tf32", "bf16"}
         Matmul precision of the device-resident path on CUDA (``systems.dnn.precision``); fp32 elsewhere.
+    compiled : bool
+        Compile the resident path's step with ``torch.compile`` (``systems.dnn.compile``; see
+        :class:`mgrfaults.systems.resident.ResidentSGD`); the streamed path never compiles.
 
     Returns
     -------
@@ -717,10 +721,13 @@ def train_mlp(
         raise ValueError(f"optimizer: sgd or hf, got {params.optimizer!r}")
     from mgrfaults.systems.resident import resident_run
 
-    fast = resident_run(model, train, valid, params, device, resident, precision=precision)
+    fast = resident_run(model, train, valid, params, device, resident, precision=precision, compiled=compiled)
     if fast is None and precision != "fp32" and device.type == "cuda":
         log.warning("precision %s applies to the device-resident path only; this run streams its part in fp32",
                     precision)
+    if fast is None and compiled and device.type == "cuda":
+        log.warning("systems.dnn.compile applies to the device-resident path only; this run streams its part "
+                    "uncompiled")
     stopping = EarlyStopping(params)
     if fast is not None:
         return _train_resident(model, fast, params, stopping, log_fn)
@@ -1003,6 +1010,7 @@ def train_net_files(
     t0 = time.perf_counter()
     run = prepare_net_run(store, partition_csv, metadata_csv, spec, variant, data, seed, device, hf, rbm)
     model, epochs = train_mlp(run.model, run.train, run.valid, run.params, seed=derive(seed, "dropout"), device=device,
-                              progress=progress, log_fn=epoch_logger(spec.net), precision=data["precision"])
+                              progress=progress, log_fn=epoch_logger(spec.net), precision=data["precision"],
+                              compiled=data["compile"])
     save_net_run(run, model, epochs, model_out, log_out, device, time.perf_counter() - t0)
     return epochs

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import gc
 
 import numpy as np
 import torch
@@ -187,7 +188,21 @@ class CapturedSteps:
         return contextlib.nullcontext()
 
     def _capture(self):
-        # warm-up on a side stream (as torch.cuda.graphs requires), then restore every state it touched
+        # Dead reference cycles are collected first and the collector is off while capturing: an object
+        # freed inside a capture (a finished trainer's graphs and their memory pool, an event) makes
+        # CUDA calls that a capture forbids, and the capture fails (seen on an H200: a cuBLASLt matmul
+        # of the capture failed, then every later capture of the process). Warm-up on a side stream
+        # (as torch.cuda.graphs requires), then every state it touched restored.
+        gc.collect()
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            self._capture_steps()
+        finally:
+            if collecting:
+                gc.enable()
+
+    def _capture_steps(self):
         saved = [t.detach().clone() for t in self._trained_state()]
         self._warm_up_rows()
         self._rewind()
@@ -286,7 +301,10 @@ class ResidentSGD(CapturedSteps):
         # each position's predicted class: the epoch's frame error is counted once, after its steps
         self.predicted = torch.zeros_like(self.perm)
         self.compiled = bool(compiled)
-        self._loss = torch.compile(self._loss_eager, dynamic=False) if compiled else self._loss_eager
+        # module functions, not bound methods: a trainer holding its own methods would be a reference cycle,
+        # freed (its graphs and its part with it) only by the cyclic collector, at any moment, a later
+        # trainer's graph capture included
+        self._loss = torch.compile(batch_loss, dynamic=False) if compiled else batch_loss
         self._update = torch.compile(momentum_update, dynamic=False) if compiled else momentum_update
 
     def set_hyper(self, learning_rate: float, momentum: float) -> None:
@@ -307,11 +325,11 @@ class ResidentSGD(CapturedSteps):
         if full:
             rows = self.rows
         # a smaller last batch runs uncompiled: one compilation per trainer (a second shape would compile again)
-        loss_of, update = (self._loss, self._update) if full else (self._loss_eager, momentum_update)
+        loss_of, update = (self._loss, self._update) if full else (batch_loss, momentum_update)
         idx = self.perm.index_select(0, rows)
         xb, yb = self.x.index_select(0, idx), self.y.index_select(0, idx)
         with self._tf32():
-            loss, predicted = loss_of(xb, yb)
+            loss, predicted = loss_of(self.model, xb, yb, self.precision == "bf16")
             grads = torch.autograd.grad(loss, self.params, grad_outputs=self.ones)  # no fill of a seed each step
         with torch.no_grad():
             update(self.params, self.bufs, grads, self.momentum, self.lr)
@@ -319,12 +337,6 @@ class ResidentSGD(CapturedSteps):
             self.predicted.index_copy_(0, rows, predicted)
             if full:
                 self._advance()
-
-    def _loss_eager(self, xb, yb):
-        # the batch's mean cross-entropy and each frame's predicted class
-        with self._autocast():
-            out = self.model(xb)
-        return nn.functional.cross_entropy(out.float(), yb), out.detach().argmax(1)
 
     def epoch_order(self, epoch: int) -> torch.Tensor:
         """The frames (row indices of ``x``) of epoch ``epoch`` in their training order."""
@@ -344,6 +356,18 @@ class ResidentSGD(CapturedSteps):
             self._step(torch.arange(n_full * self.batch_size, n, device=self.device))
         errors = (self.predicted[:n] != self.y.index_select(0, order)).sum()
         return float(self.loss_sum) / max(n, 1), float(errors) / max(n, 1), n
+
+
+def batch_loss(model, xb, yb, bf16: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+    """The mean cross-entropy of ``model`` on a batch ``xb`` (n, dim), ``yb`` (n,), and each frame's predicted class.
+
+    ``bf16``: the forward pass under bf16 autocast (without the cast cache, which a CUDA graph cannot hold).
+    """
+    autocast = (torch.autocast("cuda", dtype=torch.bfloat16, cache_enabled=False) if bf16
+                else contextlib.nullcontext())
+    with autocast:
+        out = model(xb)
+    return nn.functional.cross_entropy(out.float(), yb), out.detach().argmax(1)
 
 
 def momentum_update(params, bufs, grads, momentum, lr) -> None:

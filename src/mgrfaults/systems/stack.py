@@ -400,7 +400,8 @@ def train_stack_files(frame_paths, metadata_csv, members, data: dict, device=_SY
         log.warning("the parts of the %d nets do not fit on %s together: they train one after the other",
                     len(runs), device)
         trained = [train_mlp(r.model, r.train, r.valid, r.params, seed=s, device=device, log_fn=f,
-                             precision=data["precision"]) for r, s, f in zip(runs, seeds, loggers)]
+                             precision=data["precision"], compiled=data["compile"])
+                   for r, s, f in zip(runs, seeds, loggers)]
     seconds = time.perf_counter() - t0
     stack = [m["label"] for m in members]
     for run, member, (model, epochs) in zip(runs, members, trained):
