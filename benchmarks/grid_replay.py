@@ -172,8 +172,9 @@ def time_breakdown(seconds: float, epoch_seconds, validation_pass: float, frames
                 of_loop=round(frames / seconds / loop_rate, 3))
 
 
-def replay_stacked(runs, device, precision: str = "fp32") -> float:
-    """Wall seconds of ``train_stack`` on same-shape :func:`net_run` s at once, as a ``train_stack_<shape>`` job."""
+def replay_stacked(runs, device, precision: str = "fp32") -> tuple[float, list]:
+    """Wall seconds of ``train_stack`` on same-shape :func:`net_run` s at once, as a ``train_stack_<shape>`` job,
+    and each net's log."""
     models, trains, valids, params = (list(column) for column in zip(*runs))
     sync(device)
     t0 = time.perf_counter()
@@ -182,7 +183,7 @@ def replay_stacked(runs, device, precision: str = "fp32") -> float:
     for (_, log), p in zip(trained, params):
         if len(log) != p.max_epochs:
             raise RuntimeError(f"a stacked net trained {len(log)} epochs, asked {p.max_epochs}")
-    return time.perf_counter() - t0
+    return time.perf_counter() - t0, [log for _, log in trained]
 
 
 def main():
@@ -260,20 +261,25 @@ def main():
             frames = int((nets.epochs * nets.tracks).sum() * args.frames_per_track)
             breakdown = {}
             if len(group) > 1:
-                seconds = replay_stacked([runs[i] for i in group], device, args.precision)
+                seconds, logs = replay_stacked([runs[i] for i in group], device, args.precision)
             else:
                 run = runs[group[0]]
                 seconds, log = replay_alone(run, device, group[0], args.precision, args.compiled)  # its run's seed
+                logs = [log]
                 breakdown = time_breakdown(seconds, log.seconds, validation_pass_seconds(run[0], run[2], device),
                                            frames, resident_loop_rate(run, device, precision=args.precision,
                                                                       compiled=args.compiled))
             rows.append(dict(nets=list(nets.net), conditions=list(nets.get("condition", [""] * len(nets))),
                              units=int(nets.units.iloc[0]), epochs=[int(e) for e in nets.epochs],
                              train_frames=[int(t) * args.frames_per_track for t in nets.tracks],
-                             seconds=round(seconds, 2), frames_per_s=round(frames / seconds), **breakdown))
+                             seconds=round(seconds, 2), frames_per_s=round(frames / seconds),
+                             # each net's lowest validation frame error: the same within noise in every precision
+                             best_valid_frame_error=[round(float(g.valid_frame_error.min()), 5) for g in logs],
+                             **breakdown))
             names = [f"{n}/{c}" if c else n for n, c in zip(rows[-1]["nets"], rows[-1]["conditions"])]
             print(f"  {' + '.join(names):24s} {'+'.join(map(str, nets.epochs)):>10s} epochs  {seconds:8.1f} s  "
-                  f"{rows[-1]['frames_per_s']:12,} frames/s (validation, load and capture included)", flush=True)
+                  f"{rows[-1]['frames_per_s']:12,} frames/s (validation, load and capture included); best validation "
+                  f"frame error {', '.join(f'{e:.4f}' for e in rows[-1]['best_valid_frame_error'])}", flush=True)
             if breakdown:
                 print(f"  {'':24s} setup {breakdown['setup_s']:.2f} s, capture {breakdown['capture_s']:.2f} s, "
                       f"a validation pass {breakdown['validation_pass_s']:.3f} s; the bare resident loop "
