@@ -141,3 +141,16 @@ def test_grid_replay_names_a_condition_the_table_lacks(tmp_path):
                           cwd=REPO, capture_output=True, text=True, env={"PYTHONPATH": "src", "PATH": ""})
     assert done.returncode != 0 and "no nets of fault_filtered" in done.stderr
     assert "its conditions: standard" in done.stderr
+
+
+def test_step_kernels_matmul_floor_runs_the_steps_eleven_matmuls():
+    # the floor step_kernels.py times on a GPU: the shapes of a step's products, 4 forward (with bias),
+    # 4 weight gradients and 3 input gradients (none for the first layer's input), as step_ops counts them
+    import torch
+    from step_kernels import matmul_chain
+
+    run = matmul_chain([30, 20, 20, 10], batch_size=8, precision="fp32", device=torch.device("cpu"))
+    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
+        run()
+    ops = [e.name for e in prof.events() if e.cpu_parent is None]
+    assert (ops.count("aten::linear"), ops.count("aten::mm")) == (3, 5)

@@ -254,6 +254,18 @@ def test_train_net_files_self_describing_and_deterministic(tmp_path, one_thread,
     assert not np.allclose(pred_c.filter(like="score_"), pred_a.filter(like="score_"))
 
 
+@pytest.mark.parametrize("compile_step", [False, True])
+def test_train_net_files_hands_the_step_settings_to_the_resident_path(tmp_path, one_thread, monkeypatch, compile_step):
+    # systems.dnn.compile and precision reach the resident trainer (here recorded, then the streamed path runs)
+    from mgrfaults.systems import resident
+
+    asked = []
+    monkeypatch.setattr(resident, "resident_run", lambda *args, **options: asked.append(options))
+    paths, metadata, partition, _ = make_run(tmp_path)
+    _train_and_predict(tmp_path, paths, metadata, partition, "a", compile=compile_step, precision="tf32")
+    assert asked == [dict(precision="tf32", compiled=compile_step)]
+
+
 @pytest.mark.parametrize("precision", ["tf32", "bf16"])
 def test_precision_keeps_the_validation_error(tmp_path, one_thread, device, precision):
     # systems.dnn.precision: on a CPU it changes nothing (bit for bit); on CUDA the device-resident
