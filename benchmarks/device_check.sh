@@ -30,8 +30,10 @@
 # it is measured, so a step cut short keeps its rows in its .txt, and the JSON files are rewritten after each
 # row); the exit status is 1 when any step failed. The limits of all five add up to 650 s, over the 600 s of one
 # call on the lent machines: there, run the default steps (310 s) in one call and "train grid_replay" (340 s) in
-# another. On an H100, with bf16 in the suite and before the compiled step, pytest_gpu took 24 s, train 265 s and
-# grid_replay 58 s for the standard condition's four nets. A call brings back at most 8 files; each step writes two, and machine.txt says what ran where.
+# another (on an H200 the default steps took 36, 20 and 54 s; on an H100, with bf16 in the suite and before the
+# compiled step, train took 265 s and grid_replay 58 s). A call brings back at most 8 files: machine.txt (what ran
+# where), each step's output (NAME.txt, rewritten), and the figures of all but pytest_gpu (a JSON file each).
+# Each step's arguments: TRAIN_ARGS, COMPILED_ARGS, REPLAY_ARGS (with NETS_TABLE) and KERNELS_ARGS.
 # On a CPU (a smoke run of this script; kernels exits 2 there: it needs a GPU):
 #   STEPS="pytest_gpu train compiled grid_replay" \
 #   TRAIN_ARGS="--tracks 30 --frames 200 --batch-sizes 1200 --stack 4 --epochs 1" \
@@ -39,7 +41,7 @@
 #   REPLAY_ARGS="--train-frames 5000 --frames-per-track 50 --valid-tracks 20 --max-epochs 2" \
 #   bash benchmarks/device_check.sh /tmp/device_check
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 2
 out=${1:-${OUT:-results/device_check}}
 mkdir -p "$out"
 export PYTHONPATH=src
@@ -52,6 +54,12 @@ nets_table=${NETS_TABLE:-benchmarks/reference/grid_gtzan_size_cpu.tsv}
 kernels_args=${KERNELS_ARGS-}
 steps=${STEPS:-pytest_gpu kernels compiled}
 failed=()
+for name in $steps; do  # a misspelt step would otherwise be skipped without a word
+    case $name in
+        pytest_gpu | kernels | compiled | train | grid_replay) ;;
+        *) echo "STEPS: no step '$name' (the steps: pytest_gpu kernels compiled train grid_replay)" >&2; exit 2 ;;
+    esac
+done
 
 wanted() {  # wanted NAME: is step NAME among STEPS
     [[ " $steps " == *" $1 "* ]]
@@ -61,7 +69,7 @@ step() {  # step NAME LIMIT_S COMMAND...: run COMMAND into OUT/NAME.txt under a 
     local name=$1 limit=$2
     shift 2
     local start=$SECONDS
-    timeout "$limit" "$@" >>"$out/$name.txt" 2>&1
+    timeout "$limit" "$@" >"$out/$name.txt" 2>&1
     local rc=$?
     echo "== $name: exit $rc after $((SECONDS - start)) s (limit $limit s)"
     tail -n 40 "$out/$name.txt"

@@ -230,7 +230,8 @@ def main():
             command = " ".join(["python", "benchmarks/grid_replay.py", *sys.argv[1:]])
             Path(args.json).write_text(json.dumps(dict(
                 command=command, device=device.type, device_name=name, nets_table=args.nets_table,
-                stack=args.stack, precision=args.precision, compiled=args.compiled, max_epochs=args.max_epochs, train_frames=args.train_frames, rows=rows,
+                stack=args.stack, precision=args.precision, compiled=args.compiled, max_epochs=args.max_epochs,
+                train_frames=args.train_frames, rows=rows,
                 total_seconds=float(sum(r["seconds"] for r in rows)), load_1min_at_end=os.getloadavg()[0]),
                 indent=1) + "\n")
 
@@ -244,8 +245,10 @@ def main():
         labels = {t: int(t.split(".")[-1]) % N_CLASSES for t in ids}  # write_store's labels
         valid_ids, train_ids = ids[: args.valid_tracks], ids[args.valid_tracks :]
         mean, std = standardisation_stats(store, train_ids)
-        how = ("stacked by shape" if args.stack else "one at a time") + f", {args.precision}" + (
-            ", compiled" if args.compiled else "")
+        # the settings act on a GPU's resident path only: a CPU streams its parts, fp32 and uncompiled
+        cuda = device.type == "cuda"
+        how = ("stacked by shape" if args.stack else "one at a time") + (
+            f", {args.precision}" + (", compiled alone" if args.compiled else "") if cuda else ", fp32 (a CPU)")
         print(f"{name}: training parts of {', '.join(map(str, sorted(set(table.tracks))))} tracks x "
               f"{args.frames_per_track} frames, {len(valid_ids)} validation tracks (store written in "
               f"{time.perf_counter() - t0:.1f} s, not timed); nets {how}", flush=True)
@@ -268,11 +271,14 @@ def main():
                 logs = [log]
                 breakdown = time_breakdown(seconds, log.seconds, validation_pass_seconds(run[0], run[2], device),
                                            frames, resident_loop_rate(run, device, precision=args.precision,
-                                                                      compiled=args.compiled))
+                                                                      compiled=cuda and args.compiled))
             rows.append(dict(nets=list(nets.net), conditions=list(nets.get("condition", [""] * len(nets))),
                              units=int(nets.units.iloc[0]), epochs=[int(e) for e in nets.epochs],
                              train_frames=[int(t) * args.frames_per_track for t in nets.tracks],
                              seconds=round(seconds, 2), frames_per_s=round(frames / seconds),
+                             # the step as it ran: stacks never compile
+                             precision=args.precision if cuda else "fp32",
+                             compiled=cuda and args.compiled and len(group) == 1,
                              # each net's lowest validation frame error: the same within noise in every precision
                              best_valid_frame_error=[round(float(g.valid_frame_error.min()), 5) for g in logs],
                              **breakdown))

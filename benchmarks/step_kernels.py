@@ -3,13 +3,13 @@
 ``benchmarks/step_ops.py`` counts a step's operations on a CPU; this script times them on a GPU. For each
 batch size and precision it measures, with CUDA events over many replays:
 
-- ``step``: one :class:`mgrfaults.systems.resident.ResidentSGD` step of the study's net (513-units x 3-10),
-  replayed from its CUDA graphs, as ``benchmarks/train.py`` times "resident graphs";
+- ``step``: one :class:`mgrfaults.systems.resident.ResidentSGD` step of the study's net (``--units 500``:
+  513-500-500-500-10), replayed from its CUDA graphs, as ``benchmarks/train.py`` times "resident graphs";
 - ``matmuls alone``: the step's 11 matmuls (4 forward, 4 weight gradients, 3 input gradients) of the same
   shapes and precision, captured in a graph of their own: the floor left if every other kernel cost nothing;
-- ``kernels``: ``torch.profiler``'s device time of each kernel of the replayed step (and of eager steps, where
-  the profiler cannot see inside graphs), summed per kernel name; their sum beside the step's time says how
-  much of it is kernels running and how much the gaps between them.
+- ``kernels``: ``torch.profiler``'s device time of each kernel of the replayed steps (it sees inside the
+  graphs; on an H200 it saw as many kernels there as in eager steps, which it also lists), summed per kernel
+  name; their sum beside the step's time says how much of it is kernels running and how much the gaps.
 
 With ``--blas cublaslt`` the matmuls go through cuBLASLt (``torch.backends.cuda.preferred_blas_library``), a
 second row beside the default's. Needs a GPU (it says so and exits 2 without one)::
@@ -195,8 +195,10 @@ def main():
             print(f"{variant} batch {batch_size} {precision} {blas} compiled={compiled}: failed: {exc!r}", flush=True)
         if args.json:
             with open(args.json, "w") as f:
-                json.dump({"device_name": torch.cuda.get_device_name(device), "torch": torch.__version__,
+                json.dump({"command": " ".join(["python", "benchmarks/step_kernels.py", *sys.argv[1:]]),
+                           "device_name": torch.cuda.get_device_name(device), "torch": torch.__version__,
                            "rows": rows}, f, indent=1)
+
 
 if __name__ == "__main__":
     main()

@@ -79,9 +79,9 @@ def test_grid_replay_trains_each_net_for_its_tables_epochs_on_a_part_of_its_size
                      "500_RSD\tfault_filtered\t500\t2\t400\n500_RS\tstandard\t500\t1\t600\n")
     out = tmp_path / "replay.json"
     done = subprocess.run([sys.executable, "benchmarks/grid_replay.py", "--nets-table", str(table),
-                           "--frames-per-track", "40", "--valid-tracks", "5", "--device", "cpu", "--json", str(out)]
-                          + ["--stack"] * stack, cwd=REPO, capture_output=True, text=True,
-                          env={"PYTHONPATH": "src", "PATH": ""})
+                           "--frames-per-track", "40", "--valid-tracks", "5", "--device", "cpu", "--json", str(out),
+                           "--precision", "tf32", "--compiled"] + ["--stack"] * stack,
+                          cwd=REPO, capture_output=True, text=True, env={"PYTHONPATH": "src", "PATH": ""})
     assert done.returncode == 0, done.stderr[-2000:]
     figures = json.loads(out.read_text())
     rows = {tuple(r["nets"]): r for r in figures["rows"]}
@@ -93,6 +93,10 @@ def test_grid_replay_trains_each_net_for_its_tables_epochs_on_a_part_of_its_size
     assert big["epochs"][0] == 2 and big["train_frames"][0] == 400 and big["conditions"][0] == "fault_filtered"
     assert figures["total_seconds"] == pytest.approx(sum(r["seconds"] for r in rows.values()), abs=0.05)
     assert "grid_replay.py --nets-table" in figures["command"]
+    for r in rows.values():  # each net's lowest validation error; the step as it ran (a CPU: fp32, never compiled)
+        errors = r["best_valid_frame_error"]
+        assert len(errors) == len(r["nets"]) and all(0 <= e <= 1 for e in errors)
+        assert (r["precision"], r["compiled"]) == ("fp32", False)
     alone = [r for r in rows.values() if len(r["nets"]) == 1]
     for r in alone:  # a net trained alone says where its seconds went, and its rate against the bare loop's
         assert 0 <= r["capture_s"] < r["seconds"] and r["setup_s"] < r["seconds"] and r["validation_pass_s"] > 0
@@ -144,13 +148,14 @@ def test_grid_replay_names_a_condition_the_table_lacks(tmp_path):
 
 
 def test_step_kernels_matmul_floor_runs_the_steps_eleven_matmuls():
-    # the floor step_kernels.py times on a GPU: the shapes of a step's products, 4 forward (with bias),
-    # 4 weight gradients and 3 input gradients (none for the first layer's input), as step_ops counts them
+    # the floor step_kernels.py times on a GPU: the products of a step of the study's net shape (3 hidden
+    # layers), 4 forward (with bias), 4 weight gradients and 3 input gradients (none for the first layer's
+    # input), as step_ops counts them
     import torch
     from step_kernels import matmul_chain
 
-    run = matmul_chain([30, 20, 20, 10], batch_size=8, precision="fp32", device=torch.device("cpu"))
+    run = matmul_chain([30, 20, 20, 20, 10], batch_size=8, precision="fp32", device=torch.device("cpu"))
     with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
         run()
     ops = [e.name for e in prof.events() if e.cpu_parent is None]
-    assert (ops.count("aten::linear"), ops.count("aten::mm")) == (3, 5)
+    assert (ops.count("aten::linear"), ops.count("aten::mm")) == (4, 7)

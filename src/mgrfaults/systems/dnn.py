@@ -995,7 +995,7 @@ def train_net_files(
         The variant's hyper-parameters (``systems.dnn.variants[spec.variant]``).
     data : dict
         ``systems.dnn`` data settings: ``epoch_fraction`` (share of the training frames per epoch,
-        1.0: every frame), ``valid_frames``, ``buffer_frames``, ``cache_mb``, ``precision``. The number of hidden
+        1.0: every frame), ``valid_frames``, ``buffer_frames``, ``cache_mb``, ``precision``, ``compile``. The number of hidden
         layers is ``spec.hidden_layers``.
     seed : int
         The run's seed (derived from the master seed, net, condition and fold).

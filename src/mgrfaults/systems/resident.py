@@ -183,9 +183,7 @@ class CapturedSteps:
             torch.backends.cuda.matmul.allow_tf32 = before
 
     def _autocast(self):
-        if self.precision == "bf16":
-            return torch.autocast("cuda", dtype=torch.bfloat16, cache_enabled=False)  # no cast cache in graphs
-        return contextlib.nullcontext()
+        return bf16_autocast(self.precision == "bf16")
 
     def _capture(self):
         # Dead reference cycles are collected first and the collector is off while capturing: an object
@@ -277,10 +275,11 @@ class ResidentSGD(CapturedSteps):
         dropout masks and their scaling, their gradients, the momentum update) fused into a few
         generated kernels between the matmuls. The same semantics up to float rounding, but the
         dropout masks come from the generated kernels' own random streams, so a net with dropout
-        does not train bit for bit as uncompiled. Costs a compilation (seconds to a minute) per
-        trainer, for the full batch (a smaller last batch runs uncompiled); torch recompiles a
-        function for at most 8 trainers a process (``torch._dynamo.config.recompile_limit``), later
-        ones run uncompiled. For benchmarks (``benchmarks/train.py --compiled``), not the workflow.
+        does not train bit for bit as uncompiled. Costs a compilation (2-10 s a net on an H200) for
+        the full batch (a smaller last batch runs uncompiled); a later trainer of a net of the same
+        shape and dropout in the process reuses it, one of another configuration compiles again, up
+        to ``torch._dynamo.config.recompile_limit`` (8) configurations a process, after which they run
+        uncompiled. In the workflow: ``systems.dnn.compile``; ``benchmarks/train.py --compiled``.
     """
 
     def __init__(self, model, x, y, batch_size=1200, frames_per_epoch=None, seed=0, use_graphs=None,
@@ -358,14 +357,20 @@ class ResidentSGD(CapturedSteps):
         return float(self.loss_sum) / max(n, 1), float(errors) / max(n, 1), n
 
 
+def bf16_autocast(enabled: bool):
+    """bf16 autocast on CUDA when ``enabled`` (else no autocast), without the cast cache, which a CUDA graph
+    cannot hold."""
+    if enabled:
+        return torch.autocast("cuda", dtype=torch.bfloat16, cache_enabled=False)
+    return contextlib.nullcontext()
+
+
 def batch_loss(model, xb, yb, bf16: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
     """The mean cross-entropy of ``model`` on a batch ``xb`` (n, dim), ``yb`` (n,), and each frame's predicted class.
 
-    ``bf16``: the forward pass under bf16 autocast (without the cast cache, which a CUDA graph cannot hold).
+    ``bf16``: the forward pass under bf16 autocast (:func:`bf16_autocast`).
     """
-    autocast = (torch.autocast("cuda", dtype=torch.bfloat16, cache_enabled=False) if bf16
-                else contextlib.nullcontext())
-    with autocast:
+    with bf16_autocast(bf16):
         out = model(xb)
     return nn.functional.cross_entropy(out.float(), yb), out.detach().argmax(1)
 

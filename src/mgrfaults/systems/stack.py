@@ -394,6 +394,9 @@ def train_stack_files(frame_paths, metadata_csv, members, data: dict, device=_SY
     trains, valids = [r.train for r in runs], [r.valid for r in runs]
     if stack_fits(trains, valids, device):
         log.info("training %d nets at once on %s: %s", len(runs), device, ", ".join(m["label"] for m in members))
+        if data["compile"]:
+            log.warning("systems.dnn.compile applies to nets trained alone; these %d train stacked, uncompiled "
+                        "(systems.dnn.stack: never trains each alone)", len(runs))
         trained = train_stack([r.model for r in runs], trains, valids, [r.params for r in runs], seeds, device,
                               precision=data["precision"], log_fns=loggers)
     else:
