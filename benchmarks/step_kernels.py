@@ -21,15 +21,14 @@ from __future__ import annotations
 
 import argparse
 import collections
-import contextlib
 import json
 import sys
 
 import torch
 import torch.nn.functional as F
 
-from mgrfaults.systems.dnn import MLP, TrainParams, init_mlp
-from mgrfaults.systems.resident import ResidentSGD
+from mgrfaults.systems.resident import ResidentSGD, tf32_matmuls
+from step_ops import study_net
 
 DIM, N_CLASSES = 513, 10
 
@@ -51,8 +50,7 @@ def event_time(fn, device, repeats: int) -> float:
 
 
 def trainer_for(variant, units, batch_size, precision, device, compiled=False, n_batches=64, seed=0):
-    params = TrainParams.study(variant)
-    model = init_mlp(MLP(DIM, [units] * 3, N_CLASSES, "relu", params.keep_probs, params.input_scales), seed=seed)
+    model, params = study_net(variant, units, seed)
     model.to(device)
     n = n_batches * batch_size
     generator = torch.Generator(device=device).manual_seed(seed)
@@ -120,22 +118,11 @@ def kernel_table(fn, steps: int) -> tuple[dict, float]:
     return dict(sorted(table.items(), key=lambda kv: -kv[1]["us_per_step"])), sum(t for t, _ in per_name.values())
 
 
-@contextlib.contextmanager
-def tf32_matmuls(precision):
-    """TF32 matmuls inside, for a "tf32" row only; the setting restored after."""
-    before = torch.backends.cuda.matmul.allow_tf32
-    torch.backends.cuda.matmul.allow_tf32 = precision == "tf32"
-    try:
-        yield
-    finally:
-        torch.backends.cuda.matmul.allow_tf32 = before
-
-
 def measure(variant, units, batch_size, precision, device, compiled, top):
     sizes = [DIM, units, units, units, N_CLASSES]
     trainer, n_batches = trainer_for(variant, units, batch_size, precision, device, compiled)
     step = step_seconds(trainer, n_batches, device)
-    with tf32_matmuls(precision):
+    with tf32_matmuls(precision == "tf32"):
         replay = graphed(matmul_chain(sizes, batch_size, precision, device), device)
         floor = event_time(replay, device, repeats=20) / 16
     replayed, replayed_sum = kernel_table(lambda: trainer._run_steps(n_batches), n_batches)

@@ -26,10 +26,16 @@ NO_KERNEL = {"aten::view", "aten::reshape", "aten::t", "aten::transpose", "aten:
              "aten::resolve_conj", "aten::resolve_neg", "aten::permute", "aten::select", "aten::slice"}
 
 
+def study_net(variant: str, units: int, seed: int = 0) -> tuple[MLP, TrainParams]:
+    """The study's ``variant`` net with 3 hidden layers of ``units`` (513 inputs, 10 classes), initialised from
+    ``seed``, and its 2014 training settings."""
+    params = TrainParams.study(variant)
+    return init_mlp(MLP(513, [units] * 3, 10, "relu", params.keep_probs, params.input_scales), seed=seed), params
+
+
 def step_ops(variant: str, units: int, batch_size: int) -> collections.Counter:
     """Top-level ATen operations of one eager ResidentSGD step of the study's ``variant`` net (3 x ``units``)."""
-    params = TrainParams.study(variant)
-    model = init_mlp(MLP(513, [units] * 3, 10, "relu", params.keep_probs, params.input_scales), seed=0)
+    model, params = study_net(variant, units)
     n = 4 * batch_size
     generator = torch.Generator().manual_seed(0)
     x, y = torch.randn(n, 513, generator=generator), torch.randint(0, 10, (n,), generator=generator)

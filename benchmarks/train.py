@@ -58,7 +58,7 @@ import torch
 from mgrfaults.features.extract import ShardWriter
 from mgrfaults.systems.dnn import MLP, FrameBatches, MomentumSGD, TrainParams, init_mlp, prefetch, resolve_device, train_epoch, train_mlp
 from mgrfaults.systems.parts import open_store, standardisation_stats
-from mgrfaults.systems.resident import ResidentSGD, resident_part
+from mgrfaults.systems.resident import ResidentSGD, resident_part, tf32_matmuls
 from mgrfaults.systems.stack import PartStack, StackedSGD, train_stack
 
 N_CLASSES = 10
@@ -97,9 +97,7 @@ def matmul_peak(device, precision="fp32", size=4096, repeats=20) -> float:
     dtype = torch.bfloat16 if precision == "bf16" else torch.float32
     a = torch.randn(size, size, device=device, dtype=dtype)
     b = torch.randn(size, size, device=device, dtype=dtype)
-    before = torch.backends.cuda.matmul.allow_tf32
-    torch.backends.cuda.matmul.allow_tf32 = precision == "tf32"
-    try:
+    with tf32_matmuls(precision == "tf32"):
         a @ b
         best = 0.0
         for _ in range(3):
@@ -109,8 +107,6 @@ def matmul_peak(device, precision="fp32", size=4096, repeats=20) -> float:
                 a @ b
             sync(device)
             best = max(best, 2.0 * size**3 * repeats / (time.perf_counter() - t0))
-    finally:
-        torch.backends.cuda.matmul.allow_tf32 = before
     return best
 
 

@@ -722,12 +722,10 @@ def train_mlp(
     from mgrfaults.systems.resident import resident_run
 
     fast = resident_run(model, train, valid, params, device, resident, precision=precision, compiled=compiled)
-    if fast is None and precision != "fp32" and device.type == "cuda":
-        log.warning("precision %s applies to the device-resident path only; this run streams its part in fp32",
-                    precision)
-    if fast is None and compiled and device.type == "cuda":
-        log.warning("systems.dnn.compile applies to the device-resident path only; this run streams its part "
-                    "uncompiled")
+    unused = [f"precision {precision}"] * (precision != "fp32") + ["compile"] * bool(compiled)
+    if fast is None and unused and device.type == "cuda":
+        log.warning("systems.dnn %s: for the device-resident path only; this run streams its part in fp32, "
+                    "uncompiled", " and ".join(unused))
     stopping = EarlyStopping(params)
     if fast is not None:
         return _train_resident(model, fast, params, stopping, log_fn)
@@ -995,8 +993,8 @@ def train_net_files(
         The variant's hyper-parameters (``systems.dnn.variants[spec.variant]``).
     data : dict
         ``systems.dnn`` data settings: ``epoch_fraction`` (share of the training frames per epoch,
-        1.0: every frame), ``valid_frames``, ``buffer_frames``, ``cache_mb``, ``precision``, ``compile``. The number of hidden
-        layers is ``spec.hidden_layers``.
+        1.0: every frame), ``valid_frames``, ``buffer_frames``, ``cache_mb``, ``precision``, ``compile``. The
+        number of hidden layers is ``spec.hidden_layers``.
     seed : int
         The run's seed (derived from the master seed, net, condition and fold).
     hf, rbm : dict, optional

@@ -172,15 +172,9 @@ class CapturedSteps:
         """After a full step: the next one reads the following ``batch_size`` positions."""
         self.rows.add_(self.batch_size)
 
-    @contextlib.contextmanager
     def _tf32(self):
-        # TF32 for the forward and the backward matmuls of a "tf32" step only; restored after
-        before = torch.backends.cuda.matmul.allow_tf32
-        torch.backends.cuda.matmul.allow_tf32 = self.precision == "tf32"
-        try:
-            yield
-        finally:
-            torch.backends.cuda.matmul.allow_tf32 = before
+        # TF32 for the forward and the backward matmuls of a "tf32" step only
+        return tf32_matmuls(self.precision == "tf32")
 
     def _autocast(self):
         return bf16_autocast(self.precision == "bf16")
@@ -299,7 +293,6 @@ class ResidentSGD(CapturedSteps):
         self.perm = torch.zeros(max(self.n, 3 * self.batch_size), dtype=torch.int64, device=self.device)
         # each position's predicted class: the epoch's frame error is counted once, after its steps
         self.predicted = torch.zeros_like(self.perm)
-        self.compiled = bool(compiled)
         # module functions, not bound methods: a trainer holding its own methods would be a reference cycle,
         # freed (its graphs and its part with it) only by the cyclic collector, at any moment, a later
         # trainer's graph capture included
@@ -355,6 +348,18 @@ class ResidentSGD(CapturedSteps):
             self._step(torch.arange(n_full * self.batch_size, n, device=self.device))
         errors = (self.predicted[:n] != self.y.index_select(0, order)).sum()
         return float(self.loss_sum) / max(n, 1), float(errors) / max(n, 1), n
+
+
+@contextlib.contextmanager
+def tf32_matmuls(enabled: bool):
+    """float32 matmuls on TF32 tensor cores inside when ``enabled``, in full fp32 otherwise; the setting
+    (``torch.backends.cuda.matmul.allow_tf32``) restored after."""
+    before = torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = bool(enabled)
+    try:
+        yield
+    finally:
+        torch.backends.cuda.matmul.allow_tf32 = before
 
 
 def bf16_autocast(enabled: bool):
