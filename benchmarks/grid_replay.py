@@ -45,7 +45,7 @@ from grid import read_nets_table  # noqa: E402
 from train import N_CLASSES, sync, write_store  # noqa: E402 (the throughput benchmark's synthetic store)
 from mgrfaults.systems.dnn import (MLP, FrameBatches, TrainParams, epoch_hyper, frame_error, init_mlp,  # noqa: E402
                                    resolve_device, train_mlp)
-from mgrfaults.systems.resident import ResidentSGD, resident_batches, resident_part  # noqa: E402
+from mgrfaults.systems.resident import ResidentSGD, resident_part, validation_batches  # noqa: E402
 from mgrfaults.systems.parts import open_store, standardisation_stats  # noqa: E402
 from mgrfaults.systems.stack import train_stack  # noqa: E402
 
@@ -116,7 +116,7 @@ def validation_pass_seconds(model, valid, device, repeats: int = 3) -> float:
     for _ in range(int(repeats)):
         sync(device)
         t0 = time.perf_counter()
-        frame_error(model, resident_batches(x, y), device)  # ends by reading the error: synchronised
+        frame_error(model, validation_batches(model, x, y), device)  # ends by reading the error: synchronised
         times.append(time.perf_counter() - t0)
     return float(np.median(times))
 

@@ -268,7 +268,7 @@ def accuracy(args, device, store, ids, labels, mean, std):
     train = FrameBatches(store, train_ids, [y_of[t] for t in train_ids], mean, std, batch_size=1200, seed=0)
     valid = FrameBatches(store, valid_ids, [y_of[t] for t in valid_ids], mean, std, batch_size=8192, shuffle=False)
     from mgrfaults.systems.dnn import frame_error
-    from mgrfaults.systems.resident import resident_batches
+    from mgrfaults.systems.resident import validation_batches
 
     x, y = resident_part(train, device)
     xv, yv = resident_part(valid, device)
@@ -279,7 +279,7 @@ def accuracy(args, device, store, ids, labels, mean, std):
         for e in range(args.accuracy_epochs):
             trainer.set_hyper(0.05, 0.9)
             trainer.train_epoch(e)
-            errors.append(frame_error(model, resident_batches(xv, yv), device)[1])
+            errors.append(frame_error(model, validation_batches(model, xv, yv), device)[1])
         print(f"accuracy  500 units  {precision:5s} validation frame error by epoch: "
               + " ".join(f"{err:.4f}" for err in errors), flush=True)
 

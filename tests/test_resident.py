@@ -11,7 +11,8 @@ import torch
 
 from mgrfaults.systems.dnn import (MLP, EarlyStopping, TrainParams, epoch_hyper, frame_error, init_mlp, prefetch,
                                    train_epoch, train_mlp)
-from mgrfaults.systems.resident import ResidentRun, ResidentSGD, fits, resident_batches, resident_part, resident_run
+from mgrfaults.systems.resident import (ResidentRun, ResidentSGD, fits, resident_batches, resident_part, resident_run,
+                                       valid_batch_size)
 from test_dnn import DEVICES, DIM, batches_for, make_run
 
 
@@ -110,6 +111,9 @@ def test_resident_run_picks_the_path(tmp_path):
     run = resident_run(model, train, valid, sgd, "cpu", resident=True)
     xs = torch.cat([x for x, _ in run.valid_batches()])
     assert len(xs) == valid.n_frames and len(list(resident_batches(xs, xs[:, 0], 7))) == -(-len(xs) // 7)
+    # validation batches of at most VALID_ACTIVATION_BYTES in the widest layer (the inputs of the study's nets)
+    assert valid_batch_size(MLP(513, [500, 500, 500], 10)) == (128 << 20) // (4 * 513)
+    assert valid_batch_size(MLP(513, [4096], 10)) == 8192  # at least 8192 frames
 
 
 def test_resident_part_smaller_than_the_capture_warm_up(tmp_path, device):

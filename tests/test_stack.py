@@ -136,6 +136,34 @@ def test_train_stack_equals_train_mlp_per_net(tmp_path, device):
     assert got[2][1].stop.iloc[-1] == "max_epochs"
 
 
+def test_train_stack_validates_each_epoch_while_the_next_trains(tmp_path, device, monkeypatch):
+    """Epoch e is validated while e + 1 trains: a net that e ends leaves the stack after e + 1 (that epoch
+    dropped for it, the others going on from theirs), and no epoch is trained past every net's max_epochs."""
+    paths, _, partition, _ = make_run(tmp_path)
+    train, _, _ = batches_for(paths, partition, "train", batch_size=16, seed=0)
+    valid, _, _ = batches_for(paths, partition, "valid", batch_size=256, shuffle=False)
+    params = [TrainParams.study(learning_rate=0.05, patience=100, max_epochs=m, batch_size=16) for m in (2, 4)]
+    launched = []
+    launch = StackedSGD.launch_epoch
+    monkeypatch.setattr(StackedSGD, "launch_epoch", lambda self, epoch: launched.append((self.k, epoch)) or
+                        launch(self, epoch))
+    models = nets(2, device=device)
+    solo = copy.deepcopy(models)
+    got = train_stack(models, [train] * 2, [valid] * 2, params, [1, 2], device)
+    # both nets train epochs 0-2 (epoch 2 dropped for the first, which epoch 1 ended), the second alone epoch 3
+    assert launched == [(2, 0), (2, 1), (2, 2), (1, 3)]
+    assert [len(log) for _, log in got] == [2, 4] and [log.stop.iloc[-1] for _, log in got] == ["max_epochs"] * 2
+    for k in range(2):
+        model, log = train_mlp(solo[k], train, valid, params[k], seed=1 + k, device=device, resident=True)
+        cols = ["loss", "train_frame_error", "valid_frame_error", "valid_loss"]
+        torch.testing.assert_close(torch.tensor(got[k][1][cols].values), torch.tensor(log[cols].values),
+                                   rtol=1e-4, atol=1e-5)
+        for p, q in zip(got[k][0].parameters(), model.parameters()):
+            torch.testing.assert_close(p, q, rtol=1e-4, atol=1e-5)
+    with pytest.raises(ValueError, match="max_epochs of at least 1"):
+        train_stack(nets(1), [train], [valid], [TrainParams.study(max_epochs=0, batch_size=16)], [0], "cpu")
+
+
 def test_stack_refuses_what_it_cannot_stack(tmp_path):
     paths, _, partition, _ = make_run(tmp_path)
     train, _, _ = batches_for(paths, partition, "train", batch_size=16, seed=0)

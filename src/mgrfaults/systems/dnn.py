@@ -752,12 +752,13 @@ def train_mlp(
 
 
 def _train_resident(model, fast, params, stopping, log_fn):
-    # train_mlp's epochs on the device-resident path. Epoch e's validation pass runs on a copy of its
-    # parameters, on a side stream of a GPU, while epoch e + 1 trains; its result is read after that
-    # epoch, and when it ends training the epoch trained meanwhile is dropped. The log and the best
-    # parameters are those of validating each epoch before the next (the schedules depend on the epoch
-    # alone); a row's seconds are its epoch's training and the wait for its validation result.
-    pending = None  # (epoch, loss, train_err, seconds so far, validation started)
+    # train_mlp's epochs on the device-resident path. Epoch e's parameters are validated on a copy while
+    # epoch e + 1 trains: on a GPU the pass is queued on a side stream after e + 1's steps, so the host
+    # launches it while the GPU trains. Its result is read after e + 1, and when it ends training the epoch
+    # trained meanwhile is dropped. The log and the best parameters are those of validating each epoch
+    # before training the next (the schedules depend on the epoch alone); a row's seconds are its epoch's
+    # training (with the launch of the epoch before's pass) and the wait for its own validation result.
+    trained = None  # (epoch, loss, train_err, seconds) of the last epoch trained, not yet validated
 
     def finish(epoch, loss, train_err, seconds, started):
         t0 = time.perf_counter()
@@ -771,18 +772,20 @@ def _train_resident(model, fast, params, stopping, log_fn):
     try:
         for epoch in range(int(params.max_epochs)):
             t0 = time.perf_counter()
-            loss, train_err, n = fast.train_epoch(epoch, *epoch_hyper(params, epoch))
+            hyper = epoch_hyper(params, epoch)
+            if trained is None:
+                (loss, train_err, n), started = fast.train_epoch(epoch, *hyper), None
+            else:
+                (loss, train_err, n), started = fast.train_epoch_validating(epoch, *hyper)
             if n == 0:
                 raise InputError("training: the training part has no frames")
             seconds = time.perf_counter() - t0
-            if pending is not None and finish(*pending)["stop"]:
-                pending = None
+            if trained is not None and finish(*trained, started)["stop"]:
+                trained = None
                 break
-            t0 = time.perf_counter()
-            started = fast.start_validation()
-            pending = (epoch, loss, train_err, seconds + time.perf_counter() - t0, started)
-        if pending is not None:
-            finish(*pending)
+            trained = (epoch, loss, train_err, seconds)
+        if trained is not None:
+            finish(*trained, fast.start_validation())
     except BaseException:
         fast.drain()  # a pass still in flight reads memory that goes back to the allocator with this run
         raise

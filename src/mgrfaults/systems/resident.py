@@ -8,8 +8,8 @@ batch 1200 is ~5 GFLOP, microseconds of a modern GPU's time, but some 35-50 kern
 ``torch.randperm`` on the device, and the minibatch gather, forward, backward and momentum-SGD
 update of ``steps_per_graph`` consecutive steps are captured in one CUDA graph that is replayed
 (``torch.cuda.graphs``): the host issues a handful of launches per epoch instead of thousands.
-In ``train_mlp`` (:class:`ResidentRun`) each epoch's validation pass runs on a side stream while
-the next epoch trains.
+In ``train_mlp`` (:class:`ResidentRun`) and ``train_stack`` each epoch's validation pass runs on a
+side stream while the next epoch trains (:class:`ValidationPasses`).
 
 The same code runs eagerly on a CPU (no graphs), with the same semantics, so it is tested
 everywhere; the CPU training path of the workflow stays the streamed one.
@@ -293,6 +293,7 @@ class ResidentSGD(CapturedSteps):
         self.perm = torch.zeros(max(self.n, 3 * self.batch_size), dtype=torch.int64, device=self.device)
         # each position's predicted class: the epoch's frame error is counted once, after its steps
         self.predicted = torch.zeros_like(self.perm)
+        self._launched = None  # the frames of the epoch launch_epoch queued last, in their order
         # module functions, not bound methods: a trainer holding its own methods would be a reference cycle,
         # freed (its graphs and its part with it) only by the cyclic collector, at any moment, a later
         # trainer's graph capture included
@@ -336,6 +337,12 @@ class ResidentSGD(CapturedSteps):
 
     def train_epoch(self, epoch: int) -> tuple[float, float, int]:
         """One pass of minibatch updates (training mode). Returns loss, frame error, frames (as train_epoch)."""
+        self.launch_epoch(epoch)
+        return self.epoch_result()
+
+    def launch_epoch(self, epoch: int) -> None:
+        """Queue epoch ``epoch``'s steps (on a GPU the host goes on while they run); :meth:`epoch_result`
+        reads its result, before the next launch."""
         self.model.train()
         self._ensure_graphs()
         order = self.epoch_order(epoch)
@@ -346,6 +353,11 @@ class ResidentSGD(CapturedSteps):
         self._run_steps(n_full)
         if n > n_full * self.batch_size:
             self._step(torch.arange(n_full * self.batch_size, n, device=self.device))
+        self._launched = order
+
+    def epoch_result(self) -> tuple[float, float, int]:
+        """Mean loss, frame error and frames of the epoch :meth:`launch_epoch` queued (waits for it)."""
+        order, n = self._launched, len(self._launched)
         errors = (self.predicted[:n] != self.y.index_select(0, order)).sum()
         return float(self.loss_sum) / max(n, 1), float(errors) / max(n, 1), n
 
@@ -400,19 +412,96 @@ def epoch_order(n: int, seed: int, epoch: int, frames_per_epoch=None, device="cp
     return order[:frames_per_epoch] if frames_per_epoch else order
 
 
-def resident_batches(x: torch.Tensor, y: torch.Tensor, batch_size: int = 8192):
+def resident_batches(x: torch.Tensor, y: torch.Tensor, batch_size: int):
     """In-order ``(x, y)`` slices of a resident part (for :func:`mgrfaults.systems.dnn.frame_error`)."""
     for start in range(0, len(y), int(batch_size)):
         yield x[start : start + batch_size], y[start : start + batch_size]
+
+
+#: bytes of one layer's activations in a validation batch of a resident part. A pass is bound by its kernel
+#: launches, not its arithmetic: in 8192-frame batches a 250-track part (322k frames) is 40 batches, ~680
+#: kernels, 15 ms of host time a pass on an H200 for a 50- or a 500-unit net alike (grid_replay's
+#: validation_pass_s), 15 % of a 50-unit net's 0.1 s epoch. At 128 MiB a 513-wide layer takes 65k frames: 5 batches.
+VALID_ACTIVATION_BYTES = 128 << 20
+
+
+def valid_batch_size(model) -> int:
+    """Frames per validation batch of ``model`` (an MLP) on a resident part: ``VALID_ACTIVATION_BYTES``
+    of float32 activations in its widest layer, inputs included, at least 8192 frames."""
+    widest = max([model.layers[0].in_features] + [layer.out_features for layer in model.layers])
+    return max(8192, VALID_ACTIVATION_BYTES // (4 * widest))
+
+
+def validation_batches(model, x: torch.Tensor, y: torch.Tensor):
+    """:func:`resident_batches` of a validation part of ``model``, in :func:`valid_batch_size` frames."""
+    return resident_batches(x, y, valid_batch_size(model))
+
+
+class ValidationPasses:
+    """Validation passes over resident parts: on a GPU on a side stream, while the next epoch trains.
+
+    ``snapshot(copy)`` runs ``copy()``, which copies the parameters to validate into the models of the
+    passes, on the current stream, and marks that point of the stream. ``start(jobs)`` then queues the
+    pass of each ``(model, x, y)`` on the side stream, to run once the copy is done, whatever the current
+    stream queued since (the next epoch's steps: launched first, they keep the GPU busy while the host
+    launches the passes). ``results(started)`` waits for the passes and returns their mean cross-entropy
+    and frame error. On a CPU ``start`` runs the passes at once.
+
+    The models of a pass are neither read by the training steps nor copied into again before
+    ``results`` of the pass has been read.
+    """
+
+    def __init__(self, device):
+        self.device = torch.device(device)
+        self.side = torch.cuda.Stream(self.device) if self.device.type == "cuda" else None
+        self.copied = None
+
+    def snapshot(self, copy) -> None:
+        """Run ``copy()`` (no grad) on the current stream; the next :meth:`start` waits for it."""
+        with torch.no_grad():
+            copy()
+        if self.side is not None:
+            self.copied = torch.cuda.Event()
+            self.copied.record(torch.cuda.current_stream(self.device))
+
+    def start(self, jobs) -> tuple:
+        """Queue a pass of each ``(model, x, y)`` of ``jobs`` after the last :meth:`snapshot`."""
+        from mgrfaults.systems.dnn import frame_error_sums
+
+        def passes():
+            return [frame_error_sums(model, validation_batches(model, x, y), self.device) for model, x, y in jobs]
+
+        if self.side is None:
+            return passes(), None
+        self.side.wait_event(self.copied)
+        with torch.cuda.stream(self.side):
+            sums = passes()
+            done = torch.cuda.Event()
+            done.record(self.side)
+        return sums, done
+
+    @staticmethod
+    def results(started) -> list[tuple[float, float]]:
+        """Each pass's mean cross-entropy and frame error, in the order of its ``jobs`` (waits for them)."""
+        sums, done = started
+        if done is not None:
+            done.synchronize()
+        return [(float(loss_sum) / max(n, 1), float(err_sum) / max(n, 1)) for loss_sum, err_sum, n in sums]
+
+    def drain(self) -> None:
+        """Wait for any pass still running (before the memory it reads goes back to the allocator)."""
+        if self.side is not None:
+            self.side.synchronize()
 
 
 class ResidentRun:
     """The resident training of one run (train and validation parts on the device), for ``train_mlp``.
 
     Built by :func:`resident_run`. ``train_epoch(epoch, lr, momentum)`` replaces the streamed epoch;
-    ``start_validation()`` copies the model's parameters into :attr:`validated_model` and starts its
-    validation pass (on a GPU: on a side stream, so it runs while the next epoch trains), and
-    ``valid_result(started)`` waits for it and returns its mean loss and frame error.
+    ``train_epoch_validating(...)`` also validates the parameters the epoch starts from, meanwhile
+    (:class:`ValidationPasses`: on a GPU on a side stream), on a copy of them, :attr:`validated_model`;
+    ``start_validation()`` validates the current parameters; ``valid_result(started)`` waits for a pass
+    and returns its mean loss and frame error.
     """
 
     def __init__(self, model, train, valid, batch_size, device, **options):
@@ -420,47 +509,45 @@ class ResidentRun:
         self.valid_x, self.valid_y = resident_part(valid, device)
         self.model = model
         self.trainer = ResidentSGD(model, x, y, batch_size, train.frames_per_epoch, train.seed, **options)
-        #: the parameters of the epoch under validation (the trained model goes on to the next epoch)
+        #: the parameters under validation (the trained model goes on to the next epoch)
         self.validated_model = copy.deepcopy(model).eval()
-        self.side = torch.cuda.Stream(self.trainer.device) if self.trainer.device.type == "cuda" else None
+        self.passes = ValidationPasses(self.trainer.device)
 
     def train_epoch(self, epoch, learning_rate, momentum):
         self.trainer.set_hyper(learning_rate, momentum)
         return self.trainer.train_epoch(epoch)
 
-    def valid_batches(self):
-        return resident_batches(self.valid_x, self.valid_y)
+    def train_epoch_validating(self, epoch, learning_rate, momentum):
+        """Train epoch ``epoch`` and validate the parameters it starts from (those of the epoch before).
+
+        Returns the epoch's (loss, frame error, frames) and the started pass (for :meth:`valid_result`,
+        to be read before the next call)."""
+        self.trainer.set_hyper(learning_rate, momentum)
+        self.passes.snapshot(self._keep_parameters)
+        self.trainer.launch_epoch(epoch)
+        started = self.passes.start([(self.validated_model, self.valid_x, self.valid_y)])
+        return self.trainer.epoch_result(), started
 
     def start_validation(self):
-        """Start validating the model's parameters now; returns what :meth:`valid_result` reads.
+        """Start validating the model's parameters now; returns what :meth:`valid_result` reads."""
+        self.passes.snapshot(self._keep_parameters)
+        return self.passes.start([(self.validated_model, self.valid_x, self.valid_y)])
 
-        Call :meth:`valid_result` on it before the next call (the copy is overwritten then)."""
-        from mgrfaults.systems.dnn import frame_error_sums
+    def _keep_parameters(self):
+        for kept, current in zip(self.validated_model.state_dict().values(), self.model.state_dict().values()):
+            kept.copy_(current)
 
-        with torch.no_grad():
-            for kept, current in zip(self.validated_model.state_dict().values(), self.model.state_dict().values()):
-                kept.copy_(current)
-        if self.side is None:
-            return frame_error_sums(self.validated_model, self.valid_batches(), self.trainer.device), None
-        self.side.wait_stream(torch.cuda.current_stream(self.trainer.device))  # after the copy
-        with torch.cuda.stream(self.side):
-            sums = frame_error_sums(self.validated_model, self.valid_batches(), self.trainer.device)
-            done = torch.cuda.Event()
-            done.record(self.side)
-        return sums, done
+    def valid_batches(self):
+        return validation_batches(self.model, self.valid_x, self.valid_y)
 
     def drain(self) -> None:
         """Wait for any validation pass still running (before the run's tensors are let go)."""
-        if self.side is not None:
-            self.side.synchronize()
+        self.passes.drain()
 
     @staticmethod
     def valid_result(started) -> tuple[float, float]:
         """Mean cross-entropy and frame error of a validation pass begun by :meth:`start_validation`."""
-        (loss_sum, err_sum, n), done = started
-        if done is not None:
-            done.synchronize()
-        return float(loss_sum) / max(n, 1), float(err_sum) / max(n, 1)
+        return ValidationPasses.results(started)[0]
 
 
 def resident_run(model, train, valid, params, device, resident=None, **options):

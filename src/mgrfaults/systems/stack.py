@@ -36,10 +36,10 @@ from torch import nn
 from mgrfaults.config import section_defaults
 from mgrfaults.errors import InputError
 from mgrfaults.seeds import derive
-from mgrfaults.systems.dnn import (EarlyStopping, epoch_hyper, epoch_logger, frame_error, prepare_net_run,
+from mgrfaults.systems.dnn import (EarlyStopping, epoch_hyper, epoch_logger, prepare_net_run,
                                    resolve_device, save_net_run, train_mlp)
 from mgrfaults.systems.parts import open_store
-from mgrfaults.systems.resident import CapturedSteps, epoch_order, fits, resident_batches, resident_part
+from mgrfaults.systems.resident import CapturedSteps, ValidationPasses, epoch_order, fits, resident_part
 
 # the schema's defaults (workflow/schemas/config.schema.yaml): the one place a default is written
 _DNN = section_defaults("systems.dnn")
@@ -218,6 +218,12 @@ class StackedSGD(CapturedSteps):
 
     def train_epoch(self, epoch: int) -> list[tuple[float, float, int]]:
         """One epoch of every net. Returns each net's mean loss, frame error and frames (as ``train_epoch``)."""
+        self.launch_epoch(epoch)
+        return self.epoch_results()
+
+    def launch_epoch(self, epoch: int) -> None:
+        """Queue epoch ``epoch``'s steps of every net (on a GPU the host goes on while they run);
+        :meth:`epoch_results` reads them, before the next launch."""
         self._ensure_graphs()
         with torch.no_grad():
             for k, order in enumerate(self.epoch_orders(epoch)):
@@ -227,6 +233,9 @@ class StackedSGD(CapturedSteps):
                 self.weight[k, len(order):] = 0.0
         self.loss_sum.zero_()
         self._run_steps(self.n_steps)
+
+    def epoch_results(self) -> list[tuple[float, float, int]]:
+        """Each net's mean loss, frame error and frames of the epoch :meth:`launch_epoch` queued (waits for it)."""
         with torch.no_grad():
             width = self.n_steps * self.batch_size
             wrong = self.predicted[:, :width] != self.y[self.index[:, :width]]
@@ -291,6 +300,8 @@ def train_stack(models, trains, valids, params_list, seeds, device, precision=_D
         raise ValueError("train_stack: one training part, validation part, TrainParams and seed per net")
     if any(p.optimizer != "sgd" for p in params_list):
         raise ValueError("train_stack: SGD nets only (Hessian-free nets train alone)")
+    if any(int(p.max_epochs) < 1 for p in params_list):
+        raise ValueError("train_stack: max_epochs of at least 1 for every net")
     batch_sizes = {int(p.batch_size) for p in params_list}
     if len(batch_sizes) > 1:
         raise ValueError(f"train_stack: the nets of a stack share one batch size, got {sorted(batch_sizes)}")
@@ -307,39 +318,63 @@ def train_stack(models, trains, valids, params_list, seeds, device, precision=_D
     for model in models:
         model.to(device)
     stopping = [EarlyStopping(p) for p in params_list]
+    # Epoch e of the stack is validated while epoch e + 1 trains (as train_mlp's resident path does): the
+    # passes run on the nets' own models, into which the stack's parameters of epoch e are copied (the stack
+    # trains its own tensors). A net that epoch e ends leaves the stack after e + 1, which is dropped for it.
+    passes = ValidationPasses(device)
     running = list(range(n_nets))
     carried = {k: None for k in running}
     trainer, epoch = None, 0
-    while running:
-        if trainer is None:  # (re)built without the nets that stopped, their momentum carried
-            trainer = StackedSGD([models[k] for k in running], parts.select(running), batch_size,
-                                 [trains[k].seed for k in running], [trains[k].frames_per_epoch for k in running],
-                                 [carried[k] for k in running], use_graphs=use_graphs,
-                                 steps_per_graph=steps_per_graph, precision=precision)
-        t0 = time.perf_counter()
-        hyper = [epoch_hyper(params_list[k], epoch) for k in running]
-        trainer.set_hyper([h[0] for h in hyper], [h[1] for h in hyper])
-        results = trainer.train_epoch(epoch)
-        validated = []
+    trained = None  # ({net: (loss, train_err)}, seconds) of epoch - 1, trained and not yet validated
+
+    def copy_out(nets):  # the stack's current parameters of these running nets, into their models
         for j, k in enumerate(running):
-            if results[j][2] == 0:
+            if k in nets:
+                trainer.write_back(j, models[k])
+
+    try:
+        while running:
+            if trainer is None:  # (re)built without the nets that stopped, their momentum carried
+                trainer = StackedSGD([models[k] for k in running], parts.select(running), batch_size,
+                                     [trains[k].seed for k in running], [trains[k].frames_per_epoch for k in running],
+                                     [carried[k] for k in running], use_graphs=use_graphs,
+                                     steps_per_graph=steps_per_graph, precision=precision)
+            t0 = time.perf_counter()
+            # past every running net's max_epochs (those of the stack's nets may differ), validate only
+            training = epoch < max(int(params_list[k].max_epochs) for k in running)
+            if trained is not None:  # epoch - 1's parameters, before this epoch's steps change them
+                passes.snapshot(lambda: copy_out(running))
+            if training:
+                hyper = [epoch_hyper(params_list[k], epoch) for k in running]
+                trainer.set_hyper([h[0] for h in hyper], [h[1] for h in hyper])
+                trainer.launch_epoch(epoch)
+            started = passes.start([(models[k], *valid_parts[k]) for k in running]) if trained is not None else None
+            results = trainer.epoch_results() if training else None
+            if results is not None and any(n == 0 for _, _, n in results):
                 raise InputError("training: the training part has no frames")
-            trainer.write_back(j, models[k])
-            validated.append(frame_error(models[k], resident_batches(*valid_parts[k]), device))
-        seconds = time.perf_counter() - t0
-        stopped = []
-        for j, k in enumerate(running):
-            loss, train_err, _ = results[j]
-            row = stopping[k].update(models[k], epoch, loss, train_err, *validated[j], seconds)
-            if log_fns:
-                log_fns[k](row)
-            if row["stop"]:
-                stopped.append(k)
-        if stopped:
-            carried = {k: trainer.buffers(j) for j, k in enumerate(running) if k not in stopped}
-            running = [k for k in running if k not in stopped]
-            trainer = None
-        epoch += 1
+            seconds = time.perf_counter() - t0
+            stopped = []
+            if trained is not None:
+                t0 = time.perf_counter()
+                validated = passes.results(started)
+                wait = time.perf_counter() - t0
+                for k, (valid_loss, valid_err) in zip(running, validated):
+                    row = stopping[k].update(models[k], epoch - 1, *trained[0][k], valid_loss, valid_err,
+                                             trained[1] + wait)
+                    if log_fns:
+                        log_fns[k](row)
+                    if row["stop"]:
+                        stopped.append(k)
+            trained = None if results is None else ({k: results[j][:2] for j, k in enumerate(running)}, seconds)
+            if stopped:
+                remaining = [k for k in running if k not in stopped]
+                carried = {k: trainer.buffers(j) for j, k in enumerate(running) if k in remaining}
+                copy_out(remaining)  # the next stack starts from the epoch trained meanwhile
+                running, trainer = remaining, None
+            epoch += 1
+    except BaseException:
+        passes.drain()  # a pass still in flight reads memory that goes back to the allocator with this run
+        raise
     return [(stopping[k].best_model(models[k]), pd.DataFrame(stopping[k].rows)) for k in range(n_nets)]
 
 
