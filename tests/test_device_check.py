@@ -137,6 +137,16 @@ def test_step_ops_counts_a_steps_matmuls_and_the_dropout_draws():
     assert "aten::view" not in plain and "aten::empty" not in plain
 
 
+def test_validation_ops_grow_with_the_batches_of_a_pass():
+    from step_ops import validation_ops
+
+    one, ten = validation_ops(20, 1000, 1000), validation_ops(20, 1000, 100)
+    # the pass's two accumulators, then the same operations each batch: 4 forward matmuls among them
+    per_batch = sum(one.values()) - 2
+    assert one["aten::linear"] == 4 and sum(ten.values()) == 10 * per_batch + 2 and ten["aten::linear"] == 40
+    assert sum(validation_ops(20, 1000).values()) == sum(one.values())  # the trainers' batches: one here
+
+
 def test_grid_replay_names_a_condition_the_table_lacks(tmp_path):
     table = tmp_path / "nets.tsv"
     table.write_text("net\tcondition\tunits\tepochs\ttrain_frames\n50_RS\tstandard\t50\t3\t600\n")
