@@ -16,6 +16,9 @@
 #   compiled: `benchmarks/train.py ... --compiled --loops "resident graphs"`: the issue's one-net targets (500
 #      units, batch 1200 and 100), the captured step as it is and compiled by torch.compile, fp32 and TF32;
 #      OUT/compiled.json;
+#   autotuned: the same for TF32 only, compiled in Inductor's default mode and in max-autotune-no-cudagraphs
+#      (the matmuls tuned too: Triton kernels with bias and ReLU fused in, against cuBLAS; batch 100 is bound by
+#      its 11 small matmuls); OUT/autotuned.json;
 #   train: `benchmarks/train.py --gpu-suite`: frames/s, TFLOP/s and the share of the measured matmul peak, one
 #      net and stacks, fp32/TF32, end to end from HDF5, the precision check; OUT/train.json;
 #   grid_replay: `benchmarks/grid_replay.py`: the 2014 grid's training time on this GPU, measured: each net of
@@ -28,12 +31,13 @@
 #
 # Each step has its own time limit, so one that hangs leaves the others their time (a benchmark prints each row as
 # it is measured, so a step cut short keeps its rows in its .txt, and the JSON files are rewritten after each
-# row); the exit status is 1 when any step failed. The limits of all five add up to 650 s, over the 600 s of one
-# call on the lent machines: there, run the default steps (310 s) in one call and "train grid_replay" (340 s) in
-# another (on an H200 the default steps took 36, 20 and 54 s; on an H100, with bf16 in the suite and before the
+# row); the exit status is 1 when any step failed. The limits of all six add up to 890 s, over the 600 s of one
+# call on the lent machines: there, run the default steps (310 s) in one call, "train grid_replay" (340 s) or
+# "autotuned grid_replay" (360 s) in another (on an H200 the default steps took 36, 20 and 54 s; on an H100, with bf16 in the suite and before the
 # compiled step, train took 265 s and grid_replay 58 s). A call brings back at most 8 files: machine.txt (what ran
 # where), each step's output (NAME.txt, rewritten), and the figures of all but pytest_gpu (a JSON file each).
-# Each step's arguments: TRAIN_ARGS, COMPILED_ARGS, REPLAY_ARGS (with NETS_TABLE) and KERNELS_ARGS.
+# Each step's arguments: TRAIN_ARGS, COMPILED_ARGS (also autotuned's), REPLAY_ARGS (with NETS_TABLE) and
+# KERNELS_ARGS.
 # On a CPU (a smoke run of this script; kernels exits 2 there: it needs a GPU):
 #   STEPS="pytest_gpu train compiled grid_replay" \
 #   TRAIN_ARGS="--tracks 30 --frames 200 --batch-sizes 1200 --stack 4 --epochs 1" \
@@ -56,8 +60,9 @@ steps=${STEPS:-pytest_gpu kernels compiled}
 failed=()
 for name in $steps; do  # a misspelt step would otherwise be skipped without a word
     case $name in
-        pytest_gpu | kernels | compiled | train | grid_replay) ;;
-        *) echo "STEPS: no step '$name' (the steps: pytest_gpu kernels compiled train grid_replay)" >&2; exit 2 ;;
+        pytest_gpu | kernels | compiled | autotuned | train | grid_replay) ;;
+        *) echo "STEPS: no step '$name' (the steps: pytest_gpu kernels compiled autotuned train grid_replay)" >&2
+           exit 2 ;;
     esac
 done
 
@@ -96,6 +101,13 @@ if wanted compiled; then
     # shellcheck disable=SC2086  # COMPILED_ARGS is a list of arguments
     step compiled 140 "$py" benchmarks/train.py $compiled_args --compiled \
         --loops "resident graphs" "resident eager compiled" --json "$out/compiled.json"
+fi
+if wanted autotuned; then
+    # shellcheck disable=SC2086  # COMPILED_ARGS is a list of arguments
+    step autotuned 240 "$py" benchmarks/train.py $compiled_args --precisions tf32 --compiled \
+        --compile-modes default max-autotune-no-cudagraphs \
+        --loops "resident graphs compiled" "resident graphs autotuned" "resident eager compiled" \
+        "resident eager autotuned" --json "$out/autotuned.json"
 fi
 if wanted grid_replay; then
     # shellcheck disable=SC2086  # REPLAY_ARGS is a list of arguments

@@ -12,9 +12,13 @@ batch size and precision it measures, with CUDA events over many replays:
   name; their sum beside the step's time says how much of it is kernels running and how much the gaps.
 
 With ``--blas cublaslt`` the matmuls go through cuBLASLt (``torch.backends.cuda.preferred_blas_library``), a
-second row beside the default's. Needs a GPU (it says so and exits 2 without one)::
+second row beside the default's. ``--compiled`` adds the step compiled by ``torch.compile``, in each of
+``--compile-modes`` (``max-autotune-no-cudagraphs``: Inductor also tunes the matmuls). Needs a GPU (it says so
+and exits 2 without one)::
 
     PYTHONPATH=src python benchmarks/step_kernels.py --json OUT/kernels.json
+    PYTHONPATH=src python benchmarks/step_kernels.py --blas cublas --batch-sizes 100 --precisions tf32 \
+        --compiled --compile-modes default max-autotune-no-cudagraphs   # batch 100's matmuls, tuned or not
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ import sys
 import torch
 import torch.nn.functional as F
 
-from mgrfaults.systems.resident import ResidentSGD, tf32_matmuls
+from mgrfaults.systems.resident import COMPILE_MODES, ResidentSGD, tf32_matmuls
 from step_ops import study_net
 
 DIM, N_CLASSES = 513, 10
@@ -141,7 +145,8 @@ def measure(variant, units, batch_size, precision, device, compiled, top):
            "eager_kernels_us": round(eager_sum, 1), "eager_kernels_per_step": round(
                sum(v["per_step"] for v in eager.values()), 1),
            "eager_kernels": dict(list(eager.items())[:top])}
-    print(f"{variant} {units} units, batch {batch_size}, {precision}{' compiled' if compiled else ''}, "
+    how = {False: "", True: " compiled"}.get(compiled, f" compiled {compiled}")
+    print(f"{variant} {units} units, batch {batch_size}, {precision}{how}, "
           f"{row['blas']}: step {row['step_us']} us ({row['frames_per_s'] / 1e6:.2f} M frames/s); matmuls alone "
           f"{row['matmuls_alone_us']} us; kernels seen in replay {row['replayed_kernels_us']} us "
           f"({row['replayed_kernels_per_step']} a step); eager kernels {row['eager_kernels_us']} us "
@@ -158,6 +163,8 @@ def main():
     ap.add_argument("--batch-sizes", type=int, nargs="+", default=[1200, 100])
     ap.add_argument("--precisions", nargs="+", default=["fp32", "tf32"], choices=["fp32", "tf32", "bf16"])
     ap.add_argument("--compiled", action="store_true", help="also the compiled step (torch.compile)")
+    ap.add_argument("--compile-modes", nargs="+", default=["default"], choices=list(COMPILE_MODES),
+                    help="torch.compile modes of --compiled (max-autotune-no-cudagraphs: the matmuls tuned too)")
     ap.add_argument("--blas", nargs="+", default=["cublas", "cublaslt"], help="matmul libraries to compare")
     ap.add_argument("--top", type=int, default=12, help="kernels listed per row")
     ap.add_argument("--json")
@@ -172,8 +179,8 @@ def main():
     configs = [(blas, b, p, v, False) for blas in args.blas for b in args.batch_sizes for p in args.precisions
                for v in args.variants]
     if args.compiled:
-        configs += [(args.blas[0], b, p, v, True) for b in args.batch_sizes for p in args.precisions
-                    for v in args.variants]
+        configs += [(args.blas[0], b, p, v, True if mode == "default" else mode) for mode in args.compile_modes
+                    for b in args.batch_sizes for p in args.precisions for v in args.variants]
     for blas, batch_size, precision, variant, compiled in configs:
         torch.backends.cuda.preferred_blas_library(blas)
         try:

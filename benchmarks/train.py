@@ -11,7 +11,9 @@ Loops compared (the same MLP, momentum SGD, cross-entropy, in one process, on on
 - ``resident graphs compiled <precision>`` (``--compiled``): the step's forward, loss, backward and update
   compiled by ``torch.compile`` (elementwise work fused between the matmuls), then captured; on a CPU
   ``resident eager compiled fp32``. Its compilation is timed apart (the warm-up epoch) and printed; a loop
-  whose compilation fails is reported and left out, the others still run;
+  whose compilation fails is reported and left out, the others still run. ``--compile-modes
+  max-autotune-no-cudagraphs`` adds ``resident graphs autotuned <precision>``: Inductor also tunes the
+  matmuls (its Triton kernels, bias and ReLU fused in, against cuBLAS), at a longer compilation;
 - ``stack of K, graphs <precision>``: K nets trained at once (:class:`mgrfaults.systems.stack.StackedSGD`,
   ``--stack K ...``), one batched matmul per layer for all of them; frames/s are summed over the K nets
   (each net sees every frame of the epoch), FLOP/s likewise; eager on a CPU;
@@ -35,6 +37,9 @@ leave the accuracy unchanged.
     PYTHONPATH=src python benchmarks/train.py --gpu-suite        # the whole GPU benchmark: one command
     PYTHONPATH=src python benchmarks/train.py --device cuda --tracks 443 --frames 1290 --units 500 \
         --precisions fp32 tf32 --compiled --loops "resident graphs"  # the one-net targets, compiled or not
+    PYTHONPATH=src python benchmarks/train.py --device cuda --tracks 443 --frames 1290 --units 500 \
+        --batch-sizes 100 --precisions tf32 --compiled --compile-modes default max-autotune-no-cudagraphs \
+        --loops "resident graphs"                                    # batch 100: the matmuls tuned too
     PYTHONPATH=src python benchmarks/train.py --shards 'results/features/frames/shard_*.h5'
 
 ``--json PATH`` also writes every figure printed (device, peaks, one row per loop), for
@@ -62,6 +67,8 @@ from mgrfaults.systems.resident import ResidentSGD, resident_part, tf32_matmuls
 from mgrfaults.systems.stack import PartStack, StackedSGD, train_stack
 
 N_CLASSES = 10
+#: the rows of each torch.compile mode of --compiled (--compile-modes)
+COMPILED_NAMES = {"default": "compiled", "max-autotune-no-cudagraphs": "autotuned"}
 
 
 def flop_per_frame(sizes) -> float:
@@ -164,8 +171,9 @@ def throughput(args, device, store, ids, labels, mean, std, peaks):
             resident_variants += [(f"resident graphs {p}", True, p, False) for p in args.precisions]
         if args.compiled:
             mode = "graphs" if cuda else "eager"
-            resident_variants += [(f"resident {mode} compiled {p}", cuda, p, True)
-                                  for p in (args.precisions if cuda else ["fp32"])]
+            # Inductor's default mode, then (--compile-modes) the one that also tunes the matmuls
+            resident_variants += [(f"resident {mode} {COMPILED_NAMES[c]} {p}", cuda, p, True if c == "default" else c)
+                                  for c in args.compile_modes for p in (args.precisions if cuda else ["fp32"])]
         for name, graphs, precision, compiled in resident_variants:
             loops[name] = (graphs, precision, 1, compiled)
         for k in args.stack:  # K nets at once (mgrfaults.systems.stack): graphs on a GPU, eager on a CPU
@@ -298,6 +306,9 @@ def main():
     ap.add_argument("--bare", action="store_true", help="also time the bare in-memory loop")
     ap.add_argument("--compiled", action="store_true",
                     help="also time the resident step compiled by torch.compile (in each of --precisions)")
+    ap.add_argument("--compile-modes", nargs="+", default=["default"], choices=list(COMPILED_NAMES),
+                    help="torch.compile modes of --compiled (max-autotune-no-cudagraphs: also the matmuls tuned; "
+                         "its rows are named 'autotuned')")
     ap.add_argument("--loops", nargs="+", default=None,
                     help="time only the loops whose names start with one of these, e.g. 'resident graphs'")
     ap.add_argument("--stack", type=int, nargs="*", default=[],

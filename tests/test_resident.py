@@ -11,8 +11,8 @@ import torch
 
 from mgrfaults.systems.dnn import (MLP, EarlyStopping, TrainParams, epoch_hyper, frame_error, init_mlp, prefetch,
                                    train_epoch, train_mlp)
-from mgrfaults.systems.resident import (ResidentRun, ResidentSGD, fits, resident_batches, resident_part, resident_run,
-                                       valid_batch_size)
+from mgrfaults.systems.resident import (ResidentRun, ResidentSGD, compile_mode, fits, resident_batches, resident_part,
+                                       resident_run, valid_batch_size)
 from test_dnn import DEVICES, DIM, batches_for, make_run
 
 
@@ -153,6 +153,16 @@ def test_compiled_step_trains_as_the_uncompiled_one(device):
     np.testing.assert_allclose([r[0] for r in fused], [r[0] for r in plain], rtol=1e-5)
     for a, b in zip(fused_params, plain_params):
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-4, atol=1e-6)
+
+
+def test_compile_modes_are_those_a_captured_step_allows():
+    # the default mode, or the one that also tunes the matmuls; never a mode capturing CUDA graphs inside ours
+    assert compile_mode(True) is None and compile_mode("default") is None and compile_mode(False) is None
+    assert compile_mode("max-autotune-no-cudagraphs") == "max-autotune-no-cudagraphs"
+    x, y = torch.zeros(64, DIM), torch.zeros(64, dtype=torch.int64)
+    for mode in ("reduce-overhead", "max-autotune"):
+        with pytest.raises(ValueError, match="max-autotune-no-cudagraphs"):
+            ResidentSGD(MLP(DIM, [8], 10), x, y, 16, compiled=mode)
 
 
 @pytest.mark.gpu

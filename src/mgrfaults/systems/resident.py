@@ -263,7 +263,7 @@ class ResidentSGD(CapturedSteps):
     precision : {"fp32", "tf32", "bf16"}
         Matmul precision of the step: fp32 (the default, as on a CPU), TF32 tensor cores, or bf16
         autocast (weights and updates stay float32). Only on CUDA; a CPU always computes in fp32.
-    compiled : bool
+    compiled : bool or str
         Compile the step's forward and loss (and so its backward) and its update with
         ``torch.compile`` before any graph capture: the elementwise work of a step (bias, ReLU,
         dropout masks and their scaling, their gradients, the momentum update) fused into a few
@@ -274,6 +274,8 @@ class ResidentSGD(CapturedSteps):
         shape and dropout in the process reuses it, one of another configuration compiles again, up
         to ``torch._dynamo.config.recompile_limit`` (8) configurations a process, after which they run
         uncompiled. In the workflow: ``systems.dnn.compile``; ``benchmarks/train.py --compiled``.
+        A string names Inductor's mode (:func:`compile_mode`): ``"max-autotune-no-cudagraphs"`` also
+        tunes the matmuls (Triton kernels, their bias and ReLU fused, against cuBLAS), at a longer compilation.
     """
 
     def __init__(self, model, x, y, batch_size=1200, frames_per_epoch=None, seed=0, use_graphs=None,
@@ -297,8 +299,9 @@ class ResidentSGD(CapturedSteps):
         # module functions, not bound methods: a trainer holding its own methods would be a reference cycle,
         # freed (its graphs and its part with it) only by the cyclic collector, at any moment, a later
         # trainer's graph capture included
-        self._loss = torch.compile(batch_loss, dynamic=False) if compiled else batch_loss
-        self._update = torch.compile(momentum_update, dynamic=False) if compiled else momentum_update
+        mode = compile_mode(compiled)
+        self._loss = torch.compile(batch_loss, dynamic=False, mode=mode) if compiled else batch_loss
+        self._update = torch.compile(momentum_update, dynamic=False, mode=mode) if compiled else momentum_update
 
     def set_hyper(self, learning_rate: float, momentum: float) -> None:
         """Learning rate and momentum of the following steps (device scalars, read by the graphs)."""
@@ -360,6 +363,21 @@ class ResidentSGD(CapturedSteps):
         order, n = self._launched, len(self._launched)
         errors = (self.predicted[:n] != self.y.index_select(0, order)).sum()
         return float(self.loss_sum) / max(n, 1), float(errors) / max(n, 1), n
+
+
+#: torch.compile modes for a step that is captured afterwards: "reduce-overhead" and "max-autotune" would
+#: capture CUDA graphs of their own, inside ours
+COMPILE_MODES = ("default", "max-autotune-no-cudagraphs")
+
+
+def compile_mode(compiled) -> str | None:
+    """The ``torch.compile`` mode of a ``compiled`` setting: True -> None (the default mode), or one of
+    :data:`COMPILE_MODES`; False -> None (nothing compiled)."""
+    if isinstance(compiled, bool) or compiled is None:
+        return None
+    if compiled not in COMPILE_MODES:
+        raise ValueError(f"compiled: True, False or one of {', '.join(COMPILE_MODES)}, got {compiled!r}")
+    return None if compiled == "default" else compiled
 
 
 @contextlib.contextmanager
