@@ -194,9 +194,16 @@ def test_train_stack_files_writes_each_net_and_falls_back_when_parts_do_not_fit(
     def state(path):
         return load_model(path)[0].state_dict()
 
+    from mgrfaults.systems import dnn as dnn_module
+
+    standardised = []  # the training parts whose statistics were computed: one pass for the stack's two nets
+    stats = dnn_module.standardisation_stats
+    monkeypatch.setattr(dnn_module, "standardisation_stats", lambda store, ids: standardised.append(ids) or
+                        stats(store, ids))
     for tag in ("a", "b"):
         logs = train_stack_files(paths, metadata, members(tag), DATA, device=device)
         assert [len(log) for log in logs] == [len(pd.read_csv(m["training_log"])) for m in members(tag)]
+    assert len(standardised) == 2  # one a stack
     for net in systems:
         _, meta = load_model(tmp_path / f"a_{net}.pt")
         assert meta["info"]["stack"] == ["20_RS a", "20_RSD a"] and meta["info"]["net"] == net

@@ -902,13 +902,19 @@ class NetRun:
 
 
 def prepare_net_run(store, partition_csv, metadata_csv, spec, variant: dict, data: dict, seed: int,
-                    device, hf: dict | None = None, rbm: dict | None = None) -> NetRun:
+                    device, hf: dict | None = None, rbm: dict | None = None, stats: dict | None = None) -> NetRun:
     """Read a condition/fold's parts, build the net of ``spec`` and initialise it (RBM pre-training
-    included when the net asks for it). The arguments are :func:`train_net_files`'."""
+    included when the net asks for it). The arguments are :func:`train_net_files`', and ``stats``: a dict
+    that keeps each training part's standardisation statistics for the next net on the same part of
+    ``store`` (a stack's nets of one condition and fold: one pass over the part instead of one a net)."""
     from mgrfaults.systems.rbm import pretrain_mlp
 
     parts, labels, label_order = run_parts(partition_csv, metadata_csv)
-    mean, std = standardisation_stats(store, parts["train"])
+    stats = {} if stats is None else stats
+    key = tuple(parts["train"])
+    if key not in stats:
+        stats[key] = standardisation_stats(store, parts["train"])
+    mean, std = stats[key]
     hf = dict(hf or {})
     params = TrainParams.from_config(variant, optimizer=spec.optimizer, pretrain=spec.pretrain, rbm=dict(rbm or {}))
     if spec.optimizer == "hf":

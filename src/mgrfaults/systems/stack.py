@@ -422,8 +422,9 @@ def train_stack_files(frame_paths, metadata_csv, members, data: dict, device=_SY
     t0 = time.perf_counter()
     # the parts go to the device whole (resident_part reads the store): a RAM cache per net would only cost memory
     data = {**data, "cache_mb": 0}
+    stats = {}  # the standardisation of each distinct training part, computed once
     runs = [prepare_net_run(store, m["partition"], metadata_csv, m["spec"], m["variant"], data, m["seed"], device,
-                            None, rbm) for m in members]
+                            None, rbm, stats) for m in members]
     seeds = [derive(m["seed"], "dropout") for m in members]
     loggers = [epoch_logger(m["label"]) for m in members]
     trains, valids = [r.train for r in runs], [r.valid for r in runs]
