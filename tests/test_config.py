@@ -237,6 +237,28 @@ def test_missing_or_empty_root_is_named(source, tmp_path):
     check_config(config)
 
 
+def test_results_that_is_a_file_or_below_one_is_named(tmp_path):
+    config = load_config()
+    (tmp_path / "notes.txt").write_text("not a folder")
+    for results, problem in [(tmp_path / "notes.txt", "is a file"), (tmp_path / "notes.txt" / "run", "lies below the file")]:
+        config["results"] = str(results)
+        with pytest.raises(ConfigError, match=rf"results: .* {problem}"):
+            check_config(config)
+    config["results"] = str(tmp_path / "new" / "run")  # a folder still to make is fine
+    check_config(config)
+
+
+def test_published_lists_folder_missing_a_list_is_named(tmp_path):
+    config = load_config({"partitions": {"conditions": {"mine": {"method": "published", "lists": str(tmp_path),
+                                                                 "set": "mine"}}}})
+    for part in ("train", "valid"):
+        (tmp_path / f"{part}_mine.txt").write_text("blues.00000\n")
+    with pytest.raises(ConfigError, match=r"partitions\.conditions\.mine\.lists: .* lacks test_mine\.txt"):
+        check_config(config)
+    (tmp_path / "test_mine.txt").write_text("blues.00001\n")
+    check_config(config)
+
+
 def test_gtzan_without_root_downloads():
     config = load_config()
     config["dataset"]["source"] = "gtzan"

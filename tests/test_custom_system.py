@@ -98,6 +98,7 @@ def test_wrong_shape_names_system_condition_and_fold(tmp_path):
     message = str(err.value)
     assert "custom system Wrong (standard, fold 2)" in message
     assert "shape (4, 2)" in message and "(4, 3)" in message
+    assert "context.genres, in that order" in message  # the columns a plugin must give, named
 
 
 def test_nan_scores_name_the_excerpts():
@@ -332,4 +333,19 @@ def test_an_error_inside_fit_names_the_run(tmp_path):
            "        raise RuntimeError('out of memory')\n    def predict(self, test):\n        pass\n"
     factory = load_factory(f"{plugin_file(tmp_path, body)}:build")
     with pytest.raises(PluginError, match=r"custom system Mine \(standard, fold 2\): fit\(\) raised RuntimeError: out of"):
+        run_custom_system(factory, context(), {}, constructed_parts())
+
+
+@pytest.mark.parametrize("factory_body, fit_body, expected", [
+    ("raise RuntimeError('weights not found')", "pass", r"the factory raised RuntimeError: weights not found"),
+    ("return Crash()", "raise SystemExit(0)", r"fit\(\) called sys.exit\(0\); a custom system must return or raise"),
+    ("return Crash()", "raise KeyboardInterrupt", r"fit\(\) raised KeyboardInterrupt"),
+])
+def test_a_plugin_that_raises_anything_or_exits_names_the_run(tmp_path, factory_body, fit_body, expected):
+    # an error of the factory, and an exit or an interrupt inside fit(), end the job naming the system and its run:
+    # a sys.exit would otherwise end the job without outputs and without a word
+    body = (f"def build(context):\n    {factory_body}\n\nclass Crash:\n    def fit(self, train, valid):\n"
+            f"        {fit_body}\n    def predict(self, test):\n        pass\n")
+    factory = load_factory(f"{plugin_file(tmp_path, body)}:build")
+    with pytest.raises(PluginError, match=r"custom system Mine \(standard, fold 2\): " + expected):
         run_custom_system(factory, context(), {}, constructed_parts())

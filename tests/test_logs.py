@@ -51,3 +51,25 @@ def test_finished_message_after_other_targets_does_not_point_at_an_unbuilt_answe
 
     text = finished_message("results", "results/tables/difference.csv", answer_exists=False)
     assert "not built yet" in text and "results/tables/difference.csv" in text and "--report" not in text
+
+
+TERMINATED = """
+import os, signal, sys
+from pathlib import Path
+from mgrfaults.io import atomic_path
+from mgrfaults.logs import setup_script_logging
+setup_script_logging([sys.argv[1]])
+with atomic_path(Path(sys.argv[2])) as tmp:
+    tmp.write_text("half")
+    os.kill(os.getpid(), signal.SIGTERM)  # as SLURM's time limit, scancel or timeout end a job
+    tmp.write_text("half, and more")
+"""
+
+
+def test_sigterm_leaves_no_half_written_output(tmp_path):
+    out = tmp_path / "results" / "shard_0.h5"
+    proc = subprocess.run([sys.executable, "-c", TERMINATED, str(tmp_path / "rule.log"), str(out)],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 143, proc.stderr
+    assert not out.exists() and list(out.parent.iterdir()) == []  # the hidden temporary file removed too
+    assert "terminated (SIGTERM)" in (tmp_path / "rule.log").read_text()

@@ -366,13 +366,18 @@ def check_finite_numbers(config: Mapping[str, Any], key: str = "") -> None:
 
 
 def check_results_folder(config: Mapping[str, Any]) -> None:
-    """``results`` is a folder of its own: not empty and not the filesystem root."""
+    """``results`` is a folder of its own: not empty, not the filesystem root, and neither a file nor below one."""
     results = str(config.get("results", ""))
     if not results.strip():
         raise ConfigError("results: empty; name the folder that holds every output (e.g. results)")
     resolved = Path(results).expanduser().resolve()
     if resolved == Path(resolved.anchor):
         raise ConfigError(f"results: {results!r} is the filesystem root; name a folder of its own (e.g. results)")
+    # the nearest existing path: a file there would fail the first output's folder, deep in Snakemake
+    existing = next(p for p in (resolved, *resolved.parents) if p.exists())
+    if not existing.is_dir():
+        where = "is a file" if existing == resolved else f"lies below the file {existing}"
+        raise ConfigError(f"results: {results!r} {where}; name a folder (it is made if missing)")
 
 
 def check_texture_bands(config: Mapping[str, Any]) -> None:
@@ -446,6 +451,15 @@ def check_input_paths(config: Mapping[str, Any]) -> None:
     for key, value in keys:
         if not Path(value).expanduser().exists():
             raise ConfigError(f"{key}: {value!r} does not exist")
+    from mgrfaults.data.annotations import partition_list_paths
+
+    for name, cond in ((config.get("partitions") or {}).get("conditions") or {}).items():
+        if cond.get("method") == "published" and cond.get("lists") and cond.get("set"):
+            missing = [p.name for p in partition_list_paths(Path(cond["lists"]).expanduser(), cond["set"]).values()
+                       if not p.is_file()]
+            if missing:
+                raise ConfigError(f"partitions.conditions.{name}.lists: {cond['lists']!r} lacks {', '.join(missing)} "
+                                  f"(a published condition reads train_, valid_ and test_<set>.txt; set: {cond['set']!r})")
 
 
 BAD_INPUT_CHECKS = (

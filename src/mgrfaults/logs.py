@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import signal
 import sys
+import threading
 
 from mgrfaults.config import ConfigError
 from mgrfaults.errors import InputError
@@ -31,7 +33,8 @@ def setup_script_logging(log_paths=(), level: int = logging.INFO) -> logging.Log
     An exception that ends the script is logged there too. An expected error (``EXPECTED_ERRORS``:
     missing file, bad input, no network) prints one paragraph on stderr, its message, which names the
     file or config key and what to do, and where the traceback is; the traceback goes only to the log
-    file. Any other exception (a bug) prints its traceback on stderr as well.
+    file. Any other exception (a bug) prints its traceback on stderr as well. SIGTERM ends the script
+    through ``SystemExit(143)``, so that no half-written output stays (:func:`mgrfaults.io.atomic_path`).
 
     Parameters
     ----------
@@ -57,7 +60,17 @@ def setup_script_logging(log_paths=(), level: int = logging.INFO) -> logging.Log
             log.critical("failed: %s", exc, exc_info=(exc_type, exc, tb))
 
     sys.excepthook = log_uncaught
+    if threading.current_thread() is threading.main_thread():  # signal handlers belong to the main thread
+        signal.signal(signal.SIGTERM, _exit_on_sigterm)
     return log
+
+
+def _exit_on_sigterm(signum, frame):
+    # Snakemake (on Ctrl-C or a failed sibling), SLURM (a time limit, scancel) and timeout end a job with
+    # SIGTERM, whose default action ends the process at once: the cleanup of atomic_path would not run and a
+    # half-written hidden file would stay in the results folder. As an exception the cleanup runs.
+    logging.getLogger("mgrfaults").error("terminated (SIGTERM): outputs being written are removed")
+    raise SystemExit(128 + signum)
 
 
 def finished_message(results: str, summary_table: str, configfiles=(), config_overrides: bool = False,

@@ -224,8 +224,10 @@ def load_factory(factory: str, where: str = "factory") -> Callable:
 # --------------------------------------------------------------------------------------------------
 
 
-def check_scores(scores, n_test: int, n_genres: int, where: str, track_ids=()) -> np.ndarray:
+def check_scores(scores, n_test: int, n_genres: int, where: str, track_ids=(), genres=()) -> np.ndarray:
     """The plugin's scores as float64 (n_test, n_genres), or a :class:`PluginError` naming ``where``.
+
+    ``genres``: the column order (``context.genres``), named in the error of a wrong shape.
 
     Raises
     ------
@@ -237,9 +239,12 @@ def check_scores(scores, n_test: int, n_genres: int, where: str, track_ids=()) -
     except (TypeError, ValueError) as e:
         raise PluginError(f"{where}: predict() returned {type(scores).__name__}, not a numeric array: {e}") from e
     if arr.shape != (n_test, n_genres):
+        # the columns are context.genres, which can hold genres no training excerpt has (a dataset whose labels
+        # are some of GTZAN's gets GTZAN's ten): a classifier's own classes_ would give fewer columns
+        order = f": context.genres, in that order: {list(genres)}" if len(genres) else ""
         raise PluginError(
             f"{where}: predict() returned scores of shape {arr.shape}; expected (n_test, n_genres) = "
-            f"({n_test}, {n_genres}): one row per test excerpt, one column per genre"
+            f"({n_test}, {n_genres}): one row per test excerpt, one column per genre{order}"
         )
     bad_rows = np.flatnonzero(~np.isfinite(arr).all(axis=1))
     if len(bad_rows):
@@ -283,19 +288,31 @@ def run_custom_system(factory: Callable, context: SystemContext, params: dict, p
         system = factory(context, **dict(params))
     except TypeError as e:
         raise PluginError(f"{where}: factory(context, **params) failed: {e}") from e
+    except (Exception, SystemExit, KeyboardInterrupt) as e:
+        raise _plugin_error(where, "the factory", e) from e
     missing = [f"{m}()" for m in ("fit", "predict") if not callable(getattr(system, m, None))]
     if missing:
         raise PluginError(f"{where}: the factory returned {type(system).__name__}, which has no {' or '.join(missing)}")
     # the plugin's own errors are re-raised naming the run they happened in
     try:
         system.fit(parts["train"], parts["valid"])
-    except Exception as e:
-        raise PluginError(f"{where}: fit() raised {type(e).__name__}: {e}") from e
+    except (Exception, SystemExit, KeyboardInterrupt) as e:
+        raise _plugin_error(where, "fit()", e) from e
     try:
         scores = system.predict(parts["test"])
-    except Exception as e:
-        raise PluginError(f"{where}: predict() raised {type(e).__name__}: {e}") from e
-    return check_scores(scores, len(parts["test"]), len(context.genres), where, parts["test"].track_ids)
+    except (Exception, SystemExit, KeyboardInterrupt) as e:
+        raise _plugin_error(where, "predict()", e) from e
+    return check_scores(scores, len(parts["test"]), len(context.genres), where, parts["test"].track_ids,
+                        context.genres)
+
+
+def _plugin_error(where: str, call: str, error: BaseException) -> PluginError:
+    # sys.exit in a plugin (argparse on bad arguments does it) would end the job with no output and no word,
+    # which Snakemake reports as missing outputs ("filesystem latency"); an interrupt's message is empty
+    if isinstance(error, SystemExit):
+        return PluginError(f"{where}: {call} called sys.exit({error.code!r}); a custom system must return or "
+                           "raise an exception, not exit the process")
+    return PluginError(f"{where}: {call} raised {type(error).__name__}: {error}")
 
 
 def _reader(input_kind: str, store, sample_rate: int, max_duration: float):
