@@ -1,5 +1,6 @@
 """GTZAN annotations: Sturm's artist index, the study's partition lists, the metadata built from them."""
 
+import logging
 from pathlib import Path
 
 import pandas as pd
@@ -7,8 +8,11 @@ import pytest
 
 from mgrfaults import GENRES
 from mgrfaults.data.annotations import (
+    _normalise_text,
+    artist_spellings,
     gtzan_metadata,
     infer_removed_faults,
+    read_annotations,
     read_gtzan_index,
     read_partition_list,
     read_partition_lists,
@@ -156,3 +160,48 @@ def test_shared_gtzan_metadata_skipped_and_unknown():
     assert (no_lists["fault"] == "none").all()
     with pytest.raises(InputError, match="blues.00100"):
         gtzan_metadata(gtzan_listing(["blues.00000", "blues.00100"]), INDEX, None)
+
+
+# ---------------------------------------------------------------------------------------------
+# artist spellings: one artist, one name, from every source
+
+
+def test_artist_spellings_merge_case_whitespace_punctuation_only():
+    names = (["The Band"] * 2 + ["the band", " The  Band ", "The-Band!", "Other"]
+             + ["unknown:a.00001", "unknown:A.00001", "", "", "!!!", "! ! !", "???", "Кино", "Сплин", "Кино!"])
+    mapping = artist_spellings(names)
+    assert mapping == {"the band": "The Band", " The  Band ": "The Band", "The-Band!": "The Band",
+                       "!!!": "! ! !", "Кино!": "Кино"}  # "! ! !" < "!!!": a tie, first in sorted order
+    # a tie goes to the first spelling in sorted order, whatever the order of the excerpts
+    tie = ["Rage Against the Machine", "Rage Against The Machine"]
+    assert artist_spellings(tie) == artist_spellings(tie[::-1]) == {"Rage Against the Machine": "Rage Against The Machine"}
+    assert artist_spellings(["A", "B", "unknown:x"]) == {}
+
+
+def test_normalise_text_keeps_letters_of_every_script():
+    # an ASCII-only rule would make every Cyrillic name "" and merge strangers
+    assert _normalise_text("Кино") != _normalise_text("Сплин")
+    assert _normalise_text("Rage Against the  Machine.") == "rageagainstthemachine"
+    assert _normalise_text("Beyonce\u0301") == _normalise_text("Beyonc\u00e9")  # decomposed = composed accent
+
+
+def test_annotation_artist_variants_become_one_artist(tmp_path, caplog):
+    path = tmp_path / "ann.csv"
+    path.write_text("track_id,artist\nrock.00000,The Band\nrock.00001,the band\nrock.00002,\"  THE  BAND \"\n"
+                    "rock.00003,The Band.\nrock.00004,The Band\nrock.00005,Another Band\nrock.00006,\n")
+    with caplog.at_level(logging.INFO, logger="mgrfaults"):
+        ann = read_annotations(path)
+    assert list(ann["artist"]) == ["The Band"] * 5 + ["Another Band", ""]
+    assert "artist spellings merged: 'the band' (1) -> 'The Band' (2)" in caplog.text
+    assert str(path) in caplog.text
+
+
+@needs_shared
+def test_shared_index_one_spelling_per_artist(caplog):
+    with caplog.at_level(logging.INFO, logger="mgrfaults"):
+        meta = gtzan_metadata(gtzan_listing(read_gtzan_index(INDEX)["track_id"]), INDEX, LISTS)
+    ratm = meta.loc[meta["track_id"].isin([f"metal.{i:05d}" for i in range(95, 100)]), "artist"]
+    assert set(ratm) == {"Rage Against The Machine"}  # the index spells metal.00095 "... the Machine"
+    assert "'Rage Against the Machine' (1) -> 'Rage Against The Machine' (4)" in caplog.text
+    named = meta.loc[~meta["artist"].str.startswith("unknown:"), "artist"].drop_duplicates()
+    assert not named.map(_normalise_text).duplicated().any()

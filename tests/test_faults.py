@@ -10,14 +10,14 @@ import yaml
 
 from mgrfaults.data.audio import decode, write_au
 from mgrfaults.data.metadata import validate_metadata
-from mgrfaults.errors import InputError
+from mgrfaults.errors import AudioError, InputError
 from mgrfaults.faults.distortion import CLIP_FRACTION_THRESHOLD, clip_fraction, is_distorted
 from mgrfaults.faults.evaluation import evaluate_detection, replica_pairs
 from mgrfaults.faults.exact import pcm_hash
 from mgrfaults.faults.groups import apply_detected, detected_table, keep_order
 from mgrfaults.faults.landmarks import (DEFAULT_MATCH_PARAMS, DEFAULT_VERIFY_PARAMS, FINGERPRINT_RATE, HOP,
                                         match_landmarks, verify_pairs)
-from mgrfaults.faults.shards import detect, excerpt_descriptors
+from mgrfaults.faults.shards import describe_rows, detect, excerpt_descriptors, read_shards, write_shard
 from mgrfaults.partitions.split import run_condition
 
 SR = 22050
@@ -131,6 +131,56 @@ def test_match_landmarks_needs_the_thresholds_and_skips_self_pairs():
     assert set(zip(out["a"], out["b"])) == {(0, 2)}
     assert out["offset_frames"].iloc[0] == -30  # 0 starts 30 frames into 2
     assert match_landmarks(hashes, times, min_matches=150).empty
+
+
+# --------------------------------------------------------------------------------------------
+# very short excerpts and errors of one excerpt
+
+
+def test_very_short_excerpts_are_described_and_matched_without_error(tmp_path):
+    # the data and feature stages accept excerpts shorter than one fingerprint frame (1024 samples
+    # at 22050 Hz); the fault stage must describe them too, not stop the run
+    lengths = (1, 10, 110, 511, 1022)
+    paths = []
+    for n in lengths:
+        paths.append(tmp_path / f"short{n}.au")
+        write_au(paths[-1], (0.3 * np.sin(2 * np.pi * 440 * np.arange(n) / SR)).astype(np.float32), SR)
+    paths.append(tmp_path / "long.au")
+    write_au(paths[-1], music(7, 3.0).astype(np.float32), SR)
+    rows = pd.DataFrame({"track_id": [p.stem for p in paths], "path": [str(p) for p in paths]})
+    write_shard(describe_rows(rows, None), tmp_path / "shard.npz")
+    descriptors = read_shards([tmp_path / "shard.npz"])
+    assert np.isfinite(descriptors["clip_fractions"]).all()
+    for i in range(len(lengths)):
+        assert len(descriptors["hashes"][i]) == 0  # one frame: no landmark, so no spurious match
+        assert descriptors["mels"][i].shape[1] >= 1 and np.isfinite(descriptors["mels"][i].astype(float)).all()
+    detected, pairs = detect(descriptors, DEFAULT_MATCH_PARAMS, CLIP_FRACTION_THRESHOLD)
+    assert pairs.empty and (detected["fault"] == "").all()
+    for n in (0, 1, 2, 511, 1023, 2048):  # the analyses alone, at other rates and lengths
+        for rate in (8000, 22050, 44100):
+            d = excerpt_descriptors(np.zeros(n, np.float32), rate)
+            assert np.isfinite(d["clip_fraction"]) and np.isfinite(d["mel"].astype(float)).all()
+
+
+def test_an_error_inside_one_excerpt_names_its_file(tmp_path, monkeypatch):
+    from mgrfaults.faults import shards
+
+    good, bad = tmp_path / "good.au", tmp_path / "bad.au"
+    write_au(good, music(8, 1.0).astype(np.float32), SR)
+    write_au(bad, music(9, 1.0).astype(np.float32), SR)
+    real = shards.excerpt_descriptors
+    calls = []
+
+    def failing(y, sample_rate, params=None):
+        calls.append(len(y))
+        if len(calls) == 2:  # the second excerpt, bad.au
+            raise ValueError("an analysis failed")
+        return real(y, sample_rate, params)
+
+    monkeypatch.setattr(shards, "excerpt_descriptors", failing)
+    rows = pd.DataFrame({"track_id": ["good", "bad"], "path": [str(good), str(bad)]})
+    with pytest.raises(AudioError, match=r"bad\.au: fault descriptors of track bad failed: ValueError: an analysis failed"):
+        describe_rows(rows, None)
 
 
 # --------------------------------------------------------------------------------------------

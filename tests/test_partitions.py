@@ -328,6 +328,46 @@ def test_gtzan_automatic_fault_filtered():
         check_partition(stratified, meta, artist_filtered=True)
 
 
+@pytest.mark.skipif(
+    not (SHARED_GTZAN / "metadata" / "GTZANindex.txt").exists(),
+    reason=f"the shared GTZAN annotations are not at {SHARED_GTZAN} (shared/ beside the repository)",
+)
+def test_gtzan_artist_spelled_two_ways_stays_in_one_part():
+    from mgrfaults.data.annotations import gtzan_metadata, read_gtzan_index
+
+    index_path = SHARED_GTZAN / "metadata" / "GTZANindex.txt"
+    ids = read_gtzan_index(index_path)["track_id"]
+    listing = pd.DataFrame({"track_id": ids, "genre": ids.str.split(".").str[0], "duration": 30.0, "sample_rate": 22050})
+    listing["path"] = listing["genre"] + "/" + listing["track_id"] + ".au"
+    meta = gtzan_metadata(listing, index_path, SHARED_GTZAN / "partitions")
+    ratm = meta["artist"].str.lower() == "rage against the machine"
+    assert ratm.sum() == 5
+    for seed in (0,):  # a seed that split "Rage Against the/The Machine" when spellings were artists
+        part = artist_filtered_split(meta, TARGET, REMOVE, seed=seed)
+        assert part.merge(meta[ratm], on="track_id")["part"].nunique() == 1
+
+
+def test_annotated_artist_variants_never_cross_parts(tmp_path):
+    from mgrfaults.data.dataset import directory_metadata
+
+    # 3 genres x 10 excerpts; in rock one artist spelled four ways holds 5 excerpts ("The Band" most often)
+    ids = [f"{g}.{i:05d}" for g in ("blues", "jazz", "rock") for i in range(10)]
+    listing = pd.DataFrame({"track_id": ids, "genre": [t.split(".")[0] for t in ids], "duration": 10.0,
+                            "sample_rate": 22050})
+    listing["path"] = listing["genre"] + "/" + listing["track_id"] + ".wav"
+    spellings = {"rock.00000": "The Band", "rock.00001": "the band", "rock.00002": " THE  BAND ",
+                 "rock.00003": "The Band.", "rock.00004": "The Band"}
+    artists = [spellings.get(t, f"artist {t}") for t in ids]
+    (tmp_path / "ann.csv").write_text("track_id,artist\n" + "".join(f'{t},"{a}"\n' for t, a in zip(ids, artists)))
+    meta = validate_metadata(directory_metadata(listing, str(tmp_path / "ann.csv"), require_artist=True))
+    band = meta["track_id"].isin(list(spellings))
+    assert set(meta.loc[band, "artist"]) == {"The Band"}
+    for seed in range(4):
+        part = artist_filtered_split(meta, TARGET, REMOVE, seed=seed)
+        assert part.merge(meta[band], on="track_id")["part"].nunique() == 1
+        check_partition(part, meta, artist_filtered=True)
+
+
 # ---------------------------------------------------------------------------------------------
 # config and workflow
 

@@ -33,12 +33,23 @@ index to tell replicas from the rest:
   index titles match no other excerpt).
 
 Sturm's mislabelings are not in these sources: every kept excerpt has ``fault = none``.
+
+Artist spellings
+----------------
+Artists are grouped by their name everywhere downstream (artist-filtered partitions, the
+published lists' artist check, the attribution table), so one artist must have one spelling.
+Sturm's index spells one artist two ways (``Rage Against the Machine``, metal.00095, and
+``Rage Against The Machine``, metal.00096-99), and user annotations may too. The readers
+(:func:`read_gtzan_index`, :func:`read_annotations`) therefore merge spellings that differ only
+in case, whitespace or punctuation into one (:func:`artist_spellings`), and log each merge.
 """
 
 from __future__ import annotations
 
 import difflib
+import logging
 import re
+import unicodedata
 from pathlib import Path
 
 import pandas as pd
@@ -46,6 +57,8 @@ import pandas as pd
 from mgrfaults.errors import InputError
 from mgrfaults.data.metadata import COLUMNS, read_csv_checked, read_text_checked, validate_metadata
 from mgrfaults.config import section_defaults
+
+log = logging.getLogger(__name__)
 
 # the schema's defaults (workflow/schemas/config.schema.yaml): the one place a default is written
 _PUBLISHED = section_defaults("partitions.conditions.published")
@@ -81,7 +94,8 @@ def read_gtzan_index(path) -> pd.DataFrame:
     -------
     DataFrame
         Columns track_id (GTZAN stem), artist, title; one row per excerpt in file order.
-        An empty artist becomes ``unknown:<track_id>`` (each unknown is its own artist).
+        An empty artist becomes ``unknown:<track_id>`` (each unknown is its own artist);
+        spellings of one artist are merged into one (:func:`canonical_artists`).
 
     Raises
     ------
@@ -108,6 +122,7 @@ def read_gtzan_index(path) -> pd.DataFrame:
     dup = index["track_id"][index["track_id"].duplicated()]
     if len(dup):
         raise InputError(f"{path}: duplicate track id(s) {sorted(set(dup))[:10]}")
+    index["artist"] = canonical_artists(index["artist"], path)
     return index
 
 
@@ -150,7 +165,8 @@ def read_annotations(path, require_artist: bool = False) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        Columns among :data:`ANNOTATION_COLUMNS`, named in lower case; values stripped strings.
+        Columns among :data:`ANNOTATION_COLUMNS`, named in lower case; values stripped strings;
+        spellings of one artist merged into one (:func:`canonical_artists`).
 
     Raises
     ------
@@ -189,6 +205,8 @@ def read_annotations(path, require_artist: bool = False) -> pd.DataFrame:
     dup = sorted(set(table["track_id"][table["track_id"].duplicated()]))
     if dup:
         raise InputError(f"{path}: track_id: {len(dup)} id(s) annotated more than once: {dup[:10]}")
+    if "artist" in table.columns:
+        table["artist"] = canonical_artists(table["artist"], path)
     return table
 
 
@@ -209,7 +227,82 @@ def read_partition_lists(lists_dir, list_set: str = _PUBLISHED["set"]) -> dict[s
 
 
 def _normalise_text(text: str) -> str:
-    return re.sub(r"[^0-9a-z]+", "", str(text).lower())
+    """Case-, whitespace- and punctuation-blind form: letters and digits of any script, casefolded.
+
+    NFKC first, so that a composed and a decomposed accent (or a full-width letter) are one
+    character; letters of every script are kept, so that two names in a non-Latin script do not
+    both shrink to ``""`` (on ASCII text this is ``[^0-9a-z]`` removed after lower-casing).
+    """
+    return re.sub(r"[\W_]+", "", unicodedata.normalize("NFKC", str(text)).casefold())
+
+
+UNKNOWN_ARTIST_PREFIX = "unknown:"
+"""``unknown:<track_id>``: an excerpt of unknown artist, its own artist (never merged with another)."""
+
+
+def _artist_key(artist: str) -> str:
+    """The identity of an artist's name: :func:`_normalise_text`, or for a name of punctuation
+    only (``!!!``), the name without whitespace, casefolded (so that ``!!!`` and ``???`` stay apart)."""
+    key = _normalise_text(artist)
+    return key if key else "".join(str(artist).split()).casefold()
+
+
+def artist_spellings(artists) -> dict[str, str]:
+    """Which spellings of an artist name to replace, and by which spelling.
+
+    Spellings that differ only in case, whitespace or punctuation name one artist
+    (``Rage Against the Machine``, ``Rage Against The Machine``). Each such group gets one
+    spelling: the most frequent, ties broken by the first in sorted order, so that the result
+    depends on the names alone, not on their order. Empty names and ``unknown:<track_id>``
+    placeholders are never merged.
+
+    Parameters
+    ----------
+    artists : iterable of str
+        One name per excerpt.
+
+    Returns
+    -------
+    dict
+        spelling -> the spelling that replaces it, for the spellings that change only.
+    """
+    counts = pd.Series([str(a) for a in artists], dtype=object).value_counts(sort=False)
+    groups: dict[str, list[tuple[str, int]]] = {}
+    for name, n in counts.items():
+        if not name.strip() or name.startswith(UNKNOWN_ARTIST_PREFIX):
+            continue
+        groups.setdefault(_artist_key(name), []).append((name, int(n)))
+    mapping = {}
+    for spellings in groups.values():
+        if len(spellings) > 1:
+            keep = min(spellings, key=lambda s: (-s[1], s[0]))[0]
+            mapping.update({name: keep for name, _ in spellings if name != keep})
+    return mapping
+
+
+def canonical_artists(artists: pd.Series, source) -> pd.Series:
+    """``artists`` with each artist's spellings merged into one (:func:`artist_spellings`), each merge logged.
+
+    Parameters
+    ----------
+    artists : Series of str
+        One name per excerpt.
+    source : str or Path
+        The file the names come from (for the log).
+
+    Returns
+    -------
+    Series of str
+        The same index; only merged spellings change.
+    """
+    mapping = artist_spellings(artists)
+    if not mapping:
+        return artists
+    counts = artists.value_counts()
+    for old, new in sorted(mapping.items()):
+        # logged, not silent: a merge changes which excerpts the artist filter keeps together
+        log.info("%s: artist spellings merged: %r (%d) -> %r (%d)", source, old, counts[old], new, counts[new])
+    return artists.replace(mapping)
 
 
 def _same_song(a: tuple[str, str], b: tuple[str, str]) -> bool:

@@ -77,13 +77,20 @@ def spectrogram_db(y: np.ndarray, sample_rate: int) -> np.ndarray:
     Returns
     -------
     ndarray, shape (N_FFT // 2 + 1, n_frames), float32
-        dB (20 log10 magnitude).
+        dB (20 log10 magnitude). Audio shorter than one frame (``N_FFT`` samples at the
+        fingerprint rate, 46 ms) is zero-padded to one frame, as the feature stage's
+        :func:`mgrfaults.features.extract.stft_frames` does: one frame gives no landmark
+        (a landmark pairs peaks of two frames), so such an excerpt matches nothing.
     """
     import librosa
 
     y = np.asarray(y, dtype=np.float32)
-    if sample_rate != FINGERPRINT_RATE:
+    if sample_rate != FINGERPRINT_RATE and len(y) > 0:
         y = librosa.resample(y, orig_sr=sample_rate, target_sr=FINGERPRINT_RATE, res_type="soxr_hq")
+    if len(y) < N_FFT:
+        # librosa refuses an uncentred frame longer than the signal; the data and feature
+        # stages accept such excerpts, so this stage must describe them too
+        y = np.pad(y, (0, N_FFT - len(y)))
     mag = np.abs(librosa.stft(y, n_fft=N_FFT, hop_length=HOP, window="hann", center=False))
     return (20.0 * np.log10(mag + 1e-9)).astype(np.float32)
 

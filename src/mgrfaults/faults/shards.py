@@ -15,7 +15,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from mgrfaults.errors import InputError
+from mgrfaults.errors import AudioError, InputError
 from mgrfaults.io import atomic_path
 from mgrfaults.faults.distortion import clip_fraction
 from mgrfaults.faults.exact import pcm_hash
@@ -34,6 +34,41 @@ def excerpt_descriptors(y: np.ndarray, sample_rate: int, peak_params: dict | Non
             "times": times, "mel": log_mel(spec)}
 
 
+def describe_file(path, track_id: str, max_duration: float | None, peak_params: dict) -> dict:
+    """Decode one excerpt and compute its descriptors (:func:`excerpt_descriptors`).
+
+    Parameters
+    ----------
+    path : str or Path
+        The audio file.
+    track_id : str
+        Its id (for the message only).
+    max_duration : float or None
+        Seconds decoded from the start.
+    peak_params : dict
+        :data:`~mgrfaults.faults.landmarks.DEFAULT_PEAK_PARAMS` keys.
+
+    Returns
+    -------
+    dict
+        :func:`excerpt_descriptors` output.
+
+    Raises
+    ------
+    AudioError
+        Any failure, naming the file: one bad excerpt among a thousand must be findable.
+    """
+    from mgrfaults.data.audio import decode
+
+    try:
+        y, sr = decode(path, max_duration)  # the file's own rate: the exact hash must see its samples
+        return excerpt_descriptors(y, sr, peak_params)
+    except AudioError:
+        raise  # already names the file
+    except Exception as e:
+        raise AudioError(path, f"fault descriptors of track {track_id} failed: {type(e).__name__}: {e}") from e
+
+
 def describe_rows(rows: pd.DataFrame, max_duration: float | None, peak_params: dict | None = None) -> dict:
     """Decode every excerpt of ``rows`` (metadata rows: track_id, path) and compute its descriptors.
 
@@ -41,14 +76,16 @@ def describe_rows(rows: pd.DataFrame, max_duration: float | None, peak_params: d
     -------
     dict
         The arrays of a shard (see the module text).
-    """
-    from mgrfaults.data.audio import decode
 
+    Raises
+    ------
+    AudioError
+        An excerpt that cannot be decoded or described, naming its file (:func:`describe_file`).
+    """
     params = {**DEFAULT_PEAK_PARAMS, **(peak_params or {})}
     ids, pcm, clip, hashes, times, mels = [], [], [], [], [], []
     for row in rows.itertuples(index=False):
-        y, sr = decode(row.path, max_duration)  # the file's own rate: the exact hash must see its samples
-        d = excerpt_descriptors(y, sr, params)
+        d = describe_file(row.path, row.track_id, max_duration, params)
         ids.append(row.track_id)
         pcm.append(d["pcm_hash"])
         clip.append(d["clip_fraction"])
