@@ -581,6 +581,120 @@ CASES.update({
 })
 
 
+# ---------------------------------------------------------------------------------------------
+# third round: files in the wrong place, repeated stems, partial annotations, too short a cut
+
+
+def gtzan_like(root, genres=("blues", "rock"), n=2):
+    for genre in genres:
+        for i in range(n):
+            write_au(root / genre / f"{genre}.{i:05d}.au", tone(0.2, freq=200 + 50 * i))
+    return root
+
+
+def case_gtzan_file_in_another_genre_folder(tmp_path, caplog):
+    from mgrfaults.data.dataset import list_audio_files
+
+    root = gtzan_like(tmp_path / "genres")
+    write_au(root / "rock" / "blues.00005.au", tone(0.2))
+    with pytest.raises(InputError, match=r"dataset\.gtzan\.root: .*rock/blues\.00005\.au: its id blues\.00005 says blues, "
+                                         r"its folder says rock"):
+        list_audio_files(root, gtzan=True)
+    # a directory dataset may relabel on purpose: the folder decides, with a warning
+    with caplog.at_level("WARNING", logger="mgrfaults.data.dataset"):
+        files = list_audio_files(root)
+    assert files.set_index("track_id").loc["blues.00005", "genre"] == "rock"
+    assert "rock/blues.00005.au: its id blues.00005 says blues, its folder says rock" in caplog.text
+
+
+def case_repeated_stems(tmp_path, caplog):
+    from mgrfaults.data.dataset import directory_metadata, list_audio_files
+
+    root = gtzan_like(tmp_path / "genres")
+    write_au(root / "rock" / "blues.00000.au", tone(0.2))  # a stray copy in another genre
+    with pytest.raises(InputError, match=r"found twice: blues/blues\.00000\.au and rock/blues\.00000\.au share the id "
+                                         r"blues\.00000\. A GTZAN copy holds each excerpt once"):
+        list_audio_files(root, gtzan=True)
+    # a directory dataset keeps <genre>.<stem> ids, and says which files made it so
+    with caplog.at_level("WARNING", logger="mgrfaults.data.dataset"):
+        files = list_audio_files(root)
+    assert "rock.blues.00000" in set(files["track_id"])
+    assert "blues/blues.00000.au and rock/blues.00000.au share the id blues.00000" in caplog.text
+    listing = files.drop(columns="problem").assign(duration=0.2, sample_rate=SR)
+    (tmp_path / "ann.csv").write_text("track_id,artist\nblues.00001,A\n")
+    with pytest.raises(InputError, match=r"ann\.csv: track_id: 1 id\(s\) not in the dataset.*ids are <genre>\.<stem>"):
+        directory_metadata(listing, tmp_path / "ann.csv")
+    # .au and .wav of one stem side by side: named in both modes, whatever the prefix
+    (root / "rock" / "blues.00000.au").unlink()
+    sf.write(root / "blues" / "blues.00000.wav", tone(0.2), SR)
+    for gtzan in (True, False):
+        with pytest.raises(InputError, match=r"blues/blues\.00000\.au and blues/blues\.00000\.wav share the id blues\.00000;"):
+            list_audio_files(root, gtzan=gtzan)
+
+
+def case_partial_annotations(tmp_path, caplog):
+    from mgrfaults.data.dataset import directory_metadata
+
+    listing = make_listing([f"blues.{i:05d}" for i in range(8)])
+    (tmp_path / "ann.csv").write_text("track_id,artist\nblues.00000,A\nblues.00001,A\n")
+    with caplog.at_level("WARNING", logger="mgrfaults.data.dataset"):
+        meta = validate_metadata(directory_metadata(listing, tmp_path / "ann.csv"))
+    assert meta["artist"].nunique() == 7
+    assert "ann.csv: 6 of the 8 excerpts are not annotated (first: ['blues.00002', 'blues.00003'" in caplog.text
+    caplog.clear()
+    (tmp_path / "ann.csv").write_text("track_id,artist\n" + "".join(f"blues.{i:05d},A\n" for i in range(8)))
+    with caplog.at_level("WARNING", logger="mgrfaults.data.dataset"):
+        directory_metadata(listing, tmp_path / "ann.csv")
+    assert "not annotated" not in caplog.text
+
+
+def case_audio_left_out_is_logged(tmp_path, caplog):
+    from mgrfaults.data.dataset import list_audio_files
+
+    root = gtzan_like(tmp_path / "audio")
+    (root / "jazz").mkdir()
+    (root / "jazz" / "jazz.00000.mp4").write_bytes(b"video")
+    write_au(root / "rock" / "live" / "rock.00100.au", tone(0.2))
+    with caplog.at_level("WARNING", logger="mgrfaults.data.dataset"):
+        files = list_audio_files(root)
+    assert set(files["genre"]) == {"blues", "rock"}
+    assert "jazz: no audio file" in caplog.text and "genre 'jazz' left out" in caplog.text and ".mp4" in caplog.text
+    assert "rock: 1 sub-folder(s) not searched" in caplog.text and "['live']" in caplog.text
+
+
+def case_genre_root_at_two_levels(tmp_path):
+    from mgrfaults.data.download import find_genre_root
+
+    gtzan_like(tmp_path / "genres")
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "readme.txt").write_text("no audio here")
+    assert find_genre_root(tmp_path) == tmp_path / "genres"  # the folder of genre folders, not genres/ and docs/
+    write_au(tmp_path / "docs" / "example.au", tone(0.2))
+    with pytest.raises(InputError, match=r"two levels of genre folders: \['genres/'\] hold\(s\) folders of audio, "
+                                         r"while \['docs/'\] hold\(s\) audio itself"):
+        find_genre_root(tmp_path)
+    assert find_genre_root(tmp_path / "genres") == tmp_path / "genres"  # genre folders themselves
+
+
+def case_max_duration_floor(tmp_path):
+    config = base_config()
+    config["dataset"]["max_duration"] = 0.00005  # would cut every file to one sample
+    with pytest.raises(WorkflowError, match=r"(?s)less than the minimum of 0\.1.*\['max_duration'\]"):
+        validate(config, SCHEMA)
+    config["dataset"]["max_duration"] = 0.1
+    validate(config, SCHEMA)
+
+
+CASES.update({
+    "33 GTZAN file in another genre's folder": case_gtzan_file_in_another_genre_folder,
+    "34 repeated stems: across genres, .au beside .wav": case_repeated_stems,
+    "35 annotations covering part of the excerpts": case_partial_annotations,
+    "36 empty genre folder, sub-folders": case_audio_left_out_is_logged,
+    "37 genre folders at two levels": case_genre_root_at_two_levels,
+    "38 dataset.max_duration below 0.1 s": case_max_duration_floor,
+})
+
+
 @pytest.mark.parametrize("case", list(CASES), ids=list(CASES))
 def test_bad_input(case, tmp_path, request):
     # a case takes tmp_path, and the fixtures it names after it (caplog, monkeypatch)
@@ -623,6 +737,28 @@ def test_workflow_skips_corrupt_file_when_asked(tmp_path):
     assert len(meta) == 6 and "rock.00054" not in set(meta["track_id"])
     bad = pd.read_csv(dataset / "bad_audio.csv")
     assert len(bad) == 1 and bad["path"].iloc[0].endswith("rock.00054.au")
+
+
+@pytest.mark.workflow
+def test_workflow_reruns_data_stage_when_audio_changes(tmp_path):
+    """A file rewritten in place or added inside a genre folder plans the data stage again; an unchanged tree does not."""
+    root = gtzan_like(tmp_path / "audio")
+    config = {"dataset": {"source": "directory", "directory": {"root": str(root)}}}
+    targets = ["results/dataset/metadata.csv"]
+    run_snakemake(tmp_path / "run", config, targets=targets)
+
+    def plan():
+        return run_snakemake(tmp_path / "run", config, targets=targets, extra_args=["-n"]).stdout
+
+    assert "Nothing to be done" in plan()
+    path = root / "rock" / "rock.00001.au"
+    before = path.stat()
+    path.write_bytes(path.read_bytes())  # fixed in place: the root folder's own mtime does not change
+    assert "rule scan_audio" in plan()
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))  # the tree as the run saw it again
+    assert "Nothing to be done" in plan()
+    write_au(root / "blues" / "blues.00002.au", tone(0.2))
+    assert "rule scan_audio" in plan()
 
 
 @pytest.mark.workflow

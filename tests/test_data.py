@@ -1,6 +1,7 @@
 """Data sources: downloads with checksums, folders of audio, bad-audio handling, metadata checks."""
 
 import hashlib
+import os
 import tarfile
 
 import numpy as np
@@ -8,7 +9,7 @@ import pandas as pd
 import pytest
 
 from mgrfaults.data.audio import write_au
-from mgrfaults.data.dataset import directory_metadata, list_audio_files, scan_audio
+from mgrfaults.data.dataset import audio_manifest, directory_metadata, list_audio_files, scan_audio
 from mgrfaults.data.download import extract_tar, fetch, find_genre_root
 from mgrfaults.errors import AudioError, InputError
 from mgrfaults.data.metadata import read_metadata, validate_metadata, write_metadata
@@ -108,3 +109,63 @@ def test_metadata_roundtrip_and_checks(tmp_path):
         validate_metadata(metadata_frame().drop(columns=["artist"]))
     with pytest.raises(InputError, match="not found"):
         read_metadata(tmp_path / "nope.csv")
+
+
+def test_very_short_file_keeps_a_positive_duration(tmp_path):
+    root = make_folder(tmp_path / "audio", genres=("blues",), n=1)
+    write_au(root / "blues" / "blues.00001.au", np.array([0.1]))  # one sample decodes: it is no bad audio
+    listing, bad = scan_audio(list_audio_files(root))
+    assert bad.empty and listing.set_index("track_id").loc["blues.00001", "duration"] == pytest.approx(1 / 22050)
+    validate_metadata(directory_metadata(listing))  # a 4-decimal rounding made it 0.0 and refused it here
+
+
+def test_metadata_bad_duration_names_file_with_plain_number():
+    with pytest.raises(InputError) as info:
+        validate_metadata(metadata_frame(duration=[30.0, 0.0]), source="metadata.csv")
+    message = str(info.value)
+    assert "metadata.csv: duration: track blues.00001: 0.0 is not a positive finite number (file b.au)" in message
+    assert "np." not in message
+
+
+def touch(path, ns):
+    os.utime(path, ns=(ns, ns))
+
+
+def test_audio_manifest_changes_with_any_audio_file(tmp_path):
+    root = make_folder(tmp_path / "audio")
+    for f in root.rglob("*.au"):
+        touch(f, 10**18)
+    first = audio_manifest(root)
+    assert first == audio_manifest(root) and first.startswith("4 audio files, ")  # deterministic
+    (root / "blues" / "notes.txt").write_text("not audio")
+    assert audio_manifest(root) == first
+    path = root / "rock" / "rock.00001.au"
+    data = path.read_bytes()
+    path.write_bytes(data[:-2] + b"\x7f\x7f")  # rewritten in place, same size: the mtime tells
+    touch(path, 10**18 + 1)
+    second = audio_manifest(root)
+    assert second != first
+    (root / "rock" / "rock.00002.au").write_bytes(data)  # added
+    third = audio_manifest(root)
+    assert third.startswith("5 audio files, ") and third != second
+    (root / "rock" / "rock.00002.au").unlink()  # removed again
+    assert audio_manifest(root) == second
+    assert audio_manifest(tmp_path / "nowhere") == "no audio files"
+
+
+def test_audio_manifest_follows_looping_folder_links(tmp_path):
+    root = make_folder(tmp_path / "audio", genres=("blues",))
+    os.symlink(root, root / "blues" / "loop")  # a folder link back to the root: walked once
+    os.symlink(tmp_path / "gone.au", root / "blues" / "blues.00009.au")  # dangling: counted, not an error
+    assert audio_manifest(root).startswith("3 audio files, ")
+
+
+def test_local_copy_checksum_mismatch_names_key_and_hint(tmp_path):
+    src = tmp_path / "GTZANindex.txt"
+    src.write_bytes(b"blues.00000.wav ::: John Lee Hooker ::: One Bourbon\r\n")  # CRLF: another checksum
+    lf = hashlib.sha256(b"blues.00000.wav ::: John Lee Hooker ::: One Bourbon\n").hexdigest()
+    with pytest.raises(InputError) as info:
+        fetch(str(src), tmp_path / "out" / "index.txt", sha256=lf, local_key="dataset.gtzan.index")
+    message = str(info.value)
+    assert "GTZANindex.txt: sha256 checksum mismatch" in message
+    assert "dataset.gtzan.index" in message and "byte-identical" in message and "CRLF" in message

@@ -7,6 +7,7 @@ import yaml
 
 from mgrfaults import GENRES
 from mgrfaults.data.annotations import gtzan_source_problem
+from mgrfaults.data.dataset import audio_manifest
 from mgrfaults.errors import InputError
 
 GTZAN_SOURCES = yaml.safe_load(open(Path(workflow.basedir) / "resources" / "gtzan_sources.yaml"))
@@ -40,6 +41,10 @@ if DATASET.source == "synthetic":
             "../scripts/synth_dataset.py"
 
 else:
+    # every audio file under a user's root (relative path, size, mtime), stat'ed once per invocation: scan_audio's
+    # input is the root folder, whose own mtime misses a file rewritten in place or added to a genre folder; as a
+    # param, any change reruns the data stage. A downloaded GTZAN is the workflow's own, checksummed output: none
+    AUDIO_MANIFEST = audio_manifest(DATASET.root, DATASET.directory["extensions"]) if DATASET.root else ""
 
     rule gtzan_download:
         output:
@@ -103,6 +108,7 @@ else:
             on_bad_audio=DATASET.on_bad_audio,
             # a local GTZAN copy (Kaggle or original layout) is found and checked by its ids
             gtzan_root=DATASET.source == "gtzan" and bool(DATASET.gtzan["root"]),
+            audio_manifest=AUDIO_MANIFEST,
         log:
             f"{RESULTS}/logs/data/scan_audio.log",
         conda:

@@ -11,10 +11,11 @@ if snakemake.params.gtzan_root:
 
     genre_root, layout = gtzan_genre_root(snakemake.input[0])
     log.info("GTZAN copy in the %s layout: %s", layout, genre_root)
-    files = list_audio_files(genre_root, snakemake.params.extensions)
+    files = list_audio_files(genre_root, snakemake.params.extensions, gtzan=True)  # misplaced or twice: refused
     check_gtzan_copy(snakemake.input[0], files["track_id"])  # ids by stem, whatever the extension
 else:
-    files = list_audio_files(find_genre_root(snakemake.input[0]), snakemake.params.extensions)
+    extensions = snakemake.params.extensions
+    files = list_audio_files(find_genre_root(snakemake.input[0], extensions), extensions)
 listing, bad = scan_audio(
     files,
     sample_rate=snakemake.params.sample_rate,

@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
+import re
 from pathlib import Path
 
 import pandas as pd
 
+from mgrfaults import GENRES
 from mgrfaults.data.audio import load_audio
 from mgrfaults.errors import AudioError, InputError
 from mgrfaults.config import section_defaults
 
 # the schema's defaults (workflow/schemas/config.schema.yaml): the one place a default is written
 _DATASET = section_defaults("dataset")
+_EXTENSIONS = tuple(section_defaults("dataset.directory")["extensions"])
+
+GTZAN_ID = re.compile(r"^([a-z]+)\.\d{5}$")
+"""A GTZAN excerpt's file stem, ``<genre>.<5 digits>``: its genre is GTZAN's label for it."""
 
 log = logging.getLogger(__name__)
 
@@ -30,13 +37,146 @@ def _entries(folder: Path) -> list[Path]:
         raise InputError(f"{folder}: cannot list the folder: {e.strerror or e}") from e
 
 
-def list_audio_files(root, extensions=("au", "wav", "mp3", "flac", "ogg")) -> pd.DataFrame:
+def _relative(path, root: Path) -> str:
+    """``path`` below ``root`` (``rock/blues.00005.au``), for messages that name several files."""
+    try:
+        return Path(path).relative_to(root).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def _is_audio(path: Path, exts) -> bool:
+    # a dangling or looping link is neither a file nor a folder: keep it so that it is reported
+    return ((path.is_file() or (path.is_symlink() and not path.exists())) and path.suffix.lower() in exts
+            and not path.name.startswith("."))
+
+
+def _genre_folder_files(genre_dir: Path, exts) -> list[Path]:
+    """The audio files of one genre folder; what is left out of it is logged, never dropped silently.
+
+    Sub-folders are not searched (the layout is ``<root>/<genre>/<file>``) and a folder with no
+    audio file loses its genre: both get a warning naming the folder.
+    """
+    entries = _entries(genre_dir)
+    files = [f for f in entries if _is_audio(f, exts)]
+    subfolders = [f.name for f in entries if f.is_dir() and not f.name.startswith(".")]
+    if subfolders:
+        log.warning("%s: %d sub-folder(s) not searched (audio must lie directly in <root>/<genre>/): %s",
+                    genre_dir, len(subfolders), subfolders[:5])
+    if not files:
+        others = sorted({f.suffix.lower() or f.name for f in entries if f.is_file() and not f.name.startswith(".")})
+        log.warning("%s: no audio file (%s) in this genre folder, genre %r left out%s", genre_dir,
+                    ", ".join(sorted(exts)), genre_dir.name, f"; it holds other files: {others[:5]}" if others else "")
+    return files
+
+
+def shared_ids(files: pd.DataFrame, ids: pd.Series, root, shown: pd.Series | None = None) -> list[str]:
+    """One phrase per id held by more than one file: ``blues/blues.00000.au and rock/blues.00000.au share the id blues.00000``.
+
+    Parameters
+    ----------
+    files : DataFrame
+        With a ``path`` column.
+    ids : Series
+        The key of each row of ``files``; rows of one key clash.
+    root : str or Path
+        Paths are named relative to it.
+    shown : Series, optional
+        The id named for each row (default: ``ids``).
+    """
+    shown = ids if shown is None else shown
+    clash = ids.duplicated(keep=False)
+    groups = files.loc[clash].assign(_shown=shown[clash]).groupby(ids[clash], sort=True)
+    return [" and ".join(_relative(p, Path(root)) for p in sorted(group["path"])) + f" share the id {group['_shown'].iloc[0]}"
+            for _, group in groups]
+
+
+def misplaced_gtzan_files(files: pd.DataFrame) -> pd.DataFrame:
+    """The rows whose file is named as a GTZAN excerpt of another genre than its folder's.
+
+    ``rock/blues.00005.au``: GTZAN's label is the genre in its file name (blues), the folder's would
+    silently relabel it rock.
+
+    Returns
+    -------
+    DataFrame
+        The rows of ``files`` concerned, with a ``named_genre`` column added.
+    """
+    named = files["track_id"].str.extract(GTZAN_ID, expand=False)
+    wrong = named.isin(GENRES) & (named != files["genre"])
+    return files[wrong].assign(named_genre=named[wrong])
+
+
+def _check_gtzan_names(files: pd.DataFrame, root: Path, gtzan: bool) -> None:
+    """Refuse (``gtzan``) or warn about files named as another genre's GTZAN excerpt."""
+    wrong = misplaced_gtzan_files(files)
+    if wrong.empty:
+        return
+    said = [f"{_relative(r.path, root)}: its id {r.track_id} says {r.named_genre}, its folder says {r.genre}"
+            for r in wrong.itertuples()]
+    if gtzan:
+        raise InputError(
+            f"dataset.gtzan.root: {root}: {len(wrong)} GTZAN excerpt(s) in another genre's folder: {'; '.join(said[:5])}. "
+            "A GTZAN excerpt's genre is the one in its file name: move each file back to its genre's folder "
+            "(or use dataset.source: directory to relabel excerpts)"
+        )
+    # a directory dataset may relabel on purpose (Sturm's mislabelings): the folder decides, but say so
+    log.warning("%s: %d file(s) named as another genre's GTZAN excerpt are labelled by their folder: %s",
+                root, len(wrong), said[:5])
+
+
+def _track_ids(files: pd.DataFrame, root: Path, gtzan: bool) -> pd.Series:
+    """Each file's track id: its stem, or ``<genre>.<stem>`` for every file when stems repeat across genres.
+
+    Raises
+    ------
+    InputError
+        Naming the files: two files of one stem in one genre folder (``x.au`` and ``x.wav``), any
+        repeated stem in a GTZAN copy (each excerpt is there once: a stray copy would otherwise
+        rename every id), or ids that still repeat once prefixed.
+    """
+    stems = files["track_id"]
+    where = f"dataset.gtzan.root: {root}" if gtzan else str(root)
+    # one stem twice in one folder (x.au and x.wav): prefixing the genre cannot tell them apart
+    same_folder = shared_ids(files, files["genre"] + "/" + stems, root, shown=stems)
+    if same_folder:
+        raise InputError(f"{where}: {len(same_folder)} track id(s) held by two files: {'; '.join(same_folder[:5])}; "
+                         "keep one file per excerpt")
+    clashes = shared_ids(files, stems, root)
+    if not clashes:
+        return stems
+    if gtzan:
+        raise InputError(
+            f"dataset.gtzan.root: {root}: {len(clashes)} GTZAN excerpt(s) found twice: {'; '.join(clashes[:5])}. "
+            "A GTZAN copy holds each excerpt once: remove the stray copies"
+        )
+    log.warning("%s: %d file stem(s) repeat across genre folders (%s): every track id is <genre>.<stem>, "
+                "so annotations and partition lists must use those ids", root, len(clashes), "; ".join(clashes[:3]))
+    ids = files["genre"] + "." + stems
+    again = shared_ids(files, ids, root)
+    if again:
+        raise InputError(f"{root}: the same track id twice: {'; '.join(again[:5])}; rename one of the files")
+    return ids
+
+
+def list_audio_files(root, extensions=_EXTENSIONS, gtzan: bool = False) -> pd.DataFrame:
     """Find the audio of a folder in GTZAN's layout ``<root>/<genre>/<name>.<ext>``.
 
     Symbolic links whose target is missing or that loop are listed (decoding then names them
     as bad audio) rather than skipped without a trace. A genre folder that cannot be listed is a
     row with an empty track_id and its ``problem``: :func:`scan_audio` raises or skips it under
-    ``on_bad_audio``.
+    ``on_bad_audio``. Sub-folders of genre folders, and genre folders without audio, are logged.
+
+    Parameters
+    ----------
+    root : str or Path
+        The folder of genre folders.
+    extensions : sequence of str
+        Audio file extensions, case-blind.
+    gtzan : bool
+        A GTZAN copy: a file's genre is the one its name says (``blues.00005``), and each excerpt
+        is there once. A file in another genre's folder, or a stem found twice, is refused
+        (a directory dataset only logs the first and prefixes ids for the second).
 
     Returns
     -------
@@ -47,7 +187,8 @@ def list_audio_files(root, extensions=("au", "wav", "mp3", "flac", "ogg")) -> pd
     Raises
     ------
     InputError
-        ``root`` missing or unreadable, or no audio in any genre folder.
+        ``root`` missing or unreadable, no audio in any genre folder, a track id held by two
+        files (naming them), or (``gtzan``) a misplaced or repeated GTZAN excerpt.
     """
     root = Path(root)
     if not root.is_dir():
@@ -65,26 +206,59 @@ def list_audio_files(root, extensions=("au", "wav", "mp3", "flac", "ogg")) -> pd
         log.warning("%s: %d audio file(s) outside any <genre>/ folder are not used: %s", root, len(loose), loose[:5])
     for genre_dir in (p for p in top if p.is_dir() and not p.name.startswith(".") and p.name != "__MACOSX"):
         try:
-            entries = _entries(genre_dir)
+            files = _genre_folder_files(genre_dir, exts)
         except InputError as e:
             unreadable.append({"track_id": "", "path": str(genre_dir), "genre": genre_dir.name, "problem": str(e).split(": ", 1)[1]})
             continue
-        rows += [
-            {"track_id": f.stem, "path": str(f), "genre": genre_dir.name, "problem": ""}
-            for f in entries
-            # a dangling or looping link is neither a file nor a folder: keep it so that it is reported
-            if (f.is_file() or (f.is_symlink() and not f.exists())) and f.suffix.lower() in exts and not f.name.startswith(".")
-        ]
+        rows += [{"track_id": f.stem, "path": str(f), "genre": genre_dir.name, "problem": ""} for f in files]
     if not rows and not unreadable:
         raise InputError(f"{root}: no audio files ({', '.join(sorted(exts))}) in <genre>/ folders")
     df = pd.DataFrame(rows, columns=["track_id", "path", "genre", "problem"])
-    if df["track_id"].duplicated().any():
-        df["track_id"] = df["genre"] + "." + df["track_id"]
-    dup = df["track_id"][df["track_id"].duplicated()]
-    if len(dup):
-        raise InputError(f"{root}: the same track id twice: {sorted(set(dup))[:10]}")
+    ids = _track_ids(df, root, gtzan)
+    _check_gtzan_names(df, root, gtzan)  # on the stems, before any <genre>. prefix hides a GTZAN name
+    df["track_id"] = ids
     df = pd.concat([df, pd.DataFrame(unreadable, columns=df.columns)], ignore_index=True)
     return df.sort_values(["track_id", "path"]).reset_index(drop=True)
+
+
+def audio_manifest(root, extensions=_EXTENSIONS) -> str:
+    """A short, deterministic digest of every audio file below ``root``: relative path, size, st_mtime_ns.
+
+    The data stage takes it as a parameter: Snakemake sees only the root folder's own mtime, so a
+    file rewritten in place, or added to or removed from a genre folder, would otherwise leave the
+    listing, features and results stale. Only ``stat`` is called (no file is read), once per file.
+    Folder links are followed (genre folders may be links), each folder once (links may loop).
+
+    Returns
+    -------
+    str
+        ``<n> audio files, <16 hex digits>``; ``no audio files`` for a root that is missing or holds none.
+    """
+    exts = {"." + e.lower().lstrip(".") for e in extensions}
+    root, seen, lines = Path(root), set(), []
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
+        try:
+            st = os.stat(dirpath)
+        except OSError:
+            continue
+        if (st.st_dev, st.st_ino) in seen:
+            dirnames[:] = []
+            continue
+        seen.add((st.st_dev, st.st_ino))
+        dirnames.sort()  # one walk order, so that a folder reached twice is always listed under one name
+        for name in filenames:
+            if Path(name).suffix.lower() not in exts:
+                continue
+            path = os.path.join(dirpath, name)
+            try:
+                st = os.stat(path)
+            except OSError:  # a dangling link: its own size and time, so that fixing it counts as a change
+                st = os.lstat(path)
+            lines.append(f"{Path(path).relative_to(root).as_posix()}\t{st.st_size}\t{st.st_mtime_ns}\n")
+    if not lines:
+        return "no audio files"
+    digest = hashlib.sha256("".join(sorted(lines)).encode("utf-8", "surrogateescape")).hexdigest()
+    return f"{len(lines)} audio files, {digest[:16]}"
 
 
 def scan_audio(files: pd.DataFrame, sample_rate: int = _DATASET["sample_rate"], max_duration: float = _DATASET["max_duration"], on_bad_audio: str = _DATASET["on_bad_audio"]):
@@ -132,7 +306,8 @@ def scan_audio(files: pd.DataFrame, sample_rate: int = _DATASET["sample_rate"], 
             continue
         rows.append(
             {"track_id": row.track_id, "path": row.path, "genre": row.genre,
-             "duration": round(len(y) / sample_rate, 4), "sample_rate": sample_rate}
+             # unrounded: a very short file must keep a positive duration (4 decimals made 1 sample 0.0)
+             "duration": len(y) / sample_rate, "sample_rate": sample_rate}
         )
     listing = pd.DataFrame(rows, columns=list(LISTING_COLUMNS))
     if listing.empty:
@@ -172,6 +347,24 @@ def check_annotation_values(ann: pd.DataFrame, track_ids, source) -> None:
             )
 
 
+def _prefixed_hint(listing: pd.DataFrame) -> str:
+    """A hint for unknown ids when the listing's ids are ``<genre>.<stem>`` (stems repeat across genres)."""
+    stems = listing["path"].map(lambda p: Path(p).stem)
+    if len(listing) and (listing["track_id"] == listing["genre"] + "." + stems).all():
+        return ("; this dataset's track ids are <genre>.<stem> (e.g. "
+                f"{listing['track_id'].iloc[0]}), because file stems repeat across genre folders (see the scan_audio log)")
+    return ""
+
+
+def _warn_unannotated(track_ids: pd.Series, annotated: pd.Series, source) -> None:
+    """Log the excerpts an annotations file leaves out: each becomes its own artist, with no known fault."""
+    missing = sorted(set(track_ids) - set(annotated))
+    if missing:
+        # a partial file is allowed (annotations are optional), but it quietly weakens artist filtering
+        log.warning("%s: %d of the %d excerpts are not annotated (first: %s): each of them is its own artist "
+                    "(unknown:<track_id>) with fault none", source, len(missing), len(track_ids), missing[:5])
+
+
 def directory_metadata(listing: pd.DataFrame, annotations=None, require_artist: bool = False) -> pd.DataFrame:
     """Metadata for any folder of genre-labelled audio.
 
@@ -197,9 +390,10 @@ def directory_metadata(listing: pd.DataFrame, annotations=None, require_artist: 
         unknown = sorted(set(ann["track_id"]) - set(meta["track_id"]))
         if unknown:
             raise InputError(
-                f"{annotations}: track_id: {len(unknown)} id(s) not in the dataset: {unknown[:10]}"
+                f"{annotations}: track_id: {len(unknown)} id(s) not in the dataset: {unknown[:10]}{_prefixed_hint(meta)}"
             )
         check_annotation_values(ann, set(meta["track_id"]), annotations)
+        _warn_unannotated(meta["track_id"], ann["track_id"], annotations)
         ann = ann.set_index("track_id")
         for col in ("artist", "fault", "replica_of"):
             if col in ann.columns:

@@ -8,10 +8,13 @@ import tarfile
 import urllib.request
 from pathlib import Path
 
+from mgrfaults.config import section_defaults
 from mgrfaults.errors import InputError
 from mgrfaults.io import atomic_dir, atomic_path
 
 CHUNK = 1 << 20
+# the schema's default (workflow/schemas/config.schema.yaml): the one place a default is written
+_EXTENSIONS = tuple(section_defaults("dataset.directory")["extensions"])
 
 
 def file_digest(path, algorithm: str = "sha256") -> str:
@@ -62,8 +65,19 @@ def fetch(url: str, dest, md5: str | None = None, sha256: str | None = None, tim
             if expected:
                 got = file_digest(tmp, algorithm)
                 if got != expected.lower():
-                    raise InputError(f"{url}: {algorithm} checksum mismatch: expected {expected}, got {got}")
+                    raise InputError(f"{url}: {algorithm} checksum mismatch: expected {expected}, got {got}"
+                                     + checksum_hint(url, local_key))
     return dest
+
+
+def checksum_hint(url: str, local_key: str | None) -> str:
+    """What to check after a checksum mismatch: a local copy must be the published file byte for byte."""
+    if "://" in url:  # local_key names the setting to use instead of the URL, not the URL's
+        return "; the download is corrupt, or the file at the URL is another version than the checksum's"
+    key = f"{local_key}: " if local_key else ""
+    # editors and `git config core.autocrlf` rewrite line endings: the text looks the same, the bytes differ
+    return (f"; {key}a local copy must be byte-identical to the published file: the same version, "
+            "line endings not converted (CRLF), no re-encoding or edits")
 
 
 def extract_tar(archive, dest_dir) -> Path:
@@ -84,13 +98,51 @@ ARCHIVE_LITTER = ("__MACOSX",)
 """Folders that archivers add beside the content (macOS Finder's resource forks), never genres."""
 
 
-def find_genre_root(folder) -> Path:
-    """The folder that holds the genre folders: ``folder`` itself, or its single sub-folder (GTZAN's ``genres/``).
+def _listed(folder: Path) -> list[Path]:
+    # an unreadable folder counts as empty here: listing the audio then names it (dataset.list_audio_files)
+    try:
+        return sorted(folder.iterdir())
+    except OSError:
+        return []
 
-    Hidden folders and archive litter (``__MACOSX/``) beside ``genres/`` are ignored.
+
+def _holds_audio(folder: Path, exts) -> bool:
+    """Whether ``folder`` holds an audio file itself (not in a sub-folder)."""
+    return any(p.suffix.lower() in exts and not p.name.startswith(".") and not p.is_dir() for p in _listed(folder))
+
+
+def _subfolders(folder: Path) -> list[Path]:
+    """The sub-folders that may hold genres: hidden folders and archive litter (``__MACOSX/``) are not."""
+    return [p for p in _listed(folder) if p.is_dir() and not p.name.startswith(".") and p.name not in ARCHIVE_LITTER]
+
+
+def find_genre_root(folder, extensions=_EXTENSIONS) -> Path:
+    """The folder that holds the genre folders: ``folder`` itself, or its sub-folder of genre folders (GTZAN's ``genres/``).
+
+    Hidden folders and archive litter (``__MACOSX/``) beside ``genres/`` are ignored. A sub-folder
+    that holds no audio itself but folders of audio (``genres/blues/...``) is the folder of genre
+    folders when it is the only sub-folder, or when no other sub-folder holds audio.
+
+    Raises
+    ------
+    InputError
+        ``folder`` mixes both levels: a folder of genre folders beside folders that hold audio
+        themselves (``genres/`` and ``docs/example.au``). Either choice would silently leave audio
+        out, or make genres of the wrong folders; the message names both.
     """
     folder = Path(folder)
-    subdirs = [p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".") and p.name not in ARCHIVE_LITTER]
-    if len(subdirs) == 1 and any(q.is_dir() for q in subdirs[0].iterdir()):
+    exts = {"." + e.lower().lstrip(".") for e in extensions}
+    subdirs = _subfolders(folder)
+    if len(subdirs) == 1 and _subfolders(subdirs[0]) and not _holds_audio(subdirs[0], exts):
         return subdirs[0]
+    direct = [d for d in subdirs if _holds_audio(d, exts)]
+    nested = [d for d in subdirs if d not in direct and any(_holds_audio(q, exts) for q in _subfolders(d))]
+    if nested and direct:
+        raise InputError(
+            f"{folder}: two levels of genre folders: {[d.name + '/' for d in nested][:5]} hold(s) folders of audio, "
+            f"while {[d.name + '/' for d in direct][:5]} hold(s) audio itself. Set dataset.directory.root to the folder whose "
+            "sub-folders are the genres (e.g. .../genres), or move the other audio out of it"
+        )
+    if len(nested) == 1:
+        return nested[0]
     return folder

@@ -72,6 +72,11 @@ def label_set(metadata: pd.DataFrame) -> list[str]:
     return labels
 
 
+def _plain(value):
+    """A numpy scalar as the Python number it holds, so that a message shows ``0.0``, not ``np.float64(0.0)``."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def validate_metadata(df: pd.DataFrame, source="metadata", genres=None) -> pd.DataFrame:
     """Check a metadata table and return it normalised (types, sorted by track_id).
 
@@ -126,8 +131,10 @@ def validate_metadata(df: pd.DataFrame, source="metadata", genres=None) -> pd.Da
         values = pd.to_numeric(df[col], errors="coerce")
         bad = df[values.isna() | ~np.isfinite(values.astype(float)) | (values <= 0)]
         if len(bad):
+            row = bad.iloc[0]
             raise InputError(
-                f"{source}: {col}: track {bad.iloc[0].track_id}: {bad.iloc[0][col]!r} is not a positive finite number"
+                f"{source}: {col}: track {row.track_id}: {_plain(row[col])!r} is not a positive finite number "
+                f"(file {row.path or '?'})"
             )
         df[col] = values.astype(kind)
     return df.sort_values("track_id", kind="stable").reset_index(drop=True)
