@@ -302,18 +302,28 @@ def test_make_partitions_each_method(meta):
 # real GTZAN (shared annotations)
 
 
-@pytest.mark.skipif(
+NEEDS_SHARED_GTZAN = pytest.mark.skipif(
     not (SHARED_GTZAN / "metadata" / "GTZANindex.txt").exists(),
     reason=f"the shared GTZAN annotations are not at {SHARED_GTZAN} (shared/ beside the repository)",
 )
-def test_gtzan_automatic_fault_filtered():
-    from mgrfaults.data.annotations import gtzan_metadata, read_gtzan_index, read_partition_lists
+
+
+def shared_gtzan_metadata() -> pd.DataFrame:
+    """GTZAN's metadata from the shared index and lists, as the data stage makes it (30 s excerpts)."""
+    from mgrfaults.data.annotations import gtzan_metadata, read_gtzan_index
 
     index_path = SHARED_GTZAN / "metadata" / "GTZANindex.txt"
     ids = read_gtzan_index(index_path)["track_id"]
     listing = pd.DataFrame({"track_id": ids, "genre": ids.str.split(".").str[0], "duration": 30.0, "sample_rate": 22050})
     listing["path"] = listing["genre"] + "/" + listing["track_id"] + ".au"
-    meta = gtzan_metadata(listing, index_path, SHARED_GTZAN / "partitions")
+    return gtzan_metadata(listing, index_path, SHARED_GTZAN / "partitions")
+
+
+@NEEDS_SHARED_GTZAN
+def test_gtzan_automatic_fault_filtered():
+    from mgrfaults.data.annotations import read_partition_lists
+
+    meta = shared_gtzan_metadata()
     part = artist_filtered_split(meta, TARGET, REMOVE, seed=20141205)
     assert len(part) == 930
     assert (part.merge(meta).groupby("artist")["part"].nunique() == 1).all()
@@ -328,18 +338,9 @@ def test_gtzan_automatic_fault_filtered():
         check_partition(stratified, meta, artist_filtered=True)
 
 
-@pytest.mark.skipif(
-    not (SHARED_GTZAN / "metadata" / "GTZANindex.txt").exists(),
-    reason=f"the shared GTZAN annotations are not at {SHARED_GTZAN} (shared/ beside the repository)",
-)
+@NEEDS_SHARED_GTZAN
 def test_gtzan_artist_spelled_two_ways_stays_in_one_part():
-    from mgrfaults.data.annotations import gtzan_metadata, read_gtzan_index
-
-    index_path = SHARED_GTZAN / "metadata" / "GTZANindex.txt"
-    ids = read_gtzan_index(index_path)["track_id"]
-    listing = pd.DataFrame({"track_id": ids, "genre": ids.str.split(".").str[0], "duration": 30.0, "sample_rate": 22050})
-    listing["path"] = listing["genre"] + "/" + listing["track_id"] + ".au"
-    meta = gtzan_metadata(listing, index_path, SHARED_GTZAN / "partitions")
+    meta = shared_gtzan_metadata()
     ratm = meta["artist"].str.lower() == "rage against the machine"
     assert ratm.sum() == 5
     for seed in (0,):  # a seed that split "Rage Against the/The Machine" when spellings were artists
