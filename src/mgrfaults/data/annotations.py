@@ -38,10 +38,12 @@ Artist spellings
 ----------------
 Artists are grouped by their name everywhere downstream (artist-filtered partitions, the
 published lists' artist check, the attribution table), so one artist must have one spelling.
-Sturm's index spells one artist two ways (``Rage Against the Machine``, metal.00095, and
-``Rage Against The Machine``, metal.00096-99), and user annotations may too. The readers
+Sturm's index spells two artists two ways (``Rage Against the Machine``, metal.00095, and
+``Rage Against The Machine``, metal.00096-99; ``Earth, Wind & Fire``, disco.00016, and
+``Earth Wind and Fire``, disco.00056 and 00059), and user annotations may too. The readers
 (:func:`read_gtzan_index`, :func:`read_annotations`) therefore merge spellings that differ only
-in case, whitespace or punctuation into one (:func:`artist_spellings`), and log each merge.
+in case, whitespace, punctuation, accents or ``&`` for ``and`` into one (:func:`artist_spellings`),
+and log each merge.
 """
 
 from __future__ import annotations
@@ -241,17 +243,20 @@ UNKNOWN_ARTIST_PREFIX = "unknown:"
 
 
 def _artist_key(artist: str) -> str:
-    """The identity of an artist's name: :func:`_normalise_text`, or for a name of punctuation
-    only (``!!!``), the name without whitespace, casefolded (so that ``!!!`` and ``???`` stay apart)."""
-    key = _normalise_text(artist)
+    """The identity of an artist's name: :func:`_normalise_text` of the name with its accents dropped
+    (``Sigur Rós``, ``Sigur Ros``) and ``&`` read as ``and`` (Sturm's index has ``Earth, Wind & Fire``,
+    disco.00016, beside ``Earth Wind and Fire``, disco.00056 and 00059); for a name of punctuation only
+    (``!!!``), the name without whitespace, casefolded (so that ``!!!`` and ``???`` stay apart)."""
+    name = "".join(c for c in unicodedata.normalize("NFKD", str(artist)) if not unicodedata.combining(c))
+    key = _normalise_text(re.sub(r"&", " and ", name))
     return key if key else "".join(str(artist).split()).casefold()
 
 
 def artist_spellings(artists) -> dict[str, str]:
     """Which spellings of an artist name to replace, and by which spelling.
 
-    Spellings that differ only in case, whitespace or punctuation name one artist
-    (``Rage Against the Machine``, ``Rage Against The Machine``). Each such group gets one
+    Spellings that differ only in case, whitespace, punctuation, accents or ``&`` for ``and`` name
+    one artist (``Rage Against the Machine``, ``Rage Against The Machine``; :func:`_artist_key`). Each such group gets one
     spelling: the most frequent, ties broken by the first in sorted order, so that the result
     depends on the names alone, not on their order. Empty names and ``unknown:<track_id>``
     placeholders are never merged.
