@@ -339,7 +339,6 @@ def test_an_error_inside_fit_names_the_run(tmp_path):
 @pytest.mark.parametrize("factory_body, fit_body, expected", [
     ("raise RuntimeError('weights not found')", "pass", r"the factory raised RuntimeError: weights not found"),
     ("return Crash()", "raise SystemExit(0)", r"fit\(\) called sys.exit\(0\); a custom system must return or raise"),
-    ("return Crash()", "raise KeyboardInterrupt", r"fit\(\) raised KeyboardInterrupt"),
 ])
 def test_a_plugin_that_raises_anything_or_exits_names_the_run(tmp_path, factory_body, fit_body, expected):
     # an error of the factory, and an exit or an interrupt inside fit(), end the job naming the system and its run:
@@ -349,3 +348,38 @@ def test_a_plugin_that_raises_anything_or_exits_names_the_run(tmp_path, factory_
     factory = load_factory(f"{plugin_file(tmp_path, body)}:build")
     with pytest.raises(PluginError, match=r"custom system Mine \(standard, fold 2\): " + expected):
         run_custom_system(factory, context(), {}, constructed_parts())
+
+
+def test_a_termination_or_an_interrupt_inside_a_plugin_is_not_blamed_on_it(tmp_path):
+    # SIGTERM (Terminated: a time limit, scancel) and Ctrl-C go through as they came: the scheduler's or the
+    # user's doing, not the plugin's
+    from mgrfaults.errors import Terminated
+
+    for raised, expected in [("Terminated(143)", Terminated), ("KeyboardInterrupt()", KeyboardInterrupt)]:
+        body = ("from mgrfaults.errors import Terminated\n\ndef build(context):\n    return Stop()\n\nclass Stop:\n"
+                f"    def fit(self, train, valid):\n        raise {raised}\n    def predict(self, test):\n        pass\n")
+        factory = load_factory(f"{plugin_file(tmp_path, body, name=f'stop_{expected.__name__}.py')}:build")
+        with pytest.raises(expected):
+            run_custom_system(factory, context(), {}, constructed_parts())
+
+
+@pytest.mark.parametrize("form", ["columns reversed", "rows reversed", "both", "tensor in the graph"])
+def test_labelled_scores_are_read_by_their_labels(tmp_path, form):
+    # a DataFrame whose columns are the genres, or whose index is the track ids, in another order: read by label,
+    # not by position (that gave accuracy 0 for right scores); a tensor that requires grad is detached
+    import torch
+
+    parts = constructed_parts()
+    ctx = context()
+    scores = np.eye(len(ctx.genres))[np.arange(len(parts["test"])) % len(ctx.genres)]
+    frame = pd.DataFrame(scores, columns=list(ctx.genres), index=list(parts["test"].track_ids))
+    returned = {"columns reversed": frame[frame.columns[::-1]], "rows reversed": frame.iloc[::-1],
+                "both": frame.iloc[::-1, ::-1], "tensor in the graph": torch.tensor(scores, requires_grad=True)}[form]
+    np.testing.assert_array_equal(check_scores(returned, len(parts["test"]), len(ctx.genres), "Mine",
+                                               parts["test"].track_ids, ctx.genres), scores)
+    with pytest.raises(PluginError, match=r"columns .* are not context.genres"):
+        check_scores(frame.rename(columns={ctx.genres[0]: "other"}), len(scores), len(ctx.genres), "Mine",
+                     parts["test"].track_ids, ctx.genres)
+    with pytest.raises(PluginError, match=r"index .* is not the test excerpts' track ids"):
+        check_scores(frame.set_axis([f"x{i}" for i in range(len(frame))]), len(scores), len(ctx.genres), "Mine",
+                     parts["test"].track_ids, ctx.genres)

@@ -82,6 +82,22 @@ def test_directory_metadata_and_annotations(tmp_path):
         directory_metadata(listing, ann)
 
 
+@pytest.mark.parametrize("genres, problem", [
+    (["solo"], r"1 genre folder\(s\) \['solo'\]: genre recognition needs at least 2"),
+    (["Rock", "rock", "jazz"], r"differ only in case: \[\['Rock', 'rock'\]\]"),
+    (["all", "rock"], r"genre folder\(s\) \['all'\]: the tables name their own rows"),
+    (["F-score", "Precision", "rock"], r"\['F-score', 'Precision'\]"),
+])
+def test_genre_folders_that_make_no_recognition_task_are_refused(genres, problem):
+    listing = pd.DataFrame({"track_id": [f"{g}.{i}" for g in genres for i in range(3)],
+                            "genre": [g for g in genres for _ in range(3)]})
+    listing["path"], listing["duration"], listing["sample_rate"] = listing["track_id"] + ".wav", 3.0, 22050
+    with pytest.raises(InputError, match=r"dataset\.directory\.root: .*" + problem):
+        directory_metadata(listing)
+    # spaces, unicode, dots and digits are genre names like any other
+    directory_metadata(listing.assign(genre=(["hip hop", "électro", "r.n.b", "9"] * len(listing))[: len(listing)]))
+
+
 def metadata_frame(**changes):
     df = pd.DataFrame({
         "track_id": ["blues.00000", "blues.00001"], "path": ["a.au", "b.au"], "genre": ["blues", "blues"],
@@ -112,7 +128,7 @@ def test_metadata_roundtrip_and_checks(tmp_path):
 
 
 def test_very_short_file_keeps_a_positive_duration(tmp_path):
-    root = make_folder(tmp_path / "audio", genres=("blues",), n=1)
+    root = make_folder(tmp_path / "audio", genres=("blues", "rock"), n=1)
     write_au(root / "blues" / "blues.00001.au", np.array([0.1]))  # one sample decodes: it is no bad audio
     listing, bad = scan_audio(list_audio_files(root))
     assert bad.empty and listing.set_index("track_id").loc["blues.00001", "duration"] == pytest.approx(1 / 22050)

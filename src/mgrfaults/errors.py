@@ -12,3 +12,12 @@ class AudioError(InputError):
         self.path = str(path)
         self.problem = problem
         super().__init__(f"{self.path}: {problem}")
+
+
+class Terminated(SystemExit):
+    """The process was sent SIGTERM (a SLURM time limit, ``scancel``, ``timeout``, Snakemake ending its jobs).
+
+    Raised by the handler :func:`mgrfaults.logs.setup_script_logging` installs, so that cleanups run
+    (:func:`mgrfaults.io.atomic_path`); its own type, so that code catching ``SystemExit`` from a
+    plugin does not take the signal for the plugin's exit.
+    """

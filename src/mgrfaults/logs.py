@@ -8,7 +8,7 @@ import sys
 import threading
 
 from mgrfaults.config import ConfigError
-from mgrfaults.errors import InputError
+from mgrfaults.errors import InputError, Terminated
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
@@ -52,12 +52,14 @@ def setup_script_logging(log_paths=(), level: int = logging.INFO) -> logging.Log
     log_files = ", ".join(str(p) for p in log_paths)
 
     def log_uncaught(exc_type, exc, tb):
-        # the rule's log file then says why the job failed, not only Snakemake's console
+        # the rule's log file then says why the job failed, not only Snakemake's console; an exception
+        # without a message (KeyboardInterrupt) by its name
+        message = str(exc) or exc_type.__name__
         if issubclass(exc_type, EXPECTED_ERRORS) and files:
-            log.critical("failed: %s\n(traceback in %s)", exc, log_files, exc_info=(exc_type, exc, tb),
+            log.critical("failed: %s\n(traceback in %s)", message, log_files, exc_info=(exc_type, exc, tb),
                          extra={"traceback_in_log": True})
         else:
-            log.critical("failed: %s", exc, exc_info=(exc_type, exc, tb))
+            log.critical("failed: %s", message, exc_info=(exc_type, exc, tb))
 
     sys.excepthook = log_uncaught
     if threading.current_thread() is threading.main_thread():  # signal handlers belong to the main thread
@@ -70,7 +72,7 @@ def _exit_on_sigterm(signum, frame):
     # SIGTERM, whose default action ends the process at once: the cleanup of atomic_path would not run and a
     # half-written hidden file would stay in the results folder. As an exception the cleanup runs.
     logging.getLogger("mgrfaults").error("terminated (SIGTERM): outputs being written are removed")
-    raise SystemExit(128 + signum)
+    raise Terminated(128 + signum)
 
 
 def finished_message(results: str, summary_table: str, configfiles=(), config_overrides: bool = False,

@@ -365,6 +365,33 @@ def _warn_unannotated(track_ids: pd.Series, annotated: pd.Series, source) -> Non
                     "(unknown:<track_id>) with fault none", source, len(missing), len(track_ids), missing[:5])
 
 
+#: names the tables give their own rows and columns: the partition and fault summaries' total row ("all"),
+#: the figure-of-merit table's F-score row and precision column; a genre of that name would repeat them
+RESERVED_GENRES = ("all", "F-score", "Precision")
+
+
+def check_genre_names(genres: pd.Series) -> None:
+    """Refuse a directory dataset's genre folders that cannot make a genre recognition task, naming them.
+
+    At least 2 genres (one genre makes every system right: accuracy 1.0, and SVMs refuse it); no two
+    names that differ only in case (``Rock``, ``rock``: one folder on macOS and Windows, two classes
+    here); none of :data:`RESERVED_GENRES`.
+    """
+    names = sorted(set(genres))
+    if len(names) < 2:
+        raise InputError(f"dataset.directory.root: the audio that decodes lies in {len(names)} genre folder(s) "
+                         f"{names}: genre recognition needs at least 2 genres")
+    by_case = pd.Series(names).groupby(pd.Series(names).str.casefold()).agg(list)
+    same = [group for group in by_case if len(group) > 1]
+    if same:
+        raise InputError(f"dataset.directory.root: genre folders whose names differ only in case: {same[:5]}; "
+                         "they are one folder on case-blind file systems (macOS, Windows): rename or merge them")
+    reserved = [g for g in names if g in RESERVED_GENRES]
+    if reserved:
+        raise InputError(f"dataset.directory.root: genre folder(s) {reserved}: the tables name their own rows "
+                         f"{list(RESERVED_GENRES)}; rename the folder(s)")
+
+
 def directory_metadata(listing: pd.DataFrame, annotations=None, require_artist: bool = False) -> pd.DataFrame:
     """Metadata for any folder of genre-labelled audio.
 
@@ -381,6 +408,7 @@ def directory_metadata(listing: pd.DataFrame, annotations=None, require_artist: 
     """
     from mgrfaults.data.annotations import read_annotations
 
+    check_genre_names(listing["genre"])
     meta = listing.copy()
     meta["artist"] = ""
     meta["fault"] = "none"

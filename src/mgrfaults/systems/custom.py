@@ -51,8 +51,9 @@ from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
+import pandas as pd
 
-from mgrfaults.errors import InputError
+from mgrfaults.errors import InputError, Terminated
 from mgrfaults.io import write_csv_atomic
 from mgrfaults.config import section_defaults
 
@@ -234,9 +235,12 @@ def check_scores(scores, n_test: int, n_genres: int, where: str, track_ids=(), g
     PluginError
         Not a numeric array, the wrong shape, or NaN/inf entries (the first affected excerpts listed).
     """
+    scores = _aligned(scores, genres, track_ids, where)
+    if hasattr(scores, "detach"):  # a torch tensor, maybe on a GPU or still in the autograd graph
+        scores = scores.detach().cpu()
     try:
         arr = np.asarray(scores, dtype=np.float64)
-    except (TypeError, ValueError) as e:
+    except Exception as e:
         raise PluginError(f"{where}: predict() returned {type(scores).__name__}, not a numeric array: {e}") from e
     if arr.shape != (n_test, n_genres):
         # the columns are context.genres, which can hold genres no training excerpt has (a dataset whose labels
@@ -251,6 +255,32 @@ def check_scores(scores, n_test: int, n_genres: int, where: str, track_ids=(), g
         ids = [track_ids[i] for i in bad_rows[:5]] if len(track_ids) else bad_rows[:5].tolist()
         raise PluginError(f"{where}: predict() returned NaN or infinite scores for {len(bad_rows)} excerpt(s), e.g. {ids}")
     return arr
+
+
+def _aligned(scores, genres, track_ids, where: str):
+    """Labelled scores (a pandas DataFrame) put in the order of ``genres`` and ``track_ids``.
+
+    A plain conversion would drop the labels: scores whose columns name the genres in another order, or
+    whose rows are indexed by track id in another order, would be read by position, silently wrong. Columns
+    or an index that label something else are refused, naming what was expected.
+    """
+    columns, index = getattr(scores, "columns", None), getattr(scores, "index", None)
+    if columns is None or index is None:
+        return scores
+    if len(genres) and not isinstance(columns, pd.RangeIndex):
+        names = [str(c) for c in columns]
+        if sorted(names) != sorted(genres):
+            raise PluginError(f"{where}: predict() returned a DataFrame whose columns {names[:12]} are not "
+                              f"context.genres {list(genres)}; name a column after each genre, or return an array "
+                              "in context.genres order")
+        scores = scores.set_axis(names, axis=1)[list(genres)]
+    if len(track_ids) and not isinstance(index, pd.RangeIndex):
+        rows = [str(i) for i in index]
+        if sorted(rows) != sorted(str(t) for t in track_ids):
+            raise PluginError(f"{where}: predict() returned a DataFrame whose index {rows[:5]} is not the test "
+                              "excerpts' track ids; index it by test.track_ids, or return rows in test order")
+        scores = scores.set_axis(rows, axis=0).loc[[str(t) for t in track_ids]]
+    return scores
 
 
 def seed_everything(seed: int) -> None:
@@ -288,7 +318,9 @@ def run_custom_system(factory: Callable, context: SystemContext, params: dict, p
         system = factory(context, **dict(params))
     except TypeError as e:
         raise PluginError(f"{where}: factory(context, **params) failed: {e}") from e
-    except (Exception, SystemExit, KeyboardInterrupt) as e:
+    except Terminated:
+        raise
+    except (Exception, SystemExit) as e:
         raise _plugin_error(where, "the factory", e) from e
     missing = [f"{m}()" for m in ("fit", "predict") if not callable(getattr(system, m, None))]
     if missing:
@@ -296,11 +328,15 @@ def run_custom_system(factory: Callable, context: SystemContext, params: dict, p
     # the plugin's own errors are re-raised naming the run they happened in
     try:
         system.fit(parts["train"], parts["valid"])
-    except (Exception, SystemExit, KeyboardInterrupt) as e:
+    except Terminated:
+        raise
+    except (Exception, SystemExit) as e:
         raise _plugin_error(where, "fit()", e) from e
     try:
         scores = system.predict(parts["test"])
-    except (Exception, SystemExit, KeyboardInterrupt) as e:
+    except Terminated:
+        raise
+    except (Exception, SystemExit) as e:
         raise _plugin_error(where, "predict()", e) from e
     return check_scores(scores, len(parts["test"]), len(context.genres), where, parts["test"].track_ids,
                         context.genres)
@@ -308,7 +344,8 @@ def run_custom_system(factory: Callable, context: SystemContext, params: dict, p
 
 def _plugin_error(where: str, call: str, error: BaseException) -> PluginError:
     # sys.exit in a plugin (argparse on bad arguments does it) would end the job with no output and no word,
-    # which Snakemake reports as missing outputs ("filesystem latency"); an interrupt's message is empty
+    # which Snakemake reports as missing outputs ("filesystem latency"). A SIGTERM (Terminated: a time limit,
+    # scancel) and an interrupt (Ctrl-C) are not the plugin's doing: the callers let them through
     if isinstance(error, SystemExit):
         return PluginError(f"{where}: {call} called sys.exit({error.code!r}); a custom system must return or "
                            "raise an exception, not exit the process")
