@@ -259,6 +259,13 @@ def test_published_lists_folder_missing_a_list_is_named(tmp_path):
     check_config(config)
 
 
+def test_compare_needs_two_different_conditions(schema):
+    config = load_config()
+    config["evaluate"]["compare"] = ["standard", "standard"]  # a typo: a difference of 0, p = 1
+    with pytest.raises(WorkflowError, match="non-unique"):
+        validate(config, schema)
+
+
 def test_gtzan_without_root_downloads():
     config = load_config()
     config["dataset"]["source"] = "gtzan"

@@ -21,6 +21,9 @@ def test_points_cover_the_grid_and_the_control():
     assert len(sweep_points([0.0], [1], no_fault_control=False)) == 1
     with pytest.raises(InputError):
         sweep_points([0.0, 0.0], [1], True)
+    # strengths one label apart only beyond 6 significant digits would share a point's folder and rules
+    with pytest.raises(InputError, match=r"sweep\.strengths .* must not repeat .*6 significant digits"):
+        sweep_points([0.5, 0.50000001], [1], True)
 
 
 def _runs(standard, filtered, folds=1):
@@ -54,6 +57,13 @@ def test_drop_table_and_summary():
     assert summary.loc[("all", 0.0), "drop_interval_holds_zero"] and not summary.loc[("X", 1.0), "drop_interval_holds_zero"]
     with pytest.raises(InputError):
         drop_table([(points[0], _runs(0.8, 0.5).query("condition == 'standard'"))])
+
+
+def test_one_seed_gives_no_verdict_on_the_interval():
+    # no interval: the flag is empty (pd.NA), not False, which would read as a negative control that failed
+    points = sweep_points([0.0], [1], no_fault_control=False)
+    summary = drop_summary(drop_table([(points[0], _runs(0.8, 0.8))]))
+    assert summary["drop_interval_holds_zero"].isna().all() and summary["drop_ci_low"].isna().all()
 
 
 def test_mean_interval_of_one_value_has_no_interval():

@@ -33,8 +33,10 @@ def sweep_points(strengths: Sequence[float], seeds: Sequence[int], no_fault_cont
         ``name`` (a Python identifier, unique), ``folder`` (relative to the sweep folder),
         ``confound_strength``, ``seed``, ``faults`` (:data:`FAULTS_AS_CONFIGURED` or :data:`NO_FAULTS`).
     """
-    if len(set(strengths)) != len(strengths) or len(set(seeds)) != len(seeds):
-        raise InputError(f"sweep: strengths {list(strengths)} and seeds {list(seeds)} must not repeat")
+    labels = [f"{float(s):g}" for s in strengths]  # a point's folder and rule names: 6 significant digits
+    if len(set(labels)) != len(labels) or len(set(seeds)) != len(seeds):
+        raise InputError(f"sweep.strengths {list(strengths)} and sweep.seeds {list(seeds)} must not repeat "
+                         "(strengths are told apart to 6 significant digits)")
     grid = [(float(s), FAULTS_AS_CONFIGURED) for s in strengths]
     if no_fault_control:
         grid.append((0.0, NO_FAULTS))
@@ -139,7 +141,8 @@ def drop_summary(drops: pd.DataFrame, confidence: float = _EVALUATE["confidence"
     DataFrame
         system, confound_strength, faults, n_seeds, drop_mean, drop_sd, drop_ci_low, drop_ci_high,
         drop_interval_holds_zero (the interval contains 0: no drop beyond the seeds' spread; what the
-        negative control must show), and the same for normalized_drop (fractions).
+        negative control must show; empty with one seed, which gives no interval), and the same for
+        normalized_drop (fractions).
     """
     keys = ["confound_strength", "faults"]
     per_seed_all = drops.groupby(keys + ["seed"], sort=False)[["drop", "normalized_drop"]].mean().reset_index()
@@ -152,8 +155,11 @@ def drop_summary(drops: pd.DataFrame, confidence: float = _EVALUATE["confidence"
                 summary = mean_interval(group[column], confidence)
                 row["n_seeds"] = summary["n_seeds"]
                 row.update({f"{column}_{k}": summary[k] for k in ("mean", "sd", "ci_low", "ci_high")})
-                # NaN bounds (one seed) hold nothing: the comparison is False
-                row[f"{column}_interval_holds_zero"] = bool(summary["ci_low"] <= 0.0 <= summary["ci_high"])
+                # one seed gives no interval: neither true nor false (empty in the CSV), since False would read
+                # as a negative control that failed
+                low, high = summary["ci_low"], summary["ci_high"]
+                row[f"{column}_interval_holds_zero"] = (bool(low <= 0.0 <= high) if np.isfinite([low, high]).all()
+                                                        else pd.NA)
             rows.append(row)
     return pd.DataFrame(rows)
 
