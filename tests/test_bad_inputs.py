@@ -238,12 +238,12 @@ def make_listing(ids):
 def case_annotation_columns_case_and_space(tmp_path):
     from mgrfaults.data.dataset import directory_metadata
 
-    listing = make_listing(["blues.00000", "blues.00001"])
+    listing = make_listing(["blues.00000", "blues.00001", "rock.00000"])  # two genres: a recognition task
     for header in ("track_id, artist", "Track_ID,Artist", " TRACK_ID , Artist "):
         path = tmp_path / "ann.csv"
         path.write_text(f"{header}\nblues.00000, Muddy Waters\nblues/blues.00001.au,Muddy Waters\n")
         meta = validate_metadata(directory_metadata(listing, path, require_artist=True))
-        assert list(meta["artist"]) == ["Muddy Waters", "Muddy Waters"], header
+        assert list(meta["artist"]) == ["Muddy Waters", "Muddy Waters", "unknown:rock.00000"], header
 
 
 def case_annotation_unknown_column_or_no_artist(tmp_path):
@@ -533,7 +533,7 @@ def case_outputs_readable_under_umask(tmp_path):
 def case_annotation_values(tmp_path):
     from mgrfaults.data.dataset import directory_metadata
 
-    listing = make_listing(["blues.00000", "blues.00001"])
+    listing = make_listing(["blues.00000", "blues.00001", "rock.00000"])
     path = tmp_path / "ann.csv"
     path.write_text("track_id,fault,replica_of\nblues.00001, Exact_Replica ,blues.00000\n")
     meta = validate_metadata(directory_metadata(listing, path))
@@ -635,14 +635,15 @@ def case_repeated_stems(tmp_path, caplog):
 def case_partial_annotations(tmp_path, caplog):
     from mgrfaults.data.dataset import directory_metadata
 
-    listing = make_listing([f"blues.{i:05d}" for i in range(8)])
+    listing = make_listing([f"blues.{i:05d}" for i in range(8)] + ["rock.00000"])
     (tmp_path / "ann.csv").write_text("track_id,artist\nblues.00000,A\nblues.00001,A\n")
     with caplog.at_level("WARNING", logger="mgrfaults.data.dataset"):
         meta = validate_metadata(directory_metadata(listing, tmp_path / "ann.csv"))
-    assert meta["artist"].nunique() == 7
-    assert "ann.csv: 6 of the 8 excerpts are not annotated (first: ['blues.00002', 'blues.00003'" in caplog.text
+    assert meta["artist"].nunique() == 8
+    assert "ann.csv: 7 of the 9 excerpts are not annotated (first: ['blues.00002', 'blues.00003'" in caplog.text
     caplog.clear()
-    (tmp_path / "ann.csv").write_text("track_id,artist\n" + "".join(f"blues.{i:05d},A\n" for i in range(8)))
+    (tmp_path / "ann.csv").write_text("track_id,artist\n" + "".join(f"blues.{i:05d},A\n" for i in range(8))
+                                      + "rock.00000,B\n")
     with caplog.at_level("WARNING", logger="mgrfaults.data.dataset"):
         directory_metadata(listing, tmp_path / "ann.csv")
     assert "not annotated" not in caplog.text
