@@ -675,6 +675,12 @@ def case_genre_root_at_two_levels(tmp_path):
                                          r"while \['docs/'\] hold\(s\) audio itself"):
         find_genre_root(tmp_path)
     assert find_genre_root(tmp_path / "genres") == tmp_path / "genres"  # genre folders themselves
+    # a stray file in the one folder of genre folders leaves it that (list_audio_files warns about the file)
+    (tmp_path / "docs" / "example.au").unlink()
+    (tmp_path / "docs" / "readme.txt").unlink()
+    (tmp_path / "docs").rmdir()
+    write_au(tmp_path / "genres" / "stray.au", tone(0.2))
+    assert find_genre_root(tmp_path) == tmp_path / "genres"
 
 
 def case_max_duration_floor(tmp_path):

@@ -363,7 +363,8 @@ def test_a_termination_or_an_interrupt_inside_a_plugin_is_not_blamed_on_it(tmp_p
             run_custom_system(factory, context(), {}, constructed_parts())
 
 
-@pytest.mark.parametrize("form", ["columns reversed", "rows reversed", "both", "tensor in the graph"])
+@pytest.mark.parametrize("form", ["columns reversed", "rows reversed", "both", "tensor in the graph", "bf16 tensor",
+                                  "positions reversed", "positions as integers"])
 def test_labelled_scores_are_read_by_their_labels(tmp_path, form):
     # a DataFrame whose columns are the genres, or whose index is the track ids, in another order: read by label,
     # not by position (that gave accuracy 0 for right scores); a tensor that requires grad is detached
@@ -373,12 +374,19 @@ def test_labelled_scores_are_read_by_their_labels(tmp_path, form):
     ctx = context()
     scores = np.eye(len(ctx.genres))[np.arange(len(parts["test"])) % len(ctx.genres)]
     frame = pd.DataFrame(scores, columns=list(ctx.genres), index=list(parts["test"].track_ids))
+    by_position = pd.DataFrame(scores, columns=list(ctx.genres))
     returned = {"columns reversed": frame[frame.columns[::-1]], "rows reversed": frame.iloc[::-1],
-                "both": frame.iloc[::-1, ::-1], "tensor in the graph": torch.tensor(scores, requires_grad=True)}[form]
+                "both": frame.iloc[::-1, ::-1], "tensor in the graph": torch.tensor(scores, requires_grad=True),
+                "bf16 tensor": torch.tensor(scores, dtype=torch.bfloat16),  # exact for 0 and 1
+                "positions reversed": by_position.iloc[::-1],  # a RangeIndex still labels the rows
+                "positions as integers": by_position.set_axis(np.arange(len(scores)))}[form]
     np.testing.assert_array_equal(check_scores(returned, len(parts["test"]), len(ctx.genres), "Mine",
                                                parts["test"].track_ids, ctx.genres), scores)
     with pytest.raises(PluginError, match=r"columns .* are not context.genres"):
         check_scores(frame.rename(columns={ctx.genres[0]: "other"}), len(scores), len(ctx.genres), "Mine",
+                     parts["test"].track_ids, ctx.genres)
+    with pytest.raises(PluginError, match=r"integer index .* is not the rows 0\.\."):
+        check_scores(by_position.set_axis(np.arange(len(scores)) + 1), len(scores), len(ctx.genres), "Mine",
                      parts["test"].track_ids, ctx.genres)
     with pytest.raises(PluginError, match=r"index .* is not the test excerpts' track ids"):
         check_scores(frame.set_axis([f"x{i}" for i in range(len(frame))]), len(scores), len(ctx.genres), "Mine",

@@ -73,3 +73,26 @@ def test_sigterm_leaves_no_half_written_output(tmp_path):
     assert proc.returncode == 143, proc.stderr
     assert not out.exists() and list(out.parent.iterdir()) == []  # the hidden temporary file removed too
     assert "terminated (SIGTERM)" in (tmp_path / "rule.log").read_text()
+
+
+FORKED = """
+import os, signal, sys, time
+from mgrfaults.logs import setup_script_logging
+setup_script_logging([sys.argv[1]])
+pid = os.fork()
+if pid == 0:  # a pool worker: inherits the handler
+    time.sleep(30)
+    os._exit(0)
+time.sleep(0.5)
+os.kill(pid, signal.SIGTERM)
+_, status = os.waitpid(pid, 0)
+print(os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGTERM)
+"""
+
+
+def test_a_forked_worker_ends_on_sigterm_at_once(tmp_path):
+    # only the script's own process turns SIGTERM into an exception; a pool worker would hand it back as a task's
+    # result and take the next task
+    proc = subprocess.run([sys.executable, "-c", FORKED, str(tmp_path / "rule.log")], capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 0 and proc.stdout.strip() == "True", proc.stderr

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import logging
+import os
 import signal
 import sys
 import threading
@@ -63,14 +65,21 @@ def setup_script_logging(log_paths=(), level: int = logging.INFO) -> logging.Log
 
     sys.excepthook = log_uncaught
     if threading.current_thread() is threading.main_thread():  # signal handlers belong to the main thread
-        signal.signal(signal.SIGTERM, _exit_on_sigterm)
+        signal.signal(signal.SIGTERM, functools.partial(_exit_on_sigterm, os.getpid()))
     return log
 
 
-def _exit_on_sigterm(signum, frame):
+def _exit_on_sigterm(script_pid, signum, frame):
     # Snakemake (on Ctrl-C or a failed sibling), SLURM (a time limit, scancel) and timeout end a job with
     # SIGTERM, whose default action ends the process at once: the cleanup of atomic_path would not run and a
     # half-written hidden file would stay in the results folder. As an exception the cleanup runs.
+    if os.getpid() != script_pid:
+        # a forked worker (a process pool) inherits the handler: it would hand the exception back as a task's
+        # result and take the next task; it ends at once, as before
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTERM)
+        return
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second signal must not interrupt the cleanup itself
     logging.getLogger("mgrfaults").error("terminated (SIGTERM): outputs being written are removed")
     raise Terminated(128 + signum)
 

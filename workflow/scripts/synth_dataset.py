@@ -22,9 +22,13 @@ plan = read_plan(snakemake.output.plan)  # render what the CSV holds (its types)
 
 genre_dirs = {Path(d).name: d for d in snakemake.output.audio}
 with ProcessPoolExecutor(max_workers=max(1, min(snakemake.threads, len(genre_dirs)))) as pool:
-    counts = pool.map(write_genre_atomic, [plan] * len(genre_dirs), list(genre_dirs), list(genre_dirs.values()))
-    for genre, n in zip(genre_dirs, counts):
-        log.info("%s: wrote %d excerpts", genre, n)
+    try:
+        counts = pool.map(write_genre_atomic, [plan] * len(genre_dirs), list(genre_dirs), list(genre_dirs.values()))
+        for genre, n in zip(genre_dirs, counts):
+            log.info("%s: wrote %d excerpts", genre, n)
+    except BaseException:  # a failure or SIGTERM: the genres not yet begun are not rendered on the way out
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
 
 # the genre folders' parent holds the GTZAN-style layout the plan's paths are relative to
 meta = plan_metadata(plan, Path(snakemake.output.audio[0]).parent)

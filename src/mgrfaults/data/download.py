@@ -133,10 +133,12 @@ def find_genre_root(folder, extensions=_EXTENSIONS) -> Path:
     folder = Path(folder)
     exts = {"." + e.lower().lstrip(".") for e in extensions}
     subdirs = _subfolders(folder)
-    if len(subdirs) == 1 and _subfolders(subdirs[0]) and not _holds_audio(subdirs[0], exts):
+    # a folder whose sub-folders hold audio is a folder of genre folders, whatever it holds itself (a stray file
+    # in genres/ is warned about by list_audio_files, not made a genre)
+    nested = [d for d in subdirs if any(_holds_audio(q, exts) for q in _subfolders(d))]
+    if len(subdirs) == 1 and (nested or (_subfolders(subdirs[0]) and not _holds_audio(subdirs[0], exts))):
         return subdirs[0]
-    direct = [d for d in subdirs if _holds_audio(d, exts)]
-    nested = [d for d in subdirs if d not in direct and any(_holds_audio(q, exts) for q in _subfolders(d))]
+    direct = [d for d in subdirs if d not in nested and _holds_audio(d, exts)]
     if nested and direct:
         raise InputError(
             f"{folder}: two levels of genre folders: {[d.name + '/' for d in nested][:5]} hold(s) folders of audio, "

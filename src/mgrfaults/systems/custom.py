@@ -236,8 +236,8 @@ def check_scores(scores, n_test: int, n_genres: int, where: str, track_ids=(), g
         Not a numeric array, the wrong shape, or NaN/inf entries (the first affected excerpts listed).
     """
     scores = _aligned(scores, genres, track_ids, where)
-    if hasattr(scores, "detach"):  # a torch tensor, maybe on a GPU or still in the autograd graph
-        scores = scores.detach().cpu()
+    if hasattr(scores, "detach"):  # a torch tensor, maybe on a GPU, in the autograd graph or in bf16 (numpy has none)
+        scores = scores.detach().cpu().double()
     try:
         arr = np.asarray(scores, dtype=np.float64)
     except Exception as e:
@@ -258,29 +258,43 @@ def check_scores(scores, n_test: int, n_genres: int, where: str, track_ids=(), g
 
 
 def _aligned(scores, genres, track_ids, where: str):
-    """Labelled scores (a pandas DataFrame) put in the order of ``genres`` and ``track_ids``.
+    """Labelled scores (a pandas or polars DataFrame) put in the order of ``genres`` and ``track_ids``.
 
     A plain conversion would drop the labels: scores whose columns name the genres in another order, or
-    whose rows are indexed by track id in another order, would be read by position, silently wrong. Columns
-    or an index that label something else are refused, naming what was expected.
+    whose rows are labelled in another order, would be read by position, silently wrong. Columns must be
+    the genres (or the integers ``0 .. n_genres - 1``: positions); an index the track ids, or the integers
+    ``0 .. n_test - 1`` (positions, in any order: a reversed RangeIndex too). Other labels are refused,
+    naming what was expected. A frame of another length is left to the shape check.
     """
     columns, index = getattr(scores, "columns", None), getattr(scores, "index", None)
-    if columns is None or index is None:
+    if columns is None:
         return scores
-    if len(genres) and not isinstance(columns, pd.RangeIndex):
-        names = [str(c) for c in columns]
-        if sorted(names) != sorted(genres):
-            raise PluginError(f"{where}: predict() returned a DataFrame whose columns {names[:12]} are not "
-                              f"context.genres {list(genres)}; name a column after each genre, or return an array "
-                              "in context.genres order")
-        scores = scores.set_axis(names, axis=1)[list(genres)]
-    if len(track_ids) and not isinstance(index, pd.RangeIndex):
-        rows = [str(i) for i in index]
-        if sorted(rows) != sorted(str(t) for t in track_ids):
-            raise PluginError(f"{where}: predict() returned a DataFrame whose index {rows[:5]} is not the test "
-                              "excerpts' track ids; index it by test.track_ids, or return rows in test order")
-        scores = scores.set_axis(rows, axis=0).loc[[str(t) for t in track_ids]]
-    return scores
+    if len(genres) and len(columns) == len(genres):
+        if index is not None and pd.api.types.is_integer_dtype(pd.Index(columns)):
+            if sorted(columns) != list(range(len(genres))):
+                raise PluginError(f"{where}: predict() returned a DataFrame whose integer columns {list(columns)[:12]} "
+                                  f"are not the positions 0..{len(genres) - 1} of context.genres {list(genres)}")
+            scores = scores.sort_index(axis=1)
+        else:
+            names = [str(c) for c in columns]
+            if sorted(names) != sorted(genres):
+                raise PluginError(f"{where}: predict() returned a DataFrame whose columns {names[:12]} are not "
+                                  f"context.genres {list(genres)}; name a column after each genre, or return an "
+                                  "array in context.genres order")
+            scores = scores[[c for g in genres for c in columns if str(c) == g]]  # pandas and polars alike
+    if index is None or not len(track_ids) or len(index) != len(track_ids):
+        return scores
+    if pd.api.types.is_integer_dtype(index):
+        if sorted(index) != list(range(len(track_ids))):
+            raise PluginError(f"{where}: predict() returned a DataFrame whose integer index {list(index)[:5]} is not "
+                              f"the rows 0..{len(track_ids) - 1} of the test part; index it by test.track_ids or "
+                              "by row position")
+        return scores.sort_index()
+    rows = [str(i) for i in index]
+    if sorted(rows) != sorted(str(t) for t in track_ids):
+        raise PluginError(f"{where}: predict() returned a DataFrame whose index {rows[:5]} is not the test "
+                          "excerpts' track ids; index it by test.track_ids, or return rows in test order")
+    return scores.set_axis(rows, axis=0).loc[[str(t) for t in track_ids]]
 
 
 def seed_everything(seed: int) -> None:
