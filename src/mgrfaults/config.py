@@ -451,6 +451,11 @@ def check_input_paths(config: Mapping[str, Any]) -> None:
     for key, value in keys:
         if not Path(value).expanduser().exists():
             raise ConfigError(f"{key}: {value!r} does not exist")
+
+
+def check_published_lists(config: Mapping[str, Any]) -> None:
+    """A published condition's own ``lists`` folder holds its three lists (after :func:`check_input_paths`:
+    a folder that does not exist is named as such first)."""
     from mgrfaults.data.annotations import partition_list_paths
 
     for name, cond in ((config.get("partitions") or {}).get("conditions") or {}).items():
@@ -464,6 +469,7 @@ def check_input_paths(config: Mapping[str, Any]) -> None:
 
 BAD_INPUT_CHECKS = (
     check_input_paths,
+    check_published_lists,
     check_finite_numbers,
     check_results_folder,
     check_texture_bands,

@@ -12,12 +12,12 @@ import pandas as pd
 
 from mgrfaults import GENRES
 from mgrfaults.data.audio import load_audio
+from mgrfaults.data.download import AUDIO_EXTENSIONS, audio_suffixes
 from mgrfaults.errors import AudioError, InputError
 from mgrfaults.config import section_defaults
 
 # the schema's defaults (workflow/schemas/config.schema.yaml): the one place a default is written
 _DATASET = section_defaults("dataset")
-_EXTENSIONS = tuple(section_defaults("dataset.directory")["extensions"])
 
 GTZAN_ID = re.compile(r"^([a-z]+)\.\d{5}$")
 """A GTZAN excerpt's file stem, ``<genre>.<5 digits>``: its genre is GTZAN's label for it."""
@@ -159,7 +159,7 @@ def _track_ids(files: pd.DataFrame, root: Path, gtzan: bool) -> pd.Series:
     return ids
 
 
-def list_audio_files(root, extensions=_EXTENSIONS, gtzan: bool = False) -> pd.DataFrame:
+def list_audio_files(root, extensions=AUDIO_EXTENSIONS, gtzan: bool = False) -> pd.DataFrame:
     """Find the audio of a folder in GTZAN's layout ``<root>/<genre>/<name>.<ext>``.
 
     Symbolic links whose target is missing or that loop are listed (decoding then names them
@@ -193,7 +193,7 @@ def list_audio_files(root, extensions=_EXTENSIONS, gtzan: bool = False) -> pd.Da
     root = Path(root)
     if not root.is_dir():
         raise InputError(f"{root}: dataset folder not found")
-    exts = {"." + e.lower().lstrip(".") for e in extensions}
+    exts = audio_suffixes(extensions)
     rows, unreadable = [], []
     top = _entries(root)
     for p in top:
@@ -221,7 +221,7 @@ def list_audio_files(root, extensions=_EXTENSIONS, gtzan: bool = False) -> pd.Da
     return df.sort_values(["track_id", "path"]).reset_index(drop=True)
 
 
-def audio_manifest(root, extensions=_EXTENSIONS) -> str:
+def audio_manifest(root, extensions=AUDIO_EXTENSIONS) -> str:
     """A short, deterministic digest of every audio file below ``root``: relative path, size, st_mtime_ns.
 
     The data stage takes it as a parameter: Snakemake sees only the root folder's own mtime, so a
@@ -234,7 +234,7 @@ def audio_manifest(root, extensions=_EXTENSIONS) -> str:
     str
         ``<n> audio files, <16 hex digits>``; ``no audio files`` for a root that is missing or holds none.
     """
-    exts = {"." + e.lower().lstrip(".") for e in extensions}
+    exts = audio_suffixes(extensions)
     root, seen, lines = Path(root), set(), []
     for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
         try:

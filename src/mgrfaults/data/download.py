@@ -14,7 +14,12 @@ from mgrfaults.io import atomic_dir, atomic_path
 
 CHUNK = 1 << 20
 # the schema's default (workflow/schemas/config.schema.yaml): the one place a default is written
-_EXTENSIONS = tuple(section_defaults("dataset.directory")["extensions"])
+AUDIO_EXTENSIONS = tuple(section_defaults("dataset.directory")["extensions"])
+
+
+def audio_suffixes(extensions=AUDIO_EXTENSIONS) -> set[str]:
+    """File suffixes of ``extensions`` (``"au"`` or ``".AU"``), lower case with the dot: what ``Path.suffix.lower()`` gives."""
+    return {"." + e.lower().lstrip(".") for e in extensions}
 
 
 def file_digest(path, algorithm: str = "sha256") -> str:
@@ -116,7 +121,7 @@ def _subfolders(folder: Path) -> list[Path]:
     return [p for p in _listed(folder) if p.is_dir() and not p.name.startswith(".") and p.name not in ARCHIVE_LITTER]
 
 
-def find_genre_root(folder, extensions=_EXTENSIONS) -> Path:
+def find_genre_root(folder, extensions=AUDIO_EXTENSIONS) -> Path:
     """The folder that holds the genre folders: ``folder`` itself, or its sub-folder of genre folders (GTZAN's ``genres/``).
 
     Hidden folders and archive litter (``__MACOSX/``) beside ``genres/`` are ignored. A sub-folder
@@ -131,7 +136,7 @@ def find_genre_root(folder, extensions=_EXTENSIONS) -> Path:
         out, or make genres of the wrong folders; the message names both.
     """
     folder = Path(folder)
-    exts = {"." + e.lower().lstrip(".") for e in extensions}
+    exts = audio_suffixes(extensions)
     subdirs = _subfolders(folder)
     # a folder whose sub-folders hold audio is a folder of genre folders, whatever it holds itself (a stray file
     # in genres/ is warned about by list_audio_files, not made a genre)

@@ -437,9 +437,10 @@ def resident_batches(x: torch.Tensor, y: torch.Tensor, batch_size: int):
 
 
 #: bytes of one layer's activations in a validation batch of a resident part. A pass is bound by its kernel
-#: launches, not its arithmetic: in 8192-frame batches a 250-track part (322k frames) is 40 batches, ~680
-#: kernels, 15 ms of host time a pass on an H200 for a 50- or a 500-unit net alike (grid_replay's
-#: validation_pass_s), 15 % of a 50-unit net's 0.1 s epoch. At 128 MiB a 513-wide layer takes 65k frames: 5 batches.
+#: launches, not its arithmetic: in 8192-frame batches a 250-track part (322k frames) is 40 batches, 522
+#: operations (benchmarks/step_ops.py), about 15 ms a pass on an H200 for a 50- or a 500-unit net alike
+#: (grid_replay's validation_pass_s), 11-13 % of a 50-unit net's 0.115 s epoch. At 128 MiB a 513-wide layer
+#: takes 65k frames: 5 batches, 67 operations.
 VALID_ACTIVATION_BYTES = 128 << 20
 
 
@@ -530,6 +531,7 @@ class ResidentRun:
         #: the parameters under validation (the trained model goes on to the next epoch)
         self.validated_model = copy.deepcopy(model).eval()
         self.passes = ValidationPasses(self.trainer.device)
+        self._validation = [(self.validated_model, self.valid_x, self.valid_y)]  # the one pass of each epoch
 
     def train_epoch(self, epoch, learning_rate, momentum):
         self.trainer.set_hyper(learning_rate, momentum)
@@ -543,13 +545,13 @@ class ResidentRun:
         self.trainer.set_hyper(learning_rate, momentum)
         self.passes.snapshot(self._keep_parameters)
         self.trainer.launch_epoch(epoch)
-        started = self.passes.start([(self.validated_model, self.valid_x, self.valid_y)])
+        started = self.passes.start(self._validation)
         return self.trainer.epoch_result(), started
 
     def start_validation(self):
         """Start validating the model's parameters now; returns what :meth:`valid_result` reads."""
         self.passes.snapshot(self._keep_parameters)
-        return self.passes.start([(self.validated_model, self.valid_x, self.valid_y)])
+        return self.passes.start(self._validation)
 
     def _keep_parameters(self):
         for kept, current in zip(self.validated_model.state_dict().values(), self.model.state_dict().values()):
