@@ -3,14 +3,18 @@
 #
 #     bash benchmarks/device_check.sh [OUT]        # OUT: where the figures go (default: $OUT, else results/device_check)
 #     STEPS="train grid_replay" bash benchmarks/device_check.sh [OUT]     # the other steps
+#     STEPS=workflow_grid bash benchmarks/device_check.sh [OUT]          # the 2014 grid through the workflow
 #
-# Written for the GPU machines lent to this project's sessions: their image holds torch, h5py, pyyaml, pandas,
-# pytest and pytest-xdist, but not Snakemake, librosa or soundfile, and this project's wheels cannot be carried
-# there (their compiled parts are built for CPython 3.11; the image runs 3.12). So it runs what needs none of them,
-# in steps (STEPS names those to run; default "pytest_gpu kernels compiled"):
+# Written for the GPU machines lent to this project's sessions. Their image (CPython 3.12) holds torch, h5py,
+# pyyaml, pandas, pytest and pytest-xdist, but not Snakemake, librosa, soundfile, pulp or jsonschema. Those come as
+# wheels: `python benchmarks/device_wheels.py` writes them here into .whl/ (27.5 MiB), and a call that carries it
+# (run(carry=[".whl"], ...)) has this script install them into WHEELS_SITE (default /tmp/mgrfaults_site) and put
+# that first on PYTHONPATH. Without them, the steps that need the workflow (workflow_grid) fail at once and
+# pytest_gpu runs the three test modules that import neither. The steps (STEPS names those to run; default
+# "pytest_gpu kernels compiled"):
 #
-#   pytest_gpu: the DNN, resident and stacked training tests on CUDA: `pytest -m gpu` on the three modules that
-#      hold them (the other test modules import librosa or Snakemake at collection);
+#   pytest_gpu: the GPU tests (`pytest -m gpu`): the DNN, resident and stacked training on CUDA, and with the
+#      wheels the workflow's nets trained on CUDA through Snakemake (tests/test_workflow.py);
 #   kernels: `benchmarks/step_kernels.py`: where one captured step's time goes (the step, its 11 matmuls alone,
 #      each kernel's device time), batch 1200 and 100, fp32 and TF32, cuBLAS and cuBLASLt; OUT/kernels.json;
 #   compiled: `benchmarks/train.py ... --compiled --loops "resident graphs"`: the issue's one-net targets (500
@@ -25,24 +29,31 @@
 #      NETS_TABLE (the epochs each ran to patience at GTZAN size, measured on a CPU through the workflow) trained
 #      by train_mlp for exactly those epochs, HDF5 read, graph capture and validation passes included, and where
 #      each net's seconds went; OUT/replay.json. By default the standard condition's four nets (REPLAY_ARGS="" for
-#      the table's eight, which take longer than this step's limit).
+#      the table's eight, which take longer than this step's limit);
+#   workflow_grid: `benchmarks/grid.py`: the 2014 grid itself through Snakemake on this GPU (needs the wheels):
+#      the GTZAN-size synthetic dataset, its features and partitions on the machine's cores, then every net of
+#      the two conditions trained to patience (stacked by shape, as `systems.dnn.stack: auto` does on a GPU),
+#      timed; the training is stopped at 360 s (--train-limit) so the table of epochs comes back either way;
+#      OUT/grid_nets.tsv. 560 s: a call of its own.
 # `benchmarks/grid.py --rates-from OUT/train.json` then estimates the grid from the train step's rates, on any
 # machine.
 #
 # Each step has its own time limit, so one that hangs leaves the others their time (a benchmark prints each row as
 # it is measured, so a step cut short keeps its rows in its .txt, and the JSON files are rewritten after each
-# row); the exit status is 1 when any step failed. The limits of all six add up to 890 s, over the 600 s of one
-# call on the lent machines: there, run the default steps (310 s) in one call, "train grid_replay" (340 s) or
-# "autotuned grid_replay" (360 s) in another (on an H200 the default steps took 36, 20 and 54 s; on an H100, with bf16 in the suite and before the
-# compiled step, train took 265 s and grid_replay 58 s). A call brings back at most 8 files: machine.txt (what ran
-# where), each step's output (NAME.txt, rewritten), and the figures of all but pytest_gpu (a JSON file each).
-# Each step's arguments: TRAIN_ARGS, COMPILED_ARGS (also autotuned's), REPLAY_ARGS (with NETS_TABLE) and
-# KERNELS_ARGS.
+# row); the exit status is 1 when any step failed. The limits of all seven add up to 1480 s, over the 600 s of one
+# call on the lent machines: there, run the default steps (340 s) in one call, "train grid_replay" (340 s) or
+# "autotuned grid_replay" (360 s) in another, workflow_grid (560 s) alone (on an H200 the default steps took 36,
+# 20 and 54 s; on an H100, with bf16 in the suite and before the compiled step, train took 265 s and grid_replay
+# 58 s). A call brings back at most 8 files: machine.txt (what ran where), each step's output (NAME.txt,
+# rewritten), and the figures of all but pytest_gpu (a JSON or TSV file each).
+# Each step's arguments: TRAIN_ARGS, COMPILED_ARGS (also autotuned's), REPLAY_ARGS (with NETS_TABLE), KERNELS_ARGS
+# and GRID_ARGS.
 # On a CPU (a smoke run of this script; kernels exits 2 there: it needs a GPU):
-#   STEPS="pytest_gpu train compiled grid_replay" \
+#   STEPS="pytest_gpu train compiled grid_replay workflow_grid" \
 #   TRAIN_ARGS="--tracks 30 --frames 200 --batch-sizes 1200 --stack 4 --epochs 1" \
 #   COMPILED_ARGS="--tracks 30 --frames 200 --units 50 --batch-sizes 1200 --epochs 1" \
 #   REPLAY_ARGS="--train-frames 5000 --frames-per-track 50 --valid-tracks 20 --max-epochs 2" \
+#   GRID_ARGS="--preset tiny --device cpu --max-epochs 2" \
 #   bash benchmarks/device_check.sh /tmp/device_check
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 2
@@ -56,12 +67,15 @@ compiled_args=${COMPILED_ARGS:---device cuda --tracks 443 --frames 1290 --units 
 replay_args=${REPLAY_ARGS-"--conditions standard"}
 nets_table=${NETS_TABLE:-benchmarks/reference/grid_gtzan_size_cpu.tsv}
 kernels_args=${KERNELS_ARGS-}
+grid_args=${GRID_ARGS:---preset gtzan_size --device cuda --train-limit 360}
+grid_dir=${GRID_DIR:-/tmp/mgrfaults_grid}
 steps=${STEPS:-pytest_gpu kernels compiled}
 failed=()
 for name in $steps; do  # a misspelt step would otherwise be skipped without a word
     case $name in
-        pytest_gpu | kernels | compiled | autotuned | train | grid_replay) ;;
-        *) echo "STEPS: no step '$name' (the steps: pytest_gpu kernels compiled autotuned train grid_replay)" >&2
+        pytest_gpu | kernels | compiled | autotuned | train | grid_replay | workflow_grid) ;;
+        *) echo "STEPS: no step '$name' (the steps: pytest_gpu kernels compiled autotuned train grid_replay" \
+                "workflow_grid)" >&2
            exit 2 ;;
     esac
 done
@@ -81,13 +95,32 @@ step() {  # step NAME LIMIT_S COMMAND...: run COMMAND into OUT/NAME.txt under a 
     [ "$rc" -eq 0 ] || failed+=("$name")
 }
 
+# the workflow's packages, where they are missing and their wheels came along (benchmarks/device_wheels.py)
+has_workflow() {
+    "$py" -c "import snakemake, librosa, soundfile, pulp, jsonschema" 2>/dev/null
+}
+wheels="none"
+if ! has_workflow && compgen -G ".whl/*.whl" >/dev/null; then
+    site=${WHEELS_SITE:-/tmp/mgrfaults_site}
+    "$py" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target "$site" .whl/*.whl \
+        || { echo "installing .whl/ into $site failed" >&2; exit 2; }
+    export PYTHONPATH=src:$site
+    wheels="$(ls .whl/*.whl | wc -l) wheels from .whl/ in $site"
+fi
+workflow=no
+has_workflow && workflow=yes
+
 # the machine and its load
-{ date -u; uptime; nvidia-smi 2>&1 || echo "no nvidia-smi"; "$py" -c "import torch; print('torch', torch.__version__, \
+{ date -u; uptime; echo "the workflow's packages: $workflow (carried: $wheels)"; nvidia-smi 2>&1 || echo "no nvidia-smi"; "$py" -c "import torch; print('torch', torch.__version__, \
 'cuda', torch.cuda.is_available())"; } >"$out/machine.txt" 2>&1
 cat "$out/machine.txt"
 if wanted pytest_gpu; then
-    step pytest_gpu 90 "$py" -m pytest -m gpu -n 0 -p no:cacheprovider --durations 10 \
-        tests/test_dnn.py tests/test_resident.py tests/test_stack.py
+    if [ "$workflow" = yes ]; then  # every module's GPU tests (the workflow's among them)
+        gpu_tests=(tests)
+    else  # the other test modules import librosa or Snakemake at collection
+        gpu_tests=(tests/test_dnn.py tests/test_resident.py tests/test_stack.py)
+    fi
+    step pytest_gpu 120 "$py" -m pytest -m gpu -n 0 -p no:cacheprovider --durations 10 "${gpu_tests[@]}"
 fi
 if wanted kernels; then
     # shellcheck disable=SC2086  # KERNELS_ARGS is a list of arguments
@@ -114,6 +147,17 @@ if wanted grid_replay; then
     # shellcheck disable=SC2086  # REPLAY_ARGS is a list of arguments
     step grid_replay 120 "$py" benchmarks/grid_replay.py --nets-table "$nets_table" $replay_args \
         --json "$out/replay.json"
+fi
+if wanted workflow_grid; then
+    if [ "$workflow" = yes ]; then
+        # shellcheck disable=SC2086  # GRID_ARGS is a list of arguments
+        step workflow_grid 560 "$py" benchmarks/grid.py $grid_args --workdir "$grid_dir"
+        cp "$grid_dir/grid_nets.tsv" "$out/grid_nets.tsv" 2>/dev/null
+    else
+        echo "== workflow_grid: Snakemake or librosa missing here: run python benchmarks/device_wheels.py, then" \
+            "carry .whl" | tee "$out/workflow_grid.txt"
+        failed+=(workflow_grid)
+    fi
 fi
 if [ ${#failed[@]} -gt 0 ]; then
     echo "failed: ${failed[*]}"

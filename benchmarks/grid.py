@@ -24,7 +24,11 @@ cannot run the workflow (the lent GPU machines lack Snakemake and librosa: bench
         --rates-from train.json                                                 # an estimate from measured rates
 
 ``--stack auto`` (the default) stacks the nets of one shape on a GPU (``systems.dnn.stack``); ``never``
-trains one net per job, for the comparison.
+trains one net per job, for the comparison. ``--train-limit S`` stops the training after S seconds (Snakemake
+ended by SIGTERM, as a scheduler would, so its jobs clean up) and still prints the table: the nets that did not
+reach patience have ``complete`` False and the epochs their logs show. On a lent GPU machine the workflow's
+packages come as wheels (``benchmarks/device_wheels.py``) and ``benchmarks/device_check.sh``'s step
+``workflow_grid`` runs this script.
 """
 
 from __future__ import annotations
@@ -33,7 +37,10 @@ import argparse
 import json
 import os
 import re
+import signal
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -65,6 +72,33 @@ def grid_config(preset: str, device: str, stack: str, threads: int, max_epochs: 
     }
 
 
+def snakemake_for(limit: float | None, workdir: Path, configfile: Path, cores: int, targets: list[str]):
+    """Run Snakemake on ``targets`` for at most ``limit`` seconds (None: to the end).
+
+    Returns ``(seconds, finished)``. At the limit Snakemake's process group gets SIGTERM, as a scheduler's time
+    limit sends, so the running jobs are ended and their outputs removed; SIGKILL follows if it has not ended
+    within 60 s.
+    """
+    cmd = [sys.executable, "-m", "snakemake", *targets, "-s", str(REPO / "Snakefile"), "--directory", str(workdir),
+           "--cores", str(cores), "--configfile", str(configfile), "--quiet", "all"]
+    start = time.perf_counter()
+    with subprocess.Popen(cmd, start_new_session=True) as run:
+        try:
+            code = run.wait(timeout=limit)
+        except subprocess.TimeoutExpired:
+            print(f"training stopped at its limit, {limit:g} s", flush=True)
+            os.killpg(run.pid, signal.SIGTERM)
+            try:
+                run.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(run.pid, signal.SIGKILL)
+                run.wait()
+            return time.perf_counter() - start, False
+    if code != 0:
+        raise SystemExit(f"snakemake exited with {code}: {' '.join(cmd)}")
+    return time.perf_counter() - start, True
+
+
 def run_grid(args) -> pd.DataFrame:
     """Run the grid through Snakemake (data first, then the training, timed); return the per-net table."""
     workdir = Path(args.workdir)
@@ -78,8 +112,8 @@ def run_grid(args) -> pd.DataFrame:
           f"{torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'none'}; stack: {args.stack}", flush=True)
     data_seconds = snakemake(workdir, workdir / "grid.yaml", args.cores, partitions)
     print(f"data, features, partitions: {data_seconds:.1f} s", flush=True)
-    train_seconds = snakemake(workdir, workdir / "grid.yaml", args.cores, models)
-    print(f"training stage: {train_seconds:.1f} s wall ({train_seconds / 60:.1f} min), load after: "
+    train_seconds, finished = snakemake_for(args.train_limit, workdir, workdir / "grid.yaml", args.cores, models)
+    print(f"training stage{'' if finished else ', stopped at its limit'}: {train_seconds:.1f} s wall ({train_seconds / 60:.1f} min), load after: "
           f"{os.getloadavg()[0]:.2f}", flush=True)
     for tsv in sorted((results / "benchmarks" / "train").rglob("*.tsv")):
         job = tsv.relative_to(results / "benchmarks" / "train").with_suffix("")
@@ -99,21 +133,30 @@ def read_nets_table(path) -> pd.DataFrame:
     return table
 
 
+def epochs_logged(results: Path, net: str, condition: str) -> int:
+    """The epochs a net's training logs show for fold 0 of ``condition``: its own job's log (``<net> epoch N:``
+    lines) or its stack's (``<net> <condition> fold 0 epoch N:``), as :func:`mgrfaults.systems.dnn.epoch_logger`
+    writes them."""
+    logs = results / "logs" / "train"
+    text = "".join(log.read_text() for log in [logs / net / condition / "fold_0.log", *sorted(logs.glob("stack_*.log"))]
+                   if log.exists())
+    return len(re.findall(rf"(?<![\w.]){re.escape(net)}(?: {re.escape(condition)} fold 0)? epoch \d+:", text))
+
+
 def nets_table(results: Path) -> pd.DataFrame:
     """Each net of a grid run's ``results`` folder: its epochs, best epoch, frames and seconds.
 
     A net still training or never started (a run stopped early) has ``complete`` False, the epochs its
-    job's log shows so far, and the frames of its condition's training part (read from the run's files).
+    logs show so far (:func:`epochs_logged`), and the frames of its condition's training part (read from the
+    run's files).
     """
     rows = []
     for net in NETS:
         for condition in CONDITIONS:
             model = results / "models" / net / condition / "fold_0.pt"
             if not model.exists():
-                job_log = results / "logs" / "train" / net / condition / "fold_0.log"
-                text = job_log.read_text() if job_log.exists() else ""
                 rows.append(dict(net=net, condition=condition, units=int(net.split("_")[0]),
-                                 epochs=len(re.findall(rf"{net} epoch \d+:", text)), complete=False))
+                                 epochs=epochs_logged(results, net, condition), complete=False))
                 continue
             info = torch.load(model, weights_only=True)["info"]
             rows.append(dict(net=net, condition=condition, units=int(net.split("_")[0]), epochs=info["epochs"],
@@ -185,6 +228,8 @@ def main():
     ap.add_argument("--cores", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--threads", type=int, default=2, help="threads per training job (systems.threads)")
     ap.add_argument("--max-epochs", type=int, default=None, help="cap every net's epochs (smoke runs only)")
+    ap.add_argument("--train-limit", type=float, default=None,
+                    help="stop the training after this many seconds; the table then holds the epochs run so far")
     ap.add_argument("--workdir", default="/tmp/mgrfaults_grid")
     ap.add_argument("--nets-table", help="an earlier run's grid_nets.tsv, or its workdir: estimate from it, run nothing")
     ap.add_argument("--rates", nargs="*", default=[],

@@ -1,5 +1,8 @@
 """What benchmarks/device_check.sh runs on a GPU machine whose image lacks the workflow's packages.
 
+The wheels benchmarks/device_wheels.py carries there: what the project needs, followed through extras and the
+markers as they read on Python 3.12, less what the image has.
+
 The GPU tests' modules and the three benchmarks it calls import without Snakemake, librosa, soundfile,
 audioread, pulp or jsonschema; grid.py's estimate of the grid's training time from measured epochs and
 another machine's rates; grid_replay.py's training of each net of a nets table for its epochs.
@@ -14,7 +17,8 @@ import pandas as pd
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-from grid import one_net_seconds, rates_from, stacked_seconds  # noqa: E402
+from device_wheels import IMAGE_PACKAGES, machine_environment, requirement_closure, wheels_to_carry  # noqa: E402
+from grid import epochs_logged, one_net_seconds, rates_from, stacked_seconds  # noqa: E402
 from grid_replay import time_breakdown  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -169,3 +173,44 @@ def test_step_kernels_matmul_floor_runs_the_steps_eleven_matmuls():
         run()
     ops = [e.name for e in prof.events() if e.cpu_parent is None]
     assert (ops.count("aten::linear"), ops.count("aten::mm")) == (4, 7)
+
+
+def test_the_wheels_carried_are_what_the_project_needs_and_the_image_lacks():
+    carry = wheels_to_carry()
+    # what the lent machines' image lacks (test_device_check_imports_nothing_the_gpu_image_lacks), and what
+    # Snakemake's report and the SLURM executor need
+    assert {"snakemake", "librosa", "soundfile", "audioread", "pulp", "jsonschema", "soxr", "snakemake-executor-plugin-slurm",
+            "rpds-py", "pydantic-core"} <= set(carry)
+    assert not {"numpy", "scipy", "pandas", "h5py", "torch", "scikit-learn", "pyyaml", "pygments"} & set(carry)
+    assert "mgrfaults" not in carry and set(carry).isdisjoint(IMAGE_PACKAGES)
+    import importlib.metadata
+    assert carry["snakemake"] == importlib.metadata.version("snakemake")  # the versions CI tests
+
+
+def test_the_closure_follows_extras_and_reads_markers_as_on_the_machine():
+    requires = {
+        "app": ["lib[fast]>=1", "old; python_version < '3.11'", "linux-only; sys_platform == 'linux'",
+                "win-only; sys_platform == 'win32'", "docs; extra == 'docs'"],
+        "lib": ["core", "speedup; extra == 'fast'"],
+        "core": ["lib"],  # a cycle ends
+        "speedup": [], "linux-only": [], "old": [], "win-only": [], "docs": [],
+    }
+    closure = requirement_closure("app", machine_environment("3.12.3"), requires.__getitem__)
+    assert closure == {"lib": {"fast"}, "core": set(), "speedup": set(), "linux-only": set()}
+    assert "old" in requirement_closure("app", machine_environment("3.10.4"), requires.__getitem__)
+
+
+def test_epochs_logged_reads_a_nets_own_log_and_its_stacks(tmp_path):
+    logs = tmp_path / "logs" / "train"
+    (logs / "50_RS" / "standard").mkdir(parents=True)
+    (logs / "50_RS" / "standard" / "fold_0.log").write_text(
+        "x INFO 50_RS epoch 0: loss 2\nx INFO 50_RS epoch 1: loss 2\n")
+    (logs / "stack_500x3_relu_b1200.log").write_text(
+        "x INFO training 2 nets at once\n" + "".join(
+            f"x INFO {net} {condition} fold 0 epoch {e}: loss 1\n"
+            for e in range(3) for net in ("500_RS", "500_RSD") for condition in ("standard", "fault_filtered")
+            if not (net == "500_RSD" and condition == "fault_filtered" and e == 2)))
+    assert epochs_logged(tmp_path, "50_RS", "standard") == 2
+    assert epochs_logged(tmp_path, "50_RS", "fault_filtered") == 0
+    assert epochs_logged(tmp_path, "500_RS", "standard") == 3  # not 500_RSD's lines
+    assert epochs_logged(tmp_path, "500_RSD", "fault_filtered") == 2

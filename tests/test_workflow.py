@@ -9,6 +9,7 @@ import sys
 
 import pandas as pd
 import pytest
+import torch
 import yaml
 
 from conftest import REPO, TINY_CONFIG, deep_update, run_snakemake
@@ -60,3 +61,21 @@ def test_other_seed_gives_other_partitions_and_models(tiny_run, tmp_path):
     assert (tmp_path / target).read_bytes() != (tiny_run / target).read_bytes()
     audio = "results/dataset/audio/blues/blues.00000.au"
     assert (tmp_path / audio).read_bytes() != (tiny_run / audio).read_bytes()
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+def test_the_workflows_nets_train_on_cuda_as_one_stack(tmp_path):
+    # the GPU path through Snakemake itself: systems.device cuda, the nets of one shape in one train_stack job
+    # (systems.dnn.stack: auto on a GPU), each net's model and test predictions written as on a CPU
+    config = deep_update(TINY_CONFIG, {"systems": {"run": ["50_RS", "50_RSD"], "custom": {}, "device": "cuda"}})
+    targets = [f"results/predictions/{net}/standard/fold_0.csv" for net in ("50_RS", "50_RSD")]
+    run_snakemake(tmp_path, config, targets=targets)
+    results = tmp_path / "results"
+    part = pd.read_csv(results / "partitions" / "standard" / "fold_0.csv")
+    for net in ("50_RS", "50_RSD"):
+        info = torch.load(results / "models" / net / "standard" / "fold_0.pt", weights_only=True)["info"]
+        assert info["device"].startswith("cuda") and len(info["stack"]) >= 2, info
+        pred = pd.read_csv(results / "predictions" / net / "standard" / "fold_0.csv")
+        assert set(pred["track_id"]) == set(part.loc[part["part"] == "test", "track_id"])
+    assert list((results / "logs" / "train").glob("stack_*.log"))
