@@ -31,10 +31,12 @@
 #      each net's seconds went; OUT/replay.json. By default the standard condition's four nets (REPLAY_ARGS="" for
 #      the table's eight, which take longer than this step's limit);
 #   workflow_grid: `benchmarks/grid.py`: the 2014 grid itself through Snakemake on this GPU (needs the wheels):
-#      the GTZAN-size synthetic dataset, its features and partitions on the machine's cores, then every net of
-#      the two conditions trained to patience (stacked by shape, as `systems.dnn.stack: auto` does on a GPU),
-#      timed; the training is stopped at 360 s (--train-limit) so the table of epochs comes back either way;
-#      OUT/grid_nets.tsv. 560 s: a call of its own.
+#      the GTZAN-size synthetic dataset, its features and partitions on the machine's cores, then every net
+#      trained to patience (stacked by shape, as `systems.dnn.stack: auto` does on a GPU), timed; under
+#      standard and fault_filtered, and under config/gtzan.yaml's two published-list conditions too where the
+#      study's lists came along (`mkdir .gtzan_lists && cp ../shared/gtzan/partitions/*.txt .gtzan_lists/`, then
+#      carry it; GRID_LISTS names another folder). The training is stopped at 360 s (--train-limit) so the table
+#      of epochs comes back either way; OUT/grid_nets.tsv. 560 s: a call of its own.
 # `benchmarks/grid.py --rates-from OUT/train.json` then estimates the grid from the train step's rates, on any
 # machine.
 #
@@ -67,7 +69,12 @@ compiled_args=${COMPILED_ARGS:---device cuda --tracks 443 --frames 1290 --units 
 replay_args=${REPLAY_ARGS-"--conditions standard"}
 nets_table=${NETS_TABLE:-benchmarks/reference/grid_gtzan_size_cpu.tsv}
 kernels_args=${KERNELS_ARGS-}
+# the grid under config/gtzan.yaml's four conditions where the study's lists came along (GRID_LISTS), else two
+grid_lists=${GRID_LISTS:-.gtzan_lists}
 grid_args=${GRID_ARGS:---preset gtzan_size --device cuda --train-limit 360}
+if [ -z "${GRID_ARGS+set}" ] && [ -f "$grid_lists/train_filtered.txt" ]; then
+    grid_args+=" --lists $grid_lists"
+fi
 grid_dir=${GRID_DIR:-/tmp/mgrfaults_grid}
 steps=${STEPS:-pytest_gpu kernels compiled}
 failed=()

@@ -2,9 +2,9 @@
 
 Runs the nets of the study's grid ({50, 500} units x {RS, RSD}, config/gtzan.yaml's DNN settings: the 2014
 schedules, every net to patience, every training frame every epoch) on a synthetic dataset
-(``--preset gtzan_size``: 1000 excerpts of 30 s, as GTZAN) under the two conditions a synthetic dataset
-has (standard and fault_filtered; the published lists need GTZAN's ids), through Snakemake, in two
-invocations: first the data, features and partitions, then the training alone, which is timed. Reports:
+(``--preset gtzan_size``: 1000 excerpts of 30 s, as GTZAN) under standard and fault_filtered, and with
+``--lists DIR`` (the study's partition lists: the synthetic excerpts bear GTZAN's ids) under config/gtzan.yaml's
+two published-list conditions too, through Snakemake, in two invocations: first the data, features and partitions, then the training alone, which is timed. Reports:
 
 - the training stage's wall time (the second invocation, Snakemake's start-up included) and each
   training job's seconds (Snakemake's benchmark files);
@@ -57,8 +57,27 @@ NETS = ["50_RS", "50_RSD", "500_RS", "500_RSD"]
 CONDITIONS = {"standard": {"method": "stratified"}, "fault_filtered": {"method": "artist_filtered"}}
 
 
-def grid_config(preset: str, device: str, stack: str, threads: int, max_epochs: int | None) -> dict:
-    """The grid's config: config/gtzan.yaml's DNN settings on a synthetic dataset, the two conditions."""
+def grid_conditions(lists: str | None = None) -> dict:
+    """The grid's conditions: standard and fault_filtered, and with ``lists`` (a folder of the study's
+    ``{train,valid,test}_{filtered,stratified}.txt``) config/gtzan.yaml's two published-list conditions too.
+
+    The synthetic presets name their excerpts as GTZAN does (``blues.00000`` ...), so the lists select from the
+    GTZAN-size preset's 1000 excerpts parts of the study's sizes (443/197/290 and 500/250/250 excerpts; a smaller
+    preset lacks most listed ids, and the partitions stage refuses it). Its artists are not GTZAN's, so
+    ``check_artists`` is off.
+    """
+    if lists is None:
+        return dict(CONDITIONS)
+    lists = str(Path(lists).resolve())
+    published = dict(method="published", lists=lists, check_artists=False)
+    return {**CONDITIONS, "published_filtered": dict(published, set="filtered"),
+            "published_stratified": dict(published, set="stratified")}
+
+
+def grid_config(preset: str, device: str, stack: str, threads: int, max_epochs: int | None,
+                conditions: dict = CONDITIONS) -> dict:
+    """The grid's config: config/gtzan.yaml's DNN settings on a synthetic dataset, under ``conditions``
+    (:func:`grid_conditions`)."""
     study = yaml.safe_load((REPO / "config" / "gtzan.yaml").read_text())
     dnn = dict(study["systems"]["dnn"], stack=stack)
     if max_epochs:  # a smoke run: the grid's plumbing, not its convergence
@@ -66,7 +85,7 @@ def grid_config(preset: str, device: str, stack: str, threads: int, max_epochs: 
     return {
         "results": "results",
         "dataset": {"source": "synthetic", "synthetic": {"preset": preset}},
-        "partitions": {"conditions": CONDITIONS},
+        "partitions": {"conditions": conditions},
         "systems": {"run": NETS, "threads": threads, "device": device, "dnn": dnn},
         "evaluate": {"figure_of_merit": ["500_RSD"]},
     }
@@ -103,11 +122,14 @@ def run_grid(args) -> pd.DataFrame:
     """Run the grid through Snakemake (data first, then the training, timed); return the per-net table."""
     workdir = Path(args.workdir)
     workdir.mkdir(parents=True, exist_ok=True)
-    config = grid_config(args.preset, args.device, args.stack, args.threads, args.max_epochs)
+    if args.lists and args.preset != "gtzan_size":
+        raise SystemExit(f"--lists: the study's lists select from GTZAN's 1000 ids: --preset gtzan_size, not {args.preset}")
+    conditions = grid_conditions(args.lists)
+    config = grid_config(args.preset, args.device, args.stack, args.threads, args.max_epochs, conditions)
     (workdir / "grid.yaml").write_text(yaml.safe_dump(config))
     results = workdir / "results"
-    models = [f"results/models/{net}/{c}/fold_0.pt" for net in NETS for c in CONDITIONS]
-    partitions = [f"results/partitions/{c}/fold_0.csv" for c in CONDITIONS]
+    models = [f"results/models/{net}/{c}/fold_0.pt" for net in NETS for c in conditions]
+    partitions = [f"results/partitions/{c}/fold_0.csv" for c in conditions]
     print(f"load before: {os.getloadavg()[0]:.2f}; cuda: "
           f"{torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'none'}; stack: {args.stack}", flush=True)
     data_seconds = snakemake(workdir, workdir / "grid.yaml", args.cores, partitions)
@@ -118,7 +140,7 @@ def run_grid(args) -> pd.DataFrame:
     for tsv in sorted((results / "benchmarks" / "train").rglob("*.tsv")):
         job = tsv.relative_to(results / "benchmarks" / "train").with_suffix("")
         print(f"  job {str(job):40s} {pd.read_csv(tsv, sep=chr(9))['s'].iloc[0]:8.1f} s")
-    table = nets_table(results)
+    table = nets_table(results, list(conditions))
     table.to_csv(workdir / "grid_nets.tsv", sep="\t", index=False)
     return table
 
@@ -143,16 +165,19 @@ def epochs_logged(results: Path, net: str, condition: str) -> int:
     return len(re.findall(rf"(?<![\w.]){re.escape(net)}(?: {re.escape(condition)} fold 0)? epoch \d+:", text))
 
 
-def nets_table(results: Path) -> pd.DataFrame:
-    """Each net of a grid run's ``results`` folder: its epochs, best epoch, frames and seconds.
+def nets_table(results: Path, conditions=None) -> pd.DataFrame:
+    """Each net of a grid run's ``results`` folder, under each of ``conditions`` (default: those it has
+    partitions of): its epochs, best epoch, frames and seconds.
 
     A net still training or never started (a run stopped early) has ``complete`` False, the epochs its
     logs show so far (:func:`epochs_logged`), and the frames of its condition's training part (read from the
     run's files).
     """
+    if conditions is None:
+        conditions = sorted(p.name for p in (results / "partitions").iterdir() if (p / "fold_0.csv").exists())
     rows = []
     for net in NETS:
-        for condition in CONDITIONS:
+        for condition in conditions:
             model = results / "models" / net / condition / "fold_0.pt"
             if not model.exists():
                 rows.append(dict(net=net, condition=condition, units=int(net.split("_")[0]),
@@ -231,6 +256,9 @@ def main():
     ap.add_argument("--train-limit", type=float, default=None,
                     help="stop the training after this many seconds; the table then holds the epochs run so far")
     ap.add_argument("--workdir", default="/tmp/mgrfaults_grid")
+    ap.add_argument("--lists", help="a folder of the study's partition lists ({train,valid,test}_{filtered,stratified}"
+                                    ".txt, e.g. ../shared/gtzan/partitions): config/gtzan.yaml's two published "
+                                    "conditions too, so all four")
     ap.add_argument("--nets-table", help="an earlier run's grid_nets.tsv, or its workdir: estimate from it, run nothing")
     ap.add_argument("--rates", nargs="*", default=[],
                     help="UNITS=FRAMES_PER_S of one net elsewhere (benchmarks/train.py), e.g. 50=380000 500=17000")
@@ -266,8 +294,8 @@ def main():
             print(f"  stacked by shape: {seconds:,.0f} s ({seconds / 60:.1f} min) of training steps")
     if rates or args.rates_from:  # one caveat for every estimate above
         scale = 4 / table.condition.nunique()  # config/gtzan.yaml: standard, fault_filtered and the two published lists
-        print(f"validation passes not counted; config/gtzan.yaml's four conditions: about {scale:g} times these, "
-              "if their nets run as many epochs")
+        print("validation passes not counted" + ("" if scale == 1 else
+              f"; config/gtzan.yaml's four conditions: about {scale:g} times these, if their nets run as many epochs"))
 
 
 if __name__ == "__main__":

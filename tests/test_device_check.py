@@ -18,7 +18,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 from device_wheels import IMAGE_PACKAGES, machine_environment, requirement_closure, wheels_to_carry  # noqa: E402
-from grid import epochs_logged, one_net_seconds, rates_from, stacked_seconds  # noqa: E402
+from grid import epochs_logged, grid_conditions, grid_config, one_net_seconds, rates_from, stacked_seconds  # noqa: E402
 from grid_replay import time_breakdown  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -214,3 +214,23 @@ def test_epochs_logged_reads_a_nets_own_log_and_its_stacks(tmp_path):
     assert epochs_logged(tmp_path, "50_RS", "fault_filtered") == 0
     assert epochs_logged(tmp_path, "500_RS", "standard") == 3  # not 500_RSD's lines
     assert epochs_logged(tmp_path, "500_RSD", "fault_filtered") == 2
+
+
+def test_the_grid_runs_gtzan_yamls_four_conditions_where_the_lists_are_given(tmp_path):
+    from mgrfaults.config import load_config
+
+    assert list(grid_conditions()) == ["standard", "fault_filtered"]
+    conditions = grid_conditions(str(tmp_path))
+    study = load_config(REPO / "config" / "gtzan.yaml")["partitions"]["conditions"]
+    assert list(conditions) == list(study)  # the study's four, in its order
+    for name in ("published_filtered", "published_stratified"):
+        assert conditions[name]["method"] == "published" and conditions[name]["set"] == study[name].get("set", "filtered")
+        assert conditions[name]["lists"] == str(tmp_path.resolve()) and conditions[name]["check_artists"] is False
+    # the grid's config is one the workflow accepts
+    config = grid_config("tiny", "cpu", "never", 2, 2, conditions)
+    (tmp_path / "grid.yaml").write_text(__import__("yaml").safe_dump(config))
+    for name in ("train", "valid", "test"):
+        for kind in ("filtered", "stratified"):
+            (tmp_path / f"{name}_{kind}.txt").write_text("blues.00000\n")
+    resolved = load_config(tmp_path / "grid.yaml")
+    assert list(resolved["partitions"]["conditions"]) == list(study)
