@@ -23,12 +23,13 @@ cannot run the workflow (the lent GPU machines lack Snakemake and librosa: bench
     PYTHONPATH=src python benchmarks/grid.py --nets-table benchmarks/reference/grid_gtzan_size_cpu.tsv \
         --rates-from train.json                                                 # an estimate from measured rates
 
-``--stack auto`` (the default) stacks the nets of one shape on a GPU (``systems.dnn.stack``); ``never``
-trains one net per job, for the comparison. ``--train-limit S`` stops the training after S seconds (Snakemake
-ended by SIGTERM, as a scheduler would, so its jobs clean up) and still prints the table: the nets that did not
-reach patience have ``complete`` False and the epochs their logs show. On a lent GPU machine the workflow's
-packages come as wheels (``benchmarks/device_wheels.py``) and ``benchmarks/device_check.sh``'s step
-``workflow_grid`` runs this script.
+``--nets`` trains some of the four nets only; the config, so every job's parameters, stays the whole grid's,
+so runs for other nets in the same ``--workdir`` reuse its data and each other's models. ``--stack auto`` (the
+default) stacks the nets of one shape on a GPU (``systems.dnn.stack``); ``never`` trains one net per job, for
+the comparison. ``--train-limit S`` stops the training after S seconds (Snakemake ended by SIGTERM, as a
+scheduler would, so its jobs clean up) and still prints the table: the nets that did not reach patience have
+``complete`` False and the epochs their logs show. On a lent GPU machine the workflow's packages come as wheels
+(``benchmarks/device_wheels.py``) and ``benchmarks/device_check.sh``'s step ``workflow_grid`` runs this script.
 """
 
 from __future__ import annotations
@@ -128,7 +129,7 @@ def run_grid(args) -> pd.DataFrame:
     config = grid_config(args.preset, args.device, args.stack, args.threads, args.max_epochs, conditions)
     (workdir / "grid.yaml").write_text(yaml.safe_dump(config))
     results = workdir / "results"
-    models = [f"results/models/{net}/{c}/fold_0.pt" for net in NETS for c in conditions]
+    models = [f"results/models/{net}/{c}/fold_0.pt" for net in args.nets for c in conditions]
     partitions = [f"results/partitions/{c}/fold_0.csv" for c in conditions]
     print(f"load before: {os.getloadavg()[0]:.2f}; cuda: "
           f"{torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'none'}; stack: {args.stack}", flush=True)
@@ -140,7 +141,7 @@ def run_grid(args) -> pd.DataFrame:
     for tsv in sorted((results / "benchmarks" / "train").rglob("*.tsv")):
         job = tsv.relative_to(results / "benchmarks" / "train").with_suffix("")
         print(f"  job {str(job):40s} {pd.read_csv(tsv, sep=chr(9))['s'].iloc[0]:8.1f} s")
-    table = nets_table(results, list(conditions))
+    table = nets_table(results, list(conditions), args.nets)
     table.to_csv(workdir / "grid_nets.tsv", sep="\t", index=False)
     return table
 
@@ -165,8 +166,8 @@ def epochs_logged(results: Path, net: str, condition: str) -> int:
     return len(re.findall(rf"(?<![\w.]){re.escape(net)}(?: {re.escape(condition)} fold 0)? epoch \d+:", text))
 
 
-def nets_table(results: Path, conditions=None) -> pd.DataFrame:
-    """Each net of a grid run's ``results`` folder, under each of ``conditions`` (default: those it has
+def nets_table(results: Path, conditions=None, nets=NETS) -> pd.DataFrame:
+    """Each of ``nets`` in a grid run's ``results`` folder, under each of ``conditions`` (default: those it has
     partitions of): its epochs, best epoch, frames and seconds.
 
     A net still training or never started (a run stopped early) has ``complete`` False, the epochs its
@@ -176,7 +177,7 @@ def nets_table(results: Path, conditions=None) -> pd.DataFrame:
     if conditions is None:
         conditions = sorted(p.name for p in (results / "partitions").iterdir() if (p / "fold_0.csv").exists())
     rows = []
-    for net in NETS:
+    for net in nets:
         for condition in conditions:
             model = results / "models" / net / condition / "fold_0.pt"
             if not model.exists():
@@ -255,6 +256,8 @@ def main():
     ap.add_argument("--max-epochs", type=int, default=None, help="cap every net's epochs (smoke runs only)")
     ap.add_argument("--train-limit", type=float, default=None,
                     help="stop the training after this many seconds; the table then holds the epochs run so far")
+    ap.add_argument("--nets", nargs="+", default=NETS, choices=NETS,
+                    help="train only these of the grid's nets (default: all four, under each condition)")
     ap.add_argument("--workdir", default="/tmp/mgrfaults_grid")
     ap.add_argument("--lists", help="a folder of the study's partition lists ({train,valid,test}_{filtered,stratified}"
                                     ".txt, e.g. ../shared/gtzan/partitions): config/gtzan.yaml's two published "
