@@ -23,6 +23,7 @@ from mgrfaults.features import extract as features
 from mgrfaults.features.store import FeatureStore
 from mgrfaults.partitions import split as partitions
 from mgrfaults.data.audio import load_audio, write_au
+from mgrfaults.data.dataset import list_audio_files
 from mgrfaults.config import ConfigError, check_config
 from mgrfaults.data.download import fetch
 from mgrfaults.errors import AudioError, InputError
@@ -766,6 +767,43 @@ def test_workflow_reruns_data_stage_when_audio_changes(tmp_path):
     assert "Nothing to be done" in plan()
     write_au(root / "blues" / "blues.00002.au", tone(0.2))
     assert "rule scan_audio" in plan()
+
+
+@pytest.mark.workflow
+def test_workflow_reruns_metadata_when_the_annotations_change(tmp_path):
+    """An annotations file edited in place is an input of the metadata: its artists reach the metadata table."""
+    root = gtzan_like(tmp_path / "audio")
+    annotations = tmp_path / "artists.csv"
+    annotations.write_text("track_id,artist\nblues.00000,First\n")
+    config = {"dataset": {"source": "directory", "directory": {"root": str(root), "annotations": str(annotations)}}}
+    targets = ["results/dataset/metadata.csv"]
+    run_snakemake(tmp_path / "run", config, targets=targets)
+    annotations.write_text("track_id,artist\nblues.00000,Second\n")
+    run_snakemake(tmp_path / "run", config, targets=targets)
+    meta = pd.read_csv(tmp_path / "run" / targets[0], keep_default_na=False).set_index("track_id")
+    assert meta.loc["blues.00000", "artist"] == "Second"
+
+
+def test_names_that_are_not_utf8_are_refused_naming_them(tmp_path):
+    root = gtzan_like(tmp_path / "audio")
+    os.rename(root / "blues" / "blues.00000.au", os.fsencode(root / "blues") + b"/caf\xe9.au")
+    with pytest.raises(InputError, match=r"1 file or folder name\(s\) are not UTF-8 text: .*caf\\\\xe9\.au"):
+        list_audio_files(root)
+
+
+@pytest.mark.parametrize("name", ["NA", "None", "nan", "2014", "True"])
+def test_condition_and_system_names_a_table_reader_changes_are_refused(name):
+    base = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    config = copy.deepcopy(base)
+    config["partitions"]["conditions"] = {name: {"method": "stratified"}, "standard": {"method": "stratified"}}
+    validate(config, str(REPO / "workflow" / "schemas" / "config.schema.yaml"), set_default=True)
+    with pytest.raises(ConfigError, match=rf"partitions\.conditions\.{name}: a table reader takes this name"):
+        check_config(config)
+    config = copy.deepcopy(base)
+    config["systems"]["custom"] = {name: {"factory": "examples/custom_system/texture_sklearn.py:build", "input": "texture"}}
+    validate(config, str(REPO / "workflow" / "schemas" / "config.schema.yaml"), set_default=True)
+    with pytest.raises(ConfigError, match=rf"systems\.custom\.{name}: a table reader"):
+        check_config(config)
 
 
 @pytest.mark.workflow

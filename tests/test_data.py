@@ -87,6 +87,10 @@ def test_directory_metadata_and_annotations(tmp_path):
     (["Rock", "rock", "jazz"], r"differ only in case: \[\['Rock', 'rock'\]\]"),
     (["all", "rock"], r"genre folder\(s\) \['all'\]: the tables name their own rows"),
     (["F-score", "Precision", "rock"], r"\['F-score', 'Precision'\]"),
+    # names a table reader takes for a number, a boolean or a missing value: they would stop matching themselves
+    (["01", "02", "10"], r"\['01', '02', '10'\]: a table reader takes such a name for a number"),
+    (["NA", "None", "rock"], r"\['NA', 'None'\]: .*missing value"),
+    (["True", "rock"], r"\['True'\]"),
 ])
 def test_genre_folders_that_make_no_recognition_task_are_refused(genres, problem):
     listing = pd.DataFrame({"track_id": [f"{g}.{i}" for g in genres for i in range(3)],
@@ -94,8 +98,8 @@ def test_genre_folders_that_make_no_recognition_task_are_refused(genres, problem
     listing["path"], listing["duration"], listing["sample_rate"] = listing["track_id"] + ".wav", 3.0, 22050
     with pytest.raises(InputError, match=r"dataset\.directory\.root: .*" + problem):
         directory_metadata(listing)
-    # spaces, unicode, dots and digits are genre names like any other
-    directory_metadata(listing.assign(genre=(["hip hop", "électro", "r.n.b", "9"] * len(listing))[: len(listing)]))
+    # spaces, unicode, dots and digits after a letter are genre names like any other
+    directory_metadata(listing.assign(genre=(["hip hop", "électro", "r.n.b", "90s", "n/a rock"] * len(listing))[: len(listing)]))
 
 
 def metadata_frame(**changes):

@@ -467,8 +467,26 @@ def check_published_lists(config: Mapping[str, Any]) -> None:
                                   f"(a published condition reads train_, valid_ and test_<set>.txt; set: {cond['set']!r})")
 
 
+def check_table_names(config: Mapping[str, Any]) -> None:
+    """Condition and custom-system names read back from a CSV as themselves (:func:`mgrfaults.io.csv_reads_back`).
+
+    They are written into every results table; ``NA``, ``None``, ``null`` or ``nan`` would come back as a missing
+    value and ``2014`` as a number, so a run would fail after its training, or a table silently lose rows.
+    """
+    from mgrfaults.io import csv_reads_back
+
+    named = [("partitions.conditions", name) for name in (config.get("partitions") or {}).get("conditions") or {}]
+    named += [("systems.custom", name) for name in (config.get("systems") or {}).get("custom") or {}]
+    for key, name in named:
+        if not csv_reads_back(str(name)):
+            raise ConfigError(f"{key}.{name}: a table reader takes this name for a number, a boolean or a missing "
+                              "value (NA, None, null, nan), so it would stop matching itself in the results' tables; "
+                              "rename it, e.g. with a letter first")
+
+
 BAD_INPUT_CHECKS = (
     check_input_paths,
+    check_table_names,
     check_published_lists,
     check_finite_numbers,
     check_results_folder,

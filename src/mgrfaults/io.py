@@ -96,3 +96,18 @@ def write_csv_atomic(df, path, **kwargs) -> None:
     kwargs.setdefault("index", False)
     with atomic_path(path) as tmp:
         df.to_csv(tmp, **kwargs)
+
+
+def csv_reads_back(name: str) -> bool:
+    """Whether ``name``, written as a CSV cell, is read back as the same text by a plain ``pandas.read_csv``.
+
+    Names of genres, conditions and systems are written into tables that readers (ours, and a user's
+    notebook) open with the defaults: ``NA``, ``None``, ``null`` or ``nan`` come back as missing values,
+    ``01`` as the number 1, ``True`` as a boolean. Such a name would silently stop matching itself.
+    """
+    import io
+
+    import pandas as pd
+
+    cell = pd.read_csv(io.StringIO(pd.DataFrame({"name": [name]}).to_csv(index=False)))["name"].iloc[0]
+    return isinstance(cell, str) and cell == name

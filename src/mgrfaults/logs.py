@@ -45,7 +45,8 @@ def setup_script_logging(log_paths=(), level: int = logging.INFO) -> logging.Log
     """
     console = logging.StreamHandler(sys.stderr)
     console.setFormatter(ConsoleFormatter(FORMAT))
-    files = [logging.FileHandler(p, mode="w") for p in log_paths]
+    # backslashreplace: a message quoting an undecodable file name is written, escaped, not lost to an error
+    files = [logging.FileHandler(p, mode="w", encoding="utf-8", errors="backslashreplace") for p in log_paths]
     for handler in files:
         handler.setFormatter(logging.Formatter(FORMAT))
     logging.basicConfig(level=level, handlers=[console, *files], force=True)

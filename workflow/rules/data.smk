@@ -12,6 +12,7 @@ from mgrfaults.errors import InputError
 
 GTZAN_SOURCES = yaml.safe_load(open(Path(workflow.basedir) / "resources" / "gtzan_sources.yaml"))
 PUBLISHED_LISTS = [f"{part}_{kind}" for kind in ("filtered", "stratified") for part in ("train", "valid", "test")]
+ANNOTATIONS = DATASET.directory["annotations"]  # a directory dataset's annotations CSV, or None
 # the original GTZAN URL is dead: fail now with what to download, not after a connection wait
 if DATASET.source == "gtzan" and gtzan_source_problem(DATASET.gtzan):
     raise InputError(gtzan_source_problem(DATASET.gtzan))
@@ -129,13 +130,14 @@ else:
                         if DATASET.source == "gtzan"
                         else {}
                     ),
+                    # an input, not a parameter: an annotations file edited in place reruns the stage
+                    **({"annotations": ANNOTATIONS} if DATASET.source == "directory" and ANNOTATIONS else {}),
                 )
             ),
         output:
             f"{RESULTS}/dataset/metadata.csv",
         params:
             source=DATASET.source,
-            annotations=DATASET.directory["annotations"],
         log:
             f"{RESULTS}/logs/data/dataset_metadata.log",
         conda:

@@ -14,6 +14,7 @@ from mgrfaults import GENRES
 from mgrfaults.data.audio import load_audio
 from mgrfaults.data.download import AUDIO_EXTENSIONS, audio_suffixes
 from mgrfaults.errors import AudioError, InputError
+from mgrfaults.io import csv_reads_back
 from mgrfaults.config import section_defaults
 
 # the schema's defaults (workflow/schemas/config.schema.yaml): the one place a default is written
@@ -159,6 +160,23 @@ def _track_ids(files: pd.DataFrame, root: Path, gtzan: bool) -> pd.Series:
     return ids
 
 
+def _check_utf8_names(paths) -> None:
+    """Refuse file and folder names that are not UTF-8 (a byte such as Latin-1's ``\\xe9``), naming them.
+
+    Python holds such a name with surrogate escapes, which no table, HDF5 file or log line can be written
+    with, and libsndfile cannot open it: better a message naming it than a crash midway.
+    """
+    bad = []
+    for path in paths:
+        try:
+            path.encode("utf-8")
+        except UnicodeEncodeError:
+            bad.append(path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace"))
+    if bad:
+        raise InputError(f"{len(bad)} file or folder name(s) are not UTF-8 text: {bad[:5]}; rename them "
+                         "(e.g. convmv -f latin1 -t utf8 -r --notest <folder>)")
+
+
 def list_audio_files(root, extensions=AUDIO_EXTENSIONS, gtzan: bool = False) -> pd.DataFrame:
     """Find the audio of a folder in GTZAN's layout ``<root>/<genre>/<name>.<ext>``.
 
@@ -213,6 +231,7 @@ def list_audio_files(root, extensions=AUDIO_EXTENSIONS, gtzan: bool = False) -> 
         rows += [{"track_id": f.stem, "path": str(f), "genre": genre_dir.name, "problem": ""} for f in files]
     if not rows and not unreadable:
         raise InputError(f"{root}: no audio files ({', '.join(sorted(exts))}) in <genre>/ folders")
+    _check_utf8_names([r["path"] for r in rows] + [r["path"] for r in unreadable])
     df = pd.DataFrame(rows, columns=["track_id", "path", "genre", "problem"])
     ids = _track_ids(df, root, gtzan)
     _check_gtzan_names(df, root, gtzan)  # on the stems, before any <genre>. prefix hides a GTZAN name
@@ -375,9 +394,10 @@ def check_genre_names(genres: pd.Series) -> None:
 
     At least 2 genres (one genre makes every system right: accuracy 1.0, and SVMs refuse it); no two
     names that differ only in case (``Rock``, ``rock``: one folder on macOS and Windows, two classes
-    here); none of :data:`RESERVED_GENRES`.
+    here); none of :data:`RESERVED_GENRES`; none that a CSV reader takes for a number, a boolean or a
+    missing value (:func:`mgrfaults.io.csv_reads_back`).
     """
-    names = sorted(set(genres))
+    names = sorted(set(map(str, genres)))
     if len(names) < 2:
         raise InputError(f"dataset.directory.root: the audio that decodes lies in {len(names)} genre folder(s) "
                          f"{names}: genre recognition needs at least 2 genres")
@@ -390,6 +410,11 @@ def check_genre_names(genres: pd.Series) -> None:
     if reserved:
         raise InputError(f"dataset.directory.root: genre folder(s) {reserved}: the tables name their own rows "
                          f"{list(RESERVED_GENRES)}; rename the folder(s)")
+    unreadable = [g for g in names if not csv_reads_back(g)]
+    if unreadable:
+        raise InputError(f"dataset.directory.root: genre folder(s) {unreadable}: a table reader takes such a name "
+                         "for a number, a boolean or a missing value (NA, None, null, nan), so the genre would stop "
+                         "matching itself in the results' tables; rename the folder(s), e.g. with a letter first")
 
 
 def directory_metadata(listing: pd.DataFrame, annotations=None, require_artist: bool = False) -> pd.DataFrame:
