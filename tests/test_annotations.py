@@ -202,6 +202,23 @@ def test_annotation_artist_variants_become_one_artist(tmp_path, caplog):
     assert str(path) in caplog.text
 
 
+def test_annotations_from_a_spreadsheet(tmp_path, caplog):
+    # trailing commas: columns with no name and no value; "unknown" written as NA, N/A, None: each excerpt its own
+    path = tmp_path / "ann.csv"
+    path.write_text("track_id,artist,,\nrock.00000,NA,,\nrock.00001,N/A,,\nrock.00002,None,,\nrock.00003,Band,,\n")
+    with caplog.at_level(logging.INFO, logger="mgrfaults"):
+        ann = read_annotations(path)
+    assert list(ann.columns) == ["track_id", "artist"] and list(ann["artist"]) == ["", "", "", "Band"]
+    assert "3 artist cell(s) ['N/A', 'NA', 'None'] read as unknown" in caplog.text
+    # a column with no name but a value is still refused; another separator is named as the cause
+    path.write_text("track_id,artist,\nrock.00000,Band,x\n")
+    with pytest.raises(InputError, match=r"unknown column\(s\) \['Unnamed: 2'\].*rename or remove them"):
+        read_annotations(path)
+    path.write_text("track_id;artist\nrock.00000;Band\n")
+    with pytest.raises(InputError, match=r"the header holds ';': the table must be comma-separated"):
+        read_annotations(path)
+
+
 @needs_shared
 def test_shared_index_one_spelling_per_artist(caplog):
     with caplog.at_level(logging.INFO, logger="mgrfaults"):

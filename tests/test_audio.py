@@ -59,7 +59,7 @@ def test_mp3_decodes(tmp_path):
 
 def test_corrupt_au_names_the_file(tmp_path):
     path = tmp_path / "jazz.00054.au"
-    path.write_bytes(os.urandom(4096))
+    path.write_bytes(b"\0" + os.urandom(4095))  # random bytes, not another format's magic number
     with pytest.raises(AudioError, match="jazz.00054.au") as err:
         load_audio(path)
     assert isinstance(err.value, InputError) and "header" in str(err.value)
@@ -70,6 +70,19 @@ def test_random_bytes_as_wav(tmp_path):
     path.write_bytes(os.urandom(4096))
     with pytest.raises(AudioError, match="noise.wav"):
         load_audio(path)
+
+
+@pytest.mark.parametrize("actual, named, message", [
+    ("WAV", "au", r"a WAV file named as AU \(\.au\): rename it"),
+    ("FLAC", "wav", r"a FLAC file named as WAV \(\.wav\): rename it"),
+    ("AU", "wav", r"an AU file named as WAV"),
+])
+def test_audio_under_another_formats_extension_is_named_as_what_it_is(tmp_path, actual, named, message):
+    path = tmp_path / f"blues.00001.{named}"
+    sf.write(path, sine(0.2), SR, format=actual, subtype="PCM_16")
+    with pytest.raises(AudioError, match=message) as err:
+        load_audio(path)
+    assert "blues.00001" in str(err.value) and "corrupt" not in str(err.value)
 
 
 @pytest.mark.parametrize("ext", ["au", "wav"])

@@ -466,6 +466,15 @@ def case_config_late_failures(tmp_path):
         config["dataset"]["max_duration"] = value
         with pytest.raises(ConfigError, match=r"dataset\.max_duration: (nan|inf) is not a finite number"):
             check_config(config)
+    # a texture window that cannot hold a whole frame: at parse time, with the rule's true bound (1500 < 1535)
+    config = base_config()
+    config["dataset"]["sample_rate"] = 1000
+    config["features"]["texture"].update(window_seconds=1.5, hop_seconds=1.5)
+    with pytest.raises(ConfigError, match=r"features\.texture: .*1500 samples at 1000 Hz.*at least n_fft \+ "
+                                          r"hop_length - 1 = 1535 samples"):
+        check_config(config)
+    config["features"]["texture"].update(window_seconds=1.535, hop_seconds=1.5)
+    check_config(config)
 
 
 def case_macosx_beside_genres(tmp_path):

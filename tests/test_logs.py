@@ -44,6 +44,9 @@ def test_finished_message_names_the_answer_and_the_report_command():
     assert "earlier build" not in text
     again = finished_message("results", "results/tables/runs.csv", config_overrides=True, report_exists=True)
     assert "snakemake --report results/report.html --config" in again and "earlier build" in again
+    # a path with spaces is quoted: the printed command pastes as it reads
+    spaced = finished_message("/tmp/my results", "/tmp/my results/tables/runs.csv", ["my config.yaml"])
+    assert "snakemake --report '/tmp/my results/report.html' --configfile 'my config.yaml'" in spaced
 
 
 def test_finished_message_after_other_targets_does_not_point_at_an_unbuilt_answer():

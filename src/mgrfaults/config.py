@@ -390,6 +390,25 @@ def check_texture_bands(config: Mapping[str, Any]) -> None:
         )
 
 
+def check_texture_geometry(config: Mapping[str, Any]) -> None:
+    """A texture window holds a whole frame wherever it starts (:func:`mgrfaults.features.extract.texture_bounds`):
+    checked on the config, before any job, not by the feature stage after the data, fault and partition jobs."""
+    from mgrfaults.errors import InputError
+    from mgrfaults.features.extract import texture_bounds
+
+    features = config.get("features") or {}
+    frames, texture = features.get("frames") or {}, features.get("texture") or {}
+    values = dict(sample_rate=(config.get("dataset") or {}).get("sample_rate"), n_fft=frames.get("n_fft"),
+                  hop_length=frames.get("hop_length"), window_seconds=texture.get("window_seconds"),
+                  hop_seconds=texture.get("hop_seconds"))
+    if None in values.values():
+        return
+    try:
+        texture_bounds(0, **values)
+    except InputError as e:
+        raise ConfigError(str(e)) from e
+
+
 def check_evaluate_names(config: Mapping[str, Any]) -> None:
     """``evaluate.compare`` names configured conditions, ``evaluate.figure_of_merit`` systems of ``systems.run``.
 
@@ -491,6 +510,7 @@ BAD_INPUT_CHECKS = (
     check_finite_numbers,
     check_results_folder,
     check_texture_bands,
+    check_texture_geometry,
     check_evaluate_names,
     check_annotations_artist,
 )

@@ -108,10 +108,12 @@ def finished_message(results: str, summary_table: str, configfiles=(), config_ov
     if not answer_exists:
         return (f"Finished the requested targets. The answer ({summary_table}) is not built yet: "
                 "run snakemake without targets (with the same --configfile) to build it.")
+    import shlex
+
     report = f"{results}/report.html"
-    command = f"snakemake --report {report}"
+    command = f"snakemake --report {shlex.quote(report)}"  # a path with spaces is pasted as one argument
     if configfiles:
-        command += " --configfile " + " ".join(str(f) for f in configfiles)
+        command += " --configfile " + " ".join(shlex.quote(str(f)) for f in configfiles)
     if config_overrides:
         command += " --config <the same values as this run>"
     lines = [f"Finished. The answer: {summary_table}; all tables in {results}/tables, figures in {results}/figures.",

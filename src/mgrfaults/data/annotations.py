@@ -150,12 +150,20 @@ def read_partition_list(path) -> list[str]:
     return ids
 
 
+# the cells pandas reads as missing by default (pandas.read_csv's na_values): a spreadsheet's way of writing
+# "no artist known"; as an artist name it would make one artist of every excerpt it stands for
+MISSING_ARTIST = frozenset({"#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
+                            "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"})
+
+
 def read_annotations(path, require_artist: bool = False) -> pd.DataFrame:
     """Read a folder dataset's annotations CSV (track_id plus any of artist, fault, replica_of, title).
 
     Column names are compared case- and whitespace-blind (``Track_ID``, `` artist``), cell values
-    are stripped, ids written as paths (``blues/blues.00012.wav``) become stems. Anything that
-    would silently change the result is refused.
+    are stripped, ids written as paths (``blues/blues.00012.wav``) become stems. Columns with neither
+    a name nor a value (a spreadsheet's trailing commas) are dropped; an artist written as a missing
+    value (``NA``, ``N/A``, ``None``, ... :data:`MISSING_ARTIST`) is unknown, as an empty cell: each such
+    excerpt its own artist. Anything that would silently change the result is refused.
 
     Parameters
     ----------
@@ -178,12 +186,18 @@ def read_annotations(path, require_artist: bool = False) -> pd.DataFrame:
         duplicate track id, no artist column when ``require_artist``.
     """
     table = read_csv_checked(path, "annotations table", skipinitialspace=True)
+    # a spreadsheet's trailing separators (track_id,artist,,): columns with no name and no value
+    blank = [c for c in table.columns if str(c).startswith("Unnamed: ") and (table[c].str.strip() == "").all()]
+    table = table.drop(columns=blank)
     names = [str(c).strip().lower() for c in table.columns]
     unknown = [orig for orig, name in zip(table.columns, names) if name not in ANNOTATION_COLUMNS]
     if unknown:
+        other = [sep for sep in (";", "\t", "|") if any(sep in str(c) for c in unknown)]
+        advice = (f"the header holds {other[0]!r}: the table must be comma-separated (save it as CSV with ',')"
+                  if other else "rename or remove them")
         raise InputError(
             f"{path}: unknown column(s) {unknown}; an annotations table holds {list(ANNOTATION_COLUMNS)} "
-            "(names are case-blind): rename or remove them"
+            f"(names are case-blind): {advice}"
         )
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:
@@ -208,6 +222,11 @@ def read_annotations(path, require_artist: bool = False) -> pd.DataFrame:
     if dup:
         raise InputError(f"{path}: track_id: {len(dup)} id(s) annotated more than once: {dup[:10]}")
     if "artist" in table.columns:
+        placeholder = table["artist"].isin(MISSING_ARTIST)
+        if placeholder.any():  # a spreadsheet's "unknown": not one artist shared by all those excerpts
+            log.info("%s: %d artist cell(s) %s read as unknown (each excerpt its own artist)", path,
+                     int(placeholder.sum()), sorted(set(table["artist"][placeholder])))
+            table.loc[placeholder, "artist"] = ""
         table["artist"] = canonical_artists(table["artist"], path)
     return table
 

@@ -34,11 +34,39 @@ MAX_CHANNELS = 64
 """A header declaring more channels than this is corrupt (multichannel film formats use up to 24)."""
 
 
+def _actual_format(head: bytes) -> str | None:
+    """The format the first 12 bytes of a file say it is, where they name one of the decodable ones."""
+    if head[:4] == AU_MAGIC:
+        return "AU"
+    if head[:4] in (b"RIFF", b"RF64") and head[8:12] == b"WAVE":
+        return "WAV"
+    if head[:4] == b"fLaC":
+        return "FLAC"
+    if head[:4] == b"OggS":
+        return "Ogg"
+    if head[:3] == b"ID3" or head[:2] in (b"\xff\xfb", b"\xff\xf3", b"\xff\xf2", b"\xff\xfa"):
+        return "MP3"  # an ID3 tag, or the frame header of MPEG-1/2 Layer III
+    return None
+
+
+_ARTICLE = {"AU": "an", "WAV": "a", "FLAC": "a", "Ogg": "an", "MP3": "an"}
+
+
+def _not_this_format(path: Path, head: bytes, expected: str, header: str) -> AudioError:
+    """The error for a file whose header is not ``expected``'s: a wrong extension where the bytes name another
+    format, else a corrupt file."""
+    actual = _actual_format(head)
+    if actual and actual != expected:
+        return AudioError(path, f"{_ARTICLE[actual]} {actual} file named as {expected} ({path.suffix}): rename it "
+                                "with its format's extension (a file is checked as its extension says)")
+    return AudioError(path, f"not {_ARTICLE[expected]} {expected} file: the {header} header is missing (corrupt file?)")
+
+
 def _check_au_header(path: Path, size: int) -> None:
     with open(path, "rb") as f:
         header = f.read(24)
     if len(header) < 24 or header[:4] != AU_MAGIC:
-        raise AudioError(path, "not an AU file: the '.snd' header is missing (corrupt file?)")
+        raise _not_this_format(path, header, "AU", "'.snd'")
     offset, data_size = struct.unpack(">II", header[4:12])
     if data_size != AU_UNKNOWN_SIZE and offset + data_size > size:
         raise AudioError(
@@ -50,7 +78,7 @@ def _check_wav_header(path: Path, size: int) -> None:
     with open(path, "rb") as f:
         riff = f.read(12)
         if len(riff) < 12 or riff[:4] not in (b"RIFF", b"RF64") or riff[8:12] != b"WAVE":
-            raise AudioError(path, "not a WAV file: the RIFF/WAVE header is missing (corrupt file?)")
+            raise _not_this_format(path, riff, "WAV", "RIFF/WAVE")
         if riff[:4] == b"RF64":
             return  # 64-bit sizes live in a ds64 chunk; libsndfile checks those
         while True:

@@ -328,8 +328,9 @@ def texture_bounds(
     hop = int(round(hop_seconds * sample_rate))
     if hop < 1 or win < n_fft + hop_length - 1:  # else some window could hold no whole frame
         raise InputError(
-            f"features.texture: a texture window of {window_seconds} s (hop {hop_seconds} s) cannot hold "
-            f"a frame of {n_fft} samples at hop {hop_length} at {sample_rate} Hz"
+            f"features.texture: a texture window of {window_seconds} s ({win} samples at {sample_rate} Hz, hop "
+            f"{hop_seconds} s: {hop} samples) must span at least n_fft + hop_length - 1 = {n_fft + hop_length - 1} "
+            f"samples (features.frames: n_fft {n_fft}, hop_length {hop_length}) to hold a whole frame wherever it starts"
         )
     if n_samples < win:
         return np.array([[0, total]], dtype=np.int64)
