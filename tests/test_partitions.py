@@ -209,6 +209,14 @@ def test_check_empty_genre(meta):
     bad.loc[bad["track_id"].str.startswith("jazz.") & (bad["part"] == "valid"), "part"] = "train"
     with pytest.raises(InputError, match="jazz in valid"):
         check_partition(bad, meta)
+    # the cause: what the genre had left to split (faults removed), and under artist filtering its artists
+    jazz = meta.loc[meta["genre"] == "jazz", "track_id"]
+    lean = part[~part["track_id"].isin(jazz.iloc[1:])]
+    with pytest.raises(InputError, match=r"jazz: 1 of its \d+ excerpts in the partition \(\d+ removed as faults "
+                                         r"or left out\); each genre needs at least 3 excerpts\)"):
+        check_partition(lean, meta)
+    with pytest.raises(InputError, match=r"jazz: 1 of its \d+ excerpts .*, by 1 artist\(s\).*3 artists"):
+        check_partition(lean, meta, artist_filtered=True)
 
 
 def test_check_artist_crossing(meta):

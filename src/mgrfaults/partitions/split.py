@@ -647,7 +647,17 @@ def check_partition(
     )
     empty = [(g, p) for g in counts.index for p in PARTS if counts.loc[g, p] == 0]
     if empty:
-        raise InputError(f"{source}: genre(s) with no excerpt in a part: " + ", ".join(f"{g} in {p}" for g, p in empty))
+        causes = []  # what the genre had to split: the excerpts left (faults removed), and their artists
+        for g in dict.fromkeys(g for g, _ in empty):
+            kept, total = int(counts.loc[g].sum()), int((metadata["genre"] == g).sum())
+            artists = joined.loc[joined["genre"] == g, "artist"].nunique()
+            causes.append(f"{g}: {kept} of its {total} excerpts in the partition"
+                          + (f" ({total - kept} removed as faults or left out)" if kept < total else "")
+                          + (f", by {artists} artist(s)" if artist_filtered else ""))
+        need = "3 excerpts and, for an artist-filtered split, 3 artists" if artist_filtered else "3 excerpts"
+        raise InputError(f"{source}: genre(s) with no excerpt in a part: "
+                         + ", ".join(f"{g} in {p}" for g, p in empty)
+                         + f" ({'; '.join(causes)}; each genre needs at least {need})")
     if artist_filtered:
         n_parts = joined.groupby("artist")["part"].nunique()
         crossing = sorted(n_parts[n_parts > 1].index)
