@@ -11,6 +11,7 @@ from snakemake.utils import min_version, validate
 min_version("9.0")
 
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))  # the library, also without `pip install -e`
+from mgrfaults.config import drop_null_conditions
 from mgrfaults.logs import finished_message
 from mgrfaults.overrides import coerce_to_schema
 
@@ -21,6 +22,8 @@ CONFIG_SCHEMA = "workflow/schemas/config.schema.yaml"
 configfile: str(Path(workflow.basedir) / "config" / "config.yaml")
 
 
+# a condition set to null is dropped: how a --configfile runs without one of the default's conditions
+drop_null_conditions(config)
 # --config delivers nested values as strings ('4'): type them as the schema says before validating
 config.update(coerce_to_schema(config, yaml.safe_load(open(Path(workflow.basedir) / CONFIG_SCHEMA))))
 # fills every default: the schema is the only place they are written (nested sections: `default: {}`)

@@ -263,6 +263,13 @@ def case_annotation_unknown_column_or_no_artist(tmp_path):
     config["dataset"] = {"source": "directory", "directory": {"root": str(tmp_path), "annotations": str(path)}}
     with pytest.raises(ConfigError, match=r"dataset\.directory\.annotations .*fault_filtered.*ann\.csv: artist"):
         check_config(config)
+    # an artist column that names no artist (a header alone, or every cell empty or NA): the filter filters nothing
+    for text in ("track_id,artist\n", "track_id,artist\nblues.00000,\nblues.00001,N/A\n"):
+        path.write_text(text)
+        with pytest.raises(ConfigError, match=r"ann\.csv names no artist .*fault_filtered filters by artist"):
+            check_config(config)
+    path.write_text("track_id,artist\nblues.00000,\nblues.00001,Muddy Waters\n")
+    check_config(config)
 
 
 def case_annotation_duplicate_ids_and_encodings(tmp_path):

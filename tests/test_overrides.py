@@ -66,3 +66,16 @@ def test_booleans_and_nulls(schema):
                                                   "valid_frames": "null"}}}, schema)
     assert typed["systems"]["dnn"]["variants"]["SD"]["momentum_schedule"] is True
     assert typed["systems"]["dnn"]["valid_frames"] is None
+
+
+def test_a_condition_set_to_null_is_dropped(tmp_path, repo_root):
+    # a --configfile adds its conditions to the default's; null is how it runs without one of them
+    from conftest import run_snakemake
+    from mgrfaults.config import load_config
+
+    overlay = {"partitions": {"conditions": {"standard": None, "mine": {"method": "stratified"}}},
+               "evaluate": {"compare": ["mine", "fault_filtered"]}}
+    assert list(load_config(overlay)["partitions"]["conditions"]) == ["fault_filtered", "mine"]
+    plan = run_snakemake(tmp_path, overlay, extra_args=["-n"]).stdout
+    assert "results/partitions/mine/fold_0.csv" in plan and "results/partitions/fault_filtered/fold_0.csv" in plan
+    assert "results/partitions/standard/" not in plan

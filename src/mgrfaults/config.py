@@ -144,6 +144,19 @@ def deep_merge(base: Mapping, extra: Mapping) -> dict:
     return out
 
 
+def drop_null_conditions(config: dict) -> dict:
+    """``config`` without the conditions set to null (``partitions: {conditions: {standard: null}}``), in place.
+
+    A ``--configfile`` merges its conditions into the default's (config/config.yaml: standard and
+    fault_filtered), so a null is how a configuration runs without one of those.
+    """
+    conditions = (config.get("partitions") or {}).get("conditions")
+    if isinstance(conditions, dict):
+        for name in [name for name, condition in conditions.items() if condition is None]:
+            del conditions[name]
+    return config
+
+
 def validate(config: dict) -> dict:
     """Validate ``config`` against the schema in place, filling every default; return it.
 
@@ -166,7 +179,7 @@ def load_config(*overlays: Mapping | str | Path) -> dict:
         if not isinstance(overlay, Mapping):
             overlay = yaml.safe_load(Path(overlay).read_text()) or {}
         config = deep_merge(config, overlay)
-    return validate(config)
+    return validate(drop_null_conditions(config))
 
 
 def complete_dnn_variants(dnn: Mapping[str, Any]) -> dict:
@@ -446,9 +459,13 @@ def check_annotations_artist(config: Mapping[str, Any]) -> None:
     from mgrfaults.errors import InputError
 
     try:
-        read_annotations(annotations, require_artist=True)
+        table = read_annotations(annotations, require_artist=True)
     except InputError as e:
         raise ConfigError(f"dataset.directory.annotations (used by partitions.conditions.{filtering[0]}): {e}") from e
+    if not (table["artist"] != "").any():  # every excerpt its own artist: the filter would filter nothing
+        raise ConfigError(f"dataset.directory.annotations: {annotations} names no artist (no rows, or every artist "
+                          f"cell empty or unknown), but partitions.conditions.{filtering[0]} filters by artist; "
+                          "fill in the artists or drop the annotations")
 
 
 def check_input_paths(config: Mapping[str, Any]) -> None:
