@@ -25,9 +25,13 @@ CEILING_TOLERANCE = 1e-3
 """Relative distance to the peak that still counts as at the ceiling (-60 dB; several 16-bit steps at any usual level)."""
 CLIP_FRACTION_THRESHOLD = 0.01
 """Fraction of samples in clipped runs above which an excerpt counts as distorted (see the module text)."""
+MIN_PEAK = 2.0**-10
+"""Full scale. An excerpt whose loudest sample is below this (-60 dBFS, 32 steps of 16-bit audio) is near-silence:
+its samples sit on a few quantisation steps, so runs "at its peak" are the steps, not a clipper's ceiling."""
 
 
-def clip_fraction(y: np.ndarray, min_run: int = MIN_RUN, tolerance: float = CEILING_TOLERANCE) -> float:
+def clip_fraction(y: np.ndarray, min_run: int = MIN_RUN, tolerance: float = CEILING_TOLERANCE,
+                  min_peak: float = MIN_PEAK) -> float:
     """Fraction of samples in runs of at least ``min_run`` consecutive samples at the peak level.
 
     Parameters
@@ -39,17 +43,19 @@ def clip_fraction(y: np.ndarray, min_run: int = MIN_RUN, tolerance: float = CEIL
     tolerance : float
         A sample is at the ceiling when ``|y| >= peak * (1 - tolerance)``; the positive and the
         negative ceiling each count (a clipper is symmetric, an asymmetric one is caught by either side).
+    min_peak : float
+        Below this peak (full scale) the excerpt is near-silence (:data:`MIN_PEAK`), never clipped.
 
     Returns
     -------
     float in [0, 1]
-        0 for silence.
+        0 for silence and near-silence.
     """
     y = np.asarray(y, dtype=np.float64)
     if y.size == 0:
         return 0.0
     peak = float(np.max(np.abs(y)))
-    if peak <= 0:
+    if peak < min_peak or peak <= 0:
         return 0.0
     at_ceiling = np.abs(y) >= peak * (1.0 - tolerance)
     # run lengths of consecutive True values
