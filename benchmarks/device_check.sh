@@ -35,8 +35,9 @@
 #      trained to patience (stacked by shape, as `systems.dnn.stack: auto` does on a GPU), timed; under
 #      standard and fault_filtered, and under config/gtzan.yaml's two published-list conditions too where the
 #      study's lists came along (`mkdir .gtzan_lists && cp ../shared/gtzan/partitions/*.txt .gtzan_lists/`, then
-#      carry it; GRID_LISTS names another folder). The training is stopped at 360 s (--train-limit) so the table
-#      of epochs comes back either way; OUT/grid_nets.tsv. 560 s: a call of its own.
+#      carry it; GRID_LISTS names another folder; a GRID_ARGS of your own replaces the default arguments, --lists
+#      included). The training is stopped at 360 s (--train-limit), and the step's own limit stops grid.py, which
+#      stops Snakemake, so the table of epochs comes back either way; OUT/grid_nets.tsv. 560 s: a call of its own.
 # `benchmarks/grid.py --rates-from OUT/train.json` then estimates the grid from the train step's rates, on any
 # machine.
 #
@@ -157,6 +158,7 @@ if wanted grid_replay; then
 fi
 if wanted workflow_grid; then
     if [ "$workflow" = yes ]; then
+        rm -f "$grid_dir/grid_nets.tsv"  # a warm machine's earlier table must not come back as this run's
         # shellcheck disable=SC2086  # GRID_ARGS is a list of arguments
         step workflow_grid 560 "$py" benchmarks/grid.py $grid_args --workdir "$grid_dir"
         cp "$grid_dir/grid_nets.tsv" "$out/grid_nets.tsv" 2>/dev/null

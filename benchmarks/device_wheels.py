@@ -59,7 +59,7 @@ tensorboard tensorboard-data-server tensorstore threadpoolctl tifffile tiktoken 
 torchaudio torchdiffeq torch-geometric torchmetrics torchvision tqdm transformers treescope triton typer
 typing-extensions typing-inspect urllib3 uvloop wadler-lindig werkzeug wheel wrapt xarray xxhash yarl zipp
 """.split())
-# what the working tree may carry to a lent machine is 64 MiB in all; the repository itself is ~4 MiB
+# what the working tree may carry to a lent machine is 64 MiB in all; the repository's files are a few MiB
 MAX_WHEELS_MB = 48.0
 
 
@@ -71,7 +71,8 @@ def machine_environment(python_full_version: str = MACHINE_PYTHON) -> dict[str, 
                 platform_system="Linux", platform_machine="x86_64", os_name="posix")
 
 
-def requirement_closure(root: str, environment: dict[str, str], requires=None) -> dict[str, set[str]]:
+def requirement_closure(root: str, environment: dict[str, str], requires=None, provided=frozenset()
+                        ) -> dict[str, set[str]]:
     """Every distribution ``root`` needs, with the extras asked of it, its markers read in ``environment``.
 
     Parameters
@@ -83,6 +84,9 @@ def requirement_closure(root: str, environment: dict[str, str], requires=None) -
     requires : callable, optional
         ``requires(name) -> list[str]``: a distribution's requirement strings (``Requires-Dist``). Defaults to the
         installed metadata; a name not installed raises ``SystemExit`` naming it and who needs it.
+    provided : set of str
+        Canonical names the machine has (its image): listed, but their own requirements are the image's affair
+        (one may need on 3.12 what is not installed here).
 
     Returns
     -------
@@ -100,6 +104,8 @@ def requirement_closure(root: str, environment: dict[str, str], requires=None) -
         if key in needed and extras <= needed[key]:
             continue
         needed.setdefault(key, set()).update(extras)
+        if key in provided:
+            continue
         try:
             lines = requires(name)
         except metadata.PackageNotFoundError:
@@ -118,7 +124,7 @@ def requirement_closure(root: str, environment: dict[str, str], requires=None) -
 def wheels_to_carry(root: str = "mgrfaults", image=IMAGE_PACKAGES, environment=None, requires=None,
                     version=metadata.version) -> dict[str, str]:
     """``{name: installed version}`` of what ``root`` needs on the machine and its image lacks."""
-    closure = requirement_closure(root, environment or machine_environment(), requires)
+    closure = requirement_closure(root, environment or machine_environment(), requires, provided=image)
     return {name: version(name) for name in sorted(closure) if name not in image}
 
 

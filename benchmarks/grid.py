@@ -24,7 +24,8 @@ cannot run the workflow (the lent GPU machines lack Snakemake and librosa: bench
         --rates-from train.json                                                 # an estimate from measured rates
 
 ``--nets`` trains some of the four nets only; the config, so every job's parameters, stays the whole grid's,
-so runs for other nets in the same ``--workdir`` reuse its data and each other's models. ``--stack auto`` (the
+so runs for other nets in the same ``--workdir`` reuse its data and each other's models (stacked, a net's job is
+its shape's: ``--nets 50_RS`` trains 50_RSD too, and the time is both's). ``--stack auto`` (the
 default) stacks the nets of one shape on a GPU (``systems.dnn.stack``); ``never`` trains one net per job, for
 the comparison. ``--train-limit S`` stops the training after S seconds (Snakemake ended by SIGTERM, as a
 scheduler would, so its jobs clean up) and still prints the table: the nets that did not reach patience have
@@ -92,31 +93,61 @@ def grid_config(preset: str, device: str, stack: str, threads: int, max_epochs: 
     }
 
 
-def snakemake_for(limit: float | None, workdir: Path, configfile: Path, cores: int, targets: list[str]):
-    """Run Snakemake on ``targets`` for at most ``limit`` seconds (None: to the end).
+def _signal_group(pid: int, signum: int) -> None:
+    try:
+        os.killpg(pid, signum)
+    except ProcessLookupError:  # the group ended meanwhile
+        pass
 
-    Returns ``(seconds, finished)``. At the limit Snakemake's process group gets SIGTERM, as a scheduler's time
-    limit sends, so the running jobs are ended and their outputs removed; SIGKILL follows if it has not ended
-    within 60 s.
+
+def run_for(cmd: list[str], limit: float | None, grace: float = 60.0, after_kill=None) -> tuple[float, int | None]:
+    """Run ``cmd`` in a process group of its own for at most ``limit`` seconds (None: to its end).
+
+    At the limit, or when this process gets SIGTERM (the device check's time limit), the group gets SIGTERM, as a
+    scheduler's time limit sends, then SIGKILL after ``grace`` seconds, and ``after_kill()`` runs. The command
+    never outlives this call: its own session escapes a signal sent to this process's group.
+
+    Returns ``(seconds, exit status)``; the status is None when the command was stopped.
     """
-    cmd = [sys.executable, "-m", "snakemake", *targets, "-s", str(REPO / "Snakefile"), "--directory", str(workdir),
-           "--cores", str(cores), "--configfile", str(configfile), "--quiet", "all"]
+    stop_asked = []
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: stop_asked.append(signum))
     start = time.perf_counter()
-    with subprocess.Popen(cmd, start_new_session=True) as run:
-        try:
-            code = run.wait(timeout=limit)
-        except subprocess.TimeoutExpired:
-            print(f"training stopped at its limit, {limit:g} s", flush=True)
-            os.killpg(run.pid, signal.SIGTERM)
-            try:
-                run.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                os.killpg(run.pid, signal.SIGKILL)
-                run.wait()
-            return time.perf_counter() - start, False
+    try:
+        with subprocess.Popen(cmd, start_new_session=True) as run:
+            while run.poll() is None:
+                if stop_asked or (limit is not None and time.perf_counter() - start >= limit):
+                    why = "SIGTERM" if stop_asked else f"its limit, {limit:g} s"
+                    print(f"stopped at {why}: {' '.join(map(str, cmd[:4]))} ...", flush=True)
+                    _signal_group(run.pid, signal.SIGTERM)
+                    try:
+                        run.wait(timeout=grace)
+                    except subprocess.TimeoutExpired:
+                        _signal_group(run.pid, signal.SIGKILL)
+                        run.wait()
+                        if after_kill:
+                            after_kill()
+                    return time.perf_counter() - start, None
+                time.sleep(0.2)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    return time.perf_counter() - start, run.returncode
+
+
+def snakemake_for(limit: float | None, workdir: Path, configfile: Path, cores: int, targets: list[str]):
+    """Run Snakemake on ``targets`` for at most ``limit`` seconds (None: to the end), by :func:`run_for`.
+
+    Returns ``(seconds, finished)``. Stopped, Snakemake ends its running jobs, which remove their outputs; one
+    killed after the grace leaves its lock, which is released.
+    """
+    base = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(workdir),
+            "--configfile", str(configfile)]
+    cmd = base[:3] + targets + base[3:] + ["--cores", str(cores), "--quiet", "all"]
+    seconds, code = run_for(cmd, limit, after_kill=lambda: subprocess.run(base + ["--unlock"], check=False))
+    if code is None:
+        return seconds, False
     if code != 0:
         raise SystemExit(f"snakemake exited with {code}: {' '.join(cmd)}")
-    return time.perf_counter() - start, True
+    return seconds, True
 
 
 def run_grid(args) -> pd.DataFrame:
@@ -136,7 +167,7 @@ def run_grid(args) -> pd.DataFrame:
     data_seconds = snakemake(workdir, workdir / "grid.yaml", args.cores, partitions)
     print(f"data, features, partitions: {data_seconds:.1f} s", flush=True)
     train_seconds, finished = snakemake_for(args.train_limit, workdir, workdir / "grid.yaml", args.cores, models)
-    print(f"training stage{'' if finished else ', stopped at its limit'}: {train_seconds:.1f} s wall ({train_seconds / 60:.1f} min), load after: "
+    print(f"training stage{'' if finished else ', stopped'}: {train_seconds:.1f} s wall ({train_seconds / 60:.1f} min), load after: "
           f"{os.getloadavg()[0]:.2f}", flush=True)
     for tsv in sorted((results / "benchmarks" / "train").rglob("*.tsv")):
         job = tsv.relative_to(results / "benchmarks" / "train").with_suffix("")

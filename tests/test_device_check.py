@@ -9,6 +9,7 @@ another machine's rates; grid_replay.py's training of each net of a nets table f
 """
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -18,7 +19,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 from device_wheels import IMAGE_PACKAGES, machine_environment, requirement_closure, wheels_to_carry  # noqa: E402
-from grid import epochs_logged, grid_conditions, grid_config, one_net_seconds, rates_from, stacked_seconds  # noqa: E402
+from grid import epochs_logged, grid_conditions, grid_config, one_net_seconds, run_for, rates_from, stacked_seconds  # noqa: E402
 from grid_replay import time_breakdown  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -197,6 +198,9 @@ def test_the_closure_follows_extras_and_reads_markers_as_on_the_machine():
     }
     closure = requirement_closure("app", machine_environment("3.12.3"), requires.__getitem__)
     assert closure == {"lib": {"fast"}, "core": set(), "speedup": set(), "linux-only": set()}
+    # a package the machine provides is listed, its own requirements left to it
+    assert requirement_closure("app", machine_environment("3.12.3"), requires.__getitem__, provided={"lib"}) == {
+        "lib": {"fast"}, "linux-only": set()}
     assert "old" in requirement_closure("app", machine_environment("3.10.4"), requires.__getitem__)
 
 
@@ -232,5 +236,44 @@ def test_the_grid_runs_gtzan_yamls_four_conditions_where_the_lists_are_given(tmp
     for name in ("train", "valid", "test"):
         for kind in ("filtered", "stratified"):
             (tmp_path / f"{name}_{kind}.txt").write_text("blues.00000\n")
-    resolved = load_config(tmp_path / "grid.yaml")
-    assert list(resolved["partitions"]["conditions"]) == list(study)
+    from mgrfaults.config import check_config, resolve
+
+    loaded = load_config(tmp_path / "grid.yaml")
+    check_config(loaded)  # the lists folder holds the six lists the two published conditions read
+    assert list(resolve(loaded).conditions) == list(study)
+
+
+def _gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+def test_run_for_stops_its_command_at_the_limit_and_kills_one_that_ignores_sigterm(tmp_path):
+    seconds, code = run_for(["sleep", "30"], 0.5)
+    assert code is None and 0.5 <= seconds < 10
+    assert run_for(["true"], 10)[1] == 0 and run_for(["false"], None)[1] == 1
+    pidfile = tmp_path / "pid"
+    stubborn = [sys.executable, "-c", "import os, signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+                f"open({str(pidfile)!r}, 'w').write(str(os.getpid())); time.sleep(60)"]
+    killed = []
+    seconds, code = run_for(stubborn, 1.0, grace=0.5, after_kill=lambda: killed.append(True))
+    assert code is None and killed == [True] and _gone(int(pidfile.read_text()))
+
+
+def test_run_for_passes_a_sigterm_on_to_its_command(tmp_path):
+    # the device check's time limit signals grid.py's own process group; Snakemake runs in a session of its own
+    pidfile = tmp_path / "pid"
+    child = [sys.executable, "-c", f"import os, time; open({str(pidfile)!r}, 'w').write(str(os.getpid())); time.sleep(60)"]
+    script = (f"import sys; sys.path.insert(0, 'benchmarks'); sys.path.insert(0, 'src'); from grid import run_for; "
+              f"print('stopped' if run_for({child!r}, None)[1] is None else 'ended')")
+    parent = subprocess.Popen([sys.executable, "-c", script], cwd=REPO, stdout=subprocess.PIPE, text=True)
+    for _ in range(100):
+        if pidfile.exists() and pidfile.read_text():
+            break
+        __import__("time").sleep(0.1)
+    parent.send_signal(__import__("signal").SIGTERM)
+    out, _ = parent.communicate(timeout=30)
+    assert "stopped" in out and _gone(int(pidfile.read_text()))

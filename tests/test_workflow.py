@@ -68,14 +68,18 @@ def test_other_seed_gives_other_partitions_and_models(tiny_run, tmp_path):
 def test_the_workflows_nets_train_on_cuda_as_one_stack(tmp_path):
     # the GPU path through Snakemake itself: systems.device cuda, the nets of one shape in one train_stack job
     # (systems.dnn.stack: auto on a GPU), each net's model and test predictions written as on a CPU
-    config = deep_update(TINY_CONFIG, {"systems": {"run": ["50_RS", "50_RSD"], "custom": {}, "device": "cuda"}})
-    targets = [f"results/predictions/{net}/standard/fold_0.csv" for net in ("50_RS", "50_RSD")]
+    nets = ["50_RS", "50_RSD"]
+    config = deep_update(TINY_CONFIG, {"systems": {"run": nets, "device": "cuda"}, "evaluate": {"figure_of_merit": nets}})
+    config["systems"] = {k: v for k, v in config["systems"].items() if k != "custom"}
+    targets = [f"results/predictions/{net}/standard/fold_0.csv" for net in nets]
     run_snakemake(tmp_path, config, targets=targets)
     results = tmp_path / "results"
     part = pd.read_csv(results / "partitions" / "standard" / "fold_0.csv")
-    for net in ("50_RS", "50_RSD"):
+    for net in nets:
         info = torch.load(results / "models" / net / "standard" / "fold_0.pt", weights_only=True)["info"]
         assert info["device"].startswith("cuda") and len(info["stack"]) >= 2, info
         pred = pd.read_csv(results / "predictions" / net / "standard" / "fold_0.csv")
         assert set(pred["track_id"]) == set(part.loc[part["part"] == "test", "track_id"])
-    assert list((results / "logs" / "train").glob("stack_*.log"))
+    # trained at once (a stack whose parts do not fit the device trains its nets in turn, under the same labels)
+    (stack_log,) = (results / "logs" / "train").glob("stack_*.log")
+    assert "training 4 nets at once on cuda" in stack_log.read_text()

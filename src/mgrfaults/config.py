@@ -152,7 +152,9 @@ def drop_null_conditions(config: dict) -> dict:
     """
     conditions = (config.get("partitions") or {}).get("conditions")
     if isinstance(conditions, dict):
-        for name in [name for name, condition in conditions.items() if condition is None]:
+        # --config delivers a nested null as the text 'null' (YAML's spellings of null: null, Null, NULL, ~)
+        nulls = {"null", "Null", "NULL", "~"}
+        for name in [name for name, c in conditions.items() if c is None or (isinstance(c, str) and c.strip() in nulls)]:
             del conditions[name]
     return config
 
