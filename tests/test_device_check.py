@@ -19,7 +19,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 from device_wheels import IMAGE_PACKAGES, machine_environment, requirement_closure, wheels_to_carry  # noqa: E402
-from grid import epochs_logged, grid_conditions, grid_config, one_net_seconds, run_for, rates_from, stacked_seconds  # noqa: E402
+from grid import epochs_logged, grid_conditions, grid_config, grid_coverage, one_net_seconds, run_for, rates_from, stacked_seconds  # noqa: E402
 from grid_replay import time_breakdown  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -277,3 +277,12 @@ def test_run_for_passes_a_sigterm_on_to_its_command(tmp_path):
     parent.send_signal(__import__("signal").SIGTERM)
     out, _ = parent.communicate(timeout=30)
     assert "stopped" in out and _gone(int(pidfile.read_text()))
+
+
+def test_grid_coverage_names_the_nets_an_estimate_leaves_out():
+    study = ["standard", "fault_filtered", "published_filtered", "published_stratified"]
+    nets = ["50_RS", "50_RSD", "500_RS", "500_RSD"]
+    full = pd.DataFrame([dict(net=n, condition=c) for c in study for n in nets])
+    assert grid_coverage(full) == "the table holds config/gtzan.yaml's 16 nets"
+    text = grid_coverage(full[~((full.net == "500_RS") & (full.condition == "published_filtered"))])
+    assert "holds 15 of config/gtzan.yaml's 16 nets; not estimated: 500_RS/published_filtered (" in text
