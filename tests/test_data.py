@@ -102,6 +102,16 @@ def test_genre_folders_that_make_no_recognition_task_are_refused(genres, problem
     directory_metadata(listing.assign(genre=(["hip hop", "électro", "r.n.b", "90s", "n/a rock"] * len(listing))[: len(listing)]))
 
 
+def test_numeric_genre_folders_are_named_as_the_folders_are():
+    # the workflow's listing.csv read back with pandas' defaults: folder 01 became the number 1
+    folders = ["01", "02", "10"]
+    listing = pd.DataFrame({"track_id": [f"t{i}" for i in range(6)], "genre": [int(f) for f in folders] * 2,
+                            "path": [f"/data/{f}/t{i}.wav" for i, f in enumerate(folders * 2)]})
+    listing["duration"], listing["sample_rate"] = 3.0, 22050
+    with pytest.raises(InputError, match=r"genre folder\(s\) \['01', '02', '10'\]: a table reader"):
+        directory_metadata(listing)
+
+
 def metadata_frame(**changes):
     df = pd.DataFrame({
         "track_id": ["blues.00000", "blues.00001"], "path": ["a.au", "b.au"], "genre": ["blues", "blues"],

@@ -149,12 +149,14 @@ def test_non_finite_audio_refused():
 # ---- shards, the index, the reader --------------------------------------------------------------
 
 
-def test_shard_rows_contiguous_sorted_split():
+def test_shard_rows_contiguous_sorted_split(caplog):
     meta = pd.DataFrame({"track_id": [f"pop.{i:05d}" for i in range(10)][::-1]})
     shards = [F.shard_rows(meta, 3, s)["track_id"].tolist() for s in range(3)]
     assert shards[0] == ["pop.00000", "pop.00001", "pop.00002", "pop.00003"]
     assert sum(shards, []) == sorted(meta["track_id"])
-    assert F.shard_rows(meta, 12, 11).empty
+    assert "holds no excerpts" not in caplog.text
+    assert F.shard_rows(meta, 12, 11).empty  # more shards than excerpts: an empty shard, and a warning
+    assert "shard 11 of 12 holds no excerpts: the dataset has 10" in caplog.text
     with pytest.raises(InputError):
         F.shard_rows(meta, 3, 3)
 

@@ -138,6 +138,9 @@ else:
             f"{RESULTS}/dataset/metadata.csv",
         params:
             source=DATASET.source,
+            # the same path as the input; kept, as the script reads it, so that results folders made before the
+            # input existed (GTZAN's among them) do not rerun the whole pipeline for a changed parameter
+            annotations=ANNOTATIONS,
         log:
             f"{RESULTS}/logs/data/dataset_metadata.log",
         conda:

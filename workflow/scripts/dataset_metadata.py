@@ -7,7 +7,7 @@ from mgrfaults.logs import setup_script_logging
 from mgrfaults.data.metadata import write_metadata
 
 log = setup_script_logging(snakemake.log)
-listing = pd.read_csv(snakemake.input.listing, dtype={"track_id": str, "path": str, "genre": str}, keep_default_na=False)
+listing = pd.read_csv(snakemake.input.listing, dtype={"track_id": str}, keep_default_na=False)
 if snakemake.params.source == "gtzan":
     from pathlib import Path
 
@@ -15,8 +15,6 @@ if snakemake.params.source == "gtzan":
 
     meta = gtzan_metadata(listing, snakemake.input.index, Path(snakemake.input.lists[0]).parent)
 else:
-    meta = directory_metadata(listing, getattr(snakemake.input, "annotations", None))
+    meta = directory_metadata(listing, snakemake.params.annotations)
 write_metadata(meta, snakemake.output[0])
-unknown = int((meta["artist"] == "").sum())  # each its own artist in the table written
-log.info("metadata: %d excerpts, %d artists (%d of them unknown: an excerpt each)", len(meta),
-         meta.loc[meta["artist"] != "", "artist"].nunique() + unknown, unknown)
+log.info("metadata: %d excerpts, %d artists", len(meta), meta["artist"].nunique())

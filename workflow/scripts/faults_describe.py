@@ -15,9 +15,6 @@ log = setup_script_logging(snakemake.log)
 shard, n_shards = int(snakemake.wildcards.shard), snakemake.params.n_shards
 rows = shard_rows(read_metadata(snakemake.input.metadata), n_shards, shard)
 log.info("fault descriptors of shard %d of %d: %d excerpts", shard, n_shards, len(rows))
-if not len(rows):  # more shards than excerpts: each empty shard is a job (and ~1 s of Snakemake) for nothing
-    log.warning("shard %d of %d holds no excerpts: faults.n_shards (%d) is above the dataset's excerpts; fewer shards "
-                "do the same work in fewer jobs", shard, n_shards, n_shards)
 start = time.perf_counter()
 with threadpool_limits(limits=snakemake.threads):
     descriptors = describe_rows(rows, snakemake.params.max_duration, snakemake.params.peaks)

@@ -433,7 +433,11 @@ def directory_metadata(listing: pd.DataFrame, annotations=None, require_artist: 
     """
     from mgrfaults.data.annotations import read_annotations
 
-    check_genre_names(listing["genre"])
+    # a listing read back with pandas' defaults holds folder 01 as the number 1: name the folder as it is
+    paths = listing["path"] if "path" in listing else [""] * len(listing)
+    folders = [g if isinstance(g, str) or not Path(p).parent.name else Path(p).parent.name
+               for g, p in zip(listing["genre"], paths)]
+    check_genre_names(pd.Series(folders, dtype=object))
     meta = listing.copy()
     meta["artist"] = ""
     meta["fault"] = "none"

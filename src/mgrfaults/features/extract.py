@@ -466,7 +466,7 @@ def shard_rows(metadata, n_shards: int, shard: int):
     """The metadata rows of one shard: contiguous blocks of the rows sorted by track id.
 
     ``np.array_split`` of the sorted rows into ``n_shards`` blocks (sizes differ by at most one;
-    with more shards than tracks, the last shards are empty).
+    with more shards than tracks, the last shards are empty, and say so in a warning).
 
     Parameters
     ----------
@@ -484,6 +484,10 @@ def shard_rows(metadata, n_shards: int, shard: int):
         raise InputError(f"shard {shard} is outside [0, {n_shards})")
     ordered = metadata.sort_values("track_id", kind="stable").reset_index(drop=True)
     blocks = np.array_split(np.arange(len(ordered)), n_shards)
+    if not len(blocks[shard]):  # each empty shard is a job (and about 1 s of Snakemake) for nothing
+        log.warning("shard %d of %d holds no excerpts: the dataset has %d, fewer than the stage's shards "
+                    "(features.n_shards or faults.n_shards); fewer shards do the same work in fewer jobs",
+                    shard, n_shards, len(ordered))
     return ordered.iloc[blocks[shard]].reset_index(drop=True)
 
 
