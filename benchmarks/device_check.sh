@@ -119,7 +119,18 @@ workflow=no
 has_workflow && workflow=yes
 
 # the machine and its load
-{ date -u; uptime; echo "the workflow's packages: $workflow (carried: $wheels)"; nvidia-smi 2>&1 || echo "no nvidia-smi"; "$py" -c "import torch; print('torch', torch.__version__, \
+{ date -u; uptime; echo "the workflow's packages: $workflow (carried: $wheels)"
+"$py" - <<'VERSIONS' 2>&1
+import importlib.metadata as md
+versions = []
+for name in ["numpy", "scipy", "pandas", "h5py", "scikit-learn", "numba", "snakemake", "librosa", "pulp"]:
+    try:
+        versions.append(f"{name} {md.version(name)}")
+    except md.PackageNotFoundError:
+        versions.append(f"{name} missing")
+print("versions:", ", ".join(versions))
+VERSIONS
+nvidia-smi 2>&1 || echo "no nvidia-smi"; "$py" -c "import torch; print('torch', torch.__version__, \
 'cuda', torch.cuda.is_available())"; } >"$out/machine.txt" 2>&1
 cat "$out/machine.txt"
 if wanted pytest_gpu; then
