@@ -36,10 +36,15 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 
+def snakemake_command(workdir: Path, configfile: Path, cores: int, targets: list[str]) -> list[str]:
+    """The command line that runs this workflow on ``targets`` in ``workdir`` (the benchmarks' one way)."""
+    return [sys.executable, "-m", "snakemake", *targets, "-s", str(ROOT / "Snakefile"), "--directory", str(workdir),
+            "--cores", str(cores), "--configfile", str(configfile), "--quiet", "all"]
+
+
 def snakemake(workdir: Path, configfile: Path, cores: int, targets: list[str]) -> float:
     """Run Snakemake on ``targets``; return its wall time in seconds."""
-    cmd = [sys.executable, "-m", "snakemake", *targets, "-s", str(ROOT / "Snakefile"), "--directory", str(workdir),
-           "--cores", str(cores), "--configfile", str(configfile), "--quiet", "all"]
+    cmd = snakemake_command(workdir, configfile, cores, targets)
     start = time.perf_counter()
     subprocess.run(cmd, check=True)
     return time.perf_counter() - start

@@ -52,11 +52,12 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
-from features import snakemake  # noqa: E402 (the benchmarks' Snakemake runner: wall seconds of one invocation)
+from features import snakemake, snakemake_command  # noqa: E402 (the benchmarks' Snakemake runner)
 from mgrfaults.systems.parts import open_store  # noqa: E402
 
 NETS = ["50_RS", "50_RSD", "500_RS", "500_RSD"]
 CONDITIONS = {"standard": {"method": "stratified"}, "fault_filtered": {"method": "artist_filtered"}}
+PUBLISHED = ("published_filtered", "published_stratified")  # config/gtzan.yaml's other two conditions
 
 
 def grid_conditions(lists: str | None = None) -> dict:
@@ -72,8 +73,7 @@ def grid_conditions(lists: str | None = None) -> dict:
         return dict(CONDITIONS)
     lists = str(Path(lists).resolve())
     published = dict(method="published", lists=lists, check_artists=False)
-    return {**CONDITIONS, "published_filtered": dict(published, set="filtered"),
-            "published_stratified": dict(published, set="stratified")}
+    return {**CONDITIONS, **{name: dict(published, set=name.split("_")[1]) for name in PUBLISHED}}
 
 
 def grid_config(preset: str, device: str, stack: str, threads: int, max_epochs: int | None,
@@ -139,10 +139,9 @@ def snakemake_for(limit: float | None, workdir: Path, configfile: Path, cores: i
     Returns ``(seconds, finished)``. Stopped, Snakemake ends its running jobs, which remove their outputs; one
     killed after the grace leaves its lock, which is released.
     """
-    base = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(workdir),
-            "--configfile", str(configfile)]
-    cmd = base[:3] + targets + base[3:] + ["--cores", str(cores), "--quiet", "all"]
-    seconds, code = run_for(cmd, limit, after_kill=lambda: subprocess.run(base + ["--unlock"], check=False))
+    cmd = snakemake_command(workdir, configfile, cores, targets)
+    unlock = snakemake_command(workdir, configfile, cores, []) + ["--unlock"]
+    seconds, code = run_for(cmd, limit, after_kill=lambda: subprocess.run(unlock, check=False))
     if code is None:
         return seconds, False
     if code != 0:
@@ -233,9 +232,9 @@ def nets_table(results: Path, conditions=None, nets=NETS) -> pd.DataFrame:
 
 def grid_coverage(table: pd.DataFrame) -> str:
     """What a nets table's estimate covers of config/gtzan.yaml's grid (4 nets x 4 conditions), and what not."""
-    study = list(grid_conditions("."))  # the four conditions' names
     have = set(zip(table.net, table.get("condition", pd.Series([""] * len(table)))))
-    missing = [f"{net}/{condition}" for condition in study for net in NETS if (net, condition) not in have]
+    missing = [f"{net}/{condition}" for condition in [*CONDITIONS, *PUBLISHED] for net in NETS
+               if (net, condition) not in have]
     if not missing:
         return "the table holds config/gtzan.yaml's 16 nets"
     return (f"the table holds {16 - len(missing)} of config/gtzan.yaml's 16 nets; not estimated: {', '.join(missing)} "

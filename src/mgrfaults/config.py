@@ -150,11 +150,12 @@ def drop_null_conditions(config: dict) -> dict:
     A ``--configfile`` merges its conditions into the default's (config/config.yaml: standard and
     fault_filtered), so a null is how a configuration runs without one of those.
     """
+    from mgrfaults.overrides import NULLS
+
     conditions = (config.get("partitions") or {}).get("conditions")
     if isinstance(conditions, dict):
-        # --config delivers a nested null as the text 'null' (YAML's spellings of null: null, Null, NULL, ~)
-        nulls = {"null", "Null", "NULL", "~"}
-        for name in [name for name, c in conditions.items() if c is None or (isinstance(c, str) and c.strip() in nulls)]:
+        # --config delivers a nested null as its text ('null', '~'), as coerce_to_schema reads it
+        for name in [name for name, c in conditions.items() if c is None or (isinstance(c, str) and c.strip() in NULLS)]:
             del conditions[name]
     return config
 

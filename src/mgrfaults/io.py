@@ -98,6 +98,19 @@ def write_csv_atomic(df, path, **kwargs) -> None:
         df.to_csv(tmp, **kwargs)
 
 
+def csv_read_back(values) -> "pd.Series":
+    """``values`` as a plain ``pandas.read_csv`` gives them back from a one-column CSV: with its default
+    missing-value cells (``NA``, ``N/A``, ``None``, ``null``, ``nan``, ...) as NaN, numbers as numbers."""
+    import io
+
+    import pandas as pd
+
+    column = pd.Series(list(values), name="value", dtype=object)
+    if column.empty:
+        return column
+    return pd.read_csv(io.StringIO(column.to_csv(index=False)))["value"]
+
+
 def csv_reads_back(name: str) -> bool:
     """Whether ``name``, written as a CSV cell, is read back as the same text by a plain ``pandas.read_csv``.
 
@@ -105,9 +118,5 @@ def csv_reads_back(name: str) -> bool:
     notebook) open with the defaults: ``NA``, ``None``, ``null`` or ``nan`` come back as missing values,
     ``01`` as the number 1, ``True`` as a boolean. Such a name would silently stop matching itself.
     """
-    import io
-
-    import pandas as pd
-
-    cell = pd.read_csv(io.StringIO(pd.DataFrame({"name": [name]}).to_csv(index=False)))["name"].iloc[0]
+    cell = csv_read_back([name]).iloc[0]
     return isinstance(cell, str) and cell == name

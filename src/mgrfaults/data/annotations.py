@@ -57,6 +57,7 @@ from pathlib import Path
 import pandas as pd
 
 from mgrfaults.errors import InputError
+from mgrfaults.io import csv_read_back
 from mgrfaults.data.metadata import COLUMNS, read_csv_checked, read_text_checked, validate_metadata
 from mgrfaults.config import section_defaults
 
@@ -150,20 +151,14 @@ def read_partition_list(path) -> list[str]:
     return ids
 
 
-# the cells pandas reads as missing by default (pandas.read_csv's na_values): a spreadsheet's way of writing
-# "no artist known"; as an artist name it would make one artist of every excerpt it stands for
-MISSING_ARTIST = frozenset({"#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
-                            "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"})
-
-
 def read_annotations(path, require_artist: bool = False) -> pd.DataFrame:
     """Read a folder dataset's annotations CSV (track_id plus any of artist, fault, replica_of, title).
 
     Column names are compared case- and whitespace-blind (``Track_ID``, `` artist``), cell values
     are stripped, ids written as paths (``blues/blues.00012.wav``) become stems. Columns with neither
     a name nor a value (a spreadsheet's trailing commas) are dropped; an artist written as a missing
-    value (``NA``, ``N/A``, ``None``, ... :data:`MISSING_ARTIST`) is unknown, as an empty cell: each such
-    excerpt its own artist. Anything that would silently change the result is refused.
+    value (``NA``, ``N/A``, ``None``, ...: the cells ``pandas.read_csv`` reads as missing by default,
+    :func:`mgrfaults.io.csv_read_back`) is unknown, as an empty cell: each such excerpt its own artist. Anything that would silently change the result is refused.
 
     Parameters
     ----------
@@ -222,8 +217,9 @@ def read_annotations(path, require_artist: bool = False) -> pd.DataFrame:
     if dup:
         raise InputError(f"{path}: track_id: {len(dup)} id(s) annotated more than once: {dup[:10]}")
     if "artist" in table.columns:
-        placeholder = table["artist"].isin(MISSING_ARTIST)
-        if placeholder.any():  # a spreadsheet's "unknown": not one artist shared by all those excerpts
+        # a spreadsheet's "unknown" (NA, N/A, None): not one artist shared by all those excerpts
+        placeholder = (table["artist"] != "") & csv_read_back(table["artist"]).isna().to_numpy()
+        if placeholder.any():
             log.info("%s: %d artist cell(s) %s read as unknown (each excerpt its own artist)", path,
                      int(placeholder.sum()), sorted(set(table["artist"][placeholder])))
             table.loc[placeholder, "artist"] = ""
