@@ -57,6 +57,42 @@ def test_mp3_decodes(tmp_path):
     assert y.ndim == 1 and len(y) >= SR * 0.9
 
 
+def id3v2_tag(size=300):
+    """An ID3v2.3 tag of ``size`` bytes after its header (syncsafe size), holding padding only."""
+    syncsafe = bytes([(size >> 21) & 0x7F, (size >> 14) & 0x7F, (size >> 7) & 0x7F, size & 0x7F])
+    return b"ID3\x03\x00\x00" + syncsafe + bytes(size)
+
+
+@pytest.mark.parametrize("tagged", [False, True])
+def test_a_truncated_mp3_is_refused_where_its_header_declares_its_length(tmp_path, tagged):
+    """libmpg123 decodes a cut MP3 to what is left without an error; its Xing/Info header's frame count tells."""
+    sf.write(tmp_path / "whole.mp3", sine(3.0), SR, format="MP3")
+    data = (id3v2_tag() if tagged else b"") + (tmp_path / "whole.mp3").read_bytes()
+    (tmp_path / "whole.mp3").write_bytes(data)
+    (tmp_path / "cut.mp3").write_bytes(data[:len(data) // 3])
+    assert abs(len(load_audio(tmp_path / "whole.mp3", max_duration=None)) - 3 * SR) <= 1
+    with pytest.raises(AudioError, match=r"cut\.mp3: truncated: its header declares 3\.00 s of audio, the file "
+                                         r"decodes to 0\.[0-9]+ s"):
+        load_audio(tmp_path / "cut.mp3", max_duration=None)
+    # what the run keeps of it is there: a cut beyond max_duration is no loss
+    assert len(load_audio(tmp_path / "cut.mp3", max_duration=0.25)) == SR // 4
+
+
+def test_an_mp3_without_a_length_header_is_not_called_truncated(tmp_path):
+    """Without a Xing/Info/VBRI header libsndfile's length is an estimate from the file's size: no verdict from it."""
+    from mgrfaults.data.audio import check_mp3_length
+
+    frame_header = b"\xff\xf3\x80\xc4"  # MPEG-2 Layer III, 64 kbit/s, 22050 Hz
+    (tmp_path / "plain.mp3").write_bytes(frame_header + bytes(204))
+    (tmp_path / "tagged.mp3").write_bytes(id3v2_tag() + frame_header + bytes(9) + b"Info" + bytes(191))
+    check_mp3_length(tmp_path / "plain.mp3", declared=3 * SR, requested=-1, decoded=SR, sample_rate=SR)
+    with pytest.raises(AudioError, match="tagged.mp3: truncated"):
+        check_mp3_length(tmp_path / "tagged.mp3", declared=3 * SR, requested=-1, decoded=SR, sample_rate=SR)
+    # short by less than two MPEG frames, or not short of what was asked for: whole
+    check_mp3_length(tmp_path / "tagged.mp3", declared=3 * SR, requested=-1, decoded=3 * SR - 2000, sample_rate=SR)
+    check_mp3_length(tmp_path / "tagged.mp3", declared=3 * SR, requested=SR, decoded=SR, sample_rate=SR)
+
+
 def test_corrupt_au_names_the_file(tmp_path):
     path = tmp_path / "jazz.00054.au"
     path.write_bytes(b"\0" + os.urandom(4095))  # random bytes, not another format's magic number

@@ -32,6 +32,12 @@ MAX_SAMPLE_RATE = 768_000
 """Hz. The highest rate of audio interfaces; a larger header value is corrupt (and resampling it allocates gigabytes)."""
 MAX_CHANNELS = 64
 """A header declaring more channels than this is corrupt (multichannel film formats use up to 24)."""
+MP3_LENGTH_TAGS = (b"Xing", b"Info", b"VBRI")
+"""Headers in an MP3's first frame that hold the encoder's frame count: with one, the length libsndfile reports is
+the file's own; without, libmpg123 estimates it from the file's size."""
+MP3_FRAME_SAMPLES = 1152
+"""Samples in one MPEG-1 Layer III frame: an MP3 that decodes short of its declared length by more than two frames
+(and 1 %) was cut."""
 
 
 def _actual_format(head: bytes) -> str | None:
@@ -94,6 +100,49 @@ def _check_wav_header(path: Path, size: int) -> None:
                     )
                 return
             f.seek(csize + (csize & 1), 1)
+
+
+def _mp3_declares_length(path: Path) -> bool:
+    """Whether the first MPEG frame (after an ID3v2 tag) holds a Xing, Info or VBRI header (:data:`MP3_LENGTH_TAGS`)."""
+    with open(path, "rb") as f:
+        tag = f.read(10)
+        start = 0
+        if len(tag) == 10 and tag[:3] == b"ID3":  # ID3v2: a 10-byte header, a syncsafe size, an optional footer
+            size = (tag[6] & 0x7F) << 21 | (tag[7] & 0x7F) << 14 | (tag[8] & 0x7F) << 7 | (tag[9] & 0x7F)
+            start = 10 + size + (10 if tag[5] & 0x10 else 0)
+        f.seek(start)
+        block = f.read(4096)
+    sync = next((i for i in range(len(block) - 1) if block[i] == 0xFF and block[i + 1] & 0xE0 == 0xE0), None)
+    # the Xing/Info header follows the side information (offset 13, 21 or 36 of the frame), VBRI sits at 36
+    return sync is not None and any(t in block[sync + 4:sync + 44] for t in MP3_LENGTH_TAGS)
+
+
+def check_mp3_length(path: Path, declared: int, requested: int, decoded: int, sample_rate: int) -> None:
+    """Refuse an MP3 cut short: libmpg123 decodes what is there without an error, and only a length header tells.
+
+    Parameters
+    ----------
+    path : Path
+    declared : int
+        Samples per channel the stream reports (libsndfile's ``frames``).
+    requested : int
+        Samples asked for; -1: all.
+    decoded : int
+        Samples decoded.
+    sample_rate : int
+        Hz, for the message.
+
+    Raises
+    ------
+    AudioError
+        When the file decodes short of ``min(declared, requested)`` by more than two MPEG frames and 1 %, and its
+        first frame holds a length header (:func:`_mp3_declares_length`); without one, the declared length is an
+        estimate and a short decode proves nothing.
+    """
+    expected = declared if requested < 0 else min(declared, requested)
+    if expected - decoded > max(2 * MP3_FRAME_SAMPLES, 0.01 * expected) and _mp3_declares_length(path):
+        raise AudioError(path, f"truncated: its header declares {declared / sample_rate:.2f} s of audio, "
+                               f"the file decodes to {decoded / sample_rate:.2f} s")
 
 
 def _decode_audioread(path: Path, max_duration: float | None) -> tuple[np.ndarray, int]:
@@ -233,6 +282,8 @@ def decode(path, max_duration: float | None = None) -> tuple[np.ndarray, int]:
             check_stream(path, sr, int(f.channels))
             frames = -1 if max_duration is None else int(round(max_duration * sr))
             y = f.read(frames=frames, dtype="float32", always_2d=True)
+            if f.format == "MP3":
+                check_mp3_length(path, int(f.frames), frames, y.shape[0], sr)
     except AudioError:
         raise
     except sf.LibsndfileError as e:
