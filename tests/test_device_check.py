@@ -286,3 +286,28 @@ def test_grid_coverage_names_the_nets_an_estimate_leaves_out():
     assert grid_coverage(full) == "the table holds config/gtzan.yaml's 16 nets"
     text = grid_coverage(full[~((full.net == "500_RS") & (full.condition == "published_filtered"))])
     assert "holds 15 of config/gtzan.yaml's 16 nets; not estimated: 500_RS/published_filtered (" in text
+
+
+def device_check(tmp_path, **env):
+    """Run benchmarks/device_check.sh on this machine with ``env``; return (exit status, output)."""
+    done = subprocess.run(["bash", "benchmarks/device_check.sh", str(tmp_path / "out")], cwd=REPO, capture_output=True,
+                          text=True, env=dict(os.environ, PYTHON=sys.executable, **env))
+    return done.returncode, done.stdout + done.stderr
+
+
+def test_device_check_runs_its_steps_in_the_order_named(tmp_path):
+    # kernels needs a GPU (exit 2 here); grid_replay trains one epoch of a small part on the CPU
+    status, output = device_check(tmp_path, STEPS="grid_replay kernels", REPLAY_ARGS=(
+        "--train-frames 600 --frames-per-track 40 --valid-tracks 5 --max-epochs 1 --device cpu --conditions standard"))
+    assert output.index("== grid_replay: exit 0") < output.index("== kernels: exit 2")
+    assert status == 1 and "failed: kernels" in output
+    assert (tmp_path / "out" / "replay.json").exists()
+
+
+def test_device_check_skips_the_steps_its_budget_leaves_no_time_for(tmp_path):
+    status, output = device_check(tmp_path, STEPS="kernels grid_replay", BUDGET_S="0")
+    assert "== kernels: skipped" in output and "== grid_replay: skipped" in output
+    assert "skipped (less than 20 s of BUDGET_S=0 left): kernels grid_replay" in output
+    assert status == 1 and not (tmp_path / "out" / "kernels.txt").exists()
+    status, output = device_check(tmp_path, STEPS="kernels", BUDGET_S="9 minutes")
+    assert status == 2 and "BUDGET_S: a whole number of seconds" in output
