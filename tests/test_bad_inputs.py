@@ -719,6 +719,35 @@ CASES.update({
 })
 
 
+# ---------------------------------------------------------------------------------------------
+# fourth audit: what a killed job leaves, stale results
+
+
+def case_temporaries_of_a_killed_writer(tmp_path):
+    """SIGKILL leaves atomic_path's and atomic_dir's temporaries; the next writer of the same file removes them."""
+    from mgrfaults.io import atomic_dir, atomic_path
+
+    dead_file, dead_dir = tmp_path / ".shard_0.h5.lgri895d.h5", tmp_path / ".blues.ab_12cd3"
+    dead_file.write_bytes(b"half a shard")
+    dead_dir.mkdir()
+    (dead_dir / "blues.00000.au").write_bytes(b"half an excerpt")
+    others = [tmp_path / ".shard_1.h5.lgri895d.h5", tmp_path / ".shard_0.h5.notes", tmp_path / "shard_0.h5.lgri895d.h5"]
+    for other in others:
+        other.write_text("not a temporary of shard_0.h5")
+    with atomic_path(tmp_path / "shard_0.h5") as tmp:
+        tmp.write_bytes(b"a whole shard")
+    with atomic_dir(tmp_path / "blues") as tmp:
+        (tmp / "blues.00000.au").write_bytes(b"a whole excerpt")
+    assert not dead_file.exists() and not dead_dir.exists()
+    assert all(other.exists() for other in others)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["shard_0.h5", "blues"] + [o.name for o in others])
+
+
+CASES.update({
+    "39 temporaries a killed job left": case_temporaries_of_a_killed_writer,
+})
+
+
 @pytest.mark.parametrize("case", list(CASES), ids=list(CASES))
 def test_bad_input(case, tmp_path, request):
     # a case takes tmp_path, and the fixtures it names after it (caplog, monkeypatch)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -33,13 +34,46 @@ def _readable_as_open_gives(path: Path, directory: bool = False) -> None:
     os.chmod(path, (0o777 if directory else 0o666) & ~current_umask())
 
 
+TEMPORARY_RANDOM = r"[a-z0-9_]{8}"
+"""The random part tempfile.mkstemp and mkdtemp give a name (8 of ``tempfile._RandomNameSequence``'s characters)."""
+
+
+def remove_dead_temporaries(path: Path, suffix: str = "") -> list[Path]:
+    """Remove what a killed writer of ``path`` left: ``.<name>.<8 random characters><suffix>`` beside it.
+
+    SIGKILL (an out-of-memory kill, a cluster's hard limit) ends a job before :func:`atomic_path` can remove its
+    temporary file, and nothing else would: one of a feature shard's is hundreds of MB, and mode 0600. One job
+    writes a file at a time (Snakemake's lock), so a temporary of ``path`` that exists when its writer starts is
+    a dead one's.
+
+    Returns
+    -------
+    list of Path
+        What was removed.
+    """
+    pattern = re.compile(rf"\.{re.escape(path.name)}\.{TEMPORARY_RANDOM}{re.escape(suffix)}")
+    removed = []
+    with contextlib.suppress(FileNotFoundError):
+        for entry in os.scandir(path.parent):
+            if pattern.fullmatch(entry.name):
+                dead = Path(entry.path)
+                if entry.is_dir(follow_symlinks=False):
+                    shutil.rmtree(dead, ignore_errors=True)
+                else:
+                    with contextlib.suppress(FileNotFoundError):
+                        dead.unlink()
+                removed.append(dead)
+    return removed
+
+
 @contextlib.contextmanager
 def atomic_path(path, suffix: str | None = None) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it onto ``path`` when the block succeeds.
 
     The temporary file lives in the same folder (so the rename is atomic on POSIX) and keeps
     the extension of ``path`` (libraries that choose a format by extension still work). On an
-    exception it is removed and ``path`` is left untouched.
+    exception it is removed and ``path`` is left untouched; one that a killed writer left is removed
+    first (:func:`remove_dead_temporaries`).
 
     Parameters
     ----------
@@ -50,9 +84,9 @@ def atomic_path(path, suffix: str | None = None) -> Iterator[Path]:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(
-        prefix=f".{path.name}.", suffix=path.suffix if suffix is None else suffix, dir=path.parent
-    )
+    suffix = path.suffix if suffix is None else suffix
+    remove_dead_temporaries(path, suffix)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
     os.close(fd)
     tmp = Path(tmp)
     try:
@@ -70,10 +104,12 @@ def atomic_dir(path) -> Iterator[Path]:
     """Yield a temporary folder beside ``path``; it replaces ``path`` when the block succeeds.
 
     An existing ``path`` is removed first (folders cannot be renamed over). On an exception the
-    temporary folder is removed and ``path`` is left as it was.
+    temporary folder is removed and ``path`` is left as it was; one that a killed writer left is removed
+    first (:func:`remove_dead_temporaries`).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    remove_dead_temporaries(path)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
     try:
         yield tmp
