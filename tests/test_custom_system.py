@@ -140,6 +140,54 @@ def test_specs_resolve_files_and_refuse_clashes(tmp_path):
         custom_system_specs({"Mine": {"factory": "plugin.py:build", "input": "midi"}}, [], [tmp_path])
 
 
+def test_a_custom_system_may_not_take_the_name_of_a_trained_nets_decision(tmp_path):
+    plugin_file(tmp_path, NEAREST_MEAN)
+    spec = {"factory": "plugin.py:build", "input": "texture"}
+    # 50_RS trains, and its job writes 50_RS (vote) and 50_RS_sum; 500_RSD_AF_LAll trains 500_RSD
+    for taken in ("50_RS_sum", "500_RSD", "500_RSD_sum"):
+        with pytest.raises(PluginError, match=rf"systems.custom.{taken}: '{taken}' names the predictions a net"):
+            custom_system_specs({taken: spec}, ["50_RS", "500_RSD_AF_LAll"], [tmp_path])
+    # a net that is not trained leaves its names free
+    assert list(custom_system_specs({"500_RS_sum": spec}, ["50_RS", "BFF_SVM"], [tmp_path])) == ["500_RS_sum"]
+
+
+def test_the_code_digest_follows_the_plugins_folder_and_a_modules_file_without_importing_it(tmp_path, monkeypatch):
+    from mgrfaults.systems.custom import plugin_code_digest, plugin_source_file
+
+    plugin = plugin_file(tmp_path, "from helper import feature\n" + NEAREST_MEAN)
+    (tmp_path / "helper.py").write_text("def feature(x):\n    return x.mean(0)\n")
+    (tmp_path / "notes.txt").write_text("not code")
+    before = plugin_code_digest(f"{plugin}:build")
+    (tmp_path / "notes.txt").write_text("still not code")
+    assert plugin_code_digest(f"{plugin}:build") == before
+    (tmp_path / "helper.py").write_text("def feature(x):\n    return -x.std(0)\n")  # a sibling it imports
+    after = plugin_code_digest(f"{plugin}:build")
+    assert len(after) == 64 and after != before
+    # a module factory: found on sys.path as an import would find it, without running the package's __init__
+    package = tmp_path / "site" / "mypkg"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("raise RuntimeError('imported at parse')\n")
+    (package / "models.py").write_text("def build(context):\n    pass\n")
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    assert plugin_source_file("mypkg.models:build") == package / "models.py"
+    module_digest = plugin_code_digest("mypkg.models:build")
+    (package / "models.py").write_text("def build(context):\n    return None\n")
+    assert plugin_code_digest("mypkg.models:build") not in ("", module_digest)
+    assert plugin_code_digest("no_such_pkg_here.models:build") == ""  # the job will name the import error
+
+
+def test_a_plugin_that_changes_the_working_folder_leaves_the_runs_own(tmp_path):
+    import os
+
+    body = NEAREST_MEAN.replace("    def fit(self, train, valid):\n",
+                                f"    def fit(self, train, valid):\n        os.chdir({str(tmp_path)!r})\n")
+    plugin = plugin_file(tmp_path, "import os\n" + body)
+    factory = load_factory(f"{plugin}:build")
+    folder = os.getcwd()
+    scores = run_custom_system(factory, context(), {}, constructed_parts())
+    assert os.getcwd() == folder and scores.shape == (4, N_GENRES)
+
+
 # ---------------------------------------------------------------------------------------------
 # through the workflow: conftest's tiny_run holds the example's scikit-learn system
 # ---------------------------------------------------------------------------------------------

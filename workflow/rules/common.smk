@@ -9,7 +9,7 @@ sys.path.insert(0, str(Path(workflow.basedir) / "src"))  # the library, also wit
 from mgrfaults.config import complete_dnn_variants, resolve
 from mgrfaults.data.annotations import partition_list_paths
 from mgrfaults.seeds import derive
-from mgrfaults.systems.custom import custom_system_specs
+from mgrfaults.systems.custom import custom_system_specs, plugin_code_digest
 from mgrfaults.systems.names import net_specs, net_stacks, resolve_systems, stack_nets, training_settings
 
 # the validated config (defaults filled by the schema), resolved once into typed specs;
@@ -26,8 +26,11 @@ CONDITIONS = RESOLVED.folds  # name -> number of folds
 SYSTEMS = list(RESOLVED.systems)
 BUILTIN_SYSTEMS = list(SYSTEMS)  # the names of the study's grammar
 # your own systems (systems.custom, mgrfaults.systems.custom): run beside the built-in ones, in every table
-CUSTOM_SYSTEMS = custom_system_specs(config["systems"]["custom"], SYSTEMS, [Path.cwd(), Path(workflow.basedir)])
+CUSTOM_SYSTEMS = custom_system_specs(config["systems"]["custom"], SYSTEMS, [Path.cwd(), Path(workflow.basedir)],
+                                     n_hidden_layers=config["systems"]["dnn"]["hidden_layers"])
 SYSTEMS += list(CUSTOM_SYSTEMS)
+# each custom system's code (its module and the Python files beside it), digested: an edit of any reruns it
+CUSTOM_CODE = {name: plugin_code_digest(spec["factory"]) for name, spec in CUSTOM_SYSTEMS.items()}
 SYSTEMS_CONFIG = config["systems"]
 DNN_CONFIG = complete_dnn_variants(SYSTEMS_CONFIG["dnn"])  # a variant given in part keeps the schema's other values
 # every built-in name resolved once, with systems.dnn.hidden_layers: an unknown name or a missing layer fails here

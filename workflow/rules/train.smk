@@ -148,6 +148,7 @@ rule train_custom:
         sample_rate=DATASET.sample_rate,
         max_duration=DATASET.max_duration,
         feature_params=_custom_feature_params,
+        code=lambda wildcards: CUSTOM_CODE[wildcards.system],  # not read by the script: a rerun trigger
     log:
         f"{RESULTS}/logs/train/{{system}}/{{condition}}/fold_{{fold}}.log",
     benchmark:

@@ -38,9 +38,13 @@ import error), an object without ``fit``/``predict``, scores of the wrong shape,
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import importlib
+import importlib.machinery
 import importlib.util
 import logging
+import os
 import random
 import re
 import sys
@@ -56,6 +60,7 @@ import pandas as pd
 from mgrfaults.errors import InputError, Terminated
 from mgrfaults.io import write_csv_atomic
 from mgrfaults.config import section_defaults
+from mgrfaults.systems.names import STUDY_HIDDEN_LAYERS, parse_system
 
 # the schema's defaults (workflow/schemas/config.schema.yaml): the one place a default is written
 _DATASET = section_defaults("dataset")
@@ -220,6 +225,44 @@ def load_factory(factory: str, where: str = "factory") -> Callable:
     return obj
 
 
+def plugin_source_file(factory: str) -> Path | None:
+    """The file that defines a factory's module, found without importing anything; None where it is not found.
+
+    ``/path/file.py:build`` is that file. ``pkg.mod:build`` is looked up on ``sys.path`` as an import would find it
+    (:class:`importlib.machinery.PathFinder`, one package level at a time: no package's ``__init__`` runs).
+    """
+    module, _ = split_factory(factory)
+    if module.endswith(".py"):
+        path = Path(module)
+        return path if path.is_file() else None
+    spec, search = None, None
+    for depth, part in enumerate(module.split(".")):
+        name = ".".join(module.split(".")[:depth + 1])
+        spec = importlib.machinery.PathFinder.find_spec(name, search)
+        if spec is None:
+            return None
+        search = spec.submodule_search_locations
+    return Path(spec.origin) if spec and spec.origin and Path(spec.origin).is_file() else None
+
+
+def plugin_code_digest(factory: str) -> str:
+    """SHA-256 of the Python files beside the factory's own (its folder, not below): what a plugin may import.
+
+    A custom system's predictions depend on its code as much as on its inputs; Snakemake sees a changed input file
+    only, not an edited module it imports (a sibling, or the module of a ``pkg.mod:build`` factory), and not a
+    file copied in with an older time. As a rule parameter, this digest reruns the system when any of them
+    changes. ``""`` where the module's file is not found (the job then reports the import error).
+    """
+    source = plugin_source_file(factory)
+    if source is None:
+        return ""
+    digest = hashlib.sha256()
+    for path in sorted(source.parent.glob("*.py")):
+        with contextlib.suppress(OSError):  # a file removed or unreadable meanwhile: the import will say
+            digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
 # --------------------------------------------------------------------------------------------------
 # running it
 # --------------------------------------------------------------------------------------------------
@@ -329,7 +372,8 @@ def run_custom_system(factory: Callable, context: SystemContext, params: dict, p
     where = f"custom system {context.name} ({context.condition}, fold {context.fold})"
     seed_everything(context.seed)
     try:
-        system = factory(context, **dict(params))
+        with _working_folder_kept():
+            system = factory(context, **dict(params))
     except TypeError as e:
         raise PluginError(f"{where}: factory(context, **params) failed: {e}") from e
     except Terminated:
@@ -341,19 +385,32 @@ def run_custom_system(factory: Callable, context: SystemContext, params: dict, p
         raise PluginError(f"{where}: the factory returned {type(system).__name__}, which has no {' or '.join(missing)}")
     # the plugin's own errors are re-raised naming the run they happened in
     try:
-        system.fit(parts["train"], parts["valid"])
+        with _working_folder_kept():
+            system.fit(parts["train"], parts["valid"])
     except Terminated:
         raise
     except (Exception, SystemExit) as e:
         raise _plugin_error(where, "fit()", e) from e
     try:
-        scores = system.predict(parts["test"])
+        with _working_folder_kept():
+            scores = system.predict(parts["test"])
     except Terminated:
         raise
     except (Exception, SystemExit) as e:
         raise _plugin_error(where, "predict()", e) from e
     return check_scores(scores, len(parts["test"]), len(context.genres), where, parts["test"].track_ids,
                         context.genres)
+
+
+@contextlib.contextmanager
+def _working_folder_kept():
+    """Give the working folder back after a plugin's call: one that changes it (os.chdir) must not move the run's
+    relative paths (its outputs and logs) with it."""
+    folder = os.getcwd()
+    try:
+        yield
+    finally:
+        os.chdir(folder)
 
 
 def _plugin_error(where: str, call: str, error: BaseException) -> PluginError:
@@ -408,7 +465,9 @@ def custom_system_files(
     factory = load_factory(spec["factory"], where=f"systems.custom.{name}.factory")
     parts_ids, labels, label_order = run_parts(partition_csv, metadata_csv)
     meta = read_metadata(metadata_csv)
-    path_of = dict(zip(meta["track_id"], meta["path"]))
+    # absolute: a plugin that changes the working folder still reads its excerpts and features
+    path_of = dict(zip(meta["track_id"], map(os.path.abspath, meta["path"])))
+    feature_paths = [os.path.abspath(p) for p in feature_paths]
     store = None if input_kind == "audio" else open_store(feature_paths, expected_params)
     read = _reader(input_kind, store, sample_rate, max_duration)
     parts = {
@@ -433,7 +492,19 @@ def custom_system_files(
 
 
 
-def custom_system_specs(custom: dict, builtin_names, search_dirs=()) -> dict:
+def reserved_system_names(builtin_names, n_hidden_layers: int = STUDY_HIDDEN_LAYERS) -> set[str]:
+    """The system names a run's built-in systems use: theirs, and each trained net's two decisions (``<net>``,
+    ``<net>_sum``), which the net's training job writes whether or not they are in ``systems.run``."""
+    reserved = set(builtin_names)
+    for name in builtin_names:
+        with contextlib.suppress(InputError):  # an unknown name is refused where the built-in systems resolve
+            spec = parse_system(name, n_hidden_layers)
+            if spec.kind == "dnn":
+                reserved |= {spec.net, f"{spec.net}_sum"}
+    return reserved
+
+
+def custom_system_specs(custom: dict, builtin_names, search_dirs=(), n_hidden_layers: int = STUDY_HIDDEN_LAYERS) -> dict:
     """The ``systems.custom`` section checked for the workflow: names, inputs, factory files made absolute.
 
     Parameters
@@ -441,7 +512,7 @@ def custom_system_specs(custom: dict, builtin_names, search_dirs=()) -> dict:
     custom : dict
         ``systems.custom``: name -> {factory, input, params}.
     builtin_names : list of str
-        ``systems.run``; a custom system may not take one of their names.
+        ``systems.run``; a custom system may not take one of their names (:func:`reserved_system_names`).
     search_dirs : list of path
         Where a relative ``.py`` factory is looked for, in order (working folder, workflow folder).
 
@@ -451,12 +522,17 @@ def custom_system_specs(custom: dict, builtin_names, search_dirs=()) -> dict:
         name -> {factory (file paths absolute), input, params}.
     """
     out = {}
+    reserved = reserved_system_names(builtin_names, n_hidden_layers)
     for name, spec in (custom or {}).items():
         key = f"systems.custom.{name}"
         if not re.fullmatch(r"[A-Za-z0-9_]+", str(name)):
             raise PluginError(f"{key}: a system name holds letters, digits and _ only (it names folders and table rows)")
         if name in builtin_names:
             raise PluginError(f"{key}: {name!r} is also in systems.run; give the custom system its own name")
+        if name in reserved:
+            raise PluginError(f"{key}: {name!r} names the predictions a net of systems.run writes ({name} is one of "
+                              "the two decisions of a trained net: <net> and <net>_sum); give the custom system its "
+                              "own name")
         if spec.get("input") not in INPUTS:
             raise PluginError(f"{key}.input: one of {list(INPUTS)}, got {spec.get('input')!r}")
         out[name] = {
@@ -469,5 +545,6 @@ def custom_system_specs(custom: dict, builtin_names, search_dirs=()) -> dict:
 
 __all__ = [
     "INPUTS", "Part", "PluginError", "SystemContext", "check_scores", "custom_system_files", "custom_system_specs",
-    "load_factory", "resolve_factory", "run_custom_system", "split_factory",
+    "load_factory", "plugin_code_digest", "plugin_source_file", "reserved_system_names", "resolve_factory",
+    "run_custom_system", "split_factory",
 ]
