@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import os
+import shutil
 import tarfile
 import warnings
 
@@ -743,8 +744,25 @@ def case_temporaries_of_a_killed_writer(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["shard_0.h5", "blues"] + [o.name for o in others])
 
 
+def case_content_digest_of_small_inputs(tmp_path):
+    """The digest a rule takes of its lists or annotations: content only, order kept, a missing file counted."""
+    from mgrfaults.io import content_digest
+
+    a, b = tmp_path / "a.txt", tmp_path / "b.txt"
+    a.write_text("blues/blues.00000.wav\n")
+    b.write_text("rock/rock.00000.wav\n")
+    digest = content_digest([a, b])
+    os.utime(a, (1e9, 1e9))  # an older time, the same bytes: the same digest
+    assert content_digest([a, b]) == digest and len(digest) == 64
+    assert content_digest([b, a]) != digest  # train and valid swapped
+    a.write_text("blues/blues.00001.wav\n")
+    assert content_digest([a, b]) != digest
+    assert content_digest([a, tmp_path / "missing.txt"]) != content_digest([a])
+
+
 CASES.update({
     "39 temporaries a killed job left": case_temporaries_of_a_killed_writer,
+    "40 digest of a rule's small inputs": case_content_digest_of_small_inputs,
 })
 
 
@@ -827,6 +845,14 @@ def test_workflow_reruns_metadata_when_the_annotations_change(tmp_path):
     run_snakemake(tmp_path / "run", config, targets=targets)
     meta = pd.read_csv(tmp_path / "run" / targets[0], keep_default_na=False).set_index("track_id")
     assert meta.loc["blues.00000", "artist"] == "Second"
+    # replaced by a corrected copy that keeps its older time (cp -p, rsync -a, unzip): its content is a parameter
+    corrected = tmp_path / "corrected.csv"
+    corrected.write_text("track_id,artist\nblues.00000,Third\n")
+    os.utime(corrected, (1e9, 1e9))
+    shutil.copy2(corrected, annotations)
+    run_snakemake(tmp_path / "run", config, targets=targets)
+    meta = pd.read_csv(tmp_path / "run" / targets[0], keep_default_na=False).set_index("track_id")
+    assert meta.loc["blues.00000", "artist"] == "Third"
 
 
 def test_names_that_are_not_utf8_are_refused_naming_them(tmp_path):

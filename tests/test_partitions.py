@@ -1,5 +1,6 @@
 """Partitions: stratified, k-fold, fault-filtered artist-filtered, published; the checks and the summary."""
 
+import os
 import subprocess
 import sys
 import warnings
@@ -442,3 +443,11 @@ def test_workflow_partitions(tmp_path):
     assert (ff.merge(meta).groupby("artist")["part"].nunique() == 1).all()
     mine = read_partition(tmp_path / "results/partitions/mine/fold_0.csv")
     assert len(mine) == len(meta)
+    # valid and test lists swapped by mv, which keeps their times: their content is a parameter of the job
+    os.replace(lists_dir / "valid_mine.txt", tmp_path / "swap.txt")
+    os.replace(lists_dir / "test_mine.txt", lists_dir / "valid_mine.txt")
+    os.replace(tmp_path / "swap.txt", lists_dir / "test_mine.txt")
+    plan = subprocess.run(cmd[:cmd.index("--")] + ["-n"] + cmd[cmd.index("--"):], capture_output=True, text=True,
+                          timeout=600)
+    assert plan.returncode == 0 and "rule partitions_mine:" in plan.stdout, plan.stdout[-3000:]
+    assert "rule partitions_standard:" not in plan.stdout

@@ -8,6 +8,7 @@ sys.path.insert(0, str(Path(workflow.basedir) / "src"))  # the library, also wit
 
 from mgrfaults.config import complete_dnn_variants, resolve
 from mgrfaults.data.annotations import partition_list_paths
+from mgrfaults.io import content_digest
 from mgrfaults.seeds import derive
 from mgrfaults.systems.custom import custom_system_specs, plugin_code_digest
 from mgrfaults.systems.names import net_specs, net_stacks, resolve_systems, stack_nets, training_settings
@@ -156,6 +157,14 @@ def published_list_files(condition):
     """The three list files of a `published` condition (its options): its own folder, or those the data stage fetched."""
     lists_dir = condition["lists"] or f"{RESULTS}/dataset/partition_lists"
     return {part: str(path) for part, path in partition_list_paths(lists_dir, condition["set"]).items()}
+
+
+def own_lists_digest(condition):
+    """A published condition's own lists (its `lists` folder), digested as a rerun trigger: replaced by copies with
+    older times, they would go unseen as inputs. None for the lists the data stage fetched (checksummed)."""
+    if condition["method"] != "published" or not condition["lists"]:
+        return {}
+    return {"lists_sha256": content_digest(published_list_files(condition).values())}
 
 
 # train

@@ -141,6 +141,9 @@ else:
             # the same path as the input; kept, as the script reads it, so that results folders made before the
             # input existed (GTZAN's among them) do not rerun the whole pipeline for a changed parameter
             annotations=ANNOTATIONS,
+            # not read by the script: a rerun trigger for annotations replaced by a copy with an older time
+            **({"annotations_sha256": content_digest([ANNOTATIONS])} if DATASET.source == "directory" and ANNOTATIONS
+               else {}),
         log:
             f"{RESULTS}/logs/data/dataset_metadata.log",
         conda:
