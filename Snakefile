@@ -55,6 +55,10 @@ rule all:
     default_target: True
 
 
+onstart:
+    claim_results(RESULTS, Path.cwd())  # this working folder's records describe the results (mgrfaults.workdir)
+
+
 onsuccess:
     print(
         finished_message(

@@ -855,6 +855,40 @@ def test_workflow_reruns_metadata_when_the_annotations_change(tmp_path):
     assert meta.loc["blues.00000", "artist"] == "Third"
 
 
+def test_a_results_folder_belongs_to_the_working_folder_whose_records_describe_it(tmp_path):
+    from mgrfaults.workdir import RESULTS_MARK_FILE, claim_results, results_owner_problem, workdir_id
+
+    first, second, results = tmp_path / "first", tmp_path / "second", tmp_path / "shared" / "results"
+    first.mkdir(), second.mkdir()
+    assert results_owner_problem(results, first) is None  # nothing made yet
+    claim_results(results, first)
+    assert workdir_id(first) and results_owner_problem(results, first) is None
+    claim_results(results, second)  # a mark already there is kept
+    problem = results_owner_problem(results, second)
+    assert f"another working folder ({first})" in problem and str(results / RESULTS_MARK_FILE) in problem
+    (results / RESULTS_MARK_FILE).unlink()  # taken as the second's own
+    claim_results(results, second)
+    assert results_owner_problem(results, second) is None and results_owner_problem(results, first) is not None
+    # a relative results folder is the working folder's: a copied project carries its id and its mark
+    claim_results("results", first)
+    shutil.copytree(first, tmp_path / "copy")
+    assert results_owner_problem("results", tmp_path / "copy") is None
+
+
+@pytest.mark.workflow
+def test_a_results_folder_run_from_another_working_folder_is_refused(tmp_path):
+    """Snakemake's records live in the working folder: from another, a changed configuration would find nothing to do."""
+    root = gtzan_like(tmp_path / "audio")
+    results = tmp_path / "results"
+    config = {"results": str(results), "dataset": {"source": "directory", "directory": {"root": str(root)}}}
+    targets = [str(results / "dataset" / "metadata.csv")]
+    run_snakemake(tmp_path / "first", config, targets=targets)
+    other = run_snakemake(tmp_path / "second", dict(config, seed=7), targets=targets, extra_args=["-n"], check=False)
+    assert other.returncode != 0
+    assert "holds the results of a run from another working folder" in other.stdout
+    assert "Nothing to be done" in run_snakemake(tmp_path / "first", config, targets=targets, extra_args=["-n"]).stdout
+
+
 def test_names_that_are_not_utf8_are_refused_naming_them(tmp_path):
     root = gtzan_like(tmp_path / "audio")
     os.rename(root / "blues" / "blues.00000.au", os.fsencode(root / "blues") + b"/caf\xe9.au")

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from conftest import TINY_CONFIG, deep_update, run_snakemake
+from mgrfaults.workdir import RESULTS_MARK_FILE
 from mgrfaults.config import complete_dnn_variants, schema_defaults
 from mgrfaults.systems.dnn import MLP, TrainParams, init_mlp, load_model, train_mlp
 from mgrfaults.systems.names import net_specs, net_stacks, parse_system, stack_nets
@@ -257,6 +258,7 @@ def test_workflow_trains_a_stack_in_one_job(tiny_run, tmp_path):
     job, which writes exactly what their train_net jobs write, the same test excerpts predicted."""
     workdir = tmp_path / "stacked"
     shutil.copytree(tiny_run / "results", workdir / "results")  # mtimes kept, no metadata: nothing upstream reruns
+    (workdir / "results" / RESULTS_MARK_FILE).unlink()  # taken as this folder's own, as they are (mgrfaults.workdir)
     config = deep_update(TINY_CONFIG, {"systems": {"dnn": {"stack": "always"}}})
     members = [(net, condition) for net in ("50_RS", "50_RSD") for condition in ("standard", "fault_filtered")]
     targets = [f"results/predictions/{net}_sum/{condition}/fold_0.csv" for net, condition in members]

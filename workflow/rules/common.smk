@@ -6,17 +6,22 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))  # the library, also without `pip install -e`
 
-from mgrfaults.config import complete_dnn_variants, resolve
+from mgrfaults.config import ConfigError, complete_dnn_variants, resolve
 from mgrfaults.data.annotations import partition_list_paths
 from mgrfaults.io import content_digest
 from mgrfaults.seeds import derive
 from mgrfaults.systems.custom import custom_system_specs, plugin_code_digest
 from mgrfaults.systems.names import net_specs, net_stacks, resolve_systems, stack_nets, training_settings
+from mgrfaults.workdir import claim_results, results_owner_problem
 
 # the validated config (defaults filled by the schema), resolved once into typed specs;
 # rules pass these resolved values as params
 RESOLVED = resolve(config)
 RESULTS = RESOLVED.results
+# a results folder that another working folder's Snakemake records describe: from here its results would pass for
+# any configuration's (mgrfaults.workdir)
+if results_owner_problem(RESULTS, Path.cwd()):
+    raise ConfigError(results_owner_problem(RESULTS, Path.cwd()))
 DATASET = RESOLVED.dataset  # DatasetSpec, the synthetic preset applied
 N_SHARDS = RESOLVED.features.n_shards
 SHARDS = list(range(N_SHARDS))
