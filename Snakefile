@@ -48,6 +48,13 @@ if config["sweep"]["enabled"]:
 
     include: "workflow/rules/sweep.smk"
 
+else:
+
+    rule sweep:
+        """Target: without sweep.enabled there is no sweep; asked for, it says which key turns it on."""
+        input:
+            lambda wildcards: sweep_disabled(),
+
 
 rule all:
     input:

@@ -94,3 +94,9 @@ def test_sweep_dry_run_plans_every_point(tmp_path):
     n_points = (2 + 1) * 2
     assert _planned_jobs(planned.stdout) == n_points * per_point + 2  # + sweep_tables + the target
     assert "results/sweep/strength_0_nofaults/seed_2/dataset/plan.csv" in planned.stdout
+
+
+@pytest.mark.workflow
+def test_the_sweep_target_without_the_sweep_names_the_key(tmp_path):
+    plan = run_snakemake(tmp_path, None, targets=["sweep"], extra_args=["-n"], check=False)
+    assert plan.returncode != 0 and "the sweep target needs sweep.enabled: true" in plan.stdout

@@ -158,6 +158,12 @@ def partitions_targets():
     ]
 
 
+def sweep_disabled():
+    """The `sweep` target asked for with sweep.enabled false: refused naming the key (an input function's error)."""
+    raise ConfigError("the sweep target needs sweep.enabled: true (as config/sweep.yaml and config/sweep_quick.yaml "
+                      "set it): snakemake sweep --configfile config/sweep_quick.yaml")
+
+
 def published_list_files(condition):
     """The three list files of a `published` condition (its options): its own folder, or those the data stage fetched."""
     lists_dir = condition["lists"] or f"{RESULTS}/dataset/partition_lists"
