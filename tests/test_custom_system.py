@@ -264,6 +264,19 @@ def test_gtzan_layouts_are_recognised(tmp_path, make, layout, ext):
     assert gtzan_genre_root(genre_root) == (genre_root, "flat")
 
 
+def test_genre_folders_deeper_than_a_layout_are_named_not_taken(tmp_path):
+    """genres.tar.gz extracted into a folder named genres: the genre folders are one level too deep."""
+    ids = ["blues.00000", "rock.00099"]
+    original_copy(tmp_path / "copy" / "genres", ids)  # copy/genres/genres/<genre>/
+    (tmp_path / "copy" / "__MACOSX" / "genres" / "blues").mkdir(parents=True)  # macOS's shadow tree is passed over
+    with pytest.raises(InputError, match=r"They are in .*copy/genres/genres, deeper than any layout puts them .*set "
+                                         r"dataset\.gtzan\.root to .*copy/genres/genres\.$"):
+        gtzan_genre_root(tmp_path / "copy")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(InputError, match="Download a copy of GTZAN"):  # none anywhere: where to get one
+        gtzan_genre_root(tmp_path / "empty")
+
+
 def test_gtzan_copy_checked_by_ids(tmp_path):
     found = [t for t in gtzan_expected_ids() if t not in ("jazz.00054", "pop.00003")] + ["notes"]
     check = gtzan_id_check(found, bad_ids=["jazz.00001"])

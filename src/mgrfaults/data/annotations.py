@@ -481,6 +481,10 @@ def gtzan_source_problem(gtzan: dict) -> str | None:
     return None
 
 
+GTZAN_SEARCH_DEPTH = 4
+"""Folders below dataset.gtzan.root searched for the genre folders when no layout holds them, to name where they are."""
+
+
 def _holds_genre_folders(folder: Path, genres) -> bool:
     return folder.is_dir() and any((folder / g).is_dir() for g in genres)
 
@@ -520,10 +524,32 @@ def gtzan_genre_root(root, genres=None) -> tuple[Path, str]:
                 return root / sub, layout
     if _holds_genre_folders(root, genres):
         return root, "flat"
+    deeper = _genre_folders_below(root, genres)
+    hint = (f"They are in {deeper}, deeper than any layout puts them (an archive extracted into a folder of its "
+            f"own name, genres/genres/, say): set dataset.gtzan.root to {deeper}." if deeper else GTZAN_DOWNLOAD_HELP)
     raise InputError(
         f"dataset.gtzan.root: {root} holds no GTZAN genre folders ({', '.join(genres[:3])}, ...); looked in "
-        f"{[str(p) for p in looked + [root]]}. {GTZAN_DOWNLOAD_HELP}"
+        f"{[str(p) for p in looked + [root]]}. {hint}"
     )
+
+
+def _genre_folders_below(root: Path, genres, max_depth: int = GTZAN_SEARCH_DEPTH) -> Path | None:
+    """The first folder (in name order, shallowest first) at most ``max_depth`` below ``root`` that holds genre
+    folders, hidden folders and macOS's ``__MACOSX`` left out; None where there is none."""
+    level = [root]
+    for _ in range(max_depth):
+        below = []
+        for folder in level:
+            try:
+                children = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith((".", "__MACOSX")))
+            except OSError:
+                continue
+            for child in children:
+                if _holds_genre_folders(child, genres):
+                    return child
+            below += children
+        level = below
+    return None
 
 
 def gtzan_id_check(found_ids, bad_ids=(), expected_ids=None) -> dict[str, list[str]]:
