@@ -6,6 +6,7 @@ import copy
 import dataclasses
 import pickle
 import re
+from pathlib import Path
 
 import pytest
 import yaml
@@ -18,6 +19,7 @@ from mgrfaults.config import (
     ConfigError,
     check_config,
     condition_folds,
+    expand_user_paths,
     load_config,
     resolve,
     schema_defaults,
@@ -88,7 +90,8 @@ def test_each_method_gets_its_own_defaults():
         "acv": {"method": "artist_filtered_cv", "k": 5, "remove_faults": []},
         "p": {"method": "published"},
     }
-    resolved = resolve(load_config({"partitions": {"conditions": conditions}}))
+    # GTZAN: a published condition without lists reads GTZAN's (downloaded: no root needed to resolve)
+    resolved = resolve(load_config({"dataset": {"source": "gtzan"}, "partitions": {"conditions": conditions}}))
     defaults = schema_defaults()
     opts = {name: spec.options for name, spec in resolved.conditions.items()}
     # only the method's own keys: the per-method key check still holds after the defaults
@@ -282,3 +285,201 @@ def test_a_partial_variant_keeps_the_schema_values():
     defaults = schema_defaults()["systems.dnn.variants"]
     assert variants["RS"] == {**defaults["RS"], "max_epochs": 3}
     assert variants["RSD"] == defaults["RSD"] and variants["RSD"]["keep_probs"] == [0.8, 0.75, 0.75, 0.75]
+
+
+# ---- bad input: paths, counts and names the schema cannot judge ------------------------------
+
+
+def _lists_folder(folder, sets=("filtered", "stratified")):
+    """A folder of {train,valid,test}_<set>.txt lists (contents do not matter at parse)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for kind in sets:
+        for part in ("train", "valid", "test"):
+            (folder / f"{part}_{kind}.txt").write_text("blues.00000\n")
+    return folder
+
+
+def _directory_root(tmp_path):
+    (tmp_path / "music" / "blues").mkdir(parents=True)
+    return str(tmp_path / "music")
+
+
+def test_tilde_in_path_keys_is_expanded_once(tmp_path, monkeypatch):
+    """`~` means the home folder in every path key, for the checks and for the workflow alike (Snakemake
+    would take it literally, pandas and the checks would not)."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / "gtz" / "blues").mkdir(parents=True)
+    (tmp_path / "GTZANindex.txt").write_text("blues.00000.wav ::: A ::: B\n")
+    _lists_folder(tmp_path / "lists")
+    _lists_folder(tmp_path / "mine", sets=("mine",))
+    config = load_config({
+        "results": "~/res/",
+        "dataset": {"source": "gtzan", "gtzan": {"root": "~/gtz", "index": "~/GTZANindex.txt", "partition_lists": "~/lists"}},
+        "partitions": {"conditions": {"mine": {"method": "published", "lists": "~/mine", "set": "mine"}}},
+        "systems": {"custom": {"Mine": {"factory": "~/plugin.py:build", "input": "texture"}}},
+    })
+    resolved = resolve(config)  # before: "dataset.gtzan.root: ~/gtz is not a folder"
+    home = str(tmp_path)
+    assert resolved.results == f"{home}/res"
+    assert resolved.dataset.root == f"{home}/gtz"
+    assert resolved.dataset.gtzan["index"] == f"{home}/GTZANindex.txt"
+    assert resolved.dataset.gtzan["partition_lists"] == f"{home}/lists"
+    assert resolved.conditions["mine"].options["lists"] == f"{home}/mine"
+    expanded = expand_user_paths(config)
+    assert expanded["systems"]["custom"]["Mine"]["factory"] == f"{home}/plugin.py:build"
+    assert config["results"] == "~/res/"  # the given config is left as it was
+    directory = load_config({"dataset": {"source": "directory", "directory": {"root": "~/gtz", "annotations": "~/a.csv"}}})
+    assert expand_user_paths(directory)["dataset"]["directory"] == {**directory["dataset"]["directory"],
+                                                                   "root": f"{home}/gtz", "annotations": f"{home}/a.csv"}
+    # the checks see the expanded path too: a missing one is named with the key
+    with pytest.raises(ConfigError, match=r"dataset\.directory\.annotations: .*a\.csv' does not exist"):
+        resolve(directory)
+
+
+def test_paths_without_tilde_resolve_as_written(tmp_path, monkeypatch):
+    """Expansion changes nothing else: an existing results folder keeps its paths (no rerun)."""
+    monkeypatch.chdir(tmp_path)
+    _lists_folder(tmp_path / "rel" / "lists")
+    config = load_config({"results": "out/run/",
+                          "dataset": {"source": "gtzan", "gtzan": {"partition_lists": "rel/lists", "index": None}},
+                          "systems": {"custom": {"Mine": {"factory": "pkg.mod:build", "input": "texture"}}}})
+    assert expand_user_paths(config) == config
+    resolved = resolve(config)
+    assert resolved.results == "out/run" and resolved.dataset.gtzan["partition_lists"] == "rel/lists"
+    assert resolve(load_config()).results == "results"
+
+
+def test_tilde_of_an_unknown_user_is_named():
+    config = load_config({"results": "~no_such_user_mgrfaults/res"})
+    with pytest.raises(ConfigError, match=r"^results: .*~no_such_user_mgrfaults is not a user's home folder"):
+        resolve(config)
+
+
+@pytest.mark.parametrize("key", ["results", "dataset.directory.root", "partitions.conditions.mine.lists"])
+def test_braces_in_a_path_key_are_named(key, tmp_path):
+    """Snakemake reads {...} as a wildcard: refused at parse, naming the key, not a WildcardError in a rule."""
+    braced = tmp_path / "data{1}"
+    (braced / "blues").mkdir(parents=True)
+    _lists_folder(braced, sets=("mine",))
+    overlay = {"results": str(tmp_path / "results"),
+               "dataset": {"source": "directory", "directory": {"root": _directory_root(tmp_path)}},
+               "partitions": {"conditions": {"mine": {"method": "published", "lists": str(tmp_path / "data{1}"),
+                                                      "set": "mine"}}}}
+    overlay["results"] = str(tmp_path / "results_{seed}") if key == "results" else overlay["results"]
+    if key == "dataset.directory.root":
+        overlay["dataset"]["directory"]["root"] = str(braced)
+    if key != "partitions.conditions.mine.lists":
+        _lists_folder(tmp_path / "plain", sets=("mine",))
+        overlay["partitions"]["conditions"]["mine"]["lists"] = str(tmp_path / "plain")
+    with pytest.raises(ConfigError, match=rf"^{re.escape(key)}: .*Snakemake reads .* as a wildcard"):
+        resolve(load_config(overlay))
+
+
+def test_too_few_bootstrap_resamples_are_refused():
+    """One resample printed a "95 % interval" of [66.7, 66.7] around 83.3: each tail needs a resample."""
+    with pytest.raises(ConfigError, match=r"evaluate\.bootstrap: 1 .*evaluate\.confidence.*at least 40"):
+        resolve(load_config({"evaluate": {"bootstrap": 1}}))
+    with pytest.raises(ConfigError, match=r"at least 40"):
+        resolve(load_config({"evaluate": {"bootstrap": 39}}))
+    for fine in (0, 40):  # 0: no intervals
+        assert resolve(load_config({"evaluate": {"bootstrap": fine}})).evaluate.bootstrap == fine
+    # 2 / (1 - 0.9) is 20.000000000000004 in floating point: 20 suffices
+    assert resolve(load_config({"evaluate": {"bootstrap": 20, "confidence": 0.9}})).evaluate.bootstrap == 20
+    with pytest.raises(ConfigError, match=r"at least 200"):
+        resolve(load_config({"evaluate": {"bootstrap": 100, "confidence": 0.99}}))
+
+
+def test_dropout_lists_must_match_hidden_layers():
+    """A dropout net's keep_probs / input_scales give one value per layer input: checked at parse, not in train_net."""
+    with pytest.raises(ConfigError, match=r"systems\.dnn\.variants\.RSD\.keep_probs: 4 value\(s\) .*"
+                                          r"systems\.dnn\.variants\.RSD\.input_scales: 4 .*systems\.dnn\.hidden_layers: 2 "
+                                          r"needs 3.*used by 50_RSD.*keep_probs: \[0\.8, 0\.75, 0\.75\]"):
+        resolve(load_config({"systems": {"dnn": {"hidden_layers": 2}}}))
+    with pytest.raises(ConfigError, match=r"systems\.dnn\.variants\.RSD\.input_scales: 1 value\(s\) \[1\.0\]; but "
+                                          r"systems\.dnn\.hidden_layers: 3 needs 4"):
+        resolve(load_config({"systems": {"dnn": {"variants": {"RSD": {"input_scales": [1.0]}}}}}))
+    with pytest.raises(ConfigError, match=r"systems\.dnn\.head\.SD\.keep_probs: 2 .*used by SD_50_relu_FF_L1"):
+        resolve(load_config({"systems": {"run": ["SD_50_relu_FF_L1"], "dnn": {"settings": "head", "head": {"SD": {
+            "keep_probs": [1.0, 0.5]}}}}, "evaluate": {"figure_of_merit": []}}))
+    # nets without dropout train with every keep 1.0: any length is fine; so are lists of the right length
+    resolve(load_config({"systems": {"run": ["BFF_SVM", "50_RS"], "dnn": {"hidden_layers": 2}},
+                         "evaluate": {"figure_of_merit": ["BFF_SVM"]}}))
+    resolve(load_config({"systems": {"dnn": {"hidden_layers": 2, "variants": {
+        "RSD": {"keep_probs": [0.8, 0.75, 0.75], "input_scales": [1.0, 2.0, 2.0]}}}}}))
+
+
+def test_published_without_lists_needs_gtzan_and_its_sets():
+    """`lists: null` reads GTZAN's published lists (filtered, stratified), which exist only for GTZAN."""
+    mine = {"partitions": {"conditions": {"mine": {"method": "published"}}}}
+    with pytest.raises(ConfigError, match=r"partitions\.conditions\.mine\.lists: null .*GTZAN only.*'synthetic'"):
+        resolve(load_config(mine))
+    gtzan = {"dataset": {"source": "gtzan"}}
+    with pytest.raises(ConfigError, match=r"partitions\.conditions\.mine\.set: 'mine', .*filtered and stratified"):
+        resolve(load_config(gtzan, {"partitions": {"conditions": {"mine": {"method": "published", "set": "mine"}}}}))
+    for kind in ("filtered", "stratified"):
+        resolve(load_config(gtzan, {"partitions": {"conditions": {"mine": {"method": "published", "set": kind}}}}))
+
+
+def test_unwritable_results_folder_is_named(tmp_path, monkeypatch):
+    """A results folder below a folder that cannot be written into is refused at parse, naming `results`.
+
+    The tests run as root, whom permission bits do not stop, and a read-only mount needs privileges:
+    os.access, which answers for both, is replaced for one folder.
+    """
+    import os
+
+    read_only = tmp_path / "ro"
+    read_only.mkdir()
+    real_access = os.access
+    monkeypatch.setattr(os, "access",
+                        lambda path, mode, **kw: False if Path(path) == read_only else real_access(path, mode, **kw))
+    config = load_config({"results": str(read_only / "new" / "run")})
+    with pytest.raises(ConfigError, match=r"^results: .*cannot be written \(its nearest existing folder, .*ro, "
+                                          r"cannot be written into\): a read-only file system"):
+        resolve(config)
+    config["results"] = str(read_only)
+    with pytest.raises(ConfigError, match=r"^results: .*ro' cannot be written: a read-only"):
+        resolve(config)
+    config["results"] = str(tmp_path / "fine" / "run")
+    resolve(config)
+    assert not (read_only / "new").exists() and not (tmp_path / "fine").exists()  # nothing made at parse
+
+
+def test_gtzan_partition_lists_folder_needs_all_six_lists(tmp_path):
+    """The data stage copies all six lists: a folder lacking some is refused at parse, naming them."""
+    lists = _lists_folder(tmp_path / "lists", sets=("filtered",))
+    config = load_config({"dataset": {"source": "gtzan", "gtzan": {"partition_lists": str(lists)}}})
+    with pytest.raises(ConfigError, match=r"^dataset\.gtzan\.partition_lists: .*lacks train_stratified\.txt, "
+                                          r"valid_stratified\.txt, test_stratified\.txt"):
+        resolve(config)
+    config["dataset"]["gtzan"]["partition_lists"] = str(lists / "train_filtered.txt")
+    with pytest.raises(ConfigError, match=r"^dataset\.gtzan\.partition_lists: .* is not a folder"):
+        resolve(config)
+    config["dataset"]["gtzan"]["partition_lists"] = str(_lists_folder(lists))
+    resolve(config)
+
+
+def test_names_differing_only_in_case_are_named():
+    """`Standard` and `standard` are one folder on macOS and Windows."""
+    conditions = {"Standard": {"method": "stratified"}}
+    with pytest.raises(ConfigError, match=r"partitions\.conditions\.standard and partitions\.conditions\.Standard: "
+                                          r"'standard' and 'Standard' differ only in case"):
+        resolve(load_config({"partitions": {"conditions": conditions}}))
+    custom = {"MyNet": {"factory": "pkg.mod:build", "input": "texture"}, "mynet": {"factory": "pkg.mod:build", "input": "texture"}}
+    with pytest.raises(ConfigError, match=r"systems\.custom\.MyNet and systems\.custom\.mynet: .*differ only in case"):
+        resolve(load_config({"systems": {"custom": custom}}))
+    with pytest.raises(ConfigError, match=r"systems\.run \(BFF_SVM\) and systems\.custom\.bff_svm: "):
+        resolve(load_config({"systems": {"custom": {"bff_svm": custom["MyNet"]}}}))
+    resolve(load_config({"systems": {"custom": {"MyNet": custom["MyNet"]}}}))
+
+
+def test_check_artists_without_annotations_is_named(tmp_path):
+    """A directory dataset without annotations has no artists: check_artists: true would check nothing.
+    artist_filtered still runs there (every excerpt its own artist; the report says so)."""
+    lists = _lists_folder(tmp_path / "lists", sets=("mine",))
+    dataset = {"source": "directory", "directory": {"root": _directory_root(tmp_path)}}
+    mine = {"method": "published", "lists": str(lists), "set": "mine", "check_artists": True}
+    with pytest.raises(ConfigError, match=r"^partitions\.conditions\.mine\.check_artists: true, .*no annotations"):
+        resolve(load_config({"dataset": dataset, "partitions": {"conditions": {"mine": mine}}}))
+    resolved = resolve(load_config({"dataset": dataset, "partitions": {"conditions": {"mine": {**mine, "check_artists": False}}}}))
+    assert resolved.conditions["fault_filtered"].method == "artist_filtered"  # the default's, no annotations: runs

@@ -15,6 +15,7 @@ from __future__ import annotations
 import copy
 import functools
 import math
+import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Mapping
@@ -32,6 +33,7 @@ SYNTHETIC_PRESETS = {
 }
 
 PARTS = ("train", "valid", "test")
+GTZAN_LIST_SETS = ("filtered", "stratified")  # the sets of GTZAN's published lists: the data stage's six files
 
 
 class ConfigError(ValueError):
@@ -262,6 +264,57 @@ def schema_defaults(schema: Mapping | None = None) -> dict:
 
 
 # ---------------------------------------------------------------------------------------------
+# Path keys
+
+
+def path_slots(config: Mapping[str, Any]) -> list[tuple[str, Mapping, str]]:
+    """Every key of ``config`` that names a local path: ``(dotted key, the mapping holding it, its field)``.
+
+    ``results``; ``dataset.gtzan.root``, ``.index``, ``.partition_lists``; ``dataset.directory.root``,
+    ``.annotations``; each condition's ``lists``; each custom system's ``factory`` (a
+    ``path/to/file.py:callable`` holds a path, a ``package.module:callable`` does not). Keys that are
+    absent or null are left out. The mappings are ``config``'s own, so a caller may set the values.
+    """
+    slots = [("results", config, "results")] if config.get("results") is not None else []
+    dataset = config.get("dataset") or {}
+    for source, fields in (("gtzan", ("root", "index", "partition_lists")), ("directory", ("root", "annotations"))):
+        section = dataset.get(source) or {}
+        slots += [(f"dataset.{source}.{field}", section, field) for field in fields if section.get(field) is not None]
+    for name, cond in ((config.get("partitions") or {}).get("conditions") or {}).items():
+        if isinstance(cond, Mapping) and cond.get("lists") is not None:
+            slots.append((f"partitions.conditions.{name}.lists", cond, "lists"))
+    for name, spec in ((config.get("systems") or {}).get("custom") or {}).items():
+        if isinstance(spec, Mapping) and str(spec.get("factory", "")).rpartition(":")[0].endswith(".py"):
+            slots.append((f"systems.custom.{name}.factory", spec, "factory"))
+    return slots
+
+
+def expand_user(value: str, factory: bool = False) -> str:
+    """``value`` with a leading ``~`` or ``~user`` expanded (:func:`os.path.expanduser`); else unchanged.
+
+    A ``factory`` (``path/to/file.py:callable``) has its path part expanded, not its callable.
+    """
+    if factory:
+        path, _, attr = str(value).rpartition(":")
+        return f"{os.path.expanduser(path)}:{attr}"
+    return os.path.expanduser(str(value))
+
+
+def expand_user_paths(config: Mapping[str, Any]) -> dict:
+    """A copy of ``config`` with ``~`` expanded in every path key (:func:`path_slots`).
+
+    Snakemake takes ``~`` literally (it would write into a folder named ``~``) while pandas and the
+    checks expand it, so a path must mean one folder before anything reads it. A value without a
+    leading ``~`` is kept exactly as written (an existing results folder is not planned again), so
+    expanding twice changes nothing.
+    """
+    out = copy.deepcopy(dict(config))
+    for key, holder, field in path_slots(out):
+        holder[field] = expand_user(holder[field], factory=key.endswith(".factory"))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
 # Resolution
 
 
@@ -316,7 +369,10 @@ def resolve(config: Mapping[str, Any]) -> ResolvedConfig:
 
     Raises :class:`ConfigError` for values the schema cannot express (:func:`check_config`).
     The systems section is resolved by :mod:`mgrfaults.systems.names`; here only its names.
+    Every path key has ``~`` expanded (:func:`expand_user_paths`); a path without ``~`` is kept as written.
     """
+    # the one place `~` is expanded: the checks and every rule then see the same paths
+    config = expand_user_paths(config)
     check_config(config)
     conditions = config["partitions"]["conditions"]
     folds = condition_folds(conditions)
@@ -347,9 +403,13 @@ def resolve(config: Mapping[str, Any]) -> ResolvedConfig:
 def check_config(config: Mapping[str, Any]) -> None:
     """Raise :class:`ConfigError` naming the key for values the schema cannot express.
 
-    Checks: partition proportions sum to 1 (the schema bounds each share and k); the dataset
-    source has what it needs (a root for ``directory``; a given root exists and is not empty).
+    Checks: path keys hold no Snakemake wildcard braces and no ``~`` left unexpanded; partition
+    proportions sum to 1 (the schema bounds each share and k); the dataset source has what it needs
+    (a root for ``directory``; a given root exists and is not empty); then :data:`BAD_INPUT_CHECKS`.
+    Paths are checked with ``~`` expanded, as :func:`resolve` hands them to the workflow.
     """
+    config = expand_user_paths(config)
+    check_path_keys(config)
     for name, cond in config["partitions"]["conditions"].items():
         props = cond.get("proportions")  # only the methods with proportions have the key
         if props is not None:
@@ -369,6 +429,23 @@ def check_config(config: Mapping[str, Any]) -> None:
 # bad-input checks: each a small function of the whole config, raising ConfigError naming the key
 
 
+def check_path_keys(config: Mapping[str, Any]) -> None:
+    """Path keys (:func:`path_slots`, ``~`` already expanded) hold no ``{``/``}`` and no ``~user`` left.
+
+    Snakemake reads braces in a path as wildcards (``results_{seed}`` fails with a ``WildcardError`` that
+    names no key), and takes a leading ``~`` literally: a ``~user`` that :func:`os.path.expanduser`
+    could not expand (no such user) would become a folder named ``~user``.
+    """
+    for key, holder, field in path_slots(config):
+        value = str(holder[field])
+        if "{" in value or "}" in value:
+            raise ConfigError(f"{key}: {value!r} holds a brace; Snakemake reads {{...}} in a path as a wildcard, "
+                              "so the workflow cannot use it: rename the folder or file without { and }")
+        if value.startswith("~"):
+            raise ConfigError(f"{key}: {value!r}: {value.split('/')[0]} is not a user's home folder here; "
+                              "write the path in full")
+
+
 def check_finite_numbers(config: Mapping[str, Any], key: str = "") -> None:
     """Every number is finite: YAML's ``.inf``/``.nan`` pass the schema's bounds (NaN compares false)."""
     if isinstance(config, Mapping):
@@ -382,11 +459,16 @@ def check_finite_numbers(config: Mapping[str, Any], key: str = "") -> None:
 
 
 def check_results_folder(config: Mapping[str, Any]) -> None:
-    """``results`` is a folder of its own: not empty, not the filesystem root, and neither a file nor below one."""
+    """``results`` is a folder of its own: not empty, not the filesystem root, neither a file nor below one,
+    and writable (``~`` is expanded by :func:`check_config` / :func:`resolve`: checked as the workflow uses it).
+
+    Nothing is made here: the nearest existing folder is asked with :func:`os.access`, which also
+    answers no on a read-only file system.
+    """
     results = str(config.get("results", ""))
     if not results.strip():
         raise ConfigError("results: empty; name the folder that holds every output (e.g. results)")
-    resolved = Path(results).expanduser().resolve()
+    resolved = Path(results).resolve()
     if resolved == Path(resolved.anchor):
         raise ConfigError(f"results: {results!r} is the filesystem root; name a folder of its own (e.g. results)")
     # the nearest existing path: a file there would fail the first output's folder, deep in Snakemake
@@ -394,6 +476,12 @@ def check_results_folder(config: Mapping[str, Any]) -> None:
     if not existing.is_dir():
         where = "is a file" if existing == resolved else f"lies below the file {existing}"
         raise ConfigError(f"results: {results!r} {where}; name a folder (it is made if missing)")
+    # writing a folder's entries needs write and search permission on it; else the first job fails
+    # with a raw OSError (read-only file system, permission denied) that names no key
+    if not os.access(existing, os.W_OK | os.X_OK):
+        where = "" if existing == resolved else f" (its nearest existing folder, {existing}, cannot be written into)"
+        raise ConfigError(f"results: {results!r} cannot be written{where}: a read-only file system or no write "
+                          "permission; name a folder you can write")
 
 
 def check_texture_bands(config: Mapping[str, Any]) -> None:
@@ -446,10 +534,25 @@ def check_evaluate_names(config: Mapping[str, Any]) -> None:
 
 
 def check_annotations_artist(config: Mapping[str, Any]) -> None:
-    """A directory dataset's annotations give an artist column when a condition filters by artist."""
+    """A directory dataset's annotations give an artist column when a condition filters by artist, and
+    ``check_artists: true`` has artists to check.
+
+    Without annotations every excerpt counts as its own artist: ``artist_filtered`` still runs (README:
+    it then cannot filter by artist, and the report says so), but a published condition's explicit
+    ``check_artists: true`` (the schema's default is false) would pass without checking anything.
+    """
     dataset = config.get("dataset") or {}
     annotations = (dataset.get("directory") or {}).get("annotations")
-    if dataset.get("source") != "directory" or not annotations:
+    if dataset.get("source") != "directory":
+        return
+    if not annotations:
+        for name, cond in ((config.get("partitions") or {}).get("conditions") or {}).items():
+            if cond.get("method") == "published" and cond.get("check_artists"):
+                raise ConfigError(
+                    f"partitions.conditions.{name}.check_artists: true, but the directory dataset has no "
+                    "annotations (dataset.directory.annotations), so every excerpt counts as its own artist and "
+                    "there is nothing to check; give an annotations CSV with an artist column, or set "
+                    "check_artists: false")
         return
     filtering = [
         name
@@ -488,18 +591,56 @@ def check_input_paths(config: Mapping[str, Any]) -> None:
         if cond.get("method") == "published" and cond.get("lists"):
             keys.append((f"partitions.conditions.{name}.lists", cond["lists"]))
     for key, value in keys:
-        if not Path(value).expanduser().exists():
+        if not Path(value).exists():
             raise ConfigError(f"{key}: {value!r} does not exist")
+    if source == "gtzan":
+        check_gtzan_partition_lists(dataset["gtzan"].get("partition_lists"))
+
+
+def check_gtzan_partition_lists(folder) -> None:
+    """A local ``dataset.gtzan.partition_lists`` folder holds the six lists the data stage copies.
+
+    The data stage fetches all six ({train,valid,test}_{filtered,stratified}.txt) whichever set the
+    conditions read; a missing one would fail only after the whole copy is scanned. None (fetched) and
+    URLs pass.
+    """
+    if not folder or "://" in str(folder):
+        return
+    key = "dataset.gtzan.partition_lists"
+    if not Path(folder).is_dir():
+        raise ConfigError(f"{key}: {folder!r} is not a folder; give the folder of "
+                          "{train,valid,test}_{filtered,stratified}.txt, or null to fetch them")
+    names = [f"{part}_{kind}.txt" for kind in GTZAN_LIST_SETS for part in PARTS]
+    missing = [name for name in names if not (Path(folder) / name).is_file()]
+    if missing:
+        raise ConfigError(f"{key}: {folder!r} lacks {', '.join(missing)}; the data stage copies all six "
+                          "{train,valid,test}_{filtered,stratified}.txt (GTZAN's published lists), "
+                          "or set it to null to fetch them")
 
 
 def check_published_lists(config: Mapping[str, Any]) -> None:
-    """A published condition's own ``lists`` folder holds its three lists (after :func:`check_input_paths`:
-    a folder that does not exist is named as such first)."""
+    """A published condition's lists exist: its own ``lists`` folder holds its three lists (after
+    :func:`check_input_paths`: a folder that does not exist is named as such first); ``lists: null``
+    (GTZAN's own lists, which the data stage fetches) needs ``dataset.source: gtzan`` and a ``set``
+    GTZAN publishes (:data:`GTZAN_LIST_SETS`)."""
     from mgrfaults.data.annotations import partition_list_paths
 
+    source = (config.get("dataset") or {}).get("source")
     for name, cond in ((config.get("partitions") or {}).get("conditions") or {}).items():
-        if cond.get("method") == "published" and cond.get("lists") and cond.get("set"):
-            missing = [p.name for p in partition_list_paths(Path(cond["lists"]).expanduser(), cond["set"]).values()
+        if cond.get("method") != "published":
+            continue
+        key = f"partitions.conditions.{name}"
+        if not cond.get("lists"):
+            if source != "gtzan":
+                raise ConfigError(f"{key}.lists: null reads GTZAN's published lists, which apply to GTZAN only, but "
+                                  f"dataset.source is {source!r}; give the folder of your own "
+                                  "{train,valid,test}_<set>.txt lists")
+            if cond.get("set") is not None and cond["set"] not in GTZAN_LIST_SETS:
+                raise ConfigError(f"{key}.set: {cond['set']!r}, but GTZAN publishes only the sets "
+                                  f"{' and '.join(GTZAN_LIST_SETS)} (lists: null); give {key}.lists, the folder "
+                                  f"of your own {{train,valid,test}}_{cond['set']}.txt, or set one of those")
+        elif cond.get("set"):
+            missing = [p.name for p in partition_list_paths(Path(cond["lists"]), cond["set"]).values()
                        if not p.is_file()]
             if missing:
                 raise ConfigError(f"partitions.conditions.{name}.lists: {cond['lists']!r} lacks {', '.join(missing)} "
@@ -523,15 +664,122 @@ def check_table_names(config: Mapping[str, Any]) -> None:
                               "rename it, e.g. with a letter first")
 
 
+def check_names_differ_beyond_case(config: Mapping[str, Any]) -> None:
+    """Condition names, and system names (``systems.run`` and ``systems.custom`` together), differ in more
+    than case: each names folders (``partitions/<condition>``, ``predictions/<system>``), and on a
+    case-blind file system (macOS, Windows) ``Standard`` and ``standard`` are one folder, their jobs
+    writing the same files. Names equal exactly are refused elsewhere (the schema: ``systems.run`` items are
+    unique, conditions are mapping keys; :func:`mgrfaults.systems.custom.custom_system_specs`: a custom system
+    named as one of ``systems.run``)."""
+    systems = config.get("systems") or {}
+    conditions = (config.get("partitions") or {}).get("conditions") or {}
+    groups = {
+        "partitions.conditions": [(f"partitions.conditions.{n}", n) for n in conditions],
+        "systems": [(f"systems.run ({n})", n) for n in systems.get("run") or []]
+                   + [(f"systems.custom.{n}", n) for n in systems.get("custom") or {}],
+    }
+    for what, named in groups.items():
+        seen: dict[str, tuple[str, str]] = {}
+        for key, name in named:
+            first = seen.setdefault(str(name).casefold(), (key, str(name)))
+            if first[1] != str(name):
+                raise ConfigError(f"{first[0]} and {key}: {first[1]!r} and {name!r} differ only in case; on a "
+                                  "case-blind file system (macOS, Windows) they would share one folder and "
+                                  f"overwrite each other's outputs; rename one of the {what}")
+
+
+def smallest_bootstrap(confidence: float) -> int:
+    """The fewest bootstrap resamples whose ``confidence`` interval has a resample in each tail.
+
+    Each tail holds ``(1 - confidence) / 2`` of the resamples, so ``n >= 2 / (1 - confidence)``
+    (40 at 95 %); with fewer, a percentile bound is an extreme resample or both bounds are the same one.
+    """
+    # the tolerance: 2 / (1 - 0.9) is 20.000000000000004 in floating point, and 20 suffices
+    return math.ceil(2.0 / (1.0 - float(confidence)) - 1e-9)
+
+
+def check_bootstrap_resamples(config: Mapping[str, Any]) -> None:
+    """``evaluate.bootstrap`` is 0 (no intervals) or enough resamples for ``evaluate.confidence``.
+
+    One resample gave a "95 % interval" of ``[66.7, 66.7]`` around a mean of 83.3: a degenerate
+    interval printed as a real one.
+    """
+    evaluate = config.get("evaluate") or {}
+    n, confidence = evaluate.get("bootstrap"), evaluate.get("confidence")
+    if not n or confidence is None:
+        return
+    smallest = smallest_bootstrap(confidence)
+    if n < smallest:
+        raise ConfigError(
+            f"evaluate.bootstrap: {n} resample(s) cannot give a {float(confidence):g} interval "
+            f"(evaluate.confidence): each tail holds {(1 - float(confidence)) / 2:.3g} of the resamples, so fewer "
+            f"than {smallest} leave a tail without one and the interval is not the one printed; set "
+            f"evaluate.bootstrap to at least {smallest} (or 0: no intervals), or lower evaluate.confidence")
+
+
+def suggested_layer_values(values: list, n: int) -> list:
+    """``values`` stretched or cut to ``n`` entries: the first and last kept (the spectrum's input, the
+    softmax's input), the second repeated between them (the hidden layers' inputs)."""
+    values = [float(v) for v in values] or [1.0]
+    if n == 1:
+        return values[:1]
+    middle = values[1] if len(values) > 2 else values[0]
+    return [values[0]] + [middle] * (n - 2) + [values[-1]]
+
+
+def check_dropout_lengths(config: Mapping[str, Any]) -> None:
+    """Each dropout variant a run trains gives one ``keep_probs`` (and ``input_scales``, when not null) value
+    per layer input, ``systems.dnn.hidden_layers + 1``; else every net of it fails in ``train_net``, after
+    the data, feature and partition jobs (:class:`mgrfaults.systems.dnn.MLP`).
+
+    The variants checked are those of the dropout nets (RSD, SD) behind ``systems.run``, learned-feature
+    systems included (a net without dropout trains with every keep probability 1.0, whatever the
+    variant says), with ``systems.dnn.head`` laid over them under ``settings: head``. A name outside the grammar is left
+    to :func:`mgrfaults.systems.names.resolve_systems`, which names it.
+    """
+    from mgrfaults.systems.names import SystemNameError, parse_system, training_settings
+
+    systems = config.get("systems") or {}
+    dnn = complete_dnn_variants(systems.get("dnn") or {})
+    n_hidden = int(dnn["hidden_layers"])
+    users: dict[str, list[str]] = {}  # variant -> the systems that train a net of it
+    specs = {}
+    for name in systems.get("run") or []:
+        try:
+            spec = parse_system(name, n_hidden)
+        except SystemNameError:
+            continue
+        if spec.kind == "dnn" and spec.dropout:  # a net without dropout trains with every keep 1.0, any length
+            users.setdefault(spec.variant, []).append(str(name))
+            specs.setdefault(spec.variant, spec)
+    head = (dnn.get("head") or {}) if dnn.get("settings") == "head" else {}
+    for variant, spec in specs.items():
+        settings = training_settings(dnn, spec)
+        # both lists named at once: a fixed keep_probs must not be followed by a second refusal
+        wrong = {field: settings[field] for field in ("keep_probs", "input_scales")
+                 if settings.get(field) is not None and len(settings[field]) != n_hidden + 1}
+        if wrong:
+            keys = [f"systems.dnn.{'head' if f in (head.get(variant) or {}) else 'variants'}.{variant}.{f}: "
+                    f"{len(v)} value(s) {list(v)}" for f, v in wrong.items()]
+            fixes = [f"{f}: {suggested_layer_values(v, n_hidden + 1)}" for f, v in wrong.items()]
+            raise ConfigError(
+                f"{'; '.join(keys)}; but systems.dnn.hidden_layers: {n_hidden} needs {n_hidden + 1}, one per layer "
+                f"input (the spectrum, then each hidden layer's output); used by {', '.join(users[variant])}; "
+                f"write e.g. {', '.join(fixes)}")
+
+
 BAD_INPUT_CHECKS = (
     check_input_paths,
     check_table_names,
+    check_names_differ_beyond_case,
     check_published_lists,
     check_finite_numbers,
     check_results_folder,
     check_texture_bands,
     check_texture_geometry,
     check_evaluate_names,
+    check_bootstrap_resamples,
+    check_dropout_lengths,
     check_annotations_artist,
 )
 
