@@ -20,8 +20,9 @@ RESOLVED = resolve(config)
 RESULTS = RESOLVED.results
 # a results folder that another working folder's Snakemake records describe: from here its results would pass for
 # any configuration's (mgrfaults.workdir)
-if results_owner_problem(RESULTS, Path.cwd()):
-    raise ConfigError(results_owner_problem(RESULTS, Path.cwd()))
+RESULTS_OWNER_PROBLEM = results_owner_problem(RESULTS, Path.cwd())
+if RESULTS_OWNER_PROBLEM:
+    raise ConfigError(RESULTS_OWNER_PROBLEM)
 DATASET = RESOLVED.dataset  # DatasetSpec, the synthetic preset applied
 N_SHARDS = RESOLVED.features.n_shards
 SHARDS = list(range(N_SHARDS))
@@ -172,7 +173,7 @@ def published_list_files(condition):
 
 def own_lists_digest(condition):
     """A published condition's own lists (its `lists` folder), digested as a rerun trigger: replaced by copies with
-    older times, they would go unseen as inputs. None for the lists the data stage fetched (checksummed)."""
+    older times, they would go unseen as inputs. Nothing ({}) for the lists the data stage fetched (checksummed)."""
     if condition["method"] != "published" or not condition["lists"]:
         return {}
     return {"lists_sha256": content_digest(published_list_files(condition).values())}
