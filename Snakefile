@@ -63,7 +63,9 @@ rule all:
 
 
 onstart:
-    claim_results(RESULTS, Path.cwd())  # this working folder's records describe the results (mgrfaults.workdir)
+    # this working folder's records describe the results (mgrfaults.workdir); a run that started at the same
+    # moment from another working folder and marked them first stops this one
+    claim_results_or_stop(RESULTS, Path.cwd())
 
 
 onsuccess:

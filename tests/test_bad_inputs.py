@@ -856,19 +856,26 @@ def test_workflow_reruns_metadata_when_the_annotations_change(tmp_path):
 
 
 def test_a_results_folder_belongs_to_the_working_folder_whose_records_describe_it(tmp_path):
-    from mgrfaults.workdir import RESULTS_MARK_FILE, claim_results, results_owner_problem, workdir_id
+    from mgrfaults.workdir import (RESULTS_MARK_FILE, WORKDIR_ID_FILE, claim_results, claim_results_or_stop,
+                                   results_owner_problem, workdir_id)
 
     first, second, results = tmp_path / "first", tmp_path / "second", tmp_path / "shared" / "results"
     first.mkdir(), second.mkdir()
     assert results_owner_problem(results, first) is None  # nothing made yet
-    claim_results(results, first)
+    assert claim_results(results, first, existing_only=True) is None and not results.exists()  # parse makes nothing
+    assert claim_results(results, first) == workdir_id(first)
     assert workdir_id(first) and results_owner_problem(results, first) is None
-    claim_results(results, second)  # a mark already there is kept
+    assert claim_results(results, second) == workdir_id(first)  # a mark already there is kept: the first's
     problem = results_owner_problem(results, second)
     assert f"another working folder ({first})" in problem and str(results / RESULTS_MARK_FILE) in problem
+    with pytest.raises(InputError, match="holds the results of a run from another working folder"):
+        claim_results_or_stop(results, second)  # a run that started beside the first's stops
     (results / RESULTS_MARK_FILE).unlink()  # taken as the second's own
-    claim_results(results, second)
+    claim_results_or_stop(results, second)
     assert results_owner_problem(results, second) is None and results_owner_problem(results, first) is not None
+    # the same working folder without its records (.snakemake removed): said as such, not as another folder
+    (second / WORKDIR_ID_FILE).unlink()
+    assert "its Snakemake records (.snakemake/) were removed" in results_owner_problem(results, second)
     # a relative results folder is the working folder's: a copied project carries its id and its mark
     claim_results("results", first)
     shutil.copytree(first, tmp_path / "copy")
@@ -878,6 +885,8 @@ def test_a_results_folder_belongs_to_the_working_folder_whose_records_describe_i
 @pytest.mark.workflow
 def test_a_results_folder_run_from_another_working_folder_is_refused(tmp_path):
     """Snakemake's records live in the working folder: from another, a changed configuration would find nothing to do."""
+    from mgrfaults.workdir import RESULTS_MARK_FILE
+
     root = gtzan_like(tmp_path / "audio")
     results = tmp_path / "results"
     config = {"results": str(results), "dataset": {"source": "directory", "directory": {"root": str(root)}}}
@@ -887,6 +896,12 @@ def test_a_results_folder_run_from_another_working_folder_is_refused(tmp_path):
     assert other.returncode != 0
     assert "holds the results of a run from another working folder" in other.stdout
     assert "Nothing to be done" in run_snakemake(tmp_path / "first", config, targets=targets, extra_args=["-n"]).stdout
+    # the mark removed (its owner takes the results as they are): an invocation with nothing to do, which runs no
+    # hook, claims them again at parse
+    (results / RESULTS_MARK_FILE).unlink()
+    assert "Nothing to be done" in run_snakemake(tmp_path / "first", config, targets=targets).stdout
+    assert (results / RESULTS_MARK_FILE).exists()
+    assert run_snakemake(tmp_path / "second", dict(config, seed=7), targets=targets, check=False).returncode != 0
 
 
 def test_names_that_are_not_utf8_are_refused_naming_them(tmp_path):

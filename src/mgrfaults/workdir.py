@@ -7,16 +7,21 @@ outputs, so a changed configuration (another seed, another feature setting) find
 results pass for the new ones. Snakemake's lock lives in the working folder too, so two working folders could also
 write one results folder at once.
 
-So a run marks its results folder with its working folder's id (:func:`claim_results`, at the start of a run that
-executes jobs), and every later invocation checks the mark (:func:`results_owner_problem`, at parse). A results folder
-made before the mark existed is claimed by the next run, from wherever it comes.
+So a results folder is marked with its working folder's id (:func:`claim_results`): at parse when the folder exists
+unmarked (a run with nothing to do, or a dry run, claims it too: no hook runs then), and at the start of a run that
+executes jobs, which refuses to start when the mark, made first by another, is not its own (two runs started at
+once). Every invocation checks the mark at parse (:func:`results_owner_problem`). A results folder made before the
+mark existed is claimed by the next invocation, from wherever it comes.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import uuid
 from pathlib import Path
 
+from mgrfaults.errors import InputError
 from mgrfaults.io import write_text_atomic
 
 WORKDIR_ID_FILE = Path(".snakemake") / "mgrfaults_workdir_id"
@@ -50,27 +55,65 @@ def results_owner_problem(results, workdir) -> str | None:
         return None
     if owner_id.strip() == workdir_id(workdir):
         return None
+    owner_path = owner_path.strip()
+    adopt = f"to take these results as this folder's own as they are, remove {mark}"
+    if owner_path == str(Path(workdir).resolve()):
+        return (f"results: {str(results)!r} was made from this working folder, but its Snakemake records "
+                "(.snakemake/) were removed since, so Snakemake cannot tell which results a changed configuration "
+                f"makes stale: it would keep them all. Rerun everything (--forceall), or {adopt}")
     return (f"results: {str(results)!r} holds the results of a run from another working folder "
-            f"({owner_path.strip() or 'unknown'}). Snakemake keeps its records of what made each file in that folder's "
-            ".snakemake/, so from here it cannot tell which results a changed configuration makes stale: it would keep "
-            "them all. Run from that folder (snakemake --directory <it>), or name another results folder; to take "
-            f"these results as this folder's own as they are (a moved or copied project), remove {mark}")
+            f"({owner_path or 'unknown'}). Snakemake keeps its records of what made each file in that folder's "
+            ".snakemake/, so from here it cannot tell which results a changed configuration makes stale: it would "
+            "keep them all. Run from that folder (snakemake --directory <it>), or name another results folder; "
+            f"{adopt} (a moved or copied project)")
 
 
-def claim_results(results, workdir) -> None:
-    """Mark ``results`` as ``workdir``'s (its id made first where it has none); a mark already there is kept.
+def claim_results(results, workdir, existing_only: bool = False) -> str | None:
+    """Mark ``results`` as ``workdir``'s where it is unmarked; return the id the mark holds (None: not marked).
 
-    Called at the start of a run that executes jobs (Snakemake's ``onstart``), never at parse: a dry run writes
-    nothing.
+    The working folder's id is made first where it has none. The mark is created exclusively (``O_EXCL``): of two
+    runs claiming at once one wins, and the other reads the winner's id back.
+
+    Parameters
+    ----------
+    existing_only : bool
+        Claim only a results folder that exists (at parse: nothing is made for a folder no job has written yet).
     """
     workdir = Path(workdir)
+    folder = workdir / results
+    if existing_only and not folder.is_dir():
+        return None
     own_id = workdir_id(workdir)
     if own_id is None:
         own_id = uuid.uuid4().hex
         write_text_atomic(workdir / WORKDIR_ID_FILE, own_id + "\n")
-    mark = workdir / results / RESULTS_MARK_FILE
-    if not mark.exists():
-        write_text_atomic(mark, f"{own_id}\n{workdir.resolve()}\n")
+    folder.mkdir(parents=True, exist_ok=True)
+    mark = folder / RESULTS_MARK_FILE
+    with contextlib.suppress(FileExistsError):
+        # mode 0o666 under the umask, as open() gives; one write of a few bytes
+        fd = os.open(mark, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        with os.fdopen(fd, "w") as f:
+            f.write(f"{own_id}\n{workdir.resolve()}\n")
+    return mark.read_text().partition("\n")[0].strip()
 
 
-__all__ = ["RESULTS_MARK_FILE", "WORKDIR_ID_FILE", "claim_results", "results_owner_problem", "workdir_id"]
+def claim_results_or_stop(results, workdir) -> None:
+    """At the start of a run that executes jobs: claim ``results``, and stop if another run's mark got there first.
+
+    Raises
+    ------
+    InputError
+        The mark names another working folder (:func:`results_owner_problem`), or the folder cannot be written.
+    """
+    try:
+        claim_results(results, workdir)
+    except OSError as e:  # a folder the checks at parse could not see is unwritable (/proc, /sys as root)
+        raise InputError(f"results: {str(results)!r} cannot be written: {e.strerror or e}; name a folder you can "
+                         "write") from e
+    problem = results_owner_problem(results, workdir)
+    if problem:
+        raise InputError(problem)
+
+
+__all__ = ["RESULTS_MARK_FILE", "WORKDIR_ID_FILE", "claim_results", "claim_results_or_stop", "results_owner_problem",
+           "workdir_id"]

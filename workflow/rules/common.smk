@@ -12,7 +12,7 @@ from mgrfaults.io import content_digest
 from mgrfaults.seeds import derive
 from mgrfaults.systems.custom import custom_system_specs, plugin_code_digest
 from mgrfaults.systems.names import net_specs, net_stacks, resolve_systems, stack_nets, training_settings
-from mgrfaults.workdir import claim_results, results_owner_problem
+from mgrfaults.workdir import claim_results, claim_results_or_stop, results_owner_problem
 
 # the validated config (defaults filled by the schema), resolved once into typed specs;
 # rules pass these resolved values as params
@@ -23,6 +23,7 @@ RESULTS = RESOLVED.results
 RESULTS_OWNER_PROBLEM = results_owner_problem(RESULTS, Path.cwd())
 if RESULTS_OWNER_PROBLEM:
     raise ConfigError(RESULTS_OWNER_PROBLEM)
+claim_results(RESULTS, Path.cwd(), existing_only=True)  # an unmarked one: a run with nothing to do runs no hook
 DATASET = RESOLVED.dataset  # DatasetSpec, the synthetic preset applied
 N_SHARDS = RESOLVED.features.n_shards
 SHARDS = list(range(N_SHARDS))
