@@ -235,10 +235,9 @@ def plugin_source_file(factory: str) -> Path | None:
     if module.endswith(".py"):
         path = Path(module)
         return path if path.is_file() else None
-    spec, search = None, None
-    for depth, part in enumerate(module.split(".")):
-        name = ".".join(module.split(".")[:depth + 1])
-        spec = importlib.machinery.PathFinder.find_spec(name, search)
+    spec, search, parts = None, None, module.split(".")
+    for depth in range(1, len(parts) + 1):
+        spec = importlib.machinery.PathFinder.find_spec(".".join(parts[:depth]), search)
         if spec is None:
             return None
         search = spec.submodule_search_locations
