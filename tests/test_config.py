@@ -269,6 +269,22 @@ def test_compare_needs_two_different_conditions(schema):
         validate(config, schema)
 
 
+def test_compare_names_two_conditions_or_none():
+    one_condition = {"partitions": {"conditions": {"fault_filtered": None}}}
+    config = load_config(one_condition)  # the default compare names the dropped condition
+    with pytest.raises(ConfigError, match=r"evaluate\.compare: condition\(s\) \['fault_filtered'\] .*`compare: \[\]`"):
+        check_config(config)
+    config = load_config(one_condition, {"evaluate": {"compare": ["standard"]}})
+    with pytest.raises(ConfigError, match=r"evaluate\.compare: \['standard'\] names one condition"):
+        check_config(config)
+    config = load_config(one_condition, {"evaluate": {"compare": []}})
+    check_config(config)  # a study without a difference table
+    assert resolve(config).evaluate.compare == ()
+    config["sweep"]["enabled"] = True  # the sweep's every table is the difference
+    with pytest.raises(ConfigError, match=r"evaluate\.compare: \[\] but sweep\.enabled"):
+        check_config(config)
+
+
 def test_gtzan_without_root_downloads():
     config = load_config()
     config["dataset"]["source"] = "gtzan"

@@ -168,3 +168,35 @@ def test_report_on_tiny_pipeline(tiny_run, tmp_path):
     for system in ("BFF_SVM", "500_RSD"):  # config/config.yaml's evaluate.figure_of_merit
         assert (results / "figures" / "figure_of_merit" / system / "fault_filtered.png").exists()
     assert (results / "figures" / "accuracy_by_condition.png").exists()
+
+
+def test_report_of_a_study_without_a_difference_table(tmp_path):
+    """``evaluate.compare: []`` with one condition (the default's other dropped): every table, the summary and the
+    report are made, none names a drop, and no difference table is planned."""
+    workdir = tmp_path / "run"
+    results = workdir / "results"
+    craft_results(results)
+    config = {"systems": {"run": SYSTEMS}, "partitions": {"conditions": {"fault_filtered": None}},
+              "evaluate": {"bootstrap": 100, "figure_of_merit": ["500_RSD"], "compare": []}}
+    targets = ["results/tables/runs.csv", "results/tables/accuracy_standard.csv", "results/report/answer.html",
+               "results/summary.md"]
+    allowed = ["--allowed-rules", *EVALUATE_RULES]
+    planned = run_snakemake(workdir, config, extra_args=["-n"]).stdout  # the whole study, as `snakemake` would run it
+    assert "summary" in planned and "report_answer" in planned
+    assert "difference_table" not in planned and "fault_filtered" not in planned
+    run_snakemake(workdir, config, targets=targets, extra_args=allowed)
+    assert not (results / "tables" / "difference.csv").exists()
+    assert set(pd.read_csv(results / "tables" / "runs.csv")["condition"]) == {"standard"}
+    summary = (results / "summary.md").read_text()
+    assert "| system | standard |" in summary and "points" not in summary
+    answer = (results / "report" / "answer.html").read_text()
+    assert "drop" not in answer and "standard (%)" in answer
+
+    report = tmp_path / "report.html"
+    run_snakemake(workdir, config, targets=targets, extra_args=[*allowed, "--report", str(report)])
+    description = report.read_text()
+    description = description[description.index("var workflow_desc"):]
+    description = description[:description.index("</script>")]
+    assert "No two" in description and "evaluate.compare: []" in description
+    assert "drop (points)" not in description
+    assert "accuracy_standard.csv" in embedded_files(report)

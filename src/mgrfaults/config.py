@@ -516,13 +516,22 @@ def check_texture_geometry(config: Mapping[str, Any]) -> None:
 def check_evaluate_names(config: Mapping[str, Any]) -> None:
     """``evaluate.compare`` names configured conditions, ``evaluate.figure_of_merit`` systems of ``systems.run``.
 
-    An absent name would silently leave that output unmade.
+    An absent name would silently leave that output unmade. ``compare: []`` (no difference table) is refused
+    beside ``sweep.enabled``, whose every table is that difference.
     """
     evaluate = config.get("evaluate") or {}
     conditions = list((config.get("partitions") or {}).get("conditions") or {})
-    absent = [c for c in evaluate.get("compare") or [] if c not in conditions]
+    compare = list(evaluate.get("compare") or [])
+    if len(compare) == 1:
+        raise ConfigError(f"evaluate.compare: {compare} names one condition; the difference table needs two "
+                          "(first - second), or write `compare: []` for a study without one")
+    absent = [c for c in compare if c not in conditions]
     if absent:
-        raise ConfigError(f"evaluate.compare: condition(s) {absent} are not in partitions.conditions {conditions}")
+        raise ConfigError(f"evaluate.compare: condition(s) {absent} are not in partitions.conditions {conditions}; "
+                          "name two of them, or write `compare: []` for a study without a difference table")
+    if (config.get("sweep") or {}).get("enabled") and not compare:
+        raise ConfigError("evaluate.compare: [] but sweep.enabled: the sweep measures the difference between the "
+                          "two compared conditions at each confound strength; name two conditions")
     systems = list((config.get("systems") or {}).get("run") or [])
     systems += list((config.get("systems") or {}).get("custom") or {})  # your own systems are run too
     absent = [s for s in evaluate.get("figure_of_merit") or [] if s not in systems]

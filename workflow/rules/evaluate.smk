@@ -100,13 +100,13 @@ rule difference_table:
             f"{RESULTS}/tables/difference.csv",
             caption="../report/difference_table.rst",
             category="2. Condition difference",
-            labels={"result": "difference table", "condition": f"{COMPARE[0]} - {COMPARE[1]}", "format": "csv"},
+            labels={"result": "difference table", "condition": COMPARE_LABEL, "format": "csv"},
         ),
         page=report(
             f"{RESULTS}/tables/html/difference.html",
             caption="../report/difference_table.rst",
             category="2. Condition difference",
-            labels={"result": "difference table", "condition": f"{COMPARE[0]} - {COMPARE[1]}", "format": "html"},
+            labels={"result": "difference table", "condition": COMPARE_LABEL, "format": "html"},
         ),
     params:
         predictions={
