@@ -243,6 +243,10 @@ def test_train_net_files_self_describing_and_deterministic(tmp_path, one_thread,
     assert meta["labels"] == list(GENRES) and meta["mean"].shape == (DIM,)
     assert meta["info"]["seed"] == 7 and meta["info"]["feature_params"] == {"n_fft": 1024}
     assert meta["info"]["net"] == "20_RSD" and meta["info"]["training"]["learning_rate"] == 0.1
+    # what decides the float rounding besides the seed (README: reproducing the default's numbers)
+    assert meta["info"]["torch"] == str(torch.__version__) and meta["info"]["threads"] == 1
+    assert meta["info"]["cpu_kernels"] == torch.backends.cpu.get_cpu_capability()
+    assert ("gpu" in meta["info"]) == (torch.device(device).type == "cuda")
     log = pd.read_csv(log_a)
     assert {"epoch", "loss", "train_frame_error", "valid_frame_error"} <= set(log.columns) and len(log) >= 3
     test_ids = sorted(pd.read_csv(partition).query("part == 'test'").track_id)

@@ -380,7 +380,7 @@ def test_directory_dataset_without_annotations_runs_fault_filtered_on_detected_f
     }
     work = tmp_path / "run"
     run_snakemake(work, config, targets=["results/partitions/fault_filtered/fold_0.csv",
-                                         "results/faults/evaluation.csv"])
+                                         "results/faults/evaluation.csv", "dataset_check"])
     detected = pd.read_csv(work / "results/faults/detected.csv", keep_default_na=False).set_index("track_id")
     found = {t: f for t, f in detected["fault"].items() if f}
     # the recording replica's source is alpha.00000 (kept or copied, by track id alpha.00000 is kept)
@@ -392,6 +392,10 @@ def test_directory_dataset_without_annotations_runs_fault_filtered_on_detected_f
     assert len(partition) == 23 - 3
     evaluation = pd.read_csv(work / "results/faults/evaluation.csv")
     assert evaluation["recall"].isna().all() and evaluation["precision"].isna().all()  # no annotations: unknown
+    # `dataset_check`'s profile: no artist known, the faults found in the audio counted
+    profile = (work / "results/faults/profile.md").read_text()
+    assert "No excerpt has a known artist" in profile
+    assert "1 exact replica(s) and 1 recording replica(s) of another excerpt, 1 distorted excerpt(s)" in profile
 
 
 @pytest.mark.workflow
@@ -405,5 +409,12 @@ def test_default_pipeline_writes_detected_faults_and_their_evaluation(tiny_run):
     # the tiny preset's exact copies and clipped excerpts are unmistakable
     assert evaluation.loc["exact_replica", "precision"] == 1.0 and evaluation.loc["exact_replica", "recall"] == 1.0
     assert evaluation.loc["distortion", "precision"] == 1.0 and evaluation.loc["distortion", "recall"] == 1.0
-    for table in ("evaluation", "counts_per_genre", "confusion", "replica_pairs"):
+    for table in ("evaluation", "counts_per_genre", "confusion", "replica_pairs", "profile"):
         assert (tiny_run / f"results/report/faults/{table}.html").stat().st_size > 0
+    # the profile sets the detected faults beside the artists of the same excerpts
+    profile = pd.read_csv(tiny_run / "results/faults/profile.csv", keep_default_na=False).set_index("genre")
+    counts = pd.read_csv(tiny_run / "results/faults/counts_per_genre.csv").set_index("genre")
+    kinds = [f"detected_{kind}" for kind in ("exact_replica", "recording_replica", "distortion")]
+    pd.testing.assert_frame_equal(profile[kinds], counts[kinds])
+    assert profile.loc["all", "excerpts"] == len(metadata)
+    assert profile.loc["all", "artists"] == metadata["artist"].nunique()

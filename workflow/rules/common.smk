@@ -132,9 +132,13 @@ FAULT_SHARDS_N = config["faults"]["n_shards"]
 FAULT_TABLES = ("evaluation", "counts_per_genre", "confusion", "replica_pairs")
 
 
+# how the fault profile's heading names the dataset
+DATASET_LABEL = f"{DATASET.source} dataset" + (f" at {DATASET.root}" if DATASET.root else "")
+
+
 def faults_targets():
-    return [f"{RESULTS}/faults/detected.csv", f"{RESULTS}/faults/evaluation.csv"] + [
-        f"{RESULTS}/report/faults/{table}.html" for table in FAULT_TABLES
+    return [f"{RESULTS}/faults/detected.csv", f"{RESULTS}/faults/evaluation.csv", f"{RESULTS}/faults/profile.md"] + [
+        f"{RESULTS}/report/faults/{table}.html" for table in FAULT_TABLES + ("profile",)
     ]
 
 

@@ -89,3 +89,40 @@ for _table in FAULT_TABLES:
             "../envs/mgrfaults.yaml"
         script:
             "../scripts/faults_table_page.py"
+
+
+rule faults_profile:
+    """The dataset's fault profile: each genre's artist concentration beside its detected faults and durations."""
+    input:
+        metadata=f"{RESULTS}/dataset/metadata.csv",
+        detected=f"{RESULTS}/faults/detected.csv",
+        bad_audio=f"{RESULTS}/dataset/bad_audio.csv",
+    output:
+        table=f"{RESULTS}/faults/profile.csv",
+        markdown=f"{RESULTS}/faults/profile.md",
+        page=report(
+            f"{RESULTS}/report/faults/profile.html",
+            caption="../report/faults_profile.rst",
+            category="5. Faults",
+            labels={"table": "profile"},
+        ),
+    params:
+        source=DATASET_LABEL,
+    log:
+        f"{RESULTS}/logs/faults/profile.log",
+    conda:
+        "../envs/mgrfaults.yaml"
+    script:
+        "../scripts/faults_profile.py"
+
+
+rule dataset_check:
+    """Target: a dataset's problems before any training: its undecodable files, faults detected from the audio and
+    artist concentration (results/faults/profile.md), without features, partitions or systems."""
+    input:
+        rules.faults_profile.output,
+        f"{RESULTS}/faults/counts_per_genre.csv",
+        f"{RESULTS}/faults/replica_pairs.csv",
+    message:
+        f"The dataset's profile: {RESULTS}/faults/profile.md (artists and detected faults per genre); undecodable "
+        f"files: {RESULTS}/dataset/bad_audio.csv; detected replica pairs: {RESULTS}/faults/replica_pairs.csv"

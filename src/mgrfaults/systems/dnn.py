@@ -956,6 +956,19 @@ def epoch_logger(net: str):
     return log_row
 
 
+def arithmetic_provenance(device) -> dict:
+    """What decides a net's float rounding besides its seed, for its model file: torch's version, the CPU kernels
+    it dispatches to (``torch.backends.cpu.get_cpu_capability()``: the vector width), its intra-op threads (a
+    CPU matmul splits its sums by thread), and the GPU's name on CUDA. Training is a long chain of float
+    operations: a net trained under another of these can end on other weights, and a small test part then on
+    other excerpts right (README, "What the default shows")."""
+    provenance = {"torch": str(torch.__version__), "cpu_kernels": str(torch.backends.cpu.get_cpu_capability()),
+                  "threads": torch.get_num_threads()}
+    if torch.device(device).type == "cuda":
+        provenance["gpu"] = str(torch.cuda.get_device_name(torch.device(device)))
+    return provenance
+
+
 def save_net_run(run: NetRun, model: MLP, epochs: pd.DataFrame, model_out, log_out, device, seconds: float,
                  label: str | None = None, **info) -> None:
     """Write a trained net's model file (with what made it and ``info``) and its per-epoch log, atomically;
@@ -969,7 +982,7 @@ def save_net_run(run: NetRun, model: MLP, epochs: pd.DataFrame, model_out, log_o
         data=dict(run.data), feature_params=dict(getattr(run.store, "params", {}) or {}),
         best_epoch=int(model.best_epoch), epochs=len(epochs), train_seconds=seconds,
         train_tracks=run.n_train_tracks, train_frames=run.train.n_frames, device=str(device),
-        threads=torch.get_num_threads(), **info,
+        **arithmetic_provenance(device), **info,
     )
     write_csv_atomic(epochs, log_out)
 

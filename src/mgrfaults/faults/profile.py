@@ -1,0 +1,155 @@
+"""A dataset's fault profile, before any system is trained: how each genre's excerpts gather on few artists,
+beside the faults detected from the audio.
+
+GTZAN's worst confound is not a single bad file but a block of one artist: Bob Marley holds 35 of its 100
+Reggae excerpts (Sturm 2012, 2013), so a split that ignores artists puts his songs in train and test alike. The
+profile measures that per genre from the metadata's ``artist`` column (Sturm's index for GTZAN, your
+annotations for a folder dataset; an excerpt of unknown artist, ``unknown:<track_id>``, counts as its own), and
+sets the replicas and distortions found in the audio (:func:`mgrfaults.faults.evaluation.counts_per_genre`)
+beside it. Pure functions on tables; the workflow's ``faults_profile`` job writes the result.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from mgrfaults.data.annotations import UNKNOWN_ARTIST_PREFIX
+from mgrfaults.faults.evaluation import counts_per_genre
+
+DETECTED_KINDS = ("exact_replica", "recording_replica", "distortion")
+
+
+def _largest_artist(artists: pd.Series) -> tuple[str, int]:
+    """The artist with the most excerpts in ``artists`` (known ones only; a tie goes to the name first in
+    sorted order, so the result does not depend on row order) and its count; ``("", 0)`` when none is known."""
+    counts = artists.value_counts()
+    if counts.empty:
+        return "", 0
+    top = int(counts.max())
+    return sorted(counts.index[counts == top])[0], top
+
+
+def artist_concentration(genres: pd.Series, artists: pd.Series) -> pd.DataFrame:
+    """Per genre (sorted) and over the whole dataset (row ``all``): how concentrated the excerpts' artists are.
+
+    Parameters
+    ----------
+    genres, artists : Series, shape (n_excerpts,)
+        Each excerpt's genre label and artist; an artist starting ``unknown:`` (or empty) is unknown, its
+        excerpt its own artist.
+
+    Returns
+    -------
+    DataFrame
+        One row per genre, then ``all``: ``genre``; ``excerpts``; ``artists`` (distinct known artists);
+        ``unknown_artist`` (excerpts of unknown artist); ``largest_artist`` and ``largest_artist_excerpts``
+        (the known artist with the most excerpts: in the genre, or in the dataset for ``all``);
+        ``largest_artist_share`` (of the row's excerpts, 4 decimals); ``sharing_artist`` (excerpts whose known
+        artist has another excerpt anywhere in the dataset: those a split blind to artists can put in test beside
+        their artist in train).
+    """
+    genres = pd.Series(genres, dtype=str).reset_index(drop=True)
+    artists = pd.Series(artists, dtype=str).reset_index(drop=True).fillna("")
+    known = ~(artists.str.startswith(UNKNOWN_ARTIST_PREFIX) | (artists.str.strip() == ""))
+    shared = known & artists.map(artists[known].value_counts()).fillna(0).gt(1)
+    rows = []
+    for genre in sorted(set(genres)) + ["all"]:
+        here = (genres == genre) if genre != "all" else pd.Series(True, index=genres.index)
+        name, top = _largest_artist(artists[here & known])
+        n = int(here.sum())
+        rows.append({
+            "genre": genre,
+            "excerpts": n,
+            "artists": int(artists[here & known].nunique()),
+            "unknown_artist": int((here & ~known).sum()),
+            "largest_artist": name,
+            "largest_artist_excerpts": top,
+            "largest_artist_share": round(top / n, 4) if n else 0.0,
+            "sharing_artist": int((here & shared).sum()),
+        })
+    return pd.DataFrame(rows)
+
+
+def dataset_profile(metadata: pd.DataFrame, detected: pd.DataFrame) -> pd.DataFrame:
+    """The artist concentration of each genre beside its detected faults and its excerpts' durations.
+
+    Parameters
+    ----------
+    metadata : DataFrame
+        The run's metadata (track_id, genre, artist, fault, duration in seconds).
+    detected : DataFrame
+        The fault detection's table (track_id, fault), one row per excerpt.
+
+    Returns
+    -------
+    DataFrame
+        :func:`artist_concentration`'s columns, then ``detected_<kind>`` for each of :data:`DETECTED_KINDS`
+        (excerpts the detection marks: the copy of a replica pair, a distorted excerpt) and ``duration_min_s``,
+        ``duration_median_s``, ``duration_max_s``; rows per genre, then ``all``.
+    """
+    profile = artist_concentration(metadata["genre"], metadata["artist"])
+    faults = counts_per_genre(metadata, detected)[["genre"] + [f"detected_{kind}" for kind in DETECTED_KINDS]]
+    profile = profile.merge(faults, on="genre", how="left", validate="one_to_one")
+    durations = metadata.assign(genre_or_all=metadata["genre"])
+    durations = pd.concat([durations, metadata.assign(genre_or_all="all")])
+    stats = durations.groupby("genre_or_all")["duration"].agg(["min", "median", "max"]).round(3)
+    stats.columns = [f"duration_{c}_s" for c in stats.columns]
+    return profile.merge(stats, left_on="genre", right_index=True, how="left", validate="one_to_one")
+
+
+def profile_findings(profile: pd.DataFrame, bad_audio: int = 0) -> list[str]:
+    """What :func:`dataset_profile`'s table says, as sentences: the largest artist shares, the excerpts that share
+    an artist, the detected faults.
+
+    Parameters
+    ----------
+    profile : DataFrame
+        :func:`dataset_profile`'s table.
+    bad_audio : int
+        Files the data stage skipped as undecodable (``dataset.on_bad_audio: skip``).
+    """
+    genres = profile[profile["genre"] != "all"]
+    whole = profile[profile["genre"] == "all"].iloc[0]
+    findings = [f"{whole['excerpts']} excerpts in {len(genres)} genres"
+                + (f" ({bad_audio} undecodable file(s) skipped: dataset/bad_audio.csv)" if bad_audio else "") + "."]
+    if whole["artists"]:
+        top = genres.sort_values(["largest_artist_share", "genre"], ascending=[False, True]).head(3)
+        named = ", ".join(f"{row.genre} {100 * row.largest_artist_share:.0f} % ({row.largest_artist}, "
+                          f"{row.largest_artist_excerpts} of {row.excerpts})" for row in top.itertuples())
+        findings.append(f"Largest share of one artist in a genre: {named}.")
+        findings.append(f"{whole['sharing_artist']} of {whole['excerpts']} excerpts share their artist with another "
+                        "excerpt: a split blind to artists (the standard condition) can put them in test beside "
+                        "their artist in train; an artist-filtered split (fault_filtered) cannot.")
+    else:
+        findings.append("No excerpt has a known artist (no annotations): each counts as its own, so nothing here "
+                        "measures an artist confound; dataset.directory.annotations gives the artists.")
+    found = {kind: int(whole[f"detected_{kind}"]) for kind in DETECTED_KINDS}
+    findings.append(f"Detected from the audio: {found['exact_replica']} exact replica(s) and "
+                    f"{found['recording_replica']} recording replica(s) of another excerpt, "
+                    f"{found['distortion']} distorted excerpt(s) (faults/detected.csv; the pairs: "
+                    "faults/replica_pairs.csv).")
+    return findings
+
+
+def profile_markdown(profile: pd.DataFrame, source: str, bad_audio: int = 0) -> str:
+    """``profile`` as a Markdown page headed by ``source`` (where the dataset came from): its
+    :func:`profile_findings`, then the table."""
+    return "\n".join([f"# Dataset profile: {source}", "", *profile_findings(profile, bad_audio), "",
+                      profile.to_markdown(index=False), ""])
+
+
+def main(argv=None) -> None:
+    """``python -m mgrfaults.faults.profile GTZANindex.txt``: the artist concentration of GTZAN from Sturm's index
+    alone (no audio), each excerpt's genre the prefix of its id."""
+    import argparse
+
+    from mgrfaults.data.annotations import read_gtzan_index
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("index", help="Sturm's GTZANindex.txt (<file> ::: <artist> ::: <title> lines)")
+    index = read_gtzan_index(parser.parse_args(argv).index)
+    print(artist_concentration(index["track_id"].str.split(".").str[0], index["artist"]).to_markdown(index=False))
+
+
+if __name__ == "__main__":
+    main()

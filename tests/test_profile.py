@@ -1,0 +1,58 @@
+"""The dataset's fault profile (mgrfaults.faults.profile): artist concentration per genre beside detected faults."""
+
+import pandas as pd
+import pytest
+
+from mgrfaults.data.annotations import read_gtzan_index
+from mgrfaults.faults.profile import artist_concentration, dataset_profile, profile_findings, profile_markdown
+
+
+def test_gtzan_reggae_is_one_third_bob_marley(shared_gtzan):
+    """Sturm's index of real GTZAN: 35 of the 100 Reggae excerpts are Bob Marley's (its README, Sturm 2013)."""
+    index = read_gtzan_index(shared_gtzan / "metadata" / "GTZANindex.txt")
+    profile = artist_concentration(index["track_id"].str.split(".").str[0], index["artist"]).set_index("genre")
+    assert profile.loc["reggae", ["largest_artist", "largest_artist_excerpts", "largest_artist_share"]].tolist() == [
+        "Bob Marley", 35, 0.35]
+    assert list(profile.index) == sorted(set(profile.index) - {"all"}) + ["all"]
+    assert (profile.loc[profile.index != "all", "excerpts"] == 100).all()
+    # the unknown artists (an empty index field) are each their own: counted apart, never the largest
+    assert profile.loc["all", "unknown_artist"] == (index["artist"].str.startswith("unknown:")).sum() > 0
+    assert profile.loc["all", "largest_artist"] == "Bob Marley"
+    assert profile.loc["all", "sharing_artist"] <= 1000 - profile.loc["all", "unknown_artist"]
+
+
+def test_concentration_counts_known_artists_shared_across_genres():
+    genres = pd.Series(["a", "a", "a", "a", "b", "b"])
+    artists = pd.Series(["x", "x", "y", "unknown:a.3", "y", "z"])
+    profile = artist_concentration(genres, artists).set_index("genre")
+    assert profile.loc["a"].to_dict() == {"excerpts": 4, "artists": 2, "unknown_artist": 1, "largest_artist": "x",
+                                          "largest_artist_excerpts": 2, "largest_artist_share": 0.5,
+                                          "sharing_artist": 3}
+    # y has one excerpt in each genre: both share their artist; z is alone; the tie y/z goes to y
+    assert profile.loc["b"].to_dict() == {"excerpts": 2, "artists": 2, "unknown_artist": 0, "largest_artist": "y",
+                                          "largest_artist_excerpts": 1, "largest_artist_share": 0.5,
+                                          "sharing_artist": 1}
+    assert profile.loc["all", ["largest_artist", "largest_artist_excerpts", "sharing_artist"]].tolist() == ["x", 2, 4]
+    # row order does not change the result
+    shuffled = artist_concentration(genres[::-1], artists[::-1]).set_index("genre")
+    pd.testing.assert_frame_equal(shuffled, profile)
+
+
+def test_profile_sets_detected_faults_and_durations_beside_the_artists():
+    metadata = pd.DataFrame({"track_id": ["a.0", "a.1", "b.0", "b.1"], "genre": ["a", "a", "b", "b"],
+                             "artist": ["x", "x", "unknown:b.0", "unknown:b.1"], "fault": "none",
+                             "duration": [30.0, 29.5, 10.0, 31.0]})
+    detected = pd.DataFrame({"track_id": ["a.0", "a.1", "b.0", "b.1"],
+                             "fault": ["", "exact_replica", "distortion", ""]})
+    profile = dataset_profile(metadata, detected).set_index("genre")
+    assert profile.loc["a", ["detected_exact_replica", "detected_distortion"]].tolist() == [1, 0]
+    assert profile.loc["all", ["detected_exact_replica", "detected_recording_replica",
+                               "detected_distortion"]].tolist() == [1, 0, 1]
+    assert profile.loc["b", ["duration_min_s", "duration_max_s"]].tolist() == [10.0, 31.0]
+    assert profile.loc["all", "duration_median_s"] == pytest.approx(29.75)
+    findings = " ".join(profile_findings(profile.reset_index(), bad_audio=2))
+    assert "4 excerpts in 2 genres (2 undecodable file(s) skipped" in findings
+    assert "a 100 % (x, 2 of 2)" in findings and "2 of 4 excerpts share their artist" in findings
+    assert "1 exact replica(s) and 0 recording replica(s) of another excerpt, 1 distorted excerpt(s)" in findings
+    page = profile_markdown(profile.reset_index(), "directory dataset at /data")
+    assert page.startswith("# Dataset profile: directory dataset at /data") and "| genre" in page

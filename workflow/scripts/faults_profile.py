@@ -1,0 +1,22 @@
+"""Snakemake entry point: the dataset's fault profile (each genre's artist concentration beside its detected
+faults) as CSV, Markdown and an HTML page for the report."""
+
+import pandas as pd
+
+from mgrfaults.data.metadata import read_metadata
+from mgrfaults.evaluation.tables import html_page
+from mgrfaults.faults.groups import read_detected
+from mgrfaults.faults.profile import dataset_profile, profile_findings, profile_markdown
+from mgrfaults.io import write_csv_atomic, write_text_atomic
+from mgrfaults.logs import setup_script_logging
+
+snakemake = globals()["snakemake"]  # injected by Snakemake's script directive
+
+log = setup_script_logging(snakemake.log)
+profile = dataset_profile(read_metadata(snakemake.input.metadata), read_detected(snakemake.input.detected))
+bad_audio = len(pd.read_csv(snakemake.input.bad_audio))
+write_csv_atomic(profile, snakemake.output.table)
+write_text_atomic(snakemake.output.markdown, profile_markdown(profile, snakemake.params.source, bad_audio))
+write_text_atomic(snakemake.output.page, html_page(profile, "Dataset profile: artists and detected faults per genre",
+                                                   " ".join(profile_findings(profile, bad_audio))))
+log.info("profile\n%s", profile.to_string(index=False))
