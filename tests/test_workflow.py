@@ -12,7 +12,7 @@ import pytest
 import torch
 import yaml
 
-from conftest import REPO, TINY_CONFIG, deep_update, run_snakemake
+from conftest import REDUCED_CONFIG, REPO, TINY_CONFIG, deep_update, run_snakemake
 from mgrfaults.config import load_config, resolve
 
 pytestmark = pytest.mark.workflow
@@ -49,6 +49,26 @@ def test_lint_is_clean(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "snakemake", "--lint", "-s", str(REPO / "Snakefile"),
                            "--directory", str(tmp_path)], cwd=tmp_path, capture_output=True, text=True)
     assert "Congratulations" in proc.stdout + proc.stderr, (proc.stdout + proc.stderr)[-4000:]
+
+
+def test_a_second_checkouts_jobs_run_its_own_library(tmp_path):
+    """Run from a copy of the workflow, a job's script imports the copy's library, not the one pip installed
+    (this repository, installed editable): each job's log names the library it ran."""
+    import shutil
+
+    copy = tmp_path / "checkout"
+    copy.mkdir()
+    for name in ("Snakefile", "workflow", "src", "config", "resources", "profiles"):
+        (shutil.copytree if (REPO / name).is_dir() else shutil.copy)(REPO / name, copy / name)
+    work = tmp_path / "run"
+    work.mkdir()
+    (work / "config.yaml").write_text(yaml.safe_dump(REDUCED_CONFIG))
+    proc = subprocess.run([sys.executable, "-m", "snakemake", "results/dataset/metadata.csv", "-s",
+                           str(copy / "Snakefile"), "--cores", "1", "--configfile", "config.yaml"],
+                          cwd=work, capture_output=True, text=True)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
+    log = (work / "results" / "logs" / "data" / "synth_dataset.log").read_text()
+    assert f"library: {copy / 'src' / 'mgrfaults'}" in log, log[:2000]
 
 
 def test_other_seed_gives_other_partitions_and_models(tiny_run, tmp_path):

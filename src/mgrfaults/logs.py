@@ -8,6 +8,7 @@ import os
 import signal
 import sys
 import threading
+from pathlib import Path
 
 from mgrfaults.config import ConfigError
 from mgrfaults.errors import InputError, Terminated
@@ -65,6 +66,11 @@ def setup_script_logging(log_paths=(), level: int = logging.INFO) -> logging.Log
             log.critical("failed: %s", message, exc_info=(exc_type, exc, tb))
 
     sys.excepthook = log_uncaught
+    # the log file names the library the job ran (a second checkout, an installed release): not on the console,
+    # once per job
+    library = log.makeRecord(log.name, logging.INFO, __file__, 0, "library: %s", (Path(__file__).parent,), None)
+    for handler in files:
+        handler.handle(library)
     if threading.current_thread() is threading.main_thread():  # signal handlers belong to the main thread
         signal.signal(signal.SIGTERM, functools.partial(_exit_on_sigterm, os.getpid()))
     return log

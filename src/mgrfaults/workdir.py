@@ -117,3 +117,19 @@ def claim_results_or_stop(results, workdir) -> None:
 
 __all__ = ["RESULTS_MARK_FILE", "WORKDIR_ID_FILE", "claim_results", "claim_results_or_stop", "results_owner_problem",
            "workdir_id"]
+
+
+def jobs_import_library_from(src) -> None:
+    """Put ``src`` (a checkout's library folder) first on ``PYTHONPATH``, which the processes of Snakemake's jobs
+    inherit, so that each job's script imports the library of the workflow it belongs to.
+
+    Without it a script imports whichever ``mgrfaults`` pip installed: run from a second checkout, a job would use
+    the first's code while the Snakefile (whose own ``sys.path`` holds ``src``) uses its own. A conda environment
+    (``--software-deployment-method conda``) blocks ``PYTHONPATH`` and installs the checkout itself
+    (``workflow/envs/mgrfaults.yaml``). Parsing again (a cluster job) adds nothing twice.
+    """
+    src = str(src)
+    paths = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    if paths[:1] != [src]:
+        os.environ["PYTHONPATH"] = os.pathsep.join([src] + paths)
+

@@ -12,7 +12,11 @@ from mgrfaults.io import content_digest
 from mgrfaults.seeds import derive
 from mgrfaults.systems.custom import custom_system_specs, plugin_code_digest
 from mgrfaults.systems.names import net_specs, net_stacks, resolve_systems, stack_nets, training_settings
-from mgrfaults.workdir import claim_results, claim_results_or_stop, results_owner_problem
+from mgrfaults.workdir import claim_results, claim_results_or_stop, jobs_import_library_from, results_owner_problem
+
+# the jobs' scripts run in Python processes of their own: they import this checkout's library too, not another copy
+# that pip installed (a second checkout installed with `pip install -e`, an older release)
+jobs_import_library_from(Path(workflow.basedir) / "src")
 
 # the validated config (defaults filled by the schema), resolved once into typed specs;
 # rules pass these resolved values as params
