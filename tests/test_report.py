@@ -200,3 +200,10 @@ def test_report_of_a_study_without_a_difference_table(tmp_path):
     assert "No two" in description and "evaluate.compare: []" in description
     assert "drop (points)" not in description
     assert "accuracy_standard.csv" in embedded_files(report)
+
+    # a condition added back but not run: the report would pass the one-condition tables for the new configuration
+    both = {**config, "partitions": {}, "evaluate": {**config["evaluate"], "compare": ["standard", "fault_filtered"]}}
+    refused = run_snakemake(workdir, both, extra_args=[*allowed, "--report", str(tmp_path / "stale.html")], check=False)
+    assert refused.returncode != 0 and not (tmp_path / "stale.html").exists()
+    assert "results/tables/runs.csv lacks 2 run(s) of this configuration (first: 500_RSD/fault_filtered/fold_0" \
+        in refused.stdout

@@ -202,3 +202,16 @@ def test_answer_table_orders_and_drops():
     assert list(answer_table(runs).columns) == ["system", "std (%)", "ff (%)"]
     fragment = html_fragment(table)
     assert fragment.startswith("<style>") and "<html" not in fragment and "3.2e-09" in fragment
+
+
+def test_stale_runs_table_names_runs_missing_and_runs_left_over(tmp_path):
+    from mgrfaults.evaluation.tables import stale_runs_table
+
+    path = tmp_path / "runs.csv"
+    assert stale_runs_table(path, [("A", "standard", 0)]) is None  # nothing built yet: nothing to report from
+    pd.DataFrame({"system": ["A", "B"], "condition": ["standard", "standard"], "fold": [0, 0],
+                  "accuracy": 0.5, "normalized_accuracy": 0.5}).to_csv(path, index=False)
+    assert stale_runs_table(path, [("A", "standard", 0), ("B", "standard", 0)]) is None
+    problem = stale_runs_table(path, [("A", "standard", 0), ("A", "standard", 1)])
+    assert "lacks 1 run(s) of this configuration (first: A/standard/fold_1)" in problem
+    assert "holds 1 run(s) this configuration does not have (first: B/standard/fold_0)" in problem

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from typing import Mapping, Sequence
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -56,6 +57,37 @@ def runs_table(records: Sequence[Mapping]) -> pd.DataFrame:
         row = df[duplicated].iloc[0]
         raise InputError(f"run {row.system}/{row.condition}/fold_{row.fold} appears twice")
     return df
+
+
+def stale_runs_table(path, expected_runs) -> str | None:
+    """Why the runs table at ``path`` does not hold exactly ``expected_runs``, or None (also when it does not exist).
+
+    ``snakemake --report`` builds from the files as they are: after systems, conditions or folds were added to
+    the configuration (or removed) and not yet run, the report would show an earlier configuration's tables as
+    this one's.
+
+    Parameters
+    ----------
+    path : str or Path
+        ``tables/runs.csv``.
+    expected_runs : iterable of (system, condition, fold)
+        The configuration's runs.
+    """
+    path = Path(path)
+    if not path.exists():
+        return None
+    table = pd.read_csv(path, dtype={"system": str, "condition": str}, keep_default_na=False)
+    have = set(zip(table["system"], table["condition"], table["fold"].astype(int)))
+    want = {(str(s), str(c), int(f)) for s, c, f in expected_runs}
+    missing, extra = sorted(want - have), sorted(have - want)
+    if not missing and not extra:
+        return None
+    named = [f"lacks {len(missing)} run(s) of this configuration (first: "
+             f"{', '.join(f'{s}/{c}/fold_{f}' for s, c, f in missing[:3])})"] if missing else []
+    named += [f"holds {len(extra)} run(s) this configuration does not have (first: "
+              f"{', '.join(f'{s}/{c}/fold_{f}' for s, c, f in extra[:3])})"] if extra else []
+    return (f"{path} {' and '.join(named)}: the report would show an earlier configuration's tables as this one's. "
+            "Run snakemake with this configuration first (the same --configfile and --config), then --report")
 
 
 def clopper_pearson(n_correct: int, n_total: int, confidence: float = _EVALUATE["confidence"]) -> tuple[float, float]:
