@@ -940,11 +940,16 @@ def test_workflow_gtzan_download_with_checksums(tmp_path, shared_gtzan):
         "root": None, "url": archive.as_uri(), "md5": hashlib.md5(archive.read_bytes()).hexdigest(),
         "index": str(shared_gtzan / "metadata" / "GTZANindex.txt"),
         "partition_lists": str(shared_gtzan / "partitions")}}}
-    run_snakemake(tmp_path / "run", config, targets=["results/dataset/metadata.csv"])
+    run_snakemake(tmp_path / "run", config, targets=["results/dataset/metadata.csv", "dataset_check"])
     meta = pd.read_csv(tmp_path / "run" / "results" / "dataset" / "metadata.csv", keep_default_na=False)
     assert len(meta) == 6
     assert set(meta.loc[meta["genre"] == "reggae", "artist"]) == {"Bob Marley"}
     assert meta.set_index("track_id").loc["blues.00000", "artist"] == "John Lee Hooker"
+    # the dataset's profile, from Sturm's index: the three Reggae excerpts are Bob Marley's
+    profile = pd.read_csv(tmp_path / "run" / "results" / "faults" / "profile.csv").set_index("genre")
+    assert profile.loc["reggae", ["largest_artist", "largest_artist_excerpts"]].tolist() == ["Bob Marley", 3]
+    assert (tmp_path / "run" / "results" / "faults" / "profile.md").read_text().startswith(
+        "# Dataset profile: gtzan dataset at ")
     assert not (tmp_path / "run" / "results" / "dataset" / "gtzan.tar.gz").exists()
     # a wrong checksum: the run fails, and no extracted audio is left behind
     config["dataset"]["gtzan"]["md5"] = "0" * 32

@@ -146,7 +146,7 @@ FAULT_TABLES = ("evaluation", "counts_per_genre", "confusion", "replica_pairs")
 
 
 # how the fault profile's heading names the dataset
-DATASET_LABEL = f"{DATASET.source} dataset" + (f" at {DATASET.root}" if DATASET.root else "")
+DATASET_LABEL = f"{DATASET.source} dataset" + (f" at {audio_root()}" if DATASET.source != "synthetic" else "")
 
 
 def faults_targets():
