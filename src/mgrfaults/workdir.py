@@ -115,10 +115,6 @@ def claim_results_or_stop(results, workdir) -> None:
         raise InputError(problem)
 
 
-__all__ = ["RESULTS_MARK_FILE", "WORKDIR_ID_FILE", "claim_results", "claim_results_or_stop", "results_owner_problem",
-           "workdir_id"]
-
-
 def jobs_import_library_from(src) -> None:
     """Put ``src`` (a checkout's library folder) first on ``PYTHONPATH``, which the processes of Snakemake's jobs
     inherit, so that each job's script imports the library of the workflow it belongs to.
@@ -133,3 +129,6 @@ def jobs_import_library_from(src) -> None:
     if paths[:1] != [src]:
         os.environ["PYTHONPATH"] = os.pathsep.join([src] + paths)
 
+
+__all__ = ["RESULTS_MARK_FILE", "WORKDIR_ID_FILE", "claim_results", "claim_results_or_stop", "jobs_import_library_from",
+           "results_owner_problem", "workdir_id"]

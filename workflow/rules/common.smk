@@ -7,8 +7,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))  # the library, also without `pip install -e`
 
 from mgrfaults.config import ConfigError, complete_dnn_variants, resolve
-from mgrfaults.evaluation.tables import stale_runs_table
 from mgrfaults.data.annotations import partition_list_paths
+from mgrfaults.evaluation.tables import stale_runs_table
 from mgrfaults.io import content_digest
 from mgrfaults.seeds import derive
 from mgrfaults.systems.custom import custom_system_specs, plugin_code_digest

@@ -8,8 +8,8 @@ with one row per system, in the order the systems are given.
 from __future__ import annotations
 
 import math
-from typing import Mapping, Sequence
 from pathlib import Path
+from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
