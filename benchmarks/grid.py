@@ -221,7 +221,11 @@ def nets_table(results: Path, conditions=None, nets=NETS) -> pd.DataFrame:
                              device=info["device"], stacked=len(info.get("stack", [])) > 0, complete=True))
     table = pd.DataFrame(rows)
     if not table.complete.all():
-        store = open_store(sorted((results / "features" / "frames").glob("shard_*.h5")))
+        shards = sorted((results / "features" / "frames").glob("shard_*.h5"))
+        if not shards:  # stopped before the feature stage wrote its shards: no training part to count
+            raise SystemExit(f"{results}: no frame features yet, so no training part to count: the run stopped before "
+                             "the feature stage ended (give --train-limit the time it takes too)")
+        store = open_store(shards)
         for i in table.index[~table.complete]:
             partition = pd.read_csv(results / "partitions" / table.condition[i] / "fold_0.csv")
             table.loc[i, "train_frames"] = int(store.lengths(partition.track_id[partition.part == "train"]).sum())
