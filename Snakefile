@@ -75,7 +75,9 @@ onsuccess:
             ANSWER_TABLE,
             configfiles=[os.path.relpath(f) for f in workflow.overwrite_configfiles],
             config_overrides=bool(workflow.config_settings.config),  # --config values
-            report_exists=Path(f"{RESULTS}/report.html").exists(),
+            report_exists=Path(f"{RESULTS}/{'sweep/' if config['sweep']['enabled'] else ''}report.html").exists(),
             answer_exists=Path(ANSWER_TABLE).exists(),
+            sweep=config["sweep"]["enabled"],
+            profile_exists=Path(f"{RESULTS}/faults/profile.md").exists(),
         )
     )

@@ -54,6 +54,22 @@ def test_finished_message_after_other_targets_does_not_point_at_an_unbuilt_answe
 
     text = finished_message("results", "results/tables/difference.csv", answer_exists=False)
     assert "not built yet" in text and "results/tables/difference.csv" in text and "--report" not in text
+    assert "profile" not in text
+    # after `snakemake dataset_check`: the profile it made is named
+    checked = finished_message("results", "results/tables/difference.csv", ["my.yaml"], answer_exists=False,
+                               profile_exists=True)
+    assert "run `snakemake --configfile my.yaml`" in checked and "results/faults/profile.md" in checked
+
+
+def test_finished_message_of_a_sweep_names_its_target_and_its_report():
+    from mgrfaults.logs import finished_message
+
+    text = finished_message("results", "results/sweep/drop_summary.csv", ["config/sweep.yaml"], sweep=True)
+    assert "the sweep's tables and figure in results/sweep" in text
+    assert "snakemake sweep --report results/sweep/report.html --configfile config/sweep.yaml" in text
+    unbuilt = finished_message("results", "results/sweep/drop_summary.csv", ["config/sweep.yaml"], sweep=True,
+                               answer_exists=False)
+    assert "run `snakemake sweep --configfile config/sweep.yaml`" in unbuilt
 
 
 TERMINATED = """

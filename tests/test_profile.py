@@ -56,3 +56,13 @@ def test_profile_sets_detected_faults_and_durations_beside_the_artists():
     assert "1 exact replica(s) and 0 recording replica(s) of another excerpt, 1 distorted excerpt(s)" in findings
     page = profile_markdown(profile.reset_index(), "directory dataset at /data")
     assert page.startswith("# Dataset profile: directory dataset at /data") and "| genre" in page
+
+
+def test_findings_name_only_genres_with_a_known_artist():
+    metadata = pd.DataFrame({"track_id": ["a.0", "a.1", "b.0", "b.1"], "genre": ["a", "a", "b", "b"],
+                             "artist": ["x", "x", "unknown:b.0", "unknown:b.1"], "fault": "none",
+                             "duration": 30.0})
+    detected = pd.DataFrame({"track_id": metadata["track_id"], "fault": ""})
+    findings = " ".join(profile_findings(dataset_profile(metadata, detected)))
+    assert "Largest share of one artist in a genre: a 100 % (x, 2 of 2)." in findings
+    assert "(, 0 of" not in findings

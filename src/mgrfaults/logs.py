@@ -92,7 +92,8 @@ def _exit_on_sigterm(script_pid, signum, frame):
 
 
 def finished_message(results: str, summary_table: str, configfiles=(), config_overrides: bool = False,
-                     report_exists: bool = False, answer_exists: bool = True) -> str:
+                     report_exists: bool = False, answer_exists: bool = True, sweep: bool = False,
+                     profile_exists: bool = False) -> str:
     """What a finished run prints last: where the answer is and how to build the report.
 
     Parameters
@@ -100,29 +101,45 @@ def finished_message(results: str, summary_table: str, configfiles=(), config_ov
     results : str
         The results folder (config ``results``).
     summary_table : str
-        The table that answers the study (the difference table, or the runs table without one).
+        The table that answers the study (the difference table, or the runs table without one; the sweep's
+        summary under ``sweep``).
     configfiles : sequence of str
         The run's ``--configfile`` values: the report command must see the same configuration.
     config_overrides : bool
         The run had ``--config`` values (repeated as a reminder, not spelled out).
     report_exists : bool
-        ``<results>/report.html`` exists already (from an earlier ``--report``; a run never writes it).
+        The report the command names exists already (from an earlier ``--report``; a run never writes it).
     answer_exists : bool
         ``summary_table`` exists: False after a run of other targets (a stage's files, a benchmark), which
         then says so instead of pointing at a table it did not build.
+    sweep : bool
+        ``sweep.enabled``: the answer is the sweep's, built by the ``sweep`` target, whose report is
+        ``<results>/sweep/report.html``.
+    profile_exists : bool
+        ``<results>/faults/profile.md`` exists (the ``dataset_check`` target): named when the answer is not built.
     """
-    if not answer_exists:
-        return (f"Finished the requested targets. The answer ({summary_table}) is not built yet: "
-                "run snakemake without targets (with the same --configfile) to build it.")
     import shlex
 
-    report = f"{results}/report.html"
-    command = f"snakemake --report {shlex.quote(report)}"  # a path with spaces is pasted as one argument
-    if configfiles:
-        command += " --configfile " + " ".join(shlex.quote(str(f)) for f in configfiles)
-    if config_overrides:
-        command += " --config <the same values as this run>"
-    lines = [f"Finished. The answer: {summary_table}; all tables in {results}/tables, figures in {results}/figures.",
+    def with_config(command: str) -> str:
+        if configfiles:
+            command += " --configfile " + " ".join(shlex.quote(str(f)) for f in configfiles)
+        if config_overrides:
+            command += " --config <the same values as this run>"
+        return command
+
+    if not answer_exists:
+        builds = with_config("snakemake sweep" if sweep else "snakemake")
+        text = (f"Finished the requested targets. The answer ({summary_table}) is not built yet: run `{builds}` "
+                "to build it.")
+        if profile_exists:
+            text += f" The dataset's profile (artists and faults per genre): {results}/faults/profile.md."
+        return text
+    report = f"{results}/sweep/report.html" if sweep else f"{results}/report.html"
+    # a path with spaces is pasted as one argument
+    command = with_config(f"snakemake {'sweep ' if sweep else ''}--report {shlex.quote(report)}")
+    where = f"the sweep's tables and figure in {results}/sweep" if sweep else \
+        f"all tables in {results}/tables, figures in {results}/figures"
+    lines = [f"Finished. The answer: {summary_table}; {where}.",
              f"Report (one HTML page, tables and figures): {command}"]
     if report_exists:
         lines.append(f"  ({report} exists from an earlier build: rebuild it to include this run.)")

@@ -182,7 +182,7 @@ rule training_curves:
         report(
             f"{RESULTS}/figures/training/{{condition}}.png",
             caption="../report/training_curves.rst",
-            category="5. Training",
+            category="6. Training",
             labels={"result": "training curves", "condition": "{condition}"},
         ),
     params:

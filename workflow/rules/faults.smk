@@ -78,7 +78,7 @@ for _table in FAULT_TABLES:
             report(
                 f"{RESULTS}/report/faults/{_table}.html",
                 caption=f"../report/faults_{_table}.rst",
-                category="5. Faults",
+                category="7. Faults",
                 labels={"table": _table},
             ),
         params:
@@ -103,7 +103,7 @@ rule faults_profile:
         page=report(
             f"{RESULTS}/report/faults/profile.html",
             caption="../report/faults_profile.rst",
-            category="5. Faults",
+            category="7. Faults",
             labels={"table": "profile"},
         ),
     params:

@@ -5,6 +5,18 @@
 # so each summary written by the partitions stage is rendered as an HTML page.
 
 
+from mgrfaults.evaluation.summary import report_requested, stale_report_problem
+
+# `snakemake --report` bundles the files as they are (Snakemake runs nothing for it): after a change of the
+# configuration not yet run, the report would show the earlier configuration's results as this one's. Checked
+# where `--report` is on the command line, for the study (a sweep's report reads the sweep's own tables; a sweep
+# point is this workflow loaded as a module, with a namespace).
+if workflow.modifier.namespace is None and not config["sweep"]["enabled"] and report_requested(sys.argv):
+    STALE_REPORT = stale_report_problem(RESULTS, runs(), SUMMARY_CONFIG_DIGEST)
+    if STALE_REPORT:
+        raise ConfigError(STALE_REPORT)
+
+
 localrules:
     report_answer,
     report_partition_summary,
@@ -34,7 +46,7 @@ rule report_partition_summary:
         report(
             f"{RESULTS}/report/partitions/{{condition}}/fold_{{fold}}_summary.html",
             caption="../report/partition_summary.rst",
-            category="4. Partitions",
+            category="5. Partitions",
             subcategory="{condition}",
             labels={"condition": "{condition}", "fold": "{fold}"},
         ),

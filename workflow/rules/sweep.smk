@@ -29,25 +29,25 @@ rule sweep_tables:
         drops=report(
             f"{SWEEP_DIR}/drop_by_strength.csv",
             caption="../report/sweep.rst",
-            category="5. Confound sweep",
+            category="8. Confound sweep",
             labels={"result": "drop per system, strength and seed", "format": "csv"},
         ),
         summary=report(
             f"{SWEEP_DIR}/drop_summary.csv",
             caption="../report/sweep.rst",
-            category="5. Confound sweep",
+            category="8. Confound sweep",
             labels={"result": "drop summary over seeds", "format": "csv"},
         ),
         attribution=report(
             f"{SWEEP_DIR}/attribution_by_strength.csv",
             caption="../report/sweep.rst",
-            category="5. Confound sweep",
+            category="8. Confound sweep",
             labels={"result": "attribution per strength and seed", "format": "csv"},
         ),
         figure=report(
             f"{SWEEP_DIR}/drop_by_strength.png",
             caption="../report/sweep.rst",
-            category="5. Confound sweep",
+            category="8. Confound sweep",
             labels={"result": "drop vs strength", "format": "png"},
         ),
     params:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 import subprocess
 from pathlib import Path
 from typing import Mapping, Sequence
@@ -46,6 +47,50 @@ def git_commit(repo: str | Path) -> str:
     except (OSError, subprocess.SubprocessError):
         return "unknown (not a git checkout)"
     return head + ("+dirty" if dirty else "")
+
+
+def report_requested(argv) -> bool:
+    """Whether Snakemake's command line ``argv`` builds a report from the files as they are: ``--report [PATH]`` or
+    ``--report=PATH``, without ``--report-after-run`` (which runs the workflow first)."""
+    argv = [str(a) for a in argv]
+    return "--report-after-run" not in argv and any(a == "--report" or a.startswith("--report=") for a in argv)
+
+
+def stale_report_problem(results, expected_runs, digest: str) -> str | None:
+    """Why a report built now from ``results`` would not describe this configuration, or None.
+
+    ``snakemake --report`` runs nothing: it bundles the files as they are. Refused here: the first page's answer
+    not built yet; a runs table lacking this configuration's runs or holding others
+    (:func:`mgrfaults.evaluation.tables.stale_runs_table`); a summary made under another configuration (its
+    digest, :func:`config_digest`, differs: a seed, a condition's method, ``evaluate.compare`` changed and not
+    run since).
+
+    Parameters
+    ----------
+    results : str or Path
+        The results folder.
+    expected_runs : iterable of (system, condition, fold)
+        This configuration's runs.
+    digest : str
+        This configuration's :func:`config_digest`.
+    """
+    from mgrfaults.evaluation.tables import stale_runs_table
+
+    results = Path(results)
+    rerun = "Run snakemake with this configuration first (the same --configfile and --config), then --report"
+    if not (results / "report" / "answer.html").exists():
+        return (f"{results / 'report' / 'answer.html'} is not built: the report's first page shows it. {rerun} "
+                "(the dataset_check target builds the dataset's profile only: results/faults/profile.md)")
+    problem = stale_runs_table(results / "tables" / "runs.csv", expected_runs)
+    if problem:
+        return problem
+    summary = results / "summary.md"
+    made = re.search(r"configuration digest `([0-9a-f]+)`", summary.read_text(errors="replace")) if summary.exists() \
+        else None
+    if made and made.group(1) != digest:
+        return (f"{summary} was made under configuration digest {made.group(1)}, this configuration's is {digest}: "
+                f"the report would show an earlier configuration's results as this one's. {rerun}")
+    return None
 
 
 def read_published(path) -> pd.DataFrame:

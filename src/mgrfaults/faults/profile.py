@@ -113,7 +113,8 @@ def profile_findings(profile: pd.DataFrame, bad_audio: int = 0) -> list[str]:
     findings = [f"{whole['excerpts']} excerpts in {len(genres)} genres"
                 + (f" ({bad_audio} undecodable file(s) skipped: dataset/bad_audio.csv)" if bad_audio else "") + "."]
     if whole["artists"]:
-        top = genres.sort_values(["largest_artist_share", "genre"], ascending=[False, True]).head(3)
+        known = genres[genres["largest_artist_excerpts"] > 0]  # a genre of unknown artists only has none to name
+        top = known.sort_values(["largest_artist_share", "genre"], ascending=[False, True]).head(3)
         named = ", ".join(f"{row.genre} {100 * row.largest_artist_share:.0f} % ({row.largest_artist}, "
                           f"{row.largest_artist_excerpts} of {row.excerpts})" for row in top.itertuples())
         findings.append(f"Largest share of one artist in a genre: {named}.")
