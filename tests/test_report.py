@@ -207,3 +207,7 @@ def test_report_of_a_study_without_a_difference_table(tmp_path):
     assert refused.returncode != 0 and not (tmp_path / "stale.html").exists()
     assert "results/tables/runs.csv lacks 2 run(s) of this configuration (first: 500_RSD/fault_filtered/fold_0" \
         in refused.stdout
+    # the same runs under another seed, not run since: the summary's configuration digest says so
+    reseeded = run_snakemake(workdir, {**config, "seed": 7}, extra_args=[*allowed, f"--report={tmp_path / 's.html'}"],
+                             check=False)
+    assert reseeded.returncode != 0 and "results/summary.md was made under configuration digest" in reseeded.stdout

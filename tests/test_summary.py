@@ -67,3 +67,31 @@ def test_tiny_run_writes_the_summary(tiny_run):
     for system in runs.system.unique():
         assert f"| {system} |" in text
     assert "configuration digest" in text
+
+
+def test_report_requested_reads_snakemakes_command_line():
+    from mgrfaults.evaluation.summary import report_requested
+
+    assert report_requested(["snakemake", "--report", "r.html"])
+    assert report_requested(["snakemake", "--report=r.html", "--configfile", "x.yaml"])
+    assert not report_requested(["snakemake", "--report", "r.html", "--report-after-run"])  # it runs first
+    assert not report_requested(["snakemake", "--cores", "2", "--report-stylesheet", "s.css"])
+
+
+def test_stale_report_problem_names_what_a_report_would_misstate(tmp_path):
+    from mgrfaults.evaluation.summary import stale_report_problem
+
+    runs = [("A", "standard", 0)]
+    assert "report/answer.html is not built" in stale_report_problem(tmp_path, runs, "abc")
+    (tmp_path / "report").mkdir()
+    (tmp_path / "report" / "answer.html").write_text("<table></table>")
+    (tmp_path / "tables").mkdir()
+    pd.DataFrame({"system": ["A"], "condition": ["standard"], "fold": [0], "accuracy": 0.5,
+                  "normalized_accuracy": 0.5}).to_csv(tmp_path / "tables" / "runs.csv", index=False)
+    assert stale_report_problem(tmp_path, runs, "abc") is None  # no summary yet: nothing says otherwise
+    assert "lacks 1 run(s)" in stale_report_problem(tmp_path, runs + [("B", "standard", 0)], "abc")
+    (tmp_path / "summary.md").write_text("Made by `x`; commit `c`, configuration digest `abc` (`...`).\n")
+    assert stale_report_problem(tmp_path, runs, "abc") is None
+    # a seed or a condition's method changed and not run since: the same runs, another configuration
+    assert "made under configuration digest abc, this configuration's is def" in stale_report_problem(
+        tmp_path, runs, "def")
