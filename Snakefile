@@ -13,7 +13,7 @@ min_version("9.0")
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))  # the library, also without `pip install -e`
 from mgrfaults.config import drop_null_conditions
 from mgrfaults.logs import finished_message
-from mgrfaults.overrides import coerce_to_schema
+from mgrfaults.overrides import typed_overrides
 
 CONFIG_SCHEMA = "workflow/schemas/config.schema.yaml"
 
@@ -22,10 +22,12 @@ CONFIG_SCHEMA = "workflow/schemas/config.schema.yaml"
 configfile: str(Path(workflow.basedir) / "config" / "config.yaml")
 
 
+# --config delivers nested values as strings ('4'): type them as the schema says before validating, and read its
+# values where the schema is free (a custom system's params) as YAML reads them
+config.update(typed_overrides(config, workflow.config_settings.config,
+                              yaml.safe_load(open(Path(workflow.basedir) / CONFIG_SCHEMA))))
 # a condition set to null is dropped: how a --configfile runs without one of the default's conditions
 drop_null_conditions(config)
-# --config delivers nested values as strings ('4'): type them as the schema says before validating
-config.update(coerce_to_schema(config, yaml.safe_load(open(Path(workflow.basedir) / CONFIG_SCHEMA))))
 # fills every default: the schema is the only place they are written (nested sections: `default: {}`)
 validate(config, CONFIG_SCHEMA, set_default=True)
 

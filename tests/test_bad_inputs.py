@@ -766,6 +766,33 @@ CASES.update({
 })
 
 
+def case_annotations_of_a_skipped_file(tmp_path, caplog):
+    """``on_bad_audio: skip`` leaves an undecodable file out of the listing; its annotation row is left out with a
+    warning, not refused as an id of another dataset."""
+    from mgrfaults.data.dataset import directory_metadata
+
+    for stem in ("blues.00000", "blues.00001", "blues.00002", "rock.00000"):
+        (tmp_path / stem.split(".")[0]).mkdir(exist_ok=True)
+        (tmp_path / stem.split(".")[0] / f"{stem}.au").write_bytes(b"audio")
+    listing = make_listing(["blues.00000", "blues.00001", "rock.00000"])  # blues.00002 skipped: it did not decode
+    listing["path"] = [str(tmp_path / t.split(".")[0] / f"{t}.au") for t in listing["track_id"]]
+    path = tmp_path / "ann.csv"
+    path.write_text("track_id,artist\nblues.00000,A\nblues.00002,A\nrock.00000,B\n")
+    with caplog.at_level("WARNING"):
+        meta = validate_metadata(directory_metadata(listing, path))
+    assert list(meta["track_id"]) == ["blues.00000", "blues.00001", "rock.00000"]
+    assert "1 annotated excerpt(s) did not decode and were skipped" in caplog.text and "blues.00002" in caplog.text
+    # an id of no file at all is still refused
+    path.write_text("track_id,artist\nblues.00000,A\nblues.00099,A\n")
+    with pytest.raises(InputError, match=r"track_id: 1 id\(s\) not in the dataset: \['blues\.00099'\]"):
+        directory_metadata(listing, path)
+
+
+CASES.update({
+    "41 annotations naming a file skipped as undecodable": case_annotations_of_a_skipped_file,
+})
+
+
 @pytest.mark.parametrize("case", list(CASES), ids=list(CASES))
 def test_bad_input(case, tmp_path, request):
     # a case takes tmp_path, and the fixtures it names after it (caplog, monkeypatch)

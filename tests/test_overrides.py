@@ -84,3 +84,18 @@ def test_a_condition_set_to_null_is_dropped(tmp_path, repo_root):
         "-n", "--config", "partitions={conditions: {standard: null, mine: {method: stratified}}}",
         "evaluate={compare: [mine, fault_filtered]}"]).stdout
     assert "results/partitions/mine/fold_0.csv" in plan and "results/partitions/standard/" not in plan
+
+
+def test_a_custom_systems_params_from_config_arrive_typed_as_from_a_configfile(schema):
+    from mgrfaults.overrides import typed_overrides
+
+    overrides = {"systems": {"custom": {"X": {"params": {"epochs": "2", "shuffle": "false", "rate": "0.5",
+                                                         "name": "mlp", "layers": ["64", "32"]}}}}}
+    config = {"seed": "7", **overrides}  # Snakemake has merged the --config values already, as strings
+    typed = typed_overrides(config, overrides, schema)
+    assert typed["systems"]["custom"]["X"]["params"] == {"epochs": 2, "shuffle": False, "rate": 0.5, "name": "mlp",
+                                                         "layers": [64, 32]}
+    assert typed["seed"] == 7
+    # a configfile's quoted string in a factory's params stays a string (only --config values are read again)
+    quoted = {"systems": {"custom": {"X": {"params": {"tag": "2014"}}}}}
+    assert typed_overrides(quoted, {}, schema)["systems"]["custom"]["X"]["params"]["tag"] == "2014"

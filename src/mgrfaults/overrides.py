@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from typing import Any, Mapping
 
+import yaml
+
 INTEGER = re.compile(r"^[+-]?\d+$")
 NULLS = {"null", "Null", "NULL", "~"}
 BOOLEANS = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
@@ -25,8 +27,12 @@ def _allowed_types(schema: Mapping[str, Any]) -> set[str]:
     return types
 
 
-def _coerce_scalar(text: str, schema: Mapping[str, Any]):
+def _coerce_scalar(text: str, schema: Mapping[str, Any], free_form_as_yaml: bool = False):
     types = _allowed_types(schema)
+    if not types and free_form_as_yaml:
+        # the schema leaves this value free (a custom system's params): read it as a --configfile would
+        parsed = yaml.safe_load(text)
+        return parsed if not isinstance(parsed, (dict, list)) else text
     if "string" in types:
         return text  # a string is valid here: keep what was written
     if "integer" in types and INTEGER.match(text):
@@ -47,7 +53,7 @@ def _branch_schemas(schema: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     return [schema] + list(schema.get("anyOf", [])) + list(schema.get("oneOf", []))
 
 
-def coerce_to_schema(value: Any, schema: Mapping[str, Any]) -> Any:
+def coerce_to_schema(value: Any, schema: Mapping[str, Any], free_form_as_yaml: bool = False) -> Any:
     """Return ``value`` with strings converted where the JSON schema asks for a number, boolean or null.
 
     Parameters
@@ -57,6 +63,11 @@ def coerce_to_schema(value: Any, schema: Mapping[str, Any]) -> Any:
     schema : mapping
         Its JSON schema (``properties``, ``additionalProperties``, ``items``, ``type``, ``anyOf``,
         ``oneOf`` are followed; other keywords are ignored).
+    free_form_as_yaml : bool
+        Also read the strings where the schema declares no type (``systems.custom.<name>.params``: a factory's
+        keyword arguments) as YAML scalars (``2`` -> 2, ``false`` -> False, ``0.5`` -> 0.5), as a ``--configfile``
+        gives them. For ``--config`` values only (:func:`typed_overrides`): a configfile's quoted ``"2014"`` stays
+        a string.
 
     Returns
     -------
@@ -73,11 +84,24 @@ def coerce_to_schema(value: Any, schema: Mapping[str, Any]) -> Any:
                     break
                 if isinstance(branch.get("additionalProperties"), dict):
                     sub = branch["additionalProperties"]
-            out[key] = coerce_to_schema(item, sub)
+            out[key] = coerce_to_schema(item, sub, free_form_as_yaml)
         return out
     if isinstance(value, list):
         items = next((b["items"] for b in _branch_schemas(schema) if isinstance(b.get("items"), dict)), {})
-        return [coerce_to_schema(item, items) for item in value]
+        return [coerce_to_schema(item, items, free_form_as_yaml) for item in value]
     if isinstance(value, str):
-        return _coerce_scalar(value, schema)
+        return _coerce_scalar(value, schema, free_form_as_yaml)
     return value
+
+
+def typed_overrides(config: Mapping[str, Any], overrides: Mapping[str, Any], schema: Mapping[str, Any]) -> dict:
+    """``config`` typed by the schema (:func:`coerce_to_schema`), with the ``--config`` ``overrides`` merged over it
+    again, their free-form values (a custom system's params) read as YAML scalars.
+
+    Snakemake reads ``--config 'systems={custom: {X: {params: {epochs: 2}}}}'`` with YAML's BaseLoader, so the
+    factory would get ``epochs='2'``, and ``false`` would arrive as the string ``'false'``, which is true.
+    """
+    from mgrfaults.config import deep_merge
+
+    typed = coerce_to_schema(config, schema)
+    return deep_merge(typed, coerce_to_schema(overrides or {}, schema, free_form_as_yaml=True))

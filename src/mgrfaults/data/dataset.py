@@ -375,6 +375,20 @@ def _prefixed_hint(listing: pd.DataFrame) -> str:
     return ""
 
 
+def _unlisted_files(listing: pd.DataFrame, track_ids) -> list[str]:
+    """Those of ``track_ids`` that name a file in the listing's genre folders which the listing does not hold: a
+    file the scan skipped as undecodable. An id is a file's stem, or ``<genre>.<stem>`` where stems repeat across
+    genres."""
+    if not len(track_ids) or "path" not in listing or not len(listing):
+        return []
+    present = set()
+    for folder in {Path(p).parent for p in listing["path"]}:
+        for entry in _entries(folder) if folder.is_dir() else []:
+            if entry.is_file():
+                present |= {entry.stem, f"{folder.name}.{entry.stem}"}
+    return sorted(set(track_ids) & (present - set(listing["track_id"])))
+
+
 def _warn_unannotated(track_ids: pd.Series, annotated: pd.Series, source) -> None:
     """Log the excerpts an annotations file leaves out: each becomes its own artist, with no known fault."""
     missing = sorted(set(track_ids) - set(annotated))
@@ -445,6 +459,13 @@ def directory_metadata(listing: pd.DataFrame, annotations=None, require_artist: 
     if annotations:
         ann = read_annotations(annotations, require_artist=require_artist)
         unknown = sorted(set(ann["track_id"]) - set(meta["track_id"]))
+        skipped = _unlisted_files(meta, unknown)
+        if skipped:
+            # files in the dataset's genre folders that the scan skipped (on_bad_audio: skip): annotated all the same
+            log.warning("%s: %d annotated excerpt(s) did not decode and were skipped (dataset/bad_audio.csv): %s; "
+                        "their rows are left out", annotations, len(skipped), skipped[:10])
+            ann = ann[~ann["track_id"].isin(skipped)]
+            unknown = sorted(set(unknown) - set(skipped))
         if unknown:
             raise InputError(
                 f"{annotations}: track_id: {len(unknown)} id(s) not in the dataset: {unknown[:10]}{_prefixed_hint(meta)}"
