@@ -210,6 +210,10 @@ def test_annotations_from_a_spreadsheet(tmp_path, caplog):
         ann = read_annotations(path)
     assert list(ann.columns) == ["track_id", "artist"] and list(ann["artist"]) == ["", "", "", "Band"]
     assert "3 artist cell(s) ['N/A', 'NA', 'None'] read as unknown" in caplog.text
+    # the words of metadata tools for "no artist": not one artist whom artist filtering would keep in one part
+    path.write_text("track_id,artist\nrock.00000,Unknown\nrock.00001,unknown artist\nrock.00002,-\n"
+                    "rock.00003,?\nrock.00004,Unknowns\n")
+    assert list(read_annotations(path)["artist"]) == ["", "", "", "", "Unknowns"]
     # a column with no name but a value is still refused; another separator is named as the cause
     path.write_text("track_id,artist,\nrock.00000,Band,x\n")
     with pytest.raises(InputError, match=r"unknown column\(s\) \['Unnamed: 2'\].*rename or remove them"):

@@ -158,7 +158,7 @@ def read_annotations(path, require_artist: bool = False) -> pd.DataFrame:
     are stripped, ids written as paths (``blues/blues.00012.wav``) become stems. Columns with neither
     a name nor a value (a spreadsheet's trailing commas) are dropped; an artist written as a missing
     value (``NA``, ``N/A``, ``None``, ...: the cells ``pandas.read_csv`` reads as missing by default,
-    :func:`mgrfaults.io.csv_read_back`) is unknown, as an empty cell: each such excerpt its own artist. Anything that would silently change the result is refused.
+    :func:`mgrfaults.io.csv_read_back`) or as one of :data:`UNKNOWN_ARTIST_WORDS` (``Unknown``, ``-``, ``?``) is unknown, as an empty cell: each such excerpt its own artist. Anything that would silently change the result is refused.
 
     Parameters
     ----------
@@ -217,8 +217,10 @@ def read_annotations(path, require_artist: bool = False) -> pd.DataFrame:
     if dup:
         raise InputError(f"{path}: track_id: {len(dup)} id(s) annotated more than once: {dup[:10]}")
     if "artist" in table.columns:
-        # a spreadsheet's "unknown" (NA, N/A, None): not one artist shared by all those excerpts
-        placeholder = (table["artist"] != "") & csv_read_back(table["artist"]).isna().to_numpy()
+        # a spreadsheet's "unknown" (NA, N/A, None; Unknown, Unknown Artist, -, ?): not one artist shared by all
+        # those excerpts, whom artist filtering would then keep in one part
+        placeholder = (table["artist"] != "") & (csv_read_back(table["artist"]).isna().to_numpy()
+                                                 | table["artist"].str.lower().isin(UNKNOWN_ARTIST_WORDS).to_numpy())
         if placeholder.any():
             log.info("%s: %d artist cell(s) %s read as unknown (each excerpt its own artist)", path,
                      int(placeholder.sum()), sorted(set(table["artist"][placeholder])))
@@ -254,6 +256,8 @@ def _normalise_text(text: str) -> str:
 
 
 UNKNOWN_ARTIST_PREFIX = "unknown:"
+#: artist cells (compared in lower case) that say the artist is not known, beside pandas' missing-value cells
+UNKNOWN_ARTIST_WORDS = ("unknown", "unknown artist", "-", "--", "?", "??")
 """``unknown:<track_id>``: an excerpt of unknown artist, its own artist (never merged with another)."""
 
 
