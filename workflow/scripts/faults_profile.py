@@ -14,7 +14,7 @@ snakemake = globals()["snakemake"]  # injected by Snakemake's script directive
 
 log = setup_script_logging(snakemake.log)
 profile = dataset_profile(read_metadata(snakemake.input.metadata), read_detected(snakemake.input.detected))
-bad_audio = len(pd.read_csv(snakemake.input.bad_audio))
+bad_audio = list(pd.read_csv(snakemake.input.bad_audio, dtype=str, keep_default_na=False)["path"])
 write_csv_atomic(profile, snakemake.output.table)
 write_text_atomic(snakemake.output.markdown, profile_markdown(profile, snakemake.params.source, bad_audio))
 write_text_atomic(snakemake.output.page, html_page(profile, "Dataset profile: artists and detected faults per genre",

@@ -11,6 +11,8 @@ beside it. Pure functions on tables; the workflow's ``faults_profile`` job write
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 
 from mgrfaults.data.annotations import UNKNOWN_ARTIST_PREFIX
@@ -97,21 +99,27 @@ def dataset_profile(metadata: pd.DataFrame, detected: pd.DataFrame) -> pd.DataFr
     return profile.merge(stats, left_on="genre", right_index=True, how="left", validate="one_to_one")
 
 
-def profile_findings(profile: pd.DataFrame, bad_audio: int = 0) -> list[str]:
-    """What :func:`dataset_profile`'s table says, as sentences: the largest artist shares, the excerpts that share
-    an artist, the detected faults.
+def profile_findings(profile: pd.DataFrame, bad_audio=()) -> list[str]:
+    """What :func:`dataset_profile`'s table says, as sentences: the files skipped, the largest artist shares, the
+    excerpts that share an artist, the detected faults.
 
     Parameters
     ----------
     profile : DataFrame
         :func:`dataset_profile`'s table.
-    bad_audio : int
-        Files the data stage skipped as undecodable (``dataset.on_bad_audio: skip``).
+    bad_audio : sequence of str
+        The paths of the files the data stage skipped as undecodable (``dataset.on_bad_audio: skip``), each in its
+        genre's folder.
     """
     genres = profile[profile["genre"] != "all"]
     whole = profile[profile["genre"] == "all"].iloc[0]
-    findings = [f"{whole['excerpts']} excerpts in {len(genres)} genres"
-                + (f" ({bad_audio} undecodable file(s) skipped: dataset/bad_audio.csv)" if bad_audio else "") + "."]
+    findings = [f"{whole['excerpts']} excerpts in {len(genres)} genres."]
+    if len(bad_audio):
+        folders = pd.Series([Path(p).parent.name for p in bad_audio]).value_counts().sort_index()
+        emptied = sorted(set(folders.index) - set(genres["genre"]))
+        findings.append(f"{len(bad_audio)} undecodable file(s) skipped (dataset/bad_audio.csv): "
+                        + ", ".join(f"{n} in {folder}" for folder, n in folders.items())
+                        + (f"; left without any excerpt: {', '.join(emptied)}" if emptied else "") + ".")
     if whole["artists"]:
         known = genres[genres["largest_artist_excerpts"] > 0]  # a genre of unknown artists only has none to name
         top = known.sort_values(["largest_artist_share", "genre"], ascending=[False, True]).head(3)
@@ -132,7 +140,7 @@ def profile_findings(profile: pd.DataFrame, bad_audio: int = 0) -> list[str]:
     return findings
 
 
-def profile_markdown(profile: pd.DataFrame, source: str, bad_audio: int = 0) -> str:
+def profile_markdown(profile: pd.DataFrame, source: str, bad_audio=()) -> str:
     """``profile`` as a Markdown page headed by ``source`` (where the dataset came from): its
     :func:`profile_findings`, then the table."""
     return "\n".join([f"# Dataset profile: {source}", "", *profile_findings(profile, bad_audio), "",
