@@ -12,6 +12,7 @@ min_version("9.0")
 
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))  # the library, also without `pip install -e`
 from mgrfaults.config import drop_null_conditions
+from mgrfaults.evaluation.summary import stale_report_problem
 from mgrfaults.logs import finished_message
 from mgrfaults.overrides import typed_overrides
 
@@ -78,7 +79,9 @@ onsuccess:
             configfiles=[os.path.relpath(f) for f in workflow.overwrite_configfiles],
             config_overrides=bool(workflow.config_settings.config),  # --config values
             report_exists=Path(f"{RESULTS}/{'sweep/' if config['sweep']['enabled'] else ''}report.html").exists(),
-            answer_exists=Path(ANSWER_TABLE).exists(),
+            # built, and this configuration's (a report of it would not be refused: mgrfaults.evaluation.summary)
+            answer_exists=Path(ANSWER_TABLE).exists()
+            and (config["sweep"]["enabled"] or not stale_report_problem(RESULTS, runs(), SUMMARY_CONFIG_DIGEST)),
             sweep=config["sweep"]["enabled"],
             profile_exists=Path(f"{RESULTS}/faults/profile.md").exists(),
         )

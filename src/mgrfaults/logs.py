@@ -110,7 +110,8 @@ def finished_message(results: str, summary_table: str, configfiles=(), config_ov
     report_exists : bool
         The report the command names exists already (from an earlier ``--report``; a run never writes it).
     answer_exists : bool
-        ``summary_table`` exists: False after a run of other targets (a stage's files, a benchmark), which
+        ``summary_table`` exists and was made under this configuration: False after a run of other targets (a
+        stage's files, a benchmark, ``dataset_check``) that left it unbuilt or an earlier configuration's, which
         then says so instead of pointing at a table it did not build.
     sweep : bool
         ``sweep.enabled``: the answer is the sweep's, built by the ``sweep`` target, whose report is
@@ -129,8 +130,8 @@ def finished_message(results: str, summary_table: str, configfiles=(), config_ov
 
     if not answer_exists:
         builds = with_config("snakemake sweep" if sweep else "snakemake")
-        text = (f"Finished the requested targets. The answer ({summary_table}) is not built yet: run `{builds}` "
-                "to build it.")
+        text = (f"Finished the requested targets. The answer ({summary_table}) is not built yet for this "
+                f"configuration: run `{builds}` to build it.")
         if profile_exists:
             text += f" The dataset's profile (artists and faults per genre): {results}/faults/profile.md."
         return text
