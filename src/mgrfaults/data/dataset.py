@@ -381,12 +381,13 @@ def _unlisted_files(listing: pd.DataFrame, track_ids) -> list[str]:
     genres."""
     if not len(track_ids) or "path" not in listing or not len(listing):
         return []
-    present = set()
+    listed = {Path(p).absolute() for p in listing["path"]}
+    unlisted = set()
     for folder in {Path(p).parent for p in listing["path"]}:
         for entry in _entries(folder) if folder.is_dir() else []:
-            if entry.is_file():
-                present |= {entry.stem, f"{folder.name}.{entry.stem}"}
-    return sorted(set(track_ids) & (present - set(listing["track_id"])))
+            if entry.is_file() and entry.absolute() not in listed:
+                unlisted |= {entry.stem, f"{folder.name}.{entry.stem}"}
+    return sorted(set(track_ids) & (unlisted - set(listing["track_id"])))
 
 
 def _warn_unannotated(track_ids: pd.Series, annotated: pd.Series, source) -> None:
