@@ -90,11 +90,11 @@ def test_a_custom_systems_params_from_config_arrive_typed_as_from_a_configfile(s
     from mgrfaults.overrides import typed_overrides
 
     overrides = {"systems": {"custom": {"X": {"params": {"epochs": "2", "shuffle": "false", "rate": "0.5",
-                                                         "name": "mlp", "layers": ["64", "32"]}}}}}
+                                                         "name": "mlp", "layers": ["64", "32"], "at": "@x"}}}}}
     config = {"seed": "7", **overrides}  # Snakemake has merged the --config values already, as strings
     typed = typed_overrides(config, overrides, schema)
     assert typed["systems"]["custom"]["X"]["params"] == {"epochs": 2, "shuffle": False, "rate": 0.5, "name": "mlp",
-                                                         "layers": [64, 32]}
+                                                         "layers": [64, 32], "at": "@x"}
     assert typed["seed"] == 7
     # a configfile's quoted string in a factory's params stays a string (only --config values are read again)
     quoted = {"systems": {"custom": {"X": {"params": {"tag": "2014"}}}}}

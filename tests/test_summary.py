@@ -95,3 +95,10 @@ def test_stale_report_problem_names_what_a_report_would_misstate(tmp_path):
     # a seed or a condition's method changed and not run since: the same runs, another configuration
     assert "made under configuration digest abc, this configuration's is def" in stale_report_problem(
         tmp_path, runs, "def")
+    # the dataset made again since the summary (dataset_check under another seed): its results are of the old one
+    import os
+
+    (tmp_path / "dataset").mkdir()
+    (tmp_path / "dataset" / "metadata.csv").write_text("track_id\n")
+    os.utime(tmp_path / "summary.md", (1, 1))
+    assert "dataset/metadata.csv is newer than" in stale_report_problem(tmp_path, runs, "abc")

@@ -31,7 +31,10 @@ def _coerce_scalar(text: str, schema: Mapping[str, Any], free_form_as_yaml: bool
     types = _allowed_types(schema)
     if not types and free_form_as_yaml:
         # the schema leaves this value free (a custom system's params): read it as a --configfile would
-        parsed = yaml.safe_load(text)
+        try:
+            parsed = yaml.safe_load(text)
+        except yaml.YAMLError:  # not a YAML scalar (@x, *x, !x, `x`): the text it is
+            return text
         return parsed if not isinstance(parsed, (dict, list)) else text
     if "string" in types:
         return text  # a string is valid here: keep what was written

@@ -257,7 +257,7 @@ def _normalise_text(text: str) -> str:
 
 UNKNOWN_ARTIST_PREFIX = "unknown:"
 #: artist cells (compared in lower case) that say the artist is not known, beside pandas' missing-value cells
-UNKNOWN_ARTIST_WORDS = ("unknown", "unknown artist", "-", "--", "?", "??")
+UNKNOWN_ARTIST_WORDS = ("unknown", "unknown artist", "[unknown]", "(unknown)", "<unknown>", "-", "--", "?", "??")
 """``unknown:<track_id>``: an excerpt of unknown artist, its own artist (never merged with another)."""
 
 

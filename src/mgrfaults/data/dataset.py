@@ -376,16 +376,18 @@ def _prefixed_hint(listing: pd.DataFrame) -> str:
 
 
 def _unlisted_files(listing: pd.DataFrame, track_ids) -> list[str]:
-    """Those of ``track_ids`` that name a file in the listing's genre folders which the listing does not hold: a
-    file the scan skipped as undecodable. An id is a file's stem, or ``<genre>.<stem>`` where stems repeat across
-    genres."""
+    """Those of ``track_ids`` that name an audio file in the listing's genre folders which the listing does not
+    hold: a file the scan skipped as undecodable. An id is a file's stem, or ``<genre>.<stem>`` where stems repeat
+    across genres; an audio file has one of the listing's own suffixes or one of :data:`AUDIO_EXTENSIONS` (a
+    ``notes.txt`` beside the audio is no excerpt)."""
     if not len(track_ids) or "path" not in listing or not len(listing):
         return []
     listed = {Path(p).absolute() for p in listing["path"]}
+    suffixes = {Path(p).suffix.lower() for p in listing["path"]} | audio_suffixes(AUDIO_EXTENSIONS)
     unlisted = set()
     for folder in {Path(p).parent for p in listing["path"]}:
         for entry in _entries(folder) if folder.is_dir() else []:
-            if entry.is_file() and entry.absolute() not in listed:
+            if _is_audio(entry, suffixes) and entry.absolute() not in listed:
                 unlisted |= {entry.stem, f"{folder.name}.{entry.stem}"}
     return sorted(set(track_ids) & (unlisted - set(listing["track_id"])))
 

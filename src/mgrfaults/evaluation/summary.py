@@ -63,7 +63,8 @@ def stale_report_problem(results, expected_runs, digest: str) -> str | None:
     not built yet; a runs table lacking this configuration's runs or holding others
     (:func:`mgrfaults.evaluation.tables.stale_runs_table`); a summary made under another configuration (its
     digest, :func:`config_digest`, differs: a seed, a condition's method, ``evaluate.compare`` changed and not
-    run since).
+    run since); a dataset made again after the summary (``dataset/metadata.csv`` newer: ``dataset_check`` under
+    another configuration, then the report asked for under the first).
 
     Parameters
     ----------
@@ -90,6 +91,11 @@ def stale_report_problem(results, expected_runs, digest: str) -> str | None:
     if made and made.group(1) != digest:
         return (f"{summary} was made under configuration digest {made.group(1)}, this configuration's is {digest}: "
                 f"the report would show an earlier configuration's results as this one's. {rerun}")
+    metadata = results / "dataset" / "metadata.csv"
+    if summary.exists() and metadata.exists() and metadata.stat().st_mtime > summary.stat().st_mtime:
+        # the dataset was made again since (a dataset_check under another seed, say): the results are of the old one
+        return (f"{metadata} is newer than {summary}: the dataset was made again after the results were, so the "
+                f"report would show the new dataset's profile beside the old one's results. {rerun}")
     return None
 
 
