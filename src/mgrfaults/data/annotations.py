@@ -158,7 +158,9 @@ def read_annotations(path, require_artist: bool = False) -> pd.DataFrame:
     are stripped, ids written as paths (``blues/blues.00012.wav``) become stems. Columns with neither
     a name nor a value (a spreadsheet's trailing commas) are dropped; an artist written as a missing
     value (``NA``, ``N/A``, ``None``, ...: the cells ``pandas.read_csv`` reads as missing by default,
-    :func:`mgrfaults.io.csv_read_back`) or as one of :data:`UNKNOWN_ARTIST_WORDS` (``Unknown``, ``-``, ``?``) is unknown, as an empty cell: each such excerpt its own artist. Anything that would silently change the result is refused.
+    :func:`mgrfaults.io.csv_read_back`) or as one of :data:`UNKNOWN_ARTIST_WORDS` (``Unknown``, ``-``, ``?``)
+    is unknown, as an empty cell: each such excerpt its own artist. Anything that would silently change the result
+    is refused.
 
     Parameters
     ----------
@@ -256,9 +258,9 @@ def _normalise_text(text: str) -> str:
 
 
 UNKNOWN_ARTIST_PREFIX = "unknown:"
+"""``unknown:<track_id>``: an excerpt of unknown artist, its own artist (never merged with another)."""
 #: artist cells (compared in lower case) that say the artist is not known, beside pandas' missing-value cells
 UNKNOWN_ARTIST_WORDS = ("unknown", "unknown artist", "[unknown]", "(unknown)", "<unknown>", "-", "--", "?", "??")
-"""``unknown:<track_id>``: an excerpt of unknown artist, its own artist (never merged with another)."""
 
 
 def _artist_key(artist: str) -> str:
