@@ -78,7 +78,8 @@ def stale_report_problem(results, expected_runs, digest: str) -> str | None:
     from mgrfaults.evaluation.tables import stale_runs_table
 
     results = Path(results)
-    rerun = "Run snakemake with this configuration first (the same --configfile and --config), then --report"
+    rerun = ("Run snakemake with this configuration first (the same --configfile and --config; under "
+             "`--rerun-triggers mtime` a changed configuration reruns nothing), then --report")
     if not (results / "report" / "answer.html").exists():
         return (f"{results / 'report' / 'answer.html'} is not built: the report's first page shows it. {rerun} "
                 "(the dataset_check target builds the dataset's profile only: results/faults/profile.md)")
