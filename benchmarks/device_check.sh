@@ -29,7 +29,7 @@
 #      NETS_TABLE (the epochs each ran to patience at GTZAN size, measured on a CPU through the workflow) trained
 #      by train_mlp for exactly those epochs, HDF5 read, graph capture and validation passes included, and where
 #      each net's seconds went; OUT/replay.json. By default the standard condition's four nets (REPLAY_ARGS="" for
-#      the table's eight, which take longer than this step's limit);
+#      the table's sixteen, config/gtzan.yaml's grid, which take longer than this step's limit);
 #   workflow_grid: `benchmarks/grid.py`: the 2014 grid itself through Snakemake on this GPU (needs the wheels):
 #      the GTZAN-size synthetic dataset, its features and partitions on the machine's cores, then every net
 #      trained to patience (stacked by shape, as `systems.dnn.stack: auto` does on a GPU), timed; under
