@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import os
+import re
 import shutil
 import tarfile
 import warnings
@@ -782,14 +783,12 @@ def case_annotations_of_a_skipped_file(tmp_path, caplog):
         meta = validate_metadata(directory_metadata(listing, path))
     assert list(meta["track_id"]) == ["blues.00000", "blues.00001", "rock.00000"]
     assert "1 annotated excerpt(s) did not decode and were skipped" in caplog.text and "blues.00002" in caplog.text
-    # an id of no audio file is still refused: no file at all, or a text file beside the audio
+    # an id of no audio file is still refused: a text file beside the audio, or no file at all
     (tmp_path / "blues" / "notes.txt").write_text("my notes")
-    path.write_text("track_id,artist\nblues.00000,A\nnotes,A\n")
-    with pytest.raises(InputError, match=r"track_id: 1 id\(s\) not in the dataset: \['notes'\]"):
-        directory_metadata(listing, path)
-    path.write_text("track_id,artist\nblues.00000,A\nblues.00099,A\n")
-    with pytest.raises(InputError, match=r"track_id: 1 id\(s\) not in the dataset: \['blues\.00099'\]"):
-        directory_metadata(listing, path)
+    for absent in ("notes", "blues.00099"):
+        path.write_text(f"track_id,artist\nblues.00000,A\n{absent},A\n")
+        with pytest.raises(InputError, match=rf"track_id: 1 id\(s\) not in the dataset: \['{re.escape(absent)}'\]"):
+            directory_metadata(listing, path)
 
 
 CASES.update({
