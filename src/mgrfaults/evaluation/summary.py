@@ -30,6 +30,11 @@ PUBLISHED_COLUMNS = ["system", "condition", "accuracy", "normalized_accuracy", "
 METRICS = (("accuracy", "Accuracy"), ("normalized_accuracy", "Normalised accuracy (mean per-class recall)"))
 
 
+#: how results/summary.md names its configuration digest: written by summary_markdown, read back by
+#: stale_report_problem
+DIGEST_IN_SUMMARY = "configuration digest `{}`"
+
+
 def config_digest(config: Mapping) -> str:
     """SHA-256 (first 16 hex digits) of the configuration as canonical JSON (sorted keys)."""
     text = json.dumps(config, sort_keys=True, default=str, separators=(",", ":"))
@@ -87,8 +92,8 @@ def stale_report_problem(results, expected_runs, digest: str) -> str | None:
     if problem:
         return problem
     summary = results / "summary.md"
-    made = re.search(r"configuration digest `([0-9a-f]+)`", summary.read_text(errors="replace")) if summary.exists() \
-        else None
+    pattern = re.escape(DIGEST_IN_SUMMARY).replace(re.escape("{}"), "([0-9a-f]+)")
+    made = re.search(pattern, summary.read_text(errors="replace")) if summary.exists() else None
     if made and made.group(1) != digest:
         return (f"{summary} was made under configuration digest {made.group(1)}, this configuration's is {digest}: "
                 f"the report would show an earlier configuration's results as this one's. {rerun}")
@@ -171,7 +176,7 @@ def summary_markdown(
     lines = [
         "# Summary: accuracy by condition",
         "",
-        f"Made by `{command}`; commit `{commit}`, configuration digest `{digest}` "
+        f"Made by `{command}`; commit `{commit}`, {DIGEST_IN_SUMMARY.format(digest)} "
         "(`mgrfaults.evaluation.summary.config_digest`).",
         "",
         f"Each cell: mean over folds, percent, [{100 * confidence:.0f}% interval] (`tables/accuracy_<condition>.csv`: "
