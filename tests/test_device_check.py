@@ -105,7 +105,8 @@ def test_grid_replay_trains_each_net_for_its_tables_epochs_on_a_part_of_its_size
     alone = [r for r in rows.values() if len(r["nets"]) == 1]
     for r in alone:  # a net trained alone says where its seconds went, and its rate against the bare loop's
         assert 0 <= r["capture_s"] < r["seconds"] and r["setup_s"] < r["seconds"] and r["validation_pass_s"] > 0
-        assert r["of_loop"] == pytest.approx(r["frames_per_s"] / r["loop_frames_per_s"], rel=0.01)
+        # of_loop is written to 3 decimals, so a small ratio (0.02 on a busy CPU) is within 0.0005 of the exact one
+        assert r["of_loop"] == pytest.approx(r["frames_per_s"] / r["loop_frames_per_s"], rel=0.01, abs=6e-4)
 
 
 def test_time_breakdown_splits_a_runs_seconds():
