@@ -84,5 +84,6 @@ onsuccess:
             and (config["sweep"]["enabled"] or not stale_report_problem(RESULTS, runs(), SUMMARY_CONFIG_DIGEST)),
             sweep=config["sweep"]["enabled"],
             profile_exists=Path(f"{RESULTS}/faults/profile.md").exists(),
+            configuration=CONFIGURATION_FILE if Path(CONFIGURATION_FILE).exists() else None,
         )
     )

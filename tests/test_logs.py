@@ -47,6 +47,13 @@ def test_finished_message_names_the_answer_and_the_report_command():
     # a path with spaces is quoted: the printed command pastes as it reads
     spaced = finished_message("/tmp/my results", "/tmp/my results/tables/runs.csv", ["my config.yaml"])
     assert "snakemake --report '/tmp/my results/report.html' --configfile 'my config.yaml'" in spaced
+    # the run's configuration file holds its --config values: the report command takes it, and it is named
+    configured = finished_message("results", "results/tables/runs.csv", ["my.yaml"], config_overrides=True,
+                                  configuration="results/configuration.yaml")
+    assert "snakemake --report results/report.html --configfile results/configuration.yaml\n" in configured
+    assert "every default filled in: results/configuration.yaml" in configured
+    plain = finished_message("results", "results/tables/runs.csv", ["my.yaml"], configuration="results/configuration.yaml")
+    assert "snakemake --report results/report.html --configfile my.yaml\n" in plain
 
 
 def test_finished_message_after_other_targets_does_not_point_at_an_unbuilt_answer():

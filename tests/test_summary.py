@@ -1,12 +1,16 @@
 """results/summary.md: the tables a README quotes, with provenance; the published-values CSV."""
 
+import re
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from conftest import run_snakemake
+from mgrfaults.config import load_config
 from mgrfaults.errors import InputError
-from mgrfaults.evaluation.summary import PUBLISHED_COLUMNS, config_digest, read_published, summary_markdown
+from mgrfaults.evaluation.summary import (PUBLISHED_COLUMNS, config_digest, configuration_file_text, read_published,
+                                          summary_markdown)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -67,6 +71,30 @@ def test_tiny_run_writes_the_summary(tiny_run):
     for system in runs.system.unique():
         assert f"| {system} |" in text
     assert "configuration digest" in text
+    # the run's configuration as a file, which gives this run again: the same digest, and nothing to rerun
+    configuration = tiny_run / "results" / "configuration.yaml"
+    digest = re.search(r"configuration digest `([0-9a-f]+)`", text).group(1)
+    assert config_digest(load_config(configuration)) == digest
+    assert "`snakemake --cores all --configfile results/configuration.yaml` makes it again" in text
+    again = run_snakemake(tiny_run, extra_args=["-n", "--configfile", str(configuration)])
+    assert "Nothing to be done" in again.stdout, again.stdout[-3000:]
+
+
+@pytest.mark.parametrize("overlays", [(), ("config/gtzan.yaml",), ("config/sweep_quick.yaml",),
+                                      ({"partitions": {"conditions": {"standard": None, "mine": {"method": "stratified"}}},
+                                        "evaluate": {"compare": []}, "seed": 7},)],
+                         ids=["default", "gtzan", "sweep_quick", "a default condition dropped"])
+def test_configuration_file_gives_its_run_again(tmp_path, overlays):
+    config = load_config(*[ROOT / o if isinstance(o, str) else o for o in overlays])
+    path = tmp_path / "results dir" / "configuration.yaml"
+    path.parent.mkdir()
+    text = configuration_file_text(config, config_digest(config), str(path))
+    path.write_text(text)
+    again = load_config(path)  # the embedded default, then this file alone: as `--configfile` it
+    assert again == config and config_digest(again) == config_digest(config)
+    target = "snakemake sweep" if config["sweep"]["enabled"] else "snakemake"
+    assert f"#   {target} --cores all --configfile '{path}'\n" in text
+    assert f"configuration digest `{config_digest(config)}`" in text
 
 
 def test_report_requested_reads_snakemakes_command_line():

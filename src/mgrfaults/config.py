@@ -187,6 +187,34 @@ def load_config(*overlays: Mapping | str | Path) -> dict:
     return validate(drop_null_conditions(config))
 
 
+def config_as_run(config: Mapping[str, Any], default: Mapping[str, Any] | None = None) -> dict:
+    """A configuration file that gives a run ``config`` again: ``--configfile`` it alone, or :func:`load_config` it.
+
+    ``config`` is validated (every default filled), so the file names every key; what it must add is a null for
+    each of the embedded default's conditions the run dropped, since a ``--configfile`` merges its conditions into
+    the default's (:func:`drop_null_conditions`).
+
+    Parameters
+    ----------
+    config : mapping
+        The validated configuration of a run.
+    default : mapping, optional
+        The embedded default (``config/config.yaml``), read when not given.
+
+    Returns
+    -------
+    dict
+        A deep copy of ``config``, with ``partitions.conditions.<name>: None`` for each dropped default condition.
+    """
+    if default is None:
+        default = yaml.safe_load(DEFAULT_CONFIG_PATH.read_text())
+    as_run = copy.deepcopy(dict(config))
+    conditions = as_run.setdefault("partitions", {}).setdefault("conditions", {})
+    for name in (default.get("partitions") or {}).get("conditions") or {}:
+        conditions.setdefault(name, None)
+    return as_run
+
+
 def complete_dnn_variants(dnn: Mapping[str, Any]) -> dict:
     """``systems.dnn`` with every variant completed by the schema's default of that variant.
 

@@ -93,7 +93,7 @@ def _exit_on_sigterm(script_pid, signum, frame):
 
 def finished_message(results: str, summary_table: str, configfiles=(), config_overrides: bool = False,
                      report_exists: bool = False, answer_exists: bool = True, sweep: bool = False,
-                     profile_exists: bool = False) -> str:
+                     profile_exists: bool = False, configuration: str | None = None) -> str:
     """What a finished run prints last: where the answer is and how to build the report.
 
     Parameters
@@ -118,6 +118,9 @@ def finished_message(results: str, summary_table: str, configfiles=(), config_ov
         ``<results>/sweep/report.html``.
     profile_exists : bool
         ``<results>/faults/profile.md`` exists (the ``dataset_check`` target): named when the answer is not built.
+    configuration : str, optional
+        ``<results>/configuration.yaml``, when the run wrote it: named, and the report command of a run with
+        ``--config`` values takes it instead (it holds them).
     """
     import shlex
 
@@ -137,11 +140,17 @@ def finished_message(results: str, summary_table: str, configfiles=(), config_ov
         return text
     report = f"{results}/sweep/report.html" if sweep else f"{results}/report.html"
     # a path with spaces is pasted as one argument
-    command = with_config(f"snakemake {'sweep ' if sweep else ''}--report {shlex.quote(report)}")
+    command = f"snakemake {'sweep ' if sweep else ''}--report {shlex.quote(report)}"
+    # --config values cannot be spelled out again here; the configuration file holds them, and every other value
+    command = (f"{command} --configfile {shlex.quote(configuration)}" if configuration and config_overrides
+               else with_config(command))
     where = f"the sweep's tables and figure in {results}/sweep" if sweep else \
         f"all tables in {results}/tables, figures in {results}/figures"
     lines = [f"Finished. The answer: {summary_table}; {where}.",
              f"Report (one HTML page, tables and figures): {command}"]
     if report_exists:
         lines.append(f"  ({report} exists from an earlier build: rebuild it to include this run.)")
+    if configuration:
+        lines.append(f"This run's configuration, every default filled in: {configuration} (`--configfile` it "
+                     "alone to run or report the same configuration again).")
     return "\n".join(lines)

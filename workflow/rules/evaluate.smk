@@ -1,11 +1,17 @@
 # Stage: evaluate. Per-run metrics, the runs table, the study's tables and figures.
 # Reads predictions/{system}/{condition}/fold_{fold}.csv (train) and dataset/metadata.csv (data).
 
-from mgrfaults.evaluation.summary import config_digest as _config_digest, git_commit as _git_commit
+from mgrfaults.evaluation.summary import (
+    config_digest as _config_digest,
+    configuration_file_text as _configuration_file_text,
+    git_commit as _git_commit,
+)
 
 # provenance of results/summary.md: the checkout's commit and the digest of the validated config
 SUMMARY_COMMIT = _git_commit(workflow.basedir)
 SUMMARY_CONFIG_DIGEST = _config_digest(config)
+# the validated config as a file that gives this run again (results/configuration.yaml)
+CONFIGURATION_FILE = f"{RESULTS}/configuration.yaml"
 
 
 wildcard_constraints:
@@ -14,6 +20,7 @@ wildcard_constraints:
 
 localrules:
     evaluate_runs,
+    configuration,
 
 
 rule evaluate_runs:
@@ -195,10 +202,27 @@ rule training_curves:
         "../scripts/training_curves.py"
 
 
+rule configuration:
+    """results/configuration.yaml: the validated configuration, every default filled in, as a file that
+    `--configfile` alone runs again (the digest summary.md names)."""
+    output:
+        CONFIGURATION_FILE,
+    params:
+        text=_configuration_file_text(config, SUMMARY_CONFIG_DIGEST, CONFIGURATION_FILE),
+    log:
+        f"{RESULTS}/logs/evaluate/configuration.log",
+    conda:
+        "../envs/mgrfaults.yaml"
+    script:
+        "../scripts/configuration.py"
+
+
 rule summary:
     """results/summary.md: accuracy and normalised accuracy, systems x conditions, the difference,
-    intervals, test sizes, the published values when filled in, the commit and config digest."""
+    intervals, test sizes, the published values when filled in, the commit and config digest, and the
+    command that runs its configuration again."""
     input:
+        configuration=CONFIGURATION_FILE,
         tables=[f"{RESULTS}/tables/accuracy_{c}.csv" for c in CONDITIONS],
         difference=[f"{RESULTS}/tables/difference.csv"] if HAS_DIFFERENCE else [],
         published=str(Path(workflow.basedir) / "resources" / "published_accuracies.csv"),

@@ -63,6 +63,7 @@ rule sweep_tables:
 
 
 rule sweep:
-    """Target: the confound sweep's tables and figure."""
+    """Target: the confound sweep's tables and figure, and the configuration that gives them again."""
     input:
         rules.sweep_tables.output,
+        CONFIGURATION_FILE,

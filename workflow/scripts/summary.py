@@ -1,5 +1,6 @@
 """Snakemake entry point: results/summary.md (accuracy tables by condition, difference, provenance)."""
 
+import shlex
 from pathlib import Path
 
 import pandas as pd
@@ -20,7 +21,7 @@ text = summary_markdown(
     read_published(snakemake.input.published),
     snakemake.params.commit,
     snakemake.params.digest,
-    command="snakemake --cores all (rule summary)",
+    command=f"snakemake --cores all --configfile {shlex.quote(snakemake.input.configuration)}",
     confidence=snakemake.params.confidence,
 )
 write_text_atomic(snakemake.output[0], text)

@@ -14,14 +14,16 @@ import hashlib
 import json
 import math
 import re
+import shlex
 import subprocess
 from pathlib import Path
 from typing import Mapping, Sequence
 
 import pandas as pd
+import yaml
 
 from mgrfaults.errors import InputError
-from mgrfaults.config import section_defaults
+from mgrfaults.config import config_as_run, section_defaults
 
 # the schema's defaults (workflow/schemas/config.schema.yaml): the one place a default is written
 _EVALUATE = section_defaults("evaluate")
@@ -39,6 +41,35 @@ def config_digest(config: Mapping) -> str:
     """SHA-256 (first 16 hex digits) of the configuration as canonical JSON (sorted keys)."""
     text = json.dumps(config, sort_keys=True, default=str, separators=(",", ":"))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def configuration_file_text(config: Mapping, digest: str, path: str) -> str:
+    """``<results>/configuration.yaml``: a run's configuration as a file that gives it again.
+
+    Parameters
+    ----------
+    config : mapping
+        The run's validated configuration (every default filled in).
+    digest : str
+        Its :func:`config_digest`, as ``summary.md`` names it.
+    path : str
+        Where the file is written, for the commands in its header.
+
+    Returns
+    -------
+    str
+        YAML of :func:`mgrfaults.config.config_as_run`, after a comment naming the digest and the commands that
+        run the configuration again and build its report.
+    """
+    sweep = bool(config.get("sweep", {}).get("enabled"))
+    target = "snakemake sweep" if sweep else "snakemake"
+    report = Path(path).parent / ("sweep/report.html" if sweep else "report.html")
+    header = (f"# This results folder's configuration as it ran, every default filled in "
+              f"({DIGEST_IN_SUMMARY.format(digest)}).\n"
+              f"# The same configuration runs again, and builds its report, with:\n"
+              f"#   {target} --cores all --configfile {shlex.quote(path)}\n"
+              f"#   {target} --report {shlex.quote(str(report))} --configfile {shlex.quote(path)}\n")
+    return header + yaml.safe_dump(config_as_run(config), sort_keys=False, allow_unicode=True)
 
 
 def git_commit(repo: str | Path) -> str:
@@ -83,8 +114,8 @@ def stale_report_problem(results, expected_runs, digest: str) -> str | None:
     from mgrfaults.evaluation.tables import stale_runs_table
 
     results = Path(results)
-    rerun = ("Run snakemake with this configuration first (the same --configfile and --config; under "
-             "`--rerun-triggers mtime` a changed configuration reruns nothing), then --report")
+    rerun = ("Run snakemake with this configuration first (the same --configfile and --config, and without "
+             "`--rerun-triggers mtime`, under which a changed configuration reruns nothing), then --report")
     if not (results / "report" / "answer.html").exists():
         return (f"{results / 'report' / 'answer.html'} is not built: the report's first page shows it. {rerun} "
                 "(the dataset_check target builds the dataset's profile only: results/faults/profile.md)")
@@ -161,7 +192,8 @@ def summary_markdown(
     commit, digest : str
         Provenance (:func:`git_commit`, :func:`config_digest`).
     command : str
-        The command that made the page.
+        A command that makes the page again: ``--configfile`` of the run's ``configuration.yaml``
+        (:func:`configuration_file_text`).
 
     Returns
     -------
@@ -176,8 +208,9 @@ def summary_markdown(
     lines = [
         "# Summary: accuracy by condition",
         "",
-        f"Made by `{command}`; commit `{commit}`, {DIGEST_IN_SUMMARY.format(digest)} "
-        "(`mgrfaults.evaluation.summary.config_digest`).",
+        f"Made with commit `{commit}`, {DIGEST_IN_SUMMARY.format(digest)} "
+        f"(`mgrfaults.evaluation.summary.config_digest`); `{command}` makes it again (`configuration.yaml` beside "
+        "this page: the run's configuration, every default filled in).",
         "",
         f"Each cell: mean over folds, percent, [{100 * confidence:.0f}% interval] (`tables/accuracy_<condition>.csv`: "
         "Clopper-Pearson for one fold, else the excerpt bootstrap; the normalised accuracy always the bootstrap).",
