@@ -95,6 +95,8 @@ def test_configuration_file_gives_its_run_again(tmp_path, overlays):
     target = "snakemake sweep" if config["sweep"]["enabled"] else "snakemake"
     assert f"#   {target} --cores all --configfile '{path}'\n" in text
     assert f"configuration digest `{config_digest(config)}`" in text
+    shared = {"method": "stratified"}  # one object under two keys is written out twice, not as an alias
+    assert "&id" not in configuration_file_text({**config, "a": shared, "b": shared}, "abc", str(path))
 
 
 def test_report_requested_reads_snakemakes_command_line():

@@ -69,7 +69,15 @@ def configuration_file_text(config: Mapping, digest: str, path: str) -> str:
               f"# The same configuration runs again, and builds its report, with:\n"
               f"#   {target} --cores all --configfile {shlex.quote(path)}\n"
               f"#   {target} --report {shlex.quote(str(report))} --configfile {shlex.quote(path)}\n")
-    return header + yaml.safe_dump(config_as_run(config), sort_keys=False, allow_unicode=True)
+    return header + yaml.dump(config_as_run(config), Dumper=_WithoutAliases, sort_keys=False, allow_unicode=True)
+
+
+class _WithoutAliases(yaml.SafeDumper):
+    """Every value written out where it is used: a default the validator shared between two conditions would
+    otherwise be written once as an anchor (``&id001``) and then as aliases."""
+
+    def ignore_aliases(self, data):
+        return True
 
 
 def git_commit(repo: str | Path) -> str:
