@@ -206,7 +206,12 @@ rule configuration:
     """results/configuration.yaml: the validated configuration, every default filled in, as a file that
     `--configfile` alone runs again (the digest summary.md names)."""
     output:
-        CONFIGURATION_FILE,
+        report(
+            CONFIGURATION_FILE,
+            caption="../report/configuration.rst",
+            category="9. Configuration",
+            labels={"result": "configuration as run", "format": "yaml"},
+        ),
     params:
         text=_configuration_file_text(config, SUMMARY_CONFIG_DIGEST, CONFIGURATION_FILE),
     log:
