@@ -29,6 +29,7 @@ EVALUATE_RULES = [
     "report_answer",
     "training_curves",
     "summary",
+    "configuration",
 ]
 SYSTEMS = ["BFF_SVM", "500_RSD"]
 CONDITIONS = {"standard": 0.85, "fault_filtered": 0.45}  # accuracy the crafted predictions aim at
