@@ -67,3 +67,14 @@ def test_findings_name_only_genres_with_a_known_artist():
     findings = " ".join(profile_findings(dataset_profile(metadata, detected)))
     assert "Largest share of one artist in a genre: a 100 % (x, 2 of 2)." in findings
     assert "(, 0 of" not in findings
+
+
+def test_profile_page_keeps_a_pipe_in_a_genre_or_artist_name_in_its_cell():
+    # a `|` in a name would end the Markdown cell: every column after it would shift under the wrong header
+    metadata = pd.DataFrame({"track_id": ["d.0", "d.1"], "genre": "drum|bass", "artist": "A|B", "fault": "none",
+                             "duration": 30.0})
+    profile = dataset_profile(metadata, pd.DataFrame({"track_id": metadata["track_id"], "fault": ""}))
+    rows = [line for line in profile_markdown(profile, "here").splitlines() if line.startswith("| drum")]
+    assert rows and rows[0].startswith("| drum\\|bass ")
+    header = [line for line in profile_markdown(profile, "here").splitlines() if line.startswith("| genre")][0]
+    assert rows[0].replace("\\|", "").count("|") == header.count("|")

@@ -140,11 +140,21 @@ def profile_findings(profile: pd.DataFrame, bad_audio=()) -> list[str]:
     return findings
 
 
+def markdown_table(table: pd.DataFrame) -> str:
+    """``table`` as a Markdown table whose text cells cannot break its rows: a ``|`` in a genre or artist name
+    (``drum|bass``) is written ``\\|``, a line break as a space."""
+    text = table.copy()
+    for column in text.columns:
+        text[column] = text[column].map(lambda v: v.replace("|", "\\|").replace("\r", " ").replace("\n", " ")
+                                        if isinstance(v, str) else v)
+    return text.to_markdown(index=False)
+
+
 def profile_markdown(profile: pd.DataFrame, source: str, bad_audio=()) -> str:
     """``profile`` as a Markdown page headed by ``source`` (where the dataset came from): its
     :func:`profile_findings`, then the table."""
     return "\n".join([f"# Dataset profile: {source}", "", *profile_findings(profile, bad_audio), "",
-                      profile.to_markdown(index=False), ""])
+                      markdown_table(profile), ""])
 
 
 def main(argv=None) -> None:
@@ -157,7 +167,7 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("index", help="Sturm's GTZANindex.txt (<file> ::: <artist> ::: <title> lines)")
     index = read_gtzan_index(parser.parse_args(argv).index)
-    print(artist_concentration(index["track_id"].str.split(".").str[0], index["artist"]).to_markdown(index=False))
+    print(markdown_table(artist_concentration(index["track_id"].str.split(".").str[0], index["artist"])))
 
 
 if __name__ == "__main__":
