@@ -600,7 +600,11 @@ def check_gtzan_copy(root, found_ids, expected_ids=None) -> None:
     if check["unexpected"]:
         problems.append(f"{len(check['unexpected'])} file(s) that are no GTZAN excerpt: {check['unexpected'][:20]}")
     if problems:
+        # the usual cause: a file that did not decode was deleted by hand (the Kaggle copy's jazz.00054.wav)
+        restore = (" A file deleted because it does not decode belongs back in the copy (the Kaggle copy's "
+                   "jazz.00054.wav is one): dataset.on_bad_audio: skip, config/gtzan.yaml's setting, skips it and "
+                   "lists it in bad_audio.csv." if check["missing"] else "")
         raise InputError(
             f"dataset.gtzan.root: {root}: " + "; ".join(problems)
-            + ". Use a complete copy, or dataset.source: directory for another set of excerpts."
+            + ". Use a complete copy, or dataset.source: directory for another set of excerpts." + restore
         )

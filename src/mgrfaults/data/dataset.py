@@ -319,7 +319,9 @@ def scan_audio(files: pd.DataFrame, sample_rate: int = _DATASET["sample_rate"], 
             y = load_audio(row.path, sample_rate=sample_rate, max_duration=max_duration)
         except AudioError as e:
             if on_bad_audio == "error":
-                raise
+                # the key that lets the run go on without it
+                raise AudioError(e.path, f"{e.problem} (dataset.on_bad_audio: error; with skip, files that do not "
+                                         "decode are left out and listed in dataset/bad_audio.csv)") from e
             log.warning("skipping bad audio: %s", e)
             bad.append({"path": row.path, "reason": e.problem})
             continue
