@@ -624,6 +624,11 @@ def case_gtzan_file_in_another_genre_folder(tmp_path, caplog):
         files = list_audio_files(root)
     assert files.set_index("track_id").loc["blues.00005", "genre"] == "rock"
     assert "rock/blues.00005.au: its id blues.00005 says blues, its folder says rock" in caplog.text
+    # a genre folder named in other letters (Blues): the folder is to be renamed, no file moved
+    upper = gtzan_like(tmp_path / "upper" / "genres")
+    (upper / "blues").rename(upper / "Blues")
+    with pytest.raises(InputError, match=r"its folder says Blues.*rename the folder\(s\) Blues to blues \(GTZAN's"):
+        list_audio_files(upper, gtzan=True)
 
 
 def case_repeated_stems(tmp_path, caplog):

@@ -116,10 +116,14 @@ def _check_gtzan_names(files: pd.DataFrame, root: Path, gtzan: bool) -> None:
     said = [f"{_relative(r.path, root)}: its id {r.track_id} says {r.named_genre}, its folder says {r.genre}"
             for r in wrong.itertuples()]
     if gtzan:
+        # a folder named as its genre in other letters (Blues): its excerpts are all in place, the folder is not
+        renamed = sorted({(r.genre, r.named_genre) for r in wrong.itertuples() if r.genre.lower() == r.named_genre})
+        fix = ("rename the folder(s) " + ", ".join(f"{folder} to {genre}" for folder, genre in renamed)
+               + " (GTZAN's genre folders are lower case)" if renamed else
+               "move each file back to its genre's folder (or use dataset.source: directory to relabel excerpts)")
         raise InputError(
             f"dataset.gtzan.root: {root}: {len(wrong)} GTZAN excerpt(s) in another genre's folder: {'; '.join(said[:5])}. "
-            "A GTZAN excerpt's genre is the one in its file name: move each file back to its genre's folder "
-            "(or use dataset.source: directory to relabel excerpts)"
+            f"A GTZAN excerpt's genre is the one in its file name: {fix}"
         )
     # a directory dataset may relabel on purpose (Sturm's mislabelings): the folder decides, but say so
     log.warning("%s: %d file(s) named as another genre's GTZAN excerpt are labelled by their folder: %s",
