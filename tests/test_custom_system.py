@@ -264,6 +264,16 @@ def test_gtzan_layouts_are_recognised(tmp_path, make, layout, ext):
     assert gtzan_genre_root(genre_root) == (genre_root, "flat")
 
 
+def test_two_gtzan_copies_under_one_root_are_refused_naming_both(tmp_path):
+    # a Kaggle copy (its jazz.00054 corrupt) beside an extracted archive: which one is meant is not to be guessed
+    ids = ["blues.00000", "jazz.00054"]
+    kaggle_copy(tmp_path / "both", ids)
+    original_copy(tmp_path / "both", ids)
+    with pytest.raises(InputError, match=r"holds 2 copies of GTZAN's genre folders: .*Data/genres_original \(kaggle\), "
+                                         r".*both/genres \(original\)\. Set dataset\.gtzan\.root to the one to use"):
+        gtzan_genre_root(tmp_path / "both")
+
+
 def test_genre_folders_deeper_than_a_layout_are_named_not_taken(tmp_path):
     """genres.tar.gz extracted into a folder named genres: the genre folders are one level too deep."""
     ids = ["blues.00000", "rock.00099"]

@@ -514,7 +514,8 @@ def gtzan_genre_root(root, genres=None) -> tuple[Path, str]:
     Raises
     ------
     InputError
-        ``root`` missing, or none of the layouts found below it (the message lists where it looked).
+        ``root`` missing, none of the layouts found below it (the message lists where it looked), or more than
+        one (a Kaggle copy beside an extracted archive: which is the study's is not for the workflow to guess).
     """
     from mgrfaults import GENRES
 
@@ -522,20 +523,21 @@ def gtzan_genre_root(root, genres=None) -> tuple[Path, str]:
     root = Path(root).expanduser()
     if not root.is_dir():
         raise InputError(f"dataset.gtzan.root: {root} is not a folder. {GTZAN_DOWNLOAD_HELP}")
-    looked = []
-    for layout, subfolders in GTZAN_LAYOUTS.items():
-        for sub in subfolders:
-            looked.append(root / sub)
-            if _holds_genre_folders(root / sub, genres):
-                return root / sub, layout
-    if _holds_genre_folders(root, genres):
-        return root, "flat"
+    looked = [(root / sub, layout) for layout, subfolders in GTZAN_LAYOUTS.items() for sub in subfolders]
+    found = [(folder, layout) for folder, layout in looked + [(root, "flat")] if _holds_genre_folders(folder, genres)]
+    if len(found) > 1:
+        raise InputError(
+            f"dataset.gtzan.root: {root} holds {len(found)} copies of GTZAN's genre folders: "
+            f"{', '.join(f'{folder} ({layout})' for folder, layout in found)}. Set dataset.gtzan.root to the one to use."
+        )
+    if found:
+        return found[0]
     deeper = _genre_folders_below(root, genres)
     hint = (f"They are in {deeper}, deeper than any layout puts them (an archive extracted into a folder of its "
             f"own name, genres/genres/, say): set dataset.gtzan.root to {deeper}." if deeper else GTZAN_DOWNLOAD_HELP)
     raise InputError(
         f"dataset.gtzan.root: {root} holds no GTZAN genre folders ({', '.join(genres[:3])}, ...); looked in "
-        f"{[str(p) for p in looked + [root]]}. {hint}"
+        f"{[str(folder) for folder, _ in looked] + [str(root)]}. {hint}"
     )
 
 
