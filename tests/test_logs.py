@@ -56,6 +56,24 @@ def test_finished_message_names_the_answer_and_the_report_command():
     assert "snakemake --report results/report.html --configfile my.yaml\n" in plain
 
 
+def test_finished_message_names_a_snakefile_snakemake_would_not_find(tmp_path):
+    from mgrfaults.logs import finished_message, snakefile_argument
+
+    (tmp_path / "repo").mkdir()
+    (tmp_path / "repo" / "Snakefile").write_text("")
+    assert snakefile_argument(tmp_path / "repo" / "Snakefile", tmp_path / "repo") is None  # found there by itself
+    assert snakefile_argument(tmp_path / "repo" / "Snakefile", tmp_path) == "repo/Snakefile"
+    (tmp_path / "work").mkdir()
+    assert snakefile_argument(tmp_path / "repo" / "Snakefile", tmp_path / "work") == str(tmp_path / "repo" / "Snakefile")
+    (tmp_path / "work" / "Snakefile").write_text("")  # another workflow's Snakefile there: -s is still needed
+    assert snakefile_argument(tmp_path / "repo" / "Snakefile", tmp_path / "work") == str(tmp_path / "repo" / "Snakefile")
+    text = finished_message("results", "results/tables/runs.csv", ["my.yaml"], snakefile="/x/main/Snakefile")
+    assert "snakemake -s /x/main/Snakefile --report results/report.html --configfile my.yaml" in text
+    unbuilt = finished_message("results", "results/tables/runs.csv", ["my.yaml"], answer_exists=False,
+                               snakefile="/x/main/Snakefile")
+    assert "run `snakemake -s /x/main/Snakefile --configfile my.yaml`" in unbuilt
+
+
 def test_finished_message_after_other_targets_does_not_point_at_an_unbuilt_answer():
     from mgrfaults.logs import finished_message
 

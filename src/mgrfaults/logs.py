@@ -91,9 +91,22 @@ def _exit_on_sigterm(script_pid, signum, frame):
     raise Terminated(128 + signum)
 
 
+def snakefile_argument(snakefile, cwd) -> str | None:
+    """The ``-s`` value a printed command needs to run ``snakefile`` from ``cwd`` (relative where below it), or
+    None where Snakemake finds it there by itself (the first of ``Snakefile``, ``snakefile``, ``workflow/Snakefile``,
+    ``workflow/snakefile`` that exists)."""
+    snakefile, cwd = Path(snakefile).resolve(), Path(cwd).resolve()
+    found = next((cwd / name for name in ("Snakefile", "snakefile", "workflow/Snakefile", "workflow/snakefile")
+                  if (cwd / name).is_file()), None)
+    if found is not None and found.resolve() == snakefile:
+        return None
+    return os.path.relpath(snakefile, cwd) if snakefile.is_relative_to(cwd) else str(snakefile)
+
+
 def finished_message(results: str, summary_table: str, configfiles=(), config_overrides: bool = False,
                      report_exists: bool = False, answer_exists: bool = True, sweep: bool = False,
-                     profile_exists: bool = False, configuration: str | None = None) -> str:
+                     profile_exists: bool = False, configuration: str | None = None,
+                     snakefile: str | None = None) -> str:
     """What a finished run prints last: where the answer is and how to build the report.
 
     Parameters
@@ -121,8 +134,13 @@ def finished_message(results: str, summary_table: str, configfiles=(), config_ov
     configuration : str, optional
         ``<results>/configuration.yaml``, when the run wrote it: named, and the report command of a run with
         ``--config`` values takes it instead (it holds them).
+    snakefile : str, optional
+        The run's Snakefile when Snakemake would not find it from the working folder (the run gave ``-s``):
+        each command names it.
     """
     import shlex
+
+    program = f"snakemake -s {shlex.quote(snakefile)}" if snakefile else "snakemake"
 
     def with_config(command: str) -> str:
         if configfiles:
@@ -132,7 +150,7 @@ def finished_message(results: str, summary_table: str, configfiles=(), config_ov
         return command
 
     if not answer_exists:
-        builds = with_config("snakemake sweep" if sweep else "snakemake")
+        builds = with_config(f"{program} sweep" if sweep else program)
         text = (f"Finished the requested targets. The answer ({summary_table}) is not built yet for this "
                 f"configuration: run `{builds}` to build it.")
         if profile_exists:
@@ -140,7 +158,7 @@ def finished_message(results: str, summary_table: str, configfiles=(), config_ov
         return text
     report = f"{results}/sweep/report.html" if sweep else f"{results}/report.html"
     # a path with spaces is pasted as one argument
-    command = f"snakemake {'sweep ' if sweep else ''}--report {shlex.quote(report)}"
+    command = f"{program} {'sweep ' if sweep else ''}--report {shlex.quote(report)}"
     # --config values cannot be spelled out again here; the configuration file holds them, and every other value
     command = (f"{command} --configfile {shlex.quote(configuration)}" if configuration and config_overrides
                else with_config(command))
