@@ -154,7 +154,8 @@ def profile_markdown(profile: pd.DataFrame, source: str, bad_audio=()) -> str:
     """``profile`` as a Markdown page headed by ``source`` (where the dataset came from): its
     :func:`profile_findings`, then the table."""
     return "\n".join([f"# Dataset profile: {source}", "", *profile_findings(profile, bad_audio), "",
-                      markdown_table(profile), ""])
+                      markdown_table(profile), "",
+                      "Durations: seconds as decoded, after the cut at `dataset.max_duration`.", ""])
 
 
 def main(argv=None) -> None:
