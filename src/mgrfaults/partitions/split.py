@@ -799,6 +799,13 @@ def fault_source(metadata: pd.DataFrame, condition: Mapping, detected: pd.DataFr
 
     mode = str(condition["faults"])
     if mode == "annotated":
+        removed = set(condition.get("remove_faults") or ())
+        if removed and condition["method"] != "published" and not metadata["fault"].isin(removed).any():
+            # an annotations file with artists but no fault column: the filter would look applied and not be
+            warnings.warn(PartitionWarning(
+                f"partitions.conditions.{name}: remove_faults names {sorted(removed)}, but no excerpt is annotated "
+                "with any of them, so none is removed (only the artist filter applies). faults: detected (or both) "
+                "removes the faults detected from the audio (results/faults/detected.csv)"), stacklevel=2)
         return metadata
     if condition["method"] == "published":
         raise InputError(f"partitions.conditions.{name}.faults: {mode!r} has no effect on a published condition (its lists decide)")
