@@ -101,6 +101,31 @@ def test_wrong_shape_names_system_condition_and_fold(tmp_path):
     assert "context.genres, in that order" in message  # the columns a plugin must give, named
 
 
+@pytest.mark.parametrize("change", ["test.track_ids.sort(reverse=True)", "test.track_ids = sorted(test.track_ids)[::-1]",
+                                    "train.labels.sort()", "test.paths.reverse()"])
+def test_a_plugin_cannot_reorder_the_excerpts_its_decisions_are_written_against(tmp_path, change):
+    # sorting the test ids in place had each decision written against another excerpt (accuracy 33 % for 100 %)
+    method = "    def fit(self, train, valid):\n" if change.startswith("train") else "    def predict(self, test):\n"
+    body = NEAREST_MEAN.replace(method, f"{method}        {change}\n")
+    factory = load_factory(f"{plugin_file(tmp_path, body)}:build")
+    with pytest.raises(PluginError, match=r"custom system Mine \(standard, fold 2\): (fit|predict)\(\) raised "
+                                          r"(AttributeError|ValueError|TypeError)"):
+        run_custom_system(factory, context(), {}, constructed_parts())
+
+
+def test_labelled_rows_are_written_against_the_test_parts_own_order(tmp_path):
+    # a plugin scoring the excerpts in its own order returns them indexed by track id: read back in the part's order
+    body = NEAREST_MEAN.replace("        x = np.stack([e.mean(axis=0) for e in test])\n        return ",
+                                "        import pandas as pd\n        order = sorted(range(len(test)), key=lambda i: "
+                                "test.track_ids[i], reverse=True)\n        x = np.stack([test[i].mean(axis=0) for i in order])\n"
+                                "        return pd.DataFrame(index=[test.track_ids[i] for i in order], "
+                                "columns=['blues', 'classical', 'country'], data=")
+    body = body.replace("+ 0 * np.random.rand()\n", "+ 0 * np.random.rand())\n")
+    factory = load_factory(f"{plugin_file(tmp_path, body)}:build")
+    scores = run_custom_system(factory, context(), {"scale": 2.0}, constructed_parts())
+    assert (scores.argmax(axis=1) == np.arange(4) % N_GENRES).all()
+
+
 def test_nan_scores_name_the_excerpts():
     scores = np.ones((3, 2))
     scores[1, 0] = np.nan

@@ -128,22 +128,34 @@ class Part(Sequence):
 
     Each access reads from disk (nothing is cached): ``list(part)`` holds the whole part in memory.
 
+    The attributes are read-only (tuples, a read-only array): the workflow writes the test part's
+    decisions against its track ids in this order, so a plugin that sorted them in place would have its
+    decisions written against other excerpts. A plugin that needs another order copies them
+    (``sorted(test.track_ids)``) and returns a DataFrame indexed by track id.
+
     Attributes
     ----------
     name : {"train", "valid", "test"}
-    track_ids : list of str
-    labels : ndarray of int, shape (n,), or None
+    track_ids : tuple of str
+    labels : ndarray of int, shape (n,), read-only, or None
         Class indices into ``context.genres``; None for the test part.
-    paths : list of str
+    paths : tuple of str
         The excerpts' audio files (any input).
     """
 
     def __init__(self, name, track_ids, labels, paths, reader: Callable[[str, str], np.ndarray]):
-        self.name = name
-        self.track_ids = list(track_ids)
-        self.labels = None if labels is None else np.asarray(labels, dtype=np.int64)
-        self.paths = list(paths)
+        self._name = name
+        self._track_ids = tuple(track_ids)
+        self._labels = None if labels is None else np.array(labels, dtype=np.int64)
+        if self._labels is not None:
+            self._labels.flags.writeable = False
+        self._paths = tuple(paths)
         self._reader = reader
+
+    name = property(lambda self: self._name)
+    track_ids = property(lambda self: self._track_ids)
+    labels = property(lambda self: self._labels)
+    paths = property(lambda self: self._paths)
 
     def __len__(self) -> int:
         return len(self.track_ids)
@@ -369,6 +381,7 @@ def run_custom_system(factory: Callable, context: SystemContext, params: dict, p
         ``{"train": Part, "valid": Part, "test": Part}``; the test part without labels.
     """
     where = f"custom system {context.name} ({context.condition}, fold {context.fold})"
+    test_ids = tuple(parts["test"].track_ids)  # the order the decisions are written in, whatever the plugin does
     seed_everything(context.seed)
     try:
         with _working_folder_kept():
@@ -397,8 +410,7 @@ def run_custom_system(factory: Callable, context: SystemContext, params: dict, p
         raise
     except (Exception, SystemExit) as e:
         raise _plugin_error(where, "predict()", e) from e
-    return check_scores(scores, len(parts["test"]), len(context.genres), where, parts["test"].track_ids,
-                        context.genres)
+    return check_scores(scores, len(test_ids), len(context.genres), where, test_ids, context.genres)
 
 
 @contextlib.contextmanager
