@@ -199,3 +199,13 @@ def test_local_copy_checksum_mismatch_names_key_and_hint(tmp_path):
     message = str(info.value)
     assert "GTZANindex.txt: sha256 checksum mismatch" in message
     assert "dataset.gtzan.index" in message and "byte-identical" in message and "CRLF" in message
+
+
+def test_the_label_set_is_the_datasets_own_genres():
+    from mgrfaults import GENRES
+    from mgrfaults.data.metadata import label_set
+
+    # folders named as two of GTZAN's genres are a two-genre task: no empty classes a system could predict
+    assert label_set(pd.DataFrame({"genre": ["rock", "blues", "rock"]})) == ["blues", "rock"]
+    assert label_set(pd.DataFrame({"genre": list(GENRES)[::-1]})) == list(GENRES)  # GTZAN's, in its order
+    assert label_set(pd.DataFrame({"genre": ["b", "a"]})) == ["a", "b"]
