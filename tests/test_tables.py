@@ -79,9 +79,25 @@ def test_bootstrap_interval_contains_estimate_and_shrinks():
         assert ci["normalized_accuracy"][0] < 0.7 < ci["normalized_accuracy"][1]
     assert (ci_big["accuracy"][1] - ci_big["accuracy"][0]) < 0.5 * (ci_small["accuracy"][1] - ci_small["accuracy"][0])
     assert bootstrap_intervals(small, LABELS, 500, seed=4) == bootstrap_intervals(small, LABELS, 500, seed=4)
-    perfect = bootstrap_intervals([fold([5, 5, 5], [0, 0, 0])], LABELS, 200)
-    assert perfect["accuracy"] == (1.0, 1.0)
     assert all(np.isnan(bootstrap_intervals(small, LABELS, 0)["accuracy"]))
+
+
+def test_interval_has_width_where_a_genre_is_all_right_or_has_one_test_excerpt():
+    # the excerpt bootstrap drew Binomial(n, k/n): no spread at recall 0 or 1, so an interval of zero width
+    # (100.0 [100.0, 100.0]; one excerpt a genre: 48.0 [48.0, 48.0]) where the data are thinnest
+    perfect = bootstrap_intervals([fold([5, 5, 5], [0, 0, 0])], LABELS, 4000, seed=2)
+    for low, high in perfect.values():
+        assert high == 1.0 and 0.75 < low < 0.97
+    one_each = bootstrap_intervals([fold([1, 1, 1], [0, 1, 0])], LABELS, 4000, seed=2)
+    low, high = one_each["normalized_accuracy"]
+    assert low < 2 / 3 < high and high - low > 0.3
+    # one genre alone: the Jeffreys interval of its recall, Beta(k + 1/2, n - k + 1/2)
+    alone = bootstrap_intervals([fold([20, 0, 0], [6, 0, 0])], LABELS, 40000, seed=3)
+    np.testing.assert_allclose(alone["accuracy"], stats.beta.ppf([0.025, 0.975], 14.5, 6.5), atol=0.01)
+    # several folds at 100, 40 and 100 % cannot read 80.0 [80.0, 80.0]
+    folds = [fold([2, 2, 1], [0, 0, 0]), fold([2, 2, 1], [2, 1, 0]), fold([2, 2, 1], [0, 0, 0])]
+    low, high = bootstrap_intervals(folds, LABELS, 4000, seed=2)["accuracy"]
+    assert low < 0.8 - 0.05 and high > 0.8
 
 
 def test_condition_table_one_fold_exact_many_folds_bootstrap():
@@ -107,7 +123,7 @@ def test_condition_table_one_fold_exact_many_folds_bootstrap():
     assert row["accuracy_mean"] == pytest.approx(np.mean([1.0, 0.8, 0.6]))
     assert row["accuracy_std"] == pytest.approx(np.std([1.0, 0.8, 0.6], ddof=1))
     assert row["accuracy_ci_low"] <= row["accuracy_mean"] <= row["accuracy_ci_high"]
-    assert "bootstrap" in row["accuracy_interval"]
+    assert "Jeffreys" in row["accuracy_interval"]
     with pytest.raises(InputError, match="predictions of 1 folds"):
         condition_table(runs, {"A": preds[("A", "standard")], "B": preds[("B", "standard")]}, "cv", LABELS)
     with pytest.raises(InputError, match="'C'"):

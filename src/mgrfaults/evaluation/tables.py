@@ -105,13 +105,17 @@ def bootstrap_intervals(
     confidence: float = _EVALUATE["confidence"],
     seed: int = 0,
 ) -> dict[str, tuple[float, float]]:
-    """Percentile bootstrap intervals of the fold-mean accuracy and normalised accuracy.
+    """Intervals of the fold-mean accuracy and normalised accuracy, from per-genre Jeffreys draws.
 
-    Excerpts are resampled with replacement within each fold and each true genre (the test
-    sets are stratified by genre, so the class counts are kept as designed). Resampling the
-    ``n_c`` excerpts of a class draws its number of correct decisions from
-    Binomial(``n_c``, observed recall): we draw that count directly, which is the same
-    distribution without materialising the resampled excerpts.
+    Each fold's recall of each true genre, ``k`` right of ``n`` test excerpts, is drawn ``n_bootstrap``
+    times from its Jeffreys posterior Beta(k + 1/2, n - k + 1/2); a draw's accuracy weighs the genres'
+    recalls by their test counts (the stratified test sets keep the class counts as designed), its
+    normalised accuracy is their mean, and the interval is the central ``confidence`` share of the
+    fold-mean draws. One genre alone gives the Jeffreys interval of a binomial proportion (Brown, Cai &
+    DasGupta 2001), with good coverage at small ``n``. The bootstrap this replaces, drawing each genre's
+    correct count from Binomial(n, k/n), cannot vary a genre whose recall is 0 or 1, so one or two test
+    excerpts a genre gave intervals of zero width. As Brown et al. do for ``k`` = 0 or ``n``, an interval
+    is widened to hold the observed value where the draws fall short of it.
 
     Parameters
     ----------
@@ -119,11 +123,11 @@ def bootstrap_intervals(
         Predictions of one system and condition, one frame per fold (columns true, predicted).
     labels : sequence of str
     n_bootstrap : int
-        Number of resamples (the study's reproduction: 1000); 0 gives NaN intervals.
+        Number of draws (config ``evaluate.bootstrap``); 0 gives NaN intervals.
     confidence : float
         Coverage of the two-sided interval.
     seed : int
-        Seed of the resampling stream.
+        Seed of the draws.
 
     Returns
     -------
@@ -135,6 +139,7 @@ def bootstrap_intervals(
     rng = np.random.default_rng(seed)
     fold_accuracy = np.zeros((n_bootstrap, len(folds)))
     fold_normalized = np.zeros((n_bootstrap, len(folds)))
+    observed = np.zeros((2, len(folds)))
     for f, df in enumerate(folds):
         confusion = confusion_matrix(df["true"].tolist(), df["predicted"].tolist(), labels)
         n_per_class = confusion.sum(axis=0)
@@ -143,16 +148,18 @@ def bootstrap_intervals(
             raise InputError(f"fold {f}: no test excerpt to bootstrap")
         n_class = n_per_class[present]
         correct_class = np.diag(confusion)[present]
-        # (n_bootstrap, n_present_classes) resampled correct counts per class
-        draws = rng.binomial(n_class, correct_class / n_class, size=(n_bootstrap, len(n_class)))
-        fold_accuracy[:, f] = draws.sum(axis=1) / n_class.sum()
-        fold_normalized[:, f] = (draws / n_class).mean(axis=1)
+        # (n_bootstrap, n_present_classes) recalls drawn from each genre's Jeffreys posterior
+        recalls = rng.beta(correct_class + 0.5, n_class - correct_class + 0.5, size=(n_bootstrap, len(n_class)))
+        fold_accuracy[:, f] = recalls @ n_class / n_class.sum()
+        fold_normalized[:, f] = recalls.mean(axis=1)
+        observed[:, f] = correct_class.sum() / n_class.sum(), (correct_class / n_class).mean()
     alpha = 1.0 - confidence
     quantiles = [alpha / 2, 1 - alpha / 2]
     out = {}
-    for name, values in (("accuracy", fold_accuracy), ("normalized_accuracy", fold_normalized)):
+    for name, values, seen in (("accuracy", fold_accuracy, observed[0].mean()),
+                               ("normalized_accuracy", fold_normalized, observed[1].mean())):
         low, high = np.quantile(values.mean(axis=1), quantiles)
-        out[name] = (float(low), float(high))
+        out[name] = (float(min(low, seen)), float(max(high, seen)))
     return out
 
 
@@ -169,8 +176,8 @@ def condition_table(
     """Table of one condition: systems as rows, mean, std and 95% interval over folds.
 
     The accuracy interval is exact binomial (Clopper-Pearson) when the condition has one
-    fold, else the stratified bootstrap of :func:`bootstrap_intervals`; the normalised
-    accuracy, not a binomial proportion, always gets the bootstrap interval.
+    fold, else the per-genre Jeffreys draws of :func:`bootstrap_intervals`; the normalised
+    accuracy, not a binomial proportion, always gets the latter.
 
     Parameters
     ----------
@@ -214,7 +221,7 @@ def condition_table(
             method = "Clopper-Pearson exact binomial"
         else:
             accuracy_ci = boot["accuracy"]
-            method = f"bootstrap over excerpts ({n_bootstrap} resamples, stratified by fold and genre)"
+            method = f"per-genre Jeffreys draws ({n_bootstrap}, by fold and genre)"
         out.append(
             {
                 "system": system,
