@@ -156,13 +156,33 @@ def test_specs_resolve_files_and_refuse_clashes(tmp_path):
     plugin_file(tmp_path, NEAREST_MEAN)
     custom = {"Mine": {"factory": "plugin.py:build", "input": "texture"}}
     specs = custom_system_specs(custom, ["BFF_SVM"], [tmp_path / "elsewhere", tmp_path])
-    assert specs["Mine"] == {"factory": f"{(tmp_path / 'plugin.py').resolve()}:build", "input": "texture", "params": {}}
+    assert specs["Mine"] == {"factory": f"{(tmp_path / 'plugin.py').resolve()}:build", "input": "texture", "params": {},
+                             "files": []}
     with pytest.raises(PluginError, match="also in systems.run"):
         custom_system_specs({"BFF_SVM": custom["Mine"]}, ["BFF_SVM"], [tmp_path])
     with pytest.raises(PluginError, match=r"systems.custom.Mine.factory: missing.py not found"):
         custom_system_specs({"Mine": {"factory": "missing.py:build", "input": "texture"}}, [], [tmp_path])
     with pytest.raises(PluginError, match="systems.custom.Mine.input"):
         custom_system_specs({"Mine": {"factory": "plugin.py:build", "input": "midi"}}, [], [tmp_path])
+
+
+def test_a_plugins_data_files_are_listed_file_by_file(tmp_path, monkeypatch):
+    # weights and settings the plugin reads: inputs of its jobs, so that an edit reruns it (a folder: its files)
+    from mgrfaults.config import ConfigError, check_input_paths
+
+    plugin_file(tmp_path, NEAREST_MEAN)
+    (tmp_path / "weights" / "layer").mkdir(parents=True)
+    for name in ("weights/a.npy", "weights/layer/b.npy", "weights/.cache", "settings.json"):
+        (tmp_path / name).write_text("x")
+    monkeypatch.chdir(tmp_path)
+    spec = {"factory": "plugin.py:build", "input": "texture", "files": ["settings.json", "weights"]}
+    specs = custom_system_specs({"Mine": spec}, [], [tmp_path])
+    assert specs["Mine"]["files"] == [str(tmp_path / p) for p in ("settings.json", "weights/a.npy", "weights/layer/b.npy")]
+    with pytest.raises(PluginError, match=r"systems\.custom\.Mine\.files\[1\]: 'weights.pt' does not exist"):
+        custom_system_specs({"Mine": {**spec, "files": ["settings.json", "weights.pt"]}}, [], [tmp_path])
+    config = {"systems": {"custom": {"Mine": {**spec, "files": ["weights.pt"]}}}}
+    with pytest.raises(ConfigError, match=r"systems\.custom\.Mine\.files\[0\]: 'weights.pt' does not exist"):
+        check_input_paths(config)
 
 
 def test_a_custom_system_may_not_take_the_name_of_a_trained_nets_decision(tmp_path):
@@ -188,6 +208,19 @@ def test_the_code_digest_follows_the_plugins_folder_and_a_modules_file_without_i
     (tmp_path / "helper.py").write_text("def feature(x):\n    return -x.std(0)\n")  # a sibling it imports
     after = plugin_code_digest(f"{plugin}:build")
     assert len(after) == 64 and after != before
+    # a module of a sub-package it imports (lib/helper.py): an edit reruns it too
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib" / "genre.py").write_text("GENRE = 'jazz'\n")
+    with_lib = plugin_code_digest(f"{plugin}:build")
+    (tmp_path / "lib" / "genre.py").write_text("GENRE = 'rock'\n")
+    assert plugin_code_digest(f"{plugin}:build") not in (with_lib, after)
+    # not the plugin's code: a hidden folder (.snakemake's script copies), a virtual environment, caches
+    with_lib = plugin_code_digest(f"{plugin}:build")
+    for folder in (".snakemake/scripts", "venv", "__pycache__"):
+        (tmp_path / folder).mkdir(parents=True)
+        (tmp_path / folder / "tmp1.py").write_text("x = 1\n")
+    (tmp_path / "venv" / "pyvenv.cfg").write_text("home = /usr\n")
+    assert plugin_code_digest(f"{plugin}:build") == with_lib
     # a module factory: found on sys.path as an import would find it, without running the package's __init__
     package = tmp_path / "site" / "mypkg"
     package.mkdir(parents=True)

@@ -295,12 +295,13 @@ def schema_defaults(schema: Mapping | None = None) -> dict:
 # Path keys
 
 
-def path_slots(config: Mapping[str, Any]) -> list[tuple[str, Mapping, str]]:
+def path_slots(config: Mapping[str, Any]) -> list[tuple[str, Mapping | list, str | int]]:
     """Every key of ``config`` that names a local path: ``(dotted key, the mapping holding it, its field)``.
 
     ``results``; ``dataset.gtzan.root``, ``.index``, ``.partition_lists``; ``dataset.directory.root``,
     ``.annotations``; each condition's ``lists``; each custom system's ``factory`` (a
-    ``path/to/file.py:callable`` holds a path, a ``package.module:callable`` does not). Keys that are
+    ``path/to/file.py:callable`` holds a path, a ``package.module:callable`` does not) and ``files``
+    (``systems.custom.<name>.files[i]``, held by the list, at index ``i``). Keys that are
     absent or null are left out. The mappings are ``config``'s own, so a caller may set the values.
     """
     slots = [("results", config, "results")] if config.get("results") is not None else []
@@ -314,6 +315,8 @@ def path_slots(config: Mapping[str, Any]) -> list[tuple[str, Mapping, str]]:
     for name, spec in ((config.get("systems") or {}).get("custom") or {}).items():
         if isinstance(spec, Mapping) and str(spec.get("factory", "")).rpartition(":")[0].endswith(".py"):
             slots.append((f"systems.custom.{name}.factory", spec, "factory"))
+        if isinstance(spec, Mapping) and isinstance(spec.get("files"), list):
+            slots += [(f"systems.custom.{name}.files[{i}]", spec["files"], i) for i in range(len(spec["files"]))]
     return slots
 
 
@@ -627,6 +630,8 @@ def check_input_paths(config: Mapping[str, Any]) -> None:
     for name, cond in ((config.get("partitions") or {}).get("conditions") or {}).items():
         if cond.get("method") == "published" and cond.get("lists"):
             keys.append((f"partitions.conditions.{name}.lists", cond["lists"]))
+    for name, spec in ((config.get("systems") or {}).get("custom") or {}).items():
+        keys += [(f"systems.custom.{name}.files[{i}]", f) for i, f in enumerate((spec or {}).get("files") or [])]
     for key, value in keys:
         if not Path(value).exists():
             raise ConfigError(f"{key}: {value!r} does not exist")

@@ -249,7 +249,8 @@ def _net_model(wildcards):
 
 
 def _custom_inputs(wildcards):
-    """A custom system's inputs: the run's partition and metadata, its feature shards, its plugin file."""
+    """A custom system's inputs: the run's partition and metadata, its feature shards, its plugin file and
+    data files (systems.custom.<name>.files)."""
     spec = CUSTOM_SYSTEMS[wildcards.system]
     inputs = dict(
         partition=f"{RESULTS}/partitions/{wildcards.condition}/fold_{wildcards.fold}.csv",
@@ -258,6 +259,7 @@ def _custom_inputs(wildcards):
     )
     if spec["factory"].rpartition(":")[0].endswith(".py"):
         inputs["plugin"] = spec["factory"].rpartition(":")[0]  # an edited plugin file re-runs the system
+    inputs["plugin_files"] = spec["files"]  # its weights and settings: an edited one re-runs it too
     return inputs
 
 

@@ -142,7 +142,8 @@ rule train_custom:
     wildcard_constraints:
         system=_one_of(list(CUSTOM_SYSTEMS)),
     params:
-        spec=lambda wildcards: CUSTOM_SYSTEMS[wildcards.system],
+        # its data files are inputs, not parameters
+        spec=lambda wildcards: {k: v for k, v in CUSTOM_SYSTEMS[wildcards.system].items() if k != "files"},
         seed=lambda wildcards: derive(RESOLVED.seed, "custom", wildcards.system, wildcards.condition, wildcards.fold),
         device=TRAIN_DEVICE,
         sample_rate=DATASET.sample_rate,

@@ -256,21 +256,44 @@ def plugin_source_file(factory: str) -> Path | None:
     return Path(spec.origin) if spec and spec.origin and Path(spec.origin).is_file() else None
 
 
+PLUGIN_CODE_DEPTH = 3
+"""How many folder levels below a plugin's own folder its Python files are digested (its sub-packages)."""
+
+_NOT_PLUGIN_CODE = {"__pycache__", "site-packages", "dist-packages", "node_modules"}
+
+
+def plugin_code_files(folder: Path, depth: int = PLUGIN_CODE_DEPTH) -> list[Path]:
+    """The Python files a plugin in ``folder`` may import: ``*.py`` there and in its sub-folders to ``depth``
+    levels, sorted; hidden folders, ``__pycache__``, installed packages (``site-packages``) and virtual
+    environments (a folder holding ``pyvenv.cfg``) left out. A module installed in ``site-packages`` itself
+    has its folder's files only (the installed packages beside it are not the plugin's)."""
+    files = sorted(folder.glob("*.py"))
+    if depth <= 0 or folder.name in _NOT_PLUGIN_CODE:
+        return files
+    with contextlib.suppress(OSError):
+        for sub in sorted(p for p in folder.iterdir() if p.is_dir() and not p.is_symlink()):
+            if sub.name.startswith(".") or sub.name in _NOT_PLUGIN_CODE or (sub / "pyvenv.cfg").exists():
+                continue
+            files += plugin_code_files(sub, depth - 1)
+    return files
+
+
 def plugin_code_digest(factory: str) -> str:
-    """SHA-256 of the Python files beside the factory's own (its folder, not below): what a plugin may import.
+    """SHA-256 of the Python files of the factory's folder and its sub-folders (:func:`plugin_code_files`).
 
     A custom system's predictions depend on its code as much as on its inputs; Snakemake sees a changed input file
-    only, not an edited module it imports (a sibling, or the module of a ``pkg.mod:build`` factory), and not a
-    file copied in with an older time. As a rule parameter, this digest reruns the system when any of them
-    changes. ``""`` where the module's file is not found (the job then reports the import error).
+    only, not an edited module it imports (a sibling, a module of a sub-package, the module of a ``pkg.mod:build``
+    factory), and not a file copied in with an older time. As a rule parameter, this digest reruns the system when
+    any of them changes. ``""`` where the module's file is not found (the job then reports the import error).
+    The plugin's data files (weights, settings) are ``systems.custom.<name>.files``: its jobs' inputs.
     """
     source = plugin_source_file(factory)
     if source is None:
         return ""
     digest = hashlib.sha256()
-    for path in sorted(source.parent.glob("*.py")):
+    for path in plugin_code_files(source.parent):
         with contextlib.suppress(OSError):  # a file removed or unreadable meanwhile: the import will say
-            digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+            digest.update(path.relative_to(source.parent).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
 
 
@@ -530,7 +553,7 @@ def custom_system_specs(custom: dict, builtin_names, search_dirs=(), n_hidden_la
     Returns
     -------
     dict
-        name -> {factory (file paths absolute), input, params}.
+        name -> {factory (file paths absolute), input, params, files (absolute, :func:`plugin_data_files`)}.
     """
     out = {}
     reserved = reserved_system_names(builtin_names, n_hidden_layers)
@@ -550,12 +573,40 @@ def custom_system_specs(custom: dict, builtin_names, search_dirs=(), n_hidden_la
             "factory": resolve_factory(spec.get("factory", ""), search_dirs, where=f"{key}.factory"),
             "input": spec["input"],
             "params": dict(spec.get("params") or {}),
+            "files": plugin_data_files(spec.get("files") or [], f"{key}.files"),
         }
     return out
 
 
+def plugin_data_files(paths, key: str) -> list[str]:
+    """``systems.custom.<name>.files`` as the absolute paths of files, a folder replaced by the files below it
+    (sorted, hidden ones left out): the inputs of the system's jobs.
+
+    Raises
+    ------
+    PluginError
+        A path that does not exist, or a folder without a file, naming ``key`` and its index.
+    """
+    files = []
+    for i, value in enumerate(paths):
+        path = Path(value).expanduser().absolute()
+        if path.is_dir():
+            below = sorted(p for p in path.rglob("*") if p.is_file()
+                           and not any(part.startswith(".") for part in p.relative_to(path).parts))
+            if not below:
+                raise PluginError(f"{key}[{i}]: {value!r} is a folder without a file")
+            files += [str(p) for p in below]
+        elif path.is_file():
+            files.append(str(path))
+        else:
+            raise PluginError(f"{key}[{i}]: {value!r} does not exist (a plugin's data files, relative to the "
+                              "working folder)")
+    return files
+
+
 __all__ = [
     "INPUTS", "Part", "PluginError", "SystemContext", "check_scores", "custom_system_files", "custom_system_specs",
-    "load_factory", "plugin_code_digest", "plugin_source_file", "reserved_system_names", "resolve_factory",
+    "load_factory", "plugin_code_digest", "plugin_code_files", "plugin_data_files", "plugin_source_file",
+    "reserved_system_names", "resolve_factory",
     "run_custom_system", "split_factory",
 ]
