@@ -320,8 +320,8 @@ def check_scores(scores, n_test: int, n_genres: int, where: str, track_ids=(), g
     except Exception as e:
         raise PluginError(f"{where}: predict() returned {type(scores).__name__}, not a numeric array: {e}") from e
     if arr.shape != (n_test, n_genres):
-        # the columns are context.genres, which can hold genres no training excerpt has (a dataset whose labels
-        # are some of GTZAN's gets GTZAN's ten): a classifier's own classes_ would give fewer columns
+        # the columns are context.genres, the dataset's genres, which can hold genres no training excerpt has (a
+        # small genre whose excerpts all went to test): a classifier's own classes_ would then give fewer columns
         order = f": context.genres, in that order: {list(genres)}" if len(genres) else ""
         raise PluginError(
             f"{where}: predict() returned scores of shape {arr.shape}; expected (n_test, n_genres) = "
