@@ -84,7 +84,10 @@ def test_directory_metadata_and_annotations(tmp_path):
 
 @pytest.mark.parametrize("genres, problem", [
     (["solo"], r"1 genre folder\(s\) \['solo'\]: genre recognition needs at least 2"),
-    (["Rock", "rock", "jazz"], r"differ only in case: \[\['Rock', 'rock'\]\]"),
+    (["Rock", "rock", "jazz"], r"differ only in case or Unicode form: \[\['Rock', 'rock'\]\]"),
+    (["m\u00fasica", "mu\u0301sica", "jazz"], r"differ only in case or Unicode form: \[\['mu\\u0301sica', 'm\\xfasica'\]\]"),
+    (["drum\nbass", "jazz"], r"genre folder\(s\) \['drum\\nbass'\]: a control character"),
+    (["predicted", "jazz"], r"genre folder\(s\) \['predicted'\]: the tables name their own rows"),
     (["all", "rock"], r"genre folder\(s\) \['all'\]: the tables name their own rows"),
     (["F-score", "Precision", "rock"], r"\['F-score', 'Precision'\]"),
     # names a table reader takes for a number, a boolean or a missing value: they would stop matching themselves

@@ -409,26 +409,36 @@ def _warn_unannotated(track_ids: pd.Series, annotated: pd.Series, source) -> Non
 
 #: names the tables give their own rows and columns: the partition and fault summaries' total row ("all"),
 #: the figure-of-merit table's F-score row and precision column; a genre of that name would repeat them
-RESERVED_GENRES = ("all", "F-score", "Precision")
+RESERVED_GENRES = ("all", "F-score", "Precision", "predicted")
 
 
 def check_genre_names(genres: pd.Series) -> None:
     """Refuse a directory dataset's genre folders that cannot make a genre recognition task, naming them.
 
     At least 2 genres (one genre makes every system right: accuracy 1.0, and SVMs refuse it); no two
-    names that differ only in case (``Rock``, ``rock``: one folder on macOS and Windows, two classes
-    here); none of :data:`RESERVED_GENRES`; none that a CSV reader takes for a number, a boolean or a
-    missing value (:func:`mgrfaults.io.csv_reads_back`).
+    names that differ only in case or in Unicode form (``Rock``, ``rock``: one folder on macOS and Windows;
+    ``música`` composed and decomposed: one name to a reader, two classes here); no control character (a line
+    break or tab splits a row of the Markdown and text tables); none of :data:`RESERVED_GENRES` (the tables'
+    own row and column names); none that a CSV reader takes for a number, a boolean or a missing value
+    (:func:`mgrfaults.io.csv_reads_back`).
     """
+    import unicodedata
+
     names = sorted(set(map(str, genres)))
     if len(names) < 2:
         raise InputError(f"dataset.directory.root: the audio that decodes lies in {len(names)} genre folder(s) "
                          f"{names}: genre recognition needs at least 2 genres")
-    by_case = pd.Series(names).groupby(pd.Series(names).str.casefold()).agg(list)
+    controlled = [g for g in names if any(unicodedata.category(c) == "Cc" for c in g)]
+    if controlled:
+        raise InputError(f"dataset.directory.root: genre folder(s) {controlled}: a control character (line break, "
+                         "tab) in a genre's name splits the rows of the tables; rename the folder(s)")
+    folded = pd.Series(names).map(lambda g: unicodedata.normalize("NFC", g).casefold())
+    by_case = pd.Series(names).groupby(folded).agg(list)
     same = [group for group in by_case if len(group) > 1]
     if same:
-        raise InputError(f"dataset.directory.root: genre folders whose names differ only in case: {same[:5]}; "
-                         "they are one folder on case-blind file systems (macOS, Windows): rename or merge them")
+        raise InputError(f"dataset.directory.root: genre folders whose names differ only in case or Unicode form: "
+                         f"{ascii(same[:5])}; they read as one name (and case-blind "
+                         "file systems, macOS and Windows, hold them as one folder): rename or merge them")
     reserved = [g for g in names if g in RESERVED_GENRES]
     if reserved:
         raise InputError(f"dataset.directory.root: genre folder(s) {reserved}: the tables name their own rows "
