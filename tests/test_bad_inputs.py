@@ -695,8 +695,9 @@ def case_genre_root_at_two_levels(tmp_path):
     (tmp_path / "docs" / "readme.txt").write_text("no audio here")
     assert find_genre_root(tmp_path) == tmp_path / "genres"  # the folder of genre folders, not genres/ and docs/
     write_au(tmp_path / "docs" / "example.au", tone(0.2))
-    with pytest.raises(InputError, match=r"two levels of genre folders: \['genres/'\] hold\(s\) folders of audio, "
-                                         r"while \['docs/'\] hold\(s\) audio itself"):
+    with pytest.raises(InputError, match=r"two levels of genre folders: \['genres/'\] hold\(s\) folders of audio "
+                                         r"\(\['genres/blues/'.*\]\), while \['docs/'\] hold\(s\) audio itself\. "
+                                         r"If those inner folders are albums"):
         find_genre_root(tmp_path)
     assert find_genre_root(tmp_path / "genres") == tmp_path / "genres"  # genre folders themselves
     # a stray file in the one folder of genre folders leaves it that (list_audio_files warns about the file)

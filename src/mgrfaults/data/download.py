@@ -145,10 +145,13 @@ def find_genre_root(folder, extensions=AUDIO_EXTENSIONS) -> Path:
         return subdirs[0]
     direct = [d for d in subdirs if d not in nested and _holds_audio(d, exts)]
     if nested and direct:
+        inner = [f"{d.name}/{q.name}/" for d in nested for q in _subfolders(d) if _holds_audio(q, exts)]
         raise InputError(
-            f"{folder}: two levels of genre folders: {[d.name + '/' for d in nested][:5]} hold(s) folders of audio, "
-            f"while {[d.name + '/' for d in direct][:5]} hold(s) audio itself. Set dataset.directory.root to the folder whose "
-            "sub-folders are the genres (e.g. .../genres), or move the other audio out of it"
+            f"{folder}: two levels of genre folders: {[d.name + '/' for d in nested][:5]} hold(s) folders of audio "
+            f"({inner[:5]}), while {[d.name + '/' for d in direct][:5]} hold(s) audio itself. If those inner folders "
+            "are albums or artists of a genre, move their audio up into the genre's folder: audio must lie directly "
+            "in <root>/<genre>/ (sub-folders are not searched). If they are genres, set dataset.directory.root to the "
+            "folder whose sub-folders they are (e.g. .../genres), or move the other audio out of it"
         )
     if len(nested) == 1:
         return nested[0]
