@@ -5,7 +5,13 @@
 # so each summary written by the partitions stage is rendered as an HTML page.
 
 
+import mimetypes
+
 from mgrfaults.evaluation.summary import report_requested, stale_report_problem
+
+# the report shows results/configuration.yaml as text; Python's table of types has no .yaml (Snakemake would warn
+# that it assumes text/plain)
+mimetypes.add_type("text/plain", ".yaml")
 
 # `snakemake --report` bundles the files as they are (Snakemake runs nothing for it): after a change of the
 # configuration not yet run, the report would show the earlier configuration's results as this one's. Checked
