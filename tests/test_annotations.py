@@ -235,3 +235,14 @@ def test_shared_index_one_spelling_per_artist(caplog):
     assert "'Earth, Wind & Fire' (1) -> 'Earth Wind and Fire' (2)" in caplog.text
     named = meta.loc[~meta["artist"].str.startswith("unknown:"), "artist"].drop_duplicates()
     assert not named.map(_artist_key).duplicated().any()
+
+
+def test_artist_names_that_may_be_one_artist_are_said_not_merged(caplog):
+    from mgrfaults.data.annotations import canonical_artists, look_alike_artists
+
+    names = ["Tosh, Peter", "Peter Tosh", "Bob Marley", "Bob Marley & The Wailers", "Bob Marley", "Simon"]
+    assert look_alike_artists(names) == [["Bob Marley", "Bob Marley & The Wailers"], ["Peter Tosh", "Tosh, Peter"]]
+    with caplog.at_level("WARNING", logger="mgrfaults.data.annotations"):
+        kept = canonical_artists(pd.Series(names), "ann.csv")
+    assert list(kept) == names  # kept apart: they may be two artists
+    assert "ann.csv: artist names that may name one artist are kept apart" in caplog.text and "Tosh, Peter" in caplog.text

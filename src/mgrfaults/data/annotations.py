@@ -273,6 +273,13 @@ def _artist_key(artist: str) -> str:
     return key if key else "".join(str(artist).split()).casefold()
 
 
+def _artist_words(artist: str) -> list[str]:
+    """The words of an artist's name as :func:`_artist_key` reads them (accents dropped, ``&`` as ``and``,
+    casefolded), in order."""
+    name = "".join(c for c in unicodedata.normalize("NFKD", str(artist)) if not unicodedata.combining(c))
+    return re.findall(r"[^\W_]+", unicodedata.normalize("NFKC", name.replace("&", " and ")).casefold())
+
+
 def artist_spellings(artists) -> dict[str, str]:
     """Which spellings of an artist name to replace, and by which spelling.
 
@@ -322,13 +329,34 @@ def canonical_artists(artists: pd.Series, source) -> pd.Series:
         The same index; only merged spellings change.
     """
     mapping = artist_spellings(artists)
-    if not mapping:
-        return artists
     counts = artists.value_counts()
     for old, new in sorted(mapping.items()):
         # logged, not silent: a merge changes which excerpts the artist filter keeps together
         log.info("%s: artist spellings merged: %r (%d) -> %r (%d)", source, old, counts[old], new, counts[new])
-    return artists.replace(mapping)
+    merged = artists.replace(mapping) if mapping else artists
+    alike = look_alike_artists(merged)
+    if alike:
+        # not merged (they may be two artists), but the artist filter would let them into two parts: said
+        log.warning("%s: artist names that may name one artist are kept apart (the artist filter may put them in "
+                    "two parts; if they are one artist, write one spelling): %s", source, alike[:10])
+    return merged
+
+
+def look_alike_artists(artists) -> list[list[str]]:
+    """Artist names that may be one artist's and that :func:`artist_spellings` keeps apart: the same words in
+    another order (``Tosh, Peter``, ``Peter Tosh``), or one name and the same name ``and`` a band
+    (``Bob Marley``, ``Bob Marley & The Wailers``). Sorted groups of two or more names; placeholders left out.
+    """
+    names = sorted({str(a) for a in artists if str(a).strip() and not str(a).startswith(UNKNOWN_ARTIST_PREFIX)})
+    words = {name: _artist_words(name) for name in names}
+    groups: dict[str, set[str]] = {}
+    for name in names:
+        groups.setdefault(" ".join(sorted(words[name])), set()).add(name)
+        for other in names:
+            lead = words[other][:len(words[name])]
+            if other != name and lead == words[name] and words[other][len(words[name]):][:1] == ["and"]:
+                groups.setdefault(" ".join(words[name]) + " and", {name}).add(other)
+    return sorted(sorted(group) for group in groups.values() if len(group) > 1)
 
 
 def _same_song(a: tuple[str, str], b: tuple[str, str]) -> bool:
