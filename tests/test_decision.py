@@ -112,8 +112,8 @@ def _tiny_net_run(tmp_path, seed=0, n_hidden=3):
     pd.DataFrame(parts).to_csv(tmp_path / "partition.csv", index=False)
     store = open_store([tmp_path / "frames.h5"])
     mean, std = standardisation_stats(store, [p["track_id"] for p in parts if p["part"] == "train"])
-    net = init_mlp(MLP(DIM, [16] * n_hidden, 10, "relu"), "glorot", seed=seed)
-    save_model(tmp_path / "net.pt", net, mean, std, list(GENRES), net="16_RS", seed=seed)
+    net = init_mlp(MLP(DIM, [16] * n_hidden, len(CLASSES), "relu"), "glorot", seed=seed)
+    save_model(tmp_path / "net.pt", net, mean, std, list(CLASSES), net="16_RS", seed=seed)
     return tmp_path / "frames.h5", tmp_path / "metadata.csv", tmp_path / "partition.csv", tmp_path / "net.pt"
 
 

@@ -237,10 +237,10 @@ def test_train_net_files_self_describing_and_deterministic(tmp_path, one_thread,
     net_b, _ = load_model(model_b)
     for (k, v), (_, w) in zip(net.state_dict().items(), net_b.state_dict().items()):
         assert torch.equal(v, w), k
-    assert meta["architecture"] == {"n_inputs": DIM, "hidden": [20, 20, 20], "n_classes": 10,
+    assert meta["architecture"] == {"n_inputs": DIM, "hidden": [20, 20, 20], "n_classes": len(CLASSES),
                                     "activation": "relu", "keep_probs": [1.0, 0.75, 0.75, 0.75],
                                     "input_scales": [1.0, 1 / 0.75, 1 / 0.75, 1 / 0.75]}
-    assert meta["labels"] == list(GENRES) and meta["mean"].shape == (DIM,)
+    assert meta["labels"] == list(CLASSES) and meta["mean"].shape == (DIM,)
     assert meta["info"]["seed"] == 7 and meta["info"]["feature_params"] == {"n_fft": 1024}
     assert meta["info"]["net"] == "20_RSD" and meta["info"]["training"]["learning_rate"] == 0.1
     # what decides the float rounding besides the seed (README: reproducing the default's numbers)
@@ -251,7 +251,7 @@ def test_train_net_files_self_describing_and_deterministic(tmp_path, one_thread,
     assert {"epoch", "loss", "train_frame_error", "valid_frame_error"} <= set(log.columns) and len(log) >= 3
     test_ids = sorted(pd.read_csv(partition).query("part == 'test'").track_id)
     assert list(pred_a.track_id) == test_ids
-    assert list(pred_a.columns) == ["track_id", "true", "predicted"] + [f"score_{g}" for g in GENRES]
+    assert list(pred_a.columns) == ["track_id", "true", "predicted"] + [f"score_{g}" for g in CLASSES]
     np.testing.assert_allclose(pred_a.filter(like="score_").sum(axis=1), 1.0, rtol=1e-6)
     assert (pred_a.true == pred_a.predicted).mean() == 1.0
     _, _, pred_c = _train_and_predict(tmp_path, paths, metadata, partition, "c", seed=8, device=device)

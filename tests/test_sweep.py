@@ -92,7 +92,8 @@ def test_sweep_dry_run_plans_every_point(tmp_path):
     sweep = deep_update(TINY_CONFIG, {"sweep": {"enabled": True, "strengths": [0.0, 1.0], "seeds": [1, 2], "no_fault_control": True}})
     planned = run_snakemake(tmp_path / "sweep", sweep, targets=["sweep"], extra_args=["-n"])
     n_points = (2 + 1) * 2
-    assert _planned_jobs(planned.stdout) == n_points * per_point + 2  # + sweep_tables + the target
+    # + sweep_tables, the configuration file and the target
+    assert _planned_jobs(planned.stdout) == n_points * per_point + 3
     assert "results/sweep/strength_0_nofaults/seed_2/dataset/plan.csv" in planned.stdout
 
 
