@@ -294,7 +294,7 @@ def _check_labels(path, model_labels, label_order):
     if list(model_labels) != list(label_order):
         # a model from before the label set became the dataset's own genres (GTZAN's ten for any subset of them)
         raise InputError(f"{path}: the model's labels {model_labels} differ from the metadata's {label_order}: it was "
-                         "trained on another label set; train it again (snakemake --forcerun train_net, or delete it)")
+                         "trained on another label set; delete it, and snakemake trains it again")
 
 
 def learned_features(model, meta, store, track_ids, spec, params, rng, device, frames_cap):
