@@ -111,8 +111,9 @@ def bootstrap_intervals(
     times from its Jeffreys posterior Beta(k + 1/2, n - k + 1/2); a draw's accuracy weighs the genres'
     recalls by their test counts (the stratified test sets keep the class counts as designed), its
     normalised accuracy is their mean, and the interval is the central ``confidence`` share of the
-    fold-mean draws. One genre alone gives the Jeffreys interval of a binomial proportion (Brown, Cai &
-    DasGupta 2001), with good coverage at small ``n``. The bootstrap this replaces, drawing each genre's
+    fold-mean draws: the posterior of the balanced accuracy of Brodersen, Ong, Stephan & Buhmann (ICPR 2010),
+    with Jeffreys' prior where they take a flat one. One genre alone gives the Jeffreys interval of a binomial
+    proportion (Brown, Cai & DasGupta 2001), with good coverage at small ``n``. The bootstrap this replaces, drawing each genre's
     correct count from Binomial(n, k/n), cannot vary a genre whose recall is 0 or 1, so one or two test
     excerpts a genre gave intervals of zero width. As Brown et al. do for ``k`` = 0 or ``n``, an interval
     is widened to hold the observed value where the draws fall short of it.
