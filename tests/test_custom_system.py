@@ -102,15 +102,24 @@ def test_wrong_shape_names_system_condition_and_fold(tmp_path):
 
 
 @pytest.mark.parametrize("change", ["test.track_ids.sort(reverse=True)", "test.track_ids = sorted(test.track_ids)[::-1]",
-                                    "train.labels.sort()", "test.paths.reverse()"])
+                                    "test.paths.reverse()", "test.track_ids[0] = 'x'"])
 def test_a_plugin_cannot_reorder_the_excerpts_its_decisions_are_written_against(tmp_path, change):
     # sorting the test ids in place had each decision written against another excerpt (accuracy 33 % for 100 %)
-    method = "    def fit(self, train, valid):\n" if change.startswith("train") else "    def predict(self, test):\n"
-    body = NEAREST_MEAN.replace(method, f"{method}        {change}\n")
+    body = NEAREST_MEAN.replace("    def predict(self, test):\n", f"    def predict(self, test):\n        {change}\n")
     factory = load_factory(f"{plugin_file(tmp_path, body)}:build")
-    with pytest.raises(PluginError, match=r"custom system Mine \(standard, fold 2\): (fit|predict)\(\) raised "
-                                          r"(AttributeError|ValueError|TypeError)"):
+    with pytest.raises(PluginError, match=r"custom system Mine \(standard, fold 2\): predict\(\) raised "
+                                          r"(AttributeError|TypeError: a part's track_ids and paths are read-only)"):
         run_custom_system(factory, context(), {}, constructed_parts())
+
+
+def test_a_part_reads_as_lists_and_its_labels_are_the_plugins_own_copy(tmp_path):
+    # what ordinary plugins do with a part keeps working: index a DataFrame by the ids, change the labels they got
+    body = NEAREST_MEAN.replace("    def fit(self, train, valid):\n", "    def fit(self, train, valid):\n"
+                                "        import pandas as pd\n        pd.DataFrame({'y': train.labels}, index=train.track_ids)"
+                                ".loc[train.track_ids]\n        train.labels.sort()\n        np.asarray(train.labels)[:] = 0\n")
+    factory = load_factory(f"{plugin_file(tmp_path, body)}:build")
+    scores = run_custom_system(factory, context(), {}, constructed_parts())
+    assert (scores.argmax(axis=1) == np.arange(4) % N_GENRES).all()  # the labels it fits on are not the sorted copy
 
 
 def test_labelled_rows_are_written_against_the_test_parts_own_order(tmp_path):

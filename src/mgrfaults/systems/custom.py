@@ -117,6 +117,19 @@ class SystemContext:
     feature_params: dict = field(default_factory=dict)
 
 
+class ReadOnlyList(list):
+    """A list that refuses changes in place (a part's track ids and paths): a plugin sorting them would have its
+    decisions written against other excerpts. Reading, copying and indexing a DataFrame with it work as for a
+    list."""
+
+    def _refuse(self, *args, **kwargs):
+        raise TypeError("a part's track_ids and paths are read-only: the decisions are written against the test "
+                        "part's track ids in this order; change a copy (sorted(test.track_ids), list(test.paths))")
+
+    append = extend = insert = remove = pop = clear = sort = reverse = _refuse
+    __setitem__ = __delitem__ = __iadd__ = __imul__ = _refuse
+
+
 class Part(Sequence):
     """One part (train, valid or test) of a run: a lazily read sequence of excerpts.
 
@@ -128,33 +141,32 @@ class Part(Sequence):
 
     Each access reads from disk (nothing is cached): ``list(part)`` holds the whole part in memory.
 
-    The attributes are read-only (tuples, a read-only array): the workflow writes the test part's
-    decisions against its track ids in this order, so a plugin that sorted them in place would have its
+    ``track_ids`` and ``paths`` are read-only lists (:class:`ReadOnlyList`): the workflow writes the test
+    part's decisions against its track ids in this order, so a plugin that sorted them in place would have its
     decisions written against other excerpts. A plugin that needs another order copies them
-    (``sorted(test.track_ids)``) and returns a DataFrame indexed by track id.
+    (``sorted(test.track_ids)``) and returns a DataFrame indexed by track id. ``labels`` is a fresh copy at
+    each access.
 
     Attributes
     ----------
     name : {"train", "valid", "test"}
-    track_ids : tuple of str
-    labels : ndarray of int, shape (n,), read-only, or None
+    track_ids : ReadOnlyList of str
+    labels : ndarray of int, shape (n,), or None
         Class indices into ``context.genres``; None for the test part.
-    paths : tuple of str
+    paths : ReadOnlyList of str
         The excerpts' audio files (any input).
     """
 
     def __init__(self, name, track_ids, labels, paths, reader: Callable[[str, str], np.ndarray]):
         self._name = name
-        self._track_ids = tuple(track_ids)
+        self._track_ids = ReadOnlyList(track_ids)
         self._labels = None if labels is None else np.array(labels, dtype=np.int64)
-        if self._labels is not None:
-            self._labels.flags.writeable = False
-        self._paths = tuple(paths)
+        self._paths = ReadOnlyList(paths)
         self._reader = reader
 
     name = property(lambda self: self._name)
     track_ids = property(lambda self: self._track_ids)
-    labels = property(lambda self: self._labels)
+    labels = property(lambda self: None if self._labels is None else self._labels.copy())
     paths = property(lambda self: self._paths)
 
     def __len__(self) -> int:
@@ -605,7 +617,7 @@ def plugin_data_files(paths, key: str) -> list[str]:
 
 
 __all__ = [
-    "INPUTS", "Part", "PluginError", "SystemContext", "check_scores", "custom_system_files", "custom_system_specs",
+    "INPUTS", "Part", "PluginError", "ReadOnlyList", "SystemContext", "check_scores", "custom_system_files", "custom_system_specs",
     "load_factory", "plugin_code_digest", "plugin_code_files", "plugin_data_files", "plugin_source_file",
     "reserved_system_names", "resolve_factory",
     "run_custom_system", "split_factory",
