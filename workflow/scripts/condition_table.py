@@ -30,7 +30,7 @@ table = condition_table(
 write_csv_atomic(table.round(4), snakemake.output.table)
 condition = snakemake.wildcards.condition
 notes = (f"Mean ± standard deviation over folds [{100 * snakemake.params.confidence:.0f}% interval], percent. "
-         "The normalised accuracy is the mean per-class recall; its interval always comes from per-genre Jeffreys "
-         "draws (mgrfaults.evaluation.tables.bootstrap_intervals).")
+         "The normalised accuracy is the mean per-class recall; its interval always comes from a bootstrap of "
+         "adjusted recalls (mgrfaults.evaluation.tables.bootstrap_intervals).")
 write_text_atomic(snakemake.output.page, html_page(format_condition_table(table), f"Accuracy: {condition}", notes))
 log.info("\n%s", table.to_string())

