@@ -242,6 +242,7 @@ def test_artist_names_that_may_be_one_artist_are_said_not_merged(caplog):
 
     names = ["Tosh, Peter", "Peter Tosh", "Bob Marley", "Bob Marley & The Wailers", "Bob Marley", "Simon"]
     assert look_alike_artists(names) == [["Bob Marley", "Bob Marley & The Wailers"], ["Peter Tosh", "Tosh, Peter"]]
+    assert look_alike_artists(["Guns N' Roses", "Guns and Roses"]) == [["Guns N' Roses", "Guns and Roses"]]
     with caplog.at_level("WARNING", logger="mgrfaults.data.annotations"):
         kept = canonical_artists(pd.Series(names), "ann.csv")
     assert list(kept) == names  # kept apart: they may be two artists

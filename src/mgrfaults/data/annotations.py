@@ -274,10 +274,11 @@ def _artist_key(artist: str) -> str:
 
 
 def _artist_words(artist: str) -> list[str]:
-    """The words of an artist's name as :func:`_artist_key` reads them (accents dropped, ``&`` as ``and``,
-    casefolded), in order."""
+    """The words of an artist's name as :func:`_artist_key` reads them (accents dropped, ``&`` and a lone ``n``
+    as ``and``, casefolded), in order."""
     name = "".join(c for c in unicodedata.normalize("NFKD", str(artist)) if not unicodedata.combining(c))
-    return re.findall(r"[^\W_]+", unicodedata.normalize("NFKC", name.replace("&", " and ")).casefold())
+    words = re.findall(r"[^\W_]+", unicodedata.normalize("NFKC", name.replace("&", " and ")).casefold())
+    return ["and" if w == "n" else w for w in words]  # Guns N' Roses, Guns and Roses
 
 
 def artist_spellings(artists) -> dict[str, str]:

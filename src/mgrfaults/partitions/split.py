@@ -804,8 +804,8 @@ def fault_source(metadata: pd.DataFrame, condition: Mapping, detected: pd.DataFr
             # an annotations file with artists but no fault column: the filter would look applied and not be
             warnings.warn(PartitionWarning(
                 f"partitions.conditions.{name}: remove_faults names {sorted(removed)}, but no excerpt is annotated "
-                "with any of them, so none is removed (only the artist filter applies). faults: detected (or both) "
-                "removes the faults detected from the audio (results/faults/detected.csv)"), stacklevel=2)
+                "with any of them, so none is removed. faults: detected (or both) removes the faults detected from "
+                "the audio (results/faults/detected.csv)"), stacklevel=2)
         return metadata
     if condition["method"] == "published":
         raise InputError(f"partitions.conditions.{name}.faults: {mode!r} has no effect on a published condition (its lists decide)")
