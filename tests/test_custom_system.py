@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -189,6 +191,14 @@ def test_a_plugins_data_files_are_listed_file_by_file(tmp_path, monkeypatch):
     assert specs["Mine"]["files"] == [str(tmp_path / p) for p in ("settings.json", "weights/a.npy", "weights/layer/b.npy")]
     with pytest.raises(PluginError, match=r"systems\.custom\.Mine\.files\[1\]: 'weights.pt' does not exist"):
         custom_system_specs({"Mine": {**spec, "files": ["settings.json", "weights.pt"]}}, [], [tmp_path])
+    # a file replaced by a copy with an older time (cp -p) changes the stamp: Snakemake's time test alone misses it
+    from mgrfaults.systems.custom import plugin_files_stamp
+
+    stamp = plugin_files_stamp(specs["Mine"]["files"])
+    assert plugin_files_stamp(specs["Mine"]["files"]) == stamp
+    (tmp_path / "weights" / "a.npy").write_text("new weights")
+    os.utime(tmp_path / "weights" / "a.npy", ns=(1, 1))
+    assert plugin_files_stamp(specs["Mine"]["files"]) != stamp
     config = {"systems": {"custom": {"Mine": {**spec, "files": ["weights.pt"]}}}}
     with pytest.raises(ConfigError, match=r"systems\.custom\.Mine\.files\[0\]: 'weights.pt' does not exist"):
         check_input_paths(config)

@@ -10,7 +10,7 @@ from mgrfaults.config import ConfigError, complete_dnn_variants, resolve
 from mgrfaults.data.annotations import partition_list_paths
 from mgrfaults.io import content_digest
 from mgrfaults.seeds import derive
-from mgrfaults.systems.custom import custom_system_specs, plugin_code_digest
+from mgrfaults.systems.custom import custom_system_specs, plugin_code_digest, plugin_files_stamp
 from mgrfaults.systems.names import net_specs, net_stacks, resolve_systems, stack_nets, training_settings
 from mgrfaults.workdir import claim_results, claim_results_or_stop, jobs_import_library_from, results_owner_problem
 
@@ -41,8 +41,10 @@ BUILTIN_SYSTEMS = list(SYSTEMS)  # the names of the study's grammar
 CUSTOM_SYSTEMS = custom_system_specs(config["systems"]["custom"], SYSTEMS, [Path.cwd(), Path(workflow.basedir)],
                                      n_hidden_layers=config["systems"]["dnn"]["hidden_layers"])
 SYSTEMS += list(CUSTOM_SYSTEMS)
-# each custom system's code (its module and the Python files beside it), digested: an edit of any reruns it
+# each custom system's code (its module and the Python files beside and below it), digested: an edit of any reruns
+# it; and its data files (systems.custom.<name>.files), by size and time: a copy with an older time reruns it too
 CUSTOM_CODE = {name: plugin_code_digest(spec["factory"]) for name, spec in CUSTOM_SYSTEMS.items()}
+CUSTOM_DATA = {name: plugin_files_stamp(spec["files"]) for name, spec in CUSTOM_SYSTEMS.items()}
 SYSTEMS_CONFIG = config["systems"]
 DNN_CONFIG = complete_dnn_variants(SYSTEMS_CONFIG["dnn"])  # a variant given in part keeps the schema's other values
 # every built-in name resolved once, with systems.dnn.hidden_layers: an unknown name or a missing layer fails here

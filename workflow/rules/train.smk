@@ -150,6 +150,7 @@ rule train_custom:
         max_duration=DATASET.max_duration,
         feature_params=_custom_feature_params,
         code=lambda wildcards: CUSTOM_CODE[wildcards.system],  # not read by the script: a rerun trigger
+        data=lambda wildcards: CUSTOM_DATA[wildcards.system],  # not read either: its data files' sizes and times
     log:
         f"{RESULTS}/logs/train/{{system}}/{{condition}}/fold_{{fold}}.log",
     benchmark:

@@ -590,6 +590,18 @@ def custom_system_specs(custom: dict, builtin_names, search_dirs=(), n_hidden_la
     return out
 
 
+def plugin_files_stamp(files) -> str:
+    """SHA-256 of each file's path, size and modification time (ns): it changes when any of ``files`` is replaced,
+    also by a copy with an older time (``cp -p``, an unpacked download), which Snakemake's newer-than-output test
+    misses. Sizes and times, not contents: a plugin's weights can be gigabytes, read at every start."""
+    digest = hashlib.sha256()
+    for path in files:
+        with contextlib.suppress(OSError):  # removed meanwhile: the job's missing input says so
+            stat = os.stat(path)
+            digest.update(f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}\0".encode())
+    return digest.hexdigest()
+
+
 def plugin_data_files(paths, key: str) -> list[str]:
     """``systems.custom.<name>.files`` as the absolute paths of files, a folder replaced by the files below it
     (sorted, hidden ones left out): the inputs of the system's jobs.
@@ -618,7 +630,7 @@ def plugin_data_files(paths, key: str) -> list[str]:
 
 __all__ = [
     "INPUTS", "Part", "PluginError", "ReadOnlyList", "SystemContext", "check_scores", "custom_system_files", "custom_system_specs",
-    "load_factory", "plugin_code_digest", "plugin_code_files", "plugin_data_files", "plugin_source_file",
+    "load_factory", "plugin_code_digest", "plugin_code_files", "plugin_data_files", "plugin_files_stamp", "plugin_source_file",
     "reserved_system_names", "resolve_factory",
     "run_custom_system", "split_factory",
 ]
