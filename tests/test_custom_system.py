@@ -240,6 +240,14 @@ def test_the_code_digest_follows_the_plugins_folder_and_a_modules_file_without_i
         (tmp_path / folder / "tmp1.py").write_text("x = 1\n")
     (tmp_path / "venv" / "pyvenv.cfg").write_text("home = /usr\n")
     assert plugin_code_digest(f"{plugin}:build") == with_lib
+    # a sub-package that is a link to another folder is followed; a link back up is not walked again
+    (tmp_path.parent / f"{tmp_path.name}_shared").mkdir()
+    (tmp_path.parent / f"{tmp_path.name}_shared" / "util.py").write_text("A = 1\n")
+    (tmp_path / "shared").symlink_to(tmp_path.parent / f"{tmp_path.name}_shared")
+    (tmp_path / "lib" / "up").symlink_to(tmp_path)
+    linked = plugin_code_digest(f"{plugin}:build")
+    (tmp_path.parent / f"{tmp_path.name}_shared" / "util.py").write_text("A = 2\n")
+    assert plugin_code_digest(f"{plugin}:build") != linked
     # a module factory: found on sys.path as an import would find it, without running the package's __init__
     package = tmp_path / "site" / "mypkg"
     package.mkdir(parents=True)

@@ -274,19 +274,23 @@ PLUGIN_CODE_DEPTH = 3
 _NOT_PLUGIN_CODE = {"__pycache__", "site-packages", "dist-packages", "node_modules"}
 
 
-def plugin_code_files(folder: Path, depth: int = PLUGIN_CODE_DEPTH) -> list[Path]:
+def plugin_code_files(folder: Path, depth: int = PLUGIN_CODE_DEPTH, _seen: set | None = None) -> list[Path]:
     """The Python files a plugin in ``folder`` may import: ``*.py`` there and in its sub-folders to ``depth``
-    levels, sorted; hidden folders, ``__pycache__``, installed packages (``site-packages``) and virtual
-    environments (a folder holding ``pyvenv.cfg``) left out. A module installed in ``site-packages`` itself
-    has its folder's files only (the installed packages beside it are not the plugin's)."""
+    levels (a linked sub-folder followed, each folder once), sorted; hidden folders, ``__pycache__``, installed
+    packages (``site-packages``) and virtual environments (a folder holding ``pyvenv.cfg``) left out. A module
+    installed in ``site-packages`` itself has its folder's files only (the installed packages beside it are not
+    the plugin's)."""
+    seen = set() if _seen is None else _seen
+    seen.add(folder.resolve())
     files = sorted(folder.glob("*.py"))
     if depth <= 0 or folder.name in _NOT_PLUGIN_CODE:
         return files
     with contextlib.suppress(OSError):
-        for sub in sorted(p for p in folder.iterdir() if p.is_dir() and not p.is_symlink()):
-            if sub.name.startswith(".") or sub.name in _NOT_PLUGIN_CODE or (sub / "pyvenv.cfg").exists():
+        for sub in sorted(p for p in folder.iterdir() if p.is_dir()):
+            if (sub.name.startswith(".") or sub.name in _NOT_PLUGIN_CODE or (sub / "pyvenv.cfg").exists()
+                    or sub.resolve() in seen):
                 continue
-            files += plugin_code_files(sub, depth - 1)
+            files += plugin_code_files(sub, depth - 1, seen)
     return files
 
 
