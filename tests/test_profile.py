@@ -1,5 +1,6 @@
 """The dataset's fault profile (mgrfaults.faults.profile): artist concentration per genre beside detected faults."""
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -78,3 +79,38 @@ def test_profile_page_keeps_a_pipe_in_a_genre_or_artist_name_in_its_cell():
     assert rows and rows[0].startswith("| drum\\|bass ")
     header = [line for line in profile_markdown(profile, "here").splitlines() if line.startswith("| genre")][0]
     assert rows[0].replace("\\|", "").count("|") == header.count("|")
+
+
+def test_storage_that_alone_tells_genres_apart_is_found(tmp_path):
+    # blues all WAV at 8 kHz where the others are .au at 22.05 kHz: a system can learn the files, not the music
+    import soundfile
+
+    from mgrfaults.data.audio import stored_format, write_au
+    from mgrfaults.faults.profile import storage_tells_genres_apart
+
+    tone = np.sin(np.arange(4000) / 5.0).astype(np.float32) * 0.3
+    rows = []
+    for genre, i in [("blues", 0), ("blues", 1), ("rock", 0), ("rock", 1), ("jazz", 0), ("jazz", 1)]:
+        path = tmp_path / genre / f"{genre}.{i}.{'wav' if genre == 'blues' else 'au'}"
+        path.parent.mkdir(exist_ok=True)
+        if genre == "blues":
+            soundfile.write(path, tone, 8000)
+        else:
+            write_au(path, tone, 22050)
+        rows.append((f"{genre}.{i}", genre, *stored_format(path)))
+    stored = pd.DataFrame(rows, columns=["track_id", "genre", "format", "sample_rate"])
+    assert stored.set_index("track_id").loc["blues.0", ["format", "sample_rate"]].tolist() == ["wav", 8000]
+    apart = storage_tells_genres_apart(stored["genre"], stored["format"], stored["sample_rate"])
+    assert apart == {"blues": "wav at 8000 Hz"}  # rock and jazz share their way: neither is told apart
+    metadata = pd.DataFrame({"track_id": stored["track_id"], "genre": stored["genre"], "artist": "unknown:x",
+                             "fault": "none", "duration": 0.2})
+    detected = pd.DataFrame({"track_id": stored["track_id"], "fault": ""})
+    profile = dataset_profile(metadata, detected, stored.drop(columns="genre"))
+    assert profile.set_index("genre").loc["all", ["formats", "sample_rates_hz"]].tolist() == ["au 4, wav 2",
+                                                                                              "22050 4, 8000 2"]
+    findings = " ".join(profile_findings(profile, storage_apart=apart))
+    assert "How the files are stored alone tells genres apart: blues (wav at 8000 Hz)" in findings
+    alike = stored[stored["genre"] != "blues"]
+    same = dataset_profile(metadata[metadata["genre"] != "blues"], detected, alike.drop(columns="genre"))
+    assert "Every file is stored alike: au at 22050 Hz." in " ".join(profile_findings(same, storage_apart={}))
+    assert stored_format(tmp_path / "missing.mp3") == ("mp3", None)

@@ -72,8 +72,38 @@ def artist_concentration(genres: pd.Series, artists: pd.Series) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def dataset_profile(metadata: pd.DataFrame, detected: pd.DataFrame) -> pd.DataFrame:
-    """The artist concentration of each genre beside its detected faults and its excerpts' durations.
+def storage_counts(genres: pd.Series, formats: pd.Series, sample_rates: pd.Series) -> pd.DataFrame:
+    """Per genre (sorted) and ``all``: how its files are stored, as ``formats`` (``au 100``; ``mp3 3, wav 2``) and
+    ``sample_rates_hz`` (``22050 100``; ``unknown`` where no header gave one), most frequent first."""
+    def spread(values: pd.Series) -> str:
+        counts = values.value_counts()
+        return ", ".join(f"{value} {n}" for value, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+    table = pd.DataFrame({"genre": genres.to_numpy(), "format": formats.astype(str).to_numpy(),
+                          "rate": sample_rates.map(lambda r: "unknown" if pd.isna(r) else str(int(r))).to_numpy()})
+    rows = [{"genre": genre, "formats": spread(sub["format"]), "sample_rates_hz": spread(sub["rate"])}
+            for genre, sub in [*sorted(table.groupby("genre")), ("all", table)]]
+    return pd.DataFrame(rows)
+
+
+def storage_tells_genres_apart(genres: pd.Series, formats: pd.Series, sample_rates: pd.Series) -> dict[str, str]:
+    """The genres whose every file is stored in a way (format and native sample rate) that no file of another
+    genre is: genre -> that way (``mp3 at 44100 Hz``). A system can learn the storage instead of the music there."""
+    ways = formats.astype(str) + " at " + sample_rates.map(lambda r: "? Hz" if pd.isna(r) else f"{int(r)} Hz")
+    table = pd.DataFrame({"genre": genres.to_numpy(), "way": ways.to_numpy()})
+    if table["genre"].nunique() < 2:
+        return {}
+    owners = table.groupby("way")["genre"].nunique()
+    apart = {}
+    for genre, sub in sorted(table.groupby("genre")):
+        if (owners[sub["way"].unique()] == 1).all():
+            apart[genre] = ", ".join(sorted(sub["way"].unique()))
+    return apart
+
+
+def dataset_profile(metadata: pd.DataFrame, detected: pd.DataFrame, stored: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The artist concentration of each genre beside its detected faults, its excerpts' durations and how its files
+    are stored.
 
     Parameters
     ----------
@@ -81,13 +111,17 @@ def dataset_profile(metadata: pd.DataFrame, detected: pd.DataFrame) -> pd.DataFr
         The run's metadata (track_id, genre, artist, fault, duration in seconds).
     detected : DataFrame
         The fault detection's table (track_id, fault), one row per excerpt.
+    stored : DataFrame, optional
+        track_id, format, sample_rate (:func:`mgrfaults.data.audio.stored_format` of each file); without it the
+        storage columns are left out.
 
     Returns
     -------
     DataFrame
         :func:`artist_concentration`'s columns, then ``detected_<kind>`` for each of :data:`DETECTED_KINDS`
-        (excerpts the detection marks: the copy of a replica pair, a distorted excerpt) and ``duration_min_s``,
-        ``duration_median_s``, ``duration_max_s``; rows per genre, then ``all``.
+        (excerpts the detection marks: the copy of a replica pair, a distorted excerpt), ``duration_min_s``,
+        ``duration_median_s``, ``duration_max_s``, and with ``stored`` :func:`storage_counts`' ``formats`` and
+        ``sample_rates_hz``; rows per genre, then ``all``.
     """
     profile = artist_concentration(metadata["genre"], metadata["artist"])
     faults = counts_per_genre(metadata, detected)[["genre"] + [f"detected_{kind}" for kind in DETECTED_KINDS]]
@@ -96,12 +130,17 @@ def dataset_profile(metadata: pd.DataFrame, detected: pd.DataFrame) -> pd.DataFr
     durations = pd.concat([durations, metadata.assign(genre_or_all="all")])
     stats = durations.groupby("genre_or_all")["duration"].agg(["min", "median", "max"]).round(3)
     stats.columns = [f"duration_{c}_s" for c in stats.columns]
-    return profile.merge(stats, left_on="genre", right_index=True, how="left", validate="one_to_one")
+    profile = profile.merge(stats, left_on="genre", right_index=True, how="left", validate="one_to_one")
+    if stored is None:
+        return profile
+    ways = metadata[["track_id", "genre"]].merge(stored, on="track_id", how="left", validate="one_to_one")
+    return profile.merge(storage_counts(ways["genre"], ways["format"], ways["sample_rate"]), on="genre", how="left",
+                         validate="one_to_one")
 
 
-def profile_findings(profile: pd.DataFrame, bad_audio=()) -> list[str]:
+def profile_findings(profile: pd.DataFrame, bad_audio=(), storage_apart: dict | None = None) -> list[str]:
     """What :func:`dataset_profile`'s table says, as sentences: the files skipped, the largest artist shares, the
-    excerpts that share an artist, the detected faults.
+    excerpts that share an artist, the detected faults, how the files are stored.
 
     Parameters
     ----------
@@ -110,6 +149,8 @@ def profile_findings(profile: pd.DataFrame, bad_audio=()) -> list[str]:
     bad_audio : sequence of str
         The paths of the files the data stage skipped as undecodable (``dataset.on_bad_audio: skip``), each in its
         genre's folder.
+    storage_apart : dict, optional
+        :func:`storage_tells_genres_apart`: the genres their files' storage alone tells apart.
     """
     genres = profile[profile["genre"] != "all"]
     whole = profile[profile["genre"] == "all"].iloc[0]
@@ -137,6 +178,17 @@ def profile_findings(profile: pd.DataFrame, bad_audio=()) -> list[str]:
                     f"{found['recording_replica']} recording replica(s) of another excerpt, "
                     f"{found['distortion']} distorted excerpt(s) (faults/detected.csv; the pairs: "
                     "faults/replica_pairs.csv).")
+    if "formats" in profile.columns:
+        if storage_apart:
+            findings.append("How the files are stored alone tells genres apart: " + "; ".join(
+                f"{genre} ({way})" for genre, way in storage_apart.items()) + ". A system can learn the format or "
+                "sample rate (its codec artefacts, its band limit) instead of the music: store every genre alike.")
+        elif "," not in f"{whole['formats']}{whole['sample_rates_hz']}":
+            findings.append(f"Every file is stored alike: {whole['formats'].split()[0]} at "
+                            f"{whole['sample_rates_hz'].split()[0]} Hz.")
+        else:
+            findings.append(f"Files stored as {whole['formats']} (format, files), at {whole['sample_rates_hz']} "
+                            "(Hz, files); no genre alone is stored in a way no other genre is.")
     return findings
 
 
@@ -150,10 +202,10 @@ def markdown_table(table: pd.DataFrame) -> str:
     return text.to_markdown(index=False)
 
 
-def profile_markdown(profile: pd.DataFrame, source: str, bad_audio=()) -> str:
+def profile_markdown(profile: pd.DataFrame, source: str, bad_audio=(), storage_apart: dict | None = None) -> str:
     """``profile`` as a Markdown page headed by ``source`` (where the dataset came from): its
     :func:`profile_findings`, then the table."""
-    return "\n".join([f"# Dataset profile: {source}", "", *profile_findings(profile, bad_audio), "",
+    return "\n".join([f"# Dataset profile: {source}", "", *profile_findings(profile, bad_audio, storage_apart), "",
                       markdown_table(profile), "",
                       "Durations: seconds as decoded, after the cut at `dataset.max_duration`.", ""])
 
