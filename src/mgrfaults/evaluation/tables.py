@@ -114,9 +114,9 @@ def bootstrap_intervals(
     successes and two failures"); the stratified test design is kept (the class counts ``n`` as they are). The
     interval is widened to hold the observed value where the resamples fall short of it. The plain bootstrap,
     Binomial(n, k/n), draws no spread from a genre whose recall is 0 or 1, so a few test excerpts a genre gave
-    intervals of zero width (and covered the truth in a third to two thirds of simulated runs at 4 excerpts a genre
-    and recalls near 0.9 or 1); Jeffreys-posterior draws shrank every genre toward 1/2 (62-77 %). These resamples
-    covered 92-99 % in the same simulations (recalls 0.1 to 1, 1 to 10 test excerpts a genre, 10 genres).
+    intervals of zero width. In ``benchmarks/interval_coverage.py`` (10 genres, 1 to 10 test excerpts each, recalls
+    0.1 to 1) the plain bootstrap's 95 % intervals held the true value in 0-94 % of simulated runs, draws from each
+    recall's Jeffreys posterior (which shrink every genre toward 1/2) in 60-97 %, and these in 93-99.5 %.
 
     Parameters
     ----------
