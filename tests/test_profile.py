@@ -98,7 +98,7 @@ def test_storage_that_alone_tells_genres_apart_is_found(tmp_path):
         else:
             write_au(path, tone, 22050)
         rows.append((f"{genre}.{i}", genre, *stored_format(path)))
-    stored = pd.DataFrame(rows, columns=["track_id", "genre", "format", "sample_rate"])
+    stored = pd.DataFrame(rows, columns=["track_id", "genre", "format", "sample_rate", "stored_duration"])
     assert stored.set_index("track_id").loc["blues.0", ["format", "sample_rate"]].tolist() == ["wav", 8000]
     apart = storage_tells_genres_apart(stored["genre"], stored["format"], stored["sample_rate"])
     assert apart == {"blues": "wav at 8000 Hz"}  # rock and jazz share their way: neither is told apart
@@ -113,4 +113,10 @@ def test_storage_that_alone_tells_genres_apart_is_found(tmp_path):
     alike = stored[stored["genre"] != "blues"]
     same = dataset_profile(metadata[metadata["genre"] != "blues"], detected, alike.drop(columns="genre"))
     assert "Every file is stored alike: au at 22050 Hz." in " ".join(profile_findings(same, storage_apart={}))
-    assert stored_format(tmp_path / "missing.mp3") == ("mp3", None)
+    assert stored_format(tmp_path / "missing.mp3") == ("mp3", None, None)
+    # a file far longer than dataset.max_duration was cut to it: said (blues' 0.5 s files against a 0.2 s cut)
+    cut = dataset_profile(metadata, detected, stored.drop(columns="genre"), max_duration=0.2).set_index("genre")
+    assert cut.loc["blues", ["stored_duration_max_s", "cut_files"]].tolist() == [0.5, 2]
+    assert cut.loc["rock", "cut_files"] == 0 and cut.loc["all", "cut_files"] == 2
+    said = " ".join(profile_findings(cut.reset_index(), storage_apart=apart, max_duration=0.2))
+    assert "2 file(s) longer than dataset.max_duration (0.2 s) were cut to it" in said and "2 in blues (the longest 0.5 s)" in said

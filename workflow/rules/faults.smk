@@ -108,6 +108,7 @@ rule faults_profile:
         ),
     params:
         source=DATASET_LABEL,
+        max_duration=DATASET.max_duration,
     log:
         f"{RESULTS}/logs/faults/profile.log",
     conda:

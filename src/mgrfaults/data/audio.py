@@ -231,27 +231,29 @@ def audio_info(path) -> dict:
     return {"sample_rate": int(info.samplerate), "duration": float(info.frames) / info.samplerate, "channels": info.channels}
 
 
-def stored_format(path) -> tuple[str, int | None]:
+def stored_format(path) -> tuple[str, int | None, float | None]:
     """How a file is stored, from its name and header alone (nothing decoded): its format (the extension, lower
-    case: ``au``, ``wav``, ``mp3``) and its native sample rate in Hz (None where no header gives it).
+    case: ``au``, ``wav``, ``mp3``), its native sample rate in Hz and its duration in seconds (None where no header
+    gives them; an MP3's duration is its header's estimate).
 
     A genre whose files alone are stored one way (all MP3 at 44.1 kHz where the others are WAV at 22.05 kHz) can be
     told apart by that: a production confound the decoded, resampled audio still carries (codec artefacts, a band
-    limit).
+    limit). The duration says which files ``dataset.max_duration`` cut.
     """
     path = Path(path)
     kind = path.suffix.lower().lstrip(".")
     try:
-        return kind, int(sf.info(str(path)).samplerate)
+        info = sf.info(str(path))
+        return kind, int(info.samplerate), float(info.frames) / info.samplerate
     except Exception:  # libsndfile without MP3, or a header it cannot read: audioread reads MP3 headers
         pass
     try:
         import audioread
 
         with audioread.audio_open(str(path)) as f:
-            return kind, int(f.samplerate)
+            return kind, int(f.samplerate), float(f.duration)
     except Exception:  # audioread raises backend-specific types; the data stage reports undecodable files itself
-        return kind, None
+        return kind, None, None
 
 
 def _check_file(path: Path) -> None:

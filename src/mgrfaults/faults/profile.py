@@ -101,7 +101,13 @@ def storage_tells_genres_apart(genres: pd.Series, formats: pd.Series, sample_rat
     return apart
 
 
-def dataset_profile(metadata: pd.DataFrame, detected: pd.DataFrame, stored: pd.DataFrame | None = None) -> pd.DataFrame:
+#: how much longer than ``dataset.max_duration`` a file may be before the profile says it was cut: GTZAN's
+#: "30 s" excerpts run to 30.65 s, and a cut of such a margin changes nothing a reader needs to know
+CUT_MARGIN = 1.1
+
+
+def dataset_profile(metadata: pd.DataFrame, detected: pd.DataFrame, stored: pd.DataFrame | None = None,
+                    max_duration: float | None = None) -> pd.DataFrame:
     """The artist concentration of each genre beside its detected faults, its excerpts' durations and how its files
     are stored.
 
@@ -112,8 +118,11 @@ def dataset_profile(metadata: pd.DataFrame, detected: pd.DataFrame, stored: pd.D
     detected : DataFrame
         The fault detection's table (track_id, fault), one row per excerpt.
     stored : DataFrame, optional
-        track_id, format, sample_rate (:func:`mgrfaults.data.audio.stored_format` of each file); without it the
-        storage columns are left out.
+        track_id, format, sample_rate, stored_duration (:func:`mgrfaults.data.audio.stored_format` of each file, in
+        Hz and s); without it the storage columns are left out.
+    max_duration : float, optional
+        ``dataset.max_duration`` (s): with ``stored``, ``cut_files`` counts the files longer than
+        :data:`CUT_MARGIN` times it, whose excerpts are their first ``max_duration`` seconds.
 
     Returns
     -------
@@ -121,7 +130,8 @@ def dataset_profile(metadata: pd.DataFrame, detected: pd.DataFrame, stored: pd.D
         :func:`artist_concentration`'s columns, then ``detected_<kind>`` for each of :data:`DETECTED_KINDS`
         (excerpts the detection marks: the copy of a replica pair, a distorted excerpt), ``duration_min_s``,
         ``duration_median_s``, ``duration_max_s``, and with ``stored`` :func:`storage_counts`' ``formats`` and
-        ``sample_rates_hz``; rows per genre, then ``all``.
+        ``sample_rates_hz``, ``stored_duration_max_s`` (the longest file, before the cut) and ``cut_files``; rows per
+        genre, then ``all``.
     """
     profile = artist_concentration(metadata["genre"], metadata["artist"])
     faults = counts_per_genre(metadata, detected)[["genre"] + [f"detected_{kind}" for kind in DETECTED_KINDS]]
@@ -134,11 +144,20 @@ def dataset_profile(metadata: pd.DataFrame, detected: pd.DataFrame, stored: pd.D
     if stored is None:
         return profile
     ways = metadata[["track_id", "genre"]].merge(stored, on="track_id", how="left", validate="one_to_one")
-    return profile.merge(storage_counts(ways["genre"], ways["format"], ways["sample_rate"]), on="genre", how="left",
-                         validate="one_to_one")
+    profile = profile.merge(storage_counts(ways["genre"], ways["format"], ways["sample_rate"]), on="genre",
+                            how="left", validate="one_to_one")
+    if "stored_duration" not in ways.columns:
+        return profile
+    lengths = pd.concat([ways.assign(genre_or_all=ways["genre"]), ways.assign(genre_or_all="all")])
+    lengths["cut"] = (lengths["stored_duration"] > CUT_MARGIN * max_duration) if max_duration else False
+    longest = lengths.groupby("genre_or_all").agg(stored_duration_max_s=("stored_duration", "max"),
+                                                  cut_files=("cut", "sum")).round(3)
+    longest["cut_files"] = longest["cut_files"].astype(int)
+    return profile.merge(longest, left_on="genre", right_index=True, how="left", validate="one_to_one")
 
 
-def profile_findings(profile: pd.DataFrame, bad_audio=(), storage_apart: dict | None = None) -> list[str]:
+def profile_findings(profile: pd.DataFrame, bad_audio=(), storage_apart: dict | None = None,
+                     max_duration: float | None = None) -> list[str]:
     """What :func:`dataset_profile`'s table says, as sentences: the files skipped, the largest artist shares, the
     excerpts that share an artist, the detected faults, how the files are stored.
 
@@ -151,6 +170,8 @@ def profile_findings(profile: pd.DataFrame, bad_audio=(), storage_apart: dict | 
         genre's folder.
     storage_apart : dict, optional
         :func:`storage_tells_genres_apart`: the genres their files' storage alone tells apart.
+    max_duration : float, optional
+        ``dataset.max_duration`` (s), named where files were cut to it.
     """
     genres = profile[profile["genre"] != "all"]
     whole = profile[profile["genre"] == "all"].iloc[0]
@@ -189,6 +210,13 @@ def profile_findings(profile: pd.DataFrame, bad_audio=(), storage_apart: dict | 
         else:
             findings.append(f"Files stored as {whole['formats']} (format, files), at {whole['sample_rates_hz']} "
                             "(Hz, files); no genre alone is stored in a way no other genre is.")
+    if "cut_files" in profile.columns and whole["cut_files"]:
+        cut = genres[genres["cut_files"] > 0]
+        findings.append(f"{whole['cut_files']} file(s) longer than dataset.max_duration"
+                        + (f" ({max_duration:g} s)" if max_duration else "") + " were cut to it, so their excerpts are "
+                        "their beginnings: " + ", ".join(f"{row.cut_files} in {row.genre} (the longest "
+                                                         f"{row.stored_duration_max_s:.1f} s)" for row in cut.itertuples())
+                        + ".")
     return findings
 
 
@@ -202,10 +230,12 @@ def markdown_table(table: pd.DataFrame) -> str:
     return text.to_markdown(index=False)
 
 
-def profile_markdown(profile: pd.DataFrame, source: str, bad_audio=(), storage_apart: dict | None = None) -> str:
+def profile_markdown(profile: pd.DataFrame, source: str, bad_audio=(), storage_apart: dict | None = None,
+                     max_duration: float | None = None) -> str:
     """``profile`` as a Markdown page headed by ``source`` (where the dataset came from): its
     :func:`profile_findings`, then the table."""
-    return "\n".join([f"# Dataset profile: {source}", "", *profile_findings(profile, bad_audio, storage_apart), "",
+    return "\n".join([f"# Dataset profile: {source}", "",
+                      *profile_findings(profile, bad_audio, storage_apart, max_duration), "",
                       markdown_table(profile), "",
                       "Durations: seconds as decoded, after the cut at `dataset.max_duration`.", ""])
 
