@@ -13,7 +13,7 @@ min_version("9.0")
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))  # the library, also without `pip install -e`
 from mgrfaults.config import drop_null_conditions
 from mgrfaults.evaluation.summary import stale_report_problem
-from mgrfaults.logs import finished_message, snakefile_argument
+from mgrfaults.logs import finished_message, report_path, snakefile_argument
 from mgrfaults.overrides import typed_overrides
 
 CONFIG_SCHEMA = "workflow/schemas/config.schema.yaml"
@@ -78,7 +78,7 @@ onsuccess:
             ANSWER_TABLE,
             configfiles=[os.path.relpath(f) for f in workflow.overwrite_configfiles],
             config_overrides=bool(workflow.config_settings.config),  # --config values
-            report_exists=Path(f"{RESULTS}/{'sweep/' if config['sweep']['enabled'] else ''}report.html").exists(),
+            report_exists=Path(report_path(RESULTS, config["sweep"]["enabled"])).exists(),
             # built, and this configuration's (a report of it would not be refused: mgrfaults.evaluation.summary)
             answer_exists=Path(ANSWER_TABLE).exists()
             and (config["sweep"]["enabled"] or not stale_report_problem(RESULTS, runs(), SUMMARY_CONFIG_DIGEST)),

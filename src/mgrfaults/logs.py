@@ -91,6 +91,12 @@ def _exit_on_sigterm(script_pid, signum, frame):
     raise Terminated(128 + signum)
 
 
+def report_path(results, sweep: bool = False) -> str:
+    """Where the README's report command writes the report: ``<results>/report.html``, or the sweep's
+    ``<results>/sweep/report.html`` under ``sweep.enabled``."""
+    return f"{results}/sweep/report.html" if sweep else f"{results}/report.html"
+
+
 def snakefile_argument(snakefile, cwd) -> str | None:
     """The ``-s`` value a printed command needs to run ``snakefile`` from ``cwd`` (relative where below it), or
     None where Snakemake finds it there by itself (the first of ``Snakefile``, ``snakefile``, ``workflow/Snakefile``,
@@ -156,7 +162,7 @@ def finished_message(results: str, summary_table: str, configfiles=(), config_ov
         if profile_exists:
             text += f" The dataset's profile (artists and faults per genre): {results}/faults/profile.md."
         return text
-    report = f"{results}/sweep/report.html" if sweep else f"{results}/report.html"
+    report = report_path(results, sweep)
     # a path with spaces is pasted as one argument
     command = f"{program} {'sweep ' if sweep else ''}--report {shlex.quote(report)}"
     # --config values cannot be spelled out again here; the configuration file holds them, and every other value

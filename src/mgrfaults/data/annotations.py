@@ -263,21 +263,25 @@ UNKNOWN_ARTIST_PREFIX = "unknown:"
 UNKNOWN_ARTIST_WORDS = ("unknown", "unknown artist", "[unknown]", "(unknown)", "<unknown>", "-", "--", "?", "??")
 
 
+def _without_accents(text: str) -> str:
+    """``text`` with its accents dropped (``Sigur Rós`` -> ``Sigur Ros``): NFKD, combining marks removed."""
+    return "".join(c for c in unicodedata.normalize("NFKD", str(text)) if not unicodedata.combining(c))
+
+
 def _artist_key(artist: str) -> str:
     """The identity of an artist's name: :func:`_normalise_text` of the name with its accents dropped
     (``Sigur Rós``, ``Sigur Ros``) and ``&`` read as ``and`` (Sturm's index has ``Earth, Wind & Fire``,
     disco.00016, beside ``Earth Wind and Fire``, disco.00056 and 00059); for a name of punctuation only
     (``!!!``), the name without whitespace, casefolded (so that ``!!!`` and ``???`` stay apart)."""
-    name = "".join(c for c in unicodedata.normalize("NFKD", str(artist)) if not unicodedata.combining(c))
-    key = _normalise_text(re.sub(r"&", " and ", name))
+    key = _normalise_text(re.sub(r"&", " and ", _without_accents(artist)))
     return key if key else "".join(str(artist).split()).casefold()
 
 
 def _artist_words(artist: str) -> list[str]:
     """The words of an artist's name as :func:`_artist_key` reads them (accents dropped, ``&`` and a lone ``n``
     as ``and``, casefolded), in order."""
-    name = "".join(c for c in unicodedata.normalize("NFKD", str(artist)) if not unicodedata.combining(c))
-    words = re.findall(r"[^\W_]+", unicodedata.normalize("NFKC", name.replace("&", " and ")).casefold())
+    name = _without_accents(artist).replace("&", " and ")
+    words = re.findall(r"[^\W_]+", unicodedata.normalize("NFKC", name).casefold())
     return ["and" if w == "n" else w for w in words]  # Guns N' Roses, Guns and Roses
 
 

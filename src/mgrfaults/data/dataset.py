@@ -6,6 +6,7 @@ import hashlib
 import logging
 import os
 import re
+import unicodedata
 from pathlib import Path
 
 import pandas as pd
@@ -422,8 +423,6 @@ def check_genre_names(genres: pd.Series) -> None:
     own row and column names); none that a CSV reader takes for a number, a boolean or a missing value
     (:func:`mgrfaults.io.csv_reads_back`).
     """
-    import unicodedata
-
     names = sorted(set(map(str, genres)))
     if len(names) < 2:
         raise InputError(f"dataset.directory.root: the audio that decodes lies in {len(names)} genre folder(s) "

@@ -24,6 +24,7 @@ import yaml
 
 from mgrfaults.errors import InputError
 from mgrfaults.config import config_as_run, section_defaults
+from mgrfaults.logs import report_path
 
 # the schema's defaults (workflow/schemas/config.schema.yaml): the one place a default is written
 _EVALUATE = section_defaults("evaluate")
@@ -63,12 +64,12 @@ def configuration_file_text(config: Mapping, digest: str, path: str) -> str:
     """
     sweep = bool(config.get("sweep", {}).get("enabled"))
     target = "snakemake sweep" if sweep else "snakemake"
-    report = Path(path).parent / ("sweep/report.html" if sweep else "report.html")
+    report = report_path(Path(path).parent, sweep)
     header = (f"# This results folder's configuration as it ran, every default filled in "
               f"({DIGEST_IN_SUMMARY.format(digest)}).\n"
               f"# The same configuration runs again, and builds its report, with:\n"
               f"#   {target} --cores all --configfile {shlex.quote(path)}\n"
-              f"#   {target} --report {shlex.quote(str(report))} --configfile {shlex.quote(path)}\n")
+              f"#   {target} --report {shlex.quote(report)} --configfile {shlex.quote(path)}\n")
     return header + yaml.dump(config_as_run(config), Dumper=_WithoutAliases, sort_keys=False, allow_unicode=True)
 
 

@@ -72,8 +72,14 @@ def artist_concentration(genres: pd.Series, artists: pd.Series) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _by_genre_and_all(table: pd.DataFrame):
+    """``table`` grouped by genre, and once more whole as the group ``all`` (the profile's last row)."""
+    both = pd.concat([table.assign(genre_or_all=table["genre"]), table.assign(genre_or_all="all")])
+    return both.groupby("genre_or_all")
+
+
 def storage_counts(genres: pd.Series, formats: pd.Series, sample_rates: pd.Series) -> pd.DataFrame:
-    """Per genre (sorted) and ``all``: how its files are stored, as ``formats`` (``au 100``; ``mp3 3, wav 2``) and
+    """Per genre and ``all`` (in sorted order): how its files are stored, as ``formats`` (``au 100``; ``mp3 3, wav 2``) and
     ``sample_rates_hz`` (``22050 100``; ``unknown`` where no header gave one), most frequent first."""
     def spread(values: pd.Series) -> str:
         counts = values.value_counts()
@@ -81,9 +87,8 @@ def storage_counts(genres: pd.Series, formats: pd.Series, sample_rates: pd.Serie
 
     table = pd.DataFrame({"genre": genres.to_numpy(), "format": formats.astype(str).to_numpy(),
                           "rate": sample_rates.map(lambda r: "unknown" if pd.isna(r) else str(int(r))).to_numpy()})
-    rows = [{"genre": genre, "formats": spread(sub["format"]), "sample_rates_hz": spread(sub["rate"])}
-            for genre, sub in [*sorted(table.groupby("genre")), ("all", table)]]
-    return pd.DataFrame(rows)
+    return pd.DataFrame([{"genre": genre, "formats": spread(sub["format"]), "sample_rates_hz": spread(sub["rate"])}
+                         for genre, sub in _by_genre_and_all(table)])
 
 
 def storage_tells_genres_apart(genres: pd.Series, formats: pd.Series, sample_rates: pd.Series) -> dict[str, str]:
@@ -136,9 +141,7 @@ def dataset_profile(metadata: pd.DataFrame, detected: pd.DataFrame, stored: pd.D
     profile = artist_concentration(metadata["genre"], metadata["artist"])
     faults = counts_per_genre(metadata, detected)[["genre"] + [f"detected_{kind}" for kind in DETECTED_KINDS]]
     profile = profile.merge(faults, on="genre", how="left", validate="one_to_one")
-    durations = metadata.assign(genre_or_all=metadata["genre"])
-    durations = pd.concat([durations, metadata.assign(genre_or_all="all")])
-    stats = durations.groupby("genre_or_all")["duration"].agg(["min", "median", "max"]).round(3)
+    stats = _by_genre_and_all(metadata)["duration"].agg(["min", "median", "max"]).round(3)
     stats.columns = [f"duration_{c}_s" for c in stats.columns]
     profile = profile.merge(stats, left_on="genre", right_index=True, how="left", validate="one_to_one")
     if stored is None:
@@ -148,10 +151,9 @@ def dataset_profile(metadata: pd.DataFrame, detected: pd.DataFrame, stored: pd.D
                             how="left", validate="one_to_one")
     if "stored_duration" not in ways.columns:
         return profile
-    lengths = pd.concat([ways.assign(genre_or_all=ways["genre"]), ways.assign(genre_or_all="all")])
-    lengths["cut"] = (lengths["stored_duration"] > CUT_MARGIN * max_duration) if max_duration else False
-    longest = lengths.groupby("genre_or_all").agg(stored_duration_max_s=("stored_duration", "max"),
-                                                  cut_files=("cut", "sum")).round(3)
+    ways["cut"] = (ways["stored_duration"] > CUT_MARGIN * max_duration) if max_duration else False
+    longest = _by_genre_and_all(ways).agg(stored_duration_max_s=("stored_duration", "max"),
+                                          cut_files=("cut", "sum")).round(3)
     longest["cut_files"] = longest["cut_files"].astype(int)
     return profile.merge(longest, left_on="genre", right_index=True, how="left", validate="one_to_one")
 
