@@ -107,7 +107,8 @@ def storage_tells_genres_apart(genres: pd.Series, formats: pd.Series, sample_rat
 
 
 #: how much longer than ``dataset.max_duration`` a file may be before the profile says it was cut: GTZAN's
-#: "30 s" excerpts run to 30.65 s, and a cut of such a margin changes nothing a reader needs to know
+#: "30 s" excerpts run a little over 30 s (661,794 samples at 22050 Hz, 30.01 s, for most), and a cut of such a
+#: margin changes nothing a reader needs to know
 CUT_MARGIN = 1.1
 
 
