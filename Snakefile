@@ -11,7 +11,7 @@ from snakemake.utils import min_version, validate
 min_version("9.0")
 
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))  # the library, also without `pip install -e`
-from mgrfaults.config import drop_null_conditions
+from mgrfaults.config import check_schema, drop_null_conditions
 from mgrfaults.evaluation.summary import stale_report_problem
 from mgrfaults.logs import finished_message, report_path, snakefile_argument
 from mgrfaults.overrides import typed_overrides
@@ -25,10 +25,12 @@ configfile: str(Path(workflow.basedir) / "config" / "config.yaml")
 
 # --config delivers nested values as strings ('4'): type them as the schema says before validating, and read its
 # values where the schema is free (a custom system's params) as YAML reads them
-config.update(typed_overrides(config, workflow.config_settings.config,
-                              yaml.safe_load(open(Path(workflow.basedir) / CONFIG_SCHEMA))))
+config_schema = yaml.safe_load(open(Path(workflow.basedir) / CONFIG_SCHEMA))
+config.update(typed_overrides(config, workflow.config_settings.config, config_schema))
 # a condition set to null is dropped: how a --configfile runs without one of the default's conditions
 drop_null_conditions(config)
+# a value the schema rejects, in one line naming its key (snakemake's validate prints the section's whole schema)
+check_schema(config, config_schema)
 # fills every default: the schema is the only place they are written (nested sections: `default: {}`)
 validate(config, CONFIG_SCHEMA, set_default=True)
 

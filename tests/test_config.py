@@ -18,6 +18,7 @@ from mgrfaults.config import (
     SYNTHETIC_PRESETS,
     ConfigError,
     check_config,
+    check_schema,
     condition_folds,
     expand_user_paths,
     load_config,
@@ -50,6 +51,40 @@ def test_unknown_key_is_named(config, schema):
     config["dataset"]["synthetic"] = {"n_per_genr": 5}
     with pytest.raises(WorkflowError, match="n_per_genr"):
         validate(config, schema)
+
+
+@pytest.mark.parametrize("overlay, message", [
+    # a typo: the closest key
+    ({"systems": {"bff": {"svm_c": [1]}}}, r"^config: 'svm_c' \(did you mean 'svm_C'\?\) is not a key under systems\.bff; "
+                                           r"its keys: svm_C, svm_gamma, rf_trees$"),
+    # a key of a deeper section: where it belongs
+    ({"systems": {"dnn": {"learning_rate": 0.1}}},
+     r"^config: 'learning_rate' \(it is a key of systems\.dnn\.variants\.<RS\|RSD\|SD> and systems\.dnn\.rbm\) "
+     r"is not a key under systems\.dnn; its keys: hidden_layers, "),
+    ({"sed": 3}, r"^config: 'sed' \(did you mean 'seed'\?\) is not a key at the top level"),
+    # a bound: the value, the key, and the key's description
+    ({"dataset": {"max_duration": 0.01}}, r"^config dataset\.max_duration: 0\.01 is less than the minimum of 0\.1 "
+                                          r"\(seconds kept per file, "),
+    ({"partitions": 3}, r"^config partitions: 3 is not of type 'object'"),
+])
+def test_schema_errors_are_one_line_naming_the_key(overlay, message):
+    # snakemake.utils.validate prints the section's whole schema (hundreds of lines for systems.dnn), the key last
+    with pytest.raises(ConfigError, match=message) as caught:
+        load_config(overlay)
+    assert "\n" not in str(caught.value) and len(str(caught.value)) < 700
+
+
+def test_a_config_files_1e_3_is_the_number_it_means(tmp_path):
+    # PyYAML reads `learning_rate: 1e-3` as text; typed by the schema as in the Snakefile, it is the number
+    (tmp_path / "c.yaml").write_text("systems:\n  dnn:\n    variants:\n      RS: {learning_rate: 1e-3}\n")
+    assert load_config(tmp_path / "c.yaml")["systems"]["dnn"]["variants"]["RS"]["learning_rate"] == 0.001
+    # given untyped, the error says how to write it
+    config = load_config()
+    config["systems"]["dnn"]["variants"]["RS"]["learning_rate"] = "1e-3"
+    with pytest.raises(ConfigError, match=r"^config systems\.dnn\.variants\.RS\.learning_rate: '1e-3' is not of type "
+                                          r"'number' \(YAML 1\.1, which reads config files, takes 1e-3 without a dot "
+                                          r"for text: write 1\.0e-3\)"):
+        check_schema(config)
 
 
 def test_unknown_top_level_key_is_named(config, schema):
@@ -114,7 +149,7 @@ def test_proportions_must_sum_to_one():
 
 
 def test_cv_needs_k_at_least_three():
-    with pytest.raises(WorkflowError, match=r"(?s)minimum of 3.*\['cv'\]\['k'\]"):
+    with pytest.raises(ConfigError, match=r"config partitions\.conditions\.cv\.k: 2 is less than the minimum of 3"):
         load_config({"partitions": {"conditions": {"cv": {"method": "stratified_cv", "k": 2}}}})
 
 

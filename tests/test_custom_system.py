@@ -177,6 +177,18 @@ def test_specs_resolve_files_and_refuse_clashes(tmp_path):
         custom_system_specs({"Mine": {"factory": "plugin.py:build", "input": "midi"}}, [], [tmp_path])
 
 
+def test_a_param_that_yaml_reads_as_text_is_warned_of(tmp_path, caplog):
+    # PyYAML reads `lr: 1e-3` as the text '1e-3' (YAML 1.1 wants a dot); the factory gets it as given, with a warning
+    plugin_file(tmp_path, NEAREST_MEAN)
+    spec = {"factory": "plugin.py:build", "input": "texture", "params": {"lr": "1e-3", "name": "1e3x", "k": 1.0e-3}}
+    with caplog.at_level("WARNING"):
+        specs = custom_system_specs({"Mine": spec}, [], [tmp_path])
+    assert specs["Mine"]["params"] == {"lr": "1e-3", "name": "1e3x", "k": 1.0e-3}
+    warned = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert warned == ["systems.custom.Mine.params.lr: '1e-3' reaches the factory as text, as YAML 1.1 reads a number "
+                      "in exponent form without a dot; for the number write 1.0e-3"]
+
+
 def test_a_plugins_data_files_are_listed_file_by_file(tmp_path, monkeypatch):
     # weights and settings the plugin reads: inputs of its jobs, so that an edit reruns it (a folder: its files)
     from mgrfaults.config import ConfigError, check_input_paths

@@ -16,6 +16,7 @@ import copy
 import functools
 import math
 import os
+import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Mapping
@@ -154,7 +155,8 @@ def drop_null_conditions(config: dict) -> dict:
     """
     from mgrfaults.overrides import NULLS
 
-    conditions = (config.get("partitions") or {}).get("conditions")
+    partitions = config.get("partitions")
+    conditions = partitions.get("conditions") if isinstance(partitions, dict) else None
     if isinstance(conditions, dict):
         # --config delivers a nested null as its text ('null', '~'), as coerce_to_schema reads it
         for name in [name for name, c in conditions.items() if c is None or (isinstance(c, str) and c.strip() in NULLS)]:
@@ -162,14 +164,92 @@ def drop_null_conditions(config: dict) -> dict:
     return config
 
 
+SCIENTIFIC_WITHOUT_DOT = re.compile(r"^[+-]?\d+[eE][+-]?\d+$")
+"""``1e-3``: a number in YAML 1.2 and JSON, text for PyYAML (YAML 1.1 wants ``1.0e-3``), so a config file's
+``lr: 1e-3`` arrives as the string ``'1e-3'``."""
+
+
+def _dotted(path) -> str:
+    return ".".join(str(part) for part in path) or "(top level)"
+
+
+def _key_paths(schema: Mapping[str, Any], name: str, path: str = "") -> list[str]:
+    """Dotted paths of the schema's keys called ``name`` (``<name>`` for a free-named level: a net variant, a condition)."""
+    found = []
+    if not isinstance(schema, Mapping):
+        return found
+    for key, sub in (schema.get("properties") or {}).items():
+        here = f"{path}.{key}" if path else key
+        if key == name:
+            found.append(here)
+        found += _key_paths(sub, name, here)
+    free = schema.get("additionalProperties")
+    if isinstance(free, Mapping):
+        names = (schema.get("propertyNames") or {}).get("enum")
+        found += _key_paths(free, name, f"{path}.<{'|'.join(names) if names else 'name'}>")
+    return found
+
+
+def schema_error_message(error, schema_root: Mapping[str, Any] | None = None) -> str:
+    """One short line for a ``jsonschema`` validation error: the config key, the value's problem, the key's description.
+
+    ``snakemake.utils.validate`` prints the whole schema of the section around a bad value (hundreds of lines for
+    ``systems.dnn``) with the key last; this names the key first and, for a key the schema does not know, the keys
+    it does know and the closest of them.
+    """
+    import difflib
+
+    key = _dotted(error.absolute_path)
+    schema = error.schema if isinstance(error.schema, Mapping) else {}
+    if error.validator == "additionalProperties" and isinstance(error.instance, Mapping):
+        known = list(schema.get("properties", {}))
+        unknown = [k for k in error.instance if k not in known]
+        parts = []
+        for name in unknown:
+            close = difflib.get_close_matches(str(name), known, n=1)
+            elsewhere = _key_paths(schema_root or {}, str(name))
+            hint = (f"did you mean {close[0]!r}?" if close else "") or (
+                f"it is a key of {' and '.join(p.rsplit('.', 1)[0] for p in elsewhere[:3])}" if elsewhere else "")
+            parts.append(f"{name!r}" + (f" ({hint})" if hint else ""))
+        where = f"under {key}" if error.absolute_path else "at the top level"
+        return (f"config: {', '.join(parts)} {'is not a key' if len(unknown) == 1 else 'are not keys'} {where}; "
+                f"its keys: {', '.join(known)}")
+    problem = error.message
+    if error.validator == "type" and isinstance(error.instance, str) and SCIENTIFIC_WITHOUT_DOT.match(error.instance):
+        problem += (f" (YAML 1.1, which reads config files, takes {error.instance} without a dot for text: write "
+                    f"{error.instance.lower().replace('e', '.0e', 1)})")
+    description = " ".join(str(schema.get("description", "")).split())
+    return f"config {key}: {problem}" + (f" ({description})" if description else "")
+
+
+def check_schema(config: Mapping[str, Any], schema: Mapping[str, Any] | None = None) -> None:
+    """Refuse a config the schema rejects with one line naming the key (:func:`schema_error_message`).
+
+    Raises
+    ------
+    ConfigError
+        The most relevant error (``jsonschema.exceptions.best_match``), and how many others there are.
+    """
+    from jsonschema import validators
+    from jsonschema.exceptions import best_match
+
+    schema = schema if schema is not None else yaml.safe_load(SCHEMA_PATH.read_text())
+    errors = list(validators.validator_for(schema)(schema).iter_errors(config))
+    if errors:
+        first = best_match(errors)
+        more = f" (and {len(errors) - 1} more problem(s) after it)" if len(errors) > 1 else ""
+        raise ConfigError(schema_error_message(first, schema) + more)
+
+
 def validate(config: dict) -> dict:
     """Validate ``config`` against the schema in place, filling every default; return it.
 
-    What the Snakefile does (``snakemake.utils.validate`` with ``set_default=True``); raises
-    ``snakemake.exceptions.WorkflowError`` naming the bad key.
+    What the Snakefile does: :func:`check_schema` (a bad value refused in one line naming its key), then
+    ``snakemake.utils.validate`` with ``set_default=True``, which fills the defaults.
     """
     from snakemake.utils import validate as snakemake_validate
 
+    check_schema(config)
     snakemake_validate(config, str(SCHEMA_PATH), set_default=True)
     return config
 
@@ -184,6 +264,10 @@ def load_config(*overlays: Mapping | str | Path) -> dict:
         if not isinstance(overlay, Mapping):
             overlay = yaml.safe_load(Path(overlay).read_text()) or {}
         config = deep_merge(config, overlay)
+    from mgrfaults.overrides import coerce_to_schema
+
+    # as the Snakefile: a config file's text where the schema wants a number (PyYAML's '1e-3') is typed first
+    config = coerce_to_schema(config, yaml.safe_load(SCHEMA_PATH.read_text()))
     return validate(drop_null_conditions(config))
 
 
