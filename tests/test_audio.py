@@ -137,3 +137,69 @@ def test_empty_and_missing_file(tmp_path):
         load_audio(tmp_path / "empty.au")
     with pytest.raises(AudioError, match="not found"):
         load_audio(tmp_path / "missing.wav")
+
+
+def music_like(seconds=3.0, sr=SR, level=0.5, seed=0):
+    """Tones with a decaying envelope and a little noise: correlated samples, as music's are."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * sr)) / sr
+    y = sum(np.sin(2 * np.pi * f * t + rng.uniform(0, 6)) / k for k, f in enumerate((110, 220, 330, 1760, 5000), 1))
+    y = y * (0.6 + 0.4 * np.cos(2 * np.pi * 2 * t)) + 0.05 * rng.standard_normal(t.size)
+    return (level * y / np.max(np.abs(y))).astype(np.float32)
+
+
+@pytest.mark.parametrize("samples, problem", [
+    (np.zeros(3 * SR), r"every sample is 0: digital silence"),
+    (np.full(3 * SR, 0.25), r"every sample is 0\.25: digital silence"),
+    # the dither of an empty 16-bit recording: a few steps
+    (np.random.default_rng(0).integers(-2, 3, 3 * SR) / 32768, r"near-silence: its samples swing -84\.3 dBFS at most, "
+                                                               r"below -60 dBFS"),
+])
+def test_silence_is_refused_naming_the_file(tmp_path, samples, problem):
+    sf.write(tmp_path / "blank.au", samples.astype(np.float32), SR, subtype="PCM_16")
+    with pytest.raises(AudioError, match=rf"blank\.au: {problem}"):
+        load_audio(tmp_path / "blank.au")
+
+
+@pytest.mark.parametrize("channels", [1, 2])
+def test_byte_swapped_samples_are_refused_naming_the_file(tmp_path, channels):
+    # the bytes of each 16-bit sample exchanged (a faulty conversion) under a header that declares the other order:
+    # music decodes as white noise at full scale
+    pcm = np.rint(music_like() * 32767).astype(np.int16)
+    pcm = np.stack([pcm] * channels, axis=1)
+    sf.write(tmp_path / "swapped.wav", pcm.byteswap(), SR, subtype="PCM_16")
+    with pytest.raises(AudioError, match=r"swapped\.wav: byte-swapped 16-bit samples: as stored they are white noise "
+                                         r"\(roughness 1\.[2-4]\d; music is below 1\), with the two bytes of each "
+                                         r"sample exchanged a signal \(0\.\d\d\)"):
+        load_audio(tmp_path / "swapped.wav")
+    sf.write(tmp_path / "right.wav", pcm, SR, subtype="PCM_16")
+    assert load_audio(tmp_path / "right.wav").shape == (3 * SR,)
+
+
+@pytest.mark.parametrize("name, samples", [
+    ("white_noise", np.random.default_rng(1).standard_normal(3 * SR) * 0.2),  # noise is noise either way
+    ("quiet_music", music_like(level=10 ** (-50 / 20))),                       # peaking at -50 dBFS
+    ("late_entry", np.concatenate([np.zeros(2 * SR), music_like(1.0)])),       # two seconds of silence first
+    ("one_sample", np.array([0.1])),
+])
+def test_quiet_noisy_or_late_audio_is_not_called_silent_or_swapped(tmp_path, name, samples):
+    sf.write(tmp_path / f"{name}.au", np.asarray(samples, np.float32), SR, subtype="PCM_16")
+    assert load_audio(tmp_path / f"{name}.au").size == len(samples)
+
+
+def test_silence_is_skipped_and_listed_under_on_bad_audio_skip(tmp_path):
+    from mgrfaults.data.dataset import list_audio_files, scan_audio
+
+    for genre in ("blues", "rock"):
+        (tmp_path / genre).mkdir()
+        for i in range(2):
+            write_au(tmp_path / genre / f"{genre}.{i:05d}.au", music_like(seed=i))
+    write_au(tmp_path / "rock" / "rock.00009.au", np.zeros(SR, np.float32))
+    files = list_audio_files(tmp_path)
+    with pytest.raises(AudioError, match=r"rock\.00009\.au: every sample is 0: digital silence.*dataset\.on_bad_audio: "
+                                         r"error; with skip"):
+        scan_audio(files)
+    listing, bad = scan_audio(files, on_bad_audio="skip")
+    assert sorted(listing["track_id"]) == ["blues.00000", "blues.00001", "rock.00000", "rock.00001"]
+    assert bad["path"].str.endswith("rock.00009.au").tolist() == [True]
+    assert bad["reason"].str.startswith("every sample is 0: digital silence").tolist() == [True]

@@ -326,7 +326,7 @@ def scan_audio(files: pd.DataFrame, sample_rate: int = _DATASET["sample_rate"], 
             if on_bad_audio == "error":
                 # the key that lets the run go on without it
                 raise AudioError(e.path, f"{e.problem} (dataset.on_bad_audio: error; with skip, files that do not "
-                                         "decode are left out and listed in dataset/bad_audio.csv)") from e
+                                         "decode or hold no music are left out and listed in dataset/bad_audio.csv)") from e
             log.warning("skipping bad audio: %s", e)
             bad.append({"path": row.path, "reason": e.problem})
             continue
