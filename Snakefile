@@ -13,7 +13,7 @@ min_version("9.0")
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))  # the library, also without `pip install -e`
 from mgrfaults.config import check_schema, drop_null_conditions
 from mgrfaults.evaluation.summary import stale_report_problem
-from mgrfaults.logs import finished_message, report_path, snakefile_argument
+from mgrfaults.logs import finished_message, report_path
 from mgrfaults.overrides import typed_overrides
 
 CONFIG_SCHEMA = "workflow/schemas/config.schema.yaml"
@@ -87,6 +87,6 @@ onsuccess:
             sweep=config["sweep"]["enabled"],
             profile_exists=Path(f"{RESULTS}/faults/profile.md").exists(),
             configuration=CONFIGURATION_FILE if Path(CONFIGURATION_FILE).exists() else None,
-            snakefile=snakefile_argument(workflow.main_snakefile, Path.cwd()),
+            snakefile=SNAKEFILE_ARGUMENT,
         )
     )

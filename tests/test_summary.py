@@ -75,7 +75,11 @@ def test_tiny_run_writes_the_summary(tiny_run):
     configuration = tiny_run / "results" / "configuration.yaml"
     digest = re.search(r"configuration digest `([0-9a-f]+)`", text).group(1)
     assert config_digest(load_config(configuration)) == digest
-    assert "`snakemake --cores all --configfile results/configuration.yaml` makes it again" in text
+    # run from its own folder with -s: the command names the Snakefile, as the run needed it
+    assert f"`snakemake -s {ROOT / 'Snakefile'} --cores all --configfile results/configuration.yaml` makes it again" \
+        in text
+    assert f"#   snakemake -s {ROOT / 'Snakefile'} --cores all --configfile results/configuration.yaml\n" \
+        in configuration.read_text()
     again = run_snakemake(tiny_run, extra_args=["-n", "--configfile", str(configuration)])
     assert "Nothing to be done" in again.stdout, again.stdout[-3000:]
 
@@ -95,6 +99,10 @@ def test_configuration_file_gives_its_run_again(tmp_path, overlays):
     target = "snakemake sweep" if config["sweep"]["enabled"] else "snakemake"
     assert f"#   {target} --cores all --configfile '{path}'\n" in text
     assert f"configuration digest `{config_digest(config)}`" in text
+    # run from another working folder (`-s`): the commands name the Snakefile
+    elsewhere = configuration_file_text(config, config_digest(config), str(path), "/opt/mgr faults/Snakefile")
+    program = target.replace("snakemake", "snakemake -s '/opt/mgr faults/Snakefile'")
+    assert f"#   {program} --cores all --configfile '{path}'\n" in elsewhere
     shared = {"method": "stratified"}  # one object under two keys is written out twice, not as an alias
     assert "&id" not in configuration_file_text({**config, "a": shared, "b": shared}, "abc", str(path))
 

@@ -109,6 +109,14 @@ def snakefile_argument(snakefile, cwd) -> str | None:
     return os.path.relpath(snakefile, cwd) if snakefile.is_relative_to(cwd) else str(snakefile)
 
 
+def snakemake_program(snakefile: str | None = None) -> str:
+    """``snakemake``, with ``-s <snakefile>`` when the run needed it (:func:`snakefile_argument`): how every command
+    this workflow prints or writes (the end message, ``configuration.yaml``, ``summary.md``) begins."""
+    import shlex
+
+    return f"snakemake -s {shlex.quote(snakefile)}" if snakefile else "snakemake"
+
+
 def finished_message(results: str, summary_table: str, configfiles=(), config_overrides: bool = False,
                      report_exists: bool = False, answer_exists: bool = True, sweep: bool = False,
                      profile_exists: bool = False, configuration: str | None = None,
@@ -146,7 +154,7 @@ def finished_message(results: str, summary_table: str, configfiles=(), config_ov
     """
     import shlex
 
-    program = f"snakemake -s {shlex.quote(snakefile)}" if snakefile else "snakemake"
+    program = snakemake_program(snakefile)
 
     def with_config(command: str) -> str:
         if configfiles:

@@ -6,12 +6,15 @@ from mgrfaults.evaluation.summary import (
     configuration_file_text as _configuration_file_text,
     git_commit as _git_commit,
 )
+from mgrfaults.logs import snakefile_argument as _snakefile_argument
 
 # provenance of results/summary.md: the checkout's commit and the digest of the validated config
 SUMMARY_COMMIT = _git_commit(workflow.basedir)
 SUMMARY_CONFIG_DIGEST = _config_digest(config)
 # the validated config as a file that gives this run again (results/configuration.yaml)
 CONFIGURATION_FILE = f"{RESULTS}/configuration.yaml"
+# the -s a command run from this working folder needs (None where Snakemake finds the Snakefile by itself)
+SNAKEFILE_ARGUMENT = _snakefile_argument(workflow.main_snakefile, Path.cwd())
 
 
 wildcard_constraints:
@@ -213,7 +216,7 @@ rule configuration:
             labels={"result": "configuration as run", "format": "yaml"},
         ),
     params:
-        text=_configuration_file_text(config, SUMMARY_CONFIG_DIGEST, CONFIGURATION_FILE),
+        text=_configuration_file_text(config, SUMMARY_CONFIG_DIGEST, CONFIGURATION_FILE, SNAKEFILE_ARGUMENT),
     log:
         f"{RESULTS}/logs/evaluate/configuration.log",
     conda:
@@ -240,6 +243,7 @@ rule summary:
         confidence=EVALUATE.confidence,
         commit=SUMMARY_COMMIT,
         digest=SUMMARY_CONFIG_DIGEST,
+        snakefile=SNAKEFILE_ARGUMENT,
     log:
         f"{RESULTS}/logs/evaluate/summary.log",
     conda:

@@ -7,7 +7,7 @@ import pandas as pd
 
 from mgrfaults.evaluation.summary import read_published, summary_markdown
 from mgrfaults.io import write_text_atomic
-from mgrfaults.logs import setup_script_logging
+from mgrfaults.logs import setup_script_logging, snakemake_program
 
 snakemake = globals()["snakemake"]  # injected by Snakemake's script directive
 log = setup_script_logging(snakemake.log)
@@ -21,7 +21,8 @@ text = summary_markdown(
     read_published(snakemake.input.published),
     snakemake.params.commit,
     snakemake.params.digest,
-    command=f"snakemake --cores all --configfile {shlex.quote(snakemake.input.configuration)}",
+    command=f"{snakemake_program(snakemake.params.snakefile)} --cores all --configfile "
+    f"{shlex.quote(snakemake.input.configuration)}",
     confidence=snakemake.params.confidence,
 )
 write_text_atomic(snakemake.output[0], text)

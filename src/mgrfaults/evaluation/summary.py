@@ -24,7 +24,7 @@ import yaml
 
 from mgrfaults.errors import InputError
 from mgrfaults.config import config_as_run, section_defaults
-from mgrfaults.logs import report_path
+from mgrfaults.logs import report_path, snakemake_program
 
 # the schema's defaults (workflow/schemas/config.schema.yaml): the one place a default is written
 _EVALUATE = section_defaults("evaluate")
@@ -44,7 +44,7 @@ def config_digest(config: Mapping) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
-def configuration_file_text(config: Mapping, digest: str, path: str) -> str:
+def configuration_file_text(config: Mapping, digest: str, path: str, snakefile: str | None = None) -> str:
     """``<results>/configuration.yaml``: a run's configuration as a file that gives it again.
 
     Parameters
@@ -55,6 +55,8 @@ def configuration_file_text(config: Mapping, digest: str, path: str) -> str:
         Its :func:`config_digest`, as ``summary.md`` names it.
     path : str
         Where the file is written, for the commands in its header.
+    snakefile : str, optional
+        The ``-s`` value the run needed (:func:`mgrfaults.logs.snakefile_argument`): the commands name it.
 
     Returns
     -------
@@ -63,7 +65,7 @@ def configuration_file_text(config: Mapping, digest: str, path: str) -> str:
         run the configuration again and build its report.
     """
     sweep = bool(config.get("sweep", {}).get("enabled"))
-    target = "snakemake sweep" if sweep else "snakemake"
+    target = snakemake_program(snakefile) + (" sweep" if sweep else "")
     report = report_path(Path(path).parent, sweep)
     header = (f"# This results folder's configuration as it ran, every default filled in "
               f"({DIGEST_IN_SUMMARY.format(digest)}).\n"
