@@ -9,7 +9,7 @@ import pytest
 from conftest import run_snakemake
 from mgrfaults.config import load_config
 from mgrfaults.errors import InputError
-from mgrfaults.evaluation.summary import (PUBLISHED_COLUMNS, config_digest, configuration_file_text, read_published,
+from mgrfaults.evaluation.summary import (PUBLISHED_COLUMNS, attribution_markdown, config_digest, configuration_file_text, read_published,
                                           summary_markdown)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -71,6 +71,14 @@ def test_tiny_run_writes_the_summary(tiny_run):
     for system in runs.system.unique():
         assert f"| {system} |" in text
     assert "configuration digest" in text
+    # where the accuracy comes from (tables/attribution.csv) and the dataset's confounds (faults/profile.csv)
+    attribution = pd.read_csv(tiny_run / "results" / "tables" / "attribution.csv")
+    first = attribution[(attribution.system == runs.system.iloc[0]) & (attribution.condition == "standard")]
+    neither = first[first.group == "neither"].iloc[0]
+    assert f"| standard: neither ({neither.n}) |" in text
+    assert re.search(rf"^\| {runs.system.iloc[0]} \|.* \| {100 * neither.n_correct / neither.n:.1f} \|", text, re.M)
+    assert "## The dataset\n\n- 120 excerpts in 10 genres.\n- Largest share of one artist in a genre: " in text
+    assert re.search(r"^- Detected from the audio: \d+ exact replica", text, re.M)
     # the run's configuration as a file, which gives this run again: the same digest, and nothing to rerun
     configuration = tiny_run / "results" / "configuration.yaml"
     digest = re.search(r"configuration digest `([0-9a-f]+)`", text).group(1)
@@ -82,6 +90,21 @@ def test_tiny_run_writes_the_summary(tiny_run):
         in configuration.read_text()
     again = run_snakemake(tiny_run, extra_args=["-n", "--configfile", str(configuration)])
     assert "Nothing to be done" in again.stdout, again.stdout[-3000:]
+
+
+def test_attribution_section_pools_folds_and_leaves_out_empty_groups():
+    rows = [("A", "standard", 0, "artist_in_train", 4, 3), ("A", "standard", 1, "artist_in_train", 6, 6),
+            ("A", "standard", 0, "replica_in_train", 0, 0), ("A", "standard", 1, "replica_in_train", 0, 0),
+            ("A", "standard", 0, "neither", 5, 2), ("A", "standard", 1, "neither", 5, 3),
+            ("B", "standard", 0, "artist_in_train", 4, 1), ("B", "standard", 1, "artist_in_train", 6, 1),
+            ("B", "standard", 0, "neither", 5, 5), ("B", "standard", 1, "neither", 5, 5),
+            ("A", "filtered", 0, "neither", 9, 3)]
+    table = pd.DataFrame(rows, columns=["system", "condition", "fold", "group", "n", "n_correct"])
+    lines = attribution_markdown(table, ["A", "B"], ["standard", "filtered"])
+    assert lines[0] == "## Where the accuracy comes from"
+    assert "| system | standard: artist in train (10) | standard: neither (10) | filtered: neither (9) |" in lines
+    assert "| A | 90.0 | 50.0 | 33.3 |" in lines and "| B | 20.0 | 100.0 | - |" in lines
+    assert attribution_markdown(table[table.n == 0], ["A"], ["standard"]) == []
 
 
 @pytest.mark.parametrize("overlays", [(), ("config/gtzan.yaml",), ("config/sweep_quick.yaml",),

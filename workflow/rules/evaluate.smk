@@ -227,13 +227,17 @@ rule configuration:
 
 rule summary:
     """results/summary.md: accuracy and normalised accuracy, systems x conditions, the difference,
-    intervals, test sizes, the published values when filled in, the commit and config digest, and the
-    command that runs its configuration again."""
+    intervals, test sizes, the published values when filled in, the accuracy per test group (artist or
+    replica in train, neither), the dataset's artists and detected faults, the commit and config digest,
+    and the command that runs its configuration again."""
     input:
         configuration=CONFIGURATION_FILE,
         tables=[f"{RESULTS}/tables/accuracy_{c}.csv" for c in CONDITIONS],
         difference=[f"{RESULTS}/tables/difference.csv"] if HAS_DIFFERENCE else [],
         published=str(Path(workflow.basedir) / "resources" / "published_accuracies.csv"),
+        attribution=f"{RESULTS}/tables/attribution.csv",
+        profile=f"{RESULTS}/faults/profile.csv",
+        bad_audio=f"{RESULTS}/dataset/bad_audio.csv",
     output:
         f"{RESULTS}/summary.md",
     params:

@@ -6,6 +6,7 @@ from pathlib import Path
 import pandas as pd
 
 from mgrfaults.evaluation.summary import read_published, summary_markdown
+from mgrfaults.faults.profile import confound_findings
 from mgrfaults.io import write_text_atomic
 from mgrfaults.logs import setup_script_logging, snakemake_program
 
@@ -24,6 +25,11 @@ text = summary_markdown(
     command=f"{snakemake_program(snakemake.params.snakefile)} --cores all --configfile "
     f"{shlex.quote(snakemake.input.configuration)}",
     confidence=snakemake.params.confidence,
+    attribution=pd.read_csv(snakemake.input.attribution),
+    dataset_findings=confound_findings(
+        pd.read_csv(snakemake.input.profile, keep_default_na=False, na_values=[""]),
+        list(pd.read_csv(snakemake.input.bad_audio, dtype=str, keep_default_na=False)["path"]),
+    ),
 )
 write_text_atomic(snakemake.output[0], text)
 log.info("wrote %s (%d lines)", Path(snakemake.output[0]), text.count("\n") + 1)

@@ -185,6 +185,8 @@ def summary_markdown(
     digest: str,
     command: str,
     confidence: float = _EVALUATE["confidence"],
+    attribution: pd.DataFrame | None = None,
+    dataset_findings: Sequence[str] = (),
 ) -> str:
     """The summary page.
 
@@ -205,6 +207,13 @@ def summary_markdown(
     command : str
         A command that makes the page again: ``--configfile`` of the run's ``configuration.yaml``
         (:func:`configuration_file_text`).
+    confidence : float
+        Of the intervals, for their heading.
+    attribution : DataFrame, optional
+        ``tables/attribution.csv`` (:mod:`mgrfaults.evaluation.attribution`): its accuracy per test group, pooled
+        over folds, follows the tables (:func:`attribution_markdown`).
+    dataset_findings : sequence of str
+        :func:`mgrfaults.faults.profile.confound_findings` of the dataset, the page's last section.
 
     Returns
     -------
@@ -264,7 +273,60 @@ def summary_markdown(
         lines.append("")
     if published is None or published.empty:
         lines += ["The study's published accuracies: not filled in (`resources/published_accuracies.csv`).", ""]
+    if attribution is not None:
+        lines += attribution_markdown(attribution, systems, conditions)
+    if dataset_findings:
+        lines += ["## The dataset", "", *[f"- {finding}" for finding in dataset_findings], "",
+                  "Per genre, with how its files are stored: `faults/profile.md`.", ""]
     return "\n".join(lines)
+
+
+def attribution_markdown(attribution: pd.DataFrame, systems: Sequence[str], conditions: Sequence[str]) -> list[str]:
+    """The summary's section on where the accuracy comes from: per system, the accuracy of each condition's test
+    excerpts grouped by what the training part shares with them, pooled over folds.
+
+    Parameters
+    ----------
+    attribution : DataFrame
+        ``tables/attribution.csv``: system, condition, fold, group, n, n_correct, ...
+    systems, conditions : sequence of str
+        Row and column order. A (condition, group) that holds no test excerpt has no column.
+
+    Returns
+    -------
+    list of str
+        Markdown lines: a heading, what the groups mean, the table (percent; each column's excerpts, summed
+        over folds, in its heading).
+    """
+    from mgrfaults.evaluation.attribution import GROUPS
+
+    pooled = attribution.groupby(["system", "condition", "group"], sort=False)[["n", "n_correct"]].sum()
+    columns = []
+    for condition in conditions:
+        for group in GROUPS:
+            sizes = {int(pooled.loc[(s, condition, group), "n"]) for s in systems if (s, condition, group) in pooled.index}
+            if sizes - {0}:
+                columns.append((condition, group, sizes))
+    if not columns:
+        return []
+    header = ["system"] + [f"{c}: {g.replace('_', ' ')} ({sizes.pop() if len(sizes) == 1 else 'n varies'})"
+                           for c, g, sizes in columns]
+    lines = ["## Where the accuracy comes from", "",
+             "Accuracy, percent, on each condition's test excerpts grouped by what the training part shares with "
+             "them: a replica of the excerpt, else another excerpt of its artist, else neither (`tables/"
+             "attribution.csv`, by fold; `figures/attribution.png`). An excerpt whose artist is in training can be "
+             "recognised by the artist's sound rather than the genre's: when `neither` under a random partition scores "
+             "about what a filtered condition scores, the difference between the conditions comes from the excerpts "
+             "that share an artist or a recording with training. In parentheses: the excerpts, summed over folds.", "",
+             "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for system in systems:
+        cells = [system]
+        for condition, group, _ in columns:
+            key = (system, condition, group)
+            n, correct = (pooled.loc[key, "n"], pooled.loc[key, "n_correct"]) if key in pooled.index else (0, 0)
+            cells.append(f"{100 * correct / n:.1f}" if n else "-")
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines + [""]
 
 
 def _isnan(value) -> bool:

@@ -162,20 +162,27 @@ def dataset_profile(metadata: pd.DataFrame, detected: pd.DataFrame, stored: pd.D
 def profile_findings(profile: pd.DataFrame, bad_audio=(), storage_apart: dict | None = None,
                      max_duration: float | None = None) -> list[str]:
     """What :func:`dataset_profile`'s table says, as sentences: the files skipped, the largest artist shares, the
-    excerpts that share an artist, the detected faults, how the files are stored.
+    excerpts that share an artist, the detected faults (:func:`confound_findings`), how the files are stored
+    (:func:`storage_findings`).
 
     Parameters
     ----------
     profile : DataFrame
         :func:`dataset_profile`'s table.
     bad_audio : sequence of str
-        The paths of the files the data stage skipped as undecodable (``dataset.on_bad_audio: skip``), each in its
+        The paths of the files the data stage skipped as bad audio (``dataset.on_bad_audio: skip``), each in its
         genre's folder.
     storage_apart : dict, optional
         :func:`storage_tells_genres_apart`: the genres their files' storage alone tells apart.
     max_duration : float, optional
         ``dataset.max_duration`` (s), named where files were cut to it.
     """
+    return confound_findings(profile, bad_audio) + storage_findings(profile, storage_apart, max_duration)
+
+
+def confound_findings(profile: pd.DataFrame, bad_audio=()) -> list[str]:
+    """The part of :func:`profile_findings` that bears on a partition: the excerpts and files skipped, the largest
+    artist shares, the excerpts that share an artist, the detected faults (what ``summary.md`` repeats)."""
     genres = profile[profile["genre"] != "all"]
     whole = profile[profile["genre"] == "all"].iloc[0]
     findings = [f"{whole['excerpts']} excerpts in {len(genres)} genres."]
@@ -203,6 +210,15 @@ def profile_findings(profile: pd.DataFrame, bad_audio=(), storage_apart: dict | 
                     f"{found['recording_replica']} recording replica(s) of another excerpt, "
                     f"{found['distortion']} distorted excerpt(s) (faults/detected.csv; the pairs: "
                     "faults/replica_pairs.csv).")
+    return findings
+
+
+def storage_findings(profile: pd.DataFrame, storage_apart: dict | None = None,
+                     max_duration: float | None = None) -> list[str]:
+    """The part of :func:`profile_findings` on how the files are stored: formats and rates, files cut."""
+    genres = profile[profile["genre"] != "all"]
+    whole = profile[profile["genre"] == "all"].iloc[0]
+    findings = []
     if "formats" in profile.columns:
         if storage_apart:
             findings.append("How the files are stored alone tells genres apart: " + "; ".join(
