@@ -74,6 +74,12 @@ def test_schema_errors_are_one_line_naming_the_key(overlay, message):
     assert "\n" not in str(caught.value) and len(str(caught.value)) < 700
 
 
+def test_schema_error_names_the_keys_of_the_other_problems():
+    with pytest.raises(ConfigError, match=r"^config seed: -1 is less than the minimum of 0 \(master seed .*\) "
+                                          r"\(and 2 more problem\(s\), at systems\.bff\.svm_C, systems\.threads\)$"):
+        load_config({"seed": -1, "systems": {"bff": {"svm_C": "x"}, "threads": 0}})
+
+
 def test_a_config_files_1e_3_is_the_number_it_means(tmp_path):
     # PyYAML reads `learning_rate: 1e-3` as text; typed by the schema as in the Snakefile, it is the number
     (tmp_path / "c.yaml").write_text("systems:\n  dnn:\n    variants:\n      RS: {learning_rate: 1e-3}\n")

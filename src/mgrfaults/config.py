@@ -237,7 +237,9 @@ def check_schema(config: Mapping[str, Any], schema: Mapping[str, Any] | None = N
     errors = list(validators.validator_for(schema)(schema).iter_errors(config))
     if errors:
         first = best_match(errors)
-        more = f" (and {len(errors) - 1} more problem(s) after it)" if len(errors) > 1 else ""
+        others = sorted({_dotted(e.absolute_path) for e in errors if e is not first})
+        more = (f" (and {len(errors) - 1} more problem(s), at {', '.join(others[:5])}"
+                f"{', ...' if len(others) > 5 else ''})" if len(errors) > 1 else "")
         raise ConfigError(schema_error_message(first, schema) + more)
 
 

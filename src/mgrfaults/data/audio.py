@@ -40,8 +40,9 @@ MP3_FRAME_SAMPLES = 1152
 (and 1 %) was cut."""
 SILENCE_SWING = 2.0**-10
 """Full scale (-60 dBFS, 32 steps of 16-bit audio). An excerpt whose samples swing less than this around their middle
-holds no music to analyse: all zeros, a constant, or the dither of an empty recording. Music is never mastered this
-low (GTZAN's quietest excerpts peak tens of dB above it)."""
+holds no music to analyse: all zeros, a constant, or the dither of an empty recording. Music whose loudest moment is
+60 dB below full scale would be inaudible at any usual playback gain; the same floor marks near-silence for the
+distortion detector (:data:`mgrfaults.faults.distortion.MIN_PEAK`)."""
 WHITE_ROUGHNESS = 1.2
 """Mean absolute step between samples over the mean absolute sample (:func:`roughness`). Independent samples
 measure sqrt(2) (Gaussian) or 4/3 (uniform): white noise; recorded music, whose energy lies far below the Nyquist
@@ -394,6 +395,8 @@ def content_problem(y: np.ndarray, pcm16: np.ndarray | None = None) -> str | Non
         block = 4096
         starts = np.unique(np.linspace(0, max(pcm16.size - block, 0), 8).astype(int))
         blocks = [pcm16[i:i + block] for i in starts if np.any(pcm16[i:i + block])]  # silent blocks tell nothing
+        if not blocks:
+            return None
         stored = float(np.mean([roughness(b) for b in blocks]))
         exchanged = float(np.mean([roughness(b.byteswap()) for b in blocks]))
         if stored >= WHITE_ROUGHNESS and exchanged <= SMOOTH_ROUGHNESS:
