@@ -16,6 +16,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from mgrfaults.faults.profile import dataset_profile
+
 from conftest import TINY_CONFIG, run_snakemake
 from mgrfaults import GENRES
 
@@ -56,6 +58,11 @@ def craft_results(results: Path, n_per_genre=6, seed=0):
     )
     (results / "dataset").mkdir(parents=True)
     meta.to_csv(results / "dataset" / "metadata.csv", index=False)
+    # what the summary reads of the data and fault stages: no file skipped, the profile of no detected fault
+    pd.DataFrame(columns=["path", "reason"]).to_csv(results / "dataset" / "bad_audio.csv", index=False)
+    (results / "faults").mkdir()
+    dataset_profile(meta, pd.DataFrame({"track_id": ids, "fault": ""})).to_csv(results / "faults" / "profile.csv",
+                                                                               index=False)
     for c, (condition, p_correct) in enumerate(CONDITIONS.items()):
         # 2 test excerpts per genre; the fault-filtered test set differs (unpaired test)
         rank = meta.groupby("genre").cumcount()
