@@ -29,9 +29,11 @@ localrules:
 
 
 rule report_answer:
-    """Mean accuracy per system and condition, the drop, its p-value and the accuracy figure, for the first page."""
+    """Mean accuracy per system and condition, the drop, its p-value, the accuracy figure and the accuracy per test
+    group (artist or replica in train, neither), for the first page."""
     input:
         runs=f"{RESULTS}/tables/runs.csv",
+        attribution=f"{RESULTS}/tables/attribution.csv",
         difference=[f"{RESULTS}/tables/difference.csv"] if HAS_DIFFERENCE else [],
         figure=f"{RESULTS}/figures/accuracy_by_condition.png",
     output:

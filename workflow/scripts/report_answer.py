@@ -2,7 +2,9 @@
 
 import pandas as pd
 
-from mgrfaults.evaluation.tables import answer_table, html_fragment, html_image
+from mgrfaults.evaluation.attribution import pooled_group_accuracy
+from mgrfaults.evaluation.summary import ATTRIBUTION_TEXT
+from mgrfaults.evaluation.tables import answer_table, html_fragment, html_image, markdown_code_to_html
 from mgrfaults.io import write_text_atomic
 from mgrfaults.logs import setup_script_logging
 
@@ -13,5 +15,9 @@ log = setup_script_logging(snakemake.log)
 difference = pd.read_csv(snakemake.input.difference[0]) if snakemake.input.difference else None
 table = answer_table(pd.read_csv(snakemake.input.runs), difference)
 figure = html_image(snakemake.input.figure, "accuracy of every system, one bar per condition")
-write_text_atomic(snakemake.output[0], html_fragment(table) + figure)
+groups = pooled_group_accuracy(pd.read_csv(snakemake.input.attribution))
+# where the accuracy comes from, when a group holds test excerpts (always, but for an empty study)
+where = (f"<p><b>Where the accuracy comes from.</b> {markdown_code_to_html(ATTRIBUTION_TEXT)} In parentheses: the "
+         f"excerpts, summed over folds.</p>\n{html_fragment(groups)}" if groups.shape[1] > 1 else "")
+write_text_atomic(snakemake.output[0], html_fragment(table) + figure + where)
 log.info("\n%s", table.to_string())

@@ -158,6 +158,40 @@ def attribution_table(
     return pd.concat(frames, ignore_index=True)[list(ATTRIBUTION_COLUMNS)]
 
 
+def pooled_group_accuracy(table: pd.DataFrame, systems: Sequence[str] | None = None,
+                          conditions: Sequence[str] | None = None) -> pd.DataFrame:
+    """Accuracy per system of each condition's test groups, folds pooled: the summary's and the first page's table.
+
+    Parameters
+    ----------
+    table : DataFrame
+        :func:`attribution_table` (system, condition, fold, group, n, n_correct, ...).
+    systems, conditions : sequence of str, optional
+        Row and column order; default: the table's order.
+
+    Returns
+    -------
+    DataFrame
+        ``system``, then one column per (condition, group) holding test excerpts, headed ``<condition>: <group>
+        (<excerpts, summed over folds>)``: accuracy in percent, one decimal, as text ("-" where a system has no
+        row). No column when no group holds an excerpt.
+    """
+    systems = list(systems) if systems is not None else list(dict.fromkeys(table["system"]))
+    conditions = list(conditions) if conditions is not None else list(dict.fromkeys(table["condition"]))
+    pooled = table.groupby(["system", "condition", "group"], sort=False)[["n", "n_correct"]].sum()
+    out = pd.DataFrame({"system": systems})
+    for condition in conditions:
+        for group in GROUPS:
+            keys = [(s, condition, group) for s in systems]
+            sizes = {int(pooled.loc[k, "n"]) for k in keys if k in pooled.index} - {0}
+            if not sizes:
+                continue
+            heading = f"{condition}: {group.replace('_', ' ')} ({sizes.pop() if len(sizes) == 1 else 'n varies'})"
+            out[heading] = [f"{100 * pooled.loc[k, 'n_correct'] / pooled.loc[k, 'n']:.1f}"
+                            if k in pooled.index and pooled.loc[k, "n"] else "-" for k in keys]
+    return out
+
+
 def plot_attribution(table: pd.DataFrame, path, dpi: int = 120) -> None:
     """Grouped bars: per system, the accuracy of each (condition, group) with its interval.
 

@@ -281,6 +281,16 @@ def summary_markdown(
     return "\n".join(lines)
 
 
+ATTRIBUTION_TEXT = (
+    "Accuracy, percent, on each condition's test excerpts grouped by what the training part shares with them: a "
+    "replica of the excerpt, else another excerpt of its artist, else neither (`tables/attribution.csv`, by fold; "
+    "`figures/attribution.png`). An excerpt whose artist is in training can be recognised by the artist's sound "
+    "rather than the genre's: when `neither` under a random partition scores about what a filtered condition "
+    "scores, the difference between the conditions comes from the excerpts that share an artist or a recording "
+    "with training.")
+"""What the accuracy-per-test-group table means: the summary's and the report's first page's words."""
+
+
 def attribution_markdown(attribution: pd.DataFrame, systems: Sequence[str], conditions: Sequence[str]) -> list[str]:
     """The summary's section on where the accuracy comes from: per system, the accuracy of each condition's test
     excerpts grouped by what the training part shares with them, pooled over folds.
@@ -295,38 +305,17 @@ def attribution_markdown(attribution: pd.DataFrame, systems: Sequence[str], cond
     Returns
     -------
     list of str
-        Markdown lines: a heading, what the groups mean, the table (percent; each column's excerpts, summed
-        over folds, in its heading).
+        Markdown lines: a heading, what the groups mean, the table
+        (:func:`mgrfaults.evaluation.attribution.pooled_group_accuracy`); none when no group holds an excerpt.
     """
-    from mgrfaults.evaluation.attribution import GROUPS
+    from mgrfaults.evaluation.attribution import pooled_group_accuracy
 
-    pooled = attribution.groupby(["system", "condition", "group"], sort=False)[["n", "n_correct"]].sum()
-    columns = []
-    for condition in conditions:
-        for group in GROUPS:
-            sizes = {int(pooled.loc[(s, condition, group), "n"]) for s in systems if (s, condition, group) in pooled.index}
-            if sizes - {0}:
-                columns.append((condition, group, sizes))
-    if not columns:
+    table = pooled_group_accuracy(attribution, systems, conditions)
+    if table.shape[1] == 1:
         return []
-    header = ["system"] + [f"{c}: {g.replace('_', ' ')} ({sizes.pop() if len(sizes) == 1 else 'n varies'})"
-                           for c, g, sizes in columns]
-    lines = ["## Where the accuracy comes from", "",
-             "Accuracy, percent, on each condition's test excerpts grouped by what the training part shares with "
-             "them: a replica of the excerpt, else another excerpt of its artist, else neither (`tables/"
-             "attribution.csv`, by fold; `figures/attribution.png`). An excerpt whose artist is in training can be "
-             "recognised by the artist's sound rather than the genre's: when `neither` under a random partition scores "
-             "about what a filtered condition scores, the difference between the conditions comes from the excerpts "
-             "that share an artist or a recording with training. In parentheses: the excerpts, summed over folds.", "",
-             "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for system in systems:
-        cells = [system]
-        for condition, group, _ in columns:
-            key = (system, condition, group)
-            n, correct = (pooled.loc[key, "n"], pooled.loc[key, "n_correct"]) if key in pooled.index else (0, 0)
-            cells.append(f"{100 * correct / n:.1f}" if n else "-")
-        lines.append("| " + " | ".join(cells) + " |")
-    return lines + [""]
+    return ["## Where the accuracy comes from", "", ATTRIBUTION_TEXT + " In parentheses: the excerpts, summed over "
+            "folds.", "", "| " + " | ".join(table.columns) + " |", "|" + "---|" * table.shape[1],
+            *("| " + " | ".join(row) + " |" for row in table.itertuples(index=False)), ""]
 
 
 def _isnan(value) -> bool:

@@ -496,6 +496,14 @@ def answer_table(runs: pd.DataFrame, difference: pd.DataFrame | None = None) -> 
     return out
 
 
+def markdown_code_to_html(text: str) -> str:
+    """``text`` HTML-escaped, its Markdown code spans (`` `x` ``) as ``<code>`` elements."""
+    import html
+    import re
+
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(text, quote=False))
+
+
 def html_fragment(table: pd.DataFrame, css_class: str = "mgrfaults-table") -> str:
     """``table`` as an HTML fragment (a styled ``<table>``, no page) to embed in another page.
 
