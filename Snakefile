@@ -11,7 +11,7 @@ from snakemake.utils import min_version, validate
 min_version("9.0")
 
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))  # the library, also without `pip install -e`
-from mgrfaults.config import check_schema, drop_null_conditions
+from mgrfaults.config import check_config_file, check_configfile_arguments, check_schema, drop_null_conditions
 from mgrfaults.evaluation.summary import stale_report_problem
 from mgrfaults.logs import finished_message, report_path
 from mgrfaults.overrides import typed_overrides
@@ -23,6 +23,11 @@ CONFIG_SCHEMA = "workflow/schemas/config.schema.yaml"
 configfile: str(Path(workflow.basedir) / "config" / "config.yaml")
 
 
+# what Snakemake's reading of the config files keeps silent: a key written twice in one file, and the files of
+# every --configfile but the last
+for _configfile in workflow.overwrite_configfiles:
+    check_config_file(_configfile)
+check_configfile_arguments(sys.argv)
 # --config delivers nested values as strings ('4'): type them as the schema says before validating, and read its
 # values where the schema is free (a custom system's params) as YAML reads them
 config_schema = yaml.safe_load(open(Path(workflow.basedir) / CONFIG_SCHEMA))

@@ -563,6 +563,14 @@ def case_annotation_values(tmp_path):
     path.write_text("track_id,replica_of\nblues.00001,blues.00099\n")
     with pytest.raises(InputError, match=r"ann\.csv: replica_of: 1 row\(s\) name a track not in the dataset"):
         directory_metadata(listing, path)
+    # a copy marked as no fault: fault_filtered would keep it, and could test it beside its original in train
+    for text, fault in (("track_id,fault,replica_of\nblues.00001,none,blues.00000\n", "none"),
+                        ("track_id,fault,replica_of\nblues.00001,,blues.00000\n", "none"),
+                        ("track_id,replica_of\nblues.00001,blues.00000\n", r"not given \(no fault column\)")):
+        path.write_text(text)
+        with pytest.raises(InputError, match=rf"ann\.csv: replica_of: 1 row\(s\) name an original but their fault is "
+                                             rf"{fault}, e\.g\. blues\.00001 -> 'blues\.00000': give fault exact_replica"):
+            directory_metadata(listing, path)
 
 
 def case_config_paths_missing(tmp_path):

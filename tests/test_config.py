@@ -18,6 +18,8 @@ from mgrfaults.config import (
     SYNTHETIC_PRESETS,
     ConfigError,
     check_config,
+    check_config_file,
+    check_configfile_arguments,
     check_schema,
     condition_folds,
     expand_user_paths,
@@ -78,6 +80,57 @@ def test_schema_error_names_the_keys_of_the_other_problems():
     with pytest.raises(ConfigError, match=r"^config seed: -1 is less than the minimum of 0 \(master seed .*\) "
                                           r"\(and 2 more problem\(s\), at systems\.bff\.svm_C, systems\.threads\)$"):
         load_config({"seed": -1, "systems": {"bff": {"svm_C": "x"}, "threads": 0}})
+
+
+@pytest.mark.parametrize("overlay, message", [
+    # your data named, the synthetic default run
+    ({"dataset": {"directory": {"root": "/data/mine"}}}, r"^dataset\.directory\.root: '/data/mine' is given, but "
+                                                        r"dataset\.source is 'synthetic', so it would be ignored"),
+    ({"dataset": {"directory": {"annotations": "a.csv"}}}, r"^dataset\.directory\.annotations: 'a\.csv' is given"),
+    ({"dataset": {"source": "directory", "directory": {"root": str(Path(__file__).parent)}, "gtzan": {"root": "/g"}}},
+     r"^dataset\.gtzan\.root: '/g' is given, but dataset\.source is 'directory'"),
+    # a size the preset replaces (configuration.yaml would record it)
+    ({"dataset": {"synthetic": {"preset": "tiny", "n_per_genre": 4}}},
+     r"^dataset\.synthetic\.n_per_genre: 4 would be ignored: preset 'tiny' makes 12 excerpts of 6 s per genre"),
+    ({"dataset": {"synthetic": {"preset": "gtzan_size", "duration": 5.0}}},
+     r"^dataset\.synthetic\.duration: 5\.0 would be ignored: preset 'gtzan_size' makes 100 excerpts of 30 s"),
+])
+def test_dataset_keys_the_run_would_ignore_are_refused(overlay, message):
+    with pytest.raises(ConfigError, match=message):
+        check_config(load_config(overlay))
+
+
+def test_a_preset_over_the_embedded_size_is_accepted():
+    # config/config.yaml's own n_per_genre stays under a preset: the preset decides, as it says
+    assert resolve(load_config({"dataset": {"synthetic": {"preset": "tiny"}}})).dataset.synthetic.n_per_genre == 12
+
+
+def test_a_key_written_twice_in_a_config_file_is_refused(tmp_path):
+    path = tmp_path / "mine.yaml"
+    path.write_text("dataset:\n  source: synthetic\nsystems:\n  run: [BFF_SVM]\ndataset:\n  max_duration: 2.0\n")
+    with pytest.raises(ConfigError, match=rf"^{re.escape(str(path))}: the key 'dataset' is written twice in one mapping "
+                                          r"\(lines 1 and 5\): YAML keeps the second"):
+        load_config(path)
+    path.write_text("systems:\n  bff: {svm_C: [1], svm_C: [2]}\n")  # flow style too, nested
+    with pytest.raises(ConfigError, match=r"the key 'svm_C' is written twice in one mapping \(lines 2 and 2\)"):
+        check_config_file(path)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["snakemake", "--configfile", "a.yaml", "--cores", "2", "--configfile", "b.yaml"],
+     r"--configfile is given 2 times; Snakemake reads only the files of the last one \(b\.yaml\) .* "
+     r"--configfile a\.yaml b\.yaml "),
+    (["snakemake", "--configfile=a.yaml", "--configfiles", "b.yaml", "c.yaml"],
+     r"reads only the files of the last one \(b\.yaml c\.yaml\) .* --configfile a\.yaml b\.yaml c\.yaml "),
+])
+def test_a_second_configfile_flag_is_refused(argv, message):
+    with pytest.raises(ConfigError, match=message):
+        check_configfile_arguments(argv)
+
+
+def test_one_configfile_flag_with_several_files_is_accepted():
+    check_configfile_arguments(["snakemake", "all", "--configfile", "a.yaml", "b.yaml", "--cores", "2"])
+    check_configfile_arguments(["snakemake", "--cores", "2"])
 
 
 def test_a_config_files_1e_3_is_the_number_it_means(tmp_path):

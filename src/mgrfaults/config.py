@@ -256,6 +256,72 @@ def validate(config: dict) -> dict:
     return config
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML's safe loader refusing a mapping that holds a key twice (PyYAML keeps the last one silently)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            try:
+                hash(key)
+            except TypeError:
+                continue  # an unhashable key: PyYAML's own error follows
+            if key in seen:
+                raise ConfigError(f"the key {key!r} is written twice in one mapping (lines {seen[key] + 1} and "
+                                  f"{key_node.start_mark.line + 1}): YAML keeps the second and drops the first "
+                                  "without a word; write it once, with both parts' keys under it")
+            seen[key] = key_node.start_mark.line
+        return super().construct_mapping(node, deep)
+
+
+def check_config_file(path: str | Path) -> None:
+    """Refuse a config file that writes a key twice in one mapping (a second ``dataset:`` would replace the first).
+
+    Raises
+    ------
+    ConfigError
+        Naming the file, the key and both lines.
+    """
+    try:
+        yaml.load(Path(path).read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)
+    except ConfigError as e:
+        raise ConfigError(f"{path}: {e}") from None
+    except (yaml.YAMLError, UnicodeDecodeError, OSError):
+        pass  # Snakemake read the file already; its own reading is what such an error is about
+
+
+def check_configfile_arguments(argv) -> None:
+    """Refuse ``--configfile a.yaml --configfile b.yaml``: Snakemake reads only the last ``--configfile``.
+
+    Raises
+    ------
+    ConfigError
+        Naming the files and the command line that reads them all.
+    """
+    flags = ("--configfile", "--configfiles")
+    given, current = [], None
+    for arg in [str(a) for a in argv]:
+        name, sep, value = arg.partition("=")
+        if name in flags:
+            current = []
+            given.append(current)
+            if sep:
+                current.append(value)
+        elif current is not None and not arg.startswith("-"):
+            current.append(arg)
+        else:
+            current = None
+    if len(given) > 1:
+        import shlex
+
+        files = [f for group in given for f in group]
+        raise ConfigError(f"--configfile is given {len(given)} times; Snakemake reads only the files of the last one "
+                          f"({' '.join(given[-1]) or 'none'}) and drops the others without a word. Name them all after "
+                          f"one: --configfile {' '.join(shlex.quote(f) for f in files)} (the later ones override the "
+                          "earlier ones' keys)")
+
+
 def load_config(*overlays: Mapping | str | Path) -> dict:
     """The embedded default config with ``overlays`` (dicts or YAML paths) merged over it, validated.
 
@@ -264,6 +330,7 @@ def load_config(*overlays: Mapping | str | Path) -> dict:
     config = yaml.safe_load(DEFAULT_CONFIG_PATH.read_text())
     for overlay in overlays:
         if not isinstance(overlay, Mapping):
+            check_config_file(overlay)
             overlay = yaml.safe_load(Path(overlay).read_text()) or {}
         config = deep_merge(config, overlay)
     from mgrfaults.overrides import coerce_to_schema
@@ -896,7 +963,37 @@ def check_dropout_lengths(config: Mapping[str, Any]) -> None:
                 f"write e.g. {', '.join(fixes)}")
 
 
+def check_dataset_keys_are_used(config: Mapping[str, Any]) -> None:
+    """Refuse dataset keys the run would ignore without a word.
+
+    ``dataset.directory.root`` (or ``annotations``) or ``dataset.gtzan.root`` given under another ``dataset.source``
+    (the synthetic default runs instead of your data), and under a synthetic ``preset`` other than ``default`` an
+    ``n_per_genre`` or ``duration`` other than the embedded configuration's (the preset sets both, and
+    ``configuration.yaml`` would record the value not used).
+    """
+    dataset = config["dataset"]
+    source = dataset["source"]
+    for other, keys in (("directory", ("root", "annotations")), ("gtzan", ("root",))):
+        for key in keys:
+            value = (dataset.get(other) or {}).get(key)
+            if other != source and value:
+                raise ConfigError(f"dataset.{other}.{key}: {value!r} is given, but dataset.source is {source!r}, so it "
+                                  f"would be ignored and the {source} dataset run; set dataset.source: {other} to use "
+                                  f"it, or leave dataset.{other}.{key} out")
+    synthetic = dataset.get("synthetic") or {}
+    preset = synthetic.get("preset", "default")
+    if source == "synthetic" and preset != "default":
+        embedded = (yaml.safe_load(DEFAULT_CONFIG_PATH.read_text()).get("dataset") or {}).get("synthetic") or {}
+        defaults = {**section_defaults("dataset.synthetic"), **embedded}
+        for key in ("n_per_genre", "duration"):
+            if key in synthetic and synthetic[key] != defaults[key]:
+                raise ConfigError(f"dataset.synthetic.{key}: {synthetic[key]!r} would be ignored: preset {preset!r} "
+                                  f"makes {SYNTHETIC_PRESETS[preset][0]} excerpts of {SYNTHETIC_PRESETS[preset][1]:g} s "
+                                  f"per genre; set preset: default to choose n_per_genre and duration yourself")
+
+
 BAD_INPUT_CHECKS = (
+    check_dataset_keys_are_used,
     check_input_paths,
     check_table_names,
     check_names_differ_beyond_case,

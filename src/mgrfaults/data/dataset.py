@@ -352,7 +352,7 @@ def check_annotation_values(ann: pd.DataFrame, track_ids, source) -> None:
     ------
     InputError
         Naming ``source``, the column and the rows: an unknown fault, a ``replica_of`` naming a
-        track not in the dataset.
+        track not in the dataset, a ``replica_of`` on a row whose fault is none.
     """
     from mgrfaults.data.metadata import FAULTS
 
@@ -370,6 +370,18 @@ def check_annotation_values(ann: pd.DataFrame, track_ids, source) -> None:
             raise InputError(
                 f"{source}: replica_of: {len(bad)} row(s) name a track not in the dataset, "
                 f"e.g. {bad['track_id'].iloc[0]} -> {bad['replica_of'].iloc[0]!r}"
+            )
+        # a copy marked as no fault is kept by remove_faults: under fault_filtered it could sit in test, its original
+        # in train
+        faults = ann["fault"] if "fault" in ann.columns else pd.Series("none", index=ann.index)
+        unmarked = ann[(ann["replica_of"] != "") & (faults == "none")]
+        if len(unmarked):
+            raise InputError(
+                f"{source}: replica_of: {len(unmarked)} row(s) name an original but their fault is "
+                f"{'none' if 'fault' in ann.columns else 'not given (no fault column)'}, e.g. "
+                f"{unmarked['track_id'].iloc[0]} -> {unmarked['replica_of'].iloc[0]!r}: give fault exact_replica or "
+                "recording_replica, else the fault-filtered partition keeps the copy and can test it beside its "
+                "original in train"
             )
 
 
