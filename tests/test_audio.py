@@ -203,3 +203,11 @@ def test_silence_is_skipped_and_listed_under_on_bad_audio_skip(tmp_path):
     assert sorted(listing["track_id"]) == ["blues.00000", "blues.00001", "rock.00000", "rock.00001"]
     assert bad["path"].str.endswith("rock.00009.au").tolist() == [True]
     assert bad["reason"].str.startswith("every sample is 0: digital silence").tolist() == [True]
+
+
+def test_stereo_channels_that_cancel_in_the_mono_mix_are_named_as_such(tmp_path):
+    left = music_like()
+    sf.write(tmp_path / "inverted.wav", np.stack([left, -left], axis=1), SR, subtype="PCM_16")
+    with pytest.raises(AudioError, match=r"inverted\.wav: its 2 channels cancel when mixed to mono, the analysed "
+                                         r"signal: one is the other with its polarity inverted \(each swings -\d\.\d dBFS\)"):
+        load_audio(tmp_path / "inverted.wav")

@@ -105,6 +105,19 @@ def test_a_preset_over_the_embedded_size_is_accepted():
     assert resolve(load_config({"dataset": {"synthetic": {"preset": "tiny"}}})).dataset.synthetic.n_per_genre == 12
 
 
+@pytest.mark.parametrize("results, expected", [
+    ("results", "results"), ("results/", "results"), ("./out", "out"), ("./out/", "out"), ("a/../b", "b"),
+    ("{cwd}/results", "results"), ("{cwd}/deep/er/", "deep/er"), ("/elsewhere/results", "/elsewhere/results"),
+    ("{cwd}", "{cwd}"),
+])
+def test_the_results_folder_is_spelt_one_way(tmp_path, results, expected):
+    # Snakemake keeps its records under the path as spelt: one folder named two ways would lose them
+    from mgrfaults.config import canonical_results
+
+    cwd = tmp_path.resolve()
+    assert canonical_results(results.format(cwd=cwd), cwd) == expected.format(cwd=cwd)
+
+
 def test_a_key_written_twice_in_a_config_file_is_refused(tmp_path):
     path = tmp_path / "mine.yaml"
     path.write_text("dataset:\n  source: synthetic\nsystems:\n  run: [BFF_SVM]\ndataset:\n  max_duration: 2.0\n")

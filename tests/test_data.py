@@ -84,8 +84,10 @@ def test_directory_metadata_and_annotations(tmp_path):
 
 @pytest.mark.parametrize("genres, problem", [
     (["solo"], r"1 genre folder\(s\) \['solo'\]: genre recognition needs at least 2"),
-    (["Rock", "rock", "jazz"], r"differ only in case or Unicode form: \[\['Rock', 'rock'\]\]"),
-    (["m\u00fasica", "mu\u0301sica", "jazz"], r"differ only in case or Unicode form: \[\['mu\\u0301sica', 'm\\xfasica'\]\]"),
+    (["Rock", "rock", "jazz"], r"differ only in case, Unicode form, spaces, hyphens or underscores: \[\['Rock', 'rock'\]\]"),
+    (["m\u00fasica", "mu\u0301sica", "jazz"], r"differ only in case, .*: \[\['mu\\u0301sica', 'm\\xfasica'\]\]"),
+    (["hip hop", "hip-hop", "Hip_Hop", "jazz"], r"differ only in case, .*: \[\['Hip_Hop', 'hip hop', 'hip-hop'\]\]"),
+    (["rock ", "jazz"], r"genre folder\(s\) \[\"'rock '\"\]: a space before or after a genre's name"),
     (["drum\nbass", "jazz"], r"genre folder\(s\) \['drum\\nbass'\]: a control character"),
     (["predicted", "jazz"], r"genre folder\(s\) \['predicted'\]: the tables name their own rows"),
     (["all", "rock"], r"genre folder\(s\) \['all'\]: the tables name their own rows"),
@@ -212,3 +214,16 @@ def test_the_label_set_is_the_datasets_own_genres():
     assert label_set(pd.DataFrame({"genre": ["rock", "blues", "rock"]})) == ["blues", "rock"]
     assert label_set(pd.DataFrame({"genre": list(GENRES)[::-1]})) == list(GENRES)  # GTZAN's, in its order
     assert label_set(pd.DataFrame({"genre": ["b", "a"]})) == ["a", "b"]
+
+
+def test_audio_of_an_unlisted_extension_is_named_in_a_warning(tmp_path, caplog):
+    # .aiff and .m4a beside .au files: left out (not in dataset.directory.extensions), named; a cover image is not
+    root = make_folder(tmp_path / "audio", genres=("blues", "rock"), n=2)
+    for name in ("blues/blues.00009.aiff", "blues/blues.00010.m4a", "blues/cover.jpg", "blues/.hidden.aiff"):
+        (root / name).write_bytes(b"x")
+    with caplog.at_level("WARNING"):
+        files = list_audio_files(root)
+    assert sorted(files["track_id"]) == ["blues.00000", "blues.00001", "rock.00000", "rock.00001"]
+    warned = [r.getMessage() for r in caplog.records if "not in dataset.directory.extensions" in r.getMessage()]
+    assert len(warned) == 1 and "blues: 2 audio file(s) of an extension not in dataset.directory.extensions" in warned[0]
+    assert "left out: 1 .aiff, 1 .m4a (e.g. ['blues.00009.aiff', 'blues.00010.m4a'])" in warned[0]

@@ -99,3 +99,10 @@ def test_a_custom_systems_params_from_config_arrive_typed_as_from_a_configfile(s
     # a configfile's quoted string in a factory's params stays a string (only --config values are read again)
     quoted = {"systems": {"custom": {"X": {"params": {"tag": "2014"}}}}}
     assert typed_overrides(quoted, {}, schema)["systems"]["custom"]["X"]["params"]["tag"] == "2014"
+
+
+def test_whole_floats_become_integers_where_the_schema_wants_one(schema):
+    # JSON Schema takes 1.0 for an integer; range(1.0) does not
+    typed = coerce_to_schema({"faults": {"n_shards": 1.0}, "evaluate": {"confidence": 1.0}, "seed": 2.5}, schema)
+    assert typed["faults"]["n_shards"] == 1 and isinstance(typed["faults"]["n_shards"], int)
+    assert isinstance(typed["evaluate"]["confidence"], float) and typed["seed"] == 2.5  # a number stays; 2.5 is refused later

@@ -562,7 +562,7 @@ def resolve(config: Mapping[str, Any]) -> ResolvedConfig:
     folds = condition_folds(conditions)
     evaluate = config["evaluate"]
     return ResolvedConfig(
-        results=str(config["results"]).rstrip("/"),
+        results=canonical_results(config["results"]),
         seed=int(config["seed"]),
         dataset=resolve_dataset(config["dataset"]),
         features=resolve_features(config),
@@ -640,6 +640,26 @@ def check_finite_numbers(config: Mapping[str, Any], key: str = "") -> None:
             check_finite_numbers(value, f"{key}[{i}]")
     elif isinstance(config, float) and not math.isfinite(config):
         raise ConfigError(f"{key}: {config!r} is not a finite number")
+
+
+def canonical_results(results: str, cwd: str | Path | None = None) -> str:
+    """The ``results`` folder spelt one way: normalised (``./out/`` -> ``out``), relative where it lies in the
+    working folder ``cwd`` (default: the current one).
+
+    Snakemake keeps its records of each output (parameters, code, software) under the path as the rule spells it: a
+    folder named ``results`` by one run and ``/home/me/study/results`` by the next would have no records for the
+    second, which then sees a changed parameter as nothing to do. ``./out`` is also warned of at every path.
+    """
+    cwd = Path(cwd or os.getcwd()).resolve()
+    path = Path(os.path.normpath(str(results)))
+    if path.is_absolute():
+        # symlinks resolved as the working folder is, so /link/to/cwd/results is found inside it
+        try:
+            inside = Path(os.path.realpath(path)).relative_to(cwd).as_posix()
+        except ValueError:
+            return path.as_posix()
+        return inside if inside != "." else path.as_posix()  # the working folder itself: "./x" paths warn
+    return path.as_posix()
 
 
 def check_results_folder(config: Mapping[str, Any]) -> None:

@@ -57,7 +57,8 @@ def _branch_schemas(schema: Mapping[str, Any]) -> list[Mapping[str, Any]]:
 
 
 def coerce_to_schema(value: Any, schema: Mapping[str, Any], free_form_as_yaml: bool = False) -> Any:
-    """Return ``value`` with strings converted where the JSON schema asks for a number, boolean or null.
+    """Return ``value`` with strings converted where the JSON schema asks for a number, boolean or null, and
+    whole floats (``1.0``) made integers where it asks for an integer.
 
     Parameters
     ----------
@@ -94,6 +95,10 @@ def coerce_to_schema(value: Any, schema: Mapping[str, Any], free_form_as_yaml: b
         return [coerce_to_schema(item, items, free_form_as_yaml) for item in value]
     if isinstance(value, str):
         return _coerce_scalar(value, schema, free_form_as_yaml)
+    if isinstance(value, float) and value.is_integer() and "integer" in _allowed_types(schema) \
+            and "number" not in _allowed_types(schema):
+        # JSON Schema counts 1.0 as an integer, Python's range() does not: `n_shards: 1.0` would fail far from its key
+        return int(value)
     return value
 
 

@@ -341,6 +341,12 @@ def decode(path, max_duration: float | None = None) -> tuple[np.ndarray, int]:
         raise AudioError(path, "non-finite samples (NaN or inf)")
     # float32 holds every 16-bit step exactly: the stored integers back
     problem = content_problem(mono, np.rint(y[:, 0] * 32768.0).astype(np.int16) if pcm16 else None)
+    mono_swing = float(np.max(mono) - np.min(mono)) / 2
+    if problem and mono_swing < SILENCE_SWING and y.shape[1] > 1 and not content_problem(y[:, 0]):
+        swing = float(np.max(y[:, 0]) - np.min(y[:, 0])) / 2
+        problem = (f"its {y.shape[1]} channels cancel when mixed to mono, the analysed signal: one is the other with "
+                   f"its polarity inverted (each swings {20 * np.log10(swing):.1f} dBFS); invert one channel, or "
+                   "keep one")
     if problem:
         raise AudioError(path, problem)
     return limit_peak(path, mono), sr

@@ -53,14 +53,30 @@ def _is_audio(path: Path, exts) -> bool:
             and not path.name.startswith("."))
 
 
+OTHER_AUDIO_SUFFIXES = frozenset({".aif", ".aiff", ".aifc", ".caf", ".w64", ".rf64", ".wv", ".ape", ".opus", ".oga",
+                                   ".m4a", ".mp4", ".aac", ".alac", ".wma", ".mp2", ".snd", ".au", ".wav", ".flac",
+                                   ".ogg", ".mp3"})
+"""Suffixes of audio files: one in a genre folder but not among ``dataset.directory.extensions`` is named in a warning
+(its excerpt is left out), where a cover image or a README is not."""
+
+
 def _genre_folder_files(genre_dir: Path, exts) -> list[Path]:
     """The audio files of one genre folder; what is left out of it is logged, never dropped silently.
 
-    Sub-folders are not searched (the layout is ``<root>/<genre>/<file>``) and a folder with no
-    audio file loses its genre: both get a warning naming the folder.
+    Sub-folders are not searched (the layout is ``<root>/<genre>/<file>``), audio files of an extension not in
+    ``dataset.directory.extensions`` are left out, and a folder with no audio file loses its genre: each gets a
+    warning naming the folder.
     """
     entries = _entries(genre_dir)
     files = [f for f in entries if _is_audio(f, exts)]
+    unlisted = sorted(f.name for f in entries if f.suffix.lower() in OTHER_AUDIO_SUFFIXES - set(exts)
+                      and not f.name.startswith(".") and f.is_file())
+    if unlisted:
+        kinds = pd.Series([Path(n).suffix.lower() for n in unlisted]).value_counts().sort_index()
+        log.warning("%s: %d audio file(s) of an extension not in dataset.directory.extensions (%s) left out: %s (e.g. "
+                    "%s); add the extension to use them (libsndfile reads AIFF, CAF, W64, RF64, FLAC, Ogg, Opus "
+                    "and MP3; AAC, M4A and WMA need converting first)", genre_dir, len(unlisted),
+                    ", ".join(sorted(exts)), ", ".join(f"{n} {k}" for k, n in kinds.items()), unlisted[:3])
     subfolders = [f.name for f in entries if f.is_dir() and not f.name.startswith(".")]
     if subfolders:
         log.warning("%s: %d sub-folder(s) not searched (audio must lie directly in <root>/<genre>/): %s",
@@ -429,8 +445,9 @@ def check_genre_names(genres: pd.Series) -> None:
     """Refuse a directory dataset's genre folders that cannot make a genre recognition task, naming them.
 
     At least 2 genres (one genre makes every system right: accuracy 1.0, and SVMs refuse it); no two
-    names that differ only in case or in Unicode form (``Rock``, ``rock``: one folder on macOS and Windows;
-    ``música`` composed and decomposed: one name to a reader, two classes here); no control character (a line
+    names that differ only in case, Unicode form, spaces, hyphens or underscores (``Rock``, ``rock``: one folder on
+    macOS and Windows; ``música`` composed and decomposed, ``hip hop`` and ``hip-hop``: one name to a reader, two
+    classes here); no space before or after a name (invisible in the tables); no control character (a line
     break or tab splits a row of the Markdown and text tables); none of :data:`RESERVED_GENRES` (the tables'
     own row and column names); none that a CSV reader takes for a number, a boolean or a missing value
     (:func:`mgrfaults.io.csv_reads_back`).
@@ -443,13 +460,19 @@ def check_genre_names(genres: pd.Series) -> None:
     if controlled:
         raise InputError(f"dataset.directory.root: genre folder(s) {controlled}: a control character (line break, "
                          "tab) in a genre's name splits the rows of the tables; rename the folder(s)")
-    folded = pd.Series(names).map(lambda g: unicodedata.normalize("NFC", g).casefold())
+    padded = [g for g in names if g != g.strip()]
+    if padded:
+        raise InputError(f"dataset.directory.root: genre folder(s) {[repr(g) for g in padded]}: a space before or "
+                         "after a genre's name is invisible in every table, where it reads as another genre; rename "
+                         "the folder(s) without it")
+    # `hip hop`, `hip-hop`, `Hip_Hop`: one genre spelt two ways would be two classes, each excerpt "wrong" in the other
+    folded = pd.Series(names).map(lambda g: re.sub(r"[\s_-]+", "", unicodedata.normalize("NFC", g).casefold()))
     by_case = pd.Series(names).groupby(folded).agg(list)
     same = [group for group in by_case if len(group) > 1]
     if same:
-        raise InputError(f"dataset.directory.root: genre folders whose names differ only in case or Unicode form: "
-                         f"{ascii(same[:5])}; they read as one name (and case-blind "
-                         "file systems, macOS and Windows, hold them as one folder): rename or merge them")
+        raise InputError(f"dataset.directory.root: genre folders whose names differ only in case, Unicode form, "
+                         f"spaces, hyphens or underscores: {ascii(same[:5])}; they read as one genre (and case-blind "
+                         "file systems, macOS and Windows, hold case twins as one folder): rename or merge them")
     reserved = [g for g in names if g in RESERVED_GENRES]
     if reserved:
         raise InputError(f"dataset.directory.root: genre folder(s) {reserved}: the tables name their own rows "
