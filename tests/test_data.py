@@ -227,3 +227,38 @@ def test_audio_of_an_unlisted_extension_is_named_in_a_warning(tmp_path, caplog):
     warned = [r.getMessage() for r in caplog.records if "not in dataset.directory.extensions" in r.getMessage()]
     assert len(warned) == 1 and "blues: 2 audio file(s) of an extension not in dataset.directory.extensions" in warned[0]
     assert "left out: 1 .aiff, 1 .m4a (e.g. ['blues.00009.aiff', 'blues.00010.m4a'])" in warned[0]
+
+
+def test_annotations_and_lists_written_as_paths_name_prefixed_ids_where_stems_repeat(tmp_path):
+    # stems repeat across genre folders: the dataset's ids are <genre>.<stem>, and so are paths' ids
+    from mgrfaults.data.annotations import read_partition_lists
+
+    root = tmp_path / "audio"
+    t = np.arange(11025) / 22050
+    for genre, stem in (("blues", "track01"), ("rock", "track01"), ("blues", "track02"), ("rock", "track03")):
+        write_au(root / genre / f"{stem}.au", 0.3 * np.sin(2 * np.pi * 300 * t))
+    listing, _ = scan_audio(list_audio_files(root))
+    assert sorted(listing["track_id"]) == ["blues.track01", "blues.track02", "rock.track01", "rock.track03"]
+    ann = tmp_path / "ann.csv"
+    ann.write_text("track_id,artist,fault,replica_of\nblues/track01.wav,A,none,\nrock/track01.wav,B,exact_replica,"
+                   "blues/track01.wav\nblues/track02.wav,A,none,\nrock/track03.wav,C,none,\n")
+    meta = directory_metadata(listing, ann).set_index("track_id")
+    assert meta.loc["rock.track01", ["artist", "replica_of"]].tolist() == ["B", "blues.track01"]
+    lists = tmp_path / "lists"
+    lists.mkdir()
+    for part, lines in (("train", "blues/track01.wav\nblues/track02.wav\n"), ("valid", "rock/track03.wav\n"),
+                        ("test", "rock/track01.wav\n")):
+        (lists / f"{part}_mine.txt").write_text(lines)
+    assert read_partition_lists(lists, "mine") == {"train": ["blues.track01", "blues.track02"],
+                                                   "valid": ["rock.track03"], "test": ["rock.track01"]}
+
+
+def test_a_csv_row_longer_than_its_header_is_refused_naming_the_line(tmp_path):
+    # an unquoted comma in a value: pandas would make the extra field an index and shift every column
+    from mgrfaults.data.annotations import read_annotations
+
+    path = tmp_path / "ann.csv"
+    path.write_text("track_id,artist\nblues.00000,Earth, Wind & Fire\nblues.00001,Muddy Waters\n")
+    with pytest.raises(InputError, match=r"ann\.csv: annotations table: line 2 has 3 fields, the header 2: a value "
+                                         r"that holds a comma must be quoted"):
+        read_annotations(path)

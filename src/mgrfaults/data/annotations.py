@@ -85,6 +85,38 @@ def track_id_from_path(path: str) -> str:
     return name
 
 
+GTZAN_NAME = re.compile(r"^[a-z]+\.\d{5}$")
+"""A GTZAN excerpt's stem, ``<genre>.000NN``."""
+
+
+def track_ids_from_paths(*columns) -> list[list[str]]:
+    """Track ids of columns that may name files by path, as the data stage names the files.
+
+    A file's id is its stem (:func:`track_id_from_path`), or ``<folder>.<stem>`` for every file when stems repeat
+    across genre folders (:func:`mgrfaults.data.dataset.list_audio_files`): ``blues/track01.wav`` and
+    ``rock/track01.wav`` are ``blues.track01`` and ``rock.track01``, not one id twice.
+
+    Parameters
+    ----------
+    *columns : sequence of str
+        Values written as ids or paths (``""``: none); one decision for all of them.
+
+    Returns
+    -------
+    list of list of str
+        Each column's ids.
+    """
+    parsed = [[(track_id_from_path(v), Path(str(v).strip()).parent.name) if v else ("", "") for v in column]
+              for column in columns]
+    folders_of = {}
+    for stem, folder in (pair for column in parsed for pair in column):
+        if folder:
+            folders_of.setdefault(stem, set()).add(folder)
+    # a GTZAN name (blues.00012) is its own id in any folder: twice is one track twice
+    prefixed = any(len(folders) > 1 and not GTZAN_NAME.match(stem) for stem, folders in folders_of.items())
+    return [[f"{folder}.{stem}" if prefixed and folder else stem for stem, folder in column] for column in parsed]
+
+
 def read_gtzan_index(path) -> pd.DataFrame:
     """Read Sturm's GTZANindex.txt.
 
@@ -129,20 +161,23 @@ def read_gtzan_index(path) -> pd.DataFrame:
     return index
 
 
-def read_partition_list(path) -> list[str]:
-    """Read one published partition list: one relative path a line -> track ids (stems).
-
-    Blank lines and ``#`` comments are skipped. A track listed twice, a file that is not UTF-8
-    text, or one that lists no track is an error naming the file.
-    """
+def partition_list_lines(path) -> list[str]:
+    """The lines of one partition list that name a track (blank lines and ``#`` comments skipped)."""
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: partition list not found")
-    ids = [
-        track_id_from_path(line)
-        for line in read_text_checked(path, "partition list").splitlines()
-        if line.strip() and not line.lstrip().startswith("#")
-    ]
+    return [line for line in read_text_checked(path, "partition list").splitlines()
+            if line.strip() and not line.lstrip().startswith("#")]
+
+
+def read_partition_list(path, ids: list[str] | None = None) -> list[str]:
+    """Read one published partition list: one relative path a line -> track ids (:func:`track_ids_from_paths`).
+
+    A track listed twice, a file that is not UTF-8 text, or one that lists no track is an error naming the file.
+    ``ids``: the list's ids already read with the other lists of its set (one decision on prefixed ids for all).
+    """
+    path = Path(path)
+    ids = ids if ids is not None else track_ids_from_paths(partition_list_lines(path))[0]
     if not ids:
         raise InputError(f"{path}: partition list is empty (no track listed)")
     dup = pd.Index(ids)[pd.Index(ids).duplicated()]
@@ -208,10 +243,10 @@ def read_annotations(path, require_artist: bool = False) -> pd.DataFrame:
             "(every excerpt would count as its own artist); add the column or drop the annotations"
         )
     table = table.apply(lambda col: col.astype(str).str.strip())
-    # ids written as paths (blues/blues.00012.wav) name the same track as its stem
-    for col in ("track_id", "replica_of"):
-        if col in table.columns:
-            table[col] = [track_id_from_path(v) if v else "" for v in table[col]]
+    # ids written as paths (blues/blues.00012.wav) name the same track as its stem (<genre>.<stem> where stems repeat)
+    columns = [col for col in ("track_id", "replica_of") if col in table.columns]
+    for col, ids in zip(columns, track_ids_from_paths(*(table[col] for col in columns))):
+        table[col] = ids
     empty = table.index[table["track_id"] == ""]
     if len(empty):
         raise InputError(f"{path}: track_id: empty in data row(s) {[int(i) + 1 for i in empty[:5]]}")
@@ -244,7 +279,10 @@ def read_partition_lists(lists_dir, list_set: str = _PUBLISHED["set"]) -> dict[s
     dict
         part -> track ids, in file order.
     """
-    return {part: read_partition_list(p) for part, p in partition_list_paths(lists_dir, list_set).items()}
+    paths = partition_list_paths(lists_dir, list_set)
+    # one decision for the three: a stem in train and the same stem in another genre's folder in test are two tracks
+    ids = dict(zip(paths, track_ids_from_paths(*(partition_list_lines(p) for p in paths.values()))))
+    return {part: read_partition_list(p, ids[part]) for part, p in paths.items()}
 
 
 def _normalise_text(text: str) -> str:

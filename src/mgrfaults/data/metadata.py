@@ -58,9 +58,29 @@ def read_csv_checked(path, what: str, **kwargs) -> pd.DataFrame:
     kwargs.setdefault("dtype", str)
     kwargs.setdefault("keep_default_na", False)
     try:
-        return pd.read_csv(io.StringIO(text), **kwargs)
+        table = pd.read_csv(io.StringIO(text), **kwargs)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as e:
         raise InputError(f"{path}: {what} is not a valid CSV: {e}") from e
+    if "index_col" not in kwargs and not isinstance(table.index, pd.RangeIndex):
+        # pandas makes the extra leading fields of rows longer than the header an index: every column shifts
+        raise InputError(f"{path}: {what}: {longer_than_header(text)}: a value that holds a comma must be quoted "
+                         '("Earth, Wind & Fire")')
+    return table
+
+
+def longer_than_header(text: str) -> str:
+    """Where a CSV's rows hold more fields than its header: ``line 2 has 4 fields, the header 3``."""
+    import csv
+    import io
+
+    rows = [(number, row) for number, row in enumerate(csv.reader(io.StringIO(text)), 1) if row]
+    width = len(rows[0][1])
+    longer = [(number, len(row)) for number, row in rows[1:] if len(row) > width]
+    if not longer:
+        return f"rows hold more fields than the header's {width}"
+    number, fields = longer[0]
+    return (f"line {number} has {fields} fields, the header {width}"
+            + (f" (and {len(longer) - 1} more line(s) like it)" if len(longer) > 1 else ""))
 
 
 def label_set(metadata: pd.DataFrame) -> list[str]:
