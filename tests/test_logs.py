@@ -78,7 +78,7 @@ def test_finished_message_after_other_targets_does_not_point_at_an_unbuilt_answe
     from mgrfaults.logs import finished_message
 
     text = finished_message("results", "results/tables/difference.csv", answer_exists=False)
-    assert "not built yet" in text and "results/tables/difference.csv" in text and "--report" not in text
+    assert "is not all built for this configuration yet" in text and "results/tables/difference.csv" in text and "--report" not in text
     assert "profile" not in text
     # after `snakemake dataset_check`: the profile it made is named
     checked = finished_message("results", "results/tables/difference.csv", ["my.yaml"], answer_exists=False,

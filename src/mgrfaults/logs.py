@@ -165,8 +165,9 @@ def finished_message(results: str, summary_table: str, configfiles=(), config_ov
 
     if not answer_exists:
         builds = with_config(f"{program} sweep" if sweep else program)
-        text = (f"Finished the requested targets. The answer ({summary_table}) is not built yet for this "
-                f"configuration: run `{builds}` to build it.")
+        # the table alone may be built (a target asked for it) while the summary and report pages are not
+        text = (f"Finished the requested targets. The answer ({summary_table}, with {results}/summary.md and the "
+                f"report's pages) is not all built for this configuration yet: run `{builds}` to build it.")
         if profile_exists:
             text += f" The dataset's profile (artists and faults per genre): {results}/faults/profile.md."
         return text
