@@ -211,3 +211,15 @@ def test_stereo_channels_that_cancel_in_the_mono_mix_are_named_as_such(tmp_path)
     with pytest.raises(AudioError, match=r"inverted\.wav: its 2 channels cancel when mixed to mono, the analysed "
                                          r"signal: one is the other with its polarity inverted \(each swings -\d\.\d dBFS\)"):
         load_audio(tmp_path / "inverted.wav")
+
+
+def test_a_click_in_digital_silence_is_refused(tmp_path):
+    samples = np.zeros(3 * SR, np.float32)
+    samples[1000:1008] = 0.8
+    sf.write(tmp_path / "click.au", samples, SR, subtype="PCM_16")
+    with pytest.raises(AudioError, match=r"click\.au: digital silence \(samples exactly 0\) in 100 % of its length"):
+        load_audio(tmp_path / "click.au")
+    # a song that ends halfway through the excerpt keeps its half
+    tail = np.concatenate([music_like(1.5), np.zeros(int(1.5 * SR), np.float32)])
+    sf.write(tmp_path / "ending.au", tail, SR, subtype="PCM_16")
+    assert load_audio(tmp_path / "ending.au").size == tail.size

@@ -47,6 +47,9 @@ WHITE_ROUGHNESS = 1.2
 """Mean absolute step between samples over the mean absolute sample (:func:`roughness`). Independent samples
 measure sqrt(2) (Gaussian) or 4/3 (uniform): white noise; recorded music, whose energy lies far below the Nyquist
 frequency, measures below 1 (0.08-0.72 over the synthetic default's 150 excerpts)."""
+MOSTLY_SILENT = 0.9
+"""Share of an excerpt's samples at exactly 0 from which it holds no music to analyse in most of its length (a
+click, or a few seconds of a song, in a file of digital silence). Music has exact zeros only where it rests."""
 SMOOTH_ROUGHNESS = 0.9
 """Roughness below which the samples, their two bytes exchanged, are a signal rather than noise."""
 
@@ -383,7 +386,7 @@ def content_problem(y: np.ndarray, pcm16: np.ndarray | None = None) -> str | Non
     Returns
     -------
     str or None
-        Silence (:data:`SILENCE_SWING`), or byte-swapped samples: stored, they are white noise
+        Silence (:data:`SILENCE_SWING`), mostly digital silence (:data:`MOSTLY_SILENT`), or byte-swapped samples: stored, they are white noise
         (:data:`WHITE_ROUGHNESS`), their bytes exchanged they are a signal (:data:`SMOOTH_ROUGHNESS`).
     """
     y = np.asarray(y)
@@ -396,6 +399,10 @@ def content_problem(y: np.ndarray, pcm16: np.ndarray | None = None) -> str | Non
         return (f"near-silence: its samples swing {20 * np.log10(swing):.1f} dBFS at most, below "
                 f"{20 * np.log10(SILENCE_SWING):.0f} dBFS: no music to analyse (an empty recording or a failed "
                 "conversion; music stored at this level: scale it up)")
+    zeros = float(np.mean(y == 0))
+    if y.size > 1 and zeros >= MOSTLY_SILENT:
+        return (f"digital silence (samples exactly 0) in {100 * zeros:.0f} % of its length: no music to analyse in "
+                f"most of it (at least {100 * MOSTLY_SILENT:.0f} %); cut the silence away or leave the file out")
     if pcm16 is not None and pcm16.size > 1:
         # 8 blocks of 4096 spread over the excerpt measure it as well as every sample, at 1/20 of the cost for 30 s
         block = 4096
