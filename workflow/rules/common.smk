@@ -80,6 +80,13 @@ if len(FOM_SYSTEMS) < len(EVALUATE.figure_of_merit):
 COMPARE = list(EVALUATE.compare)
 # the difference table's two conditions (both configured: mgrfaults.config checks it); `compare: []` makes none
 HAS_DIFFERENCE = bool(COMPARE)
+if not HAS_DIFFERENCE and Path(f"{RESULTS}/tables/difference.csv").exists():
+    # an earlier configuration's table: this run neither makes nor reads it, and leaves it where a reader looks
+    print(
+        f"{RESULTS}/tables/difference.csv is an earlier configuration's (evaluate.compare is [] now: this run makes "
+        "no difference table); delete it, or run with another results folder",
+        file=sys.stderr,
+    )
 # how the report names the difference table's column
 COMPARE_LABEL = " - ".join(COMPARE) or "none"
 ACCURACY_METRICS = ["accuracy", "normalized_accuracy"]
