@@ -235,8 +235,10 @@ def test_directory_source_needs_root(tmp_path):
 
 
 def test_presets():
-    big = resolve(load_config({"dataset": {"synthetic": {"preset": "gtzan_size", "n_per_genre": 3}}}))
+    big = resolve(load_config({"dataset": {"synthetic": {"preset": "gtzan_size"}}}))
     assert (big.dataset.synthetic.n_per_genre, big.dataset.synthetic.duration) == SYNTHETIC_PRESETS["gtzan_size"]
+    with pytest.raises(ConfigError, match="n_per_genre: 3 would be ignored"):  # beside a preset: refused, not dropped
+        resolve(load_config({"dataset": {"synthetic": {"preset": "gtzan_size", "n_per_genre": 3}}}))
     kept = resolve(load_config({"dataset": {"synthetic": {"preset": "default", "n_per_genre": 3}}}))
     assert kept.dataset.synthetic.n_per_genre == 3
     assert "preset" not in kept.dataset.synthetic.plan_args()

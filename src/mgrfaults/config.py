@@ -1001,8 +1001,8 @@ def check_dataset_keys_are_used(config: Mapping[str, Any]) -> None:
                                   f"would be ignored and the {source} dataset run; set dataset.source: {other} to use "
                                   f"it, or leave dataset.{other}.{key} out")
     synthetic = dataset.get("synthetic") or {}
-    preset = synthetic.get("preset", "default")
-    if source == "synthetic" and preset != "default":
+    preset = synthetic.get("preset")
+    if source == "synthetic" and preset in SYNTHETIC_PRESETS:
         embedded = (yaml.safe_load(DEFAULT_CONFIG_PATH.read_text()).get("dataset") or {}).get("synthetic") or {}
         defaults = {**section_defaults("dataset.synthetic"), **embedded}
         for key in ("n_per_genre", "duration"):
