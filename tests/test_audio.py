@@ -174,6 +174,12 @@ def test_byte_swapped_samples_are_refused_naming_the_file(tmp_path, channels):
         load_audio(tmp_path / "swapped.wav")
     sf.write(tmp_path / "right.wav", pcm, SR, subtype="PCM_16")
     assert load_audio(tmp_path / "right.wav").shape == (3 * SR,)
+    # quieter music keeps its low bytes' slow steps, byte-swapped: not white, but far rougher than exchanged
+    for level_db in (-20, -30):
+        quiet = np.rint(music_like(level=10 ** (level_db / 20)) * 32767).astype(np.int16)
+        sf.write(tmp_path / "quiet_swapped.wav", np.stack([quiet] * channels, axis=1).byteswap(), SR, subtype="PCM_16")
+        with pytest.raises(AudioError, match=r"quiet_swapped\.wav: byte-swapped 16-bit samples"):
+            load_audio(tmp_path / "quiet_swapped.wav")
 
 
 @pytest.mark.parametrize("name, samples", [

@@ -154,8 +154,12 @@ def test_a_config_files_1e_3_is_the_number_it_means(tmp_path):
     config = load_config()
     config["systems"]["dnn"]["variants"]["RS"]["learning_rate"] = "1e-3"
     with pytest.raises(ConfigError, match=r"^config systems\.dnn\.variants\.RS\.learning_rate: '1e-3' is not of type "
-                                          r"'number' \(YAML 1\.1, which reads config files, takes 1e-3 without a dot "
-                                          r"for text: write 1\.0e-3\)"):
+                                          r"'number' \(YAML 1\.1, which reads config files, takes 1e-3 for text: it "
+                                          r"wants a dot and a signed exponent, 1\.0e-3\)"):
+        check_schema(config)
+    config["systems"]["dnn"]["variants"]["RS"]["learning_rate"] = 0.01
+    config["seed"] = "1.0e3"  # a dot, but no sign: text for PyYAML too
+    with pytest.raises(ConfigError, match=r"takes 1\.0e3 for text: it wants a dot and a signed exponent, 1\.0e\+3\)"):
         check_schema(config)
 
 

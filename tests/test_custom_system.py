@@ -186,7 +186,7 @@ def test_a_param_that_yaml_reads_as_text_is_warned_of(tmp_path, caplog):
     assert specs["Mine"]["params"] == {"lr": "1e-3", "name": "1e3x", "k": 1.0e-3}
     warned = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
     assert warned == ["systems.custom.Mine.params.lr: '1e-3' reaches the factory as text, as YAML 1.1 reads a number "
-                      "in exponent form without a dot; for the number write 1.0e-3"]
+                      "in exponent form without a dot and a signed exponent; for the number write 1.0e-3"]
 
 
 def test_a_plugins_data_files_are_listed_file_by_file(tmp_path, monkeypatch):

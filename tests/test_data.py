@@ -251,6 +251,14 @@ def test_annotations_and_lists_written_as_paths_name_prefixed_ids_where_stems_re
         (lists / f"{part}_mine.txt").write_text(lines)
     assert read_partition_lists(lists, "mine") == {"train": ["blues.track01", "blues.track02"],
                                                    "valid": ["rock.track03"], "test": ["rock.track01"]}
+    # a file naming a few tracks, whose stems do not repeat among its own lines: read as the dataset names them
+    ann.write_text("track_id,artist\nblues/track02.wav,A\nrock/track03.wav,C\n")
+    meta = directory_metadata(listing, ann).set_index("track_id")
+    assert meta.loc[["blues.track02", "rock.track03"], "artist"].tolist() == ["A", "C"]
+    (lists / "test_mine.txt").write_text("rock/track01.wav\n")
+    (lists / "train_mine.txt").write_text("blues/track02.wav\n")
+    assert read_partition_lists(lists, "mine", known_ids=listing["track_id"]) == {
+        "train": ["blues.track02"], "valid": ["rock.track03"], "test": ["rock.track01"]}
 
 
 def test_a_csv_row_longer_than_its_header_is_refused_naming_the_line(tmp_path):

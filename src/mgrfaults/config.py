@@ -164,9 +164,22 @@ def drop_null_conditions(config: dict) -> dict:
     return config
 
 
-SCIENTIFIC_WITHOUT_DOT = re.compile(r"^[+-]?\d+[eE][+-]?\d+$")
-"""``1e-3``: a number in YAML 1.2 and JSON, text for PyYAML (YAML 1.1 wants ``1.0e-3``), so a config file's
-``lr: 1e-3`` arrives as the string ``'1e-3'``."""
+YAML11_TEXT_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+$")
+"""A number in exponent form that PyYAML leaves as text: ``1e-3`` (no dot) or ``1.0e3`` (no exponent sign), numbers
+in YAML 1.2 and JSON; YAML 1.1 reads only ``1.0e-3`` and ``1.0e+3`` as numbers. A config file's ``lr: 1e-3`` arrives
+as the string ``'1e-3'``."""
+
+
+def yaml11_text_number(text: str) -> str | None:
+    """How to write ``text`` so that PyYAML reads the number it means (``1e3`` -> ``1.0e+3``), or None where ``text``
+    is no exponent-form number PyYAML would leave as text (:data:`YAML11_TEXT_NUMBER`)."""
+    if not isinstance(text, str) or not YAML11_TEXT_NUMBER.match(text) or not isinstance(yaml.safe_load(text), str):
+        return None
+    mantissa, exponent = re.split("[eE]", text)
+    mantissa = mantissa if "." in mantissa else mantissa + ".0"
+    mantissa = mantissa + "0" if mantissa.endswith(".") else mantissa
+    mantissa = ("0" + mantissa) if mantissa.lstrip("+-").startswith(".") else mantissa
+    return f"{mantissa}e{exponent if exponent[0] in '+-' else '+' + exponent}"
 
 
 def _dotted(path) -> str:
@@ -215,9 +228,9 @@ def schema_error_message(error, schema_root: Mapping[str, Any] | None = None) ->
         return (f"config: {', '.join(parts)} {'is not a key' if len(unknown) == 1 else 'are not keys'} {where}; "
                 f"its keys: {', '.join(known)}")
     problem = error.message
-    if error.validator == "type" and isinstance(error.instance, str) and SCIENTIFIC_WITHOUT_DOT.match(error.instance):
-        problem += (f" (YAML 1.1, which reads config files, takes {error.instance} without a dot for text: write "
-                    f"{error.instance.lower().replace('e', '.0e', 1)})")
+    if error.validator == "type" and yaml11_text_number(error.instance):
+        problem += (f" (YAML 1.1, which reads config files, takes {error.instance} for text: it wants a dot and a signed "
+                    f"exponent, {yaml11_text_number(error.instance)})")
     description = " ".join(str(schema.get("description", "")).split())
     return f"config {key}: {problem}" + (f" ({description})" if description else "")
 

@@ -89,7 +89,7 @@ GTZAN_NAME = re.compile(r"^[a-z]+\.\d{5}$")
 """A GTZAN excerpt's stem, ``<genre>.000NN``."""
 
 
-def track_ids_from_paths(*columns) -> list[list[str]]:
+def track_ids_from_paths(*columns, known_ids=None) -> list[list[str]]:
     """Track ids of columns that may name files by path, as the data stage names the files.
 
     A file's id is its stem (:func:`track_id_from_path`), or ``<folder>.<stem>`` for every file when stems repeat
@@ -100,6 +100,10 @@ def track_ids_from_paths(*columns) -> list[list[str]]:
     ----------
     *columns : sequence of str
         Values written as ids or paths (``""``: none); one decision for all of them.
+    known_ids : collection of str, optional
+        The dataset's ids. A path is then the one of its two readings the dataset holds (``blues.track01`` or
+        ``track01``), so a file that lists a few tracks reads as the whole dataset is named; a path the dataset
+        does not hold in either reading falls back to the rule above.
 
     Returns
     -------
@@ -114,7 +118,16 @@ def track_ids_from_paths(*columns) -> list[list[str]]:
             folders_of.setdefault(stem, set()).add(folder)
     # a GTZAN name (blues.00012) is its own id in any folder: twice is one track twice
     prefixed = any(len(folders) > 1 and not GTZAN_NAME.match(stem) for stem, folders in folders_of.items())
-    return [[f"{folder}.{stem}" if prefixed and folder else stem for stem, folder in column] for column in parsed]
+    known = set(known_ids) if known_ids is not None else set()
+
+    def track_id(stem: str, folder: str) -> str:
+        if folder and f"{folder}.{stem}" in known:
+            return f"{folder}.{stem}"
+        if stem in known:
+            return stem
+        return f"{folder}.{stem}" if prefixed and folder else stem
+
+    return [[track_id(stem, folder) for stem, folder in column] for column in parsed]
 
 
 def read_gtzan_index(path) -> pd.DataFrame:
@@ -174,7 +187,7 @@ def read_partition_list(path, ids: list[str] | None = None) -> list[str]:
     """Read one published partition list: one relative path a line -> track ids (:func:`track_ids_from_paths`).
 
     A track listed twice, a file that is not UTF-8 text, or one that lists no track is an error naming the file.
-    ``ids``: the list's ids already read with the other lists of its set (one decision on prefixed ids for all).
+    ``ids``: the list's ids already read with the other lists of its set (:func:`read_list_files`).
     """
     path = Path(path)
     ids = ids if ids is not None else track_ids_from_paths(partition_list_lines(path))[0]
@@ -186,7 +199,7 @@ def read_partition_list(path, ids: list[str] | None = None) -> list[str]:
     return ids
 
 
-def read_annotations(path, require_artist: bool = False) -> pd.DataFrame:
+def read_annotations(path, require_artist: bool = False, known_ids=None) -> pd.DataFrame:
     """Read a folder dataset's annotations CSV (track_id plus any of artist, fault, replica_of, title).
 
     Column names are compared case- and whitespace-blind (``Track_ID``, `` artist``), cell values
@@ -245,7 +258,7 @@ def read_annotations(path, require_artist: bool = False) -> pd.DataFrame:
     table = table.apply(lambda col: col.astype(str).str.strip())
     # ids written as paths (blues/blues.00012.wav) name the same track as its stem (<genre>.<stem> where stems repeat)
     columns = [col for col in ("track_id", "replica_of") if col in table.columns]
-    for col, ids in zip(columns, track_ids_from_paths(*(table[col] for col in columns))):
+    for col, ids in zip(columns, track_ids_from_paths(*(table[col] for col in columns), known_ids=known_ids)):
         table[col] = ids
     empty = table.index[table["track_id"] == ""]
     if len(empty):
@@ -271,17 +284,25 @@ def partition_list_paths(lists_dir, list_set: str) -> dict[str, Path]:
     return {part: Path(lists_dir) / f"{part}_{list_set}.txt" for part in PARTS}
 
 
-def read_partition_lists(lists_dir, list_set: str = _PUBLISHED["set"]) -> dict[str, list[str]]:
-    """Read the three lists ``{train,valid,test}_{list_set}.txt`` of ``lists_dir``.
+def read_partition_lists(lists_dir, list_set: str = _PUBLISHED["set"], known_ids=None) -> dict[str, list[str]]:
+    """Read the three lists ``{train,valid,test}_{list_set}.txt`` of ``lists_dir`` (:func:`read_list_files`).
 
     Returns
     -------
     dict
         part -> track ids, in file order.
     """
-    paths = partition_list_paths(lists_dir, list_set)
-    # one decision for the three: a stem in train and the same stem in another genre's folder in test are two tracks
-    ids = dict(zip(paths, track_ids_from_paths(*(partition_list_lines(p) for p in paths.values()))))
+    return read_list_files(partition_list_paths(lists_dir, list_set), known_ids)
+
+
+def read_list_files(paths: dict, known_ids=None) -> dict[str, list[str]]:
+    """Read a partition's list files (part -> path) together: one reading of the paths they name.
+
+    A stem in train and the same stem in another genre's folder in test are two tracks (:func:`track_ids_from_paths`,
+    given the dataset's ``known_ids`` where the caller has them).
+    """
+    ids = dict(zip(paths, track_ids_from_paths(*(partition_list_lines(p) for p in paths.values()),
+                                               known_ids=known_ids)))
     return {part: read_partition_list(p, ids[part]) for part, p in paths.items()}
 
 

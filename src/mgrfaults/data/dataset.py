@@ -510,7 +510,7 @@ def directory_metadata(listing: pd.DataFrame, annotations=None, require_artist: 
     meta["fault"] = "none"
     meta["replica_of"] = ""
     if annotations:
-        ann = read_annotations(annotations, require_artist=require_artist)
+        ann = read_annotations(annotations, require_artist=require_artist, known_ids=meta["track_id"])
         unknown = sorted(set(ann["track_id"]) - set(meta["track_id"]))
         skipped = _unlisted_files(meta, unknown)
         if skipped:

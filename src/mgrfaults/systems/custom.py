@@ -57,7 +57,7 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
-from mgrfaults.config import SCIENTIFIC_WITHOUT_DOT
+from mgrfaults.config import yaml11_text_number
 from mgrfaults.errors import InputError, Terminated
 from mgrfaults.io import write_csv_atomic
 from mgrfaults.config import section_defaults
@@ -587,11 +587,11 @@ def custom_system_specs(custom: dict, builtin_names, search_dirs=(), n_hidden_la
         if spec.get("input") not in INPUTS:
             raise PluginError(f"{key}.input: one of {list(INPUTS)}, got {spec.get('input')!r}")
         for param, value in (spec.get("params") or {}).items():
-            if isinstance(value, str) and SCIENTIFIC_WITHOUT_DOT.match(value):
+            if yaml11_text_number(value):
                 # PyYAML (YAML 1.1) reads `lr: 1e-3` as text; a factory doing arithmetic with it fails far from here
                 log.warning("%s.params.%s: %r reaches the factory as text, as YAML 1.1 reads a number in exponent "
-                            "form without a dot; for the number write %s", key, param, value,
-                            value.lower().replace("e", ".0e", 1))
+                            "form without a dot and a signed exponent; for the number write %s", key, param, value,
+                            yaml11_text_number(value))
         out[name] = {
             "factory": resolve_factory(spec.get("factory", ""), search_dirs, where=f"{key}.factory"),
             "input": spec["input"],
