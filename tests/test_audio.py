@@ -229,3 +229,13 @@ def test_a_click_in_digital_silence_is_refused(tmp_path):
     tail = np.concatenate([music_like(1.5), np.zeros(int(1.5 * SR), np.float32)])
     sf.write(tmp_path / "ending.au", tail, SR, subtype="PCM_16")
     assert load_audio(tmp_path / "ending.au").size == tail.size
+
+
+def test_a_silent_beginning_cut_to_the_excerpt_says_so(tmp_path):
+    # the checks judge the excerpt analysed: a long file's silent lead-in is all of a 1-s excerpt
+    samples = np.concatenate([np.zeros(int(1.5 * SR), np.float32), music_like(2.0)])
+    sf.write(tmp_path / "lead_in.au", samples, SR, subtype="PCM_16")
+    with pytest.raises(AudioError, match=r"lead_in\.au: every sample is 0: digital silence.* \(in the excerpt analysed: "
+                                         r"the file's first 1 s, dataset\.max_duration\)$"):
+        load_audio(tmp_path / "lead_in.au", max_duration=1.0)
+    assert load_audio(tmp_path / "lead_in.au", max_duration=30.0).size == samples.size

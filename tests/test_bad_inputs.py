@@ -796,7 +796,7 @@ def case_annotations_of_a_skipped_file(tmp_path, caplog):
     with caplog.at_level("WARNING"):
         meta = validate_metadata(directory_metadata(listing, path))
     assert list(meta["track_id"]) == ["blues.00000", "blues.00001", "rock.00000"]
-    assert "1 annotated excerpt(s) did not decode and were skipped" in caplog.text and "blues.00002" in caplog.text
+    assert "1 annotated excerpt(s) were skipped as bad audio" in caplog.text and "blues.00002" in caplog.text
     # an id of no audio file is still refused: a text file beside the audio, or no file at all
     (tmp_path / "blues" / "notes.txt").write_text("my notes")
     for absent in ("notes", "blues.00099"):

@@ -108,14 +108,22 @@ def test_a_preset_over_the_embedded_size_is_accepted():
 @pytest.mark.parametrize("results, expected", [
     ("results", "results"), ("results/", "results"), ("./out", "out"), ("./out/", "out"), ("a/../b", "b"),
     ("{cwd}/results", "results"), ("{cwd}/deep/er/", "deep/er"), ("/elsewhere/results", "/elsewhere/results"),
-    ("{cwd}", "{cwd}"),
+    ("{cwd}", "{cwd}"), (".", "{cwd}"), ("../w/results", "results"), ("{cwd}/link/results", "{outside}/results"),
+    ("link/results", "{outside}/results"), ("{cwd}/link/../w/x", "x"), ("inner_link/x", "inner/x"),
+    ("{cwd}/inner_link/x", "inner/x"),
 ])
 def test_the_results_folder_is_spelt_one_way(tmp_path, results, expected):
     # Snakemake keeps its records under the path as spelt: one folder named two ways would lose them
     from mgrfaults.config import canonical_results
 
-    cwd = tmp_path.resolve()
-    assert canonical_results(results.format(cwd=cwd), cwd) == expected.format(cwd=cwd)
+    top = tmp_path.resolve()
+    cwd, outside = top / "w", top / "outside"
+    for folder in (cwd / "inner", outside):
+        folder.mkdir(parents=True)
+    (cwd / "link").symlink_to(outside)  # a link out of the working folder: `..` after it is the link target's parent
+    (cwd / "inner_link").symlink_to(cwd / "inner")
+    names = {"cwd": cwd, "outside": outside}
+    assert canonical_results(results.format(**names), cwd) == expected.format(**names)
 
 
 def test_a_key_written_twice_in_a_config_file_is_refused(tmp_path):

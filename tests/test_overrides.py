@@ -106,3 +106,11 @@ def test_whole_floats_become_integers_where_the_schema_wants_one(schema):
     typed = coerce_to_schema({"faults": {"n_shards": 1.0}, "evaluate": {"confidence": 1.0}, "seed": 2.5}, schema)
     assert typed["faults"]["n_shards"] == 1 and isinstance(typed["faults"]["n_shards"], int)
     assert isinstance(typed["evaluate"]["confidence"], float) and typed["seed"] == 2.5  # a number stays; 2.5 is refused later
+
+
+def test_a_command_line_null_clears_a_path_key(schema):
+    # --config 'dataset={source: synthetic, directory: {root: null}}' switches a directory configuration back
+    typed = coerce_to_schema({"dataset": {"directory": {"root": "null"}}, "results": "null"}, schema,
+                             free_form_as_yaml=True)
+    assert typed["dataset"]["directory"]["root"] is None and typed["results"] == "null"  # results takes no null
+    assert coerce_to_schema({"dataset": {"directory": {"root": "null"}}}, schema)["dataset"]["directory"]["root"] == "null"

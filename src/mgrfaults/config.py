@@ -228,6 +228,9 @@ def schema_error_message(error, schema_root: Mapping[str, Any] | None = None) ->
         return (f"config: {', '.join(parts)} {'is not a key' if len(unknown) == 1 else 'are not keys'} {where}; "
                 f"its keys: {', '.join(known)}")
     problem = error.message
+    if error.validator == "enum" and isinstance(error.instance, str):
+        close = difflib.get_close_matches(error.instance, [str(v) for v in schema.get("enum", [])], n=1)
+        problem += f" (did you mean {close[0]!r}?)" if close else ""
     if error.validator == "type" and yaml11_text_number(error.instance):
         problem += (f" (YAML 1.1, which reads config files, takes {error.instance} for text: it wants a dot and a signed "
                     f"exponent, {yaml11_text_number(error.instance)})")
@@ -656,23 +659,19 @@ def check_finite_numbers(config: Mapping[str, Any], key: str = "") -> None:
 
 
 def canonical_results(results: str, cwd: str | Path | None = None) -> str:
-    """The ``results`` folder spelt one way: normalised (``./out/`` -> ``out``), relative where it lies in the
-    working folder ``cwd`` (default: the current one).
+    """The ``results`` folder spelt one way: the folder it names (links and ``..`` resolved as the kernel does),
+    relative to the working folder ``cwd`` (default: the current one) where it lies inside it, else absolute.
 
     Snakemake keeps its records of each output (parameters, code, software) under the path as the rule spells it: a
-    folder named ``results`` by one run and ``/home/me/study/results`` by the next would have no records for the
-    second, which then sees a changed parameter as nothing to do. ``./out`` is also warned of at every path.
+    folder named ``results`` by one run and ``/home/me/study/results`` (or ``./results``, or through a link) by the
+    next would have no records for the second, which then sees a changed parameter as nothing to do. The working
+    folder itself is spelt absolute: ``./x`` paths are warned of at every output.
     """
-    cwd = Path(cwd or os.getcwd()).resolve()
-    path = Path(os.path.normpath(str(results)))
-    if path.is_absolute():
-        # symlinks resolved as the working folder is, so /link/to/cwd/results is found inside it
-        try:
-            inside = Path(os.path.realpath(path)).relative_to(cwd).as_posix()
-        except ValueError:
-            return path.as_posix()
-        return inside if inside != "." else path.as_posix()  # the working folder itself: "./x" paths warn
-    return path.as_posix()
+    here = Path(os.path.realpath(cwd or os.getcwd()))
+    folder = Path(os.path.realpath(here / str(results)))
+    if folder != here and folder.is_relative_to(here):
+        return folder.relative_to(here).as_posix()
+    return folder.as_posix()
 
 
 def check_results_folder(config: Mapping[str, Any]) -> None:
@@ -1012,7 +1011,8 @@ def check_dataset_keys_are_used(config: Mapping[str, Any]) -> None:
             if other != source and value:
                 raise ConfigError(f"dataset.{other}.{key}: {value!r} is given, but dataset.source is {source!r}, so it "
                                   f"would be ignored and the {source} dataset run; set dataset.source: {other} to use "
-                                  f"it, or leave dataset.{other}.{key} out")
+                                  f"it, or set dataset.{other}.{key}: null (on the command line: --config 'dataset={{source: {source}, "
+                                  f"{other}: {{{key}: null}}}}')")
     synthetic = dataset.get("synthetic") or {}
     preset = synthetic.get("preset")
     if source == "synthetic" and preset in SYNTHETIC_PRESETS:

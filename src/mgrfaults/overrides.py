@@ -36,6 +36,8 @@ def _coerce_scalar(text: str, schema: Mapping[str, Any], free_form_as_yaml: bool
         except yaml.YAMLError:  # not a YAML scalar (@x, *x, !x, `x`): the text it is
             return text
         return parsed if not isinstance(parsed, (dict, list)) else text
+    if free_form_as_yaml and "null" in types and text in NULLS:
+        return None  # --config's `root: null`: the null a configfile gives, not a folder named "null"
     if "string" in types:
         return text  # a string is valid here: keep what was written
     if "integer" in types and INTEGER.match(text):
@@ -70,7 +72,8 @@ def coerce_to_schema(value: Any, schema: Mapping[str, Any], free_form_as_yaml: b
     free_form_as_yaml : bool
         Also read the strings where the schema declares no type (``systems.custom.<name>.params``: a factory's
         keyword arguments) as YAML scalars (``2`` -> 2, ``false`` -> False, ``0.5`` -> 0.5), as a ``--configfile``
-        gives them. For ``--config`` values only (:func:`typed_overrides`): a configfile's quoted ``"2014"`` stays
+        gives them, and ``null`` as None where the schema allows both a string and null (``dataset.directory.root:
+        null``). For ``--config`` values only (:func:`typed_overrides`): a configfile's quoted ``"2014"`` stays
         a string.
 
     Returns

@@ -328,6 +328,7 @@ def decode(path, max_duration: float | None = None) -> tuple[np.ndarray, int]:
             frames = -1 if max_duration is None else int(round(max_duration * sr))
             y = f.read(frames=frames, dtype="float32", always_2d=True)
             pcm16 = f.subtype == "PCM_16"
+            cut = frames >= 0 and int(f.frames) > frames
             if f.format == "MP3":
                 check_mp3_length(path, int(f.frames), frames, y.shape[0], sr)
     except AudioError:
@@ -338,6 +339,7 @@ def decode(path, max_duration: float | None = None) -> tuple[np.ndarray, int]:
         y, sr = _decode_audioread(path, max_duration)
         check_stream(path, sr, y.shape[1])
         pcm16 = False
+        cut = max_duration is not None and y.shape[0] >= int(round(max_duration * sr))
     except PermissionError as e:
         raise AudioError(path, "permission denied: the file is not readable (check its mode and owner)") from e
     except (RuntimeError, ValueError, OSError) as e:
@@ -356,7 +358,9 @@ def decode(path, max_duration: float | None = None) -> tuple[np.ndarray, int]:
                    f"its polarity inverted (each swings {20 * np.log10(swing):.1f} dBFS); invert one channel, or "
                    "keep one")
     if problem:
-        raise AudioError(path, problem)
+        # judged on what the workflow analyses: a long file's silent beginning is all of a short excerpt
+        where = f" (in the excerpt analysed: the file's first {max_duration:g} s, dataset.max_duration)" if cut else ""
+        raise AudioError(path, problem + where)
     return limit_peak(path, mono), sr
 
 

@@ -515,7 +515,7 @@ def directory_metadata(listing: pd.DataFrame, annotations=None, require_artist: 
         skipped = _unlisted_files(meta, unknown)
         if skipped:
             # files in the dataset's genre folders that the scan skipped (on_bad_audio: skip): annotated all the same
-            log.warning("%s: %d annotated excerpt(s) did not decode and were skipped (dataset/bad_audio.csv): %s; "
+            log.warning("%s: %d annotated excerpt(s) were skipped as bad audio (dataset/bad_audio.csv says why): %s; "
                         "their rows are left out", annotations, len(skipped), skipped[:10])
             ann = ann[~ann["track_id"].isin(skipped)]
             unknown = sorted(set(unknown) - set(skipped))

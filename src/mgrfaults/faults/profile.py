@@ -200,8 +200,9 @@ def confound_findings(profile: pd.DataFrame, bad_audio=()) -> list[str]:
                           f"{row.largest_artist_excerpts} of {row.excerpts})" for row in top.itertuples())
         findings.append(f"Largest share of one artist in a genre: {named}.")
         findings.append(f"{whole['sharing_artist']} of {whole['excerpts']} excerpts share their artist with another "
-                        "excerpt: a split blind to artists (the standard condition) can put them in test beside "
-                        "their artist in train; an artist-filtered split (fault_filtered) cannot.")
+                        "excerpt: a split blind to artists (a random one, as the default's standard condition) can "
+                        "put them in test beside their artist in train; an artist-filtered split (as the default's "
+                        "fault_filtered) cannot.")
     else:
         findings.append("No excerpt has a known artist (no annotations): each counts as its own, so nothing here "
                         "measures an artist confound; dataset.directory.annotations gives the artists.")
