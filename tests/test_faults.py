@@ -378,10 +378,12 @@ def test_directory_dataset_without_annotations_runs_fault_filtered_on_detected_f
                                "proportions": {"train": 0.5, "valid": 0.2, "test": 0.3}},
         }},
         "faults": {"n_shards": 2},
+        "systems": {"run": ["BFF_SVM"]},
+        "evaluate": {"bootstrap": 100, "figure_of_merit": ["BFF_SVM"]},
     }
     work = tmp_path / "run"
     run_snakemake(work, config, targets=["results/partitions/fault_filtered/fold_0.csv",
-                                         "results/faults/evaluation.csv", "dataset_check"])
+                                         "results/faults/evaluation.csv", "dataset_check", "results/tables/attribution.csv"])
     detected = pd.read_csv(work / "results/faults/detected.csv", keep_default_na=False).set_index("track_id")
     found = {t: f for t, f in detected["fault"].items() if f}
     # the recording replica's source is alpha.00000 (kept or copied, by track id alpha.00000 is kept)
@@ -397,6 +399,12 @@ def test_directory_dataset_without_annotations_runs_fault_filtered_on_detected_f
     profile = (work / "results/faults/profile.md").read_text()
     assert "No excerpt has a known artist" in profile
     assert "1 exact replica(s) and 1 recording replica(s) of another excerpt, 1 distorted excerpt(s)" in profile
+    # the attribution knows the replicas from the audio alone: a test excerpt whose copy or source is in train
+    standard = pd.read_csv(work / "results/partitions/standard/fold_0.csv").set_index("track_id")["part"]
+    group = {"alpha.00000": 0, "alpha.00007": 0, "beta.00007": 0}  # one recording, three excerpts
+    expected = sum(1 for t in group if standard[t] == "test" and any(standard[o] == "train" for o in group if o != t))
+    attribution = pd.read_csv(work / "results/tables/attribution.csv").set_index(["condition", "group"])
+    assert attribution.loc[("standard", "replica_in_train"), "n"] == expected > 0
 
 
 @pytest.mark.workflow

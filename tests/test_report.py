@@ -61,6 +61,8 @@ def craft_results(results: Path, n_per_genre=6, seed=0):
     # what the summary reads of the data and fault stages: no file skipped, the profile of no detected fault
     pd.DataFrame(columns=["path", "reason"]).to_csv(results / "dataset" / "bad_audio.csv", index=False)
     (results / "faults").mkdir()
+    pd.DataFrame({"track_id": ids, "fault": "", "replica_of": "", "score": np.nan, "offset_s": np.nan,
+                  "clip_fraction": 0.0}).to_csv(results / "faults" / "detected.csv", index=False)
     dataset_profile(meta, pd.DataFrame({"track_id": ids, "fault": ""})).to_csv(results / "faults" / "profile.csv",
                                                                                index=False)
     for c, (condition, p_correct) in enumerate(CONDITIONS.items()):

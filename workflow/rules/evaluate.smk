@@ -35,6 +35,9 @@ rule evaluate_runs:
         predictions=[f"{RESULTS}/predictions/{s}/{c}/fold_{f}.csv" for s, c, f in runs()],
         metadata=f"{RESULTS}/dataset/metadata.csv",
         partitions=_all_partitions(),
+        # the attribution's replicas: annotated, or detected from the audio (a dataset without annotations has only
+        # these); a synthetic dataset's annotations are its truth, which detection could only add false pairs to
+        **({"detected": f"{RESULTS}/faults/detected.csv"} if DATASET.source != "synthetic" else {}),
     output:
         metrics=[f"{RESULTS}/metrics/{s}/{c}/fold_{f}.json" for s, c, f in runs()],
         table=report(

@@ -5,6 +5,7 @@ from mgrfaults.data.metadata import label_set, read_metadata
 from mgrfaults.evaluation.attribution import attribution_table
 from mgrfaults.evaluation.metrics import evaluate_file, read_metrics
 from mgrfaults.evaluation.tables import html_page, runs_table
+from mgrfaults.faults.groups import apply_detected, read_detected
 from mgrfaults.io import write_csv_atomic, write_text_atomic
 from mgrfaults.logs import setup_script_logging
 from mgrfaults.partitions.split import read_partition
@@ -30,6 +31,10 @@ write_text_atomic(snakemake.output.page, html_page(table, "All runs", "accuracy 
 log.info("%d runs", len(table))
 
 partitions = {(c, int(f)): read_partition(p) for (c, f), p in zip(snakemake.params.partitions, snakemake.input.partitions)}
-attribution = attribution_table(metadata, runs, partitions, predictions, confidence=snakemake.params.confidence)
+# replicas annotated or detected from the audio, regrouped (a detected pair the annotations lack is a replica too);
+# a synthetic dataset's annotations alone (its truth)
+related = (apply_detected(metadata, read_detected(snakemake.input.detected), "both", snakemake.input.detected)
+           if "detected" in snakemake.input.keys() else metadata)
+attribution = attribution_table(related, runs, partitions, predictions, confidence=snakemake.params.confidence)
 write_csv_atomic(attribution.round(6), snakemake.output.attribution, index=False)
 log.info("attribution: %d rows", len(attribution))

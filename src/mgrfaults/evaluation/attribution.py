@@ -9,7 +9,9 @@ the partitions is the artist/replica effect, not a difference in the music.
 Groups, exclusive, in order of precedence (a replica always shares its source's artist):
 
 - ``replica_in_train``: an exact or recording replica of the excerpt (same replica group:
-  ``replica_of`` or itself) is in the seen parts;
+  ``replica_of`` or itself) is in the seen parts; the workflow gives the replicas annotated or detected from the
+  audio (:func:`mgrfaults.faults.groups.apply_detected`, mode ``both``), a synthetic dataset's annotated ones (its
+  truth);
 - ``artist_in_train``: another excerpt of the same artist is in the seen parts;
 - ``neither``.
 
