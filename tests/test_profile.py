@@ -52,8 +52,8 @@ def test_profile_sets_detected_faults_and_durations_beside_the_artists():
     assert profile.loc["b", ["duration_min_s", "duration_max_s"]].tolist() == [10.0, 31.0]
     assert profile.loc["all", "duration_median_s"] == pytest.approx(29.75)
     findings = " ".join(profile_findings(profile.reset_index(), bad_audio=["data/a/a.9.au", "data/c/c.0.au"]))
-    assert "4 excerpts in 2 genres. 2 bad audio file(s) skipped (undecodable, silent or byte-swapped; " \
-           "dataset/bad_audio.csv, with each one's reason): 1 in a, 1 in c; " \
+    assert "4 excerpts in 2 genres. 2 bad audio file(s) skipped (undecodable, or holding no music: silence, " \
+           "byte-swapped samples, channels that cancel; dataset/bad_audio.csv gives each one's reason): 1 in a, 1 in c; " \
            "left without any excerpt: c." in findings
     assert "a 100 % (x, 2 of 2)" in findings and "2 of 4 excerpts share their artist" in findings
     assert "1 exact replica(s) and 0 recording replica(s) of another excerpt, 1 distorted excerpt(s)" in findings

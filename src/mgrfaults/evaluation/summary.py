@@ -282,8 +282,9 @@ def summary_markdown(
 
 
 ATTRIBUTION_TEXT = (
-    "Accuracy, percent, on each condition's test excerpts grouped by what the training part shares with them: a "
-    "replica of the excerpt (annotated or detected from the audio), else another excerpt of its artist, else neither (`tables/attribution.csv`, by fold; "
+    "Accuracy, percent, on each condition's test excerpts grouped by what the training part shares with them: "
+    "another excerpt of its artist, a replica of the excerpt (annotated, and on a real dataset also detected from "
+    "the audio; a replica counts before the artist), or neither (`tables/attribution.csv`, by fold; "
     "`figures/attribution.png`). An excerpt whose artist is in training can be recognised by the artist's sound "
     "rather than the genre's: when `neither` under a random partition scores about what a filtered condition "
     "scores, the difference between the conditions comes from the excerpts that share an artist or a recording "

@@ -189,8 +189,8 @@ def confound_findings(profile: pd.DataFrame, bad_audio=()) -> list[str]:
     if len(bad_audio):
         folders = pd.Series([Path(p).parent.name for p in bad_audio]).value_counts().sort_index()
         emptied = sorted(set(folders.index) - set(genres["genre"]))
-        findings.append(f"{len(bad_audio)} bad audio file(s) skipped (undecodable, silent or byte-swapped; "
-                        "dataset/bad_audio.csv, with each one's reason): "
+        findings.append(f"{len(bad_audio)} bad audio file(s) skipped (undecodable, or holding no music: silence, "
+                        "byte-swapped samples, channels that cancel; dataset/bad_audio.csv gives each one's reason): "
                         + ", ".join(f"{n} in {folder}" for folder, n in folders.items())
                         + (f"; left without any excerpt: {', '.join(emptied)}" if emptied else "") + ".")
     if whole["artists"]:
