@@ -328,6 +328,8 @@ def decode(path, max_duration: float | None = None) -> tuple[np.ndarray, int]:
             frames = -1 if max_duration is None else int(round(max_duration * sr))
             y = f.read(frames=frames, dtype="float32", always_2d=True)
             pcm16 = f.subtype == "PCM_16"
+            # integer samples decode into [-1, 1) and are finite: the float checks below are for float files
+            integer = f.subtype.startswith(("PCM_", "ULAW", "ALAW")) or f.subtype in ("DPCM_8", "DPCM_16")
             cut = frames >= 0 and int(f.frames) > frames
             if f.format == "MP3":
                 check_mp3_length(path, int(f.frames), frames, y.shape[0], sr)
@@ -338,7 +340,7 @@ def decode(path, max_duration: float | None = None) -> tuple[np.ndarray, int]:
             raise AudioError(path, f"cannot decode: {e.error_string}") from e
         y, sr = _decode_audioread(path, max_duration)
         check_stream(path, sr, y.shape[1])
-        pcm16 = False
+        pcm16 = integer = False
         cut = max_duration is not None and y.shape[0] >= int(round(max_duration * sr))
     except PermissionError as e:
         raise AudioError(path, "permission denied: the file is not readable (check its mode and owner)") from e
@@ -347,12 +349,11 @@ def decode(path, max_duration: float | None = None) -> tuple[np.ndarray, int]:
     if y.shape[0] == 0:
         raise AudioError(path, "no audio samples")
     mono = y.mean(axis=1, dtype=np.float64).astype(np.float32) if y.shape[1] > 1 else y[:, 0]
-    if not np.all(np.isfinite(mono)):
+    if not integer and not np.all(np.isfinite(mono)):
         raise AudioError(path, "non-finite samples (NaN or inf)")
-    # float32 holds every 16-bit step exactly: the stored integers back
-    problem = content_problem(mono, np.rint(y[:, 0] * 32768.0).astype(np.int16) if pcm16 else None)
-    mono_swing = float(np.max(mono) - np.min(mono)) / 2
-    if problem and mono_swing < SILENCE_SWING and y.shape[1] > 1 and not content_problem(y[:, 0]):
+    problem = content_problem(mono, y[:, 0] if pcm16 else None)
+    if problem and y.shape[1] > 1 and (np.max(mono) - np.min(mono)) / 2 < SILENCE_SWING \
+            and not content_problem(y[:, 0]):
         swing = float(np.max(y[:, 0]) - np.min(y[:, 0])) / 2
         problem = (f"its {y.shape[1]} channels cancel when mixed to mono, the analysed signal: one is the other with "
                    f"its polarity inverted (each swings {20 * np.log10(swing):.1f} dBFS); invert one channel, or "
@@ -361,7 +362,7 @@ def decode(path, max_duration: float | None = None) -> tuple[np.ndarray, int]:
         # judged on what the workflow analyses: a long file's silent beginning is all of a short excerpt
         where = f" (in the excerpt analysed: the file's first {max_duration:g} s, dataset.max_duration)" if cut else ""
         raise AudioError(path, problem + where)
-    return limit_peak(path, mono), sr
+    return (mono if integer else limit_peak(path, mono)), sr
 
 
 def roughness(x: np.ndarray) -> float:
@@ -388,9 +389,10 @@ def content_problem(y: np.ndarray, pcm16: np.ndarray | None = None) -> str | Non
     ----------
     y : ndarray, shape (n_samples,)
         Mono float audio, full scale 1.
-    pcm16 : ndarray of int16, shape (n_samples,), optional
-        The stored 16-bit samples of one channel, when the file holds 16-bit PCM: checked for a byte order
-        other than the header's (a faulty conversion turns music into white noise at full scale).
+    pcm16 : ndarray, shape (n_samples,), optional
+        One channel of a file that holds 16-bit PCM: its stored integers, or those decoded to float (full scale 1,
+        which float32 holds exactly). Checked for a byte order other than the header's (a faulty conversion turns
+        music into white noise at full scale).
 
     Returns
     -------
@@ -409,7 +411,7 @@ def content_problem(y: np.ndarray, pcm16: np.ndarray | None = None) -> str | Non
         return (f"near-silence: its samples swing {20 * np.log10(swing):.1f} dBFS at most, below "
                 f"{20 * np.log10(SILENCE_SWING):.0f} dBFS: no music to analyse (an empty recording or a failed "
                 "conversion; music stored at this level: scale it up)")
-    zeros = float(np.mean(y == 0))
+    zeros = 1.0 - np.count_nonzero(y) / y.size
     if y.size > 1 and zeros >= MOSTLY_SILENT:
         return (f"digital silence (samples exactly 0) in {100 * zeros:.0f} % of its length: no music to analyse in "
                 f"most of it (at least {100 * MOSTLY_SILENT:.0f} %); cut the silence away or leave the file out")
@@ -417,6 +419,11 @@ def content_problem(y: np.ndarray, pcm16: np.ndarray | None = None) -> str | Non
         # 8 blocks of 4096 spread over the excerpt measure it as well as every sample, at 1/20 of the cost for 30 s
         block = 4096
         starts = np.unique(np.linspace(0, max(pcm16.size - block, 0), 8).astype(int))
+        if pcm16.dtype != np.int16:
+            # only the blocks measured: converting the whole excerpt costs more than the measure
+            pcm16 = np.concatenate([np.rint(np.asarray(pcm16[i:i + block], np.float64) * 32768.0) for i in starts])
+            pcm16 = pcm16.astype(np.int16)
+            starts = np.arange(len(starts)) * block
         blocks = [pcm16[i:i + block] for i in starts if np.any(pcm16[i:i + block])]  # silent blocks tell nothing
         if not blocks:
             return None

@@ -580,6 +580,18 @@ class ShardWriter:
         return False
 
 
+def check_loaded_samples(y: np.ndarray, row) -> None:
+    """A custom loader's samples are finite and within [-1, 1] (:data:`MAX_SAMPLE_PEAK`), as ``load_audio``'s are."""
+    if not np.all(np.isfinite(y)):
+        raise InputError(f"{row.path}: track {row.track_id}: non-finite audio samples")
+    peak = float(np.max(np.abs(y), initial=0.0))
+    if peak > MAX_SAMPLE_PEAK:
+        raise InputError(
+            f"{row.path}: track {row.track_id}: samples reach {peak:.3g}, outside [-1, 1] "
+            "(load_audio rescales float audio; a custom loader must too)"
+        )
+
+
 def extract_shard(
     rows,
     frames_path,
@@ -615,6 +627,7 @@ def extract_shard(
     AudioError
         A file that cannot be decoded (names the file); no output is left behind.
     """
+    checked = load is None  # load_audio refuses non-finite samples and rescales float audio into [-1, 1]
     if load is None:
         from mgrfaults.data.audio import load_audio as load
     n_bins = frames["n_fft"] // 2 + 1
@@ -625,14 +638,8 @@ def extract_shard(
     ) as tw:
         for i, row in enumerate(rows.itertuples(index=False)):
             y = load(row.path, sample_rate=frames["sample_rate"], max_duration=frames["max_duration"])
-            if not np.all(np.isfinite(y)):
-                raise InputError(f"{row.path}: track {row.track_id}: non-finite audio samples")
-            peak = float(np.max(np.abs(y), initial=0.0))
-            if peak > MAX_SAMPLE_PEAK:
-                raise InputError(
-                    f"{row.path}: track {row.track_id}: samples reach {peak:.3g}, outside [-1, 1] "
-                    "(load_audio rescales float audio; a custom loader must too)"
-                )
+            if not checked:
+                check_loaded_samples(y, row)
             magnitude, tex = extract_track(y, frames, texture)
             fw.append(row.track_id, magnitude)
             tw.append(row.track_id, tex)
