@@ -797,6 +797,13 @@ def case_annotations_of_a_skipped_file(tmp_path, caplog):
         meta = validate_metadata(directory_metadata(listing, path))
     assert list(meta["track_id"]) == ["blues.00000", "blues.00001", "rock.00000"]
     assert "1 annotated excerpt(s) were skipped as bad audio" in caplog.text and "blues.00002" in caplog.text
+    # a copy of the skipped file: the only one left, an excerpt of its own
+    path.write_text("track_id,artist,fault,replica_of\nblues.00001,A,exact_replica,blues.00002\nblues.00002,A,none,\n")
+    with caplog.at_level("WARNING"):
+        meta = validate_metadata(directory_metadata(listing, path)).set_index("track_id")
+    assert meta.loc["blues.00001", ["fault", "replica_of"]].tolist() == ["none", ""]
+    assert "1 excerpt(s) annotated as replicas of a skipped file keep no replica link" in caplog.text
+    assert "blues.00001 -> blues.00002" in caplog.text
     # an id of no audio file is still refused: a text file beside the audio, or no file at all
     (tmp_path / "blues" / "notes.txt").write_text("my notes")
     for absent in ("notes", "blues.00099"):

@@ -270,3 +270,15 @@ def test_a_csv_row_longer_than_its_header_is_refused_naming_the_line(tmp_path):
     with pytest.raises(InputError, match=r"ann\.csv: annotations table: line 2 has 3 fields, the header 2: a value "
                                          r"that holds a comma must be quoted"):
         read_annotations(path)
+
+
+@pytest.mark.parametrize("head, kind", [(b"PK\x03\x04\x14\x00\x06\x00", r"a zip archive \(an \.xlsx or \.ods spreadsheet\?\)"),
+                                        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1\x00", r"an Office compound file \(an \.xls spreadsheet\?\)")])
+def test_a_spreadsheet_in_its_own_format_is_named_as_such(tmp_path, head, kind):
+    from mgrfaults.data.annotations import read_annotations
+
+    path = tmp_path / "ann.csv"
+    path.write_bytes(head + bytes(range(256)))
+    with pytest.raises(InputError, match=rf"ann\.csv: annotations table is {kind}, not text; save it from the "
+                                         r"spreadsheet as CSV \(UTF-8\)"):
+        read_annotations(path)

@@ -519,6 +519,17 @@ def directory_metadata(listing: pd.DataFrame, annotations=None, require_artist: 
                         "their rows are left out", annotations, len(skipped), skipped[:10])
             ann = ann[~ann["track_id"].isin(skipped)]
             unknown = sorted(set(unknown) - set(skipped))
+            if "replica_of" in ann.columns:
+                # a copy whose original was skipped is the only one left: an excerpt of its own, no fault
+                orphans = ann["replica_of"].isin(skipped)
+                if orphans.any():
+                    log.warning("%s: %d excerpt(s) annotated as replicas of a skipped file keep no replica link "
+                                "(their original is not in the dataset): %s", annotations, int(orphans.sum()),
+                                [f"{t} -> {r}" for t, r in zip(ann.loc[orphans, "track_id"], ann.loc[orphans, "replica_of"])][:10])
+                    ann = ann.copy()
+                    ann.loc[orphans, "replica_of"] = ""
+                    if "fault" in ann.columns:
+                        ann.loc[orphans, "fault"] = "none"
         if unknown:
             raise InputError(
                 f"{annotations}: track_id: {len(unknown)} id(s) not in the dataset: {unknown[:10]}{_prefixed_hint(meta)}"

@@ -34,6 +34,11 @@ def read_text_checked(path, what: str) -> str:
         raise InputError(f"{path}: {what} is not readable: permission denied (check its mode and owner)") from e
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise InputError(f"{path}: {what} is UTF-16 text; save it as UTF-8")
+    # a spreadsheet saved in its own format: a zip archive (.xlsx, .ods) or an OLE2 compound file (.xls)
+    for magic, kind in ((b"PK\x03\x04", "a zip archive (an .xlsx or .ods spreadsheet?)"),
+                        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an Office compound file (an .xls spreadsheet?)")):
+        if data.startswith(magic):
+            raise InputError(f"{path}: {what} is {kind}, not text; save it from the spreadsheet as CSV (UTF-8)")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
