@@ -282,3 +282,12 @@ def test_a_spreadsheet_in_its_own_format_is_named_as_such(tmp_path, head, kind):
     with pytest.raises(InputError, match=rf"ann\.csv: annotations table is {kind}, not text; save it from the "
                                          r"spreadsheet as CSV \(UTF-8\)"):
         read_annotations(path)
+
+
+def test_genre_folders_spelt_two_ways_are_refused_when_listed_before_any_decoding(tmp_path):
+    # the files hold no audio at all: the listing refuses the names before a file is decoded
+    for folder in ("hip hop", "hip-hop", "rock"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / f"{folder[:3]}.00000.au").write_bytes(b"not audio")
+    with pytest.raises(InputError, match=r"genre folders whose names differ only in case, .*: \[\['hip hop', 'hip-hop'\]\]"):
+        list_audio_files(tmp_path)

@@ -253,6 +253,7 @@ def list_audio_files(root, extensions=AUDIO_EXTENSIONS, gtzan: bool = False) -> 
     if not rows and not unreadable:
         raise InputError(f"{root}: no audio files ({', '.join(sorted(exts))}) in <genre>/ folders")
     _check_utf8_names([r["path"] for r in rows] + [r["path"] for r in unreadable])
+    check_genre_folder_names({r["genre"] for r in rows})  # before hours of decoding, not after
     df = pd.DataFrame(rows, columns=["track_id", "path", "genre", "problem"])
     ids = _track_ids(df, root, gtzan)
     _check_gtzan_names(df, root, gtzan)  # on the stems, before any <genre>. prefix hides a GTZAN name
@@ -456,6 +457,13 @@ def check_genre_names(genres: pd.Series) -> None:
     if len(names) < 2:
         raise InputError(f"dataset.directory.root: the audio that decodes lies in {len(names)} genre folder(s) "
                          f"{names}: genre recognition needs at least 2 genres")
+    check_genre_folder_names(names)
+
+
+def check_genre_folder_names(names) -> None:
+    """The name rules of :func:`check_genre_names`, on folder names alone: checked when the folders are listed,
+    before any file is decoded."""
+    names = sorted(set(map(str, names)))
     controlled = [g for g in names if any(unicodedata.category(c) == "Cc" for c in g)]
     if controlled:
         raise InputError(f"dataset.directory.root: genre folder(s) {controlled}: a control character (line break, "
