@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 
 import numpy as np
 import pandas as pd
@@ -519,12 +520,12 @@ def test_a_plugin_that_raises_anything_or_exits_names_the_run(tmp_path, factory_
         run_custom_system(factory, context(), {}, constructed_parts())
 
 
-def test_a_termination_or_an_interrupt_inside_a_plugin_is_not_blamed_on_it(tmp_path):
-    # SIGTERM (Terminated: a time limit, scancel) and Ctrl-C go through as they came: the scheduler's or the
-    # user's doing, not the plugin's
+def test_a_termination_inside_a_plugin_is_not_blamed_on_it(tmp_path):
+    # SIGTERM (Terminated: a time limit, scancel) goes through as it came: the scheduler's doing, not the plugin's
+    # (a Ctrl-C likewise: test_a_real_ctrl_c_during_a_plugin_still_interrupts)
     from mgrfaults.errors import Terminated
 
-    for raised, expected in [("Terminated(143)", Terminated), ("KeyboardInterrupt()", KeyboardInterrupt)]:
+    for raised, expected in [("Terminated(143)", Terminated)]:
         body = ("from mgrfaults.errors import Terminated\n\ndef build(context):\n    return Stop()\n\nclass Stop:\n"
                 f"    def fit(self, train, valid):\n        raise {raised}\n    def predict(self, test):\n        pass\n")
         factory = load_factory(f"{plugin_file(tmp_path, body, name=f'stop_{expected.__name__}.py')}:build")
@@ -560,3 +561,37 @@ def test_labelled_scores_are_read_by_their_labels(tmp_path, form):
     with pytest.raises(PluginError, match=r"index .* is not the test excerpts' track ids"):
         check_scores(frame.set_axis([f"x{i}" for i in range(len(frame))]), len(scores), len(ctx.genres), "Mine",
                      parts["test"].track_ids, ctx.genres)
+
+
+class _Interrupting:
+    """A plugin whose fit() raises KeyboardInterrupt itself, or sends the process a real SIGINT (a Ctrl-C)."""
+
+    def __init__(self, real):
+        self.real = real
+
+    def fit(self, train, valid):
+        if self.real:
+            import signal
+
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(1)  # the handler runs here
+        raise KeyboardInterrupt
+
+    def predict(self, test):
+        return np.zeros((len(test), N_GENRES))
+
+
+def test_a_keyboard_interrupt_the_plugin_raises_itself_is_its_error_naming_the_run():
+    with pytest.raises(PluginError, match=r"custom system Mine \(standard, fold 2\): fit\(\) raised KeyboardInterrupt "
+                                          r"itself, with no Ctrl-C"):
+        run_custom_system(lambda ctx: _Interrupting(real=False), context(), {}, constructed_parts())
+
+
+def test_a_real_ctrl_c_during_a_plugin_still_interrupts():
+    import signal
+
+    from mgrfaults.systems.custom import CtrlC
+
+    with pytest.raises(CtrlC):
+        run_custom_system(lambda ctx: _Interrupting(real=True), context(), {}, constructed_parts())
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # given back

@@ -47,7 +47,9 @@ import logging
 import os
 import random
 import re
+import signal
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -424,43 +426,59 @@ def run_custom_system(factory: Callable, context: SystemContext, params: dict, p
     test_ids = tuple(parts["test"].track_ids)  # the order the decisions are written in, whatever the plugin does
     seed_everything(context.seed)
     try:
-        with _working_folder_kept():
+        with _plugin_call():
             system = factory(context, **dict(params))
     except TypeError as e:
         raise PluginError(f"{where}: factory(context, **params) failed: {e}") from e
-    except Terminated:
+    except (Terminated, CtrlC):
         raise
-    except (Exception, SystemExit) as e:
+    except (Exception, SystemExit, KeyboardInterrupt) as e:
         raise _plugin_error(where, "the factory", e) from e
     missing = [f"{m}()" for m in ("fit", "predict") if not callable(getattr(system, m, None))]
     if missing:
         raise PluginError(f"{where}: the factory returned {type(system).__name__}, which has no {' or '.join(missing)}")
     # the plugin's own errors are re-raised naming the run they happened in
     try:
-        with _working_folder_kept():
+        with _plugin_call():
             system.fit(parts["train"], parts["valid"])
-    except Terminated:
+    except (Terminated, CtrlC):
         raise
-    except (Exception, SystemExit) as e:
+    except (Exception, SystemExit, KeyboardInterrupt) as e:
         raise _plugin_error(where, "fit()", e) from e
     try:
-        with _working_folder_kept():
+        with _plugin_call():
             scores = system.predict(parts["test"])
-    except Terminated:
+    except (Terminated, CtrlC):
         raise
-    except (Exception, SystemExit) as e:
+    except (Exception, SystemExit, KeyboardInterrupt) as e:
         raise _plugin_error(where, "predict()", e) from e
     return check_scores(scores, len(test_ids), len(context.genres), where, test_ids, context.genres)
 
 
+class CtrlC(KeyboardInterrupt):
+    """An interrupt that came as a signal (Ctrl-C), told apart from a KeyboardInterrupt a plugin raises itself."""
+
+
+def _raise_ctrl_c(signum, frame):
+    raise CtrlC()
+
+
 @contextlib.contextmanager
-def _working_folder_kept():
-    """Give the working folder back after a plugin's call: one that changes it (os.chdir) must not move the run's
-    relative paths (its outputs and logs) with it."""
+def _plugin_call():
+    """Around a plugin's call: give the working folder back after it (one that changes it, os.chdir, must not move
+    the run's relative paths, its outputs and logs, with it), and while it runs let a Ctrl-C raise :class:`CtrlC`,
+    so that a KeyboardInterrupt the plugin raises itself is reported as the plugin's error, naming the run."""
     folder = os.getcwd()
+    # Python's own SIGINT handler only, and only in the main thread (where signal handlers live)
+    ours = (threading.current_thread() is threading.main_thread()
+            and signal.getsignal(signal.SIGINT) is signal.default_int_handler)
+    if ours:
+        signal.signal(signal.SIGINT, _raise_ctrl_c)
     try:
         yield
     finally:
+        if ours:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
         os.chdir(folder)
 
 
@@ -471,6 +489,9 @@ def _plugin_error(where: str, call: str, error: BaseException) -> PluginError:
     if isinstance(error, SystemExit):
         return PluginError(f"{where}: {call} called sys.exit({error.code!r}); a custom system must return or "
                            "raise an exception, not exit the process")
+    if isinstance(error, KeyboardInterrupt):  # not CtrlC: raised by the plugin's code, no Ctrl-C came
+        return PluginError(f"{where}: {call} raised KeyboardInterrupt itself, with no Ctrl-C; a custom system must "
+                           "raise an ordinary exception")
     return PluginError(f"{where}: {call} raised {type(error).__name__}: {error}")
 
 
