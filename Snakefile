@@ -23,15 +23,19 @@ CONFIG_SCHEMA = "workflow/schemas/config.schema.yaml"
 configfile: str(Path(workflow.basedir) / "config" / "config.yaml")
 
 
-# what Snakemake's reading of the config files keeps silent: a key written twice in one file, and the files of
-# every --configfile but the last
-for _configfile in workflow.overwrite_configfiles:
-    check_config_file(_configfile)
-check_configfile_arguments(sys.argv)
-# --config delivers nested values as strings ('4'): type them as the schema says before validating, and read its
-# values where the schema is free (a custom system's params) as YAML reads them
 config_schema = yaml.safe_load(open(Path(workflow.basedir) / CONFIG_SCHEMA))
-config.update(typed_overrides(config, workflow.config_settings.config, config_schema))
+# a sweep point (this Snakefile as a module) gets the main run's config, the command line's values already in it
+SWEEP_POINT = workflow.modifier.namespace is not None
+if not SWEEP_POINT:
+    # what Snakemake's reading of the config files keeps silent: a key written twice in one file, and the files
+    # of every --configfile but the last
+    for _configfile in workflow.overwrite_configfiles:
+        check_config_file(_configfile)
+    check_configfile_arguments(sys.argv)
+    # --config delivers nested values as strings ('4'): type them as the schema says before validating, and read
+    # its values where the schema is free (a custom system's params) as YAML reads them; not again in a sweep
+    # point, whose own results folder and seed a `--config results=...` or `seed=...` would overwrite
+    config.update(typed_overrides(config, workflow.config_settings.config, config_schema))
 # a condition set to null is dropped: how a --configfile runs without one of the default's conditions
 drop_null_conditions(config)
 # a value the schema rejects, in one line naming its key (snakemake's validate prints the section's whole schema)

@@ -24,7 +24,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 from threadpoolctl import threadpool_limits
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,11 +39,12 @@ def main():
     ap.add_argument("--seconds", type=float, default=30.0)
     ap.add_argument("--profile", action="store_true")
     args = ap.parse_args()
+    from mgrfaults.config import load_config, resolve
     from mgrfaults.data.audio import load_audio, write_au
-    from mgrfaults.features.extract import extract_shard, params_from_config
+    from mgrfaults.features.extract import extract_shard
 
-    config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
-    frames, texture = params_from_config(config, "frames"), params_from_config(config, "texture")
+    features = resolve(load_config()).features  # the embedded default's, as the workflow resolves them
+    frames, texture = features.frames, features.texture
     sr = frames["sample_rate"]
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)

@@ -1,6 +1,8 @@
 """Features: STFT frames and MFCC texture windows, the HDF5 shards and their reader."""
 
 import json
+import os
+import re
 from pathlib import Path
 
 import h5py
@@ -298,3 +300,15 @@ def test_workflow_features_on_tiny_preset(tiny_run):
         if kind == "frames":
             assert store.length(tid) == F.n_frames(n_samples)
         assert np.all(np.isfinite(store.read(tid)))
+
+
+def test_the_feature_job_benchmark_runs(tmp_path):
+    # benchmarks/features_job.py is what README's per-track figures name: it must run against the library as it is
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run([sys.executable, str(root / "benchmarks" / "features_job.py"), "--tracks", "2", "--seconds", "2"],
+                         capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(root / "src")}, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert re.search(r"ratio extract_shard / bare: +\d+\.\d\d", out.stdout), out.stdout

@@ -95,6 +95,11 @@ def test_sweep_dry_run_plans_every_point(tmp_path):
     # + sweep_tables, the configuration file and the target
     assert _planned_jobs(planned.stdout) == n_points * per_point + 3
     assert "results/sweep/strength_0_nofaults/seed_2/dataset/plan.csv" in planned.stdout
+    # --config values reach every point through the main config, but not over a point's own results folder and
+    # seed (they were: every point planned the same files, an AmbiguousRuleException)
+    moved = run_snakemake(tmp_path / "sweep", sweep, targets=["sweep"], extra_args=["-n", "--config", "results=moved"])
+    assert _planned_jobs(moved.stdout) == n_points * per_point + 3
+    assert "moved/sweep/strength_0_nofaults/seed_2/dataset/plan.csv" in moved.stdout
 
 
 @pytest.mark.workflow
