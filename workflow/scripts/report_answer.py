@@ -17,7 +17,7 @@ table = answer_table(pd.read_csv(snakemake.input.runs), difference)
 figure = html_image(snakemake.input.figure, "accuracy of every system, one bar per condition")
 groups = pooled_group_accuracy(pd.read_csv(snakemake.input.attribution))
 # where the accuracy comes from, when a group holds test excerpts (always, but for an empty study)
-where = (f"<p><b>Where the accuracy comes from.</b> {markdown_code_to_html(ATTRIBUTION_TEXT)} In parentheses: the "
-         f"excerpts, summed over folds.</p>\n{html_fragment(groups)}" if groups.shape[1] > 1 else "")
+where = (f"<p><b>Where the accuracy comes from.</b> {markdown_code_to_html(ATTRIBUTION_TEXT)}</p>\n"
+         f"{html_fragment(groups)}" if groups.shape[1] > 1 else "")
 write_text_atomic(snakemake.output[0], html_fragment(table) + figure + where)
 log.info("\n%s", table.to_string())

@@ -288,7 +288,7 @@ ATTRIBUTION_TEXT = (
     "`figures/attribution.png`). An excerpt whose artist is in training can be recognised by the artist's sound "
     "rather than the genre's: when `neither` under a random partition scores about what a filtered condition "
     "scores, the difference between the conditions comes from the excerpts that share an artist or a recording "
-    "with training.")
+    "with training. In parentheses: the excerpts, summed over folds.")
 """What the accuracy-per-test-group table means: the summary's and the report's first page's words."""
 
 
@@ -314,8 +314,8 @@ def attribution_markdown(attribution: pd.DataFrame, systems: Sequence[str], cond
     table = pooled_group_accuracy(attribution, systems, conditions)
     if table.shape[1] == 1:
         return []
-    return ["## Where the accuracy comes from", "", ATTRIBUTION_TEXT + " In parentheses: the excerpts, summed over "
-            "folds.", "", "| " + " | ".join(table.columns) + " |", "|" + "---|" * table.shape[1],
+    return ["## Where the accuracy comes from", "", ATTRIBUTION_TEXT, "",
+            "| " + " | ".join(table.columns) + " |", "|" + "---|" * table.shape[1],
             *("| " + " | ".join(row) + " |" for row in table.itertuples(index=False)), ""]
 
 
