@@ -249,7 +249,7 @@ def check_schema(config: Mapping[str, Any], schema: Mapping[str, Any] | None = N
     from jsonschema import validators
     from jsonschema.exceptions import best_match
 
-    schema = schema if schema is not None else yaml.safe_load(SCHEMA_PATH.read_text())
+    schema = schema if schema is not None else _schema()
     errors = list(validators.validator_for(schema)(schema).iter_errors(config))
     if errors:
         first = best_match(errors)
@@ -343,7 +343,7 @@ def load_config(*overlays: Mapping | str | Path) -> dict:
 
     The same config a Snakemake run with ``--configfile overlay ...`` gets.
     """
-    config = yaml.safe_load(DEFAULT_CONFIG_PATH.read_text())
+    config = copy.deepcopy(_embedded_default())
     for overlay in overlays:
         if not isinstance(overlay, Mapping):
             check_config_file(overlay)
@@ -352,7 +352,7 @@ def load_config(*overlays: Mapping | str | Path) -> dict:
     from mgrfaults.overrides import coerce_to_schema
 
     # as the Snakefile: a config file's text where the schema wants a number (PyYAML's '1e-3') is typed first
-    config = coerce_to_schema(config, yaml.safe_load(SCHEMA_PATH.read_text()))
+    config = coerce_to_schema(config, _schema())
     return validate(drop_null_conditions(config))
 
 
@@ -376,7 +376,7 @@ def config_as_run(config: Mapping[str, Any], default: Mapping[str, Any] | None =
         A deep copy of ``config``, with ``partitions.conditions.<name>: None`` for each dropped default condition.
     """
     if default is None:
-        default = yaml.safe_load(DEFAULT_CONFIG_PATH.read_text())
+        default = _embedded_default()
     as_run = copy.deepcopy(dict(config))
     conditions = as_run.setdefault("partitions", {}).setdefault("conditions", {})
     for name in (default.get("partitions") or {}).get("conditions") or {}:
@@ -415,6 +415,12 @@ def section_defaults(section: str) -> dict:
     prefix = section + "."
     return {key[len(prefix):]: value for key, value in schema_defaults().items()
             if key.startswith(prefix) and "." not in key[len(prefix):]}
+
+
+@functools.lru_cache(maxsize=1)
+def _embedded_default() -> dict:
+    # config/config.yaml as read, once: callers that change it take a copy
+    return yaml.safe_load(DEFAULT_CONFIG_PATH.read_text())
 
 
 @functools.lru_cache(maxsize=1)
@@ -1016,7 +1022,7 @@ def check_dataset_keys_are_used(config: Mapping[str, Any]) -> None:
     synthetic = dataset.get("synthetic") or {}
     preset = synthetic.get("preset")
     if source == "synthetic" and preset in SYNTHETIC_PRESETS:
-        embedded = (yaml.safe_load(DEFAULT_CONFIG_PATH.read_text()).get("dataset") or {}).get("synthetic") or {}
+        embedded = (_embedded_default().get("dataset") or {}).get("synthetic") or {}
         defaults = {**section_defaults("dataset.synthetic"), **embedded}
         for key in ("n_per_genre", "duration"):
             if key in synthetic and synthetic[key] != defaults[key]:

@@ -69,7 +69,8 @@ def _genre_folder_files(genre_dir: Path, exts) -> list[Path]:
     """
     entries = _entries(genre_dir)
     files = [f for f in entries if _is_audio(f, exts)]
-    unlisted = sorted(f.name for f in entries if f.suffix.lower() in OTHER_AUDIO_SUFFIXES - set(exts)
+    other_audio = OTHER_AUDIO_SUFFIXES - set(exts)
+    unlisted = sorted(f.name for f in entries if f.suffix.lower() in other_audio
                       and not f.name.startswith(".") and f.is_file())
     if unlisted:
         kinds = pd.Series([Path(n).suffix.lower() for n in unlisted]).value_counts().sort_index()
