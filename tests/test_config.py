@@ -13,6 +13,7 @@ import yaml
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
+from mgrfaults.cli import main as cli_main
 from mgrfaults.config import (
     SCHEMA_PATH,
     SYNTHETIC_PRESETS,
@@ -24,6 +25,7 @@ from mgrfaults.config import (
     condition_folds,
     expand_user_paths,
     load_config,
+    read_config_file,
     resolve,
     schema_defaults,
 )
@@ -135,6 +137,59 @@ def test_a_key_written_twice_in_a_config_file_is_refused(tmp_path):
     path.write_text("systems:\n  bff: {svm_C: [1], svm_C: [2]}\n")  # flow style too, nested
     with pytest.raises(ConfigError, match=r"the key 'svm_C' is written twice in one mapping \(lines 2 and 2\)"):
         check_config_file(path)
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"dataset:\n  synthetic:\n\tn_per_genre: 3\n",
+     r", line 3, column 1: not YAML \(.*\); line 3 indents with a tab: YAML indents with spaces only$"),
+    (b"dataset: [\n", r", line 2, column 1: not YAML \(while parsing a flow node expected the node content"),
+    (b"results: r\xe9sultats\n", r", line 1, column 11: not UTF-8 text \(byte 0xe9; Latin-1"),
+    ("seed: 1\nresults: 'Pokémon-".encode() + b"caf\xe9'\n", r", line 2, column 22: not UTF-8 text"),
+    ("results: r\n".encode("utf-16"), r": UTF-16 text"),
+    (b"", r": holds no keys \(empty, or comments only\); Snakemake refuses"),
+    (b"# nothing yet\n", r": holds no keys"),
+    (b"- a\n- b\n", r": holds a list \(\"\['a', 'b'\]\"\), not a mapping of keys"),
+])
+def test_a_config_file_snakemake_cannot_read_is_named_with_its_line(tmp_path, content, message):
+    # Snakemake says "Config file is not valid JSON or YAML" (no file, no line) or prints a UnicodeDecodeError
+    path = tmp_path / "mine.yaml"
+    path.write_bytes(content)
+    with pytest.raises(ConfigError, match=rf"^{re.escape(str(path))}{message}"):
+        read_config_file(path)
+
+
+def test_a_config_file_missing_or_a_folder_is_named(tmp_path):
+    with pytest.raises(ConfigError, match=rf"^{re.escape(str(tmp_path / 'no.yaml'))}: no such config file$"):
+        read_config_file(tmp_path / "no.yaml")
+    with pytest.raises(ConfigError, match=r": a folder, not a config file$"):
+        read_config_file(tmp_path)
+
+
+def test_a_json_config_file_reads_as_snakemake_reads_it(tmp_path):
+    # JSON first, as Snakemake: a JSON file indented with tabs is no YAML
+    path = tmp_path / "mine.json"
+    path.write_text('{\n\t"seed": 3,\n\t"systems": {"run": ["BFF_SVM"]}\n}\n')
+    assert read_config_file(path) == {"seed": 3, "systems": {"run": ["BFF_SVM"]}}
+    assert load_config(path)["seed"] == 3
+
+
+def test_check_config_command_names_the_problem_or_outlines_the_run(tmp_path, capsys, repo_root):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("dataset: {sourc: gtzan}\n")
+    assert cli_main(["check-config", str(bad)]) == 2
+    assert "'sourc' (did you mean 'source'?) is not a key under dataset" in capsys.readouterr().err
+    assert cli_main(["check-config", str(repo_root / "config" / "gtzan.yaml")]) == 0
+    out = capsys.readouterr().out
+    assert "gtzan.yaml: valid" in out and "results: results/gtzan" in out and "systems: 38 of systems.run" in out
+    assert "published_filtered (published, 1 fold)" in out
+    mine = tmp_path / "mine.yaml"
+    mine.write_text("systems: {run: [BFF_SVM]}\nevaluate: {figure_of_merit: [BFF_SVM]}\n")
+    assert cli_main(["check-config", "--print", str(mine)]) == 0
+    printed = yaml.safe_load(capsys.readouterr().out)
+    assert printed == load_config(mine) and printed["systems"]["bff"]["svm_C"]  # every default filled
+    mine.write_text("systems: {run: [BFF_SVM, 50_XX]}\nevaluate: {figure_of_merit: [BFF_SVM]}\n")
+    assert cli_main(["check-config", str(mine)]) == 2
+    assert "50_XX" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("argv, message", [

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import json
 import math
 import os
 import re
@@ -291,6 +292,78 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep)
 
 
+def read_config_file(path: str | Path) -> dict:
+    """A config file's mapping, or a :class:`ConfigError` naming the file, the line and the problem.
+
+    What Snakemake's own reading of ``--configfile`` says without a file or a line (``Config file is not
+    valid JSON or YAML``, or a ``UnicodeDecodeError`` traceback): a missing or unreadable file, text that is
+    not UTF-8 (the line and column of the first byte that is not), YAML that does not parse (its line and
+    column; a tab in an indentation named), a file that holds no mapping of keys, a key written twice.
+
+    Parameters
+    ----------
+    path : str or Path
+        A YAML (or JSON) config file.
+
+    Returns
+    -------
+    dict
+        Its top-level mapping (a file of comments only is refused, as Snakemake refuses it).
+    """
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such config file") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: a folder, not a config file") from None
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot be read ({e.strerror or e})") from None
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ConfigError(f"{path}: UTF-16 text (its first bytes say so); save it as UTF-8")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        before = data[: e.start]
+        line = before.count(b"\n") + 1
+        column = len(before[before.rfind(b"\n") + 1:].decode("utf-8")) + 1  # in characters: valid up to the byte
+        raise ConfigError(f"{path}, line {line}, column {column}: not UTF-8 text (byte 0x{data[e.start]:02x}; "
+                          "Latin-1 or Windows-1252, most likely): save it as UTF-8") from None
+    try:
+        # as Snakemake reads a config file: JSON first (a JSON file indented with tabs is no YAML), then YAML
+        config = json.loads(text)
+    except ValueError:
+        config = None
+    try:
+        if config is None:
+            config = yaml.load(text, Loader=_UniqueKeyLoader)
+    except ConfigError as e:
+        raise ConfigError(f"{path}: {e}") from None
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{path}{_yaml_error_text(e, text)}") from None
+    if config is None:
+        # Snakemake refuses it too ("Config file must be given as JSON or YAML with keys at top level")
+        raise ConfigError(f"{path}: holds no keys (empty, or comments only); Snakemake refuses such a config file: "
+                          "write {} in it, or leave it out")
+    if not isinstance(config, dict):
+        raise ConfigError(f"{path}: holds a {type(config).__name__} ({str(config)[:60]!r}), not a mapping of keys "
+                          "(results:, dataset:, systems:, ...)")
+    return config
+
+
+def _yaml_error_text(error: yaml.YAMLError, text: str) -> str:
+    """``, line L, column C: <problem>`` of a PyYAML error, with a tab in that line's indentation named."""
+    mark = getattr(error, "problem_mark", None)
+    problem = " ".join(str(p) for p in (getattr(error, "context", None), getattr(error, "problem", None)) if p)
+    if mark is None:
+        return f": not YAML ({problem or error})"
+    lines = text.splitlines()
+    # PyYAML's own words for a tab ("found character '\t' that cannot start any token") say nothing of indenting
+    tab_lines = [n + 1 for n, line in enumerate(lines) if "\t" in line[: len(line) - len(line.lstrip())]]
+    hint = (f"; line {tab_lines[0]} indents with a tab: YAML indents with spaces only" if tab_lines else "")
+    return f", line {mark.line + 1}, column {mark.column + 1}: not YAML ({problem or error}){hint}"
+
+
 def check_config_file(path: str | Path) -> None:
     """Refuse a config file that writes a key twice in one mapping (a second ``dataset:`` would replace the first).
 
@@ -346,8 +419,7 @@ def load_config(*overlays: Mapping | str | Path) -> dict:
     config = copy.deepcopy(_embedded_default())
     for overlay in overlays:
         if not isinstance(overlay, Mapping):
-            check_config_file(overlay)
-            overlay = yaml.safe_load(Path(overlay).read_text()) or {}
+            overlay = read_config_file(overlay)
         config = deep_merge(config, overlay)
     from mgrfaults.overrides import coerce_to_schema
 

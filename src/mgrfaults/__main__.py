@@ -1,0 +1,5 @@
+import sys
+
+from mgrfaults.cli import main
+
+sys.exit(main())
