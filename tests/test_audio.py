@@ -239,3 +239,21 @@ def test_a_silent_beginning_cut_to_the_excerpt_says_so(tmp_path):
                                          r"the file's first 1 s, dataset\.max_duration\)$"):
         load_audio(tmp_path / "lead_in.au", max_duration=1.0)
     assert load_audio(tmp_path / "lead_in.au", max_duration=30.0).size == samples.size
+
+
+@pytest.mark.parametrize("rate", [SR, 44100, 8000])
+def test_files_cut_at_max_duration_are_named_in_the_data_stage_log(tmp_path, caplog, rate):
+    from mgrfaults.data.dataset import list_audio_files, scan_audio
+
+    for genre in ("blues", "rock"):
+        (tmp_path / genre).mkdir()
+    # 1.05 s is within the margin a "30 s" excerpt runs over (not named); 3 s and 5 s were cut to 1 s
+    for name, seconds in (("blues/a", 1.05), ("blues/b", 3.0), ("rock/c", 5.0), ("rock/d", 0.5)):
+        sf.write(tmp_path / f"{name}.wav", music_like(seconds, sr=rate, seed=len(name)), rate, subtype="PCM_16")
+    with caplog.at_level("WARNING", logger="mgrfaults"):
+        listing, _ = scan_audio(list_audio_files(tmp_path), max_duration=1.0)
+    assert listing["duration"].max() <= 1.0
+    cut = [r.getMessage() for r in caplog.records if "dataset.max_duration" in r.getMessage()]
+    assert len(cut) == 1 and cut[0].startswith("2 of 4 files are longer than dataset.max_duration (1 s) and were cut "
+                                                "to their first 1 s (the longest, ")
+    assert "c.wav, holds 5.0 s; first: " in cut[0] and "b.wav" in cut[0] and "a.wav" not in cut[0]

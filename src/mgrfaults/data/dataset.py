@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from mgrfaults import GENRES
-from mgrfaults.data.audio import load_audio
+from mgrfaults.data.audio import CUT_MARGIN, load_audio, stored_format
 from mgrfaults.data.download import AUDIO_EXTENSIONS, audio_suffixes
 from mgrfaults.errors import AudioError, InputError
 from mgrfaults.io import csv_reads_back
@@ -321,7 +321,8 @@ def scan_audio(files: pd.DataFrame, sample_rate: int = _DATASET["sample_rate"], 
     Returns
     -------
     listing : DataFrame
-        track_id, path, genre, duration (s, after the cut), sample_rate.
+        track_id, path, genre, duration (s, after the cut), sample_rate. Files longer than :data:`CUT_MARGIN`
+        times ``max_duration`` are logged (a warning: count, longest, first files).
     bad : DataFrame
         path, reason.
 
@@ -334,7 +335,7 @@ def scan_audio(files: pd.DataFrame, sample_rate: int = _DATASET["sample_rate"], 
     """
     if on_bad_audio not in ("error", "skip"):
         raise ValueError(f"on_bad_audio must be 'error' or 'skip', got {on_bad_audio!r}")
-    rows, bad = [], []
+    rows, bad, cut = [], [], []
     for row in files.itertuples(index=False):
         try:
             if getattr(row, "problem", ""):
@@ -348,11 +349,22 @@ def scan_audio(files: pd.DataFrame, sample_rate: int = _DATASET["sample_rate"], 
             log.warning("skipping bad audio: %s", e)
             bad.append({"path": row.path, "reason": e.problem})
             continue
+        if len(y) >= int(max_duration * sample_rate):  # the decoder stopped at max_duration: was the file longer?
+            stored = stored_format(row.path)[2]
+            if stored is not None and stored > CUT_MARGIN * max_duration:
+                cut.append((row.path, stored))
         rows.append(
             {"track_id": row.track_id, "path": row.path, "genre": row.genre,
              # unrounded: a very short file must keep a positive duration (4 decimals made 1 sample 0.0)
              "duration": len(y) / sample_rate, "sample_rate": sample_rate}
         )
+    if cut:
+        # the excerpts are the files' first seconds: a dataset of whole songs is analysed on its intros
+        longest = max(cut, key=lambda c: c[1])
+        log.warning("%d of %d files are longer than dataset.max_duration (%g s) and were cut to their first %g s "
+                    "(the longest, %s, holds %.1f s; first: %s); raise dataset.max_duration to analyse more of them",
+                    len(cut), len(files), max_duration, max_duration, longest[0], longest[1],
+                    ", ".join(str(p) for p, _ in cut[:3]))
     listing = pd.DataFrame(rows, columns=list(LISTING_COLUMNS))
     if listing.empty:
         first = "; ".join(f"{b['path']}: {b['reason']}" for b in bad[:3])

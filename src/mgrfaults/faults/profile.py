@@ -16,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from mgrfaults.data.annotations import UNKNOWN_ARTIST_PREFIX
+from mgrfaults.data.audio import CUT_MARGIN
 from mgrfaults.faults.evaluation import counts_per_genre
 
 DETECTED_KINDS = ("exact_replica", "recording_replica", "distortion")
@@ -105,11 +106,6 @@ def storage_tells_genres_apart(genres: pd.Series, formats: pd.Series, sample_rat
             apart[genre] = ", ".join(sorted(sub["way"].unique()))
     return apart
 
-
-#: how much longer than ``dataset.max_duration`` a file may be before the profile says it was cut: GTZAN's
-#: "30 s" excerpts run a little over 30 s (661,794 samples at 22050 Hz, 30.01 s, for most), and a cut of such a
-#: margin changes nothing a reader needs to know
-CUT_MARGIN = 1.1
 
 
 def dataset_profile(metadata: pd.DataFrame, detected: pd.DataFrame, stored: pd.DataFrame | None = None,
