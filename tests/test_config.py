@@ -139,6 +139,13 @@ def test_a_key_written_twice_in_a_config_file_is_refused(tmp_path):
         check_config_file(path)
 
 
+def test_gtzan_partial_needs_a_local_copy_under_the_gtzan_source():
+    with pytest.raises(ConfigError, match=r"dataset.gtzan.partial: true, but dataset.gtzan.root is null"):
+        check_config(load_config({"dataset": {"source": "gtzan", "gtzan": {"partial": True}}}))
+    with pytest.raises(ConfigError, match=r"dataset.gtzan.partial: True is given, but dataset.source is 'synthetic'"):
+        check_config(load_config({"dataset": {"gtzan": {"partial": True}}}))
+
+
 @pytest.mark.parametrize("content, message", [
     (b"dataset:\n  synthetic:\n\tn_per_genre: 3\n",
      r", line 3, column 1: not YAML \(.*\); line 3 indents with a tab: YAML indents with spaces only$"),

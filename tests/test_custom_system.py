@@ -397,6 +397,43 @@ def test_gtzan_copy_checked_by_ids(tmp_path):
         gtzan_genre_root(tmp_path)
 
 
+def test_a_partial_gtzan_copy_is_refused_unless_declared_partial(tmp_path, caplog):
+    found = [t for t in gtzan_expected_ids() if t.startswith(("reggae", "blues.0000"))]
+    with pytest.raises(InputError, match=r"dataset.gtzan.root: .*: 890 of the 1000 GTZAN excerpts missing: .* or set "
+                                         r"dataset.gtzan.partial: true to run on the excerpts it holds"):
+        check_gtzan_copy(tmp_path, found)
+    with caplog.at_level("WARNING", logger="mgrfaults"):
+        missing = check_gtzan_copy(tmp_path, found, partial=True)
+    assert len(missing) == 890 and "reggae.00000" not in missing and "blues.00010" in missing
+    message = caplog.records[-1].getMessage()
+    assert f"dataset.gtzan.partial: {tmp_path} holds 110 of the 1000 GTZAN excerpts; missing per genre: blues 90, " \
+           "classical 100, country 100" in message and "reggae" not in message.split("(first")[0]
+    with pytest.raises(InputError, match=r"1 file\(s\) that are no GTZAN excerpt: \['notes'\]"):  # partial, not other
+        check_gtzan_copy(tmp_path, found + ["notes"], partial=True)
+    assert check_gtzan_copy(tmp_path, gtzan_expected_ids()) == []
+
+
+@pytest.mark.workflow
+def test_workflow_runs_a_partial_gtzan_copy_with_sturms_index(tmp_path, shared_gtzan):
+    ids = [f"{genre}.{i:05d}" for genre in ("blues", "reggae") for i in range(4)]
+    root = kaggle_copy(tmp_path / "kaggle", ids)
+    gtzan = {"root": str(root), "index": str(shared_gtzan / "metadata" / "GTZANindex.txt"),
+             "partition_lists": str(shared_gtzan / "partitions")}
+    config = {"dataset": {"source": "gtzan", "gtzan": gtzan}}
+    proc = run_snakemake(tmp_path / "whole", config, targets=["results/dataset/metadata.csv"], check=False)
+    assert proc.returncode != 0 and "992 of the 1000 GTZAN excerpts missing" in proc.stdout
+    config["dataset"]["gtzan"]["partial"] = True
+    run_snakemake(tmp_path / "run", config, targets=["results/dataset/metadata.csv"])
+    meta = pd.read_csv(tmp_path / "run" / "results" / "dataset" / "metadata.csv", keep_default_na=False)
+    assert sorted(meta["track_id"]) == ids
+    assert set(meta.loc[meta["genre"] == "reggae", "artist"]) == {"Bob Marley"}  # Sturm's index, on the ids present
+    assert meta.set_index("track_id").loc["blues.00000", "artist"] == "John Lee Hooker"
+    # reggae.00003, left out of the study's fault-filtered lists, keeps its fault
+    assert meta.set_index("track_id").loc["reggae.00003", "fault"] != "none"
+    log = (tmp_path / "run" / "results" / "logs" / "data" / "scan_audio.log").read_text()
+    assert "holds 8 of the 1000 GTZAN excerpts; missing per genre: blues 96, classical 100" in log
+
+
 def test_root_null_with_the_dead_url_says_what_to_do():
     problem = gtzan_source_problem({"root": None, "url": "http://opihi.cs.uvic.ca/sound/genres.tar.gz"})
     assert "since 2022" in problem and "dataset.gtzan.root" in problem and "Data/genres_original" in problem

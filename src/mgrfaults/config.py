@@ -1076,14 +1076,15 @@ def check_dropout_lengths(config: Mapping[str, Any]) -> None:
 def check_dataset_keys_are_used(config: Mapping[str, Any]) -> None:
     """Refuse dataset keys the run would ignore without a word.
 
-    ``dataset.directory.root`` (or ``annotations``) or ``dataset.gtzan.root`` given under another ``dataset.source``
-    (the synthetic default runs instead of your data), and under a synthetic ``preset`` other than ``default`` an
+    ``dataset.directory.root`` (or ``annotations``) or ``dataset.gtzan.root`` (or ``partial``) given under another
+    ``dataset.source`` (the synthetic default runs instead of your data), ``dataset.gtzan.partial`` without a local
+    copy to be part of, and under a synthetic ``preset`` other than ``default`` an
     ``n_per_genre`` or ``duration`` other than the embedded configuration's (the preset sets both, and
     ``configuration.yaml`` would record the value not used).
     """
     dataset = config["dataset"]
     source = dataset["source"]
-    for other, keys in (("directory", ("root", "annotations")), ("gtzan", ("root",))):
+    for other, keys in (("directory", ("root", "annotations")), ("gtzan", ("root", "partial"))):
         for key in keys:
             value = (dataset.get(other) or {}).get(key)
             if other != source and value:
@@ -1091,6 +1092,11 @@ def check_dataset_keys_are_used(config: Mapping[str, Any]) -> None:
                                   f"would be ignored and the {source} dataset run; set dataset.source: {other} to use "
                                   f"it, or set dataset.{other}.{key}: null (on the command line: --config 'dataset={{source: {source}, "
                                   f"{other}: {{{key}: null}}}}')")
+    gtzan = dataset.get("gtzan") or {}
+    if source == "gtzan" and gtzan.get("partial") and not gtzan.get("root"):
+        raise ConfigError("dataset.gtzan.partial: true, but dataset.gtzan.root is null: partial says which ids a "
+                          "local copy may lack, and a downloaded archive's ids are not checked; set "
+                          "dataset.gtzan.root to your partial copy's folder, or leave partial out")
     synthetic = dataset.get("synthetic") or {}
     preset = synthetic.get("preset")
     if source == "synthetic" and preset in SYNTHETIC_PRESETS:

@@ -107,8 +107,12 @@ else:
             sample_rate=DATASET.sample_rate,
             max_duration=DATASET.max_duration,
             on_bad_audio=DATASET.on_bad_audio,
-            # a local GTZAN copy (Kaggle or original layout) is found and checked by its ids
-            gtzan_root=DATASET.source == "gtzan" and bool(DATASET.gtzan["root"]),
+            # a local GTZAN copy (Kaggle or original layout) is found and checked by its ids: False (none), True (a
+            # whole copy: every id present), "partial" (dataset.gtzan.partial: the ids it holds); a whole copy's value
+            # is the one it had before partial copies existed, so its results do not rerun
+            gtzan_copy=DATASET.source == "gtzan" and bool(DATASET.gtzan["root"]) and (
+                "partial" if DATASET.gtzan["partial"] else True
+            ),
             audio_manifest=AUDIO_MANIFEST,
         log:
             f"{RESULTS}/logs/data/scan_audio.log",

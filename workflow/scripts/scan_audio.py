@@ -6,13 +6,14 @@ from mgrfaults.io import write_csv_atomic
 from mgrfaults.logs import setup_script_logging
 
 log = setup_script_logging(snakemake.log)
-if snakemake.params.gtzan_root:
+if snakemake.params.gtzan_copy:
     from mgrfaults.data.annotations import check_gtzan_copy, gtzan_genre_root
 
     genre_root, layout = gtzan_genre_root(snakemake.input[0])
     log.info("GTZAN copy in the %s layout: %s", layout, genre_root)
     files = list_audio_files(genre_root, snakemake.params.extensions, gtzan=True)  # misplaced or twice: refused
-    check_gtzan_copy(snakemake.input[0], files["track_id"])  # ids by stem, whatever the extension
+    # ids by stem, whatever the extension; a partial copy (dataset.gtzan.partial) has its missing ids logged
+    check_gtzan_copy(snakemake.input[0], files["track_id"], partial=snakemake.params.gtzan_copy == "partial")
 else:
     extensions = snakemake.params.extensions
     files = list_audio_files(find_genre_root(snakemake.input[0], extensions), extensions)
@@ -25,7 +26,7 @@ listing, bad = scan_audio(
 write_csv_atomic(bad, snakemake.output.bad)
 write_csv_atomic(listing, snakemake.output.listing)
 log.info("%d files decoded, %d skipped", len(listing), len(bad))
-if snakemake.params.gtzan_root and len(bad):
+if snakemake.params.gtzan_copy and len(bad):
     from mgrfaults.data.annotations import track_id_from_path
 
     log.warning("GTZAN excerpts that do not decode: %s", sorted(track_id_from_path(p) for p in bad["path"]))

@@ -683,17 +683,28 @@ def gtzan_id_check(found_ids, bad_ids=(), expected_ids=None) -> dict[str, list[s
     }
 
 
-def check_gtzan_copy(root, found_ids, expected_ids=None) -> None:
+def check_gtzan_copy(root, found_ids, expected_ids=None, partial: bool = False) -> list[str]:
     """Raise naming ``root`` when a local GTZAN copy lacks ids or holds files that are no GTZAN id.
 
     A re-packaged copy never matches the archive's checksum; its ids are checked instead. Missing
-    excerpts would silently change every partition of the study, so they are an error; a dataset
-    that is deliberately not the whole of GTZAN is a ``directory`` dataset.
+    excerpts would silently change every partition of the study, so they are an error, unless the copy
+    is declared part of GTZAN (``partial``, ``dataset.gtzan.partial``): then they are logged, per genre.
+
+    Returns
+    -------
+    list of str
+        The GTZAN ids the copy lacks (empty for a whole copy).
     """
     check = gtzan_id_check(found_ids, expected_ids=expected_ids)
     n_expected = len(expected_ids) if expected_ids is not None else len(gtzan_expected_ids())
+    if partial and check["missing"]:
+        per_genre = pd.Series([tid.split(".")[0] for tid in check["missing"]]).value_counts().sort_index()
+        log.warning("dataset.gtzan.partial: %s holds %d of the %d GTZAN excerpts; missing per genre: %s (first: %s). "
+                    "Sturm's index and the study's lists are applied to the excerpts present", root,
+                    n_expected - len(check["missing"]), n_expected,
+                    ", ".join(f"{g} {n}" for g, n in per_genre.items()), check["missing"][:5])
     problems = []
-    if check["missing"]:
+    if check["missing"] and not partial:
         problems.append(f"{len(check['missing'])} of the {n_expected} GTZAN excerpts missing: {check['missing'][:20]}")
     if check["unexpected"]:
         problems.append(f"{len(check['unexpected'])} file(s) that are no GTZAN excerpt: {check['unexpected'][:20]}")
@@ -704,5 +715,9 @@ def check_gtzan_copy(root, found_ids, expected_ids=None) -> None:
                    "lists it in bad_audio.csv." if check["missing"] else "")
         raise InputError(
             f"dataset.gtzan.root: {root}: " + "; ".join(problems)
-            + ". Use a complete copy, or dataset.source: directory for another set of excerpts." + restore
+            + (". Use a complete copy, or set dataset.gtzan.partial: true to run on the excerpts it holds (Sturm's "
+               "index and the study's lists applied to them), or dataset.source: directory for excerpts of another "
+               "dataset." if check["missing"] else ". Use a copy of GTZAN alone, or dataset.source: directory for "
+               "another set of excerpts.") + restore
         )
+    return check["missing"]
