@@ -9,7 +9,7 @@ import pytest
 from conftest import run_snakemake
 from mgrfaults.config import load_config
 from mgrfaults.errors import InputError
-from mgrfaults.evaluation.summary import (PUBLISHED_COLUMNS, attribution_markdown, config_digest, configuration_file_text, read_published,
+from mgrfaults.evaluation.summary import (PUBLISHED_COLUMNS, attribution_markdown, config_digest, configuration_file_text, read_published, unmatched_published,
                                           summary_markdown)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -57,11 +57,42 @@ def test_published_csv_ships_blank_and_validates(tmp_path):
     assert read_published(ROOT / "resources" / "published_accuracies.csv").empty  # values left blank
     bad = tmp_path / "p.csv"
     bad.write_text("system,condition,accuracy,normalized_accuracy,source\n50_RS,standard,150,,x\n")
-    with pytest.raises(InputError, match="accuracy.*row 2"):
+    with pytest.raises(InputError, match="accuracy, line 2"):
         read_published(bad)
     bad.write_text("system,condition,accuracy\n50_RS,standard,50\n")
     with pytest.raises(InputError, match="missing columns"):
         read_published(bad)
+    assert set(shipped.condition) == {"published_stratified", "published_filtered"}  # where the study measured
+
+
+@pytest.mark.parametrize("rows, message", [
+    # an unquoted comma in the source: pandas made the system an index, and the message an int() of it
+    ("BFF_SVM,published_filtered,55.0,,Kereliuk, Sturm & Larsen 2014\n", r"line 2 has 6 fields, the header 5"),
+    ("BFF_SVM,published_filtered,0.55,,\n50_RS,published_filtered,0.4,,\n",
+     r"every value is at most 1 \(0.55, 0.4, ...\): the values are percent"),
+    ("BFF_SVM,published_filtered,55,,\n50_RS,published_filtered,40,,\nBFF_SVM,published_filtered,56,,\n",
+     r"BFF_SVM under published_filtered is given on lines 2, 4"),
+    ("BFF_SVM,published_filtered,55 %,,\n", r"column accuracy, line 2: '55 %' is not a percentage"),
+])
+def test_published_csv_mistakes_are_named(tmp_path, rows, message):
+    path = tmp_path / "p.csv"
+    path.write_text("system,condition,accuracy,normalized_accuracy,source\n" + rows)
+    with pytest.raises(InputError, match=rf"^{re.escape(str(path))}: .*{message}"):
+        read_published(path)
+
+
+def test_published_values_the_summary_cannot_show_are_named(tmp_path):
+    path = tmp_path / "p.csv"
+    path.write_text("system,condition,accuracy,normalized_accuracy,source\n"
+                    'BFF_SVM,published_filterd,55.0,,"Kereliuk, Sturm & Larsen 2014"\n'
+                    "BFF_SVM,standard,80,,\nMLP,standard,70,,\n")
+    published = read_published(path)
+    assert published["source"][0] == "Kereliuk, Sturm & Larsen 2014"
+    sentence = unmatched_published(published, ["BFF_SVM", "50_RS"], ["standard", "fault_filtered"])
+    assert sentence == ("Published values not shown, of condition(s) published_filterd (this run's: standard, "
+                        "fault_filtered) and of 1 system(s) this run does not have (MLP) "
+                        "(`resources/published_accuracies.csv`).")
+    assert unmatched_published(published[published["system"] == "BFF_SVM"].iloc[1:], ["BFF_SVM"], ["standard"]) is None
 
 
 @pytest.mark.workflow

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from mgrfaults.evaluation.summary import read_published, summary_markdown
+from mgrfaults.evaluation.summary import read_published, summary_markdown, unmatched_published
 from mgrfaults.faults.profile import confound_findings
 from mgrfaults.io import write_text_atomic
 from mgrfaults.logs import setup_script_logging, snakemake_program
@@ -14,12 +14,15 @@ snakemake = globals()["snakemake"]  # injected by Snakemake's script directive
 log = setup_script_logging(snakemake.log)
 tables = {c: pd.read_csv(path) for c, path in zip(snakemake.params.conditions, snakemake.input.tables)}
 difference = pd.read_csv(snakemake.input.difference[0]) if snakemake.input.difference else None
+published = read_published(snakemake.input.published)
+if unmatched_published(published, snakemake.params.systems, snakemake.params.conditions):
+    log.warning(unmatched_published(published, snakemake.params.systems, snakemake.params.conditions))
 text = summary_markdown(
     tables,
     snakemake.params.systems,
     snakemake.params.compare,
     difference,
-    read_published(snakemake.input.published),
+    published,
     snakemake.params.commit,
     snakemake.params.digest,
     command=f"{snakemake_program(snakemake.params.snakefile)} --cores all --configfile "

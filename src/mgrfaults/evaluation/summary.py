@@ -153,20 +153,62 @@ def read_published(path) -> pd.DataFrame:
     Raises
     ------
     InputError
-        Missing columns, or a value that is not a number in [0, 100]; names the file.
+        Naming the file: text that is not UTF-8 CSV, a row with more fields than the header (an unquoted comma in
+        ``source``), missing columns, a value that is not a number in [0, 100], values that are all fractions
+        (0.85 for 85 %), a system and condition given twice.
     """
-    df = pd.read_csv(path, dtype={"system": str, "condition": str, "source": str})
+    from mgrfaults.data.metadata import read_csv_checked
+
+    df = read_csv_checked(path, "the published accuracies")
+    df.columns = [str(c).strip() for c in df.columns]
     missing = [c for c in PUBLISHED_COLUMNS if c not in df.columns]
     if missing:
         raise InputError(f"{path}: missing columns {missing}; expected {PUBLISHED_COLUMNS}")
+    for col in ("system", "condition", "source"):
+        df[col] = df[col].str.strip()
     for col in ("accuracy", "normalized_accuracy"):
-        values = pd.to_numeric(df[col], errors="coerce")
-        bad = df[col].notna() & (values.isna() | (values < 0) | (values > 100))
+        text = df[col].str.strip()
+        values = pd.to_numeric(text, errors="coerce")
+        bad = (text != "") & (values.isna() | (values < 0) | (values > 100))
         if bad.any():
-            raise InputError(f"{path}: column {col}, row {int(bad.idxmax()) + 2}: {df[col][bad].iloc[0]!r} "
+            raise InputError(f"{path}: column {col}, line {int(bad.idxmax()) + 2}: {text[bad].iloc[0]!r} "
                              "is not a percentage in [0, 100]")
-        df[col] = values
-    return df[df["accuracy"].notna() | df["normalized_accuracy"].notna()].reset_index(drop=True)
+        df[col] = values.where(text != "")
+    given = pd.concat([df["accuracy"], df["normalized_accuracy"]]).dropna()
+    if len(given) and (given <= 1).all() and (given > 0).any():
+        raise InputError(f"{path}: every value is at most 1 ({', '.join(f'{v:g}' for v in given[:3])}, ...): the "
+                         "values are percent (85.0 for 85 %), not fractions")
+    df = df[df["accuracy"].notna() | df["normalized_accuracy"].notna()]
+    twice = df[df.duplicated(["system", "condition"], keep=False)]
+    if len(twice):
+        first = twice.iloc[0]
+        lines = [str(i + 2) for i in twice.index[(twice["system"] == first["system"])
+                                                 & (twice["condition"] == first["condition"])]]
+        raise InputError(f"{path}: {first['system']} under {first['condition']} is given on lines {', '.join(lines)}; "
+                         "give each system and condition once")
+    return df.reset_index(drop=True)
+
+
+def unmatched_published(published: pd.DataFrame | None, systems: Sequence[str], conditions: Sequence[str]) -> str | None:
+    """A sentence naming the published values a summary cannot show: of conditions or systems the run lacks.
+
+    A condition name misspelled (``published_filterd``) or of another preset would otherwise leave its values out
+    without a word. None where every row with a value is shown.
+    """
+    if published is None or published.empty:
+        return None
+    other_conditions = sorted(set(published["condition"]) - set(conditions))
+    shown = published["condition"].isin(conditions)
+    other_systems = sorted(set(published.loc[shown, "system"]) - set(systems))
+    if not other_conditions and not other_systems:
+        return None
+    parts = []
+    if other_conditions:
+        parts.append(f"condition(s) {', '.join(other_conditions)} (this run's: {', '.join(conditions)})")
+    if other_systems:
+        parts.append(f"{len(other_systems)} system(s) this run does not have ({', '.join(other_systems[:5])}"
+                     f"{', ...' if len(other_systems) > 5 else ''})")
+    return "Published values not shown, of " + " and of ".join(parts) + " (`resources/published_accuracies.csv`)."
 
 
 def _cell(mean, low, high) -> str:
@@ -273,6 +315,8 @@ def summary_markdown(
         lines.append("")
     if published is None or published.empty:
         lines += ["The study's published accuracies: not filled in (`resources/published_accuracies.csv`).", ""]
+    elif unmatched_published(published, systems, conditions):
+        lines += [unmatched_published(published, systems, conditions), ""]
     if attribution is not None:
         lines += attribution_markdown(attribution, systems, conditions)
     if dataset_findings:
