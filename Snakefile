@@ -11,7 +11,13 @@ from snakemake.utils import min_version, validate
 min_version("9.0")
 
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))  # the library, also without `pip install -e`
-from mgrfaults.config import check_config_file, check_configfile_arguments, check_schema, drop_null_conditions
+from mgrfaults.config import (
+    check_config_file,
+    check_configfile_arguments,
+    check_schema,
+    complete_dnn_variants,
+    drop_null_conditions,
+)
 from mgrfaults.evaluation.summary import stale_report_problem
 from mgrfaults.logs import finished_message, report_path
 from mgrfaults.overrides import typed_overrides
@@ -42,6 +48,9 @@ drop_null_conditions(config)
 check_schema(config, config_schema)
 # fills every default: the schema is the only place they are written (nested sections: `default: {}`)
 validate(config, CONFIG_SCHEMA, set_default=True)
+# a DNN variant given in part (`variants: {RS: {max_epochs: 3}}`) replaced the schema's whole `variants` default:
+# completed here, so that every stage and configuration.yaml see each variant's every value
+config["systems"]["dnn"] = complete_dnn_variants(config["systems"]["dnn"])
 
 
 report: "workflow/report/workflow.rst"

@@ -23,6 +23,7 @@ from mgrfaults.config import (
     check_configfile_arguments,
     check_schema,
     condition_folds,
+    config_as_run,
     expand_user_paths,
     load_config,
     read_config_file,
@@ -478,12 +479,20 @@ def test_gtzan_without_root_downloads():
 def test_a_partial_variant_keeps_the_schema_values():
     from mgrfaults.config import complete_dnn_variants
 
-    dnn = load_config({"systems": {"dnn": {"variants": {"RS": {"max_epochs": 3}}}}})["systems"]["dnn"]
-    assert dnn["variants"] == {"RS": {"max_epochs": 3}}  # what the validator leaves: RSD gone, RS partial
-    variants = complete_dnn_variants(dnn)["variants"]
+    config = {"systems": {"dnn": {"variants": {"RS": {"max_epochs": 3}}}}}
+    from mgrfaults.config import deep_merge
+
+    left = deep_merge(yaml.safe_load((SCHEMA_PATH.parents[2] / "config" / "config.yaml").read_text()), config)
+    validate(left, str(SCHEMA_PATH), set_default=True)  # snakemake's validator alone: RSD gone, RS partial
+    assert left["systems"]["dnn"]["variants"] == {"RS": {"max_epochs": 3}}
     defaults = schema_defaults()["systems.dnn.variants"]
+    assert complete_dnn_variants(left["systems"]["dnn"])["variants"]["RS"] == {**defaults["RS"], "max_epochs": 3}
+    # load_config (and the Snakefile) complete them: every stage, configuration.yaml and check-config --print see
+    # each variant's every value
+    variants = load_config(config)["systems"]["dnn"]["variants"]
     assert variants["RS"] == {**defaults["RS"], "max_epochs": 3}
     assert variants["RSD"] == defaults["RSD"] and variants["RSD"]["keep_probs"] == [0.8, 0.75, 0.75, 0.75]
+    assert config_as_run(load_config(config))["systems"]["dnn"]["variants"] == variants
 
 
 # ---- bad input: paths, counts and names the schema cannot judge ------------------------------

@@ -264,12 +264,14 @@ def validate(config: dict) -> dict:
     """Validate ``config`` against the schema in place, filling every default; return it.
 
     What the Snakefile does: :func:`check_schema` (a bad value refused in one line naming its key), then
-    ``snakemake.utils.validate`` with ``set_default=True``, which fills the defaults.
+    ``snakemake.utils.validate`` with ``set_default=True``, which fills the defaults, then
+    :func:`complete_dnn_variants` (a variant given in part keeps the schema's other values).
     """
     from snakemake.utils import validate as snakemake_validate
 
     check_schema(config)
     snakemake_validate(config, str(SCHEMA_PATH), set_default=True)
+    config["systems"]["dnn"] = complete_dnn_variants(config["systems"]["dnn"])
     return config
 
 

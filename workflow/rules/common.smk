@@ -6,7 +6,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))  # the library, also without `pip install -e`
 
-from mgrfaults.config import ConfigError, complete_dnn_variants, resolve
+from mgrfaults.config import ConfigError, resolve
 from mgrfaults.data.annotations import partition_list_paths
 from mgrfaults.io import content_digest
 from mgrfaults.seeds import derive
@@ -46,7 +46,7 @@ SYSTEMS += list(CUSTOM_SYSTEMS)
 CUSTOM_CODE = {name: plugin_code_digest(spec["factory"]) for name, spec in CUSTOM_SYSTEMS.items()}
 CUSTOM_DATA = {name: plugin_files_stamp(spec["files"]) for name, spec in CUSTOM_SYSTEMS.items()}
 SYSTEMS_CONFIG = config["systems"]
-DNN_CONFIG = complete_dnn_variants(SYSTEMS_CONFIG["dnn"])  # a variant given in part keeps the schema's other values
+DNN_CONFIG = SYSTEMS_CONFIG["dnn"]  # every variant complete (the Snakefile, complete_dnn_variants)
 # every built-in name resolved once, with systems.dnn.hidden_layers: an unknown name or a missing layer fails here
 SYSTEM_SPECS = resolve_systems({**SYSTEMS_CONFIG, "run": BUILTIN_SYSTEMS})
 NET_SPECS = net_specs(SYSTEM_SPECS)  # the nets, each trained once per condition and fold
