@@ -1,6 +1,7 @@
 """Decoding: formats that must work, and bad files that must fail with an error naming them."""
 
 import os
+import re
 
 import numpy as np
 import pytest
@@ -257,3 +258,143 @@ def test_files_cut_at_max_duration_are_named_in_the_data_stage_log(tmp_path, cap
     assert len(cut) == 1 and cut[0].startswith("2 of 4 files are longer than dataset.max_duration (1 s) and were cut "
                                                 "to their first 1 s (the longest, ")
     assert "c.wav, holds 5.0 s; first: " in cut[0] and "b.wav" in cut[0] and "a.wav" not in cut[0]
+
+
+# ---- containers cut short, damaged or joined: libsndfile decodes what is there without an error ------------------
+
+
+def _cut(path, share):
+    data = path.read_bytes()
+    path.write_bytes(data[:int(len(data) * share)])
+
+
+def _ogg_pages(data):
+    """(offset, size) of each page of an intact Ogg file."""
+    pos, pages = 0, []
+    while pos < len(data):
+        n = data[pos + 26]
+        size = 27 + n + sum(data[pos + 27:pos + 27 + n])
+        pages.append((pos, size))
+        pos += size
+    return pages
+
+
+def _restamp(data, pos, size):
+    """``data`` with the Ogg page at ``pos`` given its right checksum again."""
+    from mgrfaults.data.containers import ogg_crc
+
+    page = bytearray(data[pos:pos + size])
+    page[22:26] = bytes(4)
+    page[22:26] = ogg_crc(bytes(page)).to_bytes(4, "little")
+    return data[:pos] + bytes(page) + data[pos + size:]
+
+
+@pytest.mark.parametrize("subtype, rate", [("VORBIS", SR), ("OPUS", 48000)])
+def test_ogg_cut_damaged_or_joined_is_refused(tmp_path, subtype, rate):
+    whole = tmp_path / "whole.ogg"
+    sf.write(whole, music_like(6.0, sr=rate), rate, format="OGG", subtype=subtype)
+    assert load_audio(whole).shape == (6 * SR,)  # an intact file decodes whole
+    data = whole.read_bytes()
+    pages = _ogg_pages(data)
+    cases = {
+        "cut.ogg": data[:len(data) // 2],
+        "zeroed.ogg": data[:len(data) // 3] + bytes(len(data) // 6) + data[len(data) // 3 + len(data) // 6:],
+        "flipped.ogg": data[:len(data) // 2] + bytes([data[len(data) // 2] ^ 0xFF]) + data[len(data) // 2 + 1:],
+        "joined.ogg": data + data,
+        # the last page without its end-of-stream flag, its checksum right: cut exactly at a page's end
+        "no_end.ogg": _restamp(data[:pages[-1][0] + 5] + bytes([data[pages[-1][0] + 5] & ~0x04])
+                               + data[pages[-1][0] + 6:], *pages[-1]),
+    }
+    messages = {
+        "cut.ogg": r"truncated: the Ogg page at byte \d+ runs past the end of the file",
+        "zeroed.ogg": r"damaged: (\d+ bytes at byte \d+ are no Ogg page|Ogg page \d+ \(at byte \d+\) fails its checksum)",
+        "flipped.ogg": r"damaged: Ogg page \d+ \(at byte \d+\) fails its checksum: the decoder skips it",
+        "joined.ogg": r"2 Ogg streams one after another \(files joined",
+        "no_end.ogg": r"truncated: its last Ogg page does not end the stream",
+    }
+    for name, content in cases.items():
+        (tmp_path / name).write_bytes(content)
+        with pytest.raises(AudioError, match=rf"{name}: {messages[name]}"):
+            load_audio(tmp_path / name)
+
+
+@pytest.mark.parametrize("fmt, subtype, suffix, kind", [
+    ("RF64", "PCM_16", ".wav", "RF64"),
+    ("W64", "PCM_16", ".w64", "Wave64"),
+    ("AIFF", "PCM_16", ".aiff", "AIFF"),
+    ("AIFF", "ULAW", ".aifc", "AIFF"),
+])
+def test_containers_with_64_bit_or_big_endian_sizes_cut_short_are_refused(tmp_path, fmt, subtype, suffix, kind):
+    path = tmp_path / f"x{suffix}"
+    sf.write(path, music_like(4.0), SR, format=fmt, subtype=subtype)
+    assert load_audio(path).shape == (4 * SR,)
+    _cut(path, 0.5)
+    with pytest.raises(AudioError, match=rf"x{re.escape(suffix)}: truncated: its {kind} header promises \d+ bytes of "
+                                         r"audio, the file holds \d+"):
+        load_audio(path)
+
+
+def test_a_flac_without_its_length_is_named_as_such(tmp_path):
+    path = tmp_path / "piped.flac"
+    sf.write(path, music_like(2.0), SR, format="FLAC")
+    data = bytearray(path.read_bytes())
+    data[21] &= 0xF0  # STREAMINFO's total samples (the low 36 bits of bytes 18-25): 0, as a pipe's writer leaves it
+    data[22:26] = bytes(4)
+    path.write_bytes(bytes(data))
+    with pytest.raises(AudioError, match=r"piped\.flac: its FLAC header gives no length \(0 samples: a stream written "
+                                         r"to a pipe"):
+        load_audio(path)
+
+
+def test_a_header_that_declares_no_audio_or_a_fraction_of_it_is_named(tmp_path):
+    import struct
+
+    write_au(tmp_path / "zero.au", music_like(2.0))
+    data = bytearray((tmp_path / "zero.au").read_bytes())
+    data[8:12] = struct.pack(">I", 0)
+    (tmp_path / "zero.au").write_bytes(bytes(data))
+    with pytest.raises(AudioError, match=r"zero\.au: its header declares 0 bytes of audio, and 88200 bytes follow: "
+                                         r"a header never completed"):
+        load_audio(tmp_path / "zero.au")
+    data[8:12] = struct.pack(">I", 1000)
+    (tmp_path / "small.au").write_bytes(bytes(data))
+    with pytest.raises(AudioError, match=r"small\.au: its header declares 1000 bytes of audio, and 88200 bytes follow "
+                                         r"it: a wrong header"):
+        load_audio(tmp_path / "small.au")
+    sf.write(tmp_path / "w.wav", music_like(2.0), SR, subtype="PCM_16")
+    data = bytearray((tmp_path / "w.wav").read_bytes())
+    at = data.find(b"data") + 4
+    data[at:at + 4] = struct.pack("<I", 0)
+    (tmp_path / "zero.wav").write_bytes(bytes(data))
+    with pytest.raises(AudioError, match=r"zero\.wav: its header declares 0 bytes of audio, and 88200 bytes follow"):
+        load_audio(tmp_path / "zero.wav")
+    # 0x7FFFFFFF: what writers streaming to a pipe leave for "unknown"; the samples there are read
+    data[at:at + 4] = struct.pack("<I", 0x7FFFFFFF)
+    (tmp_path / "streamed.wav").write_bytes(bytes(data))
+    assert load_audio(tmp_path / "streamed.wav").shape == (2 * SR,)
+
+
+def test_a_float_file_with_a_few_corrupt_samples_is_refused_a_hot_one_rescaled(tmp_path, caplog):
+    glitch = music_like(3.0)
+    glitch[1000] = 1e6
+    sf.write(tmp_path / "glitch.wav", glitch, SR, subtype="FLOAT")
+    with pytest.raises(AudioError, match=r"glitch\.wav: 1 sample\(s\) reach 1e\+06, far outside \[-1, 1\], while "
+                                         r"99\.9 % of them stay within 0\.\d+: corrupt samples \(rescaled to peak 1, "
+                                         r"the music would be 12\d dB down\)"):
+        load_audio(tmp_path / "glitch.wav")
+    sf.write(tmp_path / "hot.wav", music_like(3.0) * 3.0, SR, subtype="FLOAT")  # peaks at 1.5: a hot float master
+    with caplog.at_level("WARNING", logger="mgrfaults"):
+        y = load_audio(tmp_path / "hot.wav")
+    assert np.isclose(np.max(np.abs(y)), 1.0) and "rescaled to peak 1" in caplog.text
+
+
+def test_random_bytes_under_an_audio_header_are_refused(tmp_path):
+    sf.write(tmp_path / "w.wav", music_like(2.0), SR, subtype="PCM_16")
+    data = (tmp_path / "w.wav").read_bytes()
+    at = data.find(b"data") + 8
+    noise = np.random.default_rng(0).integers(0, 256, len(data) - at, dtype=np.uint8).tobytes()
+    (tmp_path / "random.wav").write_bytes(data[:at] + noise)
+    with pytest.raises(AudioError, match=r"random\.wav: white noise near full scale from its first block to its last "
+                                         r"\(roughness 1\.\d\d at least, music is below 1; RMS -4\.\d dBFS\): random "
+                                         r"bytes under an audio header"):
+        load_audio(tmp_path / "random.wav")

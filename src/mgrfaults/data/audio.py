@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from mgrfaults.data.containers import UNKNOWN_SIZES
 from mgrfaults.errors import AudioError
 from mgrfaults.config import section_defaults
 
@@ -25,7 +26,6 @@ _DATASET = section_defaults("dataset")
 log = logging.getLogger(__name__)
 
 AU_MAGIC = b".snd"
-AU_UNKNOWN_SIZE = 0xFFFFFFFF
 MIN_SAMPLE_RATE = 1000
 """Hz. Below this a header is corrupt: no music recording is sampled slower (telephony uses 8000)."""
 MAX_SAMPLE_RATE = 768_000
@@ -93,7 +93,16 @@ def _check_au_header(path: Path, size: int) -> None:
     if len(header) < 24 or header[:4] != AU_MAGIC:
         raise _not_this_format(path, header, "AU", "'.snd'")
     offset, data_size = struct.unpack(">II", header[4:12])
-    if data_size != AU_UNKNOWN_SIZE and offset + data_size > size:
+    if data_size == 0 and size > offset:
+        raise AudioError(path, f"its header declares 0 bytes of audio, and {size - offset} bytes follow: a header "
+                               "never completed (a recording or conversion stopped before its end); write the file "
+                               "again from its source")
+    if data_size not in UNKNOWN_SIZES and 0 < 2 * data_size < size - offset:
+        # AU has no chunks after its audio: libsndfile would read the declared part alone, a fraction of the file
+        raise AudioError(path, f"its header declares {data_size} bytes of audio, and {size - offset} bytes follow "
+                               "it: a wrong header (of another file, or written before the recording ended); write "
+                               "the file again from its source")
+    if data_size not in UNKNOWN_SIZES and offset + data_size > size:
         raise AudioError(
             path, f"truncated: the header promises {data_size} bytes of audio, the file holds {max(size - offset, 0)}"
         )
@@ -105,7 +114,7 @@ def _check_wav_header(path: Path, size: int) -> None:
         if len(riff) < 12 or riff[:4] not in (b"RIFF", b"RF64") or riff[8:12] != b"WAVE":
             raise _not_this_format(path, riff, "WAV", "RIFF/WAVE")
         if riff[:4] == b"RF64":
-            return  # 64-bit sizes live in a ds64 chunk; libsndfile checks those
+            return  # 64-bit sizes live in a ds64 chunk: container_problem reads them
         while True:
             chunk = f.read(8)
             if len(chunk) < 8:
@@ -113,7 +122,12 @@ def _check_wav_header(path: Path, size: int) -> None:
             cid, csize = chunk[:4], struct.unpack("<I", chunk[4:])[0]
             if cid == b"data":
                 available = size - f.tell()
-                if csize > available and csize != AU_UNKNOWN_SIZE:
+                if csize == 0 and available > 0:
+                    # libsndfile then reads no sample: a recording stopped before its writer filled the header in
+                    raise AudioError(path, f"its header declares 0 bytes of audio, and {available} bytes follow: a "
+                                           "header never completed (a recording or conversion stopped before its "
+                                           "end); write the file again from its source")
+                if csize > available and csize not in UNKNOWN_SIZES:
                     raise AudioError(
                         path, f"truncated: the header promises {csize} bytes of audio, the file holds {available}"
                     )
@@ -208,11 +222,19 @@ def check_stream(path, sample_rate: int, channels: int) -> None:
         raise AudioError(path, f"{channels} channels: outside [1, {MAX_CHANNELS}] (corrupt header?)")
 
 
+ISOLATED_SHARE = 1e-3
+"""Share of a float file's samples beyond [-1, 1] up to which they are isolated (a glitch), not a hot master."""
+ISOLATED_RATIO = 4.0
+"""How far (12 dB) isolated samples must reach above the level 99.9 % of the samples stay within to be corrupt."""
+
+
 def limit_peak(path, y: np.ndarray) -> np.ndarray:
     """Samples of float audio must lie in [-1, 1]: finite samples beyond it are rescaled to peak 1 with a warning.
 
     Float WAV/AU may hold any value; unscaled (+-300) or garbage (+-4e29) samples would overflow the
     features (float16 frames become inf). Rescaling keeps the waveform's shape; the warning names the file.
+    A few samples far above the rest (:data:`ISOLATED_SHARE`, :data:`ISOLATED_RATIO`) are corrupt: rescaled to
+    them, the music would be near silence, so the file is refused.
 
     Parameters
     ----------
@@ -225,6 +247,15 @@ def limit_peak(path, y: np.ndarray) -> np.ndarray:
     peak = float(np.max(np.abs(y), initial=0.0))
     if peak <= 1.0:
         return y
+    level = np.abs(y)
+    beyond = int(np.count_nonzero(level > 1.0))
+    body = float(np.quantile(level, 1.0 - ISOLATED_SHARE))
+    if beyond <= ISOLATED_SHARE * y.size and peak > ISOLATED_RATIO * body:
+        # rescaling to the glitch's peak would leave the music far down, near silence, with only a warning
+        raise AudioError(path, f"{beyond} sample(s) reach {peak:.3g}, far outside [-1, 1], while "
+                               f"{100 * (1 - ISOLATED_SHARE):g} % of them stay within {body:.3g}: corrupt samples "
+                               "(rescaled to peak 1, the music would be "
+                               f"{20 * np.log10(peak / max(body, 1e-30)):.0f} dB down); repair or export the file again")
     log.warning("%s: samples reach %.3g, outside [-1, 1]: rescaled to peak 1", path, peak)
     return (y.astype(np.float64) / peak).astype(np.float32)
 
@@ -298,6 +329,34 @@ def _check_file(path: Path) -> None:
         _check_au_header(path, size)
     elif suffix == ".wav":
         _check_wav_header(path, size)
+    problem = container_problem(path, size)
+    if problem:
+        raise AudioError(path, problem)
+
+
+CONTAINER_HEAD = 65536
+"""Bytes read to find a container's length fields (its chunks before the audio); an Ogg file is read whole."""
+
+
+def container_problem(path: Path, size: int) -> str | None:
+    """What libsndfile would not say of a file's container: cut short, damaged or joined (:mod:`.containers`).
+
+    Judged by the file's content, whatever its extension: Ogg (every page's checksum, its end), RF64, Wave64,
+    AIFF/AIFF-C (the declared audio against the bytes present), FLAC (a header without the stream's length).
+    """
+    from mgrfaults.data import containers
+
+    with open(path, "rb") as f:
+        head = f.read(CONTAINER_HEAD)
+        if head[:4] == containers.OGG_CAPTURE:
+            return containers.ogg_problem(head + f.read())
+    if head[:4] == b"RF64" and head[8:12] == b"WAVE":
+        return containers.rf64_problem(head, size)
+    if head[:4] == b"riff" and head[24:28] == b"wave":
+        return containers.w64_problem(head, size)
+    if head[:4] == b"FORM" and head[8:12] in (b"AIFF", b"AIFC"):
+        return containers.aiff_problem(head, size)
+    return containers.flac_problem(head)
 
 
 def decode(path, max_duration: float | None = None) -> tuple[np.ndarray, int]:
@@ -422,9 +481,8 @@ def content_problem(y: np.ndarray, pcm16: np.ndarray | None = None) -> str | Non
         return (f"digital silence (samples exactly 0) in {100 * zeros:.0f} % of its length: no music to analyse in "
                 f"most of it (at least {100 * MOSTLY_SILENT:.0f} %); cut the silence away or leave the file out")
     if pcm16 is not None and pcm16.size > 1:
-        # 8 blocks of 4096 spread over the excerpt measure it as well as every sample, at 1/20 of the cost for 30 s
-        block = 4096
-        starts = np.unique(np.linspace(0, max(pcm16.size - block, 0), 8).astype(int))
+        block = NOISE_BLOCK
+        starts = _block_starts(pcm16.size)
         if pcm16.dtype != np.int16:
             # only the blocks measured: converting the whole excerpt costs more than the measure
             pcm16 = np.concatenate([np.rint(np.asarray(pcm16[i:i + block], np.float64) * 32768.0) for i in starts])
@@ -440,7 +498,29 @@ def content_problem(y: np.ndarray, pcm16: np.ndarray | None = None) -> str | Non
             return (f"byte-swapped 16-bit samples: as stored they are {looks} (roughness {stored:.2f}; music is "
                     f"below 1), with the two bytes of each sample exchanged a signal ({exchanged:.2f}): the byte "
                     "order is not the one the header declares; convert the file again from its source")
+    blocks = [y[i:i + NOISE_BLOCK] for i in _block_starts(y.size)]
+    measured = [roughness(b) for b in blocks if np.any(b)]  # silent blocks tell nothing
+    level = float(np.sqrt(np.mean(np.square(np.concatenate(blocks), dtype=np.float64))))
+    if measured and min(measured) >= WHITE_ROUGHNESS and level >= NOISE_LEVEL:
+        return (f"white noise near full scale from its first block to its last (roughness {min(measured):.2f} at "
+                f"least, music is below 1; RMS {20 * np.log10(level):.1f} dBFS): random bytes under an audio header, or "
+                "a header declaring another encoding than its samples' (8-bit, mu-law, compressed); convert the file "
+                "again from its source")
     return None
+
+
+NOISE_LEVEL = 0.3
+"""RMS (-10.5 dBFS) from which white noise is bytes misread rather than a recording of noise: random bytes read as
+16-bit samples are uniform over full scale (RMS 0.58, -4.8 dBFS); music's RMS stays below about -8 dBFS, and a
+noise recording (a test signal, a noise piece) is accepted below this level."""
+NOISE_BLOCK = 4096
+"""Samples in each of the 8 blocks spread over an excerpt on which :func:`content_problem` measures roughness: as
+well as every sample, at 1/20 of the cost for 30 s."""
+
+
+def _block_starts(n_samples: int, count: int = 8, block: int = NOISE_BLOCK) -> np.ndarray:
+    """First samples of ``count`` blocks of ``block`` samples spread evenly over ``n_samples``."""
+    return np.unique(np.linspace(0, max(n_samples - block, 0), count).astype(int))
 
 
 def load_audio(path, sample_rate: int = _DATASET["sample_rate"], max_duration: float | None = _DATASET["max_duration"]) -> np.ndarray:
