@@ -140,6 +140,22 @@ def test_a_key_written_twice_in_a_config_file_is_refused(tmp_path):
         check_config_file(path)
 
 
+def test_an_environment_variable_in_a_path_key_is_named(tmp_path, monkeypatch):
+    monkeypatch.setenv("SCRATCH", str(tmp_path))
+    with pytest.raises(ConfigError, match=r"^results: '\$SCRATCH/mgr' holds \$SCRATCH: environment variables are not "
+                                          r"expanded in a config file .*\(\$SCRATCH is '.*' here\), or give it on the "
+                                          r"command line, where the shell expands it: --config results=\"\$SCRATCH/mgr\""):
+        check_config(load_config({"results": "$SCRATCH/mgr"}))
+    with pytest.raises(ConfigError, match=r"^dataset.directory.root: '\$\{NO_SUCH_VARIABLE\}/audio' holds "
+                                          r"\$\{NO_SUCH_VARIABLE\}: .*\(\$NO_SUCH_VARIABLE is not set here\)$"):
+        check_config(load_config({"dataset": {"source": "directory", "directory": {"root": "${NO_SUCH_VARIABLE}/audio"}}}))
+    # a folder really named so is a path like any other
+    (tmp_path / "$money").mkdir()
+    (tmp_path / "$money" / "blues").mkdir()
+    (tmp_path / "$money" / "blues" / "a.au").write_bytes(b"x")
+    check_config(load_config({"dataset": {"source": "directory", "directory": {"root": str(tmp_path / "$money")}}}))
+
+
 def test_gtzan_partial_needs_a_local_copy_under_the_gtzan_source():
     with pytest.raises(ConfigError, match=r"dataset.gtzan.partial: true, but dataset.gtzan.root is null"):
         check_config(load_config({"dataset": {"source": "gtzan", "gtzan": {"partial": True}}}))

@@ -229,6 +229,24 @@ def test_audio_of_an_unlisted_extension_is_named_in_a_warning(tmp_path, caplog):
     assert "left out: 1 .aiff, 1 .m4a (e.g. ['blues.00009.aiff', 'blues.00010.m4a'])" in warned[0]
 
 
+def test_audio_hidden_by_its_name_or_twinned_by_case_is_named_and_system_folders_skipped(tmp_path, caplog):
+    root = make_folder(tmp_path / "audio", genres=("blues", "rock"), n=2)
+    for name in ("blues/x1.wave", "blues/x2.mpga", "blues/x3.au ", "blues/x4.au."):
+        (root / name).write_bytes(b"x")
+    (root / "rock" / "Rock.00000.au").write_bytes((root / "rock" / "rock.00000.au").read_bytes())
+    (root / "lost+found").mkdir()  # a drive's root: the file system's folder (unreadable to users), no genre
+    with caplog.at_level("INFO"):
+        files = list_audio_files(root)
+    assert sorted(files["genre"].unique()) == ["blues", "rock"] and len(files) == 5
+    text = caplog.text
+    assert "1 .mpga, 1 .wave" in text  # of an extension not listed
+    assert "2 audio file(s) left out, their names ending in a space or a dot after the extension: " \
+           "[\"'x3.au '\", \"'x4.au.'\"]" in text
+    assert "1 group(s) of audio files whose names differ only in case or Unicode form" in text
+    assert "'Rock.00000.au' / 'rock.00000.au'" in text
+    assert "['lost+found'] left out: a file system's own folder(s), no genre" in text
+
+
 def test_annotations_and_lists_written_as_paths_name_prefixed_ids_where_stems_repeat(tmp_path):
     # stems repeat across genre folders: the dataset's ids are <genre>.<stem>, and so are paths' ids
     from mgrfaults.data.annotations import read_partition_lists

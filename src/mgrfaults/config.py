@@ -710,7 +710,8 @@ def check_config(config: Mapping[str, Any]) -> None:
 
 
 def check_path_keys(config: Mapping[str, Any]) -> None:
-    """Path keys (:func:`path_slots`, ``~`` already expanded) hold no ``{``/``}`` and no ``~user`` left.
+    """Path keys (:func:`path_slots`, ``~`` already expanded) hold no ``{``/``}``, no ``~user`` left and no
+    environment variable (``$SCRATCH``, ``${HOME}``) unless the path exists as written.
 
     Snakemake reads braces in a path as wildcards (``results_{seed}`` fails with a ``WildcardError`` that
     names no key), and takes a leading ``~`` literally: a ``~user`` that :func:`os.path.expanduser`
@@ -718,6 +719,16 @@ def check_path_keys(config: Mapping[str, Any]) -> None:
     """
     for key, holder, field in path_slots(config):
         value = str(holder[field])
+        variable = re.search(r"\$(\{[A-Za-z_]\w*\}|[A-Za-z_]\w*)", value)
+        if variable and not Path(value.rpartition(":")[0] if key.endswith(".factory") else value).exists():
+            # a folder named `$SCRATCH` would be made in the working folder, or the path not found
+            name = variable.group(1).strip("{}")
+            here = f"${name} is {os.environ[name]!r} here" if name in os.environ else f"${name} is not set here"
+            shell = f", or give it on the command line, where the shell expands it: --config {key}=\"{value}\"" \
+                if "." not in key else ""
+            raise ConfigError(f"{key}: {value!r} holds {variable.group(0)}: environment variables are not expanded in "
+                              f"a config file (a folder named {variable.group(0)!r} would be used); write the path "
+                              f"itself ({here}){shell}")
         if "{" in value or "}" in value:
             raise ConfigError(f"{key}: {value!r} holds a brace; Snakemake reads {{...}} in a path as a wildcard, "
                               "so the workflow cannot use it: rename the folder or file without { and }")

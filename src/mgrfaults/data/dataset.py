@@ -13,7 +13,7 @@ import pandas as pd
 
 from mgrfaults import GENRES
 from mgrfaults.data.audio import CUT_MARGIN, load_audio, stored_format
-from mgrfaults.data.download import AUDIO_EXTENSIONS, audio_suffixes
+from mgrfaults.data.download import AUDIO_EXTENSIONS, SYSTEM_FOLDERS, audio_suffixes
 from mgrfaults.errors import AudioError, InputError
 from mgrfaults.io import csv_reads_back
 from mgrfaults.config import section_defaults
@@ -55,7 +55,7 @@ def _is_audio(path: Path, exts) -> bool:
 
 OTHER_AUDIO_SUFFIXES = frozenset({".aif", ".aiff", ".aifc", ".caf", ".w64", ".rf64", ".wv", ".ape", ".opus", ".oga",
                                    ".m4a", ".mp4", ".aac", ".alac", ".wma", ".mp2", ".snd", ".au", ".wav", ".flac",
-                                   ".ogg", ".mp3"})
+                                   ".ogg", ".mp3", ".wave", ".mpga", ".mpeg", ".m4b", ".spx", ".amr", ".dsf", ".mka"})
 """Suffixes of audio files: one in a genre folder but not among ``dataset.directory.extensions`` is named in a warning
 (its excerpt is left out), where a cover image or a README is not."""
 
@@ -69,6 +69,13 @@ def _genre_folder_files(genre_dir: Path, exts) -> list[Path]:
     """
     entries = _entries(genre_dir)
     files = [f for f in entries if _is_audio(f, exts)]
+    # `x.au ` or `x.au.`: the extension hidden by what follows it (a copy from Windows, a typo)
+    trailing = sorted(f.name for f in entries if f.is_file() and f.name != f.name.rstrip(" .")
+                      and Path(f.name.rstrip(" .")).suffix.lower() in exts | OTHER_AUDIO_SUFFIXES)
+    if trailing:
+        log.warning("%s: %d audio file(s) left out, their names ending in a space or a dot after the extension: %s; "
+                    "rename them", genre_dir, len(trailing), [repr(n) for n in trailing[:5]])
+    _warn_name_twins(genre_dir, files)
     other_audio = OTHER_AUDIO_SUFFIXES - set(exts)
     unlisted = sorted(f.name for f in entries if f.suffix.lower() in other_audio
                       and not f.name.startswith(".") and f.is_file())
@@ -87,6 +94,19 @@ def _genre_folder_files(genre_dir: Path, exts) -> list[Path]:
         log.warning("%s: no audio file (%s) in this genre folder, genre %r left out%s", genre_dir,
                     ", ".join(sorted(exts)), genre_dir.name, f"; it holds other files: {others[:5]}" if others else "")
     return files
+
+
+def _warn_name_twins(genre_dir: Path, files: list[Path]) -> None:
+    """Warn of audio files in one folder whose names differ only in case or Unicode form (``Track.au``, ``track.au``;
+    ``café`` composed and decomposed): two excerpts here, one file where the dataset is copied to macOS or Windows."""
+    groups: dict[str, list[str]] = {}
+    for f in files:
+        groups.setdefault(unicodedata.normalize("NFC", f.name).casefold(), []).append(f.name)
+    twins = [sorted(names) for names in groups.values() if len(names) > 1]
+    if twins:
+        log.warning("%s: %d group(s) of audio files whose names differ only in case or Unicode form, each file its own "
+                    "excerpt here but one file on macOS and Windows (a copy there keeps one): %s", genre_dir,
+                    len(twins), [" / ".join(ascii(n) for n in names) for names in twins[:5]])
 
 
 def shared_ids(files: pd.DataFrame, ids: pd.Series, root, shown: pd.Series | None = None) -> list[str]:
@@ -244,7 +264,11 @@ def list_audio_files(root, extensions=AUDIO_EXTENSIONS, gtzan: bool = False) -> 
     loose = [p.name for p in top if p.is_file() and p.suffix.lower() in exts]
     if loose:
         log.warning("%s: %d audio file(s) outside any <genre>/ folder are not used: %s", root, len(loose), loose[:5])
-    for genre_dir in (p for p in top if p.is_dir() and not p.name.startswith(".") and p.name != "__MACOSX"):
+    system = sorted(p.name for p in top if p.name in SYSTEM_FOLDERS)
+    if system:
+        log.info("%s: %s left out: a file system's own folder(s), no genre", root, system)
+    for genre_dir in (p for p in top if p.is_dir() and not p.name.startswith(".") and p.name != "__MACOSX"
+                      and p.name not in SYSTEM_FOLDERS):
         try:
             files = _genre_folder_files(genre_dir, exts)
         except InputError as e:

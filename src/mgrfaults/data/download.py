@@ -101,6 +101,8 @@ def extract_tar(archive, dest_dir) -> Path:
 
 ARCHIVE_LITTER = ("__MACOSX",)
 """Folders that archivers add beside the content (macOS Finder's resource forks), never genres."""
+SYSTEM_FOLDERS = frozenset({"lost+found", "$RECYCLE.BIN", "System Volume Information"})
+"""Folders a file system or an operating system makes at a drive's root: never genres (often unreadable)."""
 
 
 def _listed(folder: Path) -> list[Path]:
@@ -118,7 +120,8 @@ def _holds_audio(folder: Path, exts) -> bool:
 
 def _subfolders(folder: Path) -> list[Path]:
     """The sub-folders that may hold genres: hidden folders and archive litter (``__MACOSX/``) are not."""
-    return [p for p in _listed(folder) if p.is_dir() and not p.name.startswith(".") and p.name not in ARCHIVE_LITTER]
+    return [p for p in _listed(folder) if p.is_dir() and not p.name.startswith(".") and p.name not in ARCHIVE_LITTER
+            and p.name not in SYSTEM_FOLDERS]
 
 
 def find_genre_root(folder, extensions=AUDIO_EXTENSIONS) -> Path:
