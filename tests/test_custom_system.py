@@ -408,8 +408,12 @@ def test_a_partial_gtzan_copy_is_refused_unless_declared_partial(tmp_path, caplo
     message = caplog.records[-1].getMessage()
     assert f"dataset.gtzan.partial: {tmp_path} holds 110 of the 1000 GTZAN excerpts; missing per genre: blues 90, " \
            "classical 100, country 100" in message and "reggae" not in message.split("(first")[0]
-    with pytest.raises(InputError, match=r"1 file\(s\) that are no GTZAN excerpt: \['notes'\]"):  # partial, not other
-        check_gtzan_copy(tmp_path, found + ["notes"], partial=True)
+    with pytest.raises(InputError, match=r"1 file\(s\) that are no GTZAN excerpt: \['notes'\]\. Move them out"):
+        check_gtzan_copy(tmp_path, found + ["notes"], partial=True)  # partial, not another dataset
+    with pytest.raises(InputError, match=r"no GTZAN excerpt: \['/copy/rock/rock.00042 \(copy\).wav'\]\. Move them out "
+                                         r"of the copy \(or use dataset.source: directory for another set of excerpts\)\.$"):
+        check_gtzan_copy(tmp_path, found + ["rock.00042 (copy)"], partial=True,
+                         paths={"rock.00042 (copy)": "/copy/rock/rock.00042 (copy).wav"})
     assert check_gtzan_copy(tmp_path, gtzan_expected_ids()) == []
 
 

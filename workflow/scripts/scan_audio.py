@@ -13,7 +13,8 @@ if snakemake.params.gtzan_copy:
     log.info("GTZAN copy in the %s layout: %s", layout, genre_root)
     files = list_audio_files(genre_root, snakemake.params.extensions, gtzan=True)  # misplaced or twice: refused
     # ids by stem, whatever the extension; a partial copy (dataset.gtzan.partial) has its missing ids logged
-    check_gtzan_copy(snakemake.input[0], files["track_id"], partial=snakemake.params.gtzan_copy == "partial")
+    check_gtzan_copy(snakemake.input[0], files["track_id"], partial=snakemake.params.gtzan_copy == "partial",
+                     paths=dict(zip(files["track_id"], files["path"])))
 else:
     extensions = snakemake.params.extensions
     files = list_audio_files(find_genre_root(snakemake.input[0], extensions), extensions)

@@ -548,12 +548,13 @@ and the original archive and its mirrors (``genres/<genre>/<genre>.000NN.au``); 
 given as the genre folders' parent itself."""
 
 GTZAN_DOWNLOAD_HELP = (
-    "Download a copy of GTZAN and set dataset.gtzan.root to its folder (in config/gtzan.yaml, or "
-    "--config 'dataset={source: gtzan, gtzan: {root: /path}}' in a small --configfile): either the Kaggle copy "
+    "Download a copy of GTZAN and name its folder in a config file of your own, given after the preset: "
+    "snakemake --cores all --configfile config/gtzan.yaml my_gtzan.yaml, my_gtzan.yaml holding "
+    "`dataset: {gtzan: {root: /path/to/copy}}`. Either copy works: the Kaggle copy "
     "'andradaolteanu/gtzan-dataset-music-genre-classification' (root = the folder holding "
     "Data/genres_original/<genre>/<genre>.000NN.wav) or a mirror of the original genres.tar.gz, extracted "
-    "(root = the folder holding genres/<genre>/<genre>.000NN.au); both layouts are recognised. Or set "
-    "dataset.gtzan.url (and md5) to a mirror of genres.tar.gz that answers."
+    "(root = the folder holding genres/<genre>/<genre>.000NN.au). Or set dataset.gtzan.url (and md5) there to a "
+    "mirror of genres.tar.gz that answers."
 )
 
 
@@ -683,12 +684,13 @@ def gtzan_id_check(found_ids, bad_ids=(), expected_ids=None) -> dict[str, list[s
     }
 
 
-def check_gtzan_copy(root, found_ids, expected_ids=None, partial: bool = False) -> list[str]:
+def check_gtzan_copy(root, found_ids, expected_ids=None, partial: bool = False, paths=None) -> list[str]:
     """Raise naming ``root`` when a local GTZAN copy lacks ids or holds files that are no GTZAN id.
 
     A re-packaged copy never matches the archive's checksum; its ids are checked instead. Missing
     excerpts would silently change every partition of the study, so they are an error, unless the copy
-    is declared part of GTZAN (``partial``, ``dataset.gtzan.partial``): then they are logged, per genre.
+    is declared part of GTZAN (``partial``, ``dataset.gtzan.partial``): then they are logged, per genre. ``paths``
+    (id -> file) names the files that are no GTZAN excerpt by their paths.
 
     Returns
     -------
@@ -703,21 +705,23 @@ def check_gtzan_copy(root, found_ids, expected_ids=None, partial: bool = False) 
                     "Sturm's index and the study's lists are applied to the excerpts present", root,
                     n_expected - len(check["missing"]), n_expected,
                     ", ".join(f"{g} {n}" for g, n in per_genre.items()), check["missing"][:5])
+    missing = [] if partial else check["missing"]
     problems = []
-    if check["missing"] and not partial:
-        problems.append(f"{len(check['missing'])} of the {n_expected} GTZAN excerpts missing: {check['missing'][:20]}")
+    if missing:
+        problems.append(f"{len(missing)} of the {n_expected} GTZAN excerpts missing: {missing[:20]}")
     if check["unexpected"]:
-        problems.append(f"{len(check['unexpected'])} file(s) that are no GTZAN excerpt: {check['unexpected'][:20]}")
+        named = [str(paths.get(tid, tid)) if paths else tid for tid in check["unexpected"][:20]]
+        problems.append(f"{len(check['unexpected'])} file(s) that are no GTZAN excerpt: {named}")
     if problems:
-        # the usual cause: a file that did not decode was deleted by hand (the Kaggle copy's jazz.00054.wav)
+        # a few missing: most likely a file that did not decode, deleted by hand (the Kaggle copy's jazz.00054.wav)
         restore = (" A file deleted because it does not decode belongs back in the copy (the Kaggle copy's "
                    "jazz.00054.wav is one): dataset.on_bad_audio: skip, config/gtzan.yaml's setting, skips it and "
-                   "lists it in bad_audio.csv." if check["missing"] else "")
+                   "lists it in bad_audio.csv." if 0 < len(missing) <= 5 else "")
         raise InputError(
             f"dataset.gtzan.root: {root}: " + "; ".join(problems)
             + (". Use a complete copy, or set dataset.gtzan.partial: true to run on the excerpts it holds (Sturm's "
                "index and the study's lists applied to them), or dataset.source: directory for excerpts of another "
-               "dataset." if check["missing"] else ". Use a copy of GTZAN alone, or dataset.source: directory for "
-               "another set of excerpts.") + restore
+               "dataset." if missing else ". Move them out of the copy (or use dataset.source: directory for "
+               "another set of excerpts).") + restore
         )
     return check["missing"]
