@@ -496,6 +496,7 @@ def published_split(
     )
     _check_duplicates(partition, source)
     dropped = partition["track_id"].isin(set(skipped)) & ~partition["track_id"].isin(set(metadata["track_id"]))
+    bad_audio = missing_listed_ids(partition[dropped], metadata)
     if dropped.any():
         warnings.warn(
             f"{source}: listed track(s) skipped as bad audio, left out: {sorted(partition.loc[dropped, 'track_id'])}",
@@ -527,12 +528,14 @@ def published_split(
         partition = partition[~partition["track_id"].isin(set(absent["track_id"]))]
     _check_ids(partition, metadata, source)
     partition = partition.sort_values("track_id", kind="stable").reset_index(drop=True)
-    partition.attrs["absent_listed"] = absent  # for the summary (with_absent_listed): the report says so
+    # for the summary (with_absent_listed): the report says how many listed excerpts a part lacks, and why not
+    partition.attrs["absent_listed"] = pd.concat([bad_audio, absent], ignore_index=True)
     return partition
 
 
 def with_absent_listed(summary: pd.DataFrame, absent: pd.DataFrame | None) -> pd.DataFrame:
-    """Add ``absent_listed``: listed ids dropped as absent from the dataset (``on_missing: drop``), per genre.
+    """Add ``absent_listed``: listed ids the partition lacks, per genre: skipped as bad audio by the data stage (the
+    Kaggle copy's jazz.00054), or absent from the dataset and dropped (``on_missing: drop``).
 
     Every condition gets the column (0 where nothing was dropped), so tables of conditions line up.
     """
