@@ -58,7 +58,7 @@ import pandas as pd
 
 from mgrfaults.errors import InputError
 from mgrfaults.io import csv_read_back
-from mgrfaults.data.metadata import COLUMNS, read_csv_checked, read_text_checked, validate_metadata
+from mgrfaults.data.metadata import COLUMNS, csv_layout, read_csv_text, read_text_checked, validate_metadata
 from mgrfaults.config import section_defaults
 
 log = logging.getLogger(__name__)
@@ -221,7 +221,8 @@ def read_annotations(path, require_artist: bool = False, known_ids=None) -> pd.D
     -------
     DataFrame
         Columns among :data:`ANNOTATION_COLUMNS`, named in lower case; values stripped strings;
-        spellings of one artist merged into one (:func:`canonical_artists`).
+        spellings of one artist merged into one (:func:`canonical_artists`). Its index is the file line of each
+        row (blank lines counted), for messages that name a row.
 
     Raises
     ------
@@ -230,7 +231,9 @@ def read_annotations(path, require_artist: bool = False, known_ids=None) -> pd.D
         column (a misspelt ``artsit`` would be dropped), a column given twice, an empty or
         duplicate track id, no artist column when ``require_artist``.
     """
-    table = read_csv_checked(path, "annotations table", skipinitialspace=True)
+    text = read_text_checked(path, "annotations table")
+    table = read_csv_text(text, path, "annotations table", skipinitialspace=True)
+    table.index = _row_lines(text, len(table))
     # a spreadsheet's trailing separators (track_id,artist,,): columns with no name and no value
     blank = [c for c in table.columns if str(c).startswith("Unnamed: ") and (table[c].str.strip() == "").all()]
     table = table.drop(columns=blank)
@@ -262,7 +265,8 @@ def read_annotations(path, require_artist: bool = False, known_ids=None) -> pd.D
         table[col] = ids
     empty = table.index[table["track_id"] == ""]
     if len(empty):
-        raise InputError(f"{path}: track_id: empty in data row(s) {[int(i) + 1 for i in empty[:5]]}")
+        raise InputError(f"{path}: track_id: empty on line(s) {[int(i) for i in empty[:5]]}: give each row "
+                         "the id of its excerpt, or delete the row")
     dup = sorted(set(table["track_id"][table["track_id"].duplicated()]))
     if dup:
         raise InputError(f"{path}: track_id: {len(dup)} id(s) annotated more than once: {dup[:10]}")
@@ -277,6 +281,13 @@ def read_annotations(path, require_artist: bool = False, known_ids=None) -> pd.D
             table.loc[placeholder, "artist"] = ""
         table["artist"] = canonical_artists(table["artist"], path)
     return table
+
+
+def _row_lines(text: str, n_rows: int) -> list[int]:
+    """The file line of each of the ``n_rows`` data rows pandas read from ``text`` (:func:`csv_layout`); where the
+    two readings disagree (a quoted value of spaces alone), the rows are numbered as if no line were blank."""
+    lines = csv_layout(text)[1]
+    return lines if len(lines) == n_rows else list(range(2, n_rows + 2))
 
 
 def partition_list_paths(lists_dir, list_set: str) -> dict[str, Path]:

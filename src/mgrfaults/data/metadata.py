@@ -55,9 +55,13 @@ def read_csv_checked(path, what: str, **kwargs) -> pd.DataFrame:
 
     Column names keep their spelling; extra ``kwargs`` go to :func:`pandas.read_csv`.
     """
+    return read_csv_text(read_text_checked(path, what), path, what, **kwargs)
+
+
+def read_csv_text(text: str, path, what: str, **kwargs) -> pd.DataFrame:
+    """:func:`read_csv_checked` of a file's ``text`` already read (:func:`read_text_checked`)."""
     import io
 
-    text = read_text_checked(path, what)
     if not text.strip():
         raise InputError(f"{path}: {what} is empty (no header line)")
     kwargs.setdefault("dtype", str)
@@ -71,6 +75,34 @@ def read_csv_checked(path, what: str, **kwargs) -> pd.DataFrame:
         raise InputError(f"{path}: {what}: {longer_than_header(text)}: a value that holds a comma must be quoted "
                          '("Earth, Wind & Fire")')
     return table
+
+
+def csv_layout(text: str) -> tuple[list[str], list[int]]:
+    """The header's cells as written and the file line each data row starts on, as :func:`pandas.read_csv` reads
+    ``text`` (blank lines, and lines of spaces alone, skipped; a quoted value may run over several lines).
+
+    Parameters
+    ----------
+    text : str
+        A CSV file's text.
+
+    Returns
+    -------
+    header : list of str
+        The first non-blank row's cells, unstripped (``[]`` for a file of blank lines).
+    lines : list of int
+        One 1-based file line per data row.
+    """
+    import csv
+    import io
+
+    reader = csv.reader(io.StringIO(text))
+    rows, end = [], 0
+    for row in reader:
+        start, end = end + 1, reader.line_num
+        if row and not (len(row) == 1 and row[0] and not row[0].strip()):
+            rows.append((start, row))
+    return (rows[0][1], [start for start, _ in rows[1:]]) if rows else ([], [])
 
 
 def longer_than_header(text: str) -> str:

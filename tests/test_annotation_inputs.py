@@ -1,0 +1,52 @@
+"""A directory dataset's annotations CSV read against the dataset's ids: bad input gets an error naming the file, the
+line and the problem, or a right result (audit 14, items 4, 5, 9, 11, 12, 13, 15, 19)."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+import pandas as pd
+import pytest
+
+from mgrfaults.data.annotations import read_annotations
+from mgrfaults.data.dataset import directory_metadata
+from mgrfaults.data.metadata import validate_metadata
+from mgrfaults.errors import InputError
+
+SR = 22050
+
+
+def listing_of(paths):
+    """A listing as the data stage's scan gives it for ``<genre>/<file>`` paths: the id is the file's stem."""
+    rows = [{"track_id": p.rsplit("/", 1)[1].rsplit(".", 1)[0], "path": f"/data/{p}", "genre": p.split("/")[0],
+             "duration": 30.0, "sample_rate": SR} for p in paths]
+    return pd.DataFrame(rows)
+
+
+GTZAN_LIKE = listing_of(["blues/blues.00000.au", "blues/blues.00001.au", "blues/blues.00002.au",
+                         "blues/blues.00003.au", "rock/rock.00000.au"])
+
+
+def annotate(tmp_path, text, listing=GTZAN_LIKE):
+    """``directory_metadata`` of ``listing`` with an annotations file holding ``text``, validated, by track id."""
+    path = tmp_path / "ann.csv"
+    path.write_text(text, encoding="utf-8")
+    return validate_metadata(directory_metadata(listing, path)).set_index("track_id")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# 19: a row is named by its line in the file, blank lines counted
+
+
+def test_empty_row_after_blank_lines_is_named_by_its_file_line(tmp_path):
+    path = tmp_path / "ann.csv"
+    path.write_text("track_id,artist\nblues.00000,A\n\n\n   \n,\nblues.00001,B\n")
+    with pytest.raises(InputError, match=r"ann\.csv: track_id: empty on line\(s\) \[6\]: give each row"):
+        read_annotations(path)
+    # a quoted value over two lines: the next row starts on the line after it
+    path.write_text('track_id,artist\nblues.00000,"A\nB"\n,C\n')
+    with pytest.raises(InputError, match=r"empty on line\(s\) \[4\]"):
+        read_annotations(path)
+    path.write_text("\ntrack_id,artist\r\nblues.00000,A\r\n\r\nblues.00001,B\r\n")
+    assert list(read_annotations(path).index) == [3, 5]
