@@ -50,3 +50,29 @@ def test_empty_row_after_blank_lines_is_named_by_its_file_line(tmp_path):
         read_annotations(path)
     path.write_text("\ntrack_id,artist\r\nblues.00000,A\r\n\r\nblues.00001,B\r\n")
     assert list(read_annotations(path).index) == [3, 5]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# 4: replica_of on a row whose fault is no replica
+
+
+@pytest.mark.parametrize("fault", ["mislabel", "distortion", "Mislabel", "none", ""])
+def test_replica_of_on_a_fault_that_is_no_replica_is_refused(tmp_path, fault):
+    # partitioning reads replica_of only on replicas: fault_filtered put blues.00002 in train, blues.00003 in test
+    shown = fault.lower() or "none"
+    with pytest.raises(InputError, match=rf"ann\.csv: replica_of: 1 row\(s\) name an original but their fault is "
+                                         rf"{shown}, e\.g\. blues\.00002 -> 'blues\.00003': give fault exact_replica "
+                                         r"or recording_replica .*\(line\(s\) \[3\]\)"):
+        annotate(tmp_path, f"track_id,artist,fault,replica_of\nblues.00001,A,none,\nblues.00002,B,{fault},blues.00003\n")
+
+
+def test_replica_faults_keep_their_link_and_other_faults_without_one_pass(tmp_path):
+    meta = annotate(tmp_path, "track_id,fault,replica_of\nblues.00001,recording_replica,blues.00000\n"
+                              "blues.00002,mislabel,\nblues.00003,distortion,\n")
+    assert meta.loc["blues.00001", ["fault", "replica_of"]].tolist() == ["recording_replica", "blues.00000"]
+    assert meta.loc[["blues.00002", "blues.00003"], "fault"].tolist() == ["mislabel", "distortion"]
+    # several rows of several faults: each fault named, each line
+    with pytest.raises(InputError, match=r"2 row\(s\) name an original but their fault is distortion, mislabel, "
+                                         r"e\.g\. blues\.00001 -> 'blues\.00000'.*\(line\(s\) \[2, 4\]\)"):
+        annotate(tmp_path, "track_id,fault,replica_of\nblues.00001,distortion,blues.00000\n"
+                           "blues.00002,exact_replica,blues.00000\nblues.00003,mislabel,rock.00000\n")

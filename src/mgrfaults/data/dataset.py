@@ -402,11 +402,21 @@ def scan_audio(files: pd.DataFrame, sample_rate: int = _DATASET["sample_rate"], 
 def check_annotation_values(ann: pd.DataFrame, track_ids, source) -> None:
     """Normalise ``fault`` (lower case) in place and refuse values that would fail later under another file's name.
 
+    Parameters
+    ----------
+    ann : DataFrame
+        :func:`mgrfaults.data.annotations.read_annotations`' table, indexed by file line.
+    track_ids : collection of str
+        The dataset's ids.
+    source : str or Path
+        The annotations file, for the messages.
+
     Raises
     ------
     InputError
-        Naming ``source``, the column and the rows: an unknown fault, a ``replica_of`` naming a
-        track not in the dataset, a ``replica_of`` on a row whose fault is none.
+        Naming ``source``, the column, the rows and their lines: an unknown fault, a ``replica_of`` naming a
+        track not in the dataset, a ``replica_of`` on a row whose fault is no replica (``none``, ``distortion``,
+        ``mislabel``: partitioning ignores the link there, so a copy could be tested beside its original).
     """
     from mgrfaults.data.metadata import FAULTS
 
@@ -416,27 +426,41 @@ def check_annotation_values(ann: pd.DataFrame, track_ids, source) -> None:
         if len(bad):
             raise InputError(
                 f"{source}: fault: unknown value(s) {sorted(set(bad['fault']))[:5]} "
-                f"(track {bad['track_id'].iloc[0]}); one of {list(FAULTS)}"
+                f"(track {bad['track_id'].iloc[0]}, line {bad.index[0]}); one of {list(FAULTS)}"
             )
     if "replica_of" in ann.columns:
         bad = ann[(ann["replica_of"] != "") & ~ann["replica_of"].isin(set(track_ids))]
         if len(bad):
             raise InputError(
                 f"{source}: replica_of: {len(bad)} row(s) name a track not in the dataset, "
-                f"e.g. {bad['track_id'].iloc[0]} -> {bad['replica_of'].iloc[0]!r}"
+                f"e.g. {bad['track_id'].iloc[0]} -> {bad['replica_of'].iloc[0]!r} (line {bad.index[0]})"
             )
-        # a copy marked as no fault is kept by remove_faults: under fault_filtered it could sit in test, its original
-        # in train
-        faults = ann["fault"] if "fault" in ann.columns else pd.Series("none", index=ann.index)
-        unmarked = ann[(ann["replica_of"] != "") & (faults == "none")]
+        unmarked = non_replica_links(ann)
         if len(unmarked):
             raise InputError(
                 f"{source}: replica_of: {len(unmarked)} row(s) name an original but their fault is "
-                f"{'none' if 'fault' in ann.columns else 'not given (no fault column)'}, e.g. "
-                f"{unmarked['track_id'].iloc[0]} -> {unmarked['replica_of'].iloc[0]!r}: give fault exact_replica or "
-                "recording_replica, else the fault-filtered partition keeps the copy and can test it beside its "
-                "original in train"
+                f"{_fault_words(ann, unmarked)}, e.g. {unmarked['track_id'].iloc[0]} -> "
+                f"{unmarked['replica_of'].iloc[0]!r}: give fault exact_replica or recording_replica (the copy of "
+                "another excerpt), or empty replica_of, else the fault-filtered partition ignores the link and can "
+                f"test the copy beside its original in train (line(s) {[int(i) for i in unmarked.index[:10]]})"
             )
+
+
+def non_replica_links(ann: pd.DataFrame) -> pd.DataFrame:
+    """The rows of an annotations table that name an original (``replica_of``) while their fault is no replica fault
+    (:data:`mgrfaults.faults.groups.REPLICA_FAULTS`; no fault column: ``none``). Only replicas' links are read: the
+    partitions remove a ``distortion`` or ``mislabel`` excerpt as itself and keep a ``none`` one."""
+    from mgrfaults.faults.groups import REPLICA_FAULTS
+
+    faults = ann["fault"] if "fault" in ann.columns else pd.Series("none", index=ann.index)
+    return ann[(ann["replica_of"] != "") & ~faults.isin(REPLICA_FAULTS)]
+
+
+def _fault_words(ann: pd.DataFrame, rows: pd.DataFrame) -> str:
+    """The faults of ``rows`` in words: ``none``, ``distortion, mislabel``, or ``not given (no fault column)``."""
+    if "fault" not in ann.columns:
+        return "not given (no fault column)"
+    return ", ".join(sorted(set(rows["fault"])))
 
 
 def _prefixed_hint(listing: pd.DataFrame) -> str:
