@@ -76,3 +76,18 @@ def test_replica_faults_keep_their_link_and_other_faults_without_one_pass(tmp_pa
                                          r"e\.g\. blues\.00001 -> 'blues\.00000'.*\(line\(s\) \[2, 4\]\)"):
         annotate(tmp_path, "track_id,fault,replica_of\nblues.00001,distortion,blues.00000\n"
                            "blues.00002,exact_replica,blues.00000\nblues.00003,mislabel,rock.00000\n")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# 11: a column given twice is named as written, not as pandas renames it
+
+
+@pytest.mark.parametrize("header", ["track_id,artist,artist", "track_id, artist ,artist", "track_id,Artist,artist",
+                                    "track_id,artist,fault,track_id"])
+def test_column_given_twice_is_named(tmp_path, header):
+    path = tmp_path / "ann.csv"
+    twice = "track_id" if header.endswith("track_id") else "artist"
+    path.write_text(f"{header}\n" + ",".join(["blues.00000"] + ["A"] * header.count(",")) + "\n")
+    with pytest.raises(InputError, match=rf"ann\.csv: column\(s\) \['{twice}'\] given more than once") as error:
+        read_annotations(path)
+    assert ".1" not in str(error.value)

@@ -236,9 +236,11 @@ def read_annotations(path, require_artist: bool = False, known_ids=None) -> pd.D
     table.index = _row_lines(text, len(table))
     # a spreadsheet's trailing separators (track_id,artist,,): columns with no name and no value
     blank = [c for c in table.columns if str(c).startswith("Unnamed: ") and (table[c].str.strip() == "").all()]
+    written = dict(zip(table.columns, _header_as_written(text, table.columns)))
     table = table.drop(columns=blank)
-    names = [str(c).strip().lower() for c in table.columns]
-    unknown = [orig for orig, name in zip(table.columns, names) if name not in ANNOTATION_COLUMNS]
+    written = [written[c] for c in table.columns]
+    names = [c.strip().lower() for c in written]
+    unknown = [orig for orig, name in zip(written, names) if name not in ANNOTATION_COLUMNS]
     if unknown:
         other = [sep for sep in (";", "\t", "|") if any(sep in str(c) for c in unknown)]
         advice = (f"the header holds {other[0]!r}: the table must be comma-separated (save it as CSV with ',')"
@@ -249,7 +251,7 @@ def read_annotations(path, require_artist: bool = False, known_ids=None) -> pd.D
         )
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:
-        raise InputError(f"{path}: column(s) {twice} given more than once (names are case-blind)")
+        raise InputError(f"{path}: column(s) {twice} given more than once (names are case-blind): keep one of each")
     table.columns = names
     if "track_id" not in names:
         raise InputError(f"{path}: track_id: an annotations table needs a track_id column, it has {names}")
@@ -281,6 +283,15 @@ def read_annotations(path, require_artist: bool = False, known_ids=None) -> pd.D
             table.loc[placeholder, "artist"] = ""
         table["artist"] = canonical_artists(table["artist"], path)
     return table
+
+
+def _header_as_written(text: str, columns) -> list[str]:
+    """The names of ``columns`` (pandas' reading of ``text``) as the header writes them: pandas renames a name given
+    twice (``artist``, ``artist.1``); a cell with no name keeps pandas' ``Unnamed: <n>``."""
+    header = csv_layout(text)[0]
+    if len(header) != len(columns):
+        return [str(c) for c in columns]
+    return [cell.strip() or str(c) for cell, c in zip(header, columns)]
 
 
 def _row_lines(text: str, n_rows: int) -> list[int]:
