@@ -91,3 +91,52 @@ def test_column_given_twice_is_named(tmp_path, header):
     with pytest.raises(InputError, match=rf"ann\.csv: column\(s\) \['{twice}'\] given more than once") as error:
         read_annotations(path)
     assert ".1" not in str(error.value)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# 5, 12, 13: a cell is the dataset id it is written as; else the file it names, by / or \, any extension of the dataset
+
+
+def test_cell_written_as_a_dataset_id_is_that_id_before_any_extension_is_dropped(tmp_path):
+    # files x.au (id x) and x.mp3.au (id x.mp3): the cell x.mp3 is the second, not the first
+    listing = listing_of(["jazz/x.au", "jazz/x.mp3.au", "rock/y.au"])
+    meta = annotate(tmp_path, "track_id,artist\nx.mp3,Converted Artist\nx,Other Artist\n", listing)
+    assert meta.loc["x.mp3", "artist"] == "Converted Artist" and meta.loc["x", "artist"] == "Other Artist"
+    meta = annotate(tmp_path, "track_id,artist\nx.mp3,Converted Artist\n", listing)
+    assert meta.loc["x.mp3", "artist"] == "Converted Artist" and meta.loc["x", "artist"] == "unknown:x"
+    # as metadata.csv shows it, without a file of the shorter name: not refused as 'blues.00000'
+    listing = listing_of(["blues/blues.00000.mp3.au", "rock/rock.00000.au"])
+    meta = annotate(tmp_path, "track_id,artist\nblues.00000.mp3,A\n", listing)
+    assert meta.loc["blues.00000.mp3", "artist"] == "A"
+    # a cell naming the file by its full name, and replica_of alike
+    meta = annotate(tmp_path, "track_id,artist,fault,replica_of\nblues/blues.00000.mp3.au,A,exact_replica,rock.00000.au\n",
+                    listing)
+    assert meta.loc["blues.00000.mp3", ["artist", "replica_of"]].tolist() == ["A", "rock.00000"]
+
+
+@pytest.mark.parametrize("cell", [r"jazz\jazz.00000.au", r"C:\Users\me\gtzan\jazz\jazz.00000.wav",
+                                  r"\\server\share\jazz\jazz.00000.au", r"D:\music/jazz\jazz.00000.au"])
+def test_windows_paths_name_the_file_as_forward_slash_paths_do(tmp_path, cell):
+    listing = listing_of(["jazz/jazz.00000.au", "rock/rock.00000.au"])
+    meta = annotate(tmp_path, f"track_id,artist\r\n{cell},Miles Davis\r\n", listing)
+    assert meta.loc["jazz.00000", "artist"] == "Miles Davis"
+
+
+def test_windows_paths_of_repeated_stems_name_the_genre_folder(tmp_path):
+    listing = listing_of(["jazz/track01.au", "rock/track01.au"]).assign(track_id=["jazz.track01", "rock.track01"])
+    meta = annotate(tmp_path, "track_id,artist,fault,replica_of\n"
+                              r"C:\gtzan\rock\track01.wav,B,exact_replica,jazz\track01.au" "\n", listing)
+    assert meta.loc["rock.track01", ["artist", "replica_of"]].tolist() == ["B", "jazz.track01"]
+    # a file name that holds a backslash itself (possible on Linux) is still its own id
+    listing = listing_of(["jazz/a\\b.au", "rock/c.au"])
+    assert annotate(tmp_path, "track_id,artist\na\\b,A\n", listing).loc["a\\b", "artist"] == "A"
+
+
+def test_path_form_ids_drop_the_extensions_the_dataset_files_have(tmp_path):
+    listing = listing_of(["jazz/jazz.00000.opus", "rock/rock.00000.aifc", "rock/rock.00001.AIFC"])
+    meta = annotate(tmp_path, "track_id,artist\njazz/jazz.00000.opus,A\nrock.00000.aifc,B\nrock/rock.00001.AIFC,C\n",
+                    listing)
+    assert meta["artist"].tolist() == ["A", "B", "C"]
+    # an extension no file of the dataset has is still refused: 'rock.00000.m4a' names no file of this dataset
+    with pytest.raises(InputError, match=r"track_id: 1 id\(s\) not in the dataset: \['rock\.00000\.m4a'\]"):
+        annotate(tmp_path, "track_id,artist\nrock/rock.00000.m4a,B\n", listing)

@@ -52,7 +52,7 @@ import difflib
 import logging
 import re
 import unicodedata
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
 
 import pandas as pd
 
@@ -75,12 +75,24 @@ TITLE_SIMILARITY = 0.9
 """Two titles of one artist whose normalised forms are at least this similar name the same song."""
 
 
-def track_id_from_path(path: str) -> str:
-    """The GTZAN stem of a file path: ``blues/blues.00012.wav`` -> ``blues.00012``."""
+ID_EXTENSIONS = frozenset({"wav", "au", "mp3", "flac", "ogg", "aif", "aiff"})
+"""Extensions :func:`track_id_from_path` drops from any name (a GTZAN stem holds a dot itself, ``blues.00012``)."""
+
+
+def track_id_from_path(path: str, extensions=()) -> str:
+    """The GTZAN stem of a file path: ``blues/blues.00012.wav`` -> ``blues.00012``.
+
+    Parameters
+    ----------
+    path : str
+        A file's path or name.
+    extensions : iterable of str
+        Extensions dropped beside :data:`ID_EXTENSIONS` (``opus``, ``.AIFC``: a dataset's own), case-blind.
+    """
     name = Path(str(path).strip()).name
     stem, dot, ext = name.rpartition(".")
     # GTZAN stems hold a dot themselves (genre.000NN): drop only a real audio extension
-    if dot and ext.lower() in {"wav", "au", "mp3", "flac", "ogg", "aif", "aiff"}:
+    if dot and ext.lower() in ID_EXTENSIONS | {e.lower().lstrip(".") for e in extensions}:
         return stem
     return name
 
@@ -89,29 +101,69 @@ GTZAN_NAME = re.compile(r"^[a-z]+\.\d{5}$")
 """A GTZAN excerpt's stem, ``<genre>.000NN``."""
 
 
-def track_ids_from_paths(*columns, known_ids=None) -> list[list[str]]:
+def _cell_readings(value: str) -> list[tuple[str, str]]:
+    """The (name, folder) readings of an id or path cell: ``/`` separates; a cell that holds ``\\`` is read a second
+    time with ``\\`` as a separator too (a Windows path, ``jazz\\jazz.00000.au``, ``C:\\Users\\me\\jazz\\x.wav``)."""
+    text = str(value).strip()
+    readings = [(PurePosixPath(text).name, PurePosixPath(text).parent.name)]
+    if "\\" in text:
+        readings.append((PureWindowsPath(text).name, PureWindowsPath(text).parent.name))
+    return readings
+
+
+def _fallback_reading(value: str, extensions) -> tuple[str, str]:
+    """(stem, folder) of a cell by its last reading (:func:`_cell_readings`: ``\\`` as a separator where it holds
+    one), its audio extension dropped; ``("", "")`` for an empty cell."""
+    if not value:
+        return "", ""
+    name, folder = _cell_readings(value)[-1]
+    return track_id_from_path(name, extensions), folder
+
+
+def _candidate_ids(value: str, extensions) -> list[str]:
+    """The ids a cell may be written as, in order: the name as written (``<folder>.<name>`` first for a path), then
+    the name without its audio extension (:func:`track_id_from_path`); ``/`` readings before ``\\`` ones."""
+    candidates = []
+    for name, folder in _cell_readings(value):
+        stem = track_id_from_path(name, extensions)
+        for part in (name, stem):
+            candidates += [f"{folder}.{part}", part] if folder else [part]
+    return list(dict.fromkeys(c for c in candidates if c))
+
+
+def _match_known(candidates, known: set) -> str | None:
+    """The first of ``candidates`` written as an id of ``known``; None when none is."""
+    return next((candidate for candidate in candidates if candidate in known), None)
+
+
+def track_ids_from_paths(*columns, known_ids=None, extensions=()) -> list[list[str]]:
     """Track ids of columns that may name files by path, as the data stage names the files.
 
     A file's id is its stem (:func:`track_id_from_path`), or ``<folder>.<stem>`` for every file when stems repeat
     across genre folders (:func:`mgrfaults.data.dataset.list_audio_files`): ``blues/track01.wav`` and
-    ``rock/track01.wav`` are ``blues.track01`` and ``rock.track01``, not one id twice.
+    ``rock/track01.wav`` are ``blues.track01`` and ``rock.track01``, not one id twice. ``\\`` separates folders as
+    ``/`` does (a path written on Windows).
 
     Parameters
     ----------
     *columns : sequence of str
         Values written as ids or paths (``""``: none); one decision for all of them.
     known_ids : collection of str, optional
-        The dataset's ids. A path is then the one of its two readings the dataset holds (``blues.track01`` or
-        ``track01``), so a file that lists a few tracks reads as the whole dataset is named; a path the dataset
-        does not hold in either reading falls back to the rule above.
+        The dataset's ids. A cell is then the dataset id it is written as, if any (``x.mp3``, the id of file
+        ``x.mp3.au``, is not file ``x.au``); else the id it names once its audio extension is dropped, a path being
+        the one of its two readings the dataset holds (``blues.track01`` or ``track01``), so a file that lists a few
+        tracks reads as the whole dataset is named. A cell the dataset does not hold in any reading falls back to
+        the rule above.
+    extensions : iterable of str
+        Audio extensions to drop beside :data:`ID_EXTENSIONS`: those of the dataset's files (``opus``).
 
     Returns
     -------
     list of list of str
         Each column's ids.
     """
-    parsed = [[(track_id_from_path(v), Path(str(v).strip()).parent.name) if v else ("", "") for v in column]
-              for column in columns]
+    # the fallback reading: the last of a cell's readings (a cell holding \ is a Windows path)
+    parsed = [[_fallback_reading(v, extensions) for v in column] for column in columns]
     folders_of = {}
     for stem, folder in (pair for column in parsed for pair in column):
         if folder:
@@ -120,14 +172,14 @@ def track_ids_from_paths(*columns, known_ids=None) -> list[list[str]]:
     prefixed = any(len(folders) > 1 and not GTZAN_NAME.match(stem) for stem, folders in folders_of.items())
     known = set(known_ids) if known_ids is not None else set()
 
-    def track_id(stem: str, folder: str) -> str:
-        if folder and f"{folder}.{stem}" in known:
-            return f"{folder}.{stem}"
-        if stem in known:
-            return stem
+    def track_id(value: str, stem: str, folder: str) -> str:
+        found = _match_known(_candidate_ids(value, extensions), known) if value and known else None
+        if found is not None:
+            return found
         return f"{folder}.{stem}" if prefixed and folder else stem
 
-    return [[track_id(stem, folder) for stem, folder in column] for column in parsed]
+    return [[track_id(v, stem, folder) for v, (stem, folder) in zip(column, parsed_column)]
+            for column, parsed_column in zip(columns, parsed)]
 
 
 def read_gtzan_index(path) -> pd.DataFrame:
@@ -199,7 +251,7 @@ def read_partition_list(path, ids: list[str] | None = None) -> list[str]:
     return ids
 
 
-def read_annotations(path, require_artist: bool = False, known_ids=None) -> pd.DataFrame:
+def read_annotations(path, require_artist: bool = False, known_ids=None, extensions=()) -> pd.DataFrame:
     """Read a folder dataset's annotations CSV (track_id plus any of artist, fault, replica_of, title).
 
     Column names are compared case- and whitespace-blind (``Track_ID``, `` artist``), cell values
@@ -216,6 +268,10 @@ def read_annotations(path, require_artist: bool = False, known_ids=None) -> pd.D
     require_artist : bool
         A partition condition filters by artist: a table without an artist column is refused
         (every excerpt would silently become its own artist).
+    known_ids : collection of str, optional
+        The dataset's ids: a cell is matched against them as written first (:func:`track_ids_from_paths`).
+    extensions : iterable of str
+        The extensions of the dataset's files, dropped from ids written as file names beside :data:`ID_EXTENSIONS`.
 
     Returns
     -------
@@ -263,7 +319,8 @@ def read_annotations(path, require_artist: bool = False, known_ids=None) -> pd.D
     table = table.apply(lambda col: col.astype(str).str.strip())
     # ids written as paths (blues/blues.00012.wav) name the same track as its stem (<genre>.<stem> where stems repeat)
     columns = [col for col in ("track_id", "replica_of") if col in table.columns]
-    for col, ids in zip(columns, track_ids_from_paths(*(table[col] for col in columns), known_ids=known_ids)):
+    for col, ids in zip(columns, track_ids_from_paths(*(table[col] for col in columns), known_ids=known_ids,
+                                                      extensions=extensions)):
         table[col] = ids
     empty = table.index[table["track_id"] == ""]
     if len(empty):

@@ -489,6 +489,13 @@ def _unlisted_files(listing: pd.DataFrame, track_ids) -> list[str]:
     return sorted(set(track_ids) & (unlisted - set(listing["track_id"])))
 
 
+def _listing_extensions(listing: pd.DataFrame) -> set[str]:
+    """The extensions of the listing's files (``opus``, ``aifc``: whatever ``dataset.directory.extensions`` let in),
+    lower case without the dot: an annotation that names a file by its name drops them."""
+    paths = listing["path"] if "path" in listing else []
+    return {Path(p).suffix.lower().lstrip(".") for p in paths if Path(p).suffix}
+
+
 def _warn_unannotated(track_ids: pd.Series, annotated: pd.Series, source) -> None:
     """Log the excerpts an annotations file leaves out: each becomes its own artist, with no known fault."""
     missing = sorted(set(track_ids) - set(annotated))
@@ -579,7 +586,8 @@ def directory_metadata(listing: pd.DataFrame, annotations=None, require_artist: 
     meta["fault"] = "none"
     meta["replica_of"] = ""
     if annotations:
-        ann = read_annotations(annotations, require_artist=require_artist, known_ids=meta["track_id"])
+        ann = read_annotations(annotations, require_artist=require_artist, known_ids=meta["track_id"],
+                               extensions=_listing_extensions(meta))
         unknown = sorted(set(ann["track_id"]) - set(meta["track_id"]))
         skipped = _unlisted_files(meta, unknown)
         if skipped:
