@@ -140,3 +140,52 @@ def test_path_form_ids_drop_the_extensions_the_dataset_files_have(tmp_path):
     # an extension no file of the dataset has is still refused: 'rock.00000.m4a' names no file of this dataset
     with pytest.raises(InputError, match=r"track_id: 1 id\(s\) not in the dataset: \['rock\.00000\.m4a'\]"):
         annotate(tmp_path, "track_id,artist\nrock/rock.00000.m4a,B\n", listing)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# 9, 15: a cell matches the one dataset id of its NFC, stripped form (file names in NFD, a file ' 7.au')
+
+
+def nfd(text):
+    return unicodedata.normalize("NFD", text)
+
+
+def test_ids_match_across_unicode_forms_and_the_dataset_keeps_its_own_id(tmp_path):
+    # a macOS copy: file names in NFD; a spreadsheet's cells in NFC
+    listing = listing_of([nfd("pop/Beyoncé - Halo.au"), nfd("pop/Sigur Rós - Hoppípolla.au"), "rock/x.au",
+                          nfd("rock/Café/y.au").replace("Café/", "")])
+    text = ("track_id,artist,fault,replica_of\nBeyoncé - Halo,Beyoncé,,\n"
+            "pop/Sigur Rós - Hoppípolla.au,Sigur Rós,exact_replica,Beyoncé - Halo.au\n")
+    assert unicodedata.is_normalized("NFC", text)
+    meta = annotate(tmp_path, text, listing)
+    halo, hopp = nfd("Beyoncé - Halo"), nfd("Sigur Rós - Hoppípolla")
+    assert set(meta.index) == set(listing["track_id"]) and halo in meta.index  # the dataset's own ids, in NFD
+    assert meta.loc[halo, "artist"] == "Beyoncé" and meta.loc[hopp, "replica_of"] == halo
+    # the other way round: NFD cells, NFC file names
+    listing = listing_of(["pop/Beyoncé - Halo.au", "rock/x.au"])
+    assert annotate(tmp_path, nfd("track_id,artist\nBeyoncé - Halo,A\n"), listing).loc["Beyoncé - Halo", "artist"] == "A"
+
+
+def test_two_ids_of_one_unicode_form_are_matched_as_written_or_refused(tmp_path):
+    listing = listing_of(["jazz/éé.au", nfd("jazz/éé.au"), "rock/x.au"])
+    meta = annotate(tmp_path, f"track_id,artist\néé,A\n{nfd('éé')},B\n", listing)
+    assert meta.loc["éé", "artist"] == "A" and meta.loc[nfd("éé"), "artist"] == "B"
+    # half NFC, half NFD is neither: both ids read as it, so it names none; the message says which
+    mixed = "é" + nfd("é")
+    with pytest.raises(InputError, match=r"not in the dataset: \[.*\] \(line\(s\) \[2\]\).*could be any of 2 "
+                                         r"dataset ids that differ from it only in Unicode form") as error:
+        annotate(tmp_path, f"track_id,artist\n{mixed},A\n", listing)
+    assert ascii("éé") in str(error.value) and ascii(nfd("éé")) in str(error.value)
+
+
+def test_a_file_name_with_a_leading_space_can_be_annotated(tmp_path):
+    listing = listing_of(["jazz/ 7.au", "jazz/ 8 .au", "rock/x.au"])
+    meta = annotate(tmp_path, "track_id,artist,fault,replica_of\n7,A,exact_replica, 8\n8,A,,\n", listing)
+    assert meta.loc[" 7", ["artist", "fault", "replica_of"]].tolist() == ["A", "exact_replica", " 8 "]
+    assert meta.loc[" 8 ", "artist"] == "A"
+    # a path names it too
+    assert annotate(tmp_path, "track_id,artist\njazz/ 7.au,A\n", listing).loc[" 7", "artist"] == "A"
+    # where the stripped id exists, a cell is that id, as written
+    listing = listing_of(["jazz/ 7.au", "jazz/7.au", "rock/x.au"])
+    meta = annotate(tmp_path, "track_id,artist\n7,A\n", listing)
+    assert meta.loc["7", "artist"] == "A" and meta.loc[" 7", "artist"] == "unknown: 7"

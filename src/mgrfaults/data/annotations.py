@@ -131,9 +131,23 @@ def _candidate_ids(value: str, extensions) -> list[str]:
     return list(dict.fromkeys(c for c in candidates if c))
 
 
-def _match_known(candidates, known: set) -> str | None:
-    """The first of ``candidates`` written as an id of ``known``; None when none is."""
-    return next((candidate for candidate in candidates if candidate in known), None)
+def _loose_id(track_id: str) -> str:
+    """An id as a reader sees it: NFC (macOS writes file names in NFD, a spreadsheet keeps NFC) and stripped (a file
+    `` 7.au`` is id `` 7``, annotation cells are stripped)."""
+    return unicodedata.normalize("NFC", str(track_id)).strip()
+
+
+def _match_known(candidates, known: set, loose: dict) -> str | None:
+    """The dataset id the first of ``candidates`` names: one written as an id of ``known``, else one whose
+    :func:`_loose_id` is one id's alone (``loose``: loose form -> ids); None when no candidate names one."""
+    for candidate in candidates:
+        if candidate in known:
+            return candidate
+    for candidate in candidates:
+        ids = loose.get(_loose_id(candidate), ())
+        if len(ids) == 1:
+            return next(iter(ids))
+    return None
 
 
 def track_ids_from_paths(*columns, known_ids=None, extensions=()) -> list[list[str]]:
@@ -152,8 +166,9 @@ def track_ids_from_paths(*columns, known_ids=None, extensions=()) -> list[list[s
         The dataset's ids. A cell is then the dataset id it is written as, if any (``x.mp3``, the id of file
         ``x.mp3.au``, is not file ``x.au``); else the id it names once its audio extension is dropped, a path being
         the one of its two readings the dataset holds (``blues.track01`` or ``track01``), so a file that lists a few
-        tracks reads as the whole dataset is named. A cell the dataset does not hold in any reading falls back to
-        the rule above.
+        tracks reads as the whole dataset is named; else the one id it names in NFC form, stripped (a dataset id
+        written in NFD, macOS' form, or `` 7``, the id of file `` 7.au``), where one id alone has that form. A cell
+        the dataset does not hold in any reading falls back to the rule above.
     extensions : iterable of str
         Audio extensions to drop beside :data:`ID_EXTENSIONS`: those of the dataset's files (``opus``).
 
@@ -171,9 +186,12 @@ def track_ids_from_paths(*columns, known_ids=None, extensions=()) -> list[list[s
     # a GTZAN name (blues.00012) is its own id in any folder: twice is one track twice
     prefixed = any(len(folders) > 1 and not GTZAN_NAME.match(stem) for stem, folders in folders_of.items())
     known = set(known_ids) if known_ids is not None else set()
+    loose: dict[str, set[str]] = {}
+    for known_id in known:
+        loose.setdefault(_loose_id(known_id), set()).add(known_id)
 
     def track_id(value: str, stem: str, folder: str) -> str:
-        found = _match_known(_candidate_ids(value, extensions), known) if value and known else None
+        found = _match_known(_candidate_ids(value, extensions), known, loose) if value and known else None
         if found is not None:
             return found
         return f"{folder}.{stem}" if prefixed and folder else stem

@@ -472,6 +472,23 @@ def _prefixed_hint(listing: pd.DataFrame) -> str:
     return ""
 
 
+def _look_alike_hint(unknown, track_ids) -> str:
+    """A hint for unknown ids that read as two or more of the dataset's ids (``éé`` half composed: the files ``éé``
+    composed and ``éé`` decomposed), which an annotation is matched to only where it names one of them alone."""
+    from mgrfaults.data.annotations import _loose_id
+
+    by_form: dict[str, list[str]] = {}
+    for track_id in track_ids:
+        by_form.setdefault(_loose_id(track_id), []).append(track_id)
+    for track_id in unknown:
+        alike = sorted(by_form.get(_loose_id(track_id), []))
+        if len(alike) > 1:
+            return (f"; {ascii(track_id)} could be any of {len(alike)} dataset ids that differ from it only in Unicode "
+                    f"form (composed or decomposed accents) or spaces around it: {ascii(alike[:5])}; write it as its "
+                    "file's name writes it")
+    return ""
+
+
 def _unlisted_files(listing: pd.DataFrame, track_ids) -> list[str]:
     """Those of ``track_ids`` that name an audio file in the listing's genre folders which the listing does not
     hold: a file the scan skipped as undecodable. An id is a file's stem, or ``<genre>.<stem>`` where stems repeat
@@ -608,8 +625,10 @@ def directory_metadata(listing: pd.DataFrame, annotations=None, require_artist: 
                     if "fault" in ann.columns:
                         ann.loc[orphans, "fault"] = "none"
         if unknown:
+            lines = [int(i) for i in ann.index[ann["track_id"].isin(unknown)][:10]]
             raise InputError(
-                f"{annotations}: track_id: {len(unknown)} id(s) not in the dataset: {unknown[:10]}{_prefixed_hint(meta)}"
+                f"{annotations}: track_id: {len(unknown)} id(s) not in the dataset: {unknown[:10]} (line(s) {lines})"
+                f"{_prefixed_hint(meta)}{_look_alike_hint(unknown, meta['track_id'])}"
             )
         check_annotation_values(ann, set(meta["track_id"]), annotations)
         _warn_unannotated(meta["track_id"], ann["track_id"], annotations)

@@ -179,7 +179,8 @@ def validate_metadata(df: pd.DataFrame, source="metadata", genres=None) -> pd.Da
     empty_artist = df["artist"].str.strip() == ""
     df.loc[empty_artist, "artist"] = "unknown:" + df.loc[empty_artist, "track_id"]
     ids = set(df["track_id"])
-    df["replica_of"] = df["replica_of"].str.strip()
+    # spaces around an id are dropped, unless they are the id's own (a file ' 7.au' is id ' 7')
+    df["replica_of"] = df["replica_of"].where(df["replica_of"].isin(ids), df["replica_of"].str.strip())
     bad_rep = df[(df["replica_of"] != "") & ~df["replica_of"].isin(ids)]
     if len(bad_rep):
         row = bad_rep.iloc[0]
