@@ -3,7 +3,6 @@ line and the problem, or a right result (audit 14, items 4, 5, 9, 11, 12, 13, 15
 
 from __future__ import annotations
 
-import re
 import unicodedata
 
 import pandas as pd
@@ -152,8 +151,7 @@ def nfd(text):
 
 def test_ids_match_across_unicode_forms_and_the_dataset_keeps_its_own_id(tmp_path):
     # a macOS copy: file names in NFD; a spreadsheet's cells in NFC
-    listing = listing_of([nfd("pop/Beyoncé - Halo.au"), nfd("pop/Sigur Rós - Hoppípolla.au"), "rock/x.au",
-                          nfd("rock/Café/y.au").replace("Café/", "")])
+    listing = listing_of([nfd("pop/Beyoncé - Halo.au"), nfd("pop/Sigur Rós - Hoppípolla.au"), "rock/x.au"])
     text = ("track_id,artist,fault,replica_of\nBeyoncé - Halo,Beyoncé,,\n"
             "pop/Sigur Rós - Hoppípolla.au,Sigur Rós,exact_replica,Beyoncé - Halo.au\n")
     assert unicodedata.is_normalized("NFC", text)
