@@ -91,6 +91,16 @@ def _declared_beyond(kind: str, declared: int, available: int) -> str | None:
     return None
 
 
+def _iff_chunks(head: bytes, endian: str, start: int = 12):
+    """(id, size, offset) of each chunk of a RIFF-like file held in ``head`` from ``start`` (after ``RF64....WAVE`` or
+    ``FORM....AIFF``): 4-byte ids, 4-byte sizes in ``endian`` order (``<`` RIFF, ``>`` AIFF), odd sizes padded."""
+    pos = start
+    while pos + 8 <= len(head):
+        csize = struct.unpack(f"{endian}I", head[pos + 4:pos + 8])[0]
+        yield head[pos:pos + 4], csize, pos
+        pos += 8 + csize + (csize & 1)
+
+
 def rf64_problem(head: bytes, size: int) -> str | None:
     """An RF64 file's ``ds64`` data size against the bytes after its ``data`` chunk header, or None.
 
@@ -104,13 +114,10 @@ def rf64_problem(head: bytes, size: int) -> str | None:
     if head[12:16] != b"ds64" or len(head) < 28:
         return "not an RF64 file: its 'ds64' chunk, which holds the sizes, is missing (corrupt header?)"
     data_size = struct.unpack("<Q", head[28:36])[0] if len(head) >= 36 else None
-    pos = 12
-    while pos + 8 <= len(head):
-        cid, csize = head[pos:pos + 4], struct.unpack("<I", head[pos + 4:pos + 8])[0]
+    for cid, csize, pos in _iff_chunks(head, "<"):
         if cid == b"data":
             declared = data_size if csize == 0xFFFFFFFF and data_size is not None else csize
             return _declared_beyond("RF64", declared, size - pos - 8)
-        pos += 8 + csize + (csize & 1)
     return None  # a data chunk beyond the first 64 KiB: libsndfile's own reading decides
 
 
@@ -128,18 +135,10 @@ def w64_problem(head: bytes, size: int) -> str | None:
 
 
 def aiff_problem(head: bytes, size: int) -> str | None:
-    """An AIFF or AIFF-C file's sample frames (``COMM``) against the bytes of its ``SSND`` chunk, or None.
-
-    Parameters
-    ----------
-    head : bytes
-        The file's first bytes, through the ``SSND`` chunk's header (64 KiB is plenty).
-    size : int
-        The file's size in bytes.
-    """
-    pos, frames_bytes = 12, None
-    while pos + 8 <= len(head):
-        cid, csize = head[pos:pos + 4], struct.unpack(">I", head[pos + 4:pos + 8])[0]
+    """An AIFF or AIFF-C file's sample frames (``COMM``) against the bytes of its ``SSND`` chunk, or None (``head``
+    through the ``SSND`` chunk's header, and ``size``, as for :func:`rf64_problem`)."""
+    frames_bytes = None
+    for cid, csize, pos in _iff_chunks(head, ">"):
         if cid == b"COMM" and pos + 16 <= len(head):
             channels, frames, bits = struct.unpack(">hIh", head[pos + 8:pos + 16])
             compression = head[pos + 26:pos + 30] if head[8:12] == b"AIFC" else b"NONE"
@@ -151,7 +150,6 @@ def aiff_problem(head: bytes, size: int) -> str | None:
             available = size - pos - 16  # the chunk's offset and block-size fields come first
             declared = csize - 8 if frames_bytes is None else min(csize - 8, frames_bytes)
             return _declared_beyond("AIFF", declared, available)
-        pos += 8 + csize + (csize & 1)
     return None
 
 
