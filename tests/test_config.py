@@ -156,6 +156,22 @@ def test_an_environment_variable_in_a_path_key_is_named(tmp_path, monkeypatch):
     check_config(load_config({"dataset": {"source": "directory", "directory": {"root": str(tmp_path / "$money")}}}))
 
 
+def test_a_partial_copy_beside_strict_published_lists_and_a_sweep_off_synthetic_are_refused_at_start(tmp_path):
+    copy = tmp_path / "copy"
+    (copy / "blues").mkdir(parents=True)
+    (copy / "blues" / "blues.00000.au").write_bytes(b"x")
+    gtzan = {"source": "gtzan", "gtzan": {"root": str(copy), "partial": True}}
+    published = {"mine": {"method": "published"}}
+    with pytest.raises(ConfigError, match=r"^partitions.conditions.mine.on_missing: error, but dataset.gtzan.partial "
+                                          r"is true: .* set on_missing: drop in mine"):
+        check_config(load_config({"dataset": gtzan, "partitions": {"conditions": published}}))
+    published["mine"]["on_missing"] = "drop"
+    check_config(load_config({"dataset": gtzan, "partitions": {"conditions": published}}))
+    with pytest.raises(ConfigError, match=r"^sweep.enabled: the confound sweep varies the synthetic dataset's "
+                                          r"confound strength, and dataset.source is 'gtzan'"):
+        check_config(load_config({"dataset": gtzan, "sweep": {"enabled": True}}))
+
+
 def test_gtzan_partial_needs_a_local_copy_under_the_gtzan_source():
     with pytest.raises(ConfigError, match=r"dataset.gtzan.partial: true, but dataset.gtzan.root is null"):
         check_config(load_config({"dataset": {"source": "gtzan", "gtzan": {"partial": True}}}))
@@ -202,9 +218,19 @@ def test_check_config_command_names_the_problem_or_outlines_the_run(tmp_path, ca
     bad.write_text("dataset: {sourc: gtzan}\n")
     assert cli_main(["check-config", str(bad)]) == 2
     assert "'sourc' (did you mean 'source'?) is not a key under dataset" in capsys.readouterr().err
-    assert cli_main(["check-config", str(repo_root / "config" / "gtzan.yaml")]) == 0
+    # what the stage files refuse when Snakemake reads them: config/gtzan.yaml alone names no copy (a dead URL)
+    assert cli_main(["check-config", str(repo_root / "config" / "gtzan.yaml")]) == 2
+    assert "has not answered since 2022" in capsys.readouterr().err
+    copy = tmp_path / "copy"
+    (copy / "blues").mkdir(parents=True)
+    (copy / "blues" / "blues.00000.au").write_bytes(b"x")
+    mine = tmp_path / "my_gtzan.yaml"
+    mine.write_text(f"dataset: {{gtzan: {{root: {copy}}}}}\n")
+    assert cli_main(["check-config", str(repo_root / "config" / "gtzan.yaml"), str(mine)]) == 0
     out = capsys.readouterr().out
-    assert "gtzan.yaml: valid" in out and "results: results/gtzan" in out and "systems: 38 of systems.run" in out
+    assert "gtzan.yaml my_gtzan.yaml: valid" in out.replace(str(repo_root / "config") + "/", "").replace(
+        str(tmp_path) + "/", "")
+    assert "results: results/gtzan" in out and "systems: 38 of systems.run" in out
     assert "published_filtered (published, 1 fold)" in out
     mine = tmp_path / "mine.yaml"
     mine.write_text("systems: {run: [BFF_SVM]}\nevaluate: {figure_of_merit: [BFF_SVM]}\n")

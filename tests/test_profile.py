@@ -121,3 +121,12 @@ def test_storage_that_alone_tells_genres_apart_is_found(tmp_path):
     assert cut.loc["rock", "cut_files"] == 0 and cut.loc["all", "cut_files"] == 2
     said = " ".join(profile_findings(cut.reset_index(), storage_apart=apart, max_duration=0.2))
     assert "2 file(s) longer than dataset.max_duration (0.2 s) were cut to it" in said and "2 in blues (the longest 0.5 s)" in said
+
+
+def test_a_partial_gtzan_copy_is_named_where_the_summary_describes_the_dataset():
+    from mgrfaults.faults.profile import partial_gtzan_finding
+
+    profile = pd.DataFrame({"genre": ["blues", "reggae", "all"], "excerpts": [4, 4, 8]})
+    (sentence,) = partial_gtzan_finding(profile)
+    assert sentence.startswith("Part of GTZAN (dataset.gtzan.partial): 8 of its 1000 excerpts.")
+    assert "published numbers, measured on the whole, are no comparison" in sentence

@@ -40,8 +40,17 @@ def check_config_files(files) -> dict:
     from mgrfaults.systems.custom import custom_system_specs
     from mgrfaults.systems.names import resolve_systems
 
+    from mgrfaults.data.annotations import gtzan_source_problem
+    from mgrfaults.workdir import results_owner_problem
+
     config = load_config(*files)
     resolved = resolve(config)
+    # what the workflow's stage files refuse when they are read, before any job
+    if resolved.dataset.source == "gtzan" and gtzan_source_problem(resolved.dataset.gtzan):
+        raise InputError(gtzan_source_problem(resolved.dataset.gtzan))
+    owner = results_owner_problem(resolved.results, Path.cwd())
+    if owner:
+        raise ConfigError(owner)
     systems = config["systems"]
     resolve_systems(systems)  # an unknown system name, or a layer the nets lack
     custom_system_specs(systems["custom"], list(resolved.systems), [Path.cwd(), REPO],

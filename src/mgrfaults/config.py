@@ -1122,8 +1122,33 @@ def check_dataset_keys_are_used(config: Mapping[str, Any]) -> None:
                                   f"per genre; set preset: default to choose n_per_genre and duration yourself")
 
 
+def check_partial_copy_lists(config: Mapping[str, Any]) -> None:
+    """A partial GTZAN copy (``dataset.gtzan.partial``) beside a published condition that refuses absent listed ids
+    (``on_missing: error``, the default) would stop minutes into the run: refused at start, naming the condition."""
+    dataset = config["dataset"]
+    if dataset["source"] != "gtzan" or not (dataset.get("gtzan") or {}).get("partial"):
+        return
+    strict = [name for name, cond in config["partitions"]["conditions"].items()
+              if cond.get("method") == "published" and complete_condition(cond).get("on_missing") == "error"]
+    if strict:
+        raise ConfigError(f"partitions.conditions.{strict[0]}.on_missing: error, but dataset.gtzan.partial is true: the "
+                          "study's lists name excerpts a partial copy lacks, and the condition would stop at them; set "
+                          f"on_missing: drop in {', '.join(strict)} (the lists restricted to the excerpts present), or "
+                          "set those conditions to null")
+
+
+def check_sweep_source(config: Mapping[str, Any]) -> None:
+    """``sweep.enabled`` varies the synthetic dataset's confound strength: refused on another ``dataset.source``."""
+    if (config.get("sweep") or {}).get("enabled") and config["dataset"]["source"] != "synthetic":
+        raise ConfigError(f"sweep.enabled: the confound sweep varies the synthetic dataset's confound strength, and "
+                          f"dataset.source is {config['dataset']['source']!r}; set dataset.source: synthetic, or "
+                          "sweep.enabled: false")
+
+
 BAD_INPUT_CHECKS = (
     check_dataset_keys_are_used,
+    check_partial_copy_lists,
+    check_sweep_source,
     check_input_paths,
     check_table_names,
     check_names_differ_beyond_case,

@@ -365,8 +365,6 @@ else:
 def _sweep_points():
     from mgrfaults.evaluation.sweep import sweep_points
 
-    if DATASET.source != "synthetic":
-        raise ValueError("sweep: the confound sweep needs dataset.source: synthetic")
     sweep = config["sweep"]
     return sweep_points(sweep["strengths"], sweep["seeds"], sweep["no_fault_control"])
 

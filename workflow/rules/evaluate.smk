@@ -251,6 +251,8 @@ rule summary:
         commit=SUMMARY_COMMIT,
         digest=SUMMARY_CONFIG_DIGEST,
         snakefile=SNAKEFILE_ARGUMENT,
+        # part of GTZAN (dataset.gtzan.partial): the page says so beside the study's published numbers
+        partial_gtzan=DATASET.source == "gtzan" and bool(DATASET.gtzan["partial"]),
     log:
         f"{RESULTS}/logs/evaluate/summary.log",
     conda:

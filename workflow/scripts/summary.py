@@ -6,7 +6,7 @@ from pathlib import Path
 import pandas as pd
 
 from mgrfaults.evaluation.summary import read_published, summary_markdown, unmatched_published
-from mgrfaults.faults.profile import confound_findings
+from mgrfaults.faults.profile import confound_findings, partial_gtzan_finding
 from mgrfaults.io import write_text_atomic
 from mgrfaults.logs import setup_script_logging, snakemake_program
 
@@ -15,6 +15,7 @@ log = setup_script_logging(snakemake.log)
 tables = {c: pd.read_csv(path) for c, path in zip(snakemake.params.conditions, snakemake.input.tables)}
 difference = pd.read_csv(snakemake.input.difference[0]) if snakemake.input.difference else None
 published = read_published(snakemake.input.published)
+profile = pd.read_csv(snakemake.input.profile, keep_default_na=False, na_values=[""])
 if unmatched_published(published, snakemake.params.systems, snakemake.params.conditions):
     log.warning(unmatched_published(published, snakemake.params.systems, snakemake.params.conditions))
 text = summary_markdown(
@@ -29,10 +30,8 @@ text = summary_markdown(
     f"{shlex.quote(snakemake.input.configuration)}",
     confidence=snakemake.params.confidence,
     attribution=pd.read_csv(snakemake.input.attribution),
-    dataset_findings=confound_findings(
-        pd.read_csv(snakemake.input.profile, keep_default_na=False, na_values=[""]),
-        list(pd.read_csv(snakemake.input.bad_audio, dtype=str, keep_default_na=False)["path"]),
-    ),
+    dataset_findings=(partial_gtzan_finding(profile) if snakemake.params.partial_gtzan else [])
+    + confound_findings(profile, list(pd.read_csv(snakemake.input.bad_audio, dtype=str, keep_default_na=False)["path"])),
 )
 write_text_atomic(snakemake.output[0], text)
 log.info("wrote %s (%d lines)", Path(snakemake.output[0]), text.count("\n") + 1)

@@ -178,6 +178,19 @@ def check_mp3_length(path: Path, declared: int, requested: int, decoded: int, sa
                                f"the file decodes to {decoded / sample_rate:.2f} s")
 
 
+def _read_unseekable(f: sf.SoundFile, frames: int, block: int = 65536) -> np.ndarray:
+    """Read ``frames`` frames (-1: all) of a file libsndfile cannot seek in (GSM 6.10, G.721/G.723 ADPCM), which it
+    reads only by counts of frames: block by block until a short block ends the file."""
+    out, left = [], frames
+    while left != 0:
+        got = f.read(frames=block if left < 0 else min(block, left), dtype="float32", always_2d=True)
+        out.append(got)
+        left = left - len(got) if left > 0 else left
+        if len(got) < block and (left < 0 or len(got) == 0):
+            break
+    return np.concatenate(out) if out else np.zeros((0, f.channels), np.float32)
+
+
 def _decode_audioread(path: Path, max_duration: float | None) -> tuple[np.ndarray, int]:
     import audioread
 
@@ -223,18 +236,19 @@ def check_stream(path, sample_rate: int, channels: int) -> None:
 
 
 ISOLATED_SHARE = 1e-3
-"""Share of a float file's samples beyond [-1, 1] up to which they are isolated (a glitch), not a hot master."""
-ISOLATED_RATIO = 4.0
-"""How far (12 dB) isolated samples must reach above the level 99.9 % of the samples stay within to be corrupt."""
+"""Share of a float excerpt's samples beyond [-1, 1] up to which they are isolated overs (a decoder's overshoot of a
+click, a recorder's transient, a corrupt sample), clipped to [-1, 1], not a hot master, rescaled."""
 
 
 def limit_peak(path, y: np.ndarray) -> np.ndarray:
-    """Samples of float audio must lie in [-1, 1]: finite samples beyond it are rescaled to peak 1 with a warning.
+    """Samples of float audio must lie in [-1, 1]: finite samples beyond it are brought back, with a warning.
 
     Float WAV/AU may hold any value; unscaled (+-300) or garbage (+-4e29) samples would overflow the
-    features (float16 frames become inf). Rescaling keeps the waveform's shape; the warning names the file.
-    A few samples far above the rest (:data:`ISOLATED_SHARE`, :data:`ISOLATED_RATIO`) are corrupt: rescaled to
-    them, the music would be near silence, so the file is refused.
+    features (float16 frames become inf). Where many samples lie beyond [-1, 1] (a hot float master, unscaled
+    samples) the excerpt is rescaled to peak 1, which keeps the waveform's shape. Where few do
+    (:data:`ISOLATED_SHARE`: a lossy decoder's overshoot of a full-scale click, a float recorder's transient, a
+    corrupt sample at 1e6), they are clipped to [-1, 1], as an integer format would hold them: rescaling to them would
+    lower the music by their height (to near silence for a corrupt sample). The warning names the file.
 
     Parameters
     ----------
@@ -247,15 +261,12 @@ def limit_peak(path, y: np.ndarray) -> np.ndarray:
     peak = float(np.max(np.abs(y), initial=0.0))
     if peak <= 1.0:
         return y
-    level = np.abs(y)
-    beyond = int(np.count_nonzero(level > 1.0))
-    body = float(np.quantile(level, 1.0 - ISOLATED_SHARE))
-    if beyond <= ISOLATED_SHARE * y.size and peak > ISOLATED_RATIO * body:
-        # rescaling to the glitch's peak would leave the music far down, near silence, with only a warning
-        raise AudioError(path, f"{beyond} sample(s) reach {peak:.3g}, far outside [-1, 1], while "
-                               f"{100 * (1 - ISOLATED_SHARE):g} % of them stay within {body:.3g}: corrupt samples "
-                               "(rescaled to peak 1, the music would be "
-                               f"{20 * np.log10(peak / max(body, 1e-30)):.0f} dB down); repair or export the file again")
+    beyond = int(np.count_nonzero(np.abs(y) > 1.0))
+    if beyond <= ISOLATED_SHARE * y.size:
+        log.warning("%s: %d sample(s) reach %.3g, outside [-1, 1]: clipped to [-1, 1] (%.2g %% of the samples; "
+                    "rescaling would lower the music by %.1f dB)", path, beyond, peak, 100 * beyond / y.size,
+                    20 * np.log10(peak))
+        return np.clip(y, -1.0, 1.0)
     log.warning("%s: samples reach %.3g, outside [-1, 1]: rescaled to peak 1", path, peak)
     return (y.astype(np.float64) / peak).astype(np.float32)
 
@@ -384,14 +395,16 @@ def decode(path, max_duration: float | None = None) -> tuple[np.ndarray, int]:
     """
     path = Path(path)
     _check_file(path)
+    encoding = None
     try:
         with sf.SoundFile(str(path)) as f:
             if f.format == "RAW":
                 raise AudioError(path, "no recognisable audio header (corrupt file?)")
             sr = int(f.samplerate)
+            encoding = f"{f.format} {f.subtype}"
             check_stream(path, sr, int(f.channels))
             frames = -1 if max_duration is None else int(round(max_duration * sr))
-            y = f.read(frames=frames, dtype="float32", always_2d=True)
+            y = f.read(frames=frames, dtype="float32", always_2d=True) if f.seekable() else _read_unseekable(f, frames)
             pcm16 = f.subtype == "PCM_16"
             # integer samples decode into [-1, 1) and are finite: the float checks below are for float files
             integer = f.subtype.startswith(("PCM_", "ULAW", "ALAW")) or f.subtype in ("DPCM_8", "DPCM_16")
@@ -402,7 +415,10 @@ def decode(path, max_duration: float | None = None) -> tuple[np.ndarray, int]:
         raise
     except sf.LibsndfileError as e:
         if path.suffix.lower() != ".mp3":
-            raise AudioError(path, f"cannot decode: {e.error_string}") from e
+            # libsndfile's words name no cause ("Internal psf_fseek() failed." for a DWVW AIFF): name the encoding
+            how = f" (its encoding, {encoding}, is one libsndfile opens but cannot read: convert it to 16-bit PCM)" \
+                if encoding else ""
+            raise AudioError(path, f"cannot decode: {e.error_string}{how}") from e
         y, sr = _decode_audioread(path, max_duration)
         check_stream(path, sr, y.shape[1])
         pcm16 = integer = False
@@ -481,7 +497,7 @@ def content_problem(y: np.ndarray, pcm16: np.ndarray | None = None) -> str | Non
         return (f"digital silence (samples exactly 0) in {100 * zeros:.0f} % of its length: no music to analyse in "
                 f"most of it (at least {100 * MOSTLY_SILENT:.0f} %); cut the silence away or leave the file out")
     if pcm16 is not None and pcm16.size > 1:
-        block = NOISE_BLOCK
+        block = SWAP_BLOCK
         starts = _block_starts(pcm16.size)
         if pcm16.dtype != np.int16:
             # only the blocks measured: converting the whole excerpt costs more than the measure
@@ -498,27 +514,15 @@ def content_problem(y: np.ndarray, pcm16: np.ndarray | None = None) -> str | Non
             return (f"byte-swapped 16-bit samples: as stored they are {looks} (roughness {stored:.2f}; music is "
                     f"below 1), with the two bytes of each sample exchanged a signal ({exchanged:.2f}): the byte "
                     "order is not the one the header declares; convert the file again from its source")
-    blocks = [y[i:i + NOISE_BLOCK] for i in _block_starts(y.size)]
-    measured = [roughness(b) for b in blocks if np.any(b)]  # silent blocks tell nothing
-    level = float(np.sqrt(np.mean(np.square(np.concatenate(blocks), dtype=np.float64))))
-    if measured and min(measured) >= WHITE_ROUGHNESS and level >= NOISE_LEVEL:
-        return (f"white noise near full scale from its first block to its last (roughness {min(measured):.2f} at "
-                f"least, music is below 1; RMS {20 * np.log10(level):.1f} dBFS): random bytes under an audio header, or "
-                "a header declaring another encoding than its samples' (8-bit, mu-law, compressed); convert the file "
-                "again from its source")
     return None
 
 
-NOISE_LEVEL = 0.3
-"""RMS (-10.5 dBFS) from which white noise is bytes misread rather than a recording of noise: random bytes read as
-16-bit samples are uniform over full scale (RMS 0.58, -4.8 dBFS); music's RMS stays below about -8 dBFS, and a
-noise recording (a test signal, a noise piece) is accepted below this level."""
-NOISE_BLOCK = 4096
+SWAP_BLOCK = 4096
 """Samples in each of the 8 blocks spread over an excerpt on which :func:`content_problem` measures roughness: as
 well as every sample, at 1/20 of the cost for 30 s."""
 
 
-def _block_starts(n_samples: int, count: int = 8, block: int = NOISE_BLOCK) -> np.ndarray:
+def _block_starts(n_samples: int, count: int = 8, block: int = SWAP_BLOCK) -> np.ndarray:
     """First samples of ``count`` blocks of ``block`` samples spread evenly over ``n_samples``."""
     return np.unique(np.linspace(0, max(n_samples - block, 0), count).astype(int))
 

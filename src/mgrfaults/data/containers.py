@@ -47,12 +47,15 @@ def ogg_problem(data: bytes) -> str | None:
     str or None
         Bytes between pages that are no page (zeroed or overwritten), a page whose checksum fails (the decoder skips
         it), a last page cut off, a stream without its end-of-stream page (the file cut short), or streams one after
-        another (files joined: the decoder reads the first only).
+        another (files joined: the decoder reads the first only). Bytes after the end-of-stream page that hold no page
+        (a tag appended) are no problem.
     """
     pos, pages, streams, ended = 0, 0, 0, False
     while pos < len(data):
         if data[pos:pos + 4] != OGG_CAPTURE:
             resume = data.find(OGG_CAPTURE, pos + 1)
+            if resume < 0 and ended:
+                break  # bytes after the stream's last page (an ID3v1 or APE tag appended): the decoder stops before
             gap = (resume if resume >= 0 else len(data)) - pos
             return (f"damaged: {gap} bytes at byte {pos} are no Ogg page (zeroed or overwritten): the decoder skips "
                     "them, and the audio on both sides is spliced together without an error")

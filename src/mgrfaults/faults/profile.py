@@ -210,6 +210,16 @@ def confound_findings(profile: pd.DataFrame, bad_audio=()) -> list[str]:
     return findings
 
 
+def partial_gtzan_finding(profile: pd.DataFrame, n_gtzan: int = 1000) -> list[str]:
+    """The sentence ``summary.md`` opens its dataset section with on part of a GTZAN copy (``dataset.gtzan.partial``):
+    how many of GTZAN's excerpts the run had, and that the study's published numbers are then no comparison."""
+    whole = profile[profile["genre"] == "all"].iloc[0]
+    return [f"Part of GTZAN (dataset.gtzan.partial): {whole['excerpts']} of its {n_gtzan} excerpts. The study's lists "
+            "are restricted to them (absent_listed in partitions/<condition>/fold_0_summary.csv; the missing ids per "
+            "genre: logs/data/scan_audio.log), so the study's published numbers, measured on the whole, are no "
+            "comparison for these."]
+
+
 def storage_findings(profile: pd.DataFrame, storage_apart: dict | None = None,
                      max_duration: float | None = None) -> list[str]:
     """The part of :func:`profile_findings` on how the files are stored: formats and rates, files cut."""
