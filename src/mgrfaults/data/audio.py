@@ -497,8 +497,9 @@ def content_problem(y: np.ndarray, pcm16: np.ndarray | None = None) -> str | Non
         return (f"digital silence (samples exactly 0) in {100 * zeros:.0f} % of its length: no music to analyse in "
                 f"most of it (at least {100 * MOSTLY_SILENT:.0f} %); cut the silence away or leave the file out")
     if pcm16 is not None and pcm16.size > 1:
-        block = SWAP_BLOCK
-        starts = _block_starts(pcm16.size)
+        # 8 blocks of 4096 spread over the excerpt measure it as well as every sample, at 1/20 of the cost for 30 s
+        block = 4096
+        starts = np.unique(np.linspace(0, max(pcm16.size - block, 0), 8).astype(int))
         if pcm16.dtype != np.int16:
             # only the blocks measured: converting the whole excerpt costs more than the measure
             pcm16 = np.concatenate([np.rint(np.asarray(pcm16[i:i + block], np.float64) * 32768.0) for i in starts])
@@ -515,16 +516,6 @@ def content_problem(y: np.ndarray, pcm16: np.ndarray | None = None) -> str | Non
                     f"below 1), with the two bytes of each sample exchanged a signal ({exchanged:.2f}): the byte "
                     "order is not the one the header declares; convert the file again from its source")
     return None
-
-
-SWAP_BLOCK = 4096
-"""Samples in each of the 8 blocks spread over an excerpt on which :func:`content_problem` measures roughness: as
-well as every sample, at 1/20 of the cost for 30 s."""
-
-
-def _block_starts(n_samples: int, count: int = 8, block: int = SWAP_BLOCK) -> np.ndarray:
-    """First samples of ``count`` blocks of ``block`` samples spread evenly over ``n_samples``."""
-    return np.unique(np.linspace(0, max(n_samples - block, 0), count).astype(int))
 
 
 def load_audio(path, sample_rate: int = _DATASET["sample_rate"], max_duration: float | None = _DATASET["max_duration"]) -> np.ndarray:
