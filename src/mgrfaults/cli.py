@@ -37,10 +37,9 @@ def check_config_files(files) -> dict:
     ConfigError, InputError
         Naming the file or the key, and the problem.
     """
+    from mgrfaults.data.annotations import gtzan_source_problem
     from mgrfaults.systems.custom import custom_system_specs
     from mgrfaults.systems.names import resolve_systems
-
-    from mgrfaults.data.annotations import gtzan_source_problem
     from mgrfaults.workdir import results_owner_problem
 
     config = load_config(*files)
