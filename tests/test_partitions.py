@@ -281,6 +281,19 @@ def test_published_split(meta):
         published_split(meta, {"train": ids, "valid": ids[:1], "test": []})
 
 
+def test_published_lists_cut_down_to_a_partial_copy_name_the_way_out(meta):
+    ids = list(meta["track_id"])
+    lists = {"train": ids[::3], "valid": ids[1::3], "test": ids[2::3]}
+    genre = meta["genre"].iloc[0]
+    partial = meta[~(meta["track_id"].isin(lists["test"]) & (meta["genre"] == genre))]  # the genre's test excerpts gone
+    with pytest.warns(PartitionWarning, match="on_missing: drop"):
+        part = published_split(partial, lists, source="partitions.conditions.published_filtered", on_missing="drop")
+    with pytest.raises(InputError, match=rf"genre\(s\) with no excerpt in a part: {genre} in test .*the lists name none "
+                                         r"of its excerpts present in that part: a partial copy lacks them .* or set "
+                                         r"this condition to null"):
+        check_partition(part, partial, source="partitions.conditions.published_filtered")
+
+
 def test_summary_table(meta):
     part = artist_filtered_split(meta, TARGET, REMOVE, seed=0)
     table = summary_table(part, meta).set_index("genre")

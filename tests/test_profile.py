@@ -127,6 +127,9 @@ def test_a_partial_gtzan_copy_is_named_where_the_summary_describes_the_dataset()
     from mgrfaults.faults.profile import partial_gtzan_finding
 
     profile = pd.DataFrame({"genre": ["blues", "reggae", "all"], "excerpts": [4, 4, 8]})
-    (sentence,) = partial_gtzan_finding(profile)
-    assert sentence.startswith("Part of GTZAN (dataset.gtzan.partial): 8 of its 1000 excerpts.")
+    sentence = partial_gtzan_finding(profile, ["published_filtered"])
+    assert sentence.startswith("Part of GTZAN (dataset.gtzan.partial): 8 of its 1000 excerpts")
+    assert "The study's lists (published_filtered) are cut down to them" in sentence
     assert "published numbers, measured on the whole, are no comparison" in sentence
+    # no published condition run: nothing said of lists
+    assert "lists" not in partial_gtzan_finding(profile, [])

@@ -43,6 +43,9 @@ def test_summary_lays_out_systems_by_condition_with_difference_and_provenance():
     # without a difference table and published values
     text = summary_markdown(tables, ["BFF_SVM"], None, None, None, "c", "d", "cmd")
     assert "| BFF_SVM | 90.0 [80.0, 95.0] | 60.0 [50.0, 70.0] |" in text and "not filled in" in text
+    # a caveat (part of GTZAN) comes before every table
+    text = summary_markdown(tables, ["BFF_SVM"], None, None, None, "c", "d", "cmd", caveats=["Part of GTZAN."])
+    assert "**Note.** Part of GTZAN." in text.split("## Accuracy")[0]
 
 
 def test_config_digest_is_order_free_and_sensitive():

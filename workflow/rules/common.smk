@@ -35,6 +35,9 @@ FRAME_PARAMS = RESOLVED.features.frames  # the whole parameter sets: they land i
 TEXTURE_PARAMS = RESOLVED.features.texture
 CONDITION_SPECS = RESOLVED.conditions  # name -> ConditionSpec (method options filled)
 CONDITIONS = RESOLVED.folds  # name -> number of folds
+# the conditions of published lists (GTZAN's), and whether the run has part of a GTZAN copy: the pages say so
+PUBLISHED_CONDITIONS = [name for name, spec in CONDITION_SPECS.items() if spec.options["method"] == "published"]
+PARTIAL_GTZAN = DATASET.source == "gtzan" and bool(DATASET.gtzan["partial"])
 SYSTEMS = list(RESOLVED.systems)
 BUILTIN_SYSTEMS = list(SYSTEMS)  # the names of the study's grammar
 # your own systems (systems.custom, mgrfaults.systems.custom): run beside the built-in ones, in every table

@@ -251,8 +251,9 @@ rule summary:
         commit=SUMMARY_COMMIT,
         digest=SUMMARY_CONFIG_DIGEST,
         snakefile=SNAKEFILE_ARGUMENT,
-        # part of GTZAN (dataset.gtzan.partial): the page says so beside the study's published numbers
-        partial_gtzan=DATASET.source == "gtzan" and bool(DATASET.gtzan["partial"]),
+        # part of GTZAN (dataset.gtzan.partial): the page says so first, and that the study's lists were cut down
+        partial_gtzan=PARTIAL_GTZAN,
+        published=PUBLISHED_CONDITIONS,
     log:
         f"{RESULTS}/logs/evaluate/summary.log",
     conda:

@@ -36,8 +36,12 @@ rule report_answer:
         attribution=f"{RESULTS}/tables/attribution.csv",
         difference=[f"{RESULTS}/tables/difference.csv"] if HAS_DIFFERENCE else [],
         figure=f"{RESULTS}/figures/accuracy_by_condition.png",
+        profile=f"{RESULTS}/faults/profile.csv",
     output:
         f"{RESULTS}/report/answer.html",
+    params:
+        partial_gtzan=PARTIAL_GTZAN,
+        published=PUBLISHED_CONDITIONS,
     log:
         f"{RESULTS}/logs/report/answer.log",
     conda:

@@ -30,8 +30,10 @@ text = summary_markdown(
     f"{shlex.quote(snakemake.input.configuration)}",
     confidence=snakemake.params.confidence,
     attribution=pd.read_csv(snakemake.input.attribution),
-    dataset_findings=(partial_gtzan_finding(profile) if snakemake.params.partial_gtzan else [])
-    + confound_findings(profile, list(pd.read_csv(snakemake.input.bad_audio, dtype=str, keep_default_na=False)["path"])),
+    dataset_findings=confound_findings(
+        profile, list(pd.read_csv(snakemake.input.bad_audio, dtype=str, keep_default_na=False)["path"])
+    ),
+    caveats=[partial_gtzan_finding(profile, snakemake.params.published)] if snakemake.params.partial_gtzan else [],
 )
 write_text_atomic(snakemake.output[0], text)
 log.info("wrote %s (%d lines)", Path(snakemake.output[0]), text.count("\n") + 1)

@@ -229,6 +229,7 @@ def summary_markdown(
     confidence: float = _EVALUATE["confidence"],
     attribution: pd.DataFrame | None = None,
     dataset_findings: Sequence[str] = (),
+    caveats: Sequence[str] = (),
 ) -> str:
     """The summary page.
 
@@ -256,6 +257,8 @@ def summary_markdown(
         over folds, follows the tables (:func:`attribution_markdown`).
     dataset_findings : sequence of str
         :func:`mgrfaults.faults.profile.confound_findings` of the dataset, the page's last section.
+    caveats : sequence of str
+        What a reader must know before the tables (a partial dataset), each a paragraph under the provenance.
 
     Returns
     -------
@@ -274,6 +277,7 @@ def summary_markdown(
         f"(`mgrfaults.evaluation.summary.config_digest`); `{command}` makes it again (`configuration.yaml` beside "
         "this page: the run's configuration, every default filled in).",
         "",
+        *[line for caveat in caveats for line in (f"**Note.** {caveat}", "")],
         f"Each cell: mean over folds, percent, [{100 * confidence:.0f}% interval] (`tables/accuracy_<condition>.csv`: "
         "Clopper-Pearson for one fold, else a bootstrap of adjusted recalls; the normalised accuracy always the latter).",
     ]

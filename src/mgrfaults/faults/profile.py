@@ -210,14 +210,19 @@ def confound_findings(profile: pd.DataFrame, bad_audio=()) -> list[str]:
     return findings
 
 
-def partial_gtzan_finding(profile: pd.DataFrame, n_gtzan: int = 1000) -> list[str]:
-    """The sentence ``summary.md`` opens its dataset section with on part of a GTZAN copy (``dataset.gtzan.partial``):
-    how many of GTZAN's excerpts the run had, and that the study's published numbers are then no comparison."""
+def partial_gtzan_finding(profile: pd.DataFrame, published_conditions=(), n_gtzan: int = 1000) -> str:
+    """What ``summary.md`` and the report's first page say first of a run on part of a GTZAN copy
+    (``dataset.gtzan.partial``): how many of GTZAN's excerpts it had, and, where the study's lists were run
+    (``published_conditions``), that they were cut down to them, so the study's published numbers are no comparison.
+    """
     whole = profile[profile["genre"] == "all"].iloc[0]
-    return [f"Part of GTZAN (dataset.gtzan.partial): {whole['excerpts']} of its {n_gtzan} excerpts. The study's lists "
-            "are restricted to them (absent_listed in partitions/<condition>/fold_0_summary.csv; the missing ids per "
-            "genre: logs/data/scan_audio.log), so the study's published numbers, measured on the whole, are no "
-            "comparison for these."]
+    text = (f"Part of GTZAN (dataset.gtzan.partial): {whole['excerpts']} of its {n_gtzan} excerpts (the missing ids per "
+            "genre: logs/data/scan_audio.log).")
+    if published_conditions:
+        text += (f" The study's lists ({', '.join(published_conditions)}) are cut down to them (absent_listed in "
+                 "partitions/<condition>/fold_0_summary.csv), so the study's published numbers, measured on the whole, "
+                 "are no comparison for these.")
+    return text
 
 
 def storage_findings(profile: pd.DataFrame, storage_apart: dict | None = None,

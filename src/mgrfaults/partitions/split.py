@@ -657,10 +657,16 @@ def check_partition(
             causes.append(f"{g}: {kept} of its {total} excerpts in the partition"
                           + (f" ({total - kept} removed as faults or left out)" if kept < total else "")
                           + (f", by {artists} artist(s)" if artist_filtered else ""))
-        need = "3 excerpts and, for an artist-filtered split, 3 artists" if artist_filtered else "3 excerpts"
+        if "absent_listed" in partition.attrs:
+            # published lists: their parts are given, so what is missing is excerpts the lists name, not a split
+            need = ("the lists name none of its excerpts present in that part: a partial copy lacks them (with "
+                    "on_missing: drop); run on more of the dataset, or set this condition to null")
+        else:
+            need = ("each genre needs at least 3 excerpts and, for an artist-filtered split, 3 artists" if artist_filtered
+                    else "each genre needs at least 3 excerpts")
         raise InputError(f"{source}: genre(s) with no excerpt in a part: "
                          + ", ".join(f"{g} in {p}" for g, p in empty)
-                         + f" ({'; '.join(causes)}; each genre needs at least {need})")
+                         + f" ({'; '.join(causes)}; {need})")
     if artist_filtered:
         n_parts = joined.groupby("artist")["part"].nunique()
         crossing = sorted(n_parts[n_parts > 1].index)
