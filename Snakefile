@@ -42,8 +42,14 @@ if not SWEEP_POINT:
     # its values where the schema is free (a custom system's params) as YAML reads them; not again in a sweep
     # point, whose own results folder and seed a `--config results=...` or `seed=...` would overwrite
     config.update(typed_overrides(config, workflow.config_settings.config, config_schema))
-# a condition set to null is dropped: how a --configfile runs without one of the default's conditions
+# a condition set to null is dropped: how a --configfile runs without one of the default's conditions (said, since a
+# condition whose options were deleted, `published_filtered:` left empty, is null too)
+_conditions_given = list((config.get("partitions") or {}).get("conditions") or {})
 drop_null_conditions(config)
+_conditions_dropped = [c for c in _conditions_given if c not in config["partitions"]["conditions"]]
+if _conditions_dropped and not SWEEP_POINT:
+    print(f"partitions.conditions: {', '.join(_conditions_dropped)} set to null (or left empty): not run",
+          file=sys.stderr)
 # a value the schema rejects, in one line naming its key (snakemake's validate prints the section's whole schema)
 check_schema(config, config_schema)
 # fills every default: the schema is the only place they are written (nested sections: `default: {}`)

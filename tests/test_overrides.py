@@ -79,6 +79,7 @@ def test_a_condition_set_to_null_is_dropped(tmp_path, repo_root):
     plan = run_snakemake(tmp_path, overlay, extra_args=["-n"]).stdout
     assert "results/partitions/mine/fold_0.csv" in plan and "results/partitions/fault_filtered/fold_0.csv" in plan
     assert "results/partitions/standard/" not in plan
+    assert "partitions.conditions: standard set to null (or left empty): not run" in plan  # said: maybe not meant
     # the same from the command line, where a nested null arrives as the text 'null'
     plan = run_snakemake(tmp_path / "cli", extra_args=[
         "-n", "--config", "partitions={conditions: {standard: null, mine: {method: stratified}}}",
