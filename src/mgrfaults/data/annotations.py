@@ -137,6 +137,14 @@ def _loose_id(track_id: str) -> str:
     return unicodedata.normalize("NFC", str(track_id)).strip()
 
 
+def ids_by_loose_form(track_ids) -> dict[str, set[str]]:
+    """The dataset's ids grouped by their :func:`_loose_id` form: a form held by one id names it; by several, none."""
+    groups: dict[str, set[str]] = {}
+    for track_id in track_ids:
+        groups.setdefault(_loose_id(track_id), set()).add(track_id)
+    return groups
+
+
 def _match_known(candidates, known: set, loose: dict) -> str | None:
     """The dataset id the first of ``candidates`` names: one written as an id of ``known``, else one whose
     :func:`_loose_id` is one id's alone (``loose``: loose form -> ids); None when no candidate names one."""
@@ -186,9 +194,7 @@ def track_ids_from_paths(*columns, known_ids=None, extensions=()) -> list[list[s
     # a GTZAN name (blues.00012) is its own id in any folder: twice is one track twice
     prefixed = any(len(folders) > 1 and not GTZAN_NAME.match(stem) for stem, folders in folders_of.items())
     known = set(known_ids) if known_ids is not None else set()
-    loose: dict[str, set[str]] = {}
-    for known_id in known:
-        loose.setdefault(_loose_id(known_id), set()).add(known_id)
+    loose = ids_by_loose_form(known)
 
     def track_id(value: str, stem: str, folder: str) -> str:
         found = _match_known(_candidate_ids(value, extensions), known, loose) if value and known else None

@@ -475,13 +475,11 @@ def _prefixed_hint(listing: pd.DataFrame) -> str:
 def _look_alike_hint(unknown, track_ids) -> str:
     """A hint for unknown ids that read as two or more of the dataset's ids (``éé`` half composed: the files ``éé``
     composed and ``éé`` decomposed), which an annotation is matched to only where it names one of them alone."""
-    from mgrfaults.data.annotations import _loose_id
+    from mgrfaults.data.annotations import _loose_id, ids_by_loose_form
 
-    by_form: dict[str, list[str]] = {}
-    for track_id in track_ids:
-        by_form.setdefault(_loose_id(track_id), []).append(track_id)
+    by_form = ids_by_loose_form(track_ids)
     for track_id in unknown:
-        alike = sorted(by_form.get(_loose_id(track_id), []))
+        alike = sorted(by_form.get(_loose_id(track_id), ()))
         if len(alike) > 1:
             return (f"; {ascii(track_id)} could be any of {len(alike)} dataset ids that differ from it only in Unicode "
                     f"form (composed or decomposed accents) or spaces around it: {ascii(alike[:5])}; write it as its "
