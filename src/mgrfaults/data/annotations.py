@@ -313,10 +313,12 @@ def read_annotations(path, require_artist: bool = False, known_ids=None, extensi
     """
     text = read_text_checked(path, "annotations table")
     table = read_csv_text(text, path, "annotations table", skipinitialspace=True)
-    table.index = _row_lines(text, len(table))
+    header, lines = csv_layout(text)  # the file's own reading: its header as written, each row's line
+    # where the two readings disagree (a quoted value of spaces alone), rows are numbered as if no line were blank
+    table.index = lines if len(lines) == len(table) else range(2, len(table) + 2)
     # a spreadsheet's trailing separators (track_id,artist,,): columns with no name and no value
     blank = [c for c in table.columns if str(c).startswith("Unnamed: ") and (table[c].str.strip() == "").all()]
-    written = dict(zip(table.columns, _header_as_written(text, table.columns)))
+    written = dict(zip(table.columns, _header_as_written(header, table.columns)))
     table = table.drop(columns=blank)
     written = [written[c] for c in table.columns]
     names = [c.strip().lower() for c in written]
@@ -366,20 +368,12 @@ def read_annotations(path, require_artist: bool = False, known_ids=None, extensi
     return table
 
 
-def _header_as_written(text: str, columns) -> list[str]:
-    """The names of ``columns`` (pandas' reading of ``text``) as the header writes them: pandas renames a name given
-    twice (``artist``, ``artist.1``); a cell with no name keeps pandas' ``Unnamed: <n>``."""
-    header = csv_layout(text)[0]
+def _header_as_written(header: list[str], columns) -> list[str]:
+    """The names of ``columns`` (pandas' reading) as ``header`` (:func:`csv_layout`'s) writes them: pandas renames a
+    name given twice (``artist``, ``artist.1``); a cell with no name keeps pandas' ``Unnamed: <n>``."""
     if len(header) != len(columns):
         return [str(c) for c in columns]
     return [cell.strip() or str(c) for cell, c in zip(header, columns)]
-
-
-def _row_lines(text: str, n_rows: int) -> list[int]:
-    """The file line of each of the ``n_rows`` data rows pandas read from ``text`` (:func:`csv_layout`); where the
-    two readings disagree (a quoted value of spaces alone), the rows are numbered as if no line were blank."""
-    lines = csv_layout(text)[1]
-    return lines if len(lines) == n_rows else list(range(2, n_rows + 2))
 
 
 def partition_list_paths(lists_dir, list_set: str) -> dict[str, Path]:
