@@ -6,18 +6,13 @@ from pathlib import Path
 
 import yaml
 
-from snakemake.utils import min_version, validate
+from snakemake.utils import min_version
 
 min_version("9.0")
 
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))  # the library, also without `pip install -e`
-from mgrfaults.config import (
-    check_config_file,
-    check_configfile_arguments,
-    check_schema,
-    complete_dnn_variants,
-    drop_null_conditions,
-)
+from mgrfaults.config import check_config_file, check_configfile_arguments, drop_null_conditions
+from mgrfaults.config import validate as validate_config
 from mgrfaults.evaluation.summary import stale_report_problem
 from mgrfaults.logs import finished_message, report_path
 from mgrfaults.overrides import typed_overrides
@@ -50,13 +45,10 @@ _conditions_dropped = [c for c in _conditions_given if c not in config["partitio
 if _conditions_dropped and not SWEEP_POINT:
     print(f"partitions.conditions: {', '.join(_conditions_dropped)} set to null (or left empty): not run",
           file=sys.stderr)
-# a value the schema rejects, in one line naming its key (snakemake's validate prints the section's whole schema)
-check_schema(config, config_schema)
-# fills every default: the schema is the only place they are written (nested sections: `default: {}`)
-validate(config, CONFIG_SCHEMA, set_default=True)
-# a DNN variant given in part (`variants: {RS: {max_epochs: 3}}`) replaced the schema's whole `variants` default:
-# completed here, so that every stage and configuration.yaml see each variant's every value
-config["systems"]["dnn"] = complete_dnn_variants(config["systems"]["dnn"])
+# a value the schema rejects refused in one line naming its key (snakemake's validate prints the section's whole
+# schema); every default filled (the schema is the only place they are written: nested sections `default: {}`); a
+# DNN variant given in part completed: mgrfaults.config.validate, as load_config does outside Snakemake
+validate_config(config)
 
 
 report: "workflow/report/workflow.rst"
