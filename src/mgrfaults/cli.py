@@ -19,7 +19,7 @@ from mgrfaults.config import REPO, ConfigError, load_config, resolve
 from mgrfaults.errors import InputError
 
 
-def check_config_files(files) -> dict:
+def check_config_files(files) -> tuple[dict, object]:
     """The configuration a run with ``--configfile FILES`` gets, checked as the workflow checks it at start.
 
     Parameters
@@ -29,8 +29,10 @@ def check_config_files(files) -> dict:
 
     Returns
     -------
-    dict
+    config : dict
         The validated configuration, every default filled.
+    resolved : mgrfaults.config.ResolvedConfig
+        It resolved (:func:`mgrfaults.config.resolve`).
 
     Raises
     ------
@@ -45,8 +47,8 @@ def check_config_files(files) -> dict:
     config = load_config(*files)
     resolved = resolve(config)
     # what the workflow's stage files refuse when they are read, before any job
-    if resolved.dataset.source == "gtzan" and gtzan_source_problem(resolved.dataset.gtzan):
-        raise InputError(gtzan_source_problem(resolved.dataset.gtzan))
+    if resolved.dataset.source == "gtzan" and (problem := gtzan_source_problem(resolved.dataset.gtzan)):
+        raise InputError(problem)
     owner = results_owner_problem(resolved.results, Path.cwd())
     if owner:
         raise ConfigError(owner)
@@ -54,12 +56,12 @@ def check_config_files(files) -> dict:
     resolve_systems(systems)  # an unknown system name, or a layer the nets lack
     custom_system_specs(systems["custom"], list(resolved.systems), [Path.cwd(), REPO],
                         n_hidden_layers=systems["dnn"]["hidden_layers"])
-    return config
+    return config, resolved
 
 
-def run_outline(config: dict) -> str:
-    """A few lines saying what a run with ``config`` does: its results folder, dataset, conditions and systems."""
-    resolved = resolve(config)
+def run_outline(config: dict, resolved) -> str:
+    """A few lines saying what a run with ``config`` (``resolved``: :func:`check_config_files`' second value) does: its
+    results folder, dataset, conditions and systems."""
     dataset = resolved.dataset
     where = dataset.root or ""
     conditions = ", ".join(f"{c.name} ({c.options['method']}, {c.n_folds} fold{'s' * (c.n_folds > 1)})"
@@ -86,8 +88,8 @@ def main(argv=None) -> int:
                        help="print every value the run uses (the schema's defaults filled), as YAML")
     args = parser.parse_args(argv)
     try:
-        config = check_config_files(args.files)
-        outline = run_outline(config)
+        config, resolved = check_config_files(args.files)
+        outline = run_outline(config, resolved)
     except (ConfigError, InputError) as e:
         print(f"mgrfaults check-config: {e}", file=sys.stderr)
         return 2

@@ -232,9 +232,9 @@ def schema_error_message(error, schema_root: Mapping[str, Any] | None = None) ->
     if error.validator == "enum" and isinstance(error.instance, str):
         close = difflib.get_close_matches(error.instance, [str(v) for v in schema.get("enum", [])], n=1)
         problem += f" (did you mean {close[0]!r}?)" if close else ""
-    if error.validator == "type" and yaml11_text_number(error.instance):
+    if error.validator == "type" and (number := yaml11_text_number(error.instance)):
         problem += (f" (YAML 1.1, which reads config files, takes {error.instance} for text: it wants a dot and a signed "
-                    f"exponent, {yaml11_text_number(error.instance)})")
+                    f"exponent, {number})")
     description = " ".join(str(schema.get("description", "")).split())
     return f"config {key}: {problem}" + (f" ({description})" if description else "")
 
@@ -374,12 +374,8 @@ def check_config_file(path: str | Path) -> None:
     ConfigError
         Naming the file, the key and both lines.
     """
-    try:
-        yaml.load(Path(path).read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)
-    except ConfigError as e:
-        raise ConfigError(f"{path}: {e}") from None
-    except (yaml.YAMLError, UnicodeDecodeError, OSError):
-        pass  # Snakemake read the file already; its own reading is what such an error is about
+    # Snakemake has read the file already: of read_config_file's refusals only the key written twice is left to meet
+    read_config_file(path)
 
 
 def check_configfile_arguments(argv) -> None:

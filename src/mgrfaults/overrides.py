@@ -98,8 +98,8 @@ def coerce_to_schema(value: Any, schema: Mapping[str, Any], free_form_as_yaml: b
         return [coerce_to_schema(item, items, free_form_as_yaml) for item in value]
     if isinstance(value, str):
         return _coerce_scalar(value, schema, free_form_as_yaml)
-    if isinstance(value, float) and value.is_integer() and "integer" in _allowed_types(schema) \
-            and "number" not in _allowed_types(schema):
+    if isinstance(value, float) and value.is_integer() and {"integer"} <= (types := _allowed_types(schema)) \
+            and "number" not in types:
         # JSON Schema counts 1.0 as an integer, Python's range() does not: `n_shards: 1.0` would fail far from its key
         return int(value)
     return value

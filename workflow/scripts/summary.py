@@ -16,8 +16,8 @@ tables = {c: pd.read_csv(path) for c, path in zip(snakemake.params.conditions, s
 difference = pd.read_csv(snakemake.input.difference[0]) if snakemake.input.difference else None
 published = read_published(snakemake.input.published)
 profile = pd.read_csv(snakemake.input.profile, keep_default_na=False, na_values=[""])
-if unmatched_published(published, snakemake.params.systems, snakemake.params.conditions):
-    log.warning(unmatched_published(published, snakemake.params.systems, snakemake.params.conditions))
+if unmatched := unmatched_published(published, snakemake.params.systems, snakemake.params.conditions):
+    log.warning(unmatched)
 text = summary_markdown(
     tables,
     snakemake.params.systems,

@@ -319,8 +319,8 @@ def summary_markdown(
         lines.append("")
     if published is None or published.empty:
         lines += ["The study's published accuracies: not filled in (`resources/published_accuracies.csv`).", ""]
-    elif unmatched_published(published, systems, conditions):
-        lines += [unmatched_published(published, systems, conditions), ""]
+    elif unmatched := unmatched_published(published, systems, conditions):
+        lines += [unmatched, ""]
     if attribution is not None:
         lines += attribution_markdown(attribution, systems, conditions)
     if dataset_findings:

@@ -608,11 +608,11 @@ def custom_system_specs(custom: dict, builtin_names, search_dirs=(), n_hidden_la
         if spec.get("input") not in INPUTS:
             raise PluginError(f"{key}.input: one of {list(INPUTS)}, got {spec.get('input')!r}")
         for param, value in (spec.get("params") or {}).items():
-            if yaml11_text_number(value):
+            if number := yaml11_text_number(value):
                 # PyYAML (YAML 1.1) reads `lr: 1e-3` as text; a factory doing arithmetic with it fails far from here
                 log.warning("%s.params.%s: %r reaches the factory as text, as YAML 1.1 reads a number in exponent "
                             "form without a dot and a signed exponent; for the number write %s", key, param, value,
-                            yaml11_text_number(value))
+                            number)
         out[name] = {
             "factory": resolve_factory(spec.get("factory", ""), search_dirs, where=f"{key}.factory"),
             "input": spec["input"],
