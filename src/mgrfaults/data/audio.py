@@ -358,9 +358,12 @@ def container_problem(path: Path, size: int) -> str | None:
     from mgrfaults.data import containers
 
     with open(path, "rb") as f:
-        head = f.read(CONTAINER_HEAD)
-        if head[:4] == containers.OGG_CAPTURE:
-            return containers.ogg_problem(head + f.read())
+        magic = f.read(28)  # enough to tell the containers apart: an AU or a plain WAV needs no more read here
+        if magic[:4] == containers.OGG_CAPTURE:
+            return containers.ogg_problem(magic + f.read())
+        if magic[:4] not in (b"RF64", b"riff", b"FORM", b"fLaC"):
+            return None
+        head = magic + f.read(CONTAINER_HEAD - len(magic))
     if head[:4] == b"RF64" and head[8:12] == b"WAVE":
         return containers.rf64_problem(head, size)
     if head[:4] == b"riff" and head[24:28] == b"wave":
