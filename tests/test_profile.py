@@ -22,6 +22,19 @@ def test_gtzan_reggae_is_one_third_bob_marley(shared_gtzan):
     assert profile.loc["all", "sharing_artist"] <= 1000 - profile.loc["all", "unknown_artist"]
 
 
+def test_what_the_studys_lists_share_with_their_test_part(shared_gtzan, capsys):
+    """README's table (``python -m mgrfaults.faults.profile GTZANindex.txt --lists DIR``): under the stratified lists
+    most test excerpts have their artist in train; the fault-filtered lists test one duet beside its artist."""
+    from mgrfaults.faults.profile import main
+
+    main([str(shared_gtzan / "metadata" / "GTZANindex.txt"), "--lists", str(shared_gtzan / "partitions")])
+    table = capsys.readouterr().out.split("\n\n")[-1]
+    rows = {line.split("|")[1].strip(): [int(c) for c in line.split("|")[2:-1]]
+            for line in table.strip().splitlines()[2:]}
+    # test, artist_in_train, replica_in_train, neither, artists_in_two_parts
+    assert rows == {"filtered": [290, 1, 0, 289, 3], "stratified": [250, 175, 22, 53, 102]}
+
+
 def test_concentration_counts_known_artists_shared_across_genres():
     genres = pd.Series(["a", "a", "a", "a", "b", "b"])
     artists = pd.Series(["x", "x", "y", "unknown:a.3", "y", "z"])

@@ -34,16 +34,12 @@ index to tell replicas from the rest:
 
 Sturm's mislabelings are not in these sources: every kept excerpt has ``fault = none``.
 
-Artist spellings
-----------------
-Artists are grouped by their name everywhere downstream (artist-filtered partitions, the
-published lists' artist check, the attribution table), so one artist must have one spelling.
-Sturm's index spells two artists two ways (``Rage Against the Machine``, metal.00095, and
-``Rage Against The Machine``, metal.00096-99; ``Earth, Wind & Fire``, disco.00016, and
-``Earth Wind and Fire``, disco.00056 and 00059), and user annotations may too. The readers
-(:func:`read_gtzan_index`, :func:`read_annotations`) therefore merge spellings that differ only
-in case, whitespace, punctuation, accents or ``&`` for ``and`` into one (:func:`artist_spellings`),
-and log each merge.
+Artist names
+------------
+Artists are grouped by their names everywhere downstream (artist-filtered partitions, the published lists' artist
+check, the attribution table). The readers (:func:`read_gtzan_index`, :func:`read_annotations`) merge spellings of
+one artist into one and log each merge and each credit naming several artists (``Lauryn Hill and Bob Marley``):
+:mod:`mgrfaults.data.artists`.
 """
 
 from __future__ import annotations
@@ -60,6 +56,7 @@ from mgrfaults.errors import InputError
 from mgrfaults.io import csv_read_back
 from mgrfaults.data.metadata import COLUMNS, csv_layout, read_csv_text, read_text_checked, validate_metadata
 from mgrfaults.config import section_defaults
+from mgrfaults.data.artists import UNKNOWN_ARTIST_WORDS, canonical_artists, normalise_text
 
 log = logging.getLogger(__name__)
 
@@ -403,127 +400,6 @@ def read_list_files(paths: dict, known_ids=None) -> dict[str, list[str]]:
     return {part: read_partition_list(p, ids[part]) for part, p in paths.items()}
 
 
-def _normalise_text(text: str) -> str:
-    """Case-, whitespace- and punctuation-blind form: letters and digits of any script, casefolded.
-
-    NFKC first, so that a composed and a decomposed accent (or a full-width letter) are one
-    character; letters of every script are kept, so that two names in a non-Latin script do not
-    both shrink to ``""`` (on ASCII text this is ``[^0-9a-z]`` removed after lower-casing).
-    """
-    return re.sub(r"[\W_]+", "", unicodedata.normalize("NFKC", str(text)).casefold())
-
-
-UNKNOWN_ARTIST_PREFIX = "unknown:"
-"""``unknown:<track_id>``: an excerpt of unknown artist, its own artist (never merged with another)."""
-#: artist cells (compared in lower case) that say the artist is not known, beside pandas' missing-value cells
-UNKNOWN_ARTIST_WORDS = ("unknown", "unknown artist", "[unknown]", "(unknown)", "<unknown>", "-", "--", "?", "??")
-
-
-def _without_accents(text: str) -> str:
-    """``text`` with its accents dropped (``Sigur Rós`` -> ``Sigur Ros``): NFKD, combining marks removed."""
-    return "".join(c for c in unicodedata.normalize("NFKD", str(text)) if not unicodedata.combining(c))
-
-
-def _artist_key(artist: str) -> str:
-    """The identity of an artist's name: :func:`_normalise_text` of the name with its accents dropped
-    (``Sigur Rós``, ``Sigur Ros``) and ``&`` read as ``and`` (Sturm's index has ``Earth, Wind & Fire``,
-    disco.00016, beside ``Earth Wind and Fire``, disco.00056 and 00059); for a name of punctuation only
-    (``!!!``), the name without whitespace, casefolded (so that ``!!!`` and ``???`` stay apart)."""
-    key = _normalise_text(re.sub(r"&", " and ", _without_accents(artist)))
-    return key if key else "".join(str(artist).split()).casefold()
-
-
-def _artist_words(artist: str) -> list[str]:
-    """The words of an artist's name as :func:`_artist_key` reads them (accents dropped, ``&`` and a lone ``n``
-    as ``and``, casefolded), in order."""
-    name = _without_accents(artist).replace("&", " and ")
-    words = re.findall(r"[^\W_]+", unicodedata.normalize("NFKC", name).casefold())
-    return ["and" if w == "n" else w for w in words]  # Guns N' Roses, Guns and Roses
-
-
-def artist_spellings(artists) -> dict[str, str]:
-    """Which spellings of an artist name to replace, and by which spelling.
-
-    Spellings that differ only in case, whitespace, punctuation, accents or ``&`` for ``and`` name
-    one artist (``Rage Against the Machine``, ``Rage Against The Machine``; :func:`_artist_key`). Each such group gets one
-    spelling: the most frequent, ties broken by the first in sorted order, so that the result
-    depends on the names alone, not on their order. Empty names and ``unknown:<track_id>``
-    placeholders are never merged.
-
-    Parameters
-    ----------
-    artists : iterable of str
-        One name per excerpt.
-
-    Returns
-    -------
-    dict
-        spelling -> the spelling that replaces it, for the spellings that change only.
-    """
-    counts = pd.Series([str(a) for a in artists], dtype=object).value_counts(sort=False)
-    groups: dict[str, list[tuple[str, int]]] = {}
-    for name, n in counts.items():
-        if not name.strip() or name.startswith(UNKNOWN_ARTIST_PREFIX):
-            continue
-        groups.setdefault(_artist_key(name), []).append((name, int(n)))
-    mapping = {}
-    for spellings in groups.values():
-        if len(spellings) > 1:
-            keep = min(spellings, key=lambda s: (-s[1], s[0]))[0]
-            mapping.update({name: keep for name, _ in spellings if name != keep})
-    return mapping
-
-
-def canonical_artists(artists: pd.Series, source) -> pd.Series:
-    """``artists`` with each artist's spellings merged into one (:func:`artist_spellings`), each merge logged.
-
-    Parameters
-    ----------
-    artists : Series of str
-        One name per excerpt.
-    source : str or Path
-        The file the names come from (for the log).
-
-    Returns
-    -------
-    Series of str
-        The same index; only merged spellings change.
-    """
-    mapping = artist_spellings(artists)
-    counts = artists.value_counts()
-    for old, new in sorted(mapping.items()):
-        # logged, not silent: a merge changes which excerpts the artist filter keeps together
-        log.info("%s: artist spellings merged: %r (%d) -> %r (%d)", source, old, counts[old], new, counts[new])
-    merged = artists.replace(mapping) if mapping else artists
-    alike = look_alike_artists(merged)
-    if alike:
-        # not merged (they may be two artists), but the artist filter would let them into two parts: said
-        log.warning("%s: artist names that may name one artist are kept apart (the artist filter may put them in "
-                    "two parts; if they are one artist, write one spelling): %s", source, alike[:10])
-    return merged
-
-
-def look_alike_artists(artists) -> list[list[str]]:
-    """Artist names that may be one artist's and that :func:`artist_spellings` keeps apart: the same words in
-    another order (``Tosh, Peter``, ``Peter Tosh``), or one name and the same name ``and`` a band
-    (``Bob Marley``, ``Bob Marley & The Wailers``). Sorted groups of two or more names; placeholders left out.
-    """
-    names = sorted({str(a) for a in artists if str(a).strip() and not str(a).startswith(UNKNOWN_ARTIST_PREFIX)})
-    words = {name: _artist_words(name) for name in names}
-    by_words: dict[tuple, list[str]] = {}
-    for name in names:
-        by_words.setdefault(tuple(words[name]), []).append(name)
-    groups: dict[str, set[str]] = {}
-    for name in names:
-        groups.setdefault(" ".join(sorted(words[name])), set()).add(name)
-        # each "and" of the name after a whole other name (one pass over its words, not over every other name:
-        # a dataset of thousands of artists)
-        for i, word in enumerate(words[name]):
-            for solo in by_words.get(tuple(words[name][:i]), []) if word == "and" else []:
-                groups.setdefault(" ".join(words[solo]) + " and", {solo}).add(name)
-    return sorted(sorted(group) for group in groups.values() if len(group) > 1)
-
-
 def _same_song(a: tuple[str, str], b: tuple[str, str]) -> bool:
     """Same artist (normalised) and same or nearly the same title (normalised)."""
     if a[0] != b[0] or not a[1] or not b[1]:
@@ -552,7 +428,7 @@ def infer_removed_faults(index: pd.DataFrame, removed, kept) -> pd.DataFrame:
     kept = set(kept)
     removed = sorted(set(removed))
     key = {
-        row.track_id: ("" if row.artist.startswith("unknown:") else _normalise_text(row.artist), _normalise_text(row.title))
+        row.track_id: ("" if row.artist.startswith("unknown:") else normalise_text(row.artist), normalise_text(row.title))
         for row in index.itertuples()
     }
     rows = []

@@ -12,7 +12,9 @@ Groups, exclusive, in order of precedence (a replica always shares its source's 
   ``replica_of`` or itself) is in the seen parts; the workflow gives the replicas annotated or detected from the
   audio (:func:`mgrfaults.faults.groups.apply_detected`, mode ``both``), a synthetic dataset's annotated ones (its
   truth);
-- ``artist_in_train``: another excerpt of the same artist is in the seen parts;
+- ``artist_in_train``: an excerpt of the same artist is in the seen parts (an excerpt is one of every artist its
+  credit names: ``Lauryn Hill and Bob Marley`` shares Bob Marley with his excerpts,
+  :func:`mgrfaults.data.artists.credited_artists`);
 - ``neither``.
 
 Works on any metadata with an ``artist`` column (``unknown:<track_id>`` artists are unique and
@@ -25,6 +27,7 @@ from typing import Mapping, Sequence
 
 import pandas as pd
 
+from mgrfaults.data.artists import credited_artists
 from mgrfaults.errors import InputError
 from mgrfaults.evaluation.tables import clopper_pearson
 from mgrfaults.config import section_defaults
@@ -69,14 +72,15 @@ def attribution_groups(
     replica_group = replica_of.where(replica_of != "", pd.Series(meta.index, index=meta.index))
     seen = partition.loc[partition["part"].isin(list(seen_parts)), "track_id"]
     test = partition.loc[partition["part"] == "test", "track_id"]
-    seen_artists = meta.loc[seen, "artist"].value_counts()
-    seen_groups = replica_group.loc[seen].value_counts()
+    credits = pd.Series(credited_artists(meta["artist"]), index=meta.index, dtype=object)
+    seen_artists = {artist for credited in credits.loc[seen] for artist in credited}
+    seen_groups = set(replica_group.loc[seen])
 
     def group_of(track_id: str) -> str:
         # count only *other* excerpts: a test excerpt is never in the seen parts itself
-        if seen_groups.get(replica_group[track_id], 0) > 0:
+        if replica_group[track_id] in seen_groups:
             return "replica_in_train"
-        if seen_artists.get(meta.at[track_id, "artist"], 0) > 0:
+        if seen_artists.intersection(credits[track_id]):
             return "artist_in_train"
         return "neither"
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from mgrfaults.data.annotations import UNKNOWN_ARTIST_PREFIX
+from mgrfaults.data.artists import UNKNOWN_ARTIST_PREFIX
 from mgrfaults.data.audio import CUT_MARGIN
 from mgrfaults.faults.evaluation import counts_per_genre
 
@@ -272,17 +272,59 @@ def profile_markdown(profile: pd.DataFrame, source: str, bad_audio=(), storage_a
                       "Durations: seconds as decoded, after the cut at `dataset.max_duration`.", ""])
 
 
+def published_lists_confound(metadata: pd.DataFrame, lists_by_set: dict) -> pd.DataFrame:
+    """What the training part of each set of published lists shares with its test part.
+
+    Parameters
+    ----------
+    metadata : DataFrame
+        The dataset (track_id, genre, artist, fault, replica_of): GTZAN's from Sturm's index and the study's lists.
+    lists_by_set : dict
+        set name -> {part: [track ids]} (:func:`mgrfaults.data.annotations.read_partition_lists`).
+
+    Returns
+    -------
+    DataFrame
+        One row per set: ``lists``, ``test`` (excerpts), the test excerpts in each attribution group
+        (:data:`mgrfaults.evaluation.attribution.GROUPS`), and ``artists_in_two_parts`` (artists named by excerpts of
+        more than one part, :func:`mgrfaults.partitions.split.artists_in_several_parts`).
+    """
+    from mgrfaults.evaluation.attribution import GROUPS, attribution_groups
+    from mgrfaults.partitions.split import artists_in_several_parts, published_split
+
+    rows = []
+    for name, lists in lists_by_set.items():
+        partition = published_split(metadata, lists)
+        groups = attribution_groups(metadata, partition).value_counts()
+        rows.append({"lists": name, "test": int((partition["part"] == "test").sum()),
+                     **{g: int(groups.get(g, 0)) for g in GROUPS},
+                     "artists_in_two_parts": len(artists_in_several_parts(partition, metadata))})
+    return pd.DataFrame(rows)
+
+
 def main(argv=None) -> None:
-    """``python -m mgrfaults.faults.profile GTZANindex.txt``: the artist concentration of GTZAN from Sturm's index
-    alone (no audio), each excerpt's genre the prefix of its id."""
+    """``python -m mgrfaults.faults.profile GTZANindex.txt [--lists DIR]``: the artist concentration of GTZAN from
+    Sturm's index alone (no audio), each excerpt's genre the prefix of its id; with the study's partition lists, what
+    each set's training part shares with its test part."""
     import argparse
 
-    from mgrfaults.data.annotations import read_gtzan_index
+    from mgrfaults.data.annotations import LIST_SETS, gtzan_metadata, read_gtzan_index, read_partition_lists
 
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("index", help="Sturm's GTZANindex.txt (<file> ::: <artist> ::: <title> lines)")
-    index = read_gtzan_index(parser.parse_args(argv).index)
-    print(markdown_table(artist_concentration(index["track_id"].str.split(".").str[0], index["artist"])))
+    parser.add_argument("--lists", help="the folder of the study's {train,valid,test}_{filtered,stratified}.txt")
+    args = parser.parse_args(argv)
+    index = read_gtzan_index(args.index)
+    genres = index["track_id"].str.split(".").str[0]
+    print(markdown_table(artist_concentration(genres, index["artist"])))
+    if args.lists:
+        # the metadata the workflow builds for GTZAN, with every excerpt present (no audio is read)
+        listing = pd.DataFrame({"track_id": index["track_id"], "genre": genres, "path": genres + "/" + index["track_id"],
+                                "duration": 30.0, "sample_rate": 22050})
+        metadata = gtzan_metadata(listing, args.index, args.lists)
+        lists = {name: read_partition_lists(args.lists, name, known_ids=metadata["track_id"]) for name in LIST_SETS}
+        print()
+        print(markdown_table(published_lists_confound(metadata, lists)))
 
 
 if __name__ == "__main__":
