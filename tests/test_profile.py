@@ -20,6 +20,8 @@ def test_gtzan_reggae_is_one_third_bob_marley(shared_gtzan):
     assert profile.loc["all", "unknown_artist"] == (index["artist"].str.startswith("unknown:")).sum() > 0
     assert profile.loc["all", "largest_artist"] == "Bob Marley"
     assert profile.loc["all", "sharing_artist"] <= 1000 - profile.loc["all", "unknown_artist"]
+    # README's 794: 790 by their whole credit, and four credits naming several artists (Lauryn Hill and Bob Marley...)
+    assert profile.loc["all", "sharing_artist"] == 794
 
 
 def test_what_the_studys_lists_share_with_their_test_part(shared_gtzan, capsys):

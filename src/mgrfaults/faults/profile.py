@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from mgrfaults.data.artists import UNKNOWN_ARTIST_PREFIX
+from mgrfaults.data.artists import UNKNOWN_ARTIST_PREFIX, credited_artists
 from mgrfaults.data.audio import CUT_MARGIN
 from mgrfaults.faults.evaluation import counts_per_genre
 
@@ -47,14 +47,18 @@ def artist_concentration(genres: pd.Series, artists: pd.Series) -> pd.DataFrame:
         One row per genre, then ``all``: ``genre``; ``excerpts``; ``artists`` (distinct known artists);
         ``unknown_artist`` (excerpts of unknown artist); ``largest_artist`` and ``largest_artist_excerpts``
         (the known artist with the most excerpts: in the genre, or in the dataset for ``all``);
-        ``largest_artist_share`` (of the row's excerpts, 4 decimals); ``sharing_artist`` (excerpts whose known
-        artist has another excerpt anywhere in the dataset: those a split blind to artists can put in test beside
+        ``largest_artist_share`` (of the row's excerpts, 4 decimals); ``sharing_artist`` (excerpts that name a known
+        artist another excerpt anywhere in the dataset names too, a credit naming each artist it is made of,
+        :func:`mgrfaults.data.artists.credited_artists`: those a split blind to artists can put in test beside
         their artist in train).
     """
     genres = pd.Series(genres, dtype=str).reset_index(drop=True)
     artists = pd.Series(artists, dtype=str).reset_index(drop=True).fillna("")
     known = ~(artists.str.startswith(UNKNOWN_ARTIST_PREFIX) | (artists.str.strip() == ""))
-    shared = known & artists.map(artists[known].value_counts()).fillna(0).gt(1)
+    # an excerpt is one of every artist its credit names ("Lauryn Hill and Bob Marley": mgrfaults.data.artists)
+    credits = pd.Series(credited_artists(artists), index=artists.index, dtype=object)
+    naming = credits[known].explode().value_counts()
+    shared = known & credits.map(lambda named: any(naming.get(a, 0) > 1 for a in named))
     rows = []
     for genre in sorted(set(genres)) + ["all"]:
         here = (genres == genre) if genre != "all" else pd.Series(True, index=genres.index)
