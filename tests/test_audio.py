@@ -183,7 +183,27 @@ def test_byte_swapped_samples_are_refused_naming_the_file(tmp_path, channels):
             load_audio(tmp_path / "quiet_swapped.wav")
 
 
+@pytest.mark.parametrize("subtype, container", [("PCM_16", "WAV"), ("PCM_16", "AU"), ("PCM_24", "WAV"),
+                                              ("PCM_U8", "WAV"), ("PCM_S8", "AU")])
+@pytest.mark.parametrize("channels", [1, 2])
+def test_random_bytes_under_a_valid_header_are_refused_naming_the_file(tmp_path, subtype, container, channels):
+    path = tmp_path / f"random.{container.lower()}"
+    sf.write(path, np.zeros((3 * SR, channels), np.float32), SR, subtype=subtype, format=container)
+    data_size = 3 * SR * channels * {"PCM_16": 2, "PCM_24": 3}.get(subtype, 1)  # even: no pad byte after the data
+    stored = path.read_bytes()
+    # the samples are the file's last bytes (unsigned 8-bit silence is 0x80)
+    assert len(stored) > data_size and set(stored[-data_size:]) <= {0, 0x80}
+    # the header kept, what follows it random bytes
+    path.write_bytes(stored[:-data_size] + np.random.default_rng(0).bytes(data_size))
+    with pytest.raises(AudioError, match=rf"random\.{container.lower()}: random data, not audio: its samples are spread "
+                                         r"evenly over the whole range of the format \(chi-square p = 0\.\d+"):
+        load_audio(path)
+
+
 @pytest.mark.parametrize("name, samples", [
+    # noise music: saturated Gaussian noise spreads its samples nearly evenly (0.8 % off per eighth of full scale)
+    ("saturated_noise", np.tanh(0.8 * np.random.default_rng(2).standard_normal(3 * SR)) / np.tanh(2.4)),
+    ("uniform_half_scale", np.random.default_rng(3).uniform(-0.5, 0.5, 3 * SR)),  # even, but not over the range
     ("white_noise", np.random.default_rng(1).standard_normal(3 * SR) * 0.2),  # noise is noise either way
     ("quiet_music", music_like(level=10 ** (-50 / 20))),                       # peaking at -50 dBFS
     ("late_entry", np.concatenate([np.zeros(2 * SR), music_like(1.0)])),       # two seconds of silence first

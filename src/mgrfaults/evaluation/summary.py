@@ -331,7 +331,8 @@ def summary_markdown(
 
 ATTRIBUTION_TEXT = (
     "Accuracy, percent, on each condition's test excerpts grouped by what the training part shares with them: "
-    "another excerpt of its artist, a replica of the excerpt (annotated, and on a real dataset also detected from "
+    "another excerpt of its artist (an excerpt is one of every artist its credit names: `A and B`), a replica of "
+    "the excerpt (annotated, and on a real dataset also detected from "
     "the audio; a replica counts before the artist), or neither (`tables/attribution.csv`, by fold; "
     "`figures/attribution.png`). An excerpt whose artist is in training can be recognised by the artist's sound "
     "rather than the genre's: when `neither` under a random partition scores about what a filtered condition "
