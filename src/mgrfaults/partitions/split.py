@@ -7,8 +7,9 @@ Conditions (config ``partitions.conditions.<name>.method``):
   block f+1 (mod k), trains on the rest, so k = 4 gives 50/25/25 as in Sigtia & Dixon, and each
   excerpt is in the test part of exactly one fold.
 - ``artist_filtered``: the study's fault-filtered condition. Excerpts whose ``fault`` is in
-  ``remove_faults`` are dropped, then whole artists are assigned to parts (with every artist a
-  credit of theirs names: ``Lauryn Hill and Bob Marley``, :mod:`mgrfaults.data.artists`), stratified by genre,
+  ``remove_faults`` are dropped, then whole artists are assigned to parts (an excerpt whose credit
+  names several artists, ``Lauryn Hill and Bob Marley``, keeps them all in its part:
+  :mod:`mgrfaults.data.artists`), stratified by genre,
   proportions as close to the target as the artist blocks allow (:func:`assign_groups`).
 - ``artist_filtered_cv``: the same with k artist-grouped blocks, folds as in ``stratified_cv``.
 - ``published``: partition lists such as the study's (:mod:`mgrfaults.data.annotations`).
