@@ -27,8 +27,13 @@ def test_summary_lays_out_systems_by_condition_with_difference_and_provenance():
         "fault_filtered": _table([["BFF_SVM", 1, 82, 0.6, 0.5, 0.7, 0.55, 0.45, 0.65], ["50_RS", 1, 82, 0.3, 0.2, 0.4, 0.28, 0.2, 0.38]]),
     }
     difference = pd.DataFrame({"system": ["BFF_SVM", "50_RS"], "difference": [0.3, 0.5],
-                               "normalized_difference": [0.33, 0.51], "p_value": [0.001, 1e-6],
-                               "test": ["Fisher exact (two-sided)", "Fisher exact (two-sided)"]})
+                               "normalized_difference": [0.33, 0.51], "p_value": [0.001, 1e-6], "p_holm": [0.001, 2e-6],
+                               "test": ["Fisher exact (two-sided)", "Fisher exact (two-sided)"],
+                               "n_a": [90, 90], "n_b": [82, 82], "accuracy_standard": [0.9, 0.8],
+                               "accuracy_fault_filtered": [0.6, 0.3], "n_tied_standard": [4, 0],
+                               "n_tied_fault_filtered": [16, 0], "accuracy_ties_shared_standard": [0.85, 0.8],
+                               "accuracy_ties_shared_fault_filtered": [0.659, 0.3],
+                               "difference_ties_shared": [0.191, 0.5]})
     published = pd.DataFrame({"system": ["50_RS"], "condition": ["standard"], "accuracy": [77.5],
                               "normalized_accuracy": [float("nan")], "source": ["Table 1"]})
     text = summary_markdown(tables, ["BFF_SVM", "50_RS"], ["standard", "fault_filtered"], difference, published,
@@ -36,13 +41,23 @@ def test_summary_lays_out_systems_by_condition_with_difference_and_provenance():
     assert "abc123" in text and "d1g3st" in text and "snakemake --cores all" in text
     assert "standard: 90 | fault_filtered: 82" in text
     acc = text.split("## Accuracy")[1].split("## Normalised")[0]
-    assert "| system | standard | fault_filtered | standard - fault_filtered (points) | p (test) | published standard |" in acc
-    assert "| 50_RS | 80.0 [70.0, 87.0] | 30.0 [20.0, 40.0] | +50.0 | 1e-06 (Fisher) | 77.5 |" in acc
+    assert ("| system | standard | fault_filtered | standard - fault_filtered (points) | p (test; Holm) | "
+            "published standard |") in acc
+    assert "| 50_RS | 80.0 [70.0, 87.0] | 30.0 [20.0, 40.0] | +50.0 | 1e-06 (Fisher; 2e-06) | 77.5 |" in acc
+    # the tied votes of the one system that had any, with the accuracies as decided and with ties shared
+    assert ("- BFF_SVM: 4 of 90 decisions tied under standard, 16 of 82 under fault_filtered; 85.0 and 65.9, "
+            "difference +19.1 (as decided: 90.0 and 60.0, +30.0)") in text
+    assert "- 50_RS:" not in text and "Holm's adjustment" in text
     norm = text.split("## Normalised")[1]
     assert "| BFF_SVM | 88.0 [80.0, 93.0] | 55.0 [45.0, 65.0] | +33.0 |" in norm and "published" not in norm
     # without a difference table and published values
     text = summary_markdown(tables, ["BFF_SVM"], None, None, None, "c", "d", "cmd")
     assert "| BFF_SVM | 90.0 [80.0, 95.0] | 60.0 [50.0, 70.0] |" in text and "not filled in" in text
+    assert "Tied votes" not in text and "Holm" not in text
+    # no interval (evaluate.bootstrap: 0) is said, not printed as [nan, nan]
+    no_interval = {c: t.assign(accuracy_ci_low=float("nan"), accuracy_ci_high=float("nan")) for c, t in tables.items()}
+    text = summary_markdown(no_interval, ["BFF_SVM"], None, None, None, "c", "d", "cmd")
+    assert "| BFF_SVM | 90.0 [no interval] | 60.0 [no interval] |" in text and "nan" not in text
     # a caveat (part of GTZAN) comes before every table
     text = summary_markdown(tables, ["BFF_SVM"], None, None, None, "c", "d", "cmd", caveats=["Part of GTZAN."])
     assert "**Note.** Part of GTZAN." in text.split("## Accuracy")[0]

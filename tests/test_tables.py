@@ -248,3 +248,33 @@ def test_intervals_hold_the_true_normalised_accuracy_in_simulation():
     for recalls in (np.full(10, 0.9), np.full(10, 0.99)):
         held = module.coverage(recalls, n=4, runs=200, resamples=500, seed=1)
         assert held["adjusted_coverage"] >= 0.9 and held["adjusted_coverage"] > held["jeffreys_coverage"] + 0.1
+
+
+def test_tied_decisions_share_each_tie_among_its_genres():
+    from mgrfaults.evaluation.tables import tied_decisions
+
+    # two windows per excerpt: vote shares 1.0 or 0.5/0.5; a tie goes to the genre first in label order
+    predictions = pd.DataFrame({
+        "track_id": ["a", "b", "c", "d"],
+        "true": ["blues", "country", "jazz", "blues"],
+        "predicted": ["blues", "blues", "blues", "blues"],
+        "score_blues": [0.5, 0.5, 0.5, 1.0], "score_country": [0.5, 0.5, 0.0, 0.0], "score_jazz": [0.0, 0.0, 0.5, 0.0],
+    })
+    n_tied, shared = tied_decisions(predictions)
+    # a: tie won by its true genre (1/2), b: tie lost by its true genre (1/2), c: the same, d: no tie (1)
+    assert n_tied == 3 and shared == pytest.approx((0.5 + 0.5 + 0.5 + 1.0) / 4)
+    # as decided: a and d right
+    assert (predictions["true"] == predictions["predicted"]).mean() == 0.5
+    # scores that do not give the decisions, or none at all: no shared accuracy
+    assert np.isnan(tied_decisions(predictions.assign(predicted="jazz"))[1])
+    assert tied_decisions(predictions[["track_id", "true", "predicted"]]) == (0, pytest.approx(float("nan"), nan_ok=True))
+
+
+def test_holm_adjusts_step_down_and_leaves_missing_tests_out():
+    from mgrfaults.evaluation.tables import holm_adjusted
+
+    adjusted = holm_adjusted([0.01, 0.04, float("nan"), 0.03, 0.5])
+    # m = 4: 0.01 * 4, 0.03 * 3, 0.04 * 2 (kept at least 0.09), 0.5 * 1
+    assert adjusted[[0, 3, 1, 4]] == pytest.approx([0.04, 0.09, 0.09, 0.5])
+    assert np.isnan(adjusted[2])
+    assert holm_adjusted([0.9, 0.8]) == pytest.approx([1.0, 1.0])

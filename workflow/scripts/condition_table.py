@@ -6,7 +6,7 @@ from mgrfaults.io import write_csv_atomic, write_text_atomic
 from mgrfaults.logs import setup_script_logging
 from mgrfaults.data.metadata import label_set, read_metadata
 from mgrfaults.evaluation.metrics import read_predictions
-from mgrfaults.evaluation.tables import condition_table, format_condition_table, html_page
+from mgrfaults.evaluation.tables import condition_table, format_condition_table, html_page, round_for_csv
 
 snakemake = globals()["snakemake"]  # injected by Snakemake's script directive
 
@@ -27,7 +27,8 @@ table = condition_table(
     confidence=snakemake.params.confidence,
     seed=snakemake.params.seed,
 )
-write_csv_atomic(table.round(4), snakemake.output.table)
+# 6 decimals: the summary rounds these to 0.1 point, which 4 decimals would round twice (0.64352 -> 0.6435 -> 64.3, not 64.4)
+write_csv_atomic(round_for_csv(table), snakemake.output.table)
 condition = snakemake.wildcards.condition
 notes = (f"Mean ± standard deviation over folds [{100 * snakemake.params.confidence:.0f}% interval], percent. "
          "The normalised accuracy is the mean per-class recall; its interval always comes from a bootstrap of "

@@ -22,7 +22,9 @@ table = difference_table(
 write_csv_atomic(round_for_csv(table), snakemake.output.table)  # p-values unrounded
 notes = (f"Mean accuracy over folds, percent; difference = {condition_a} - {condition_b} in percentage points. "
          "McNemar's exact test when both conditions tested the same excerpts, else Fisher's exact test "
-         "on correct/wrong x condition (per-excerpt correctness pooled over folds).")
+         "on correct/wrong x condition (per-excerpt correctness pooled over folds); p (Holm): adjusted for testing "
+         "every system's difference together. Tied decisions: tied votes, given to the genre first in label order "
+         "(the study's rule), under each condition; the difference with each tie shared among its genres beside.")
 write_text_atomic(
     snakemake.output.page,
     html_page(format_difference_table(table, condition_a, condition_b), f"{condition_a} - {condition_b}", notes),

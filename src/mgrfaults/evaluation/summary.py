@@ -212,8 +212,10 @@ def unmatched_published(published: pd.DataFrame | None, systems: Sequence[str], 
 
 
 def _cell(mean, low, high) -> str:
-    if mean is None or (isinstance(mean, float) and math.isnan(mean)):
+    if _isnan(mean):
         return "-"
+    if _isnan(low) or _isnan(high):
+        return f"{100 * mean:.1f} [no interval]"  # evaluate.bootstrap: 0 asks for none
     return f"{100 * mean:.1f} [{100 * low:.1f}, {100 * high:.1f}]"
 
 
@@ -293,7 +295,7 @@ def summary_markdown(
         if compare:
             header += [f"{compare[0]} - {compare[1]} (points)"]
             if metric == "accuracy":
-                header += ["p (test)"]
+                header += ["p (test; Holm)"]
         published_cols = [c for c in conditions if any((s, c) in pub and not _isnan(getattr(pub[(s, c)], metric))
                                                        for s in systems)]
         header += [f"published {c}" for c in published_cols]
@@ -311,12 +313,15 @@ def summary_markdown(
                 key = "difference" if metric == "accuracy" else "normalized_difference"
                 cells.append(f"{100 * d[key]:+.1f}")
                 if metric == "accuracy":
-                    cells.append(f"{d['p_value']:.2g} ({str(d['test']).split()[0]})")
+                    cells.append(f"{d['p_value']:.2g} ({str(d['test']).split()[0]}; {d['p_holm']:.2g})")
             for c in published_cols:
                 value = getattr(pub[(system, c)], metric) if (system, c) in pub else math.nan
                 cells.append("-" if _isnan(value) else f"{value:.1f}")
             lines.append("| " + " | ".join(cells) + " |")
         lines.append("")
+    if compare:
+        lines += [P_VALUES_TEXT, ""]
+        lines += tied_votes_markdown(difference, compare)
     if published is None or published.empty:
         lines += ["The study's published accuracies: not filled in (`resources/published_accuracies.csv`).", ""]
     elif unmatched := unmatched_published(published, systems, conditions):
@@ -327,6 +332,46 @@ def summary_markdown(
         lines += ["## The dataset", "", *[f"- {finding}" for finding in dataset_findings], "",
                   "Per genre, with how its files are stored: `faults/profile.md`.", ""]
     return "\n".join(lines)
+
+
+P_VALUES_TEXT = (
+    "p: the test's two-sided p-value for the system's difference; after the semicolon, Holm's adjustment for testing "
+    "every system's difference together (a difference is significant at 5 % over the table where that one is below "
+    "0.05). Both take the trained systems as fixed: they measure the chance of the test excerpts drawn, not that of "
+    "a training seed.")
+"""Under the summary's tables: what the p-values are and are not."""
+
+
+def tied_votes_markdown(difference: pd.DataFrame, compare: Sequence[str]) -> list[str]:
+    """A paragraph on the decisions that were tied votes, for the systems that had any (none: no paragraph).
+
+    A tie goes to the genre first in label order (the study's rule, :func:`mgrfaults.evaluation.tables.tied_decisions`);
+    beside the accuracies as decided, the paragraph gives them with each tie shared among its genres, and the
+    difference so computed.
+    """
+    a, b = compare
+    tied = difference[(difference[f"n_tied_{a}"] + difference[f"n_tied_{b}"]) > 0]
+    if tied.empty:
+        return []
+    lines = [f"Tied votes (decisions two or more genres won equally, given to the genre first in label order as in "
+             f"the study's code; `tables/difference.csv`): with each tie shared among its genres instead, the "
+             f"accuracies and the difference {a} - {b} would be, in percent:", ""]
+    for row in tied.to_dict("records"):
+        lines.append(
+            f"- {row['system']}: {row[f'n_tied_{a}']} of {row['n_a']} decisions tied under {a}, {row[f'n_tied_{b}']} of "
+            f"{row['n_b']} under {b}; {_percent(row[f'accuracy_ties_shared_{a}'])} and "
+            f"{_percent(row[f'accuracy_ties_shared_{b}'])}, difference {_signed_points(row['difference_ties_shared'])} "
+            f"(as decided: {_percent(row[f'accuracy_{a}'])} and {_percent(row[f'accuracy_{b}'])}, "
+            f"{_signed_points(row['difference'])})")
+    return lines + [""]
+
+
+def _percent(value) -> str:
+    return "-" if _isnan(value) else f"{100 * value:.1f}"
+
+
+def _signed_points(value) -> str:
+    return "-" if _isnan(value) else f"{100 * value:+.1f}"
 
 
 ATTRIBUTION_TEXT = (

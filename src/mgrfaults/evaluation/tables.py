@@ -259,9 +259,13 @@ def compare_conditions(correct_a: pd.Series, correct_b: pd.Series) -> dict:
     Paired (McNemar exact) when both conditions tested exactly the same excerpts, each once:
     then each excerpt is its own control and only the discordant excerpts carry information.
     Otherwise (the fault-filtered condition removes excerpts and re-partitions by artist, so
-    the test sets differ) the excerpts are independent samples and the 2x2 table
-    correct/wrong x condition gets Fisher's exact test, valid for the small counts of a
-    test set.
+    the test sets differ) the 2x2 table correct/wrong x condition gets Fisher's exact test,
+    valid for the small counts of a test set. It takes the two test sets for independent
+    samples, which they are not where they share excerpts (``n_shared``): a shared excerpt
+    tends to be right or wrong under both conditions, which makes the difference vary less
+    than the test assumes, so the test is conservative then (its p-value too large, never
+    too small). Either test takes the trained systems as fixed: it measures the chance of
+    the test excerpts drawn, not of a training seed (which a sweep's seeds measure).
 
     Parameters
     ----------
@@ -309,6 +313,72 @@ def compare_conditions(correct_a: pd.Series, correct_b: pd.Series) -> dict:
     return out
 
 
+def tied_decisions(predictions: pd.DataFrame) -> tuple[int, float]:
+    """The decisions of one predictions table that were ties, and its accuracy with each tie shared.
+
+    A majority vote of texture windows or frames (:func:`mgrfaults.systems.learned.majority_vote`) gives a tie to
+    the genre first in label order, as the study's code does (``np.argmax`` of the vote counts). With few votes per
+    excerpt ties are common (2 texture windows of 5 s in a 10-s excerpt: a 1-1 vote), and then the alphabetical
+    order of the genre names decides part of the accuracy. Sharing each tie among its genres (1/t of a correct
+    decision where the true genre is one of the t tied) gives the accuracy that a fair coin would give on average.
+
+    Parameters
+    ----------
+    predictions : DataFrame
+        track_id, true, predicted, score_<genre> for every genre (a system's decision is the argmax of its scores).
+
+    Returns
+    -------
+    n_tied : int
+        Excerpts whose top score two or more genres share (0 without score columns).
+    accuracy_ties_shared : float
+        In [0, 1]; NaN without score columns, with a true genre that has none, or where a predicted genre is not at
+        its row's top score (the scores do not give the decisions).
+    """
+    columns = [c for c in predictions.columns if c.startswith("score_")]
+    genres = [c[len("score_"):] for c in columns]
+    if not columns or not len(predictions) or not predictions["true"].isin(genres).all():
+        return 0, math.nan
+    scores = predictions[columns].to_numpy(dtype=np.float64)
+    at_top = scores == scores.max(axis=1, keepdims=True)
+    rows = np.arange(len(predictions))
+    n_top = at_top.sum(axis=1)
+    true_at_top = at_top[rows, [genres.index(g) for g in predictions["true"]]]
+    n_tied = int((n_top > 1).sum())
+    if not predictions["predicted"].isin(genres).all() or \
+            not at_top[rows, [genres.index(g) for g in predictions["predicted"]]].all():
+        return n_tied, math.nan
+    return n_tied, float(np.mean(np.where(true_at_top, 1.0 / n_top, 0.0)))
+
+
+def holm_adjusted(p_values: Sequence[float]) -> np.ndarray:
+    """Holm's step-down adjustment of p-values for testing them together (Holm 1979).
+
+    The k-th smallest of m p-values is multiplied by m - k + 1, kept at least as large as the one before it and
+    at most 1; a hypothesis is rejected at level alpha where its adjusted p-value is below alpha, which holds the
+    chance of any false rejection among the m at alpha whatever their dependence.
+
+    Parameters
+    ----------
+    p_values : sequence of float, shape (m,)
+        NaN entries (no test) are left out of m and stay NaN.
+
+    Returns
+    -------
+    ndarray, shape (m,)
+    """
+    p = np.asarray(p_values, dtype=np.float64)
+    adjusted = np.full(p.shape, np.nan)
+    tested = np.flatnonzero(~np.isnan(p))
+    order = tested[np.argsort(p[tested], kind="stable")]
+    m = len(order)
+    running = 0.0
+    for k, i in enumerate(order):
+        running = max(running, min(1.0, (m - k) * p[i]))
+        adjusted[i] = running
+    return adjusted
+
+
 def difference_table(
     runs: pd.DataFrame,
     predictions: Mapping[tuple[str, str], Sequence[pd.DataFrame]],
@@ -334,7 +404,9 @@ def difference_table(
     DataFrame
         system, accuracy_<a>, accuracy_<b>, difference, normalized_accuracy_<a>,
         normalized_accuracy_<b>, normalized_difference, then the fields of
-        :func:`compare_conditions` (pooled over folds).
+        :func:`compare_conditions` (pooled over folds), ``p_holm`` (:func:`holm_adjusted` over the table's
+        systems), and per condition ``n_tied_<c>`` (tied decisions, summed over folds) and
+        ``accuracy_ties_shared_<c>`` (mean over folds, :func:`tied_decisions`), with ``difference_ties_shared``.
     """
     if systems is None:
         systems = list(dict.fromkeys(runs["system"]))
@@ -358,11 +430,19 @@ def difference_table(
             _pooled_correctness(predictions.get((system, condition_b), ())),
         )
         row.update(comparison)
+        for condition in (condition_a, condition_b):
+            ties = [tied_decisions(fold) for fold in predictions.get((system, condition), ())]
+            row[f"n_tied_{condition}"] = sum(n for n, _ in ties)
+            row[f"accuracy_ties_shared_{condition}"] = float(np.mean([a for _, a in ties])) if ties else math.nan
+        row["difference_ties_shared"] = row[f"accuracy_ties_shared_{condition_a}"] - row[f"accuracy_ties_shared_{condition_b}"]
         out.append(row)
-    return pd.DataFrame(out)
+    table = pd.DataFrame(out)
+    # the systems' drops are tested together: a reader scans the column for any significant one
+    table.insert(table.columns.get_loc("p_value") + 1, "p_holm", holm_adjusted(table["p_value"]) if len(table) else [])
+    return table
 
 
-def round_for_csv(table: pd.DataFrame, decimals: int = 6, exact: Sequence[str] = ("p_value",)) -> pd.DataFrame:
+def round_for_csv(table: pd.DataFrame, decimals: int = 6, exact: Sequence[str] = ("p_value", "p_holm")) -> pd.DataFrame:
     """Round a table's numbers for its CSV, except the ``exact`` columns (kept unrounded).
 
     p-values of a clear drop are far below 1e-6 (Fisher's test on a few hundred excerpts: ~1e-8);
@@ -430,9 +510,16 @@ def format_difference_table(table: pd.DataFrame, condition_a: str, condition_b: 
             "normalised difference (points)": table["normalized_difference"].map(_percent),
             "test excerpts": [f"{a} / {b} ({s} shared)" for a, b, s in zip(table["n_a"], table["n_b"], table["n_shared"])],
             "test": table["test"].str.split(" ").str[:2].str.join(" "),
-            "p-value": table["p_value"].map(lambda p: "" if math.isnan(p) else f"{p:.3g}"),
+            "p-value": table["p_value"].map(_p_text),
+            "p (Holm)": table["p_holm"].map(_p_text),
+            "tied decisions": [f"{a} / {b}" for a, b in zip(table[f"n_tied_{condition_a}"], table[f"n_tied_{condition_b}"])],
+            "difference, ties shared (points)": table["difference_ties_shared"].map(_percent),
         }
     )
+
+
+def _p_text(p: float) -> str:
+    return "" if math.isnan(p) else f"{p:.3g}"
 
 
 def html_page(table: pd.DataFrame, title: str, notes: str = "", float_format: str = "{:.4g}") -> str:
