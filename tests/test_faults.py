@@ -85,9 +85,9 @@ def test_clip_fraction_separates_clipped_from_clean():
     assert clip_fraction(0.9 * np.sin(2 * np.pi * 220 * t)) < CLIP_FRACTION_THRESHOLD
     assert clip_fraction(np.zeros(100)) == 0.0 and clip_fraction(np.zeros(0)) == 0.0
     # near-silence: 16-bit samples of +-1 step (a quiet fade, a channel mix that cancels) sit at the "peak" in long
-    # runs; a clipper's ceiling needs a level
+    # runs; a clipper's ceiling needs a level, and a top entered by one step of the codes is no evidence anyway
     lsb = np.random.default_rng(0).integers(-1, 2, SR) / 32768.0
-    assert clip_fraction(lsb) == 0.0 and is_distorted(clip_fraction(lsb, min_peak=0.0))
+    assert clip_fraction(lsb) == 0.0 and clip_fraction(lsb, min_peak=0.0) == 0.0
 
 
 # --------------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ sys.path.insert(0, str(Path(workflow.basedir) / "src"))  # the library, also wit
 
 from mgrfaults.config import ConfigError, resolve
 from mgrfaults.data.annotations import partition_list_paths
+from mgrfaults.faults.distortion import MEASURE_VERSION as CLIP_MEASURE_VERSION
 from mgrfaults.io import content_digest
 from mgrfaults.seeds import derive
 from mgrfaults.systems.custom import custom_system_specs, plugin_code_digest, plugin_files_stamp

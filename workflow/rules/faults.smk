@@ -14,6 +14,7 @@ rule faults_describe:
         n_shards=FAULT_SHARDS_N,
         max_duration=DATASET.max_duration,
         peaks={"peaks_per_second": config["faults"]["peaks_per_second"]},
+        clip_measure={"version": CLIP_MEASURE_VERSION},  # not read by the script: a rerun trigger
     log:
         f"{RESULTS}/logs/faults/describe_{{shard}}.log",
     benchmark:
