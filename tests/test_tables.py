@@ -213,10 +213,16 @@ def test_p_values_survive_the_csv(tmp_path):
 def test_answer_table_orders_and_drops():
     runs = pd.DataFrame({"system": ["S", "S", "S", "B", "B"], "condition": ["std", "std", "ff", "std", "ff"],
                          "fold": [0, 1, 0, 0, 0], "accuracy": [0.8, 0.9, 0.4, 0.7, 0.6]})
-    difference = pd.DataFrame({"system": ["B", "S"], "difference": [0.1, 0.45], "p_value": [0.5, 3.2e-9]})
+    difference = pd.DataFrame({"system": ["B", "S"], "difference": [0.1, 0.45], "p_value": [0.5, 3.2e-9],
+                               "p_holm": [0.5, 6.4e-9], "n_tied_std": [0, 0], "n_tied_ff": [0, 0],
+                               "difference_ties_shared": [0.1, 0.45]})
     table = answer_table(runs, difference)
-    assert list(table.columns) == ["system", "std (%)", "ff (%)", "drop (points)", "p-value"]
-    assert table.values.tolist() == [["S", "85.0", "40.0", "45.0", "3.2e-09"], ["B", "70.0", "60.0", "10.0", "0.5"]]
+    assert list(table.columns) == ["system", "std (%)", "ff (%)", "drop (points)", "p-value", "p (Holm)"]
+    assert table.values.tolist() == [["S", "85.0", "40.0", "45.0", "3.2e-09", "6.4e-09"],
+                                     ["B", "70.0", "60.0", "10.0", "0.5", "0.5"]]
+    # a tied vote anywhere: the drop with each tie shared beside
+    tied = answer_table(runs, difference.assign(n_tied_ff=[3, 0], difference_ties_shared=[0.05, 0.45]))
+    assert tied["drop, ties shared (points)"].tolist() == ["45.0", "5.0"]
     assert list(answer_table(runs).columns) == ["system", "std (%)", "ff (%)"]
     fragment = html_fragment(table)
     assert fragment.startswith("<style>") and "<html" not in fragment and "3.2e-09" in fragment

@@ -562,13 +562,14 @@ def answer_table(runs: pd.DataFrame, difference: pd.DataFrame | None = None) -> 
     runs : DataFrame
         :func:`runs_table` (system, condition, fold, accuracy, ...).
     difference : DataFrame, optional
-        :func:`difference_table`; adds the drop (points) and its p-value.
+        :func:`difference_table`; adds the drop (points), its p-value and Holm's.
 
     Returns
     -------
     DataFrame
         One row per system (in the runs table's order): mean accuracy over folds in percent per
-        condition (in the runs table's order), then ``drop (points)`` and ``p-value`` when given.
+        condition (in the runs table's order), then ``drop (points)``, ``p-value`` and ``p (Holm)`` when given, and
+        ``drop, ties shared (points)`` where a system's votes tied (:func:`tied_decisions`).
     """
     mean = runs.groupby(["system", "condition"], sort=False)["accuracy"].mean().unstack("condition")
     systems, conditions = list(dict.fromkeys(runs["system"])), list(dict.fromkeys(runs["condition"]))
@@ -580,6 +581,11 @@ def answer_table(runs: pd.DataFrame, difference: pd.DataFrame | None = None) -> 
         diff = difference.set_index("system").reindex(systems)
         out["drop (points)"] = diff["difference"].map(_percent).to_numpy()
         out["p-value"] = diff["p_value"].map(lambda p: "" if math.isnan(p) else f"{p:.2g}").to_numpy()
+        out["p (Holm)"] = diff["p_holm"].map(lambda p: "" if math.isnan(p) else f"{p:.2g}").to_numpy()
+        tied = [c for c in diff.columns if c.startswith("n_tied_")]
+        if tied and diff[tied].to_numpy().sum() > 0:
+            # where votes tied, the drop with each tie shared beside the drop as decided (the study's rule)
+            out["drop, ties shared (points)"] = diff["difference_ties_shared"].map(_percent).to_numpy()
     return out
 
 
