@@ -3,9 +3,14 @@
 import numpy as np
 import pandas as pd
 import pytest
+from matplotlib.container import ErrorbarContainer
 
+from conftest import TINY_CONFIG, deep_update, run_snakemake
 from mgrfaults.errors import InputError
-from mgrfaults.evaluation.attribution import GROUPS, attribution_groups, attribution_table, group_accuracy
+from mgrfaults.evaluation import figures
+from mgrfaults.evaluation.attribution import (GROUPS, attribution_groups, attribution_table, confidence_label,
+                                              group_accuracy, plot_attribution)
+from mgrfaults.evaluation.tables import clopper_pearson
 
 
 @pytest.fixture
@@ -101,6 +106,45 @@ def test_attribution_table_every_run_and_group(metadata, partition):
 def test_missing_artist_column_is_an_error(metadata, partition):
     with pytest.raises(InputError, match="artist"):
         attribution_groups(metadata.drop(columns="artist"), partition)
+
+
+# one system, 23 of 24 right where the artist is in train (the audit's BFF_SVM cell), an empty group left out
+ATTRIBUTION_CSV = """system,condition,fold,group,n,n_correct,accuracy,ci_low,ci_high
+X,standard,0,artist_in_train,24,23,0.9583,0.817,0.998
+X,standard,0,replica_in_train,0,0,,,
+X,standard,0,neither,10,5,0.5,0.2,0.8
+"""
+
+
+def test_confidence_label_prints_the_level_as_configured():
+    levels = (0.95, 0.9, 0.975, 0.57, 0.9995)
+    assert [confidence_label(c) for c in levels] == ["95 %", "90 %", "97.5 %", "57 %", "99.95 %"]
+
+
+def test_attribution_figure_draws_the_configured_coverage(tmp_path, monkeypatch):
+    # the figure recomputed 95 % intervals whatever evaluate.confidence was, under a "95 %" label
+    drawn = []
+    monkeypatch.setattr(figures, "_save", lambda fig, path, dpi: drawn.append(fig.axes[0]))
+    table = pd.read_csv(pd.io.common.StringIO(ATTRIBUTION_CSV))
+    plot_attribution(table, tmp_path / "attribution.png", confidence=0.9)
+    (ax,) = drawn
+    assert ax.get_ylabel() == "accuracy (90 % Clopper-Pearson)"
+    # the artist_in_train bar's error bar: from the 90 % lower bound to the 90 % upper bound
+    error_bars = [c for c in ax.containers if isinstance(c, ErrorbarContainer)]
+    (segment,) = error_bars[0].lines[2][0].get_segments()
+    np.testing.assert_allclose(segment[:, 1], clopper_pearson(23, 24, 0.9))
+    assert clopper_pearson(23, 24, 0.9)[0] == pytest.approx(0.817, abs=1e-3)
+
+
+@pytest.mark.workflow
+def test_attribution_figure_rule_passes_the_configured_confidence(tmp_path):
+    # the figure's rule alone, on a hand-made table: its script must get evaluate.confidence
+    (tmp_path / "results" / "tables").mkdir(parents=True)
+    (tmp_path / "results" / "tables" / "attribution.csv").write_text(ATTRIBUTION_CSV)
+    run_snakemake(tmp_path, deep_update(TINY_CONFIG, {"evaluate": {"confidence": 0.9}}),
+                  targets=["results/figures/attribution.png"], extra_args=["--allowed-rules", "attribution_figure"])
+    log = (tmp_path / "results" / "logs" / "evaluate" / "attribution_figure.log").read_text()
+    assert "3 rows drawn, 90 % Clopper-Pearson intervals" in log
 
 
 @pytest.mark.workflow

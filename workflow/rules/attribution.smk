@@ -15,6 +15,9 @@ rule attribution_figure:
             category="4. Confound attribution",
             labels={"result": "attribution figure", "format": "png"},
         ),
+    params:
+        # the figure pools folds and recomputes the intervals: at the table's (and the caption's) coverage
+        confidence=EVALUATE.confidence,
     log:
         f"{RESULTS}/logs/evaluate/attribution_figure.log",
     conda:

@@ -198,10 +198,30 @@ def pooled_group_accuracy(table: pd.DataFrame, systems: Sequence[str] | None = N
     return out
 
 
-def plot_attribution(table: pd.DataFrame, path, dpi: int = 120) -> None:
+def confidence_label(confidence: float) -> str:
+    """The coverage ``confidence`` as a percentage to print, without a spurious decimal (0.9 -> ``90 %``).
+
+    Two decimals of percent at most: the configured level as written, not rounded to a whole
+    percent (0.975 -> ``97.5 %``), nor shown with binary noise (0.57 -> ``57 %``, not ``56.99999999999999``).
+    """
+    return f"{round(100 * confidence, 2):g} %"
+
+
+def plot_attribution(table: pd.DataFrame, path, confidence: float = _EVALUATE["confidence"], dpi: int = 120) -> None:
     """Grouped bars: per system, the accuracy of each (condition, group) with its interval.
 
     Folds are pooled (counts summed) before the interval is computed. Empty groups are left out.
+
+    Parameters
+    ----------
+    table : DataFrame
+        :func:`attribution_table`.
+    path : str or Path
+        PNG to write (atomically).
+    confidence : float
+        Coverage of the Clopper-Pearson intervals drawn (the workflow's ``evaluate.confidence``, that of the
+        table's own intervals), named in the y label.
+    dpi : int
     """
     import matplotlib
 
@@ -226,7 +246,7 @@ def plot_attribution(table: pd.DataFrame, path, dpi: int = 120) -> None:
             if row.empty:
                 continue
             n, k = int(row["n"].iloc[0]), int(row["n_correct"].iloc[0])
-            low, high = clopper_pearson(k, n)
+            low, high = clopper_pearson(k, n, confidence)
             xs.append(s - 0.4 + width * (b + 0.5))
             ys.append(k / n)
             lows.append(k / n - low)
@@ -235,7 +255,7 @@ def plot_attribution(table: pd.DataFrame, path, dpi: int = 120) -> None:
                label=f"{condition}: {group}")
     ax.set_xticks(range(len(systems)), systems, rotation=20, ha="right")
     ax.set_ylim(0, 1.05)
-    ax.set_ylabel("accuracy (95 % Clopper-Pearson)")
+    ax.set_ylabel(f"accuracy ({confidence_label(confidence)} Clopper-Pearson)")
     # below the axes: the bars reach the top and the bottom of the plot
     ax.legend(fontsize=7, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.2))
     _save(fig, path, dpi)
