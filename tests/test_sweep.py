@@ -5,10 +5,13 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
+from matplotlib.container import ErrorbarContainer
 
 from conftest import TINY_CONFIG, deep_update, run_snakemake
 from mgrfaults.errors import InputError
-from mgrfaults.evaluation.sweep import drop_summary, drop_table, mean_interval, stack_points, sweep_points
+from mgrfaults.evaluation import figures
+from mgrfaults.evaluation.sweep import (drop_summary, drop_table, mean_interval, plot_drop_by_strength, stack_points,
+                                        sweep_points)
 
 
 def test_points_cover_the_grid_and_the_control():
@@ -64,6 +67,25 @@ def test_one_seed_gives_no_verdict_on_the_interval():
     points = sweep_points([0.0], [1], no_fault_control=False)
     summary = drop_summary(drop_table([(points[0], _runs(0.8, 0.8))]))
     assert summary["drop_interval_holds_zero"].isna().all() and summary["drop_ci_low"].isna().all()
+
+
+def test_sweep_figure_draws_no_error_bar_where_one_seed_gives_no_interval(tmp_path, monkeypatch):
+    # one seed at strength 0, three at strength 1: the strength-0 points had zero-length error bars
+    drawn = []
+    monkeypatch.setattr(figures, "_save", lambda fig, path, dpi: drawn.append(fig.axes[0]))
+    points = sweep_points([0.0, 1.0], [1, 2, 3], no_fault_control=False)
+    runs = [(p, _runs(0.8, 0.5 + 0.02 * p["seed"])) for p in points if p["confound_strength"] == 1.0 or p["seed"] == 1]
+    plot_drop_by_strength(drop_summary(drop_table(runs)), tmp_path / "drop.png")
+    (ax,) = drawn
+    error_bars = [segment for c in ax.containers if isinstance(c, ErrorbarContainer)
+                  for collection in c.lines[2] for segment in collection.get_segments()]
+    # X, Y and all at strength 1 only, each bar of nonzero length
+    assert len(error_bars) == 3 and {s[0, 0] for s in error_bars} == {1.0}
+    assert all(s[1, 1] - s[0, 1] > 0 for s in error_bars)
+    # the three points without one are hollow, and the legend says what that means
+    hollow = [line for line in ax.get_lines() if line.get_markerfacecolor() == "white"]
+    assert sum(len(line.get_xdata()) for line in hollow) == 3 and all(line.get_xdata()[0] == 0.0 for line in hollow)
+    assert "hollow: one seed, no interval (no error bar)" in [t.get_text() for t in ax.get_legend().get_texts()]
 
 
 def test_mean_interval_of_one_value_has_no_interval():

@@ -56,6 +56,45 @@ def plot_figure_of_merit(fom: pd.DataFrame, path, title: str = "", dpi: int = 12
     _save(fig, path, dpi)
 
 
+NO_INTERVAL_NOTE = "no interval (no error bar)"
+"""Legend text of the marks drawn where a value has no interval (a bar or a point without an error bar)."""
+
+
+def error_bar_lengths(centre, low, high) -> np.ndarray:
+    """Lengths of the error bar below and above each value; NaN where its interval is missing.
+
+    Parameters
+    ----------
+    centre, low, high : array-like of float, shape (n,)
+        The values drawn and their interval bounds (NaN: no interval, e.g. ``evaluate.bootstrap: 0`` or one seed).
+
+    Returns
+    -------
+    ndarray, shape (2, n)
+        ``centre - low`` and ``high - centre``, clipped at 0 (matplotlib refuses negative lengths); NaN where a
+        bound is NaN, never 0: a bar of length zero would read as an exact value.
+    """
+    centre, low, high = (np.asarray(a, dtype=float) for a in (centre, low, high))
+    return np.vstack([np.clip(centre - low, 0, None), np.clip(high - centre, 0, None)])
+
+
+def has_interval(lengths: np.ndarray) -> np.ndarray:
+    """Which columns of :func:`error_bar_lengths` have an interval to draw (both lengths known)."""
+    return np.isfinite(lengths).all(axis=0)
+
+
+def draw_error_bars(ax, x, centre, lengths: np.ndarray, **style) -> np.ndarray:
+    """Error bars at ``x`` only where :func:`has_interval`; returns that mask.
+
+    The values without an interval get no bar at all (the caller marks them), not a bar of length zero.
+    """
+    x, centre = np.asarray(x, dtype=float), np.asarray(centre, dtype=float)
+    drawn = has_interval(lengths)
+    if drawn.any():
+        ax.errorbar(x[drawn], centre[drawn], yerr=lengths[:, drawn], fmt="none", **style)
+    return drawn
+
+
 def plot_accuracy_by_condition(
     tables: Mapping[str, pd.DataFrame],
     path,
@@ -63,7 +102,10 @@ def plot_accuracy_by_condition(
     metric: str = "accuracy",
     dpi: int = 120,
 ) -> None:
-    """Grouped bars: mean accuracy per system, one bar per condition, 95% intervals as error bars.
+    """Grouped bars: mean accuracy per system, one bar per condition, the tables' intervals as error bars.
+
+    A bar whose table row has no interval (``evaluate.bootstrap: 0`` for a bootstrapped one) is hatched and has no
+    error bar; the legend says so.
 
     Parameters
     ----------
@@ -76,6 +118,8 @@ def plot_accuracy_by_condition(
     metric : str
         ``accuracy`` or ``normalized_accuracy``.
     """
+    from matplotlib.patches import Patch
+
     if not tables:
         raise InputError("accuracy figure: no condition table given")
     conditions = list(tables)
@@ -84,15 +128,19 @@ def plot_accuracy_by_condition(
     width = 0.8 / len(conditions)
     x = np.arange(len(systems))
     fig, ax = plt.subplots(figsize=(1.2 * len(systems) + 2.5, 4.0))
+    any_without_interval = False
     for k, condition in enumerate(conditions):
         table = tables[condition].set_index("system").reindex(systems)
         mean = table[f"{metric}_mean"].to_numpy(dtype=float) * 100
-        low = table[f"{metric}_ci_low"].to_numpy(dtype=float) * 100
-        high = table[f"{metric}_ci_high"].to_numpy(dtype=float) * 100
-        err = np.vstack([np.clip(mean - low, 0, None), np.clip(high - mean, 0, None)])
-        err = np.nan_to_num(err)
+        lengths = error_bar_lengths(mean, table[f"{metric}_ci_low"].to_numpy(dtype=float) * 100,
+                                    table[f"{metric}_ci_high"].to_numpy(dtype=float) * 100)
         pos = x - 0.4 + width * (k + 0.5)
-        ax.bar(pos, mean, width, yerr=err, capsize=3, label=condition.replace("_", " "))
+        bars = ax.bar(pos, mean, width, label=condition.replace("_", " "))
+        drawn = draw_error_bars(ax, pos, mean, lengths, ecolor="black", capsize=3)
+        for bar, m, with_interval in zip(bars, mean, drawn):
+            if np.isfinite(m) and not with_interval:
+                bar.set_hatch("//")
+                any_without_interval = True
         # values at the foot of the bars: the error bars run through their middle and top
         for p, m in zip(pos, mean):
             if np.isfinite(m):
@@ -100,7 +148,11 @@ def plot_accuracy_by_condition(
     ax.set_xticks(x, systems, rotation=20, ha="right")
     ax.set_ylim(0, 105)
     ax.set_ylabel(("normalised accuracy" if metric == "normalized_accuracy" else "accuracy") + " (%)")
-    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=len(conditions), fontsize=8, frameon=False)
+    handles, _ = ax.get_legend_handles_labels()
+    if any_without_interval:
+        handles.append(Patch(facecolor="white", edgecolor="black", hatch="//", label=f"hatched: {NO_INTERVAL_NOTE}"))
+    ax.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=len(handles), fontsize=8,
+              frameon=False)
     ax.grid(axis="y", alpha=0.3)
     _save(fig, path, dpi)
 

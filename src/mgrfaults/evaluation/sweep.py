@@ -167,18 +167,21 @@ def drop_summary(drops: pd.DataFrame, confidence: float = _EVALUATE["confidence"
 def plot_drop_by_strength(summary: pd.DataFrame, path, column: str = "drop", dpi: int = 120) -> None:
     """Drop (points) against confound strength, one line per system, error bars = the seeds' interval.
 
-    The no-fault control (strength 0, every fault rate 0) is drawn as separate markers.
+    The no-fault control (strength 0, every fault rate 0) is drawn as separate markers. A point without an
+    interval (one seed) is a hollow marker without an error bar; the legend says so.
     """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
 
-    from mgrfaults.evaluation.figures import _save
+    from mgrfaults.evaluation.figures import NO_INTERVAL_NOTE, _save, draw_error_bars, error_bar_lengths
 
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     colours = plt.get_cmap("tab10")
     systems = [s for s in dict.fromkeys(summary["system"]) if s != "all"] + ["all"]
+    any_without_interval = False
     for i, system in enumerate(systems):
         rows = summary[summary["system"] == system]
         style = {"color": "black", "linewidth": 2.5} if system == "all" else {"color": colours(i % 10)}
@@ -186,13 +189,25 @@ def plot_drop_by_strength(summary: pd.DataFrame, path, column: str = "drop", dpi
             part = rows[rows["faults"] == faults].sort_values("confound_strength")
             if part.empty:
                 continue
-            mean = 100 * part[f"{column}_mean"]
-            err = 100 * (part[f"{column}_ci_high"] - part[f"{column}_mean"]).fillna(0)
-            ax.errorbar(part["confound_strength"] + (0.01 * i if faults == NO_FAULTS else 0), mean, yerr=err,
-                        marker=marker, capsize=3, linestyle="none" if dashed else "-",
-                        label=system if faults == FAULTS_AS_CONFIGURED else f"{system} (no faults)", **style)
+            x = (part["confound_strength"] + (0.01 * i if faults == NO_FAULTS else 0)).to_numpy(dtype=float)
+            mean = 100 * part[f"{column}_mean"].to_numpy(dtype=float)
+            lengths = error_bar_lengths(mean, 100 * part[f"{column}_ci_low"].to_numpy(dtype=float),
+                                        100 * part[f"{column}_ci_high"].to_numpy(dtype=float))
+            ax.plot(x, mean, marker=marker, linestyle="none" if dashed else "-",
+                    label=system if faults == FAULTS_AS_CONFIGURED else f"{system} (no faults)", **style)
+            drawn = draw_error_bars(ax, x, mean, lengths, ecolor=style["color"], capsize=3)
+            # hollow over the filled marker: the point stands, its missing interval shows
+            hollow = ~drawn & np.isfinite(mean)
+            if hollow.any():
+                ax.plot(x[hollow], mean[hollow], marker=marker, linestyle="none", markerfacecolor="white",
+                        markeredgecolor=style["color"])
+                any_without_interval = True
     ax.axhline(0, color="grey", linewidth=0.8)
     ax.set_xlabel("confound strength")
     ax.set_ylabel(f"{'normalised ' if column == 'normalized_drop' else ''}accuracy drop (points)")
-    ax.legend(fontsize=7, ncol=2, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    handles, _ = ax.get_legend_handles_labels()
+    if any_without_interval:
+        handles.append(Line2D([], [], marker="o", linestyle="none", color="grey", markerfacecolor="white",
+                              label=f"hollow: one seed, {NO_INTERVAL_NOTE}"))
+    ax.legend(handles=handles, fontsize=7, ncol=2, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     _save(fig, path, dpi)
