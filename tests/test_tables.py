@@ -132,6 +132,18 @@ def test_condition_table_one_fold_exact_many_folds_bootstrap():
         condition_table(runs, {}, "cv", LABELS, systems=["C"])
 
 
+def test_an_empty_test_part_is_named_by_system_condition_and_fold():
+    # the error named the fold alone: which system's, under which condition, was left to guess
+    empty = pd.DataFrame({"track_id": [], "true": [], "predicted": []}, dtype=str)
+    runs = pd.DataFrame({"system": ["A", "B", "B"], "condition": ["cv"] * 3, "fold": [0, 0, 1],
+                         "accuracy": [0.8, 0.6, np.nan], "normalized_accuracy": [0.8, 0.6, np.nan]})
+    predictions = {"A": [fold([5, 5, 5], [1, 1, 1])], "B": [fold([5, 5, 5], [2, 2, 2]), empty]}
+    with pytest.raises(InputError, match=r"^system 'B' under condition 'cv', fold 1: no test excerpt to bootstrap"):
+        condition_table(runs, predictions, "cv", LABELS, n_bootstrap=100)
+    with pytest.raises(InputError, match=r"^fold 1: no test excerpt"):
+        bootstrap_intervals(predictions["B"], LABELS, 100)
+
+
 def test_paired_mcnemar_when_same_excerpts():
     ids = [f"blues.{i:05d}" for i in range(30)]
     a = pd.Series([True] * 20 + [False] * 10, index=ids)

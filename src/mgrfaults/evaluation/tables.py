@@ -104,6 +104,7 @@ def bootstrap_intervals(
     n_bootstrap: int = _EVALUATE["bootstrap"],
     confidence: float = _EVALUATE["confidence"],
     seed: int = 0,
+    run: str | None = None,
 ) -> dict[str, tuple[float, float]]:
     """Percentile bootstrap intervals of the fold-mean accuracy and normalised accuracy, from adjusted recalls.
 
@@ -129,11 +130,18 @@ def bootstrap_intervals(
         Coverage of the two-sided interval.
     seed : int
         Seed of the resampling stream.
+    run : str, optional
+        Whose predictions the folds are (``system X under condition Y``), named in the error an empty fold raises.
 
     Returns
     -------
     dict
         ``accuracy`` and ``normalized_accuracy`` -> (low, high).
+
+    Raises
+    ------
+    InputError
+        A fold has no test excerpt (nothing to resample), naming ``run`` and the fold.
     """
     if n_bootstrap <= 0 or not folds:
         return {"accuracy": (math.nan, math.nan), "normalized_accuracy": (math.nan, math.nan)}
@@ -143,7 +151,7 @@ def bootstrap_intervals(
         n_per_class = confusion.sum(axis=0)
         present = n_per_class > 0
         if not present.any():
-            raise InputError(f"fold {f}: no test excerpt to bootstrap")
+            raise InputError(f"{run + ', ' if run else ''}fold {f}: no test excerpt to bootstrap (an empty test part)")
         counts.append((n_per_class[present], np.diag(confusion)[present]))
     m = sum(len(n_class) for n_class, _ in counts)  # the recalls the fold means are linear functions of
     rng = np.random.default_rng(seed)
@@ -218,7 +226,8 @@ def condition_table(
                 f"{system}/{condition}: {len(sys_rows)} runs but predictions of {len(folds)} folds"
             )
         n_test = int(sum(len(df) for df in folds))
-        boot = bootstrap_intervals(folds, labels, n_bootstrap, confidence, seed + i)
+        boot = bootstrap_intervals(folds, labels, n_bootstrap, confidence, seed + i,
+                                   run=f"system {system!r} under condition {condition!r}")
         if len(folds) == 1:
             n_correct = int((folds[0]["true"] == folds[0]["predicted"]).sum())
             accuracy_ci = clopper_pearson(n_correct, n_test, confidence)
