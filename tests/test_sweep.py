@@ -10,8 +10,8 @@ from matplotlib.container import ErrorbarContainer
 from conftest import TINY_CONFIG, deep_update, run_snakemake
 from mgrfaults.errors import InputError
 from mgrfaults.evaluation import figures
-from mgrfaults.evaluation.sweep import (drop_summary, drop_table, mean_interval, plot_drop_by_strength, stack_points,
-                                        sweep_points)
+from mgrfaults.evaluation.sweep import (conditions_missing_by_system, drop_summary, drop_table, mean_interval,
+                                        plot_drop_by_strength, stack_points, sweep_points)
 
 
 def test_points_cover_the_grid_and_the_control():
@@ -60,6 +60,18 @@ def test_drop_table_and_summary():
     assert summary.loc[("all", 0.0), "drop_interval_holds_zero"] and not summary.loc[("X", 1.0), "drop_interval_holds_zero"]
     with pytest.raises(InputError):
         drop_table([(points[0], _runs(0.8, 0.5).query("condition == 'standard'"))])
+
+
+def test_a_system_missing_under_one_condition_is_named_with_its_point():
+    # a bare KeyError: 'fault_filtered' named neither the system nor the point
+    point = sweep_points([0.5], [2], no_fault_control=False)[0]
+    runs = _runs(0.8, 0.5).query("not (system == 'Y' and condition == 'fault_filtered')")
+    with pytest.raises(InputError, match=r"sweep point strength_0\.5/seed_2 \(confound strength 0\.5, seed 2, "
+                                         r"faults as_configured\): runs table has no run of system 'Y' under "
+                                         r"condition 'fault_filtered'"):
+        drop_table([(point, runs)])
+    assert conditions_missing_by_system(runs, ("standard", "fault_filtered")) == {"Y": ["fault_filtered"]}
+    assert conditions_missing_by_system(_runs(0.8, 0.5), ("standard", "fault_filtered")) == {}
 
 
 def test_one_seed_gives_no_verdict_on_the_interval():

@@ -56,6 +56,26 @@ def sweep_points(strengths: Sequence[float], seeds: Sequence[int], no_fault_cont
     return points
 
 
+def conditions_missing_by_system(runs: pd.DataFrame, conditions: Sequence[str]) -> dict[str, list[str]]:
+    """The compared conditions each system of a runs table has no run under (systems lacking none left out).
+
+    Parameters
+    ----------
+    runs : DataFrame
+        ``tables/runs.csv`` of one sweep point (system, condition, ...).
+    conditions : sequence of str
+
+    Returns
+    -------
+    dict
+        System -> its missing conditions, in ``conditions`` order; systems in the table's order.
+    """
+    present = set(zip(runs["system"], runs["condition"]))
+    missing = {system: [c for c in conditions if (system, c) not in present]
+               for system in dict.fromkeys(runs["system"])}
+    return {system: lacked for system, lacked in missing.items() if lacked}
+
+
 def drop_table(
     runs_by_point: Sequence[tuple[Mapping, pd.DataFrame]], conditions: Sequence[str] = ("standard", "fault_filtered")
 ) -> pd.DataFrame:
@@ -68,6 +88,12 @@ def drop_table(
         accuracy, normalized_accuracy).
     conditions : (str, str)
         The compared conditions; drop = first - second.
+
+    Raises
+    ------
+    InputError
+        A point lacks a compared condition, or a system has no run under one of them (naming the point, its strength
+        and seed, the system and the condition).
 
     Returns
     -------
@@ -82,6 +108,15 @@ def drop_table(
         missing = sorted(set(conditions) - set(runs["condition"]))
         if missing:
             raise InputError(f"sweep point {point['folder']}: runs table has no condition(s) {missing}")
+        # a drop needs both accuracies of a system: name the system and the point, not a bare KeyError
+        lacking = conditions_missing_by_system(runs, conditions)
+        if lacking:
+            named = "; ".join(f"system {system!r} under condition {' or '.join(repr(c) for c in missing)}"
+                              for system, missing in lacking.items())
+            raise InputError(
+                f"sweep point {point['folder']} (confound strength {point['confound_strength']:g}, "
+                f"seed {point['seed']}, faults {point['faults']}): runs table has no run of {named}, so no drop"
+            )
         means = runs.groupby(["system", "condition"])[["accuracy", "normalized_accuracy"]].mean()
         for system in dict.fromkeys(runs["system"]):
             a, b = means.loc[(system, first)], means.loc[(system, second)]
