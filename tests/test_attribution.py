@@ -9,7 +9,7 @@ from conftest import TINY_CONFIG, deep_update, run_snakemake
 from mgrfaults.errors import InputError
 from mgrfaults.evaluation import figures
 from mgrfaults.evaluation.attribution import (GROUPS, attribution_groups, attribution_table, confidence_label,
-                                              group_accuracy, plot_attribution)
+                                              group_accuracy, plot_attribution, replica_groups)
 from mgrfaults.evaluation.tables import clopper_pearson
 
 
@@ -60,6 +60,30 @@ def test_groups_on_a_hand_made_partition(metadata, partition):
     }
     with_valid = attribution_groups(metadata, partition, seen_parts=("train", "valid"))
     assert with_valid["c.01"] == "artist_in_train"
+
+
+def test_a_replica_of_a_replica_is_in_its_sources_group():
+    # s <- r <- r2: r2 was grouped with r only, so with s in train it read artist_in_train
+    metadata = pd.DataFrame({"track_id": ["s", "r", "r2", "t"], "artist": ["A", "A", "A", "B"],
+                             "replica_of": ["", "s", "r", ""]})
+    partition = pd.DataFrame({"track_id": ["s", "r", "r2", "t"], "part": ["train", "valid", "test", "test"]})
+    assert attribution_groups(metadata, partition).to_dict() == {"r2": "replica_in_train", "t": "neither"}
+    groups = replica_groups(metadata.set_index("track_id")["replica_of"])
+    assert groups["s"] == groups["r"] == groups["r2"] != groups["t"]
+
+
+def test_a_cycle_of_replica_links_is_one_group():
+    # hand-made annotations can loop (a <- b <- c <- a): one group, and no endless walk to a root
+    replica_of = pd.Series(["c", "a", "b", "", "x", "x"], index=["a", "b", "c", "d", "e", "f"])
+    groups = replica_groups(replica_of)
+    assert groups["a"] == groups["b"] == groups["c"] and len(set(groups[["a", "d", "e"]])) == 3
+    # e and f name the same source, absent from the metadata: still one group
+    assert groups["e"] == groups["f"]
+    assert len(set(replica_groups(pd.Series(["", ""], index=["p", "q"])))) == 2
+    metadata = pd.DataFrame({"track_id": list("abcd"), "artist": list("ABCD"), "replica_of": ["c", "a", "b", ""]})
+    partition = pd.DataFrame({"track_id": list("abcd"), "part": ["test", "train", "test", "test"]})
+    assert attribution_groups(metadata, partition).to_dict() == {"a": "replica_in_train", "c": "replica_in_train",
+                                                                 "d": "neither"}
 
 
 def test_removed_excerpts_do_not_count(metadata, partition):

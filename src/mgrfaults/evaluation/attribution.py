@@ -8,10 +8,10 @@ the partitions is the artist/replica effect, not a difference in the music.
 
 Groups, exclusive, in order of precedence (a replica always shares its source's artist):
 
-- ``replica_in_train``: an exact or recording replica of the excerpt (same replica group:
-  ``replica_of`` or itself) is in the seen parts; the workflow gives the replicas annotated or detected from the
-  audio (:func:`mgrfaults.faults.groups.apply_detected`, mode ``both``), a synthetic dataset's annotated ones (its
-  truth);
+- ``replica_in_train``: an exact or recording replica of the excerpt (same replica group: linked to it through
+  ``replica_of`` at any depth, a replica of a replica included, :func:`replica_groups`) is in the seen parts; the
+  workflow gives the replicas annotated or detected from the audio (:func:`mgrfaults.faults.groups.apply_detected`,
+  mode ``both``), a synthetic dataset's annotated ones (its truth);
 - ``artist_in_train``: an excerpt of the same artist is in the seen parts (an excerpt is one of every artist its
   credit names: ``Lauryn Hill and Bob Marley`` shares Bob Marley with his excerpts,
   :func:`mgrfaults.data.artists.credited_artists`);
@@ -25,10 +25,12 @@ from __future__ import annotations
 
 from typing import Mapping, Sequence
 
+import numpy as np
 import pandas as pd
 
 from mgrfaults.data.artists import credited_artists
 from mgrfaults.errors import InputError
+from mgrfaults.faults.groups import replica_components
 from mgrfaults.evaluation.tables import clopper_pearson
 from mgrfaults.config import section_defaults
 
@@ -39,6 +41,34 @@ GROUPS = ("artist_in_train", "replica_in_train", "neither")
 """Group names, in the order tables and figures list them."""
 
 ATTRIBUTION_COLUMNS = ("system", "condition", "fold", "group", "n", "n_correct", "accuracy", "ci_low", "ci_high")
+
+
+def replica_groups(replica_of: pd.Series) -> pd.Series:
+    """The replica group of every excerpt: the excerpts linked through ``replica_of``, whatever the depth.
+
+    A replica of a replica (s <- r <- r2) is in its source's group, not only in its direct source's, and a cycle
+    of links (hand-made annotations) is one group rather than an endless chain.
+
+    Parameters
+    ----------
+    replica_of : Series of str
+        Index: track ids; values: the track id each excerpt is a replica of, ``""`` for none. A source absent from
+        the index (removed from the metadata) still groups the replicas naming it.
+
+    Returns
+    -------
+    Series of int, same index
+        Equal labels: one replica group (the connected components of the links); an excerpt without a link is a
+        group of its own.
+    """
+    linked = replica_of[replica_of != ""]
+    # the sources outside the index are nodes too: two replicas of one removed source stay one group
+    nodes = list(replica_of.index) + sorted(set(linked) - set(replica_of.index))
+    position = {track_id: i for i, track_id in enumerate(nodes)}
+    a = np.array([position[t] for t in linked.index], dtype=np.int64)
+    b = np.array([position[t] for t in linked], dtype=np.int64)
+    labels = replica_components(len(nodes), a, b)
+    return pd.Series(labels[: len(replica_of)], index=replica_of.index, name="replica_group")
 
 
 def attribution_groups(
@@ -67,9 +97,7 @@ def attribution_groups(
     missing = sorted(set(partition["track_id"]) - set(meta.index))
     if missing:
         raise InputError(f"partition: track ids {missing[:5]} are not in the metadata ({len(missing)} in all)")
-    replica_of = meta["replica_of"].fillna("").astype(str)
-    # a replica group is named by its source: the source itself and every replica of it
-    replica_group = replica_of.where(replica_of != "", pd.Series(meta.index, index=meta.index))
+    replica_group = replica_groups(meta["replica_of"].fillna("").astype(str))
     seen = partition.loc[partition["part"].isin(list(seen_parts)), "track_id"]
     test = partition.loc[partition["part"] == "test", "track_id"]
     credits = pd.Series(credited_artists(meta["artist"]), index=meta.index, dtype=object)
