@@ -5,7 +5,8 @@ import pandas as pd
 import pytest
 
 from mgrfaults.data.annotations import read_gtzan_index
-from mgrfaults.faults.profile import artist_concentration, dataset_profile, profile_findings, profile_markdown
+from mgrfaults.faults.profile import (artist_concentration, dataset_profile, largest_share_finding, profile_findings,
+                                      profile_markdown)
 
 
 def test_gtzan_reggae_is_one_third_bob_marley(shared_gtzan):
@@ -84,6 +85,26 @@ def test_findings_name_only_genres_with_a_known_artist():
     findings = " ".join(profile_findings(dataset_profile(metadata, detected)))
     assert "Largest share of one artist in a genre: a 100 % (x, 2 of 2)." in findings
     assert "(, 0 of" not in findings
+
+
+def test_largest_share_names_every_genre_tied_with_the_last_one_named():
+    # the default's profile: six genres at 40 %, of which the sentence named disco and hiphop alone (head(3))
+    sizes = {"jazz": 7, "disco": 6, "hiphop": 6, "metal": 6, "pop": 6, "reggae": 6, "rock": 6, "blues": 5}
+    metadata = pd.DataFrame([{"track_id": f"{genre}.{i:02d}", "genre": genre,
+                              "artist": f"{genre}_artist00" if i < largest else f"{genre}_artist{i:02d}"}
+                             for genre, largest in sizes.items() for i in range(15)])
+    metadata = metadata.assign(fault="none", duration=30.0)
+    detected = pd.DataFrame({"track_id": metadata["track_id"], "fault": ""})
+    findings = profile_findings(dataset_profile(metadata, detected))
+    assert ("Largest share of one artist in a genre: jazz 47 % (jazz_artist00, 7 of 15), disco 40 % (disco_artist00, "
+            "6 of 15), hiphop 40 % (hiphop_artist00, 6 of 15), and 4 more at 40 %: metal, pop, reggae, rock."
+            ) in findings
+    # no tie beyond the third: the sentence as before; fewer genres than three: no count
+    genres = dataset_profile(metadata, detected).query("genre != 'all'")
+    untied = genres[genres["genre"].isin(["jazz", "disco", "hiphop", "blues"])]
+    assert largest_share_finding(untied).endswith("hiphop 40 % (hiphop_artist00, 6 of 15).")
+    assert largest_share_finding(genres[genres["genre"] == "jazz"]) == \
+        "Largest share of one artist in a genre: jazz 47 % (jazz_artist00, 7 of 15)."
 
 
 def test_profile_page_keeps_a_pipe_in_a_genre_or_artist_name_in_its_cell():

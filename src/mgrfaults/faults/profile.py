@@ -180,6 +180,37 @@ def profile_findings(profile: pd.DataFrame, bad_audio=(), storage_apart: dict | 
     return confound_findings(profile, bad_audio) + storage_findings(profile, storage_apart, max_duration)
 
 
+def largest_share_finding(genres: pd.DataFrame, n_named: int = 3) -> str:
+    """The sentence naming the genres whose largest artist holds the largest share, and every genre tied with them.
+
+    Parameters
+    ----------
+    genres : DataFrame
+        :func:`dataset_profile`'s rows of the genres with a known artist (``genre``, ``excerpts``,
+        ``largest_artist``, ``largest_artist_excerpts``, ``largest_artist_share``).
+    n_named : int
+        The genres named in full (share, artist, excerpts), largest share first, ties by genre name.
+
+    Returns
+    -------
+    str
+        ``Largest share of one artist in a genre: jazz 47 % (...), disco 40 % (...), hiphop 40 % (...), and 4 more
+        at 40 %: metal, pop, reggae, rock.`` The genres beyond ``n_named`` tied with the last one named are counted
+        and listed: cut off alphabetically, disco and hiphop would read as the only two at 40 % of six.
+    """
+    ranked = genres.sort_values(["largest_artist_share", "genre"], ascending=[False, True])
+    shown, rest = ranked.head(n_named), ranked.iloc[n_named:]
+    named = ", ".join(f"{row.genre} {100 * row.largest_artist_share:.0f} % ({row.largest_artist}, "
+                      f"{row.largest_artist_excerpts} of {row.excerpts})" for row in shown.itertuples())
+    if len(shown) and len(rest):
+        last_share = shown["largest_artist_share"].iloc[-1]
+        # the shares are rounded to 4 decimals in the profile: equal counts over equal sizes compare equal
+        tied = rest[rest["largest_artist_share"] == last_share]
+        if len(tied):
+            named += f", and {len(tied)} more at {100 * last_share:.0f} %: {', '.join(tied['genre'])}"
+    return f"Largest share of one artist in a genre: {named}."
+
+
 def confound_findings(profile: pd.DataFrame, bad_audio=()) -> list[str]:
     """The part of :func:`profile_findings` that bears on a partition: the excerpts and files skipped, the largest
     artist shares, the excerpts that share an artist, the detected faults (what ``summary.md`` repeats)."""
@@ -195,10 +226,7 @@ def confound_findings(profile: pd.DataFrame, bad_audio=()) -> list[str]:
                         + (f"; left without any excerpt: {', '.join(emptied)}" if emptied else "") + ".")
     if whole["artists"]:
         known = genres[genres["largest_artist_excerpts"] > 0]  # a genre of unknown artists only has none to name
-        top = known.sort_values(["largest_artist_share", "genre"], ascending=[False, True]).head(3)
-        named = ", ".join(f"{row.genre} {100 * row.largest_artist_share:.0f} % ({row.largest_artist}, "
-                          f"{row.largest_artist_excerpts} of {row.excerpts})" for row in top.itertuples())
-        findings.append(f"Largest share of one artist in a genre: {named}.")
+        findings.append(largest_share_finding(known))
         findings.append(f"{whole['sharing_artist']} of {whole['excerpts']} excerpts share their artist with another "
                         "excerpt: a split blind to artists (a random one, as the default's standard condition) can "
                         "put them in test beside their artist in train; an artist-filtered split (as the default's "
