@@ -103,7 +103,8 @@ def artist_spellings(artists) -> dict[str, str]:
 
 
 def canonical_artists(artists: pd.Series, source) -> pd.Series:
-    """``artists`` with each artist's spellings merged into one (:func:`artist_spellings`), each merge logged.
+    """``artists`` with each artist's spellings merged into one (:func:`artist_spellings`), each merge logged, and
+    each credit naming several artists (:func:`credit_links`) and each pair of look-alike names logged too.
 
     Parameters
     ----------
