@@ -184,20 +184,34 @@ def test_byte_swapped_samples_are_refused_naming_the_file(tmp_path, channels):
 
 
 @pytest.mark.parametrize("subtype, container", [("PCM_16", "WAV"), ("PCM_16", "AU"), ("PCM_24", "WAV"),
-                                              ("PCM_U8", "WAV"), ("PCM_S8", "AU")])
+                                              ("PCM_U8", "WAV"), ("PCM_S8", "AU"), ("ULAW", "AU"), ("ALAW", "WAV")])
 @pytest.mark.parametrize("channels", [1, 2])
 def test_random_bytes_under_a_valid_header_are_refused_naming_the_file(tmp_path, subtype, container, channels):
     path = tmp_path / f"random.{container.lower()}"
     sf.write(path, np.zeros((3 * SR, channels), np.float32), SR, subtype=subtype, format=container)
     data_size = 3 * SR * channels * {"PCM_16": 2, "PCM_24": 3}.get(subtype, 1)  # even: no pad byte after the data
     stored = path.read_bytes()
-    # the samples are the file's last bytes (unsigned 8-bit silence is 0x80)
-    assert len(stored) > data_size and set(stored[-data_size:]) <= {0, 0x80}
+    # the samples are the file's last bytes (silence: 0 in signed PCM, 0x80 unsigned 8-bit, 0xff mu-law, 0xd5 A-law)
+    assert len(stored) > data_size and len(set(stored[-data_size:])) == 1
     # the header kept, what follows it random bytes
     path.write_bytes(stored[:-data_size] + np.random.default_rng(0).bytes(data_size))
-    with pytest.raises(AudioError, match=rf"random\.{container.lower()}: random data, not audio: its samples are spread "
-                                         r"evenly over the whole range of the format \(chi-square p = 0\.\d+"):
+    with pytest.raises(AudioError, match=rf"random\.{container.lower()}: (channel 1 of 2: )?random data, not audio: its "
+                                         r"samples are spread evenly over the codes of the format \(chi-square p = "):
         load_audio(path)
+
+
+def test_random_data_in_any_channel_is_refused_naming_it(tmp_path):
+    rng = np.random.default_rng(4)
+    random_channel = rng.integers(-32768, 32768, 3 * SR) / 32768
+    sf.write(tmp_path / "half.wav", np.stack([music_like(), random_channel], axis=1), SR, subtype="PCM_16")
+    with pytest.raises(AudioError, match=r"half\.wav: channel 2 of 2: random data, not audio"):
+        load_audio(tmp_path / "half.wav")
+    # music on mu-law and A-law codes, and noise, are read
+    for subtype in ("ULAW", "ALAW"):
+        sf.write(tmp_path / "coded.wav", music_like(), SR, subtype=subtype)
+        assert load_audio(tmp_path / "coded.wav").shape == (3 * SR,)
+        sf.write(tmp_path / "coded_noise.wav", np.tanh(3 * rng.standard_normal(3 * SR)), SR, subtype=subtype)
+        assert load_audio(tmp_path / "coded_noise.wav").shape == (3 * SR,)
 
 
 @pytest.mark.parametrize("name, samples", [

@@ -8,6 +8,8 @@ so the headers of AU and WAV files are checked here before decoding.
 
 from __future__ import annotations
 
+import functools
+import io
 import logging
 import os
 import struct
@@ -411,7 +413,8 @@ def decode(path, max_duration: float | None = None) -> tuple[np.ndarray, int]:
             pcm16 = f.subtype == "PCM_16"
             # integer samples decode into [-1, 1) and are finite: the float checks below are for float files
             integer = f.subtype.startswith(("PCM_", "ULAW", "ALAW")) or f.subtype in ("DPCM_8", "DPCM_16")
-            integer_pcm = f.subtype.startswith("PCM_")
+            subtype = f.subtype
+            coded = subtype.startswith("PCM_") or subtype in COMPANDED  # what random bytes would decode from
             cut = frames >= 0 and int(f.frames) > frames
             if f.format == "MP3":
                 check_mp3_length(path, int(f.frames), frames, y.shape[0], sr)
@@ -425,7 +428,8 @@ def decode(path, max_duration: float | None = None) -> tuple[np.ndarray, int]:
             raise AudioError(path, f"cannot decode: {e.error_string}{how}") from e
         y, sr = _decode_audioread(path, max_duration)
         check_stream(path, sr, y.shape[1])
-        pcm16 = integer = integer_pcm = False
+        pcm16 = integer = coded = False
+        subtype = None
         cut = max_duration is not None and y.shape[0] >= int(round(max_duration * sr))
     except PermissionError as e:
         raise AudioError(path, "permission denied: the file is not readable (check its mode and owner)") from e
@@ -436,7 +440,8 @@ def decode(path, max_duration: float | None = None) -> tuple[np.ndarray, int]:
     mono = y.mean(axis=1, dtype=np.float64).astype(np.float32) if y.shape[1] > 1 else y[:, 0]
     if not integer and not np.all(np.isfinite(mono)):
         raise AudioError(path, "non-finite samples (NaN or inf)")
-    problem = content_problem(mono, y[:, 0] if pcm16 else None, y[:, 0] if integer_pcm else None)
+    problem = content_problem(mono, y[:, 0] if pcm16 else None, y if coded else None,
+                              companded_levels(subtype) if subtype in COMPANDED else None)
     if problem and y.shape[1] > 1 and (np.max(mono) - np.min(mono)) / 2 < SILENCE_SWING \
             and not content_problem(y[:, 0]):
         swing = float(np.max(y[:, 0]) - np.min(y[:, 0])) / 2
@@ -475,54 +480,108 @@ def _spread_blocks(x: np.ndarray, block: int = 4096, n_blocks: int = 8) -> list[
 
 
 RANDOM_BINS = 16
-"""Equal bins of full scale in which random data's samples fall evenly (:func:`random_data_problem`)."""
+"""Equal groups of a format's codes over which random data's samples fall evenly (:func:`random_data_problem`)."""
 RANDOM_P = 1e-6
-"""Chi-square p-value against uniform over :data:`RANDOM_BINS` bins above which an excerpt's samples are as even as
-random data's: random samples fall below it once in a million files; music, saturated noise (tanh of Gaussian noise
-spreads its samples nearly evenly: within 0.8 points of 12.5 % in every eighth of full scale) and every other signal
-measured fall far below (p < 1e-300 over a 30-s excerpt: ``test_audio.py``)."""
+"""Chi-square p-value against even over :data:`RANDOM_BINS` groups of codes above which a channel's samples are as
+even as random data's: random samples fall below it once in a million files; music, saturated noise (tanh of
+Gaussian noise spreads its samples nearly evenly: within 0.8 points of 12.5 % in every eighth of full scale) and every
+other signal measured fall far below (p < 1e-300 over a 30-s excerpt: ``test_audio.py``)."""
+COMPANDED = ("ULAW", "ALAW")
+"""libsndfile's subtypes of 8-bit companded codes (G.711 mu-law, A-law): random bytes under them decode to samples
+gathered near 0, even over the codes, not over full scale (:func:`companded_levels`)."""
 
 
-def random_data_problem(x: np.ndarray) -> str | None:
-    """Whether integer samples are random data rather than audio, said as the problem, or None.
+@functools.lru_cache(maxsize=None)
+def companded_levels(subtype: str) -> np.ndarray:
+    """The values libsndfile decodes the 256 codes of a companded subtype to, sorted (a value twice where two codes
+    decode alike: mu-law's two zeros).
 
-    Random bytes under a valid audio header decode to samples spread evenly over the whole range of the format and
-    independent of each other: white (:func:`roughness` about 4/3, :data:`WHITE_ROUGHNESS`) and uniform (a
-    chi-square test over :data:`RANDOM_BINS` equal bins of full scale cannot tell them from uniform,
-    :data:`RANDOM_P`). Music is neither: its energy lies far below the Nyquist frequency and its samples gather
-    near 0; noise music is white but not uniform (Gaussian, or saturated towards the rails).
+    Parameters
+    ----------
+    subtype : {"ULAW", "ALAW"}
+
+    Returns
+    -------
+    ndarray of float32, shape (256,)
+    """
+    levels, _ = sf.read(io.BytesIO(bytes(range(256))), format="RAW", subtype=subtype, samplerate=8000, channels=1,
+                        dtype="float32")
+    return np.sort(levels)
+
+
+def code_positions(x: np.ndarray, levels: np.ndarray | None = None) -> np.ndarray:
+    """Samples placed on their format's codes, in [-1, 1]: random bytes spread evenly there, whatever the format.
 
     Parameters
     ----------
     x : ndarray, shape (n_samples,)
-        One channel of a file of integer PCM samples (8 to 32 bits), full scale 1. (Mu-law and A-law codes spread
-        evenly decode to samples gathered near 0: not judged here.)
+        One channel, full scale 1.
+    levels : ndarray, shape (n_codes,), optional
+        :func:`companded_levels` of a companded format; None for linear PCM, whose codes are full scale itself.
+
+    Returns
+    -------
+    ndarray of float64, shape (n_samples,)
+        ``x`` for linear PCM; else each sample's rank among the codes scaled to [-1, 1] (a value two codes decode to:
+        the middle of their ranks).
+    """
+    x = np.asarray(x, dtype=np.float64)
+    if levels is None:
+        return x
+    rank = (np.searchsorted(levels, x, side="left") + np.searchsorted(levels, x, side="right") - 1) / 2.0
+    return rank / ((levels.size - 1) / 2.0) - 1.0
+
+
+def random_data_problem(x: np.ndarray, levels: np.ndarray | None = None) -> str | None:
+    """Whether one channel of integer or companded samples is random data rather than audio, said as the problem.
+
+    Random bytes under a valid audio header decode to samples spread evenly over the format's codes and independent
+    of each other: white (:func:`roughness` of their code positions about 4/3, :data:`WHITE_ROUGHNESS`) and even (a
+    chi-square test over :data:`RANDOM_BINS` equal groups of codes cannot tell them from even, :data:`RANDOM_P`).
+    Music is neither: its energy lies far below the Nyquist frequency and its samples gather near 0; noise music is
+    white but not even (Gaussian, or saturated towards the rails). A white-noise test signal spread evenly over full
+    scale (``sox synth whitenoise``) is refused too: it holds no music either.
+
+    Parameters
+    ----------
+    x : ndarray, shape (n_samples,)
+        One channel of a file of integer PCM samples (8 to 32 bits) or companded codes, full scale 1.
+    levels : ndarray, optional
+        :func:`companded_levels` for a mu-law or A-law file; None for linear PCM.
 
     Returns
     -------
     str or None
     """
-    x = np.asarray(x, dtype=np.float64)
-    if x.size < 2 * RANDOM_BINS:
+    positions = code_positions(x, levels)
+    if positions.size < 2 * RANDOM_BINS:
         return None
     # the cheap look first: music is far from white, and is done after 32768 samples
-    rough = float(np.mean([roughness(b) for b in _spread_blocks(x)]))
+    rough = float(np.mean([roughness(b) for b in _spread_blocks(positions)]))
     if rough < WHITE_ROUGHNESS:
         return None
-    counts = np.bincount(np.clip(((x + 1.0) * (RANDOM_BINS / 2)).astype(int), 0, RANDOM_BINS - 1),
-                         minlength=RANDOM_BINS)
+    def groups(v: np.ndarray) -> np.ndarray:
+        return np.clip(((v + 1.0) * (RANDOM_BINS / 2)).astype(int), 0, RANDOM_BINS - 1)
+
+    counts = np.bincount(groups(positions), minlength=RANDOM_BINS)
+    # what random codes would give: even over linear codes, by the codes' own spread over the groups where companded
+    expected = (np.full(RANDOM_BINS, positions.size / RANDOM_BINS) if levels is None else
+                np.bincount(groups(code_positions(levels, levels)), minlength=RANDOM_BINS) * positions.size / levels.size)
+    if np.any(counts[expected == 0]):
+        return None
     from scipy.stats import chisquare  # here: only a white excerpt gets this far, and scipy.stats takes ~1 s to import
 
-    p_uniform = float(chisquare(counts).pvalue)
-    if p_uniform < RANDOM_P:
+    p_even = float(chisquare(counts[expected > 0], expected[expected > 0]).pvalue)
+    if p_even < RANDOM_P:
         return None
-    return (f"random data, not audio: its samples are spread evenly over the whole range of the format (chi-square "
-            f"p = {p_uniform:.2g} against uniform over {RANDOM_BINS} equal bins) and independent of each other "
-            f"(roughness {rough:.2f}; music is below 1): the header is an audio header, what follows it is not audio "
-            "(a corrupt copy, or other data written under a header)")
+    return (f"random data, not audio: its samples are spread evenly over the codes of the format (chi-square p = "
+            f"{p_even:.2g} against even over {RANDOM_BINS} groups of codes) and independent of each other (roughness "
+            f"{rough:.2f}; music is below 1): no music to analyse. Random bytes under an audio header (a corrupt copy, "
+            "other data written under a header) read so, as does a white-noise test signal spread evenly over full scale")
 
 
-def content_problem(y: np.ndarray, pcm16: np.ndarray | None = None, pcm: np.ndarray | None = None) -> str | None:
+def content_problem(y: np.ndarray, pcm16: np.ndarray | None = None, channels: np.ndarray | None = None,
+                    levels: np.ndarray | None = None) -> str | None:
     """What makes decoded samples no music to analyse, or None.
 
     Parameters
@@ -533,8 +592,11 @@ def content_problem(y: np.ndarray, pcm16: np.ndarray | None = None, pcm: np.ndar
         One channel of a file that holds 16-bit PCM: its stored integers, or those decoded to float (full scale 1,
         which float32 holds exactly). Checked for a byte order other than the header's (a faulty conversion turns
         music into white noise at full scale).
-    pcm : ndarray, shape (n_samples,), optional
-        One channel of a file of integer PCM samples, any width: checked for random data (:func:`random_data_problem`).
+    channels : ndarray, shape (n_samples, n_channels), optional
+        The channels of a file of integer PCM samples (any width) or companded codes: each checked for random data
+        (:func:`random_data_problem`; one random channel is half of the mono mix).
+    levels : ndarray, optional
+        :func:`companded_levels` where ``channels`` are companded codes.
 
     Returns
     -------
@@ -569,7 +631,10 @@ def content_problem(y: np.ndarray, pcm16: np.ndarray | None = None, pcm: np.ndar
             return (f"byte-swapped 16-bit samples: as stored they are {looks} (roughness {stored:.2f}; music is "
                     f"below 1), with the two bytes of each sample exchanged a signal ({exchanged:.2f}): the byte "
                     "order is not the one the header declares; convert the file again from its source")
-    return random_data_problem(pcm) if pcm is not None else None
+    for c in range(channels.shape[1] if channels is not None else 0):
+        if problem := random_data_problem(channels[:, c], levels):
+            return problem if channels.shape[1] == 1 else f"channel {c + 1} of {channels.shape[1]}: {problem}"
+    return None
 
 
 def load_audio(path, sample_rate: int = _DATASET["sample_rate"], max_duration: float | None = _DATASET["max_duration"]) -> np.ndarray:
