@@ -283,9 +283,10 @@ def test_tied_decisions_share_each_tie_among_its_genres():
     assert n_tied == 3 and shared == pytest.approx((0.5 + 0.5 + 0.5 + 1.0) / 4)
     # as decided: a and d right
     assert (predictions["true"] == predictions["predicted"]).mean() == 0.5
-    # scores that do not give the decisions, or none at all: no shared accuracy
-    assert np.isnan(tied_decisions(predictions.assign(predicted="jazz"))[1])
-    assert tied_decisions(predictions[["track_id", "true", "predicted"]]) == (0, pytest.approx(float("nan"), nan_ok=True))
+    # scores that do not give the decisions, a missing score, or none at all: the ties cannot be told, not 0
+    for cannot_tell in (predictions.assign(predicted="jazz"), predictions.assign(score_jazz=[0.0, 0.0, np.nan, 0.0]),
+                        predictions[["track_id", "true", "predicted"]]):
+        assert np.isnan(tied_decisions(cannot_tell)).all()
 
 
 def test_holm_adjusts_step_down_and_leaves_missing_tests_out():

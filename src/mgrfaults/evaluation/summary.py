@@ -358,7 +358,7 @@ def tied_votes_markdown(difference: pd.DataFrame, compare: Sequence[str]) -> lis
              f"accuracies and the difference {a} - {b} would be, in percent:", ""]
     for row in tied.to_dict("records"):
         lines.append(
-            f"- {row['system']}: {row[f'n_tied_{a}']} of {row['n_a']} decisions tied under {a}, {row[f'n_tied_{b}']} of "
+            f"- {row['system']}: {row[f'n_tied_{a}']:.0f} of {row['n_a']} decisions tied under {a}, {row[f'n_tied_{b}']:.0f} of "
             f"{row['n_b']} under {b}; {_percent(row[f'accuracy_ties_shared_{a}'])} and "
             f"{_percent(row[f'accuracy_ties_shared_{b}'])}, difference {_signed_points(row['difference_ties_shared'])} "
             f"(as decided: {_percent(row[f'accuracy_{a}'])} and {_percent(row[f'accuracy_{b}'])}, "

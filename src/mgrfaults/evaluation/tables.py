@@ -270,10 +270,12 @@ def compare_conditions(correct_a: pd.Series, correct_b: pd.Series) -> dict:
     Otherwise (the fault-filtered condition removes excerpts and re-partitions by artist, so
     the test sets differ) the 2x2 table correct/wrong x condition gets Fisher's exact test,
     valid for the small counts of a test set. It takes the two test sets for independent
-    samples, which they are not where they share excerpts (``n_shared``): a shared excerpt
-    tends to be right or wrong under both conditions, which makes the difference vary less
-    than the test assumes, so the test is conservative then (its p-value too large, never
-    too small). Either test takes the trained systems as fixed: it measures the chance of
+    samples, which they are not where they share excerpts (``n_shared``). Where a shared
+    excerpt tends to be right or wrong under both conditions (its correctness positively
+    correlated across them, as a shared excerpt's usually is), the difference varies less
+    than the test assumes and the test is conservative (its p-value too large); were the
+    correlation negative, its p-value could be too small. Either test takes the trained
+    systems as fixed: it measures the chance of
     the test excerpts drawn, not of a training seed (which a sweep's seeds measure).
 
     Parameters
@@ -338,26 +340,28 @@ def tied_decisions(predictions: pd.DataFrame) -> tuple[int, float]:
 
     Returns
     -------
-    n_tied : int
-        Excerpts whose top score two or more genres share (0 without score columns).
+    n_tied : float
+        Excerpts whose top score two or more genres share (a count); NaN where the scores cannot tell: no score
+        columns, a missing score, a true or predicted genre without one, or a predicted genre not at its row's top
+        score (the scores do not give the decisions).
     accuracy_ties_shared : float
-        In [0, 1]; NaN without score columns, with a true genre that has none, or where a predicted genre is not at
-        its row's top score (the scores do not give the decisions).
+        In [0, 1]; NaN where ``n_tied`` is.
     """
     columns = [c for c in predictions.columns if c.startswith("score_")]
     genres = [c[len("score_"):] for c in columns]
-    if not columns or not len(predictions) or not predictions["true"].isin(genres).all():
-        return 0, math.nan
+    if (not columns or not len(predictions) or not predictions["true"].isin(genres).all()
+            or not predictions["predicted"].isin(genres).all()):
+        return math.nan, math.nan
     scores = predictions[columns].to_numpy(dtype=np.float64)
-    at_top = scores == scores.max(axis=1, keepdims=True)
     rows = np.arange(len(predictions))
+    if np.isnan(scores).any():
+        return math.nan, math.nan
+    at_top = scores == scores.max(axis=1, keepdims=True)
+    if not at_top[rows, [genres.index(g) for g in predictions["predicted"]]].all():
+        return math.nan, math.nan
     n_top = at_top.sum(axis=1)
     true_at_top = at_top[rows, [genres.index(g) for g in predictions["true"]]]
-    n_tied = int((n_top > 1).sum())
-    if not predictions["predicted"].isin(genres).all() or \
-            not at_top[rows, [genres.index(g) for g in predictions["predicted"]]].all():
-        return n_tied, math.nan
-    return n_tied, float(np.mean(np.where(true_at_top, 1.0 / n_top, 0.0)))
+    return float((n_top > 1).sum()), float(np.mean(np.where(true_at_top, 1.0 / n_top, 0.0)))
 
 
 def holm_adjusted(p_values: Sequence[float]) -> np.ndarray:
@@ -441,7 +445,7 @@ def difference_table(
         row.update(comparison)
         for condition in (condition_a, condition_b):
             ties = [tied_decisions(fold) for fold in predictions.get((system, condition), ())]
-            row[f"n_tied_{condition}"] = sum(n for n, _ in ties)
+            row[f"n_tied_{condition}"] = float(sum(n for n, _ in ties)) if ties else math.nan  # NaN: cannot tell
             row[f"accuracy_ties_shared_{condition}"] = float(np.mean([a for _, a in ties])) if ties else math.nan
         row["difference_ties_shared"] = row[f"accuracy_ties_shared_{condition_a}"] - row[f"accuracy_ties_shared_{condition_b}"]
         out.append(row)
@@ -521,7 +525,8 @@ def format_difference_table(table: pd.DataFrame, condition_a: str, condition_b: 
             "test": table["test"].str.split(" ").str[:2].str.join(" "),
             "p-value": table["p_value"].map(_p_text),
             "p (Holm)": table["p_holm"].map(_p_text),
-            "tied decisions": [f"{a} / {b}" for a, b in zip(table[f"n_tied_{condition_a}"], table[f"n_tied_{condition_b}"])],
+            "tied decisions": [" / ".join("?" if math.isnan(n) else f"{n:.0f}" for n in pair)
+                               for pair in zip(table[f"n_tied_{condition_a}"], table[f"n_tied_{condition_b}"])],
             "difference, ties shared (points)": table["difference_ties_shared"].map(_percent),
         }
     )
@@ -592,7 +597,7 @@ def answer_table(runs: pd.DataFrame, difference: pd.DataFrame | None = None) -> 
         out["p-value"] = diff["p_value"].map(lambda p: "" if math.isnan(p) else f"{p:.2g}").to_numpy()
         out["p (Holm)"] = diff["p_holm"].map(lambda p: "" if math.isnan(p) else f"{p:.2g}").to_numpy()
         tied = [c for c in diff.columns if c.startswith("n_tied_")]
-        if tied and diff[tied].to_numpy().sum() > 0:
+        if tied and np.nansum(diff[tied].to_numpy(dtype=np.float64)) > 0:
             # where votes tied, the drop with each tie shared beside the drop as decided (the study's rule)
             out["drop, ties shared (points)"] = diff["difference_ties_shared"].map(_percent).to_numpy()
     return out

@@ -51,7 +51,9 @@ coding in only 6-10 of 15-16, its short tops rounded by the codec into natural-l
 gain 4 (and one at gain 8 after MP3 at 64 kbps or Vorbis), clipped in short spikes, is missed after coding.
 Music made of square waves has flat tops with steep edges that no clipper made: band-limited square waves are
 flagged (an exact square, with no sample between its ceiling and a tenth below, tells no quantisation step and is
-not). Not in the battery: a hard limiter flattens tops as a clipper does and would count. Coarse codes (mu-law,
+not). A bass saturated on purpose (an 808 driven into a tanh curve, a fuzz guitar without a cabinet's roll-off) is
+flagged alike; soft clipping (a tanh curve rather than a ceiling) is often missed (an audit's probes, not in the
+battery). Coarse codes (mu-law,
 A-law, 8-bit, 16-bit below -30 dBFS) are read as stored only (:data:`MAX_RELATIVE_STEP`): lossy decoders write no
 such codes. After coding the measure is the pile-up's excess, an estimate: where a steady note piles up at the
 clipper's level it counts too (0.156 for a reggae excerpt whose clipper at gain 2 held 0.132).

@@ -44,7 +44,8 @@ def artist_concentration(genres: pd.Series, artists: pd.Series) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        One row per genre, then ``all``: ``genre``; ``excerpts``; ``artists`` (distinct known artists);
+        One row per genre, then ``all``: ``genre``; ``excerpts``; ``artists`` (distinct known artists: credits as
+        written, so a duet's credit is one of them and Bob Marley holds his own 35 of Reggae's excerpts, Sturm's count);
         ``unknown_artist`` (excerpts of unknown artist); ``largest_artist`` and ``largest_artist_excerpts``
         (the known artist with the most excerpts: in the genre, or in the dataset for ``all``);
         ``largest_artist_share`` (of the row's excerpts, 4 decimals); ``sharing_artist`` (excerpts that name a known
