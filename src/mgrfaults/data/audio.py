@@ -553,13 +553,13 @@ def random_data_problem(x: np.ndarray, levels: np.ndarray | None = None) -> str 
     -------
     str or None
     """
-    positions = code_positions(x, levels)
-    if positions.size < 2 * RANDOM_BINS:
+    if np.size(x) < 2 * RANDOM_BINS:
         return None
-    # the cheap look first: music is far from white, and is done after 32768 samples
-    rough = float(np.mean([roughness(b) for b in _spread_blocks(positions)]))
+    # the cheap look first, on 32768 samples: music is far from white, and is done there
+    rough = float(np.mean([roughness(code_positions(b, levels)) for b in _spread_blocks(np.asarray(x))]))
     if rough < WHITE_ROUGHNESS:
         return None
+    positions = code_positions(x, levels)
     def groups(v: np.ndarray) -> np.ndarray:
         return np.clip(((v + 1.0) * (RANDOM_BINS / 2)).astype(int), 0, RANDOM_BINS - 1)
 
