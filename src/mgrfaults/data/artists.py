@@ -222,6 +222,12 @@ def credited_artists(artists: Iterable[str]) -> list[tuple[str, ...]]:
     return [named[name] for name in names]
 
 
+def excerpt_credits(metadata: pd.DataFrame) -> pd.Series:
+    """:func:`credited_artists` of a metadata table (``track_id``, ``artist``), by track id."""
+    return pd.Series(credited_artists(metadata["artist"]), index=pd.Index(metadata["track_id"], name="track_id"),
+                     dtype=object, name="credited")
+
+
 def credit_links(artists: Iterable[str]) -> dict[str, tuple[str, ...]]:
     """The credits that name other artists, and those artists (:func:`credited_artists`), for the log.
 

@@ -28,7 +28,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from mgrfaults.data.artists import credited_artists
+from mgrfaults.data.artists import excerpt_credits
 from mgrfaults.errors import InputError
 from mgrfaults.faults.groups import replica_components
 from mgrfaults.evaluation.tables import clopper_pearson
@@ -100,7 +100,7 @@ def attribution_groups(
     replica_group = replica_groups(meta["replica_of"].fillna("").astype(str))
     seen = partition.loc[partition["part"].isin(list(seen_parts)), "track_id"]
     test = partition.loc[partition["part"] == "test", "track_id"]
-    credits = pd.Series(credited_artists(meta["artist"]), index=meta.index, dtype=object)
+    credits = excerpt_credits(metadata)
     seen_artists = {artist for credited in credits.loc[seen] for artist in credited}
     seen_groups = set(replica_group.loc[seen])
 

@@ -111,8 +111,8 @@ def drop_table(
         # a drop needs both accuracies of a system: name the system and the point, not a bare KeyError
         lacking = conditions_missing_by_system(runs, conditions)
         if lacking:
-            named = "; ".join(f"system {system!r} under condition {' or '.join(repr(c) for c in missing)}"
-                              for system, missing in lacking.items())
+            named = "; ".join(f"system {system!r} under condition {' or '.join(repr(c) for c in lacked)}"
+                              for system, lacked in lacking.items())
             raise InputError(
                 f"sweep point {point['folder']} (confound strength {point['confound_strength']:g}, "
                 f"seed {point['seed']}, faults {point['faults']}): runs table has no run of {named}, so no drop"

@@ -324,7 +324,7 @@ def compare_conditions(correct_a: pd.Series, correct_b: pd.Series) -> dict:
     return out
 
 
-def tied_decisions(predictions: pd.DataFrame) -> tuple[int, float]:
+def tied_decisions(predictions: pd.DataFrame) -> tuple[float, float]:
     """The decisions of one predictions table that were ties, and its accuracy with each tie shared.
 
     A majority vote of texture windows or frames (:func:`mgrfaults.systems.learned.majority_vote`) gives a tie to
@@ -532,8 +532,8 @@ def format_difference_table(table: pd.DataFrame, condition_a: str, condition_b: 
     )
 
 
-def _p_text(p: float) -> str:
-    return "" if math.isnan(p) else f"{p:.3g}"
+def _p_text(p: float, digits: int = 3) -> str:
+    return "" if math.isnan(p) else f"{p:.{digits}g}"
 
 
 def html_page(table: pd.DataFrame, title: str, notes: str = "", float_format: str = "{:.4g}") -> str:
@@ -594,8 +594,8 @@ def answer_table(runs: pd.DataFrame, difference: pd.DataFrame | None = None) -> 
     if difference is not None:
         diff = difference.set_index("system").reindex(systems)
         out["drop (points)"] = diff["difference"].map(_percent).to_numpy()
-        out["p-value"] = diff["p_value"].map(lambda p: "" if math.isnan(p) else f"{p:.2g}").to_numpy()
-        out["p (Holm)"] = diff["p_holm"].map(lambda p: "" if math.isnan(p) else f"{p:.2g}").to_numpy()
+        out["p-value"] = diff["p_value"].map(lambda p: _p_text(p, 2)).to_numpy()
+        out["p (Holm)"] = diff["p_holm"].map(lambda p: _p_text(p, 2)).to_numpy()
         tied = [c for c in diff.columns if c.startswith("n_tied_")]
         if tied and np.nansum(diff[tied].to_numpy(dtype=np.float64)) > 0:
             # where votes tied, the drop with each tie shared beside the drop as decided (the study's rule)

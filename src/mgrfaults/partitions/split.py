@@ -39,7 +39,7 @@ import pandas as pd
 
 from mgrfaults.config import complete_condition
 from mgrfaults.errors import InputError
-from mgrfaults.data.artists import artist_groups, artist_key, credited_artists
+from mgrfaults.data.artists import artist_groups, artist_key, excerpt_credits
 from mgrfaults.data.metadata import FAULTS
 from mgrfaults.config import section_defaults
 
@@ -268,12 +268,6 @@ def _artist_group_counts(metadata: pd.DataFrame, kept: pd.DataFrame) -> tuple[np
     group = pd.Series(artist_groups(excerpt_credits(metadata).loc[kept["track_id"]].tolist()), index=kept.index)
     table = pd.crosstab(group, kept["genre"])
     return group.to_numpy(), list(table.index), table.to_numpy(dtype=int)
-
-
-def excerpt_credits(metadata: pd.DataFrame) -> pd.Series:
-    """The artists each excerpt's credit names (:func:`mgrfaults.data.artists.credited_artists`), by track id."""
-    return pd.Series(credited_artists(metadata["artist"]), index=pd.Index(metadata["track_id"], name="track_id"),
-                     dtype=object, name="credited")
 
 
 def assign_groups(
@@ -723,7 +717,7 @@ def check_partition(
 def artists_in_several_parts(partition: pd.DataFrame, metadata: pd.DataFrame) -> dict[str, dict]:
     """The artists named by excerpts of more than one part.
 
-    An excerpt counts for every artist its credit names (:func:`excerpt_credits`: ``Lauryn Hill and Bob Marley`` for
+    An excerpt counts for every artist its credit names (:func:`mgrfaults.data.artists.excerpt_credits`: ``Lauryn Hill and Bob Marley`` for
     Bob Marley and for Lauryn Hill).
 
     Parameters
