@@ -32,6 +32,25 @@ def test_max_duration_cuts(tmp_path):
     assert len(load_audio(tmp_path / "a.au", max_duration=None)) == 3 * SR
 
 
+
+@pytest.mark.parametrize("fmt, suffix", [("AU", "au"), ("WAV", "wav"), ("AIFF", "aiff"), ("FLAC", "flac")])
+@pytest.mark.parametrize("channels", [1, 2])
+@pytest.mark.parametrize("max_duration", [None, 1.5, 10.0])
+def test_16_bit_pcm_decodes_to_libsndfiles_own_float_samples(tmp_path, fmt, suffix, channels, max_duration):
+    # decode reads 16-bit integers itself (numpy for AU): its samples must be libsndfile's float ones, to the bit
+    from mgrfaults.data.audio import decode
+
+    rng = np.random.default_rng(channels)
+    y = np.stack([sine(3.0) + 0.02 * rng.standard_normal(3 * SR) for _ in range(channels)], axis=1)
+    path = tmp_path / f"x.{suffix}"
+    sf.write(path, y * [0.7, 0.4][:channels], SR, subtype="PCM_16", format=fmt)
+    with sf.SoundFile(path) as f:
+        expected = f.read(frames=-1 if max_duration is None else int(max_duration * SR), dtype="float32", always_2d=True)
+    got, rate = decode(path, max_duration)
+    assert rate == SR and got.dtype == np.float32
+    np.testing.assert_array_equal(got, expected.mean(axis=1, dtype=np.float64).astype(np.float32) if channels > 1
+                                  else expected[:, 0])
+
 @pytest.mark.parametrize(
     "name, sr, subtype, channels",
     [
