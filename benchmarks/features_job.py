@@ -8,7 +8,10 @@ dataset), then, on one core (threadpool limited, as the workflow's job):
 - the bare librosa compute of ``benchmarks/features.py`` on the same tracks (decoding excluded);
 - with ``--profile``, the top of a cProfile of ``extract_shard`` by internal time.
 
-    PYTHONPATH=src python benchmarks/features_job.py --tracks 40 [--profile]
+    PYTHONPATH=src python benchmarks/features_job.py --tracks 40 [--profile] [--dir /dev/shm]
+
+``--dir`` is where the excerpts and shards are written (default: the system's temporary folder): a RAM disk
+(``/dev/shm``) against the default disk tells what writing the frames costs.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ def main():
     ap.add_argument("--tracks", type=int, default=40)
     ap.add_argument("--seconds", type=float, default=30.0)
     ap.add_argument("--profile", action="store_true")
+    ap.add_argument("--dir", default=None, help="folder for the excerpts and shards (default: the temporary folder)")
     args = ap.parse_args()
     from mgrfaults.config import load_config, resolve
     from mgrfaults.data.audio import load_audio, write_au
@@ -46,7 +50,7 @@ def main():
     features = resolve(load_config()).features  # the embedded default's, as the workflow resolves them
     frames, texture = features.frames, features.texture
     sr = frames["sample_rate"]
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
         tmp = Path(tmp)
         rng = np.random.default_rng(0)
         t = np.arange(int(args.seconds * sr)) / sr
@@ -89,7 +93,7 @@ def main():
                 extract_shard(rows, tmp / "f.h5", tmp / "t.h5", frames, texture)
                 prof.disable()
     b, j = float(np.median(bare_s)), float(np.median(job_s))
-    print(f"{args.tracks} tracks x {args.seconds:g} s, one core")
+    print(f"{args.tracks} tracks x {args.seconds:g} s, one core, written under {args.dir or tempfile.gettempdir()}")
     print(f"job start-up (fresh interpreter, the script's imports): {np.median(starts):6.2f} s")
     print(f"extract_shard (decode + compute + texture + HDF5):      {j:6.2f} s  ({1e3 * j / args.tracks:.1f} ms/track)")
     print(f"bare librosa STFT + MFCC (decoding excluded):           {b:6.2f} s  ({1e3 * b / args.tracks:.1f} ms/track)")
