@@ -140,7 +140,9 @@ def make_model(dim, units, device, dropout=True, seed=0):
     return init_mlp(MLP(dim, [units] * 3, N_CLASSES, "relu", keep), seed=seed).to(device)
 
 
-def throughput(args, device, store, ids, labels, mean, std, peaks):
+def throughput(args, device, store, ids, labels, mean, std, peaks, save=None):
+    """Each loop's frames/s, one row per loop, batch size and units; ``save(rows)`` after each batch size and
+    units' rows (a run cut short, a device check's step at its limit, keeps what it measured)."""
     dim = len(mean)
     x_host = y_host = None
     x_dev = y_dev = None
@@ -233,6 +235,8 @@ def throughput(args, device, store, ids, labels, mean, std, peaks):
             print(f"batch {batch_size:5d} {units:4d} units  {name:30s} {rate:11,.0f} frames/s"
                   f"  {tflops:8.4f} TFLOP/s  {tflops * 1e12 / peaks[precision]:6.1%} of the {precision} peak{per_net}",
                   flush=True)
+        if save is not None:
+            save(rows)
     return rows
 
 
@@ -354,13 +358,16 @@ def main():
         n_total = int(sum(store.length(t) for t in ids))
         print(f"{len(ids)} tracks, {n_total} frames x {len(mean)} (store ready in {time.perf_counter() - t0:.1f} s)",
               flush=True)
-        rows = throughput(args, device, store, ids, labels, mean, std, peaks)
-        if args.json:  # written as soon as there are figures: a run cut short keeps what it measured
-            write_figures(args.json, device.type, name, peaks, n_total, rows)
+
+        def save(so_far):  # written as soon as there are figures: a run cut short keeps what it measured
+            if args.json:
+                write_figures(args.json, device.type, name, peaks, n_total, so_far)
+
+        rows = throughput(args, device, store, ids, labels, mean, std, peaks, save)
+        save(rows)
         if args.e2e_epochs:
             rows += end_to_end(args, device, store, ids, labels, mean, std)
-            if args.json:
-                write_figures(args.json, device.type, name, peaks, n_total, rows)
+            save(rows)
         if args.accuracy_epochs:
             accuracy(args, device, store, ids, labels, mean, std)
 

@@ -312,3 +312,17 @@ def test_device_check_skips_the_steps_its_budget_leaves_no_time_for(tmp_path):
     assert status == 1 and not (tmp_path / "out" / "kernels.txt").exists()
     status, output = device_check(tmp_path, STEPS="kernels", BUDGET_S="9 minutes")
     assert status == 2 and "BUDGET_S: a whole number of seconds" in output
+
+
+def test_train_writes_its_figures_after_each_batch_size(tmp_path, monkeypatch):
+    # a device check's step stopped at its limit (autotuned, compiled, train) keeps the rows it measured in its JSON,
+    # not only in its text output: the figures are rewritten after each batch size, not once at the end
+    import train
+
+    written = []
+    monkeypatch.setattr(train, "write_figures", lambda path, *args: written.append([r["batch"] for r in args[-1]]))
+    monkeypatch.setattr(sys, "argv", ["train.py", "--device", "cpu", "--tracks", "10", "--frames", "30", "--units", "8",
+                                      "--batch-sizes", "64", "32", "--loops", "resident eager", "--epochs", "1",
+                                      "--peak-size", "64", "--threads", "1", "--json", str(tmp_path / "t.json")])
+    train.main()
+    assert written[:2] == [[64], [64, 32]]
