@@ -50,8 +50,9 @@
 # minutes in all, its start (a minute or more) included. So name the steps most wanted first, under a budget that
 # ends well inside the call: what issue 15 still lacks, in one call (run(timeout_s=600, carry=[".whl",
 # ".gtzan_lists"])):
-#   BUDGET_S=540 STEPS="pytest_gpu workflow_grid grid_replay autotuned" bash benchmarks/device_check.sh "$OUT"
-# and the steps it skipped in a second call, under what is left. On an H200 the default steps took 36, 20 and 54 s
+#   BUDGET_S=500 STEPS="pytest_gpu workflow_grid autotuned grid_replay" bash benchmarks/device_check.sh "$OUT"
+# (a second call rarely fits in the 15 minutes: the steps after the grid run where it ends early; the budget leaves
+# 100 s of the call for a stopped step's own stopping, up to 60 s for grid.py's Snakemake, and the table's copy). On an H200 the default steps took 36, 20 and 54 s
 # (pytest_gpu then ran three modules); on an H100, with bf16 in the suite and before the compiled step, train took
 # 265 s and grid_replay 58 s. A call brings back at most 8 files: machine.txt (what ran where), each step's output
 # (NAME.txt, rewritten), and the figures of all but pytest_gpu (a JSON or TSV file each).
