@@ -124,6 +124,26 @@ def test_fingerprint_is_visible_in_spectrum():
     np.testing.assert_array_equal(synth.apply_production(music, fp, 0.0, 22050, 1), music)
 
 
+@pytest.mark.parametrize("n_per_genre, rates, kind", [
+    (30, {"exact_replica": 0.3, "recording_replica": 0.2, "distortion": 0.3, "mislabel": 0.2}, "recording_replica"),
+    (2, {"distortion": 0.5}, "distortion"),
+])
+def test_fault_rates_that_cannot_all_be_placed_are_refused_not_cut(n_per_genre, rates, kind):
+    # each genre keeps excerpt 0 and a replica's source clean: asking for more faults than fit was cut silently
+    from mgrfaults.errors import InputError
+
+    with pytest.raises(InputError, match=rf"dataset\.synthetic\.faults: \d+ {kind} excerpt\(s\) asked .* only \d+ fit"):
+        synth.plan_dataset(n_per_genre=n_per_genre, duration=1.0, seed=1, faults=rates)
+
+
+def test_fault_rates_that_fill_the_genres_are_all_placed():
+    # the refusal above is for rates that do not fit: 40 % of faults over 30 excerpts a genre still do, all of them
+    rates = {"exact_replica": 0.3, "recording_replica": 0.1}
+    plan = synth.plan_dataset(n_per_genre=30, duration=1.0, seed=1, faults=rates)
+    counts = plan["fault"].value_counts()
+    assert {k: counts.get(k, 0) for k in rates} == {k: round(v * len(plan)) for k, v in rates.items()}
+
+
 def test_unknown_fault_kind_is_an_error():
     with pytest.raises(ValueError, match="unknown fault"):
         synth.plan_dataset(n_per_genre=4, faults={"replica": 0.1})

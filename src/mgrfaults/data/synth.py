@@ -22,6 +22,7 @@ workflow can render genres in parallel jobs. Same seed -> byte-identical audio.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,6 +34,7 @@ from scipy.signal import fftconvolve
 from mgrfaults import GENRES
 from mgrfaults.seeds import derive
 from mgrfaults.config import section_defaults
+from mgrfaults.errors import InputError
 
 # the schema's defaults (workflow/schemas/config.schema.yaml): the one place a default is written
 _SYNTHETIC = section_defaults("dataset.synthetic")
@@ -315,6 +317,19 @@ def artist_blocks(n: int, largest_share: float, singleton_share: float, rng: np.
     return sorted(sizes, reverse=True)
 
 
+MIN_CLEAN_PER_GENRE = 3
+"""A genre takes one more fault while this many of its excerpts are clean and no replica's source: its excerpt 0
+stays clean, and a replica needs a clean source besides its target."""
+
+
+def _faults_do_not_fit(kind: str, count: int, placed: int, rates: dict, n_total: int, n_per_genre: int) -> str:
+    asked = ", ".join(f"{k} {rates[k]:g}" for k in FAULT_KINDS if rates.get(k))
+    return (f"dataset.synthetic.faults: {count} {kind} excerpt(s) asked ({kind} {rates[kind]:g} x {n_total} excerpts), "
+            f"only {placed} fit beside the faults placed before it (rates {asked}): a genre takes a fault while "
+            f"{MIN_CLEAN_PER_GENRE} of its {n_per_genre} excerpts are clean and no replica's source (its excerpt 0 "
+            "stays clean, a replica copies a clean one); lower the rates, or raise n_per_genre")
+
+
 def plan_dataset(
     n_per_genre: int = _SYNTHETIC["n_per_genre"],
     duration: float = _SYNTHETIC["duration"],
@@ -396,17 +411,19 @@ def plan_dataset(
             continue
         # faults are spread over genres, then placed on excerpts that are still clean
         genre_order = rng.permutation(len(genres))
-        placed = 0
-        for k in range(count * 4):
+        placed, last_placed = 0, -1
+        for k in itertools.count():
             if placed == count:
                 break
+            if k - last_placed > len(genres):  # a whole round of the genres without room for one more
+                raise InputError(_faults_do_not_fit(kind, count, placed, rates, n_total, n_per_genre))
             genre = genres[genre_order[k % len(genres)]]
             # replica sources stay clean too, so that a replica copies a clean recording
             clean = plan.index[
                 (plan["genre"] == genre) & (plan["fault"] == "none") & ~plan["track_id"].isin(plan["replica_of"])
             ]
             sources = clean
-            if len(clean) < 3:
+            if len(clean) < MIN_CLEAN_PER_GENRE:
                 continue
             target = int(rng.choice(clean[1:]))  # excerpt 0 of a genre always stays clean
             if kind in ("exact_replica", "recording_replica"):
@@ -428,6 +445,7 @@ def plan_dataset(
                 plan.at[target, "true_genre"] = str(rng.choice(others))
             plan.at[target, "fault"] = kind
             placed += 1
+            last_placed = k
     plan["confound_strength"] = float(confound_strength)
     plan["duration"] = float(duration)
     plan["sample_rate"] = int(sample_rate)
