@@ -49,6 +49,13 @@ def test_empty_row_after_blank_lines_is_named_by_its_file_line(tmp_path):
         read_annotations(path)
     path.write_text("\ntrack_id,artist\r\nblues.00000,A\r\n\r\nblues.00001,B\r\n")
     assert list(read_annotations(path).index) == [3, 5]
+    # classic-Mac line endings (CR alone): read, rows named by their lines (csv's own reader stopped on them)
+    path.write_bytes(b"track_id,artist\rblues.00000,A\r\rblues.00001,B\r,C\r")
+    with pytest.raises(InputError, match=r"empty on line\(s\) \[5\]"):
+        read_annotations(path)
+    path.write_bytes(b"track_id,artist\rblues.00000,A\r\rblues.00001,B\r")
+    table = read_annotations(path)
+    assert list(table.index) == [2, 4] and list(table["artist"]) == ["A", "B"]
 
 
 # ---------------------------------------------------------------------------------------------------------------

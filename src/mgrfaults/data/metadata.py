@@ -96,7 +96,7 @@ def csv_layout(text: str) -> tuple[list[str], list[int]]:
     import csv
     import io
 
-    reader = csv.reader(io.StringIO(text))
+    reader = csv.reader(io.StringIO(text, newline=None))  # universal newlines: a classic-Mac CR-only file too
     rows, end = [], 0
     for row in reader:
         start, end = end + 1, reader.line_num
@@ -110,7 +110,7 @@ def longer_than_header(text: str) -> str:
     import csv
     import io
 
-    rows = [(number, row) for number, row in enumerate(csv.reader(io.StringIO(text)), 1) if row]
+    rows = [(number, row) for number, row in enumerate(csv.reader(io.StringIO(text, newline=None)), 1) if row]
     width = len(rows[0][1])
     longer = [(number, len(row)) for number, row in rows[1:] if len(row) > width]
     if not longer:
