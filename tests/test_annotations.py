@@ -212,6 +212,12 @@ def test_annotations_from_a_spreadsheet(tmp_path, caplog):
     path.write_text("track_id,artist\nrock.00000,Unknown\nrock.00001,unknown artist\nrock.00002,-\n"
                     "rock.00003,?\nrock.00004,Unknowns\n")
     assert list(read_annotations(path)["artist"]) == ["", "", "", "", "Unknowns"]
+    # an em dash (a spreadsheet's "--"), an en dash, dots, a zero-width space alone, n.a., a compilation's Various
+    # Artists: each excerpt its own artist, not one artist across genres; a name of punctuation ("!!!") stays a name
+    cells = ["\u2014", "\u2013 \u2013", "...", "\u200b", "\u200b-\u200b", "n.a.", "N.A", "Various Artists", "V/A", "!!!"]
+    path.write_text("track_id,artist\n" + "".join(f"{g}.0000{i},{c}\n" for i, (g, c) in
+                                                  enumerate(zip(["rock", "jazz", "blues"] * 4, cells))), encoding="utf-8")
+    assert list(read_annotations(path)["artist"]) == [""] * 9 + ["!!!"]
     # a column with no name but a value is still refused; another separator is named as the cause
     path.write_text("track_id,artist,\nrock.00000,Band,x\n")
     with pytest.raises(InputError, match=r"unknown column\(s\) \['Unnamed: 2'\].*rename or remove them"):

@@ -56,7 +56,7 @@ from mgrfaults.errors import InputError
 from mgrfaults.io import csv_read_back
 from mgrfaults.data.metadata import COLUMNS, csv_layout, read_csv_text, read_text_checked, validate_metadata
 from mgrfaults.config import section_defaults
-from mgrfaults.data.artists import UNKNOWN_ARTIST_WORDS, canonical_artists, normalise_text
+from mgrfaults.data.artists import canonical_artists, is_unknown_artist, normalise_text
 
 log = logging.getLogger(__name__)
 
@@ -279,8 +279,8 @@ def read_annotations(path, require_artist: bool = False, known_ids=None, extensi
     are stripped, ids written as paths (``blues/blues.00012.wav``) become stems. Columns with neither
     a name nor a value (a spreadsheet's trailing commas) are dropped; an artist written as a missing
     value (``NA``, ``N/A``, ``None``, ...: the cells ``pandas.read_csv`` reads as missing by default,
-    :func:`mgrfaults.io.csv_read_back`) or as one of :data:`UNKNOWN_ARTIST_WORDS` (``Unknown``, ``-``, ``?``)
-    is unknown, as an empty cell: each such excerpt its own artist. Anything that would silently change the result
+    :func:`mgrfaults.io.csv_read_back`) or as :func:`mgrfaults.data.artists.is_unknown_artist` reads it
+    (``Unknown``, ``-``, ``—``, ``?``, ``n.a.``, ``Various Artists``, a zero-width space alone) is unknown, as an empty cell: each such excerpt its own artist. Anything that would silently change the result
     is refused.
 
     Parameters
@@ -356,7 +356,7 @@ def read_annotations(path, require_artist: bool = False, known_ids=None, extensi
         # a spreadsheet's "unknown" (NA, N/A, None; Unknown, Unknown Artist, -, ?): not one artist shared by all
         # those excerpts, whom artist filtering would then keep in one part
         placeholder = (table["artist"] != "") & (csv_read_back(table["artist"]).isna().to_numpy()
-                                                 | table["artist"].str.lower().isin(UNKNOWN_ARTIST_WORDS).to_numpy())
+                                                 | table["artist"].map(is_unknown_artist).to_numpy(dtype=bool))
         if placeholder.any():
             log.info("%s: %d artist cell(s) %s read as unknown (each excerpt its own artist)", path,
                      int(placeholder.sum()), sorted(set(table["artist"][placeholder])))

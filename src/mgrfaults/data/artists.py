@@ -44,8 +44,26 @@ def normalise_text(text: str) -> str:
 
 UNKNOWN_ARTIST_PREFIX = "unknown:"
 """``unknown:<track_id>``: an excerpt of unknown artist, its own artist (never merged with another)."""
-#: artist cells (compared in lower case) that say the artist is not known, beside pandas' missing-value cells
-UNKNOWN_ARTIST_WORDS = ("unknown", "unknown artist", "[unknown]", "(unknown)", "<unknown>", "-", "--", "?", "??")
+#: artist cells (compared casefolded) that say the artist is not known, beside pandas' missing-value cells and cells of
+#: dashes or dots alone (:func:`is_unknown_artist`); a compilation's "Various Artists" names no one artist either
+UNKNOWN_ARTIST_WORDS = ("unknown", "unknown artist", "[unknown]", "(unknown)", "<unknown>", "?", "??", "n.a.", "n.a",
+                        "n/k", "various", "various artists", "v.a.", "v/a")
+
+
+def visible_text(text: str) -> str:
+    """``text`` as it shows: NFKC, invisible format characters (zero-width space, joiners, a byte-order mark) removed,
+    outer whitespace stripped."""
+    return "".join(c for c in unicodedata.normalize("NFKC", str(text)) if unicodedata.category(c) != "Cf").strip()
+
+
+def is_unknown_artist(cell: str) -> bool:
+    """Whether an artist cell says the artist is not known: empty or invisible, one of :data:`UNKNOWN_ARTIST_WORDS`
+    (``Unknown``, ``?``, ``n.a.``, ``Various Artists``), or dashes and dots alone (``-``, ``--``, ``—``, what a
+    spreadsheet makes of ``--``; ``...``). Such an excerpt is its own artist: read as a name, the cell would make all
+    the excerpts that carry it one artist, kept in one part by the artist filter."""
+    text = visible_text(cell)
+    return (not text or text.casefold() in UNKNOWN_ARTIST_WORDS
+            or all(unicodedata.category(c) == "Pd" or c in ".\u2212_ " for c in text))
 
 
 def _without_accents(text: str) -> str:
@@ -167,7 +185,7 @@ Fire``): a part of a credit is an artist only where it is some excerpt's whole c
 
 def _is_placeholder(name: str) -> bool:
     """An empty name or an ``unknown:<track_id>`` placeholder: an artist of its own, never matched."""
-    return not name.strip() or name.startswith(UNKNOWN_ARTIST_PREFIX)
+    return not visible_text(name) or name.startswith(UNKNOWN_ARTIST_PREFIX)
 
 
 def _credit_parts(credit: str) -> list[str]:
