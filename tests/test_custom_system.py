@@ -291,6 +291,68 @@ def test_a_plugin_that_changes_the_working_folder_leaves_the_runs_own(tmp_path):
 # ---------------------------------------------------------------------------------------------
 
 
+PLUGIN_IN_A_PROCESS = """
+import sys, time
+sys.path[:0] = [{tests!r}]
+from test_custom_system import constructed_parts, context
+from mgrfaults.systems.custom import end_job_leaving_plugin_threads, load_factory, run_custom_system
+t0 = time.perf_counter()
+try:
+    run_custom_system(load_factory({factory!r}), context(), {{}}, constructed_parts())
+except Exception as e:
+    print("ERROR", e, flush=True)
+end_job_leaving_plugin_threads("custom system Mine (standard, fold 2)")
+print("ENDED", flush=True)
+"""
+
+
+def run_plugin_in_a_process(tmp_path, body, timeout=60):
+    # in a process of its own: an os._exit that got through, or a wait for a thread, must not end or hang pytest's
+    import subprocess
+    import sys
+
+    code = PLUGIN_IN_A_PROCESS.format(tests=str(REPO / "tests"), factory=f"{plugin_file(tmp_path, body)}:build")
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout, cwd=tmp_path)
+
+
+PLUGIN_SCORES = "    def predict(self, test):\n        return np.full((len(test), 3), 0.1)\n"  # context()'s 3 genres
+
+
+@pytest.mark.parametrize("code", [0, 3])
+def test_a_plugin_that_calls_os_exit_is_named_not_taken_for_missing_outputs(tmp_path, code):
+    # os._exit ended the job with no word: Snakemake then blamed missing outputs on filesystem latency
+    done = run_plugin_in_a_process(tmp_path, "import os\n\ndef build(context):\n    return Quits()\n\nclass Quits:\n"
+                                             f"    def fit(self, train, valid):\n        os._exit({code})\n" + PLUGIN_SCORES)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert (f"ERROR custom system Mine (standard, fold 2): fit() called os._exit({code}); a custom system must return "
+            "or raise") in done.stdout
+
+
+def test_a_plugin_whose_forked_workers_exit_still_runs(tmp_path):
+    # a forked child ends with os._exit (multiprocessing, a data loader's workers): that one must end its process
+    body = ("import multiprocessing as mp\nimport numpy as np\n\ndef square(x):\n"
+            "    return x * x\n\ndef build(context):\n    return Pool()\n\nclass Pool:\n"
+            "    def fit(self, train, valid):\n        with mp.get_context('fork').Pool(2) as pool:\n"
+            "            assert pool.map(square, range(4)) == [0, 1, 4, 9]\n" + PLUGIN_SCORES)
+    done = run_plugin_in_a_process(tmp_path, body)
+    assert done.returncode == 0 and "ERROR" not in done.stdout and "ENDED" in done.stdout, done.stdout + done.stderr
+
+
+def test_a_job_ends_without_waiting_for_threads_its_plugin_left_running(tmp_path):
+    # a loader thread left running: Python waited for it before ending the job's process (forever, for an endless one)
+    body = ("import threading, time\nimport numpy as np\n\ndef build(context):\n"
+            "    return Leaves()\n\nclass Leaves:\n    def fit(self, train, valid):\n"
+            "        threading.Thread(target=time.sleep, args=(600,), name='loader').start()\n" + PLUGIN_SCORES)
+    t0 = time.perf_counter()
+    done = run_plugin_in_a_process(tmp_path, body, timeout=120)
+    assert done.returncode == 0 and time.perf_counter() - t0 < 60 and "ENDED" not in done.stdout
+    assert ("custom system Mine (standard, fold 2): 1 thread(s) of the plugin still running after its predictions "
+            "were written (loader): the job ends without waiting for them") in done.stderr
+    # and a plugin that leaves none: the script goes on to its end
+    done = run_plugin_in_a_process(tmp_path, body.replace("threading.Thread(", "threading.Thread(daemon=True, "))
+    assert done.returncode == 0 and "ENDED" in done.stdout and "still running" not in done.stderr
+
+
 @pytest.mark.workflow
 def test_custom_system_in_the_tiny_run(tiny_run):
     results = tiny_run / "results"

@@ -1,7 +1,7 @@
 """Snakemake entry point: a custom system (systems.custom.<name>, a plugin) on one condition/fold."""
 
 from mgrfaults.logs import setup_script_logging
-from mgrfaults.systems.custom import custom_system_files
+from mgrfaults.systems.custom import custom_system_files, end_job_leaving_plugin_threads
 
 snakemake = globals()["snakemake"]  # injected by Snakemake's script directive
 log = setup_script_logging(snakemake.log)
@@ -22,3 +22,5 @@ df = custom_system_files(
     expected_params=snakemake.params.feature_params,
 )
 log.info("%s: %d test excerpts, accuracy %.3f", snakemake.wildcards.system, len(df), (df.true == df.predicted).mean())
+end_job_leaving_plugin_threads(f"custom system {snakemake.wildcards.system} ({snakemake.wildcards.condition}, fold "
+                               f"{snakemake.wildcards.fold})")

@@ -463,23 +463,62 @@ def _raise_ctrl_c(signum, frame):
     raise CtrlC()
 
 
+class ProcessExit(SystemExit):
+    """``os._exit(code)`` called by a plugin's own code (in the job's process): raised instead of ending the process
+    there, so the job names the run rather than ending with no output and no word."""
+
+
 @contextlib.contextmanager
 def _plugin_call():
     """Around a plugin's call: give the working folder back after it (one that changes it, os.chdir, must not move
-    the run's relative paths, its outputs and logs, with it), and while it runs let a Ctrl-C raise :class:`CtrlC`,
-    so that a KeyboardInterrupt the plugin raises itself is reported as the plugin's error, naming the run."""
+    the run's relative paths, its outputs and logs, with it), while it runs let a Ctrl-C raise :class:`CtrlC`, so
+    that a KeyboardInterrupt the plugin raises itself is reported as the plugin's error, naming the run, and turn an
+    ``os._exit`` in the job's own process into :class:`ProcessExit`."""
     folder = os.getcwd()
     # Python's own SIGINT handler only, and only in the main thread (where signal handlers live)
     ours = (threading.current_thread() is threading.main_thread()
             and signal.getsignal(signal.SIGINT) is signal.default_int_handler)
     if ours:
         signal.signal(signal.SIGINT, _raise_ctrl_c)
+    real_exit, job = os._exit, os.getpid()
+
+    def exit_in_plugin(code):
+        if os.getpid() != job:  # a forked child (multiprocessing, a data loader's worker) ends as it means to
+            real_exit(code)
+        raise ProcessExit(code)
+
+    os._exit = exit_in_plugin
     try:
         yield
     finally:
+        os._exit = real_exit
         if ours:
             signal.signal(signal.SIGINT, signal.default_int_handler)
         os.chdir(folder)
+
+
+def threads_left_running() -> list[str]:
+    """The names of the threads other than the main one still running and not daemons: Python waits for each of them
+    before the process ends."""
+    return sorted(t.name for t in threading.enumerate()
+                  if t is not threading.main_thread() and t.is_alive() and not t.daemon)
+
+
+def end_job_leaving_plugin_threads(where: str) -> None:
+    """End the job's process now where a plugin left threads running (a loader, a logger) after its predictions were
+    written, with a warning naming them; else return. Python would wait for them before ending the process: the job
+    would hang, forever for a thread that never ends. Called by the workflow's job script, last (never in a test's
+    process)."""
+    left = threads_left_running()
+    if not left:
+        return
+    log.warning("%s: %d thread(s) of the plugin still running after its predictions were written (%s): the job ends "
+                "without waiting for them; a custom system should stop its threads before predict() returns, or "
+                "start them as daemon threads", where, len(left), ", ".join(left))
+    logging.shutdown()  # the logs flushed and closed: os._exit skips the interpreter's own shutdown
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def _plugin_error(where: str, call: str, error: BaseException) -> PluginError:
@@ -487,7 +526,8 @@ def _plugin_error(where: str, call: str, error: BaseException) -> PluginError:
     # which Snakemake reports as missing outputs ("filesystem latency"). A SIGTERM (Terminated: a time limit,
     # scancel) and an interrupt (Ctrl-C) are not the plugin's doing: the callers let them through
     if isinstance(error, SystemExit):
-        return PluginError(f"{where}: {call} called sys.exit({error.code!r}); a custom system must return or "
+        how = "os._exit" if isinstance(error, ProcessExit) else "sys.exit"
+        return PluginError(f"{where}: {call} called {how}({error.code!r}); a custom system must return or "
                            "raise an exception, not exit the process")
     if isinstance(error, KeyboardInterrupt):  # not CtrlC: raised by the plugin's code, no Ctrl-C came
         return PluginError(f"{where}: {call} raised KeyboardInterrupt itself, with no Ctrl-C; a custom system must "
