@@ -10,6 +10,9 @@ from mgrfaults.logs import setup_script_logging
 setup_script_logging([sys.argv[1]])
 if sys.argv[2] == "expected":
     raise InputError("some/file.csv: column 'artist' missing; add it")
+if sys.argv[2] == "disk_full":
+    import errno, os
+    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 raise RuntimeError("a bug")
 """
 
@@ -27,6 +30,14 @@ def test_expected_error_prints_a_paragraph(tmp_path):
     assert str(tmp_path / "rule.log") in stderr
     assert "Traceback" not in stderr and len(stderr.strip().splitlines()) <= 3
     assert "Traceback" in log and "InputError" in log
+
+
+def test_a_full_disk_is_named_as_such_with_the_way_out(tmp_path):
+    # the OS's words alone, "[Errno 28] No space left on device", named no folder and no way out
+    stderr, log = run_failing_script(tmp_path, "disk_full")
+    assert "No space left on device: the disk holding this job's files is full (its log: " in stderr
+    assert "set `results` to a folder on a disk with room" in stderr and str(tmp_path / "rule.log") in stderr
+    assert "Traceback" not in stderr and "Traceback" in log  # one paragraph, as an expected error
 
 
 def test_unexpected_error_keeps_the_traceback_on_the_console(tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import functools
 import logging
 import os
@@ -28,6 +29,10 @@ class ConsoleFormatter(logging.Formatter):
         if getattr(record, "traceback_in_log", False):
             record = logging.makeLogRecord({**record.__dict__, "exc_info": None, "exc_text": None})
         return super().format(record)
+
+
+DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
+"""OSError numbers of a write that found no room: the disk full, or the user's quota reached."""
 
 
 def setup_script_logging(log_paths=(), level: int = logging.INFO) -> logging.Logger:
@@ -59,7 +64,13 @@ def setup_script_logging(log_paths=(), level: int = logging.INFO) -> logging.Log
         # the rule's log file then says why the job failed, not only Snakemake's console; an exception
         # without a message (KeyboardInterrupt) by its name
         message = str(exc) or exc_type.__name__
-        if issubclass(exc_type, EXPECTED_ERRORS) and files:
+        disk_full = isinstance(exc, OSError) and exc.errno in DISK_FULL
+        if disk_full:
+            # the OS names no folder when a write finds the disk full (h5py's errors name a hidden temporary)
+            message += (f": the disk holding this job's files is full (its log: {log_files or 'none'}); free space "
+                        "there, or set `results` to a folder on a disk with room, and run again (nothing half-written "
+                        "is kept)")
+        if (issubclass(exc_type, EXPECTED_ERRORS) or disk_full) and files:
             log.critical("failed: %s\n(traceback in %s)", message, log_files, exc_info=(exc_type, exc, tb),
                          extra={"traceback_in_log": True})
         else:
