@@ -213,6 +213,33 @@ def test_a_json_config_file_reads_as_snakemake_reads_it(tmp_path):
     assert load_config(path)["seed"] == 3
 
 
+def test_a_key_written_twice_in_a_json_config_file_is_refused(tmp_path, capsys):
+    # json.loads (and Snakemake, which reads JSON first) keeps the second: the directory dataset was replaced by the
+    # synthetic default, and check-config said valid
+    path = tmp_path / "my.json"
+    path.write_text('{"dataset": {"source": "directory", "directory": {"root": "audio"}},\n'
+                    ' "systems": {"run": ["BFF_SVM"]},\n'
+                    ' "dataset": {"max_duration": 2.0}}\n')
+    message = (rf"^{re.escape(str(path))}: the key 'dataset' is written twice in one mapping \(lines 1 and 3\): JSON "
+               r"readers \(Snakemake's\) keep the second and drop the first without a word; write it once")
+    with pytest.raises(ConfigError, match=message):
+        read_config_file(path)
+    with pytest.raises(ConfigError, match=message):
+        check_config_file(path)  # what the Snakefile runs on each --configfile
+    assert cli_main(["check-config", str(path)]) == 2
+    assert "the key 'dataset' is written twice" in capsys.readouterr().err
+    # nested, on one line, and inside a list
+    path.write_text('{"systems": {"run": ["BFF_SVM"], "bff": {"svm_C": [1], "svm_C": [2]}}}')
+    with pytest.raises(ConfigError, match=r"the key 'svm_C' is written twice in one mapping \(lines 1 and 1\)"):
+        read_config_file(path)
+    path.write_text('{"systems": {"run": ["BFF_SVM"]},\n "x": [{"a": 1},\n  {"b": 1,\n   "b": 2}]}')
+    with pytest.raises(ConfigError, match=r"the key 'b' is written twice in one mapping \(lines 3 and 4\)"):
+        read_config_file(path)
+    # the same key in two mappings is no repeat
+    path.write_text('{"dataset": {"gtzan": {"root": null}, "directory": {"root": null}}, "seed": 3}')
+    assert read_config_file(path)["seed"] == 3
+
+
 def test_check_config_command_names_the_problem_or_outlines_the_run(tmp_path, capsys, repo_root):
     bad = tmp_path / "bad.yaml"
     bad.write_text("dataset: {sourc: gtzan}\n")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import copy
 import functools
 import json
+import json.scanner
 import math
 import os
 import re
@@ -275,6 +276,14 @@ def validate(config: dict) -> dict:
     return config
 
 
+def _key_written_twice(key, first_line: int, second_line: int, language: str) -> ConfigError:
+    """The refusal of a key written twice in one mapping, at lines ``first_line`` and ``second_line`` (from 1), in a
+    ``language`` (``YAML``, ``JSON``) file: both readers keep the second."""
+    keeps = {"YAML": "YAML keeps the second and drops", "JSON": "JSON readers (Snakemake's) keep the second and drop"}
+    return ConfigError(f"the key {key!r} is written twice in one mapping (lines {first_line} and {second_line}): "
+                       f"{keeps[language]} the first without a word; write it once, with both parts' keys under it")
+
+
 class _UniqueKeyLoader(yaml.SafeLoader):
     """PyYAML's safe loader refusing a mapping that holds a key twice (PyYAML keeps the last one silently)."""
 
@@ -287,11 +296,48 @@ class _UniqueKeyLoader(yaml.SafeLoader):
             except TypeError:
                 continue  # an unhashable key: PyYAML's own error follows
             if key in seen:
-                raise ConfigError(f"the key {key!r} is written twice in one mapping (lines {seen[key] + 1} and "
-                                  f"{key_node.start_mark.line + 1}): YAML keeps the second and drops the first "
-                                  "without a word; write it once, with both parts' keys under it")
+                raise _key_written_twice(key, seen[key] + 1, key_node.start_mark.line + 1, "YAML")
             seen[key] = key_node.start_mark.line
         return super().construct_mapping(node, deep)
+
+
+def _json_with_unique_keys(text: str):
+    """``text`` read as JSON (as :func:`json.loads` reads it), refusing a mapping that holds a key twice.
+
+    :func:`json.loads` keeps the second silently, as Snakemake's reading of a ``--configfile`` does. The pure-Python
+    scanner reads it (a config file is small), its mapping parser wrapped to learn where each value starts: the line
+    of the colon before it is its key's line.
+
+    Raises
+    ------
+    ConfigError
+        A key written twice, naming it and both lines.
+    ValueError
+        Not JSON (:class:`json.JSONDecodeError`).
+    """
+    decoder = json.JSONDecoder()
+
+    def parse_object(s_and_end, strict, scan_once, object_hook, object_pairs_hook, memo):
+        starts = []  # where each value of this mapping starts, in order
+
+        def scan_value(string, index):
+            starts.append(index)
+            return scan_once(string, index)
+
+        def unique(pairs):
+            seen = {}
+            for (key, _), start in zip(pairs, starts):
+                line = text.count("\n", 0, text.rfind(":", 0, start)) + 1
+                if key in seen:
+                    raise _key_written_twice(key, seen[key], line, "JSON")
+                seen[key] = line
+            return dict(pairs)
+
+        return json.decoder.JSONObject(s_and_end, strict, scan_value, object_hook, unique, memo)
+
+    decoder.parse_object = parse_object
+    decoder.scan_once = json.scanner.py_make_scanner(decoder)  # reads parse_object when made
+    return decoder.decode(text)
 
 
 def read_config_file(path: str | Path) -> dict:
@@ -333,7 +379,9 @@ def read_config_file(path: str | Path) -> dict:
                           "Latin-1 or Windows-1252, most likely): save it as UTF-8") from None
     try:
         # as Snakemake reads a config file: JSON first (a JSON file indented with tabs is no YAML), then YAML
-        config = json.loads(text)
+        config = _json_with_unique_keys(text)
+    except ConfigError as e:  # a ValueError too: not to be read as "not JSON"
+        raise ConfigError(f"{path}: {e}") from None
     except ValueError:
         config = None
     try:
@@ -367,7 +415,8 @@ def _yaml_error_text(error: yaml.YAMLError, text: str) -> str:
 
 
 def check_config_file(path: str | Path) -> None:
-    """Refuse a config file that writes a key twice in one mapping (a second ``dataset:`` would replace the first).
+    """Refuse a config file (YAML or JSON) that writes a key twice in one mapping (a second ``dataset:`` would replace
+    the first).
 
     Raises
     ------
