@@ -140,6 +140,34 @@ def test_a_key_written_twice_in_a_config_file_is_refused(tmp_path):
         check_config_file(path)
 
 
+def test_a_yaml_merge_key_reads_as_yaml_safe_load_reads_it(tmp_path):
+    # `<<: *anchor` is YAML: it was refused as "not YAML (could not determine a constructor for the tag ...merge)"
+    path = tmp_path / "mine.yaml"
+    path.write_text("partitions:\n"
+                    "  conditions:\n"
+                    "    cv3: &cv {method: stratified_cv, k: 3}\n"
+                    "    cv3b:\n"
+                    "      <<: *cv\n"
+                    "      remove_faults: [exact_replica]\n"
+                    "    cv5:\n"
+                    "      <<: *cv\n"
+                    "      k: 5\n"  # a key given through the merge and again: the override the merge is for
+                    "    both: {<<: [*cv, {k: 6, remove_faults: [mislabel]}]}\n"
+                    "systems: {run: [BFF_SVM]}\n")
+    assert read_config_file(path) == yaml.safe_load(path.read_text())
+    conditions = load_config(path)["partitions"]["conditions"]
+    assert conditions["cv3b"] == {**conditions["cv3"], "remove_faults": ["exact_replica"]}
+    assert conditions["cv5"]["k"] == 5 and conditions["cv3"]["k"] == 3 and conditions["both"]["k"] == 3
+    check_config_file(path)
+    # a key written twice beside a merge is still written twice; so is the merge key itself
+    path.write_text("base: &b {k: 3}\nx:\n  <<: *b\n  k: 4\n  k: 5\n")
+    with pytest.raises(ConfigError, match=r"the key 'k' is written twice in one mapping \(lines 4 and 5\)"):
+        read_config_file(path)
+    path.write_text("a: &a {k: 3}\nb: &b {k: 4}\nx:\n  <<: *a\n  <<: *b\n")
+    with pytest.raises(ConfigError, match=r"the key '<<' is written twice in one mapping \(lines 4 and 5\)"):
+        read_config_file(path)
+
+
 def test_an_environment_variable_in_a_path_key_is_named(tmp_path, monkeypatch):
     monkeypatch.setenv("SCRATCH", str(tmp_path))
     with pytest.raises(ConfigError, match=r"^results: '\$SCRATCH/mgr' holds \$SCRATCH: environment variables are not "

@@ -285,12 +285,28 @@ def _key_written_twice(key, first_line: int, second_line: int, language: str) ->
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
-    """PyYAML's safe loader refusing a mapping that holds a key twice (PyYAML keeps the last one silently)."""
+    """PyYAML's safe loader refusing a mapping that holds a key twice (PyYAML keeps the last one silently).
 
-    def construct_mapping(self, node, deep=False):
+    Only the keys written in the mapping count: one it also takes through a merge (``<<: *anchor``) overrides the
+    merged value, as the merge key is meant (``yaml.safe_load`` reads such a file alike).
+    """
+
+    MERGE_TAG = "tag:yaml.org,2002:merge"
+
+    def flatten_mapping(self, node):
+        # called on every mapping before its keys are made, and on each merged one before its keys are copied into
+        # the mapping that merges it: the keys are those written, once per node
+        checked = self.__dict__.setdefault("_checked_mappings", set())
+        if id(node) not in checked:
+            checked.add(id(node))
+            self._refuse_keys_written_twice(node)
+        super().flatten_mapping(node)
+
+    def _refuse_keys_written_twice(self, node) -> None:
+        """Refuse a key written twice among ``node``'s own keys (a merge key, ``<<``, included)."""
         seen = {}
         for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=True)
+            key = "<<" if key_node.tag == self.MERGE_TAG else self.construct_object(key_node, deep=True)
             try:
                 hash(key)
             except TypeError:
@@ -298,7 +314,6 @@ class _UniqueKeyLoader(yaml.SafeLoader):
             if key in seen:
                 raise _key_written_twice(key, seen[key] + 1, key_node.start_mark.line + 1, "YAML")
             seen[key] = key_node.start_mark.line
-        return super().construct_mapping(node, deep)
 
 
 def _json_with_unique_keys(text: str):
