@@ -680,6 +680,85 @@ def test_braces_in_a_path_key_are_named(key, tmp_path):
         resolve(load_config(overlay))
 
 
+@pytest.mark.parametrize("overlay, message", [
+    # features.frames {n_fft: 256, hop_length: 4096}: frames covered 6 % of the audio, without a word
+    ({"features": {"frames": {"n_fft": 256, "hop_length": 4096}}},
+     r"^features\.frames\.hop_length: 4096 samples from one frame's start to the next, more than a frame's length "
+     r"\(features\.frames\.n_fft: 256 samples\): 3840 samples of every 4096 lie between two frames and are never "
+     r"analysed \(6 % covered\); set features\.frames\.hop_length at most features\.frames\.n_fft$"),
+    ({"features": {"texture": {"window_seconds": 2.0, "hop_seconds": 3.0}}},
+     r"^features\.texture\.hop_seconds: 3\.0 s from one texture window's start to the next, more than a texture "
+     r"window's length \(features\.texture\.window_seconds: 2\.0 s\): 1 s of every 3 .* \(67 % covered\)"),
+    ({"systems": {"learned": {"af_window": 100, "af_hop": 150}}},
+     r"^systems\.learned\.af_hop: 150 frames from one AF window's start to the next, more than an AF window's length "
+     r"\(systems\.learned\.af_window: 100 frames\)"),
+])
+def test_a_hop_longer_than_its_window_is_refused(overlay, message):
+    with pytest.raises(ConfigError, match=message):
+        check_config(load_config(overlay))
+
+
+def test_a_hop_up_to_its_window_is_accepted():
+    check_config(load_config({"features": {"frames": {"n_fft": 512, "hop_length": 512},
+                                           "texture": {"window_seconds": 3.0, "hop_seconds": 3.0}},
+                              "systems": {"learned": {"af_window": 50, "af_hop": 50}}}))
+    # a running texture window (one per frame) reads no window_seconds or hop_seconds
+    check_config(load_config({"features": {"texture": {"variant": "running", "window_seconds": 2.0,
+                                                       "hop_seconds": 3.0}}}))
+
+
+@pytest.mark.parametrize("key", ["results", "dataset.directory.root", "partitions.conditions.mine.lists"])
+def test_a_space_around_a_path_is_named(key, tmp_path, monkeypatch):
+    """`results: 'out '` wrote to a folder `out ` beside any `out` (genre folders so named are refused)."""
+    monkeypatch.chdir(tmp_path)
+    _directory_root(tmp_path)
+    _lists_folder(tmp_path / "lists", sets=("mine",))
+    overlay = {"results": "out", "dataset": {"source": "directory", "directory": {"root": "music"}},
+               "partitions": {"conditions": {"mine": {"method": "published", "lists": "lists", "set": "mine"}}}}
+    check_config(load_config(overlay))
+    padded = copy.deepcopy(overlay)
+    holder, field = {"results": (padded, "results"), "dataset.directory.root": (padded["dataset"]["directory"], "root"),
+                     "partitions.conditions.mine.lists": (padded["partitions"]["conditions"]["mine"], "lists")}[key]
+    holder[field] = f"{holder[field]} " if key != "dataset.directory.root" else f" {holder[field]}"
+    with pytest.raises(ConfigError, match=rf"^{re.escape(key)}: '.*' has a space before or after it"):
+        check_config(load_config(padded))
+    if key == "results":
+        Path("out ").mkdir()  # the results folder so named: still refused (its outputs would pass for `out`'s)
+        with pytest.raises(ConfigError, match=r"^results: 'out ' has a space before or after it"):
+            check_config(load_config(padded))
+        return
+    # an input folder so named exists as written: it is the one meant
+    _lists_folder(Path(holder[field]), sets=("mine",))
+    (Path(holder[field]) / "blues").mkdir()
+    check_config(load_config(padded))
+
+
+@pytest.mark.parametrize("text, message", [
+    ("seed: 0101\n", r"^{path}: seed: 0101 \(line 1, column 7\) is read as the number 65: YAML 1\.1, which reads "
+                     r"config files, takes an integer written with a leading zero for octal; write 101 \(or 65, "
+                     r"if the octal number is meant\)$"),
+    ("systems:\n  bff: {svm_C: [1, 010]}\n", r"^{path}: systems\.bff\.svm_C\[1\]: 010 \(line 2, column 20\) is read "
+                                            r"as the number 8: .* write 10 "),
+    ("features: {n_shards: -0_12}\n", r"features\.n_shards: -0_12 \(line 1, column 22\) is read as the number -10: "
+                                      r".* write -12 "),
+])
+def test_an_integer_written_with_a_leading_zero_is_named(tmp_path, text, message):
+    # YAML 1.1 reads `seed: 0101` as the octal 65: the run took seed 65 without a word
+    path = tmp_path / "mine.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=message.replace("{path}", re.escape(str(path)))):
+        read_config_file(path)
+    with pytest.raises(ConfigError, match=r"is read as the number"):
+        check_config_file(path)  # what the Snakefile runs on each --configfile, which Snakemake read as octal
+
+
+def test_an_integer_whose_leading_zero_changes_nothing_is_read(tmp_path):
+    path = tmp_path / "mine.yaml"
+    path.write_text("seed: 07\nfeatures: {n_shards: 00}\nresults: '0101'\n"
+                    "systems: {run: [BFF_SVM], bff: {svm_C: [0.5, 0, 1_000]}}\n")
+    assert read_config_file(path) == yaml.safe_load(path.read_text())
+
+
 def test_too_few_bootstrap_resamples_are_refused():
     """One resample printed a "95 % interval" of [66.7, 66.7] around 83.3: each tail needs a resample."""
     with pytest.raises(ConfigError, match=r"evaluate\.bootstrap: 1 .*evaluate\.confidence.*at least 40"):

@@ -284,6 +284,42 @@ def _key_written_twice(key, first_line: int, second_line: int, language: str) ->
                        f"{keeps[language]} the first without a word; write it once, with both parts' keys under it")
 
 
+def _leading_zero_integers(node, key: str = "", seen: set | None = None):
+    """``(dotted key, scalar node)`` of each integer below ``node`` (a composed YAML node) written with a leading zero
+    that YAML 1.1 reads as octal, to another number than the decimal digits say (``0101``: 65; ``07`` is 7 either
+    way). Each node is visited once: an alias or a merge repeats what its anchor's place named first."""
+    seen = set() if seen is None else seen
+    if id(node) in seen:
+        return
+    seen.add(id(node))
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            name = key_node.value if isinstance(key_node, yaml.ScalarNode) else "?"
+            yield from _leading_zero_integers(value_node, f"{key}.{name}" if key else str(name), seen)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            yield from _leading_zero_integers(item, f"{key}[{i}]", seen)
+    elif node.tag == "tag:yaml.org,2002:int" and _octal_differs(node.value):
+        yield key or "(top level)", node
+
+
+def _octal_differs(text: str) -> bool:
+    """``text``, an integer as YAML 1.1 writes it, has a leading zero read as octal to another number than decimal."""
+    digits = text.replace("_", "").lstrip("+-")
+    return len(digits) > 1 and digits[0] == "0" and digits.isdigit() and int(digits, 8) != int(digits)
+
+
+def _refuse_octal_integers(node) -> None:
+    """Refuse the first integer written with a leading zero that YAML 1.1 reads as octal (``seed: 0101`` ran as
+    seed 65), naming its key, line and column, the number read and the one the digits say."""
+    for key, scalar in _leading_zero_integers(node):
+        read, meant = yaml.safe_load(scalar.value), int(scalar.value.replace("_", ""))
+        raise ConfigError(f"{key}: {scalar.value} (line {scalar.start_mark.line + 1}, column "
+                          f"{scalar.start_mark.column + 1}) is read as the number {read}: YAML 1.1, which reads config "
+                          f"files, takes an integer written with a leading zero for octal; write {meant} (or {read}, "
+                          "if the octal number is meant)")
+
+
 class _UniqueKeyLoader(yaml.SafeLoader):
     """PyYAML's safe loader refusing a mapping that holds a key twice (PyYAML keeps the last one silently).
 
@@ -292,6 +328,10 @@ class _UniqueKeyLoader(yaml.SafeLoader):
     """
 
     MERGE_TAG = "tag:yaml.org,2002:merge"
+
+    def construct_document(self, node):
+        _refuse_octal_integers(node)
+        return super().construct_document(node)
 
     def flatten_mapping(self, node):
         # called on every mapping before its keys are made, and on each merged one before its keys are copied into
@@ -361,7 +401,10 @@ def read_config_file(path: str | Path) -> dict:
     What Snakemake's own reading of ``--configfile`` says without a file or a line (``Config file is not
     valid JSON or YAML``, or a ``UnicodeDecodeError`` traceback): a missing or unreadable file, text that is
     not UTF-8 (the line and column of the first byte that is not), YAML that does not parse (its line and
-    column; a tab in an indentation named), a file that holds no mapping of keys, a key written twice.
+    column; a tab in an indentation named), a file that holds no mapping of keys. And what it reads without a word:
+    a key written twice in one mapping, YAML or JSON (both keep the second; a key a YAML merge, ``<<: *anchor``,
+    also gives is the override the merge is for), an integer with a leading zero that YAML 1.1 reads as octal
+    (``seed: 0101``: 65).
 
     Parameters
     ----------
@@ -430,15 +473,17 @@ def _yaml_error_text(error: yaml.YAMLError, text: str) -> str:
 
 
 def check_config_file(path: str | Path) -> None:
-    """Refuse a config file (YAML or JSON) that writes a key twice in one mapping (a second ``dataset:`` would replace
-    the first).
+    """Refuse a config file (YAML or JSON) that Snakemake reads without a word to another config than written: a key
+    written twice in one mapping (a second ``dataset:`` would replace the first), an integer with a leading zero
+    that YAML 1.1 reads as octal (``seed: 0101``: 65).
 
     Raises
     ------
     ConfigError
-        Naming the file, the key and both lines.
+        Naming the file, the key and the line(s).
     """
-    # Snakemake has read the file already: of read_config_file's refusals only the key written twice is left to meet
+    # Snakemake has read the file already: of read_config_file's refusals only what it reads without a word is left
+    # to meet (a key written twice, an octal integer)
     read_config_file(path)
 
 
@@ -789,12 +834,32 @@ def check_path_keys(config: Mapping[str, Any]) -> None:
             raise ConfigError(f"{key}: {value!r} holds {variable.group(0)}: environment variables are not expanded in "
                               f"a config file (a folder named {variable.group(0)!r} would be used); write the path "
                               f"itself ({here}){shell}")
+        check_path_unpadded(key, value)
         if "{" in value or "}" in value:
             raise ConfigError(f"{key}: {value!r} holds a brace; Snakemake reads {{...}} in a path as a wildcard, "
                               "so the workflow cannot use it: rename the folder or file without { and }")
         if value.startswith("~"):
             raise ConfigError(f"{key}: {value!r}: {value.split('/')[0]} is not a user's home folder here; "
                               "write the path in full")
+
+
+def check_path_unpadded(key: str, value: str) -> None:
+    """A path key's value has no space (or other white space) before or after it, unless it names an input that
+    exists as written: a quoted ``results: 'out '`` wrote to a folder ``out `` beside any ``out``, the space invisible
+    in every message (genre folders so named are refused: :func:`mgrfaults.data.dataset.check_genre_folder_names`).
+
+    ``results`` is refused whether or not it exists (the run makes it), an input path only where no path is so named
+    (a real folder ``my audio `` is the one meant; else the space makes the "does not exist" that would follow).
+    """
+    if value == value.strip() or not value.strip():  # a value of spaces alone: named empty by the key's own check
+        return
+    path = value.rpartition(":")[0] if key.endswith(".factory") else value
+    if key != "results" and Path(path).exists():
+        return
+    what = ("the outputs would go to a folder so named, beside any" if key == "results"
+            else "no path is so named, and it does not mean")
+    raise ConfigError(f"{key}: {value!r} has a space before or after it (a quoted value keeps it): {what} "
+                      f"{value.strip()!r}; write the path without it")
 
 
 def check_finite_numbers(config: Mapping[str, Any], key: str = "") -> None:
@@ -859,6 +924,41 @@ def check_texture_bands(config: Mapping[str, Any]) -> None:
         raise ConfigError(
             f"features.texture.n_mfcc: {n_mfcc} MFCCs from {n_mels} mel bands (features.texture.n_mels); need n_mfcc <= n_mels"
         )
+
+
+def windowed_analyses(config: Mapping[str, Any]) -> list[tuple[str, str, str, str, str]]:
+    """The windowed analyses the config sets, each ``(section, window key, hop key, unit, window)``: the STFT frames
+    (``features.frames``: n_fft, hop_length), the texture windows (``features.texture``: window_seconds,
+    hop_seconds; not under ``variant: running``, one window per frame) and the learned systems' AF windows
+    (``systems.learned``: af_window, af_hop)."""
+    analyses = [("features.frames", "n_fft", "hop_length", "samples", "frame")]
+    if ((config.get("features") or {}).get("texture") or {}).get("variant") != "running":
+        analyses.append(("features.texture", "window_seconds", "hop_seconds", "s", "texture window"))
+    analyses.append(("systems.learned", "af_window", "af_hop", "frames", "AF window"))
+    return analyses
+
+
+def _section(config: Mapping[str, Any], dotted: str) -> Mapping[str, Any]:
+    for part in dotted.split("."):
+        config = (config or {}).get(part) or {}
+    return config
+
+
+def check_hops_within_windows(config: Mapping[str, Any]) -> None:
+    """Each windowed analysis (:func:`windowed_analyses`) hops at most its window: a longer hop leaves what lies
+    between two windows unanalysed, without a word (``features.frames: {n_fft: 256, hop_length: 4096}`` covered
+    6 % of the audio)."""
+    for section, window_key, hop_key, unit, what in windowed_analyses(config):
+        values = _section(config, section)
+        window, hop = values.get(window_key), values.get(hop_key)
+        if window is None or hop is None or hop <= window:
+            continue
+        article = "an" if what[0] in "AEIOUaeiou" else "a"
+        raise ConfigError(f"{section}.{hop_key}: {hop} {unit} from one {what}'s start to the next, more than "
+                          f"{article} {what}'s length ({section}.{window_key}: {window} {unit}): {hop - window:g} {unit} "
+                          f"of every {hop:g} "
+                          f"lie between two {what}s and are never analysed ({100 * window / hop:.0f} % covered); set "
+                          f"{section}.{hop_key} at most {section}.{window_key}")
 
 
 def check_texture_geometry(config: Mapping[str, Any]) -> None:
@@ -1216,6 +1316,7 @@ BAD_INPUT_CHECKS = (
     check_finite_numbers,
     check_results_folder,
     check_texture_bands,
+    check_hops_within_windows,
     check_texture_geometry,
     check_evaluate_names,
     check_bootstrap_resamples,
