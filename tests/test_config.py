@@ -200,6 +200,17 @@ def test_a_partial_copy_beside_strict_published_lists_and_a_sweep_off_synthetic_
         check_config(load_config({"dataset": gtzan, "sweep": {"enabled": True}}))
 
 
+def test_mislabels_removed_from_faults_detected_in_the_audio_alone_are_refused_at_start():
+    # the detectors show replicas and distortions: such a condition removed no mislabel, without a word
+    cond = {"method": "artist_filtered", "faults": "detected", "remove_faults": ["exact_replica", "mislabel"]}
+    with pytest.raises(ConfigError, match=r"^partitions.conditions.clean.remove_faults: names mislabel, but its faults "
+                                          r"come from the audio alone \(faults: detected\).*set faults: both"):
+        check_config(load_config({"partitions": {"conditions": {"clean": cond}}}))
+    for faults in ("both", "annotated"):
+        check_config(load_config({"partitions": {"conditions": {"clean": {**cond, "faults": faults}}}}))
+    check_config(load_config({"partitions": {"conditions": {"clean": {**cond, "remove_faults": ["exact_replica"]}}}}))
+
+
 def test_gtzan_partial_needs_a_local_copy_under_the_gtzan_source():
     with pytest.raises(ConfigError, match=r"dataset.gtzan.partial: true, but dataset.gtzan.root is null"):
         check_config(load_config({"dataset": {"source": "gtzan", "gtzan": {"partial": True}}}))

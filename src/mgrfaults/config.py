@@ -1297,6 +1297,21 @@ def check_partial_copy_lists(config: Mapping[str, Any]) -> None:
                           "set those conditions to null")
 
 
+def check_detected_fault_kinds(config: Mapping[str, Any]) -> None:
+    """A condition whose faults come from the audio alone (``faults: detected``) cannot remove mislabelings: the
+    detectors find replicas and distortions, a label's truth is not in the audio. ``remove_faults: [mislabel]``
+    there removed nothing, without a word: refused at start, naming the condition and the ways out."""
+    for name, cond in config["partitions"]["conditions"].items():
+        if not cond:
+            continue
+        cond = complete_condition(cond)
+        if cond.get("faults") == "detected" and "mislabel" in (cond.get("remove_faults") or []):
+            raise ConfigError(f"partitions.conditions.{name}.remove_faults: names mislabel, but its faults come from "
+                              "the audio alone (faults: detected), which shows replicas and distortions, never a wrong "
+                              "label: the condition would remove no mislabeled excerpt; set faults: both (the "
+                              "annotations' mislabels with the faults detected) or annotated, or leave mislabel out")
+
+
 def check_sweep_source(config: Mapping[str, Any]) -> None:
     """``sweep.enabled`` varies the synthetic dataset's confound strength: refused on another ``dataset.source``."""
     if (config.get("sweep") or {}).get("enabled") and config["dataset"]["source"] != "synthetic":
@@ -1317,6 +1332,7 @@ BAD_INPUT_CHECKS = (
     check_results_folder,
     check_texture_bands,
     check_hops_within_windows,
+    check_detected_fault_kinds,
     check_texture_geometry,
     check_evaluate_names,
     check_bootstrap_resamples,
