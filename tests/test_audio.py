@@ -33,19 +33,34 @@ def test_max_duration_cuts(tmp_path):
 
 
 
-@pytest.mark.parametrize("fmt, suffix", [("AU", "au"), ("WAV", "wav"), ("AIFF", "aiff"), ("FLAC", "flac")])
+@pytest.mark.parametrize("fmt, suffix, au_offset", [("AU", "au", None), ("WAV", "wav", None), ("AIFF", "aiff", None),
+                                                    ("FLAC", "flac", None),
+                                                    # an AU whose offset field points inside its 24-byte header:
+                                                    # libsndfile reads the audio from byte 24
+                                                    ("AU", "au", 0), ("AU", "au", 16), ("AU", "au", 23)])
 @pytest.mark.parametrize("channels", [1, 2])
 @pytest.mark.parametrize("max_duration", [None, 1.5, 10.0])
-def test_16_bit_pcm_decodes_to_libsndfiles_own_float_samples(tmp_path, fmt, suffix, channels, max_duration):
+def test_16_bit_pcm_decodes_to_libsndfiles_own_float_samples(tmp_path, fmt, suffix, au_offset, channels, max_duration):
     # decode reads 16-bit integers itself (numpy for AU): its samples must be libsndfile's float ones, to the bit
+    import struct
+
     from mgrfaults.data.audio import decode
 
     rng = np.random.default_rng(channels)
     y = np.stack([sine(3.0) + 0.02 * rng.standard_normal(3 * SR) for _ in range(channels)], axis=1)
     path = tmp_path / f"x.{suffix}"
     sf.write(path, y * [0.7, 0.4][:channels], SR, subtype="PCM_16", format=fmt)
+    frames = -1 if max_duration is None else int(max_duration * SR)
     with sf.SoundFile(path) as f:
-        expected = f.read(frames=-1 if max_duration is None else int(max_duration * SR), dtype="float32", always_2d=True)
+        written = f.read(frames=frames, dtype="float32", always_2d=True)
+    if au_offset is not None:
+        data = bytearray(path.read_bytes())
+        assert data[4:8] == struct.pack(">I", 24)  # libsndfile's own: the audio right after the header
+        data[4:8] = struct.pack(">I", au_offset)
+        path.write_bytes(bytes(data))
+    with sf.SoundFile(path) as f:
+        expected = f.read(frames=frames, dtype="float32", always_2d=True)
+    np.testing.assert_array_equal(expected, written)  # the audio, not the header's words
     got, rate = decode(path, max_duration)
     assert rate == SR and got.dtype == np.float32
     np.testing.assert_array_equal(got, expected.mean(axis=1, dtype=np.float64).astype(np.float32) if channels > 1
@@ -149,6 +164,19 @@ def test_truncated_file(tmp_path, ext):
     cut.write_bytes(full.read_bytes()[: full.stat().st_size // 2])
     with pytest.raises(AudioError, match=r"cut\.%s: truncated" % ext):
         load_audio(cut)
+
+
+def test_an_au_cut_short_whose_offset_points_inside_its_header_is_truncated(tmp_path):
+    # libsndfile reads its audio from byte 24: the bytes it holds are counted from there, not from the offset field
+    import struct
+
+    write_au(tmp_path / "x.au", sine(1.0))
+    data = bytearray((tmp_path / "x.au").read_bytes())
+    data[4:8] = struct.pack(">I", 16)
+    (tmp_path / "cut.au").write_bytes(bytes(data[:-6]))
+    with pytest.raises(AudioError, match=r"cut\.au: truncated: the header promises 44100 bytes of audio, the file "
+                                         r"holds 44094"):
+        load_audio(tmp_path / "cut.au")
 
 
 def test_empty_and_missing_file(tmp_path):

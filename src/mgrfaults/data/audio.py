@@ -28,6 +28,9 @@ _DATASET = section_defaults("dataset")
 log = logging.getLogger(__name__)
 
 AU_MAGIC = b".snd"
+AU_HEADER = 24
+"""Bytes of an AU header's six fields (magic, data offset, data size, encoding, rate, channels): the audio starts
+at the declared offset, or here where the offset points inside them (libsndfile then reads from here)."""
 MIN_SAMPLE_RATE = 1000
 """Hz. Below this a header is corrupt: no music recording is sampled slower (telephony uses 8000)."""
 MAX_SAMPLE_RATE = 768_000
@@ -95,6 +98,7 @@ def _check_au_header(path: Path, size: int) -> None:
     if len(header) < 24 or header[:4] != AU_MAGIC:
         raise _not_this_format(path, header, "AU", "'.snd'")
     offset, data_size = struct.unpack(">II", header[4:12])
+    offset = max(offset, AU_HEADER)  # an offset inside the header: libsndfile reads the audio from the header's end
     if data_size == 0 and size > offset:
         raise AudioError(path, f"its header declares 0 bytes of audio, and {size - offset} bytes follow: a header "
                                "never completed (a recording or conversion stopped before its end); write the file "
@@ -199,14 +203,17 @@ def _read_pcm16(f: sf.SoundFile, path: Path, frames: int) -> np.ndarray:
     An AU file's samples (GTZAN's format: big-endian after a header that gives their offset) are read by numpy,
     about six times faster than libsndfile's byte swap; any other container's, by libsndfile as integers (converting
     them to float here costs less than its own conversion). The same samples as ``f.read(dtype='float32')`` times
-    32768, to the bit: ``frames`` is clipped to the file's, whose count libsndfile took from the same header.
+    32768, to the bit: ``frames`` is clipped to the file's, whose count libsndfile took from the same header. An AU
+    whose offset points inside its own 24-byte header (:data:`AU_HEADER`) is left to libsndfile, which reads it from
+    the header's end: seeking to the offset would read the header's words as samples.
     """
     n = int(f.frames) if frames < 0 else min(frames, int(f.frames))
     if f.format == "AU":
         with open(path, "rb") as raw:
             head = raw.read(8)
-            if head[:4] == AU_MAGIC:  # big-endian; libsndfile also reads a little-endian variant, left to it below
-                raw.seek(struct.unpack(">I", head[4:8])[0])
+            # big-endian; libsndfile also reads a little-endian variant, left to it below
+            if head[:4] == AU_MAGIC and (offset := struct.unpack(">I", head[4:8])[0]) >= AU_HEADER:
+                raw.seek(offset)
                 stored = np.fromfile(raw, dtype=">i2", count=n * f.channels)
                 if stored.size == n * f.channels:
                     return stored.astype(np.int16).reshape(n, f.channels)
