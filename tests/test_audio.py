@@ -166,6 +166,33 @@ def test_truncated_file(tmp_path, ext):
         load_audio(cut)
 
 
+@pytest.mark.parametrize("fmt", ["WAV", "AU"])
+@pytest.mark.parametrize("suffix, named", [(".flac", "as FLAC \\(\\.flac\\)"), (".ogg", "as Ogg \\(\\.ogg\\)"),
+                                           (".mp3", "as MP3 \\(\\.mp3\\)"), (".aiff", "\\.aiff")])
+def test_a_truncated_wav_or_au_under_another_extension_is_refused_naming_what_it_is(tmp_path, fmt, suffix, named):
+    # libsndfile reads a file by its content: the header checks go by it too, whatever the name says
+    import struct
+
+    sf.write(tmp_path / "whole", music_like(3.0), SR, subtype="PCM_16", format=fmt)
+    data = (tmp_path / "whole").read_bytes()
+    whole = tmp_path / f"whole{suffix}"
+    whole.write_bytes(data)
+    assert load_audio(whole).shape == (3 * SR,)  # whole, it decodes as what it is
+    article = "an" if fmt == "AU" else "a"
+    (tmp_path / f"cut{suffix}").write_bytes(data[:len(data) // 2])
+    with pytest.raises(AudioError, match=rf"cut{re.escape(suffix)}: truncated: the header promises 132300 bytes of "
+                                         rf"audio, the file holds \d+ \(it is {article} {fmt} file, named {named}: "
+                                         r"rename it with its format's extension\)$"):
+        load_audio(tmp_path / f"cut{suffix}")
+    if fmt == "AU":  # a header declaring 30 % of the audio that follows
+        part = bytearray(data)
+        part[8:12] = struct.pack(">I", 39690)
+        (tmp_path / f"part{suffix}").write_bytes(bytes(part))
+        with pytest.raises(AudioError, match=rf"part{re.escape(suffix)}: its header declares 39690 bytes of audio, "
+                                             r"and 132300 bytes follow it: a wrong header .*\(it is an AU file"):
+            load_audio(tmp_path / f"part{suffix}")
+
+
 def test_an_au_cut_short_whose_offset_points_inside_its_header_is_truncated(tmp_path):
     # libsndfile reads its audio from byte 24: the bytes it holds are counted from there, not from the offset field
     import struct

@@ -80,65 +80,99 @@ def _actual_format(head: bytes) -> str | None:
 
 
 _ARTICLE = {"AU": "an", "WAV": "a", "FLAC": "a", "Ogg": "an", "MP3": "an"}
+_HEADER = {"AU": "'.snd'", "WAV": "RIFF/WAVE"}
+"""The formats whose headers are checked here (:func:`_au_header_problem`, :func:`_wav_header_problem`), and the
+header each begins with."""
+_SUFFIX_FORMAT = {".au": "AU", ".snd": "AU", ".wav": "WAV", ".flac": "FLAC", ".ogg": "Ogg", ".oga": "Ogg",
+                  ".opus": "Ogg", ".mp3": "MP3"}
+"""The format each extension names."""
 
 
-def _not_this_format(path: Path, head: bytes, expected: str, header: str) -> AudioError:
-    """The error for a file whose header is not ``expected``'s: a wrong extension where the bytes name another
+def _not_this_format(path: Path, head: bytes, expected: str) -> str:
+    """The problem of a file whose header is not ``expected``'s: a wrong extension where the bytes name another
     format, else a corrupt file."""
     actual = _actual_format(head)
     if actual and actual != expected:
-        return AudioError(path, f"{_ARTICLE[actual]} {actual} file named as {expected} ({path.suffix}): rename it "
-                                "with its format's extension (a file is checked as its extension says)")
-    return AudioError(path, f"not {_ARTICLE[expected]} {expected} file: the {header} header is missing (corrupt file?)")
+        return (f"{_ARTICLE[actual]} {actual} file named as {expected} ({path.suffix}): rename it with its format's "
+                "extension (a file is checked as its extension says)")
+    return f"not {_ARTICLE[expected]} {expected} file: the {_HEADER[expected]} header is missing (corrupt file?)"
 
 
-def _check_au_header(path: Path, size: int) -> None:
+def _misnamed(path: Path, actual: str) -> str:
+    """Words for a file whose extension names a format other than its content's, to follow its problem; "" where
+    the extension is the content's."""
+    named = _SUFFIX_FORMAT.get(path.suffix.lower())
+    if named == actual:
+        return ""
+    as_what = f"named as {named} ({path.suffix})" if named else f"named {path.suffix or 'without an extension'}"
+    return f" (it is {_ARTICLE[actual]} {actual} file, {as_what}: rename it with its format's extension)"
+
+
+def _au_header_problem(path: Path, size: int) -> str | None:
+    """What is wrong with the header of a file that begins with the AU magic ``.snd``, or None."""
     with open(path, "rb") as f:
-        header = f.read(24)
-    if len(header) < 24 or header[:4] != AU_MAGIC:
-        raise _not_this_format(path, header, "AU", "'.snd'")
+        header = f.read(AU_HEADER)
+    if len(header) < AU_HEADER:
+        return f"truncated: the file ends inside its {AU_HEADER}-byte AU header ({size} bytes)"
     offset, data_size = struct.unpack(">II", header[4:12])
     offset = max(offset, AU_HEADER)  # an offset inside the header: libsndfile reads the audio from the header's end
     if data_size == 0 and size > offset:
-        raise AudioError(path, f"its header declares 0 bytes of audio, and {size - offset} bytes follow: a header "
-                               "never completed (a recording or conversion stopped before its end); write the file "
-                               "again from its source")
+        return (f"its header declares 0 bytes of audio, and {size - offset} bytes follow: a header never completed (a "
+                "recording or conversion stopped before its end); write the file again from its source")
     if data_size not in UNKNOWN_SIZES and 0 < 2 * data_size < size - offset:
         # AU has no chunks after its audio: libsndfile would read the declared part alone, a fraction of the file
-        raise AudioError(path, f"its header declares {data_size} bytes of audio, and {size - offset} bytes follow "
-                               "it: a wrong header (of another file, or written before the recording ended); write "
-                               "the file again from its source")
+        return (f"its header declares {data_size} bytes of audio, and {size - offset} bytes follow it: a wrong header "
+                "(of another file, or written before the recording ended); write the file again from its source")
     if data_size not in UNKNOWN_SIZES and offset + data_size > size:
-        raise AudioError(
-            path, f"truncated: the header promises {data_size} bytes of audio, the file holds {max(size - offset, 0)}"
-        )
+        return f"truncated: the header promises {data_size} bytes of audio, the file holds {max(size - offset, 0)}"
+    return None
 
 
-def _check_wav_header(path: Path, size: int) -> None:
+def _wav_header_problem(path: Path, size: int) -> str | None:
+    """What is wrong with the header of a file that begins with ``RIFF....WAVE`` or ``RF64....WAVE``, or None."""
     with open(path, "rb") as f:
         riff = f.read(12)
-        if len(riff) < 12 or riff[:4] not in (b"RIFF", b"RF64") or riff[8:12] != b"WAVE":
-            raise _not_this_format(path, riff, "WAV", "RIFF/WAVE")
         if riff[:4] == b"RF64":
-            return  # 64-bit sizes live in a ds64 chunk: container_problem reads them
+            return None  # 64-bit sizes live in a ds64 chunk: container_problem reads them
         while True:
             chunk = f.read(8)
             if len(chunk) < 8:
-                raise AudioError(path, "truncated: no 'data' chunk")
+                return "truncated: no 'data' chunk"
             cid, csize = chunk[:4], struct.unpack("<I", chunk[4:])[0]
             if cid == b"data":
                 available = size - f.tell()
                 if csize == 0 and available > 0:
                     # libsndfile then reads no sample: a recording stopped before its writer filled the header in
-                    raise AudioError(path, f"its header declares 0 bytes of audio, and {available} bytes follow: a "
-                                           "header never completed (a recording or conversion stopped before its "
-                                           "end); write the file again from its source")
+                    return (f"its header declares 0 bytes of audio, and {available} bytes follow: a header never "
+                            "completed (a recording or conversion stopped before its end); write the file again from "
+                            "its source")
                 if csize > available and csize not in UNKNOWN_SIZES:
-                    raise AudioError(
-                        path, f"truncated: the header promises {csize} bytes of audio, the file holds {available}"
-                    )
-                return
+                    return f"truncated: the header promises {csize} bytes of audio, the file holds {available}"
+                return None
             f.seek(csize + (csize & 1), 1)
+
+
+def header_problem(path: Path, size: int) -> str | None:
+    """What is wrong with an AU or WAV file's header, judged by the file's content, whatever its extension; None
+    for a sound header, or for another format (:func:`container_problem` reads those).
+
+    libsndfile reads a file by its content: a WAV or AU cut short under a ``.flac`` name decodes to its first part
+    as under its own. A file named ``.au``/``.snd`` or ``.wav`` whose content is not that format is refused (named
+    as the format it is, or as corrupt); one of these two formats under another extension has the format it is
+    named in its problem.
+    """
+    with open(path, "rb") as f:
+        head = f.read(12)
+    actual, named = _actual_format(head), _SUFFIX_FORMAT.get(path.suffix.lower())
+    if named in _HEADER and actual != named:
+        return _not_this_format(path, head, named)
+    if actual == "AU":
+        problem = _au_header_problem(path, size)
+    elif actual == "WAV":
+        problem = _wav_header_problem(path, size)
+    else:
+        return None
+    return problem and problem + _misnamed(path, actual)
 
 
 def _mp3_declares_length(path: Path) -> bool:
@@ -364,12 +398,7 @@ def _check_file(path: Path) -> None:
     size = path.stat().st_size
     if size == 0:
         raise AudioError(path, "empty file (0 bytes)")
-    suffix = path.suffix.lower()
-    if suffix in (".au", ".snd"):
-        _check_au_header(path, size)
-    elif suffix == ".wav":
-        _check_wav_header(path, size)
-    problem = container_problem(path, size)
+    problem = header_problem(path, size) or container_problem(path, size)
     if problem:
         raise AudioError(path, problem)
 
