@@ -214,12 +214,12 @@ def test_empty_and_missing_file(tmp_path):
         load_audio(tmp_path / "missing.wav")
 
 
-def music_like(seconds=3.0, sr=SR, level=0.5, seed=0):
+def music_like(seconds=3.0, sr=SR, level=0.5, seed=0, noise=0.05):
     """Tones with a decaying envelope and a little noise: correlated samples, as music's are."""
     rng = np.random.default_rng(seed)
     t = np.arange(int(seconds * sr)) / sr
     y = sum(np.sin(2 * np.pi * f * t + rng.uniform(0, 6)) / k for k, f in enumerate((110, 220, 330, 1760, 5000), 1))
-    y = y * (0.6 + 0.4 * np.cos(2 * np.pi * 2 * t)) + 0.05 * rng.standard_normal(t.size)
+    y = y * (0.6 + 0.4 * np.cos(2 * np.pi * 2 * t)) + noise * rng.standard_normal(t.size)
     return (level * y / np.max(np.abs(y))).astype(np.float32)
 
 
@@ -243,7 +243,8 @@ def test_byte_swapped_samples_are_refused_naming_the_file(tmp_path, channels):
     pcm = np.rint(music_like() * 32767).astype(np.int16)
     pcm = np.stack([pcm] * channels, axis=1)
     sf.write(tmp_path / "swapped.wav", pcm.byteswap(), SR, subtype="PCM_16")
-    with pytest.raises(AudioError, match=r"swapped\.wav: byte-swapped 16-bit samples: as stored they are white noise "
+    with pytest.raises(AudioError, match=r"swapped\.wav: byte-swapped 16-bit samples( \(as channel 1 of 2 shows\))?: "
+                                         r"as stored they are white noise "
                                          r"\(roughness 1\.[2-4]\d; music is below 1\), with the two bytes of each "
                                          r"sample exchanged a signal \(0\.\d\d\)"):
         load_audio(tmp_path / "swapped.wav")
@@ -255,6 +256,27 @@ def test_byte_swapped_samples_are_refused_naming_the_file(tmp_path, channels):
         sf.write(tmp_path / "quiet_swapped.wav", np.stack([quiet] * channels, axis=1).byteswap(), SR, subtype="PCM_16")
         with pytest.raises(AudioError, match=r"quiet_swapped\.wav: byte-swapped 16-bit samples"):
             load_audio(tmp_path / "quiet_swapped.wav")
+
+
+@pytest.mark.parametrize("container", ["WAV", "AU"])
+@pytest.mark.parametrize("other", ["silent", "hiss", "dc"])
+@pytest.mark.parametrize("noise", [0.0, 0.05])
+def test_byte_swapped_stereo_is_named_whichever_channel_holds_the_music(tmp_path, container, other, noise):
+    # channel 1 silent, a few steps of hiss, or a constant: the music on channel 2 tells the byte order; with a
+    # little noise in the music, byte-swapped it is spread evenly over full scale, as random data is: the byte order
+    # is the cause to name
+    rng = np.random.default_rng(5)
+    music = np.rint(music_like(noise=noise) * 32767).astype(np.int16)
+    first = {"silent": np.zeros_like(music), "hiss": np.rint(3 * rng.standard_normal(music.size)).astype(np.int16),
+             "dc": np.full_like(music, 300)}[other]
+    path = tmp_path / f"swapped.{container.lower()}"
+    sf.write(path, np.stack([first, music], axis=1).byteswap(), SR, subtype="PCM_16", format=container)
+    with pytest.raises(AudioError, match=r"swapped\.\w+: byte-swapped 16-bit samples \(as channel 2 of 2 shows\): as "
+                                         r"stored they are white noise"):
+        load_audio(path)
+    # as it should be, with its constant or hiss channel: music
+    sf.write(path, np.stack([first, music], axis=1), SR, subtype="PCM_16", format=container)
+    assert load_audio(path).shape == (music.size,)
 
 
 @pytest.mark.parametrize("subtype, container", [("PCM_16", "WAV"), ("PCM_16", "AU"), ("PCM_24", "WAV"),

@@ -500,7 +500,7 @@ def decode(path, max_duration: float | None = None) -> tuple[np.ndarray, int]:
     mono = y.mean(axis=1, dtype=np.float64).astype(np.float32) if y.shape[1] > 1 else y[:, 0]
     if not integer and not np.all(np.isfinite(mono)):
         raise AudioError(path, "non-finite samples (NaN or inf)")
-    problem = content_problem(mono, stored16[:, 0] if stored16 is not None else None, y if coded else None,
+    problem = content_problem(mono, stored16, y if coded else None,
                               companded_levels(subtype) if subtype in COMPANDED else None)
     if problem and y.shape[1] > 1 and (np.max(mono) - np.min(mono)) / 2 < SILENCE_SWING \
             and not content_problem(y[:, 0]):
@@ -640,6 +640,40 @@ def random_data_problem(x: np.ndarray, levels: np.ndarray | None = None) -> str 
             "other data written under a header) read so, as does a white-noise test signal spread evenly over full scale")
 
 
+def byte_order_problem(x: np.ndarray) -> str | None:
+    """Whether one channel of 16-bit samples is stored in the byte order other than its header's, said as the
+    problem (after the words "byte-swapped 16-bit samples: "), or None.
+
+    A faulty conversion turns music into white noise at full scale (quiet music: far rougher than it was): their
+    bytes exchanged the samples are a signal (:data:`SMOOTH_ROUGHNESS`), as stored white (:data:`WHITE_ROUGHNESS`)
+    or :data:`SWAP_GAIN` times rougher. A silent channel, or one of noise, tells nothing: None.
+
+    Parameters
+    ----------
+    x : ndarray, shape (n_samples,)
+        The stored integers (int16), or those decoded to float (full scale 1, which float32 holds exactly).
+
+    Returns
+    -------
+    str or None
+    """
+    # only the blocks measured: converting the whole excerpt costs more than the measure
+    blocks = [b if b.dtype == np.int16 else np.rint(np.asarray(b, np.float64) * 32768.0).astype(np.int16)
+              for b in _spread_blocks(x)]
+    blocks = [b for b in blocks if np.any(b)]  # silent blocks tell nothing
+    if np.size(x) < 2 or not blocks:
+        return None
+    stored = float(np.mean([roughness(b) for b in blocks]))
+    exchanged = float(np.mean([roughness(b.byteswap()) for b in blocks]))
+    # a constant (a DC offset) has no roughness either way: it tells nothing
+    if 0 < exchanged <= SMOOTH_ROUGHNESS and (stored >= WHITE_ROUGHNESS or stored >= SWAP_GAIN * exchanged):
+        looks = "white noise" if stored >= WHITE_ROUGHNESS else f"{stored / exchanged:.1f} times rougher"
+        return (f"as stored they are {looks} (roughness {stored:.2f}; music is below 1), with the two bytes of each "
+                f"sample exchanged a signal ({exchanged:.2f}): the byte order is not the one the header declares; "
+                "convert the file again from its source")
+    return None
+
+
 def content_problem(y: np.ndarray, pcm16: np.ndarray | None = None, channels: np.ndarray | None = None,
                     levels: np.ndarray | None = None) -> str | None:
     """What makes decoded samples no music to analyse, or None.
@@ -648,10 +682,10 @@ def content_problem(y: np.ndarray, pcm16: np.ndarray | None = None, channels: np
     ----------
     y : ndarray, shape (n_samples,)
         Mono float audio, full scale 1.
-    pcm16 : ndarray, shape (n_samples,), optional
-        One channel of a file that holds 16-bit PCM: its stored integers, or those decoded to float (full scale 1,
-        which float32 holds exactly). Checked for a byte order other than the header's (a faulty conversion turns
-        music into white noise at full scale).
+    pcm16 : ndarray, shape (n_samples,) or (n_samples, n_channels), optional
+        The channels of a file that holds 16-bit PCM: its stored integers, or those decoded to float (full scale 1,
+        which float32 holds exactly). Each is checked for a byte order other than the header's
+        (:func:`byte_order_problem`), before the random-data check: byte-swapped music reads as white noise.
     channels : ndarray, shape (n_samples, n_channels), optional
         The channels of a file of integer PCM samples (any width) or companded codes: each checked for random data
         (:func:`random_data_problem`; one random channel is half of the mono mix).
@@ -661,9 +695,8 @@ def content_problem(y: np.ndarray, pcm16: np.ndarray | None = None, channels: np
     Returns
     -------
     str or None
-        Silence (:data:`SILENCE_SWING`), mostly digital silence (:data:`MOSTLY_SILENT`), or byte-swapped samples:
-        their bytes exchanged they are a signal (:data:`SMOOTH_ROUGHNESS`), as stored white noise
-        (:data:`WHITE_ROUGHNESS`) or :data:`SWAP_GAIN` times rougher; random data (:func:`random_data_problem`).
+        Silence (:data:`SILENCE_SWING`), mostly digital silence (:data:`MOSTLY_SILENT`), byte-swapped samples in
+        any channel (:func:`byte_order_problem`), random data in any channel (:func:`random_data_problem`).
     """
     y = np.asarray(y)
     low, high = float(np.min(y)), float(np.max(y))
@@ -680,17 +713,11 @@ def content_problem(y: np.ndarray, pcm16: np.ndarray | None = None, channels: np
         return (f"digital silence (samples exactly 0) in {100 * zeros:.0f} % of its length: no music to analyse in "
                 f"most of it (at least {100 * MOSTLY_SILENT:.0f} %); cut the silence away or leave the file out")
     if pcm16 is not None and pcm16.size > 1:
-        # only the blocks measured: converting the whole excerpt costs more than the measure
-        blocks = [b if b.dtype == np.int16 else np.rint(np.asarray(b, np.float64) * 32768.0).astype(np.int16)
-                  for b in _spread_blocks(pcm16)]
-        blocks = [b for b in blocks if np.any(b)]  # silent blocks tell nothing
-        stored = float(np.mean([roughness(b) for b in blocks])) if blocks else 0.0
-        exchanged = float(np.mean([roughness(b.byteswap()) for b in blocks])) if blocks else 0.0
-        if blocks and exchanged <= SMOOTH_ROUGHNESS and (stored >= WHITE_ROUGHNESS or stored >= SWAP_GAIN * exchanged):
-            looks = "white noise" if stored >= WHITE_ROUGHNESS else f"{stored / exchanged:.1f} times rougher"
-            return (f"byte-swapped 16-bit samples: as stored they are {looks} (roughness {stored:.2f}; music is "
-                    f"below 1), with the two bytes of each sample exchanged a signal ({exchanged:.2f}): the byte "
-                    "order is not the one the header declares; convert the file again from its source")
+        pcm16 = pcm16.reshape(len(pcm16), -1)
+        for c in range(pcm16.shape[1]):  # every channel: a silent or noisy one shows nothing of the byte order
+            if problem := byte_order_problem(pcm16[:, c]):
+                where = f" (as channel {c + 1} of {pcm16.shape[1]} shows)" if pcm16.shape[1] > 1 else ""
+                return f"byte-swapped 16-bit samples{where}: {problem}"
     for c in range(channels.shape[1] if channels is not None else 0):
         if problem := random_data_problem(channels[:, c], levels):
             return problem if channels.shape[1] == 1 else f"channel {c + 1} of {channels.shape[1]}: {problem}"
