@@ -539,3 +539,19 @@ def test_an_encoding_libsndfile_opens_but_cannot_read_is_named(tmp_path):
     with pytest.raises(AudioError, match=r"x\.aiff: cannot decode: .*\(its encoding, AIFF DWVW_16, is one libsndfile "
                                          r"opens but cannot read: convert it to 16-bit PCM\)"):
         load_audio(tmp_path / "x.aiff")
+
+
+@pytest.mark.parametrize("damage", ["cut", "zeroed"])
+def test_a_damaged_or_truncated_flac_is_named_as_such_not_as_an_unreadable_encoding(tmp_path, damage):
+    path = tmp_path / f"{damage}.flac"
+    sf.write(path, music_like(10.0), SR, subtype="PCM_16")
+    data = bytearray(path.read_bytes())
+    if damage == "cut":
+        data = data[:len(data) // 2]
+    else:
+        data[len(data) // 2:len(data) // 2 + 4000] = bytes(4000)
+    path.write_bytes(bytes(data))
+    with pytest.raises(AudioError, match=rf"{damage}\.flac: cannot decode: .*\(a damaged or truncated FLAC stream: "
+                                         r"the file was cut short or some of its bytes are damaged; copy it again") as err:
+        load_audio(path, max_duration=None)
+    assert "convert it to 16-bit PCM" not in str(err.value)

@@ -254,6 +254,38 @@ def _read_pcm16(f: sf.SoundFile, path: Path, frames: int) -> np.ndarray:
     return f.read(frames=n, dtype="int16", always_2d=True)
 
 
+UNREADABLE_SUBTYPES = ("DWVW_12", "DWVW_16", "DWVW_24", "DWVW_N")
+"""libsndfile's subtypes it opens but cannot read (its DWVW decoder fails on its first seek: "Internal psf_fseek()
+failed.")."""
+STREAM_FORMATS = {"FLAC": "FLAC", "OGG": "Ogg", "MPEG": "MPEG"}
+"""libsndfile's formats whose audio is a coded stream, and their names: a read error there is the stream's damage."""
+
+
+def read_error_cause(fmt: str, subtype: str) -> str:
+    """What a libsndfile error while reading a file it opened means, in words to follow its own (which name no
+    cause: "Internal psf_fseek() failed.", "flac decoder lost sync.").
+
+    Parameters
+    ----------
+    fmt, subtype : str
+        libsndfile's format and subtype of the file (``SoundFile.format``, ``.subtype``).
+
+    Returns
+    -------
+    str
+        An encoding libsndfile cannot read (:data:`UNREADABLE_SUBTYPES`): convert it; a coded stream
+        (:data:`STREAM_FORMATS`): damaged or cut short, copy or encode it again; else both possibilities, for
+        libsndfile's words do not tell them apart.
+    """
+    if subtype in UNREADABLE_SUBTYPES:
+        return f" (its encoding, {fmt} {subtype}, is one libsndfile opens but cannot read: convert it to 16-bit PCM)"
+    if fmt in STREAM_FORMATS:
+        return (f" (a damaged or truncated {STREAM_FORMATS[fmt]} stream: the file was cut short or some of its bytes "
+                "are damaged; copy it again, or encode it again from its source)")
+    return (f" (its encoding is {fmt} {subtype}: the file is damaged or cut short, or its encoding is one libsndfile "
+            "cannot read; copy it again, or convert it again from its source)")
+
+
 def _decode_audioread(path: Path, max_duration: float | None) -> tuple[np.ndarray, int]:
     import audioread
 
@@ -456,13 +488,13 @@ def decode(path, max_duration: float | None = None) -> tuple[np.ndarray, int]:
     """
     path = Path(path)
     _check_file(path)
-    encoding = None
+    opened = None  # (format, subtype) once libsndfile has opened the file: a read error's cause depends on them
     try:
         with sf.SoundFile(str(path)) as f:
             if f.format == "RAW":
                 raise AudioError(path, "no recognisable audio header (corrupt file?)")
             sr = int(f.samplerate)
-            encoding = f"{f.format} {f.subtype}"
+            opened = (f.format, f.subtype)
             check_stream(path, sr, int(f.channels))
             frames = -1 if max_duration is None else int(round(max_duration * sr))
             stored16 = None  # 16-bit PCM's stored integers: the byte-order check reads them
@@ -482,10 +514,7 @@ def decode(path, max_duration: float | None = None) -> tuple[np.ndarray, int]:
         raise
     except sf.LibsndfileError as e:
         if path.suffix.lower() != ".mp3":
-            # libsndfile's words name no cause ("Internal psf_fseek() failed." for a DWVW AIFF): name the encoding
-            how = f" (its encoding, {encoding}, is one libsndfile opens but cannot read: convert it to 16-bit PCM)" \
-                if encoding else ""
-            raise AudioError(path, f"cannot decode: {e.error_string}{how}") from e
+            raise AudioError(path, f"cannot decode: {e.error_string}{read_error_cause(*opened) if opened else ''}") from e
         y, sr = _decode_audioread(path, max_duration)
         check_stream(path, sr, y.shape[1])
         stored16, integer, coded = None, False, False
