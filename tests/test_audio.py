@@ -168,7 +168,7 @@ def test_truncated_file(tmp_path, ext):
 
 @pytest.mark.parametrize("fmt", ["WAV", "AU"])
 @pytest.mark.parametrize("suffix, named", [(".flac", "as FLAC \\(\\.flac\\)"), (".ogg", "as Ogg \\(\\.ogg\\)"),
-                                           (".mp3", "as MP3 \\(\\.mp3\\)"), (".aiff", "\\.aiff")])
+                                           (".mp3", "as MP3 \\(\\.mp3\\)"), (".aiff", "as AIFF \\(\\.aiff\\)")])
 def test_a_truncated_wav_or_au_under_another_extension_is_refused_naming_what_it_is(tmp_path, fmt, suffix, named):
     # libsndfile reads a file by its content: the header checks go by it too, whatever the name says
     import struct
@@ -191,6 +191,61 @@ def test_a_truncated_wav_or_au_under_another_extension_is_refused_naming_what_it
         with pytest.raises(AudioError, match=rf"part{re.escape(suffix)}: its header declares 39690 bytes of audio, "
                                              r"and 132300 bytes follow it: a wrong header .*\(it is an AU file"):
             load_audio(tmp_path / f"part{suffix}")
+
+
+def test_au_headers_that_libsndfile_reads_as_no_audio_are_named_for_what_they_are(tmp_path):
+    import struct
+
+    write_au(tmp_path / "x.au", music_like(2.0))
+    data = bytearray((tmp_path / "x.au").read_bytes())
+    for name, offset, size, message in [
+        # the audio put past the end: libsndfile reads no sample ("no audio samples") or fails ("internal error")
+        ("past_end.au", len(data) + 100, 0xFFFFFFFF, rf"its header puts the audio at byte {len(data) + 100}, past "
+                                                     rf"the file's end \({len(data)} bytes\): a corrupt header"),
+        ("past_end_0.au", len(data) + 100, 0, r"its header puts the audio at byte \d+, past the file's end"),
+        ("far.au", 0x80000000, 0xFFFFFFFF, r"its header puts the audio at byte 2147483648, past the file's end"),
+        # an 'unknown' size libsndfile adds to the offset as signed 32-bit integers: 0 samples for 2 s of audio
+        ("unknown.au", 24, 0x7FFFFFFF, r"its header declares 2147483647 bytes of audio \(0x7FFFFFFF, which writers "
+                                       r"streaming to a pipe leave for 'unknown'\), and 88200 bytes follow: libsndfile "
+                                       r"reads no sample of them under that size; set the size field"),
+    ]:
+        data[4:12] = struct.pack(">II", offset, size)
+        (tmp_path / name).write_bytes(bytes(data))
+        with pytest.raises(AudioError, match=rf"{re.escape(name)}: {message}"):
+            load_audio(tmp_path / name)
+    data[4:12] = struct.pack(">II", 24, 0x7FFFF000)  # an 'unknown' libsndfile reads: the audio that follows
+    (tmp_path / "streamed.au").write_bytes(bytes(data))
+    assert load_audio(tmp_path / "streamed.au").shape == (2 * SR,)
+
+
+@pytest.mark.parametrize("fmt, suffix", [("AIFF", "wav"), ("AIFF", "au"), ("CAF", "wav"), ("CAF", "au"),
+                                         ("W64", "wav")])
+def test_aiff_caf_or_wave64_under_a_wav_or_au_name_is_named_as_what_it_is(tmp_path, fmt, suffix):
+    path = tmp_path / f"blues.00001.{suffix}"
+    sf.write(path, sine(0.2), SR, format=fmt, subtype="PCM_16")
+    kind = {"AIFF": "an AIFF", "CAF": "a CAF", "W64": "a Wave64"}[fmt]
+    with pytest.raises(AudioError, match=rf"blues\.00001\.{suffix}: {kind} file named as {suffix.upper()} "
+                                         rf"\(\.{suffix}\): rename it") as err:
+        load_audio(path)
+    assert "corrupt" not in str(err.value)
+
+
+@pytest.mark.parametrize("fmt, exact", [("WAV", True), ("WAV", False), ("FLAC", True), ("AIFF", True)])
+def test_audio_behind_an_id3v2_tag_is_named_as_such(tmp_path, fmt, exact):
+    # an ID3v2 tag belongs to MP3; libsndfile does not recognise another format behind one (not: "an MP3 file")
+    sf.write(tmp_path / "plain", music_like(1.0), SR, format=fmt, subtype="PCM_16")
+    tag = id3v2_tag(300 if exact else 303)  # a tagger's size 3 bytes too large: the header is found all the same
+    path = tmp_path / f"tagged.{fmt.lower()}"
+    path.write_bytes(tag[:-3] + (tmp_path / "plain").read_bytes() if not exact else tag + (tmp_path / "plain").read_bytes())
+    start = 310
+    with pytest.raises(AudioError, match=rf"tagged\.{fmt.lower()}: an? {fmt} file with an ID3v2 tag in front of its "
+                                         rf"header \({start} bytes\): ID3v2 tags belong to MP3 files.*remove the file's "
+                                         rf"first {start} bytes \(tail -c \+{start + 1} in > out\)"):
+        load_audio(path)
+    # an MP3 behind its tag is an MP3
+    sf.write(tmp_path / "x.mp3", music_like(1.0), SR, format="MP3")
+    (tmp_path / "x.mp3").write_bytes(tag + (tmp_path / "x.mp3").read_bytes())
+    assert load_audio(tmp_path / "x.mp3").size > 0.9 * SR
 
 
 def test_an_au_cut_short_whose_offset_points_inside_its_header_is_truncated(tmp_path):

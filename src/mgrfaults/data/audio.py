@@ -74,17 +74,24 @@ def _actual_format(head: bytes) -> str | None:
         return "FLAC"
     if head[:4] == b"OggS":
         return "Ogg"
+    if head[:4] == b"FORM" and head[8:12] in (b"AIFF", b"AIFC"):
+        return "AIFF"
+    if head[:4] == b"caff":
+        return "CAF"
+    if head[:8] == b"riff\x2e\x91\xcf\x11":  # the first half of Wave64's riff GUID
+        return "Wave64"
     if head[:3] == b"ID3" or head[:2] in (b"\xff\xfb", b"\xff\xf3", b"\xff\xf2", b"\xff\xfa"):
         return "MP3"  # an ID3 tag, or the frame header of MPEG-1/2 Layer III
     return None
 
 
-_ARTICLE = {"AU": "an", "WAV": "a", "FLAC": "a", "Ogg": "an", "MP3": "an"}
+_ARTICLE = {"AU": "an", "WAV": "a", "FLAC": "a", "Ogg": "an", "MP3": "an", "AIFF": "an", "CAF": "a", "Wave64": "a"}
 _HEADER = {"AU": "'.snd'", "WAV": "RIFF/WAVE"}
 """The formats whose headers are checked here (:func:`_au_header_problem`, :func:`_wav_header_problem`), and the
 header each begins with."""
 _SUFFIX_FORMAT = {".au": "AU", ".snd": "AU", ".wav": "WAV", ".flac": "FLAC", ".ogg": "Ogg", ".oga": "Ogg",
-                  ".opus": "Ogg", ".mp3": "MP3"}
+                  ".opus": "Ogg", ".mp3": "MP3", ".aif": "AIFF", ".aiff": "AIFF", ".aifc": "AIFF", ".caf": "CAF",
+                  ".w64": "Wave64"}
 """The format each extension names."""
 
 
@@ -116,6 +123,15 @@ def _au_header_problem(path: Path, size: int) -> str | None:
         return f"truncated: the file ends inside its {AU_HEADER}-byte AU header ({size} bytes)"
     offset, data_size = struct.unpack(">II", header[4:12])
     offset = max(offset, AU_HEADER)  # an offset inside the header: libsndfile reads the audio from the header's end
+    if offset > size:
+        return (f"its header puts the audio at byte {offset}, past the file's end ({size} bytes): a corrupt header, "
+                "or a file cut short inside its header; write the file again from its source")
+    if data_size != 0xFFFFFFFF and offset + data_size >= 2**31 and data_size in UNKNOWN_SIZES:
+        # libsndfile adds the two as 32-bit signed integers: past 2**31 - 1 its length of the audio comes out as 0
+        return (f"its header declares {data_size} bytes of audio (0x{data_size:X}, which writers streaming to a pipe "
+                f"leave for 'unknown'), and {size - offset} bytes follow: libsndfile reads no sample of them under "
+                f"that size; set the size field (bytes 8-11) to 0xFFFFFFFF, the standard 'unknown', or write the file "
+                "again from its source")
     if data_size == 0 and size > offset:
         return (f"its header declares 0 bytes of audio, and {size - offset} bytes follow: a header never completed (a "
                 "recording or conversion stopped before its end); write the file again from its source")
@@ -159,10 +175,17 @@ def header_problem(path: Path, size: int) -> str | None:
     libsndfile reads a file by its content: a WAV or AU cut short under a ``.flac`` name decodes to its first part
     as under its own. A file named ``.au``/``.snd`` or ``.wav`` whose content is not that format is refused (named
     as the format it is, or as corrupt); one of these two formats under another extension has the format it is
-    named in its problem.
+    named in its problem. A file of another format (WAV, AIFF, FLAC...) behind an ID3v2 tag is refused, named.
     """
     with open(path, "rb") as f:
         head = f.read(12)
+        if tag := _id3v2_length(head):
+            behind, at = _behind_id3v2(f, tag)
+            if behind not in (None, "MP3"):
+                return (f"{_ARTICLE[behind]} {behind} file with an ID3v2 tag in front of its header ({at} bytes): "
+                        "ID3v2 tags belong to MP3 files, and libsndfile does not recognise the file behind one; remove "
+                        f"the file's first {at} bytes (tail -c +{at + 1} in > out), or write the file again from its "
+                        "source")
     actual, named = _actual_format(head), _SUFFIX_FORMAT.get(path.suffix.lower())
     if named in _HEADER and actual != named:
         return _not_this_format(path, head, named)
@@ -175,15 +198,39 @@ def header_problem(path: Path, size: int) -> str | None:
     return problem and problem + _misnamed(path, actual)
 
 
+def _id3v2_length(head: bytes) -> int:
+    """Bytes of the ID3v2 tag that ``head`` (a file's first 10 bytes or more) begins with; 0 where none."""
+    if len(head) < 10 or head[:3] != b"ID3":
+        return 0
+    # ID3v2: a 10-byte header, a syncsafe size, an optional footer
+    size = (head[6] & 0x7F) << 21 | (head[7] & 0x7F) << 14 | (head[8] & 0x7F) << 7 | (head[9] & 0x7F)
+    return 10 + size + (10 if head[5] & 0x10 else 0)
+
+
+ID3_SLACK = 512
+"""Bytes either side of where an ID3v2 tag says it ends that are searched for another format's header: a tag whose
+size field is off by a few bytes (a faulty tagger) still has its format named."""
+
+
+def _behind_id3v2(f, tag: int) -> tuple[str | None, int]:
+    """The format of what follows an ID3v2 tag of ``tag`` bytes in the open file ``f``, and the byte it begins at:
+    where the tag says it ends, else the first header of a known format within :data:`ID3_SLACK` bytes of it."""
+    f.seek(tag)
+    behind = _actual_format(f.read(12))
+    if behind:
+        return behind, tag
+    start = max(10, tag - ID3_SLACK)
+    f.seek(start)
+    window = f.read(tag + ID3_SLACK - start + 12)
+    found = sorted(i for magic in (AU_MAGIC, b"RIFF", b"RF64", b"FORM", b"fLaC", b"OggS", b"caff", b"riff")
+                   if (i := window.find(magic)) >= 0 and _actual_format(window[i:i + 12]))
+    return (_actual_format(window[found[0]:found[0] + 12]), start + found[0]) if found else (None, tag)
+
+
 def _mp3_declares_length(path: Path) -> bool:
     """Whether the first MPEG frame (after an ID3v2 tag) holds a Xing, Info or VBRI header (:data:`MP3_LENGTH_TAGS`)."""
     with open(path, "rb") as f:
-        tag = f.read(10)
-        start = 0
-        if len(tag) == 10 and tag[:3] == b"ID3":  # ID3v2: a 10-byte header, a syncsafe size, an optional footer
-            size = (tag[6] & 0x7F) << 21 | (tag[7] & 0x7F) << 14 | (tag[8] & 0x7F) << 7 | (tag[9] & 0x7F)
-            start = 10 + size + (10 if tag[5] & 0x10 else 0)
-        f.seek(start)
+        f.seek(_id3v2_length(f.read(10)))
         block = f.read(4096)
     sync = next((i for i in range(len(block) - 1) if block[i] == 0xFF and block[i + 1] & 0xE0 == 0xE0), None)
     # the Xing/Info header follows the side information (offset 13, 21 or 36 of the frame), VBRI sits at 36
