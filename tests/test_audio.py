@@ -334,6 +334,42 @@ def test_byte_swapped_stereo_is_named_whichever_channel_holds_the_music(tmp_path
     assert load_audio(path).shape == (music.size,)
 
 
+def offset_binary(pcm):
+    """16-bit samples as an unsigned writer stores them (0x8000 for silence), read as signed: the top bit flipped."""
+    return (pcm.view(np.uint16) ^ 0x8000).view(np.int16)
+
+
+@pytest.mark.parametrize("container", ["WAV", "AU"])
+@pytest.mark.parametrize("channels", [1, 2])
+@pytest.mark.parametrize("level_db", [-1, -20, -45])
+def test_unsigned_16_bit_samples_under_a_signed_header_are_refused_naming_it(tmp_path, container, channels, level_db):
+    # music stored unsigned decodes as a full-scale square wave carrying the music: "music" to every later check
+    pcm = np.rint(music_like(level=10 ** (level_db / 20)) * 32767).astype(np.int16)
+    path = tmp_path / f"unsigned.{container.lower()}"
+    sf.write(path, np.stack([offset_binary(pcm)] * channels, axis=1), SR, subtype="PCM_16", format=container)
+    where = r" \(as channel 1 of 2 shows\)" if channels == 2 else ""
+    with pytest.raises(AudioError, match=rf"unsigned\.\w+: 16-bit samples stored unsigned \(offset binary\) under a "
+                                         rf"header that declares them signed{where}: as stored they sit near full "
+                                         r"scale .* convert the file again from its source, reading its samples as "
+                                         r"unsigned"):
+        load_audio(path)
+
+
+@pytest.mark.parametrize("name", ["clipped_8x", "clipped_25x", "clipped_below_full_scale", "saturated_tanh_10x",
+                                  "full_scale_sine", "full_scale_square", "loud_music"])
+def test_music_loud_clipped_or_saturated_to_a_square_is_not_called_unsigned(tmp_path, name):
+    music = music_like(level=0.9).astype(np.float64)
+    t = np.arange(3 * SR) / SR
+    samples = {"clipped_8x": np.clip(8 * music, -1, 1), "clipped_25x": np.clip(25 * music, -1, 1),
+               "clipped_below_full_scale": np.clip(25 * music, -0.97, 0.97),
+               "saturated_tanh_10x": np.tanh(10 * music) / np.tanh(9),
+               "full_scale_sine": 0.99997 * np.sin(2 * np.pi * 440 * t),
+               "full_scale_square": 0.9 * np.sign(np.sin(2 * np.pi * 110 * t)),
+               "loud_music": music}[name]
+    sf.write(tmp_path / f"{name}.wav", samples.astype(np.float32), SR, subtype="PCM_16")
+    assert load_audio(tmp_path / f"{name}.wav").shape == (3 * SR,)
+
+
 @pytest.mark.parametrize("subtype, container", [("PCM_16", "WAV"), ("PCM_16", "AU"), ("PCM_24", "WAV"),
                                               ("PCM_U8", "WAV"), ("PCM_S8", "AU"), ("ULAW", "AU"), ("ALAW", "WAV")])
 @pytest.mark.parametrize("channels", [1, 2])

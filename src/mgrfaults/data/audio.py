@@ -716,6 +716,86 @@ def random_data_problem(x: np.ndarray, levels: np.ndarray | None = None) -> str 
             "other data written under a header) read so, as does a white-noise test signal spread evenly over full scale")
 
 
+def _int16_blocks(x: np.ndarray) -> list[np.ndarray]:
+    """The non-silent blocks of :func:`_spread_blocks` of one channel of 16-bit samples, as int16 (converted from
+    float, full scale 1, where given so); none where ``x`` has fewer than 2 samples. Only the blocks measured:
+    converting the whole excerpt costs more than the measures."""
+    if np.size(x) < 2:
+        return []
+    blocks = [b if b.dtype == np.int16 else np.rint(np.asarray(b, np.float64) * 32768.0).astype(np.int16)
+              for b in _spread_blocks(x)]
+    return [b for b in blocks if np.any(b)]  # silent blocks tell nothing
+
+
+OFFSET_LEVEL = 0.6
+"""Mean absolute sample (full scale 1) from which 16-bit samples may be unsigned (offset binary) under a signed
+header: their top bit flipped, a sample's size is 1 minus its stored size, exactly, so this is where the stored
+samples are 1.5 times louder than the flipped. Music so stored sits near full scale, a square wave at its zero
+crossings (the synthetic default's excerpts, peaking at 0.9 to -45 dBFS: 0.74 and more; the test's peaking at 0.9:
+0.69); music as it should be is far quieter (unclipped: 0.26 at most; a full-scale sine measures 0.64)."""
+OFFSET_PEAK_SHARE = 0.15
+"""Share of samples at a block's peak (within 1 step) from which loud stored samples are clipped music, not offset
+binary: music clipped at any ceiling sits there (0.23 to 0.91 of the samples at 8x to 25x gain); offset binary only
+where the music is exactly 0 (0.001 of music at -20 dBFS, up to 0.11 at -55 dBFS)."""
+RAIL_JUMP = 1.5
+"""Full scales a step between consecutive samples spans to go from one rail's side to the other's: offset binary
+makes one at each zero crossing of the music; music itself makes none (a full-scale tone at 0.4 times the sample
+rate would)."""
+OFFSET_JUMPS = 1e-3
+"""Share of steps from which the stored samples jump rail to rail as offset binary's do at the music's zero
+crossings (music crosses zero hundreds of times a second: 1 % of the steps for a 110 Hz tone at 22050 Hz). Their top
+bit flipped, the samples must make a tenth of those jumps or fewer: music clipped hard or saturated (tanh) to a
+square makes about as many jumps either way."""
+
+
+def offset_binary_problem(x: np.ndarray) -> str | None:
+    """Whether one channel of 16-bit samples is stored unsigned (offset binary, 0x8000 for silence) under a header
+    that declares signed samples, said as the problem, or None.
+
+    Music so stored decodes as a square wave near full scale that carries the music, flipping sign at its zero
+    crossings. Their top bit flipped (``x ^ 0x8000``), the samples are a signal (:data:`SMOOTH_ROUGHNESS`) at a
+    fraction of the stored level (:data:`OFFSET_LEVEL`); the stored samples jump from rail to rail
+    (:data:`RAIL_JUMP`, :data:`OFFSET_JUMPS`) where the flipped ones do not, and do not sit at their peak as
+    clipped music does (:data:`OFFSET_PEAK_SHARE`). Music clipped or saturated to a square fails one or more of
+    these (the synthetic default's excerpts at 8x to 25x gain, clipped or tanh-saturated: none refused).
+
+    Parameters
+    ----------
+    x : ndarray, shape (n_samples,)
+        The stored integers (int16), or those decoded to float (full scale 1).
+
+    Returns
+    -------
+    str or None
+    """
+    blocks = _int16_blocks(x)
+    if not blocks:
+        return None
+    # the cheap look first (one pass over the blocks joined): music as it should be is done here
+    level = float(np.mean(np.abs(np.concatenate(blocks).astype(np.int32)))) / 32768  # |-32768| overflows int16
+    if level < OFFSET_LEVEL or level == 1:
+        return None
+    wide = [b.astype(np.int32) for b in blocks]
+    flipped = [b ^ np.int16(-32768) for b in blocks]  # the top bit flipped: int16 ^ int16 stays int16
+    at_peak = float(np.mean([np.mean(np.abs(b) >= np.max(np.abs(b)) - 1) for b in wide]))
+    if at_peak >= OFFSET_PEAK_SHARE:
+        return None
+
+    def jumps(blocks_: list[np.ndarray]) -> float:
+        return float(np.mean([np.mean(np.abs(np.diff(b.astype(np.int32))) > RAIL_JUMP * 32768) for b in blocks_]))
+
+    stored_jumps = jumps(blocks)
+    if stored_jumps < OFFSET_JUMPS or jumps(flipped) > 0.1 * stored_jumps:
+        return None
+    rough = float(np.mean([roughness(b) for b in flipped]))
+    if rough > SMOOTH_ROUGHNESS:
+        return None
+    return (f"16-bit samples stored unsigned (offset binary) under a header that declares them signed: as stored "
+            f"they sit near full scale (mean level {100 * level / 32768:.0f} % of it, a square wave carrying the "
+            f"music), with their top bit flipped a signal (roughness {rough:.2f}) at {100 * (1 - level):.1f} %: "
+            "convert the file again from its source, reading its samples as unsigned")
+
+
 def byte_order_problem(x: np.ndarray) -> str | None:
     """Whether one channel of 16-bit samples is stored in the byte order other than its header's, said as the
     problem (after the words "byte-swapped 16-bit samples: "), or None.
@@ -733,11 +813,8 @@ def byte_order_problem(x: np.ndarray) -> str | None:
     -------
     str or None
     """
-    # only the blocks measured: converting the whole excerpt costs more than the measure
-    blocks = [b if b.dtype == np.int16 else np.rint(np.asarray(b, np.float64) * 32768.0).astype(np.int16)
-              for b in _spread_blocks(x)]
-    blocks = [b for b in blocks if np.any(b)]  # silent blocks tell nothing
-    if np.size(x) < 2 or not blocks:
+    blocks = _int16_blocks(x)
+    if not blocks:
         return None
     stored = float(np.mean([roughness(b) for b in blocks]))
     exchanged = float(np.mean([roughness(b.byteswap()) for b in blocks]))
@@ -761,7 +838,8 @@ def content_problem(y: np.ndarray, pcm16: np.ndarray | None = None, channels: np
     pcm16 : ndarray, shape (n_samples,) or (n_samples, n_channels), optional
         The channels of a file that holds 16-bit PCM: its stored integers, or those decoded to float (full scale 1,
         which float32 holds exactly). Each is checked for a byte order other than the header's
-        (:func:`byte_order_problem`), before the random-data check: byte-swapped music reads as white noise.
+        (:func:`byte_order_problem`) and for unsigned samples under a signed header (:func:`offset_binary_problem`),
+        before the random-data check: byte-swapped music reads as white noise.
     channels : ndarray, shape (n_samples, n_channels), optional
         The channels of a file of integer PCM samples (any width) or companded codes: each checked for random data
         (:func:`random_data_problem`; one random channel is half of the mono mix).
@@ -771,8 +849,8 @@ def content_problem(y: np.ndarray, pcm16: np.ndarray | None = None, channels: np
     Returns
     -------
     str or None
-        Silence (:data:`SILENCE_SWING`), mostly digital silence (:data:`MOSTLY_SILENT`), byte-swapped samples in
-        any channel (:func:`byte_order_problem`), random data in any channel (:func:`random_data_problem`).
+        Silence (:data:`SILENCE_SWING`), mostly digital silence (:data:`MOSTLY_SILENT`), byte-swapped or unsigned
+        16-bit samples in any channel (:func:`byte_order_problem`, :func:`offset_binary_problem`), random data in any channel (:func:`random_data_problem`).
     """
     y = np.asarray(y)
     low, high = float(np.min(y)), float(np.max(y))
@@ -791,9 +869,11 @@ def content_problem(y: np.ndarray, pcm16: np.ndarray | None = None, channels: np
     if pcm16 is not None and pcm16.size > 1:
         pcm16 = pcm16.reshape(len(pcm16), -1)
         for c in range(pcm16.shape[1]):  # every channel: a silent or noisy one shows nothing of the byte order
+            where = f" (as channel {c + 1} of {pcm16.shape[1]} shows)" if pcm16.shape[1] > 1 else ""
             if problem := byte_order_problem(pcm16[:, c]):
-                where = f" (as channel {c + 1} of {pcm16.shape[1]} shows)" if pcm16.shape[1] > 1 else ""
                 return f"byte-swapped 16-bit samples{where}: {problem}"
+            if problem := offset_binary_problem(pcm16[:, c]):
+                return problem.replace(":", f"{where}:", 1)
     for c in range(channels.shape[1] if channels is not None else 0):
         if problem := random_data_problem(channels[:, c], levels):
             return problem if channels.shape[1] == 1 else f"channel {c + 1} of {channels.shape[1]}: {problem}"
