@@ -646,3 +646,21 @@ def test_a_damaged_or_truncated_flac_is_named_as_such_not_as_an_unreadable_encod
                                          r"the file was cut short or some of its bytes are damaged; copy it again") as err:
         load_audio(path, max_duration=None)
     assert "convert it to 16-bit PCM" not in str(err.value)
+
+
+@pytest.mark.parametrize("block", [None, 5, 8, 4096])
+def test_flac_files_joined_are_refused_naming_it(tmp_path, monkeypatch, block):
+    # libsndfile decodes `cat a.flac b.flac` as a.flac alone; any block size of the search finds each stream once
+    from mgrfaults.data import audio
+
+    if block:
+        monkeypatch.setattr(audio, "FLAC_SCAN_BLOCK", block)
+    sf.write(tmp_path / "a.flac", music_like(2.0, seed=1), SR, subtype="PCM_16")
+    sf.write(tmp_path / "b.flac", music_like(2.0, seed=2), SR, subtype="PCM_16")
+    a, b = (tmp_path / "a.flac").read_bytes(), (tmp_path / "b.flac").read_bytes()
+    assert load_audio(tmp_path / "a.flac").shape == (2 * SR,)
+    for n, data in ((2, a + b), (3, a + b + a)):
+        (tmp_path / "joined.flac").write_bytes(data)
+        with pytest.raises(AudioError, match=rf"joined\.flac: {n} FLAC streams one after another \(files joined, as "
+                                             r"`cat a\.flac b\.flac` joins them\): the decoder reads the first only"):
+            load_audio(tmp_path / "joined.flac")

@@ -8,7 +8,8 @@ wrong with it in words, or None. :mod:`mgrfaults.data.audio` raises them as :cla
 Sources: the Ogg page format (RFC 3533: a page's header, its segment table, the CRC-32 of polynomial 0x04C11DB7
 over the page with its checksum field zeroed, the BOS and EOS flags); RF64 (EBU Tech 3306: the ``ds64`` chunk's
 64-bit sizes); Sony Wave64 (GUID chunk ids whose first four bytes are the RIFF names, 64-bit sizes that count the
-24-byte chunk header, chunks aligned to 8 bytes); AIFF/AIFF-C (Apple 1989: big-endian ``COMM`` and ``SSND``).
+24-byte chunk header, chunks aligned to 8 bytes); AIFF/AIFF-C (Apple 1989: big-endian ``COMM`` and ``SSND``); FLAC
+(the ``fLaC`` marker, then the STREAMINFO block: a 4-byte header of type 0 and length 34, first of the metadata).
 """
 
 from __future__ import annotations
@@ -166,4 +167,23 @@ def flac_problem(head: bytes) -> str | None:
         return ("its FLAC header gives no length (0 samples: a stream written to a pipe, as `ffmpeg ... -f flac -` "
                 "leaves it), which libsndfile cannot read; encode it again to a file (flac -f -o out.flac in.flac, "
                 "or ffmpeg -i in.flac out.flac)")
+    return None
+
+
+FLAC_STREAM_STARTS = (b"fLaC\x00\x00\x00\x22", b"fLaC\x80\x00\x00\x22")
+"""The first 8 bytes of every FLAC stream: its marker, then the header of its STREAMINFO block (type 0, with or
+without the last-metadata-block flag, 34 bytes long). 64 bits that coded audio holds by chance once in 2**63
+positions: found again inside a file, a second stream begins there."""
+
+
+def flac_stream_starts(data: bytes) -> int:
+    """How many FLAC streams begin in ``data`` (:data:`FLAC_STREAM_STARTS`)."""
+    return sum(data.count(start) for start in FLAC_STREAM_STARTS)
+
+
+def flac_joined_problem(streams: int) -> str | None:
+    """The problem of a file holding ``streams`` FLAC streams one after another, or None for one (or none)."""
+    if streams > 1:
+        return (f"{streams} FLAC streams one after another (files joined, as `cat a.flac b.flac` joins them): the "
+                "decoder reads the first only; split them into files of their own")
     return None
