@@ -115,10 +115,16 @@ def _misnamed(path: Path, actual: str) -> str:
     return f" (it is {_ARTICLE[actual]} {actual} file, {as_what}: rename it with its format's extension)"
 
 
-def _au_header_problem(path: Path, size: int) -> str | None:
-    """What is wrong with the header of a file that begins with the AU magic ``.snd``, or None."""
-    with open(path, "rb") as f:
-        header = f.read(AU_HEADER)
+def _au_header_problem(header: bytes, size: int) -> str | None:
+    """What is wrong with the header of a file that begins with the AU magic ``.snd``, or None.
+
+    Parameters
+    ----------
+    header : bytes
+        The file's first :data:`AU_HEADER` bytes (fewer where it is shorter).
+    size : int
+        The file's size in bytes.
+    """
     if len(header) < AU_HEADER:
         return f"truncated: the file ends inside its {AU_HEADER}-byte AU header ({size} bytes)"
     offset, data_size = struct.unpack(">II", header[4:12])
@@ -178,7 +184,7 @@ def header_problem(path: Path, size: int) -> str | None:
     named in its problem. A file of another format (WAV, AIFF, FLAC...) behind an ID3v2 tag is refused, named.
     """
     with open(path, "rb") as f:
-        head = f.read(12)
+        head = f.read(AU_HEADER)  # an AU's whole header: the other formats are told by their first 12 bytes
         if tag := _id3v2_length(head):
             behind, at = _behind_id3v2(f, tag)
             if behind not in (None, "MP3"):
@@ -190,7 +196,7 @@ def header_problem(path: Path, size: int) -> str | None:
     if named in _HEADER and actual != named:
         return _not_this_format(path, head, named)
     if actual == "AU":
-        problem = _au_header_problem(path, size)
+        problem = _au_header_problem(head, size)
     elif actual == "WAV":
         problem = _wav_header_problem(path, size)
     else:
@@ -768,7 +774,7 @@ bit flipped, the samples must make a tenth of those jumps or fewer: music clippe
 square makes about as many jumps either way."""
 
 
-def offset_binary_problem(x: np.ndarray) -> str | None:
+def offset_binary_problem(x: np.ndarray, blocks: list[np.ndarray] | None = None) -> str | None:
     """Whether one channel of 16-bit samples is stored unsigned (offset binary, 0x8000 for silence) under a header
     that declares signed samples, said as the problem, or None.
 
@@ -783,12 +789,14 @@ def offset_binary_problem(x: np.ndarray) -> str | None:
     ----------
     x : ndarray, shape (n_samples,)
         The stored integers (int16), or those decoded to float (full scale 1).
+    blocks : list of ndarray, optional
+        :func:`_int16_blocks` of ``x``, where the caller has them.
 
     Returns
     -------
     str or None
     """
-    blocks = _int16_blocks(x)
+    blocks = _int16_blocks(x) if blocks is None else blocks
     if not blocks:
         return None
     # the cheap look first (one pass over the blocks joined): music as it should be is done here
@@ -816,7 +824,7 @@ def offset_binary_problem(x: np.ndarray) -> str | None:
             "convert the file again from its source, reading its samples as unsigned")
 
 
-def byte_order_problem(x: np.ndarray) -> str | None:
+def byte_order_problem(x: np.ndarray, blocks: list[np.ndarray] | None = None) -> str | None:
     """Whether one channel of 16-bit samples is stored in the byte order other than its header's, said as the
     problem (after the words "byte-swapped 16-bit samples: "), or None.
 
@@ -828,12 +836,14 @@ def byte_order_problem(x: np.ndarray) -> str | None:
     ----------
     x : ndarray, shape (n_samples,)
         The stored integers (int16), or those decoded to float (full scale 1, which float32 holds exactly).
+    blocks : list of ndarray, optional
+        :func:`_int16_blocks` of ``x``, where the caller has them.
 
     Returns
     -------
     str or None
     """
-    blocks = _int16_blocks(x)
+    blocks = _int16_blocks(x) if blocks is None else blocks
     if not blocks:
         return None
     stored = float(np.mean([roughness(b) for b in blocks]))
@@ -890,9 +900,10 @@ def content_problem(y: np.ndarray, pcm16: np.ndarray | None = None, channels: np
         pcm16 = pcm16.reshape(len(pcm16), -1)
         for c in range(pcm16.shape[1]):  # every channel: a silent or noisy one shows nothing of the byte order
             where = f" (as channel {c + 1} of {pcm16.shape[1]} shows)" if pcm16.shape[1] > 1 else ""
-            if problem := byte_order_problem(pcm16[:, c]):
+            blocks = _int16_blocks(pcm16[:, c])
+            if problem := byte_order_problem(pcm16[:, c], blocks):
                 return f"byte-swapped 16-bit samples{where}: {problem}"
-            if problem := offset_binary_problem(pcm16[:, c]):
+            if problem := offset_binary_problem(pcm16[:, c], blocks):
                 return problem.replace(":", f"{where}:", 1)
     for c in range(channels.shape[1] if channels is not None else 0):
         if problem := random_data_problem(channels[:, c], levels):
