@@ -819,7 +819,7 @@ def offset_binary_problem(x: np.ndarray, blocks: list[np.ndarray] | None = None)
     if rough > SMOOTH_ROUGHNESS:
         return None
     return (f"16-bit samples stored unsigned (offset binary) under a header that declares them signed: as stored "
-            f"they sit near full scale (mean level {100 * level / 32768:.0f} % of it, a square wave carrying the "
+            f"they sit near full scale (mean level {100 * level:.0f} % of it, a square wave carrying the "
             f"music), with their top bit flipped a signal (roughness {rough:.2f}) at {100 * (1 - level):.1f} %: "
             "convert the file again from its source, reading its samples as unsigned")
 
