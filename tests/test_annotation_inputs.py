@@ -56,6 +56,10 @@ def test_empty_row_after_blank_lines_is_named_by_its_file_line(tmp_path):
     path.write_bytes(b"track_id,artist\rblues.00000,A\r\rblues.00001,B\r")
     table = read_annotations(path)
     assert list(table.index) == [2, 4] and list(table["artist"]) == ["A", "B"]
+    # a quoted artist holding a line break typed in a spreadsheet cell (a lone CR): the cell itself, no numpy error
+    path.write_bytes(b'track_id,artist\r\nblues.00000,"Line1\rLine2"\r\nblues.00001,NA\r\n')
+    table = read_annotations(path)
+    assert list(table["artist"]) == ["Line1\rLine2", ""]
 
 
 # ---------------------------------------------------------------------------------------------------------------

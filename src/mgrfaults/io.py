@@ -145,7 +145,15 @@ def csv_read_back(values) -> "pd.Series":
     column = pd.Series(list(values), name="value", dtype=object)
     if column.empty:
         return column
-    return pd.read_csv(io.StringIO(column.to_csv(index=False)))["value"]
+    broken = column.map(lambda v: isinstance(v, str) and ("\r" in v or "\n" in v)).to_numpy(dtype=bool)
+    if not broken.any():
+        return pd.read_csv(io.StringIO(column.to_csv(index=False)))["value"]
+    # a value holding a line break (a quoted cell over two lines) is no missing-value word or number: itself; read
+    # back with the others, it would be split into rows and the column's length lost
+    out = column.copy()
+    if not broken.all():
+        out[~broken] = csv_read_back(column[~broken]).to_numpy()
+    return out
 
 
 def csv_reads_back(name: str) -> bool:
