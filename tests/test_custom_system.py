@@ -292,16 +292,20 @@ def test_a_plugin_that_changes_the_working_folder_leaves_the_runs_own(tmp_path):
 
 
 PLUGIN_IN_A_PROCESS = """
-import sys, time
+import atexit, sys, time
 sys.path[:0] = [{tests!r}]
 from test_custom_system import constructed_parts, context
-from mgrfaults.systems.custom import end_job_leaving_plugin_threads, load_factory, run_custom_system
-t0 = time.perf_counter()
+from mgrfaults.logs import setup_script_logging
+from mgrfaults.systems.custom import end_job_within, load_factory, run_custom_system
+setup_script_logging()
+atexit.register(print, "EXITED", flush=True)  # the interpreter's own shutdown ran (atexit hooks, threads joined)
 try:
     run_custom_system(load_factory({factory!r}), context(), {{}}, constructed_parts())
-except Exception as e:
+except BaseException as e:
     print("ERROR", e, flush=True)
-end_job_leaving_plugin_threads("custom system Mine (standard, fold 2)")
+    end_job_within("custom system Mine (standard, fold 2)", exit_code=1, grace_s=2)
+    raise
+end_job_within("custom system Mine (standard, fold 2)", exit_code=0, grace_s=2)
 print("ENDED", flush=True)
 """
 
@@ -323,9 +327,19 @@ def test_a_plugin_that_calls_os_exit_is_named_not_taken_for_missing_outputs(tmp_
     # os._exit ended the job with no word: Snakemake then blamed missing outputs on filesystem latency
     done = run_plugin_in_a_process(tmp_path, "import os\n\ndef build(context):\n    return Quits()\n\nclass Quits:\n"
                                              f"    def fit(self, train, valid):\n        os._exit({code})\n" + PLUGIN_SCORES)
-    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.returncode == 1 and "EXITED" in done.stdout, done.stderr[-2000:]
     assert (f"ERROR custom system Mine (standard, fold 2): fit() called os._exit({code}); a custom system must return "
             "or raise") in done.stdout
+
+
+def test_an_os_exit_in_a_plugins_own_thread_still_ends_the_process(tmp_path):
+    # a loader thread that gives up with os._exit(1): raised in that thread, it ended the thread alone, and the job
+    # trained on what the loader had read, exit status 0
+    body = ("import os, threading\nimport numpy as np\n\ndef build(context):\n    return Gives()\n\nclass Gives:\n"
+            "    def fit(self, train, valid):\n        t = threading.Thread(target=os._exit, args=(7,))\n"
+            "        t.start()\n        t.join()\n" + PLUGIN_SCORES)
+    done = run_plugin_in_a_process(tmp_path, body)
+    assert done.returncode == 7 and "ENDED" not in done.stdout, done.stdout + done.stderr
 
 
 def test_a_plugin_whose_forked_workers_exit_still_runs(tmp_path):
@@ -338,19 +352,46 @@ def test_a_plugin_whose_forked_workers_exit_still_runs(tmp_path):
     assert done.returncode == 0 and "ERROR" not in done.stdout and "ENDED" in done.stdout, done.stdout + done.stderr
 
 
-def test_a_job_ends_without_waiting_for_threads_its_plugin_left_running(tmp_path):
-    # a loader thread left running: Python waited for it before ending the job's process (forever, for an endless one)
-    body = ("import threading, time\nimport numpy as np\n\ndef build(context):\n"
-            "    return Leaves()\n\nclass Leaves:\n    def fit(self, train, valid):\n"
-            "        threading.Thread(target=time.sleep, args=(600,), name='loader').start()\n" + PLUGIN_SCORES)
+@pytest.mark.parametrize("method", ["spawn", "forkserver"])
+def test_a_plugin_whose_workers_start_by_spawn_or_forkserver_runs(tmp_path, method):
+    # such a worker imports the plugin's module again to unpickle its function: under a made-up module name it could
+    # not, died, and the pool started another, forever (forkserver is Python 3.14's default on Linux)
+    body = ("import multiprocessing as mp\nimport numpy as np\n\ndef square(x):\n"
+            "    return x * x\n\ndef build(context):\n    return Pool()\n\nclass Pool:\n"
+            f"    def fit(self, train, valid):\n        with mp.get_context('{method}').Pool(2) as pool:\n"
+            "            assert pool.map(square, range(4)) == [0, 1, 4, 9]\n" + PLUGIN_SCORES)
+    done = run_plugin_in_a_process(tmp_path, body, timeout=120)
+    assert done.returncode == 0 and "ERROR" not in done.stdout and "ENDED" in done.stdout, done.stdout + done.stderr
+
+
+LEAVES_A_THREAD = ("import threading, time\nimport numpy as np\n\ndef build(context):\n"
+                   "    return Leaves()\n\nclass Leaves:\n    def fit(self, train, valid):\n"
+                   "        threading.Thread(target=time.sleep, args=(600,), name='loader').start()\n")
+
+
+@pytest.mark.parametrize("fails", [False, True])
+def test_a_job_ends_without_waiting_for_threads_its_plugin_left_running(tmp_path, fails):
+    # a loader thread left running: Python waited for it before ending the job's process (forever, for an endless
+    # one), after the predictions or after the plugin's error alike
+    body = LEAVES_A_THREAD + ("        raise RuntimeError('no model')\n" if fails else "") + PLUGIN_SCORES
     t0 = time.perf_counter()
     done = run_plugin_in_a_process(tmp_path, body, timeout=120)
-    assert done.returncode == 0 and time.perf_counter() - t0 < 60 and "ENDED" not in done.stdout
-    assert ("custom system Mine (standard, fold 2): 1 thread(s) of the plugin still running after its predictions "
-            "were written (loader): the job ends without waiting for them") in done.stderr
-    # and a plugin that leaves none: the script goes on to its end
-    done = run_plugin_in_a_process(tmp_path, body.replace("threading.Thread(", "threading.Thread(daemon=True, "))
-    assert done.returncode == 0 and "ENDED" in done.stdout and "still running" not in done.stderr
+    assert done.returncode == (1 if fails else 0) and time.perf_counter() - t0 < 60, done.stderr[-2000:]
+    assert ("custom system Mine (standard, fold 2): the job's process has not ended 2 s after the plugin's last call: "
+            f"1 thread(s) of the plugin still running (loader); ended now (exit status {int(fails)})") in done.stderr
+    assert ("ERROR" in done.stdout) == fails
+
+
+def test_a_plugins_daemon_threads_executors_and_atexit_hooks_end_as_python_ends_them(tmp_path):
+    # the normal shutdown stops an executor left open and runs atexit hooks: no warning, nothing cut short
+    body = ("import atexit, threading, time\nfrom concurrent.futures import ThreadPoolExecutor\nimport numpy as np\n\n"
+            "POOL = ThreadPoolExecutor(2)\n\ndef build(context):\n    return Tidy()\n\nclass Tidy:\n"
+            "    def fit(self, train, valid):\n        assert POOL.submit(sum, [1, 2]).result() == 3\n"
+            "        threading.Thread(target=time.sleep, args=(600,), daemon=True).start()\n"
+            "        atexit.register(print, 'PLUGIN HOOK', flush=True)\n" + PLUGIN_SCORES)
+    done = run_plugin_in_a_process(tmp_path, body)
+    assert done.returncode == 0 and "ENDED" in done.stdout and "PLUGIN HOOK" in done.stdout, done.stderr[-2000:]
+    assert "has not ended" not in done.stderr
 
 
 @pytest.mark.workflow

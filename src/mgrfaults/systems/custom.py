@@ -216,6 +216,22 @@ def resolve_factory(factory: str, search_dirs=(), where: str = "factory") -> str
     raise PluginError(f"{where}: {module} not found (looked in {[str(c) for c in candidates]})")
 
 
+def plugin_module_name(path: Path) -> str:
+    """The module name a plugin file is loaded under: its stem (``plug`` for ``plug.py``) where that name imports
+    this very file from ``sys.path`` and no module holds it yet, else a name made from its path.
+
+    By its stem, a worker process the plugin starts by spawn or forkserver (Python 3.14's default on Linux) imports
+    it again as it unpickles the plugin's functions (the file's folder is on the ``sys.path`` the worker inherits);
+    under a made-up name the worker cannot, dies, and ``multiprocessing.Pool`` starts another, forever.
+    """
+    stem = path.stem
+    if stem.isidentifier() and stem not in sys.modules:
+        found = importlib.util.find_spec(stem)
+        if found is not None and found.origin and Path(found.origin).resolve() == path.resolve():
+            return stem
+    return "mgrfaults_plugin_" + re.sub(r"\W", "_", str(path.with_suffix("")))
+
+
 def load_factory(factory: str, where: str = "factory") -> Callable:
     """Import the callable named by ``factory`` (``pkg.mod:attr`` or ``/path/file.py:attr``).
 
@@ -233,10 +249,10 @@ def load_factory(factory: str, where: str = "factory") -> Callable:
             # its folder on sys.path: a plugin file may import its siblings
             if str(path.parent) not in sys.path:
                 sys.path.insert(0, str(path.parent))
-            unique = "mgrfaults_plugin_" + re.sub(r"\W", "_", str(path.with_suffix("")))
-            spec = importlib.util.spec_from_file_location(unique, path)
+            name = plugin_module_name(path)
+            spec = importlib.util.spec_from_file_location(name, path)
             module = importlib.util.module_from_spec(spec)
-            sys.modules[unique] = module  # before exec: dataclasses and pickling look the module up
+            sys.modules[name] = module  # before exec: dataclasses and pickling look the module up
             spec.loader.exec_module(module)
         else:
             module = importlib.import_module(module_name)
@@ -480,10 +496,12 @@ def _plugin_call():
             and signal.getsignal(signal.SIGINT) is signal.default_int_handler)
     if ours:
         signal.signal(signal.SIGINT, _raise_ctrl_c)
-    real_exit, job = os._exit, os.getpid()
+    real_exit, job, caller = os._exit, os.getpid(), threading.get_ident()
 
     def exit_in_plugin(code):
-        if os.getpid() != job:  # a forked child (multiprocessing, a data loader's worker) ends as it means to
+        # a forked child (multiprocessing, a data loader's worker) ends as it means to, and so does the process
+        # from another thread of the plugin's (a loader giving up): raised there, the exit would end that thread alone
+        if os.getpid() != job or threading.get_ident() != caller:
             real_exit(code)
         raise ProcessExit(code)
 
@@ -504,21 +522,41 @@ def threads_left_running() -> list[str]:
                   if t is not threading.main_thread() and t.is_alive() and not t.daemon)
 
 
-def end_job_leaving_plugin_threads(where: str) -> None:
-    """End the job's process now where a plugin left threads running (a loader, a logger) after its predictions were
-    written, with a warning naming them; else return. Python would wait for them before ending the process: the job
-    would hang, forever for a thread that never ends. Called by the workflow's job script, last (never in a test's
-    process)."""
-    left = threads_left_running()
-    if not left:
-        return
-    log.warning("%s: %d thread(s) of the plugin still running after its predictions were written (%s): the job ends "
-                "without waiting for them; a custom system should stop its threads before predict() returns, or "
-                "start them as daemon threads", where, len(left), ", ".join(left))
-    logging.shutdown()  # the logs flushed and closed: os._exit skips the interpreter's own shutdown
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(0)
+THREAD_GRACE_S = 30.0
+"""Seconds a job's process may take to end after its custom system's last call: Python's own shutdown (executors'
+workers stopped, threads joined, atexit hooks run) takes well under a second where the plugin's threads end."""
+
+
+def end_job_within(where: str, exit_code: int, grace_s: float = THREAD_GRACE_S) -> threading.Timer:
+    """Arm a watchdog that ends the job's process after ``grace_s`` seconds, with ``exit_code``, naming the threads
+    that kept it from ending; the process ends by itself well before where the plugin's threads end.
+
+    Python waits for every thread that is not a daemon before a process ends: a plugin that leaves one running (a
+    loader, a logger) held its job open, forever for a thread that never ends, the predictions written (or the
+    error logged). Called by the workflow's job script after the plugin's last call, on success (0) and failure (1)
+    alike; the normal shutdown then stops executors' workers and runs atexit hooks as ever.
+
+    Returns
+    -------
+    threading.Timer
+        The watchdog, a daemon thread (it never holds the process itself).
+    """
+    def end_now():
+        left = threads_left_running()
+        log.warning("%s: the job's process has not ended %g s after the plugin's last call: %d thread(s) of the "
+                    "plugin still running (%s); ended now (exit status %d). A custom system should stop its threads "
+                    "before predict() returns, or start them as daemon threads", where, grace_s, len(left),
+                    ", ".join(left) or "none left", exit_code)
+        logging.shutdown()  # the logs flushed and closed: os._exit skips the interpreter's own shutdown
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(exit_code)
+
+    watchdog = threading.Timer(grace_s, end_now)
+    watchdog.daemon = True
+    watchdog.name = "mgrfaults-end-of-job"
+    watchdog.start()
+    return watchdog
 
 
 def _plugin_error(where: str, call: str, error: BaseException) -> PluginError:
