@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -316,6 +318,20 @@ def test_condition_faults_switch_errors():
         run_condition(meta, cond, seed=1, detected=_detected_for(meta).iloc[1:])
     with pytest.raises(InputError, match="published"):
         run_condition(meta, {"method": "published", "faults": "detected"}, seed=1, lists={}, detected=_detected_for(meta))
+
+
+def test_mislabels_removed_under_both_without_an_annotated_one_are_warned_of():
+    # the audio shows no mislabel: under both they come from the annotations, which mark none here; it removed none
+    from mgrfaults.partitions.split import PartitionWarning, fault_source
+
+    meta, cond = _study_meta(), {"method": "artist_filtered", "faults": "both", "remove_faults": ["exact_replica", "mislabel"]}
+    with pytest.warns(PartitionWarning, match=r"conditions.clean: remove_faults names mislabel, but no excerpt is "
+                                              r"annotated mislabel, and the audio shows none"):
+        fault_source(meta, cond, _detected_for(meta), name="clean")
+    meta.loc[meta.track_id == "rock.00003", "fault"] = "mislabel"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", PartitionWarning)
+        fault_source(meta, cond, _detected_for(meta), name="clean")
 
 
 def test_both_keeps_the_annotated_original_when_detection_would_keep_another():

@@ -868,13 +868,20 @@ def fault_source(metadata: pd.DataFrame, condition: Mapping, detected: pd.DataFr
             # an annotations file with artists but no fault column: the filter would look applied and not be
             warnings.warn(PartitionWarning(
                 f"partitions.conditions.{name}: remove_faults names {sorted(removed)}, but no excerpt is annotated "
-                "with any of them, so none is removed. faults: detected (or both) removes the faults detected from "
-                "the audio (results/faults/detected.csv)"), stacklevel=2)
+                "with any of them, so none is removed. faults: detected (or both) removes the replicas and "
+                "distortions detected from the audio (results/faults/detected.csv); mislabels come from annotations "
+                "alone"), stacklevel=2)
         return metadata
     if condition["method"] == "published":
         raise InputError(f"partitions.conditions.{name}.faults: {mode!r} has no effect on a published condition (its lists decide)")
     if detected is None:
         raise InputError(f"partitions.conditions.{name}.faults: {mode!r} needs the detected faults (results/faults/detected.csv)")
+    if mode == "both" and "mislabel" in (condition.get("remove_faults") or ()) and not (metadata["fault"] == "mislabel").any():
+        # the detectors find no mislabel: under both they come from the annotations, which mark none here
+        warnings.warn(PartitionWarning(
+            f"partitions.conditions.{name}: remove_faults names mislabel, but no excerpt is annotated mislabel, and the "
+            "audio shows none (faults: both takes mislabels from the annotations alone), so none is removed; mark "
+            "them in the annotations' fault column, or leave mislabel out"), stacklevel=2)
     return apply_detected(metadata, detected, mode, source=f"detected faults for {name}")
 
 
