@@ -274,6 +274,10 @@ def test_a_key_written_twice_in_a_json_config_file_is_refused(tmp_path, capsys):
     path.write_text('{"systems": {"run": ["BFF_SVM"]},\n "x": [{"a": 1},\n  {"b": 1,\n   "b": 2}]}')
     with pytest.raises(ConfigError, match=r"the key 'b' is written twice in one mapping \(lines 3 and 4\)"):
         read_config_file(path)
+    # lines ended by a classic Mac's CR alone are lines too ("lines 1 and 1" before)
+    path.write_bytes(b'{"systems": {"run": ["BFF_SVM"]},\r "seed": 1,\r "seed": 2}')
+    with pytest.raises(ConfigError, match=r"the key 'seed' is written twice in one mapping \(lines 2 and 3\)"):
+        read_config_file(path)
     # the same key in two mappings is no repeat
     path.write_text('{"dataset": {"gtzan": {"root": null}, "directory": {"root": null}}, "seed": 3}')
     assert read_config_file(path)["seed"] == 3

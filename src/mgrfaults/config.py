@@ -12,6 +12,7 @@ Outside Snakemake (tests, benchmarks) :func:`load_config` does what the Snakefil
 
 from __future__ import annotations
 
+import bisect
 import copy
 import functools
 import json
@@ -371,6 +372,8 @@ def _json_with_unique_keys(text: str):
         Not JSON (:class:`json.JSONDecodeError`).
     """
     decoder = json.JSONDecoder()
+    # where each line after the first starts (a line ends in LF, CRLF or a lone CR): a key's line by bisection
+    line_starts = [m.end() for m in re.finditer(r"\r\n|\r|\n", text)]
 
     def parse_object(s_and_end, strict, scan_once, object_hook, object_pairs_hook, memo):
         starts = []  # where each value of this mapping starts, in order
@@ -382,7 +385,7 @@ def _json_with_unique_keys(text: str):
         def unique(pairs):
             seen = {}
             for (key, _), start in zip(pairs, starts):
-                line = text.count("\n", 0, text.rfind(":", 0, start)) + 1
+                line = bisect.bisect_right(line_starts, text.rfind(":", 0, start)) + 1
                 if key in seen:
                     raise _key_written_twice(key, seen[key], line, "JSON")
                 seen[key] = line
