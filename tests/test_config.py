@@ -751,7 +751,8 @@ def test_a_space_around_a_path_is_named(key, tmp_path, monkeypatch):
 @pytest.mark.parametrize("text, message", [
     ("seed: 0101\n", r"^{path}: seed: 0101 \(line 1, column 7\) is read as the number 65: YAML 1\.1, which reads "
                      r"config files, takes an integer written with a leading zero for octal; write 101 \(or 65, "
-                     r"if the octal number is meant\)$"),
+                     r"if the octal number is meant; or '0101' in quotes, where the text is meant: a name, a custom "
+                     r"system's parameter\)$"),
     ("systems:\n  bff: {svm_C: [1, 010]}\n", r"^{path}: systems\.bff\.svm_C\[1\]: 010 \(line 2, column 20\) is read "
                                             r"as the number 8: .* write 10 "),
     ("features: {n_shards: -0_12}\n", r"features\.n_shards: -0_12 \(line 1, column 22\) is read as the number -10: "

@@ -29,6 +29,7 @@ from mgrfaults.systems.custom import (
     check_scores,
     custom_system_specs,
     load_factory,
+    resolve_factory,
     run_custom_system,
 )
 
@@ -157,6 +158,10 @@ def test_import_errors_name_the_path(tmp_path):
         load_factory("json:nothing")
     with pytest.raises(PluginError, match="not 'package.module:callable'"):
         load_factory("json")
+    # a space before the colon named a module 'plug.py ', which passed the start's checks and no job found
+    with pytest.raises(PluginError, match=r"systems.custom.X.factory: 'plug.py :build' has a space before the ':'; "
+                                          r"write 'plug.py:build'"):
+        resolve_factory("plug.py :build", [tmp_path], where="systems.custom.X.factory")
 
 
 def test_factory_without_fit_or_predict(tmp_path):

@@ -318,7 +318,8 @@ def _refuse_octal_integers(node) -> None:
         raise ConfigError(f"{key}: {scalar.value} (line {scalar.start_mark.line + 1}, column "
                           f"{scalar.start_mark.column + 1}) is read as the number {read}: YAML 1.1, which reads config "
                           f"files, takes an integer written with a leading zero for octal; write {meant} (or {read}, "
-                          "if the octal number is meant)")
+                          f"if the octal number is meant; or '{scalar.value}' in quotes, where the text is meant: a "
+                          "name, a custom system's parameter)")
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):

@@ -194,6 +194,9 @@ def split_factory(factory: str, where: str = "factory") -> tuple[str, str]:
     m = _FACTORY_RE.match(str(factory).strip())
     if not m:
         raise PluginError(f"{where}: {factory!r} is not 'package.module:callable' or 'path/to/file.py:callable'")
+    if m["module"] != m["module"].strip():  # 'plug.py :build' named a module 'plug.py ', found by no job
+        raise PluginError(f"{where}: {factory!r} has a space before the ':'; write "
+                          f"'{m['module'].strip()}:{m['attr']}'")
     return m["module"], m["attr"]
 
 
