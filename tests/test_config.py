@@ -211,6 +211,14 @@ def test_mislabels_removed_from_faults_detected_in_the_audio_alone_are_refused_a
     check_config(load_config({"partitions": {"conditions": {"clean": {**cond, "remove_faults": ["exact_replica"]}}}}))
 
 
+def test_synthetic_fault_rates_that_do_not_fit_are_refused_at_start():
+    # planned as the data job plans it: check-config and the run's start say so, not the data job minutes in
+    rates = {"exact_replica": 0.3, "recording_replica": 0.2, "distortion": 0.3, "mislabel": 0.2}
+    with pytest.raises(ConfigError, match=r"^dataset\.synthetic\.faults: 60 recording_replica excerpt\(s\) asked"):
+        check_config(load_config({"dataset": {"synthetic": {"n_per_genre": 30, "faults": rates}}}))
+    check_config(load_config({"dataset": {"synthetic": {"n_per_genre": 30, "faults": {"distortion": 0.3}}}}))
+
+
 def test_gtzan_partial_needs_a_local_copy_under_the_gtzan_source():
     with pytest.raises(ConfigError, match=r"dataset.gtzan.partial: true, but dataset.gtzan.root is null"):
         check_config(load_config({"dataset": {"source": "gtzan", "gtzan": {"partial": True}}}))

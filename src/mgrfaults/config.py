@@ -1316,6 +1316,22 @@ def check_detected_fault_kinds(config: Mapping[str, Any]) -> None:
                               "annotations' mislabels with the faults detected) or annotated, or leave mislabel out")
 
 
+def check_synthetic_faults_fit(config: Mapping[str, Any]) -> None:
+    """The synthetic dataset's fault rates can all be placed (:func:`mgrfaults.data.synth.plan_dataset` refuses them
+    otherwise): planned here as the data job plans it, same seed (tens of milliseconds, nothing rendered), so that
+    ``check-config`` and the run's start say so, not the data job minutes in."""
+    if config["dataset"]["source"] != "synthetic":
+        return
+    from mgrfaults.data.synth import plan_dataset
+    from mgrfaults.errors import InputError
+
+    try:
+        plan_dataset(**resolve_dataset(config["dataset"]).synthetic.plan_args(), seed=int(config["seed"]),
+                     sample_rate=int(config["dataset"]["sample_rate"]))
+    except InputError as e:
+        raise ConfigError(str(e)) from None
+
+
 def check_sweep_source(config: Mapping[str, Any]) -> None:
     """``sweep.enabled`` varies the synthetic dataset's confound strength: refused on another ``dataset.source``."""
     if (config.get("sweep") or {}).get("enabled") and config["dataset"]["source"] != "synthetic":
@@ -1337,6 +1353,7 @@ BAD_INPUT_CHECKS = (
     check_texture_bands,
     check_hops_within_windows,
     check_detected_fault_kinds,
+    check_synthetic_faults_fit,
     check_texture_geometry,
     check_evaluate_names,
     check_bootstrap_resamples,

@@ -26,10 +26,8 @@ import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import librosa
 import numpy as np
 import pandas as pd
-from scipy.signal import fftconvolve
 
 from mgrfaults import GENRES
 from mgrfaults.seeds import derive
@@ -565,6 +563,8 @@ def render_music(
     -------
     np.ndarray, shape (round(duration * sample_rate),), float64
     """
+    import librosa  # here: the config check plans a dataset without rendering it (librosa costs ~0.5 s)
+
     style = STYLES[style_name]
     rng = np.random.default_rng(music_seed)
     sr = sample_rate
@@ -656,6 +656,8 @@ def apply_production(
     -------
     np.ndarray, same shape as ``music``, float64
     """
+    from scipy.signal import fftconvolve  # here, as librosa in render_music
+
     if strength <= 0:
         return music.copy()
     sr = sample_rate
