@@ -33,6 +33,27 @@ def test_fetch_verifies_checksum(tmp_path):
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.txt"]  # nothing half-written
 
 
+def test_a_download_or_extraction_onto_a_full_disk_says_so(tmp_path, monkeypatch):
+    # the OS's "[Errno 28] No space left on device" came with "no network?" or the archive blamed
+    import errno
+    import shutil
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    src = tmp_path / "a.txt"
+    src.write_text("hello")
+    monkeypatch.setattr(shutil, "copyfileobj", full)
+    with pytest.raises(InputError, match=r"b\.txt: cannot write the download of .*a\.txt: the disk holding .* is full"):
+        fetch(src.as_uri(), tmp_path / "out" / "b.txt", local_key="dataset.gtzan.index")
+    archive = tmp_path / "g.tar"
+    with tarfile.open(archive, "w") as tar:
+        tar.add(src, arcname="a.txt")
+    monkeypatch.setattr(tarfile.TarFile, "extractall", full)
+    with pytest.raises(InputError, match=r"g\.tar: cannot extract into .*x: the disk holding it is full"):
+        extract_tar(archive, tmp_path / "x")
+
+
 def test_tarball_download_and_extraction(tmp_path):
     make_folder(tmp_path / "genres")
     archive = tmp_path / "genres.tar.gz"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 import re
@@ -133,6 +134,15 @@ def write_csv_atomic(df, path, **kwargs) -> None:
     kwargs.setdefault("index", False)
     with atomic_path(path) as tmp:
         df.to_csv(tmp, **kwargs)
+
+
+DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
+"""OSError numbers of a write that found no room: the disk full, or the user's quota reached."""
+
+
+def is_disk_full(error: BaseException) -> bool:
+    """Whether ``error`` is a write that found no room (:data:`DISK_FULL`), which the OS's words name no folder of."""
+    return isinstance(error, OSError) and error.errno in DISK_FULL
 
 
 def csv_read_back(values) -> "pd.Series":

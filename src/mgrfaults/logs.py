@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import errno
 import functools
 import logging
 import os
@@ -13,6 +12,7 @@ from pathlib import Path
 
 from mgrfaults.config import ConfigError
 from mgrfaults.errors import InputError, Terminated
+from mgrfaults.io import is_disk_full
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
@@ -29,10 +29,6 @@ class ConsoleFormatter(logging.Formatter):
         if getattr(record, "traceback_in_log", False):
             record = logging.makeLogRecord({**record.__dict__, "exc_info": None, "exc_text": None})
         return super().format(record)
-
-
-DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
-"""OSError numbers of a write that found no room: the disk full, or the user's quota reached."""
 
 
 def setup_script_logging(log_paths=(), level: int = logging.INFO) -> logging.Logger:
@@ -64,7 +60,7 @@ def setup_script_logging(log_paths=(), level: int = logging.INFO) -> logging.Log
         # the rule's log file then says why the job failed, not only Snakemake's console; an exception
         # without a message (KeyboardInterrupt) by its name
         message = str(exc) or exc_type.__name__
-        disk_full = isinstance(exc, OSError) and exc.errno in DISK_FULL
+        disk_full = is_disk_full(exc)
         if disk_full:
             # the OS names no folder when a write finds the disk full (h5py's errors name a hidden temporary)
             message += (f": the disk holding this job's files is full (its log: {log_files or 'none'}); free space "

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from mgrfaults.config import section_defaults
 from mgrfaults.errors import InputError
-from mgrfaults.io import atomic_dir, atomic_path
+from mgrfaults.io import atomic_dir, atomic_path, is_disk_full
 
 CHUNK = 1 << 20
 # the schema's default (workflow/schemas/config.schema.yaml): the one place a default is written
@@ -61,6 +61,9 @@ def fetch(url: str, dest, md5: str | None = None, sha256: str | None = None, tim
             else:
                 shutil.copyfile(url, tmp)
         except (OSError, ValueError) as e:
+            if is_disk_full(e):
+                raise InputError(f"{dest}: cannot write the download of {url}: the disk holding {dest.parent} is full; "
+                                 "free space there, or set `results` to a folder on a disk with room") from e
             hint = ""
             if local_key:
                 hint = (f"; no network? download it elsewhere and set {local_key} to the local copy" if "://" in url
@@ -95,6 +98,9 @@ def extract_tar(archive, dest_dir) -> Path:
         with atomic_dir(dest_dir) as tmp, tarfile.open(archive) as tar:
             tar.extractall(tmp, filter="data")
     except (tarfile.TarError, OSError) as e:
+        if is_disk_full(e):
+            raise InputError(f"{archive}: cannot extract into {dest_dir}: the disk holding it is full; free space "
+                             "there, or set `results` to a folder on a disk with room") from e
         raise InputError(f"{archive}: cannot extract: {e}") from e
     return dest_dir
 
