@@ -532,7 +532,7 @@ workers stopped, threads joined, atexit hooks run) takes well under a second whe
 
 def end_job_within(where: str, exit_code: int, grace_s: float = THREAD_GRACE_S) -> threading.Timer:
     """Arm a watchdog that ends the job's process after ``grace_s`` seconds, with ``exit_code``, naming the threads
-    that kept it from ending; the process ends by itself well before where the plugin's threads end.
+    that kept it from ending; where the plugin's threads end, the process ends by itself well before that.
 
     Python waits for every thread that is not a daemon before a process ends: a plugin that leaves one running (a
     loader, a logger) held its job open, forever for a thread that never ends, the predictions written (or the
