@@ -280,7 +280,8 @@ def read_annotations(path, require_artist: bool = False, known_ids=None, extensi
     a name nor a value (a spreadsheet's trailing commas) are dropped; an artist written as a missing
     value (``NA``, ``N/A``, ``None``, ...: the cells ``pandas.read_csv`` reads as missing by default,
     :func:`mgrfaults.io.csv_read_back`) or as :func:`mgrfaults.data.artists.is_unknown_artist` reads it
-    (``Unknown``, ``-``, ``—``, ``?``, ``n.a.``, ``Various Artists``, a zero-width space alone) is unknown, as an empty cell: each such excerpt its own artist. Anything that would silently change the result
+    (``Unknown``, ``-``, ``—``, ``?``, ``n.a.``, ``Various Artists``, a zero-width space alone) is unknown, as an
+    empty cell: each such excerpt its own artist. Anything that would silently change the result
     is refused.
 
     Parameters

@@ -523,8 +523,9 @@ FLAC_SCAN_BLOCK = 1 << 20
 
 def _count_flac_streams(path: Path) -> int:
     """How many FLAC streams begin in the file (:func:`~.containers.flac_stream_starts`): more than one where files
-    were joined (``cat a.flac b.flac``), which libsndfile decodes as the first alone. Read block by block (1.6 ms a 2.3-MB
-    file: 30 s of noisy stereo at 44.1 kHz), each block with the 7 bytes before it, so that no start is split or counted twice."""
+    were joined (``cat a.flac b.flac``), which libsndfile decodes as the first alone. Read block by block (1.6 ms a
+    2.3-MB file: 30 s of noisy stereo at 44.1 kHz), each block with the 7 bytes before it, so that no start is split
+    or counted twice."""
     from mgrfaults.data import containers
 
     count, tail = 0, b""
@@ -880,7 +881,8 @@ def content_problem(y: np.ndarray, pcm16: np.ndarray | None = None, channels: np
     -------
     str or None
         Silence (:data:`SILENCE_SWING`), mostly digital silence (:data:`MOSTLY_SILENT`), byte-swapped or unsigned
-        16-bit samples in any channel (:func:`byte_order_problem`, :func:`offset_binary_problem`), random data in any channel (:func:`random_data_problem`).
+        16-bit samples in any channel (:func:`byte_order_problem`, :func:`offset_binary_problem`), random data in any
+        channel (:func:`random_data_problem`).
     """
     y = np.asarray(y)
     low, high = float(np.min(y)), float(np.max(y))

@@ -876,7 +876,8 @@ def fault_source(metadata: pd.DataFrame, condition: Mapping, detected: pd.DataFr
         raise InputError(f"partitions.conditions.{name}.faults: {mode!r} has no effect on a published condition (its lists decide)")
     if detected is None:
         raise InputError(f"partitions.conditions.{name}.faults: {mode!r} needs the detected faults (results/faults/detected.csv)")
-    if mode == "both" and "mislabel" in (condition.get("remove_faults") or ()) and not (metadata["fault"] == "mislabel").any():
+    removes_mislabels = "mislabel" in (condition.get("remove_faults") or ())
+    if mode == "both" and removes_mislabels and not (metadata["fault"] == "mislabel").any():
         # the detectors find no mislabel: under both they come from the annotations, which mark none here
         warnings.warn(PartitionWarning(
             f"partitions.conditions.{name}: remove_faults names mislabel, but no excerpt is annotated mislabel, and the "
