@@ -41,8 +41,8 @@ def test_device_check_imports_nothing_the_gpu_image_lacks():
     code = BLOCK_AND_IMPORT.format(absent=set(ABSENT_ON_THE_GPU_IMAGE))
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
     assert done.returncode == 0 and "imported" in done.stdout, done.stderr[-2000:]
-    # and the blocker does block: a module that needs librosa fails under it
-    failed = subprocess.run([sys.executable, "-c", code.replace("import test_dnn,", "import mgrfaults.data.synth,")],
+    # and the blocker does block: librosa, asked for, fails under it
+    failed = subprocess.run([sys.executable, "-c", code.replace("import test_dnn,", "import librosa,")],
                             cwd=REPO, capture_output=True, text=True)
     assert failed.returncode != 0 and "is not on the GPU image" in failed.stderr
 
