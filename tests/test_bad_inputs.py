@@ -9,6 +9,8 @@ import hashlib
 import os
 import re
 import shutil
+import subprocess
+import sys
 import tarfile
 import warnings
 
@@ -1021,3 +1023,54 @@ def test_workflow_outputs_readable_under_the_umask(tiny_run):
         if not p.is_symlink() and (p.stat().st_mode & 0o777) != ((0o777 if p.is_dir() else 0o666) & ~umask)
     ]
     assert wrong == [], wrong[:10]
+
+
+# ---------------------------------------------------------------------------------------------
+# a full disk under the feature stage: HDF5 cannot close a file whose write found no room (SIGSEGV as Python ends)
+
+
+def test_a_shard_write_that_would_fill_the_disk_is_refused_before_hdf5_makes_it(tmp_path, monkeypatch):
+    import collections
+    import errno
+
+    rows = np.ones((1290, 513), dtype=np.float32)  # 2.5 MiB, a 30-s excerpt's frames
+    usage = collections.namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda folder: usage(1 << 30, 0, 9 << 20))
+    with pytest.raises(OSError, match=r"shard needs 9\.0 MiB more, 9\.0 MiB are free in ") as refused:
+        with features.ShardWriter(tmp_path / "frames.h5", "frames", FRAMES, 513, "float32") as writer:
+            writer.append("t.1", rows)  # HDF5 holds these back: 2.5 of 9 MiB, with the margin 6.5
+            writer.append("t.2", rows)  # 5 MiB given and not written, 9 with the margin: still fits
+            writer.append("t.3", rows)
+    assert refused.value.errno == errno.ENOSPC and refused.value.filename == str(tmp_path / "frames.h5")
+    assert list(tmp_path.iterdir()) == []  # the temporary closed and removed
+
+
+FULL_DISK_WRITER = """
+import sys, numpy as np
+from mgrfaults.features.extract import ShardWriter
+try:
+    with ShardWriter(sys.argv[1] + "/frames.h5", "frames", {}, dim=513, dtype="float32") as writer:
+        for i in range(40):
+            writer.append(f"t.{i}", np.random.default_rng(i).random((1290, 513), dtype=np.float32))
+except OSError as error:
+    print("refused:", error)
+"""
+
+
+def test_a_shard_on_a_really_full_disk_fails_cleanly(tmp_path):
+    # a 12-MiB tmpfs: the writer refuses before HDF5's own write fails (which ended the process by SIGSEGV)
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    if subprocess_run(["mount", "-t", "tmpfs", "-o", "size=12M", "tmpfs", str(disk)]).returncode:
+        pytest.skip("cannot mount a tmpfs here (needs root)")
+    try:
+        proc = subprocess_run([sys.executable, "-c", FULL_DISK_WRITER, str(disk)])
+        assert proc.returncode == 0, proc.stderr
+        assert "refused: [Errno 28] No space left on device: the shard needs" in proc.stdout
+        assert list(disk.iterdir()) == []
+    finally:
+        subprocess_run(["umount", str(disk)])
+
+
+def subprocess_run(command):
+    return subprocess.run(command, capture_output=True, text=True, timeout=120)

@@ -10,18 +10,25 @@ from mgrfaults.logs import setup_script_logging
 setup_script_logging([sys.argv[1]])
 if sys.argv[2] == "expected":
     raise InputError("some/file.csv: column 'artist' missing; add it")
-if sys.argv[2] == "disk_full":
-    import errno, os
+if sys.argv[2].startswith("disk_full"):
+    import atexit, errno, os
+    if sys.argv[2] == "disk_full_h5py":  # an HDF5 file that found the disk full kills Python's ending (SIGSEGV)
+        import h5py
+        atexit.register(print, "Python ended as usual")
     raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 raise RuntimeError("a bug")
 """
 
 
+def run_script(tmp_path, kind):
+    return subprocess.run([sys.executable, "-c", SCRIPT, str(tmp_path / "rule.log"), kind], capture_output=True,
+                          text=True, timeout=60)
+
+
 def run_failing_script(tmp_path, kind):
-    log = tmp_path / "rule.log"
-    proc = subprocess.run([sys.executable, "-c", SCRIPT, str(log), kind], capture_output=True, text=True, timeout=60)
+    proc = run_script(tmp_path, kind)
     assert proc.returncode == 1
-    return proc.stderr, log.read_text()
+    return proc.stderr, (tmp_path / "rule.log").read_text()
 
 
 def test_expected_error_prints_a_paragraph(tmp_path):
@@ -38,6 +45,13 @@ def test_a_full_disk_is_named_as_such_with_the_way_out(tmp_path):
     assert "No space left on device: the disk holding this job's files is full (its log: " in stderr
     assert "set `results` to a folder on a disk with room" in stderr and str(tmp_path / "rule.log") in stderr
     assert "Traceback" not in stderr and "Traceback" in log  # one paragraph, as an expected error
+
+
+def test_a_full_disk_with_hdf5_loaded_ends_the_job_without_pythons_ending(tmp_path):
+    proc = run_script(tmp_path, "disk_full_h5py")
+    assert proc.returncode == 1 and "the disk holding this job's files is full" in proc.stderr
+    assert "Python ended as usual" not in proc.stdout  # os._exit, after the log was written
+    assert "the disk holding this job's files is full" in (tmp_path / "rule.log").read_text()
 
 
 def test_unexpected_error_keeps_the_traceback_on_the_console(tmp_path):

@@ -71,6 +71,11 @@ def setup_script_logging(log_paths=(), level: int = logging.INFO) -> logging.Log
                          extra={"traceback_in_log": True})
         else:
             log.critical("failed: %s", message, exc_info=(exc_type, exc, tb))
+        if disk_full and "h5py" in sys.modules:
+            # an HDF5 file whose write found the disk full cannot be closed: freeing it as Python ends kills the
+            # process by SIGSEGV, which is what Snakemake would report; the job's outputs are removed already
+            logging.shutdown()
+            os._exit(1)
 
     sys.excepthook = log_uncaught
     # the log file names the library the job ran (a second checkout, an installed release): not on the console,

@@ -24,9 +24,12 @@ cache (:func:`mgrfaults.systems.parts.standardisation_stats`).
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
 import json
 import logging
+import os
+import shutil
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
@@ -491,6 +494,39 @@ def shard_rows(metadata, n_shards: int, shard: int):
     return ordered.iloc[blocks[shard]].reset_index(drop=True)
 
 
+#: bytes a shard's file may take beyond its features' own: HDF5's chunk cache (1 MiB a dataset), its metadata and
+#: the track index written at close
+SHARD_WRITE_MARGIN = 4 << 20
+
+
+def check_room(folder, n_bytes: int, path) -> None:
+    """Refuse a write that would leave less than :data:`SHARD_WRITE_MARGIN` free on ``folder``'s disk.
+
+    HDF5 cannot close a file once one of its writes has found the disk full: h5py raises, and the process then
+    dies by SIGSEGV when the file's objects are freed or Python ends. Refused before the write, the error stays
+    an ordinary one and the temporary file is closed and removed.
+
+    Parameters
+    ----------
+    folder : str or Path
+        The folder written to.
+    n_bytes : int
+        Bytes about to be written, in bytes.
+    path : str or Path
+        The file the error names.
+
+    Raises
+    ------
+    OSError
+        ``errno.ENOSPC``, saying how much is needed and free.
+    """
+    free = shutil.disk_usage(folder).free
+    needed = n_bytes + SHARD_WRITE_MARGIN
+    if free < needed:
+        raise OSError(errno.ENOSPC, f"{os.strerror(errno.ENOSPC)}: the shard needs {needed / 2**20:.1f} MiB more, "
+                      f"{free / 2**20:.1f} MiB are free in {folder}", str(path))
+
+
 def _chunk_rows(dim: int, itemsize: int, target_bytes: int = 1 << 18) -> int:
     # ~256 KiB chunks: well inside h5py's 1 MiB chunk cache, a few chunks per track
     return int(max(1, min(8192, target_bytes // max(1, dim * itemsize))))
@@ -527,7 +563,8 @@ class ShardWriter:
 
     def __enter__(self) -> "ShardWriter":
         with contextlib.ExitStack() as stack:  # a failure here closes the file and removes the temp file
-            tmp = stack.enter_context(atomic_path(self.path))
+            self._tmp = tmp = stack.enter_context(atomic_path(self.path))
+            check_room(tmp.parent, 0, self.path)
             self._file = stack.enter_context(h5py.File(tmp, "w"))
             self._data = self._file.create_dataset(
                 "features",
@@ -558,6 +595,9 @@ class ShardWriter:
                 f"(largest finite magnitude {np.nanmax(np.abs(np.where(np.isfinite(features), features, 0))):.3g}); "
                 "samples out of range, or a dtype too small (features.frames.dtype)"
             )
+        # HDF5 holds back several MB before its first write: what it was given and has not written counts too
+        on_disk = os.path.getsize(self._tmp)
+        check_room(self._tmp.parent, (self._rows + n) * self.dim * self.dtype.itemsize - on_disk, self.path)
         self._data.resize(self._rows + n, axis=0)
         self._data[self._rows : self._rows + n] = stored
         self._ids.append(str(track_id))
