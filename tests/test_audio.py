@@ -370,6 +370,59 @@ def test_music_loud_clipped_or_saturated_to_a_square_is_not_called_unsigned(tmp_
     assert load_audio(tmp_path / f"{name}.wav").shape == (3 * SR,)
 
 
+def with_16_bit_header(path, data: bytes, channels: int, container: str) -> None:
+    """``data`` under a header that declares 16-bit PCM: what ``wave`` writes when handed a float array's bytes."""
+    if container == "WAV":
+        import wave
+
+        with wave.open(str(path), "wb") as w:
+            w.setnchannels(channels), w.setsampwidth(2), w.setframerate(SR), w.writeframes(data)
+    else:
+        path.write_bytes(b".snd" + np.array([24, len(data), 3, SR, channels], dtype=">u4").tobytes() + data)
+
+
+@pytest.mark.parametrize("container, dtype, endian", [("WAV", "<f4", "little"), ("WAV", "<f8", "little"),
+                                                      ("AU", ">f4", "big"), ("AU", "<f4", "little"),
+                                                      ("AU", ">f8", "big")])
+@pytest.mark.parametrize("channels", [1, 2])
+@pytest.mark.parametrize("noise", [0.0, 0.2])
+def test_float_samples_under_a_16_bit_header_are_refused_naming_them(tmp_path, container, dtype, endian, channels,
+                                                                     noise):
+    # decoded as the header says: noise near half of full scale, twice (four times) as long; nothing refused it
+    music = np.stack([music_like(noise=noise, seed=c) for c in range(channels)], axis=1)
+    path = tmp_path / f"floats.{container.lower()}"
+    with_16_bit_header(path, music.astype(dtype).tobytes(), channels, container)
+    width = {"f4": "32", "f8": "64"}[dtype[1:]]
+    with pytest.raises(AudioError, match=rf"floats\.\w+: {width}-bit float samples \({endian}-endian\) under a header "
+                                         r"that declares 16-bit PCM: read as floats its data are a signal \(roughness "
+                                         r"0\.\d\d, peak 0\.\d\d of full scale\), read as the header says noise, .* "
+                                         r"write the file again with a header that declares its float samples"):
+        load_audio(path)
+    # the same music as 16-bit samples, as the header says: music
+    pcm = np.rint(music * 32767).astype("<i2" if container == "WAV" else ">i2")  # the header's byte order
+    with_16_bit_header(path, pcm.tobytes(), channels, container)
+    assert load_audio(path).shape == (music.shape[0],)
+
+
+@pytest.mark.parametrize("name", ["square_at_float_levels", "noise_at_float_levels", "nyquist_square_stereo",
+                                  "positive_noise", "white_noise"])
+def test_16_bit_samples_at_the_levels_of_a_floats_top_are_not_called_floats(tmp_path, name):
+    # 16-bit samples of about +0.47 and -0.5 of full scale read, two at a time, as floats of about +-0.5: a square
+    # wave there is smooth as stored (not looked at), noise there reads as floats whose lower half is such a
+    # sample again, not mantissa; only samples there give floats within full scale
+    rng = np.random.default_rng(3)
+    t = np.arange(3 * SR) / SR
+    levels = np.where(np.sin(2 * np.pi * 3 * t) > 0, 0.47, -0.5) + rng.uniform(-0.003, 0.003, t.size)
+    samples = {"square_at_float_levels": np.stack([levels, levels[::-1]], axis=1),
+               "noise_at_float_levels": np.stack([levels, rng.permutation(levels)], axis=1),
+               "nyquist_square_stereo": np.stack([0.5 * np.sign(np.sin(2 * np.pi * SR / 2 * t + 0.1))] * 2, axis=1),
+               "positive_noise": np.clip(0.5 + 0.25 * rng.standard_normal(t.size), 0, 1)[:, None],
+               "white_noise": rng.uniform(-0.5, 0.5, t.size)[:, None]}[name]
+    path = tmp_path / f"{name}.wav"
+    with_16_bit_header(path, np.rint(samples * 32767).astype("<i2").tobytes(), samples.shape[1], "WAV")
+    assert load_audio(path).shape == (3 * SR,)
+
+
 @pytest.mark.parametrize("subtype, container", [("PCM_16", "WAV"), ("PCM_16", "AU"), ("PCM_24", "WAV"),
                                               ("PCM_U8", "WAV"), ("PCM_S8", "AU"), ("ULAW", "AU"), ("ALAW", "WAV")])
 @pytest.mark.parametrize("channels", [1, 2])

@@ -858,6 +858,84 @@ def byte_order_problem(x: np.ndarray, blocks: list[np.ndarray] | None = None) ->
     return None
 
 
+FLOAT_VIEWS = (("32-bit", "f4"), ("64-bit", "f8"))
+"""Float sample widths whose bytes a header declaring 16-bit PCM may hold (:func:`float_data_problem`)."""
+FLOAT_PEAK = 8.0
+"""Largest sample (full scale 1) of float audio read from 16-bit samples' bytes: float audio may pass full scale a
+little; two int16 samples' bytes read as one float reach ~1e38 or NaN wherever the first is negative and not tiny."""
+FLOAT_SIGN_SHARE = 0.1
+"""Share of the samples each sign must hold for floats read from 16-bit samples' bytes to count as audio, which
+swings around 0: an int16 signal that stays far above 0 reads as smooth positive floats."""
+
+
+def _reads_as_float_top(u16: np.ndarray) -> np.ndarray:
+    """Which 16-bit words, shape (n,), could be the top of a 32- or 64-bit float within [2**-10, :data:`FLOAT_PEAK`]
+    in size: their exponent bits in range (8 of them in a 32-bit float, 11 in a 64-bit one)."""
+    u16 = np.asarray(u16, dtype=np.uint16)
+    e32, e64 = (u16 >> 7) & 0xFF, (u16 >> 4) & 0x7FF
+    return ((e32 >= 117) & (e32 <= 130)) | ((e64 >= 1013) & (e64 <= 1026))
+
+
+def float_data_problem(pcm16: np.ndarray, block: int = 1024, n_blocks: int = 4) -> str | None:
+    """Whether a file's 16-bit samples are the bytes of float samples under a header that declares 16-bit PCM, said
+    as the problem, or None.
+
+    A float array written under a 16-bit header (``wave`` given ``float32`` bytes, a header copied from another
+    file) decodes as noise near half of full scale, two or four samples a float and as many times the file's
+    length. Read as floats (:data:`FLOAT_VIEWS`, either byte order) its bytes are not white
+    (:data:`WHITE_ROUGHNESS`: noisy music counts) and swing around 0 (:data:`FLOAT_SIGN_SHARE`) within
+    :data:`FLOAT_PEAK`; 16-bit samples so read are not finite, or far beyond full scale, wherever the sample that
+    gives a float its sign and exponent is negative and not tiny, or of one sign (only samples above +14976 or below
+    -16000 give floats within full scale). Samples that are a signal as 16-bit samples are not looked at
+    (:data:`SMOOTH_ROUGHNESS`): music, and a square wave at those levels.
+
+    Parameters
+    ----------
+    pcm16 : ndarray, shape (n_frames,) or (n_frames, n_channels)
+        The stored integers (int16), or those decoded to float (full scale 1); channels in the file's order.
+    block, n_blocks : int
+        Frames per block and blocks measured, spread over the file (:func:`_spread_blocks`).
+
+    Returns
+    -------
+    str or None
+    """
+    pcm16 = np.asarray(pcm16).reshape(len(pcm16), -1)
+    channels = pcm16.shape[1]
+    if len(pcm16) < 2 * block:
+        return None
+    # at multiples of 4 samples: each block starts at a whole double
+    starts = sorted({(len(pcm16) - block) * k // (n_blocks - 1) // 4 * 4 for k in range(n_blocks)})
+    blocks = [b if b.dtype == np.int16 else np.rint(np.asarray(b, np.float64) * 32768.0).astype(np.int16)
+              for b in (pcm16[i:i + block] for i in starts)]
+    if all(roughness(b[:, c]) <= SMOOTH_ROUGHNESS for b in blocks for c in range(channels)):  # silence: 0
+        return None  # a signal as 16-bit samples: done (music as it should be ends here)
+    for order in ("<", ">"):  # the bytes as the file holds them, the header's byte order being either
+        raw = [b.astype(f"{order}i2").tobytes() for b in blocks]
+        for width, kind in FLOAT_VIEWS:
+            for float_order in ("<", ">"):
+                with np.errstate(invalid="ignore", over="ignore"):  # 16-bit samples' bytes read as NaN, inf
+                    floats = [np.frombuffer(r, dtype=f"{float_order}{kind}").astype(np.float64).reshape(-1, channels)
+                              for r in raw]
+                joined = np.concatenate(floats)
+                peak = float(np.max(np.abs(joined))) if np.all(np.isfinite(joined)) else np.inf
+                if not SILENCE_SWING <= peak <= FLOAT_PEAK or \
+                        min(np.mean(joined > 0), np.mean(joined < 0)) < FLOAT_SIGN_SHARE:
+                    continue
+                rough = float(np.mean([roughness(f[:, c]) for f in floats for c in range(channels) if np.any(f[:, c])]))
+                # the 16 bits below a float's sign and exponent are mantissa, spread over their values; below a
+                # 16-bit sample that reads so, another such sample (a square wave or noise at those levels)
+                below = np.concatenate([(np.frombuffer(r, dtype=f"{float_order}u{kind[1]}") >> (8 * int(kind[1]) - 32))
+                                        .astype(np.uint16) for r in raw])
+                if rough <= SMOOTH_ROUGHNESS and np.mean(_reads_as_float_top(below)) < 0.5:
+                    endian = "little" if float_order == "<" else "big"
+                    return (f"{width} float samples ({endian}-endian) under a header that declares 16-bit PCM: read as "
+                            f"floats its data are a signal (roughness {rough:.2f}, peak {peak:.2f} of full scale), "
+                            "read as the header says noise, each float two or four samples and the file as many "
+                            "times its length; write the file again with a header that declares its float samples")
+    return None
+
+
 def content_problem(y: np.ndarray, pcm16: np.ndarray | None = None, channels: np.ndarray | None = None,
                     levels: np.ndarray | None = None) -> str | None:
     """What makes decoded samples no music to analyse, or None.
@@ -870,7 +948,8 @@ def content_problem(y: np.ndarray, pcm16: np.ndarray | None = None, channels: np
         The channels of a file that holds 16-bit PCM: its stored integers, or those decoded to float (full scale 1,
         which float32 holds exactly). Each is checked for a byte order other than the header's
         (:func:`byte_order_problem`) and for unsigned samples under a signed header (:func:`offset_binary_problem`),
-        before the random-data check: byte-swapped music reads as white noise.
+        and, first, all of them for float samples' bytes (:func:`float_data_problem`); before the random-data
+        check: byte-swapped music reads as white noise.
     channels : ndarray, shape (n_samples, n_channels), optional
         The channels of a file of integer PCM samples (any width) or companded codes: each checked for random data
         (:func:`random_data_problem`; one random channel is half of the mono mix).
@@ -881,8 +960,8 @@ def content_problem(y: np.ndarray, pcm16: np.ndarray | None = None, channels: np
     -------
     str or None
         Silence (:data:`SILENCE_SWING`), mostly digital silence (:data:`MOSTLY_SILENT`), byte-swapped or unsigned
-        16-bit samples in any channel (:func:`byte_order_problem`, :func:`offset_binary_problem`), random data in any
-        channel (:func:`random_data_problem`).
+        16-bit samples in any channel (:func:`byte_order_problem`, :func:`offset_binary_problem`), float samples
+        under a 16-bit header (:func:`float_data_problem`), random data in any channel (:func:`random_data_problem`).
     """
     y = np.asarray(y)
     low, high = float(np.min(y)), float(np.max(y))
@@ -900,6 +979,9 @@ def content_problem(y: np.ndarray, pcm16: np.ndarray | None = None, channels: np
                 f"most of it (at least {100 * MOSTLY_SILENT:.0f} %); cut the silence away or leave the file out")
     if pcm16 is not None and pcm16.size > 1:
         pcm16 = pcm16.reshape(len(pcm16), -1)
+        # first: floats' bytes read as 16-bit samples may also turn smooth with their bytes exchanged
+        if problem := float_data_problem(pcm16):
+            return problem
         for c in range(pcm16.shape[1]):  # every channel: a silent or noisy one shows nothing of the byte order
             where = f" (as channel {c + 1} of {pcm16.shape[1]} shows)" if pcm16.shape[1] > 1 else ""
             blocks = _int16_blocks(pcm16[:, c])
