@@ -369,6 +369,25 @@ def test_a_plugin_whose_workers_start_by_spawn_or_forkserver_runs(tmp_path, meth
     assert done.returncode == 0 and "ERROR" not in done.stdout and "ENDED" in done.stdout, done.stdout + done.stderr
 
 
+@pytest.mark.parametrize("name, why", [("my-plugin.py", "is no Python module name"),
+                                       ("json.py", "is the name of a module this job has loaded"),
+                                       ("my_system.py", None)])
+def test_a_plugin_file_whose_name_workers_cannot_import_is_warned_of(tmp_path, caplog, name, why):
+    # loaded under a made-up name, its functions cannot be unpickled by a worker started by spawn or forkserver:
+    # such a pool starts workers forever (a dashed name hung `test_a_plugin_whose_workers_start_by_spawn...`'s pool)
+    from mgrfaults.systems.custom import load_factory
+
+    path = plugin_file(tmp_path, "def build(context):\n    return None\n", name=name)
+    with caplog.at_level("WARNING"):
+        assert callable(load_factory(f"{path}:build"))
+    warned = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    if why is None:
+        assert warned == []
+    else:
+        assert len(warned) == 1 and f"plugin file {path}: its name {path.stem!r} {why}" in warned[0]
+        assert "which worker processes the plugin may start by spawn or forkserver cannot import" in warned[0]
+
+
 LEAVES_A_THREAD = ("import threading, time\nimport numpy as np\n\ndef build(context):\n"
                    "    return Leaves()\n\nclass Leaves:\n    def fit(self, train, valid):\n"
                    "        threading.Thread(target=time.sleep, args=(600,), name='loader').start()\n")

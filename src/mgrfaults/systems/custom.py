@@ -226,12 +226,24 @@ def plugin_module_name(path: Path) -> str:
     By its stem, a worker process the plugin starts by spawn or forkserver (Python 3.14's default on Linux) imports
     it again as it unpickles the plugin's functions (the file's folder is on the ``sys.path`` the worker inherits);
     under a made-up name the worker cannot, dies, and ``multiprocessing.Pool`` starts another, forever.
+    Where it must be made up, a warning says so and how to name the file: a worker started so cannot import it.
     """
     stem = path.stem
-    if stem.isidentifier() and stem not in sys.modules:
+    if not stem.isidentifier():
+        why = "is no Python module name"
+    elif stem in sys.modules:
+        loaded = getattr(sys.modules[stem], "__file__", None)
+        if loaded and Path(loaded).resolve() == path.resolve():  # this file, loaded before: again under its stem
+            return stem
+        why = f"is the name of a module this job has loaded ({loaded or 'built in'})"
+    else:
         found = importlib.util.find_spec(stem)
         if found is not None and found.origin and Path(found.origin).resolve() == path.resolve():
             return stem
+        why = f"imports {found.origin if found is not None else 'nothing'} from sys.path"
+    log.warning("plugin file %s: its name %r %s: loaded under a made-up name, which worker processes the plugin may "
+                "start by spawn or forkserver cannot import (such a pool waits forever); name the file as a module of "
+                "its own (my_system.py)", path, stem, why)
     return "mgrfaults_plugin_" + re.sub(r"\W", "_", str(path.with_suffix("")))
 
 
