@@ -1074,3 +1074,14 @@ def test_a_shard_on_a_really_full_disk_fails_cleanly(tmp_path):
 
 def subprocess_run(command):
     return subprocess.run(command, capture_output=True, text=True, timeout=120)
+
+
+def test_a_results_folder_of_another_dataset_source_gets_the_synthetic_dataset_rendered(tmp_path):
+    # a directory (or GTZAN) run wrote results/dataset/metadata.csv; a synthetic run into the same folder asked for
+    # that file only, found it, and evaluated the other dataset as the synthetic study (audit 23)
+    dataset = tmp_path / "results" / "dataset"
+    dataset.mkdir(parents=True)
+    for name in ("metadata.csv", "bad_audio.csv"):
+        (dataset / name).write_text("written by another source's run\n")
+    plan = run_snakemake(tmp_path, {"dataset": {"synthetic": {"preset": "tiny"}}}, extra_args=["-n"]).stdout
+    assert re.search(r"^synth_dataset\s+1$", plan, re.M), plan[-3000:]

@@ -135,7 +135,11 @@ def all_targets():
 
 
 def data_targets():
-    return [f"{RESULTS}/dataset/metadata.csv"]
+    """The dataset's files. A synthetic dataset's plan and audio too: Snakemake looks for the outputs of a job that
+    other jobs ask for only, and a metadata table another source wrote (a directory or GTZAN run into the same
+    results folder) would be taken for the synthetic dataset's, never rendered."""
+    synthetic = [f"{RESULTS}/dataset/plan.csv"] + [f"{RESULTS}/dataset/audio/{genre}" for genre in GENRES]
+    return [f"{RESULTS}/dataset/metadata.csv"] + (synthetic if DATASET.source == "synthetic" else [])
 
 
 def audio_root():
