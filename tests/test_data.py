@@ -209,6 +209,27 @@ def test_audio_manifest_changes_with_any_audio_file(tmp_path):
     assert audio_manifest(tmp_path / "nowhere") == "no audio files"
 
 
+def test_audio_manifest_covers_the_files_the_scan_reads_only(tmp_path):
+    # a .DS_Store, a README or a log beside the genre folders (the working folder as root), a hidden folder's audio:
+    # none is read by the scan, and each reran the whole study (audit 23)
+    root = make_folder(tmp_path / "audio")
+    first = audio_manifest(root)
+    (root / ".DS_Store").write_bytes(b"Bud1")
+    (root / "README.txt").write_text("my dataset")
+    (root / "blues" / "notes.txt").write_text("liner notes")
+    (root / ".Trashes" / "501").mkdir(parents=True)
+    (root / ".Trashes" / "501" / "y.au").write_bytes(b"y")
+    assert audio_manifest(root) == first
+    # GTZAN's original layout, root/genres/<genre>/: the scan's folder of genre folders is found first
+    wrapped = tmp_path / "copy"
+    wrapped.mkdir()
+    os.rename(root, wrapped / "genres")
+    again = audio_manifest(wrapped)
+    assert again.startswith("4 audio files, ") and again != first  # the paths are relative to the root given
+    (wrapped / "genres" / "rock" / "rock.00009.au").write_bytes(b"z")
+    assert audio_manifest(wrapped).startswith("5 audio files, ")
+
+
 def test_audio_manifest_follows_looping_folder_links(tmp_path):
     root = make_folder(tmp_path / "audio", genres=("blues",))
     os.symlink(root, root / "blues" / "loop")  # a folder link back to the root: walked once
@@ -240,14 +261,33 @@ def test_the_label_set_is_the_datasets_own_genres():
 def test_audio_of_an_unlisted_extension_is_named_in_a_warning(tmp_path, caplog):
     # .aiff and .m4a beside .au files: left out (not in dataset.directory.extensions), named; a cover image is not
     root = make_folder(tmp_path / "audio", genres=("blues", "rock"), n=2)
-    for name in ("blues/blues.00009.aiff", "blues/blues.00010.m4a", "blues/cover.jpg", "blues/.hidden.aiff"):
+    for name in ("blues/blues.00009.aiff", "blues/blues.00010.m4a", "blues/cover.jpg", "blues/.hidden.aiff",
+                 "blues/._blues.00009.aiff"):  # the last, macOS's AppleDouble companion of the first: no audio
         (root / name).write_bytes(b"x")
     with caplog.at_level("WARNING"):
         files = list_audio_files(root)
     assert sorted(files["track_id"]) == ["blues.00000", "blues.00001", "rock.00000", "rock.00001"]
     warned = [r.getMessage() for r in caplog.records if "not in dataset.directory.extensions" in r.getMessage()]
-    assert len(warned) == 1 and "blues: 2 audio file(s) of an extension not in dataset.directory.extensions" in warned[0]
-    assert "left out: 1 .aiff, 1 .m4a (e.g. ['blues.00009.aiff', 'blues.00010.m4a'])" in warned[0]
+    assert len(warned) == 1 and "blues: 3 audio file(s) of an extension not in dataset.directory.extensions" in warned[0]
+    assert "left out: 2 .aiff, 1 .m4a (e.g. ['.hidden.aiff', 'blues.00009.aiff', 'blues.00010.m4a'])" in warned[0]
+
+
+def test_audio_whose_name_begins_with_a_dot_is_used_and_appledouble_files_are_not(tmp_path, caplog):
+    # `.38 Special - Hold On Loosely.au` was dropped without a word ("18 files decoded, 0 skipped" of 21); a `._`
+    # file is macOS's resource fork of its namesake, written beside it on disks without one (audit 23)
+    root = make_folder(tmp_path / "audio", genres=("blues", "rock"), n=1)
+    au = (root / "rock" / "rock.00000.au").read_bytes()
+    for name in (".38 Special - Hold On Loosely.au", "...And You Will Know Us by the Trail of Dead - Relative Ways.au"):
+        (root / "rock" / name).write_bytes(au)
+    (root / "blues" / "._blues.00000.au").write_bytes(b"\x00\x05\x16\x07" + bytes(80))
+    with caplog.at_level("INFO"):
+        files = list_audio_files(root)
+    assert sorted(files["track_id"]) == sorted([".38 Special - Hold On Loosely", "blues.00000", "rock.00000",
+                                                "...And You Will Know Us by the Trail of Dead - Relative Ways"])
+    assert "rock: 2 audio file(s) whose names begin with a dot (hidden by file browsers) used" in caplog.text
+    before = audio_manifest(root)
+    (root / "rock" / "._rock.00000.au").write_bytes(b"\x00\x05\x16\x07")  # Finder writes one: nothing to rerun
+    assert audio_manifest(root) == before and before.startswith("4 audio files, ")
 
 
 def test_audio_hidden_by_its_name_or_twinned_by_case_is_named_and_system_folders_skipped(tmp_path, caplog):

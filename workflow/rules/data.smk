@@ -42,10 +42,13 @@ if DATASET.source == "synthetic":
             "../scripts/synth_dataset.py"
 
 else:
-    # every audio file under a user's root (relative path, size, mtime), stat'ed once per invocation: scan_audio's
-    # input is the root folder, whose own mtime misses a file rewritten in place or added to a genre folder; as a
-    # param, any change reruns the data stage. A downloaded GTZAN is the workflow's own, checksummed output: none
-    AUDIO_MANIFEST = audio_manifest(DATASET.root, DATASET.directory["extensions"]) if DATASET.root else ""
+    # every audio file the scan reads under a user's root (relative path, size, mtime), stat'ed once per invocation:
+    # as a param, any change reruns the data stage. scan_audio's input, the root folder, is `ancient`: its own mtime
+    # misses a file rewritten in place or added to a genre folder, and changes with any file written beside the
+    # genre folders (a .DS_Store, a README, a log where the root is the working folder), which the scan never reads.
+    # A downloaded GTZAN is the workflow's own, checksummed output: none
+    AUDIO_MANIFEST = (audio_manifest(DATASET.root, DATASET.directory["extensions"], gtzan=DATASET.source == "gtzan")
+                      if DATASET.root else "")
 
     rule gtzan_download:
         output:
@@ -98,7 +101,7 @@ else:
 
     rule scan_audio:
         input:
-            audio_root(),
+            ancient(audio_root()),
         output:
             listing=f"{RESULTS}/dataset/listing.csv",
             bad=f"{RESULTS}/dataset/bad_audio.csv",

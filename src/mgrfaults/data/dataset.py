@@ -13,7 +13,8 @@ import pandas as pd
 
 from mgrfaults import GENRES
 from mgrfaults.data.audio import CUT_MARGIN, load_audio, stored_format
-from mgrfaults.data.download import AUDIO_EXTENSIONS, SYSTEM_FOLDERS, audio_suffixes
+from mgrfaults.data.download import (AUDIO_EXTENSIONS, SYSTEM_FOLDERS, audio_suffixes, find_genre_root, genre_folders,
+                                     is_appledouble)
 from mgrfaults.errors import AudioError, InputError
 from mgrfaults.io import csv_reads_back
 from mgrfaults.config import section_defaults
@@ -50,7 +51,7 @@ def _relative(path, root: Path) -> str:
 def _is_audio(path: Path, exts) -> bool:
     # a dangling or looping link is neither a file nor a folder: keep it so that it is reported
     return ((path.is_file() or (path.is_symlink() and not path.exists())) and path.suffix.lower() in exts
-            and not path.name.startswith("."))
+            and not is_appledouble(path.name))
 
 
 OTHER_AUDIO_SUFFIXES = frozenset({".aif", ".aiff", ".aifc", ".caf", ".w64", ".rf64", ".wv", ".ape", ".opus", ".oga",
@@ -58,6 +59,11 @@ OTHER_AUDIO_SUFFIXES = frozenset({".aif", ".aiff", ".aifc", ".caf", ".w64", ".rf
                                    ".ogg", ".mp3", ".wave", ".mpga", ".mpeg", ".m4b", ".spx", ".amr", ".dsf", ".mka"})
 """Suffixes of audio files: one in a genre folder but not among ``dataset.directory.extensions`` is named in a warning
 (its excerpt is left out), where a cover image or a README is not."""
+
+
+def _broken_genre_links(top: list[Path]) -> list[Path]:
+    """The entries of a dataset's root that are links to a missing folder or that loop: genre folders lost."""
+    return [p for p in top if p.is_symlink() and not p.exists() and not p.name.startswith(".")]
 
 
 def _genre_folder_files(genre_dir: Path, exts) -> list[Path]:
@@ -76,9 +82,13 @@ def _genre_folder_files(genre_dir: Path, exts) -> list[Path]:
         log.warning("%s: %d audio file(s) left out, their names ending in a space or a dot after the extension: %s; "
                     "rename them", genre_dir, len(trailing), [repr(n) for n in trailing[:5]])
     _warn_name_twins(genre_dir, files)
+    hidden = [f.name for f in files if f.name.startswith(".")]
+    if hidden:  # a file browser hides them: say that they are used
+        log.info("%s: %d audio file(s) whose names begin with a dot (hidden by file browsers) used: %s", genre_dir,
+                 len(hidden), hidden[:5])
     other_audio = OTHER_AUDIO_SUFFIXES - set(exts)
     unlisted = sorted(f.name for f in entries if f.suffix.lower() in other_audio
-                      and not f.name.startswith(".") and f.is_file())
+                      and not is_appledouble(f.name) and f.is_file())
     if unlisted:
         kinds = pd.Series([Path(n).suffix.lower() for n in unlisted]).value_counts().sort_index()
         log.warning("%s: %d audio file(s) of an extension not in dataset.directory.extensions (%s) left out: %s (e.g. "
@@ -256,19 +266,17 @@ def list_audio_files(root, extensions=AUDIO_EXTENSIONS, gtzan: bool = False) -> 
     exts = audio_suffixes(extensions)
     rows, unreadable = [], []
     top = _entries(root)
-    for p in top:
-        if p.is_symlink() and not p.exists() and not p.name.startswith("."):
-            # a genre folder behind a dangling or looping link: report it, do not lose the genre silently
-            unreadable.append({"track_id": "", "path": str(p), "genre": p.name,
-                               "problem": f"broken symbolic link (its target {os.readlink(p)!r} is missing, or the links loop)"})
+    for p in _broken_genre_links(top):
+        # a genre folder behind a dangling or looping link: report it, do not lose the genre silently
+        unreadable.append({"track_id": "", "path": str(p), "genre": p.name,
+                           "problem": f"broken symbolic link (its target {os.readlink(p)!r} is missing, or the links loop)"})
     loose = [p.name for p in top if p.is_file() and p.suffix.lower() in exts]
     if loose:
         log.warning("%s: %d audio file(s) outside any <genre>/ folder are not used: %s", root, len(loose), loose[:5])
     system = sorted(p.name for p in top if p.name in SYSTEM_FOLDERS)
     if system:
         log.info("%s: %s left out: a file system's own folder(s), no genre", root, system)
-    for genre_dir in (p for p in top if p.is_dir() and not p.name.startswith(".") and p.name != "__MACOSX"
-                      and p.name not in SYSTEM_FOLDERS):
+    for genre_dir in genre_folders(root):
         try:
             files = _genre_folder_files(genre_dir, exts)
         except InputError as e:
@@ -287,40 +295,58 @@ def list_audio_files(root, extensions=AUDIO_EXTENSIONS, gtzan: bool = False) -> 
     return df.sort_values(["track_id", "path"]).reset_index(drop=True)
 
 
-def audio_manifest(root, extensions=AUDIO_EXTENSIONS) -> str:
-    """A short, deterministic digest of every audio file below ``root``: relative path, size, st_mtime_ns.
+def audio_manifest(root, extensions=AUDIO_EXTENSIONS, gtzan: bool = False) -> str:
+    """A short, deterministic digest of the audio files the data stage reads below ``root``: relative path, size,
+    st_mtime_ns.
 
-    The data stage takes it as a parameter: Snakemake sees only the root folder's own mtime, so a
-    file rewritten in place, or added to or removed from a genre folder, would otherwise leave the
-    listing, features and results stale. Only ``stat`` is called (no file is read), once per file.
-    Folder links are followed (genre folders may be links), each folder once (links may loop).
+    The data stage takes it as a parameter: Snakemake would see only the root folder's own mtime, which misses a file
+    rewritten in place or added to a genre folder, and changes with any file written beside the genre folders (a
+    ``.DS_Store``, a README, a config file where ``root`` is the working folder). So it covers exactly the files
+    :func:`list_audio_files` lists (no sub-folder of a genre folder, hidden folder or AppleDouble file), in the folder
+    of genre folders the scan finds (:func:`mgrfaults.data.download.find_genre_root`, or GTZAN's layouts). Only
+    ``stat`` is called, once per file; a folder that cannot be listed counts as one entry.
+
+    Parameters
+    ----------
+    root : str or Path
+        ``dataset.<source>.root``.
+    extensions : sequence of str
+        ``dataset.directory.extensions``.
+    gtzan : bool
+        A GTZAN copy: its genre folders found as :func:`mgrfaults.data.annotations.gtzan_genre_root` finds them.
 
     Returns
     -------
     str
-        ``<n> audio files, <16 hex digits>``; ``no audio files`` for a root that is missing or holds none.
+        ``<n> audio files, <16 hex digits>``; ``no audio files`` for a root that is missing or holds none; where no
+        folder of genre folders is found, the problem (the scan names it; a folder mended changes the digest).
     """
+    root = Path(root)
+    if not root.is_dir():
+        return "no audio files"
     exts = audio_suffixes(extensions)
-    root, seen, lines = Path(root), set(), []
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
+    try:
+        if gtzan:
+            from mgrfaults.data.annotations import gtzan_genre_root  # it imports this module
+
+            genre_root = gtzan_genre_root(root)[0]
+        else:
+            genre_root = find_genre_root(root, extensions)
+    except InputError as e:
+        return f"no folder of genre folders: {e}"
+    paths = _broken_genre_links(_entries(genre_root))
+    for genre_dir in genre_folders(genre_root):
         try:
-            st = os.stat(dirpath)
-        except OSError:
-            continue
-        if (st.st_dev, st.st_ino) in seen:
-            dirnames[:] = []
-            continue
-        seen.add((st.st_dev, st.st_ino))
-        dirnames.sort()  # one walk order, so that a folder reached twice is always listed under one name
-        for name in filenames:
-            if Path(name).suffix.lower() not in exts:
-                continue
-            path = os.path.join(dirpath, name)
-            try:
-                st = os.stat(path)
-            except OSError:  # a dangling link: its own size and time, so that fixing it counts as a change
-                st = os.lstat(path)
-            lines.append(f"{Path(path).relative_to(root).as_posix()}\t{st.st_size}\t{st.st_mtime_ns}\n")
+            paths += [f for f in _entries(genre_dir) if _is_audio(f, exts)]
+        except InputError:
+            paths.append(genre_dir)  # unreadable: the scan names it; readable again, its files count
+    lines = []
+    for path in paths:
+        try:
+            st = os.stat(path)
+        except OSError:  # a dangling link: its own size and time, so that fixing it counts as a change
+            st = os.lstat(path)
+        lines.append(f"{Path(path).relative_to(root).as_posix()}\t{st.st_size}\t{st.st_mtime_ns}\n")
     if not lines:
         return "no audio files"
     digest = hashlib.sha256("".join(sorted(lines)).encode("utf-8", "surrogateescape")).hexdigest()

@@ -119,13 +119,21 @@ def _listed(folder: Path) -> list[Path]:
         return []
 
 
+def is_appledouble(name: str) -> bool:
+    """Whether a file is one of macOS's AppleDouble companions (``._<name>``: the resource fork and Finder's
+    attributes of ``<name>``, written beside it on disks and shares without them), never audio. Other names that
+    begin with a dot are files like any (``.38 Special - Hold On Loosely.wav``)."""
+    return name.startswith("._")
+
+
 def _holds_audio(folder: Path, exts) -> bool:
     """Whether ``folder`` holds an audio file itself (not in a sub-folder)."""
-    return any(p.suffix.lower() in exts and not p.name.startswith(".") and not p.is_dir() for p in _listed(folder))
+    return any(p.suffix.lower() in exts and not is_appledouble(p.name) and not p.is_dir() for p in _listed(folder))
 
 
-def _subfolders(folder: Path) -> list[Path]:
-    """The sub-folders that may hold genres: hidden folders and archive litter (``__MACOSX/``) are not."""
+def genre_folders(folder: Path) -> list[Path]:
+    """The sub-folders of ``folder`` that may be genres, sorted: hidden folders, archive litter (``__MACOSX/``) and
+    file systems' own folders (:data:`SYSTEM_FOLDERS`) are not."""
     return [p for p in _listed(folder) if p.is_dir() and not p.name.startswith(".") and p.name not in ARCHIVE_LITTER
             and p.name not in SYSTEM_FOLDERS]
 
@@ -146,15 +154,15 @@ def find_genre_root(folder, extensions=AUDIO_EXTENSIONS) -> Path:
     """
     folder = Path(folder)
     exts = audio_suffixes(extensions)
-    subdirs = _subfolders(folder)
+    subdirs = genre_folders(folder)
     # a folder whose sub-folders hold audio is a folder of genre folders, whatever it holds itself (a stray file
     # in genres/ is warned about by list_audio_files, not made a genre)
-    nested = [d for d in subdirs if any(_holds_audio(q, exts) for q in _subfolders(d))]
-    if len(subdirs) == 1 and (nested or (_subfolders(subdirs[0]) and not _holds_audio(subdirs[0], exts))):
+    nested = [d for d in subdirs if any(_holds_audio(q, exts) for q in genre_folders(d))]
+    if len(subdirs) == 1 and (nested or (genre_folders(subdirs[0]) and not _holds_audio(subdirs[0], exts))):
         return subdirs[0]
     direct = [d for d in subdirs if d not in nested and _holds_audio(d, exts)]
     if nested and direct:
-        inner = [f"{d.name}/{q.name}/" for d in nested for q in _subfolders(d) if _holds_audio(q, exts)]
+        inner = [f"{d.name}/{q.name}/" for d in nested for q in genre_folders(d) if _holds_audio(q, exts)]
         raise InputError(
             f"{folder}: two levels of genre folders: {[d.name + '/' for d in nested][:5]} hold(s) folders of audio "
             f"({inner[:5]}), while {[d.name + '/' for d in direct][:5]} hold(s) audio itself. If those inner folders "
