@@ -170,6 +170,9 @@ def test_configuration_file_gives_its_run_again(tmp_path, overlays):
     assert again == config and config_digest(again) == config_digest(config)
     target = "snakemake sweep" if config["sweep"]["enabled"] else "snakemake"
     assert f"#   {target} --cores all --configfile '{path}'\n" in text
+    # what a preset made, where the file keeps the values it overrides (audit 11, 23)
+    made = "# dataset.synthetic.preset 'tiny' made 12 excerpts of 6 s per genre: the n_per_genre and duration below"
+    assert (made in text) == (config["dataset"]["synthetic"]["preset"] == "tiny")
     assert f"configuration digest `{config_digest(config)}`" in text
     # run from another working folder (`-s`): the commands name the Snakefile
     elsewhere = configuration_file_text(config, config_digest(config), str(path), "/opt/mgr faults/Snakefile")

@@ -23,7 +23,7 @@ import pandas as pd
 import yaml
 
 from mgrfaults.errors import InputError
-from mgrfaults.config import config_as_run, section_defaults
+from mgrfaults.config import SYNTHETIC_PRESETS, config_as_run, section_defaults
 from mgrfaults.logs import report_path, snakemake_program
 
 # the schema's defaults (workflow/schemas/config.schema.yaml): the one place a default is written
@@ -72,6 +72,13 @@ def configuration_file_text(config: Mapping, digest: str, path: str, snakefile: 
               f"# The same configuration runs again, and builds its report, with:\n"
               f"#   {target} --cores all --configfile {shlex.quote(path)}\n"
               f"#   {target} --report {shlex.quote(report)} --configfile {shlex.quote(path)}\n")
+    dataset = config.get("dataset", {})
+    preset = dataset.get("synthetic", {}).get("preset")
+    if dataset.get("source") == "synthetic" and preset in SYNTHETIC_PRESETS:
+        # the file keeps the values the preset overrides (given with it, other values are refused): say what ran
+        n_per_genre, duration = SYNTHETIC_PRESETS[preset]
+        header += (f"# dataset.synthetic.preset {preset!r} made {n_per_genre} excerpts of {duration:g} s per genre: the "
+                   "n_per_genre and duration below are the defaults it overrides.\n")
     return header + yaml.dump(config_as_run(config), Dumper=_WithoutAliases, sort_keys=False, allow_unicode=True)
 
 
