@@ -12,7 +12,7 @@ from mgrfaults.data.audio import write_au
 from mgrfaults.data.dataset import audio_manifest, directory_metadata, list_audio_files, scan_audio
 from mgrfaults.data.download import extract_tar, fetch, find_genre_root
 from mgrfaults.errors import AudioError, InputError
-from mgrfaults.data.metadata import read_metadata, validate_metadata, write_metadata
+from mgrfaults.data.metadata import metadata_summary, read_metadata, validate_metadata, write_metadata
 
 
 def make_folder(root, genres=("blues", "rock"), n=2, seconds=0.5):
@@ -147,6 +147,13 @@ def metadata_frame(**changes):
     for key, value in changes.items():
         df[key] = value
     return df
+
+
+def test_metadata_summary_counts_artists_as_written(tmp_path):
+    # two excerpts without a known artist are two artists (unknown:<track_id> each) in metadata.csv, and in its log
+    written = write_metadata(metadata_frame(artist=["", ""]), tmp_path / "m.csv")
+    assert metadata_summary(written) == "metadata: 2 excerpts, 2 artists"
+    assert metadata_summary(read_metadata(tmp_path / "m.csv")) == metadata_summary(written)
 
 
 def test_metadata_roundtrip_and_checks(tmp_path):

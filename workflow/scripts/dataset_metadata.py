@@ -4,7 +4,7 @@ import pandas as pd
 
 from mgrfaults.data.dataset import directory_metadata
 from mgrfaults.logs import setup_script_logging
-from mgrfaults.data.metadata import write_metadata
+from mgrfaults.data.metadata import metadata_summary, write_metadata
 
 log = setup_script_logging(snakemake.log)
 listing = pd.read_csv(snakemake.input.listing, dtype={"track_id": str}, keep_default_na=False)
@@ -16,5 +16,4 @@ if snakemake.params.source == "gtzan":
     meta = gtzan_metadata(listing, snakemake.input.index, Path(snakemake.input.lists[0]).parent)
 else:
     meta = directory_metadata(listing, snakemake.params.annotations)
-write_metadata(meta, snakemake.output[0])
-log.info("metadata: %d excerpts, %d artists", len(meta), meta["artist"].nunique())
+log.info("%s", metadata_summary(write_metadata(meta, snakemake.output[0])))
