@@ -40,7 +40,7 @@ def annotate(tmp_path, text, listing=GTZAN_LIKE):
 
 def test_empty_row_after_blank_lines_is_named_by_its_file_line(tmp_path):
     path = tmp_path / "ann.csv"
-    path.write_text("track_id,artist\nblues.00000,A\n\n\n   \n,\nblues.00001,B\n")
+    path.write_text("track_id,artist\nblues.00000,A\n\n\n   \n,X\nblues.00001,B\n")
     with pytest.raises(InputError, match=r"ann\.csv: track_id: empty on line\(s\) \[6\]: give each row"):
         read_annotations(path)
     # a quoted value over two lines: the next row starts on the line after it
@@ -198,3 +198,55 @@ def test_a_file_name_with_a_leading_space_can_be_annotated(tmp_path):
     listing = listing_of(["jazz/ 7.au", "jazz/7.au", "rock/x.au"])
     meta = annotate(tmp_path, "track_id,artist\n7,A\n", listing)
     assert meta.loc["7", "artist"] == "A" and meta.loc[" 7", "artist"] == "unknown: 7"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# audit 23, BAD-6: lines before the header (a comment, Excel's sep= hint) and rows with no value (a spreadsheet's ,,,)
+
+ROWS = ('track_id,artist,fault,replica_of\nblues.00000,"Earth, Wind & Fire",none,\n'
+        "blues.00001,B,exact_replica,blues.00000\n")
+
+
+@pytest.mark.parametrize("preamble", ["# my annotations\n", "sep=,\n", '"sep=,"\r\n', "SEP=,,,\n",
+                                      "sep=,\n# exported 2024-05-01, by me\n\n#\n"])
+def test_comment_lines_and_excels_separator_hint_before_the_header_are_skipped(tmp_path, preamble):
+    # read as the partition lists are, not refused as "a value that holds a comma must be quoted"
+    path = tmp_path / "ann.csv"
+    path.write_text(preamble + ROWS, encoding="utf-8", newline="")
+    table = read_annotations(path)
+    skipped = preamble.count("\n")
+    assert list(table.index) == [2 + skipped, 3 + skipped]  # rows named by their file lines
+    assert table["artist"].tolist() == ["Earth, Wind & Fire", "B"]
+    assert table["replica_of"].tolist() == ["", "blues.00000"]
+    path.write_text(preamble + "track_id,artist\nblues.00000,A\n,C\n", encoding="utf-8", newline="")
+    with pytest.raises(InputError, match=rf"track_id: empty on line\(s\) \[{3 + skipped}\]"):
+        read_annotations(path)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("sep=;\ntrack_id;artist\nblues.00000;A\n", r"line 1 is Excel's separator hint 'sep=;': the table must be "
+                                                r"comma-separated: save it as CSV with ','"),
+    ("sep=\t\ntrack_id\tartist\nblues.00000\tA\n", r"line 1 is Excel's separator hint 'sep=\\t'"),
+    ("# annotations\n#track_id, Artist\nblues.00000,A\n", r"line 2 is a comment that reads as the header "
+                                                          r"\('#track_id, Artist'\): delete its '#'"),
+    ("# annotations\n\n# nothing yet\n", r"holds comment lines alone: no header line"),
+])
+def test_a_preamble_that_cannot_be_read_right_is_refused_naming_its_line(tmp_path, text, message):
+    path = tmp_path / "ann.csv"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(InputError, match=r"ann\.csv: annotations table.*" + message):
+        read_annotations(path)
+
+
+def test_rows_with_no_value_are_dropped_as_blank_lines_are(tmp_path):
+    # a spreadsheet export's trailing ,,, rows (with or without its trailing empty columns); a row with an id is kept
+    path = tmp_path / "ann.csv"
+    path.write_text("track_id,artist,fault\r\nblues.00000,A,none\r\n, ,\r\nblues.00001,,\r\n,,\r\n,,\r\n")
+    table = read_annotations(path)
+    assert table["track_id"].tolist() == ["blues.00000", "blues.00001"] and list(table.index) == [2, 4]
+    path.write_text("track_id,artist,,\nblues.00000,A,,\n,,,\n,,,\n")
+    assert read_annotations(path).to_dict("list") == {"track_id": ["blues.00000"], "artist": ["A"]}
+    # a row with a value but no id is still refused, naming its line
+    path.write_text("track_id,artist,fault\nblues.00000,A,none\n,,\n,B,\n")
+    with pytest.raises(InputError, match=r"track_id: empty on line\(s\) \[4\]"):
+        read_annotations(path)

@@ -277,7 +277,8 @@ def read_annotations(path, require_artist: bool = False, known_ids=None, extensi
 
     Column names are compared case- and whitespace-blind (``Track_ID``, `` artist``), cell values
     are stripped, ids written as paths (``blues/blues.00012.wav``) become stems. Columns with neither
-    a name nor a value (a spreadsheet's trailing commas) are dropped; an artist written as a missing
+    a name nor a value (a spreadsheet's trailing commas) are dropped, and so are rows with no value (``,,,``); ``#``
+    comment lines before the header and Excel's ``sep=,`` hint on line 1 are skipped; an artist written as a missing
     value (``NA``, ``N/A``, ``None``, ...: the cells ``pandas.read_csv`` reads as missing by default,
     :func:`mgrfaults.io.csv_read_back`) or as :func:`mgrfaults.data.artists.is_unknown_artist` reads it
     (``Unknown``, ``-``, ``—``, ``?``, ``n.a.``, ``Various Artists``, a zero-width space alone) is unknown, as an
@@ -309,7 +310,7 @@ def read_annotations(path, require_artist: bool = False, known_ids=None, extensi
         column (a misspelt ``artsit`` would be dropped), a column given twice, an empty or
         duplicate track id, no artist column when ``require_artist``.
     """
-    text = read_text_checked(path, "annotations table")
+    text = _without_preamble(read_text_checked(path, "annotations table"), path)
     table = read_csv_text(text, path, "annotations table", skipinitialspace=True)
     header, lines = csv_layout(text)  # the file's own reading: its header as written, each row's line
     # where the two readings disagree (a quoted value of spaces alone), rows are numbered as if no line were blank
@@ -318,6 +319,8 @@ def read_annotations(path, require_artist: bool = False, known_ids=None, extensi
     blank = [c for c in table.columns if str(c).startswith("Unnamed: ") and (table[c].str.strip() == "").all()]
     written = dict(zip(table.columns, _header_as_written(header, table.columns)))
     table = table.drop(columns=blank)
+    # and rows with no value at all (,,, at a spreadsheet export's end): as blank lines are; a row with an id stays
+    table = table[~(table.fillna("").apply(lambda col: col.astype(str).str.strip()) == "").all(axis=1)]
     written = [written[c] for c in table.columns]
     names = [c.strip().lower() for c in written]
     unknown = [orig for orig, name in zip(written, names) if name not in ANNOTATION_COLUMNS]
@@ -364,6 +367,54 @@ def read_annotations(path, require_artist: bool = False, known_ids=None, extensi
             table.loc[placeholder, "artist"] = ""
         table["artist"] = canonical_artists(table["artist"], path)
     return table
+
+
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n|$)")
+_EXCEL_SEP_HINT = re.compile(r'"?sep=(.)"?,*', re.IGNORECASE)
+
+
+def _without_preamble(text: str, path) -> str:
+    """An annotations table's ``text`` with the lines before its header blanked: ``#`` comments (as a partition list
+    has) and, on line 1, Excel's separator hint ``sep=,``.
+
+    Blanked, not removed: pandas and :func:`csv_layout` skip blank lines, and every row keeps its file line.
+
+    Parameters
+    ----------
+    text : str
+        The file's text (:func:`read_text_checked`).
+    path : str or Path
+        The file, for messages.
+
+    Raises
+    ------
+    InputError
+        Naming the line: a hint of another separator (``sep=;``: the table must be comma-separated), or a comment
+        that reads as the header itself (``#track_id,artist``: the next line would pass for the header); a file of
+        comments alone.
+    """
+    lines = _LINE.findall(text)
+    for number, line in enumerate(lines, 1):
+        content = line.strip()
+        # spaces alone stripped: a tab is a hint's separator (sep=\t)
+        hint = _EXCEL_SEP_HINT.fullmatch(line.rstrip("\r\n").strip(" ")) if number == 1 else None
+        if hint and hint.group(1) != ",":
+            raise InputError(f"{path}: annotations table: line 1 is Excel's separator hint {hint.group(0)!r}: "
+                             "the table must be comma-separated: save it as CSV with ',' (no hint line)")
+        if not (hint or content.startswith("#")):
+            if content:  # the header: only what comes before it is a preamble
+                break
+            continue
+        names = [cell.strip().strip('"').strip().lower() for cell in content.lstrip("#").split(",")]
+        if not hint and "track_id" in names and set(names) <= set(ANNOTATION_COLUMNS):
+            raise InputError(f"{path}: annotations table: line {number} is a comment that reads as the header "
+                             f"({content!r}): delete its '#' (lines starting with '#' before the header are skipped)")
+        lines[number - 1] = line[len(line.rstrip("\r\n")):]  # its line ending alone
+    else:
+        if text.strip():  # else read_csv_text names it empty
+            raise InputError(f"{path}: annotations table holds comment lines alone: no header line "
+                             f"(an annotations table's first line names its columns: {', '.join(ANNOTATION_COLUMNS)})")
+    return "".join(lines)
 
 
 def _header_as_written(header: list[str], columns) -> list[str]:
