@@ -853,6 +853,62 @@ def test_unwritable_results_folder_is_named(tmp_path, monkeypatch):
     assert not (read_only / "new").exists() and not (tmp_path / "fine").exists()  # nothing made at parse
 
 
+def test_unwritable_results_subfolder_is_named(tmp_path, monkeypatch):
+    """A sub-folder of the results folder that cannot be written into (``chmod -R a-w results/tables``) is refused
+    at parse, naming it and the way out: Snakemake removes a job's old outputs first, and failed there in a bare
+    traceback (audit 23, BAD-5). As root, os.access is replaced for the frozen folders (see the test above)."""
+    import os
+
+    results = tmp_path / "results"
+    for sub in ("dataset/audio/blues", "tables", "zz/deep/er"):
+        (results / sub).mkdir(parents=True)
+    (results / "tables" / "accuracy.csv").write_text("x\n")
+    (results / "zz" / "loop").symlink_to(results, target_is_directory=True)  # followed once, not forever
+    frozen = set()
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda path, mode, **kw: False if Path(path).resolve() in frozen
+                        else real_access(path, mode, **kw))
+    config = load_config({"results": str(results)})
+    resolve(config)  # every folder writable
+    frozen.update({results / "tables", results / "zz" / "deep" / "er", results / "tables" / "accuracy.csv"})
+    with pytest.raises(ConfigError, match=r"^results: .*results': its sub-folder '.*results/tables' cannot be "
+                                          r"written into \(no write permission, 'chattr \+i' or a read-only mount\): "
+                                          r"a job that remakes a file there would fail.*chmod -R u\+w .*results/"
+                                          r"tables; chattr -R -i .*results/tables if made immutable\) or name another "
+                                          r"results folder"):
+        resolve(config)
+    frozen.discard(results / "tables")
+    with pytest.raises(ConfigError, match=r"sub-folder '.*results/zz/deep/er' cannot be written into"):
+        resolve(config)
+    # a folder reached through a link is asked too; a frozen file alone is no problem (its folder is what counts)
+    frozen.clear()
+    outside = tmp_path / "scratch" / "features"
+    outside.mkdir(parents=True)
+    (results / "features").symlink_to(outside, target_is_directory=True)
+    resolve(config)
+    frozen.add(outside)
+    with pytest.raises(ConfigError, match=r"sub-folder '.*results/features' cannot be written into"):
+        resolve(config)
+
+
+def test_unlistable_results_subfolder_is_named(tmp_path, monkeypatch):
+    import os
+
+    results = tmp_path / "results"
+    (results / "logs" / "data").mkdir(parents=True)
+    real_scandir = os.scandir
+
+    def scandir(path="."):
+        if Path(path) == results / "logs":
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    with pytest.raises(ConfigError, match=r"sub-folder '.*results/logs' cannot be listed \(no read permission\).*"
+                                          r"chmod -R u\+rx .*results/logs;"):
+        resolve(load_config({"results": str(results)}))
+
+
 def test_gtzan_partition_lists_folder_needs_all_six_lists(tmp_path):
     """The data stage copies all six lists: a folder lacking some is refused at parse, naming them."""
     lists = _lists_folder(tmp_path / "lists", sets=("filtered",))

@@ -20,6 +20,7 @@ import json.scanner
 import math
 import os
 import re
+import shlex
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Mapping
@@ -918,6 +919,90 @@ def check_results_folder(config: Mapping[str, Any]) -> None:
         where = "" if existing == resolved else f" (its nearest existing folder, {existing}, cannot be written into)"
         raise ConfigError(f"results: {results!r} cannot be written{where}: a read-only file system or no write "
                           "permission; name a folder you can write")
+    if existing == resolved:
+        check_results_subfolders(results)
+
+
+def check_results_subfolders(results: str) -> None:
+    """Every folder below an existing ``results`` folder can be written into (:func:`unwritable_subfolder`).
+
+    Snakemake removes a job's old outputs before it reruns the job, which needs their folder writable: a sub-folder
+    made read-only (``chmod -R a-w results/tables`` to freeze published tables, ``chattr +i``) would end the first
+    job that remakes a file there in Snakemake's bare traceback, the run half done.
+
+    Parameters
+    ----------
+    results : str
+        The ``results`` key as configured (``~`` expanded), an existing folder.
+
+    Raises
+    ------
+    ConfigError
+        Naming ``results``, the first such folder and the way out.
+    """
+    found = unwritable_subfolder(results)
+    if found is None:
+        return
+    folder, problem = found
+    why, mode = {"cannot be written into": ("no write permission, 'chattr +i' or a read-only mount", "u+w"),
+                 "cannot be listed": ("no read permission", "u+rx")}[problem]
+    quoted = shlex.quote(str(folder))
+    raise ConfigError(f"results: {results!r}: its sub-folder {str(folder)!r} {problem} ({why}): a job that remakes "
+                      "a file there would fail, for Snakemake removes the old file first; make it writable "
+                      f"(chmod -R {mode} {quoted}; chattr -R -i {quoted} if made immutable) or name another results "
+                      "folder")
+
+
+def unwritable_subfolder(top) -> tuple[Path, str] | None:
+    """The first folder below ``top`` (sorted, depth first) that cannot be written into or listed, and which.
+
+    Folders alone are asked (:func:`os.access`, which also answers no on a read-only mount and for an immutable
+    folder, even as root): a results folder holds thousands of files but a few hundred folders, and removing or
+    replacing a file needs its folder writable, not the file. Links to folders are followed, each target once.
+
+    Parameters
+    ----------
+    top : str or Path
+        An existing folder.
+
+    Returns
+    -------
+    (Path, str) or None
+        The folder, spelt below ``top``, and ``"cannot be written into"`` or ``"cannot be listed"``; ``None`` where
+        every folder can be written into.
+    """
+    seen = {_inode(top)}
+    stack = [Path(top)]
+    while stack:
+        folder = stack.pop()
+        try:
+            with os.scandir(folder) as entries:
+                subs = sorted((Path(e.path), e.is_symlink()) for e in entries if e.is_dir())
+        except FileNotFoundError:  # removed meanwhile (another run's cleanup): nothing left to write there
+            continue
+        except OSError:
+            return folder, "cannot be listed"
+        walk = []
+        for sub, link in subs:
+            if link:  # only a link can lead back to a folder already walked
+                try:
+                    inode = _inode(sub)
+                except FileNotFoundError:  # removed meanwhile
+                    continue
+                if inode in seen:
+                    continue
+                seen.add(inode)
+            if not os.access(sub, os.W_OK | os.X_OK):
+                return sub, "cannot be written into"
+            walk.append(sub)
+        stack.extend(reversed(walk))
+    return None
+
+
+def _inode(path) -> tuple[int, int]:
+    """The device and inode of the folder ``path`` names (links followed): one folder however it is reached."""
+    status = os.stat(path)
+    return status.st_dev, status.st_ino
 
 
 def check_texture_bands(config: Mapping[str, Any]) -> None:
