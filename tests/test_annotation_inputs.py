@@ -93,10 +93,10 @@ def test_replica_faults_keep_their_link_and_other_faults_without_one_pass(tmp_pa
 
 
 @pytest.mark.parametrize("header", ["track_id,artist,artist", "track_id, artist ,artist", "track_id,Artist,artist",
-                                    "track_id,artist,fault,track_id"])
+                                    "track_id,artist,fault,track_id", "track_id,artist,fault,Track ID"])
 def test_column_given_twice_is_named(tmp_path, header):
     path = tmp_path / "ann.csv"
-    twice = "track_id" if header.endswith("track_id") else "artist"
+    twice = "track_id" if header.lower().replace(" ", "_").endswith("track_id") else "artist"
     path.write_text(f"{header}\n" + ",".join(["blues.00000"] + ["A"] * header.count(",")) + "\n")
     with pytest.raises(InputError, match=rf"ann\.csv: column\(s\) \['{twice}'\] given more than once") as error:
         read_annotations(path)
@@ -249,4 +249,18 @@ def test_rows_with_no_value_are_dropped_as_blank_lines_are(tmp_path):
     # a row with a value but no id is still refused, naming its line
     path.write_text("track_id,artist,fault\nblues.00000,A,none\n,,\n,B,\n")
     with pytest.raises(InputError, match=r"track_id: empty on line\(s\) \[4\]"):
+        read_annotations(path)
+
+
+@pytest.mark.parametrize("header", ["Track ID,Artist,Fault,Replica Of", "track-id,artist,fault,replica-of",
+                                    "TRACK_ID,ARTIST,FAULT,REPLICA_OF", "TrackID,artist,fault,ReplicaOf"])
+def test_column_names_are_blind_to_case_spaces_hyphens_and_underscores(tmp_path, header):
+    # `Track ID` and `Replica Of`, as spreadsheets and other tools write them, were refused as unknown columns
+    path = tmp_path / "ann.csv"
+    path.write_text(f"{header}\nblues.00000,A,none,\nblues.00001,A,exact_replica,blues.00000\n")
+    table = read_annotations(path)
+    assert list(table.columns) == ["track_id", "artist", "fault", "replica_of"]
+    assert table["replica_of"].tolist()[-1] == "blues.00000"
+    path.write_text("track id,artists\nblues.00000,A\n")  # a near miss is still named as written
+    with pytest.raises(InputError, match=r"unknown column\(s\) \['artists'\].*blind to case, spaces, hyphens"):
         read_annotations(path)

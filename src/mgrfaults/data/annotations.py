@@ -66,7 +66,7 @@ _PUBLISHED = section_defaults("partitions.conditions.published")
 PARTS = ("train", "valid", "test")
 LIST_SETS = ("filtered", "stratified")
 ANNOTATION_COLUMNS = ("track_id", "artist", "fault", "replica_of", "title")
-"""Columns an annotations CSV may hold (names compared case- and whitespace-blind)."""
+"""Columns an annotations CSV may hold (names compared blind to case, spaces, hyphens and underscores)."""
 INDEX_SEPARATOR = ":::"
 TITLE_SIMILARITY = 0.9
 """Two titles of one artist whose normalised forms are at least this similar name the same song."""
@@ -272,6 +272,14 @@ def read_partition_list(path, ids: list[str] | None = None) -> list[str]:
     return ids
 
 
+def _column_name(written: str) -> str:
+    """The annotation column a header cell names, blind to case, spaces, hyphens and underscores (``Track ID``,
+    ``track-id`` and ``TRACK_ID`` are ``track_id``, as spreadsheets and other tools write them); a cell that names
+    none, lower-cased and stripped (refused as unknown, as written)."""
+    key = re.sub(r"[\s_-]+", "", str(written)).lower()
+    return next((c for c in ANNOTATION_COLUMNS if c.replace("_", "") == key), str(written).strip().lower())
+
+
 def read_annotations(path, require_artist: bool = False, known_ids=None, extensions=()) -> pd.DataFrame:
     """Read a folder dataset's annotations CSV (track_id plus any of artist, fault, replica_of, title).
 
@@ -322,7 +330,7 @@ def read_annotations(path, require_artist: bool = False, known_ids=None, extensi
     # and rows with no value at all (,,, at a spreadsheet export's end): as blank lines are; a row with an id stays
     table = table[~(table.fillna("").apply(lambda col: col.astype(str).str.strip()) == "").all(axis=1)]
     written = [written[c] for c in table.columns]
-    names = [c.strip().lower() for c in written]
+    names = [_column_name(c) for c in written]
     unknown = [orig for orig, name in zip(written, names) if name not in ANNOTATION_COLUMNS]
     if unknown:
         other = [sep for sep in (";", "\t", "|") if any(sep in str(c) for c in unknown)]
@@ -330,11 +338,12 @@ def read_annotations(path, require_artist: bool = False, known_ids=None, extensi
                   if other else "rename or remove them")
         raise InputError(
             f"{path}: unknown column(s) {unknown}; an annotations table holds {list(ANNOTATION_COLUMNS)} "
-            f"(names are case-blind): {advice}"
+            f"(names are blind to case, spaces, hyphens and underscores): {advice}"
         )
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:
-        raise InputError(f"{path}: column(s) {twice} given more than once (names are case-blind): keep one of each")
+        raise InputError(f"{path}: column(s) {twice} given more than once (names are blind to case, spaces, hyphens and "
+                         "underscores): keep one of each")
     table.columns = names
     if "track_id" not in names:
         raise InputError(f"{path}: track_id: an annotations table needs a track_id column, it has {names}")
