@@ -274,6 +274,15 @@ def case_annotation_unknown_column_or_no_artist(tmp_path):
             check_config(config)
     path.write_text("track_id,artist\nblues.00000,\nblues.00001,Muddy Waters\n")
     check_config(config)
+    # a fault that is none of the faults: refused at start (check-config too), not after the whole audio scan
+    path.write_text("track_id,artist,fault\nblues.00000,A,none\nblues.00001,B,exact replica\n")
+    unfiltered = copy.deepcopy(config)  # with no condition filtering by artist, too
+    unfiltered["partitions"]["conditions"] = {"standard": config["partitions"]["conditions"]["standard"]}
+    unfiltered["evaluate"]["compare"] = []
+    for config in (config, unfiltered):
+        with pytest.raises(ConfigError, match=r"dataset\.directory\.annotations.*ann\.csv: fault: unknown value\(s\) "
+                                              r"\['exact replica'\] \(track blues\.00001, line 3\)"):
+            check_config(config)
 
 
 def case_annotation_duplicate_ids_and_encodings(tmp_path):

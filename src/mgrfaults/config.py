@@ -1099,12 +1099,13 @@ def check_evaluate_names(config: Mapping[str, Any]) -> None:
 
 
 def check_annotations_artist(config: Mapping[str, Any]) -> None:
-    """A directory dataset's annotations give an artist column when a condition filters by artist, and
-    ``check_artists: true`` has artists to check.
+    """A directory dataset's annotations read, with no unknown fault, and give an artist column when a condition
+    filters by artist, and ``check_artists: true`` has artists to check.
 
     Without annotations every excerpt counts as its own artist: ``artist_filtered`` still runs (README:
     it then cannot filter by artist, and the report says so), but a published condition's explicit
-    ``check_artists: true`` (the schema's default is false) would pass without checking anything.
+    ``check_artists: true`` (the schema's default is false) would pass without checking anything. What needs the
+    dataset's ids (a ``replica_of`` naming no excerpt) is checked by the data stage, after the audio is scanned.
     """
     dataset = config.get("dataset") or {}
     annotations = (dataset.get("directory") or {}).get("annotations")
@@ -1124,16 +1125,17 @@ def check_annotations_artist(config: Mapping[str, Any]) -> None:
         for name, cond in ((config.get("partitions") or {}).get("conditions") or {}).items()
         if str(cond.get("method", "")).startswith("artist_filtered") or cond.get("check_artists")
     ]
-    if not filtering:
-        return
     from mgrfaults.data.annotations import read_annotations
+    from mgrfaults.data.dataset import check_fault_values
     from mgrfaults.errors import InputError
 
+    used_by = f" (used by partitions.conditions.{filtering[0]})" if filtering else ""
     try:
-        table = read_annotations(annotations, require_artist=True)
+        table = read_annotations(annotations, require_artist=bool(filtering))
+        check_fault_values(table, annotations)  # before the audio is scanned, not after
     except InputError as e:
-        raise ConfigError(f"dataset.directory.annotations (used by partitions.conditions.{filtering[0]}): {e}") from e
-    if not (table["artist"] != "").any():  # every excerpt its own artist: the filter would filter nothing
+        raise ConfigError(f"dataset.directory.annotations{used_by}: {e}") from e
+    if filtering and not (table["artist"] != "").any():  # every excerpt its own artist: the filter would filter nothing
         raise ConfigError(f"dataset.directory.annotations: {annotations} names no artist (no rows, or every artist "
                           f"cell empty or unknown), but partitions.conditions.{filtering[0]} filters by artist; "
                           "fill in the artists or drop the annotations")

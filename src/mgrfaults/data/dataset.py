@@ -425,6 +425,33 @@ def scan_audio(files: pd.DataFrame, sample_rate: int = _DATASET["sample_rate"], 
     return listing, pd.DataFrame(bad, columns=["path", "reason"])
 
 
+def check_fault_values(ann: pd.DataFrame, source) -> None:
+    """Normalise ``fault`` (lower case, empty: ``none``) in place and refuse a value that is no fault.
+
+    Parameters
+    ----------
+    ann : DataFrame
+        :func:`mgrfaults.data.annotations.read_annotations`' table, indexed by file line.
+    source : str or Path
+        The annotations file, for the messages.
+
+    Raises
+    ------
+    InputError
+        Naming ``source``, the values, the first row's track and line, and the values allowed.
+    """
+    from mgrfaults.data.metadata import FAULTS
+
+    if "fault" in ann.columns:
+        ann["fault"] = ann["fault"].str.lower().replace("", "none")
+        bad = ann[~ann["fault"].isin(FAULTS)]
+        if len(bad):
+            raise InputError(
+                f"{source}: fault: unknown value(s) {sorted(set(bad['fault']))[:5]} "
+                f"(track {bad['track_id'].iloc[0]}, line {bad.index[0]}); one of {list(FAULTS)}"
+            )
+
+
 def check_annotation_values(ann: pd.DataFrame, track_ids, source) -> None:
     """Normalise ``fault`` (lower case) in place and refuse values that would fail later under another file's name.
 
@@ -444,16 +471,7 @@ def check_annotation_values(ann: pd.DataFrame, track_ids, source) -> None:
         track not in the dataset, a ``replica_of`` on a row whose fault is no replica (``none``, ``distortion``,
         ``mislabel``: partitioning ignores the link there, so a copy could be tested beside its original).
     """
-    from mgrfaults.data.metadata import FAULTS
-
-    if "fault" in ann.columns:
-        ann["fault"] = ann["fault"].str.lower().replace("", "none")
-        bad = ann[~ann["fault"].isin(FAULTS)]
-        if len(bad):
-            raise InputError(
-                f"{source}: fault: unknown value(s) {sorted(set(bad['fault']))[:5]} "
-                f"(track {bad['track_id'].iloc[0]}, line {bad.index[0]}); one of {list(FAULTS)}"
-            )
+    check_fault_values(ann, source)
     if "replica_of" in ann.columns:
         bad = ann[(ann["replica_of"] != "") & ~ann["replica_of"].isin(set(track_ids))]
         if len(bad):
