@@ -1094,3 +1094,22 @@ def test_a_results_folder_of_another_dataset_source_gets_the_synthetic_dataset_r
         (dataset / name).write_text("written by another source's run\n")
     plan = run_snakemake(tmp_path, {"dataset": {"synthetic": {"preset": "tiny"}}}, extra_args=["-n"]).stdout
     assert re.search(r"^synth_dataset\s+1$", plan, re.M), plan[-3000:]
+
+
+def test_an_excerpt_whose_file_is_gone_since_the_data_stage_names_the_way_out(tmp_path):
+    # a synthetic excerpt's file deleted after the run: Snakemake sees no change, and a later stage said only
+    # "file not found" (audit 23)
+    from mgrfaults.faults.shards import describe_file
+
+    gone = tmp_path / "blues" / "blues.00002.au"
+    meta = pd.DataFrame({"track_id": ["blues.00002"], "path": [str(gone)]})
+    way_out = r"blues\.00002\.au: file not found: the dataset's metadata lists it, .*--forcerun synth_dataset"
+    with pytest.raises(AudioError, match=way_out):
+        features.extract_shard(meta, tmp_path / "f.h5", tmp_path / "t.h5", FRAMES, TEXTURE)
+    with pytest.raises(AudioError, match=way_out):
+        describe_file(str(gone), "blues.00002", None, {})
+    assert list(tmp_path.iterdir()) == []  # no shard left
+    os.symlink(tmp_path / "elsewhere.au", tmp_path / "link.au")  # a dangling link: named as such, as before
+    with pytest.raises(AudioError, match=r"link\.au: (?!file not found: the dataset)"):
+        features.extract_shard(meta.assign(path=str(tmp_path / "link.au")), tmp_path / "f.h5", tmp_path / "t.h5",
+                               FRAMES, TEXTURE)

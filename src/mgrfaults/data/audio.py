@@ -995,6 +995,18 @@ def content_problem(y: np.ndarray, pcm16: np.ndarray | None = None, channels: np
     return None
 
 
+LISTED_BUT_GONE = ("file not found: the dataset's metadata lists it, so it was removed or moved after the data stage "
+                   "ran; run that stage again (`snakemake --forcerun synth_dataset` for the synthetic dataset, "
+                   "`--forcerun scan_audio` for a folder of audio)")
+"""What a later stage says of an excerpt the metadata lists whose file is gone (:func:`listed_file_gone`)."""
+
+
+def listed_file_gone(path) -> bool:
+    """Whether an excerpt's file, listed in the dataset's metadata, is gone: no file and no link there. Snakemake sees
+    a folder of audio change (the data stage's manifest), not a file removed from the synthetic dataset's."""
+    return not os.path.lexists(path)
+
+
 def load_audio(path, sample_rate: int = _DATASET["sample_rate"], max_duration: float | None = _DATASET["max_duration"]) -> np.ndarray:
     """Decode ``path`` to mono float32 at ``sample_rate`` Hz, at most ``max_duration`` seconds.
 

@@ -58,12 +58,14 @@ def describe_file(path, track_id: str, max_duration: float | None, peak_params: 
     AudioError
         Any failure, naming the file: one bad excerpt among a thousand must be findable.
     """
-    from mgrfaults.data.audio import decode
+    from mgrfaults.data.audio import LISTED_BUT_GONE, decode, listed_file_gone
 
     try:
         y, sr = decode(path, max_duration)  # the file's own rate: the exact hash must see its samples
         return excerpt_descriptors(y, sr, peak_params)
-    except AudioError:
+    except AudioError as e:
+        if listed_file_gone(path):
+            raise AudioError(path, LISTED_BUT_GONE) from e
         raise  # already names the file
     except Exception as e:
         raise AudioError(path, f"fault descriptors of track {track_id} failed: {type(e).__name__}: {e}") from e

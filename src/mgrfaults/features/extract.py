@@ -36,7 +36,7 @@ from typing import Any, Callable, Mapping
 import h5py
 import numpy as np
 
-from mgrfaults.errors import InputError
+from mgrfaults.errors import AudioError, InputError
 from mgrfaults.io import atomic_path
 from mgrfaults.config import section_defaults
 
@@ -677,7 +677,14 @@ def extract_shard(
         texture_path, "texture", texture, tdim, "float32"
     ) as tw:
         for i, row in enumerate(rows.itertuples(index=False)):
-            y = load(row.path, sample_rate=frames["sample_rate"], max_duration=frames["max_duration"])
+            try:
+                y = load(row.path, sample_rate=frames["sample_rate"], max_duration=frames["max_duration"])
+            except Exception as e:
+                from mgrfaults.data.audio import LISTED_BUT_GONE, listed_file_gone
+
+                if listed_file_gone(row.path):
+                    raise AudioError(row.path, LISTED_BUT_GONE) from e
+                raise
             if not checked:
                 check_loaded_samples(y, row)
             magnitude, tex = extract_track(y, frames, texture)
