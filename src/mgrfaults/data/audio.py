@@ -307,6 +307,18 @@ def _read_pcm16(f: sf.SoundFile, path: Path, frames: int) -> np.ndarray:
     return f.read(frames=n, dtype="int16", always_2d=True)
 
 
+def _pcm16_byte_order(fmt: str, path: Path) -> str | None:
+    """The byte order of a 16-bit PCM file's samples as its container fixes it: little-endian in RIFF's (WAV, W64,
+    RF64), an AU's by its magic (``.snd`` big-endian, ``dns.`` little); None for the others (AIFF-C may hold either,
+    FLAC stores no bytes)."""
+    if fmt in ("WAV", "WAVEX", "W64", "RF64"):
+        return "<"
+    if fmt == "AU":
+        with open(path, "rb") as raw:
+            return ">" if raw.read(4) == AU_MAGIC else "<"
+    return None
+
+
 UNREADABLE_SUBTYPES = ("DWVW_12", "DWVW_16", "DWVW_24", "DWVW_N")
 """libsndfile's subtypes it opens but cannot read (its DWVW decoder fails on its first seek: "Internal psf_fseek()
 failed.")."""
@@ -572,8 +584,10 @@ def decode(path, max_duration: float | None = None) -> tuple[np.ndarray, int]:
             check_stream(path, sr, int(f.channels))
             frames = -1 if max_duration is None else int(round(max_duration * sr))
             stored16 = None  # 16-bit PCM's stored integers: the byte-order check reads them
+            pcm16_order = None  # their byte order in the file, where its container fixes one
             if f.subtype == "PCM_16" and f.seekable():
                 stored16 = _read_pcm16(f, path, frames)
+                pcm16_order = _pcm16_byte_order(f.format, path)
                 y = stored16 * np.float32(1.0 / 32768.0)  # libsndfile's own scale: exact, 2**-15
             else:
                 y = f.read(frames=frames, dtype="float32", always_2d=True) if f.seekable() else _read_unseekable(f, frames)
@@ -591,7 +605,7 @@ def decode(path, max_duration: float | None = None) -> tuple[np.ndarray, int]:
             raise AudioError(path, f"cannot decode: {e.error_string}{read_error_cause(*opened) if opened else ''}") from e
         y, sr = _decode_audioread(path, max_duration)
         check_stream(path, sr, y.shape[1])
-        stored16, integer, coded = None, False, False
+        stored16, pcm16_order, integer, coded = None, None, False, False
         subtype = None
         cut = max_duration is not None and y.shape[0] >= int(round(max_duration * sr))
     except PermissionError as e:
@@ -604,7 +618,7 @@ def decode(path, max_duration: float | None = None) -> tuple[np.ndarray, int]:
     if not integer and not np.all(np.isfinite(mono)):
         raise AudioError(path, "non-finite samples (NaN or inf)")
     problem = content_problem(mono, stored16, y if coded else None,
-                              companded_levels(subtype) if subtype in COMPANDED else None)
+                              companded_levels(subtype) if subtype in COMPANDED else None, pcm16_order)
     if problem and y.shape[1] > 1 and (np.max(mono) - np.min(mono)) / 2 < SILENCE_SWING \
             and not content_problem(y[:, 0]):
         swing = float(np.max(y[:, 0]) - np.min(y[:, 0])) / 2
@@ -825,6 +839,11 @@ def offset_binary_problem(x: np.ndarray, blocks: list[np.ndarray] | None = None)
             "convert the file again from its source, reading its samples as unsigned")
 
 
+SWAPPED_OFFSET = 0.5
+"""Mean over mean absolute value of 16-bit samples with their bytes exchanged from which they sit off 0 rather than
+swing around it, as music does (a sine: 0; music with a DC offset of a tenth of its level: 0.1)."""
+
+
 def byte_order_problem(x: np.ndarray, blocks: list[np.ndarray] | None = None) -> str | None:
     """Whether one channel of 16-bit samples is stored in the byte order other than its header's, said as the
     problem (after the words "byte-swapped 16-bit samples: "), or None.
@@ -848,9 +867,14 @@ def byte_order_problem(x: np.ndarray, blocks: list[np.ndarray] | None = None) ->
     if not blocks:
         return None
     stored = float(np.mean([roughness(b) for b in blocks]))
-    exchanged = float(np.mean([roughness(b.byteswap()) for b in blocks]))
+    swapped = [b.byteswap().astype(np.float64) for b in blocks]
+    exchanged = float(np.mean([roughness(b) for b in swapped]))
+    # music with its bytes exchanged back swings around 0; a square wave's levels exchanged may sit close together far
+    # from it (0.45 and -0.55 of full scale: about -0.8 both), as smooth as a constant (a chiptune's pulse channel)
+    offset = float(np.mean([abs(np.mean(b)) / max(np.mean(np.abs(b)), 1.0) for b in swapped]))
     # a constant (a DC offset) has no roughness either way: it tells nothing
-    if 0 < exchanged <= SMOOTH_ROUGHNESS and (stored >= WHITE_ROUGHNESS or stored >= SWAP_GAIN * exchanged):
+    if 0 < exchanged <= SMOOTH_ROUGHNESS and offset < SWAPPED_OFFSET and \
+            (stored >= WHITE_ROUGHNESS or stored >= SWAP_GAIN * exchanged):
         looks = "white noise" if stored >= WHITE_ROUGHNESS else f"{stored / exchanged:.1f} times rougher"
         return (f"as stored they are {looks} (roughness {stored:.2f}; music is below 1), with the two bytes of each "
                 f"sample exchanged a signal ({exchanged:.2f}): the byte order is not the one the header declares; "
@@ -860,39 +884,104 @@ def byte_order_problem(x: np.ndarray, blocks: list[np.ndarray] | None = None) ->
 
 FLOAT_VIEWS = (("32-bit", "f4"), ("64-bit", "f8"))
 """Float sample widths whose bytes a header declaring 16-bit PCM may hold (:func:`float_data_problem`)."""
-FLOAT_PEAK = 8.0
-"""Largest sample (full scale 1) of float audio read from 16-bit samples' bytes: float audio may pass full scale a
-little; two int16 samples' bytes read as one float reach ~1e38 or NaN wherever the first is negative and not tiny."""
+FLOAT_RANGE = (2.0**-40, 2.0**16)
+"""Sizes of float audio read from its bytes: from far below any recording's noise floor to the 16-bit scale
+(``y * 32767`` written as floats). Two 16-bit samples' bytes read as one float fall outside wherever the sample that
+gives it its sign and exponent lies outside about +-(0.34 to 0.56) of full scale: NaN, inf, 1e38 or 1e-40 (a float
+audio writer leaves none of these: exact zeros alone are below the range)."""
 FLOAT_SIGN_SHARE = 0.1
 """Share of the samples each sign must hold for floats read from 16-bit samples' bytes to count as audio, which
 swings around 0: an int16 signal that stays far above 0 reads as smooth positive floats."""
+FLOAT_SPREAD = 2.0
+"""Ratio of the 90th to the 10th percentile of the size of the floats in each block (46 ms at 22050 Hz) from which
+they swing as audio does (a sine measures 6, Gaussian noise 13): a square wave in 16-bit samples at a float's top's
+levels, beside another channel's noise, reads as floats of one size with a random mantissa (or two sizes, where a
+block holds one of its jumps)."""
+
+
+MANTISSA_SPREAD = 0.25
+"""Share of the words below floats' tops that must lie in the outer half of their range (``|int16| >= 16384``) for them
+to be mantissa, spread over their values (half of them there): below a 16-bit channel that reads as floats' tops
+lies the next channel's audio, gathered near 0 (Gaussian noise at a quarter of full scale puts 4 % there)."""
+
+
+def _reads_as_mantissa(below: np.ndarray) -> bool:
+    """Whether the 16-bit words below floats' tops, shape (n,) uint16, are mantissa bits: spread over their values
+    (:data:`MANTISSA_SPREAD`), not gathered near 0 as audio is, nor floats' tops themselves (a square wave or noise at
+    those levels)."""
+    outer = np.mean(np.abs(below.view(np.int16).astype(np.int32)) >= 16384)
+    return bool(outer >= MANTISSA_SPREAD and np.mean(_reads_as_float_top(below)) < 0.5)
+
+
+FLOAT_CROSSING = 0.5
+"""Size, over its channel's peak in the block, of the median step across 0 from which floats jump sign as a square
+wave does rather than cross 0 as audio does (a 1 kHz sine at 22050 Hz steps 0.28 of its peak)."""
 
 
 def _reads_as_float_top(u16: np.ndarray) -> np.ndarray:
-    """Which 16-bit words, shape (n,), could be the top of a 32- or 64-bit float within [2**-10, :data:`FLOAT_PEAK`]
-    in size: their exponent bits in range (8 of them in a 32-bit float, 11 in a 64-bit one)."""
+    """Which 16-bit words, shape (n,), could be the top of a 32- or 64-bit float of a size in :data:`FLOAT_RANGE`:
+    their exponent bits in range (8 of them in a 32-bit float, 11 in a 64-bit one)."""
     u16 = np.asarray(u16, dtype=np.uint16)
+    low, high = (int(np.log2(v)) for v in FLOAT_RANGE)
     e32, e64 = (u16 >> 7) & 0xFF, (u16 >> 4) & 0x7FF
-    return ((e32 >= 117) & (e32 <= 130)) | ((e64 >= 1013) & (e64 <= 1026))
+    return ((e32 >= 127 + low) & (e32 <= 127 + high)) | ((e64 >= 1023 + low) & (e64 <= 1023 + high))
 
 
-def float_data_problem(pcm16: np.ndarray, block: int = 1024, n_blocks: int = 4) -> str | None:
+def _read_as_audio_floats(floats: list[np.ndarray]) -> tuple[float, float] | None:
+    """The roughness and peak of ``floats`` (blocks of shape (n, channels)) where they read as float audio: finite,
+    each 0 or of a size in :data:`FLOAT_RANGE`, of both signs (:data:`FLOAT_SIGN_SHARE`), swinging within every block
+    that sounds (:data:`FLOAT_SPREAD`); else None."""
+    joined = np.concatenate(floats).ravel()
+    if not np.all(np.isfinite(joined)):
+        return None
+    size = np.abs(joined)
+    sounding = size[size > 0]
+    if not sounding.size or sounding.min() < FLOAT_RANGE[0] or sounding.max() > FLOAT_RANGE[1]:
+        return None
+    if min(np.mean(joined > 0), np.mean(joined < 0)) < FLOAT_SIGN_SHARE:
+        return None
+    spreads = []
+    for f in floats:
+        a = np.abs(f[f != 0])
+        if a.size >= 16:
+            p10, p90 = np.percentile(a, [10, 90])
+            spreads.append(p90 / p10)
+    if not spreads or min(spreads) < FLOAT_SPREAD:  # in every block: a square wave's one jump spreads its block
+        return None
+    # audio changes sign through small values; a square wave between two float tops jumps from one size to the other
+    steps = []
+    for f in floats:
+        for channel in f.T:
+            if np.any(channel):
+                across = np.sign(channel[:-1]) * np.sign(channel[1:]) < 0
+                steps.append((np.abs(channel[:-1]) + np.abs(channel[1:]))[across] / np.max(np.abs(channel)))
+    steps = np.concatenate(steps) if steps else np.empty(0)
+    if not steps.size or np.median(steps) > FLOAT_CROSSING:
+        return None
+    rough = float(np.mean([roughness(f[:, c]) for f in floats for c in range(f.shape[1]) if np.any(f[:, c])]))
+    return rough, float(sounding.max())
+
+
+def float_data_problem(pcm16: np.ndarray, byte_order: str | None = None, block: int = 1024,
+                       n_blocks: int = 4) -> str | None:
     """Whether a file's 16-bit samples are the bytes of float samples under a header that declares 16-bit PCM, said
     as the problem, or None.
 
     A float array written under a 16-bit header (``wave`` given ``float32`` bytes, a header copied from another
     file) decodes as noise near half of full scale, two or four samples a float and as many times the file's
-    length. Read as floats (:data:`FLOAT_VIEWS`, either byte order) its bytes are not white
-    (:data:`WHITE_ROUGHNESS`: noisy music counts) and swing around 0 (:data:`FLOAT_SIGN_SHARE`) within
-    :data:`FLOAT_PEAK`; 16-bit samples so read are not finite, or far beyond full scale, wherever the sample that
-    gives a float its sign and exponent is negative and not tiny, or of one sign (only samples above +14976 or below
-    -16000 give floats within full scale). Samples that are a signal as 16-bit samples are not looked at
-    (:data:`SMOOTH_ROUGHNESS`): music, and a square wave at those levels.
+    length. Its bytes, read as floats (:data:`FLOAT_VIEWS`, either byte order), are float audio
+    (:func:`_read_as_audio_floats`): a signal (:data:`SMOOTH_ROUGHNESS`) swinging around 0, whose words below each
+    float's sign and exponent are mantissa, not another such top (a square wave or noise at those levels). 16-bit
+    samples so read are not finite, out of :data:`FLOAT_RANGE`, of one sign or of one size. Samples that are a
+    signal as the file stores them, channels interleaved, are not looked at: music ends there at once.
 
     Parameters
     ----------
     pcm16 : ndarray, shape (n_frames,) or (n_frames, n_channels)
         The stored integers (int16), or those decoded to float (full scale 1); channels in the file's order.
+    byte_order : {"<", ">"}, optional
+        The byte order of the file's 16-bit samples (its container's); None where it has none (FLAC) or is not
+        known: both are tried.
     block, n_blocks : int
         Frames per block and blocks measured, spread over the file (:func:`_spread_blocks`).
 
@@ -908,36 +997,35 @@ def float_data_problem(pcm16: np.ndarray, block: int = 1024, n_blocks: int = 4) 
     starts = sorted({(len(pcm16) - block) * k // (n_blocks - 1) // 4 * 4 for k in range(n_blocks)})
     blocks = [b if b.dtype == np.int16 else np.rint(np.asarray(b, np.float64) * 32768.0).astype(np.int16)
               for b in (pcm16[i:i + block] for i in starts)]
-    if all(roughness(b[:, c]) <= SMOOTH_ROUGHNESS for b in blocks for c in range(channels)):  # silence: 0
+    # as stored, channels interleaved: a float's two words alternate there whatever the channels (a float's low word
+    # repeated in dual-mono stereo halves a channel's own roughness); silence measures 0
+    if all(roughness(b.ravel()) <= SMOOTH_ROUGHNESS for b in blocks):
         return None  # a signal as 16-bit samples: done (music as it should be ends here)
-    for order in ("<", ">"):  # the bytes as the file holds them, the header's byte order being either
+    for order in (byte_order,) if byte_order else ("<", ">"):
         raw = [b.astype(f"{order}i2").tobytes() for b in blocks]
         for width, kind in FLOAT_VIEWS:
             for float_order in ("<", ">"):
                 with np.errstate(invalid="ignore", over="ignore"):  # 16-bit samples' bytes read as NaN, inf
                     floats = [np.frombuffer(r, dtype=f"{float_order}{kind}").astype(np.float64).reshape(-1, channels)
                               for r in raw]
-                joined = np.concatenate(floats)
-                peak = float(np.max(np.abs(joined))) if np.all(np.isfinite(joined)) else np.inf
-                if not SILENCE_SWING <= peak <= FLOAT_PEAK or \
-                        min(np.mean(joined > 0), np.mean(joined < 0)) < FLOAT_SIGN_SHARE:
+                if (measured := _read_as_audio_floats(floats)) is None:
                     continue
-                rough = float(np.mean([roughness(f[:, c]) for f in floats for c in range(channels) if np.any(f[:, c])]))
-                # the 16 bits below a float's sign and exponent are mantissa, spread over their values; below a
-                # 16-bit sample that reads so, another such sample (a square wave or noise at those levels)
+                rough, peak = measured
                 below = np.concatenate([(np.frombuffer(r, dtype=f"{float_order}u{kind[1]}") >> (8 * int(kind[1]) - 32))
                                         .astype(np.uint16) for r in raw])
-                if rough <= SMOOTH_ROUGHNESS and np.mean(_reads_as_float_top(below)) < 0.5:
+                sounding = np.concatenate([f.ravel() for f in floats]) != 0  # silence's words are 0 alike
+                if rough <= SMOOTH_ROUGHNESS and _reads_as_mantissa(below[sounding]):
                     endian = "little" if float_order == "<" else "big"
+                    scale = " of full scale" if peak <= 8 else " (floats on the 16-bit scale)"
                     return (f"{width} float samples ({endian}-endian) under a header that declares 16-bit PCM: read as "
-                            f"floats its data are a signal (roughness {rough:.2f}, peak {peak:.2f} of full scale), "
+                            f"floats its data are a signal (roughness {rough:.2f}, peak {peak:.3g}{scale}), "
                             "read as the header says noise, each float two or four samples and the file as many "
                             "times its length; write the file again with a header that declares its float samples")
     return None
 
 
 def content_problem(y: np.ndarray, pcm16: np.ndarray | None = None, channels: np.ndarray | None = None,
-                    levels: np.ndarray | None = None) -> str | None:
+                    levels: np.ndarray | None = None, byte_order: str | None = None) -> str | None:
     """What makes decoded samples no music to analyse, or None.
 
     Parameters
@@ -955,6 +1043,8 @@ def content_problem(y: np.ndarray, pcm16: np.ndarray | None = None, channels: np
         (:func:`random_data_problem`; one random channel is half of the mono mix).
     levels : ndarray, optional
         :func:`companded_levels` where ``channels`` are companded codes.
+    byte_order : {"<", ">"}, optional
+        The byte order of ``pcm16`` in its file (:func:`float_data_problem`); None: not known.
 
     Returns
     -------
@@ -980,7 +1070,7 @@ def content_problem(y: np.ndarray, pcm16: np.ndarray | None = None, channels: np
     if pcm16 is not None and pcm16.size > 1:
         pcm16 = pcm16.reshape(len(pcm16), -1)
         # first: floats' bytes read as 16-bit samples may also turn smooth with their bytes exchanged
-        if problem := float_data_problem(pcm16):
+        if problem := float_data_problem(pcm16, byte_order):
             return problem
         for c in range(pcm16.shape[1]):  # every channel: a silent or noisy one shows nothing of the byte order
             where = f" (as channel {c + 1} of {pcm16.shape[1]} shows)" if pcm16.shape[1] > 1 else ""
