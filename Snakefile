@@ -11,7 +11,8 @@ from snakemake.utils import min_version
 min_version("9.0")
 
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))  # the library, also without `pip install -e`
-from mgrfaults.config import check_config_file, check_configfile_arguments, drop_null_conditions
+from mgrfaults.config import (check_config_file, check_configfile_arguments, check_results_subfolders,
+                              drop_null_conditions, runs_jobs)
 from mgrfaults.config import validate as validate_config
 from mgrfaults.evaluation.summary import stale_report_problem
 from mgrfaults.logs import finished_message, report_path
@@ -49,6 +50,9 @@ if _conditions_dropped and not SWEEP_POINT:
 # schema); every default filled (the schema is the only place they are written: nested sections `default: {}`); a
 # DNN variant given in part completed: mgrfaults.config.validate, as load_config does outside Snakemake
 validate_config(config)
+if not SWEEP_POINT and runs_jobs(sys.argv) and os.path.isdir(os.path.expanduser(config["results"])):
+    # Snakemake removes a job's old outputs before it reruns it: a folder made read-only would stop the run half done
+    check_results_subfolders(os.path.expanduser(config["results"]))
 
 
 report: "workflow/report/workflow.rst"

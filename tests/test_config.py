@@ -855,44 +855,45 @@ def test_unwritable_results_folder_is_named(tmp_path, monkeypatch):
 
 def test_unwritable_results_subfolder_is_named(tmp_path, monkeypatch):
     """A sub-folder of the results folder that cannot be written into (``chmod -R a-w results/tables``) is refused
-    at parse, naming it and the way out: Snakemake removes a job's old outputs first, and failed there in a bare
+    at start, naming it and the way out: Snakemake removes a job's old outputs first, and failed there in a bare
     traceback (audit 23, BAD-5). As root, os.access is replaced for the frozen folders (see the test above)."""
     import os
 
+    from mgrfaults.config import check_results_subfolders
+
     results = tmp_path / "results"
-    for sub in ("dataset/audio/blues", "tables", "zz/deep/er"):
+    for sub in ("dataset/audio/blues", "tables", "zz/deep/er", "lost+found"):
         (results / sub).mkdir(parents=True)
     (results / "tables" / "accuracy.csv").write_text("x\n")
-    (results / "zz" / "loop").symlink_to(results, target_is_directory=True)  # followed once, not forever
+    (results / "zz" / "loop").symlink_to(results, target_is_directory=True)  # a link: not walked
     frozen = set()
     real_access = os.access
     monkeypatch.setattr(os, "access", lambda path, mode, **kw: False if Path(path).resolve() in frozen
                         else real_access(path, mode, **kw))
-    config = load_config({"results": str(results)})
-    resolve(config)  # every folder writable
+    check_results_subfolders(str(results))  # every folder writable
     frozen.update({results / "tables", results / "zz" / "deep" / "er", results / "tables" / "accuracy.csv"})
     with pytest.raises(ConfigError, match=r"^results: .*results': its sub-folder '.*results/tables' cannot be "
                                           r"written into \(no write permission, 'chattr \+i' or a read-only mount\): "
                                           r"a job that remakes a file there would fail.*chmod -R u\+w .*results/"
                                           r"tables; chattr -R -i .*results/tables if made immutable\) or name another "
                                           r"results folder"):
-        resolve(config)
+        check_results_subfolders(str(results))
     frozen.discard(results / "tables")
     with pytest.raises(ConfigError, match=r"sub-folder '.*results/zz/deep/er' cannot be written into"):
-        resolve(config)
-    # a folder reached through a link is asked too; a frozen file alone is no problem (its folder is what counts)
+        check_results_subfolders(str(results))
+    # a read-only folder linked in (a dataset) or a disk's lost+found: no job writes there (audit 24)
     frozen.clear()
-    outside = tmp_path / "scratch" / "features"
-    outside.mkdir(parents=True)
-    (results / "features").symlink_to(outside, target_is_directory=True)
-    resolve(config)
-    frozen.add(outside)
-    with pytest.raises(ConfigError, match=r"sub-folder '.*results/features' cannot be written into"):
-        resolve(config)
+    outside = tmp_path / "dataset_copy"
+    outside.mkdir()
+    (results / "linked").symlink_to(outside, target_is_directory=True)
+    frozen.update({outside, results / "lost+found"})
+    check_results_subfolders(str(results))
 
 
 def test_unlistable_results_subfolder_is_named(tmp_path, monkeypatch):
     import os
+
+    from mgrfaults.config import check_results_subfolders
 
     results = tmp_path / "results"
     (results / "logs" / "data").mkdir(parents=True)
@@ -906,7 +907,21 @@ def test_unlistable_results_subfolder_is_named(tmp_path, monkeypatch):
     monkeypatch.setattr(os, "scandir", scandir)
     with pytest.raises(ConfigError, match=r"sub-folder '.*results/logs' cannot be listed \(no read permission\).*"
                                           r"chmod -R u\+rx .*results/logs;"):
-        resolve(load_config({"results": str(results)}))
+        check_results_subfolders(str(results))
+
+
+@pytest.mark.parametrize("argv, runs", [
+    (["snakemake", "--cores", "2"], True), (["snakemake", "-p", "-j", "4"], True),
+    (["snakemake", "--report-after-run", "--report", "r.html"], True),
+    (["snakemake", "-n"], False), (["snakemake", "-np"], False), (["snakemake", "--dry-run"], False),
+    (["snakemake", "--report", "r.html"], False), (["snakemake", "--report=r.html"], False),
+    (["snakemake", "--unlock"], False), (["snakemake", "--lint"], False), (["snakemake", "--list-changes", "params"], False),
+    (["snakemake", "--summary"], False)])
+def test_only_a_run_that_may_run_jobs_asks_the_results_subfolders(argv, runs):
+    # a frozen results/tables refused -n, --report and --unlock, which write nothing there (audit 24)
+    from mgrfaults.config import runs_jobs
+
+    assert runs_jobs(argv) is runs
 
 
 def test_gtzan_partition_lists_folder_needs_all_six_lists(tmp_path):

@@ -919,12 +919,30 @@ def check_results_folder(config: Mapping[str, Any]) -> None:
         where = "" if existing == resolved else f" (its nearest existing folder, {existing}, cannot be written into)"
         raise ConfigError(f"results: {results!r} cannot be written{where}: a read-only file system or no write "
                           "permission; name a folder you can write")
-    if existing == resolved:
-        check_results_subfolders(results)
+
+
+#: Snakemake options under which it runs no job, so writes nothing into the results folder
+READ_ONLY_OPTIONS = ("--dry-run", "--dryrun", "--unlock", "--lint", "--summary", "--detailed-summary", "--dag",
+                     "--rulegraph", "--filegraph", "--d3dag", "--list-changes", "--lc", "--list-code-changes",
+                     "--list-input-changes", "--list-params-changes", "--list-untracked", "--list-rules",
+                     "--list-target-rules", "--containerize", "--archive", "--cleanup-metadata", "--print-compilation")
+
+
+def runs_jobs(argv) -> bool:
+    """Whether Snakemake's command line ``argv`` may run jobs (write into the results folder): not a dry run
+    (``-n``, also within ``-np``), a report of the files as they are (:func:`mgrfaults.evaluation.summary.report_requested`),
+    an unlock, a lint, a summary or a listing (:data:`READ_ONLY_OPTIONS`)."""
+    from mgrfaults.evaluation.summary import report_requested
+
+    argv = [str(a) for a in argv]
+    if report_requested(argv) or any(a.split("=")[0] in READ_ONLY_OPTIONS for a in argv):
+        return False
+    return not any(a.startswith("-") and not a.startswith("--") and "n" in a[1:] and a[1:].isalpha() for a in argv)
 
 
 def check_results_subfolders(results: str) -> None:
-    """Every folder below an existing ``results`` folder can be written into (:func:`unwritable_subfolder`).
+    """Every folder below an existing ``results`` folder can be written into (:func:`unwritable_subfolder`), asked
+    where Snakemake runs jobs (:func:`runs_jobs`: a dry run or a report of a frozen folder writes nothing).
 
     Snakemake removes a job's old outputs before it reruns the job, which needs their folder writable: a sub-folder
     made read-only (``chmod -R a-w results/tables`` to freeze published tables, ``chattr +i``) would end the first
@@ -958,7 +976,8 @@ def unwritable_subfolder(top) -> tuple[Path, str] | None:
 
     Folders alone are asked (:func:`os.access`, which also answers no on a read-only mount and for an immutable
     folder, even as root): a results folder holds thousands of files but a few hundred folders, and removing or
-    replacing a file needs its folder writable, not the file. Links to folders are followed, each target once.
+    replacing a file needs its folder writable, not the file. Links to folders and file systems' own folders
+    (``lost+found``) are not walked: no job writes there.
 
     Parameters
     ----------
@@ -971,38 +990,28 @@ def unwritable_subfolder(top) -> tuple[Path, str] | None:
         The folder, spelt below ``top``, and ``"cannot be written into"`` or ``"cannot be listed"``; ``None`` where
         every folder can be written into.
     """
-    seen = {_inode(top)}
+    from mgrfaults.data.download import SYSTEM_FOLDERS
+
     stack = [Path(top)]
     while stack:
         folder = stack.pop()
         try:
             with os.scandir(folder) as entries:
-                subs = sorted((Path(e.path), e.is_symlink()) for e in entries if e.is_dir())
+                # a link leads out of the results (a dataset linked in, read-only): no job writes there; a file
+                # system's own folder (lost+found on a disk of its own) is no job's either
+                subs = sorted(Path(e.path) for e in entries
+                              if e.is_dir(follow_symlinks=False) and e.name not in SYSTEM_FOLDERS)
         except FileNotFoundError:  # removed meanwhile (another run's cleanup): nothing left to write there
             continue
         except OSError:
             return folder, "cannot be listed"
         walk = []
-        for sub, link in subs:
-            if link:  # only a link can lead back to a folder already walked
-                try:
-                    inode = _inode(sub)
-                except FileNotFoundError:  # removed meanwhile
-                    continue
-                if inode in seen:
-                    continue
-                seen.add(inode)
+        for sub in subs:
             if not os.access(sub, os.W_OK | os.X_OK):
                 return sub, "cannot be written into"
             walk.append(sub)
         stack.extend(reversed(walk))
     return None
-
-
-def _inode(path) -> tuple[int, int]:
-    """The device and inode of the folder ``path`` names (links followed): one folder however it is reached."""
-    status = os.stat(path)
-    return status.st_dev, status.st_ino
 
 
 def check_texture_bands(config: Mapping[str, Any]) -> None:
