@@ -1044,12 +1044,11 @@ def test_a_shard_write_that_would_fill_the_disk_is_refused_before_hdf5_makes_it(
 
     rows = np.ones((1290, 513), dtype=np.float32)  # 2.5 MiB, a 30-s excerpt's frames
     usage = collections.namedtuple("usage", "total used free")
-    monkeypatch.setattr(shutil, "disk_usage", lambda folder: usage(1 << 30, 0, 9 << 20))
-    with pytest.raises(OSError, match=r"shard needs 9\.0 MiB more, 9\.0 MiB are free in ") as refused:
+    monkeypatch.setattr(shutil, "disk_usage", lambda folder: usage(1 << 30, 0, 11 << 19))  # 5.5 MiB free
+    with pytest.raises(OSError, match=r"shard needs 6\.0 MiB more, 5\.5 MiB are free in ") as refused:
         with features.ShardWriter(tmp_path / "frames.h5", "frames", FRAMES, 513, "float32") as writer:
-            writer.append("t.1", rows)  # HDF5 holds these back: 2.5 of 9 MiB, with the margin 6.5
-            writer.append("t.2", rows)  # 5 MiB given and not written, 9 with the margin: still fits
-            writer.append("t.3", rows)
+            writer.append("t.1", rows)  # HDF5 holds these back: 2.5 MiB, 3.5 with the margin: fits
+            writer.append("t.2", rows)  # 5 MiB given and not written, 6 with the margin
     assert refused.value.errno == errno.ENOSPC and refused.value.filename == str(tmp_path / "frames.h5")
     assert list(tmp_path.iterdir()) == []  # the temporary closed and removed
 

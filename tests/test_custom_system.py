@@ -370,7 +370,9 @@ def test_a_plugin_whose_workers_start_by_spawn_or_forkserver_runs(tmp_path, meth
 
 
 @pytest.mark.parametrize("name, why", [("my-plugin.py", "is no Python module name"),
-                                       ("json.py", "is the name of a module this job has loaded"),
+                                       ("json.py", "is the name of a module of Python's standard library"),
+                                       ("statistics.py", "is the name of a module of Python's standard library"),
+                                       ("numpy.py", "is the name of a module this job has loaded"),
                                        ("my_system.py", None)])
 def test_a_plugin_file_whose_name_workers_cannot_import_is_warned_of(tmp_path, caplog, name, why):
     # loaded under a made-up name, its functions cannot be unpickled by a worker started by spawn or forkserver:
@@ -386,6 +388,21 @@ def test_a_plugin_file_whose_name_workers_cannot_import_is_warned_of(tmp_path, c
     else:
         assert len(warned) == 1 and f"plugin file {path}: its name {path.stem!r} {why}" in warned[0]
         assert "which worker processes the plugin may start by spawn or forkserver cannot import" in warned[0]
+
+
+def test_a_plugin_file_loaded_twice_keeps_the_classes_its_first_system_pickles_by(tmp_path):
+    # two systems from one file in one process (a notebook, a library user): run again, the module replaced the
+    # class the first system's objects pickle by, and pickling them failed (audit 24)
+    import pickle
+
+    from mgrfaults.systems.custom import load_factory
+
+    path = plugin_file(tmp_path, "class Model:\n    pass\n\ndef build(context):\n    return Model()\n",
+                       name="pickled_plugin.py")
+    first = load_factory(f"{path}:build")(None)
+    second = load_factory(f"{path}:build")(None)
+    assert type(first) is type(second)
+    assert type(pickle.loads(pickle.dumps(first))) is type(first)
 
 
 LEAVES_A_THREAD = ("import threading, time\nimport numpy as np\n\ndef build(context):\n"

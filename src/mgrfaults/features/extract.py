@@ -494,9 +494,9 @@ def shard_rows(metadata, n_shards: int, shard: int):
     return ordered.iloc[blocks[shard]].reset_index(drop=True)
 
 
-#: bytes a shard's file may take beyond its features' own: HDF5's chunk cache (1 MiB a dataset), its metadata and
-#: the track index written at close
-SHARD_WRITE_MARGIN = 4 << 20
+#: bytes a shard's file may take beyond its features' own: its last chunk allocated whole (256 KiB), HDF5's metadata
+#: and the track index written at close
+SHARD_WRITE_MARGIN = 1 << 20
 
 
 def check_room(folder, n_bytes: int, path) -> None:

@@ -231,6 +231,8 @@ def plugin_module_name(path: Path) -> str:
     stem = path.stem
     if not stem.isidentifier():
         why = "is no Python module name"
+    elif stem in sys.stdlib_module_names:  # loaded later by the job (numpy imports `statistics`), it would be this
+        why = "is the name of a module of Python's standard library"
     elif stem in sys.modules:
         loaded = getattr(sys.modules[stem], "__file__", None)
         if loaded and Path(loaded).resolve() == path.resolve():  # this file, loaded before: again under its stem
@@ -265,10 +267,14 @@ def load_factory(factory: str, where: str = "factory") -> Callable:
             if str(path.parent) not in sys.path:
                 sys.path.insert(0, str(path.parent))
             name = plugin_module_name(path)
-            spec = importlib.util.spec_from_file_location(name, path)
-            module = importlib.util.module_from_spec(spec)
-            sys.modules[name] = module  # before exec: dataclasses and pickling look the module up
-            spec.loader.exec_module(module)
+            loaded = sys.modules.get(name)
+            if loaded is not None and Path(getattr(loaded, "__file__", "") or "").resolve() == path.resolve():
+                module = loaded  # run again, it would replace the classes a system built from it already pickles by
+            else:
+                spec = importlib.util.spec_from_file_location(name, path)
+                module = importlib.util.module_from_spec(spec)
+                sys.modules[name] = module  # before exec: dataclasses and pickling look the module up
+                spec.loader.exec_module(module)
         else:
             module = importlib.import_module(module_name)
     except Exception as e:  # any error of the plugin's own import is reported as the plugin's
