@@ -6,7 +6,7 @@ from pathlib import Path
 import pandas as pd
 
 from mgrfaults.config import SyntheticSpec
-from mgrfaults.data.metadata import metadata_summary, write_metadata
+from mgrfaults.data.metadata import write_metadata
 from mgrfaults.data.synth import plan_dataset, plan_metadata, read_plan, write_genre_atomic
 from mgrfaults.io import write_csv_atomic
 from mgrfaults.logs import setup_script_logging
@@ -32,6 +32,6 @@ with ProcessPoolExecutor(max_workers=max(1, min(snakemake.threads, len(genre_dir
 
 # the genre folders' parent holds the GTZAN-style layout the plan's paths are relative to
 meta = plan_metadata(plan, Path(snakemake.output.audio[0]).parent)
-meta = write_metadata(meta, snakemake.output.metadata)
+write_metadata(meta, snakemake.output.metadata)
 write_csv_atomic(pd.DataFrame(columns=["path", "reason"]), snakemake.output.bad)
-log.info("%s", metadata_summary(meta))
+log.info("metadata: %d excerpts, %d artists", len(meta), meta["artist"].nunique())
