@@ -415,7 +415,7 @@ def test_float_samples_under_a_16_bit_header_are_refused_however_written(tmp_pat
                "after_silence": np.concatenate([np.zeros(5 * SR), music])[:, None]}[case]
     path = tmp_path / f"floats.{container.lower()}"
     with_16_bit_header(path, samples.astype(dtype).tobytes(), samples.shape[1], container)
-    with pytest.raises(AudioError, match=r"floats\.\w+: (32|64)-bit float samples \((little|big)-endian\) under a header"):
+    with pytest.raises(AudioError, match=r"floats\.\w+: (32|64)-bit float samples \((little|big)-endian\) under "):
         load_audio(path)
 
 

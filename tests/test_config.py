@@ -915,7 +915,8 @@ def test_unlistable_results_subfolder_is_named(tmp_path, monkeypatch):
     (["snakemake", "--report-after-run", "--report", "r.html"], True),
     (["snakemake", "-n"], False), (["snakemake", "-np"], False), (["snakemake", "--dry-run"], False),
     (["snakemake", "--report", "r.html"], False), (["snakemake", "--report=r.html"], False),
-    (["snakemake", "--unlock"], False), (["snakemake", "--lint"], False), (["snakemake", "--list-changes", "params"], False),
+    (["snakemake", "--unlock"], False), (["snakemake", "--lint"], False),
+    (["snakemake", "--list-changes", "params"], False),
     (["snakemake", "--summary"], False)])
 def test_only_a_run_that_may_run_jobs_asks_the_results_subfolders(argv, runs):
     # a frozen results/tables refused -n, --report and --unlock, which write nothing there (audit 24)

@@ -275,7 +275,8 @@ def test_audio_of_an_unlisted_extension_is_named_in_a_warning(tmp_path, caplog):
         files = list_audio_files(root)
     assert sorted(files["track_id"]) == ["blues.00000", "blues.00001", "rock.00000", "rock.00001"]
     warned = [r.getMessage() for r in caplog.records if "not in dataset.directory.extensions" in r.getMessage()]
-    assert len(warned) == 1 and "blues: 3 audio file(s) of an extension not in dataset.directory.extensions" in warned[0]
+    assert len(warned) == 1
+    assert "blues: 3 audio file(s) of an extension not in dataset.directory.extensions" in warned[0]
     assert "left out: 2 .aiff, 1 .m4a (e.g. ['.hidden.aiff', 'blues.00009.aiff', 'blues.00010.m4a'])" in warned[0]
 
 

@@ -930,8 +930,9 @@ READ_ONLY_OPTIONS = ("--dry-run", "--dryrun", "--unlock", "--lint", "--summary",
 
 def runs_jobs(argv) -> bool:
     """Whether Snakemake's command line ``argv`` may run jobs (write into the results folder): not a dry run
-    (``-n``, also within ``-np``), a report of the files as they are (:func:`mgrfaults.evaluation.summary.report_requested`),
-    an unlock, a lint, a summary or a listing (:data:`READ_ONLY_OPTIONS`)."""
+    (``-n``, also within ``-np``), a report of the files as they are
+    (:func:`mgrfaults.evaluation.summary.report_requested`), an unlock, a lint, a summary or a listing
+    (:data:`READ_ONLY_OPTIONS`)."""
     from mgrfaults.evaluation.summary import report_requested
 
     argv = [str(a) for a in argv]
@@ -941,8 +942,8 @@ def runs_jobs(argv) -> bool:
 
 
 def check_results_subfolders(results: str) -> None:
-    """Every folder below an existing ``results`` folder can be written into (:func:`unwritable_subfolder`), asked
-    where Snakemake runs jobs (:func:`runs_jobs`: a dry run or a report of a frozen folder writes nothing).
+    """Every folder below an existing ``results`` folder can be written into (:func:`unwritable_subfolder`). The
+    Snakefile asks it where Snakemake may run jobs (:func:`runs_jobs`): a dry run or a report writes nothing there.
 
     Snakemake removes a job's old outputs before it reruns the job, which needs their folder writable: a sub-folder
     made read-only (``chmod -R a-w results/tables`` to freeze published tables, ``chattr +i``) would end the first

@@ -342,8 +342,8 @@ def read_annotations(path, require_artist: bool = False, known_ids=None, extensi
         )
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:
-        raise InputError(f"{path}: column(s) {twice} given more than once (names are blind to case, spaces, hyphens and "
-                         "underscores): keep one of each")
+        raise InputError(f"{path}: column(s) {twice} given more than once (names are blind to case, spaces, "
+                         "hyphens and underscores): keep one of each")
     table.columns = names
     if "track_id" not in names:
         raise InputError(f"{path}: track_id: an annotations table needs a track_id column, it has {names}")

@@ -268,8 +268,8 @@ def list_audio_files(root, extensions=AUDIO_EXTENSIONS, gtzan: bool = False) -> 
     top = _entries(root)
     for p in _broken_genre_links(top):
         # a genre folder behind a dangling or looping link: report it, do not lose the genre silently
-        unreadable.append({"track_id": "", "path": str(p), "genre": p.name,
-                           "problem": f"broken symbolic link (its target {os.readlink(p)!r} is missing, or the links loop)"})
+        unreadable.append({"track_id": "", "path": str(p), "genre": p.name, "problem": f"broken symbolic link (its "
+                           f"target {os.readlink(p)!r} is missing, or the links loop)"})
     loose = [p.name for p in top if p.is_file() and p.suffix.lower() in exts]
     if loose:
         log.warning("%s: %d audio file(s) outside any <genre>/ folder are not used: %s", root, len(loose), loose[:5])

@@ -77,8 +77,8 @@ def configuration_file_text(config: Mapping, digest: str, path: str, snakefile: 
     if dataset.get("source") == "synthetic" and preset in SYNTHETIC_PRESETS:
         # the file keeps the values the preset overrides (given with it, other values are refused): say what ran
         n_per_genre, duration = SYNTHETIC_PRESETS[preset]
-        header += (f"# dataset.synthetic.preset {preset!r} made {n_per_genre} excerpts of {duration:g} s per genre: the "
-                   "n_per_genre and duration below are the defaults it overrides.\n")
+        header += (f"# dataset.synthetic.preset {preset!r} made {n_per_genre} excerpts of {duration:g} s per genre: "
+                   "the n_per_genre and duration below are the defaults it overrides.\n")
     return header + yaml.dump(config_as_run(config), Dumper=_WithoutAliases, sort_keys=False, allow_unicode=True)
 
 
