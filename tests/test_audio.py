@@ -439,6 +439,32 @@ def test_a_square_wave_at_float_levels_beside_another_channel_is_not_called_floa
         assert load_audio(path).shape == (t.size,)
 
 
+@pytest.mark.parametrize("container", ["WAV", "AU"])
+@pytest.mark.parametrize("lead_left", [True, False])
+def test_a_hard_panned_lead_at_float_levels_beside_a_loud_bass_is_not_called_floats(tmp_path, container, lead_left):
+    # a square lead at 0.45-0.55 of full scale with a tremolo on one side, a bass at -3 dBFS on the other: the bass's
+    # samples below the lead's read as a mantissa spread over its range, but they are a signal, not white (audit 25)
+    t = np.arange(3 * SR) / SR
+    lead = np.sign(np.sin(2 * np.pi * 440 * t)) * (0.5 + 0.05 * np.sin(2 * np.pi * 6 * t))
+    bass = 0.7 * np.sin(2 * np.pi * 55 * t) * (0.6 + 0.4 * np.cos(2 * np.pi * 2 * t))
+    order = "<i2" if container == "WAV" else ">i2"
+    pcm = np.rint(np.stack([lead, bass] if lead_left else [bass, lead], axis=1) * 32767).astype(order)
+    path = tmp_path / f"panned.{container.lower()}"
+    with_16_bit_header(path, pcm.tobytes(), 2, container)
+    assert load_audio(path).shape == (t.size,)
+
+
+@pytest.mark.parametrize("offset", [0.0, 0.5, 1.0])
+def test_byte_swapped_music_with_a_dc_offset_is_still_refused(tmp_path, offset):
+    # music's bytes exchanged back swing around 0 or not, with a DC offset; they take both signs (audit 25: an offset
+    # of 0.7 of the music's mean level or more let the file through)
+    music = music_like(level=0.3).astype(np.float64)
+    pcm = np.rint((music + offset * np.mean(np.abs(music))) * 32767).astype(np.int16)
+    sf.write(tmp_path / "swapped.wav", pcm.byteswap(), SR, subtype="PCM_16")
+    with pytest.raises(AudioError, match=r"swapped\.wav: byte-swapped 16-bit samples"):
+        load_audio(tmp_path / "swapped.wav")
+
+
 @pytest.mark.parametrize("name", ["square_at_float_levels", "noise_at_float_levels", "nyquist_square_stereo",
                                   "positive_noise", "white_noise"])
 def test_16_bit_samples_at_the_levels_of_a_floats_top_are_not_called_floats(tmp_path, name):

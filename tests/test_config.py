@@ -917,7 +917,13 @@ def test_unlistable_results_subfolder_is_named(tmp_path, monkeypatch):
     (["snakemake", "--report", "r.html"], False), (["snakemake", "--report=r.html"], False),
     (["snakemake", "--unlock"], False), (["snakemake", "--lint"], False),
     (["snakemake", "--list-changes", "params"], False),
-    (["snakemake", "--summary"], False)])
+    (["snakemake", "--summary"], False),
+    # argparse's starts of long options, short options with their values attached, read-only short options (audit 25)
+    (["snakemake", "--report", "r.html", "--report-after", "-c", "1"], True), (["snakemake", "--dry-r"], False),
+    (["snakemake", "--unl"], False), (["snakemake", "--list-ch", "params"], False),
+    (["snakemake", "-sSnakefile", "-c1"], True), (["snakemake", "-Rtrain"], True), (["snakemake", "-dnew"], True),
+    (["snakemake", "-S"], False), (["snakemake", "-D"], False), (["snakemake", "-l"], False),
+    (["snakemake", "-pn"], False), (["snakemake", "--forcerun", "x", "-F"], True)])
 def test_only_a_run_that_may_run_jobs_asks_the_results_subfolders(argv, runs):
     # a frozen results/tables refused -n, --report and --unlock, which write nothing there (audit 24)
     from mgrfaults.config import runs_jobs

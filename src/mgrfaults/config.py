@@ -921,11 +921,17 @@ def check_results_folder(config: Mapping[str, Any]) -> None:
                           "permission; name a folder you can write")
 
 
-#: Snakemake options under which it runs no job, so writes nothing into the results folder
+#: Snakemake options under which it runs no job, so writes nothing into the results folder (argparse also takes a
+#: long option's unambiguous start: `--unl`)
 READ_ONLY_OPTIONS = ("--dry-run", "--dryrun", "--unlock", "--lint", "--summary", "--detailed-summary", "--dag",
                      "--rulegraph", "--filegraph", "--d3dag", "--list-changes", "--lc", "--list-code-changes",
-                     "--list-input-changes", "--list-params-changes", "--list-untracked", "--list-rules",
-                     "--list-target-rules", "--containerize", "--archive", "--cleanup-metadata", "--print-compilation")
+                     "--list-input-changes", "--list-params-changes", "--list-untracked", "--list-rules", "--list",
+                     "--list-target-rules", "--containerize", "--archive", "--cleanup-metadata", "--print-compilation",
+                     "--generate-unit-tests", "--conda-create-envs-only")
+#: short forms of some of them
+READ_ONLY_SHORT = ("-n", "-S", "-D", "-l", "-lt")
+#: Snakemake's short options that take no value: a cluster of them (`-np`) may hold `-n`
+NO_VALUE_SHORT = set("npqFfkrtTU")
 
 
 def runs_jobs(argv) -> bool:
@@ -936,9 +942,16 @@ def runs_jobs(argv) -> bool:
     from mgrfaults.evaluation.summary import report_requested
 
     argv = [str(a) for a in argv]
-    if report_requested(argv) or any(a.split("=")[0] in READ_ONLY_OPTIONS for a in argv):
+    if report_requested(argv):
         return False
-    return not any(a.startswith("-") and not a.startswith("--") and "n" in a[1:] and a[1:].isalpha() for a in argv)
+    for arg in argv:
+        name = arg.split("=")[0]
+        if name.startswith("--") and len(name) >= 5 and any(o.startswith(name) for o in READ_ONLY_OPTIONS):
+            return False
+        if arg in READ_ONLY_SHORT or (arg.startswith("-") and not arg.startswith("--") and "n" in arg[1:]
+                                      and set(arg[1:]) <= NO_VALUE_SHORT):
+            return False
+    return True
 
 
 def check_results_subfolders(results: str) -> None:

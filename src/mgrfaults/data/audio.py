@@ -839,9 +839,9 @@ def offset_binary_problem(x: np.ndarray, blocks: list[np.ndarray] | None = None)
             "convert the file again from its source, reading its samples as unsigned")
 
 
-SWAPPED_OFFSET = 0.5
-"""Mean over mean absolute value of 16-bit samples with their bytes exchanged from which they sit off 0 rather than
-swing around it, as music does (a sine: 0; music with a DC offset of a tenth of its level: 0.1)."""
+SWAPPED_SIGN_SHARE = 0.05
+"""Share of the samples each sign must hold, their bytes exchanged, for them to swing as music does (around 0, a DC
+offset and all), not sit on one side of it."""
 
 
 def byte_order_problem(x: np.ndarray, blocks: list[np.ndarray] | None = None) -> str | None:
@@ -869,11 +869,13 @@ def byte_order_problem(x: np.ndarray, blocks: list[np.ndarray] | None = None) ->
     stored = float(np.mean([roughness(b) for b in blocks]))
     swapped = [b.byteswap().astype(np.float64) for b in blocks]
     exchanged = float(np.mean([roughness(b) for b in swapped]))
-    # music with its bytes exchanged back swings around 0; a square wave's levels exchanged may sit close together far
-    # from it (0.45 and -0.55 of full scale: about -0.8 both), as smooth as a constant (a chiptune's pulse channel)
-    offset = float(np.mean([abs(np.mean(b)) / max(np.mean(np.abs(b)), 1.0) for b in swapped]))
+    # music with its bytes exchanged back takes both signs, a DC offset and all; a square wave's levels exchanged may
+    # sit close together on one side (0.45 and -0.55 of full scale: about -0.8 both), as smooth as a constant (a
+    # chiptune's pulse channel), and 8-bit samples stored as 16 bits exchange into one byte's values, 0 to 255
+    joined = np.concatenate(swapped)
+    signs = min(np.mean(joined > 0), np.mean(joined < 0))
     # a constant (a DC offset) has no roughness either way: it tells nothing
-    if 0 < exchanged <= SMOOTH_ROUGHNESS and offset < SWAPPED_OFFSET and \
+    if 0 < exchanged <= SMOOTH_ROUGHNESS and signs >= SWAPPED_SIGN_SHARE and \
             (stored >= WHITE_ROUGHNESS or stored >= SWAP_GAIN * exchanged):
         looks = "white noise" if stored >= WHITE_ROUGHNESS else f"{stored / exchanged:.1f} times rougher"
         return (f"as stored they are {looks} (roughness {stored:.2f}; music is below 1), with the two bytes of each "
@@ -905,12 +907,18 @@ to be mantissa, spread over their values (half of them there): below a 16-bit ch
 lies the next channel's audio, gathered near 0 (Gaussian noise at a quarter of full scale puts 4 % there)."""
 
 
-def _reads_as_mantissa(below: np.ndarray) -> bool:
-    """Whether the 16-bit words below floats' tops, shape (n,) uint16, are mantissa bits: spread over their values
-    (:data:`MANTISSA_SPREAD`), not gathered near 0 as audio is, nor floats' tops themselves (a square wave or noise at
-    those levels)."""
-    outer = np.mean(np.abs(below.view(np.int16).astype(np.int32)) >= 16384)
-    return bool(outer >= MANTISSA_SPREAD and np.mean(_reads_as_float_top(below)) < 0.5)
+def _reads_as_mantissa(below: np.ndarray, sounding: np.ndarray, channels: int) -> bool:
+    """Whether the 16-bit words below floats' tops, shape (n,) uint16 in the floats' order, are mantissa bits (where
+    ``sounding``, the floats not 0, of ``channels`` interleaved channels): spread over their values
+    (:data:`MANTISSA_SPREAD`), not gathered near 0 as audio is, independent of each other (:data:`WHITE_ROUGHNESS`),
+    not a signal as a loud channel is, nor floats' tops themselves (a square wave or noise at those levels)."""
+    words = below.view(np.int16).astype(np.float64)
+    outer = np.mean(np.abs(words[sounding]) >= 16384)  # silence's words are 0 alike
+    # and independent word to word in each channel of floats (white): beside a loud channel, a hard-panned bass spreads
+    # over its range too; a float's words repeat in dual-mono stereo, so each channel is measured on its own
+    white = np.mean([roughness(c) for c in words.reshape(-1, channels).T])
+    return bool(outer >= MANTISSA_SPREAD and white >= WHITE_ROUGHNESS
+                and np.mean(_reads_as_float_top(below[sounding])) < 0.5)
 
 
 FLOAT_CROSSING = 0.5
@@ -1013,8 +1021,8 @@ def float_data_problem(pcm16: np.ndarray, byte_order: str | None = None, block: 
                 rough, peak = measured
                 below = np.concatenate([(np.frombuffer(r, dtype=f"{float_order}u{kind[1]}") >> (8 * int(kind[1]) - 32))
                                         .astype(np.uint16) for r in raw])
-                sounding = np.concatenate([f.ravel() for f in floats]) != 0  # silence's words are 0 alike
-                if rough <= SMOOTH_ROUGHNESS and _reads_as_mantissa(below[sounding]):
+                sounding = np.concatenate([f.ravel() for f in floats]) != 0
+                if rough <= SMOOTH_ROUGHNESS and _reads_as_mantissa(below, sounding, channels):
                     endian = "little" if float_order == "<" else "big"
                     scale = " of full scale" if peak <= 8 else " (floats on the 16-bit scale)"
                     return (f"{width} float samples ({endian}-endian) under a header that declares 16-bit PCM: read as "

@@ -105,9 +105,11 @@ def git_commit(repo: str | Path) -> str:
 
 def report_requested(argv) -> bool:
     """Whether Snakemake's command line ``argv`` builds a report from the files as they are: ``--report [PATH]`` or
-    ``--report=PATH``, without ``--report-after-run`` (which runs the workflow first)."""
+    ``--report=PATH``, without ``--report-after-run`` or its start (which runs the workflow first)."""
     argv = [str(a) for a in argv]
-    return "--report-after-run" not in argv and any(a == "--report" or a.startswith("--report=") for a in argv)
+    # argparse takes a long option's unambiguous start: `--report-after` is `--report-after-run`
+    after_run = any(len(a) > len("--report-") and "--report-after-run".startswith(a) for a in argv)
+    return not after_run and any(a == "--report" or a.startswith("--report=") for a in argv)
 
 
 def stale_report_problem(results, expected_runs, digest: str) -> str | None:
