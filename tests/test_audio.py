@@ -356,7 +356,7 @@ def test_unsigned_16_bit_samples_under_a_signed_header_are_refused_naming_it(tmp
 
 
 @pytest.mark.parametrize("name", ["clipped_8x", "clipped_25x", "clipped_below_full_scale", "saturated_tanh_10x",
-                                  "full_scale_sine", "full_scale_square", "loud_music"])
+                                  "full_scale_sine", "full_scale_square", "loud_music", "decaying_square"])
 def test_music_loud_clipped_or_saturated_to_a_square_is_not_called_unsigned(tmp_path, name):
     music = music_like(level=0.9).astype(np.float64)
     t = np.arange(3 * SR) / SR
@@ -365,6 +365,9 @@ def test_music_loud_clipped_or_saturated_to_a_square_is_not_called_unsigned(tmp_
                "saturated_tanh_10x": np.tanh(10 * music) / np.tanh(9),
                "full_scale_sine": 0.99997 * np.sin(2 * np.pi * 440 * t),
                "full_scale_square": 0.9 * np.sign(np.sin(2 * np.pi * 110 * t)),
+               # a chiptune's notes: a square from full scale down to 0.6 each quarter second (audit 25: 108 of 144
+               # such files were refused as unsigned)
+               "decaying_square": np.sign(np.sin(2 * np.pi * 220 * t)) * (0.6 + 0.4 * np.exp(-(t % 0.25) / 0.1)),
                "loud_music": music}[name]
     sf.write(tmp_path / f"{name}.wav", samples.astype(np.float32), SR, subtype="PCM_16")
     assert load_audio(tmp_path / f"{name}.wav").shape == (3 * SR,)

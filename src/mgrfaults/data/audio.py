@@ -789,6 +789,12 @@ bit flipped, the samples must make a tenth of those jumps or fewer: music clippe
 square makes about as many jumps either way."""
 
 
+OFFSET_CROSSING = 0.5
+"""Median step, over the block's peak, of the samples with their top bit flipped where the stored ones jump rail to
+rail, from which they jump as a square wave does rather than cross 0 as music does (a 1 kHz tone at 22050 Hz: 0.28;
+a square wave: 2)."""
+
+
 def offset_binary_problem(x: np.ndarray, blocks: list[np.ndarray] | None = None) -> str | None:
     """Whether one channel of 16-bit samples is stored unsigned (offset binary, 0x8000 for silence) under a header
     that declares signed samples, said as the problem, or None.
@@ -829,6 +835,17 @@ def offset_binary_problem(x: np.ndarray, blocks: list[np.ndarray] | None = None)
 
     stored_jumps = jumps(blocks)
     if stored_jumps < OFFSET_JUMPS or jumps(flipped) > 0.1 * stored_jumps:
+        return None
+    # where the stored samples jump rail to rail, music stored so crosses 0 with its top bit flipped, in a step small
+    # beside its own peak; a loud square wave (a chiptune's, its notes decaying) flips into a smaller square, which
+    # steps from one of its levels to the other there
+    steps = []
+    for stored, flip in zip(wide, flipped):
+        at_jumps = np.abs(np.diff(stored)) > RAIL_JUMP * 32768
+        if at_jumps.any():
+            flip = flip.astype(np.int32)
+            steps.append(np.abs(np.diff(flip))[at_jumps] / max(int(np.max(np.abs(flip))), 1))
+    if np.median(np.concatenate(steps)) > OFFSET_CROSSING:
         return None
     rough = float(np.mean([roughness(b) for b in flipped]))
     if rough > SMOOTH_ROUGHNESS:
