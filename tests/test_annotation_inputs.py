@@ -238,6 +238,15 @@ def test_a_preamble_that_cannot_be_read_right_is_refused_naming_its_line(tmp_pat
         read_annotations(path)
 
 
+def test_a_header_whose_first_column_is_named_hash_is_a_header(tmp_path):
+    # `#,track_id,artist` (a spreadsheet's row numbers under '#') was skipped as a comment, and the error then named the
+    # first row's values as unknown columns (audit 24)
+    path = tmp_path / "ann.csv"
+    path.write_text("#,track_id,artist\n1,blues.00000,A\n2,blues.00001,B\n")
+    with pytest.raises(InputError, match=r"ann\.csv: unknown column\(s\) \['#'\]; an annotations table holds"):
+        read_annotations(path)
+
+
 def test_rows_with_no_value_are_dropped_as_blank_lines_are(tmp_path):
     # a spreadsheet export's trailing ,,, rows (with or without its trailing empty columns); a row with an id is kept
     path = tmp_path / "ann.csv"

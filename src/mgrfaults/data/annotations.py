@@ -410,7 +410,8 @@ def _without_preamble(text: str, path) -> str:
         if hint and hint.group(1) != ",":
             raise InputError(f"{path}: annotations table: line 1 is Excel's separator hint {hint.group(0)!r}: "
                              "the table must be comma-separated: save it as CSV with ',' (no hint line)")
-        if not (hint or content.startswith("#")):
+        # `#,track_id,artist`: a header whose first column is named '#' (a spreadsheet's row numbers), no comment
+        if not (hint or (content.startswith("#") and not content.startswith("#,"))):
             if content:  # the header: only what comes before it is a preamble
                 break
             continue
