@@ -916,12 +916,22 @@ FLOAT_SPREAD = 2.0
 they swing as audio does (a sine measures 6, Gaussian noise 13): a square wave in 16-bit samples at a float's top's
 levels, beside another channel's noise, reads as floats of one size with a random mantissa (or two sizes, where a
 block holds one of its jumps)."""
-
-
+FLOAT_CROSSING = 0.5
+"""Size, over its channel's peak in the block, of the median step across 0 from which floats jump sign as a square
+wave does rather than cross 0 as audio does (a 1 kHz sine at 22050 Hz steps 0.28 of its peak)."""
 MANTISSA_SPREAD = 0.25
 """Share of the words below floats' tops that must lie in the outer half of their range (``|int16| >= 16384``) for them
 to be mantissa, spread over their values (half of them there): below a 16-bit channel that reads as floats' tops
 lies the next channel's audio, gathered near 0 (Gaussian noise at a quarter of full scale puts 4 % there)."""
+
+
+def _reads_as_float_top(u16: np.ndarray) -> np.ndarray:
+    """Which 16-bit words, shape (n,), could be the top of a 32- or 64-bit float of a size in :data:`FLOAT_RANGE`:
+    their exponent bits in range (8 of them in a 32-bit float, 11 in a 64-bit one)."""
+    u16 = np.asarray(u16, dtype=np.uint16)
+    low, high = (int(np.log2(v)) for v in FLOAT_RANGE)
+    e32, e64 = (u16 >> 7) & 0xFF, (u16 >> 4) & 0x7FF
+    return ((e32 >= 127 + low) & (e32 <= 127 + high)) | ((e64 >= 1023 + low) & (e64 <= 1023 + high))
 
 
 def _reads_as_mantissa(below: np.ndarray, sounding: np.ndarray, channels: int) -> bool:
@@ -938,24 +948,10 @@ def _reads_as_mantissa(below: np.ndarray, sounding: np.ndarray, channels: int) -
                 and np.mean(_reads_as_float_top(below[sounding])) < 0.5)
 
 
-FLOAT_CROSSING = 0.5
-"""Size, over its channel's peak in the block, of the median step across 0 from which floats jump sign as a square
-wave does rather than cross 0 as audio does (a 1 kHz sine at 22050 Hz steps 0.28 of its peak)."""
-
-
-def _reads_as_float_top(u16: np.ndarray) -> np.ndarray:
-    """Which 16-bit words, shape (n,), could be the top of a 32- or 64-bit float of a size in :data:`FLOAT_RANGE`:
-    their exponent bits in range (8 of them in a 32-bit float, 11 in a 64-bit one)."""
-    u16 = np.asarray(u16, dtype=np.uint16)
-    low, high = (int(np.log2(v)) for v in FLOAT_RANGE)
-    e32, e64 = (u16 >> 7) & 0xFF, (u16 >> 4) & 0x7FF
-    return ((e32 >= 127 + low) & (e32 <= 127 + high)) | ((e64 >= 1023 + low) & (e64 <= 1023 + high))
-
-
 def _read_as_audio_floats(floats: list[np.ndarray]) -> tuple[float, float] | None:
     """The roughness and peak of ``floats`` (blocks of shape (n, channels)) where they read as float audio: finite,
     each 0 or of a size in :data:`FLOAT_RANGE`, of both signs (:data:`FLOAT_SIGN_SHARE`), swinging within every block
-    that sounds (:data:`FLOAT_SPREAD`); else None."""
+    that sounds (:data:`FLOAT_SPREAD`) and through 0 (:data:`FLOAT_CROSSING`); else None."""
     joined = np.concatenate(floats).ravel()
     if not np.all(np.isfinite(joined)):
         return None
@@ -994,7 +990,7 @@ def float_data_problem(pcm16: np.ndarray, byte_order: str | None = None, block: 
 
     A float array written under a 16-bit header (``wave`` given ``float32`` bytes, a header copied from another
     file) decodes as noise near half of full scale, two or four samples a float and as many times the file's
-    length. Its bytes, read as floats (:data:`FLOAT_VIEWS`, either byte order), are float audio
+    length. Its bytes, read as floats (:data:`FLOAT_VIEWS`, in either byte order), are float audio
     (:func:`_read_as_audio_floats`): a signal (:data:`SMOOTH_ROUGHNESS`) swinging around 0, whose words below each
     float's sign and exponent are mantissa, not another such top (a square wave or noise at those levels). 16-bit
     samples so read are not finite, out of :data:`FLOAT_RANGE`, of one sign or of one size. Samples that are a
@@ -1008,7 +1004,7 @@ def float_data_problem(pcm16: np.ndarray, byte_order: str | None = None, block: 
         The byte order of the file's 16-bit samples (its container's); None where it has none (FLAC) or is not
         known: both are tried.
     block, n_blocks : int
-        Frames per block and blocks measured, spread over the file (:func:`_spread_blocks`).
+        Frames per block and blocks measured, spread evenly over the file.
 
     Returns
     -------
