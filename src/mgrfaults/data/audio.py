@@ -830,22 +830,18 @@ def offset_binary_problem(x: np.ndarray, blocks: list[np.ndarray] | None = None)
     if at_peak >= OFFSET_PEAK_SHARE:
         return None
 
-    def jumps(blocks_: list[np.ndarray]) -> float:
-        return float(np.mean([np.mean(np.abs(np.diff(b.astype(np.int32))) > RAIL_JUMP * 32768) for b in blocks_]))
-
-    stored_jumps = jumps(blocks)
-    if stored_jumps < OFFSET_JUMPS or jumps(flipped) > 0.1 * stored_jumps:
+    flipped_steps = [np.abs(np.diff(b.astype(np.int32))) for b in flipped]
+    stored_at_jumps = [np.abs(np.diff(b)) > RAIL_JUMP * 32768 for b in wide]
+    stored_jumps = float(np.mean([np.mean(at) for at in stored_at_jumps]))
+    flipped_jumps = float(np.mean([np.mean(steps > RAIL_JUMP * 32768) for steps in flipped_steps]))
+    if stored_jumps < OFFSET_JUMPS or flipped_jumps > 0.1 * stored_jumps:
         return None
     # where the stored samples jump rail to rail, music stored so crosses 0 with its top bit flipped, in a step small
     # beside its own peak; a loud square wave (a chiptune's, its notes decaying) flips into a smaller square, which
     # steps from one of its levels to the other there
-    steps = []
-    for stored, flip in zip(wide, flipped):
-        at_jumps = np.abs(np.diff(stored)) > RAIL_JUMP * 32768
-        if at_jumps.any():
-            flip = flip.astype(np.int32)
-            steps.append(np.abs(np.diff(flip))[at_jumps] / max(int(np.max(np.abs(flip))), 1))
-    if np.median(np.concatenate(steps)) > OFFSET_CROSSING:
+    crossing = np.concatenate([steps[at] / max(int(np.max(np.abs(flip.astype(np.int32)))), 1)
+                               for steps, at, flip in zip(flipped_steps, stored_at_jumps, flipped) if at.any()])
+    if np.median(crossing) > OFFSET_CROSSING:
         return None
     rough = float(np.mean([roughness(b) for b in flipped]))
     if rough > SMOOTH_ROUGHNESS:

@@ -13,8 +13,8 @@ import pandas as pd
 
 from mgrfaults import GENRES
 from mgrfaults.data.audio import CUT_MARGIN, load_audio, stored_format
-from mgrfaults.data.download import (AUDIO_EXTENSIONS, SYSTEM_FOLDERS, audio_suffixes, find_genre_root, genre_folders,
-                                     is_appledouble)
+from mgrfaults.data.download import (AUDIO_EXTENSIONS, SYSTEM_FOLDERS, audio_suffixes, find_genre_root, is_appledouble,
+                                     is_genre_folder)
 from mgrfaults.errors import AudioError, InputError
 from mgrfaults.io import csv_reads_back
 from mgrfaults.config import section_defaults
@@ -276,7 +276,7 @@ def list_audio_files(root, extensions=AUDIO_EXTENSIONS, gtzan: bool = False) -> 
     system = sorted(p.name for p in top if p.name in SYSTEM_FOLDERS)
     if system:
         log.info("%s: %s left out: a file system's own folder(s), no genre", root, system)
-    for genre_dir in genre_folders(root):
+    for genre_dir in filter(is_genre_folder, top):
         try:
             files = _genre_folder_files(genre_dir, exts)
         except InputError as e:
@@ -334,8 +334,9 @@ def audio_manifest(root, extensions=AUDIO_EXTENSIONS, gtzan: bool = False) -> st
             genre_root = find_genre_root(root, extensions)
     except InputError as e:
         return f"no folder of genre folders: {e}"
-    paths = _broken_genre_links(_entries(genre_root))
-    for genre_dir in genre_folders(genre_root):
+    top = _entries(genre_root)
+    paths = _broken_genre_links(top)
+    for genre_dir in filter(is_genre_folder, top):
         try:
             paths += [f for f in _entries(genre_dir) if _is_audio(f, exts)]
         except InputError:

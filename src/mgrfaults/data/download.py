@@ -131,11 +131,17 @@ def _holds_audio(folder: Path, exts) -> bool:
     return any(p.suffix.lower() in exts and not is_appledouble(p.name) and not p.is_dir() for p in _listed(folder))
 
 
+def is_genre_folder(path: Path) -> bool:
+    """Whether an entry of a folder of genre folders may be a genre: a folder, not hidden, not archive litter
+    (``__MACOSX/``) nor a file system's own folder (:data:`SYSTEM_FOLDERS`)."""
+    return path.is_dir() and not path.name.startswith(".") and path.name not in ARCHIVE_LITTER \
+        and path.name not in SYSTEM_FOLDERS
+
+
 def genre_folders(folder: Path) -> list[Path]:
-    """The sub-folders of ``folder`` that may be genres, sorted: hidden folders, archive litter (``__MACOSX/``) and
-    file systems' own folders (:data:`SYSTEM_FOLDERS`) are not."""
-    return [p for p in _listed(folder) if p.is_dir() and not p.name.startswith(".") and p.name not in ARCHIVE_LITTER
-            and p.name not in SYSTEM_FOLDERS]
+    """The sub-folders of ``folder`` that may be genres (:func:`is_genre_folder`), sorted; none where it cannot be
+    listed."""
+    return [p for p in _listed(folder) if is_genre_folder(p)]
 
 
 def find_genre_root(folder, extensions=AUDIO_EXTENSIONS) -> Path:
