@@ -255,6 +255,13 @@ def test_rows_with_no_value_are_dropped_as_blank_lines_are(tmp_path):
     assert table["track_id"].tolist() == ["blues.00000", "blues.00001"] and list(table.index) == [2, 4]
     path.write_text("track_id,artist,,\nblues.00000,A,,\n,,,\n,,,\n")
     assert read_annotations(path).to_dict("list") == {"track_id": ["blues.00000"], "artist": ["A"]}
+    # more separators than the header has (an export of a wider sheet): no value either, not an unquoted comma
+    path.write_text("track_id,artist\nblues.00000,A\n,,\n, ,,\nblues.00001,B\n")
+    table = read_annotations(path)
+    assert table["track_id"].tolist() == ["blues.00000", "blues.00001"] and list(table.index) == [2, 5]
+    # inside a quoted value, a line of commas is that value's text
+    path.write_text('track_id,artist\nblues.00000,"A\n,,\nB"\n')
+    assert read_annotations(path)["artist"].tolist() == ["A\n,,\nB"]
     # a row with a value but no id is still refused, naming its line
     path.write_text("track_id,artist,fault\nblues.00000,A,none\n,,\n,B,\n")
     with pytest.raises(InputError, match=r"track_id: empty on line\(s\) \[4\]"):

@@ -318,7 +318,7 @@ def read_annotations(path, require_artist: bool = False, known_ids=None, extensi
         column (a misspelt ``artsit`` would be dropped), a column given twice, an empty or
         duplicate track id, no artist column when ``require_artist``.
     """
-    text = _without_preamble(read_text_checked(path, "annotations table"), path)
+    text = _without_empty_rows(_without_preamble(read_text_checked(path, "annotations table"), path))
     table = read_csv_text(text, path, "annotations table", skipinitialspace=True)
     header, lines = csv_layout(text)  # the file's own reading: its header as written, each row's line
     # where the two readings disagree (a quoted value of spaces alone), rows are numbered as if no line were blank
@@ -424,6 +424,25 @@ def _without_preamble(text: str, path) -> str:
         if text.strip():  # else read_csv_text names it empty
             raise InputError(f"{path}: annotations table holds comment lines alone: no header line "
                              f"(an annotations table's first line names its columns: {', '.join(ANNOTATION_COLUMNS)})")
+    return "".join(lines)
+
+
+_EMPTY_ROW = re.compile(r"[ \t]*,[ \t,]*")
+
+
+def _without_empty_rows(text: str) -> str:
+    """``text`` with its rows of separators alone blanked (``,,`` at a spreadsheet export's end, whatever their count
+    against the header's columns: pandas refuses a row longer than the header, and such a row holds no value).
+
+    Blanked as :func:`_without_preamble` blanks, each row keeping its file line. A line inside a quoted value (one
+    that an odd count of ``"`` before it opened) is that value's text and stays.
+    """
+    lines = _LINE.findall(text)
+    quoted = False
+    for number, line in enumerate(lines):
+        if not quoted and _EMPTY_ROW.fullmatch(line.rstrip("\r\n")):
+            lines[number] = line[len(line.rstrip("\r\n")):]
+        quoted ^= line.count('"') % 2 == 1
     return "".join(lines)
 
 
