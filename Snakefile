@@ -103,7 +103,7 @@ onsuccess:
             report_exists=Path(report_path(RESULTS, config["sweep"]["enabled"])).exists(),
             # built, and this configuration's (a report of it would not be refused: mgrfaults.evaluation.summary)
             answer_exists=Path(ANSWER_TABLE).exists()
-            and (config["sweep"]["enabled"] or not stale_report_problem(RESULTS, runs(), SUMMARY_CONFIG_DIGEST)),
+            and (config["sweep"]["enabled"] or not stale_report_problem(RESULTS, runs(), SUMMARY_CONFIG_DIGEST, SUMMARY_INPUTS_DIGEST)),
             sweep=config["sweep"]["enabled"],
             profile_exists=Path(f"{RESULTS}/faults/profile.md").exists(),
             configuration=CONFIGURATION_FILE if Path(CONFIGURATION_FILE).exists() else None,

@@ -422,6 +422,34 @@ def test_float_samples_under_a_16_bit_header_are_refused_however_written(tmp_pat
         load_audio(path)
 
 
+@pytest.mark.parametrize("container, dtype, channels", [("WAV", "<f4", 1), ("AU", ">f4", 1), ("AU", "<f4", 1),
+                                                        ("AU", ">f8", 1), ("WAV", "<f8", 1), ("AU", ">f8", 2),
+                                                        ("WAV", "<f8", 2)])
+@pytest.mark.parametrize("case", ["brick_walled", "quiet_16_bit", "noise_music"])
+def test_floats_of_16_bit_audio_or_of_no_smooth_signal_under_a_16_bit_header_are_refused(tmp_path, container, dtype,
+                                                                                        case, channels):
+    # floats as a decoder gives 16-bit audio (`y / 32768`: a short mantissa, all 0 below -42 dBFS), a master clipped
+    # flat at full scale, noise music: their floats are no smooth signal, or their mantissa no spread of bits, and
+    # such files were decoded as music (audit 26: 20 of 20 quiet classical excerpts, 20 of 20 brick-walled metal).
+    # One sample in two or four of a channel is a float's top there (stereo 32-bit floats put every top in one
+    # channel, as a square wave panned there would be: those are still decoded as music)
+    rng = np.random.default_rng(5)
+    music = np.stack([music_like(seed=c).astype(np.float64) for c in range(channels)], axis=1)
+    samples = {"brick_walled": np.clip(8 * music, -1, 1), "quiet_16_bit": 0.02 * music,
+               "noise_music": np.tanh(3 * rng.standard_normal(music.shape))}[case]
+    samples = np.clip(np.rint(samples * 32768), -32768, 32767) / 32768  # what a decoder gives of 16-bit audio
+    path = tmp_path / f"floats.{container.lower()}"
+    with_16_bit_header(path, samples.astype(dtype).tobytes(), channels, container)
+    with pytest.raises(AudioError, match=r"floats\.\w+: (32|64)-bit float samples \((little|big)-endian\) under a "
+                                         r"header that declares 16-bit PCM: "):
+        load_audio(path)
+    # as the 16-bit samples the header declares: music
+    pcm = np.clip(np.rint(samples * 32768), -32768, 32767).astype("<i2" if container == "WAV" else ">i2")
+    with_16_bit_header(path, pcm.tobytes(), channels, container)
+    if case != "noise_music":  # (white noise at full scale is refused as random data)
+        assert load_audio(path).shape == (music.shape[0],)
+
+
 @pytest.mark.parametrize("container", ["WAV", "AU"])
 @pytest.mark.parametrize("levels", [(0.5, -0.5), (0.47, -0.5), (0.4, -0.5), (0.45, -0.55)])
 @pytest.mark.parametrize("jitter", [0.0, 0.001, 0.003])

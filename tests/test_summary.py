@@ -208,6 +208,15 @@ def test_stale_report_problem_names_what_a_report_would_misstate(tmp_path):
     # a seed or a condition's method changed and not run since: the same runs, another configuration
     assert "made under configuration digest abc, this configuration's is def" in stale_report_problem(
         tmp_path, runs, "def")
+    # an input file edited in place (a published condition's own lists, the annotations): the same configuration,
+    # and the summary's inputs digest differs from the files' now (audit 27); a summary without one is not judged
+    assert stale_report_problem(tmp_path, runs, "abc", "0123") is None
+    (tmp_path / "summary.md").write_text("Made with commit `c`, configuration digest `abc` (`...`), inputs digest "
+                                         "`0123` (`inputs_digest`: ...); `x` makes it again.\n")
+    assert stale_report_problem(tmp_path, runs, "abc", "0123") is None
+    assert stale_report_problem(tmp_path, runs, "abc") is None  # not asked
+    assert "made from input files that have changed since (its inputs digest 0123, theirs now 4567" in \
+        stale_report_problem(tmp_path, runs, "abc", "4567")
     # the dataset made again since the summary (dataset_check under another seed): its results are of the old one
     import os
 

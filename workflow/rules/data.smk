@@ -13,9 +13,19 @@ from mgrfaults.errors import InputError
 GTZAN_SOURCES = yaml.safe_load(open(Path(workflow.basedir) / "resources" / "gtzan_sources.yaml"))
 PUBLISHED_LISTS = [f"{part}_{kind}" for kind in ("filtered", "stratified") for part in ("train", "valid", "test")]
 ANNOTATIONS = DATASET.directory["annotations"]  # a directory dataset's annotations CSV, or None
+# its bytes digested: a rerun trigger for annotations replaced by a copy with an older time (and the report's check)
+ANNOTATIONS_DIGEST = content_digest([ANNOTATIONS]) if DATASET.source == "directory" and ANNOTATIONS else None
 # the original GTZAN URL is dead: fail now with what to download, not after a connection wait
 if DATASET.source == "gtzan" and gtzan_source_problem(DATASET.gtzan):
     raise InputError(gtzan_source_problem(DATASET.gtzan))
+
+# every audio file the scan reads under a user's root (relative path, size, mtime), stat'ed once per invocation:
+# as a param, any change reruns the data stage. scan_audio's input, the root folder, is `ancient`: its own mtime
+# misses a file rewritten in place or added to a genre folder, and changes with any file written beside the
+# genre folders (a .DS_Store, a README, a log where the root is the working folder), which the scan never reads.
+# A downloaded GTZAN is the workflow's own, checksummed output, and the synthetic dataset the workflow's: none
+AUDIO_MANIFEST = (audio_manifest(DATASET.root, DATASET.directory["extensions"], gtzan=DATASET.source == "gtzan")
+                  if DATASET.source != "synthetic" and DATASET.root else "")
 
 
 if DATASET.source == "synthetic":
@@ -42,13 +52,6 @@ if DATASET.source == "synthetic":
             "../scripts/synth_dataset.py"
 
 else:
-    # every audio file the scan reads under a user's root (relative path, size, mtime), stat'ed once per invocation:
-    # as a param, any change reruns the data stage. scan_audio's input, the root folder, is `ancient`: its own mtime
-    # misses a file rewritten in place or added to a genre folder, and changes with any file written beside the
-    # genre folders (a .DS_Store, a README, a log where the root is the working folder), which the scan never reads.
-    # A downloaded GTZAN is the workflow's own, checksummed output: none
-    AUDIO_MANIFEST = (audio_manifest(DATASET.root, DATASET.directory["extensions"], gtzan=DATASET.source == "gtzan")
-                      if DATASET.root else "")
 
     rule gtzan_download:
         output:
@@ -149,8 +152,7 @@ else:
             # input existed (GTZAN's among them) do not rerun the whole pipeline for a changed parameter
             annotations=ANNOTATIONS,
             # not read by the script: a rerun trigger for annotations replaced by a copy with an older time
-            **({"annotations_sha256": content_digest([ANNOTATIONS])} if DATASET.source == "directory" and ANNOTATIONS
-               else {}),
+            **({"annotations_sha256": ANNOTATIONS_DIGEST} if ANNOTATIONS_DIGEST else {}),
         log:
             f"{RESULTS}/logs/data/dataset_metadata.log",
         conda:

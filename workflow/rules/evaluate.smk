@@ -5,12 +5,26 @@ from mgrfaults.evaluation.summary import (
     config_digest as _config_digest,
     configuration_file_text as _configuration_file_text,
     git_commit as _git_commit,
+    inputs_digest as _inputs_digest,
 )
 from mgrfaults.logs import snakefile_argument as _snakefile_argument
 
 # provenance of results/summary.md: the checkout's commit and the digest of the validated config
 SUMMARY_COMMIT = _git_commit(workflow.basedir)
 SUMMARY_CONFIG_DIGEST = _config_digest(config)
+PUBLISHED_ACCURACIES = str(Path(workflow.basedir) / "resources" / "published_accuracies.csv")
+# and of the input files' states, as the jobs take them for rerun triggers: a file edited in place changes no
+# configuration, and `snakemake --report` (which runs nothing) is refused where the summary was made from others
+SUMMARY_INPUTS_DIGEST = _inputs_digest(
+    {
+        "audio": AUDIO_MANIFEST,
+        "annotations": ANNOTATIONS_DIGEST,
+        "lists": {name: own_lists_digest(spec.options) for name, spec in CONDITION_SPECS.items()},
+        "custom_code": CUSTOM_CODE,
+        "custom_data": CUSTOM_DATA,
+        "published": content_digest([PUBLISHED_ACCURACIES]),
+    }
+)
 # the validated config as a file that gives this run again (results/configuration.yaml)
 CONFIGURATION_FILE = f"{RESULTS}/configuration.yaml"
 # the -s a command run from this working folder needs (None where Snakemake finds the Snakefile by itself)
@@ -237,7 +251,7 @@ rule summary:
         configuration=CONFIGURATION_FILE,
         tables=[f"{RESULTS}/tables/accuracy_{c}.csv" for c in CONDITIONS],
         difference=[f"{RESULTS}/tables/difference.csv"] if HAS_DIFFERENCE else [],
-        published=str(Path(workflow.basedir) / "resources" / "published_accuracies.csv"),
+        published=PUBLISHED_ACCURACIES,
         attribution=f"{RESULTS}/tables/attribution.csv",
         profile=f"{RESULTS}/faults/profile.csv",
         bad_audio=f"{RESULTS}/dataset/bad_audio.csv",
@@ -250,6 +264,7 @@ rule summary:
         confidence=EVALUATE.confidence,
         commit=SUMMARY_COMMIT,
         digest=SUMMARY_CONFIG_DIGEST,
+        inputs_digest=SUMMARY_INPUTS_DIGEST,
         snakefile=SNAKEFILE_ARGUMENT,
         # part of GTZAN (dataset.gtzan.partial): the page says so first, and that the study's lists were cut down
         partial_gtzan=PARTIAL_GTZAN,

@@ -18,7 +18,7 @@ mimetypes.add_type("text/plain", ".yaml")
 # where `--report` is on the command line, for the study (a sweep's report reads the sweep's own tables; a sweep
 # point is this workflow loaded as a module, with a namespace).
 if workflow.modifier.namespace is None and not config["sweep"]["enabled"] and report_requested(sys.argv):
-    STALE_REPORT = stale_report_problem(RESULTS, runs(), SUMMARY_CONFIG_DIGEST)
+    STALE_REPORT = stale_report_problem(RESULTS, runs(), SUMMARY_CONFIG_DIGEST, SUMMARY_INPUTS_DIGEST)
     if STALE_REPORT:
         raise ConfigError(STALE_REPORT)
 

@@ -34,6 +34,7 @@ text = summary_markdown(
         profile, list(pd.read_csv(snakemake.input.bad_audio, dtype=str, keep_default_na=False)["path"])
     ),
     caveats=[partial_gtzan_finding(profile, snakemake.params.published)] if snakemake.params.partial_gtzan else [],
+    inputs=snakemake.params.inputs_digest,
 )
 write_text_atomic(snakemake.output[0], text)
 log.info("wrote %s (%d lines)", Path(snakemake.output[0]), text.count("\n") + 1)

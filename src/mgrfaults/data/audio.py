@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import io
 import logging
+import math
 import os
 import struct
 from pathlib import Path
@@ -857,6 +858,25 @@ SWAPPED_SIGN_SHARE = 0.05
 offset and all), not sit on one side of it."""
 
 
+WIDENED_8BIT_SHARE = 0.99
+"""Share of 16-bit samples whose low byte repeats their high byte's 8-bit value from which they are 8-bit samples
+widened by repeating it (:func:`_widened_8bit`)."""
+
+
+def _widened_8bit(blocks: list[np.ndarray]) -> bool:
+    """Whether 16-bit samples are 8-bit ones widened by repeating their byte, as they sit near 0.
+
+    ``u8 * 257 - 32768`` maps 0-255 onto the whole 16-bit range: the low byte is the unsigned 8-bit sample, the high
+    byte the same with its top bit flipped (1 sample in 256 of 16-bit audio is so by chance). Their bytes exchanged,
+    such samples are the music with its sign bit flipped: a square near full scale carrying it, as smooth as the
+    music, so smoothness cannot tell the byte order; the stored order is the music's where the samples sit near 0.
+    """
+    words = np.concatenate(blocks).view(np.uint16)
+    repeated = float(np.mean((words & 0xFF) == ((words >> 8) ^ 0x80)))
+    level = float(np.mean(np.abs(words.view(np.int16).astype(np.int32)))) / 32768
+    return repeated >= WIDENED_8BIT_SHARE and level < OFFSET_LEVEL
+
+
 def byte_order_problem(x: np.ndarray, blocks: list[np.ndarray] | None = None) -> str | None:
     """Whether one channel of 16-bit samples is stored in the byte order other than its header's, said as the
     problem (after the words "byte-swapped 16-bit samples: "), or None.
@@ -889,7 +909,7 @@ def byte_order_problem(x: np.ndarray, blocks: list[np.ndarray] | None = None) ->
     signs = min(np.mean(joined > 0), np.mean(joined < 0))
     # a constant (a DC offset) has no roughness either way: it tells nothing
     if 0 < exchanged <= SMOOTH_ROUGHNESS and signs >= SWAPPED_SIGN_SHARE and \
-            (stored >= WHITE_ROUGHNESS or stored >= SWAP_GAIN * exchanged):
+            (stored >= WHITE_ROUGHNESS or stored >= SWAP_GAIN * exchanged) and not _widened_8bit(blocks):
         looks = "white noise" if stored >= WHITE_ROUGHNESS else f"{stored / exchanged:.1f} times rougher"
         return (f"as stored they are {looks} (roughness {stored:.2f}; music is below 1), with the two bytes of each "
                 f"sample exchanged a signal ({exchanged:.2f}): the byte order is not the one the header declares; "
@@ -942,6 +962,46 @@ def _reads_as_mantissa(below: np.ndarray, sounding: np.ndarray, channels: int) -
     white = np.mean([roughness(c) for c in words.reshape(-1, channels).T])
     return bool(outer >= MANTISSA_SPREAD and white >= WHITE_ROUGHNESS
                 and np.mean(_reads_as_float_top(below[sounding])) < 0.5)
+
+
+FLOAT_TOP_SHARE = (0.95, 0.6)
+"""Shares of a channel's sounding 16-bit samples that read as floats' tops (:func:`_reads_as_float_top`): at least
+the first at one place in every two or four samples (a float's first or last word), at most the second at each other
+place (its mantissa words: random bits read so about a quarter of the time). Music, whose neighbouring samples are
+alike, reads so equally at every place: a square wave or noise at those levels too."""
+
+
+def _float_tops_alternate(words: np.ndarray, period: int) -> tuple[int, bool] | None:
+    """Where in every ``period`` samples of one channel, ``words`` shape (n,) uint16, the samples are floats' tops
+    and the rest are not (:data:`FLOAT_TOP_SHARE`): (that place, whether the tops read so with their bytes exchanged,
+    a float of the other byte order), or None.
+
+    Float samples stored under a header of 16-bit PCM put one top, sign and exponent, in every two words (32-bit) or
+    four (64-bit); in one channel of ``c`` interleaved ones, every ``period = words // gcd(words, c)`` samples. The
+    tops must take both signs (:data:`FLOAT_SIGN_SHARE`), as audio's floats do, and many values (32 or more) where the
+    other words are all 0 (floats of quiet 16-bit audio; a square wave with a 0 between its samples is no float).
+    """
+    n = len(words) // period * period
+    if n < 64 * period:
+        return None
+    places = words[:n].reshape(-1, period)
+    for swapped in (False, True):
+        view = places.byteswap() if swapped else places
+        shares = []
+        for p in range(period):
+            sounding = view[:, p][places[:, p] != 0]
+            shares.append(float(np.mean(_reads_as_float_top(sounding))) if sounding.size >= 32 else 0.0)
+        top = int(np.argmax(shares))
+        if shares[top] < FLOAT_TOP_SHARE[0]:
+            continue
+        tops = view[:, top][places[:, top] != 0]
+        signs = float(np.mean(tops >= 0x8000))
+        others = np.delete(places, top, axis=1)
+        if shares[top] >= FLOAT_TOP_SHARE[0] and max(shares[:top] + shares[top + 1:]) <= FLOAT_TOP_SHARE[1] \
+                and min(signs, 1 - signs) >= FLOAT_SIGN_SHARE \
+                and (np.count_nonzero(others) >= 32 or np.unique(tops).size >= 32):
+            return top, swapped
+    return None
 
 
 def _read_as_audio_floats(floats: list[np.ndarray]) -> tuple[float, float] | None:
@@ -1036,9 +1096,27 @@ def float_data_problem(pcm16: np.ndarray, byte_order: str | None = None, block: 
                     scale = " of full scale" if peak <= 8 else " (floats on the 16-bit scale)"
                     return (f"{width} float samples ({endian}-endian) under a header that declares 16-bit PCM: read as "
                             f"floats its data are a signal (roughness {rough:.2f}, peak {peak:.3g}{scale}), "
-                            "read as the header says noise, each float two or four samples and the file as many "
-                            "times its length; write the file again with a header that declares its float samples")
+                            f"read as the header says noise, {_FLOAT_ADVICE}")
+    # floats whose audio is no smooth signal (a brick-walled master, noise music, dither alone in a quiet passage) or
+    # whose mantissa is short (floats of 16-bit audio, `y / 32768` as decoders give them): one sample in two or four of
+    # each channel is a float's top and the others are not, which no audio's neighbouring samples are
+    for width, n_words in (("32-bit", 2), ("64-bit", 4)):
+        period = n_words // math.gcd(n_words, channels)
+        for c in range(channels if period > 1 else 0):
+            words = np.concatenate([b[:, c] for b in blocks]).view(np.uint16)
+            if found := _float_tops_alternate(words, period):
+                top, swapped = found
+                container = byte_order or "<"  # the order the samples were read in (FLAC: either reads so)
+                endian = "little" if (container == "<") != swapped else "big"
+                where = f" of channel {c + 1}" if channels > 1 else ""
+                return (f"{width} float samples ({endian}-endian) under a header that declares 16-bit PCM: one sample "
+                        f"in {period}{where} is a float's sign and exponent, the others its mantissa (read as the "
+                        f"header says, noise near half of full scale), {_FLOAT_ADVICE}")
     return None
+
+
+_FLOAT_ADVICE = ("each float two or four samples and the file as many times its length; write the file again with a "
+                 "header that declares its float samples")
 
 
 def content_problem(y: np.ndarray, pcm16: np.ndarray | None = None, channels: np.ndarray | None = None,

@@ -36,12 +36,25 @@ METRICS = (("accuracy", "Accuracy"), ("normalized_accuracy", "Normalised accurac
 #: how results/summary.md names its configuration digest: written by summary_markdown, read back by
 #: stale_report_problem
 DIGEST_IN_SUMMARY = "configuration digest `{}`"
+#: and the digest of its input files' states (:func:`inputs_digest`), likewise
+INPUTS_DIGEST_IN_SUMMARY = "inputs digest `{}`"
 
 
 def config_digest(config: Mapping) -> str:
     """SHA-256 (first 16 hex digits) of the configuration as canonical JSON (sorted keys)."""
     text = json.dumps(config, sort_keys=True, default=str, separators=(",", ":"))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def inputs_digest(stamps: Mapping) -> str:
+    """SHA-256 (first 16 hex digits) of what the workflow knows of its input files' states, as canonical JSON.
+
+    ``stamps`` holds what its jobs take as rerun triggers (a folder of audio's manifest, the annotations' and a
+    published condition's own lists' SHA-256, a custom system's code digest and data files' stamps, the published
+    accuracies' SHA-256): a file edited in place leaves the configuration as it was, so its digest alone would not
+    tell a report built from the earlier files' results (:func:`stale_report_problem`).
+    """
+    return config_digest(stamps)
 
 
 def configuration_file_text(config: Mapping, digest: str, path: str, snakefile: str | None = None) -> str:
@@ -112,14 +125,16 @@ def report_requested(argv) -> bool:
     return not after_run and any(a == "--report" or a.startswith("--report=") for a in argv)
 
 
-def stale_report_problem(results, expected_runs, digest: str) -> str | None:
+def stale_report_problem(results, expected_runs, digest: str, inputs: str | None = None) -> str | None:
     """Why a report built now from ``results`` would not describe this configuration, or None.
 
     ``snakemake --report`` runs nothing: it bundles the files as they are. Refused here: the first page's answer
     not built yet; a runs table lacking this configuration's runs or holding others
     (:func:`mgrfaults.evaluation.tables.stale_runs_table`); a summary made under another configuration (its
     digest, :func:`config_digest`, differs: a seed, a condition's method, ``evaluate.compare`` changed and not
-    run since); a dataset made again after the summary (``dataset/metadata.csv`` newer: ``dataset_check`` under
+    run since); a summary made from other input files (its :func:`inputs_digest` differs: audio, annotations, a
+    published condition's own lists, a custom system's code or data files, the published accuracies changed in
+    place); a dataset made again after the summary (``dataset/metadata.csv`` newer: ``dataset_check`` under
     another configuration, then the report asked for under the first).
 
     Parameters
@@ -130,6 +145,8 @@ def stale_report_problem(results, expected_runs, digest: str) -> str | None:
         This configuration's runs.
     digest : str
         This configuration's :func:`config_digest`.
+    inputs : str, optional
+        The :func:`inputs_digest` of the input files as they are now; None: not checked.
     """
     from mgrfaults.evaluation.tables import stale_runs_table
 
@@ -148,6 +165,14 @@ def stale_report_problem(results, expected_runs, digest: str) -> str | None:
     if made and made.group(1) != digest:
         return (f"{summary} was made under configuration digest {made.group(1)}, this configuration's is {digest}: "
                 f"the report would show an earlier configuration's results as this one's. {rerun}")
+    pattern = re.escape(INPUTS_DIGEST_IN_SUMMARY).replace(re.escape("{}"), "([0-9a-f]+)")
+    made = re.search(pattern, summary.read_text(errors="replace")) if summary.exists() and inputs else None
+    if made and made.group(1) != inputs:
+        return (f"{summary} was made from input files that have changed since (its inputs digest {made.group(1)}, "
+                f"theirs now {inputs}: audio under the dataset's root, the annotations, a published condition's "
+                "own lists, a custom system's code or data files, or resources/published_accuracies.csv, edited "
+                "in place): the report would show the earlier files' results as theirs. `snakemake -n` lists the "
+                f"jobs they rerun. {rerun}")
     metadata = results / "dataset" / "metadata.csv"
     if summary.exists() and metadata.exists() and metadata.stat().st_mtime > summary.stat().st_mtime:
         # the dataset was made again since (a dataset_check under another seed, say): the results are of the old one
@@ -241,6 +266,7 @@ def summary_markdown(
     attribution: pd.DataFrame | None = None,
     dataset_findings: Sequence[str] = (),
     caveats: Sequence[str] = (),
+    inputs: str | None = None,
 ) -> str:
     """The summary page.
 
@@ -270,6 +296,8 @@ def summary_markdown(
         :func:`mgrfaults.faults.profile.confound_findings` of the dataset, the page's last section.
     caveats : sequence of str
         What a reader must know before the tables (a partial dataset), each a paragraph under the provenance.
+    inputs : str, optional
+        The input files' :func:`inputs_digest`, named beside the configuration's.
 
     Returns
     -------
@@ -285,7 +313,10 @@ def summary_markdown(
         "# Summary: accuracy by condition",
         "",
         f"Made with commit `{commit}`, {DIGEST_IN_SUMMARY.format(digest)} "
-        f"(`mgrfaults.evaluation.summary.config_digest`); `{command}` makes it again (`configuration.yaml` beside "
+        f"(`mgrfaults.evaluation.summary.config_digest`)"
+        + (f", {INPUTS_DIGEST_IN_SUMMARY.format(inputs)} (`inputs_digest`: the input files as they were)"
+           if inputs else "")
+        + f"; `{command}` makes it again (`configuration.yaml` beside "
         "this page: the run's configuration, every default filled in).",
         "",
         *[line for caveat in caveats for line in (f"**Note.** {caveat}", "")],
