@@ -148,6 +148,16 @@ def test_nan_scores_name_the_excerpts():
         check_scores([["x", "y"]], 1, 2, "Mine")
 
 
+def test_masked_or_complex_scores_are_refused():
+    # np.asarray dropped the mask (the masked entries decided) and the imaginary part, a numpy warning at most
+    scores = np.ma.masked_array([[0.9, 0.1], [0.2, 0.8]], mask=[[True, False], [False, False]])
+    with pytest.raises(PluginError, match=r"Mine: predict\(\) returned a masked array: its masked entries would "):
+        check_scores(scores, 2, 2, "Mine")
+    assert check_scores(scores.filled(0.0), 2, 2, "Mine").tolist() == [[0.0, 0.1], [0.2, 0.8]]
+    with pytest.raises(PluginError, match=r"Mine: predict\(\) returned complex scores"):
+        check_scores(np.array([[1 + 2j, 0], [0, 1]]), 2, 2, "Mine")
+
+
 def test_import_errors_name_the_path(tmp_path):
     broken = plugin_file(tmp_path, "import no_such_module_here\n", name="broken.py")
     with pytest.raises(PluginError, match=r"systems.custom.X.factory: cannot import .*broken.py.*no_such_module_here"):

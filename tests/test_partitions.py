@@ -289,9 +289,33 @@ def test_published_lists_cut_down_to_a_partial_copy_name_the_way_out(meta):
     with pytest.warns(PartitionWarning, match="on_missing: drop"):
         part = published_split(partial, lists, source="partitions.conditions.published_filtered", on_missing="drop")
     with pytest.raises(InputError, match=rf"genre\(s\) with no excerpt in a part: {genre} in test .*the lists name none "
-                                         r"of its excerpts present in that part: a partial copy lacks them .* or set "
-                                         r"this condition to null"):
+                                         r"of its excerpts present in that part: the dataset lacks those they name "
+                                         r"\(a partial copy .* or set this condition to null"):
         check_partition(part, partial, source="partitions.conditions.published_filtered")
+    # on a complete dataset, lists that put none of a genre's excerpts in a part are the lists' own doing (audit 27:
+    # the message blamed a partial copy)
+    lists = {"train": [i for i in lists["train"] if not i.startswith(genre)],
+             "valid": lists["valid"], "test": lists["test"] + [i for i in lists["train"] if i.startswith(genre)]}
+    part = published_split(meta, lists, source="partitions.conditions.mine")
+    with pytest.raises(InputError, match=rf"{genre} in train .*the lists put none of its excerpts in that part \(the "
+                                         r"dataset lacks none they name\): give each genre excerpts in train, valid "):
+        check_partition(part, meta, source="partitions.conditions.mine")
+
+
+def test_list_lines_whose_genre_folder_is_not_their_excerpts_genre_are_refused(tmp_path):
+    # `rock/a0.wav` for the dataset's blues excerpt a0: lists made for another labelling were read as the dataset's
+    # excerpts without a word (audit 27)
+    from mgrfaults.data.annotations import partition_list_paths, read_list_files
+
+    genres = {"a0": "blues", "a1": "blues", "b0": "rock", "b1": "rock"}
+    paths = partition_list_paths(tmp_path, "filtered")
+    for part, text in {"train": "blues/a0.wav\nrock/b0.wav\n", "valid": "a1\n", "test": "rock/b1.wav\n"}.items():
+        paths[part].write_text(text)
+    assert read_list_files(paths, known_ids=list(genres), genres=genres)["train"] == ["a0", "b0"]
+    paths["test"].write_text("x/b1.wav\nblues/b1.au\n")  # a folder naming no genre says nothing
+    with pytest.raises(InputError, match=r"test_filtered\.txt: 'blues/b1\.au' names the genre folder 'blues', but the "
+                                         r"dataset's excerpt 'b1' is 'rock': these lists were made for another"):
+        read_list_files(paths, known_ids=list(genres), genres=genres)
 
 
 def test_summary_table(meta):

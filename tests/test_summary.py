@@ -91,6 +91,10 @@ def test_published_csv_ships_blank_and_validates(tmp_path):
     ("BFF_SVM,published_filtered,55,,\n50_RS,published_filtered,40,,\nBFF_SVM,published_filtered,56,,\n",
      r"BFF_SVM under published_filtered is given on lines 2, 4"),
     ("BFF_SVM,published_filtered,55 %,,\n", r"column accuracy, line 2: '55 %' is not a percentage"),
+    # one fraction beside percentages, and a value of no system (audit 27: shown as 0.8 %, and as a system `()`)
+    ("500_RSD,published_filtered,81.2,,\nBFF_SVM,published_filtered,0.78,,\n",
+     r"column accuracy, line 3: 0.78 is a fraction among percentages .*: write it in percent \(78.0 for 0.78\)"),
+    ("500_RSD,published_filtered,81.2,,\n,published_filtered,70,,\n", r"line 3: a value without its system"),
 ])
 def test_published_csv_mistakes_are_named(tmp_path, rows, message):
     path = tmp_path / "p.csv"

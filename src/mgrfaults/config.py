@@ -1457,10 +1457,20 @@ def check_sweep_source(config: Mapping[str, Any]) -> None:
                           "sweep.enabled: false")
 
 
+def check_sweep_strengths(config: Mapping[str, Any]) -> None:
+    """``sweep.strengths`` equal to 6 significant digits (0.5 and 0.5000001): one folder and rule name for both."""
+    strengths = (config.get("sweep") or {}).get("strengths") or []
+    labels = [f"{float(s):g}" for s in strengths]
+    if twice := sorted({label for label in labels if labels.count(label) > 1}):
+        raise ConfigError(f"sweep.strengths: {list(strengths)} repeat {twice} (strengths are told apart to 6 "
+                          "significant digits: a point's folder and rule are named by them); give each once")
+
+
 BAD_INPUT_CHECKS = (
     check_dataset_keys_are_used,
     check_partial_copy_lists,
     check_sweep_source,
+    check_sweep_strengths,
     check_input_paths,
     check_table_names,
     check_names_differ_beyond_case,

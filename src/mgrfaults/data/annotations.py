@@ -470,14 +470,25 @@ def read_partition_lists(lists_dir, list_set: str = _PUBLISHED["set"], known_ids
     return read_list_files(partition_list_paths(lists_dir, list_set), known_ids)
 
 
-def read_list_files(paths: dict, known_ids=None) -> dict[str, list[str]]:
+def read_list_files(paths: dict, known_ids=None, genres: dict | None = None) -> dict[str, list[str]]:
     """Read a partition's list files (part -> path) together: one reading of the paths they name.
 
     A stem in train and the same stem in another genre's folder in test are two tracks (:func:`track_ids_from_paths`,
-    given the dataset's ``known_ids`` where the caller has them).
+    given the dataset's ``known_ids`` where the caller has them). With ``genres`` (track id -> the dataset's genre), a
+    line whose folder names another of the dataset's genres than its excerpt's (``rock/a0.wav`` for the blues
+    excerpt ``a0``: lists made for another copy or labelling of the data) is refused, naming the file and line.
     """
-    ids = dict(zip(paths, track_ids_from_paths(*(partition_list_lines(p) for p in paths.values()),
-                                               known_ids=known_ids)))
+    lines = {part: partition_list_lines(p) for part, p in paths.items()}
+    ids = dict(zip(paths, track_ids_from_paths(*lines.values(), known_ids=known_ids)))
+    if genres is not None:
+        known_genres = set(genres.values())
+        for part, path in paths.items():
+            for line, track_id in zip(lines[part], ids[part]):
+                folder = PurePosixPath(line.strip().replace("\\", "/")).parent.name
+                if folder in known_genres and track_id in genres and genres[track_id] != folder:
+                    raise InputError(f"{path}: {line.strip()!r} names the genre folder {folder!r}, but the dataset's "
+                                     f"excerpt {track_id!r} is {genres[track_id]!r}: these lists were made for another "
+                                     "copy or labelling of the data; give the dataset's paths or ids")
     return {part: read_partition_list(p, ids[part]) for part, p in paths.items()}
 
 

@@ -189,7 +189,8 @@ def read_published(path) -> pd.DataFrame:
     InputError
         Naming the file: text that is not UTF-8 CSV, a row with more fields than the header (an unquoted comma in
         ``source``), missing columns, a value that is not a number in [0, 100], values that are all fractions
-        (0.85 for 85 %), a system and condition given twice.
+        (0.85 for 85 %) or one fraction among percentages, a value without its system or condition, a system and
+        condition given twice.
     """
     from mgrfaults.data.metadata import read_csv_checked
 
@@ -212,7 +213,18 @@ def read_published(path) -> pd.DataFrame:
     if len(given) and (given <= 1).all() and (given > 0).any():
         raise InputError(f"{path}: every value is at most 1 ({', '.join(f'{v:g}' for v in given[:3])}, ...): the "
                          "values are percent (85.0 for 85 %), not fractions")
+    for col in ("accuracy", "normalized_accuracy"):
+        # one fraction among percentages (0.78 beside 81.2) would be shown as 0.8 %: no MGR system scores so
+        fraction = (df[col] > 0) & (df[col] <= 1)
+        if fraction.any():
+            raise InputError(f"{path}: column {col}, line {int(fraction.idxmax()) + 2}: {df[col][fraction].iloc[0]:g} "
+                             "is a fraction among percentages (an accuracy of 1 % or less is below any MGR system's "
+                             "chance): write it in percent (78.0 for 0.78)")
     df = df[df["accuracy"].notna() | df["normalized_accuracy"].notna()]
+    unnamed = df[(df["system"] == "") | (df["condition"] == "")]
+    if len(unnamed):
+        raise InputError(f"{path}: line {int(unnamed.index[0]) + 2}: a value without its "
+                         f"{'system' if unnamed['system'].iloc[0] == '' else 'condition'}: name both")
     twice = df[df.duplicated(["system", "condition"], keep=False)]
     if len(twice):
         first = twice.iloc[0]

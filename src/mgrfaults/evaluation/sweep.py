@@ -34,9 +34,10 @@ def sweep_points(strengths: Sequence[float], seeds: Sequence[int], no_fault_cont
         ``confound_strength``, ``seed``, ``faults`` (:data:`FAULTS_AS_CONFIGURED` or :data:`NO_FAULTS`).
     """
     labels = [f"{float(s):g}" for s in strengths]  # a point's folder and rule names: 6 significant digits
-    if len(set(labels)) != len(labels) or len(set(seeds)) != len(seeds):
-        raise InputError(f"sweep.strengths {list(strengths)} and sweep.seeds {list(seeds)} must not repeat "
-                         "(strengths are told apart to 6 significant digits)")
+    if len(set(labels)) != len(labels):
+        raise InputError(f"sweep.strengths {list(strengths)} must not repeat (told apart to 6 significant digits)")
+    if len(set(seeds)) != len(seeds):
+        raise InputError(f"sweep.seeds {list(seeds)} must not repeat")
     grid = [(float(s), FAULTS_AS_CONFIGURED) for s in strengths]
     if no_fault_control:
         grid.append((0.0, NO_FAULTS))

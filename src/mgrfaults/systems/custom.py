@@ -371,6 +371,14 @@ def check_scores(scores, n_test: int, n_genres: int, where: str, track_ids=(), g
     scores = _aligned(scores, genres, track_ids, where)
     if hasattr(scores, "detach"):  # a torch tensor, maybe on a GPU, in the autograd graph or in bf16 (numpy has none)
         scores = scores.detach().cpu().double()
+    # np.asarray drops a mask (the masked entries would decide) and a complex number's imaginary part, with a
+    # warning at most (audit 27)
+    if np.ma.isMaskedArray(scores):
+        raise PluginError(f"{where}: predict() returned a masked array: its masked entries would decide; return a "
+                          "plain array, the masked entries filled with the scores they stand for (`scores.filled(...)`)")
+    if np.iscomplexobj(scores):
+        raise PluginError(f"{where}: predict() returned complex scores: give real ones (their magnitude, or the real "
+                          "part, as the system means them)")
     try:
         arr = np.asarray(scores, dtype=np.float64)
     except Exception as e:
