@@ -259,9 +259,11 @@ def test_rows_with_no_value_are_dropped_as_blank_lines_are(tmp_path):
     path.write_text("track_id,artist\nblues.00000,A\n,,\n, ,,\nblues.00001,B\n")
     table = read_annotations(path)
     assert table["track_id"].tolist() == ["blues.00000", "blues.00001"] and list(table.index) == [2, 5]
-    # inside a quoted value, a line of commas is that value's text
+    # inside a quoted value, a line of commas is that value's text; a '"' inside an unquoted value opens none (audit 28)
     path.write_text('track_id,artist\nblues.00000,"A\n,,\nB"\n')
     assert read_annotations(path)["artist"].tolist() == ["A\n,,\nB"]
+    path.write_text('track_id,artist\nblues.00000,12" Single Band\nblues.00001,"A\n,,,\nB"\n,,,\n')
+    assert read_annotations(path)["artist"].tolist() == ['12" Single Band', "A\n,,,\nB"]
     # a row with a value but no id is still refused, naming its line
     path.write_text("track_id,artist,fault\nblues.00000,A,none\n,,\n,B,\n")
     with pytest.raises(InputError, match=r"track_id: empty on line\(s\) \[4\]"):

@@ -305,12 +305,28 @@ def test_byte_swapped_samples_are_refused_naming_the_file(tmp_path, channels):
         load_audio(tmp_path / "swapped.wav")
     sf.write(tmp_path / "right.wav", pcm, SR, subtype="PCM_16")
     assert load_audio(tmp_path / "right.wav").shape == (3 * SR,)
-    # quieter music keeps its low bytes' slow steps, byte-swapped: not white, but far rougher than exchanged
-    for level_db in (-20, -30):
+    # quieter music keeps its low bytes' slow steps, byte-swapped: not white, but far rougher than exchanged; quieter
+    # still, with hiss, not so much rougher either, but far louder as stored (audit 26: quiet classical, peaking at
+    # -30 to -45 dBFS, 20 of 20 byte-swapped files accepted)
+    for level_db in (-20, -30, -40, -50):
         quiet = np.rint(music_like(level=10 ** (level_db / 20)) * 32767).astype(np.int16)
         sf.write(tmp_path / "quiet_swapped.wav", np.stack([quiet] * channels, axis=1).byteswap(), SR, subtype="PCM_16")
         with pytest.raises(AudioError, match=r"quiet_swapped\.wav: byte-swapped 16-bit samples"):
             load_audio(tmp_path / "quiet_swapped.wav")
+
+
+@pytest.mark.parametrize("level", [0.05, 0.1, 0.3])
+def test_8_bit_samples_widened_by_repeating_their_byte_are_not_called_byte_swapped(tmp_path, level):
+    # u8 * 257 - 32768 maps 0-255 onto the whole 16-bit range; exchanged, the bytes are the music with its sign bit
+    # flipped, a square near full scale as smooth as the music: drum loops were refused as byte-swapped (audit 26)
+    t = np.arange(3 * SR) / SR
+    rng = np.random.default_rng(2)
+    hits = rng.standard_normal(t.size) * np.exp(-(np.arange(t.size) % (SR // 4)) / 300)  # drums, silent between
+    kick = np.sin(2 * np.pi * 55 * t) * np.exp(-(np.arange(t.size) % (SR // 2)) / 2000)
+    u8 = np.clip(np.rint(128 + 127 * level * (0.5 * hits + kick)), 0, 255).astype(np.int32)
+    pcm = (u8 * 257 - 32768).astype(np.int16)
+    sf.write(tmp_path / "drums8.wav", pcm, SR, subtype="PCM_16")
+    assert load_audio(tmp_path / "drums8.wav").shape == (t.size,)
 
 
 @pytest.mark.parametrize("container", ["WAV", "AU"])

@@ -156,6 +156,11 @@ def test_masked_or_complex_scores_are_refused():
     assert check_scores(scores.filled(0.0), 2, 2, "Mine").tolist() == [[0.0, 0.1], [0.2, 0.8]]
     with pytest.raises(PluginError, match=r"Mine: predict\(\) returned complex scores"):
         check_scores(np.array([[1 + 2j, 0], [0, 1]]), 2, 2, "Mine")
+    import torch
+
+    with pytest.raises(PluginError, match=r"Mine: predict\(\) returned complex scores"):  # .double() dropped it
+        check_scores(torch.tensor([[1 + 2j, 0], [0, 1]]), 2, 2, "Mine")
+    assert check_scores(np.ma.masked_array([[0.9, 0.1], [0.2, 0.8]]), 2, 2, "Mine").tolist()[0] == [0.9, 0.1]
 
 
 def test_import_errors_name_the_path(tmp_path):

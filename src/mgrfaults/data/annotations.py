@@ -427,22 +427,24 @@ def _without_preamble(text: str, path) -> str:
     return "".join(lines)
 
 
-_EMPTY_ROW = re.compile(r"[ \t]*,[ \t,]*")
-
-
 def _without_empty_rows(text: str) -> str:
     """``text`` with its rows of separators alone blanked (``,,`` at a spreadsheet export's end, whatever their count
     against the header's columns: pandas refuses a row longer than the header, and such a row holds no value).
 
-    Blanked as :func:`_without_preamble` blanks, each row keeping its file line. A line inside a quoted value (one
-    that an odd count of ``"`` before it opened) is that value's text and stays.
+    Blanked as :func:`_without_preamble` blanks, each row keeping its file line. Rows are found as :mod:`csv` reads
+    them (a quoted value's lines, a ``"`` inside an unquoted value, ``12" Single``, as written): a line of commas
+    inside a quoted value is that value's text and stays.
     """
+    import csv
+    import io
+
     lines = _LINE.findall(text)
-    quoted = False
-    for number, line in enumerate(lines):
-        if not quoted and _EMPTY_ROW.fullmatch(line.rstrip("\r\n")):
-            lines[number] = line[len(line.rstrip("\r\n")):]
-        quoted ^= line.count('"') % 2 == 1
+    reader = csv.reader(io.StringIO(text, newline=None))
+    end = 0
+    for row in reader:
+        start, end = end + 1, reader.line_num
+        if start == end and len(row) > 1 and not "".join(row).strip():
+            lines[start - 1] = lines[start - 1][len(lines[start - 1].rstrip("\r\n")):]
     return "".join(lines)
 
 

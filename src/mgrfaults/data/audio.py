@@ -853,6 +853,14 @@ def offset_binary_problem(x: np.ndarray, blocks: list[np.ndarray] | None = None)
             "convert the file again from its source, reading its samples as unsigned")
 
 
+SWAP_LOUDER = 8.0
+"""How many times louder (mean absolute sample) the samples must be as stored than with their bytes exchanged to count
+as byte-swapped, where they are not rougher: quiet music (peaking at -30 dBFS and below) so stored sits near half of
+full scale, its low bytes made high; 16-bit music's bytes exchanged are louder, not quieter (its low bytes made high),
+unless it holds 8 bits alone (then of one sign exchanged, or white)."""
+SWAP_SPREAD = 160
+"""Values of the high byte (of 256) that quiet music byte-swapped takes as stored, its low bytes' (music peaking at -50
+dBFS, about 100 steps: some 200)."""
 SWAPPED_SIGN_SHARE = 0.05
 """Share of the samples each sign must hold, their bytes exchanged, for them to swing as music does (around 0, a DC
 offset and all), not sit on one side of it."""
@@ -908,9 +916,19 @@ def byte_order_problem(x: np.ndarray, blocks: list[np.ndarray] | None = None) ->
     joined = np.concatenate(swapped)
     signs = min(np.mean(joined > 0), np.mean(joined < 0))
     # a constant (a DC offset) has no roughness either way: it tells nothing
+    # quiet music byte-swapped: its low bytes, spread over their values, become the high ones, noise at half of full
+    # scale as rough as the music's low bits run (not white, and not 3 times rougher than music with its hiss)
+    stored_words = np.concatenate(blocks)
+    louder = float(np.mean(np.abs(stored_words.astype(np.float64)))) / max(float(np.mean(np.abs(joined))), 1.0)
+    # and spread over the high bytes' values as music's low bytes are, not a loud square's few levels, which exchange
+    # into small ones (a chiptune's pulse at full scale: 0x7fff exchanged is -129)
+    if louder >= SWAP_LOUDER and np.unique(stored_words.view(np.uint16) >> 8).size < SWAP_SPREAD:
+        louder = 0.0
     if 0 < exchanged <= SMOOTH_ROUGHNESS and signs >= SWAPPED_SIGN_SHARE and \
-            (stored >= WHITE_ROUGHNESS or stored >= SWAP_GAIN * exchanged) and not _widened_8bit(blocks):
-        looks = "white noise" if stored >= WHITE_ROUGHNESS else f"{stored / exchanged:.1f} times rougher"
+            (stored >= WHITE_ROUGHNESS or stored >= SWAP_GAIN * exchanged or louder >= SWAP_LOUDER) and \
+            not _widened_8bit(blocks):
+        looks = ("white noise" if stored >= WHITE_ROUGHNESS else f"{stored / exchanged:.1f} times rougher"
+                 if stored >= SWAP_GAIN * exchanged else f"{louder:.0f} times louder")
         return (f"as stored they are {looks} (roughness {stored:.2f}; music is below 1), with the two bytes of each "
                 f"sample exchanged a signal ({exchanged:.2f}): the byte order is not the one the header declares; "
                 "convert the file again from its source")
@@ -996,12 +1014,40 @@ def _float_tops_alternate(words: np.ndarray, period: int) -> tuple[int, bool] | 
             continue
         tops = view[:, top][places[:, top] != 0]
         signs = float(np.mean(tops >= 0x8000))
+        if max(shares[:top] + shares[top + 1:]) > FLOAT_TOP_SHARE[1] or min(signs, 1 - signs) < FLOAT_SIGN_SHARE:
+            continue
         others = np.delete(places, top, axis=1)
-        if shares[top] >= FLOAT_TOP_SHARE[0] and max(shares[:top] + shares[top + 1:]) <= FLOAT_TOP_SHARE[1] \
-                and min(signs, 1 - signs) >= FLOAT_SIGN_SHARE \
-                and (np.count_nonzero(others) >= 32 or np.unique(tops).size >= 32):
+        others = others[others != 0]
+        if others.size >= 32:
+            # the other words are mantissa: bits spread over their range, not a signal's small samples (a tone at a
+            # quarter of the sample rate, on its peaks: one sample in two at +-A, the others near 0)
+            if np.mean(np.abs(others.view(np.int16).astype(np.int32)) >= 16384) >= MANTISSA_SPREAD:
+                return top, swapped
+            continue
+        # mantissa all 0 (floats of quiet 16-bit audio): the tops alone, read as floats, are audio that crosses 0
+        # through small values, not a square jumping between two sizes (zero-stuffed, or on the peaks of a tone)
+        floats = _top_words_as_floats(view[:, top])
+        if np.unique(tops).size >= 32 and _crosses_through_small_values([floats[:, None]]):
             return top, swapped
     return None
+
+
+def _top_words_as_floats(tops: np.ndarray) -> np.ndarray:
+    """Float32 values of 16-bit words, shape (n,) uint16, taken as a float's top word, its mantissa below them 0."""
+    return (tops.astype(np.uint32) << 16).view(np.float32).astype(np.float64)
+
+
+def _crosses_through_small_values(floats: list[np.ndarray]) -> bool:
+    """Whether ``floats``, blocks of shape (n, channels), change sign through small values as audio does
+    (:data:`FLOAT_CROSSING`), not jumping between two sizes as a square wave does."""
+    steps = []
+    for f in floats:
+        for channel in f.T:
+            if np.any(channel):
+                across = np.sign(channel[:-1]) * np.sign(channel[1:]) < 0
+                steps.append((np.abs(channel[:-1]) + np.abs(channel[1:]))[across] / np.max(np.abs(channel)))
+    steps = np.concatenate(steps) if steps else np.empty(0)
+    return bool(steps.size) and float(np.median(steps)) <= FLOAT_CROSSING
 
 
 def _read_as_audio_floats(floats: list[np.ndarray]) -> tuple[float, float] | None:
@@ -1026,14 +1072,7 @@ def _read_as_audio_floats(floats: list[np.ndarray]) -> tuple[float, float] | Non
     if not spreads or min(spreads) < FLOAT_SPREAD:  # in every block: a square wave's one jump spreads its block
         return None
     # audio changes sign through small values; a square wave between two float tops jumps from one size to the other
-    steps = []
-    for f in floats:
-        for channel in f.T:
-            if np.any(channel):
-                across = np.sign(channel[:-1]) * np.sign(channel[1:]) < 0
-                steps.append((np.abs(channel[:-1]) + np.abs(channel[1:]))[across] / np.max(np.abs(channel)))
-    steps = np.concatenate(steps) if steps else np.empty(0)
-    if not steps.size or np.median(steps) > FLOAT_CROSSING:
+    if not _crosses_through_small_values(floats):
         return None
     rough = float(np.mean([roughness(f[:, c]) for f in floats for c in range(f.shape[1]) if np.any(f[:, c])]))
     return rough, float(sounding.max())

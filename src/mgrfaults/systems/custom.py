@@ -369,16 +369,20 @@ def check_scores(scores, n_test: int, n_genres: int, where: str, track_ids=(), g
         Not a numeric array, the wrong shape, or NaN/inf entries (the first affected excerpts listed).
     """
     scores = _aligned(scores, genres, track_ids, where)
-    if hasattr(scores, "detach"):  # a torch tensor, maybe on a GPU, in the autograd graph or in bf16 (numpy has none)
-        scores = scores.detach().cpu().double()
     # np.asarray drops a mask (the masked entries would decide) and a complex number's imaginary part, with a
-    # warning at most (audit 27)
-    if np.ma.isMaskedArray(scores):
-        raise PluginError(f"{where}: predict() returned a masked array: its masked entries would decide; return a "
-                          "plain array, the masked entries filled with the scores they stand for (`scores.filled(...)`)")
-    if np.iscomplexobj(scores):
+    # warning at most, as torch's .double() drops the latter (audits 27, 28)
+    if hasattr(scores, "detach"):  # a torch tensor, maybe on a GPU, in the autograd graph or in bf16 (numpy has none)
+        complex_scores = scores.is_complex()
+        scores = scores.detach().cpu() if complex_scores else scores.detach().cpu().double()
+    else:
+        complex_scores = np.iscomplexobj(scores)
+    if complex_scores:
         raise PluginError(f"{where}: predict() returned complex scores: give real ones (their magnitude, or the real "
                           "part, as the system means them)")
+    if np.ma.isMaskedArray(scores) and np.ma.getmask(scores).any():
+        raise PluginError(f"{where}: predict() returned a masked array: its masked entries would decide; return a "
+                          "plain array, the masked entries filled with the scores they stand for (`scores.filled(...)`)")
+    scores = np.ma.getdata(scores) if np.ma.isMaskedArray(scores) else scores  # a mask that masks nothing
     try:
         arr = np.asarray(scores, dtype=np.float64)
     except Exception as e:
