@@ -989,15 +989,16 @@ place (its mantissa words: random bits read so about a quarter of the time). Mus
 alike, reads so equally at every place: a square wave or noise at those levels too."""
 
 
-def _float_tops_alternate(words: np.ndarray, period: int) -> tuple[int, bool] | None:
+def _float_tops_alternate(words: np.ndarray, period: int, n_words: int) -> tuple[int, bool] | None:
     """Where in every ``period`` samples of one channel, ``words`` shape (n,) uint16, the samples are floats' tops
     and the rest are not (:data:`FLOAT_TOP_SHARE`): (that place, whether the tops read so with their bytes exchanged,
     a float of the other byte order), or None.
 
-    Float samples stored under a header of 16-bit PCM put one top, sign and exponent, in every two words (32-bit) or
-    four (64-bit); in one channel of ``c`` interleaved ones, every ``period = words // gcd(words, c)`` samples. The
-    tops must take both signs (:data:`FLOAT_SIGN_SHARE`), as audio's floats do, and many values (32 or more) where the
-    other words are all 0 (floats of quiet 16-bit audio; a square wave with a 0 between its samples is no float).
+    Float samples stored under a header of 16-bit PCM put one top, sign and exponent, in every ``n_words`` words (2:
+    32-bit, 4: 64-bit); in one channel of ``c`` interleaved ones, every ``period = n_words // gcd(n_words, c)``
+    samples. The tops must take both signs (:data:`FLOAT_SIGN_SHARE`), as audio's floats do, and the other words
+    read as mantissa; where they are all 0 (floats of quiet 16-bit audio), the tops must take many values (32 or
+    more) and, read as floats, cross 0 through small values (:data:`FLOAT_CROSSING`).
     """
     n = len(words) // period * period
     if n < 64 * period:
@@ -1016,25 +1017,33 @@ def _float_tops_alternate(words: np.ndarray, period: int) -> tuple[int, bool] | 
         signs = float(np.mean(tops >= 0x8000))
         if max(shares[:top] + shares[top + 1:]) > FLOAT_TOP_SHARE[1] or min(signs, 1 - signs) < FLOAT_SIGN_SHARE:
             continue
-        others = np.delete(places, top, axis=1)
+        others = np.delete(view, top, axis=1)
         others = others[others != 0]
         if others.size >= 32:
-            # the other words are mantissa: bits spread over their range, not a signal's small samples (a tone at a
-            # quarter of the sample rate, on its peaks: one sample in two at +-A, the others near 0)
-            if np.mean(np.abs(others.view(np.int16).astype(np.int32)) >= 16384) >= MANTISSA_SPREAD:
+            # the other words are mantissa: bits spread over their range, or a 16-bit sample's last bits with 0s
+            # below them (floats of 16-bit audio, `y / 32768`: its 15 bits end 9 bits into a 32-bit float's second
+            # word, 6 into a 64-bit one's), not a signal's small samples (a tone at a quarter of the sample rate, on
+            # its peaks: one sample in two at +-A, the others near 0)
+            spread = np.mean(np.abs(others.view(np.int16).astype(np.int32)) >= 16384) >= MANTISSA_SPREAD
+            if spread or not np.any(others & 0x3F):
                 return top, swapped
             continue
-        # mantissa all 0 (floats of quiet 16-bit audio): the tops alone, read as floats, are audio that crosses 0
-        # through small values, not a square jumping between two sizes (zero-stuffed, or on the peaks of a tone)
-        floats = _top_words_as_floats(view[:, top])
-        if np.unique(tops).size >= 32 and _crosses_through_small_values([floats[:, None]]):
+        # mantissa all 0 (floats of quiet 16-bit audio): the tops alone, read as floats, are audio, a signal that
+        # crosses 0 through small values, not a square jumping between two sizes or a noisy one's samples read so
+        # (zero-stuffed, or on the peaks of a tone)
+        floats = _top_words_as_floats(view[:, top], n_words)
+        if np.unique(tops).size >= 32 and roughness(floats) <= SMOOTH_ROUGHNESS \
+                and _crosses_through_small_values([floats[:, None]]):
             return top, swapped
     return None
 
 
-def _top_words_as_floats(tops: np.ndarray) -> np.ndarray:
-    """Float32 values of 16-bit words, shape (n,) uint16, taken as a float's top word, its mantissa below them 0."""
-    return (tops.astype(np.uint32) << 16).view(np.float32).astype(np.float64)
+def _top_words_as_floats(tops: np.ndarray, n_words: int) -> np.ndarray:
+    """The values of 16-bit words, shape (n,) uint16, taken as the top word of ``n_words``-word floats (2: 32-bit, 4:
+    64-bit), the mantissa below them 0."""
+    if n_words == 2:
+        return (tops.astype(np.uint32) << 16).view(np.float32).astype(np.float64)
+    return (tops.astype(np.uint64) << 48).view(np.float64)
 
 
 def _crosses_through_small_values(floats: list[np.ndarray]) -> bool:
@@ -1143,7 +1152,7 @@ def float_data_problem(pcm16: np.ndarray, byte_order: str | None = None, block: 
         period = n_words // math.gcd(n_words, channels)
         for c in range(channels if period > 1 else 0):
             words = np.concatenate([b[:, c] for b in blocks]).view(np.uint16)
-            if found := _float_tops_alternate(words, period):
+            if found := _float_tops_alternate(words, period, n_words):
                 top, swapped = found
                 container = byte_order or "<"  # the order the samples were read in (FLAC: either reads so)
                 endian = "little" if (container == "<") != swapped else "big"
