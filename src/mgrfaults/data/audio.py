@@ -889,9 +889,11 @@ def byte_order_problem(x: np.ndarray, blocks: list[np.ndarray] | None = None) ->
     """Whether one channel of 16-bit samples is stored in the byte order other than its header's, said as the
     problem (after the words "byte-swapped 16-bit samples: "), or None.
 
-    A faulty conversion turns music into white noise at full scale (quiet music: far rougher than it was): their
-    bytes exchanged the samples are a signal (:data:`SMOOTH_ROUGHNESS`), as stored white (:data:`WHITE_ROUGHNESS`)
-    or :data:`SWAP_GAIN` times rougher. A silent channel, or one of noise, tells nothing: None.
+    A faulty conversion turns music into white noise at full scale (quiet music: far rougher or louder than it was):
+    their bytes exchanged the samples are a signal (:data:`SMOOTH_ROUGHNESS`), as stored white
+    (:data:`WHITE_ROUGHNESS`), :data:`SWAP_GAIN` times rougher or :data:`SWAP_LOUDER` times louder, spread over the
+    high byte's values (:data:`SWAP_SPREAD`). A silent channel, or one of noise, tells nothing: None; nor do 8-bit
+    samples widened by repeating their byte (:func:`_widened_8bit`).
 
     Parameters
     ----------
@@ -915,7 +917,6 @@ def byte_order_problem(x: np.ndarray, blocks: list[np.ndarray] | None = None) ->
     # chiptune's pulse channel), and 8-bit samples stored as 16 bits exchange into one byte's values, 0 to 255
     joined = np.concatenate(swapped)
     signs = min(np.mean(joined > 0), np.mean(joined < 0))
-    # a constant (a DC offset) has no roughness either way: it tells nothing
     # quiet music byte-swapped: its low bytes, spread over their values, become the high ones, noise at half of full
     # scale as rough as the music's low bits run (not white, and not 3 times rougher than music with its hiss)
     stored_words = np.concatenate(blocks)
@@ -924,6 +925,7 @@ def byte_order_problem(x: np.ndarray, blocks: list[np.ndarray] | None = None) ->
     # into small ones (a chiptune's pulse at full scale: 0x7fff exchanged is -129)
     if louder >= SWAP_LOUDER and np.unique(stored_words.view(np.uint16) >> 8).size < SWAP_SPREAD:
         louder = 0.0
+    # a constant (a DC offset) has no roughness either way: it tells nothing
     if 0 < exchanged <= SMOOTH_ROUGHNESS and signs >= SWAPPED_SIGN_SHARE and \
             (stored >= WHITE_ROUGHNESS or stored >= SWAP_GAIN * exchanged or louder >= SWAP_LOUDER) and \
             not _widened_8bit(blocks):
@@ -1087,6 +1089,10 @@ def _read_as_audio_floats(floats: list[np.ndarray]) -> tuple[float, float] | Non
     return rough, float(sounding.max())
 
 
+_FLOAT_ADVICE = ("each float two or four samples and the file as many times its length; write the file again with a "
+                 "header that declares its float samples")
+
+
 def float_data_problem(pcm16: np.ndarray, byte_order: str | None = None, block: int = 1024,
                        n_blocks: int = 4) -> str | None:
     """Whether a file's 16-bit samples are the bytes of float samples under a header that declares 16-bit PCM, said
@@ -1161,10 +1167,6 @@ def float_data_problem(pcm16: np.ndarray, byte_order: str | None = None, block: 
                         f"in {period}{where} is a float's sign and exponent, the others its mantissa (read as the "
                         f"header says, noise near half of full scale), {_FLOAT_ADVICE}")
     return None
-
-
-_FLOAT_ADVICE = ("each float two or four samples and the file as many times its length; write the file again with a "
-                 "header that declares its float samples")
 
 
 def content_problem(y: np.ndarray, pcm16: np.ndarray | None = None, channels: np.ndarray | None = None,
