@@ -861,6 +861,10 @@ unless it holds 8 bits alone (then of one sign exchanged, or white)."""
 SWAP_SPREAD = 160
 """Values of the high byte (of 256) that quiet music byte-swapped takes as stored, its low bytes' (music peaking at -50
 dBFS, about 100 steps: some 200)."""
+SWAP_LOUD_ROUGHNESS = 0.2
+"""Roughness from which samples :data:`SWAP_LOUDER` times louder as stored count as byte-swapped: quiet music's low
+bytes made high move by its own steps, 256 times larger (music peaking at -30 to -50 dBFS: 0.29 to 1.2 as stored);
+a loud signal of nearly 8 bits (a chiptune's saw, 0x00 or 0xff below its high bytes), 0.04."""
 SWAPPED_SIGN_SHARE = 0.05
 """Share of the samples each sign must hold, their bytes exchanged, for them to swing as music does (around 0, a DC
 offset and all), not sit on one side of it."""
@@ -891,9 +895,9 @@ def byte_order_problem(x: np.ndarray, blocks: list[np.ndarray] | None = None) ->
 
     A faulty conversion turns music into white noise at full scale (quiet music: far rougher or louder than it was):
     their bytes exchanged the samples are a signal (:data:`SMOOTH_ROUGHNESS`), as stored white
-    (:data:`WHITE_ROUGHNESS`), :data:`SWAP_GAIN` times rougher or :data:`SWAP_LOUDER` times louder, spread over the
-    high byte's values (:data:`SWAP_SPREAD`). A silent channel, or one of noise, tells nothing: None; nor do 8-bit
-    samples widened by repeating their byte (:func:`_widened_8bit`).
+    (:data:`WHITE_ROUGHNESS`), :data:`SWAP_GAIN` times rougher, or :data:`SWAP_LOUDER` times louder and rough
+    (:data:`SWAP_LOUD_ROUGHNESS`), spread over the high byte's values (:data:`SWAP_SPREAD`). A silent channel, or
+    one of noise, tells nothing: None; nor do 8-bit samples widened by repeating their byte (:func:`_widened_8bit`).
 
     Parameters
     ----------
@@ -923,7 +927,10 @@ def byte_order_problem(x: np.ndarray, blocks: list[np.ndarray] | None = None) ->
     louder = float(np.mean(np.abs(stored_words.astype(np.float64)))) / max(float(np.mean(np.abs(joined))), 1.0)
     # and spread over the high bytes' values as music's low bytes are, not a loud square's few levels, which exchange
     # into small ones (a chiptune's pulse at full scale: 0x7fff exchanged is -129)
-    if louder >= SWAP_LOUDER and np.unique(stored_words.view(np.uint16) >> 8).size < SWAP_SPREAD:
+    # and rough as stored, the music's low bits moving: a loud signal of nearly 8 bits (its low bytes 0x00 or 0xff)
+    # has the same bytes the other way round, and its slow high bytes are smooth as stored
+    if louder >= SWAP_LOUDER and (np.unique(stored_words.view(np.uint16) >> 8).size < SWAP_SPREAD
+                                  or stored < SWAP_LOUD_ROUGHNESS):
         louder = 0.0
     # a constant (a DC offset) has no roughness either way: it tells nothing
     if 0 < exchanged <= SMOOTH_ROUGHNESS and signs >= SWAPPED_SIGN_SHARE and \
