@@ -896,8 +896,9 @@ def byte_order_problem(x: np.ndarray, blocks: list[np.ndarray] | None = None) ->
     A faulty conversion turns music into white noise at full scale (quiet music: far rougher or louder than it was):
     their bytes exchanged the samples are a signal (:data:`SMOOTH_ROUGHNESS`), as stored white
     (:data:`WHITE_ROUGHNESS`), :data:`SWAP_GAIN` times rougher, or :data:`SWAP_LOUDER` times louder and rough
-    (:data:`SWAP_LOUD_ROUGHNESS`), spread over the high byte's values (:data:`SWAP_SPREAD`). A silent channel, or
-    one of noise, tells nothing: None; nor do 8-bit samples widened by repeating their byte (:func:`_widened_8bit`).
+    (:data:`SWAP_LOUD_ROUGHNESS`, and rougher than exchanged), spread over the high byte's values
+    (:data:`SWAP_SPREAD`). A silent channel, or one of noise, tells nothing: None; nor do 8-bit samples widened by
+    repeating their byte (:func:`_widened_8bit`).
 
     Parameters
     ----------
@@ -927,10 +928,11 @@ def byte_order_problem(x: np.ndarray, blocks: list[np.ndarray] | None = None) ->
     louder = float(np.mean(np.abs(stored_words.astype(np.float64)))) / max(float(np.mean(np.abs(joined))), 1.0)
     # and spread over the high bytes' values as music's low bytes are, not a loud square's few levels, which exchange
     # into small ones (a chiptune's pulse at full scale: 0x7fff exchanged is -129)
-    # and rough as stored, the music's low bits moving: a loud signal of nearly 8 bits (its low bytes 0x00 or 0xff)
-    # has the same bytes the other way round, and its slow high bytes are smooth as stored
+    # and rough as stored, the music's low bits moving, rougher than exchanged: a loud signal of nearly 8 bits (its
+    # low bytes 0x00 or 0xff: a chiptune's saw, 8-bit material dithered to 16 bits) has the same bytes the other way
+    # round, and is the smoother one as stored (audit 29)
     if louder >= SWAP_LOUDER and (np.unique(stored_words.view(np.uint16) >> 8).size < SWAP_SPREAD
-                                  or stored < SWAP_LOUD_ROUGHNESS):
+                                  or stored < SWAP_LOUD_ROUGHNESS or stored <= exchanged):
         louder = 0.0
     # a constant (a DC offset) has no roughness either way: it tells nothing
     if 0 < exchanged <= SMOOTH_ROUGHNESS and signs >= SWAPPED_SIGN_SHARE and \
@@ -1006,8 +1008,8 @@ def _float_tops_alternate(words: np.ndarray, period: int, n_words: int) -> tuple
     Float samples stored under a header of 16-bit PCM put one top, sign and exponent, in every ``n_words`` words (2:
     32-bit, 4: 64-bit); in one channel of ``c`` interleaved ones, every ``period = n_words // gcd(n_words, c)``
     samples. The tops must take both signs (:data:`FLOAT_SIGN_SHARE`), as audio's floats do, and the other words
-    read as mantissa; where they are all 0 (floats of quiet 16-bit audio), the tops must take many values (32 or
-    more) and, read as floats, cross 0 through small values (:data:`FLOAT_CROSSING`).
+    read as mantissa, of many values; where they are all 0 (floats of quiet 16-bit audio), the tops must take many
+    values (32 or more) and, read as floats, be a signal crossing 0 through small values (:data:`FLOAT_CROSSING`).
     """
     n = len(words) // period * period
     if n < 64 * period:
@@ -1034,7 +1036,8 @@ def _float_tops_alternate(words: np.ndarray, period: int, n_words: int) -> tuple
             # word, 6 into a 64-bit one's), not a signal's small samples (a tone at a quarter of the sample rate, on
             # its peaks: one sample in two at +-A, the others near 0)
             spread = np.mean(np.abs(others.view(np.int16).astype(np.int32)) >= 16384) >= MANTISSA_SPREAD
-            if spread or not np.any(others & 0x3F):
+            # and of many values, as mantissas are (a pure tone at a quarter of the sample rate takes two there)
+            if (spread or not np.any(others & 0x3F)) and np.unique(others).size >= 32:
                 return top, swapped
             continue
         # mantissa all 0 (floats of quiet 16-bit audio): the tops alone, read as floats, are audio, a signal that
