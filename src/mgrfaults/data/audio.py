@@ -1008,8 +1008,9 @@ def _float_tops_alternate(words: np.ndarray, period: int, n_words: int) -> tuple
     Float samples stored under a header of 16-bit PCM put one top, sign and exponent, in every ``n_words`` words (2:
     32-bit, 4: 64-bit); in one channel of ``c`` interleaved ones, every ``period = n_words // gcd(n_words, c)``
     samples. The tops must take both signs (:data:`FLOAT_SIGN_SHARE`), as audio's floats do, and the other words
-    read as mantissa, of many values; where they are all 0 (floats of quiet 16-bit audio), the tops must take many
-    values (32 or more) and, read as floats, be a signal crossing 0 through small values (:data:`FLOAT_CROSSING`).
+    read as mantissa (spread over many values, or with 0s below a 16-bit sample's bits); where they are all 0
+    (floats of quiet 16-bit audio), the tops must take many values (32 or more) and, read as floats, be a signal
+    crossing 0 through small values (:data:`FLOAT_CROSSING`).
     """
     n = len(words) // period * period
     if n < 64 * period:
@@ -1036,8 +1037,8 @@ def _float_tops_alternate(words: np.ndarray, period: int, n_words: int) -> tuple
             # word, 6 into a 64-bit one's), not a signal's small samples (a tone at a quarter of the sample rate, on
             # its peaks: one sample in two at +-A, the others near 0)
             spread = np.mean(np.abs(others.view(np.int16).astype(np.int32)) >= 16384) >= MANTISSA_SPREAD
-            # and of many values, as mantissas are (a pure tone at a quarter of the sample rate takes two there)
-            if (spread or not np.any(others & 0x3F)) and np.unique(others).size >= 32:
+            # spread, of many values as random bits are (a pure tone at a quarter of the sample rate takes two there)
+            if (spread and np.unique(others).size >= 32) or not np.any(others & 0x3F):
                 return top, swapped
             continue
         # mantissa all 0 (floats of quiet 16-bit audio): the tops alone, read as floats, are audio, a signal that
