@@ -468,6 +468,28 @@ def test_floats_of_16_bit_audio_or_of_no_smooth_signal_under_a_16_bit_header_are
         assert load_audio(path).shape == (music.shape[0],)
 
 
+@pytest.mark.parametrize("name", ["quarter_rate_tone", "quarter_rate_tone_dithered", "zero_stuffed_noisy_square",
+                                  "8_bit_grid_dithered"])
+@pytest.mark.parametrize("channels", [1, 2])
+def test_signals_with_a_float_tops_or_byte_swap_look_are_music(tmp_path, name, channels):
+    # a tone at a quarter of the sample rate on its peaks (one sample in two at +-A, the others smaller), a square
+    # at -6 dBFS with zeros stuffed between its samples: called floats (audits 28, 29); loud music on an 8-bit grid
+    # with +-1 step of dither, as an editor exports 8-bit material to 16 bits: called byte-swapped (audit 29)
+    rng = np.random.default_rng(4)
+    n = 3 * SR
+    k = np.arange(n)
+    square = 0.5 * np.sign(np.sin(2 * np.pi * 110 * k / SR)) + rng.normal(0, 0.002, n)
+    grid = np.rint(music_like(level=0.95).astype(np.float64) * 128) / 128
+    tpdf = np.rint(rng.uniform(-0.5, 0.5, n) + rng.uniform(-0.5, 0.5, n)) / 32768  # -1, 0 or +1 step
+    samples = {"quarter_rate_tone": 0.5 * np.sin(np.pi * k / 2 + 0.1),
+               "quarter_rate_tone_dithered": 0.5 * np.sin(np.pi * k / 2 + 0.3) + rng.integers(-1, 2, n) / 32768,
+               "zero_stuffed_noisy_square": np.where(k % 2 == 0, square, 0.0),
+               "8_bit_grid_dithered": grid + tpdf}[name]
+    samples = np.clip(np.stack([samples] * channels, axis=1), -1, 32767 / 32768)
+    sf.write(tmp_path / f"{name}.wav", samples, SR, subtype="PCM_16")
+    assert load_audio(tmp_path / f"{name}.wav").shape == (n,)
+
+
 @pytest.mark.parametrize("container", ["WAV", "AU"])
 @pytest.mark.parametrize("levels", [(0.5, -0.5), (0.47, -0.5), (0.4, -0.5), (0.45, -0.55)])
 @pytest.mark.parametrize("jitter", [0.0, 0.001, 0.003])
