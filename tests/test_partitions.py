@@ -316,6 +316,14 @@ def test_list_lines_whose_genre_folder_is_not_their_excerpts_genre_are_refused(t
     with pytest.raises(InputError, match=r"test_filtered\.txt: 'blues/b1\.au' names the genre folder 'blues', but the "
                                          r"dataset's excerpt 'b1' is 'rock': these lists were made for another"):
         read_list_files(paths, known_ids=list(genres), genres=genres)
+    # as the workflow's partitions job calls it: the condition's list files, the dataset's genres
+    from mgrfaults.partitions.split import run_condition
+
+    meta = pd.DataFrame({"track_id": list(genres), "genre": list(genres.values()), "artist": ["w", "x", "y", "z"],
+                         "fault": "none", "replica_of": ""})
+    with pytest.raises(InputError, match=r"'blues/b1\.au' names the genre folder 'blues'"):
+        run_condition(meta, {"method": "published"}, 0, {"train": ["a0", "b0"], "valid": ["a1"], "test": ["b1"]},
+                      name="mine", list_files={part: str(path) for part, path in paths.items()})
 
 
 def test_summary_table(meta):

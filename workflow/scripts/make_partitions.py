@@ -22,8 +22,7 @@ metadata = read_metadata(snakemake.input.metadata)
 lists, skipped, list_files = None, [], None
 if condition["method"] == "published":
     list_files = {part: str(getattr(snakemake.input, part)) for part in PARTS}
-    lists = read_list_files(list_files, known_ids=metadata["track_id"],
-                            genres=dict(zip(metadata["track_id"], metadata["genre"])))
+    lists = read_list_files(list_files, known_ids=metadata["track_id"])
     # listed excerpts that the data stage skipped as bad audio are left out with a warning (either reading of a path:
     # a skipped file is in no listing that would tell which)
     bad_paths = pd.read_csv(snakemake.input.bad_audio, dtype=str, keep_default_na=False)["path"]

@@ -483,15 +483,29 @@ def read_list_files(paths: dict, known_ids=None, genres: dict | None = None) -> 
     lines = {part: partition_list_lines(p) for part, p in paths.items()}
     ids = dict(zip(paths, track_ids_from_paths(*lines.values(), known_ids=known_ids)))
     if genres is not None:
-        known_genres = set(genres.values())
-        for part, path in paths.items():
-            for line, track_id in zip(lines[part], ids[part]):
-                folder = PurePosixPath(line.strip().replace("\\", "/")).parent.name
-                if folder in known_genres and track_id in genres and genres[track_id] != folder:
-                    raise InputError(f"{path}: {line.strip()!r} names the genre folder {folder!r}, but the dataset's "
-                                     f"excerpt {track_id!r} is {genres[track_id]!r}: these lists were made for another "
-                                     "copy or labelling of the data; give the dataset's paths or ids")
+        check_list_genres(paths, lines, ids, genres)
     return {part: read_partition_list(p, ids[part]) for part, p in paths.items()}
+
+
+def check_list_genres(paths: dict, lines: dict, ids: dict, genres: dict) -> None:
+    """Refuse a list line whose folder names another of the dataset's genres than its excerpt's (``rock/a0.wav`` for
+    the blues excerpt ``a0``: lists made for another copy or labelling of the data), naming the file and line.
+
+    Parameters
+    ----------
+    paths, lines, ids : dict
+        Part -> the list file, its lines (:func:`partition_list_lines`), their track ids (:func:`track_ids_from_paths`).
+    genres : dict
+        Track id -> the dataset's genre.
+    """
+    known_genres = set(genres.values())
+    for part, path in paths.items():
+        for line, track_id in zip(lines[part], ids[part]):
+            folder = PurePosixPath(line.strip().replace("\\", "/")).parent.name
+            if folder in known_genres and track_id in genres and genres[track_id] != folder:
+                raise InputError(f"{path}: {line.strip()!r} names the genre folder {folder!r}, but the dataset's "
+                                 f"excerpt {track_id!r} is {genres[track_id]!r}: these lists were made for another "
+                                 "copy or labelling of the data; give the dataset's paths or ids")
 
 
 def _same_song(a: tuple[str, str], b: tuple[str, str]) -> bool:

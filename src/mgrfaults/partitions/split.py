@@ -914,7 +914,9 @@ def run_condition(
     """Make, check and summarise every fold of one condition (what the workflow writes).
 
     ``detected``: the detected faults, used when the condition's ``faults`` is ``detected`` or
-    ``both`` (:func:`fault_source`); the summaries then count the faults so chosen.
+    ``both`` (:func:`fault_source`); the summaries then count the faults so chosen. ``list_files`` (part -> file of
+    a ``published`` condition): a line whose genre folder is not its excerpt's genre is refused
+    (:func:`mgrfaults.data.annotations.check_list_genres`).
 
     Returns
     -------
@@ -923,6 +925,13 @@ def run_condition(
         proportion warnings are issued and logged) and :func:`summary_table`.
     """
     condition = complete_condition(condition)  # the options not given: the schema's defaults
+    if list_files:
+        # a list line whose genre folder is not its excerpt's genre: lists of another copy or labelling (the
+        # workflow's script reads the lists without the genres; the check is here, where its edit reruns nothing)
+        from mgrfaults.data.annotations import read_list_files
+
+        read_list_files(dict(list_files), known_ids=metadata["track_id"],
+                        genres=dict(zip(metadata["track_id"], metadata["genre"])))
     metadata = fault_source(metadata, condition, detected, name)
     method = str(condition["method"])
     target = target_shares(method, condition.get("proportions"), condition.get("k"))
