@@ -915,8 +915,8 @@ def run_condition(
 
     ``detected``: the detected faults, used when the condition's ``faults`` is ``detected`` or
     ``both`` (:func:`fault_source`); the summaries then count the faults so chosen. ``list_files`` (part -> file of
-    a ``published`` condition): a line whose genre folder is not its excerpt's genre is refused
-    (:func:`mgrfaults.data.annotations.check_list_genres`).
+    a ``published`` condition, named in messages): where the files exist, a line whose genre folder is not its
+    excerpt's genre is refused (:func:`mgrfaults.data.annotations.check_list_genres`).
 
     Returns
     -------
@@ -925,7 +925,7 @@ def run_condition(
         proportion warnings are issued and logged) and :func:`summary_table`.
     """
     condition = complete_condition(condition)  # the options not given: the schema's defaults
-    if list_files:
+    if list_files and all(Path(p).is_file() for p in list_files.values()):
         # a list line whose genre folder is not its excerpt's genre: lists of another copy or labelling (the
         # workflow's script reads the lists without the genres; the check is here, where its edit reruns nothing)
         from mgrfaults.data.annotations import read_list_files
