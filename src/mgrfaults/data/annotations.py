@@ -54,7 +54,7 @@ import pandas as pd
 
 from mgrfaults.errors import InputError
 from mgrfaults.io import csv_read_back
-from mgrfaults.data.metadata import COLUMNS, csv_layout, read_csv_text, read_text_checked, validate_metadata
+from mgrfaults.data.metadata import COLUMNS, csv_layout, csv_rows, read_csv_text, read_text_checked, validate_metadata
 from mgrfaults.config import section_defaults
 from mgrfaults.data.artists import canonical_artists, is_unknown_artist, normalise_text
 
@@ -435,14 +435,8 @@ def _without_empty_rows(text: str) -> str:
     them (a quoted value's lines, a ``"`` inside an unquoted value, ``12" Single``, as written): a line of commas
     inside a quoted value is that value's text and stays.
     """
-    import csv
-    import io
-
     lines = _LINE.findall(text)
-    reader = csv.reader(io.StringIO(text, newline=None))
-    end = 0
-    for row in reader:
-        start, end = end + 1, reader.line_num
+    for start, end, row in csv_rows(text):
         if start == end and len(row) > 1 and not "".join(row).strip():
             lines[start - 1] = lines[start - 1][len(lines[start - 1].rstrip("\r\n")):]
     return "".join(lines)

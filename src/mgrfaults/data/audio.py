@@ -875,7 +875,7 @@ WIDENED_8BIT_SHARE = 0.99
 widened by repeating it (:func:`_widened_8bit`)."""
 
 
-def _widened_8bit(blocks: list[np.ndarray]) -> bool:
+def _widened_8bit(samples: np.ndarray) -> bool:
     """Whether 16-bit samples are 8-bit ones widened by repeating their byte, as they sit near 0.
 
     ``u8 * 257 - 32768`` maps 0-255 onto the whole 16-bit range: the low byte is the unsigned 8-bit sample, the high
@@ -883,7 +883,7 @@ def _widened_8bit(blocks: list[np.ndarray]) -> bool:
     such samples are the music with its sign bit flipped: a square near full scale carrying it, as smooth as the
     music, so smoothness cannot tell the byte order; the stored order is the music's where the samples sit near 0.
     """
-    words = np.concatenate(blocks).view(np.uint16)
+    words = samples.view(np.uint16)
     repeated = float(np.mean((words & 0xFF) == ((words >> 8) ^ 0x80)))
     level = float(np.mean(np.abs(words.view(np.int16).astype(np.int32)))) / 32768
     return repeated >= WIDENED_8BIT_SHARE and level < OFFSET_LEVEL
@@ -937,7 +937,7 @@ def byte_order_problem(x: np.ndarray, blocks: list[np.ndarray] | None = None) ->
     # a constant (a DC offset) has no roughness either way: it tells nothing
     if 0 < exchanged <= SMOOTH_ROUGHNESS and signs >= SWAPPED_SIGN_SHARE and \
             (stored >= WHITE_ROUGHNESS or stored >= SWAP_GAIN * exchanged or louder >= SWAP_LOUDER) and \
-            not _widened_8bit(blocks):
+            not _widened_8bit(stored_words):
         looks = ("white noise" if stored >= WHITE_ROUGHNESS else f"{stored / exchanged:.1f} times rougher"
                  if stored >= SWAP_GAIN * exchanged else f"{louder:.0f} times louder")
         return (f"as stored they are {looks} (roughness {stored:.2f}; music is below 1), with the two bytes of each "
@@ -1165,11 +1165,11 @@ def float_data_problem(pcm16: np.ndarray, byte_order: str | None = None, block: 
     # floats whose audio is no smooth signal (a brick-walled master, noise music, dither alone in a quiet passage) or
     # whose mantissa is short (floats of 16-bit audio, `y / 32768` as decoders give them): one sample in two or four of
     # each channel is a float's top and the others are not, which no audio's neighbouring samples are
-    for width, n_words in (("32-bit", 2), ("64-bit", 4)):
-        period = n_words // math.gcd(n_words, channels)
-        for c in range(channels if period > 1 else 0):
-            words = np.concatenate([b[:, c] for b in blocks]).view(np.uint16)
-            if found := _float_tops_alternate(words, period, n_words):
+    for c in range(channels):
+        words = np.concatenate([b[:, c] for b in blocks]).view(np.uint16)
+        for width, n_words in (("32-bit", 2), ("64-bit", 4)):
+            period = n_words // math.gcd(n_words, channels)
+            if period > 1 and (found := _float_tops_alternate(words, period, n_words)):
                 top, swapped = found
                 container = byte_order or "<"  # the order the samples were read in (FLAC: either reads so)
                 endian = "little" if (container == "<") != swapped else "big"

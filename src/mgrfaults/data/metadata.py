@@ -77,6 +77,20 @@ def read_csv_text(text: str, path, what: str, **kwargs) -> pd.DataFrame:
     return table
 
 
+def csv_rows(text: str) -> list[tuple[int, int, list[str]]]:
+    """Every row of a CSV ``text`` as :mod:`csv` reads it, blank ones too: (first file line, last file line, cells),
+    lines 1-based (a quoted value may run over several lines; universal newlines: a classic-Mac CR-only file too)."""
+    import csv
+    import io
+
+    reader = csv.reader(io.StringIO(text, newline=None))
+    rows, end = [], 0
+    for row in reader:
+        start, end = end + 1, reader.line_num
+        rows.append((start, end, row))
+    return rows
+
+
 def csv_layout(text: str) -> tuple[list[str], list[int]]:
     """The header's cells as written and the file line each data row starts on, as :func:`pandas.read_csv` reads
     ``text`` (blank lines, and lines of spaces alone, skipped; a quoted value may run over several lines).
@@ -93,15 +107,8 @@ def csv_layout(text: str) -> tuple[list[str], list[int]]:
     lines : list of int
         One 1-based file line per data row.
     """
-    import csv
-    import io
-
-    reader = csv.reader(io.StringIO(text, newline=None))  # universal newlines: a classic-Mac CR-only file too
-    rows, end = [], 0
-    for row in reader:
-        start, end = end + 1, reader.line_num
-        if row and not (len(row) == 1 and row[0] and not row[0].strip()):
-            rows.append((start, row))
+    rows = [(start, row) for start, _, row in csv_rows(text)
+            if row and not (len(row) == 1 and row[0] and not row[0].strip())]
     return (rows[0][1], [start for start, _ in rows[1:]]) if rows else ([], [])
 
 

@@ -160,15 +160,14 @@ def stale_report_problem(results, expected_runs, digest: str, inputs: str | None
     if problem:
         return problem
     summary = results / "summary.md"
-    pattern = re.escape(DIGEST_IN_SUMMARY).replace(re.escape("{}"), "([0-9a-f]+)")
-    made = re.search(pattern, summary.read_text(errors="replace")) if summary.exists() else None
-    if made and made.group(1) != digest:
-        return (f"{summary} was made under configuration digest {made.group(1)}, this configuration's is {digest}: "
+    text = summary.read_text(errors="replace") if summary.exists() else ""
+    made = _digest_named(text, DIGEST_IN_SUMMARY)
+    if made and made != digest:
+        return (f"{summary} was made under configuration digest {made}, this configuration's is {digest}: "
                 f"the report would show an earlier configuration's results as this one's. {rerun}")
-    pattern = re.escape(INPUTS_DIGEST_IN_SUMMARY).replace(re.escape("{}"), "([0-9a-f]+)")
-    made = re.search(pattern, summary.read_text(errors="replace")) if summary.exists() and inputs else None
-    if made and made.group(1) != inputs:
-        return (f"{summary} was made from input files that have changed since (its inputs digest {made.group(1)}, "
+    made = _digest_named(text, INPUTS_DIGEST_IN_SUMMARY)
+    if made and inputs and made != inputs:
+        return (f"{summary} was made from input files that have changed since (its inputs digest {made}, "
                 f"theirs now {inputs}: audio under the dataset's root, the annotations, a published condition's "
                 "own lists, a custom system's code or data files, or resources/published_accuracies.csv, edited "
                 "in place): the report would show the earlier files' results as theirs. `snakemake -n` lists the "
@@ -179,6 +178,13 @@ def stale_report_problem(results, expected_runs, digest: str, inputs: str | None
         return (f"{metadata} is newer than {summary}: the dataset was made again after the results were, so the "
                 f"report would show the new dataset's profile beside the old one's results. {rerun}")
     return None
+
+
+def _digest_named(text: str, template: str) -> str | None:
+    """The digest a summary's ``text`` names as ``template`` (:data:`DIGEST_IN_SUMMARY`,
+    :data:`INPUTS_DIGEST_IN_SUMMARY`) writes it, or None."""
+    made = re.search(re.escape(template).replace(re.escape("{}"), "([0-9a-f]+)"), text)
+    return made.group(1) if made else None
 
 
 def read_published(path) -> pd.DataFrame:
