@@ -201,6 +201,10 @@ def own_lists_digest(condition):
     return {"lists_sha256": content_digest(published_list_files(condition).values())}
 
 
+# each condition's, read once: a param of its partitions rule and part of the summary's inputs digest
+OWN_LISTS_DIGESTS = {name: own_lists_digest(spec.options) for name, spec in CONDITION_SPECS.items()}
+
+
 # train
 
 

@@ -19,7 +19,7 @@ SUMMARY_INPUTS_DIGEST = _inputs_digest(
     {
         "audio": AUDIO_MANIFEST,
         "annotations": ANNOTATIONS_DIGEST,
-        "lists": {name: own_lists_digest(spec.options) for name, spec in CONDITION_SPECS.items()},
+        "lists": OWN_LISTS_DIGESTS,
         "custom_code": CUSTOM_CODE,
         "custom_data": CUSTOM_DATA,
         "published": content_digest([PUBLISHED_ACCURACIES]),

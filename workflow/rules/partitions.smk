@@ -25,7 +25,7 @@ for _name, _spec in CONDITION_SPECS.items():
             name=_name,
             condition=dict(_condition),
             seed=derive(RESOLVED.seed, "partitions", _name),
-            **own_lists_digest(_condition),  # not read by the script: a rerun trigger
+            **OWN_LISTS_DIGESTS[_name],  # not read by the script: a rerun trigger
         log:
             f"{RESULTS}/logs/partitions/{_name}.log",
         conda:
