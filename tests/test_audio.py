@@ -618,6 +618,44 @@ def test_silence_is_skipped_and_listed_under_on_bad_audio_skip(tmp_path):
     assert bad["reason"].str.startswith("every sample is 0: digital silence").tolist() == [True]
 
 
+def test_files_named_by_trust_audio_are_taken_as_they_decode(tmp_path, caplog):
+    """A file the content checks refuse is taken where dataset.trust_audio names it, by its id, its path below the
+    root, its absolute path or a pattern; what the checks say is logged; a file that does not decode is still
+    refused, and an entry naming no file is refused."""
+    from mgrfaults.data.dataset import list_audio_files, scan_audio
+    from mgrfaults.data.metadata import TRUSTED_COLUMN, audio_trusted
+    from mgrfaults.errors import NoMusicError
+
+    for genre in ("blues", "rock"):
+        for i in range(2):
+            write_au(tmp_path / genre / f"{genre}.{i:05d}.au", music_like(seed=i))
+    quiet = music_like(level=10 ** (-65 / 20))  # music below the near-silence floor, -60 dBFS
+    write_au(tmp_path / "rock" / "rock.00009.au", quiet)
+    files = list_audio_files(tmp_path)
+    with pytest.raises(NoMusicError, match=r"rock\.00009\.au: near-silence.*list it in dataset\.trust_audio"):
+        scan_audio(files)
+    listing, _ = scan_audio(files, on_bad_audio="skip")
+    assert TRUSTED_COLUMN not in listing.columns  # a run without the key: its listing as before
+    for entry in ("rock.00009", "rock/rock.00009.au", str(tmp_path / "rock" / "rock.00009.au"), "rock/*9.au",
+                  "./rock/rock.00009.au", "rock\\rock.00009.au"):
+        caplog.clear()
+        listing, bad = scan_audio(files, trust_audio=[entry], root=tmp_path)
+        assert bad.empty and audio_trusted(listing).tolist() == [False] * 4 + [True], entry
+        assert "taken as it decodes (dataset.trust_audio names it), though the content checks say: near-silence" \
+            in caplog.text
+    assert load_audio(tmp_path / "rock" / "rock.00009.au", judge_content=False) == pytest.approx(quiet, abs=2 ** -15)
+    # the data stage's parameter where the key is set: the keyword arguments in one mapping (data.smk)
+    listing, _ = scan_audio(files, on_bad_audio={"on_bad_audio": "error", "trust_audio": ["rock.00009"],
+                                                 "root": str(tmp_path)})
+    assert audio_trusted(listing).sum() == 1
+    with pytest.raises(InputError, match=r"dataset\.trust_audio: 'rock\.0009' names no audio file of the dataset"):
+        scan_audio(files, trust_audio=["rock.00009", "rock.0009"], root=tmp_path)
+    (tmp_path / "rock" / "rock.00010.au").write_bytes(b"not audio at all")
+    with pytest.raises(AudioError, match=r"rock\.00010\.au: .*dataset\.on_bad_audio: error") as refused:
+        scan_audio(list_audio_files(tmp_path), trust_audio=["rock/*"], root=tmp_path)
+    assert "trust_audio" not in str(refused.value)  # no advice to trust what does not decode
+
+
 def test_stereo_channels_that_cancel_in_the_mono_mix_are_named_as_such(tmp_path):
     left = music_like()
     sf.write(tmp_path / "inverted.wav", np.stack([left, -left], axis=1), SR, subtype="PCM_16")

@@ -873,6 +873,29 @@ def test_workflow_skips_corrupt_file_when_asked(tmp_path):
 
 
 @pytest.mark.workflow
+def test_workflow_takes_a_trusted_file_through_every_stage_that_reads_audio(tmp_path):
+    """dataset.trust_audio: a file the content checks refuse (music below the -60 dBFS floor) is scanned, its features
+    extracted and its faults described, the metadata marking it and the profile saying so."""
+    root = gtzan_like(tmp_path / "audio", n=3)
+    write_au(root / "rock" / "rock.00002.au", tone(0.2) * 10 ** (-65 / 20) / 0.4)
+    config = {"dataset": {"source": "directory", "directory": {"root": str(root)}},
+              "features": {"n_shards": 1}, "faults": {"n_shards": 1}}
+    proc = run_snakemake(tmp_path / "run", config, targets=["dataset_check"], check=False)
+    assert proc.returncode != 0 and "rock.00002.au: near-silence" in proc.stdout
+    assert "list it in dataset.trust_audio" in proc.stdout
+    config["dataset"]["trust_audio"] = ["rock/rock.00002.au"]
+    run_snakemake(tmp_path / "run", config, targets=["dataset_check", "results/features/frames/shard_0.h5"])
+    results = tmp_path / "run" / "results"
+    meta = pd.read_csv(results / "dataset" / "metadata.csv", dtype={"track_id": str})
+    assert meta.set_index("track_id")["audio_trusted"].to_dict() == {
+        **{f"{g}.{i:05d}": False for g in ("blues", "rock") for i in range(3)}, "rock.00002": True}
+    assert "1 file(s) taken as they decode, their content not judged (dataset.trust_audio" in \
+        (results / "faults" / "profile.md").read_text()
+    assert "though the content checks say: near-silence" in (results / "logs" / "data" / "scan_audio.log").read_text()
+    assert len(FeatureStore([results / "features" / "frames" / "shard_0.h5"]).track_ids) == 6
+
+
+@pytest.mark.workflow
 def test_workflow_reruns_data_stage_when_audio_changes(tmp_path):
     """A file rewritten in place or added inside a genre folder plans the data stage again; an unchanged tree does not."""
     root = gtzan_like(tmp_path / "audio")

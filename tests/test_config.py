@@ -226,6 +226,15 @@ def test_gtzan_partial_needs_a_local_copy_under_the_gtzan_source():
         check_config(load_config({"dataset": {"gtzan": {"partial": True}}}))
 
 
+def test_trust_audio_names_files_of_a_real_dataset_only():
+    with pytest.raises(ConfigError, match=r"^dataset.trust_audio: \['rock.00001'\] is given, but dataset.source is "
+                                          r"'synthetic'.*would be ignored"):
+        check_config(load_config({"dataset": {"trust_audio": ["rock.00001"]}}))
+    with pytest.raises(ConfigError, match=r"dataset.trust_audio"):  # the schema's uniqueItems: one entry twice
+        check_config(load_config({"dataset": {"source": "gtzan", "trust_audio": ["jazz.00054", "jazz.00054"]}}))
+    check_config(load_config({"dataset": {"source": "gtzan", "trust_audio": ["jazz.00054", "classical/*"]}}))
+
+
 @pytest.mark.parametrize("content, message", [
     (b"dataset:\n  synthetic:\n\tn_per_genre: 3\n",
      r", line 3, column 1: not YAML \(.*\); line 3 indents with a tab: YAML indents with spaces only$"),

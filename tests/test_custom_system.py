@@ -673,8 +673,11 @@ def build(context):
 """
 
 
-def test_audio_input_end_to_end_files(tmp_path):
-    """custom_system_files on decoded audio: two genres of different loudness, predictions written."""
+@pytest.mark.parametrize("quiet", [None, "trusted", "judged"])
+def test_audio_input_end_to_end_files(tmp_path, quiet):
+    """custom_system_files on decoded audio: two genres of different loudness, predictions written; a training
+    excerpt below the near-silence floor is read where the metadata marks it trusted (dataset.trust_audio), and
+    refused otherwise."""
     from mgrfaults.systems.custom import custom_system_files
 
     rows, parts = [], []
@@ -682,15 +685,22 @@ def test_audio_input_end_to_end_files(tmp_path):
         for i, part in enumerate(("train", "train", "valid", "test")):
             tid = f"{genre}.{i:05d}"
             path = tmp_path / genre / f"{tid}.au"
-            write_au(path, (0.1 + 0.5 * g) * tone(0.2, freq=200 + 30 * i) / 0.3)
+            level = 10 ** (-65 / 20) if quiet and tid == "blues.00001" else 0.1 + 0.5 * g
+            write_au(path, level * tone(0.2, freq=200 + 30 * i) / 0.3)
             rows.append(dict(track_id=tid, path=str(path), genre=genre, artist=f"a{g}{i}", fault="none",
-                             replica_of="", duration=0.2, sample_rate=22050))
+                             replica_of="", duration=0.2, sample_rate=22050,
+                             **({"audio_trusted": quiet == "trusted" and tid == "blues.00001"} if quiet else {})))
             parts.append(dict(track_id=tid, part=part))
     pd.DataFrame(rows).to_csv(tmp_path / "metadata.csv", index=False)
     pd.DataFrame(parts).to_csv(tmp_path / "fold_0.csv", index=False)
     plugin = plugin_file(tmp_path, AUDIO_PLUGIN, name="loudness.py")
     spec = {"factory": f"{plugin}:build", "input": "audio", "params": {}}
     out = tmp_path / "pred.csv"
+    if quiet == "judged":
+        with pytest.raises(PluginError, match=r"blues\.00001\.au: near-silence"):
+            custom_system_files("Loud", spec, tmp_path / "fold_0.csv", tmp_path / "metadata.csv", [], 7, out,
+                                condition="standard", fold=0, device="cpu", sample_rate=22050, max_duration=1.0)
+        return
     df = custom_system_files("Loud", spec, tmp_path / "fold_0.csv", tmp_path / "metadata.csv", [], 7, out,
                              condition="standard", fold=0, device="cpu", sample_rate=22050, max_duration=1.0)
     assert list(df["track_id"]) == ["blues.00003", "rock.00003"]

@@ -76,6 +76,7 @@ class DatasetSpec:
     sample_rate: int
     max_duration: float
     on_bad_audio: str
+    trust_audio: tuple
     synthetic: SyntheticSpec
     gtzan: dict
     directory: dict
@@ -723,6 +724,7 @@ def resolve_dataset(dataset: Mapping[str, Any]) -> DatasetSpec:
         sample_rate=int(dataset["sample_rate"]),
         max_duration=float(dataset["max_duration"]),
         on_bad_audio=dataset["on_bad_audio"],
+        trust_audio=tuple(dataset["trust_audio"]),
         synthetic=SyntheticSpec(**synth),
         gtzan=dict(dataset["gtzan"]),
         directory=dict(dataset["directory"]),
@@ -1364,7 +1366,8 @@ def check_dataset_keys_are_used(config: Mapping[str, Any]) -> None:
     """Refuse dataset keys the run would ignore without a word.
 
     ``dataset.directory.root`` (or ``annotations``) or ``dataset.gtzan.root`` (or ``partial``) given under another
-    ``dataset.source`` (the synthetic default runs instead of your data), ``dataset.gtzan.partial`` without a local
+    ``dataset.source`` (the synthetic default runs instead of your data), ``dataset.trust_audio`` under the
+    synthetic source, ``dataset.gtzan.partial`` without a local
     copy to be part of, and under a synthetic ``preset`` other than ``default`` an
     ``n_per_genre`` or ``duration`` other than the embedded configuration's (the preset sets both, and
     ``configuration.yaml`` would record the value not used).
@@ -1379,6 +1382,10 @@ def check_dataset_keys_are_used(config: Mapping[str, Any]) -> None:
                                   f"would be ignored and the {source} dataset run; set dataset.source: {other} to use "
                                   f"it, or set dataset.{other}.{key}: null (on the command line: --config 'dataset={{source: {source}, "
                                   f"{other}: {{{key}: null}}}}')")
+    if source == "synthetic" and dataset.get("trust_audio"):
+        raise ConfigError(f"dataset.trust_audio: {list(dataset['trust_audio'])!r} is given, but dataset.source is "
+                          "'synthetic': its excerpts are rendered, never judged, so the key would be ignored; it names "
+                          "files of a gtzan or directory dataset")
     gtzan = dataset.get("gtzan") or {}
     if source == "gtzan" and gtzan.get("partial") and not gtzan.get("root"):
         raise ConfigError("dataset.gtzan.partial: true, but dataset.gtzan.root is null: partial says which ids a "

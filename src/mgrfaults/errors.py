@@ -14,6 +14,12 @@ class AudioError(InputError):
         super().__init__(f"{self.path}: {problem}")
 
 
+class NoMusicError(AudioError):
+    """An audio file that decodes, but whose samples the content checks judge to hold no music (silence,
+    byte-swapped or float samples under a 16-bit header, random data, channels that cancel): the heuristic
+    refusals that ``dataset.trust_audio`` can waive for a file one has listened to."""
+
+
 class Terminated(SystemExit):
     """The process was sent SIGTERM (a SLURM time limit, ``scancel``, ``timeout``, Snakemake ending its jobs).
 

@@ -112,7 +112,11 @@ else:
             extensions=DATASET.directory["extensions"],
             sample_rate=DATASET.sample_rate,
             max_duration=DATASET.max_duration,
-            on_bad_audio=DATASET.on_bad_audio,
+            # where dataset.trust_audio names files, the scan's keyword arguments for them too (mgrfaults.data.dataset.
+            # scan_audio): a parameter of their own would rerun every results folder's data stage, and all after it
+            on_bad_audio=DATASET.on_bad_audio if not DATASET.trust_audio else dict(
+                on_bad_audio=DATASET.on_bad_audio, trust_audio=list(DATASET.trust_audio), root=audio_root()
+            ),
             # a local GTZAN copy (Kaggle or original layout) is found and checked by its ids: False (none), True (a
             # whole copy: every id present), "partial" (dataset.gtzan.partial: the ids it holds); a whole copy's value
             # is the one it had before partial copies existed, so its results do not rerun

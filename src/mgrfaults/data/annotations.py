@@ -54,7 +54,8 @@ import pandas as pd
 
 from mgrfaults.errors import InputError
 from mgrfaults.io import csv_read_back
-from mgrfaults.data.metadata import COLUMNS, csv_layout, csv_rows, read_csv_text, read_text_checked, validate_metadata
+from mgrfaults.data.metadata import (COLUMNS, TRUSTED_COLUMN, csv_layout, csv_rows, read_csv_text, read_text_checked,
+                                     validate_metadata)
 from mgrfaults.config import section_defaults
 from mgrfaults.data.artists import canonical_artists, is_unknown_artist, normalise_text
 
@@ -581,7 +582,7 @@ def gtzan_metadata(listing: pd.DataFrame, index_path, lists_dir=None, list_set: 
     if missing:
         raise InputError(f"GTZAN listing: missing column(s) {missing}; needs {needed}")
     index = read_gtzan_index(index_path)
-    meta = listing[needed].copy()
+    meta = listing[needed + [c for c in (TRUSTED_COLUMN,) if c in listing.columns]].copy()
     meta["track_id"] = meta["track_id"].astype(str)
     not_indexed = sorted(set(meta["track_id"]) - set(index["track_id"]))
     if not_indexed:

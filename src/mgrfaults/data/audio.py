@@ -20,7 +20,7 @@ import numpy as np
 import soundfile as sf
 
 from mgrfaults.data.containers import UNKNOWN_SIZES
-from mgrfaults.errors import AudioError
+from mgrfaults.errors import AudioError, NoMusicError
 from mgrfaults.config import section_defaults
 
 # the schema's defaults (workflow/schemas/config.schema.yaml): the one place a default is written
@@ -550,7 +550,7 @@ def _count_flac_streams(path: Path) -> int:
     return count
 
 
-def decode(path, max_duration: float | None = None) -> tuple[np.ndarray, int]:
+def decode(path, max_duration: float | None = None, judge_content: bool = True) -> tuple[np.ndarray, int]:
     """Decode an audio file at its own sample rate, downmixed to mono.
 
     Parameters
@@ -558,6 +558,9 @@ def decode(path, max_duration: float | None = None) -> tuple[np.ndarray, int]:
     path : str or Path
     max_duration : float, optional
         Seconds to decode from the start; ``None``: all.
+    judge_content : bool
+        Whether the samples are judged to hold music (:func:`content_problem`); ``False`` for a file listed in
+        ``dataset.trust_audio``, taken as it decodes (the checks are heuristics).
 
     Returns
     -------
@@ -570,8 +573,9 @@ def decode(path, max_duration: float | None = None) -> tuple[np.ndarray, int]:
     ------
     AudioError
         Missing, unreadable, broken-link, empty, corrupt or truncated file; a sample rate or
-        channel count no recording has (:func:`check_stream`); non-finite samples; silence or byte-swapped
-        samples (:func:`content_problem`).
+        channel count no recording has (:func:`check_stream`); non-finite samples.
+    NoMusicError
+        Silence, byte-swapped samples and the like (:func:`content_problem`), where ``judge_content``.
     """
     path = Path(path)
     _check_file(path)
@@ -618,8 +622,8 @@ def decode(path, max_duration: float | None = None) -> tuple[np.ndarray, int]:
     mono = y.mean(axis=1, dtype=np.float64).astype(np.float32) if y.shape[1] > 1 else y[:, 0]
     if not integer and not np.all(np.isfinite(mono)):
         raise AudioError(path, "non-finite samples (NaN or inf)")
-    problem = content_problem(mono, stored16, y if coded else None,
-                              companded_levels(subtype) if subtype in COMPANDED else None, pcm16_order)
+    problem = judge_content and content_problem(mono, stored16, y if coded else None,
+                                                companded_levels(subtype) if subtype in COMPANDED else None, pcm16_order)
     if problem and y.shape[1] > 1 and (np.max(mono) - np.min(mono)) / 2 < SILENCE_SWING \
             and not content_problem(y[:, 0]):
         swing = float(np.max(y[:, 0]) - np.min(y[:, 0])) / 2
@@ -629,7 +633,7 @@ def decode(path, max_duration: float | None = None) -> tuple[np.ndarray, int]:
     if problem:
         # judged on what the workflow analyses: a long file's silent beginning is all of a short excerpt
         where = f" (in the excerpt analysed: the file's first {max_duration:g} s, dataset.max_duration)" if cut else ""
-        raise AudioError(path, problem + where)
+        raise NoMusicError(path, problem + where)
     return (mono if integer else limit_peak(path, mono)), sr
 
 
@@ -1253,7 +1257,8 @@ def listed_file_gone(path) -> bool:
     return not os.path.lexists(path)
 
 
-def load_audio(path, sample_rate: int = _DATASET["sample_rate"], max_duration: float | None = _DATASET["max_duration"]) -> np.ndarray:
+def load_audio(path, sample_rate: int = _DATASET["sample_rate"], max_duration: float | None = _DATASET["max_duration"],
+               judge_content: bool = True) -> np.ndarray:
     """Decode ``path`` to mono float32 at ``sample_rate`` Hz, at most ``max_duration`` seconds.
 
     Resamples (soxr, high quality, via librosa) only when the file's rate differs.
@@ -1266,6 +1271,8 @@ def load_audio(path, sample_rate: int = _DATASET["sample_rate"], max_duration: f
         Target rate in Hz (GTZAN: 22050).
     max_duration : float or None
         Seconds kept from the start (GTZAN excerpts: 30 s); ``None`` keeps everything.
+    judge_content : bool
+        Whether the samples are judged to hold music (:func:`decode`).
 
     Returns
     -------
@@ -1275,8 +1282,10 @@ def load_audio(path, sample_rate: int = _DATASET["sample_rate"], max_duration: f
     ------
     AudioError
         Missing, empty, corrupt or truncated file, or non-finite samples; the message names the file.
+    NoMusicError
+        Samples judged to hold no music (:func:`decode`).
     """
-    y, sr = decode(path, max_duration)
+    y, sr = decode(path, max_duration, judge_content)
     if sr != sample_rate:
         import librosa
 

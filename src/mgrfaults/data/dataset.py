@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import logging
 import os
@@ -9,14 +10,16 @@ import re
 import unicodedata
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from mgrfaults import GENRES
 from mgrfaults.data.audio import CUT_MARGIN, load_audio, stored_format
 from mgrfaults.data.download import (AUDIO_EXTENSIONS, SYSTEM_FOLDERS, audio_suffixes, find_genre_root, is_appledouble,
                                      is_genre_folder)
-from mgrfaults.errors import AudioError, InputError
+from mgrfaults.errors import AudioError, InputError, NoMusicError
 from mgrfaults.io import csv_reads_back
+from mgrfaults.data.metadata import TRUSTED_COLUMN
 from mgrfaults.config import section_defaults
 
 # the schema's defaults (workflow/schemas/config.schema.yaml): the one place a default is written
@@ -28,6 +31,53 @@ GTZAN_ID = re.compile(r"^([a-z]+)\.\d{5}$")
 log = logging.getLogger(__name__)
 
 LISTING_COLUMNS = ("track_id", "path", "genre", "duration", "sample_rate")
+
+TRUST_ADVICE = ("if you have listened to it and it is music, list it in dataset.trust_audio (its track id or its path "
+                "below the dataset's root): these checks are heuristics, and a file so listed is taken as it decodes")
+"""What a refusal by the content checks (:class:`~mgrfaults.errors.NoMusicError`) adds: the way past a wrong one."""
+
+
+def trusted_files(files: pd.DataFrame, patterns, root=None) -> np.ndarray:
+    """Which files ``dataset.trust_audio`` names.
+
+    A pattern (shell-style, ``*`` ``?`` ``[...]``, case-sensitive; ``*`` crosses folders) names a file when it
+    matches the file's track id (``jazz.00054``), its path below ``root`` (``jazz/jazz.00054.wav``) or its absolute
+    path; ``\\`` is read as ``/`` and a leading ``./`` or ``~`` as the shell reads it.
+
+    Parameters
+    ----------
+    files : DataFrame
+        :func:`list_audio_files`' table (track_id, path).
+    patterns : sequence of str
+        ``dataset.trust_audio``.
+    root : str or Path, optional
+        The dataset's folder (``dataset.<source>.root``), for the relative paths.
+
+    Returns
+    -------
+    np.ndarray, shape (n_files,), bool
+
+    Raises
+    ------
+    InputError
+        A pattern that names no file of the dataset (a typo would otherwise trust nothing without a word).
+    """
+    absolute = [Path(p).absolute().as_posix() for p in files["path"]]
+    base = Path(root).absolute() if root is not None else None
+    relative = [os.path.relpath(a, base).replace(os.sep, "/") if base is not None else a for a in absolute]
+    names = list(zip(files["track_id"].astype(str), relative, absolute))
+    trusted = np.zeros(len(files), dtype=bool)
+    for pattern in patterns:
+        written = pattern.replace("\\", "/")
+        written = os.path.expanduser(written) if written.startswith("~") else written.removeprefix("./")
+        hits = np.array([any(fnmatch.fnmatchcase(n, written) for n in row) for row in names], dtype=bool)
+        if not hits.any():
+            raise InputError(f"dataset.trust_audio: {pattern!r} names no audio file of the dataset (an entry is a "
+                             f"track id, such as {names[0][0]!r}, or a path below {str(base or '.')!r}, such as "
+                             f"{names[0][1]!r}, or a shell pattern, such as 'jazz/*', matching either)"
+                             if names else f"dataset.trust_audio: {pattern!r}: the dataset has no audio files")
+        trusted |= hits
+    return trusted
 
 
 def _entries(folder: Path) -> list[Path]:
@@ -354,7 +404,13 @@ def audio_manifest(root, extensions=AUDIO_EXTENSIONS, gtzan: bool = False) -> st
     return f"{len(lines)} audio files, {digest[:16]}"
 
 
-def scan_audio(files: pd.DataFrame, sample_rate: int = _DATASET["sample_rate"], max_duration: float = _DATASET["max_duration"], on_bad_audio: str = _DATASET["on_bad_audio"]):
+_ON_BAD_AUDIO_ERROR = ("dataset.on_bad_audio: error; with skip, files that do not decode or hold no music are left out "
+                       "and listed in dataset/bad_audio.csv")
+"""The key that lets the run go on without a bad file, as a refusal names it."""
+
+
+def scan_audio(files: pd.DataFrame, sample_rate: int = _DATASET["sample_rate"], max_duration: float = _DATASET["max_duration"],
+               on_bad_audio: str | dict = _DATASET["on_bad_audio"], trust_audio=tuple(_DATASET["trust_audio"]), root=None):
     """Decode every file once, to check it and measure it.
 
     Parameters
@@ -365,14 +421,23 @@ def scan_audio(files: pd.DataFrame, sample_rate: int = _DATASET["sample_rate"], 
         Hz, the rate features will be computed at.
     max_duration : float
         Seconds kept per file.
-    on_bad_audio : {'error', 'skip'}
+    on_bad_audio : {'error', 'skip'} or dict
         ``error``: the first bad file raises :class:`AudioError` naming it; ``skip``: bad files
-        are logged, left out of the listing and returned in ``bad``.
+        are logged, left out of the listing and returned in ``bad``. A dict holds this function's keyword
+        arguments ``on_bad_audio``, ``trust_audio`` and ``root``: the data stage's parameter where
+        ``dataset.trust_audio`` names files (``workflow/rules/data.smk``: a parameter of its own would rerun
+        every results folder's data stage, and all after it).
+    trust_audio : sequence of str
+        ``dataset.trust_audio``: files taken as they decode (:func:`trusted_files`), whatever the content checks
+        say (what they say is logged).
+    root : str or Path, optional
+        The dataset's folder, for ``trust_audio``'s relative paths.
 
     Returns
     -------
     listing : DataFrame
-        track_id, path, genre, duration (s, after the cut), sample_rate. Files longer than :data:`CUT_MARGIN`
+        track_id, path, genre, duration (s, after the cut), sample_rate, and :data:`TRUSTED_COLUMN` where
+        ``trust_audio`` names a file. Files longer than :data:`CUT_MARGIN`
         times ``max_duration`` are logged (a warning: count, longest, first files).
     bad : DataFrame
         path, reason.
@@ -384,19 +449,31 @@ def scan_audio(files: pd.DataFrame, sample_rate: int = _DATASET["sample_rate"], 
     InputError
         Every file was bad (``skip``): an empty dataset is refused rather than written.
     """
+    if isinstance(on_bad_audio, dict):
+        return scan_audio(files, sample_rate, max_duration, **on_bad_audio)
     if on_bad_audio not in ("error", "skip"):
         raise ValueError(f"on_bad_audio must be 'error' or 'skip', got {on_bad_audio!r}")
+    trusted = trusted_files(files, trust_audio, root) if len(trust_audio) else np.zeros(len(files), dtype=bool)
     rows, bad, cut = [], [], []
-    for row in files.itertuples(index=False):
+    for row, trust in zip(files.itertuples(index=False), trusted):
         try:
             if getattr(row, "problem", ""):
                 raise AudioError(row.path, row.problem)
             y = load_audio(row.path, sample_rate=sample_rate, max_duration=max_duration)
+        except NoMusicError as e:
+            if not trust:
+                if on_bad_audio == "error":
+                    raise NoMusicError(e.path, f"{e.problem} ({_ON_BAD_AUDIO_ERROR}; {TRUST_ADVICE})") from e
+                log.warning("skipping bad audio: %s (%s)", e, TRUST_ADVICE)
+                bad.append({"path": row.path, "reason": e.problem})
+                continue
+            # said, so that the log tells what was waived and why a later look at the excerpt may surprise
+            log.warning("%s: taken as it decodes (dataset.trust_audio names it), though the content checks say: %s",
+                        e.path, e.problem)
+            y = load_audio(row.path, sample_rate=sample_rate, max_duration=max_duration, judge_content=False)
         except AudioError as e:
             if on_bad_audio == "error":
-                # the key that lets the run go on without it
-                raise AudioError(e.path, f"{e.problem} (dataset.on_bad_audio: error; with skip, files that do not "
-                                         "decode or hold no music are left out and listed in dataset/bad_audio.csv)") from e
+                raise AudioError(e.path, f"{e.problem} ({_ON_BAD_AUDIO_ERROR})") from e
             log.warning("skipping bad audio: %s", e)
             bad.append({"path": row.path, "reason": e.problem})
             continue
@@ -407,7 +484,7 @@ def scan_audio(files: pd.DataFrame, sample_rate: int = _DATASET["sample_rate"], 
         rows.append(
             {"track_id": row.track_id, "path": row.path, "genre": row.genre,
              # unrounded: a very short file must keep a positive duration (4 decimals made 1 sample 0.0)
-             "duration": len(y) / sample_rate, "sample_rate": sample_rate}
+             "duration": len(y) / sample_rate, "sample_rate": sample_rate, TRUSTED_COLUMN: bool(trust)}
         )
     if cut:
         # the excerpts are the files' first seconds: a dataset of whole songs is analysed on its intros
@@ -416,7 +493,12 @@ def scan_audio(files: pd.DataFrame, sample_rate: int = _DATASET["sample_rate"], 
                     "(the longest, %s, holds %.1f s; first: %s); raise dataset.max_duration to analyse more of them",
                     len(cut), len(files), max_duration, max_duration, longest[0], longest[1],
                     ", ".join(str(p) for p, _ in cut[:3]))
-    listing = pd.DataFrame(rows, columns=list(LISTING_COLUMNS))
+    listing = pd.DataFrame(rows, columns=list(LISTING_COLUMNS) + [TRUSTED_COLUMN])
+    if trusted.any():
+        log.info("%d file(s) named by dataset.trust_audio, taken as they decode: %s", int(trusted.sum()),
+                 ", ".join(files["track_id"][trusted].astype(str)[:10]))
+    else:
+        listing = listing.drop(columns=TRUSTED_COLUMN)  # the listing of a run without the key, as before it
     if listing.empty:
         first = "; ".join(f"{b['path']}: {b['reason']}" for b in bad[:3])
         raise InputError(

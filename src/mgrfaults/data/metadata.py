@@ -13,6 +13,25 @@ from mgrfaults.io import write_csv_atomic
 COLUMNS = ("track_id", "path", "genre", "artist", "fault", "replica_of", "duration", "sample_rate")
 FAULTS = ("none", "exact_replica", "recording_replica", "distortion", "mislabel")
 
+TRUSTED_COLUMN = "audio_trusted"
+"""An optional column of the data stage's listing and of the metadata: ``True`` for a file ``dataset.trust_audio``
+names, taken as it decodes by every stage that reads it (its content not judged); present only where the key names a
+file, so that other runs' tables stay as they were."""
+
+
+def audio_trusted(table: pd.DataFrame) -> np.ndarray:
+    """Per row of a listing or metadata table, whether its file is taken as it decodes (:data:`TRUSTED_COLUMN`).
+
+    Returns
+    -------
+    np.ndarray, shape (n_rows,), bool
+        All ``False`` for a table without the column.
+    """
+    if TRUSTED_COLUMN not in table.columns:
+        return np.zeros(len(table), dtype=bool)
+    # True as pandas reads it back from CSV, or as the text a spreadsheet may have made of it
+    return table[TRUSTED_COLUMN].astype(str).str.strip().str.lower().isin(("true", "1")).to_numpy()
+
 
 def read_text_checked(path, what: str) -> str:
     """The text of a UTF-8 file; any other encoding, or an unreadable file, is an InputError naming it.

@@ -17,6 +17,7 @@ import pandas as pd
 
 from mgrfaults.data.artists import UNKNOWN_ARTIST_PREFIX, credited_artists
 from mgrfaults.data.audio import CUT_MARGIN
+from mgrfaults.data.metadata import audio_trusted
 from mgrfaults.faults.evaluation import counts_per_genre
 
 DETECTED_KINDS = ("exact_replica", "recording_replica", "distortion")
@@ -136,7 +137,8 @@ def dataset_profile(metadata: pd.DataFrame, detected: pd.DataFrame, stored: pd.D
     DataFrame
         :func:`artist_concentration`'s columns, then ``detected_<kind>`` for each of :data:`DETECTED_KINDS`
         (excerpts the detection marks: the copy of a replica pair, a distorted excerpt), ``duration_min_s``,
-        ``duration_median_s``, ``duration_max_s``, and with ``stored`` :func:`storage_counts`' ``formats`` and
+        ``duration_median_s``, ``duration_max_s``, ``trusted_files`` where ``dataset.trust_audio`` named files (taken
+        as they decode, :func:`mgrfaults.data.metadata.audio_trusted`), and with ``stored`` :func:`storage_counts`' ``formats`` and
         ``sample_rates_hz``, ``stored_duration_max_s`` (the longest file, before the cut) and ``cut_files``; rows per
         genre, then ``all``.
     """
@@ -146,6 +148,11 @@ def dataset_profile(metadata: pd.DataFrame, detected: pd.DataFrame, stored: pd.D
     stats = _by_genre_and_all(metadata)["duration"].agg(["min", "median", "max"]).round(3)
     stats.columns = [f"duration_{c}_s" for c in stats.columns]
     profile = profile.merge(stats, left_on="genre", right_index=True, how="left", validate="one_to_one")
+    trusted = audio_trusted(metadata)
+    if trusted.any():  # the column only where dataset.trust_audio names files: other runs' tables as they were
+        counts = _by_genre_and_all(metadata.assign(trusted=trusted))["trusted"].sum().astype(int)
+        profile = profile.merge(counts.rename("trusted_files"), left_on="genre", right_index=True, how="left",
+                                validate="one_to_one")
     if stored is None:
         return profile
     ways = metadata[["track_id", "genre"]].merge(stored, on="track_id", how="left", validate="one_to_one")
@@ -225,6 +232,11 @@ def confound_findings(profile: pd.DataFrame, bad_audio=()) -> list[str]:
                         "byte-swapped samples, channels that cancel; dataset/bad_audio.csv gives each one's reason): "
                         + ", ".join(f"{n} in {folder}" for folder, n in folders.items())
                         + (f"; left without any excerpt: {', '.join(emptied)}" if emptied else "") + ".")
+    if "trusted_files" in profile.columns:
+        trusted = genres[genres["trusted_files"] > 0]
+        findings.append(f"{whole['trusted_files']} file(s) taken as they decode, their content not judged "
+                        "(dataset.trust_audio; the data stage's log says what the checks found in each): "
+                        + ", ".join(f"{row.trusted_files} in {row.genre}" for row in trusted.itertuples()) + ".")
     if whole["artists"]:
         known = genres[genres["largest_artist_excerpts"] > 0]  # a genre of unknown artists only has none to name
         findings.append(largest_share_finding(known))

@@ -15,6 +15,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from mgrfaults.data.metadata import audio_trusted
 from mgrfaults.errors import AudioError, InputError
 from mgrfaults.io import atomic_path
 from mgrfaults.faults.distortion import clip_fraction
@@ -34,7 +35,7 @@ def excerpt_descriptors(y: np.ndarray, sample_rate: int, peak_params: dict | Non
             "times": times, "mel": log_mel(spec)}
 
 
-def describe_file(path, track_id: str, max_duration: float | None, peak_params: dict) -> dict:
+def describe_file(path, track_id: str, max_duration: float | None, peak_params: dict, judge_content: bool = True) -> dict:
     """Decode one excerpt and compute its descriptors (:func:`excerpt_descriptors`).
 
     Parameters
@@ -47,6 +48,8 @@ def describe_file(path, track_id: str, max_duration: float | None, peak_params: 
         Seconds decoded from the start.
     peak_params : dict
         :data:`~mgrfaults.faults.landmarks.DEFAULT_PEAK_PARAMS` keys.
+    judge_content : bool
+        ``False`` for a file ``dataset.trust_audio`` names: taken as it decodes (:func:`mgrfaults.data.audio.decode`).
 
     Returns
     -------
@@ -61,7 +64,7 @@ def describe_file(path, track_id: str, max_duration: float | None, peak_params: 
     from mgrfaults.data.audio import LISTED_BUT_GONE, decode, listed_file_gone
 
     try:
-        y, sr = decode(path, max_duration)  # the file's own rate: the exact hash must see its samples
+        y, sr = decode(path, max_duration, judge_content)  # the file's own rate: the exact hash must see its samples
         return excerpt_descriptors(y, sr, peak_params)
     except AudioError as e:
         if listed_file_gone(path):
@@ -72,7 +75,8 @@ def describe_file(path, track_id: str, max_duration: float | None, peak_params: 
 
 
 def describe_rows(rows: pd.DataFrame, max_duration: float | None, peak_params: dict | None = None) -> dict:
-    """Decode every excerpt of ``rows`` (metadata rows: track_id, path) and compute its descriptors.
+    """Decode every excerpt of ``rows`` (metadata rows: track_id, path; a file marked trusted, ``dataset.trust_audio``,
+    taken as it decodes) and compute its descriptors.
 
     Returns
     -------
@@ -86,8 +90,8 @@ def describe_rows(rows: pd.DataFrame, max_duration: float | None, peak_params: d
     """
     params = {**DEFAULT_PEAK_PARAMS, **(peak_params or {})}
     ids, pcm, clip, hashes, times, mels = [], [], [], [], [], []
-    for row in rows.itertuples(index=False):
-        d = describe_file(row.path, row.track_id, max_duration, params)
+    for row, trusted in zip(rows.itertuples(index=False), audio_trusted(rows)):
+        d = describe_file(row.path, row.track_id, max_duration, params, judge_content=not trusted)
         ids.append(row.track_id)
         pcm.append(d["pcm_hash"])
         clip.append(d["clip_fraction"])

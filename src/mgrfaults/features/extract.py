@@ -36,6 +36,7 @@ from typing import Any, Callable, Mapping
 import h5py
 import numpy as np
 
+from mgrfaults.data.metadata import audio_trusted
 from mgrfaults.errors import AudioError, InputError
 from mgrfaults.io import atomic_path
 from mgrfaults.config import section_defaults
@@ -646,7 +647,8 @@ def extract_shard(
     Parameters
     ----------
     rows : DataFrame
-        Metadata rows (``track_id``, ``path``) of the shard (:func:`shard_rows`).
+        Metadata rows (``track_id``, ``path``) of the shard (:func:`shard_rows`); a file the metadata marks as
+        trusted (``dataset.trust_audio``, :func:`mgrfaults.data.metadata.audio_trusted`) is taken as it decodes.
     frames_path, texture_path : str or Path
         The two HDF5 files written (temp then rename).
     frames, texture : mapping
@@ -676,9 +678,10 @@ def extract_shard(
     with ShardWriter(frames_path, "frames", frames, n_bins, frames["dtype"]) as fw, ShardWriter(
         texture_path, "texture", texture, tdim, "float32"
     ) as tw:
-        for i, row in enumerate(rows.itertuples(index=False)):
+        for i, (row, trusted) in enumerate(zip(rows.itertuples(index=False), audio_trusted(rows))):
             try:
-                y = load(row.path, sample_rate=frames["sample_rate"], max_duration=frames["max_duration"])
+                y = load(row.path, sample_rate=frames["sample_rate"], max_duration=frames["max_duration"],
+                         **({"judge_content": False} if trusted and checked else {}))
             except Exception as e:
                 from mgrfaults.data.audio import LISTED_BUT_GONE, listed_file_gone
 
