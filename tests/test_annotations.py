@@ -156,7 +156,11 @@ def test_shared_gtzan_metadata_skipped_and_unknown():
     meta = gtzan_metadata(gtzan_listing([t for t in index["track_id"] if t != "jazz.00054"]), INDEX, LISTS)
     assert len(meta) == 999 and "jazz.00054" not in set(meta["track_id"])
     no_lists = gtzan_metadata(gtzan_listing(index["track_id"]), INDEX, None)
-    assert (no_lists["fault"] == "none").all()
+    assert (no_lists["fault"] == "none").all() and "audio_trusted" not in no_lists.columns
+    # a file dataset.trust_audio names keeps its mark: the features and fault stages read it from the metadata
+    listing = gtzan_listing(index["track_id"]).assign(audio_trusted=lambda t: t["track_id"] == "jazz.00054")
+    marked = gtzan_metadata(listing, INDEX, LISTS).set_index("track_id")["audio_trusted"]
+    assert marked.sum() == 1 and marked["jazz.00054"]
     with pytest.raises(InputError, match="blues.00100"):
         gtzan_metadata(gtzan_listing(["blues.00000", "blues.00100"]), INDEX, None)
 

@@ -654,6 +654,45 @@ def test_files_named_by_trust_audio_are_taken_as_they_decode(tmp_path, caplog):
     with pytest.raises(AudioError, match=r"rock\.00010\.au: .*dataset\.on_bad_audio: error") as refused:
         scan_audio(list_audio_files(tmp_path), trust_audio=["rock/*"], root=tmp_path)
     assert "trust_audio" not in str(refused.value)  # no advice to trust what does not decode
+    # no signal at all is no heuristic's finding: digital silence, and stereo channels that cancel exactly
+    (tmp_path / "rock" / "rock.00010.au").unlink()
+    for name, samples, problem in (("rock.00011.au", np.zeros(SR), "every sample is 0: digital silence"),
+                                   ("rock.00012.wav", np.stack([np.rint(quiet * 32767), -np.rint(quiet * 32767)],
+                                                               axis=1).astype(np.int16),  # one the other inverted
+                                    "its 2 channels cancel when mixed to mono")):
+        sf.write(tmp_path / "rock" / name, samples, SR, subtype="PCM_16")
+        with pytest.raises(AudioError, match=re.escape(f"{name}: {problem}")) as refused:
+            scan_audio(list_audio_files(tmp_path), trust_audio=[f"rock/{name}", "rock.00009"], root=tmp_path)
+        assert not isinstance(refused.value, NoMusicError) and "trust_audio" not in str(refused.value)
+        (tmp_path / "rock" / name).unlink()
+
+
+def test_trust_audio_entries_name_files_as_written_before_as_patterns(tmp_path):
+    """A name holding [ or * names that file alone; a pattern is matched against ids and relative paths (against
+    absolute paths only where it is absolute): a root folder's name does not match; names compare in NFC form; a
+    GTZAN copy's files go by their path below the folder of genre folders as well as below the root."""
+    from mgrfaults.data.dataset import list_audio_files, trusted_files
+
+    genres = tmp_path / "live" / "Data" / "genres_original"
+    names = ["song[1].wav", "song1.wav", "a*b.wav", "aXb.wav", "cafe\u0301.wav", "song [live].wav"]
+    for name in names:
+        sf.write(genres / "rock" / name if (genres / "rock").exists() else (genres / "rock").mkdir(parents=True)
+                 or genres / "rock" / name, music_like(0.2), SR, subtype="PCM_16")
+    files = list_audio_files(genres)
+    by_name = list(files["path"].map(lambda p: p.rsplit("/", 1)[1]))
+
+    def named(entry, root=tmp_path / "live"):
+        return sorted(n for n, t in zip(by_name, trusted_files(files, [entry], root)) if t)
+
+    assert named("rock/song[1].wav") == ["song[1].wav"] and named("rock/a*b.wav") == ["a*b.wav"]
+    assert named("rock/song [live].wav") == ["song [live].wav"]
+    assert named("rock/song[12].wav") == ["song1.wav"]  # no such file: a pattern
+    assert named("rock/café.wav") == ["cafe\u0301.wav"]  # typed in NFC, stored in NFD
+    assert named("*live*") == ["song [live].wav"]  # not every file below the folder `live`
+    assert named(str(tmp_path / "live") + "/*/rock/a*") == ["a*b.wav", "aXb.wav"]  # absolute: absolute paths
+    assert named("Data/genres_original/rock/aXb.wav") == named("rock/aXb.wav") == named("aXb") == ["aXb.wav"]
+    with pytest.raises(InputError, match=r"'rock/song2\.wav' names no audio file.* such as 'rock/a\*b\.wav'"):
+        named("rock/song2.wav")
 
 
 def test_stereo_channels_that_cancel_in_the_mono_mix_are_named_as_such(tmp_path):

@@ -597,6 +597,30 @@ def test_workflow_runs_a_partial_gtzan_copy_with_sturms_index(tmp_path, shared_g
     assert "holds 8 of the 1000 GTZAN excerpts; missing per genre: blues 96, classical 100" in log
 
 
+@pytest.mark.workflow
+def test_workflow_takes_a_trusted_file_of_a_gtzan_copy_through_every_stage(tmp_path, shared_gtzan):
+    """dataset.trust_audio on a Kaggle copy, by the path below the folder of genre folders: the metadata of a GTZAN
+    copy keeps the mark, so the features and the fault descriptors take the file as the scan did."""
+    import soundfile
+
+    from mgrfaults.features.store import FeatureStore
+
+    ids = [f"{genre}.{i:05d}" for genre in ("blues", "reggae") for i in range(3)]
+    root = kaggle_copy(tmp_path / "kaggle", ids)
+    soundfile.write(root / "Data" / "genres_original" / "reggae" / "reggae.00002.wav", tone(freq=250) / 0.3 * 10 ** (-65 / 20),
+                    22050, subtype="PCM_16")  # music below the near-silence floor, -60 dBFS
+    gtzan = {"root": str(root), "index": str(shared_gtzan / "metadata" / "GTZANindex.txt"),
+             "partition_lists": str(shared_gtzan / "partitions"), "partial": True}
+    config = {"dataset": {"source": "gtzan", "gtzan": gtzan, "trust_audio": ["reggae/reggae.00002.wav"]},
+              "features": {"n_shards": 1}, "faults": {"n_shards": 1}}
+    run_snakemake(tmp_path / "run", config, targets=["dataset_check", "results/features/frames/shard_0.h5"])
+    results = tmp_path / "run" / "results"
+    meta = pd.read_csv(results / "dataset" / "metadata.csv", dtype={"track_id": str})
+    assert meta.set_index("track_id")["audio_trusted"].to_dict() == {tid: tid == "reggae.00002" for tid in ids}
+    assert len(FeatureStore([results / "features" / "frames" / "shard_0.h5"]).track_ids) == 6
+    assert "1 file(s) taken as they decode" in (results / "faults" / "profile.md").read_text()
+
+
 def test_root_null_with_the_dead_url_says_what_to_do():
     problem = gtzan_source_problem({"root": None, "url": "http://opihi.cs.uvic.ca/sound/genres.tar.gz"})
     assert "since 2022" in problem and "dataset.gtzan.root" in problem and "Data/genres_original" in problem

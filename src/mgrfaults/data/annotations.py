@@ -582,7 +582,8 @@ def gtzan_metadata(listing: pd.DataFrame, index_path, lists_dir=None, list_set: 
     if missing:
         raise InputError(f"GTZAN listing: missing column(s) {missing}; needs {needed}")
     index = read_gtzan_index(index_path)
-    meta = listing[needed + [c for c in (TRUSTED_COLUMN,) if c in listing.columns]].copy()
+    marks = [c for c in (TRUSTED_COLUMN,) if c in listing.columns]  # files dataset.trust_audio names, where it does
+    meta = listing[needed + marks].copy()
     meta["track_id"] = meta["track_id"].astype(str)
     not_indexed = sorted(set(meta["track_id"]) - set(index["track_id"]))
     if not_indexed:
@@ -603,7 +604,7 @@ def gtzan_metadata(listing: pd.DataFrame, index_path, lists_dir=None, list_set: 
         # a twin skipped as bad audio is no longer in the table: keep the fault, drop the dangling link
         meta.loc[~meta["replica_of"].isin(set(meta["track_id"]) | {""}), "replica_of"] = ""
     meta = validate_metadata(meta, source="GTZAN metadata")
-    return meta[list(COLUMNS) + ["title"]]
+    return meta[list(COLUMNS) + ["title"] + marks]
 
 
 # --------------------------------------------------------------------------------------------------

@@ -573,9 +573,10 @@ def decode(path, max_duration: float | None = None, judge_content: bool = True) 
     ------
     AudioError
         Missing, unreadable, broken-link, empty, corrupt or truncated file; a sample rate or
-        channel count no recording has (:func:`check_stream`); non-finite samples.
+        channel count no recording has (:func:`check_stream`); non-finite samples; digital silence
+        (:func:`no_signal_problem`), trusted or not.
     NoMusicError
-        Silence, byte-swapped samples and the like (:func:`content_problem`), where ``judge_content``.
+        Near-silence, byte-swapped samples and the like (:func:`content_problem`), where ``judge_content``.
     """
     path = Path(path)
     _check_file(path)
@@ -622,10 +623,16 @@ def decode(path, max_duration: float | None = None, judge_content: bool = True) 
     mono = y.mean(axis=1, dtype=np.float64).astype(np.float32) if y.shape[1] > 1 else y[:, 0]
     if not integer and not np.all(np.isfinite(mono)):
         raise AudioError(path, "non-finite samples (NaN or inf)")
-    problem = judge_content and content_problem(mono, stored16, y if coded else None,
-                                                companded_levels(subtype) if subtype in COMPANDED else None, pcm16_order)
+    # no signal at all is refused whatever a file's trust; the other checks are heuristics, which a trusted file skips
+    problem, heuristic = no_signal_problem(mono), False
+    if not problem and judge_content:
+        problem, heuristic = content_problem(mono, stored16, y if coded else None,
+                                             companded_levels(subtype) if subtype in COMPANDED else None,
+                                             pcm16_order), True
+    # a mix silent where a channel is not: channels that cancel (exactly: that channel holds any signal; nearly:
+    # that channel alone passes the checks)
     if problem and y.shape[1] > 1 and (np.max(mono) - np.min(mono)) / 2 < SILENCE_SWING \
-            and not content_problem(y[:, 0]):
+            and not (content_problem if heuristic else no_signal_problem)(y[:, 0]):
         swing = float(np.max(y[:, 0]) - np.min(y[:, 0])) / 2
         problem = (f"its {y.shape[1]} channels cancel when mixed to mono, the analysed signal: one is the other with "
                    f"its polarity inverted (each swings {20 * np.log10(swing):.1f} dBFS); invert one channel, or "
@@ -633,7 +640,7 @@ def decode(path, max_duration: float | None = None, judge_content: bool = True) 
     if problem:
         # judged on what the workflow analyses: a long file's silent beginning is all of a short excerpt
         where = f" (in the excerpt analysed: the file's first {max_duration:g} s, dataset.max_duration)" if cut else ""
-        raise NoMusicError(path, problem + where)
+        raise (NoMusicError if heuristic else AudioError)(path, problem + where)
     return (mono if integer else limit_peak(path, mono)), sr
 
 
@@ -1184,6 +1191,16 @@ def float_data_problem(pcm16: np.ndarray, byte_order: str | None = None, block: 
     return None
 
 
+def no_signal_problem(y: np.ndarray) -> str | None:
+    """Digital silence: every sample of ``y``, shape (n_samples,), one value (a stereo file's channels that cancel
+    exactly in the mono mix too). No signal at all, which no listening makes music: unlike the other checks of
+    :func:`content_problem`, not waived for a file ``dataset.trust_audio`` names."""
+    low, high = float(np.min(y)), float(np.max(y))
+    if low == high and (y.size > 1 or low == 0):  # one sample has no swing: its level is its size
+        return f"every sample is {low:g}: digital silence, no music to analyse (an empty recording or a failed conversion)"
+    return None
+
+
 def content_problem(y: np.ndarray, pcm16: np.ndarray | None = None, channels: np.ndarray | None = None,
                     levels: np.ndarray | None = None, byte_order: str | None = None) -> str | None:
     """What makes decoded samples no music to analyse, or None.
@@ -1214,11 +1231,11 @@ def content_problem(y: np.ndarray, pcm16: np.ndarray | None = None, channels: np
         under a 16-bit header (:func:`float_data_problem`), random data in any channel (:func:`random_data_problem`).
     """
     y = np.asarray(y)
+    if problem := no_signal_problem(y):
+        return problem
     low, high = float(np.min(y)), float(np.max(y))
     # one sample has no swing: its level is its size
     swing = (high - low) / 2 if y.size > 1 else abs(high)
-    if swing == 0:
-        return f"every sample is {low:g}: digital silence, no music to analyse (an empty recording or a failed conversion)"
     if swing < SILENCE_SWING:
         return (f"near-silence: its samples swing {20 * np.log10(swing):.1f} dBFS at most, below "
                 f"{20 * np.log10(SILENCE_SWING):.0f} dBFS: no music to analyse (an empty recording or a failed "

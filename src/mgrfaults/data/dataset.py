@@ -33,25 +33,30 @@ log = logging.getLogger(__name__)
 LISTING_COLUMNS = ("track_id", "path", "genre", "duration", "sample_rate")
 
 TRUST_ADVICE = ("if you have listened to it and it is music, list it in dataset.trust_audio (its track id or its path "
-                "below the dataset's root): these checks are heuristics, and a file so listed is taken as it decodes")
+                "from its genre folder on, <genre>/<file>): these checks are heuristics, and a file so listed is taken as it "
+                "decodes")
 """What a refusal by the content checks (:class:`~mgrfaults.errors.NoMusicError`) adds: the way past a wrong one."""
 
 
-def trusted_files(files: pd.DataFrame, patterns, root=None) -> np.ndarray:
+def trusted_files(files: pd.DataFrame, entries, root=None) -> np.ndarray:
     """Which files ``dataset.trust_audio`` names.
 
-    A pattern (shell-style, ``*`` ``?`` ``[...]``, case-sensitive; ``*`` crosses folders) names a file when it
-    matches the file's track id (``jazz.00054``), its path below ``root`` (``jazz/jazz.00054.wav``) or its absolute
-    path; ``\\`` is read as ``/`` and a leading ``./`` or ``~`` as the shell reads it.
+    An entry names a file whose track id (``jazz.00054``), path below the folder of genre folders
+    (``jazz/jazz.00054.wav``), path below ``root`` (a Kaggle copy's ``Data/genres_original/jazz/jazz.00054.wav``) or
+    absolute path it is, as written (a name holding ``[``, ``*`` or ``?`` names that file alone). Otherwise an entry
+    holding ``*``, ``?`` or ``[`` is a shell pattern (case-sensitive; ``*`` crosses folders) matched against the ids
+    and the relative paths, and against the absolute paths where it is absolute itself (so ``*live*`` does not take
+    every file of a root folder named ``live``). Names are compared in Unicode's NFC form (a macOS copy's names are
+    NFD); ``\\`` is read as ``/``, and a leading ``./`` or ``~`` as the shell reads it.
 
     Parameters
     ----------
     files : DataFrame
-        :func:`list_audio_files`' table (track_id, path).
-    patterns : sequence of str
+        :func:`list_audio_files`' table (track_id, path, genre).
+    entries : sequence of str
         ``dataset.trust_audio``.
     root : str or Path, optional
-        The dataset's folder (``dataset.<source>.root``), for the relative paths.
+        The dataset's folder (``dataset.<source>.root``), for the paths below it.
 
     Returns
     -------
@@ -60,23 +65,37 @@ def trusted_files(files: pd.DataFrame, patterns, root=None) -> np.ndarray:
     Raises
     ------
     InputError
-        A pattern that names no file of the dataset (a typo would otherwise trust nothing without a word).
+        An entry that names no file of the dataset (a typo would otherwise trust nothing without a word).
     """
-    absolute = [Path(p).absolute().as_posix() for p in files["path"]]
+    def nfc(text: str) -> str:
+        return unicodedata.normalize("NFC", text)
+
+    absolute = [nfc(Path(p).absolute().as_posix()) for p in files["path"]]
+    below_genres = ["/".join(a.split("/")[-2:]) for a in absolute]
     base = Path(root).absolute() if root is not None else None
-    relative = [os.path.relpath(a, base).replace(os.sep, "/") if base is not None else a for a in absolute]
-    names = list(zip(files["track_id"].astype(str), relative, absolute))
+    below_root = [nfc(os.path.relpath(a, base).replace(os.sep, "/")) if base is not None else b
+                  for a, b in zip(absolute, below_genres)]
+    relative_names = [[nfc(str(t)) for t in files["track_id"]], below_genres, below_root]
+    files_named: dict[str, set] = {}  # every name a file goes by -> the files' rows
+    for names in (*relative_names, absolute):
+        for i, name in enumerate(names):
+            files_named.setdefault(name, set()).add(i)
     trusted = np.zeros(len(files), dtype=bool)
-    for pattern in patterns:
-        written = pattern.replace("\\", "/")
+    for entry in entries:
+        written = nfc(entry)
         written = os.path.expanduser(written) if written.startswith("~") else written.removeprefix("./")
-        hits = np.array([any(fnmatch.fnmatchcase(n, written) for n in row) for row in names], dtype=bool)
-        if not hits.any():
-            raise InputError(f"dataset.trust_audio: {pattern!r} names no audio file of the dataset (an entry is a "
-                             f"track id, such as {names[0][0]!r}, or a path below {str(base or '.')!r}, such as "
-                             f"{names[0][1]!r}, or a shell pattern, such as 'jazz/*', matching either)"
-                             if names else f"dataset.trust_audio: {pattern!r}: the dataset has no audio files")
-        trusted |= hits
+        rows = files_named.get(written) or files_named.get(written.replace("\\", "/"), set())
+        if not rows and any(c in written for c in "*?["):
+            pattern = written.replace("\\", "/")
+            searched = [absolute] if pattern.startswith("/") else relative_names
+            rows = {i for names in searched for i, name in enumerate(names) if fnmatch.fnmatchcase(name, pattern)}
+        if not rows:
+            raise InputError(f"dataset.trust_audio: {entry!r} names no audio file of the dataset (an entry is a "
+                             f"track id, such as {relative_names[0][0]!r}, or a path below the folder of genre "
+                             f"folders, such as {below_genres[0]!r}, or a shell pattern matching either, such as "
+                             f"{below_genres[0].split('/')[0] + '/*'!r})"
+                             if len(files) else f"dataset.trust_audio: {entry!r}: the dataset has no audio files")
+        trusted[sorted(rows)] = True
     return trusted
 
 
@@ -410,7 +429,8 @@ _ON_BAD_AUDIO_ERROR = ("dataset.on_bad_audio: error; with skip, files that do no
 
 
 def scan_audio(files: pd.DataFrame, sample_rate: int = _DATASET["sample_rate"], max_duration: float = _DATASET["max_duration"],
-               on_bad_audio: str | dict = _DATASET["on_bad_audio"], trust_audio=tuple(_DATASET["trust_audio"]), root=None):
+               on_bad_audio: str | dict = _DATASET["on_bad_audio"], trust_audio=tuple(_DATASET["trust_audio"]),
+               root=None):
     """Decode every file once, to check it and measure it.
 
     Parameters
