@@ -8,7 +8,7 @@ import pytest
 import soundfile as sf
 
 from mgrfaults.data.audio import audio_info, load_audio, write_au
-from mgrfaults.errors import AudioError, InputError
+from mgrfaults.errors import AudioError, InputError, NoMusicError
 
 SR = 22050
 
@@ -653,17 +653,22 @@ def test_files_named_by_trust_audio_are_taken_as_they_decode(tmp_path, caplog):
     (tmp_path / "rock" / "rock.00010.au").write_bytes(b"not audio at all")
     with pytest.raises(AudioError, match=r"rock\.00010\.au: .*dataset\.on_bad_audio: error") as refused:
         scan_audio(list_audio_files(tmp_path), trust_audio=["rock/*"], root=tmp_path)
-    assert "trust_audio" not in str(refused.value)  # no advice to trust what does not decode
-    # no signal at all is no heuristic's finding: digital silence, and stereo channels that cancel exactly
+    assert "list it in dataset.trust_audio" not in str(refused.value)  # no advice to trust what does not decode
+    assert "dataset.trust_audio names this file, but it waives the heuristic checks alone" in str(refused.value)
+    # no signal at all, or channels that cancel, is no heuristic's finding: refused trusted or not, saying so
     (tmp_path / "rock" / "rock.00010.au").unlink()
+    stray_bit = np.zeros(SR)
+    stray_bit[100] = 2 ** -15  # digital silence and one step of 16 bits (audit 32)
     for name, samples, problem in (("rock.00011.au", np.zeros(SR), "every sample is 0: digital silence"),
-                                   ("rock.00012.wav", np.stack([np.rint(quiet * 32767), -np.rint(quiet * 32767)],
-                                                               axis=1).astype(np.int16),  # one the other inverted
+                                   ("rock.00013.au", stray_bit, "its samples differ by less than one step of 16-bit "
+                                                                "audio (they swing -96.3 dBFS): digital silence but"),
+                                   ("rock.00012.wav", np.stack([music_like(), -music_like()], axis=1),  # a step apart
                                     "its 2 channels cancel when mixed to mono")):
         sf.write(tmp_path / "rock" / name, samples, SR, subtype="PCM_16")
         with pytest.raises(AudioError, match=re.escape(f"{name}: {problem}")) as refused:
             scan_audio(list_audio_files(tmp_path), trust_audio=[f"rock/{name}", "rock.00009"], root=tmp_path)
-        assert not isinstance(refused.value, NoMusicError) and "trust_audio" not in str(refused.value)
+        assert not isinstance(refused.value, NoMusicError)
+        assert "dataset.trust_audio names this file, but it waives the heuristic checks alone" in str(refused.value)
         (tmp_path / "rock" / name).unlink()
 
 
@@ -695,12 +700,46 @@ def test_trust_audio_entries_name_files_as_written_before_as_patterns(tmp_path):
         named("rock/song2.wav")
 
 
-def test_stereo_channels_that_cancel_in_the_mono_mix_are_named_as_such(tmp_path):
+def test_trust_audio_entries_name_files_of_a_root_given_relatively(tmp_path, monkeypatch):
+    """A root given as ../audio: a file goes by its path as the refusal names it, ``..`` and all, and by its absolute
+    path; an id beginning with ``~`` is an id before it is a home folder (audit 32)."""
+    from mgrfaults.data.dataset import list_audio_files, trusted_files
+
+    (tmp_path / "audio" / "jazz").mkdir(parents=True)
+    (tmp_path / "work").mkdir()
+    for name in ("q.wav", "~news.wav"):
+        sf.write(tmp_path / "audio" / "jazz" / name, music_like(0.2), SR, subtype="PCM_16")
+    monkeypatch.chdir(tmp_path / "work")
+    files = list_audio_files("../audio")
+    for entry in ("../audio/jazz/q.wav", str(tmp_path / "audio" / "jazz" / "q.wav"), "jazz/q.wav", "q",
+                  str(tmp_path / "audio") + "/*/q*"):
+        assert trusted_files(files, [entry], "../audio").tolist() == [True, False], entry
+    assert trusted_files(files, ["~news"], "../audio").tolist() == [False, True]
+
+
+@pytest.mark.parametrize("subtype", ["PCM_16", "PCM_24", "FLOAT"])
+def test_stereo_channels_that_cancel_in_the_mono_mix_are_named_as_such(tmp_path, subtype):
+    # one channel the other inverted, as float written to integers: the mix is 0, or a leftover of one step; refused
+    # trusted or not (the analysed mix is not what one hears)
     left = music_like()
-    sf.write(tmp_path / "inverted.wav", np.stack([left, -left], axis=1), SR, subtype="PCM_16")
-    with pytest.raises(AudioError, match=r"inverted\.wav: its 2 channels cancel when mixed to mono, the analysed "
-                                         r"signal: one is the other with its polarity inverted \(each swings -\d\.\d dBFS\)"):
-        load_audio(tmp_path / "inverted.wav")
+    sf.write(tmp_path / "inverted.wav", np.stack([left, -left], axis=1), SR, subtype=subtype)
+    for judged in (True, False):
+        with pytest.raises(AudioError, match=r"inverted\.wav: its 2 channels cancel when mixed to mono, the analysed "
+                                             r"signal: one is the other with its polarity inverted \(the channels swing "
+                                             r"-\d\.\d dBFS, their mix (-\d+\.\d dBFS|nothing)\)") as refused:
+            load_audio(tmp_path / "inverted.wav", judge_content=judged)
+        assert not isinstance(refused.value, NoMusicError)
+
+
+@pytest.mark.parametrize("right", ["silent", "another song", "the same, 6 dB down"])
+def test_stereo_channels_that_do_not_cancel_are_not_said_to(tmp_path, right):
+    # a quiet song beside a silent channel, or beside another: near-silence, not inverted channels (audit 32)
+    left = music_like(level=10 ** (-57 / 20))
+    other = {"silent": np.zeros_like(left), "another song": music_like(level=10 ** (-57 / 20), seed=5),
+             "the same, 6 dB down": -0.5 * left}[right]
+    sf.write(tmp_path / "quiet.wav", np.stack([left, other], axis=1), SR, subtype="PCM_24")
+    with pytest.raises(NoMusicError, match=r"quiet\.wav: near-silence"):
+        load_audio(tmp_path / "quiet.wav")
 
 
 def test_a_click_in_digital_silence_is_refused(tmp_path):

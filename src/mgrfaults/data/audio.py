@@ -53,6 +53,17 @@ WHITE_ROUGHNESS = 1.2
 """Mean absolute step between samples over the mean absolute sample (:func:`roughness`). Independent samples
 measure sqrt(2) (Gaussian) or 4/3 (uniform): white noise; recorded music, whose energy lies far below the Nyquist
 frequency, measures below 1 (0.08-0.72 over the synthetic default's 150 excerpts)."""
+NO_SIGNAL_SWING = 2.0**-15
+"""Full scale (-90.3 dBFS, one step of 16-bit audio). Samples that swing less than this around their middle differ by
+less than one step of 16-bit audio: no signal at all (digital silence, or that and a stray bit), which no listening
+makes music, so that :func:`no_signal_problem` refuses it whatever ``dataset.trust_audio`` says."""
+
+CANCEL_RATIO = 0.1
+"""How much smaller (20 dB) than every channel's swing a multichannel file's mono mix, the analysed signal, swings
+where its channels cancel (:func:`channels_cancel_problem`): one channel the other inverted, as written to 16 bits
+(the mix is then a leftover of one step) or through a lossy codec (a leftover some 25 dB down). Independent channels
+mix to about their own level; a silent channel beside another mixes to half of it, 6 dB down."""
+
 MOSTLY_SILENT = 0.9
 """Share of an excerpt's samples at exactly 0 from which it holds no music to analyse in most of its length (a
 click, or a few seconds of a song, in a file of digital silence). Music has exact zeros only where it rests."""
@@ -573,8 +584,8 @@ def decode(path, max_duration: float | None = None, judge_content: bool = True) 
     ------
     AudioError
         Missing, unreadable, broken-link, empty, corrupt or truncated file; a sample rate or
-        channel count no recording has (:func:`check_stream`); non-finite samples; digital silence
-        (:func:`no_signal_problem`), trusted or not.
+        channel count no recording has (:func:`check_stream`); non-finite samples; no signal at all
+        (:func:`no_signal_problem`) or channels that cancel (:func:`channels_cancel_problem`), trusted or not.
     NoMusicError
         Near-silence, byte-swapped samples and the like (:func:`content_problem`), where ``judge_content``.
     """
@@ -623,20 +634,13 @@ def decode(path, max_duration: float | None = None, judge_content: bool = True) 
     mono = y.mean(axis=1, dtype=np.float64).astype(np.float32) if y.shape[1] > 1 else y[:, 0]
     if not integer and not np.all(np.isfinite(mono)):
         raise AudioError(path, "non-finite samples (NaN or inf)")
-    # no signal at all is refused whatever a file's trust; the other checks are heuristics, which a trusted file skips
-    problem, heuristic = no_signal_problem(mono), False
+    # what the analysed mix is not (channels that cancel, no signal) is refused whatever a file's trust; the other
+    # checks are heuristics, which a trusted file skips
+    problem, heuristic = channels_cancel_problem(y, mono) or no_signal_problem(mono), False
     if not problem and judge_content:
         problem, heuristic = content_problem(mono, stored16, y if coded else None,
                                              companded_levels(subtype) if subtype in COMPANDED else None,
                                              pcm16_order), True
-    # a mix silent where a channel is not: channels that cancel (exactly: that channel holds any signal; nearly:
-    # that channel alone passes the checks)
-    if problem and y.shape[1] > 1 and (np.max(mono) - np.min(mono)) / 2 < SILENCE_SWING \
-            and not (content_problem if heuristic else no_signal_problem)(y[:, 0]):
-        swing = float(np.max(y[:, 0]) - np.min(y[:, 0])) / 2
-        problem = (f"its {y.shape[1]} channels cancel when mixed to mono, the analysed signal: one is the other with "
-                   f"its polarity inverted (each swings {20 * np.log10(swing):.1f} dBFS); invert one channel, or "
-                   "keep one")
     if problem:
         # judged on what the workflow analyses: a long file's silent beginning is all of a short excerpt
         where = f" (in the excerpt analysed: the file's first {max_duration:g} s, dataset.max_duration)" if cut else ""
@@ -1191,14 +1195,40 @@ def float_data_problem(pcm16: np.ndarray, byte_order: str | None = None, block: 
     return None
 
 
+def _swing(y: np.ndarray, axis=None):
+    """Half the peak-to-peak range of ``y`` (full scale 1), along ``axis``."""
+    return (np.max(y, axis=axis) - np.min(y, axis=axis)) / 2
+
+
 def no_signal_problem(y: np.ndarray) -> str | None:
-    """Digital silence: every sample of ``y``, shape (n_samples,), one value (a stereo file's channels that cancel
-    exactly in the mono mix too). No signal at all, which no listening makes music: unlike the other checks of
-    :func:`content_problem`, not waived for a file ``dataset.trust_audio`` names."""
+    """No signal at all in ``y``, shape (n_samples,): every sample one value, or samples differing by less than one step
+    of 16-bit audio (:data:`NO_SIGNAL_SWING`). Unlike the other checks of :func:`content_problem`, which are
+    heuristics, not waived for a file ``dataset.trust_audio`` names."""
     low, high = float(np.min(y)), float(np.max(y))
     if low == high and (y.size > 1 or low == 0):  # one sample has no swing: its level is its size
         return f"every sample is {low:g}: digital silence, no music to analyse (an empty recording or a failed conversion)"
+    if y.size > 1 and (high - low) / 2 < NO_SIGNAL_SWING:
+        return (f"its samples differ by less than one step of 16-bit audio (they swing {20 * np.log10((high - low) / 2):.1f}"
+                " dBFS): digital silence but for a stray bit, no music to analyse (an empty recording or a failed "
+                "conversion)")
     return None
+
+
+def channels_cancel_problem(channels: np.ndarray, mono: np.ndarray) -> str | None:
+    """Channels that cancel in the mono mix, the analysed signal: every channel of ``channels``, shape (n_samples,
+    n_channels), audible (:data:`SILENCE_SWING` or more) and the mix ``mono``, shape (n_samples,), swinging
+    :data:`CANCEL_RATIO` of the quietest or less. The analysed signal is then a leftover, not the music one hears, so
+    this is refused whatever ``dataset.trust_audio`` says."""
+    if channels.shape[1] < 2:
+        return None
+    swings = _swing(channels, axis=0)
+    mix = float(_swing(mono))
+    if float(np.min(swings)) < SILENCE_SWING or mix > CANCEL_RATIO * float(np.min(swings)):
+        return None
+    mixed = f"{20 * np.log10(mix):.1f} dBFS" if mix > 0 else "nothing"
+    return (f"its {channels.shape[1]} channels cancel when mixed to mono, the analysed signal: one is the other with its "
+            f"polarity inverted (the channels swing {20 * np.log10(float(np.max(swings))):.1f} dBFS, their mix "
+            f"{mixed}); invert one channel, or keep one")
 
 
 def content_problem(y: np.ndarray, pcm16: np.ndarray | None = None, channels: np.ndarray | None = None,

@@ -70,23 +70,28 @@ def trusted_files(files: pd.DataFrame, entries, root=None) -> np.ndarray:
     def nfc(text: str) -> str:
         return unicodedata.normalize("NFC", text)
 
-    absolute = [nfc(Path(p).absolute().as_posix()) for p in files["path"]]
+    # absolute and relative paths with '..' resolved, as the shell would (a root given as ../audio)
+    absolute = [nfc(Path(os.path.abspath(p)).as_posix()) for p in files["path"]]
     below_genres = ["/".join(a.split("/")[-2:]) for a in absolute]
-    base = Path(root).absolute() if root is not None else None
+    base = os.path.abspath(root) if root is not None else None
     below_root = [nfc(os.path.relpath(a, base).replace(os.sep, "/")) if base is not None else b
                   for a, b in zip(absolute, below_genres)]
+    as_listed = [nfc(Path(os.path.normpath(p)).as_posix()) for p in files["path"]]  # as a refusal names the file
     relative_names = [[nfc(str(t)) for t in files["track_id"]], below_genres, below_root]
     files_named: dict[str, set] = {}  # every name a file goes by -> the files' rows
-    for names in (*relative_names, absolute):
+    for names in (*relative_names, absolute, as_listed):
         for i, name in enumerate(names):
             files_named.setdefault(name, set()).add(i)
     trusted = np.zeros(len(files), dtype=bool)
     for entry in entries:
         written = nfc(entry)
-        written = os.path.expanduser(written) if written.startswith("~") else written.removeprefix("./")
-        rows = files_named.get(written) or files_named.get(written.replace("\\", "/"), set())
+        # as written first (an id may begin with '~'), then as a path the shell would read
+        spellings = [written, written.replace("\\", "/"), os.path.normpath(written.replace("\\", "/"))]
+        if written.startswith("~"):
+            spellings.append(os.path.abspath(os.path.expanduser(written)))
+        rows = next((files_named[w] for w in spellings if w in files_named), set())
         if not rows and any(c in written for c in "*?["):
-            pattern = written.replace("\\", "/")
+            pattern = spellings[1].removeprefix("./")
             searched = [absolute] if pattern.startswith("/") else relative_names
             rows = {i for names in searched for i, name in enumerate(names) if fnmatch.fnmatchcase(name, pattern)}
         if not rows:
@@ -427,6 +432,10 @@ _ON_BAD_AUDIO_ERROR = ("dataset.on_bad_audio: error; with skip, files that do no
                        "and listed in dataset/bad_audio.csv")
 """The key that lets the run go on without a bad file, as a refusal names it."""
 
+_TRUST_CANNOT_WAIVE = ("; dataset.trust_audio names this file, but it waives the heuristic checks alone: a file that "
+                       "does not decode, holds no signal at all or whose channels cancel is refused all the same")
+"""What the refusal of a trusted file adds: the key was read, and cannot take this file."""
+
 
 def scan_audio(files: pd.DataFrame, sample_rate: int = _DATASET["sample_rate"], max_duration: float = _DATASET["max_duration"],
                on_bad_audio: str | dict = _DATASET["on_bad_audio"], trust_audio=tuple(_DATASET["trust_audio"]),
@@ -493,8 +502,9 @@ def scan_audio(files: pd.DataFrame, sample_rate: int = _DATASET["sample_rate"], 
             y = load_audio(row.path, sample_rate=sample_rate, max_duration=max_duration, judge_content=False)
         except AudioError as e:
             if on_bad_audio == "error":
-                raise AudioError(e.path, f"{e.problem} ({_ON_BAD_AUDIO_ERROR})") from e
-            log.warning("skipping bad audio: %s", e)
+                raise AudioError(e.path, f"{e.problem} ({_ON_BAD_AUDIO_ERROR}"
+                                         f"{_TRUST_CANNOT_WAIVE if trust else ''})") from e
+            log.warning("skipping bad audio: %s%s", e, _TRUST_CANNOT_WAIVE if trust else "")
             bad.append({"path": row.path, "reason": e.problem})
             continue
         if len(y) >= int(max_duration * sample_rate):  # the decoder stopped at max_duration: was the file longer?
