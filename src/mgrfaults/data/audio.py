@@ -54,15 +54,21 @@ WHITE_ROUGHNESS = 1.2
 measure sqrt(2) (Gaussian) or 4/3 (uniform): white noise; recorded music, whose energy lies far below the Nyquist
 frequency, measures below 1 (0.08-0.72 over the synthetic default's 150 excerpts)."""
 NO_SIGNAL_SWING = 2.0**-15
-"""Full scale (-90.3 dBFS, one step of 16-bit audio). Samples that swing less than this around their middle differ by
-less than one step of 16-bit audio: no signal at all (digital silence, or that and a stray bit), which no listening
-makes music, so that :func:`no_signal_problem` refuses it whatever ``dataset.trust_audio`` says."""
+"""Full scale (-90.3 dBFS, one step of 16-bit audio). Samples of a file stored in 16 bits or fewer that swing less than
+this around their middle differ by less than one of its steps: no signal at all (digital silence, or that and a stray
+bit), which no listening makes music, so that :func:`no_signal_problem` refuses it whatever ``dataset.trust_audio``
+says. A 24-bit, 32-bit or float file resolves music below it (a recording made at the lowest gain): near-silence
+there, a heuristic's finding."""
+
+SIXTEEN_BITS_OR_FEWER = ("PCM_16", "PCM_S8", "PCM_U8", "ULAW", "ALAW", "DPCM_8", "DPCM_16")
+"""libsndfile's subtypes whose samples are 16-bit or coarser steps: where :data:`NO_SIGNAL_SWING` is no signal."""
 
 CANCEL_RATIO = 0.1
-"""How much smaller (20 dB) than every channel's swing a multichannel file's mono mix, the analysed signal, swings
-where its channels cancel (:func:`channels_cancel_problem`): one channel the other inverted, as written to 16 bits
-(the mix is then a leftover of one step) or through a lossy codec (a leftover some 25 dB down). Independent channels
-mix to about their own level; a silent channel beside another mixes to half of it, 6 dB down."""
+"""How much smaller (20 dB) than every channel a multichannel file's mono mix, the analysed signal, is where its
+channels cancel (:func:`channels_cancel_problem`), in peak swing and in RMS: one channel the other inverted, as written
+to 16 bits (the mix is then a leftover of one step) or through a lossy codec (a leftover some 25 dB down). Independent
+channels mix to about their own level; a silent channel beside another mixes to half of it, 6 dB down; an anti-phase
+click or crackle of a record over quiet music drops from the mix's peak, not from its RMS."""
 
 MOSTLY_SILENT = 0.9
 """Share of an excerpt's samples at exactly 0 from which it holds no music to analyse in most of its length (a
@@ -585,9 +591,11 @@ def decode(path, max_duration: float | None = None, judge_content: bool = True) 
     AudioError
         Missing, unreadable, broken-link, empty, corrupt or truncated file; a sample rate or
         channel count no recording has (:func:`check_stream`); non-finite samples; no signal at all
-        (:func:`no_signal_problem`) or channels that cancel (:func:`channels_cancel_problem`), trusted or not.
+        (:func:`no_signal_problem`) or channels that cancel to a near-silent mix (:func:`channels_cancel_problem`),
+        trusted or not.
     NoMusicError
-        Near-silence, byte-swapped samples and the like (:func:`content_problem`), where ``judge_content``.
+        Near-silence, byte-swapped samples and the like (:func:`content_problem`), channels that cancel to a louder
+        leftover, where ``judge_content``.
     """
     path = Path(path)
     _check_file(path)
@@ -634,13 +642,18 @@ def decode(path, max_duration: float | None = None, judge_content: bool = True) 
     mono = y.mean(axis=1, dtype=np.float64).astype(np.float32) if y.shape[1] > 1 else y[:, 0]
     if not integer and not np.all(np.isfinite(mono)):
         raise AudioError(path, "non-finite samples (NaN or inf)")
-    # what the analysed mix is not (channels that cancel, no signal) is refused whatever a file's trust; the other
-    # checks are heuristics, which a trusted file skips
-    problem, heuristic = channels_cancel_problem(y, mono) or no_signal_problem(mono), False
-    if not problem and judge_content:
-        problem, heuristic = content_problem(mono, stored16, y if coded else None,
-                                             companded_levels(subtype) if subtype in COMPANDED else None,
-                                             pcm16_order), True
+    # no signal, or channels that cancel to a near-silent mix, is refused whatever a file's trust; the other checks
+    # (channels that cancel to a mix above near-silence among them) are heuristics, which a trusted file skips
+    cancel = channels_cancel_problem(y, mono)
+    if cancel and _swing(mono) < SILENCE_SWING:
+        problem, heuristic = cancel, False
+    else:
+        problem = no_signal_problem(mono, NO_SIGNAL_SWING if subtype in SIXTEEN_BITS_OR_FEWER else 0.0)
+        heuristic = False
+        if not problem and judge_content:
+            problem, heuristic = cancel or content_problem(mono, stored16, y if coded else None,
+                                                           companded_levels(subtype) if subtype in COMPANDED else None,
+                                                           pcm16_order), True
     if problem:
         # judged on what the workflow analyses: a long file's silent beginning is all of a short excerpt
         where = f" (in the excerpt analysed: the file's first {max_duration:g} s, dataset.max_duration)" if cut else ""
@@ -1200,14 +1213,15 @@ def _swing(y: np.ndarray, axis=None):
     return (np.max(y, axis=axis) - np.min(y, axis=axis)) / 2
 
 
-def no_signal_problem(y: np.ndarray) -> str | None:
-    """No signal at all in ``y``, shape (n_samples,): every sample one value, or samples differing by less than one step
-    of 16-bit audio (:data:`NO_SIGNAL_SWING`). Unlike the other checks of :func:`content_problem`, which are
-    heuristics, not waived for a file ``dataset.trust_audio`` names."""
+def no_signal_problem(y: np.ndarray, step: float = 0.0) -> str | None:
+    """No signal at all in ``y``, shape (n_samples,): every sample one value, or, where ``step`` is given (full scale
+    1; :data:`NO_SIGNAL_SWING` for a file stored in 16 bits or fewer), samples swinging less than that step. Unlike the
+    other checks of :func:`content_problem`, which are heuristics, not waived for a file ``dataset.trust_audio``
+    names."""
     low, high = float(np.min(y)), float(np.max(y))
     if low == high and (y.size > 1 or low == 0):  # one sample has no swing: its level is its size
         return f"every sample is {low:g}: digital silence, no music to analyse (an empty recording or a failed conversion)"
-    if y.size > 1 and (high - low) / 2 < NO_SIGNAL_SWING:
+    if y.size > 1 and (high - low) / 2 < step:
         return (f"its samples differ by less than one step of 16-bit audio (they swing {20 * np.log10((high - low) / 2):.1f}"
                 " dBFS): digital silence but for a stray bit, no music to analyse (an empty recording or a failed "
                 "conversion)")
@@ -1216,19 +1230,23 @@ def no_signal_problem(y: np.ndarray) -> str | None:
 
 def channels_cancel_problem(channels: np.ndarray, mono: np.ndarray) -> str | None:
     """Channels that cancel in the mono mix, the analysed signal: every channel of ``channels``, shape (n_samples,
-    n_channels), audible (:data:`SILENCE_SWING` or more) and the mix ``mono``, shape (n_samples,), swinging
-    :data:`CANCEL_RATIO` of the quietest or less. The analysed signal is then a leftover, not the music one hears, so
-    this is refused whatever ``dataset.trust_audio`` says."""
+    n_channels), audible (:data:`SILENCE_SWING` or more) and the mix ``mono``, shape (n_samples,), at
+    :data:`CANCEL_RATIO` of the quietest or less, in peak swing and in RMS (about the mean). The analysed signal is then
+    a leftover, not the music one hears: refused whatever ``dataset.trust_audio`` says where that leftover is
+    near-silence too (:func:`decode`), a heuristic's finding otherwise."""
     if channels.shape[1] < 2:
         return None
     swings = _swing(channels, axis=0)
-    mix = float(_swing(mono))
-    if float(np.min(swings)) < SILENCE_SWING or mix > CANCEL_RATIO * float(np.min(swings)):
+    if float(np.min(swings)) < SILENCE_SWING or float(_swing(mono)) > CANCEL_RATIO * float(np.min(swings)):
         return None
-    mixed = f"{20 * np.log10(mix):.1f} dBFS" if mix > 0 else "nothing"
-    return (f"its {channels.shape[1]} channels cancel when mixed to mono, the analysed signal: one is the other with its "
-            f"polarity inverted (the channels swing {20 * np.log10(float(np.max(swings))):.1f} dBFS, their mix "
-            f"{mixed}); invert one channel, or keep one")
+    levels = np.std(channels, axis=0, dtype=np.float64)  # only here: most files stop at the peaks above
+    mix = float(np.std(mono, dtype=np.float64))
+    if mix > CANCEL_RATIO * float(np.min(levels)):
+        return None  # loud moments in anti-phase (a record's crackle) over music the mix holds
+    mixed = f"{20 * np.log10(mix):.1f} dBFS" if mix > 0 else "exactly 0"
+    return (f"its {channels.shape[1]} channels cancel when mixed to mono, the analysed signal (RMS: the quietest channel "
+            f"{20 * np.log10(float(np.min(levels))):.1f} dBFS, the mix {mixed}), as where one channel is the other with "
+            "its polarity inverted; keep one channel, or, where one is the other inverted, invert it")
 
 
 def content_problem(y: np.ndarray, pcm16: np.ndarray | None = None, channels: np.ndarray | None = None,
