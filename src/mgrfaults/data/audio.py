@@ -1218,10 +1218,15 @@ def no_signal_problem(y: np.ndarray, step: float = 0.0) -> str | None:
     1; :data:`NO_SIGNAL_SWING` for a file stored in 16 bits or fewer), samples swinging less than that step. Unlike the
     other checks of :func:`content_problem`, which are heuristics, not waived for a file ``dataset.trust_audio``
     names."""
-    low, high = float(np.min(y)), float(np.max(y))
-    if low == high and (y.size > 1 or low == 0):  # one sample has no swing: its level is its size
+    return _no_signal(float(np.min(y)), float(np.max(y)), y.size, step)
+
+
+def _no_signal(low: float, high: float, size: int, step: float = 0.0) -> str | None:
+    """:func:`no_signal_problem` of samples whose least and greatest are ``low`` and ``high`` (one pass over them,
+    shared with :func:`content_problem`'s level checks)."""
+    if low == high and (size > 1 or low == 0):  # one sample has no swing: its level is its size
         return f"every sample is {low:g}: digital silence, no music to analyse (an empty recording or a failed conversion)"
-    if y.size > 1 and (high - low) / 2 < step:
+    if size > 1 and (high - low) / 2 < step:
         return (f"its samples differ by less than one step of 16-bit audio (they swing {20 * np.log10((high - low) / 2):.1f}"
                 " dBFS): digital silence but for a stray bit, no music to analyse (an empty recording or a failed "
                 "conversion)")
@@ -1279,9 +1284,9 @@ def content_problem(y: np.ndarray, pcm16: np.ndarray | None = None, channels: np
         under a 16-bit header (:func:`float_data_problem`), random data in any channel (:func:`random_data_problem`).
     """
     y = np.asarray(y)
-    if problem := no_signal_problem(y):
-        return problem
     low, high = float(np.min(y)), float(np.max(y))
+    if problem := _no_signal(low, high, y.size):
+        return problem
     # one sample has no swing: its level is its size
     swing = (high - low) / 2 if y.size > 1 else abs(high)
     if swing < SILENCE_SWING:
