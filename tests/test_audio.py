@@ -717,6 +717,31 @@ def test_trust_audio_entries_name_files_of_a_root_given_relatively(tmp_path, mon
     assert trusted_files(files, ["~news"], "../audio").tolist() == [False, True]
 
 
+def test_trust_audio_resolves_to_the_files_it_names_for_the_data_stages_parameter(tmp_path):
+    """The data stage's parameter is the files the entries name, not the entries: an id, a path and a pattern naming
+    one file are one parameter; a GTZAN copy resolves below its genre folders; where the folder cannot be listed yet
+    (GTZAN to download) the entries stay as written, for the scan; a typo is refused as the run is planned."""
+    from mgrfaults.data.dataset import trusted_file_names
+
+    genres = tmp_path / "kaggle" / "Data" / "genres_original"
+    for genre in ("jazz", "rock"):
+        (genres / genre).mkdir(parents=True)
+        for i in range(2):
+            sf.write(genres / genre / f"{genre}.{i:05d}.wav", music_like(0.2), SR, subtype="PCM_16")
+    root = tmp_path / "kaggle"
+    for gtzan, given in ((False, root / "Data"), (True, root)):  # a directory dataset's root holds genres/ at most
+        below = genres.relative_to(given).as_posix()
+        listed = {tuple(trusted_file_names(given, entries, gtzan=gtzan))
+                  for entries in (["jazz.00001"], ["jazz/jazz.00001.wav"], ["jazz/*1.wav"], ["*/jazz.00001*", "jazz.00001"],
+                                  [str(genres / "jazz" / "jazz.00001.wav")], [f"{below}/jazz/jazz.00001.wav"])}
+        assert listed == {("jazz/jazz.00001.wav",)}, gtzan
+    assert trusted_file_names(root, ["*.00000", "rock.00001"], gtzan=True) == [
+        "jazz/jazz.00000.wav", "rock/rock.00000.wav", "rock/rock.00001.wav"]
+    assert trusted_file_names(tmp_path / "to_download", ["jazz.00054", "rock/*"], gtzan=True) == ["jazz.00054", "rock/*"]
+    with pytest.raises(InputError, match=r"'jazz\.0001' names no audio file of the dataset"):
+        trusted_file_names(root / "Data", ["jazz.00001", "jazz.0001"])
+
+
 @pytest.mark.parametrize("subtype", ["PCM_16", "PCM_24", "FLOAT"])
 def test_stereo_channels_that_cancel_in_the_mono_mix_are_named_as_such(tmp_path, subtype):
     # one channel the other inverted, as float written to integers: the mix is 0, or a leftover of one step; refused

@@ -893,6 +893,15 @@ def test_workflow_takes_a_trusted_file_through_every_stage_that_reads_audio(tmp_
         (results / "faults" / "profile.md").read_text()
     assert "though the content checks say: near-silence" in (results / "logs" / "data" / "scan_audio.log").read_text()
     assert len(FeatureStore([results / "features" / "frames" / "shard_0.h5"]).track_ids) == 6
+    # the list reworded, naming the same file (its id, a pattern): nothing to do; a typo is refused as the run is
+    # planned, naming the entry
+    for entries in (["rock.00002"], ["rock/*2.au", "rock.00002"]):
+        config["dataset"]["trust_audio"] = entries
+        plan = run_snakemake(tmp_path / "run", config, targets=["dataset_check"], extra_args=["-n"]).stdout
+        assert "Nothing to be done" in plan, entries
+    config["dataset"]["trust_audio"] = ["rock.0002"]
+    proc = run_snakemake(tmp_path / "run", config, targets=["dataset_check"], extra_args=["-n"], check=False)
+    assert proc.returncode != 0 and "dataset.trust_audio: 'rock.0002' names no audio file of the dataset" in proc.stdout
 
 
 @pytest.mark.workflow

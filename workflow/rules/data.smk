@@ -7,7 +7,7 @@ import yaml
 
 from mgrfaults import GENRES
 from mgrfaults.data.annotations import gtzan_source_problem
-from mgrfaults.data.dataset import audio_manifest
+from mgrfaults.data.dataset import audio_manifest, trusted_file_names
 from mgrfaults.errors import InputError
 
 GTZAN_SOURCES = yaml.safe_load(open(Path(workflow.basedir) / "resources" / "gtzan_sources.yaml"))
@@ -26,6 +26,11 @@ if DATASET.source == "gtzan" and gtzan_source_problem(DATASET.gtzan):
 # A downloaded GTZAN is the workflow's own, checksummed output, and the synthetic dataset the workflow's: none
 AUDIO_MANIFEST = (audio_manifest(DATASET.root, DATASET.directory["extensions"], gtzan=DATASET.source == "gtzan")
                   if DATASET.source != "synthetic" and DATASET.root else "")
+# dataset.trust_audio as the files it names (mgrfaults.data.dataset.trusted_file_names), so that the same files named
+# otherwise rerun nothing; as written where the audio is still to be downloaded (the scan resolves it)
+TRUSTED_AUDIO = (trusted_file_names(DATASET.root, DATASET.trust_audio, DATASET.directory["extensions"],
+                                    gtzan=DATASET.source == "gtzan")
+                 if DATASET.trust_audio and DATASET.root else list(DATASET.trust_audio))
 
 
 if DATASET.source == "synthetic":
@@ -115,7 +120,7 @@ else:
             # where dataset.trust_audio names files, the scan's keyword arguments for them too (mgrfaults.data.dataset.
             # scan_audio): a parameter of their own would rerun every results folder's data stage, and all after it
             on_bad_audio=DATASET.on_bad_audio if not DATASET.trust_audio else dict(
-                on_bad_audio=DATASET.on_bad_audio, trust_audio=list(DATASET.trust_audio), root=audio_root()
+                on_bad_audio=DATASET.on_bad_audio, trust_audio=TRUSTED_AUDIO, root=audio_root()
             ),
             # a local GTZAN copy (Kaggle or original layout) is found and checked by its ids: False (none), True (a
             # whole copy: every id present), "partial" (dataset.gtzan.partial: the ids it holds); a whole copy's value

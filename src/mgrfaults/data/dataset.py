@@ -104,6 +104,58 @@ def trusted_files(files: pd.DataFrame, entries, root=None) -> np.ndarray:
     return trusted
 
 
+def trusted_file_names(root, entries, extensions=AUDIO_EXTENSIONS, gtzan: bool = False) -> list[str]:
+    """``dataset.trust_audio`` resolved to the files it names: their paths below the folder of genre folders.
+
+    The data stage's parameter (``workflow/rules/data.smk``): the same files named otherwise (a track id for its
+    path, a pattern for the files it matches) rerun nothing, and a file added that a pattern matches reruns the
+    data stage. The folder is listed as the scan lists it (:func:`list_audio_files`; a GTZAN copy's genre folders
+    found as :func:`mgrfaults.data.annotations.gtzan_genre_root` finds them), its log messages left to the scan.
+
+    Parameters
+    ----------
+    root : str or Path
+        ``dataset.<source>.root``.
+    entries : sequence of str
+        ``dataset.trust_audio``.
+    extensions : sequence of str
+        ``dataset.directory.extensions``.
+    gtzan : bool
+        A GTZAN copy.
+
+    Returns
+    -------
+    list of str
+        ``<genre>/<file name>`` of each file the entries name (:func:`trusted_files`), sorted; the entries as
+        written where the folder cannot be listed (not there yet, or a problem the scan names), for the scan to
+        resolve.
+
+    Raises
+    ------
+    InputError
+        An entry that names no file of the dataset (:func:`trusted_files`).
+    """
+    loggers = [log, logging.getLogger("mgrfaults.data.annotations")]
+    quiet = [logger.disabled for logger in loggers]
+    try:
+        for logger in loggers:
+            logger.disabled = True  # what the listing finds is the scan's to log, not every Snakemake invocation's
+        if gtzan:
+            from mgrfaults.data.annotations import gtzan_genre_root  # it imports this module
+
+            genre_root = gtzan_genre_root(root)[0]
+        else:
+            genre_root = find_genre_root(root, extensions)
+        files = list_audio_files(genre_root, extensions, gtzan=gtzan)
+    except (InputError, OSError):
+        return list(entries)
+    finally:
+        for logger, was in zip(loggers, quiet):
+            logger.disabled = was
+    trusted = files["path"][trusted_files(files, entries, root)]
+    return sorted({unicodedata.normalize("NFC", "/".join(Path(p).parts[-2:])) for p in trusted})
+
+
 def _entries(folder: Path) -> list[Path]:
     """The entries of ``folder``, sorted; an unreadable folder is an InputError naming it."""
     try:
