@@ -8,6 +8,13 @@ import sys
 from mgrfaults.errors import InputError
 from mgrfaults.logs import setup_script_logging
 setup_script_logging([sys.argv[1]])
+if sys.argv[2].startswith("plugin_"):  # what a custom system's code may do to logging before it fails
+    import logging, logging.config
+    {"plugin_dictConfig": lambda: logging.config.dictConfig({"version": 1, "root": {"level": "INFO"}}),
+     "plugin_disable": lambda: logging.disable(logging.CRITICAL),
+     "plugin_basicConfig": lambda: logging.basicConfig(level=logging.INFO, force=True)}[sys.argv[2]]()
+    logging.getLogger("mgrfaults").warning("said before the failure")
+    raise InputError("custom system Mine: predict() returned scores of shape (3, 11)")
 if sys.argv[2] == "expected":
     raise InputError("some/file.csv: column 'artist' missing; add it")
 if sys.argv[2].startswith("disk_full"):
@@ -52,6 +59,16 @@ def test_a_full_disk_with_hdf5_loaded_ends_the_job_without_pythons_ending(tmp_pa
     assert proc.returncode == 1 and "the disk holding this job's files is full" in proc.stderr
     assert "Python ended as usual" not in proc.stdout  # os._exit, after the log was written
     assert "the disk holding this job's files is full" in (tmp_path / "rule.log").read_text()
+
+
+def test_a_job_says_its_failure_whatever_a_plugin_did_to_logging(tmp_path):
+    # dictConfig disables the loggers there were and closes the root's handlers, logging.disable mutes every logger,
+    # basicConfig(force=True) replaces the handlers: the failure was then said nowhere, or on the console alone (audit 34)
+    for kind in ("plugin_dictConfig", "plugin_disable", "plugin_basicConfig"):
+        stderr, log = run_failing_script(tmp_path, kind)
+        assert "failed: custom system Mine: predict() returned scores of shape (3, 11)" in stderr, kind
+        assert "failed: custom system Mine: predict() returned scores of shape (3, 11)" in log, kind
+        assert "library: " in log and "Traceback" in log, kind
 
 
 def test_unexpected_error_keeps_the_traceback_on_the_console(tmp_path):

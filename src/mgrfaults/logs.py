@@ -47,8 +47,10 @@ def setup_script_logging(log_paths=(), level: int = logging.INFO) -> logging.Log
     """
     console = logging.StreamHandler(sys.stderr)
     console.setFormatter(ConsoleFormatter(FORMAT))
+    for path in log_paths:
+        open(path, "w").close()  # emptied here, appended to below: a handler a plugin's logging set-up closed reopens
     # backslashreplace: a message quoting an undecodable file name is written, escaped, not lost to an error
-    files = [logging.FileHandler(p, mode="w", encoding="utf-8", errors="backslashreplace") for p in log_paths]
+    files = [logging.FileHandler(p, mode="a", encoding="utf-8", errors="backslashreplace") for p in log_paths]
     for handler in files:
         handler.setFormatter(logging.Formatter(FORMAT))
     logging.basicConfig(level=level, handlers=[console, *files], force=True)
@@ -67,10 +69,17 @@ def setup_script_logging(log_paths=(), level: int = logging.INFO) -> logging.Log
                         "there, or set `results` to a folder on a disk with room, and run again (nothing half-written "
                         "is kept)")
         if (issubclass(exc_type, EXPECTED_ERRORS) or disk_full) and files:
-            log.critical("failed: %s\n(traceback in %s)", message, log_files, exc_info=(exc_type, exc, tb),
-                         extra={"traceback_in_log": True})
+            final = log.makeRecord(log.name, logging.CRITICAL, __file__, 0, "failed: %s\n(traceback in %s)",
+                                   (message, log_files), (exc_type, exc, tb), extra={"traceback_in_log": True})
         else:
-            log.critical("failed: %s", message, exc_info=(exc_type, exc, tb))
+            final = log.makeRecord(log.name, logging.CRITICAL, __file__, 0, "failed: %s", (message,),
+                                   (exc_type, exc, tb))
+        # to this job's own handlers, not through the loggers: a custom system's code (or a library it imports) may
+        # have configured logging its own way (logging.config.dictConfig disables the loggers there were,
+        # basicConfig(force=True) replaces the root's handlers, logging.disable mutes all), and the job's failure must
+        # still be said on the console and in its log
+        for handler in (console, *files):
+            handler.handle(final)
         if disk_full and "h5py" in sys.modules:
             # an HDF5 file whose write found the disk full cannot be closed: freeing it as Python ends kills the
             # process by SIGSEGV, which is what Snakemake would report; the job's outputs are removed already
