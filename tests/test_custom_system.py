@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import time
 
 import numpy as np
@@ -235,6 +236,14 @@ def test_a_plugins_data_files_are_listed_file_by_file(tmp_path, monkeypatch):
     config = {"systems": {"custom": {"Mine": {**spec, "files": ["weights.pt"]}}}}
     with pytest.raises(ConfigError, match=r"systems\.custom\.Mine\.files\[0\]: 'weights.pt' does not exist"):
         check_input_paths(config)
+    # the workflow's outputs are no plugin's data: a folder holding the results folder, or one inside it (audit 34)
+    (tmp_path / "results" / "partitions").mkdir(parents=True)
+    (tmp_path / "results" / "partitions" / "fold_0.csv").write_text("x")
+    for entry, where in ((".", "holds"), (str(tmp_path), "holds"), ("results/partitions", "lies in")):
+        with pytest.raises(PluginError, match=rf"systems\.custom\.Mine\.files\[1\]: {re.escape(repr(entry))} {where} "
+                                              r"the results folder 'results': a custom system's data files are"):
+            custom_system_specs({"Mine": {**spec, "files": ["settings.json", entry]}}, [], [tmp_path], results="results")
+    assert custom_system_specs({"Mine": spec}, [], [tmp_path], results="results")["Mine"]["files"] == specs["Mine"]["files"]
 
 
 def test_a_custom_system_may_not_take_the_name_of_a_trained_nets_decision(tmp_path):
@@ -704,6 +713,46 @@ def test_audio_input_end_to_end_files(tmp_path, quiet):
     refused otherwise."""
     from mgrfaults.systems.custom import custom_system_files
 
+    spec, out = two_loudness_genres(tmp_path, quiet)
+    if quiet == "judged":
+        with pytest.raises(PluginError, match=r"blues\.00001\.au: near-silence"):
+            custom_system_files("Loud", spec, tmp_path / "fold_0.csv", tmp_path / "metadata.csv", [], 7, out,
+                                condition="standard", fold=0, device="cpu", sample_rate=22050, max_duration=1.0)
+        return
+    df = custom_system_files("Loud", spec, tmp_path / "fold_0.csv", tmp_path / "metadata.csv", [], 7, out,
+                             condition="standard", fold=0, device="cpu", sample_rate=22050, max_duration=1.0)
+    assert list(df["track_id"]) == ["blues.00003", "rock.00003"]
+    assert list(df["predicted"]) == ["blues", "rock"]
+    assert pd.read_csv(out).equals(df)
+
+
+def test_a_system_that_writes_into_its_own_data_files_is_warned_of(tmp_path, monkeypatch, caplog):
+    # a checkpoint saved into the weights' folder changes the jobs' inputs: every later run would run it again (audit 34)
+    from mgrfaults.systems.custom import custom_system_files
+
+    spec, out = two_loudness_genres(tmp_path, None)
+    (tmp_path / "weights").mkdir()
+    (tmp_path / "weights" / "pretrained.npy").write_text("x")
+    saving = plugin_file(tmp_path, AUDIO_PLUGIN + "\n\ndef saving(context):\n"
+                                  "    (__import__('pathlib').Path('weights') / 'checkpoint.npy').write_text('y')\n"
+                                  "    return Loudness(context)\n", name="saving.py")
+    monkeypatch.chdir(tmp_path)
+    for factory, warned in ((spec["factory"], False), (f"{saving}:saving", True)):
+        caplog.clear()
+        with caplog.at_level("WARNING"):
+            custom_system_files("Loud", {**spec, "factory": factory}, tmp_path / "fold_0.csv",
+                                tmp_path / "metadata.csv", [], 7, out, condition="standard", fold=0, device="cpu",
+                                sample_rate=22050, max_duration=1.0, data_entries=["weights"])
+        messages = [r.getMessage() for r in caplog.records if "wrote into its own data files" in r.getMessage()]
+        assert bool(messages) == warned, messages
+    assert messages[0].startswith("Loud (standard, fold 0) wrote into its own data files (systems.custom.Loud.files: 1 "
+                                  f"written, added or removed: [{str(tmp_path / 'weights' / 'checkpoint.npy')!r}]")
+
+
+def two_loudness_genres(tmp_path, quiet):
+    """Two genres of different loudness in ``tmp_path`` (metadata.csv, fold_0.csv), a plugin telling them apart by
+    loudness, its spec and where its predictions go; ``quiet``: a training excerpt below the near-silence floor, marked
+    trusted in the metadata (``trusted``) or not (``judged``)."""
     rows, parts = [], []
     for g, genre in enumerate(("blues", "rock")):
         for i, part in enumerate(("train", "train", "valid", "test")):
@@ -718,18 +767,7 @@ def test_audio_input_end_to_end_files(tmp_path, quiet):
     pd.DataFrame(rows).to_csv(tmp_path / "metadata.csv", index=False)
     pd.DataFrame(parts).to_csv(tmp_path / "fold_0.csv", index=False)
     plugin = plugin_file(tmp_path, AUDIO_PLUGIN, name="loudness.py")
-    spec = {"factory": f"{plugin}:build", "input": "audio", "params": {}}
-    out = tmp_path / "pred.csv"
-    if quiet == "judged":
-        with pytest.raises(PluginError, match=r"blues\.00001\.au: near-silence"):
-            custom_system_files("Loud", spec, tmp_path / "fold_0.csv", tmp_path / "metadata.csv", [], 7, out,
-                                condition="standard", fold=0, device="cpu", sample_rate=22050, max_duration=1.0)
-        return
-    df = custom_system_files("Loud", spec, tmp_path / "fold_0.csv", tmp_path / "metadata.csv", [], 7, out,
-                             condition="standard", fold=0, device="cpu", sample_rate=22050, max_duration=1.0)
-    assert list(df["track_id"]) == ["blues.00003", "rock.00003"]
-    assert list(df["predicted"]) == ["blues", "rock"]
-    assert pd.read_csv(out).equals(df)
+    return {"factory": f"{plugin}:build", "input": "audio", "params": {}}, tmp_path / "pred.csv"
 
 
 def test_an_error_inside_fit_names_the_run(tmp_path):

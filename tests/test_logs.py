@@ -187,3 +187,29 @@ def test_a_forked_worker_ends_on_sigterm_at_once(tmp_path):
     proc = subprocess.run([sys.executable, "-c", FORKED, str(tmp_path / "rule.log")], capture_output=True, text=True,
                           timeout=60)
     assert proc.returncode == 0 and proc.stdout.split() == ["True", "True"], proc.stderr
+
+
+WORKER_WRITING = """
+import os, signal, sys, time
+from mgrfaults.io import atomic_dir
+from mgrfaults.logs import setup_script_logging, sigterm_raises_in_a_worker
+setup_script_logging([sys.argv[1]])
+pid = os.fork()
+if pid == 0:  # a pool worker writing a folder atomically (a synthetic genre)
+    with sigterm_raises_in_a_worker(), atomic_dir(sys.argv[2]) as tmp:
+        (tmp / "half.au").write_text("half")
+        time.sleep(30)
+    os._exit(0)
+time.sleep(1)
+os.kill(pid, signal.SIGTERM)  # SLURM's time limit and scancel signal every process of the job
+print(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
+"""
+
+
+def test_a_forked_worker_writing_atomically_removes_its_temporary_on_sigterm(tmp_path):
+    # a synthetic genre's worker, ended at once by SIGTERM, left `.classical.XXXXXXXX/` with half its excerpts (audit 34)
+    out = tmp_path / "audio" / "classical"
+    proc = subprocess.run([sys.executable, "-c", WORKER_WRITING, str(tmp_path / "rule.log"), str(out)],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and proc.stdout.split() == ["143"], proc.stderr
+    assert list(out.parent.iterdir()) == []  # neither the folder nor its hidden temporary

@@ -55,7 +55,7 @@ def check_config_files(files) -> tuple[dict, object]:
     systems = config["systems"]
     resolve_systems(systems)  # an unknown system name, or a layer the nets lack
     custom_system_specs(systems["custom"], list(resolved.systems), [Path.cwd(), REPO],
-                        n_hidden_layers=systems["dnn"]["hidden_layers"])
+                        n_hidden_layers=systems["dnn"]["hidden_layers"], results=config["results"])
     return config, resolved
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import os
@@ -111,6 +112,27 @@ def _default_sigterm_in_a_forked_child():
     # test_a_plugin_whose_forked_workers_exit_still_runs, under load)
     if getattr(signal.getsignal(signal.SIGTERM), "func", None) is _exit_on_sigterm:  # the script's, not a plugin's own
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+@contextlib.contextmanager
+def sigterm_raises_in_a_worker():
+    """In a forked pool worker, whose SIGTERM ends it at once (:func:`_default_sigterm_in_a_forked_child`): SIGTERM
+    raises :class:`Terminated` while the block runs, so that the files it writes atomically remove their
+    temporaries (a SLURM time limit or ``scancel`` signals every process of the job, the workers too). Outside the
+    block, and in a process that handles SIGTERM already (the script's own), nothing changes."""
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        yield
+        return
+    signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _raise_terminated(signum, frame):
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second signal must not interrupt the cleanup itself
+    raise Terminated(128 + signum)
 
 
 def _exit_on_sigterm(script_pid, signum, frame):

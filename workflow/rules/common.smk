@@ -43,7 +43,7 @@ SYSTEMS = list(RESOLVED.systems)
 BUILTIN_SYSTEMS = list(SYSTEMS)  # the names of the study's grammar
 # your own systems (systems.custom, mgrfaults.systems.custom): run beside the built-in ones, in every table
 CUSTOM_SYSTEMS = custom_system_specs(config["systems"]["custom"], SYSTEMS, [Path.cwd(), Path(workflow.basedir)],
-                                     n_hidden_layers=config["systems"]["dnn"]["hidden_layers"])
+                                     n_hidden_layers=config["systems"]["dnn"]["hidden_layers"], results=RESULTS)
 SYSTEMS += list(CUSTOM_SYSTEMS)
 # each custom system's code (its module and the Python files beside and below it), digested: an edit of any reruns
 # it; and its data files (systems.custom.<name>.files), by size and time: a copy with an older time reruns it too

@@ -23,6 +23,8 @@ def main(snakemake):
             sample_rate=int(snakemake.params.sample_rate),
             max_duration=float(snakemake.params.max_duration),
             expected_params=snakemake.params.feature_params,
+            # as configured (the run's config): files a system writes into there change its jobs' inputs
+            data_entries=(snakemake.config["systems"]["custom"].get(snakemake.wildcards.system) or {}).get("files") or [],
         )
     except BaseException:
         end_job_within(where, exit_code=1)  # threads the plugin left must not hold a failed job open either

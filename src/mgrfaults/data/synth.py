@@ -769,8 +769,10 @@ def write_genre(plan: pd.DataFrame, genre: str, audio_dir, layout: str = "gtzan"
 
 def write_genre_atomic(plan: pd.DataFrame, genre: str, genre_dir) -> int:
     """:func:`write_genre` into ``genre_dir`` (flat layout) through a temporary folder renamed when
-    every file is written; returns the number of excerpts written."""
+    every file is written; returns the number of excerpts written. In a process pool's worker a SIGTERM removes
+    the temporary folder on its way out (:func:`mgrfaults.logs.sigterm_raises_in_a_worker`)."""
     from mgrfaults.io import atomic_dir
+    from mgrfaults.logs import sigterm_raises_in_a_worker
 
-    with atomic_dir(genre_dir) as tmp:
+    with sigterm_raises_in_a_worker(), atomic_dir(genre_dir) as tmp:
         return len(write_genre(plan, genre, tmp, layout="flat"))

@@ -620,7 +620,7 @@ def _reader(input_kind: str, store, sample_rate: int, max_duration: float, trust
 def custom_system_files(
     name: str, spec: dict, partition_csv, metadata_csv, feature_paths, seed: int, predictions_out,
     condition: str, fold: int, device: str = _SYSTEMS["device"], threads: int = 1, sample_rate: int = _DATASET["sample_rate"],
-    max_duration: float = _DATASET["max_duration"], expected_params=None,
+    max_duration: float = _DATASET["max_duration"], expected_params=None, data_entries=(),
 ):
     """Run custom system ``name`` on one condition/fold and write its test predictions.
 
@@ -632,6 +632,9 @@ def custom_system_files(
         The feature shards of ``spec["input"]`` (frames or texture); empty for audio.
     seed : int
         The run's derived seed.
+    data_entries : sequence of str
+        ``systems.custom.<name>.files`` as configured: a system that writes there (a checkpoint into its weights'
+        folder) changes its own jobs' inputs, so that every later run runs it again; a warning says so.
 
     Returns
     -------
@@ -645,6 +648,8 @@ def custom_system_files(
     from mgrfaults.systems.parts import open_store, run_parts
 
     t0 = time.perf_counter()
+    data_key = f"systems.custom.{name}.files"
+    data_before = _data_files_state(data_entries, data_key)
     input_kind = spec["input"]
     if input_kind not in INPUTS:
         raise PluginError(f"systems.custom.{name}.input: one of {list(INPUTS)}, got {input_kind!r}")
@@ -672,9 +677,30 @@ def custom_system_files(
     test_ids = parts_ids["test"]
     df = predictions_frame(test_ids, [labels[t] for t in test_ids], scores.argmax(axis=1), scores, label_order)
     write_csv_atomic(df, predictions_out)
+    data_after = _data_files_state(data_entries, data_key)
+    written = sorted(p for p in data_before.keys() | data_after.keys() if data_before.get(p) != data_after.get(p))
+    if written:
+        log.warning("%s (%s, fold %s) wrote into its own data files (%s: %d written, added or removed: %s): they are "
+                    "the inputs of its jobs, so the next run runs it again, and all that follows it; have it save "
+                    "elsewhere", name, condition, fold, data_key, len(written), written[:5])
     log.info("%s (%s, fold %s): %s input, %d test excerpts, %.1f s", name, condition, fold, input_kind, len(df),
              time.perf_counter() - t0)
     return df
+
+
+def _data_files_state(entries, key: str) -> dict:
+    """Path -> (size, mtime in ns) of each file ``systems.custom.<name>.files`` names as the workflow reads it
+    (:func:`plugin_data_files`), to tell whether a run changed them; nothing where none is named or it fails."""
+    try:
+        files = plugin_data_files(entries, key)
+    except PluginError:  # removed meanwhile: the next run's start says so
+        return {}
+    state = {}
+    for path in files:
+        with contextlib.suppress(OSError):
+            stat = os.stat(path)
+            state[path] = (stat.st_size, stat.st_mtime_ns)
+    return state
 
 
 
@@ -690,7 +716,8 @@ def reserved_system_names(builtin_names, n_hidden_layers: int = STUDY_HIDDEN_LAY
     return reserved
 
 
-def custom_system_specs(custom: dict, builtin_names, search_dirs=(), n_hidden_layers: int = STUDY_HIDDEN_LAYERS) -> dict:
+def custom_system_specs(custom: dict, builtin_names, search_dirs=(), n_hidden_layers: int = STUDY_HIDDEN_LAYERS,
+                        results=None) -> dict:
     """The ``systems.custom`` section checked for the workflow: names, inputs, factory files made absolute.
 
     Parameters
@@ -701,6 +728,8 @@ def custom_system_specs(custom: dict, builtin_names, search_dirs=(), n_hidden_la
         ``systems.run``; a custom system may not take one of their names (:func:`reserved_system_names`).
     search_dirs : list of path
         Where a relative ``.py`` factory is looked for, in order (working folder, workflow folder).
+    results : str or Path, optional
+        The results folder, which no ``files`` entry may hold or lie in (:func:`plugin_data_files`).
 
     Returns
     -------
@@ -731,7 +760,7 @@ def custom_system_specs(custom: dict, builtin_names, search_dirs=(), n_hidden_la
             "factory": resolve_factory(spec.get("factory", ""), search_dirs, where=f"{key}.factory"),
             "input": spec["input"],
             "params": dict(spec.get("params") or {}),
-            "files": plugin_data_files(spec.get("files") or [], f"{key}.files"),
+            "files": plugin_data_files(spec.get("files") or [], f"{key}.files", results),
         }
     return out
 
@@ -748,18 +777,40 @@ def plugin_files_stamp(files) -> str:
     return digest.hexdigest()
 
 
-def plugin_data_files(paths, key: str) -> list[str]:
+def plugin_data_files(paths, key: str, results=None) -> list[str]:
     """``systems.custom.<name>.files`` as the absolute paths of files, a folder replaced by the files below it
     (sorted, hidden ones left out): the inputs of the system's jobs.
+
+    Parameters
+    ----------
+    paths : sequence of str
+        The entries, relative to the working folder.
+    key : str
+        ``systems.custom.<name>.files``, for the messages.
+    results : str or Path, optional
+        The results folder. An entry holding it would make the workflow's own outputs (the system's predictions
+        among them) its inputs, changed by every run: each later run would run the system again, and Snakemake,
+        having removed the job's outputs first, would then miss them as inputs ("Missing files ... filesystem
+        latency"); an entry inside it names the workflow's outputs as a plugin's data.
 
     Raises
     ------
     PluginError
-        A path that does not exist, or a folder without a file, naming ``key`` and its index.
+        A path that does not exist, a folder without a file, or (``results``) a path that holds the results folder
+        or lies in it, naming ``key`` and its index.
     """
     files = []
+    results_folder = Path(os.path.realpath(Path(results).expanduser())) if results is not None else None
     for i, value in enumerate(paths):
         path = Path(value).expanduser().absolute()
+        if results_folder is not None and path.exists():
+            real = Path(os.path.realpath(path))
+            if results_folder.is_relative_to(real) or real.is_relative_to(results_folder):
+                where = "holds" if results_folder.is_relative_to(real) else "lies in"
+                raise PluginError(f"{key}[{i}]: {value!r} {where} the results folder {str(results)!r}: a custom "
+                                  "system's data files are the inputs of its jobs, and the workflow's outputs there "
+                                  "change at every run; list the plugin's weights and settings, or a folder holding "
+                                  "them alone, outside the results folder")
         if path.is_dir():
             below = sorted(p for p in path.rglob("*") if p.is_file()
                            and not any(part.startswith(".") for part in p.relative_to(path).parts))
