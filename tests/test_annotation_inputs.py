@@ -88,6 +88,19 @@ def test_replica_faults_keep_their_link_and_other_faults_without_one_pass(tmp_pa
                            "blues.00002,exact_replica,blues.00000\nblues.00003,mislabel,rock.00000\n")
 
 
+def test_replicas_named_without_their_original_are_warned_of(tmp_path, caplog):
+    # replica sets typed in as such (every copy marked, none named): fault_filtered removes them all (audit 34)
+    with caplog.at_level("WARNING"):
+        meta = annotate(tmp_path, "track_id,fault,replica_of\nblues.00000,exact_replica,\nblues.00001,exact_replica,\n"
+                                  "blues.00002,recording_replica,blues.00003\n")
+    assert meta.loc[["blues.00000", "blues.00001"], "fault"].tolist() == ["exact_replica"] * 2
+    warned = [r.getMessage() for r in caplog.records if "with no replica_of" in r.getMessage()]
+    assert len(warned) == 1 and warned[0].endswith(
+        "ann.csv: 2 row(s) marked a replica with no replica_of (['blues.00000', 'blues.00001'], line(s) [2, 3]): the "
+        "fault-filtered partitions remove each, and so keep no copy of a recording whose copies are all marked so; to "
+        "keep one, leave it unmarked and name it in the others' replica_of")
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # 11: a column given twice is named as written, not as pandas renames it
 

@@ -95,6 +95,11 @@ def test_published_csv_ships_blank_and_validates(tmp_path):
     ("500_RSD,published_filtered,81.2,,\nBFF_SVM,published_filtered,0.78,,\n",
      r"column accuracy, line 3: 0.78 is a fraction among percentages .*: write it in percent \(78.0 for 0.78\)"),
     ("500_RSD,published_filtered,81.2,,\n,published_filtered,70,,\n", r"line 3: a value without its system"),
+    # lines of the file, blank ones and a source quoted over two counted (audit 34: pandas' rows were named)
+    ('\n500_RSD,published_filtered,81.2,,"Kereliuk,\nSturm"\n\nBFF_SVM,published_filtered,0.78,,\n',
+     r"column accuracy, line 6: 0.78 is a fraction among percentages"),
+    ("BFF_SVM,published_filtered,55,,\n\n\nBFF_SVM,published_filtered,56,,\n",
+     r"BFF_SVM under published_filtered is given on lines 2, 5"),
 ])
 def test_published_csv_mistakes_are_named(tmp_path, rows, message):
     path = tmp_path / "p.csv"

@@ -198,9 +198,13 @@ def read_published(path) -> pd.DataFrame:
         (0.85 for 85 %) or one fraction among percentages, a value without its system or condition, a system and
         condition given twice.
     """
-    from mgrfaults.data.metadata import read_csv_checked
+    from mgrfaults.data.metadata import csv_layout, read_csv_text, read_text_checked
 
-    df = read_csv_checked(path, "the published accuracies")
+    content = read_text_checked(path, "the published accuracies")
+    df = read_csv_text(content, path, "the published accuracies")
+    # each row's line in the file, as a refusal names it: pandas skips blank lines, and a quoted source may run over two
+    lines = csv_layout(content)[1]
+    df.index = pd.Index(lines if len(lines) == len(df) else range(2, len(df) + 2), dtype=int)
     df.columns = [str(c).strip() for c in df.columns]
     missing = [c for c in PUBLISHED_COLUMNS if c not in df.columns]
     if missing:
@@ -212,7 +216,7 @@ def read_published(path) -> pd.DataFrame:
         values = pd.to_numeric(text, errors="coerce")
         bad = (text != "") & (values.isna() | (values < 0) | (values > 100))
         if bad.any():
-            raise InputError(f"{path}: column {col}, line {int(bad.idxmax()) + 2}: {text[bad].iloc[0]!r} "
+            raise InputError(f"{path}: column {col}, line {int(bad.idxmax())}: {text[bad].iloc[0]!r} "
                              "is not a percentage in [0, 100]")
         df[col] = values.where(text != "")
     given = pd.concat([df["accuracy"], df["normalized_accuracy"]]).dropna()
@@ -223,18 +227,18 @@ def read_published(path) -> pd.DataFrame:
         # one fraction among percentages (0.78 beside 81.2) would be shown as 0.8 %: no MGR system scores so
         fraction = (df[col] > 0) & (df[col] <= 1)
         if fraction.any():
-            raise InputError(f"{path}: column {col}, line {int(fraction.idxmax()) + 2}: {df[col][fraction].iloc[0]:g} "
+            raise InputError(f"{path}: column {col}, line {int(fraction.idxmax())}: {df[col][fraction].iloc[0]:g} "
                              "is a fraction among percentages (an accuracy of 1 % or less is below any MGR system's "
                              "chance): write it in percent (78.0 for 0.78)")
     df = df[df["accuracy"].notna() | df["normalized_accuracy"].notna()]
     unnamed = df[(df["system"] == "") | (df["condition"] == "")]
     if len(unnamed):
-        raise InputError(f"{path}: line {int(unnamed.index[0]) + 2}: a value without its "
+        raise InputError(f"{path}: line {int(unnamed.index[0])}: a value without its "
                          f"{'system' if unnamed['system'].iloc[0] == '' else 'condition'}: name both")
     twice = df[df.duplicated(["system", "condition"], keep=False)]
     if len(twice):
         first = twice.iloc[0]
-        lines = [str(i + 2) for i in twice.index[(twice["system"] == first["system"])
+        lines = [str(i) for i in twice.index[(twice["system"] == first["system"])
                                                  & (twice["condition"] == first["condition"])]]
         raise InputError(f"{path}: {first['system']} under {first['condition']} is given on lines {', '.join(lines)}; "
                          "give each system and condition once")
