@@ -424,6 +424,16 @@ def test_proportions_must_sum_to_one():
         resolve(config)
 
 
+def test_a_published_condition_with_detected_faults_is_refused_before_any_job(tmp_path):
+    # its lists decide; the partition job said so after the whole fault detection had run (audit 34)
+    for mode in ("detected", "both"):
+        config = load_config({"partitions": {"conditions": {"mine": {"method": "published", "lists": str(tmp_path),
+                                                                      "set": "mine", "faults": mode}}}})
+        with pytest.raises(ConfigError, match=rf"^partitions\.conditions\.mine\.faults: '{mode}' has no effect on a "
+                                              r"published condition \(its lists decide\)$"):
+            check_config(config)
+
+
 def test_cv_needs_k_at_least_three():
     with pytest.raises(ConfigError, match=r"config partitions\.conditions\.cv\.k: 2 is less than the minimum of 3"):
         load_config({"partitions": {"conditions": {"cv": {"method": "stratified_cv", "k": 2}}}})
@@ -871,16 +881,19 @@ def test_unwritable_results_subfolder_is_named(tmp_path, monkeypatch):
     from mgrfaults.config import check_results_subfolders
 
     results = tmp_path / "results"
-    for sub in ("dataset/audio/blues", "tables", "zz/deep/er", "lost+found"):
+    for sub in ("dataset/audio/blues", "tables", "faults/deep/er", "lost+found", "data/blues"):
         (results / sub).mkdir(parents=True)
     (results / "tables" / "accuracy.csv").write_text("x\n")
-    (results / "zz" / "loop").symlink_to(results, target_is_directory=True)  # a link: not walked
+    (results / "faults" / "loop").symlink_to(results, target_is_directory=True)  # a link: not walked
     frozen = set()
     real_access = os.access
     monkeypatch.setattr(os, "access", lambda path, mode, **kw: False if Path(path).resolve() in frozen
                         else real_access(path, mode, **kw))
     check_results_subfolders(str(results))  # every folder writable
-    frozen.update({results / "tables", results / "zz" / "deep" / "er", results / "tables" / "accuracy.csv"})
+    # a folder no job writes into, as a read-only dataset in the project folder with `results: .` (audit 34)
+    frozen.add(results / "data" / "blues")
+    check_results_subfolders(str(results))
+    frozen.update({results / "tables", results / "faults" / "deep" / "er", results / "tables" / "accuracy.csv"})
     with pytest.raises(ConfigError, match=r"^results: .*results': its sub-folder '.*results/tables' cannot be "
                                           r"written into \(no write permission, 'chattr \+i' or a read-only mount\): "
                                           r"a job that remakes a file there would fail.*chmod -R u\+w .*results/"
@@ -888,7 +901,7 @@ def test_unwritable_results_subfolder_is_named(tmp_path, monkeypatch):
                                           r"results folder"):
         check_results_subfolders(str(results))
     frozen.discard(results / "tables")
-    with pytest.raises(ConfigError, match=r"sub-folder '.*results/zz/deep/er' cannot be written into"):
+    with pytest.raises(ConfigError, match=r"sub-folder '.*results/faults/deep/er' cannot be written into"):
         check_results_subfolders(str(results))
     # a read-only folder linked in (a dataset) or a disk's lost+found: no job writes there (audit 24)
     frozen.clear()
@@ -897,6 +910,19 @@ def test_unwritable_results_subfolder_is_named(tmp_path, monkeypatch):
     (results / "linked").symlink_to(outside, target_is_directory=True)
     frozen.update({outside, results / "lost+found"})
     check_results_subfolders(str(results))
+
+
+def test_the_folders_checked_below_results_are_those_the_rules_write_into():
+    import re
+
+    from mgrfaults.config import RESULTS_SUBFOLDERS
+
+    from conftest import REPO
+
+    rules = "".join(p.read_text() for p in (REPO / "workflow" / "rules").glob("*.smk"))
+    # a folder's files (f"{RESULTS}/tables/..."), and a folder named alone (SWEEP_DIR = f"{RESULTS}/sweep")
+    written = set(re.findall(r"\{RESULTS\}/([A-Za-z0-9_.-]+)/", rules) + re.findall(r'\{RESULTS\}/(\w+)"', rules))
+    assert written == set(RESULTS_SUBFOLDERS)
 
 
 def test_unlistable_results_subfolder_is_named(tmp_path, monkeypatch):

@@ -180,6 +180,36 @@ def test_import_errors_name_the_path(tmp_path):
         resolve_factory("plug.py :build", [tmp_path], where="systems.custom.X.factory")
 
 
+def test_a_module_factory_the_jobs_cannot_import_is_said_at_start(tmp_path, monkeypatch, caplog):
+    # a package beside the config imports in a shell there, never in a job (whose scripts run from
+    # .snakemake/scripts): it failed after the data and feature stages, saying only "No module named" (audit 34)
+    (tmp_path / "mypkg").mkdir()
+    (tmp_path / "mypkg" / "__init__.py").write_text("")
+    (tmp_path / "mypkg" / "mod.py").write_text("def build(context):\n    pass\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))  # as `python -m snakemake` has it
+    monkeypatch.delenv("PYTHONPATH", raising=False)
+    key = "systems.custom.Pkg.factory"
+    with pytest.raises(PluginError, match=rf"^{re.escape(key)}: 'mypkg.mod' is found in the working folder, which is "
+                                          r"not on the jobs' import path .*: give the factory as a file, "
+                                          r"'mypkg/mod\.py:build', add the working folder to PYTHONPATH"):
+        resolve_factory("mypkg.mod:build", [tmp_path], where=key)
+    monkeypatch.setenv("PYTHONPATH", ".")  # named there, the jobs have it too
+    assert resolve_factory("mypkg.mod:build", [tmp_path], where=key) == "mypkg.mod:build"
+    with caplog.at_level("WARNING"):  # found nowhere: a job's own software (--use-conda) may hold it
+        assert resolve_factory("mypkgz.mod:build", [tmp_path], where=key) == "mypkgz.mod:build"
+    assert "no module 'mypkgz.mod' is found on the jobs' import path" in caplog.text
+    assert resolve_factory("json.decoder:JSONDecoder", where=key) == "json.decoder:JSONDecoder"
+    # and the job's own refusal says why, where a module of the factory's path is not found (not one it imports)
+    with pytest.raises(PluginError, match=r"cannot import 'no_such_pkg.models': ModuleNotFoundError: .*; this job "
+                                          r"imports it from its sys.path .* or give the factory as a file, "
+                                          r"'no_such_pkg/models\.py:build'"):
+        load_factory("no_such_pkg.models:build")
+    (tmp_path / "uses_missing.py").write_text("import no_such_module_here\n")
+    with pytest.raises(PluginError, match=r"No module named 'no_such_module_here'$"):
+        load_factory("uses_missing:build")
+
+
 def test_factory_without_fit_or_predict(tmp_path):
     with pytest.raises(PluginError, match="has no fit\\(\\) or predict\\(\\)"):
         run_custom_system(lambda ctx: object(), context(), {}, constructed_parts())

@@ -808,6 +808,10 @@ def check_config(config: Mapping[str, Any]) -> None:
             total = sum(float(v) for v in props.values())
             if not math.isclose(total, 1.0, abs_tol=1e-6):
                 raise ConfigError(f"partitions.conditions.{name}.proportions: must sum to 1, they sum to {total:g}")
+        if cond.get("method") == "published" and cond["faults"] != "annotated":
+            # before the fault detection it would wait for (mgrfaults.partitions.split.fault_source says the same)
+            raise ConfigError(f"partitions.conditions.{name}.faults: {cond['faults']!r} has no effect on a published "
+                              "condition (its lists decide)")
     dataset = config["dataset"]
     if dataset["source"] == "directory" and not (dataset.get("directory") or {}).get("root"):
         raise ConfigError("dataset.directory.root: dataset.source is 'directory' but no root folder is given")
@@ -974,7 +978,7 @@ def check_results_subfolders(results: str) -> None:
     ConfigError
         Naming ``results``, the first such folder and the way out.
     """
-    found = unwritable_subfolder(results)
+    found = unwritable_subfolder(results, RESULTS_SUBFOLDERS)
     if found is None:
         return
     folder, problem = found
@@ -987,7 +991,14 @@ def check_results_subfolders(results: str) -> None:
                       "folder")
 
 
-def unwritable_subfolder(top) -> tuple[Path, str] | None:
+RESULTS_SUBFOLDERS = ("benchmarks", "dataset", "faults", "features", "figures", "logs", "metrics", "models",
+                      "partitions", "predictions", "report", "sweep", "tables", "training")
+"""The folders the workflow writes into below ``results`` (``workflow/rules/*.smk``, the sweep's points below
+``sweep``): the rest of a results folder, the project's own folder with ``results: .`` (a read-only dataset
+there), no job writes into (``tests/test_config.py`` reads the rules for this list)."""
+
+
+def unwritable_subfolder(top, subfolders=None) -> tuple[Path, str] | None:
     """The first folder below ``top`` (sorted, depth first) that cannot be written into or listed, and which.
 
     Folders alone are asked (:func:`os.access`, which also answers no on a read-only mount and for an immutable
@@ -999,6 +1010,8 @@ def unwritable_subfolder(top) -> tuple[Path, str] | None:
     ----------
     top : str or Path
         An existing folder.
+    subfolders : collection of str, optional
+        The names of ``top``'s own sub-folders to walk (:data:`RESULTS_SUBFOLDERS`); all where None.
 
     Returns
     -------
@@ -1021,6 +1034,8 @@ def unwritable_subfolder(top) -> tuple[Path, str] | None:
             continue
         except OSError:
             return folder, "cannot be listed"
+        if subfolders is not None and folder == Path(top):
+            subs = [sub for sub in subs if sub.name in subfolders]
         walk = []
         for sub in subs:
             if not os.access(sub, os.W_OK | os.X_OK):

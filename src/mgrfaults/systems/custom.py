@@ -210,6 +210,7 @@ def resolve_factory(factory: str, search_dirs=(), where: str = "factory") -> str
     """
     module, attr = split_factory(factory, where)
     if not module.endswith(".py"):
+        _check_module_for_the_jobs(module, attr, where)
         return f"{module}:{attr}"
     path = Path(module).expanduser()
     candidates = [path] if path.is_absolute() else [Path(d) / path for d in search_dirs] or [path]
@@ -217,6 +218,31 @@ def resolve_factory(factory: str, search_dirs=(), where: str = "factory") -> str
         if candidate.is_file():
             return f"{candidate.resolve()}:{attr}"
     raise PluginError(f"{where}: {module} not found (looked in {[str(c) for c in candidates]})")
+
+
+def _check_module_for_the_jobs(module: str, attr: str, where: str) -> None:
+    """Say before any job runs what a ``pkg.mod:build`` factory's job would fail on: its module not on the jobs'
+    import path (:func:`jobs_import_path`). Found in the working folder alone, it is refused (a job never looks
+    there); found nowhere, a warning (software deployed for the jobs alone, ``--use-conda``, may hold it)."""
+    if plugin_source_file(f"{module}:{attr}", jobs_import_path()) is not None:
+        return
+    as_file = f"'{module.replace('.', '/')}.py:{attr}'"
+    if plugin_source_file(f"{module}:{attr}", [os.getcwd()]) is not None:
+        raise PluginError(f"{where}: {module!r} is found in the working folder, which is not on the jobs' import path "
+                          f"(their scripts run from .snakemake/scripts): give the factory as a file, {as_file}, add "
+                          "the working folder to PYTHONPATH, or install the package")
+    log.warning("%s: no module %r is found on the jobs' import path (PYTHONPATH and the installed packages) by this "
+                "Python; unless the jobs' own software holds it, they will fail to import it: install the package, "
+                "add the folder holding it to PYTHONPATH, or give the factory as a file, %s", where, module, as_file)
+
+
+def jobs_import_path() -> list[str]:
+    """Where a job's script imports from, as far as this process can tell: its ``sys.path`` without the working
+    folder (a job's script runs from ``.snakemake/scripts``, so the working folder is on its path only where
+    PYTHONPATH names it; ``python -m snakemake`` puts it on this process's)."""
+    named = {os.path.abspath(p) for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p}
+    cwd = os.getcwd()
+    return [p for p in sys.path if os.path.abspath(p or ".") != cwd or os.path.abspath(p or ".") in named]
 
 
 def plugin_module_name(path: Path) -> str:
@@ -278,7 +304,13 @@ def load_factory(factory: str, where: str = "factory") -> Callable:
         else:
             module = importlib.import_module(module_name)
     except Exception as e:  # any error of the plugin's own import is reported as the plugin's
-        raise PluginError(f"{where}: cannot import {module_name!r}: {type(e).__name__}: {e}") from e
+        hint = ""
+        if isinstance(e, ModuleNotFoundError) and e.name and f"{module_name}.".startswith(f"{e.name}."):
+            # the factory's own module, not one it imports
+            hint = ("; this job imports it from its sys.path (PYTHONPATH and the installed packages), not from the "
+                    "working folder: install the package, add the folder holding it to PYTHONPATH, or give the factory "
+                    f"as a file, '{module_name.replace('.', '/')}.py:{attr}'")
+        raise PluginError(f"{where}: cannot import {module_name!r}: {type(e).__name__}: {e}{hint}") from e
     obj = module
     for part in attr.split("."):
         if not hasattr(obj, part):
@@ -289,17 +321,18 @@ def load_factory(factory: str, where: str = "factory") -> Callable:
     return obj
 
 
-def plugin_source_file(factory: str) -> Path | None:
+def plugin_source_file(factory: str, search_path=None) -> Path | None:
     """The file that defines a factory's module, found without importing anything; None where it is not found.
 
-    ``/path/file.py:build`` is that file. ``pkg.mod:build`` is looked up on ``sys.path`` as an import would find it
-    (:class:`importlib.machinery.PathFinder`, one package level at a time: no package's ``__init__`` runs).
+    ``/path/file.py:build`` is that file. ``pkg.mod:build`` is looked up on ``sys.path`` (or ``search_path``) as an
+    import would find it (:class:`importlib.machinery.PathFinder`, one package level at a time: no package's
+    ``__init__`` runs).
     """
     module, _ = split_factory(factory)
     if module.endswith(".py"):
         path = Path(module)
         return path if path.is_file() else None
-    spec, search, parts = None, None, module.split(".")
+    spec, search, parts = None, search_path, module.split(".")
     for depth in range(1, len(parts) + 1):
         spec = importlib.machinery.PathFinder.find_spec(".".join(parts[:depth]), search)
         if spec is None:
