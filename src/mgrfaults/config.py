@@ -808,7 +808,7 @@ def check_config(config: Mapping[str, Any]) -> None:
             total = sum(float(v) for v in props.values())
             if not math.isclose(total, 1.0, abs_tol=1e-6):
                 raise ConfigError(f"partitions.conditions.{name}.proportions: must sum to 1, they sum to {total:g}")
-        if cond.get("method") == "published" and cond["faults"] != "annotated":
+        if cond.get("method") == "published" and cond.get("faults") not in (None, "annotated"):
             # before the fault detection it would wait for (mgrfaults.partitions.split.fault_source says the same)
             raise ConfigError(f"partitions.conditions.{name}.faults: {cond['faults']!r} has no effect on a published "
                               "condition (its lists decide)")
