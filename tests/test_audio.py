@@ -740,6 +740,12 @@ def test_trust_audio_resolves_to_the_files_it_names_for_the_data_stages_paramete
     assert trusted_file_names(tmp_path / "to_download", ["jazz.00054", "rock/*"], gtzan=True) == ["jazz.00054", "rock/*"]
     with pytest.raises(InputError, match=r"'jazz\.0001' names no audio file of the dataset"):
         trusted_file_names(root / "Data", ["jazz.00001", "jazz.0001"])
+    # a genre folder that cannot be listed is named, and gives no example (its row has no id: audit 35)
+    (genres / "blues").symlink_to(tmp_path / "gone", target_is_directory=True)
+    with pytest.raises(InputError, match=r"'blues\.00001' names no audio file of the dataset \(an entry is a track id, "
+                                         r"such as 'jazz\.00000', .*such as 'jazz/\*'\); 1 genre folder\(s\) could not "
+                                         r"be listed, their files unknown: \['.*genres_original/blues'\]"):
+        trusted_file_names(root / "Data", ["blues.00001"])
 
 
 @pytest.mark.parametrize("subtype", ["PCM_16", "PCM_24", "FLOAT"])

@@ -188,14 +188,19 @@ def test_a_module_factory_the_jobs_cannot_import_is_said_at_start(tmp_path, monk
     (tmp_path / "mypkg" / "mod.py").write_text("def build(context):\n    pass\n")
     monkeypatch.chdir(tmp_path)
     monkeypatch.syspath_prepend(str(tmp_path))  # as `python -m snakemake` has it
-    monkeypatch.delenv("PYTHONPATH", raising=False)
+    monkeypatch.setenv("PYTHONPATH", str(REPO / "src"))
     key = "systems.custom.Pkg.factory"
     with pytest.raises(PluginError, match=rf"^{re.escape(key)}: 'mypkg.mod' is found in the working folder, which is "
                                           r"not on the jobs' import path .*: give the factory as a file, "
                                           r"'mypkg/mod\.py:build', add the working folder to PYTHONPATH"):
         resolve_factory("mypkg.mod:build", [tmp_path], where=key)
-    monkeypatch.setenv("PYTHONPATH", ".")  # named there, the jobs have it too
-    assert resolve_factory("mypkg.mod:build", [tmp_path], where=key) == "mypkg.mod:build"
+    # named there (as `.`, or as an empty entry, which Python reads as the working folder), the jobs have it too
+    # (audit 35: the empty entry was refused; the probe is a Python started as a job's, so an editable install's
+    # .pth file or import hook counts as well)
+    for pythonpath in (".", f":{REPO / 'src'}", f"{REPO / 'src'}:"):
+        monkeypatch.setenv("PYTHONPATH", pythonpath)
+        assert resolve_factory("mypkg.mod:build", [tmp_path], where=key) == "mypkg.mod:build", pythonpath
+    monkeypatch.setenv("PYTHONPATH", str(REPO / "src"))
     with caplog.at_level("WARNING"):  # found nowhere: a job's own software (--use-conda) may hold it
         assert resolve_factory("mypkgz.mod:build", [tmp_path], where=key) == "mypkgz.mod:build"
     assert "no module 'mypkgz.mod' is found on the jobs' import path" in caplog.text
@@ -269,11 +274,21 @@ def test_a_plugins_data_files_are_listed_file_by_file(tmp_path, monkeypatch):
     # the workflow's outputs are no plugin's data: a folder holding the results folder, or one inside it (audit 34)
     (tmp_path / "results" / "partitions").mkdir(parents=True)
     (tmp_path / "results" / "partitions" / "fold_0.csv").write_text("x")
-    for entry, where in ((".", "holds"), (str(tmp_path), "holds"), ("results/partitions", "lies in")):
+    for entry, where in ((".", "holds the folders"), (str(tmp_path), "holds the folders"),
+                         ("results/partitions", "is a folder"), ("results/partitions/fold_0.csv", "lies in a folder")):
         with pytest.raises(PluginError, match=rf"systems\.custom\.Mine\.files\[1\]: {re.escape(repr(entry))} {where} "
-                                              r"the results folder 'results': a custom system's data files are"):
+                                              r"the workflow writes into \(results: 'results'\): a custom system's data"):
             custom_system_specs({"Mine": {**spec, "files": ["settings.json", entry]}}, [], [tmp_path], results="results")
     assert custom_system_specs({"Mine": spec}, [], [tmp_path], results="results")["Mine"]["files"] == specs["Mine"]["files"]
+    # with `results: .` the project's own folders are no outputs (audit 35), the folders the rules write into are
+    assert custom_system_specs({"Mine": spec}, [], [tmp_path], results=".")["Mine"]["files"] == specs["Mine"]["files"]
+    with pytest.raises(PluginError, match=r"files\[1\]: '\.' holds the folders the workflow writes into \(results: '\.'\)"):
+        custom_system_specs({"Mine": {**spec, "files": ["settings.json", "."]}}, [], [tmp_path], results=".")
+    # Python's bytecode, written into a plugin's folder as the job imports it, is no data file of its (audit 35)
+    (tmp_path / "weights" / "__pycache__").mkdir()
+    (tmp_path / "weights" / "__pycache__" / "plug.cpython-311.pyc").write_text("x")
+    (tmp_path / "weights" / "old.pyc").write_text("x")
+    assert custom_system_specs({"Mine": spec}, [], [tmp_path])["Mine"]["files"] == specs["Mine"]["files"]
 
 
 def test_a_custom_system_may_not_take_the_name_of_a_trained_nets_decision(tmp_path):

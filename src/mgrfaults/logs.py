@@ -118,21 +118,29 @@ def _default_sigterm_in_a_forked_child():
 def sigterm_raises_in_a_worker():
     """In a forked pool worker, whose SIGTERM ends it at once (:func:`_default_sigterm_in_a_forked_child`): SIGTERM
     raises :class:`Terminated` while the block runs, so that the files it writes atomically remove their
-    temporaries (a SLURM time limit or ``scancel`` signals every process of the job, the workers too). Outside the
-    block, and in a process that handles SIGTERM already (the script's own), nothing changes."""
+    temporaries (a SLURM time limit or ``scancel`` signals every process of the job, the workers too), and the
+    worker then ends by the signal. Outside the block, and in a process that handles SIGTERM already (the script's
+    own), nothing changes."""
     if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
         yield
         return
-    signal.signal(signal.SIGTERM, _raise_terminated)
+    requested = []
+
+    def raise_terminated(signum, frame):
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second signal must not interrupt the cleanup itself
+        requested.append(signum)
+        raise Terminated(128 + signum)
+
+    signal.signal(signal.SIGTERM, raise_terminated)
     try:
         yield
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
-
-
-def _raise_terminated(signum, frame):
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second signal must not interrupt the cleanup itself
-    raise Terminated(128 + signum)
+        if requested:
+            # the block's cleanup ran, or Python swallowed the exception (raised in a finalizer, say): either way the
+            # worker ends now, as it would have at once outside the block. Handed back to the pool as a task's
+            # result, the exception would leave the worker taking the next task (audit 35)
+            os.kill(os.getpid(), signal.SIGTERM)
 
 
 def _exit_on_sigterm(script_pid, signum, frame):

@@ -82,6 +82,9 @@ def trusted_files(files: pd.DataFrame, entries, root=None) -> np.ndarray:
     for names in (*relative_names, absolute, as_listed):
         for i, name in enumerate(names):
             files_named.setdefault(name, set()).add(i)
+    # a genre folder that cannot be listed is a row without a track id (list_audio_files): no example, but named
+    example = next((i for i, t in enumerate(files["track_id"]) if t != ""), None)
+    unlistable = [str(p) for p, t in zip(files["path"], files["track_id"]) if t == ""]
     trusted = np.zeros(len(files), dtype=bool)
     for entry in entries:
         written = nfc(entry)
@@ -96,10 +99,13 @@ def trusted_files(files: pd.DataFrame, entries, root=None) -> np.ndarray:
             rows = {i for names in searched for i, name in enumerate(names) if fnmatch.fnmatchcase(name, pattern)}
         if not rows:
             raise InputError(f"dataset.trust_audio: {entry!r} names no audio file of the dataset (an entry is a "
-                             f"track id, such as {relative_names[0][0]!r}, or a path below the folder of genre "
-                             f"folders, such as {below_genres[0]!r}, or a shell pattern matching either, such as "
-                             f"{below_genres[0].split('/')[0] + '/*'!r})"
-                             if len(files) else f"dataset.trust_audio: {entry!r}: the dataset has no audio files")
+                             f"track id, such as {relative_names[0][example]!r}, or a path below the folder of genre "
+                             f"folders, such as {below_genres[example]!r}, or a shell pattern matching either, such as "
+                             f"{below_genres[example].split('/')[0] + '/*'!r})"
+                             + (f"; {len(unlistable)} genre folder(s) could not be listed, their files unknown: "
+                                f"{unlistable[:3]}" if unlistable else "")
+                             if example is not None else f"dataset.trust_audio: {entry!r}: the dataset has no audio "
+                             f"files" + (f" that could be listed ({unlistable[:3]} could not)" if unlistable else ""))
         trusted[sorted(rows)] = True
     return trusted
 

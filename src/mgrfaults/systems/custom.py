@@ -48,6 +48,7 @@ import os
 import random
 import re
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -221,13 +222,15 @@ def resolve_factory(factory: str, search_dirs=(), where: str = "factory") -> str
 
 
 def _check_module_for_the_jobs(module: str, attr: str, where: str) -> None:
-    """Say before any job runs what a ``pkg.mod:build`` factory's job would fail on: its module not on the jobs'
-    import path (:func:`jobs_import_path`). Found in the working folder alone, it is refused (a job never looks
-    there); found nowhere, a warning (software deployed for the jobs alone, ``--use-conda``, may hold it)."""
-    if plugin_source_file(f"{module}:{attr}", jobs_import_path()) is not None:
+    """Say before any job runs what a ``pkg.mod:build`` factory's job would fail on: its package not importable by
+    a job's Python (:func:`jobs_find_package`). Found in the working folder alone, it is refused (a job does not
+    look there unless PYTHONPATH names it); found nowhere, a warning (software deployed for the jobs alone,
+    ``--use-conda``, may hold it)."""
+    top = module.split(".")[0]
+    if jobs_find_package(top, os.getcwd()):
         return
     as_file = f"'{module.replace('.', '/')}.py:{attr}'"
-    if plugin_source_file(f"{module}:{attr}", [os.getcwd()]) is not None:
+    if importlib.machinery.PathFinder.find_spec(top, [os.getcwd()]) is not None:
         raise PluginError(f"{where}: {module!r} is found in the working folder, which is not on the jobs' import path "
                           f"(their scripts run from .snakemake/scripts): give the factory as a file, {as_file}, add "
                           "the working folder to PYTHONPATH, or install the package")
@@ -236,13 +239,18 @@ def _check_module_for_the_jobs(module: str, attr: str, where: str) -> None:
                 "add the folder holding it to PYTHONPATH, or give the factory as a file, %s", where, module, as_file)
 
 
-def jobs_import_path() -> list[str]:
-    """Where a job's script imports from, as far as this process can tell: its ``sys.path`` without the working
-    folder (a job's script runs from ``.snakemake/scripts``, so the working folder is on its path only where
-    PYTHONPATH names it; ``python -m snakemake`` puts it on this process's)."""
-    named = {os.path.abspath(p) for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p}
-    cwd = os.getcwd()
-    return [p for p in sys.path if os.path.abspath(p or ".") != cwd or os.path.abspath(p or ".") in named]
+def jobs_find_package(name: str, cwd: str) -> bool:
+    """Whether a job's Python finds the top-level package or module ``name``: asked of this interpreter started as a
+    job's script is, in this environment, from ``cwd`` (the working folder), without the folder it runs from on its
+    path (a job's script runs from ``.snakemake/scripts``). So PYTHONPATH (an empty entry naming the working folder,
+    as Python reads it), ``.pth`` files and editable installs' import hooks count as they do for a job; the package
+    itself is not imported (``importlib.util.find_spec`` of a top-level name runs none of its code)."""
+    probe = "import importlib.util, sys; sys.path.pop(0); sys.exit(0 if importlib.util.find_spec(sys.argv[1]) else 3)"
+    try:
+        return subprocess.run([sys.executable, "-c", probe, name], cwd=cwd, capture_output=True,
+                              timeout=120).returncode == 0
+    except (OSError, subprocess.SubprocessError):  # no answer: the job will say what fails
+        return True
 
 
 def plugin_module_name(path: Path) -> str:
@@ -321,18 +329,17 @@ def load_factory(factory: str, where: str = "factory") -> Callable:
     return obj
 
 
-def plugin_source_file(factory: str, search_path=None) -> Path | None:
+def plugin_source_file(factory: str) -> Path | None:
     """The file that defines a factory's module, found without importing anything; None where it is not found.
 
-    ``/path/file.py:build`` is that file. ``pkg.mod:build`` is looked up on ``sys.path`` (or ``search_path``) as an
-    import would find it (:class:`importlib.machinery.PathFinder`, one package level at a time: no package's
-    ``__init__`` runs).
+    ``/path/file.py:build`` is that file. ``pkg.mod:build`` is looked up on ``sys.path`` as an import would find it
+    (:class:`importlib.machinery.PathFinder`, one package level at a time: no package's ``__init__`` runs).
     """
     module, _ = split_factory(factory)
     if module.endswith(".py"):
         path = Path(module)
         return path if path.is_file() else None
-    spec, search, parts = None, search_path, module.split(".")
+    spec, search, parts = None, None, module.split(".")
     for depth in range(1, len(parts) + 1):
         spec = importlib.machinery.PathFinder.find_spec(".".join(parts[:depth]), search)
         if spec is None:
@@ -812,7 +819,7 @@ def plugin_files_stamp(files) -> str:
 
 def plugin_data_files(paths, key: str, results=None) -> list[str]:
     """``systems.custom.<name>.files`` as the absolute paths of files, a folder replaced by the files below it
-    (sorted, hidden ones left out): the inputs of the system's jobs.
+    (sorted; hidden ones and Python's bytecode, ``__pycache__``, left out): the inputs of the system's jobs.
 
     Parameters
     ----------
@@ -821,10 +828,12 @@ def plugin_data_files(paths, key: str, results=None) -> list[str]:
     key : str
         ``systems.custom.<name>.files``, for the messages.
     results : str or Path, optional
-        The results folder. An entry holding it would make the workflow's own outputs (the system's predictions
+        The results folder. An entry holding the folders the rules write into there
+        (:data:`mgrfaults.config.RESULTS_SUBFOLDERS`) would make the workflow's own outputs (the system's predictions
         among them) its inputs, changed by every run: each later run would run the system again, and Snakemake,
         having removed the job's outputs first, would then miss them as inputs ("Missing files ... filesystem
-        latency"); an entry inside it names the workflow's outputs as a plugin's data.
+        latency"); an entry inside one names the workflow's outputs as a plugin's data. (With ``results: .`` the
+        project folder's other folders, a plugin's weights, are no outputs.)
 
     Raises
     ------
@@ -832,21 +841,30 @@ def plugin_data_files(paths, key: str, results=None) -> list[str]:
         A path that does not exist, a folder without a file, or (``results``) a path that holds the results folder
         or lies in it, naming ``key`` and its index.
     """
+    from mgrfaults.config import RESULTS_SUBFOLDERS
+
     files = []
-    results_folder = Path(os.path.realpath(Path(results).expanduser())) if results is not None else None
+    # what the rules write into (with `results: .` the project folder itself holds the plugin's weights)
+    outputs = [] if results is None else [
+        Path(os.path.realpath(Path(results).expanduser() / sub)) for sub in RESULTS_SUBFOLDERS]
     for i, value in enumerate(paths):
         path = Path(value).expanduser().absolute()
-        if results_folder is not None and path.exists():
+        if outputs and path.exists():
             real = Path(os.path.realpath(path))
-            if results_folder.is_relative_to(real) or real.is_relative_to(results_folder):
-                where = "holds" if results_folder.is_relative_to(real) else "lies in"
-                raise PluginError(f"{key}[{i}]: {value!r} {where} the results folder {str(results)!r}: a custom "
-                                  "system's data files are the inputs of its jobs, and the workflow's outputs there "
+            within = [out for out in outputs if real.is_relative_to(out)]
+            held = [out for out in outputs if out.is_relative_to(real)]
+            if within or held:
+                where = ("is a folder" if real in outputs else "lies in a folder" if within
+                         else "holds the folders")
+                raise PluginError(f"{key}[{i}]: {value!r} {where} the workflow writes into (results: {str(results)!r}): "
+                                  "a custom system's data files are the inputs of its jobs, and the workflow's outputs "
                                   "change at every run; list the plugin's weights and settings, or a folder holding "
-                                  "them alone, outside the results folder")
+                                  "them alone, outside the folders the workflow writes into")
         if path.is_dir():
-            below = sorted(p for p in path.rglob("*") if p.is_file()
-                           and not any(part.startswith(".") for part in p.relative_to(path).parts))
+            # neither hidden files nor Python's bytecode (written into the plugin's own folder as the job imports it)
+            below = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix != ".pyc"
+                           and not any(part.startswith(".") or part == "__pycache__"
+                                       for part in p.relative_to(path).parts))
             if not below:
                 raise PluginError(f"{key}[{i}]: {value!r} is a folder without a file")
             files += [str(p) for p in below]
