@@ -181,29 +181,29 @@ def test_import_errors_name_the_path(tmp_path):
 
 
 def test_a_module_factory_the_jobs_cannot_import_is_said_at_start(tmp_path, monkeypatch, caplog):
-    # a package beside the config imports in a shell there, never in a job (whose scripts run from
-    # .snakemake/scripts): it failed after the data and feature stages, saying only "No module named" (audit 34)
-    (tmp_path / "mypkg").mkdir()
-    (tmp_path / "mypkg" / "__init__.py").write_text("")
-    (tmp_path / "mypkg" / "mod.py").write_text("def build(context):\n    pass\n")
+    # a package beside the config imports in a shell there (`python -c` puts the working folder on the path), not in
+    # a job, whose script runs from .snakemake/scripts with this process's sys.path appended: it failed after the
+    # data and feature stages, saying only "No module named" (audit 34)
+    for package in ("mypkg", "code"):  # `code`: the standard library's, without a sub-module `mod` (audit 36)
+        (tmp_path / package).mkdir()
+        (tmp_path / package / "__init__.py").write_text("")
+        (tmp_path / package / "mod.py").write_text("def build(context):\n    pass\n")
     monkeypatch.chdir(tmp_path)
-    monkeypatch.syspath_prepend(str(tmp_path))  # as `python -m snakemake` has it
-    monkeypatch.setenv("PYTHONPATH", str(REPO / "src"))
     key = "systems.custom.Pkg.factory"
-    with pytest.raises(PluginError, match=rf"^{re.escape(key)}: 'mypkg.mod' is found in the working folder, which is "
-                                          r"not on the jobs' import path .*: give the factory as a file, "
-                                          r"'mypkg/mod\.py:build', add the working folder to PYTHONPATH"):
-        resolve_factory("mypkg.mod:build", [tmp_path], where=key)
-    # named there (as `.`, or as an empty entry, which Python reads as the working folder), the jobs have it too
-    # (audit 35: the empty entry was refused; the probe is a Python started as a job's, so an editable install's
-    # .pth file or import hook counts as well)
-    for pythonpath in (".", f":{REPO / 'src'}", f"{REPO / 'src'}:"):
-        monkeypatch.setenv("PYTHONPATH", pythonpath)
-        assert resolve_factory("mypkg.mod:build", [tmp_path], where=key) == "mypkg.mod:build", pythonpath
-    monkeypatch.setenv("PYTHONPATH", str(REPO / "src"))
+    for package in ("mypkg", "code"):
+        with pytest.raises(PluginError, match=rf"^{re.escape(key)}: '{package}.mod' is found in the working folder, "
+                                              r"which is not on the jobs' import path .*: give the factory as a file, "
+                                              rf"'{package}/mod\.py:build', add the working folder to PYTHONPATH"):
+            resolve_factory(f"{package}.mod:build", [tmp_path], where=key)
+    # on this process's path (`python -m snakemake`, PYTHONPATH naming it, an empty entry of it), so on the jobs'
+    # too: Snakemake appends it to theirs (audits 35, 36)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert resolve_factory("mypkg.mod:build", [tmp_path], where=key) == "mypkg.mod:build"
     with caplog.at_level("WARNING"):  # found nowhere: a job's own software (--use-conda) may hold it
         assert resolve_factory("mypkgz.mod:build", [tmp_path], where=key) == "mypkgz.mod:build"
+        assert resolve_factory("mypkg.modz:build", [tmp_path], where=key) == "mypkg.modz:build"
     assert "no module 'mypkgz.mod' is found on the jobs' import path" in caplog.text
+    assert "no module 'mypkg.modz' is found on the jobs' import path" in caplog.text
     assert resolve_factory("json.decoder:JSONDecoder", where=key) == "json.decoder:JSONDecoder"
     # and the job's own refusal says why, where a module of the factory's path is not found (not one it imports)
     with pytest.raises(PluginError, match=r"cannot import 'no_such_pkg.models': ModuleNotFoundError: .*; this job "

@@ -48,7 +48,6 @@ import os
 import random
 import re
 import signal
-import subprocess
 import sys
 import threading
 import time
@@ -222,35 +221,47 @@ def resolve_factory(factory: str, search_dirs=(), where: str = "factory") -> str
 
 
 def _check_module_for_the_jobs(module: str, attr: str, where: str) -> None:
-    """Say before any job runs what a ``pkg.mod:build`` factory's job would fail on: its package not importable by
-    a job's Python (:func:`jobs_find_package`). Found in the working folder alone, it is refused (a job does not
-    look there unless PYTHONPATH names it); found nowhere, a warning (software deployed for the jobs alone,
-    ``--use-conda``, may hold it)."""
-    top = module.split(".")[0]
-    if jobs_find_package(top, os.getcwd()):
+    """Say before any job runs what a ``pkg.mod:build`` factory's job would fail on: its module not found on the
+    jobs' import path (:func:`module_found`). A job's script searches its own ``sys.path`` (PYTHONPATH, the
+    installed packages, editable installs' hooks) and then this process's, which Snakemake appends to it
+    (``snakemake.script.get_snakemake_searchpaths``): where this process does not find the module, a job does not.
+    Found in the working folder alone (which is on this process's path under ``python -m snakemake`` only), it is
+    refused; found nowhere, a warning (software deployed for the jobs alone, ``--use-conda``, may hold it)."""
+    if module_found(module):
         return
     as_file = f"'{module.replace('.', '/')}.py:{attr}'"
-    if importlib.machinery.PathFinder.find_spec(top, [os.getcwd()]) is not None:
+    if module_found(module, [os.getcwd()]):
         raise PluginError(f"{where}: {module!r} is found in the working folder, which is not on the jobs' import path "
                           f"(their scripts run from .snakemake/scripts): give the factory as a file, {as_file}, add "
                           "the working folder to PYTHONPATH, or install the package")
-    log.warning("%s: no module %r is found on the jobs' import path (PYTHONPATH and the installed packages) by this "
-                "Python; unless the jobs' own software holds it, they will fail to import it: install the package, "
-                "add the folder holding it to PYTHONPATH, or give the factory as a file, %s", where, module, as_file)
+    log.warning("%s: no module %r is found on the jobs' import path (PYTHONPATH, the installed packages, the "
+                "workflow's folder); unless the jobs' own software holds it, they will fail to import it: install the "
+                "package, add the folder holding it to PYTHONPATH, or give the factory as a file, %s", where, module,
+                as_file)
 
 
-def jobs_find_package(name: str, cwd: str) -> bool:
-    """Whether a job's Python finds the top-level package or module ``name``: asked of this interpreter started as a
-    job's script is, in this environment, from ``cwd`` (the working folder), without the folder it runs from on its
-    path (a job's script runs from ``.snakemake/scripts``). So PYTHONPATH (an empty entry naming the working folder,
-    as Python reads it), ``.pth`` files and editable installs' import hooks count as they do for a job; the package
-    itself is not imported (``importlib.util.find_spec`` of a top-level name runs none of its code)."""
-    probe = "import importlib.util, sys; sys.path.pop(0); sys.exit(0 if importlib.util.find_spec(sys.argv[1]) else 3)"
+def module_found(module: str, path=None) -> bool:
+    """Whether the dotted ``module`` is found without running any of its code: its top-level package as an import
+    finds it (:func:`importlib.util.find_spec`: ``sys.meta_path``, so an editable install's hook too), or on
+    ``path`` alone (:class:`importlib.machinery.PathFinder`), then each sub-module in its parent's folders. A
+    top-level name that is another module's (``code``, ``test`` of the standard library) is found there, and its
+    sub-module then not."""
+    parts = module.split(".")
     try:
-        return subprocess.run([sys.executable, "-c", probe, name], cwd=cwd, capture_output=True,
-                              timeout=120).returncode == 0
-    except (OSError, subprocess.SubprocessError):  # no answer: the job will say what fails
+        if path is None:
+            if parts[0] in sys.modules:
+                spec = getattr(sys.modules[parts[0]], "__spec__", None)
+            else:
+                spec = importlib.util.find_spec(parts[0])
+        else:
+            spec = importlib.machinery.PathFinder.find_spec(parts[0], path)
+        for depth in range(2, len(parts) + 1):
+            if spec is None or not spec.submodule_search_locations:
+                return False
+            spec = importlib.machinery.PathFinder.find_spec(".".join(parts[:depth]), list(spec.submodule_search_locations))
+    except (ImportError, ValueError):  # a finder's own error: the job will name what fails
         return True
+    return spec is not None
 
 
 def plugin_module_name(path: Path) -> str:
