@@ -746,6 +746,8 @@ def test_trust_audio_resolves_to_the_files_it_names_for_the_data_stages_paramete
                                          r"such as 'jazz\.00000', .*such as 'jazz/\*'\); 1 genre folder\(s\) could not "
                                          r"be listed, their files unknown: \['.*genres_original/blues'\]"):
         trusted_file_names(root / "Data", ["blues.00001"])
+    with pytest.raises(InputError, match=r"'blues\*' names no audio file .*1 genre folder\(s\) could not be listed"):
+        trusted_file_names(root / "Data", ["blues*"])  # the folder's row is no file a pattern takes (audit 36)
 
 
 @pytest.mark.parametrize("subtype", ["PCM_16", "PCM_24", "FLOAT"])

@@ -4,6 +4,7 @@ written; resolve() turns the validated config into frozen specs; semantic checks
 import ast
 import copy
 import dataclasses
+import os
 import pickle
 import re
 from pathlib import Path
@@ -1004,3 +1005,18 @@ def test_check_artists_without_annotations_is_named(tmp_path):
         resolve(load_config({"dataset": dataset, "partitions": {"conditions": {"mine": mine}}}))
     resolved = resolve(load_config({"dataset": dataset, "partitions": {"conditions": {"mine": {**mine, "check_artists": False}}}}))
     assert resolved.conditions["fault_filtered"].method == "artist_filtered"  # the default's, no annotations: runs
+
+
+def test_jobs_import_the_checkouts_library_and_keep_pythonpaths_empty_entry(monkeypatch):
+    # Python reads an empty entry as the working folder (`export PYTHONPATH=$PYTHONPATH:/x` with none set makes one):
+    # dropped, a plugin package there could not be imported by the jobs (audit 36)
+    from mgrfaults.workdir import jobs_import_library_from
+
+    for given, now in ((None, "/src"), (":/x", "/src::/x"), ("/x:", "/src:/x:"), ("/src:/x", "/src:/x")):
+        if given is None:
+            monkeypatch.delenv("PYTHONPATH", raising=False)
+        else:
+            monkeypatch.setenv("PYTHONPATH", given)
+        jobs_import_library_from("/src")
+        jobs_import_library_from("/src")  # parsed again (a cluster job): nothing twice
+        assert os.environ["PYTHONPATH"] == now, given

@@ -289,6 +289,17 @@ def test_a_plugins_data_files_are_listed_file_by_file(tmp_path, monkeypatch):
     (tmp_path / "weights" / "__pycache__" / "plug.cpython-311.pyc").write_text("x")
     (tmp_path / "weights" / "old.pyc").write_text("x")
     assert custom_system_specs({"Mine": spec}, [], [tmp_path])["Mine"]["files"] == specs["Mine"]["files"]
+    # a linked sub-folder (weights on another disk) holds data files; a link into the outputs is refused (audit 36)
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "big.npy").write_text("x")
+    (tmp_path / "weights" / "big").symlink_to(tmp_path / "models", target_is_directory=True)
+    (tmp_path / "weights" / "loop").symlink_to(tmp_path / "weights", target_is_directory=True)
+    assert custom_system_specs({"Mine": spec}, [], [tmp_path])["Mine"]["files"] == [
+        str(tmp_path / p) for p in ("settings.json", "weights/a.npy", "weights/big/big.npy", "weights/layer/b.npy")]
+    (tmp_path / "weights" / "tables").symlink_to(tmp_path / "results" / "partitions", target_is_directory=True)
+    with pytest.raises(PluginError, match=r"files\[1\]: 'weights' holds '.*weights/tables/fold_0\.csv', which leads "
+                                          r"into a folder the workflow writes into \(results: 'results'\)"):
+        custom_system_specs({"Mine": spec}, [], [tmp_path], results="results")
 
 
 def test_a_custom_system_may_not_take_the_name_of_a_trained_nets_decision(tmp_path):

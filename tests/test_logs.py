@@ -218,3 +218,28 @@ def test_a_forked_worker_writing_atomically_removes_its_temporary_on_sigterm(tmp
     # ended by the signal once its temporary is removed, not handed back to the pool (audit 35)
     assert proc.returncode == 0 and proc.stdout.split() == [str(-signal.SIGTERM)], proc.stderr
     assert list(out.parent.iterdir()) == []  # neither the folder nor its hidden temporary, nor a sign it went on
+
+
+LOST_SIGNAL = """
+import os, signal, sys, time
+from mgrfaults.logs import setup_script_logging
+setup_script_logging([sys.argv[1]])
+pid = os.fork()
+if pid == 0:  # a pool worker whose SIGTERM was lost at its fork: it waits for work for ever
+    time.sleep(30)
+    os._exit(0)
+time.sleep(0.5)
+try:
+    os.kill(os.getpid(), signal.SIGTERM)  # the script's own, as SLURM's time limit sends it
+    time.sleep(5)
+except SystemExit:
+    print(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
+"""
+
+
+def test_the_scripts_sigterm_reaches_its_workers(tmp_path):
+    # one forked just before the signal lost it (CPython clears a forked child's pending signals), and the pool,
+    # shut down before its manager thread began, told it nothing: the script waited for it for ever (audit 36)
+    proc = subprocess.run([sys.executable, "-c", LOST_SIGNAL, str(tmp_path / "rule.log")], capture_output=True,
+                          text=True, timeout=60)
+    assert proc.stdout.split() == [str(-signal.SIGTERM)], proc.stderr

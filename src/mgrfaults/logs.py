@@ -155,7 +155,29 @@ def _exit_on_sigterm(script_pid, signum, frame):
         return
     signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second signal must not interrupt the cleanup itself
     logging.getLogger("mgrfaults").error("terminated (SIGTERM): outputs being written are removed")
+    _pass_sigterm_to_workers()
     raise Terminated(128 + signum)
+
+
+def _pass_sigterm_to_workers():
+    # A pool's worker forked just before the signal may have lost it: CPython clears a forked child's pending
+    # signals, and one that came before the fork hook ran was caught by the script's Python handler there. The pool
+    # is then shut down before its manager thread has begun, which tells the workers nothing, and the script waits
+    # for them at exit for ever, or leaves them running (audit 36). So the workers hear it again from here (a SLURM
+    # time limit or scancel meant every process of the job).
+    children = set()
+    multiprocessing = sys.modules.get("multiprocessing")
+    if multiprocessing is not None:
+        children.update(child.pid for child in multiprocessing.active_children())
+    # and those forked but not registered yet (the signal came between the fork and the pool's records), where
+    # Linux lists a process's children
+    with contextlib.suppress(OSError, ValueError):
+        for task in os.listdir("/proc/self/task"):
+            with open(f"/proc/self/task/{task}/children") as listed:
+                children.update(int(pid) for pid in listed.read().split())
+    for pid in children:
+        with contextlib.suppress(OSError):  # ended meanwhile
+            os.kill(pid, signal.SIGTERM)
 
 
 def report_path(results, sweep: bool = False) -> str:

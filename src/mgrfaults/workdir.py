@@ -125,7 +125,9 @@ def jobs_import_library_from(src) -> None:
     (``workflow/envs/mgrfaults.yaml``). Parsing again (a cluster job) adds nothing twice.
     """
     src = str(src)
-    paths = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    given = os.environ.get("PYTHONPATH")
+    # an empty entry kept: Python reads it as the working folder (`export PYTHONPATH=$PYTHONPATH:/x` makes one)
+    paths = given.split(os.pathsep) if given else []
     if paths[:1] != [src]:
         os.environ["PYTHONPATH"] = os.pathsep.join([src] + paths)
 

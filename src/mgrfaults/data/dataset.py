@@ -78,13 +78,16 @@ def trusted_files(files: pd.DataFrame, entries, root=None) -> np.ndarray:
                   for a, b in zip(absolute, below_genres)]
     as_listed = [nfc(Path(os.path.normpath(p)).as_posix()) for p in files["path"]]  # as a refusal names the file
     relative_names = [[nfc(str(t)) for t in files["track_id"]], below_genres, below_root]
+    # a genre folder that cannot be listed is a row without a track id (list_audio_files): no file an entry could
+    # name (nor an example), but named in the refusal
+    listed = [t != "" for t in files["track_id"]]
+    example = next((i for i, is_file in enumerate(listed) if is_file), None)
+    unlistable = [str(p) for p, is_file in zip(files["path"], listed) if not is_file]
     files_named: dict[str, set] = {}  # every name a file goes by -> the files' rows
     for names in (*relative_names, absolute, as_listed):
         for i, name in enumerate(names):
-            files_named.setdefault(name, set()).add(i)
-    # a genre folder that cannot be listed is a row without a track id (list_audio_files): no example, but named
-    example = next((i for i, t in enumerate(files["track_id"]) if t != ""), None)
-    unlistable = [str(p) for p, t in zip(files["path"], files["track_id"]) if t == ""]
+            if listed[i]:
+                files_named.setdefault(name, set()).add(i)
     trusted = np.zeros(len(files), dtype=bool)
     for entry in entries:
         written = nfc(entry)
@@ -96,7 +99,8 @@ def trusted_files(files: pd.DataFrame, entries, root=None) -> np.ndarray:
         if not rows and any(c in written for c in "*?["):
             pattern = spellings[1].removeprefix("./")
             searched = [absolute] if pattern.startswith("/") else relative_names
-            rows = {i for names in searched for i, name in enumerate(names) if fnmatch.fnmatchcase(name, pattern)}
+            rows = {i for names in searched for i, name in enumerate(names)
+                    if listed[i] and fnmatch.fnmatchcase(name, pattern)}
         if not rows:
             raise InputError(f"dataset.trust_audio: {entry!r} names no audio file of the dataset (an entry is a "
                              f"track id, such as {relative_names[0][example]!r}, or a path below the folder of genre "

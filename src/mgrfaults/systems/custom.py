@@ -872,19 +872,39 @@ def plugin_data_files(paths, key: str, results=None) -> list[str]:
                                   "change at every run; list the plugin's weights and settings, or a folder holding "
                                   "them alone, outside the folders the workflow writes into")
         if path.is_dir():
-            # neither hidden files nor Python's bytecode (written into the plugin's own folder as the job imports it)
-            below = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix != ".pyc"
-                           and not any(part.startswith(".") or part == "__pycache__"
-                                       for part in p.relative_to(path).parts))
+            below = _data_files_below(path)
             if not below:
                 raise PluginError(f"{key}[{i}]: {value!r} is a folder without a file")
-            files += [str(p) for p in below]
+            linked = next((p for p in below if any(Path(os.path.realpath(p)).is_relative_to(out) for out in outputs)),
+                          None)
+            if linked is not None:  # a link below the folder leading into the workflow's outputs
+                raise PluginError(f"{key}[{i}]: {value!r} holds {str(linked)!r}, which leads into a folder the workflow "
+                                  f"writes into (results: {str(results)!r}); the workflow's outputs change at every run: "
+                                  "list the plugin's weights and settings alone")
+            files += below
         elif path.is_file():
             files.append(str(path))
         else:
             raise PluginError(f"{key}[{i}]: {value!r} does not exist (a plugin's data files, relative to the "
                               "working folder)")
     return files
+
+
+def _data_files_below(folder: Path) -> list[str]:
+    """The files below ``folder``, sorted, as spelt below it: linked sub-folders followed (weights kept on another
+    disk, ``weights/big -> /data/models``; each real folder once), hidden ones and Python's bytecode (written into a
+    plugin's own folder as the job imports it, ``__pycache__``) left out."""
+    found, seen = [], set()
+    for top, dirs, names in os.walk(folder, followlinks=True):
+        real = os.path.realpath(top)
+        if real in seen:  # a link looping back, or two links to one folder
+            dirs[:] = []
+            continue
+        seen.add(real)
+        dirs[:] = [d for d in dirs if not d.startswith(".") and d != "__pycache__"]
+        found += [os.path.join(top, n) for n in names
+                  if not n.startswith(".") and not n.endswith(".pyc") and os.path.isfile(os.path.join(top, n))]
+    return sorted(found)
 
 
 __all__ = [
