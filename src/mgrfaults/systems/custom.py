@@ -326,9 +326,10 @@ def load_factory(factory: str, where: str = "factory") -> Callable:
         hint = ""
         if isinstance(e, ModuleNotFoundError) and e.name and f"{module_name}.".startswith(f"{e.name}."):
             # the factory's own module, not one it imports
-            hint = ("; this job imports it from its sys.path (PYTHONPATH and the installed packages), not from the "
-                    "working folder: install the package, add the folder holding it to PYTHONPATH, or give the factory "
-                    f"as a file, '{module_name.replace('.', '/')}.py:{attr}'")
+            hint = ("; this job imports it from its sys.path (PYTHONPATH, the installed packages, the Snakemake "
+                    "process's path), which holds the working folder only where PYTHONPATH names it or Snakemake ran as "
+                    "`python -m snakemake`: install the package, add the folder holding it to PYTHONPATH, or give the "
+                    f"factory as a file, '{module_name.replace('.', '/')}.py:{attr}'")
         raise PluginError(f"{where}: cannot import {module_name!r}: {type(e).__name__}: {e}{hint}") from e
     obj = module
     for part in attr.split("."):
