@@ -296,10 +296,13 @@ def test_a_plugins_data_files_are_listed_file_by_file(tmp_path, monkeypatch):
     (tmp_path / "weights" / "loop").symlink_to(tmp_path / "weights", target_is_directory=True)
     assert custom_system_specs({"Mine": spec}, [], [tmp_path])["Mine"]["files"] == [
         str(tmp_path / p) for p in ("settings.json", "weights/a.npy", "weights/big/big.npy", "weights/layer/b.npy")]
-    (tmp_path / "weights" / "tables").symlink_to(tmp_path / "results" / "partitions", target_is_directory=True)
-    with pytest.raises(PluginError, match=r"files\[1\]: 'weights' holds '.*weights/tables/fold_0\.csv', which leads "
-                                          r"into a folder the workflow writes into \(results: 'results'\)"):
-        custom_system_specs({"Mine": spec}, [], [tmp_path], results="results")
+    # a link into the outputs, made already or not yet (before a first run: a broken link) (audit 37)
+    for target in ("partitions", "tables"):
+        (tmp_path / "weights" / "out").symlink_to(tmp_path / "results" / target, target_is_directory=True)
+        with pytest.raises(PluginError, match=r"files\[1\]: 'weights' holds '.*weights/out', which leads to a folder "
+                                              r"the workflow writes into \(results: 'results'\)"):
+            custom_system_specs({"Mine": spec}, [], [tmp_path], results="results")
+        (tmp_path / "weights" / "out").unlink()
 
 
 def test_a_custom_system_may_not_take_the_name_of_a_trained_nets_decision(tmp_path):

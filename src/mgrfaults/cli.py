@@ -10,6 +10,8 @@ would be, or every value the run uses (``--print``).
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
 from pathlib import Path
 
@@ -54,9 +56,26 @@ def check_config_files(files) -> tuple[dict, object]:
         raise ConfigError(owner)
     systems = config["systems"]
     resolve_systems(systems)  # an unknown system name, or a layer the nets lack
-    custom_system_specs(systems["custom"], list(resolved.systems), [Path.cwd(), REPO],
-                        n_hidden_layers=systems["dnn"]["hidden_layers"], results=config["results"])
+    with snakemake_import_path():
+        custom_system_specs(systems["custom"], list(resolved.systems), [Path.cwd(), REPO],
+                            n_hidden_layers=systems["dnn"]["hidden_layers"], results=config["results"])
     return config, resolved
+
+
+@contextlib.contextmanager
+def snakemake_import_path():
+    """This process's ``sys.path`` as a ``snakemake`` run's has it while the block runs, for the custom systems'
+    module lookup (:func:`mgrfaults.systems.custom.module_found`): the workflow's folder on it (the Snakefile's),
+    and the working folder not, unless PYTHONPATH names it (``python -m mgrfaults`` put it first)."""
+    named = {os.path.abspath(p or ".") for p in (os.environ.get("PYTHONPATH") or "").split(os.pathsep)} \
+        if os.environ.get("PYTHONPATH") else set()
+    cwd, saved = os.getcwd(), list(sys.path)
+    sys.path[:] = [p for p in saved if os.path.abspath(p or ".") != cwd or os.path.abspath(p or ".") in named]
+    sys.path.append(str(REPO))
+    try:
+        yield
+    finally:
+        sys.path[:] = saved
 
 
 def run_outline(config: dict, resolved) -> str:

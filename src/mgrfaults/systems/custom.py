@@ -227,10 +227,21 @@ def _check_module_for_the_jobs(module: str, attr: str, where: str) -> None:
     (``snakemake.script.get_snakemake_searchpaths``): where this process does not find the module, a job does not.
     Found in the working folder alone (which is on this process's path under ``python -m snakemake`` only), it is
     refused; found nowhere, a warning (software deployed for the jobs alone, ``--use-conda``, may hold it)."""
-    if module_found(module):
-        return
     as_file = f"'{module.replace('.', '/')}.py:{attr}'"
-    if module_found(module, [os.getcwd()]):
+    cwd = os.getcwd()
+    if module_found(module):
+        # under `python -m snakemake` the working folder leads this process's path, while a job searches it after its
+        # own (the standard library, the installed packages): a name taken there is what the job imports
+        elsewhere = [p for p in sys.path if os.path.abspath(p or ".") != cwd]
+        top = module.split(".")[0]
+        shadowing = importlib.machinery.PathFinder.find_spec(top, elsewhere)
+        if (importlib.machinery.PathFinder.find_spec(top, [cwd]) is not None and shadowing is not None
+                and not module_found(module, elsewhere)):
+            raise PluginError(f"{where}: {module!r}: the working folder's {top!r} is not the one a job imports, which "
+                              f"finds {shadowing.origin or list(shadowing.submodule_search_locations or [])} first; "
+                              f"give the package another name, or the factory as a file, {as_file}")
+        return
+    if module_found(module, [cwd]):
         raise PluginError(f"{where}: {module!r} is found in the working folder, which is not on the jobs' import path "
                           f"(their scripts run from .snakemake/scripts): give the factory as a file, {as_file}, add "
                           "the working folder to PYTHONPATH, or install the package")
@@ -873,15 +884,13 @@ def plugin_data_files(paths, key: str, results=None) -> list[str]:
                                   "change at every run; list the plugin's weights and settings, or a folder holding "
                                   "them alone, outside the folders the workflow writes into")
         if path.is_dir():
-            below = _data_files_below(path)
-            if not below:
-                raise PluginError(f"{key}[{i}]: {value!r} is a folder without a file")
-            linked = next((p for p in below if any(Path(os.path.realpath(p)).is_relative_to(out) for out in outputs)),
-                          None)
+            below, linked = _data_files_below(path, outputs)
             if linked is not None:  # a link below the folder leading into the workflow's outputs
-                raise PluginError(f"{key}[{i}]: {value!r} holds {str(linked)!r}, which leads into a folder the workflow "
+                raise PluginError(f"{key}[{i}]: {value!r} holds {str(linked)!r}, which leads to a folder the workflow "
                                   f"writes into (results: {str(results)!r}); the workflow's outputs change at every run: "
                                   "list the plugin's weights and settings alone")
+            if not below:
+                raise PluginError(f"{key}[{i}]: {value!r} is a folder without a file")
             files += below
         elif path.is_file():
             files.append(str(path))
@@ -891,21 +900,35 @@ def plugin_data_files(paths, key: str, results=None) -> list[str]:
     return files
 
 
-def _data_files_below(folder: Path) -> list[str]:
+def _data_files_below(folder: Path, outputs=()) -> tuple[list[str], str | None]:
     """The files below ``folder``, sorted, as spelt below it: linked sub-folders followed (weights kept on another
     disk, ``weights/big -> /data/models``; each real folder once), hidden ones and Python's bytecode (written into a
-    plugin's own folder as the job imports it, ``__pycache__``) left out."""
-    found, seen = [], set()
+    plugin's own folder as the job imports it, ``__pycache__``) left out; and the first link below it that leads
+    into or holds one of ``outputs`` (real paths of the folders the workflow writes into), broken ones too (a link to
+    an output folder not made yet), or None. One ``realpath`` per folder and per link: a large tree is read at
+    every start."""
+    def leads_to_outputs(real: str) -> bool:
+        return any(Path(real).is_relative_to(out) or out.is_relative_to(real) for out in outputs)
+
+    found, seen, linked = [], set(), None
     for top, dirs, names in os.walk(folder, followlinks=True):
         real = os.path.realpath(top)
         if real in seen:  # a link looping back, or two links to one folder
             dirs[:] = []
             continue
         seen.add(real)
+        if outputs and linked is None and leads_to_outputs(real):
+            linked = top
         dirs[:] = [d for d in dirs if not d.startswith(".") and d != "__pycache__"]
-        found += [os.path.join(top, n) for n in names
-                  if not n.startswith(".") and not n.endswith(".pyc") and os.path.isfile(os.path.join(top, n))]
-    return sorted(found)
+        for name in names:
+            path = os.path.join(top, name)
+            if name.startswith(".") or name.endswith(".pyc"):
+                continue
+            if os.path.islink(path) and outputs and linked is None and leads_to_outputs(os.path.realpath(path)):
+                linked = path
+            if os.path.isfile(path):
+                found.append(path)
+    return sorted(found), linked
 
 
 __all__ = [
