@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 import time
 
 import numpy as np
@@ -190,15 +191,31 @@ def test_a_module_factory_the_jobs_cannot_import_is_said_at_start(tmp_path, monk
         (tmp_path / package / "mod.py").write_text("def build(context):\n    pass\n")
     monkeypatch.chdir(tmp_path)
     key = "systems.custom.Pkg.factory"
-    for package in ("mypkg", "code"):
-        with pytest.raises(PluginError, match=rf"^{re.escape(key)}: '{package}.mod' is found in the working folder, "
-                                              r"which is not on the jobs' import path .*: give the factory as a file, "
-                                              rf"'{package}/mod\.py:build', add the working folder to PYTHONPATH"):
-            resolve_factory(f"{package}.mod:build", [tmp_path], where=key)
+    with pytest.raises(PluginError, match=rf"^{re.escape(key)}: 'mypkg.mod' is found in the working folder, "
+                                          r"which is not on the jobs' import path .*: give the factory as a file, "
+                                          r"'mypkg/mod\.py:build', add the working folder to PYTHONPATH"):
+        resolve_factory("mypkg.mod:build", [tmp_path], where=key)
+    shadowed = (rf"^{re.escape(key)}: 'code.mod': the working folder's 'code' is not the one a job imports, which "
+                r"finds .*code\.py first; give the package another name")
+    with pytest.raises(PluginError, match=shadowed):
+        resolve_factory("code.mod:build", [tmp_path], where=key)
     # on this process's path (`python -m snakemake`, PYTHONPATH naming it, an empty entry of it), so on the jobs'
     # too: Snakemake appends it to theirs (audits 35, 36)
     monkeypatch.syspath_prepend(str(tmp_path))
     assert resolve_factory("mypkg.mod:build", [tmp_path], where=key) == "mypkg.mod:build"
+    # there first, a name the standard library holds is still the library's in a job, which searches the working
+    # folder after its own path (audit 37)
+    with pytest.raises(PluginError, match=shadowed):
+        resolve_factory("code.mod:build", [tmp_path], where=key)
+    # check-config looks modules up as a `snakemake` run does: the workflow's folder on the path, the working folder
+    # not (`python -m mgrfaults` put it first)
+    from mgrfaults.cli import snakemake_import_path
+
+    with snakemake_import_path():
+        assert str(tmp_path) not in sys.path and str(REPO) in sys.path
+        with pytest.raises(PluginError, match="is found in the working folder"):
+            resolve_factory("mypkg.mod:build", [tmp_path], where=key)
+    assert sys.path[0] == str(tmp_path)
     with caplog.at_level("WARNING"):  # found nowhere: a job's own software (--use-conda) may hold it
         assert resolve_factory("mypkgz.mod:build", [tmp_path], where=key) == "mypkgz.mod:build"
         assert resolve_factory("mypkg.modz:build", [tmp_path], where=key) == "mypkg.modz:build"

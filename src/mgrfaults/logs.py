@@ -96,7 +96,8 @@ def setup_script_logging(log_paths=(), level: int = logging.INFO) -> logging.Log
     if threading.current_thread() is threading.main_thread():  # signal handlers belong to the main thread
         signal.signal(signal.SIGTERM, functools.partial(_exit_on_sigterm, os.getpid()))
         if not _SIGTERM_RESET_AT_FORK:
-            os.register_at_fork(after_in_child=_default_sigterm_in_a_forked_child)
+            os.register_at_fork(before=_hold_sigterm_over_a_fork, after_in_parent=_release_sigterm_after_a_fork,
+                                after_in_child=_default_sigterm_in_a_forked_child)
             _SIGTERM_RESET_AT_FORK.append(True)
     return log
 
@@ -112,6 +113,26 @@ def _default_sigterm_in_a_forked_child():
     # test_a_plugin_whose_forked_workers_exit_still_runs, under load)
     if getattr(signal.getsignal(signal.SIGTERM), "func", None) is _exit_on_sigterm:  # the script's, not a plugin's own
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    _release_sigterm_after_a_fork()  # held over the fork: one sent meanwhile ends this worker now, by default
+
+
+_SIGTERM_HELD: list = []  # True while a fork holds SIGTERM back (:func:`_hold_sigterm_over_a_fork`)
+
+
+def _hold_sigterm_over_a_fork():
+    # A SIGTERM that came while a worker was being forked was lost: CPython clears a forked child's pending signals,
+    # and one caught in the child before the hook above ran was the script's handler's, then cleared; in the parent,
+    # its exception could be raised inside another at-fork hook, where Python ignores it. Blocked over the fork, it
+    # stays pending in both processes until the hooks are done (audit 37)
+    if hasattr(signal, "pthread_sigmask") and getattr(signal.getsignal(signal.SIGTERM), "func", None) is _exit_on_sigterm:
+        if signal.SIGTERM not in signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM}):
+            _SIGTERM_HELD.append(True)
+
+
+def _release_sigterm_after_a_fork():
+    if _SIGTERM_HELD:
+        _SIGTERM_HELD.clear()
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
 
 
 @contextlib.contextmanager
@@ -153,10 +174,25 @@ def _exit_on_sigterm(script_pid, signum, frame):
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         os.kill(os.getpid(), signal.SIGTERM)
         return
+    if _in_frames_of(frame, _release_sigterm_after_a_fork):
+        # released at the end of a fork, inside an at-fork hook, whose exceptions Python ignores: sent again, to be
+        # handled once the fork has returned
+        threading.Timer(0.01, os.kill, (script_pid, signum)).start()
+        return
     signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second signal must not interrupt the cleanup itself
     logging.getLogger("mgrfaults").error("terminated (SIGTERM): outputs being written are removed")
     _pass_sigterm_to_workers()
     raise Terminated(128 + signum)
+
+
+def _in_frames_of(frame, function, depth: int = 4) -> bool:
+    """Whether ``frame`` or one of the ``depth`` that called it runs ``function`` (a signal handler's frame is where
+    the signal was handled: inside ``signal.pthread_sigmask``'s wrapper, say)."""
+    while frame is not None and depth > 0:
+        if frame.f_code is function.__code__:
+            return True
+        frame, depth = frame.f_back, depth - 1
+    return False
 
 
 def _pass_sigterm_to_workers():

@@ -228,20 +228,19 @@ def _check_module_for_the_jobs(module: str, attr: str, where: str) -> None:
     Found in the working folder alone (which is on this process's path under ``python -m snakemake`` only), it is
     refused; found nowhere, a warning (software deployed for the jobs alone, ``--use-conda``, may hold it)."""
     as_file = f"'{module.replace('.', '/')}.py:{attr}'"
-    cwd = os.getcwd()
+    cwd, top = os.getcwd(), module.split(".")[0]
+    in_working_folder = module_found(module, [cwd])
+    # a job searches the working folder (on this process's path under `python -m snakemake`) after its own path (the
+    # standard library, the installed packages): a name taken there is what the job imports
+    elsewhere = [p for p in sys.path if os.path.abspath(p or ".") != cwd]
+    shadowing = importlib.machinery.PathFinder.find_spec(top, elsewhere)
+    if in_working_folder and shadowing is not None and not module_found(module, elsewhere):
+        raise PluginError(f"{where}: {module!r}: the working folder's {top!r} is not the one a job imports, which "
+                          f"finds {shadowing.origin or list(shadowing.submodule_search_locations or [])} first; "
+                          f"give the package another name, or the factory as a file, {as_file}")
     if module_found(module):
-        # under `python -m snakemake` the working folder leads this process's path, while a job searches it after its
-        # own (the standard library, the installed packages): a name taken there is what the job imports
-        elsewhere = [p for p in sys.path if os.path.abspath(p or ".") != cwd]
-        top = module.split(".")[0]
-        shadowing = importlib.machinery.PathFinder.find_spec(top, elsewhere)
-        if (importlib.machinery.PathFinder.find_spec(top, [cwd]) is not None and shadowing is not None
-                and not module_found(module, elsewhere)):
-            raise PluginError(f"{where}: {module!r}: the working folder's {top!r} is not the one a job imports, which "
-                              f"finds {shadowing.origin or list(shadowing.submodule_search_locations or [])} first; "
-                              f"give the package another name, or the factory as a file, {as_file}")
         return
-    if module_found(module, [cwd]):
+    if in_working_folder:
         raise PluginError(f"{where}: {module!r} is found in the working folder, which is not on the jobs' import path "
                           f"(their scripts run from .snakemake/scripts): give the factory as a file, {as_file}, add "
                           "the working folder to PYTHONPATH, or install the package")
