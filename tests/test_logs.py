@@ -264,3 +264,34 @@ def test_sigterm_is_held_over_a_fork_alone(tmp_path):
     proc = subprocess.run([sys.executable, "-c", HELD_OVER_FORK, str(tmp_path / "rule.log")], capture_output=True,
                           text=True, timeout=60)
     assert proc.stdout.split() == ["False", "10"], proc.stderr
+
+
+CONCURRENT_FORKS = """
+import os, signal, sys, threading
+from mgrfaults.logs import setup_script_logging
+setup_script_logging([sys.argv[1]])
+left = []
+
+def forker():
+    for _ in range(300):
+        pid = os.fork()
+        if pid == 0:
+            os._exit(3 if signal.SIGTERM in signal.pthread_sigmask(signal.SIG_BLOCK, []) else 0)
+        if os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]):
+            left.append("child")
+    if signal.SIGTERM in signal.pthread_sigmask(signal.SIG_BLOCK, []):
+        left.append(threading.current_thread().name)
+
+threads = [threading.Thread(target=forker) for _ in range(2)]
+[t.start() for t in threads]
+[t.join() for t in threads]
+print(len(left))
+"""
+
+
+def test_threads_forking_at_once_each_release_sigterm(tmp_path):
+    # the mask is per thread: one flag for the process left a thread, and the children it forked, with SIGTERM
+    # blocked for good, which neither SLURM nor a pool's terminate() could end (audit 38)
+    proc = subprocess.run([sys.executable, "-c", CONCURRENT_FORKS, str(tmp_path / "rule.log")], capture_output=True,
+                          text=True, timeout=120)
+    assert proc.stdout.split() == ["0"], proc.stderr

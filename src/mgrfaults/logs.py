@@ -116,7 +116,7 @@ def _default_sigterm_in_a_forked_child():
     _release_sigterm_after_a_fork()  # held over the fork: one sent meanwhile ends this worker now, by default
 
 
-_SIGTERM_HELD: list = []  # True while a fork holds SIGTERM back (:func:`_hold_sigterm_over_a_fork`)
+_SIGTERM_HELD = threading.local()  # .held: this thread's fork holds SIGTERM back (:func:`_hold_sigterm_over_a_fork`)
 
 
 def _hold_sigterm_over_a_fork():
@@ -125,13 +125,13 @@ def _hold_sigterm_over_a_fork():
     # its exception could be raised inside another at-fork hook, where Python ignores it. Blocked over the fork, it
     # stays pending in both processes until the hooks are done (audit 37)
     if hasattr(signal, "pthread_sigmask") and getattr(signal.getsignal(signal.SIGTERM), "func", None) is _exit_on_sigterm:
-        if signal.SIGTERM not in signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM}):
-            _SIGTERM_HELD.append(True)
+        # per thread, as the mask is: two threads forking at once each release their own (audit 38)
+        _SIGTERM_HELD.held = signal.SIGTERM not in signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
 
 
 def _release_sigterm_after_a_fork():
-    if _SIGTERM_HELD:
-        _SIGTERM_HELD.clear()
+    if getattr(_SIGTERM_HELD, "held", False):
+        _SIGTERM_HELD.held = False
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
 
 
