@@ -174,9 +174,9 @@ def _exit_on_sigterm(script_pid, signum, frame):
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         os.kill(os.getpid(), signal.SIGTERM)
         return
-    if _in_frames_of(frame, _release_sigterm_after_a_fork):
-        # released at the end of a fork, inside an at-fork hook, whose exceptions Python ignores: sent again, to be
-        # handled once the fork has returned
+    if _in_frames_of(frame, _hold_sigterm_over_a_fork) or _in_frames_of(frame, _release_sigterm_after_a_fork):
+        # handled inside an at-fork hook of ours (before the hold took, or as it was released), whose exceptions
+        # Python ignores: sent again, to be handled once the fork has returned (audits 37, 38)
         threading.Timer(0.01, os.kill, (script_pid, signum)).start()
         return
     signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second signal must not interrupt the cleanup itself

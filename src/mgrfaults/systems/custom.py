@@ -232,7 +232,9 @@ def _check_module_for_the_jobs(module: str, attr: str, where: str) -> None:
     in_working_folder = module_found(module, [cwd])
     # a job searches the working folder (on this process's path under `python -m snakemake`) after its own path (the
     # standard library, the installed packages): a name taken there is what the job imports
-    elsewhere = [p for p in sys.path if os.path.abspath(p or ".") != cwd]
+    named = {os.path.abspath(p or ".") for p in os.environ["PYTHONPATH"].split(os.pathsep)} \
+        if os.environ.get("PYTHONPATH") else set()  # before the standard library in a job's path (audit 38)
+    elsewhere = [p for p in sys.path if os.path.abspath(p or ".") != cwd or cwd in named]
     shadowing = importlib.machinery.PathFinder.find_spec(top, elsewhere)
     if in_working_folder and shadowing is not None and not module_found(module, elsewhere):
         raise PluginError(f"{where}: {module!r}: the working folder's {top!r} is not the one a job imports, which "
