@@ -185,7 +185,7 @@ def test_a_module_factory_the_jobs_cannot_import_is_said_at_start(tmp_path, monk
     # a package beside the config imports in a shell there (`python -c` puts the working folder on the path), not in
     # a job, whose script runs from .snakemake/scripts with this process's sys.path appended: it failed after the
     # data and feature stages, saying only "No module named" (audit 34)
-    for package in ("mypkg", "code"):  # `code`: the standard library's, without a sub-module `mod` (audit 36)
+    for package in ("mypkg", "xmlrpc"):  # `xmlrpc`: the standard library's, without a sub-module `mod` (audit 36)
         (tmp_path / package).mkdir()
         (tmp_path / package / "__init__.py").write_text("")
         (tmp_path / package / "mod.py").write_text("def build(context):\n    pass\n")
@@ -195,10 +195,10 @@ def test_a_module_factory_the_jobs_cannot_import_is_said_at_start(tmp_path, monk
                                           r"which is not on the jobs' import path .*: give the factory as a file, "
                                           r"'mypkg/mod\.py:build', add the working folder to PYTHONPATH"):
         resolve_factory("mypkg.mod:build", [tmp_path], where=key)
-    shadowed = (rf"^{re.escape(key)}: 'code.mod': the working folder's 'code' is not the one a job imports, which "
-                r"finds .*code\.py first; give the package another name")
+    shadowed = (rf"^{re.escape(key)}: 'xmlrpc.mod': the working folder's 'xmlrpc' is not the one a job imports, "
+                r"which finds .*xmlrpc/__init__\.py first; give the package another name")
     with pytest.raises(PluginError, match=shadowed):
-        resolve_factory("code.mod:build", [tmp_path], where=key)
+        resolve_factory("xmlrpc.mod:build", [tmp_path], where=key)
     # on this process's path (`python -m snakemake`, PYTHONPATH naming it, an empty entry of it), so on the jobs'
     # too: Snakemake appends it to theirs (audits 35, 36)
     monkeypatch.syspath_prepend(str(tmp_path))
@@ -206,7 +206,10 @@ def test_a_module_factory_the_jobs_cannot_import_is_said_at_start(tmp_path, monk
     # there first, a name the standard library holds is still the library's in a job, which searches the working
     # folder after its own path (audit 37)
     with pytest.raises(PluginError, match=shadowed):
-        resolve_factory("code.mod:build", [tmp_path], where=key)
+        resolve_factory("xmlrpc.mod:build", [tmp_path], where=key)
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))  # named there, it comes before the library in a job (audit 38)
+    assert resolve_factory("xmlrpc.mod:build", [tmp_path], where=key) == "xmlrpc.mod:build"
+    monkeypatch.delenv("PYTHONPATH")
     # check-config looks modules up as a `snakemake` run does: the workflow's folder on the path, the working folder
     # not (`python -m mgrfaults` put it first)
     from mgrfaults.cli import snakemake_import_path
