@@ -185,7 +185,7 @@ def _exit_on_sigterm(script_pid, signum, frame):
     raise Terminated(128 + signum)
 
 
-def _in_frames_of(frame, function, depth: int = 4) -> bool:
+def _in_frames_of(frame, function, depth: int = 10) -> bool:
     """Whether ``frame`` or one of the ``depth`` that called it runs ``function`` (a signal handler's frame is where
     the signal was handled: inside ``signal.pthread_sigmask``'s wrapper, say)."""
     while frame is not None and depth > 0:
