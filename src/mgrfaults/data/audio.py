@@ -648,12 +648,13 @@ def decode(path, max_duration: float | None = None, judge_content: bool = True) 
     if cancel and _swing(mono) < SILENCE_SWING:
         problem, heuristic = cancel, False
     else:
-        problem = no_signal_problem(mono, NO_SIGNAL_SWING if subtype in SIXTEEN_BITS_OR_FEWER else 0.0)
+        extremes = float(np.min(mono)), float(np.max(mono))  # one pass, for both checks below
+        problem = _no_signal(*extremes, mono.size, NO_SIGNAL_SWING if subtype in SIXTEEN_BITS_OR_FEWER else 0.0)
         heuristic = False
         if not problem and judge_content:
             problem, heuristic = cancel or content_problem(mono, stored16, y if coded else None,
                                                            companded_levels(subtype) if subtype in COMPANDED else None,
-                                                           pcm16_order), True
+                                                           pcm16_order, extremes=extremes), True
     if problem:
         # judged on what the workflow analyses: a long file's silent beginning is all of a short excerpt
         where = f" (in the excerpt analysed: the file's first {max_duration:g} s, dataset.max_duration)" if cut else ""
@@ -1255,7 +1256,8 @@ def channels_cancel_problem(channels: np.ndarray, mono: np.ndarray) -> str | Non
 
 
 def content_problem(y: np.ndarray, pcm16: np.ndarray | None = None, channels: np.ndarray | None = None,
-                    levels: np.ndarray | None = None, byte_order: str | None = None) -> str | None:
+                    levels: np.ndarray | None = None, byte_order: str | None = None,
+                    extremes: tuple[float, float] | None = None) -> str | None:
     """What makes decoded samples no music to analyse, or None.
 
     Parameters
@@ -1275,6 +1277,8 @@ def content_problem(y: np.ndarray, pcm16: np.ndarray | None = None, channels: np
         :func:`companded_levels` where ``channels`` are companded codes.
     byte_order : {"<", ">"}, optional
         The byte order of ``pcm16`` in its file (:func:`float_data_problem`); None: not known.
+    extremes : (float, float), optional
+        The least and greatest sample of ``y``, where the caller has them (:func:`decode`).
 
     Returns
     -------
@@ -1284,7 +1288,7 @@ def content_problem(y: np.ndarray, pcm16: np.ndarray | None = None, channels: np
         under a 16-bit header (:func:`float_data_problem`), random data in any channel (:func:`random_data_problem`).
     """
     y = np.asarray(y)
-    low, high = float(np.min(y)), float(np.max(y))
+    low, high = extremes if extremes is not None else (float(np.min(y)), float(np.max(y)))
     if problem := _no_signal(low, high, y.size):
         return problem
     # one sample has no swing: its level is its size
