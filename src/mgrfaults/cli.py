@@ -67,10 +67,10 @@ def snakemake_import_path():
     """This process's ``sys.path`` as a ``snakemake`` run's has it while the block runs, for the custom systems'
     module lookup (:func:`mgrfaults.systems.custom.module_found`): the workflow's folder on it (the Snakefile's),
     and the working folder not, unless PYTHONPATH names it (``python -m mgrfaults`` put it first)."""
-    named = {os.path.abspath(p or ".") for p in (os.environ.get("PYTHONPATH") or "").split(os.pathsep)} \
-        if os.environ.get("PYTHONPATH") else set()
+    from mgrfaults.systems.custom import pythonpath_folders
+
     cwd, saved = os.getcwd(), list(sys.path)
-    sys.path[:] = [p for p in saved if os.path.abspath(p or ".") != cwd or os.path.abspath(p or ".") in named]
+    sys.path[:] = [p for p in saved if os.path.abspath(p or ".") != cwd or cwd in pythonpath_folders()]
     sys.path.append(str(REPO))
     try:
         yield

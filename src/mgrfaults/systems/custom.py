@@ -232,9 +232,8 @@ def _check_module_for_the_jobs(module: str, attr: str, where: str) -> None:
     in_working_folder = module_found(module, [cwd])
     # a job searches the working folder (on this process's path under `python -m snakemake`) after its own path (the
     # standard library, the installed packages): a name taken there is what the job imports
-    named = {os.path.abspath(p or ".") for p in os.environ["PYTHONPATH"].split(os.pathsep)} \
-        if os.environ.get("PYTHONPATH") else set()  # before the standard library in a job's path (audit 38)
-    elsewhere = [p for p in sys.path if os.path.abspath(p or ".") != cwd or cwd in named]
+    # PYTHONPATH's folders come before the standard library in a job's path (audit 38)
+    elsewhere = [p for p in sys.path if os.path.abspath(p or ".") != cwd or cwd in pythonpath_folders()]
     shadowing = importlib.machinery.PathFinder.find_spec(top, elsewhere)
     if in_working_folder and shadowing is not None and not module_found(module, elsewhere):
         raise PluginError(f"{where}: {module!r}: the working folder's {top!r} is not the one a job imports, which "
@@ -250,6 +249,12 @@ def _check_module_for_the_jobs(module: str, attr: str, where: str) -> None:
                 "workflow's folder); unless the jobs' own software holds it, they will fail to import it: install the "
                 "package, add the folder holding it to PYTHONPATH, or give the factory as a file, %s", where, module,
                 as_file)
+
+
+def pythonpath_folders() -> set[str]:
+    """The folders PYTHONPATH names, absolute; an empty entry is the working folder, as Python reads it."""
+    given = os.environ.get("PYTHONPATH")
+    return {os.path.abspath(p or ".") for p in given.split(os.pathsep)} if given else set()
 
 
 def module_found(module: str, path=None) -> bool:
@@ -756,15 +761,9 @@ def _data_files_state(entries, key: str) -> dict:
     """Path -> (size, mtime in ns) of each file ``systems.custom.<name>.files`` names as the workflow reads it
     (:func:`plugin_data_files`), to tell whether a run changed them; nothing where none is named or it fails."""
     try:
-        files = plugin_data_files(entries, key)
+        return _file_stats(plugin_data_files(entries, key))
     except PluginError:  # removed meanwhile: the next run's start says so
         return {}
-    state = {}
-    for path in files:
-        with contextlib.suppress(OSError):
-            stat = os.stat(path)
-            state[path] = (stat.st_size, stat.st_mtime_ns)
-    return state
 
 
 
@@ -833,12 +832,21 @@ def plugin_files_stamp(files) -> str:
     """SHA-256 of each file's path, size and modification time (ns): it changes when any of ``files`` is replaced,
     also by a copy with an older time (``cp -p``, an unpacked download), which Snakemake's newer-than-output test
     misses. Sizes and times, not contents: a plugin's weights can be gigabytes, read at every start."""
-    digest = hashlib.sha256()
+    digest, stats = hashlib.sha256(), _file_stats(files)
     for path in files:
-        with contextlib.suppress(OSError):  # removed meanwhile: the job's missing input says so
-            stat = os.stat(path)
-            digest.update(f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}\0".encode())
+        if path in stats:  # one removed meanwhile: the job's missing input says so
+            digest.update(f"{path}\0{stats[path][0]}\0{stats[path][1]}\0".encode())
     return digest.hexdigest()
+
+
+def _file_stats(files) -> dict:
+    """Path -> (size, mtime in ns) of each of ``files`` that can be stat'ed, in their order."""
+    stats = {}
+    for path in files:
+        with contextlib.suppress(OSError):
+            stat = os.stat(path)
+            stats[path] = (stat.st_size, stat.st_mtime_ns)
+    return stats
 
 
 def plugin_data_files(paths, key: str, results=None) -> list[str]:
@@ -875,11 +883,9 @@ def plugin_data_files(paths, key: str, results=None) -> list[str]:
         path = Path(value).expanduser().absolute()
         if outputs and path.exists():
             real = Path(os.path.realpath(path))
-            within = [out for out in outputs if real.is_relative_to(out)]
-            held = [out for out in outputs if out.is_relative_to(real)]
-            if within or held:
-                where = ("is a folder" if real in outputs else "lies in a folder" if within
-                         else "holds the folders")
+            if _leads_to_outputs(real, outputs):
+                where = ("is a folder" if real in outputs else "lies in a folder"
+                         if any(real.is_relative_to(out) for out in outputs) else "holds the folders")
                 raise PluginError(f"{key}[{i}]: {value!r} {where} the workflow writes into (results: {str(results)!r}): "
                                   "a custom system's data files are the inputs of its jobs, and the workflow's outputs "
                                   "change at every run; list the plugin's weights and settings, or a folder holding "
@@ -901,6 +907,12 @@ def plugin_data_files(paths, key: str, results=None) -> list[str]:
     return files
 
 
+def _leads_to_outputs(real, outputs) -> bool:
+    """Whether the real path ``real`` is, lies in or holds one of ``outputs`` (real paths of the folders the workflow
+    writes into)."""
+    return any(Path(real).is_relative_to(out) or out.is_relative_to(real) for out in outputs)
+
+
 def _data_files_below(folder: Path, outputs=()) -> tuple[list[str], str | None]:
     """The files below ``folder``, sorted, as spelt below it: linked sub-folders followed (weights kept on another
     disk, ``weights/big -> /data/models``; each real folder once), hidden ones and Python's bytecode (written into a
@@ -908,9 +920,6 @@ def _data_files_below(folder: Path, outputs=()) -> tuple[list[str], str | None]:
     into or holds one of ``outputs`` (real paths of the folders the workflow writes into), broken ones too (a link to
     an output folder not made yet), or None. One ``realpath`` per folder and per link: a large tree is read at
     every start."""
-    def leads_to_outputs(real: str) -> bool:
-        return any(Path(real).is_relative_to(out) or out.is_relative_to(real) for out in outputs)
-
     found, seen, linked = [], set(), None
     for top, dirs, names in os.walk(folder, followlinks=True):
         real = os.path.realpath(top)
@@ -918,14 +927,14 @@ def _data_files_below(folder: Path, outputs=()) -> tuple[list[str], str | None]:
             dirs[:] = []
             continue
         seen.add(real)
-        if outputs and linked is None and leads_to_outputs(real):
+        if linked is None and _leads_to_outputs(real, outputs):
             linked = top
         dirs[:] = [d for d in dirs if not d.startswith(".") and d != "__pycache__"]
         for name in names:
             path = os.path.join(top, name)
             if name.startswith(".") or name.endswith(".pyc"):
                 continue
-            if os.path.islink(path) and outputs and linked is None and leads_to_outputs(os.path.realpath(path)):
+            if linked is None and os.path.islink(path) and _leads_to_outputs(os.path.realpath(path), outputs):
                 linked = path
             if os.path.isfile(path):
                 found.append(path)
