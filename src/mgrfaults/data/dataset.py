@@ -150,13 +150,7 @@ def trusted_file_names(root, entries, extensions=AUDIO_EXTENSIONS, gtzan: bool =
     try:
         for logger in loggers:
             logger.disabled = True  # what the listing finds is the scan's to log, not every Snakemake invocation's
-        if gtzan:
-            from mgrfaults.data.annotations import gtzan_genre_root  # it imports this module
-
-            genre_root = gtzan_genre_root(root)[0]
-        else:
-            genre_root = find_genre_root(root, extensions)
-        files = list_audio_files(genre_root, extensions, gtzan=gtzan)
+        files = list_audio_files(genre_folders_root(root, extensions, gtzan), extensions, gtzan=gtzan)
     except (InputError, OSError):
         return list(entries)
     finally:
@@ -164,6 +158,17 @@ def trusted_file_names(root, entries, extensions=AUDIO_EXTENSIONS, gtzan: bool =
             logger.disabled = was
     trusted = files["path"][trusted_files(files, entries, root)]
     return sorted({unicodedata.normalize("NFC", "/".join(Path(p).parts[-2:])) for p in trusted})
+
+
+def genre_folders_root(root, extensions=AUDIO_EXTENSIONS, gtzan: bool = False) -> Path:
+    """The folder of genre folders in ``root``: a GTZAN copy's as
+    :func:`mgrfaults.data.annotations.gtzan_genre_root` finds it (either layout), a directory dataset's as
+    :func:`mgrfaults.data.download.find_genre_root` does; an InputError where there is none."""
+    if gtzan:
+        from mgrfaults.data.annotations import gtzan_genre_root  # it imports this module
+
+        return gtzan_genre_root(root)[0]
+    return find_genre_root(root, extensions)
 
 
 def _entries(folder: Path) -> list[Path]:
@@ -462,12 +467,7 @@ def audio_manifest(root, extensions=AUDIO_EXTENSIONS, gtzan: bool = False) -> st
         return "no audio files"
     exts = audio_suffixes(extensions)
     try:
-        if gtzan:
-            from mgrfaults.data.annotations import gtzan_genre_root  # it imports this module
-
-            genre_root = gtzan_genre_root(root)[0]
-        else:
-            genre_root = find_genre_root(root, extensions)
+        genre_root = genre_folders_root(root, extensions, gtzan)
     except InputError as e:
         return f"no folder of genre folders: {e}"
     top = _entries(genre_root)
