@@ -442,15 +442,19 @@ def test_float_samples_under_a_16_bit_header_are_refused_however_written(tmp_pat
     *[(container, dtype, 1, case) for container, dtype in [("WAV", "<f4"), ("AU", ">f4"), ("AU", "<f4"), ("AU", ">f8"),
                                                            ("WAV", "<f8")]
       for case in ["brick_walled", "quiet_16_bit", "noise_music"]],
-    ("AU", ">f8", 2, "quiet_16_bit"), ("WAV", "<f8", 2, "quiet_16_bit")])
+    ("AU", ">f8", 2, "quiet_16_bit"), ("WAV", "<f8", 2, "quiet_16_bit"),
+    *[(container, dtype, 2, case) for container, dtype in [("WAV", "<f4"), ("AU", ">f4"), ("AU", "<f4")]
+      for case in ["brick_walled", "quiet_16_bit"]]])
 def test_floats_of_16_bit_audio_or_of_no_smooth_signal_under_a_16_bit_header_are_refused(tmp_path, container, dtype,
                                                                                         case, channels):
     # floats as a decoder gives 16-bit audio (`y / 32768`: a short mantissa, all 0 below -42 dBFS), a master clipped
     # flat at full scale, noise music: their floats are no smooth signal, or their mantissa no spread of bits, and
     # such files were decoded as music (audit 26: 20 of 20 quiet classical excerpts, 20 of 20 brick-walled metal).
-    # One sample in two or four of a channel is a float's top there (stereo 32-bit floats put every top in one
-    # channel, as a square wave panned there would be; stereo 64-bit floats of a brick-walled master or noise music
-    # put their tops beside words of 0 as a noisy signal zero-stuffed would: those are still decoded as music)
+    # One sample in two or four of a channel is a float's top there; stereo 32-bit floats put every top in one
+    # channel, as a square wave panned there would be, and are told by their floats, a smooth signal on 16-bit
+    # audio's grid (audit 29: accepted before). Stereo 32-bit floats of noise music, and stereo 64-bit ones of a
+    # brick-walled master or noise music (their tops beside words of 0, as a noisy signal zero-stuffed would put
+    # them), are still decoded as music
     rng = np.random.default_rng(5)
     music = np.stack([music_like(seed=c).astype(np.float64) for c in range(channels)], axis=1)
     samples = {"brick_walled": np.clip(8 * music, -1, 1), "quiet_16_bit": 0.02 * music,

@@ -1008,16 +1008,18 @@ def _reads_as_float_top(u16: np.ndarray) -> np.ndarray:
     return ((e32 >= 127 + low) & (e32 <= 127 + high)) | ((e64 >= 1023 + low) & (e64 <= 1023 + high))
 
 
-def _reads_as_mantissa(below: np.ndarray, sounding: np.ndarray, channels: int) -> bool:
+def _reads_as_mantissa(below: np.ndarray, sounding: np.ndarray, channels: int, moving: np.ndarray) -> bool:
     """Whether the 16-bit words below floats' tops, shape (n,) uint16 in the floats' order, are mantissa bits (where
     ``sounding``, the floats not 0, of ``channels`` interleaved channels): spread over their values
-    (:data:`MANTISSA_SPREAD`), not gathered near 0 as audio is, independent of each other (:data:`WHITE_ROUGHNESS`),
-    not a signal as a loud channel is, nor floats' tops themselves (a square wave or noise at those levels)."""
+    (:data:`MANTISSA_SPREAD`), not gathered near 0 as audio is, independent of each other (:data:`WHITE_ROUGHNESS`,
+    over the floats ``moving``, not their channel's previous one again), not a signal as a loud channel is, nor
+    floats' tops themselves (a square wave or noise at those levels)."""
     words = below.view(np.int16).astype(np.float64)
     outer = np.mean(np.abs(words[sounding]) >= 16384)  # silence's words are 0 alike
     # and independent word to word in each channel of floats (white): beside a loud channel, a hard-panned bass spreads
-    # over its range too; a float's words repeat in dual-mono stereo, so each channel is measured on its own
-    white = np.mean([roughness(c) for c in words.reshape(-1, channels).T])
+    # over its range too; a float's words repeat in dual-mono stereo, so each channel is measured on its own, and a
+    # float held (a master clipped flat) repeats its words: measured where the floats move
+    white = np.mean([roughness(c[m]) for c, m in zip(words.reshape(-1, channels).T, moving.reshape(-1, channels).T)])
     return bool(outer >= MANTISSA_SPREAD and white >= WHITE_ROUGHNESS
                 and np.mean(_reads_as_float_top(below[sounding])) < 0.5)
 
@@ -1129,6 +1131,19 @@ def _read_as_audio_floats(floats: list[np.ndarray]) -> tuple[float, float] | Non
     return rough, float(sounding.max())
 
 
+def _floats_of_16_bit_audio(floats: list[np.ndarray]) -> bool:
+    """Whether ``floats`` (blocks of shape (n, channels)), read from 16-bit samples' bytes, are every one a 16-bit
+    sample over 32768 (``y / 32768``, as decoders give 16-bit audio), some of them not 0.
+
+    Such floats' mantissa ends within 15 bits: the words below their tops are a few bits with 0s below them, or 0,
+    not spread as :func:`_reads_as_mantissa` asks (stereo 32-bit floats of music at -26 dBFS were decoded as music,
+    audit 29). 16-bit audio read as floats gives values of this grid only where every sample that gives a float its
+    sign and exponent lies within +-(0.44 to 0.5) of full scale and the next one's low bits are 0s."""
+    joined = np.concatenate(floats).ravel()
+    scaled = joined * 32768.0
+    return bool(np.any(joined)) and bool(np.all(np.abs(scaled) <= 32768.0)) and bool(np.all(scaled == np.rint(scaled)))
+
+
 _FLOAT_ADVICE = ("each float two or four samples and the file as many times its length; write the file again with a "
                  "header that declares its float samples")
 
@@ -1185,7 +1200,10 @@ def float_data_problem(pcm16: np.ndarray, byte_order: str | None = None, block: 
                 below = np.concatenate([(np.frombuffer(r, dtype=f"{float_order}u{kind[1]}") >> (8 * int(kind[1]) - 32))
                                         .astype(np.uint16) for r in raw])
                 sounding = np.concatenate([f.ravel() for f in floats]) != 0
-                if rough <= SMOOTH_ROUGHNESS and _reads_as_mantissa(below, sounding, channels):
+                moving = np.concatenate([np.vstack([np.ones((1, channels), bool), f[1:] != f[:-1]]).ravel()
+                                         for f in floats])
+                if rough <= SMOOTH_ROUGHNESS and (_reads_as_mantissa(below, sounding, channels, moving)
+                                                  or _floats_of_16_bit_audio(floats)):
                     endian = "little" if float_order == "<" else "big"
                     scale = " of full scale" if peak <= 8 else " (floats on the 16-bit scale)"
                     return (f"{width} float samples ({endian}-endian) under a header that declares 16-bit PCM: read as "
