@@ -8,6 +8,8 @@ from matplotlib.container import ErrorbarContainer
 from conftest import TINY_CONFIG, deep_update, run_snakemake
 from mgrfaults.errors import InputError
 from mgrfaults.evaluation import figures
+from mgrfaults.systems.learned import parts_fit_on
+from mgrfaults.systems.names import parse_system
 from mgrfaults.evaluation.attribution import (GROUPS, attribution_groups, attribution_table, confidence_label,
                                               group_accuracy, plot_attribution, replica_groups)
 from mgrfaults.evaluation.tables import clopper_pearson
@@ -125,6 +127,21 @@ def test_attribution_table_every_run_and_group(metadata, partition):
     assert len(table) == 2 * len(GROUPS)
     assert table.groupby("system")["n"].sum().tolist() == [6, 6]
     assert np.isclose(table["accuracy"], 1.0).all()
+
+
+def test_a_system_fit_on_the_validation_part_too_counts_it_seen(metadata, partition):
+    # a classifier on learned features is fit on train and valid, as the study's (mgrfaults.systems.learned
+    # .parts_fit_on): c.01's artist, in valid alone, is one it was fit on; a net's vote saw train alone
+    predictions = pd.DataFrame({"track_id": ["a.01", "a.02", "b.00", "b.01", "c.01", "d.00"], "true": "x", "predicted": "x"})
+    runs = [("500_RSD", "standard", 0), ("500_RSD_AF_LAll", "standard", 0)]
+    table = attribution_table(metadata, runs, {("standard", 0): partition}, {run: predictions for run in runs},
+                              seen_parts_of={"500_RSD_AF_LAll": ["train", "valid"]})
+    sizes = table.set_index(["system", "group"])["n"]
+    assert (sizes["500_RSD", "neither"], sizes["500_RSD", "artist_in_train"]) == (2, 1)
+    assert (sizes["500_RSD_AF_LAll", "neither"], sizes["500_RSD_AF_LAll", "artist_in_train"]) == (1, 2)
+    assert parts_fit_on(parse_system("500_RSD_AF_LAll")) == ("train", "valid")
+    assert parts_fit_on(parse_system("500_RSD_AF_LAll"), "train") == parts_fit_on(parse_system("500_RSD")) == ("train",)
+    assert parts_fit_on(parse_system("BFF_SVM")) == ("train",)
 
 
 def test_missing_artist_column_is_an_error(metadata, partition):

@@ -9,6 +9,7 @@ from mgrfaults.errors import InputError
 from mgrfaults.config import section_defaults
 from mgrfaults.systems.learned import (
     aggregate_windows,
+    fit_selecting,
     frame_vote,
     learned_features_files,
     majority_vote,
@@ -134,6 +135,26 @@ def test_learned_feature_systems_run_on_tiny_data(tmp_path, system):
     again = learned_features_files(parse_system(system), net, [frames], partition, metadata, params, seed=1,
                                    model_out=tmp_path / "again.pkl", predictions_out=tmp_path / "again.csv", device="cpu")
     pd.testing.assert_frame_equal(df, again)
+
+
+@pytest.mark.parametrize("kind", ["rf", "svm"])
+def test_the_second_classifier_is_fit_on_train_and_valid_as_the_studys(kind):
+    # train_classifier_on_dnn_feats.py @05f95ff fits on np.vstack((X_train, X_valid)): a class the validation part
+    # alone holds is one the classifier learns; fit_on: train keeps the validation part unseen
+    rng = np.random.default_rng(0)
+    centres = np.eye(3, DIM) * 8
+    x_train = np.concatenate([centres[c] + rng.normal(size=(30, DIM)) for c in (0, 1)])
+    y_train = np.repeat([0, 1], 30)
+    x_valid = np.concatenate([centres[c] + rng.normal(size=(30, DIM)) for c in (0, 1, 2)])
+    y_valid = np.repeat([0, 1, 2], 30)
+    grid = dict(n_trees=20, C_grid=[10.0, 100.0])
+    clf, selection = fit_selecting(kind, x_train, y_train, x_valid, y_valid, seed=1, **grid)
+    assert list(clf.classes_) == [0, 1, 2] and selection["fit_on"] == "train_valid"
+    assert np.mean(clf.predict(centres[2] + rng.normal(size=(20, DIM))) == 2) == 1.0
+    alone, selection = fit_selecting(kind, x_train, y_train, x_valid, y_valid, seed=1, fit_on="train", **grid)
+    assert list(alone.classes_) == [0, 1] and selection["valid_accuracy"] == pytest.approx(2 / 3)
+    if kind == "svm":  # C chosen on the validation part either way
+        assert selection["C"] in (10.0, 100.0)
 
 
 @pytest.mark.parametrize("n_hidden", [2, 4])

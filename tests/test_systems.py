@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+
+from mgrfaults.config import section_defaults
 import yaml
 
 from conftest import TINY_CONFIG
@@ -93,6 +95,14 @@ def test_resolve_systems_refuses_missing_layers_and_duplicates():
         resolve_systems({"run": ["50_RS_AF_L3"], "dnn": {"hidden_layers": 2}})
     with pytest.raises(SystemNameError, match="more than once"):
         resolve_systems({"run": ["50_RS", "50_RS"], "dnn": {"hidden_layers": 3}})
+
+
+def test_the_schemas_head_settings_are_the_later_dropout2_files():
+    # mlp_rlu_dropout2.yaml @034f710: lr .01, N 50, saturate 200, the preprocessing layer's input kept, so h0's takes
+    # the default include .75 and scale 2 (audit 40: patience and saturate alone before)
+    head = section_defaults("systems.dnn")["head"]
+    assert head == {"RSD": {"learning_rate": 0.01, "patience": 50, "saturate": 200,
+                            "keep_probs": [0.75] * 4, "input_scales": [2.0] * 4}}
 
 
 def test_training_settings_2014_and_head():

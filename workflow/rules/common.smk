@@ -12,6 +12,7 @@ from mgrfaults.faults.distortion import MEASURE_VERSION as CLIP_MEASURE_VERSION
 from mgrfaults.io import content_digest
 from mgrfaults.seeds import derive
 from mgrfaults.systems.custom import custom_system_specs, plugin_code_digest, plugin_files_stamp
+from mgrfaults.systems.learned import parts_fit_on
 from mgrfaults.systems.names import net_specs, net_stacks, resolve_systems, stack_nets, training_settings
 from mgrfaults.workdir import claim_results, claim_results_or_stop, jobs_import_library_from, results_owner_problem
 
@@ -56,6 +57,10 @@ SYSTEM_SPECS = resolve_systems({**SYSTEMS_CONFIG, "run": BUILTIN_SYSTEMS})
 NET_SPECS = net_specs(SYSTEM_SPECS)  # the nets, each trained once per condition and fold
 NETS = list(NET_SPECS)
 TRAINED_NETS = NETS  # the DNNs, whose training logs make the training curves
+# the systems fit on more than the training part (learned features' classifiers, as the study's): the attribution
+# counts those parts seen for them
+SEEN_PARTS_OF = {name: list(parts) for name, spec in SYSTEM_SPECS.items()
+                 if (parts := parts_fit_on(spec, SYSTEMS_CONFIG["learned"]["fit_on"])) != ("train",)}
 # the DNN systems that decide from their net's frame outputs: train_net writes them as <net> (vote) and <net>_sum
 for _name, _spec in SYSTEM_SPECS.items():
     if _spec.kind == "dnn" and _spec.decision in ("sum", "vote"):

@@ -76,6 +76,7 @@ rule evaluate_runs:
         runs=[list(r) for r in runs()],
         partitions=[list(cf) for cf in condition_folds()],  # the (condition, fold) of each input.partitions
         confidence=EVALUATE.confidence,
+        seen_parts_of=SEEN_PARTS_OF,
     log:
         f"{RESULTS}/logs/evaluate/evaluate_runs.log",
     conda:

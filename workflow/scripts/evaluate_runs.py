@@ -35,6 +35,7 @@ partitions = {(c, int(f)): read_partition(p) for (c, f), p in zip(snakemake.para
 # a synthetic dataset's annotations alone (its truth)
 related = (apply_detected(metadata, read_detected(snakemake.input.detected), "both", snakemake.input.detected)
            if "detected" in snakemake.input.keys() else metadata)
-attribution = attribution_table(related, runs, partitions, predictions, confidence=snakemake.params.confidence)
+attribution = attribution_table(related, runs, partitions, predictions, confidence=snakemake.params.confidence,
+                                seen_parts_of=snakemake.params.seen_parts_of)
 write_csv_atomic(attribution.round(6), snakemake.output.attribution, index=False)
 log.info("attribution: %d rows", len(attribution))

@@ -161,6 +161,7 @@ def attribution_table(
     predictions: Mapping[tuple[str, str, int], pd.DataFrame],
     confidence: float = _EVALUATE["confidence"],
     seen_parts: Sequence[str] = ("train",),
+    seen_parts_of: Mapping[str, Sequence[str]] | None = None,
 ) -> pd.DataFrame:
     """The attribution table of every run: one row per (system, condition, fold, group).
 
@@ -172,17 +173,23 @@ def attribution_table(
     predictions : mapping (system, condition, fold) -> predictions DataFrame
     confidence : float
     seen_parts : sequence of str
+        The parts a system is fit on (:func:`attribution_groups`).
+    seen_parts_of : mapping system -> sequence of str, optional
+        Those of the systems fit on other parts (a classifier on learned features fit on ``train`` and ``valid``,
+        as the study's).
 
     Returns
     -------
     DataFrame with columns :data:`ATTRIBUTION_COLUMNS`.
     """
-    groups_of = {
-        key: attribution_groups(metadata, partition, seen_parts) for key, partition in partitions.items()
-    }
+    seen_parts_of = seen_parts_of or {}
+    groups_of = {}
     frames = []
     for system, condition, fold in runs:
-        table = group_accuracy(groups_of[(condition, fold)], predictions[(system, condition, fold)], confidence)
+        parts = tuple(seen_parts_of.get(system, seen_parts))
+        if (condition, fold, parts) not in groups_of:
+            groups_of[(condition, fold, parts)] = attribution_groups(metadata, partitions[(condition, fold)], parts)
+        table = group_accuracy(groups_of[(condition, fold, parts)], predictions[(system, condition, fold)], confidence)
         table.insert(0, "fold", int(fold))
         table.insert(0, "condition", condition)
         table.insert(0, "system", system)

@@ -171,20 +171,43 @@ def make_classifier(kind: str, seed: int, n_trees: int = _LEARNED["rf_trees"], C
 
 
 def fit_selecting(kind, x_train, y_train, x_valid, y_valid, seed, n_trees=_LEARNED["rf_trees"], C_grid=(1.0,), gamma_grid=("scale",),
-                  threads=1):
+                  threads=1, fit_on=_LEARNED["fit_on"]):
     """Fit the second classifier; for the SVM choose C (and gamma) by accuracy on the validation data.
 
     Validation accuracy is that of :func:`row_decisions` (the rows the excerpt votes are made of).
+
+    Parameters
+    ----------
+    kind : {"rf", "svm"}
+    x_train, x_valid : ndarray, shape (n_rows, n_features)
+    y_train, y_valid : ndarray, shape (n_rows,)
+    seed : int
+    n_trees : int
+    C_grid, gamma_grid : sequence
+        The SVM's grid.
+    threads : int
+    fit_on : {"train_valid", "train"}
+        The rows the returned classifier is fit on. ``"train_valid"``: both parts, as the study's
+        ``train_classifier_on_dnn_feats.py`` @05f95ff does (``X_all = np.vstack((np.vstack(X_train),
+        np.vstack(X_valid)))``); an SVM is fit on both again with the C and gamma chosen on the validation part.
 
     Returns
     -------
     classifier : fitted estimator
     selection : dict
-        The chosen hyper-parameters and their validation accuracy.
+        The chosen hyper-parameters, the rows the classifier was fit on (``fit_on``) and, where the validation part
+        was not among them, its accuracy then (an SVM's: that of the choice, fit on the training part).
     """
+    both = fit_on == "train_valid"
+    if fit_on not in ("train_valid", "train"):
+        raise ValueError(f"fit_on: train_valid or train, got {fit_on!r}")
+    x_all, y_all = (np.concatenate([x_train, x_valid]), np.concatenate([y_train, y_valid])) if both else (x_train, y_train)
     if kind == "rf":
-        clf = make_classifier("rf", seed, n_trees=n_trees, threads=threads).fit(x_train, y_train)
-        return clf, {"n_trees": int(n_trees), "valid_accuracy": float(np.mean(row_decisions(clf, x_valid) == y_valid))}
+        clf = make_classifier("rf", seed, n_trees=n_trees, threads=threads).fit(x_all, y_all)
+        selection = {"n_trees": int(n_trees), "fit_on": fit_on}
+        if not both:
+            selection["valid_accuracy"] = float(np.mean(row_decisions(clf, x_valid) == y_valid))
+        return clf, selection
     best = None
     for C in C_grid:
         for gamma in gamma_grid:
@@ -193,7 +216,17 @@ def fit_selecting(kind, x_train, y_train, x_valid, y_valid, seed, n_trees=_LEARN
             if best is None or acc > best[0]:
                 best = (acc, C, gamma, clf)
     acc, C, gamma, clf = best
-    return clf, {"C": float(C), "gamma": gamma, "valid_accuracy": acc}
+    if both:
+        clf = make_classifier("svm", seed, C=C, gamma=gamma).fit(x_all, y_all)
+    return clf, {"C": float(C), "gamma": gamma, "valid_accuracy": acc, "fit_on": fit_on}
+
+
+def parts_fit_on(spec, fit_on: str = _LEARNED["fit_on"]) -> tuple[str, ...]:
+    """The partition's parts a built-in system is fit on: a classifier on learned features (``spec.decision ==
+    "learned"``) on ``train`` and ``valid`` under ``fit_on: train_valid`` (:func:`fit_selecting`), every other one
+    on ``train`` (the validation part only selects: a net's stopping epoch, an SVM's C and gamma). The attribution
+    counts these parts seen (:func:`mgrfaults.evaluation.attribution.attribution_table`)."""
+    return ("train", "valid") if spec.decision == "learned" and fit_on == "train_valid" else ("train",)
 
 
 def row_decisions(clf, x: np.ndarray) -> np.ndarray:
@@ -326,7 +359,7 @@ def learned_features_files(
         A system with ``decision == "learned"`` (e.g. ``500_RSD_AF_LAll``).
     params : dict
         ``systems.learned``, every key (the schema's defaults filled): ``ff_frames``, ``ff_test_frames``
-        (None: all), ``af_window``, ``af_hop``, ``rf_trees``, ``svm_C`` (grid), ``svm_gamma`` (grid).
+        (None: all), ``af_window``, ``af_hop``, ``rf_trees``, ``fit_on``, ``svm_C`` (grid), ``svm_gamma`` (grid).
     seed : int
         The run's seed (frame sampling, forest).
     """
@@ -352,7 +385,9 @@ def learned_features_files(
     clf, selection = fit_selecting(
         spec.classifier, xs["train"], ys["train"], xs["valid"], ys["valid"], seed=derive(seed, "classifier"),
         n_trees=params["rf_trees"], C_grid=params["svm_C"], gamma_grid=params["svm_gamma"], threads=threads,
+        fit_on=params["fit_on"],
     )
+    fit_rows = len(ys["train"]) + (len(ys["valid"]) if params["fit_on"] == "train_valid" else 0)
     x_test, owner = learned_features(
         model, meta, store, parts["test"], spec, params, rng, device, params["ff_test_frames"]
     )
@@ -365,11 +400,11 @@ def learned_features_files(
                 "format": "mgrfaults.learned/1", "system": spec.name, "net_model": str(net_model_path),
                 "features": spec.features, "layers": list(spec.layers), "classifier": clf,
                 "selection": selection, "params": dict(params), "seed": int(seed), "labels": label_order,
-                "train_rows": int(len(ys["train"])),
+                "fit_rows": fit_rows,
             },
             fh,
         )
     write_csv_atomic(df, predictions_out)
-    log.info("%s: %s on %d rows, %s, %.1f s", spec.name, spec.classifier, len(ys["train"]), selection,
+    log.info("%s: %s fit on %d rows, %s, %.1f s", spec.name, spec.classifier, fit_rows, selection,
              time.perf_counter() - t0)
     return df
