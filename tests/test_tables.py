@@ -8,6 +8,7 @@ from scipy import stats
 from mgrfaults.errors import InputError
 from mgrfaults.evaluation.metrics import confusion_matrix, evaluate
 from mgrfaults.evaluation.tables import (
+    artist_resampled_difference,
     PAIRED_TEST,
     UNPAIRED_TEST,
     answer_table,
@@ -297,3 +298,44 @@ def test_holm_adjusts_step_down_and_leaves_missing_tests_out():
     assert adjusted[[0, 3, 1, 4]] == pytest.approx([0.04, 0.09, 0.09, 0.5])
     assert np.isnan(adjusted[2])
     assert holm_adjusted([0.9, 0.8]) == pytest.approx([1.0, 1.0])
+
+
+def _correct(n_right, n, prefix):
+    return pd.Series([True] * n_right + [False] * (n - n_right), index=[f"{prefix}{i:02d}" for i in range(n)])
+
+
+def test_the_difference_resampled_by_artist_widens_with_artists_of_one_outcome():
+    # 36 of 40 right under a, 24 of 40 under b; b's excerpts by 40 artists, then by 4 of 10 excerpts each whose
+    # excerpts are right or wrong together (10, 10, 4, 0 right): 4 draws of the question, not 40
+    a, b = _correct(36, 40, "a"), _correct(24, 40, "b")
+    own = {**{t: t for t in a.index}, **{t: t for t in b.index}}
+    by_four = {**own, **{t: f"artist{i // 10}" for i, t in enumerate(b.index)}}
+    low, high = artist_resampled_difference(a, b, own, n_bootstrap=2000, seed=3)
+    low4, high4 = artist_resampled_difference(a, b, by_four, n_bootstrap=2000, seed=3)
+    assert low < 0.3 < high and low4 < 0.3 < high4
+    # one artist an excerpt: about the plain bootstrap's width, 2 * 1.96 * sqrt(.9 * .1 / 40 + .6 * .4 / 40) = 0.36
+    assert high - low == pytest.approx(0.36, abs=0.05)
+    assert (high4 - low4) > 1.6 * (high - low)
+    assert artist_resampled_difference(a, b, by_four, n_bootstrap=2000, seed=3) == (low4, high4)  # seeded
+    assert all(np.isnan(artist_resampled_difference(a, b, own, n_bootstrap=0)))
+    assert all(np.isnan(artist_resampled_difference(a, b.iloc[:0], own)))
+    with pytest.raises(InputError, match=r"\['b00'"):
+        artist_resampled_difference(a, b, {t: t for t in a.index})
+
+
+def test_the_difference_table_gives_the_artist_resampled_interval_and_the_artists():
+    runs = pd.DataFrame({"system": ["S", "S"], "condition": ["standard", "fault_filtered"], "fold": [0, 0],
+                         "accuracy": [0.9, 0.6], "normalized_accuracy": [0.9, 0.6]})
+    folds = {}
+    for condition, right in (("standard", 36), ("fault_filtered", 24)):
+        ids = [f"{condition[0]}{i:02d}" for i in range(40)]
+        folds[("S", condition)] = [pd.DataFrame({"track_id": ids, "true": "rock",
+                                                 "predicted": ["rock"] * right + ["pop"] * (40 - right)})]
+    artists = {t: f"artist{int(t[1:]) // 10}" if t[0] == "f" else t for (_, c) in folds for t in folds[("S", c)][0].track_id}
+    table = difference_table(runs, folds, artist_of=artists, seed=1)
+    row = table.iloc[0]
+    assert (row["n_artists_standard"], row["n_artists_fault_filtered"]) == (40, 4)
+    assert (row["difference_ci_low_artists"], row["difference_ci_high_artists"]) == artist_resampled_difference(
+        *(pd.Series((f[0].true == f[0].predicted).to_numpy(), index=f[0].track_id) for f in folds.values()), artists,
+        seed=1)
+    assert "difference_ci_low_artists" not in difference_table(runs, folds).columns

@@ -2,6 +2,7 @@
 
 import pandas as pd
 
+from mgrfaults.data.metadata import read_metadata
 from mgrfaults.io import write_csv_atomic, write_text_atomic
 from mgrfaults.logs import setup_script_logging
 from mgrfaults.evaluation.metrics import read_predictions
@@ -16,15 +17,21 @@ predictions = {
     for key, paths in snakemake.params.predictions.items()
 }
 condition_a, condition_b = snakemake.params.conditions
+metadata = read_metadata(snakemake.input.metadata)
 table = difference_table(
-    pd.read_csv(snakemake.input.runs), predictions, condition_a, condition_b, systems=snakemake.params.systems
+    pd.read_csv(snakemake.input.runs), predictions, condition_a, condition_b, systems=snakemake.params.systems,
+    artist_of=dict(zip(metadata["track_id"], metadata["artist"])), n_bootstrap=snakemake.params.bootstrap,
+    confidence=snakemake.params.confidence, seed=snakemake.params.seed,
 )
 write_csv_atomic(round_for_csv(table), snakemake.output.table)  # p-values unrounded
 notes = (f"Mean accuracy over folds, percent; difference = {condition_a} - {condition_b} in percentage points. "
          "McNemar's exact test when both conditions tested the same excerpts, else Fisher's exact test "
          "on correct/wrong x condition (per-excerpt correctness pooled over folds); p (Holm): adjusted for testing "
          "every system's difference together. Tied decisions: tied votes, given to the genre first in label order "
-         "(the study's rule), under each condition; the difference with each tie shared among its genres beside.")
+         "(the study's rule), under each condition; the difference with each tie shared among its genres beside. "
+         f"The difference's {100 * snakemake.params.confidence:g} % interval with the test excerpts resampled by "
+         "artist (each condition's artists drawn with replacement, every excerpt of a drawn artist with it): the "
+         "uncertainty of the difference for artists the systems have not heard.")
 write_text_atomic(
     snakemake.output.page,
     html_page(format_difference_table(table, condition_a, condition_b), f"{condition_a} - {condition_b}", notes),

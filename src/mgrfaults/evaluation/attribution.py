@@ -227,7 +227,8 @@ def pooled_group_accuracy(table: pd.DataFrame, systems: Sequence[str] | None = N
             sizes = {int(pooled.loc[k, "n"]) for k in keys if k in pooled.index} - {0}
             if not sizes:
                 continue
-            heading = f"{condition}: {group.replace('_', ' ')} ({sizes.pop() if len(sizes) == 1 else 'n varies'})"
+            # sizes differ where systems are fit on different parts (learned features' classifiers: valid too)
+            heading = f"{condition}: {group.replace('_', ' ')} ({' or '.join(str(n) for n in sorted(sizes))})"
             out[heading] = [f"{100 * pooled.loc[k, 'n_correct'] / pooled.loc[k, 'n']:.1f}"
                             if k in pooled.index and pooled.loc[k, "n"] else "-" for k in keys]
     return out

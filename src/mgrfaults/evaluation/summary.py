@@ -383,6 +383,7 @@ def summary_markdown(
         lines.append("")
     if compare:
         lines += [P_VALUES_TEXT, ""]
+        lines += artist_intervals_markdown(difference, compare, confidence)
         lines += tied_votes_markdown(difference, compare)
     if published is None or published.empty:
         lines += ["The study's published accuracies: not filled in (`resources/published_accuracies.csv`).", ""]
@@ -402,6 +403,27 @@ P_VALUES_TEXT = (
     "0.05). Both take the trained systems as fixed: they measure the chance of the test excerpts drawn, not that of "
     "a training seed.")
 """Under the summary's tables: what the p-values are and are not."""
+
+
+def artist_intervals_markdown(difference: pd.DataFrame, compare: Sequence[str],
+                              confidence: float = _EVALUATE["confidence"]) -> list[str]:
+    """A paragraph with each system's difference interval when the test excerpts are resampled by artist
+    (:func:`mgrfaults.evaluation.tables.artist_resampled_difference`); none for a table made without artists."""
+    from mgrfaults.evaluation.attribution import confidence_label
+
+    if "difference_ci_low_artists" not in difference.columns or difference.empty:
+        return []
+    a, b = compare
+    first = difference.iloc[0]
+    intervals = "; ".join(
+        f"{row['system']} {_signed_points(row['difference'])} "
+        f"[{_signed_points(row['difference_ci_low_artists'])}, {_signed_points(row['difference_ci_high_artists'])}]"
+        for row in difference.to_dict("records"))
+    return [f"The tests and intervals above take each test excerpt for an independent draw; excerpts of one artist "
+            f"are not, to the question whether a system knows the genre of artists it has not heard. With the test "
+            f"excerpts resampled by artist instead ({first[f'n_artists_{a}']:.0f} artists under {a}, "
+            f"{first[f'n_artists_{b}']:.0f} under {b}; `tables/difference.csv`), the difference {a} - {b} and its "
+            f"{confidence_label(confidence)} interval, in points: {intervals}.", ""]
 
 
 def tied_votes_markdown(difference: pd.DataFrame, compare: Sequence[str]) -> list[str]:
@@ -444,7 +466,9 @@ ATTRIBUTION_TEXT = (
     "`figures/attribution.png`). An excerpt whose artist is in training can be recognised by the artist's sound "
     "rather than the genre's: when `neither` under a random partition scores about what a filtered condition "
     "scores, the difference between the conditions comes from the excerpts that share an artist or a recording "
-    "with training. In parentheses: the excerpts, summed over folds.")
+    "with training. Training is the parts a system is fit on: for the classifiers on learned features, fit on "
+    "the validation part too as the study's are (`systems.learned.fit_on`), that part as well, so their groups "
+    "can hold other excerpts. In parentheses: the excerpts, summed over folds.")
 """What the accuracy-per-test-group table means: the summary's and the report's first page's words."""
 
 

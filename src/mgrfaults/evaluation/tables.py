@@ -324,6 +324,59 @@ def compare_conditions(correct_a: pd.Series, correct_b: pd.Series) -> dict:
     return out
 
 
+def artist_resampled_difference(
+    correct_a: pd.Series,
+    correct_b: pd.Series,
+    artist_of: Mapping[str, str],
+    n_bootstrap: int = _EVALUATE["bootstrap"],
+    confidence: float = _EVALUATE["confidence"],
+    seed: int = 0,
+) -> tuple[float, float]:
+    """Percentile bootstrap interval of accuracy under a minus under b, the test excerpts resampled by artist.
+
+    The tests of :func:`compare_conditions` and the Clopper-Pearson intervals take every test excerpt for an
+    independent draw. Excerpts of one artist are not, to the question whether a system recognises the genre of
+    artists it has not heard: an artist-filtered test part of 41 excerpts by 16 artists holds 16 draws of that
+    question, not 41. Each resample draws each condition's artists with replacement (as many as it has), every
+    excerpt of a drawn artist with it (the cluster bootstrap: Davison & Hinkley, *Bootstrap Methods and their
+    Application*, 1997, section 3.8), the two conditions independently, and takes the difference of the pooled
+    accuracies. Where the two test parts share excerpts the resamples ignore that dependence, as Fisher's test does.
+
+    Parameters
+    ----------
+    correct_a, correct_b : Series of bool indexed by track_id
+        Per-excerpt correctness under each condition, pooled over folds (:func:`_pooled_correctness`).
+    artist_of : mapping track_id -> str
+        The cluster of each excerpt: its artist as the metadata credits it (an excerpt of an unknown artist is its own).
+    n_bootstrap : int
+        Resamples (``evaluate.bootstrap``); 0 gives NaN.
+    confidence : float
+        Coverage of the two-sided interval.
+    seed : int
+
+    Returns
+    -------
+    (low, high) : tuple of float
+        Fractions; NaN where a condition has no test excerpt or ``n_bootstrap`` is 0.
+    """
+    if not len(correct_a) or not len(correct_b) or n_bootstrap <= 0:
+        return math.nan, math.nan
+    rng = np.random.default_rng(seed)
+    draws = []
+    for correct in (correct_a, correct_b):
+        missing = sorted(set(correct.index) - set(artist_of))[:5]
+        if missing:
+            raise InputError(f"test excerpts {missing} have no artist in the metadata")
+        by_artist = pd.DataFrame({"artist": [artist_of[t] for t in correct.index],
+                                  "k": np.asarray(correct, dtype=np.int64), "n": 1}).groupby("artist")[["k", "n"]].sum()
+        k, n = by_artist["k"].to_numpy(np.float64), by_artist["n"].to_numpy(np.float64)
+        counts = rng.multinomial(len(k), np.full(len(k), 1.0 / len(k)), size=n_bootstrap)  # artists drawn
+        draws.append(counts @ k / (counts @ n))
+    alpha = 1.0 - confidence
+    low, high = np.quantile(draws[0] - draws[1], [alpha / 2, 1 - alpha / 2])
+    return float(low), float(high)
+
+
 def tied_decisions(predictions: pd.DataFrame) -> tuple[float, float]:
     """The decisions of one predictions table that were ties, and its accuracy with each tie shared.
 
@@ -398,6 +451,10 @@ def difference_table(
     condition_a: str = "standard",
     condition_b: str = "fault_filtered",
     systems: Sequence[str] | None = None,
+    artist_of: Mapping[str, str] | None = None,
+    n_bootstrap: int = _EVALUATE["bootstrap"],
+    confidence: float = _EVALUATE["confidence"],
+    seed: int = 0,
 ) -> pd.DataFrame:
     """Per system: mean accuracy under ``condition_a`` minus under ``condition_b``, with a test.
 
@@ -411,6 +468,10 @@ def difference_table(
         The difference is a - b (default: standard - fault_filtered, the drop).
     systems : sequence of str, optional
         Row order; default the systems of ``runs`` in order.
+    artist_of : mapping track_id -> artist, optional
+        Given, the difference's interval with the test excerpts resampled by artist
+        (:func:`artist_resampled_difference`, ``n_bootstrap`` resamples at ``confidence``, seed ``seed`` plus the
+        system's row) and each condition's count of test artists.
 
     Returns
     -------
@@ -419,12 +480,14 @@ def difference_table(
         normalized_accuracy_<b>, normalized_difference, then the fields of
         :func:`compare_conditions` (pooled over folds), ``p_holm`` (:func:`holm_adjusted` over the table's
         systems), and per condition ``n_tied_<c>`` (tied decisions, summed over folds) and
-        ``accuracy_ties_shared_<c>`` (mean over folds, :func:`tied_decisions`), with ``difference_ties_shared``.
+        ``accuracy_ties_shared_<c>`` (mean over folds, :func:`tied_decisions`), with ``difference_ties_shared``;
+        with ``artist_of``, ``n_artists_<c>`` per condition and ``difference_ci_low_artists``,
+        ``difference_ci_high_artists``.
     """
     if systems is None:
         systems = list(dict.fromkeys(runs["system"]))
     out = []
-    for system in systems:
+    for i, system in enumerate(systems):
         row = {"system": system}
         means = {}
         for condition in (condition_a, condition_b):
@@ -438,16 +501,18 @@ def difference_table(
         row[f"normalized_accuracy_{condition_a}"] = means[condition_a][1]
         row[f"normalized_accuracy_{condition_b}"] = means[condition_b][1]
         row["normalized_difference"] = means[condition_a][1] - means[condition_b][1]
-        comparison = compare_conditions(
-            _pooled_correctness(predictions.get((system, condition_a), ())),
-            _pooled_correctness(predictions.get((system, condition_b), ())),
-        )
-        row.update(comparison)
+        correct = {c: _pooled_correctness(predictions.get((system, c), ())) for c in (condition_a, condition_b)}
+        row.update(compare_conditions(correct[condition_a], correct[condition_b]))
         for condition in (condition_a, condition_b):
             ties = [tied_decisions(fold) for fold in predictions.get((system, condition), ())]
             row[f"n_tied_{condition}"] = float(sum(n for n, _ in ties)) if ties else math.nan  # NaN: cannot tell
             row[f"accuracy_ties_shared_{condition}"] = float(np.mean([a for _, a in ties])) if ties else math.nan
         row["difference_ties_shared"] = row[f"accuracy_ties_shared_{condition_a}"] - row[f"accuracy_ties_shared_{condition_b}"]
+        if artist_of is not None:
+            for condition in (condition_a, condition_b):
+                row[f"n_artists_{condition}"] = len({artist_of.get(t) for t in correct[condition].index})
+            row["difference_ci_low_artists"], row["difference_ci_high_artists"] = artist_resampled_difference(
+                correct[condition_a], correct[condition_b], artist_of, n_bootstrap, confidence, seed + i)
         out.append(row)
     table = pd.DataFrame(out)
     # the systems' drops are tested together: a reader scans the column for any significant one
@@ -528,6 +593,12 @@ def format_difference_table(table: pd.DataFrame, condition_a: str, condition_b: 
             "tied decisions": [" / ".join("?" if math.isnan(n) else f"{n:.0f}" for n in pair)
                                for pair in zip(table[f"n_tied_{condition_a}"], table[f"n_tied_{condition_b}"])],
             "difference, ties shared (points)": table["difference_ties_shared"].map(_percent),
+            **({"difference, artists resampled (interval, points)": [
+                f"[{_percent(low)}, {_percent(high)}]" for low, high in
+                zip(table["difference_ci_low_artists"], table["difference_ci_high_artists"])],
+                "test artists": [f"{a} / {b}" for a, b in
+                                 zip(table[f"n_artists_{condition_a}"], table[f"n_artists_{condition_b}"])]}
+               if "difference_ci_low_artists" in table.columns else {}),
         }
     )
 

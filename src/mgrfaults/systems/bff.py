@@ -6,11 +6,15 @@ are standardised with the training part's mean/std.
 One decision rule, used both to choose the SVM's C and gamma and to label test excerpts: each
 window's class is the classifier's ``predict`` (:func:`mgrfaults.systems.learned.row_decisions`:
 for the RBF SVC, libsvm's one-vs-one vote), the excerpt takes the majority vote of its windows, ties
-to the first class in label order (:func:`mgrfaults.systems.learned.majority_vote`) -- the study's
-own BFF code (coreyker/dnn-mgr ``svm_train_test.py`` @f245676: ``svm.predict`` per window, then
-``np.argmax(np.bincount(...))``, C chosen by that excerpt error on the validation part). C and gamma
-are chosen by validation *excerpt* accuracy of exactly these votes; equal excerpt accuracies go to
-the higher validation window accuracy of the same ``predict``, then to the first grid point.
+to the first class in label order (:func:`mgrfaults.systems.learned.majority_vote`), the rule of the
+study's window-vote SVM (coreyker/dnn-mgr ``svm_train_test.py`` @f245676: ``svm.predict`` per window,
+then ``np.argmax(np.bincount(...))``). That script is no MFCC baseline (a linear SVM on windows of a
+net's hidden-layer outputs, ``aggregate_bof.py``, C chosen by window error, fit again on train and
+valid), and coreyker/dnn-mgr holds no MFCC code: the rest of BFF (20 MFCCs of 128 mel bands, 5-s
+windows, their means and variances, standardised, an RBF SVM or a forest) is this project's. C and
+gamma are chosen by validation *excerpt* accuracy of exactly these votes; equal excerpt accuracies go
+to the higher validation window accuracy of the same ``predict``, then to the first grid point; the
+SVM is fit on the training part alone.
 """
 
 from __future__ import annotations

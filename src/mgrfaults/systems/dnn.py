@@ -7,7 +7,11 @@ learning rate decaying linearly to 0.01x over ``saturate`` epochs; early stoppin
 frame error after ``patience`` epochs without a 0.1 % (relative) improvement; the best model kept.
 The 2014 values (``mlp_rlu2.yaml`` @a1e6340, ``mlp_rlu_dropout.yaml`` @9f4c574): patience 10,
 saturate 50; RSD with pylearn2's ``Dropout`` cost (include 0.8 on the spectrum with scale 1, 0.75 on
-every later layer's input with pylearn2's default scale 2; see :class:`PylearnDropout`).
+every later layer's input with pylearn2's default scale 2; see :class:`PylearnDropout`). The study's job
+script (``generate_gbar_jobs_dnn.py``) trains RSD with ``mlp_rlu_dropout2.yaml``, whose stored version
+@539d2c5 has these values behind a standardising ``PreprocLayer``: pylearn2's ``Dropout`` drops that
+layer's input too (the raw spectrum, include 0.75, scale 2, before standardising), which this module does
+not reproduce; which version of the file ran for the study is not known.
 
 An epoch is one pass over the training part's frames (``systems.dnn.epoch_fraction`` < 1: that
 fraction of them, a fresh random subset each epoch, the same fraction for every net); ``patience``,
