@@ -339,3 +339,7 @@ def test_the_difference_table_gives_the_artist_resampled_interval_and_the_artist
         *(pd.Series((f[0].true == f[0].predicted).to_numpy(), index=f[0].track_id) for f in folds.values()), artists,
         seed=1)
     assert "difference_ci_low_artists" not in difference_table(runs, folds).columns
+    # the report's first page gives it beside the drop
+    low, high = (f"{100 * row[c]:+.1f}" for c in ("difference_ci_low_artists", "difference_ci_high_artists"))
+    assert answer_table(runs, table)["drop, artists resampled (interval)"].tolist() == [f"[{low}, {high}]"]
+    assert "drop, artists resampled (interval)" not in answer_table(runs, difference_table(runs, folds)).columns

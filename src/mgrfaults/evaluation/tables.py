@@ -550,6 +550,10 @@ td:first-child, th:first-child { text-align: left; }
 """
 
 
+def _signed(value, digits: int = 1) -> str:
+    return f"{100 * value:+.{digits}f}"
+
+
 def _percent(value, digits: int = 1) -> str:
     return "" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{100 * value:.{digits}f}"
 
@@ -594,7 +598,7 @@ def format_difference_table(table: pd.DataFrame, condition_a: str, condition_b: 
                                for pair in zip(table[f"n_tied_{condition_a}"], table[f"n_tied_{condition_b}"])],
             "difference, ties shared (points)": table["difference_ties_shared"].map(_percent),
             **({"difference, artists resampled (interval, points)": [
-                f"[{_percent(low)}, {_percent(high)}]" for low, high in
+                f"[{_signed(low)}, {_signed(high)}]" if not (math.isnan(low) or math.isnan(high)) else "" for low, high in
                 zip(table["difference_ci_low_artists"], table["difference_ci_high_artists"])],
                 "test artists": [f"{a} / {b}" for a, b in
                                  zip(table[f"n_artists_{condition_a}"], table[f"n_artists_{condition_b}"])]}
@@ -653,8 +657,9 @@ def answer_table(runs: pd.DataFrame, difference: pd.DataFrame | None = None) -> 
     -------
     DataFrame
         One row per system (in the runs table's order): mean accuracy over folds in percent per
-        condition (in the runs table's order), then ``drop (points)``, ``p-value`` and ``p (Holm)`` when given, and
-        ``drop, ties shared (points)`` where a system's votes tied (:func:`tied_decisions`).
+        condition (in the runs table's order), then ``drop (points)``, ``p-value`` and ``p (Holm)`` when given,
+        ``drop, artists resampled (interval)`` where the difference table has it (:func:`artist_resampled_difference`),
+        and ``drop, ties shared (points)`` where a system's votes tied (:func:`tied_decisions`).
     """
     mean = runs.groupby(["system", "condition"], sort=False)["accuracy"].mean().unstack("condition")
     systems, conditions = list(dict.fromkeys(runs["system"])), list(dict.fromkeys(runs["condition"]))
@@ -667,6 +672,10 @@ def answer_table(runs: pd.DataFrame, difference: pd.DataFrame | None = None) -> 
         out["drop (points)"] = diff["difference"].map(_percent).to_numpy()
         out["p-value"] = diff["p_value"].map(lambda p: _p_text(p, 2)).to_numpy()
         out["p (Holm)"] = diff["p_holm"].map(lambda p: _p_text(p, 2)).to_numpy()
+        if "difference_ci_low_artists" in diff.columns:
+            out["drop, artists resampled (interval)"] = [
+                f"[{_signed(low)}, {_signed(high)}]" if not (math.isnan(low) or math.isnan(high)) else ""
+                for low, high in zip(diff["difference_ci_low_artists"], diff["difference_ci_high_artists"])]
         tied = [c for c in diff.columns if c.startswith("n_tied_")]
         if tied and np.nansum(diff[tied].to_numpy(dtype=np.float64)) > 0:
             # where votes tied, the drop with each tie shared beside the drop as decided (the study's rule)
