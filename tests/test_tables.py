@@ -343,3 +343,22 @@ def test_the_difference_table_gives_the_artist_resampled_interval_and_the_artist
     low, high = (f"{100 * row[c]:+.1f}" for c in ("difference_ci_low_artists", "difference_ci_high_artists"))
     assert answer_table(runs, table)["drop, artists resampled (interval)"].tolist() == [f"[{low}, {high}]"]
     assert "drop, artists resampled (interval)" not in answer_table(runs, difference_table(runs, folds)).columns
+
+
+def test_the_difference_table_gives_the_difference_without_mislabelled_test_excerpts():
+    # fault_filtered keeps mislabelings (as the study's filter does): two of its test excerpts, predicted as their real
+    # genre, are scored wrong; the table counts them and gives the accuracies without them
+    runs = pd.DataFrame({"system": ["S", "S"], "condition": ["standard", "fault_filtered"], "fold": [0, 0],
+                         "accuracy": [0.9, 0.6], "normalized_accuracy": [0.9, 0.6]})
+    folds = {("S", "standard"): [pd.DataFrame({"track_id": [f"s{i}" for i in range(10)], "true": "rock",
+                                               "predicted": ["rock"] * 9 + ["pop"]})],
+             ("S", "fault_filtered"): [pd.DataFrame({"track_id": [f"f{i}" for i in range(10)], "true": "rock",
+                                                     "predicted": ["rock"] * 6 + ["metal"] * 4})]}
+    row = difference_table(runs, folds, mislabelled={"f8", "f9", "elsewhere"}).iloc[0]
+    assert (row["n_mislabelled_standard"], row["n_mislabelled_fault_filtered"]) == (0, 2)
+    assert row["accuracy_without_mislabelled_fault_filtered"] == pytest.approx(6 / 8)
+    assert row["difference_without_mislabelled"] == pytest.approx(0.9 - 0.75)
+    from mgrfaults.evaluation.summary import mislabelled_markdown
+    text = "\n".join(mislabelled_markdown(difference_table(runs, folds, mislabelled={"f8"}), ["standard", "fault_filtered"]))
+    assert "0 of 10 under standard, 1 of 10 under fault_filtered" in text and "- S: 90.0 and 66.7, difference +23.3" in text
+    assert mislabelled_markdown(difference_table(runs, folds, mislabelled=set()), ["standard", "fault_filtered"]) == []

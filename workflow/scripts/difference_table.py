@@ -22,6 +22,7 @@ table = difference_table(
     pd.read_csv(snakemake.input.runs), predictions, condition_a, condition_b, systems=snakemake.params.systems,
     artist_of=dict(zip(metadata["track_id"], metadata["artist"])), n_bootstrap=snakemake.params.bootstrap,
     confidence=snakemake.params.confidence, seed=snakemake.params.seed,
+    mislabelled=set(metadata.loc[metadata["fault"] == "mislabel", "track_id"]),
 )
 write_csv_atomic(round_for_csv(table), snakemake.output.table)  # p-values unrounded
 notes = (f"Mean accuracy over folds, percent; difference = {condition_a} - {condition_b} in percentage points. "
@@ -31,7 +32,8 @@ notes = (f"Mean accuracy over folds, percent; difference = {condition_a} - {cond
          "(the study's rule), under each condition; the difference with each tie shared among its genres beside. "
          f"The difference's {100 * snakemake.params.confidence:g} % interval with the test excerpts resampled by "
          "artist (each condition's artists drawn with replacement, every excerpt of a drawn artist with it): the "
-         "uncertainty of the difference for artists the systems have not heard.")
+         "uncertainty of the difference for artists the systems have not heard. Test excerpts annotated as "
+         "mislabelled: counted under each condition, and the accuracies and difference without them in the CSV.")
 write_text_atomic(
     snakemake.output.page,
     html_page(format_difference_table(table, condition_a, condition_b), f"{condition_a} - {condition_b}", notes),

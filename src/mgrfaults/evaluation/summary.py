@@ -385,6 +385,7 @@ def summary_markdown(
         lines += [P_VALUES_TEXT, ""]
         lines += artist_intervals_markdown(difference, compare, confidence)
         lines += tied_votes_markdown(difference, compare)
+        lines += mislabelled_markdown(difference, compare)
     if published is None or published.empty:
         lines += ["The study's published accuracies: not filled in (`resources/published_accuracies.csv`).", ""]
     elif unmatched := unmatched_published(published, systems, conditions):
@@ -424,6 +425,26 @@ def artist_intervals_markdown(difference: pd.DataFrame, compare: Sequence[str],
             f"excerpts resampled by artist instead ({first[f'n_artists_{a}']:.0f} artists under {a}, "
             f"{first[f'n_artists_{b}']:.0f} under {b}; `tables/difference.csv`), the difference {a} - {b} and its "
             f"{confidence_label(confidence)} interval, in points: {intervals}.", ""]
+
+
+def mislabelled_markdown(difference: pd.DataFrame, compare: Sequence[str]) -> list[str]:
+    """A paragraph on the test excerpts annotated as mislabelled, where a compared condition's test part holds any:
+    how many under each condition, and the accuracies and difference without them (none: no paragraph)."""
+    a, b = compare
+    if f"n_mislabelled_{a}" not in difference.columns or difference.empty:
+        return []
+    first = difference.iloc[0]
+    if not first[f"n_mislabelled_{a}"] + first[f"n_mislabelled_{b}"]:
+        return []
+    lines = [f"Mislabelled excerpts (annotated `fault: mislabel`) among the test excerpts: {first[f'n_mislabelled_{a}']:.0f} "
+             f"of {first['n_a']} under {a}, {first[f'n_mislabelled_{b}']:.0f} of {first['n_b']} under {b}. Each is "
+             f"scored against its label, so a system that hears its real genre is counted wrong; without them "
+             f"(`tables/difference.csv`) the accuracies and the difference {a} - {b} would be, in percent:", ""]
+    for row in difference.to_dict("records"):
+        lines.append(f"- {row['system']}: {_percent(row[f'accuracy_without_mislabelled_{a}'])} and "
+                     f"{_percent(row[f'accuracy_without_mislabelled_{b}'])}, difference "
+                     f"{_signed_points(row['difference_without_mislabelled'])} (as decided: {_signed_points(row['difference'])})")
+    return lines + [""]
 
 
 def tied_votes_markdown(difference: pd.DataFrame, compare: Sequence[str]) -> list[str]:

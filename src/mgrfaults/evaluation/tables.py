@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Collection, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -455,6 +455,7 @@ def difference_table(
     n_bootstrap: int = _EVALUATE["bootstrap"],
     confidence: float = _EVALUATE["confidence"],
     seed: int = 0,
+    mislabelled: Collection[str] | None = None,
 ) -> pd.DataFrame:
     """Per system: mean accuracy under ``condition_a`` minus under ``condition_b``, with a test.
 
@@ -472,6 +473,12 @@ def difference_table(
         Given, the difference's interval with the test excerpts resampled by artist
         (:func:`artist_resampled_difference`, ``n_bootstrap`` resamples at ``confidence``, seed ``seed`` plus the
         system's row) and each condition's count of test artists.
+    mislabelled : collection of str, optional
+        Track ids annotated as mislabelled (``fault == "mislabel"``). Given, each condition's count of them among
+        its test excerpts, and the accuracies and difference without them: a filter that keeps mislabelings (the
+        study's keeps them; so does ``fault_filtered``'s default) scores a system that hears such an excerpt's
+        real genre as wrong, and where one condition's test part holds more of them than the other's, the
+        difference holds that too.
 
     Returns
     -------
@@ -482,7 +489,8 @@ def difference_table(
         systems), and per condition ``n_tied_<c>`` (tied decisions, summed over folds) and
         ``accuracy_ties_shared_<c>`` (mean over folds, :func:`tied_decisions`), with ``difference_ties_shared``;
         with ``artist_of``, ``n_artists_<c>`` per condition and ``difference_ci_low_artists``,
-        ``difference_ci_high_artists``.
+        ``difference_ci_high_artists``; with ``mislabelled``, ``n_mislabelled_<c>`` (summed over folds) and
+        ``accuracy_without_mislabelled_<c>`` (mean over folds) per condition, and ``difference_without_mislabelled``.
     """
     if systems is None:
         systems = list(dict.fromkeys(runs["system"]))
@@ -508,6 +516,16 @@ def difference_table(
             row[f"n_tied_{condition}"] = float(sum(n for n, _ in ties)) if ties else math.nan  # NaN: cannot tell
             row[f"accuracy_ties_shared_{condition}"] = float(np.mean([a for _, a in ties])) if ties else math.nan
         row["difference_ties_shared"] = row[f"accuracy_ties_shared_{condition_a}"] - row[f"accuracy_ties_shared_{condition_b}"]
+        if mislabelled is not None:
+            for condition in (condition_a, condition_b):
+                folds = predictions.get((system, condition), ())
+                kept = [f[~f["track_id"].isin(mislabelled)] for f in folds]
+                row[f"n_mislabelled_{condition}"] = sum(len(f) - len(k) for f, k in zip(folds, kept))
+                row[f"accuracy_without_mislabelled_{condition}"] = (
+                    float(np.mean([(k["true"] == k["predicted"]).mean() for k in kept])) if kept and all(len(k) for k in kept)
+                    else math.nan)
+            row["difference_without_mislabelled"] = (row[f"accuracy_without_mislabelled_{condition_a}"]
+                                                     - row[f"accuracy_without_mislabelled_{condition_b}"])
         if artist_of is not None:
             for condition in (condition_a, condition_b):
                 row[f"n_artists_{condition}"] = len({artist_of.get(t) for t in correct[condition].index})
