@@ -568,8 +568,10 @@ td:first-child, th:first-child { text-align: left; }
 """
 
 
-def _signed(value, digits: int = 1) -> str:
-    return f"{100 * value:+.{digits}f}"
+def _artist_intervals(table: pd.DataFrame) -> list[str]:
+    """Each row's difference interval with the test excerpts resampled by artist, ``[+9.2, +54.5]`` (points)."""
+    return [f"[{100 * low:+.1f}, {100 * high:+.1f}]" if not (math.isnan(low) or math.isnan(high)) else ""
+            for low, high in zip(table["difference_ci_low_artists"], table["difference_ci_high_artists"])]
 
 
 def _percent(value, digits: int = 1) -> str:
@@ -615,9 +617,7 @@ def format_difference_table(table: pd.DataFrame, condition_a: str, condition_b: 
             "tied decisions": [" / ".join("?" if math.isnan(n) else f"{n:.0f}" for n in pair)
                                for pair in zip(table[f"n_tied_{condition_a}"], table[f"n_tied_{condition_b}"])],
             "difference, ties shared (points)": table["difference_ties_shared"].map(_percent),
-            **({"difference, artists resampled (interval, points)": [
-                f"[{_signed(low)}, {_signed(high)}]" if not (math.isnan(low) or math.isnan(high)) else "" for low, high in
-                zip(table["difference_ci_low_artists"], table["difference_ci_high_artists"])],
+            **({"difference, artists resampled (interval, points)": _artist_intervals(table),
                 "test artists": [f"{a} / {b}" for a, b in
                                  zip(table[f"n_artists_{condition_a}"], table[f"n_artists_{condition_b}"])]}
                if "difference_ci_low_artists" in table.columns else {}),
@@ -691,9 +691,7 @@ def answer_table(runs: pd.DataFrame, difference: pd.DataFrame | None = None) -> 
         out["p-value"] = diff["p_value"].map(lambda p: _p_text(p, 2)).to_numpy()
         out["p (Holm)"] = diff["p_holm"].map(lambda p: _p_text(p, 2)).to_numpy()
         if "difference_ci_low_artists" in diff.columns:
-            out["drop, artists resampled (interval)"] = [
-                f"[{_signed(low)}, {_signed(high)}]" if not (math.isnan(low) or math.isnan(high)) else ""
-                for low, high in zip(diff["difference_ci_low_artists"], diff["difference_ci_high_artists"])]
+            out["drop, artists resampled (interval)"] = _artist_intervals(diff)
         tied = [c for c in diff.columns if c.startswith("n_tied_")]
         if tied and np.nansum(diff[tied].to_numpy(dtype=np.float64)) > 0:
             # where votes tied, the drop with each tie shared beside the drop as decided (the study's rule)
