@@ -351,3 +351,13 @@ def test_momentum_sgd_is_torch_sgd_byte_for_byte():
             opt.step()
         for p, q in zip(model.parameters(), reference.parameters()):
             assert torch.equal(p, q)
+
+
+def test_a_training_jobs_memory_counts_the_parts_held_and_the_shuffle_buffer():
+    from mgrfaults.systems.parts import training_memory_mb
+
+    # the schema's defaults: 1024 + 2 x 512 MiB + 2 buffers (training and validation part) of 65,536 frames of 513
+    # float32 bins and an int64 label (129 MiB each)
+    assert training_memory_mb(512, 65536, 513) == 1024 + 1024 + 2 * 129
+    # config/gtzan.yaml: nothing held, buffers up to GTZAN's whole training part (645,000 frames, 1.3 GB)
+    assert training_memory_mb(0, 655360, 513) == 1024 + 2 * 1288

@@ -13,6 +13,7 @@ from mgrfaults.io import content_digest
 from mgrfaults.seeds import derive
 from mgrfaults.systems.custom import custom_system_specs, plugin_code_digest, plugin_files_stamp
 from mgrfaults.systems.learned import parts_fit_on
+from mgrfaults.systems.parts import training_memory_mb
 from mgrfaults.systems.names import net_specs, net_stacks, resolve_systems, stack_nets, training_settings
 from mgrfaults.workdir import claim_results, claim_results_or_stop, jobs_import_library_from, results_owner_problem
 
@@ -73,6 +74,8 @@ DNN_DATA = {k: v for k, v in DNN_CONFIG.items() if k not in ("variants", "head",
 # condition and fold of them in one train_stack_<name> job; the other nets train alone (train_net)
 NET_STACKS = net_stacks(NET_SPECS, DNN_CONFIG) if stack_nets(DNN_CONFIG["stack"], TRAIN_DEVICE) else {}
 ALONE_NETS = [net for net in NETS if not any(net in nets for nets in NET_STACKS.values())]
+# a training job's memory on a cluster: the process, the parts held in RAM and the HDF5 stream's shuffle buffer
+TRAIN_MEM_MB = training_memory_mb(DNN_CONFIG["cache_mb"], DNN_CONFIG["buffer_frames"], FRAME_PARAMS["n_fft"] // 2 + 1)
 FRAME_SHARDS = expand(f"{RESULTS}/features/frames/shard_{{shard}}.h5", shard=SHARDS)
 TEXTURE_SHARDS = expand(f"{RESULTS}/features/texture/shard_{{shard}}.h5", shard=SHARDS)
 

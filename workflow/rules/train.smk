@@ -34,7 +34,7 @@ rule train_net:
         f"{RESULTS}/benchmarks/train/{{net}}/{{condition}}/fold_{{fold}}.tsv"
     threads: TRAIN_THREADS
     resources:
-        mem_mb=lambda wildcards: 1024 + int(DNN_CONFIG["cache_mb"]) * 2,
+        mem_mb=TRAIN_MEM_MB,
     conda:
         "../envs/mgrfaults.yaml"
     script:
@@ -69,7 +69,7 @@ for _stack in NET_STACKS:
             f"{RESULTS}/benchmarks/train/stack_{_stack}.tsv"
         threads: TRAIN_THREADS
         resources:
-            mem_mb=1024 + int(DNN_CONFIG["cache_mb"]) * 2,
+            mem_mb=TRAIN_MEM_MB,
             # minutes, on a cluster (its name depends on the config, so profiles/slurm cannot list it): every
             # net of the shape under every condition and fold, in one job
             runtime=lambda wildcards, attempt: 960 * attempt,

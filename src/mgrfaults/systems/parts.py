@@ -87,3 +87,30 @@ def run_parts(partition_csv, metadata_csv):
             raise InputError(f"{partition_csv}: the {p} part is empty")
     labels = {t: label_order.index(genre[t]) for t in part["track_id"]}
     return parts, labels, label_order
+
+
+def training_memory_mb(cache_mb: float, buffer_frames: int, n_bins: int, base_mb: int = 1024) -> int:
+    """The memory a net's training job asks a cluster for, MB (Snakemake's ``mem_mb``).
+
+    ``base_mb`` for the process (torch, the model, a validation batch), twice ``cache_mb`` (a part held in RAM: the
+    training and the validation part) and twice the buffer of the HDF5 stream (the training and the validation
+    part's streams each hold one, of at most their part's frames), ``buffer_frames`` rows of ``n_bins`` float32
+    bins with their int64 labels (``systems.dnn.buffer_frames``: a buffer as large as the training part, for the
+    study's shuffle of every frame each epoch, is GTZAN's 1.3 GB).
+
+    Parameters
+    ----------
+    cache_mb : float
+        ``systems.dnn.cache_mb``.
+    buffer_frames : int
+        ``systems.dnn.buffer_frames``.
+    n_bins : int
+        Bins of a frame, ``features.frames.n_fft // 2 + 1``.
+    base_mb : int
+
+    Returns
+    -------
+    int
+    """
+    buffer_mb = buffer_frames * (n_bins * 4 + 8) / 2**20
+    return int(base_mb + 2 * float(cache_mb) + 2 * np.ceil(buffer_mb))
