@@ -11,7 +11,8 @@ from mgrfaults.evaluation import figures
 from mgrfaults.systems.learned import parts_fit_on
 from mgrfaults.systems.names import parse_system
 from mgrfaults.evaluation.attribution import (GROUPS, attribution_groups, attribution_table, confidence_label,
-                                              group_accuracy, plot_attribution, replica_groups)
+                                              group_accuracy, plot_attribution, pooled_group_accuracy,
+                                              replica_groups)
 from mgrfaults.evaluation.tables import clopper_pearson
 
 
@@ -142,6 +143,9 @@ def test_a_system_fit_on_the_validation_part_too_counts_it_seen(metadata, partit
     assert parts_fit_on(parse_system("500_RSD_AF_LAll")) == ("train", "valid")
     assert parts_fit_on(parse_system("500_RSD_AF_LAll"), "train") == parts_fit_on(parse_system("500_RSD")) == ("train",)
     assert parts_fit_on(parse_system("BFF_SVM")) == ("train",)
+    # the summary's headings give both sizes where the systems' groups differ
+    headings = list(pooled_group_accuracy(table).columns)
+    assert "standard: neither (1 or 2)" in headings and "standard: artist in train (1 or 2)" in headings
 
 
 def test_missing_artist_column_is_an_error(metadata, partition):

@@ -159,3 +159,19 @@ def test_workflow_resolves_learned_systems_with_the_configured_depth(tmp_path, n
     assert ok.returncode == 0, ok.stderr[-2000:]
     bad = dry_run([f"20_RS_FF_L{n_hidden + 1}"])
     assert bad.returncode != 0 and f"{n_hidden} hidden layers" in bad.stdout + bad.stderr
+
+
+def test_a_head_entry_given_in_part_keeps_the_schemas_other_head_values():
+    # hidden_layers 2 needs 3-value lists under head.RSD too; given alone, they used to replace the whole head entry,
+    # and RSD trained under settings: head with the 2014 learning rate, patience and saturate (audit 41)
+    from mgrfaults.config import check_dropout_lengths, complete_dnn_variants, load_config
+
+    lists = {"keep_probs": [0.75] * 3, "input_scales": [2.0] * 3}
+    config = load_config({"systems": {"dnn": {"settings": "head", "hidden_layers": 2,
+                                              "variants": {"RSD": {"keep_probs": [0.8, 0.75, 0.75],
+                                                                   "input_scales": [1.0, 2.0, 2.0]}},
+                                              "head": {"RSD": lists}}}})
+    check_dropout_lengths(config)
+    settings = training_settings(complete_dnn_variants(config["systems"]["dnn"]), parse_system("500_RSD", 2))
+    assert {k: settings[k] for k in ("learning_rate", "patience", "saturate", *lists)} == {
+        "learning_rate": 0.01, "patience": 50, "saturate": 200, **lists}

@@ -570,11 +570,13 @@ def config_as_run(config: Mapping[str, Any], default: Mapping[str, Any] | None =
 
 
 def complete_dnn_variants(dnn: Mapping[str, Any]) -> dict:
-    """``systems.dnn`` with every variant completed by the schema's default of that variant.
+    """``systems.dnn`` with every variant, and every ``head`` entry, completed by the schema's default of it.
 
     A config that names a variant replaces the schema's whole ``variants`` default (the validator
     fills a key only when it is absent), so ``variants: {RS: {max_epochs: 3}}`` would silently lose RS's
-    learning rate and every RSD value. Here a given variant changes only the keys it names.
+    learning rate and every RSD value. Here a given variant changes only the keys it names; so does a
+    given ``head`` entry (``head: {RSD: {keep_probs: [...]}}`` for other ``hidden_layers`` keeps the later
+    code's learning rate, patience and saturate).
 
     Parameters
     ----------
@@ -585,13 +587,15 @@ def complete_dnn_variants(dnn: Mapping[str, Any]) -> dict:
     -------
     dict
         A copy with ``variants[name] = {**schema default of name, **given}`` for every default variant
-        and every given one.
+        and every given one, and ``head`` so too.
     """
-    defaults = schema_defaults()["systems.dnn.variants"]
-    given = dict(dnn.get("variants") or {})
-    names = list(defaults) + [name for name in given if name not in defaults]
-    variants = {name: {**defaults.get(name, {}), **(given.get(name) or {})} for name in names}
-    return {**copy.deepcopy(dict(dnn)), "variants": variants}
+    def completed(key: str) -> dict:
+        defaults = schema_defaults()[f"systems.dnn.{key}"]
+        given = dict(dnn.get(key) or {})
+        names = list(defaults) + [name for name in given if name not in defaults]
+        return {name: {**defaults.get(name, {}), **(given.get(name) or {})} for name in names}
+
+    return {**copy.deepcopy(dict(dnn)), "variants": completed("variants"), "head": completed("head")}
 
 
 def section_defaults(section: str) -> dict:

@@ -83,8 +83,9 @@ def attribution_groups(
     partition : DataFrame
         ``track_id``, ``part`` (train/valid/test); excerpts absent were removed by the condition.
     seen_parts : sequence of str
-        The parts counted as seen in training (the study's ``train``; add ``valid`` to count
-        the excerpts a system used for model selection too).
+        The parts counted as seen in training: those the system is fit on (``train``; a classifier on learned
+        features also ``valid``, :func:`mgrfaults.systems.learned.parts_fit_on`), or more (``valid`` for a system
+        that only selects on it: a net's stopping epoch, an SVM's C).
 
     Returns
     -------
@@ -214,8 +215,9 @@ def pooled_group_accuracy(table: pd.DataFrame, systems: Sequence[str] | None = N
     -------
     DataFrame
         ``system``, then one column per (condition, group) holding test excerpts, headed ``<condition>: <group>
-        (<excerpts, summed over folds>)``: accuracy in percent, one decimal, as text ("-" where a system has no
-        row). No column when no group holds an excerpt.
+        (<excerpts, summed over folds>)`` (``(24 or 26)`` where the systems' groups differ in size: a classifier
+        on learned features counts the validation part seen, :func:`attribution_table`): accuracy in percent, one
+        decimal, as text ("-" where a system has no row). No column when no group holds an excerpt.
     """
     systems = list(systems) if systems is not None else list(dict.fromkeys(table["system"]))
     conditions = list(conditions) if conditions is not None else list(dict.fromkeys(table["condition"]))
