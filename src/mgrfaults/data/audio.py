@@ -1131,17 +1131,33 @@ def _read_as_audio_floats(floats: list[np.ndarray]) -> tuple[float, float] | Non
     return rough, float(sounding.max())
 
 
-def _floats_of_16_bit_audio(floats: list[np.ndarray]) -> bool:
-    """Whether ``floats`` (blocks of shape (n, channels)), read from 16-bit samples' bytes, are every one a 16-bit
-    sample over 32768 (``y / 32768``, as decoders give 16-bit audio), some of them not 0.
+FLOAT_SCALES_OF_16_BIT_AUDIO = (1.0, 32767.0 / 32768.0)
+"""Factors that bring floats of 16-bit audio onto a grid of powers of two: ``y / 32768`` (decoders, and ``y`` itself
+or any power-of-two gain of it) and ``y / 32767`` (writers that scale by the positive peak)."""
 
-    Such floats' mantissa ends within 15 bits: the words below their tops are a few bits with 0s below them, or 0,
-    not spread as :func:`_reads_as_mantissa` asks (stereo 32-bit floats of music at -26 dBFS were decoded as music,
-    audit 29). 16-bit audio read as floats gives values of this grid only where every sample that gives a float its
-    sign and exponent lies within +-(0.44 to 0.5) of full scale and the next one's low bits are 0s."""
+
+def _floats_of_16_bit_audio(floats: list[np.ndarray]) -> bool:
+    """Whether ``floats`` (blocks of shape (n, channels)), read from 16-bit samples' bytes, are 16-bit samples
+    scaled: after a factor of :data:`FLOAT_SCALES_OF_16_BIT_AUDIO`, every one a whole multiple of one power of two,
+    at most 65536 of them from 0 (16 bits below the largest one's top), some not 0.
+
+    Such floats' mantissa ends within 16 bits: the words below their tops are a few bits with 0s below them, a
+    copy of the top's bits (``y / 32767``), or 0, not spread as :func:`_reads_as_mantissa` asks (stereo 32-bit
+    floats of music at -26 dBFS were decoded as music, audit 29; quiet music's ``y / 32767`` and ``y / 65536``,
+    audit 41). 16-bit audio read as floats gives values of such a grid only where every sample that gives a float
+    its sign and exponent lies in a narrow band (+-(0.44 to 0.5) of full scale and the like) and the next one's
+    low bits are 0s."""
     joined = np.concatenate(floats).ravel()
-    scaled = joined * 32768.0
-    return bool(np.any(joined)) and bool(np.all(np.abs(scaled) <= 32768.0)) and bool(np.all(scaled == np.rint(scaled)))
+    peak = float(np.max(np.abs(joined))) if joined.size else 0.0
+    if not peak > 0.0:
+        return False
+    step = 2.0 ** (math.floor(math.log2(peak)) - 15)  # 16 bits below the peak's top bit
+    for factor in FLOAT_SCALES_OF_16_BIT_AUDIO:
+        units = joined * (factor / step)
+        # float32 rounding of y / 32767 leaves at most 65536 * 2**-23 of a unit
+        if np.all(np.abs(units - np.rint(units)) <= 0.01):
+            return True
+    return False
 
 
 _FLOAT_ADVICE = ("each float two or four samples and the file as many times its length; write the file again with a "
