@@ -1029,3 +1029,20 @@ def test_flac_files_joined_are_refused_naming_it(tmp_path, monkeypatch, block):
         with pytest.raises(AudioError, match=rf"joined\.flac: {n} FLAC streams one after another \(files joined, as "
                                              r"`cat a\.flac b\.flac` joins them\): the decoder reads the first only"):
             load_audio(tmp_path / "joined.flac")
+
+
+@pytest.mark.parametrize("container, dtype", [("WAV", "<f4"), ("AU", ">f4")])
+@pytest.mark.parametrize("channels", [1, 2])
+@pytest.mark.parametrize("scale", [32767.0, 65536.0, 1.0])
+def test_floats_of_quiet_16_bit_audio_at_other_scales_under_a_16_bit_header_are_refused(tmp_path, container, dtype,
+                                                                                       channels, scale):
+    # 16-bit audio as floats by y / 32767 (a writer scaling by the positive peak), y / 65536 (y / 32768 after a
+    # -6 dB gain) or y itself (the 16-bit scale): their mantissa ends within 16 bits (or repeats its top's bits), so
+    # its lower words are no spread of bits; at -30 dBFS such files were decoded as music (audit 41)
+    music = np.stack([music_like(seed=c).astype(np.float64) for c in range(channels)], axis=1)
+    pcm = np.rint(0.03 * music * 32768)
+    path = tmp_path / f"floats.{container.lower()}"
+    with_16_bit_header(path, (pcm / scale).astype(dtype).tobytes(), channels, container)
+    with pytest.raises(AudioError, match=r"floats\.\w+: 32-bit float samples \((little|big)-endian\) under a header "
+                                         r"that declares 16-bit PCM: "):
+        load_audio(path)
