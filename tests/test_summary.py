@@ -133,7 +133,8 @@ def test_tiny_run_writes_the_summary(tiny_run):
     attribution = pd.read_csv(tiny_run / "results" / "tables" / "attribution.csv")
     first = attribution[(attribution.system == runs.system.iloc[0]) & (attribution.condition == "standard")]
     neither = first[first.group == "neither"].iloc[0]
-    assert f"| standard: neither ({neither.n}) |" in text
+    # (its size among others where a classifier on learned features, fit on the validation part too, counts it seen)
+    assert re.search(rf"\| standard: neither \((?:\d+ or )*{neither.n}(?: or \d+)*\) \|", text)
     assert re.search(rf"^\| {runs.system.iloc[0]} \|.* \| {100 * neither.n_correct / neither.n:.1f} \|", text, re.M)
     assert "## The dataset\n\n- 120 excerpts in 10 genres.\n- Largest share of one artist in a genre: " in text
     assert re.search(r"^- Detected from the audio: \d+ exact replica", text, re.M)
