@@ -130,3 +130,12 @@ def test_a_duet_test_excerpt_is_artist_in_train():
     # the duet names reggae artist 0, who is in train; hiphop.00000 (hiphop artist 0, none of whose excerpts is in
     # train) shares no artist with the training part: the duet links the two artists, it does not make them one
     assert groups.to_dict() == {"hiphop.00000": "neither", "reggae.00001": "neither", "reggae.duet": "artist_in_train"}
+
+
+def test_artist_group_of_puts_a_joint_credit_with_each_of_its_artists():
+    from mgrfaults.data.artists import artist_group_of
+
+    metadata = pd.DataFrame({"track_id": ["t1", "t2", "t3", "t4"],
+                             "artist": ["Bob Marley", "Lauryn Hill", "Lauryn Hill and Bob Marley", "Abba"]})
+    groups = artist_group_of(metadata)
+    assert groups["t1"] == groups["t2"] == groups["t3"] != groups["t4"]

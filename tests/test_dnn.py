@@ -359,8 +359,10 @@ def test_a_training_jobs_memory_counts_the_parts_held_and_the_shuffle_buffer():
     # the schema's defaults: 1024 + 2 x 512 MiB + 2 buffers (training and validation part) of 65,536 frames of 513
     # float32 bins and an int64 label (129 MiB each)
     assert training_memory_mb(512, 65536, 513) == 1024 + 1024 + 2 * 129
-    # config/gtzan.yaml: nothing held, buffers up to GTZAN's whole training part (645,000 frames, 1.3 GB)
+    # nothing held, buffers of GTZAN's whole training part (645,000 frames, 1.3 GB)
     assert training_memory_mb(0, 655360, 513) == 1024 + 2 * 1288
+    # a stack of 8 nets keeps each net's streams
+    assert training_memory_mb(0, 65536, 513, n_nets=8) == 1024 + 8 * 2 * 129
 
 
 def test_patience_counts_from_the_best_error_so_far_as_pylearn2s_monitor_based():

@@ -75,7 +75,8 @@ DNN_DATA = {k: v for k, v in DNN_CONFIG.items() if k not in ("variants", "head",
 NET_STACKS = net_stacks(NET_SPECS, DNN_CONFIG) if stack_nets(DNN_CONFIG["stack"], TRAIN_DEVICE) else {}
 ALONE_NETS = [net for net in NETS if not any(net in nets for nets in NET_STACKS.values())]
 # a training job's memory on a cluster: the process, the parts held in RAM and the HDF5 stream's shuffle buffer
-TRAIN_MEM_MB = training_memory_mb(DNN_CONFIG["cache_mb"], DNN_CONFIG["buffer_frames"], FRAME_PARAMS["n_fft"] // 2 + 1)
+FRAME_BINS = FRAME_PARAMS["n_fft"] // 2 + 1
+TRAIN_MEM_MB = training_memory_mb(DNN_CONFIG["cache_mb"], DNN_CONFIG["buffer_frames"], FRAME_BINS)
 FRAME_SHARDS = expand(f"{RESULTS}/features/frames/shard_{{shard}}.h5", shard=SHARDS)
 TEXTURE_SHARDS = expand(f"{RESULTS}/features/texture/shard_{{shard}}.h5", shard=SHARDS)
 

@@ -246,6 +246,12 @@ def excerpt_credits(metadata: pd.DataFrame) -> pd.Series:
                      dtype=object, name="credited")
 
 
+def artist_group_of(metadata: pd.DataFrame) -> dict[str, str]:
+    """Each excerpt's artist group (:func:`artist_groups` of its credits), by track id: the units the artist filter
+    keeps together, and those a resampling by artist draws (``A and B`` with every excerpt of A and of B)."""
+    return dict(zip(metadata["track_id"], artist_groups(list(excerpt_credits(metadata)))))
+
+
 def credit_links(artists: Iterable[str]) -> dict[str, tuple[str, ...]]:
     """The credits that name other artists, and those artists (:func:`credited_artists`), for the log.
 

@@ -16,6 +16,7 @@ import pandas as pd
 from scipy import stats
 
 from mgrfaults.errors import InputError
+from mgrfaults.seeds import derive
 from mgrfaults.evaluation.metrics import confusion_matrix, figure_of_merit
 from mgrfaults.config import section_defaults
 
@@ -339,15 +340,18 @@ def artist_resampled_difference(
     artists it has not heard: an artist-filtered test part of 41 excerpts by 16 artists holds 16 draws of that
     question, not 41. Each resample draws each condition's artists with replacement (as many as it has), every
     excerpt of a drawn artist with it (the cluster bootstrap: Davison & Hinkley, *Bootstrap Methods and their
-    Application*, 1997, section 3.8), the two conditions independently, and takes the difference of the pooled
-    accuracies. Where the two test parts share excerpts the resamples ignore that dependence, as Fisher's test does.
+    Application*, 1997, section 3.8), and takes the difference of the pooled accuracies. Two conditions that tested
+    the same excerpts (the paired case of :func:`compare_conditions`) draw the same artists; otherwise the two are
+    drawn independently, and where their test parts share excerpts the resamples ignore that dependence, as
+    Fisher's test does.
 
     Parameters
     ----------
     correct_a, correct_b : Series of bool indexed by track_id
         Per-excerpt correctness under each condition, pooled over folds (:func:`_pooled_correctness`).
     artist_of : mapping track_id -> str
-        The cluster of each excerpt: its artist as the metadata credits it (an excerpt of an unknown artist is its own).
+        The cluster of each excerpt: its artist group (:func:`mgrfaults.data.artists.artist_groups`: excerpts linked
+        by a credited artist, ``A and B`` with every excerpt of A and of B; an unknown artist's excerpt is its own).
     n_bootstrap : int
         Resamples (``evaluate.bootstrap``); 0 gives NaN.
     confidence : float
@@ -357,20 +361,28 @@ def artist_resampled_difference(
     Returns
     -------
     (low, high) : tuple of float
-        Fractions; NaN where a condition has no test excerpt or ``n_bootstrap`` is 0.
+        Fractions; NaN where a condition has fewer than 2 artists in its test part (one artist's draws are that
+        artist again: no spread to measure) or ``n_bootstrap`` is 0.
     """
-    if not len(correct_a) or not len(correct_b) or n_bootstrap <= 0:
+    if n_bootstrap <= 0:
         return math.nan, math.nan
-    rng = np.random.default_rng(seed)
-    draws = []
+    tables = []
     for correct in (correct_a, correct_b):
         missing = sorted(set(correct.index) - set(artist_of))[:5]
         if missing:
             raise InputError(f"test excerpts {missing} have no artist in the metadata")
-        by_artist = pd.DataFrame({"artist": [artist_of[t] for t in correct.index],
-                                  "k": np.asarray(correct, dtype=np.int64), "n": 1}).groupby("artist")[["k", "n"]].sum()
+        tables.append(pd.DataFrame({"artist": [artist_of[t] for t in correct.index],
+                                    "k": np.asarray(correct, dtype=np.int64), "n": 1})
+                      .groupby("artist")[["k", "n"]].sum())
+    if min(len(t) for t in tables) < 2:
+        return math.nan, math.nan
+    rng = np.random.default_rng(seed)
+    paired = tables[0].index.equals(tables[1].index) and set(correct_a.index) == set(correct_b.index)
+    draws, counts = [], None
+    for by_artist in tables:
         k, n = by_artist["k"].to_numpy(np.float64), by_artist["n"].to_numpy(np.float64)
-        counts = rng.multinomial(len(k), np.full(len(k), 1.0 / len(k)), size=n_bootstrap)  # artists drawn
+        if counts is None or not paired:  # artists drawn (the same ones under both conditions when paired)
+            counts = rng.multinomial(len(k), np.full(len(k), 1.0 / len(k)), size=n_bootstrap)
         draws.append(counts @ k / (counts @ n))
     alpha = 1.0 - confidence
     low, high = np.quantile(draws[0] - draws[1], [alpha / 2, 1 - alpha / 2])
@@ -471,8 +483,8 @@ def difference_table(
         Row order; default the systems of ``runs`` in order.
     artist_of : mapping track_id -> artist, optional
         Given, the difference's interval with the test excerpts resampled by artist
-        (:func:`artist_resampled_difference`, ``n_bootstrap`` resamples at ``confidence``, seed ``seed`` plus the
-        system's row) and each condition's count of test artists.
+        (:func:`artist_resampled_difference`, ``n_bootstrap`` resamples at ``confidence``, seed
+        ``derive(seed, system)``) and each condition's count of test artists (artist groups).
     mislabelled : collection of str, optional
         Track ids annotated as mislabelled (``fault == "mislabel"``). Given, each condition's count of them among
         its test excerpts, and the accuracies and difference without them: a filter that keeps mislabelings (the
@@ -495,7 +507,7 @@ def difference_table(
     if systems is None:
         systems = list(dict.fromkeys(runs["system"]))
     out = []
-    for i, system in enumerate(systems):
+    for system in systems:
         row = {"system": system}
         means = {}
         for condition in (condition_a, condition_b):
@@ -530,7 +542,7 @@ def difference_table(
             for condition in (condition_a, condition_b):
                 row[f"n_artists_{condition}"] = len({artist_of.get(t) for t in correct[condition].index})
             row["difference_ci_low_artists"], row["difference_ci_high_artists"] = artist_resampled_difference(
-                correct[condition_a], correct[condition_b], artist_of, n_bootstrap, confidence, seed + i)
+                correct[condition_a], correct[condition_b], artist_of, n_bootstrap, confidence, derive(seed, system))
         out.append(row)
     table = pd.DataFrame(out)
     # the systems' drops are tested together: a reader scans the column for any significant one

@@ -89,14 +89,15 @@ def run_parts(partition_csv, metadata_csv):
     return parts, labels, label_order
 
 
-def training_memory_mb(cache_mb: float, buffer_frames: int, n_bins: int, base_mb: int = 1024) -> int:
+def training_memory_mb(cache_mb: float, buffer_frames: int, n_bins: int, base_mb: int = 1024, n_nets: int = 1) -> int:
     """The memory a net's training job asks a cluster for, MB (Snakemake's ``mem_mb``).
 
     ``base_mb`` for the process (torch, the model, a validation batch), twice ``cache_mb`` (a part held in RAM: the
     training and the validation part) and twice the buffer of the HDF5 stream (the training and the validation
     part's streams each hold one, of at most their part's frames), ``buffer_frames`` rows of ``n_bins`` float32
     bins with their int64 labels (``systems.dnn.buffer_frames``: a buffer as large as the training part, for the
-    study's shuffle of every frame each epoch, is GTZAN's 1.3 GB).
+    study's shuffle of every frame each epoch, is GTZAN's 1.3 GB), for each of ``n_nets`` nets (a stack's nets
+    keep their parts' streams alive while the others train, where their parts do not fit on the GPU).
 
     Parameters
     ----------
@@ -107,10 +108,12 @@ def training_memory_mb(cache_mb: float, buffer_frames: int, n_bins: int, base_mb
     n_bins : int
         Bins of a frame, ``features.frames.n_fft // 2 + 1``.
     base_mb : int
+    n_nets : int
+        Nets trained in the job (a ``train_stack`` job's).
 
     Returns
     -------
     int
     """
     buffer_mb = buffer_frames * (n_bins * 4 + 8) / 2**20
-    return int(base_mb + 2 * float(cache_mb) + 2 * np.ceil(buffer_mb))
+    return int(base_mb + n_nets * (2 * float(cache_mb) + 2 * np.ceil(buffer_mb)))
