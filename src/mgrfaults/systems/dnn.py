@@ -505,16 +505,16 @@ class EarlyStopping:
 
     Any improvement of the validation frame error keeps the parameters (pylearn2's
     ``MonitorBasedSaveBest``); ``patience`` counts epochs without a *relative* improvement of
-    ``min_improvement`` over the best error so far (pylearn2's ``MonitorBased``, as of its
-    ``continue_learning`` interface: ``best_value`` moves on any improvement, the count starts again on one of
-    ``prop_decrease`` below it; before, the reference moved only with the count, the older ``__call__``
-    version's rule, audit 40); ``max_epochs`` ends training too.
+    ``min_improvement`` on the error of the last such improvement (the older pylearn2 ``MonitorBased``, its
+    ``__call__``; the later one, ``continue_learning``, moves its reference on any improvement, which ends a slow
+    learner's training sooner: ``benchmarks/stopping_replay.py`` replays logs under both); ``max_epochs`` ends
+    training too.
     """
 
     def __init__(self, params: TrainParams):
         self.params = params
         self.best_err, self.best_state, self.best_epoch = np.inf, None, -1
-        self.since = 0
+        self.threshold_err, self.since = np.inf, 0
         self.rows: list[dict] = []
 
     def update(self, model, epoch, loss, train_err, valid_loss, valid_err, seconds) -> dict:
@@ -535,11 +535,13 @@ class EarlyStopping:
             "momentum": momentum if sgd else np.nan,
             "seconds": seconds,
         }
-        # against the best error before this epoch, then moved by any improvement
-        self.since = 0 if valid_err < self.best_err * (1.0 - params.min_improvement) else self.since + 1
         if valid_err < self.best_err:
             self.best_err, self.best_epoch = valid_err, epoch
             self.best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        if valid_err < self.threshold_err * (1.0 - params.min_improvement):
+            self.threshold_err, self.since = valid_err, 0
+        else:
+            self.since += 1
         row["epochs_without_improvement"] = self.since
         row["stop"] = "patience" if self.since >= params.patience else (
             "max_epochs" if epoch + 1 >= int(params.max_epochs) else "")
