@@ -74,9 +74,15 @@ DNN_DATA = {k: v for k, v in DNN_CONFIG.items() if k not in ("variants", "head",
 # condition and fold of them in one train_stack_<name> job; the other nets train alone (train_net)
 NET_STACKS = net_stacks(NET_SPECS, DNN_CONFIG) if stack_nets(DNN_CONFIG["stack"], TRAIN_DEVICE) else {}
 ALONE_NETS = [net for net in NETS if not any(net in nets for nets in NET_STACKS.values())]
-# a training job's memory on a cluster: the process, the parts held in RAM and the HDF5 stream's shuffle buffer
-FRAME_BINS = FRAME_PARAMS["n_fft"] // 2 + 1
-TRAIN_MEM_MB = training_memory_mb(DNN_CONFIG["cache_mb"], DNN_CONFIG["buffer_frames"], FRAME_BINS)
+
+
+def train_mem_mb(n_nets=1):
+    """A training job's memory on a cluster (mem_mb): the process, and for each of its nets the parts held in RAM
+    and the HDF5 streams' shuffle buffers (mgrfaults.systems.parts.training_memory_mb)."""
+    return training_memory_mb(DNN_CONFIG["cache_mb"], DNN_CONFIG["buffer_frames"], FRAME_PARAMS["n_fft"] // 2 + 1,
+                              n_nets=n_nets)
+
+
 FRAME_SHARDS = expand(f"{RESULTS}/features/frames/shard_{{shard}}.h5", shard=SHARDS)
 TEXTURE_SHARDS = expand(f"{RESULTS}/features/texture/shard_{{shard}}.h5", shard=SHARDS)
 

@@ -34,7 +34,7 @@ rule train_net:
         f"{RESULTS}/benchmarks/train/{{net}}/{{condition}}/fold_{{fold}}.tsv"
     threads: TRAIN_THREADS
     resources:
-        mem_mb=TRAIN_MEM_MB,
+        mem_mb=train_mem_mb(),
     conda:
         "../envs/mgrfaults.yaml"
     script:
@@ -69,8 +69,7 @@ for _stack in NET_STACKS:
             f"{RESULTS}/benchmarks/train/stack_{_stack}.tsv"
         threads: TRAIN_THREADS
         resources:
-            mem_mb=training_memory_mb(DNN_CONFIG["cache_mb"], DNN_CONFIG["buffer_frames"], FRAME_BINS,
-                                      n_nets=len(stack_members(_stack))),
+            mem_mb=train_mem_mb(n_nets=len(stack_members(_stack))),
             # minutes, on a cluster (its name depends on the config, so profiles/slurm cannot list it): every
             # net of the shape under every condition and fold, in one job
             runtime=lambda wildcards, attempt: 960 * attempt,
