@@ -21,7 +21,8 @@ TINY_CONFIG = {
     # a custom system (mgrfaults.systems.custom) beside the default ones: the worked scikit-learn example
     "systems": {
         "custom": {"Texture_LogReg": {
-            "factory": "examples/custom_system/texture_sklearn.py:build", "input": "texture", "params": {"C": 1.0}}},
+            "factory": "examples/custom_system/texture_sklearn.py:build", "input": "texture", "params": {"C": 1.0},
+            "fit_on": "train_valid"}},
         # the tests check the plumbing, not convergence (the default run trains every net to patience):
         # a few epochs each, the other values of each variant are the schema's
         "dnn": {"variants": {"RS": {"max_epochs": 4, "patience": 2}, "RSD": {"max_epochs": 4, "patience": 2}}},

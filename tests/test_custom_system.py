@@ -551,6 +551,22 @@ def test_custom_system_in_the_tiny_run(tiny_run):
         assert set(pred["track_id"]) == set(part.loc[part["part"] == "test", "track_id"])
         for table in ("accuracy_standard.csv", "accuracy_fault_filtered.csv", "difference.csv"):
             assert name in (results / "tables" / table).read_text(), (name, table)
+    # fit_on: train_valid (the example fits on both parts): the attribution counts the validation part seen, as for
+    # the learned features' forest, where the vote of a net (stopped on it, not fit on it) counts it unseen
+    attribution = pd.read_csv(results / "tables" / "attribution.csv").set_index(["system", "condition", "fold", "group"])
+    sizes = {system: attribution.loc[system, "n"].sort_index() for system in ("Texture_LogReg", "500_RSD_AF_LAll", "500_RSD")}
+    assert sizes["Texture_LogReg"].equals(sizes["500_RSD_AF_LAll"])
+    assert not sizes["Texture_LogReg"].equals(sizes["500_RSD"])
+
+
+def test_a_custom_system_declares_the_parts_it_learns_from():
+    from mgrfaults.config import load_config
+    from mgrfaults.systems.custom import custom_parts_fit_on
+
+    custom = {"A": {"factory": "m:f", "input": "frames"}, "B": {"factory": "m:f", "input": "frames", "fit_on": "train_valid"}}
+    custom = load_config({"systems": {"custom": custom}})["systems"]["custom"]
+    assert custom["A"]["fit_on"] == "train"  # the schema's default: valid only selects, as for the built-in nets
+    assert custom_parts_fit_on(custom) == {"A": ("train",), "B": ("train", "valid")}
 
 
 @pytest.mark.workflow

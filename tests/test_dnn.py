@@ -331,6 +331,47 @@ def test_pylearn2_dropout_scaling():
         assert torch.equal(x.grad[kept], torch.ones_like(x)[kept] * (1 / 0.75))
 
 
+def test_raw_spectrum_dropout_is_pylearn2s_dropout_before_standardising(tmp_path):
+    """mlp_rlu_dropout2.yaml @539d2c5: Dropout drops the input of the standardising PreprocLayer, the raw
+    spectrum. On standardised frames the module gives what dropping the raw bins, then standardising gives."""
+    from mgrfaults.systems.dnn import RawSpectrumDropout, save_model
+
+    gen = np.random.default_rng(0)
+    raw = np.abs(gen.normal(3.0, 2.0, (400, 6))).astype(np.float32)
+    mean, std = raw.mean(0), raw.std(0)
+    z = torch.from_numpy((raw - mean) / std)
+    drop = RawSpectrumDropout(0.75, 2.0, mean / std).train()
+    torch.manual_seed(1)
+    got = drop(z)
+    torch.manual_seed(1)
+    mask = torch.empty_like(z).bernoulli_(0.75).numpy()  # the same draw
+    want = (raw * mask * 2.0 - mean) / std
+    np.testing.assert_allclose(got.numpy(), want, rtol=1e-5, atol=1e-5)
+    assert 0.7 < mask.mean() < 0.8
+    assert torch.equal(drop.eval()(z), z)  # evaluation: the plain standardised spectrum
+    with pytest.raises(ValueError, match="keep probability"):
+        RawSpectrumDropout(0.0, 2.0, mean / std)
+    # in the net: before the input layer's own dropout; its offset follows the net to the device and stays out
+    # of the state dict (the model file's mean and std are the standardisation)
+    net = MLP(6, [8, 8, 8], 3, "relu", [0.8, 0.75, 0.75, 0.75], [1.0, 2.0, 2.0, 2.0], raw_keep=0.75, raw_scale=2.0,
+              raw_offset=mean / std)
+    assert set(net.state_dict()) == set(MLP(6, [8, 8, 8], 3, "relu").state_dict())
+    assert net.architecture()["raw_keep"] == 0.75 and net.architecture()["raw_scale"] == 2.0
+    assert "raw_keep" not in MLP(6, [8, 8, 8], 3, "relu", [0.8, 0.75, 0.75, 0.75]).architecture()
+    with pytest.raises(ValueError, match="raw_offset"):
+        MLP(6, [8, 8, 8], 3, "relu", raw_keep=0.75, raw_scale=2.0)
+    # keep 1, scale 2: every raw bin doubled, no draw: the net's first layer sees 2 z + mean / std
+    doubled = MLP(6, [8], 3, "relu", raw_keep=1.0, raw_scale=2.0, raw_offset=mean / std).train()
+    plain = MLP(6, [8], 3, "relu")
+    plain.load_state_dict(doubled.state_dict())
+    torch.testing.assert_close(doubled(z), plain(torch.from_numpy((2 * raw - mean) / std)), rtol=1e-5, atol=1e-5)
+    save_model(tmp_path / "m.pt", net, mean, std, list("abc"))
+    loaded, meta = load_model(tmp_path / "m.pt")
+    assert loaded.raw_dropout.keep == 0.75 and not loaded.training
+    np.testing.assert_allclose(loaded.raw_dropout.offset.numpy(), mean / std, rtol=1e-6)
+    torch.testing.assert_close(loaded(z), net.eval()(z))
+
+
 def test_momentum_sgd_is_torch_sgd_byte_for_byte():
     # MomentumSGD replaces torch.optim.SGD to spare every training job the torch._dynamo import;
     # the parameters must be equal bit for bit, also when the schedules change lr and momentum

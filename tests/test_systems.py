@@ -115,6 +115,50 @@ def test_training_settings_2014_and_head():
         training_settings(dnn, parse_system("50_RS"))
 
 
+def test_job_script_settings_drop_the_raw_spectrum_of_rsd_alone(tmp_path):
+    # generate_gbar_jobs_dnn.py: RS with mlp_rlu2.yaml, RSD with mlp_rlu_dropout2.yaml @539d2c5, whose PreprocLayer's
+    # input (the raw spectrum) pylearn2's Dropout drops at its defaults, include .75 and scale 2
+    import numpy as np
+    import torch
+
+    from mgrfaults.config import load_config
+    from mgrfaults.systems.dnn import RawSpectrumDropout, prepare_net_run
+    from mgrfaults.systems.parts import open_store
+    from test_dnn import make_run
+
+    assert section_defaults("systems.dnn")["job_script"] == {"RSD": {"raw_keep_prob": 0.75, "raw_input_scale": 2.0}}
+    assert section_defaults("systems.dnn")["settings"] == "study_2014"
+    dnn = load_config({"systems": {"dnn": {"settings": "job_script"}}})["systems"]["dnn"]
+    rsd, rs = training_settings(dnn, parse_system("500_RSD")), training_settings(dnn, parse_system("500_RS"))
+    assert (rsd["raw_keep_prob"], rsd["raw_input_scale"], rsd["learning_rate"], rsd["patience"]) == (0.75, 2.0, 0.1, 10)
+    assert rsd["keep_probs"] == [0.8, 0.75, 0.75, 0.75] and rsd["input_scales"] == [1.0, 2.0, 2.0, 2.0]
+    assert (rs["raw_keep_prob"], rs["raw_input_scale"]) == (1.0, 1.0)
+    study = load_config({})["systems"]["dnn"]
+    assert training_settings(study, parse_system("500_RSD"))["raw_keep_prob"] == 1.0
+    paths, metadata, partition, _ = make_run(tmp_path)
+    store = open_store(paths)
+    data = {k: v for k, v in dnn.items() if k in ("epoch_fraction", "valid_frames", "buffer_frames", "cache_mb")}
+    rsd_run = prepare_net_run(store, partition, metadata, parse_system("20_RSD"), rsd, data, 0, "cpu")
+    assert isinstance(rsd_run.model.raw_dropout, RawSpectrumDropout) and rsd_run.model.raw_dropout.scale == 2.0
+    np.testing.assert_allclose(rsd_run.model.raw_dropout.offset.numpy(), rsd_run.mean / rsd_run.std, rtol=1e-6)
+    # a net without dropout trains without it, whatever its variant says
+    rs_run = prepare_net_run(store, partition, metadata, parse_system("20_RS"), {**rs, "raw_keep_prob": 0.5}, data,
+                             0, "cpu")
+    assert isinstance(rs_run.model.raw_dropout, torch.nn.Identity)
+
+
+def test_overlaid_settings_are_checked_as_variants():
+    # head and job_script entries take a variant's keys and bounds (a learning rate of "x" failed in training before)
+    from mgrfaults.config import ConfigError, load_config
+
+    with pytest.raises(ConfigError, match=r"systems.dnn.head.RSD.learning_rate: 'x' is not of type 'number'"):
+        load_config({"systems": {"dnn": {"settings": "head", "head": {"RSD": {"learning_rate": "x"}}}}})
+    with pytest.raises(ConfigError, match=r"systems.dnn.job_script.RSD.raw_keep_prob: 1.5 is greater than"):
+        load_config({"systems": {"dnn": {"job_script": {"RSD": {"raw_keep_prob": 1.5}}}}})
+    with pytest.raises(ConfigError, match=r"'raw_kep_prob' \(did you mean 'raw_keep_prob'\?\)"):
+        load_config({"systems": {"dnn": {"job_script": {"RSD": {"raw_kep_prob": 0.5}}}}})
+
+
 # ---- end to end: the train stage of the shared tiny pipeline (conftest's tiny_run) ---------------
 
 

@@ -6,10 +6,9 @@ import pytest
 from scipy import stats
 
 from mgrfaults.errors import InputError
-from mgrfaults.seeds import derive
 from mgrfaults.evaluation.metrics import confusion_matrix, evaluate
 from mgrfaults.evaluation.tables import (
-    artist_resampled_difference,
+    artist_clustered_difference,
     PAIRED_TEST,
     UNPAIRED_TEST,
     answer_table,
@@ -305,39 +304,44 @@ def _correct(n_right, n, prefix):
     return pd.Series([True] * n_right + [False] * (n - n_right), index=[f"{prefix}{i:02d}" for i in range(n)])
 
 
-def test_the_difference_resampled_by_artist_widens_with_artists_of_one_outcome():
+def test_the_difference_clustered_by_artist_widens_with_artists_of_one_outcome():
     # 36 of 40 right under a, 24 of 40 under b; b's excerpts by 40 artists, then by 4 of 10 excerpts each whose
     # excerpts are right or wrong together (10, 10, 4, 0 right): 4 draws of the question, not 40
     a, b = _correct(36, 40, "a"), _correct(24, 40, "b")
     own = {**{t: t for t in a.index}, **{t: t for t in b.index}}
     by_four = {**own, **{t: f"artist{i // 10}" for i, t in enumerate(b.index)}}
-    low, high = artist_resampled_difference(a, b, own, n_bootstrap=2000, seed=3)
-    low4, high4 = artist_resampled_difference(a, b, by_four, n_bootstrap=2000, seed=3)
-    assert low < 0.3 < high and low4 < 0.3 < high4
-    # one artist an excerpt: about the plain bootstrap's width, 2 * 1.96 * sqrt(.9 * .1 / 40 + .6 * .4 / 40) = 0.36
-    assert high - low == pytest.approx(0.36, abs=0.05)
+    low, high = artist_clustered_difference(a, b, own)
+    # one artist an excerpt: each condition's variance r (1 - r) / (G - 1), Welch's degrees of freedom
+    v_a, v_b = 0.9 * 0.1 / 39, 0.6 * 0.4 / 39
+    half = stats.t.ppf(0.975, (v_a + v_b) ** 2 / (v_a**2 / 39 + v_b**2 / 39)) * np.sqrt(v_a + v_b)
+    assert (low, high) == pytest.approx((0.3 - half, 0.3 + half), abs=1e-12)
+    # four artists under b: residuals (10 - 6, 10 - 6, 4 - 6, 0 - 6) / 40, variance 4 / 3 of their squares' sum
+    v_b4 = 4 / 3 * (0.1**2 + 0.1**2 + 0.05**2 + 0.15**2)
+    half4 = stats.t.ppf(0.975, (v_a + v_b4) ** 2 / (v_a**2 / 39 + v_b4**2 / 3)) * np.sqrt(v_a + v_b4)
+    low4, high4 = artist_clustered_difference(a, b, by_four)
+    assert low4 == pytest.approx(0.3 - half4, abs=1e-12) and high4 == 1.0  # cut to a difference's range
     assert (high4 - low4) > 1.6 * (high - low)
-    assert artist_resampled_difference(a, b, by_four, n_bootstrap=2000, seed=3) == (low4, high4)  # seeded
-    assert all(np.isnan(artist_resampled_difference(a, b, own, n_bootstrap=0)))
-    assert all(np.isnan(artist_resampled_difference(a, b.iloc[:0], own)))
-    # one artist's draws are that artist again: no spread to measure (audit 42)
-    assert all(np.isnan(artist_resampled_difference(a, b, {**own, **{t: "one" for t in b.index}})))
-    # the same excerpts under both conditions: the same artists drawn for both (the paired case). Wrong under a on
-    # artist 9's excerpts, under b on artists 8's and 9's: drawn together, b is never the better; drawn
-    # independently (other excerpts of the same artists under b), it is in some resamples
+    assert artist_clustered_difference(a, b, own, confidence=0.9)[0] > low  # narrower at 90 %
+    assert all(np.isnan(artist_clustered_difference(a, b.iloc[:0], own)))
+    # one artist: no spread between artists to measure (audit 42)
+    assert all(np.isnan(artist_clustered_difference(a, b, {**own, **{t: "one" for t in b.index}})))
+    # the same excerpts under both conditions (the paired case): each artist's residual under a minus under b, 9
+    # degrees of freedom. Wrong under a on artist 9's excerpts, under b on artists 8's and 9's: the artist wrong
+    # under both adds no spread to the difference, as it does when the excerpts under b are other ones
     ten = {t: f"artist{i // 4}" for i, t in enumerate(a.index)}
     under_a = pd.Series([True] * 36 + [False] * 4, index=a.index)
     under_b = pd.Series([True] * 32 + [False] * 8, index=a.index)
-    low_p, _ = artist_resampled_difference(under_a, under_b, ten, n_bootstrap=2000)
+    low_p, high_p = artist_clustered_difference(under_a, under_b, ten)
+    half_p = stats.t.ppf(0.975, 9) * np.sqrt(10 / 9 * (9 * 0.01**2 + 0.09**2))
+    assert (low_p, high_p) == pytest.approx((0.1 - half_p, 0.1 + half_p), abs=1e-12)
     elsewhere = under_b.set_axis([f"x{t}" for t in a.index])
-    low_i, _ = artist_resampled_difference(under_a, elsewhere, {**ten, **{f"x{t}": g for t, g in ten.items()}},
-                                           n_bootstrap=2000)
-    assert low_p >= 0.0 > low_i
+    low_i, high_i = artist_clustered_difference(under_a, elsewhere, {**ten, **{f"x{t}": g for t, g in ten.items()}})
+    assert high_i - low_i > 1.5 * (high_p - low_p)
     with pytest.raises(InputError, match=r"\['b00'"):
-        artist_resampled_difference(a, b, {t: t for t in a.index})
+        artist_clustered_difference(a, b, {t: t for t in a.index})
 
 
-def test_the_difference_table_gives_the_artist_resampled_interval_and_the_artists():
+def test_the_difference_table_gives_the_artist_clustered_interval_and_the_artists():
     runs = pd.DataFrame({"system": ["S", "S"], "condition": ["standard", "fault_filtered"], "fold": [0, 0],
                          "accuracy": [0.9, 0.6], "normalized_accuracy": [0.9, 0.6]})
     folds = {}
@@ -346,18 +350,17 @@ def test_the_difference_table_gives_the_artist_resampled_interval_and_the_artist
         folds[("S", condition)] = [pd.DataFrame({"track_id": ids, "true": "rock",
                                                  "predicted": ["rock"] * right + ["pop"] * (40 - right)})]
     artists = {t: f"artist{int(t[1:]) // 10}" if t[0] == "f" else t for (_, c) in folds for t in folds[("S", c)][0].track_id}
-    table = difference_table(runs, folds, artist_of=artists, seed=1)
+    table = difference_table(runs, folds, artist_of=artists, confidence=0.9)
     row = table.iloc[0]
     assert (row["n_artists_standard"], row["n_artists_fault_filtered"]) == (40, 4)
-    # each system's own seed, derived from its name: the same interval whatever the other systems
-    assert (row["difference_ci_low_artists"], row["difference_ci_high_artists"]) == artist_resampled_difference(
+    assert (row["difference_ci_low_artists"], row["difference_ci_high_artists"]) == artist_clustered_difference(
         *(pd.Series((f[0].true == f[0].predicted).to_numpy(), index=f[0].track_id) for f in folds.values()), artists,
-        seed=derive(1, "S"))
+        confidence=0.9)
     assert "difference_ci_low_artists" not in difference_table(runs, folds).columns
     # the report's first page gives it beside the drop
     low, high = (f"{100 * row[c]:+.1f}" for c in ("difference_ci_low_artists", "difference_ci_high_artists"))
-    assert answer_table(runs, table)["drop, artists resampled (interval)"].tolist() == [f"[{low}, {high}]"]
-    assert "drop, artists resampled (interval)" not in answer_table(runs, difference_table(runs, folds)).columns
+    assert answer_table(runs, table)["drop, clustered by artist (interval)"].tolist() == [f"[{low}, {high}]"]
+    assert "drop, clustered by artist (interval)" not in answer_table(runs, difference_table(runs, folds)).columns
 
 
 def test_the_difference_table_gives_the_difference_without_mislabelled_test_excerpts():

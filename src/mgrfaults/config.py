@@ -570,7 +570,8 @@ def config_as_run(config: Mapping[str, Any], default: Mapping[str, Any] | None =
 
 
 def complete_dnn_variants(dnn: Mapping[str, Any]) -> dict:
-    """``systems.dnn`` with every variant, and every ``head`` entry, completed by the schema's default of it.
+    """``systems.dnn`` with every variant, and every ``job_script`` and ``head`` entry, completed by the
+    schema's default of it.
 
     A config that names a variant replaces the schema's whole ``variants`` default (the validator
     fills a key only when it is absent), so ``variants: {RS: {max_epochs: 3}}`` would silently lose RS's
@@ -587,7 +588,7 @@ def complete_dnn_variants(dnn: Mapping[str, Any]) -> dict:
     -------
     dict
         A copy with ``variants[name] = {**schema default of name, **given}`` for every default variant
-        and every given one, and ``head`` so too.
+        and every given one, and ``job_script`` and ``head`` so too.
     """
     def completed(key: str) -> dict:
         defaults = schema_defaults()[f"systems.dnn.{key}"]
@@ -595,7 +596,7 @@ def complete_dnn_variants(dnn: Mapping[str, Any]) -> dict:
         names = list(defaults) + [name for name in given if name not in defaults]
         return {name: {**defaults.get(name, {}), **(given.get(name) or {})} for name in names}
 
-    return {**copy.deepcopy(dict(dnn)), "variants": completed("variants"), "head": completed("head")}
+    return {**copy.deepcopy(dict(dnn)), **{key: completed(key) for key in ("variants", "job_script", "head")}}
 
 
 def section_defaults(section: str) -> dict:
@@ -1347,7 +1348,8 @@ def check_dropout_lengths(config: Mapping[str, Any]) -> None:
 
     The variants checked are those of the dropout nets (RSD, SD) behind ``systems.run``, learned-feature
     systems included (a net without dropout trains with every keep probability 1.0, whatever the
-    variant says), with ``systems.dnn.head`` laid over them under ``settings: head``. A name outside the grammar is left
+    variant says), with ``systems.dnn.job_script`` or ``head`` laid over them under ``settings: job_script`` or
+    ``head``. A name outside the grammar is left
     to :func:`mgrfaults.systems.names.resolve_systems`, which names it.
     """
     from mgrfaults.systems.names import SystemNameError, parse_system, training_settings
@@ -1365,14 +1367,15 @@ def check_dropout_lengths(config: Mapping[str, Any]) -> None:
         if spec.kind == "dnn" and spec.dropout:  # a net without dropout trains with every keep 1.0, any length
             users.setdefault(spec.variant, []).append(str(name))
             specs.setdefault(spec.variant, spec)
-    head = (dnn.get("head") or {}) if dnn.get("settings") == "head" else {}
+    overlay = dnn.get("settings") if dnn.get("settings") in ("job_script", "head") else None
+    overlaid = (dnn.get(overlay) or {}) if overlay else {}
     for variant, spec in specs.items():
         settings = training_settings(dnn, spec)
         # both lists named at once: a fixed keep_probs must not be followed by a second refusal
         wrong = {field: settings[field] for field in ("keep_probs", "input_scales")
                  if settings.get(field) is not None and len(settings[field]) != n_hidden + 1}
         if wrong:
-            keys = [f"systems.dnn.{'head' if f in (head.get(variant) or {}) else 'variants'}.{variant}.{f}: "
+            keys = [f"systems.dnn.{overlay if f in (overlaid.get(variant) or {}) else 'variants'}.{variant}.{f}: "
                     f"{len(v)} value(s) {list(v)}" for f, v in wrong.items()]
             fixes = [f"{f}: {suggested_layer_values(v, n_hidden + 1)}" for f, v in wrong.items()]
             raise ConfigError(

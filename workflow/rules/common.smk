@@ -11,7 +11,7 @@ from mgrfaults.data.annotations import partition_list_paths
 from mgrfaults.faults.distortion import MEASURE_VERSION as CLIP_MEASURE_VERSION
 from mgrfaults.io import content_digest
 from mgrfaults.seeds import derive
-from mgrfaults.systems.custom import custom_system_specs, plugin_code_digest, plugin_files_stamp
+from mgrfaults.systems.custom import custom_parts_fit_on, custom_system_specs, plugin_code_digest, plugin_files_stamp
 from mgrfaults.systems.learned import parts_fit_on
 from mgrfaults.systems.parts import training_memory_mb
 from mgrfaults.systems.names import net_specs, net_stacks, resolve_systems, stack_nets, training_settings
@@ -58,10 +58,11 @@ SYSTEM_SPECS = resolve_systems({**SYSTEMS_CONFIG, "run": BUILTIN_SYSTEMS})
 NET_SPECS = net_specs(SYSTEM_SPECS)  # the nets, each trained once per condition and fold
 NETS = list(NET_SPECS)
 TRAINED_NETS = NETS  # the DNNs, whose training logs make the training curves
-# the systems fit on more than the training part (learned features' classifiers, as the study's): the attribution
-# counts those parts seen for them
-SEEN_PARTS_OF = {name: list(parts) for name, spec in SYSTEM_SPECS.items()
-                 if (parts := parts_fit_on(spec, SYSTEMS_CONFIG["learned"]["fit_on"])) != ("train",)}
+# the systems fit on more than the training part (learned features' classifiers, as the study's; custom systems that
+# declare it): the attribution counts those parts seen for them
+SEEN_PARTS_OF = {name: list(parts) for name, parts in {
+    **{name: parts_fit_on(spec, SYSTEMS_CONFIG["learned"]["fit_on"]) for name, spec in SYSTEM_SPECS.items()},
+    **custom_parts_fit_on(SYSTEMS_CONFIG["custom"])}.items() if parts != ("train",)}
 # the DNN systems that decide from their net's frame outputs: train_net writes them as <net> (vote) and <net>_sum
 for _name, _spec in SYSTEM_SPECS.items():
     if _spec.kind == "dnn" and _spec.decision in ("sum", "vote"):
@@ -69,7 +70,8 @@ for _name, _spec in SYSTEM_SPECS.items():
 TRAIN_THREADS = int(SYSTEMS_CONFIG["threads"])
 TRAIN_DEVICE = SYSTEMS_CONFIG["device"]
 # the data settings every net's training reads (the rest of systems.dnn: schedules, HF, RBM, job layout)
-DNN_DATA = {k: v for k, v in DNN_CONFIG.items() if k not in ("variants", "head", "settings", "hf", "rbm", "stack")}
+DNN_DATA = {k: v for k, v in DNN_CONFIG.items()
+            if k not in ("variants", "job_script", "head", "settings", "hf", "rbm", "stack")}
 # nets trained together (systems.dnn.stack, mgrfaults.systems.stack): stack name -> its nets, every
 # condition and fold of them in one train_stack_<name> job; the other nets train alone (train_net)
 NET_STACKS = net_stacks(NET_SPECS, DNN_CONFIG) if stack_nets(DNN_CONFIG["stack"], TRAIN_DEVICE) else {}

@@ -120,7 +120,7 @@ rule condition_table:
 
 rule difference_table:
     """Per system: accuracy under the first compared condition minus the second, with a test, and its interval with
-    the test excerpts resampled by artist (the metadata's artists)."""
+    the test excerpts clustered by artist (the metadata's artists)."""
     input:
         runs=f"{RESULTS}/tables/runs.csv",
         predictions=[p for s in SYSTEMS for c in COMPARE if c in CONDITIONS for p in _predictions(s, c)],
@@ -144,9 +144,7 @@ rule difference_table:
         },
         systems=SYSTEMS,
         conditions=COMPARE,
-        bootstrap=EVALUATE.bootstrap,
         confidence=EVALUATE.confidence,
-        seed=derive(RESOLVED.seed, "evaluate", "difference"),
     log:
         f"{RESULTS}/logs/evaluate/difference.log",
     conda:

@@ -22,9 +22,8 @@ metadata = read_metadata(snakemake.input.metadata)
 mislabelled = set(metadata.loc[metadata["fault"] == "mislabel", "track_id"])
 table = difference_table(
     pd.read_csv(snakemake.input.runs), predictions, condition_a, condition_b, systems=snakemake.params.systems,
-    # the artist filter's units: excerpts linked by a credited artist (`A and B`, `A feat. B`) resample together
-    artist_of=artist_group_of(metadata),
-    n_bootstrap=snakemake.params.bootstrap, confidence=snakemake.params.confidence, seed=snakemake.params.seed,
+    # the artist filter's units: excerpts linked by a credited artist (`A and B`, `A feat. B`) form one cluster
+    artist_of=artist_group_of(metadata), confidence=snakemake.params.confidence,
     # a dataset annotating no mislabeling (GTZAN by Sturm's index, a folder without a fault column) has no such count
     mislabelled=mislabelled or None,
 )
@@ -34,8 +33,8 @@ notes = (f"Mean accuracy over folds, percent; difference = {condition_a} - {cond
          "on correct/wrong x condition (per-excerpt correctness pooled over folds); p (Holm): adjusted for testing "
          "every system's difference together. Tied decisions: tied votes, given to the genre first in label order "
          "(the study's rule), under each condition; the difference with each tie shared among its genres beside. "
-         f"The difference's {100 * snakemake.params.confidence:g} % interval with the test excerpts resampled by "
-         "artist (each condition's artists drawn with replacement, every excerpt of a drawn artist with it): the "
+         f"The difference's {100 * snakemake.params.confidence:g} % interval with the test excerpts clustered by "
+         "artist (Student's t with a cluster-robust standard error over each condition's artists): the "
          "uncertainty of the difference for artists the systems have not heard. Test excerpts annotated as "
          "mislabelled: counted under each condition, and the accuracies and difference without them in the CSV.")
 write_text_atomic(

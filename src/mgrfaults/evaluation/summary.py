@@ -408,8 +408,8 @@ P_VALUES_TEXT = (
 
 def artist_intervals_markdown(difference: pd.DataFrame, compare: Sequence[str],
                               confidence: float = _EVALUATE["confidence"]) -> list[str]:
-    """A paragraph with each system's difference interval when the test excerpts are resampled by artist
-    (:func:`mgrfaults.evaluation.tables.artist_resampled_difference`); none for a table made without artists."""
+    """A paragraph with each system's difference interval when the test excerpts are clustered by artist
+    (:func:`mgrfaults.evaluation.tables.artist_clustered_difference`); none for a table made without artists."""
     from mgrfaults.evaluation.attribution import confidence_label
 
     if "difference_ci_low_artists" not in difference.columns or difference.empty:
@@ -422,7 +422,7 @@ def artist_intervals_markdown(difference: pd.DataFrame, compare: Sequence[str],
         for row in difference.to_dict("records"))
     return [f"The tests and intervals above take each test excerpt for an independent draw; excerpts of one artist "
             f"are not, to the question whether a system knows the genre of artists it has not heard. With the test "
-            f"excerpts resampled by artist instead ({first[f'n_artists_{a}']:.0f} artists under {a}, "
+            f"excerpts clustered by artist instead ({first[f'n_artists_{a}']:.0f} artists under {a}, "
             f"{first[f'n_artists_{b}']:.0f} under {b}; `tables/difference.csv`), the difference {a} - {b} and its "
             f"{confidence_label(confidence)} interval, in points: {intervals}.", ""]
 

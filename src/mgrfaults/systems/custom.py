@@ -8,6 +8,7 @@ Config (``systems.custom``; the name is a row of every table, beside the built-i
           factory: "mypkg.models:build"        # or a file: "examples/custom_system/torch_frames.py:build"
           input: frames                        # frames | texture | audio
           params: {hidden: 64, epochs: 20}     # passed to the factory as keyword arguments
+          fit_on: train                        # train | train_valid: the parts it learns from
 
 Protocol
 --------
@@ -16,6 +17,9 @@ and returns an object with two methods::
 
     system.fit(train: Part, valid: Part) -> None      # labels of both parts available
     system.predict(test: Part) -> array (n_test, n_genres)   # test labels are hidden (None)
+
+A system that learns from the validation part's excerpts too (not only selects with them) declares
+``fit_on: train_valid``: the attribution then counts an artist or a replica there as seen in training.
 
 ``predict`` returns per-excerpt genre scores (any scale, higher = more likely), columns in
 ``context.genres`` order; the excerpt decision is their argmax. A :class:`Part` is a sequence of
@@ -826,6 +830,15 @@ def custom_system_specs(custom: dict, builtin_names, search_dirs=(), n_hidden_la
             "files": plugin_data_files(spec.get("files") or [], f"{key}.files", results),
         }
     return out
+
+
+def custom_parts_fit_on(custom: dict) -> dict[str, tuple[str, ...]]:
+    """The parts each custom system learns from, as ``systems.custom.<name>.fit_on`` declares them: ``("train",)`` or
+    ``("train", "valid")``. The protocol hands ``fit`` both parts with their labels and cannot tell what it does with
+    them, so the attribution (:func:`mgrfaults.evaluation.attribution.attribution_table`) counts seen what is
+    declared."""
+    return {name: ("train", "valid") if (spec or {}).get("fit_on") == "train_valid" else ("train",)
+            for name, spec in (custom or {}).items()}
 
 
 def plugin_files_stamp(files) -> str:

@@ -10,8 +10,9 @@ saturate 50; RSD with pylearn2's ``Dropout`` cost (include 0.8 on the spectrum w
 every later layer's input with pylearn2's default scale 2; see :class:`PylearnDropout`). The study's job
 script (``generate_gbar_jobs_dnn.py``) trains RSD with ``mlp_rlu_dropout2.yaml``, whose stored version
 @539d2c5 has these values behind a standardising ``PreprocLayer``: pylearn2's ``Dropout`` drops that
-layer's input too (the raw spectrum, include 0.75, scale 2, before standardising), which this module does
-not reproduce; which version of the file ran for the study is not known.
+layer's input too (the raw spectrum, include 0.75, scale 2, before standardising;
+:class:`RawSpectrumDropout`, ``systems.dnn.settings: job_script``). Which version of the file ran for the
+study is not known.
 
 An epoch is one pass over the training part's frames (``systems.dnn.epoch_fraction`` < 1: that
 fraction of them, a fresh random subset each epoch, the same fraction for every net); ``patience``,
@@ -340,6 +341,46 @@ class PylearnDropout(nn.Module):
         return f"keep={self.keep}, scale={self.scale}"
 
 
+class RawSpectrumDropout(nn.Module):
+    """pylearn2's ``Dropout`` on the *raw* spectrum, before standardising, applied to standardised frames.
+
+    ``mlp_rlu_dropout2.yaml`` (coreyker/dnn-mgr @539d2c5) standardises inside the net, in a first layer
+    (``audio_dataset.PreprocLayer``: ``(x - mean) / std``), and pylearn2's ``Dropout`` cost drops every
+    layer's input, that one's too, at the default include probability and scale (0.75 and 2). Here the
+    frames reach the net standardised, ``z = (x - mean) / std``; dropping the raw bins with mask ``m`` and
+    scale ``s`` gives ``(x m s - mean) / std = z m s + (mean / std)(m s - 1)``, which this module computes:
+    a dropped bin becomes ``-mean / std``, a kept one ``s z + (s - 1) mean / std``. In evaluation the input
+    passes unchanged (as pylearn2's ``fprop``). The stacked trainer (:mod:`mgrfaults.systems.stack`) applies
+    the same formula per net.
+
+    Parameters
+    ----------
+    keep : float
+        Keep (include) probability of a raw bin, in (0, 1].
+    scale : float
+        Multiplier of a kept raw bin in training.
+    offset : array_like, shape (n_bins,)
+        ``mean / std`` of the standardisation, per bin.
+    """
+
+    def __init__(self, keep: float, scale: float, offset):
+        super().__init__()
+        if not 0.0 < float(keep) <= 1.0:
+            raise ValueError(f"raw spectrum keep probability must be in (0, 1], got {keep}")
+        self.keep, self.scale = float(keep), float(scale)
+        # not in the state dict: it is the model file's mean / std, saved beside the weights
+        self.register_buffer("offset", torch.as_tensor(np.asarray(offset, dtype=np.float32)), persistent=False)
+
+    def forward(self, x):
+        if not self.training:
+            return x
+        kept = torch.empty_like(x).bernoulli_(self.keep).mul_(self.scale)  # m s: 0 or s
+        return x * kept + self.offset * (kept - 1.0)
+
+    def extra_repr(self) -> str:
+        return f"keep={self.keep}, scale={self.scale}"
+
+
 class MLP(nn.Module):
     """Fully connected net: hidden layers (ReLU or sigmoid) and a linear output (softmax in the loss).
 
@@ -358,9 +399,14 @@ class MLP(nn.Module):
         Training-time multiplier of the kept inputs of each layer (pylearn2's ``input_scales``, see
         :class:`PylearnDropout`); None: ``1 / keep`` (inverted dropout). Evaluation uses the weights
         unchanged either way.
+    raw_keep, raw_scale : float
+        Dropout of the raw spectrum before standardising (:class:`RawSpectrumDropout`); 1.0 and 1.0: none.
+    raw_offset : array_like, shape (n_inputs,), optional
+        ``mean / std`` of the standardisation; needed when ``raw_keep`` or ``raw_scale`` is not 1.
     """
 
-    def __init__(self, n_inputs, hidden, n_classes, activation="relu", keep_probs=None, input_scales=None):
+    def __init__(self, n_inputs, hidden, n_classes, activation="relu", keep_probs=None, input_scales=None,
+                 raw_keep=1.0, raw_scale=1.0, raw_offset=None):
         super().__init__()
         self.n_inputs, self.hidden_units, self.n_classes = int(n_inputs), [int(h) for h in hidden], int(n_classes)
         self.activation = activation
@@ -379,10 +425,18 @@ class MLP(nn.Module):
             nn.Identity() if p == 1.0 and sc == 1.0 else PylearnDropout(p, sc) for p, sc in zip(keep_probs, input_scales)
         )
         self._act = nn.ReLU() if activation == "relu" else nn.Sigmoid()
+        self.raw_keep, self.raw_scale = float(raw_keep), float(raw_scale)
+        if self.raw_keep == 1.0 and self.raw_scale == 1.0:
+            self.raw_dropout = nn.Identity()
+        elif raw_offset is None or np.shape(raw_offset) != (self.n_inputs,):
+            raise ValueError(f"raw spectrum dropout needs raw_offset (mean / std), {self.n_inputs} values")
+        else:
+            self.raw_dropout = RawSpectrumDropout(self.raw_keep, self.raw_scale, raw_offset)
 
     def forward(self, x, return_hidden=False):
         """Logits (batch, n_classes); with ``return_hidden`` also the list of hidden activations."""
         hidden = []
+        x = self.raw_dropout(x)
         for i, (layer, drop) in enumerate(zip(self.layers, self.dropouts)):
             x = layer(drop(x))
             if i < len(self.hidden_units):
@@ -398,6 +452,9 @@ class MLP(nn.Module):
             "activation": self.activation,
             "keep_probs": list(self.keep_probs),
             "input_scales": list(self.input_scales),
+            # only where on: the model files of every other net keep their bytes
+            **({"raw_keep": self.raw_keep, "raw_scale": self.raw_scale}
+               if (self.raw_keep, self.raw_scale) != (1.0, 1.0) else {}),
         }
 
 
@@ -457,6 +514,8 @@ class TrainParams:
     batch_size: int
     keep_probs: list
     input_scales: list | None
+    raw_keep_prob: float
+    raw_input_scale: float
     init: str
     init_range: float
     optimizer: str = "sgd"
@@ -839,7 +898,11 @@ def load_model(path, device="cpu"):
     payload = torch.load(path, map_location="cpu", weights_only=True)
     if not isinstance(payload, dict) or payload.get("format") != MODEL_FORMAT:
         raise InputError(f"{path}: not a {MODEL_FORMAT} model file")
-    model = MLP(**payload["architecture"])
+    architecture = payload["architecture"]
+    raw_offset = None
+    if "raw_keep" in architecture:  # the raw spectrum's dropout (training only) reads the standardisation
+        raw_offset = (payload["mean"] / payload["std"]).numpy()
+    model = MLP(**architecture, raw_offset=raw_offset)
     model.load_state_dict(payload["state_dict"])
     model.to(device).eval()
     meta = {
@@ -930,6 +993,7 @@ def prepare_net_run(store, partition_csv, metadata_csv, spec, variant: dict, dat
     n_hidden = int(spec.hidden_layers)
     if not spec.dropout:
         params.keep_probs, params.input_scales = [1.0] * (n_hidden + 1), [1.0] * (n_hidden + 1)
+        params.raw_keep_prob, params.raw_input_scale = 1.0, 1.0
     common = dict(mean=mean, std=std, buffer_frames=data["buffer_frames"], cache_mb=data["cache_mb"])
     fraction = float(data["epoch_fraction"])
     n_train = sum(store.length(t) for t in parts["train"])
@@ -943,7 +1007,8 @@ def prepare_net_run(store, partition_csv, metadata_csv, spec, variant: dict, dat
         frames_per_epoch=data["valid_frames"], seed=derive(seed, "valid"), shuffle=False, **common,
     )
     hidden = [spec.hidden_units] * n_hidden
-    model = MLP(len(mean), hidden, len(label_order), spec.activation, params.keep_probs, params.input_scales)
+    model = MLP(len(mean), hidden, len(label_order), spec.activation, params.keep_probs, params.input_scales,
+                raw_keep=params.raw_keep_prob, raw_scale=params.raw_input_scale, raw_offset=mean / std)
     init_mlp(model, params.init, params.init_range, seed=derive(seed, "init"))
     if params.pretrain:
         pretrain_mlp(model, train, device=device, seed=derive(seed, "rbm"), **params.rbm)

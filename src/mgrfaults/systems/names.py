@@ -268,7 +268,9 @@ def net_specs(specs: Mapping[str, SystemSpec]) -> dict[str, SystemSpec]:
 
 def training_settings(dnn_config: Mapping[str, Any], spec: SystemSpec) -> dict:
     """The training hyper-parameters of a net: ``systems.dnn.variants[spec.variant]``, then, under
-    ``systems.dnn.settings: head``, ``systems.dnn.head[spec.variant]`` over them (the later code's values).
+    ``systems.dnn.settings: job_script`` or ``head``, ``systems.dnn.job_script[spec.variant]`` (the file the
+    study's job script names, as stored at @539d2c5) or ``systems.dnn.head[spec.variant]`` (the later code's
+    values) over them.
 
     Raises
     ------
@@ -279,8 +281,9 @@ def training_settings(dnn_config: Mapping[str, Any], spec: SystemSpec) -> dict:
     if spec.variant not in variants:
         raise InputError(f"systems.dnn.variants.{spec.variant}: not configured, needed by net {spec.net}")
     out = dict(variants[spec.variant])
-    if dnn_config.get("settings") == "head":  # study_2014 (the schema default): the variants as configured
-        out.update((dnn_config.get("head") or {}).get(spec.variant) or {})
+    settings = dnn_config.get("settings")
+    if settings in ("job_script", "head"):  # study_2014 (the schema default): the variants as configured
+        out.update((dnn_config.get(settings) or {}).get(spec.variant) or {})
     return out
 
 

@@ -36,7 +36,7 @@ from torch import nn
 from mgrfaults.config import section_defaults
 from mgrfaults.errors import InputError
 from mgrfaults.seeds import derive
-from mgrfaults.systems.dnn import (EarlyStopping, epoch_hyper, epoch_logger, prepare_net_run,
+from mgrfaults.systems.dnn import (EarlyStopping, RawSpectrumDropout, epoch_hyper, epoch_logger, prepare_net_run,
                                    resolve_device, save_net_run, train_mlp)
 from mgrfaults.systems.parts import open_store
 from mgrfaults.systems.resident import CapturedSteps, ValidationPasses, epoch_order, fits, resident_part
@@ -156,6 +156,15 @@ class StackedSGD(CapturedSteps):
             i for i in range(len(first.layers))
             if any(m.keep_probs[i] != 1.0 or m.input_scales[i] != 1.0 for m in models)
         }
+        # the raw spectrum's dropout before standardising (RawSpectrumDropout), where some net has it: a net
+        # without it keeps every bin at scale 1 with offset 0, its input unchanged
+        self.raw_dropout = any(isinstance(m.raw_dropout, RawSpectrumDropout) for m in models)
+        if self.raw_dropout:
+            self.raw_keep = per_net([m.raw_keep for m in models])
+            self.raw_scale = per_net([m.raw_scale for m in models])
+            self.raw_offset = torch.stack([
+                m.raw_dropout.offset.to(self.device) if isinstance(m.raw_dropout, RawSpectrumDropout)
+                else torch.zeros(first.n_inputs, device=self.device) for m in models]).unsqueeze(1)
         self.lr = torch.zeros((self.k, 1, 1), dtype=torch.float32, device=self.device)
         self.momentum = torch.zeros((self.k, 1, 1), dtype=torch.float32, device=self.device)
         self.loss_sum = torch.zeros(self.k, dtype=torch.float64, device=self.device)
@@ -169,6 +178,9 @@ class StackedSGD(CapturedSteps):
     def forward(self, x: torch.Tensor, train: bool = False) -> torch.Tensor:
         """Logits (K, batch, n_classes) of every net for inputs ``x`` (K, batch, dim); dropout when ``train``."""
         h = x
+        if train and self.raw_dropout:
+            kept = torch.bernoulli(self.raw_keep.expand(h.shape)) * self.raw_scale  # m s of each net's bins
+            h = h * kept + self.raw_offset * (kept - 1.0)
         for i, (w, b) in enumerate(zip(self.W, self.b)):
             if train and i in self.dropout_layers:
                 # pylearn2's dropout per net: keep with probability keep[k], scale the kept units by scale[k]
