@@ -2,14 +2,15 @@
 
 The difference table's interval of accuracy(condition a) - accuracy(condition b) with the test excerpts clustered
 by artist (:func:`mgrfaults.evaluation.tables.artist_clustered_difference`: Student's t with the cluster-robust,
-linearised standard error of each condition's pooled accuracy, Welch-Satterthwaite degrees of freedom; paired, each
-artist's residual under a minus under b) is measured on simulated test sets of known truth, beside the percentile
-cluster bootstrap the tables used before (each condition's artists drawn with replacement) and the alternatives
-tried with it.
+linearised standard error of each condition's pooled accuracy, floored at what independent excerpts would give with
+a pseudo-count, Welch-Satterthwaite degrees of freedom; paired, each artist's residual under a minus under b) is
+measured on simulated test sets of known truth, beside the percentile cluster bootstrap the tables used before
+(each condition's artists drawn with replacement) and the same t interval without its floor.
 
 The model. Condition c (a or b) has a test set of G_c artists with fixed excerpt counts n_1..n_G (a case's
 *shape*). Each artist has its own chance p of a correct decision, drawn from a Beta distribution of mean mu_c
-(``--mu-a``, ``--mu-b``) and intra-artist correlation rho (Beta(mu (1 - rho) / rho, (1 - mu) (1 - rho) / rho),
+(two pairs by default, (mu_a, mu_b) = (0.85, 0.55) and, near the ceiling, (0.97, 0.90); ``--mu A B`` for others)
+and intra-artist correlation rho (Beta(mu (1 - rho) / rho, (1 - mu) (1 - rho) / rho),
 whose beta-binomial intra-class correlation is rho; rho = 0: p = mu for every artist, the excerpts independent);
 each excerpt is right with the artist's p. Unpaired cases draw the two conditions' artists and excerpts
 independently (the project's two test sets share excerpts; that dependence is left out here, as the interval
@@ -27,24 +28,23 @@ covers.
 Compared, on the same simulated test sets (95 % by default):
 
 - ``project``: the project's interval, called as the tables call it; the script checks that its vectorised copy
-  (:func:`cluster_t_interval`, ``df="welch"``) gives the same interval within 1e-12;
-- ``bootstrap``: the percentile cluster bootstrap the tables used before ``evaluate.bootstrap`` resamples, the
-  same artists drawn under both conditions when paired (:func:`cluster_draws`);
-- ``inflated``: the same resamples with each condition's deviations from its observed accuracy scaled by
-  sqrt(G / (G - 1)), the small-sample factor of the cluster variance (:func:`inflated_percentile_interval`);
-- ``t_min``: the project's interval with min(G_a, G_b) - 1 degrees of freedom (paired: G - 1, as the project's);
+  (:func:`cluster_t_interval` with the per-excerpt correctness, for the floor) gives the same interval within 1e-12;
+- ``bootstrap``: the percentile cluster bootstrap the tables used before (``evaluate.bootstrap`` resamples, the
+  same artists drawn under both conditions when paired; :func:`cluster_draws`);
+- ``t_no_floor``: the project's interval without its floor (a part all right, or all wrong, has variance 0);
 - ``wald``: the excerpt-level normal interval that ignores artists (:func:`excerpt_wald_interval`; paired: the
   Wald interval of the mean of the per-excerpt differences).
 
 Usage::
 
-    PYTHONPATH=src python benchmarks/artist_interval_coverage.py [--sims 400] [--resamples 1000] [--seed 0] [--quick]
+    PYTHONPATH=src python benchmarks/artist_interval_coverage.py [--sims 400] [--resamples 1000] [--seed 0]
+        [--mu 0.85 0.55 --mu 0.97 0.90] [--quick]
 
-Prints one row per case and method: G_a, G_b, excerpts (N_a/N_b), rho, coverage (share of the simulated test sets
-whose interval holds mu_a - mu_b), miss_low (interval entirely below the truth), miss_high (entirely above), mean
-width. With ``--sims`` S the Monte Carlo standard error of a coverage near 0.95 is sqrt(0.95 x 0.05 / S) (0.011 at
-400). ``--quick``: 60 simulated test sets per case (about 20 s; Monte Carlo error 0.03). All draws are seeded: a rerun
-prints the same figures.
+Prints one row per accuracy pair, case and method: mu_a, mu_b, G_a, G_b, excerpts (N_a/N_b), rho, coverage (share
+of the simulated test sets whose interval holds mu_a - mu_b), miss_low (interval entirely below the truth),
+miss_high (entirely above), mean width. With ``--sims`` S the Monte Carlo standard error of a coverage near 0.95 is sqrt(0.95 x 0.05 / S) (0.011 at
+400), then each method's lowest and mean coverage and width over the cases of each pair. ``--quick``: 60 simulated
+test sets per case (Monte Carlo error 0.03). All draws are seeded: a rerun prints the same figures.
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ from mgrfaults.evaluation.tables import artist_clustered_difference
 
 EVALUATE = section_defaults("evaluate")  # bootstrap 1000, confidence 0.95: what the tables use
 CROSS = 0.5  # paired cases: latent correlation between conditions, per artist and per excerpt
-METHODS = ("project", "bootstrap", "inflated", "t_min", "wald")
+METHODS = ("project", "bootstrap", "t_no_floor", "wald")
 
 
 def skewed_counts(n_artists: int, n_excerpts: int) -> np.ndarray:
@@ -175,32 +175,6 @@ def percentile_interval(differences: np.ndarray, confidence: float) -> tuple[flo
     return float(low), float(high)
 
 
-def inflated_percentile_interval(draws_a, observed_a, g_a, draws_b, observed_b, g_b, confidence):
-    """The percentile interval with each condition's resampled deviations scaled by sqrt(G / (G - 1)).
-
-    A cluster bootstrap's variance is the plug-in variance of G draws, (G - 1) / G of the unbiased one; scaling each
-    resample's deviation from the observed accuracy by sqrt(G / (G - 1)) undoes that factor (for paired draws, G_a =
-    G_b and the difference is scaled alike).
-
-    Parameters
-    ----------
-    draws_a, draws_b : ndarray, shape (B,)
-        Resampled pooled accuracies (:func:`cluster_draws`).
-    observed_a, observed_b : float
-        The observed pooled accuracies.
-    g_a, g_b : int
-        Artists of each condition (at least 2).
-    confidence : float
-
-    Returns
-    -------
-    (low, high) : tuple of float
-    """
-    scaled_a = observed_a + np.sqrt(g_a / (g_a - 1)) * (draws_a - observed_a)
-    scaled_b = observed_b + np.sqrt(g_b / (g_b - 1)) * (draws_b - observed_b)
-    return percentile_interval(scaled_a - scaled_b, confidence)
-
-
 def _ratio_residuals(k: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Pooled accuracy K / N per row and each artist's linearisation residual k_g - (K / N) n_g, divided by N."""
     total = n.sum(axis=-1)
@@ -208,12 +182,15 @@ def _ratio_residuals(k: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarr
     return ratio, (k - ratio[..., None] * n) / total[..., None]
 
 
-def cluster_t_interval(k_a, n_a, k_b, n_b, paired: bool, confidence: float, df: str = "welch"):
+def cluster_t_interval(k_a, n_a, k_b, n_b, paired: bool, confidence: float, correct_a=None, correct_b=None):
     """Difference of pooled accuracies +- t quantile x cluster-robust standard error (vectorised over rows).
 
     Each condition's pooled accuracy r = K / N is a ratio estimator; its linearised variance over G artists drawn
-    at random is G / (G - 1) x sum_g (k_g - r n_g)^2 / N^2. Unpaired, the two variances add; paired, the residual
-    of an artist is its residual under a minus under b (the same artists), which keeps their covariance.
+    at random is G / (G - 1) x sum_g (k_g - r n_g)^2 / N^2. Unpaired, the two variances add (Welch-Satterthwaite
+    degrees of freedom); paired, the residual of an artist is its residual under a minus under b (the same
+    artists), which keeps their covariance (G - 1 degrees of freedom). With ``correct_a`` and ``correct_b`` given,
+    each variance is floored as the project floors it: unpaired at Agresti & Caffo's p (1 - p) / (N + 2), p =
+    (K + 1) / (N + 2); paired at the variance of the per-excerpt differences with one disagreement each way added.
 
     Parameters
     ----------
@@ -222,31 +199,39 @@ def cluster_t_interval(k_a, n_a, k_b, n_b, paired: bool, confidence: float, df: 
     n_a, n_b : ndarray, shape (G_a,), (G_b,)
         Excerpts per artist.
     paired : bool
-        The same artists (and excerpts) under both conditions; G - 1 degrees of freedom.
+        The same artists (and excerpts) under both conditions.
     confidence : float
-    df : {"welch", "min"}
-        Unpaired degrees of freedom: Welch-Satterthwaite from the two variances (min(G_a, G_b) - 1 where both are 0),
-        or min(G_a, G_b) - 1.
+    correct_a, correct_b : ndarray of bool, shape (S, N_a), (S, N_b), optional
+        Per-excerpt correctness (paired: excerpt for excerpt); None: no floor.
 
     Returns
     -------
-    (low, high) : ndarray, shape (S,) each
+    (low, high) : ndarray, shape (S,) each, cut to [-1, 1]
     """
     r_a, e_a = _ratio_residuals(k_a, n_a)
     r_b, e_b = _ratio_residuals(k_b, n_b)
     g_a, g_b = k_a.shape[-1], k_b.shape[-1]
+    floored = correct_a is not None
     if paired:
         variance = g_a / (g_a - 1) * ((e_a - e_b) ** 2).sum(axis=-1)
+        if floored:
+            d = correct_a.astype(np.float64) - correct_b
+            size = d.shape[-1] + 2.0
+            only_a, only_b = ((d > 0).sum(axis=-1) + 1.0) / size, ((d < 0).sum(axis=-1) + 1.0) / size
+            variance = np.maximum(variance, (only_a + only_b - (only_a - only_b) ** 2) / size)
         dof = np.full(variance.shape, g_a - 1.0)
     else:
         v_a = g_a / (g_a - 1) * (e_a ** 2).sum(axis=-1)
         v_b = g_b / (g_b - 1) * (e_b ** 2).sum(axis=-1)
+        if floored:
+            for v, k, n in ((v_a, k_a, n_a), (v_b, k_b, n_b)):
+                adjusted = (k.sum(axis=-1) + 1.0) / (n.sum() + 2.0)
+                np.maximum(v, adjusted * (1.0 - adjusted) / (n.sum() + 2.0), out=v)
         variance = v_a + v_b
+        denominator = v_a ** 2 / (g_a - 1) + v_b ** 2 / (g_b - 1)
         dof = np.full(variance.shape, min(g_a, g_b) - 1.0)
-        if df == "welch":
-            denominator = v_a ** 2 / (g_a - 1) + v_b ** 2 / (g_b - 1)
-            positive = denominator > 0
-            dof[positive] = variance[positive] ** 2 / denominator[positive]
+        positive = denominator > 0
+        dof[positive] = variance[positive] ** 2 / denominator[positive]
     half = stats.t.ppf((1 + confidence) / 2, dof) * np.sqrt(variance)
     return np.maximum(-1.0, r_a - r_b - half), np.minimum(1.0, r_a - r_b + half)
 
@@ -297,12 +282,10 @@ def coverage(case: dict, sims: int, resamples: int, confidence: float, mu_a: flo
                                                               artist_of, confidence)
         draws_a, draws_b = cluster_draws(k_a[s], n_a, k_b[s], n_b, paired, resamples, seed=s)
         intervals["bootstrap"][s] = percentile_interval(draws_a - draws_b, confidence)
-        intervals["inflated"][s] = inflated_percentile_interval(
-            draws_a, k_a[s].sum() / n_a.sum(), len(n_a), draws_b, k_b[s].sum() / n_b.sum(), len(n_b), confidence)
-    welch = np.column_stack(cluster_t_interval(k_a, n_a, k_b, n_b, paired, confidence, "welch"))
-    if not np.allclose(welch, intervals["project"], rtol=0, atol=1e-12):
+    copy = np.column_stack(cluster_t_interval(k_a, n_a, k_b, n_b, paired, confidence, correct_a, correct_b))
+    if not np.allclose(copy, intervals["project"], rtol=0, atol=1e-12):
         raise AssertionError(f"{case['case']}: the vectorised copy of the project's interval differs")
-    intervals["t_min"] = np.column_stack(cluster_t_interval(k_a, n_a, k_b, n_b, paired, confidence, "min"))
+    intervals["t_no_floor"] = np.column_stack(cluster_t_interval(k_a, n_a, k_b, n_b, paired, confidence))
     intervals["wald"] = np.column_stack(excerpt_wald_interval(correct_a, correct_b, paired, confidence))
     truth = mu_a - mu_b
     rows = []
@@ -321,27 +304,33 @@ def main(argv=None) -> None:
     parser.add_argument("--sims", type=int, default=400, help="simulated test sets per case")
     parser.add_argument("--resamples", type=int, default=EVALUATE["bootstrap"], help="bootstrap resamples per interval")
     parser.add_argument("--confidence", type=float, default=EVALUATE["confidence"])
-    parser.add_argument("--mu-a", type=float, default=0.85, help="population accuracy under condition a")
-    parser.add_argument("--mu-b", type=float, default=0.55, help="population accuracy under condition b")
+    parser.add_argument("--mu", type=float, nargs=2, action="append", metavar=("A", "B"),
+                        help="population accuracies under conditions a and b (repeat for more pairs; default: "
+                             "0.85 0.55 and 0.97 0.90)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quick", action="store_true", help="60 simulated test sets per case (about 20 s)")
     args = parser.parse_args(argv)
     sims = 60 if args.quick else args.sims
+    pairs = args.mu or [(0.85, 0.55), (0.97, 0.90)]
     started = time.perf_counter()
     print(f"{sims} test sets per case, {args.resamples} resamples, {args.confidence:.0%} intervals, "
-          f"truth mu_a - mu_b = {args.mu_a} - {args.mu_b}; paired cases: latent correlation {CROSS}")
+          f"truth mu_a - mu_b; paired cases: latent correlation {CROSS}")
     all_cases = cases()
     shapes = {tuple(c[k]) for c in all_cases for k in ("counts_a", "counts_b") if len(set(c[k])) > 1}
     for shape in sorted(shapes, key=len):
         print(f"skewed shape, {len(shape)} artists / {sum(shape)} excerpts: {[int(c) for c in shape]}")
     rows = []
-    for index, case in enumerate(all_cases):
-        rows += coverage(case, sims, args.resamples, args.confidence, args.mu_a, args.mu_b,
-                         seed=int(np.random.SeedSequence([args.seed, index]).generate_state(1)[0]))
+    for mu_a, mu_b in pairs:
+        for index, case in enumerate(all_cases):
+            seed = int(np.random.SeedSequence([args.seed, index, round(1000 * mu_a), round(1000 * mu_b)])
+                       .generate_state(1)[0])
+            rows += [{"mu_a": mu_a, "mu_b": mu_b, **row}
+                     for row in coverage(case, sims, args.resamples, args.confidence, mu_a, mu_b, seed=seed)]
     table = pd.DataFrame(rows)
     with pd.option_context("display.width", 200, "display.precision", 3, "display.max_rows", None):
         print(table.to_string(index=False))
-    summary = table.pivot_table(index="method", values=["coverage", "width"], aggfunc=["min", "mean"], sort=False)
+    summary = table.pivot_table(index=["mu_a", "mu_b", "method"], values=["coverage", "width"],
+                                aggfunc=["min", "mean"], sort=False)
     print("\nover the cases:")
     with pd.option_context("display.width", 200, "display.precision", 3):
         print(summary.to_string())

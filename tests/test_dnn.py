@@ -315,6 +315,9 @@ def test_pylearn2_dropout_scaling():
     assert abs(float(y.mean()) - 1.5) < 0.01  # 0.75 x 2: the study's hidden-layer inputs
     assert torch.equal(drop.eval()(x), x)
     assert torch.equal(PylearnDropout(1.0, 1.0).train()(x), x)
+    # include 1: pylearn2's apply_dropout returns the input, its scale unused (audit 43)
+    assert torch.equal(PylearnDropout(1.0, 2.0).train()(x), x)
+    assert MLP(6, [8], 3, "relu", [1.0, 0.75], [2.0, 2.0]).architecture()["input_scales"] == [1.0, 2.0]
     net = MLP(6, [8, 8, 8], 3, "relu", keep_probs=[0.8, 0.75, 0.75, 0.75], input_scales=[1.0, 2.0, 2.0, 2.0])
     assert net.architecture()["input_scales"] == [1.0, 2.0, 2.0, 2.0]
     assert [d.scale for d in net.dropouts] == [1.0, 2.0, 2.0, 2.0]
@@ -360,11 +363,18 @@ def test_raw_spectrum_dropout_is_pylearn2s_dropout_before_standardising(tmp_path
     assert "raw_keep" not in MLP(6, [8, 8, 8], 3, "relu", [0.8, 0.75, 0.75, 0.75]).architecture()
     with pytest.raises(ValueError, match="raw_offset"):
         MLP(6, [8, 8, 8], 3, "relu", raw_keep=0.75, raw_scale=2.0)
-    # keep 1, scale 2: every raw bin doubled, no draw: the net's first layer sees 2 z + mean / std
-    doubled = MLP(6, [8], 3, "relu", raw_keep=1.0, raw_scale=2.0, raw_offset=mean / std).train()
+    # in training the net's first layer sees the standardised spectrum of the dropped raw one (the same draw)
+    dropped = MLP(6, [8], 3, "relu", raw_keep=0.75, raw_scale=2.0, raw_offset=mean / std).train()
     plain = MLP(6, [8], 3, "relu")
-    plain.load_state_dict(doubled.state_dict())
-    torch.testing.assert_close(doubled(z), plain(torch.from_numpy((2 * raw - mean) / std)), rtol=1e-5, atol=1e-5)
+    plain.load_state_dict(dropped.state_dict())
+    torch.manual_seed(2)
+    got = dropped(z)
+    torch.manual_seed(2)
+    mask = torch.empty_like(z).bernoulli_(0.75).numpy()
+    torch.testing.assert_close(got, plain(torch.from_numpy((raw * mask * 2.0 - mean) / std)), rtol=1e-5, atol=1e-5)
+    # include 1 with scale 2: no dropout at all, as pylearn2's apply_dropout (the scale unused)
+    whole = MLP(6, [8], 3, "relu", raw_keep=1.0, raw_scale=2.0).train()
+    assert isinstance(whole.raw_dropout, torch.nn.Identity) and "raw_keep" not in whole.architecture()
     save_model(tmp_path / "m.pt", net, mean, std, list("abc"))
     loaded, meta = load_model(tmp_path / "m.pt")
     assert loaded.raw_dropout.keep == 0.75 and not loaded.training

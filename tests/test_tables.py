@@ -311,8 +311,10 @@ def test_the_difference_clustered_by_artist_widens_with_artists_of_one_outcome()
     own = {**{t: t for t in a.index}, **{t: t for t in b.index}}
     by_four = {**own, **{t: f"artist{i // 10}" for i, t in enumerate(b.index)}}
     low, high = artist_clustered_difference(a, b, own)
-    # one artist an excerpt: each condition's variance r (1 - r) / (G - 1), Welch's degrees of freedom
-    v_a, v_b = 0.9 * 0.1 / 39, 0.6 * 0.4 / 39
+    # one artist an excerpt: each condition's variance r (1 - r) / (G - 1), at least Agresti & Caffo's p (1 - p) /
+    # (N + 2) with p = (K + 1) / (N + 2) (a's, 0.0025 > 0.0023), Welch's degrees of freedom
+    v_a, v_b = max(0.9 * 0.1 / 39, 37 / 42 * 5 / 42 / 42), max(0.6 * 0.4 / 39, 25 / 42 * 17 / 42 / 42)
+    assert v_a == 37 / 42 * 5 / 42 / 42 and v_b == 0.6 * 0.4 / 39
     half = stats.t.ppf(0.975, (v_a + v_b) ** 2 / (v_a**2 / 39 + v_b**2 / 39)) * np.sqrt(v_a + v_b)
     assert (low, high) == pytest.approx((0.3 - half, 0.3 + half), abs=1e-12)
     # four artists under b: residuals (10 - 6, 10 - 6, 4 - 6, 0 - 6) / 40, variance 4 / 3 of their squares' sum
@@ -323,6 +325,11 @@ def test_the_difference_clustered_by_artist_widens_with_artists_of_one_outcome()
     assert (high4 - low4) > 1.6 * (high - low)
     assert artist_clustered_difference(a, b, own, confidence=0.9)[0] > low  # narrower at 90 %
     assert all(np.isnan(artist_clustered_difference(a, b.iloc[:0], own)))
+    # every excerpt right under both: no spread between artists, yet not a zero-width interval
+    floor = 41 / 42 * 1 / 42 / 42  # each condition's: (K + 1) / (N + 2) = 41 / 42
+    half_1 = stats.t.ppf(0.975, 4 / (1 / 39 + 1 / 3)) * np.sqrt(2 * floor)
+    assert artist_clustered_difference(_correct(40, 40, "a"), _correct(40, 40, "b"), by_four) == pytest.approx(
+        (-half_1, half_1), abs=1e-12)
     # one artist: no spread between artists to measure (audit 42)
     assert all(np.isnan(artist_clustered_difference(a, b, {**own, **{t: "one" for t in b.index}})))
     # the same excerpts under both conditions (the paired case): each artist's residual under a minus under b, 9
@@ -334,6 +341,10 @@ def test_the_difference_clustered_by_artist_widens_with_artists_of_one_outcome()
     low_p, high_p = artist_clustered_difference(under_a, under_b, ten)
     half_p = stats.t.ppf(0.975, 9) * np.sqrt(10 / 9 * (9 * 0.01**2 + 0.09**2))
     assert (low_p, high_p) == pytest.approx((0.1 - half_p, 0.1 + half_p), abs=1e-12)
+    # the same decisions under both: the floor, the paired variance with one disagreement each way, (2 / 42) / 42
+    low_s, high_s = artist_clustered_difference(under_a, under_a, ten)
+    assert (low_s, high_s) == pytest.approx((-stats.t.ppf(0.975, 9) * np.sqrt(2 / 42 / 42),
+                                            stats.t.ppf(0.975, 9) * np.sqrt(2 / 42 / 42)), abs=1e-12)
     elsewhere = under_b.set_axis([f"x{t}" for t in a.index])
     low_i, high_i = artist_clustered_difference(under_a, elsewhere, {**ten, **{f"x{t}": g for t, g in ten.items()}})
     assert high_i - low_i > 1.5 * (high_p - low_p)

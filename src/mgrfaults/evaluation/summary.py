@@ -488,8 +488,9 @@ ATTRIBUTION_TEXT = (
     "rather than the genre's: when `neither` under a random partition scores about what a filtered condition "
     "scores, the difference between the conditions comes from the excerpts that share an artist or a recording "
     "with training. Training is the parts a system is fit on: for the classifiers on learned features, fit on "
-    "the validation part too as the study's are (`systems.learned.fit_on`), that part as well, so their groups "
-    "can hold other excerpts. In parentheses: the excerpts, summed over folds.")
+    "the validation part too as the study's are (`systems.learned.fit_on`), and for a custom system that declares "
+    "it (`systems.custom.<name>.fit_on`), that part as well, so their groups can hold other excerpts. In "
+    "parentheses: the excerpts, summed over folds.")
 """What the accuracy-per-test-group table means: the summary's and the report's first page's words."""
 
 

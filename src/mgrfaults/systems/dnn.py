@@ -306,7 +306,8 @@ class PylearnDropout(nn.Module):
     ``input_include_probs: {h0: .8}, input_scales: {h0: 1.}, default_input_include_prob: .75`` and
     leaves ``default_input_scale`` at 2.0, so in training the spectrum reaches hidden 1 at 0.8 of its
     evaluation size on average and every later layer's input at 0.75 x 2 = 1.5 times it.
-    ``scale = 1 / keep`` is the usual inverted dropout (torch's ``nn.Dropout``).
+    ``scale = 1 / keep`` is the usual inverted dropout (torch's ``nn.Dropout``). ``keep`` 1: the input
+    passes unchanged in training too, its scale unused (pylearn2's ``apply_dropout`` returns it).
 
     Parameters
     ----------
@@ -323,10 +324,8 @@ class PylearnDropout(nn.Module):
         self.keep, self.scale = float(keep), float(scale)
 
     def forward(self, x):
-        if not self.training or (self.keep == 1.0 and self.scale == 1.0):
+        if not self.training or self.keep == 1.0:  # pylearn2's apply_dropout: include 1 returns the input, unscaled
             return x
-        if self.keep == 1.0:
-            return x * self.scale
         mask = torch.empty_like(x).bernoulli_(self.keep)
         if self.scale == 1.0:
             return x * mask
@@ -372,7 +371,7 @@ class RawSpectrumDropout(nn.Module):
         self.register_buffer("offset", torch.as_tensor(np.asarray(offset, dtype=np.float32)), persistent=False)
 
     def forward(self, x):
-        if not self.training:
+        if not self.training or self.keep == 1.0:  # pylearn2's apply_dropout: include 1 returns the input, unscaled
             return x
         kept = torch.empty_like(x).bernoulli_(self.keep).mul_(self.scale)  # m s: 0 or s
         return x * kept + self.offset * (kept - 1.0)
@@ -400,9 +399,9 @@ class MLP(nn.Module):
         :class:`PylearnDropout`); None: ``1 / keep`` (inverted dropout). Evaluation uses the weights
         unchanged either way.
     raw_keep, raw_scale : float
-        Dropout of the raw spectrum before standardising (:class:`RawSpectrumDropout`); 1.0 and 1.0: none.
+        Dropout of the raw spectrum before standardising (:class:`RawSpectrumDropout`); ``raw_keep`` 1.0: none.
     raw_offset : array_like, shape (n_inputs,), optional
-        ``mean / std`` of the standardisation; needed when ``raw_keep`` or ``raw_scale`` is not 1.
+        ``mean / std`` of the standardisation; needed when ``raw_keep`` is below 1.
     """
 
     def __init__(self, n_inputs, hidden, n_classes, activation="relu", keep_probs=None, input_scales=None,
@@ -418,15 +417,18 @@ class MLP(nn.Module):
         input_scales = [1.0 / p for p in keep_probs] if input_scales is None else [float(s) for s in input_scales]
         if len(input_scales) != len(keep_probs):
             raise ValueError(f"input_scales: {len(keep_probs)} values needed, got {input_scales}")
+        # pylearn2's apply_dropout returns an input kept with probability 1 as it is, its scale unused
+        input_scales = [1.0 if p == 1.0 else sc for p, sc in zip(keep_probs, input_scales)]
         self.keep_probs, self.input_scales = keep_probs, input_scales
         sizes = [self.n_inputs] + self.hidden_units + [self.n_classes]
         self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:]))
         self.dropouts = nn.ModuleList(
-            nn.Identity() if p == 1.0 and sc == 1.0 else PylearnDropout(p, sc) for p, sc in zip(keep_probs, input_scales)
+            nn.Identity() if p == 1.0 else PylearnDropout(p, sc) for p, sc in zip(keep_probs, input_scales)
         )
         self._act = nn.ReLU() if activation == "relu" else nn.Sigmoid()
-        self.raw_keep, self.raw_scale = float(raw_keep), float(raw_scale)
-        if self.raw_keep == 1.0 and self.raw_scale == 1.0:
+        self.raw_keep = float(raw_keep)
+        self.raw_scale = 1.0 if self.raw_keep == 1.0 else float(raw_scale)  # kept whole: unscaled, as above
+        if self.raw_keep == 1.0:
             self.raw_dropout = nn.Identity()
         elif raw_offset is None or np.shape(raw_offset) != (self.n_inputs,):
             raise ValueError(f"raw spectrum dropout needs raw_offset (mean / std), {self.n_inputs} values")
@@ -514,10 +516,12 @@ class TrainParams:
     batch_size: int
     keep_probs: list
     input_scales: list | None
-    raw_keep_prob: float
-    raw_input_scale: float
     init: str
     init_range: float
+    # absent from a variant: no raw spectrum dropout (the schema's description; only systems.dnn.job_script sets them,
+    # so the training params of every other net keep their keys and no results folder reruns for them)
+    raw_keep_prob: float = 1.0
+    raw_input_scale: float = 1.0
     optimizer: str = "sgd"
     hf: dict = field(default_factory=dict)
     pretrain: bool = False
