@@ -569,6 +569,10 @@ def config_as_run(config: Mapping[str, Any], default: Mapping[str, Any] | None =
     return as_run
 
 
+SETTINGS_OVERLAYS = ("job_script", "head")
+"""The values of ``systems.dnn.settings`` that lay the ``systems.dnn`` entry of that name over the variants."""
+
+
 def complete_dnn_variants(dnn: Mapping[str, Any]) -> dict:
     """``systems.dnn`` with every variant, and every ``job_script`` and ``head`` entry, completed by the
     schema's default of it.
@@ -596,7 +600,7 @@ def complete_dnn_variants(dnn: Mapping[str, Any]) -> dict:
         names = list(defaults) + [name for name in given if name not in defaults]
         return {name: {**defaults.get(name, {}), **(given.get(name) or {})} for name in names}
 
-    return {**copy.deepcopy(dict(dnn)), **{key: completed(key) for key in ("variants", "job_script", "head")}}
+    return {**copy.deepcopy(dict(dnn)), **{key: completed(key) for key in ("variants", *SETTINGS_OVERLAYS)}}
 
 
 def section_defaults(section: str) -> dict:
@@ -1367,7 +1371,7 @@ def check_dropout_lengths(config: Mapping[str, Any]) -> None:
         if spec.kind == "dnn" and spec.dropout:  # a net without dropout trains with every keep 1.0, any length
             users.setdefault(spec.variant, []).append(str(name))
             specs.setdefault(spec.variant, spec)
-    overlay = dnn.get("settings") if dnn.get("settings") in ("job_script", "head") else None
+    overlay = dnn.get("settings") if dnn.get("settings") in SETTINGS_OVERLAYS else None
     overlaid = (dnn.get(overlay) or {}) if overlay else {}
     for variant, spec in specs.items():
         settings = training_settings(dnn, spec)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))  # the library, also without `pip install -e`
 
-from mgrfaults.config import ConfigError, resolve
+from mgrfaults.config import SETTINGS_OVERLAYS, ConfigError, resolve
 from mgrfaults.data.annotations import partition_list_paths
 from mgrfaults.faults.distortion import MEASURE_VERSION as CLIP_MEASURE_VERSION
 from mgrfaults.io import content_digest
@@ -71,7 +71,7 @@ TRAIN_THREADS = int(SYSTEMS_CONFIG["threads"])
 TRAIN_DEVICE = SYSTEMS_CONFIG["device"]
 # the data settings every net's training reads (the rest of systems.dnn: schedules, HF, RBM, job layout)
 DNN_DATA = {k: v for k, v in DNN_CONFIG.items()
-            if k not in ("variants", "job_script", "head", "settings", "hf", "rbm", "stack")}
+            if k not in ("variants", *SETTINGS_OVERLAYS, "settings", "hf", "rbm", "stack")}
 # nets trained together (systems.dnn.stack, mgrfaults.systems.stack): stack name -> its nets, every
 # condition and fold of them in one train_stack_<name> job; the other nets train alone (train_net)
 NET_STACKS = net_stacks(NET_SPECS, DNN_CONFIG) if stack_nets(DNN_CONFIG["stack"], TRAIN_DEVICE) else {}

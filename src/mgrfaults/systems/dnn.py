@@ -340,7 +340,7 @@ class PylearnDropout(nn.Module):
         return f"keep={self.keep}, scale={self.scale}"
 
 
-class RawSpectrumDropout(nn.Module):
+class RawSpectrumDropout(PylearnDropout):
     """pylearn2's ``Dropout`` on the *raw* spectrum, before standardising, applied to standardised frames.
 
     ``mlp_rlu_dropout2.yaml`` (coreyker/dnn-mgr @539d2c5) standardises inside the net, in a first layer
@@ -363,10 +363,7 @@ class RawSpectrumDropout(nn.Module):
     """
 
     def __init__(self, keep: float, scale: float, offset):
-        super().__init__()
-        if not 0.0 < float(keep) <= 1.0:
-            raise ValueError(f"raw spectrum keep probability must be in (0, 1], got {keep}")
-        self.keep, self.scale = float(keep), float(scale)
+        super().__init__(keep, scale)
         # not in the state dict: it is the model file's mean / std, saved beside the weights
         self.register_buffer("offset", torch.as_tensor(np.asarray(offset, dtype=np.float32)), persistent=False)
 
@@ -375,9 +372,6 @@ class RawSpectrumDropout(nn.Module):
             return x
         kept = torch.empty_like(x).bernoulli_(self.keep).mul_(self.scale)  # m s: 0 or s
         return x * kept + self.offset * (kept - 1.0)
-
-    def extra_repr(self) -> str:
-        return f"keep={self.keep}, scale={self.scale}"
 
 
 class MLP(nn.Module):

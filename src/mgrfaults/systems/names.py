@@ -41,7 +41,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
-from mgrfaults.config import section_defaults
+from mgrfaults.config import SETTINGS_OVERLAYS, section_defaults
 from mgrfaults.errors import InputError
 
 _STUDY_NET = r"(?P<units>\d+)_(?P<act>[RS])(?P<opt>[SH])(?P<dropout>D?)(?P<pretrain>P?)"
@@ -282,7 +282,7 @@ def training_settings(dnn_config: Mapping[str, Any], spec: SystemSpec) -> dict:
         raise InputError(f"systems.dnn.variants.{spec.variant}: not configured, needed by net {spec.net}")
     out = dict(variants[spec.variant])
     settings = dnn_config.get("settings")
-    if settings in ("job_script", "head"):  # study_2014 (the schema default): the variants as configured
+    if settings in SETTINGS_OVERLAYS:  # study_2014 (the schema default): the variants as configured
         out.update((dnn_config.get(settings) or {}).get(spec.variant) or {})
     return out
 
