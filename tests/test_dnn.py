@@ -207,10 +207,11 @@ VARIANT = dict(schema_defaults()["systems.dnn.variants"]["RS"], learning_rate=0.
 DATA = dict(epoch_fraction=0.5, valid_frames=100, buffer_frames=128, cache_mb=0, precision="fp32", compile=False)
 
 
-def _train_and_predict(tmp_path, paths, metadata, partition, tag, seed=7, device="cpu", system="20_RSD", **data):
+def _train_and_predict(tmp_path, paths, metadata, partition, tag, seed=7, device="cpu", system="20_RSD", variant=VARIANT,
+                       **data):
     spec = parse_system(system)
     model_out, log_out = tmp_path / f"{tag}.pt", tmp_path / f"{tag}_log.csv"
-    train_net_files(paths, partition, metadata, spec, VARIANT, {**DATA, **data}, seed, model_out, log_out, device=device)
+    train_net_files(paths, partition, metadata, spec, variant, {**DATA, **data}, seed, model_out, log_out, device=device)
     # two systems sharing the net: its frame outputs are computed once, each decision is written
     outputs = {decision: tmp_path / f"{tag}_{decision}.csv" for decision in ("sum", "vote")}
     preds = predict_net_files(model_out, paths, partition, metadata, outputs, device=device)
@@ -243,6 +244,7 @@ def test_train_net_files_self_describing_and_deterministic(tmp_path, one_thread,
     assert meta["labels"] == list(CLASSES) and meta["mean"].shape == (DIM,)
     assert meta["info"]["seed"] == 7 and meta["info"]["feature_params"] == {"n_fft": 1024}
     assert meta["info"]["net"] == "20_RSD" and meta["info"]["training"]["learning_rate"] == 0.1
+    assert meta["info"]["dropout_applied"] is True
     # what decides the float rounding besides the seed (README: reproducing the default's numbers)
     assert meta["info"]["torch"] == str(torch.__version__) and meta["info"]["threads"] == 1
     assert meta["info"]["cpu_kernels"] == torch.backends.cpu.get_cpu_capability()
@@ -286,6 +288,18 @@ def test_precision_keeps_the_validation_error(tmp_path, one_thread, device, prec
             assert torch.equal(v, w), k
     else:
         assert abs(errors_lo.min() - errors_32.min()) <= 0.05  # early stopping may end at another epoch
+
+
+def test_a_hessian_free_net_records_the_dropout_it_does_not_apply(tmp_path, one_thread):
+    # HF trains the net deterministically (mgrfaults.systems.hessian_free): a "D" in its name selects RSD's
+    # variant, whose dropout (and the job script's raw spectrum's) the model file does not claim (audit 43)
+    paths, metadata, partition, _ = make_run(tmp_path)
+    model_out, _, _ = _train_and_predict(tmp_path, paths, metadata, partition, "hf", system="20_RHD",
+                                         variant=dict(VARIANT, raw_keep_prob=0.75, raw_input_scale=2.0, max_epochs=2))
+    _, meta = load_model(model_out)
+    assert meta["info"]["optimizer"] == "hf" and meta["info"]["dropout_applied"] is False
+    assert meta["architecture"]["keep_probs"] == [1.0] * 4 and "raw_keep" not in meta["architecture"]
+    assert meta["info"]["training"]["raw_keep_prob"] == 0.75  # the variant as configured, beside what was applied
 
 
 def test_model_file_errors(tmp_path):

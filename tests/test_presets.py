@@ -54,3 +54,23 @@ def test_missing_gtzan_root_stops_before_any_job(tmp_path):
     assert proc.returncode != 0
     assert "dataset.gtzan.root" in proc.stdout and "nowhere is not a folder" in proc.stdout
     assert not planned_paths(proc.stdout)
+
+
+def test_the_job_script_preset_keeps_to_its_own_folder_and_trains_rsd_so(tmp_path):
+    from mgrfaults.config import complete_dnn_variants, load_config
+    from mgrfaults.systems.names import parse_system, training_settings
+
+    preset = REPO / "config" / "job_script.yaml"
+    config = load_config(preset)
+    results = config["results"].rstrip("/")
+    assert results != yaml.safe_load((REPO / "config" / "config.yaml").read_text())["results"].rstrip("/")
+    dnn = complete_dnn_variants(config["systems"]["dnn"])
+    rsd, rs = (training_settings(dnn, parse_system(n)) for n in ("500_RSD", "500_RS"))
+    assert (rsd["raw_keep_prob"], rsd["raw_input_scale"]) == (0.75, 2.0) and "raw_keep_prob" not in rs
+    # over the GTZAN preset with a folder of its own, as its header says
+    assert load_config(GTZAN_PRESET, preset, {"results": "results/gtzan_job_script"})["dataset"]["source"] == "gtzan"
+    proc = run_snakemake(tmp_path / "work", extra_args=["-n", "--configfile", str(preset)], check=False, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    paths = planned_paths(proc.stdout)
+    assert any(p.endswith("tables/difference.csv") for p in paths)
+    assert not [p for p in paths if not p.startswith(results + "/")]

@@ -352,6 +352,39 @@ def test_the_difference_clustered_by_artist_widens_with_artists_of_one_outcome()
         artist_clustered_difference(a, b, {t: t for t in a.index})
 
 
+def test_the_difference_clustered_by_artist_is_of_the_fold_means_the_table_gives():
+    # under a two folds of unequal size, 9 of 10 right and 15 of 30: the runs table's mean 0.7, where the pooled
+    # 24 / 40 is 0.6; under b one fold of 40 by 40 artists, 20 right. Fold 0's excerpts are by 10 artists, fold 1's
+    # by 5 of 6 excerpts each (6, 6, 3, 0, 0 right): shares of the fold mean's error (c - 0.9) / 20 in fold 0
+    # (0.005 nine times, -0.045), (c - 0.5) / 60 in fold 1, an artist's 0.05, 0.05, 0, -0.05, -0.05
+    a = pd.Series([True] * 9 + [False] + [True] * 15 + [False] * 15, index=[f"a{i:02d}" for i in range(40)])
+    fold_a = [0] * 10 + [1] * 30
+    b = _correct(20, 40, "b")
+    artists = {**{t: t if i < 10 else f"artist{(i - 10) // 6}" for i, t in enumerate(a.index)},
+               **{t: t for t in b.index}}
+    v_a = 15 / 14 * (9 * 0.005**2 + 0.045**2 + 4 * 0.05**2)
+    v_b = max(40 / 39 * 40 * (0.5 / 40) ** 2, 0.25 / 42)
+    half = stats.t.ppf(0.975, (v_a + v_b) ** 2 / (v_a**2 / 14 + v_b**2 / 39)) * np.sqrt(v_a + v_b)
+    low, high = artist_clustered_difference(a, b, artists, fold_a=fold_a)
+    assert (low, high) == pytest.approx((0.2 - half, 0.2 + half), abs=1e-12)
+    # fold labels are names, not positions; one fold is the pooled ratio
+    assert artist_clustered_difference(a, b, artists, fold_a=["x"] * 10 + ["y"] * 30) == (low, high)
+    assert artist_clustered_difference(a, b, artists, fold_a=[3] * 40) == artist_clustered_difference(a, b, artists)
+    # the difference table centres it on its own difference, the runs' fold means
+    runs = pd.DataFrame({"system": ["S"] * 3, "condition": ["standard"] * 2 + ["fault_filtered"], "fold": [0, 1, 0],
+                         "accuracy": [0.9, 0.5, 0.5], "normalized_accuracy": [0.9, 0.5, 0.5]})
+    frame = lambda c: pd.DataFrame({"track_id": c.index, "true": "rock", "predicted": np.where(c, "rock", "pop")})
+    folds = {("S", "standard"): [frame(a.iloc[:10]), frame(a.iloc[10:])], ("S", "fault_filtered"): [frame(b)]}
+    row = difference_table(runs, folds, artist_of=artists).iloc[0]
+    assert row["difference"] == pytest.approx(0.2)
+    assert (row["difference_ci_low_artists"], row["difference_ci_high_artists"]) == (low, high)
+    # a correctness that is neither right nor wrong, or folds that do not match, is named, not counted
+    with pytest.raises(InputError, match=r"correct_b: excerpts \['b01'\] are neither right nor wrong \(\[nan\]\)"):
+        artist_clustered_difference(a, b.where(b.index != "b01"), artists)
+    with pytest.raises(InputError, match="correct_a: 40 excerpts but 2 folds"):
+        artist_clustered_difference(a, b, artists, fold_a=[0, 1])
+
+
 def test_the_difference_table_gives_the_artist_clustered_interval_and_the_artists():
     runs = pd.DataFrame({"system": ["S", "S"], "condition": ["standard", "fault_filtered"], "fold": [0, 0],
                          "accuracy": [0.9, 0.6], "normalized_accuracy": [0.9, 0.6]})

@@ -262,6 +262,11 @@ def _pooled_correctness(folds: Sequence[pd.DataFrame]) -> pd.Series:
     return pd.Series((df["true"] == df["predicted"]).to_numpy(), index=df["track_id"].to_numpy())
 
 
+def _pooled_folds(folds: Sequence[pd.DataFrame]) -> np.ndarray:
+    """The fold (its position in ``folds``) of each entry of :func:`_pooled_correctness`, in its order."""
+    return np.repeat(np.arange(len(folds)), [len(f) for f in folds]).astype(np.int64)
+
+
 def compare_conditions(correct_a: pd.Series, correct_b: pd.Series) -> dict:
     """Test whether per-excerpt correctness differs between two conditions.
 
@@ -329,83 +334,106 @@ def artist_clustered_difference(
     correct_b: pd.Series,
     artist_of: Mapping[str, str],
     confidence: float = _EVALUATE["confidence"],
+    fold_a: Sequence | None = None,
+    fold_b: Sequence | None = None,
 ) -> tuple[float, float]:
     """Interval of accuracy under a minus under b with the test excerpts clustered by artist (cluster-robust t).
 
     The tests of :func:`compare_conditions` and the Clopper-Pearson intervals take every test excerpt for an
     independent draw. Excerpts of one artist are not, to the question whether a system recognises the genre of
     artists it has not heard: an artist-filtered test part of 41 excerpts by 16 artists holds 16 draws of that
-    question, not 41. Each condition's accuracy ``r = K / N`` (pooled over its ``G`` artists, artist ``g`` with
-    ``k_g`` of ``n_g`` excerpts right) is a ratio estimator over artists drawn at random; its linearised variance is
-    ``G / (G - 1) * sum_g (k_g - r n_g)^2 / N^2`` (Cochran, *Sampling Techniques*, 3rd ed., 1977, section 6.9, with
-    the small-sample factor of cluster-robust variances). Two conditions that tested the same excerpts (the paired
-    case of :func:`compare_conditions`) take each artist's residual under a minus under b, with ``G - 1`` degrees of
-    freedom; otherwise the two variances add, with Welch-Satterthwaite's degrees of freedom, and where the two test
-    parts share excerpts that dependence is ignored, as Fisher's test does. The interval is the difference plus or
-    minus Student's t quantile times the standard error, cut to [-1, 1].
+    question, not 41. Each condition's accuracy is the mean over its ``F`` folds of each fold's ``r_f = K_f / N_f``
+    (the runs table's mean, which :func:`difference_table` gives as the difference; one fold: ``K / N``), a ratio
+    estimator over ``G`` artists drawn at random. Its linearised variance sums each artist's share of the error,
+    ``e_g = sum_i (c_i - r_f(i)) / (F N_f(i))`` over the artist's excerpts ``i`` (right ``c_i = 1`` or wrong 0) in
+    whichever folds they are, as ``G / (G - 1) * sum_g e_g^2`` (Cochran, *Sampling Techniques*, 3rd ed., 1977,
+    section 6.9, with the small-sample factor of cluster-robust variances). Two conditions that tested the same
+    excerpts (the paired case of :func:`compare_conditions`) take each artist's share under a minus under b, with
+    ``G - 1`` degrees of freedom; otherwise the two variances add, with Welch-Satterthwaite's degrees of freedom,
+    and where the two test parts share excerpts that dependence is ignored, as Fisher's test does. The interval is
+    the difference of the two fold means plus or minus Student's t quantile times the standard error, cut to
+    [-1, 1].
 
     Excerpts of one artist are taken to be alike (a design effect of at least 1), so no variance is let below what
     independent excerpts would give, with a pseudo-count that keeps a part all right (or all wrong) from a
-    zero-width interval: Agresti & Caffo's one right and one wrong excerpt a condition, ``p (1 - p) / (N + 2)`` with
-    ``p = (K + 1) / (N + 2)`` (The American Statistician 54, 2000), and paired, the variance of the per-excerpt
-    differences with one disagreement each way added (Bonett & Price, Journal of Educational and Behavioral
-    Statistics 37, 2012).
+    zero-width interval: Agresti & Caffo's one right and one wrong excerpt a fold, ``p_f (1 - p_f) / (N_f + 2)``
+    with ``p_f = (K_f + 1) / (N_f + 2)`` (The American Statistician 54, 2000), over ``F^2`` summed over the folds,
+    and paired, the variance of the per-excerpt differences pooled over folds with one disagreement each way added
+    (Bonett & Price, Journal of Educational and Behavioral Statistics 37, 2012).
 
     ``benchmarks/artist_interval_coverage.py`` measures how often the interval holds the true difference on
-    simulated test parts (5 to 60 artists, GTZAN-like skewed ones, excerpts of an artist correlated up to 0.5, two
-    pairs of accuracies; its figures are in the README beside the default run's intervals), against the percentile
-    bootstrap of the artists used here before and the same t interval without the floor.
+    simulated test parts of one fold (5 to 60 artists, GTZAN-like skewed ones, excerpts of an artist correlated up
+    to 0.5, two pairs of accuracies; its figures are in the README beside the default run's intervals), against
+    the percentile bootstrap of the artists used here before and the same t interval without the floor.
 
     Parameters
     ----------
     correct_a, correct_b : Series of bool indexed by track_id
-        Per-excerpt correctness under each condition, pooled over folds (:func:`_pooled_correctness`).
+        Per-excerpt correctness under each condition, pooled over folds (:func:`_pooled_correctness`); an excerpt
+        tested in several folds appears once for each.
     artist_of : mapping track_id -> str
         The cluster of each excerpt: its artist group (:func:`mgrfaults.data.artists.artist_groups`: excerpts linked
         by a credited artist, ``A and B`` with every excerpt of A and of B; an unknown artist's excerpt is its own).
     confidence : float
         Coverage of the two-sided interval.
+    fold_a, fold_b : sequence, optional
+        The fold of each entry of ``correct_a`` (``correct_b``), in its order (:func:`_pooled_correctness`); not
+        given, one fold.
 
     Returns
     -------
     (low, high) : tuple of float
         Fractions; NaN where a condition has fewer than 2 artists in its test part (one artist: no spread between
         artists to measure).
+
+    Raises
+    ------
+    InputError
+        An excerpt without an artist, a correctness that is not right or wrong (NaN, a number other than 0 or 1),
+        or folds not one a correctness.
     """
-    tables = []
-    for correct in (correct_a, correct_b):
+    shares, means, floors, groups = [], [], [], []
+    for name, correct, fold in (("correct_a", correct_a, fold_a), ("correct_b", correct_b, fold_b)):
         missing = sorted(set(correct.index) - set(artist_of))[:5]
         if missing:
             raise InputError(f"test excerpts {missing} have no artist in the metadata")
-        tables.append(pd.DataFrame({"artist": [artist_of[t] for t in correct.index],
-                                    "k": np.asarray(correct, dtype=np.float64), "n": 1.0})
-                      .groupby("artist")[["k", "n"]].sum())
-    if min(len(t) for t in tables) < 2:
+        values = pd.to_numeric(pd.Series(np.asarray(correct, dtype=object)), errors="coerce").to_numpy(np.float64)
+        unsure = ~np.isin(values, (0.0, 1.0))
+        if unsure.any():
+            raise InputError(f"{name}: excerpts {list(correct.index[unsure][:5])} are neither right nor wrong "
+                             f"({list(np.asarray(correct, dtype=object)[unsure][:5])}): a correctness is a bool")
+        fold = np.zeros(len(values), dtype=np.int64) if fold is None else pd.factorize(np.asarray(fold))[0]
+        if len(fold) != len(values):
+            raise InputError(f"{name}: {len(values)} excerpts but {len(fold)} folds: a fold for each excerpt")
+        n_folds = int(fold.max()) + 1 if len(fold) else 0
+        n = np.bincount(fold, minlength=n_folds).astype(np.float64)
+        k = np.bincount(fold, weights=values, minlength=n_folds)
+        ratios = k / np.where(n > 0, n, 1.0)
+        means.append(float(ratios.mean()) if n_folds else math.nan)
+        # each excerpt's share of the fold mean's linearised error; a fold's shares sum to 0
+        share = (values - ratios[fold]) / (n_folds * n[fold]) if n_folds else values
+        shares.append(pd.Series(share).groupby(np.asarray([artist_of[t] for t in correct.index], dtype=object)).sum())
+        adjusted = (k + 1.0) / (n + 2.0)
+        floors.append(float(np.sum(adjusted * (1.0 - adjusted) / (n + 2.0))) / max(n_folds, 1) ** 2)
+        groups.append(len(shares[-1]))
+    g_a, g_b = groups
+    if min(groups) < 2:
         return math.nan, math.nan
-    ratios, residuals, floors = [], [], []
-    for by_artist in tables:
-        k, n = by_artist["k"].to_numpy(), by_artist["n"].to_numpy()
-        ratio = k.sum() / n.sum()
-        ratios.append(ratio)
-        residuals.append((k - ratio * n) / n.sum())  # each artist's share of the ratio's linearised error
-        adjusted = (k.sum() + 1.0) / (n.sum() + 2.0)
-        floors.append(adjusted * (1.0 - adjusted) / (n.sum() + 2.0))  # independent excerpts, Agresti-Caffo
-    g_a, g_b = len(tables[0]), len(tables[1])
-    paired = (tables[0].index.equals(tables[1].index) and correct_a.index.is_unique and correct_b.index.is_unique
+    paired = (shares[0].index.equals(shares[1].index) and correct_a.index.is_unique and correct_b.index.is_unique
               and set(correct_a.index) == set(correct_b.index))
-    if paired:  # the same artists: each one's residual under a minus under b keeps their covariance
+    if paired:  # the same artists: each one's share under a minus under b keeps their covariance
         d = np.asarray(correct_a, dtype=np.float64) - np.asarray(correct_b.reindex(correct_a.index), dtype=np.float64)
         size = len(d) + 2.0
         only_a, only_b = (np.sum(d > 0) + 1.0) / size, (np.sum(d < 0) + 1.0) / size
-        variance = max(g_a / (g_a - 1) * float(((residuals[0] - residuals[1]) ** 2).sum()),
+        variance = max(g_a / (g_a - 1) * float(((shares[0] - shares[1]) ** 2).sum()),
                        (only_a + only_b - (only_a - only_b) ** 2) / size)
         dof = g_a - 1.0
     else:
-        v_a = max(g_a / (g_a - 1) * float((residuals[0] ** 2).sum()), floors[0])
-        v_b = max(g_b / (g_b - 1) * float((residuals[1] ** 2).sum()), floors[1])
+        v_a = max(g_a / (g_a - 1) * float((shares[0] ** 2).sum()), floors[0])
+        v_b = max(g_b / (g_b - 1) * float((shares[1] ** 2).sum()), floors[1])
         variance = v_a + v_b
         dof = variance**2 / (v_a**2 / (g_a - 1) + v_b**2 / (g_b - 1))
-    difference = ratios[0] - ratios[1]
+    difference = means[0] - means[1]
     half = float(stats.t.ppf((1 + confidence) / 2, dof)) * math.sqrt(variance)
     return max(-1.0, difference - half), min(1.0, difference + half)
 
@@ -560,7 +588,8 @@ def difference_table(
             for condition in (condition_a, condition_b):
                 row[f"n_artists_{condition}"] = len({artist_of.get(t) for t in correct[condition].index})
             row["difference_ci_low_artists"], row["difference_ci_high_artists"] = artist_clustered_difference(
-                correct[condition_a], correct[condition_b], artist_of, confidence)
+                correct[condition_a], correct[condition_b], artist_of, confidence,
+                *(_pooled_folds(predictions.get((system, c), ())) for c in (condition_a, condition_b)))
         out.append(row)
     table = pd.DataFrame(out)
     # the systems' drops are tested together: a reader scans the column for any significant one

@@ -989,7 +989,7 @@ def prepare_net_run(store, partition_csv, metadata_csv, spec, variant: dict, dat
         params.batch_size = int(hf.pop("batch_size", params.batch_size))
         params.hf = hf
     n_hidden = int(spec.hidden_layers)
-    if not spec.dropout:
+    if not spec.dropout or params.optimizer == "hf":  # HF trains the net deterministically (hessian_free): none
         params.keep_probs, params.input_scales = [1.0] * (n_hidden + 1), [1.0] * (n_hidden + 1)
         params.raw_keep_prob, params.raw_input_scale = 1.0, 1.0
     common = dict(mean=mean, std=std, buffer_frames=data["buffer_frames"], cache_mb=data["cache_mb"])
@@ -1048,6 +1048,7 @@ def save_net_run(run: NetRun, model: MLP, epochs: pd.DataFrame, model_out, log_o
     save_model(
         model_out, model.cpu(), run.mean, run.std, run.label_order,
         net=run.spec.net, seed=run.seed, optimizer=params.optimizer, training=dict(run.variant), hf=params.hf,
+        dropout_applied=bool(min(params.keep_probs) < 1.0 or params.raw_keep_prob < 1.0),
         rbm=params.rbm, pretrain=bool(params.pretrain), batch_size=int(params.batch_size),
         data=dict(run.data), feature_params=dict(getattr(run.store, "params", {}) or {}),
         best_epoch=int(model.best_epoch), epochs=len(epochs), train_seconds=seconds,
