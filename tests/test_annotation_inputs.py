@@ -1,8 +1,9 @@
 """A directory dataset's annotations CSV read against the dataset's ids: bad input gets an error naming the file, the
-line and the problem, or a right result (audit 14, items 4, 5, 9, 11, 12, 13, 15, 19)."""
+line and the problem, or a right result (audit 14, items 4, 5, 9, 11, 12, 13, 15, 19; adv44 finding 3)."""
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 import pandas as pd
@@ -295,3 +296,40 @@ def test_column_names_are_blind_to_case_spaces_hyphens_and_underscores(tmp_path,
     path.write_text("track id,artists\nblues.00000,A\n")  # a near miss is still named as written
     with pytest.raises(InputError, match=r"unknown column\(s\) \['artists'\].*blind to case, spaces, hyphens"):
         read_annotations(path)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# adv44 finding 3: an id written as a path in another genre's folder is refused, as a partition list's line is
+# (check_list_genres), not matched to the excerpt of the dataset's other genre
+
+MOVED = listing_of(["blues/blues.00000.au", "blues/blues.00001.au", "rock/rock.00000.au", "rock/track0.au"])
+
+
+@pytest.mark.parametrize("cell, excerpt, folder", [
+    ("rock/blues.00001.wav", "blues.00001", "rock"),  # the file moved from rock/ to blues/ to fix its mislabel
+    (r"C:\gtzan\rock\blues.00001.wav", "blues.00001", "rock"),  # a Windows path
+    ("Data/genres_original/blues/track0.wav", "track0", "blues"),  # a plain stem; the folders above say nothing
+])
+def test_track_id_path_in_another_genres_folder_is_refused(tmp_path, cell, excerpt, folder):
+    genre = MOVED.set_index("track_id").loc[excerpt, "genre"]
+    with pytest.raises(InputError, match=rf"ann\.csv: track_id: line 3: {re.escape(repr(cell))} names the genre "
+                                         rf"folder '{folder}', but the dataset's excerpt '{excerpt}' is '{genre}': "
+                                         r"this table was made for another copy or labelling of the data; give the "
+                                         r"dataset's paths or ids$"):
+        annotate(tmp_path, f"track_id,artist,fault\nrock.00000,A,\n{cell},Muddy Waters,mislabel\n", MOVED)
+
+
+def test_replica_of_path_in_another_genres_folder_is_refused(tmp_path):
+    with pytest.raises(InputError, match=r"ann\.csv: replica_of: line 2: 'blues/rock\.00000\.wav' names the genre "
+                                         r"folder 'blues', but the dataset's excerpt 'rock\.00000' is 'rock'.*"
+                                         r"ids \(2 such rows, line\(s\) \[2, 3\]\)$"):
+        annotate(tmp_path, "track_id,fault,replica_of\nblues.00000,exact_replica,blues/rock.00000.wav\n"
+                           "blues.00001,exact_replica,blues/rock.00000.au\n", MOVED)
+
+
+@pytest.mark.parametrize("cell", ["blues.00001", "blues/blues.00001.wav", "Data/genres_original/blues/blues.00001.wav",
+                                  "audio/blues.00001.wav", r"C:\gtzan\genres\blues\blues.00001.au"])
+def test_ids_as_stems_or_paths_in_the_excerpts_own_or_no_genre_folder_pass(tmp_path, cell):
+    meta = annotate(tmp_path, f"track_id,artist,fault,replica_of\nblues.00000,A,,\n"
+                              f"{cell},A,exact_replica,blues/blues.00000.au\n", MOVED)
+    assert meta.loc["blues.00001", ["artist", "fault", "replica_of"]].tolist() == ["A", "exact_replica", "blues.00000"]

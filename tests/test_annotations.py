@@ -256,3 +256,26 @@ def test_artist_names_that_may_be_one_artist_are_said_not_merged(caplog):
         kept = canonical_artists(pd.Series(names), "ann.csv")
     assert list(kept) == names  # kept apart: they may be two artists
     assert "ann.csv: artist names that may name one artist are kept apart" in caplog.text and "Tosh, Peter" in caplog.text
+
+
+@pytest.mark.parametrize("layout", ["Data/genres_original", "genres"])
+def test_gtzan_root_set_to_one_genre_folder_names_its_parent(tmp_path, layout):
+    # the root one level too deep (adv44 finding 7): said to be GTZAN's blues folder, not "download a copy of GTZAN"
+    from mgrfaults.data.annotations import gtzan_genre_root
+
+    blues = tmp_path / layout / "blues"
+    blues.mkdir(parents=True)
+    for i in range(2):
+        (blues / f"blues.{i:05d}.wav").write_bytes(b"")
+    with pytest.raises(InputError, match=rf"dataset\.gtzan\.root: {blues} holds no GTZAN genre folders .*It looks "
+                                         r"like GTZAN's 'blues' folder itself \(its files are blues\.000NN\.\*\): "
+                                         rf"set dataset\.gtzan\.root to its parent, {blues.parent}, the folder of the "
+                                         r"genre folders \(or to the copy's folder holding it\)\.$") as error:
+        gtzan_genre_root(blues)
+    assert "Download a copy" not in str(error.value)
+    assert gtzan_genre_root(blues.parent) == (blues.parent, "flat")
+    # a folder of another genre's files, or of files that are no excerpt, is not said to be one
+    (blues / "blues.00000.wav").rename(blues / "notes.wav")
+    (blues / "blues.00001.wav").rename(blues / "rock.00001.wav")
+    with pytest.raises(InputError, match="Download a copy of GTZAN"):
+        gtzan_genre_root(blues)

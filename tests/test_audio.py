@@ -128,6 +128,113 @@ def test_an_mp3_without_a_length_header_is_not_called_truncated(tmp_path):
     check_mp3_length(tmp_path / "tagged.mp3", declared=3 * SR, requested=SR, decoded=SR, sample_rate=SR)
 
 
+def test_an_mp3_holding_more_than_it_decodes_is_refused(tmp_path):
+    """libmpg123 takes a length header's count, or without one an estimate from the first frame's bitrate, and
+    libsndfile reads no further: joined files and a variable bitrate without its Xing frame decode short (audit 44)."""
+    for name, seed in (("a", 1), ("b", 2)):
+        sf.write(tmp_path / f"{name}.mp3", music_like(3.0, seed=seed), SR, format="MP3")
+    (tmp_path / "joined.mp3").write_bytes((tmp_path / "a.mp3").read_bytes() + (tmp_path / "b.mp3").read_bytes())
+    assert abs(len(load_audio(tmp_path / "a.mp3", max_duration=None)) - 3 * SR) <= 1
+    with pytest.raises(AudioError, match=r"joined\.mp3: its MPEG frames hold 6\.[0-9]+ s of audio, and the decoder "
+                                         r"reads 3\.00 s: .*files joined"):
+        load_audio(tmp_path / "joined.mp3", max_duration=None)
+    assert len(load_audio(tmp_path / "joined.mp3", max_duration=2.0)) == 2 * SR  # all that is asked for is read
+    # dense frames first, then sparse ones, and the Xing frame removed: the estimate is a quarter of the length
+    rng = np.random.default_rng(0)
+    dense = np.clip(music_like(2.0) + 0.2 * rng.standard_normal(2 * SR), -1, 1).astype(np.float32)
+    y = np.concatenate([dense, 0.3 * np.sin(2 * np.pi * 220 * np.arange(10 * SR) / SR).astype(np.float32)])
+    with sf.SoundFile(tmp_path / "vbr.mp3", "w", SR, 1, format="MP3", subtype="MPEG_LAYER_III",
+                      bitrate_mode="VARIABLE", compression_level=0.0) as f:
+        f.write(y)
+    data = (tmp_path / "vbr.mp3").read_bytes()
+    first = data.index(b"\xff")
+    second = next(i for i in range(first + 4, len(data) - 1) if data[i:i + 2] == data[first:first + 2])
+    assert b"Xing" in data[first:second] or b"Info" in data[first:second]
+    (tmp_path / "vbr_plain.mp3").write_bytes(data[:first] + data[second:])
+    assert abs(len(load_audio(tmp_path / "vbr.mp3", max_duration=None)) - 12 * SR) <= 1
+    with pytest.raises(AudioError, match=r"vbr_plain\.mp3: its MPEG frames hold 12\.[0-9]+ s of audio, and the "
+                                         r"decoder reads [0-9.]+ s: an MP3 without a length header"):
+        load_audio(tmp_path / "vbr_plain.mp3", max_duration=None)
+
+
+def test_mpeg_frames_are_counted_through_tags_and_not_made_of_other_bytes():
+    from mgrfaults.data.containers import mpeg_frame, mpeg_stream_samples
+
+    frame = b"\xff\xf3\x80\xc4" + bytes(204)  # MPEG-2 Layer III, 64 kbit/s, 22050 Hz: 72 * 64000 / 22050 bytes
+    assert mpeg_frame(frame) == (208, 576, 22050)
+    assert mpeg_frame(b"\xff\xfb\x90\x64") == (417, 1152, 44100)  # MPEG-1 Layer III, 128 kbit/s: 144 * 128000 / 44100
+    assert mpeg_frame(b"\xff\xf3\xf0\xc4") is None and mpeg_frame(b"\xff\xf3\x8c\xc4") is None  # bad bitrate, rate
+    # two frames, a joined file's ID3v2 tag, then bytes that are no frame holding one lone header, then three frames
+    junk = bytes(range(1, 200)) + b"\xff\xf3\x80\xc4" + bytes(10)
+    data = id3v2_tag() + 2 * frame + id3v2_tag(50) + junk + 3 * frame + b"TAG" + bytes(125)
+    assert mpeg_stream_samples(data) == (5 * 576, 22050)
+    assert mpeg_stream_samples(bytes(1000)) == (0, 0)
+
+
+def _wav_declaring(path, samples, declared_share):
+    """A 16-bit WAV of ``samples`` whose data chunk (and RIFF size) declare ``declared_share`` of them."""
+    import struct
+
+    sf.write(path, samples, SR, subtype="PCM_16")
+    raw = bytearray(path.read_bytes())
+    at, size = raw.index(b"data"), int(declared_share * len(samples)) * 2
+    struct.pack_into("<I", raw, at + 4, size)
+    struct.pack_into("<I", raw, 4, at + 4 + size)
+    path.write_bytes(bytes(raw))
+
+
+def test_a_wav_or_aiff_header_declaring_less_than_follows_is_refused(tmp_path):
+    """libsndfile reads a data or SSND chunk's declared bytes: the rest of a recording whose header was written
+    early, or two files joined, would be left out without a word (audit 44)."""
+    import struct
+
+    a, b = music_like(3.0, seed=1), music_like(3.0, seed=2)
+    _wav_declaring(tmp_path / "early.wav", a, 1 / 6)
+    with pytest.raises(AudioError, match=r"early\.wav: its WAV header declares 22050 bytes of audio, and 110250 bytes "
+                                         r"after them are no chunk: a wrong header"):
+        load_audio(tmp_path / "early.wav")
+    for name, y in (("a", a), ("b", b)):
+        sf.write(tmp_path / f"{name}.wav", y, SR, subtype="PCM_16")
+        sf.write(tmp_path / f"{name}.aiff", y, SR, subtype="PCM_16")
+    for ext in ("wav", "aiff"):
+        (tmp_path / f"joined.{ext}").write_bytes((tmp_path / f"a.{ext}").read_bytes() + (tmp_path / f"b.{ext}").read_bytes())
+        with pytest.raises(AudioError, match=rf"joined\.{ext}: 2 {ext.upper()} files one after another \(files joined, "
+                                             rf"as `cat a\.{ext} b\.{ext}` joins them\)"):
+            load_audio(tmp_path / f"joined.{ext}")
+    raw = bytearray((tmp_path / "a.aiff").read_bytes())
+    at = raw.index(b"SSND")
+    struct.pack_into(">I", raw, at + 4, 8 + SR // 2 * 2)
+    (tmp_path / "early.aiff").write_bytes(bytes(raw))
+    with pytest.raises(AudioError, match=r"early\.aiff: its AIFF header declares 22050 bytes of audio"):
+        load_audio(tmp_path / "early.aiff")
+    # what may follow the audio: chunks (a LIST, one cut short at the end), a sector's zero padding, an ID3v1 tag
+    whole = (tmp_path / "a.wav").read_bytes()
+    listed = whole + b"LIST" + struct.pack("<I", 26) + b"INFOISFT" + struct.pack("<I", 14) + b"mgr-faults 0\x00\x00"
+    endings = {"listed": listed, "cut_chunk": whole + b"id3 " + struct.pack("<I", 10**6) + bytes(300),
+               "padded": whole + bytes(20000), "tagged": whole + b"TAG" + bytes(125), "odd": whole + bytes(7)}
+    for name, data in endings.items():
+        (tmp_path / f"{name}.wav").write_bytes(data)
+        assert len(load_audio(tmp_path / f"{name}.wav")) == 3 * SR, name
+
+
+def test_a_flac_whose_frames_run_past_its_declared_length_is_refused(tmp_path):
+    """libsndfile stops at STREAMINFO's count of samples; the last frames' headers tell how far the audio goes."""
+    from mgrfaults.data.containers import _crc8
+
+    assert _crc8(b"123456789") == 0xF4  # the CRC-8 (polynomial 0x07) check value
+    for seconds in (3.0, 0.1):
+        sf.write(tmp_path / "whole.flac", music_like(seconds), SR, format="FLAC")
+        assert len(load_audio(tmp_path / "whole.flac")) == int(seconds * SR)
+    sf.write(tmp_path / "whole.flac", music_like(3.0), SR, format="FLAC")
+    raw = bytearray((tmp_path / "whole.flac").read_bytes())
+    fields = int.from_bytes(raw[21:26], "big")
+    raw[21:26] = (fields - (fields & 0xFFFFFFFFF) + SR // 2).to_bytes(5, "big")  # total samples: 0.5 s
+    (tmp_path / "short.flac").write_bytes(bytes(raw))
+    with pytest.raises(AudioError, match=r"short\.flac: its FLAC header declares 11025 samples \(0\.50 s\), and its "
+                                         r"frames run on past 2\.[0-9]+ s: a wrong header"):
+        load_audio(tmp_path / "short.flac")
+
+
 def test_corrupt_au_names_the_file(tmp_path):
     path = tmp_path / "jazz.00054.au"
     path.write_bytes(b"\0" + os.urandom(4095))  # random bytes, not another format's magic number

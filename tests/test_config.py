@@ -104,6 +104,29 @@ def test_dataset_keys_the_run_would_ignore_are_refused(overlay, message):
         check_config(load_config(overlay))
 
 
+@pytest.mark.parametrize("entry", ["*.mp3", "mp3 ", "mp3,flac", "tar.gz", ".", "..mp3", "mp3\n", ""])
+def test_an_extension_no_file_suffix_can_be_is_refused_naming_it(tmp_path, capsys, entry):
+    # `*.mp3` was valid and the run silently left every .mp3 out, advising to add the extension (audit 44)
+    extensions = ["wav", entry]
+    message = (rf"^config dataset\.directory\.extensions\.1: {re.escape(repr(entry))} is not of the form the key takes \(an extension: "
+               r"letters and digits, an optional leading dot, any case \(mp3, \.flac\); a pattern \(\*\.mp3\), ")
+    with pytest.raises(ConfigError, match=message):
+        load_config({"dataset": {"source": "directory", "directory": {"root": str(tmp_path), "extensions": extensions}}})
+    mine = tmp_path / "mine.yaml"
+    mine.write_text(yaml.safe_dump({"dataset": {"directory": {"extensions": extensions}}}))
+    assert cli_main(["check-config", str(mine)]) == 2
+    assert f"config dataset.directory.extensions.1: {entry!r} is not of the form the key takes" in capsys.readouterr().err
+
+
+def test_extensions_take_a_leading_dot_and_any_case():
+    from mgrfaults.data.download import audio_suffixes
+
+    extensions = ["au", ".WAV", "Mp3", ".flac", "m4a", "a" * 16]
+    config = load_config({"dataset": {"directory": {"extensions": extensions}}})
+    assert audio_suffixes(config["dataset"]["directory"]["extensions"]) == {".au", ".wav", ".mp3", ".flac", ".m4a",
+                                                                           "." + "a" * 16}
+
+
 def test_a_preset_over_the_embedded_size_is_accepted():
     # config/config.yaml's own n_per_genre stays under a preset: the preset decides, as it says
     assert resolve(load_config({"dataset": {"synthetic": {"preset": "tiny"}}})).dataset.synthetic.n_per_genre == 12

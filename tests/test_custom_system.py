@@ -141,13 +141,62 @@ def test_labelled_rows_are_written_against_the_test_parts_own_order(tmp_path):
     assert (scores.argmax(axis=1) == np.arange(4) % N_GENRES).all()
 
 
-def test_nan_scores_name_the_excerpts():
+@pytest.mark.parametrize("row, kind", [([np.nan, 1.0], "1 with NaN"), ([np.inf, 1.0], r"1 with \+inf"),
+                                       ([-np.inf, -np.inf], "1 of -inf only")])
+def test_scores_that_decide_no_genre_name_the_excerpts_and_why(row, kind):
     scores = np.ones((3, 2))
-    scores[1, 0] = np.nan
-    with pytest.raises(PluginError, match=r"Mine: .*NaN or infinite scores for 1 excerpt.*'b'"):
+    scores[1] = row
+    with pytest.raises(PluginError, match=rf"^Mine: predict\(\) returned scores that decide no genre for 1 "
+                                          rf"excerpt\(s\), e\.g\. \['b'\] \({kind}\): an excerpt's genre is its highest "
+                                          r"score, which must be finite; .* Return finite scores, e\.g\. probabilities"):
         check_scores(scores, 3, 2, "Mine", ["a", "b", "c"])
     with pytest.raises(PluginError, match="not a numeric array"):
         check_scores([["x", "y"]], 1, 2, "Mine")
+
+
+LOG_PROBA = """
+from sklearn.tree import DecisionTreeClassifier
+
+class Tree:
+    def __init__(self, context):
+        self.tree = DecisionTreeClassifier(random_state=context.seed)
+
+    def fit(self, train, valid):
+        self.tree.fit(np.stack([x.mean(axis=0) for x in train]), train.labels)
+
+    def predict(self, test):
+        with np.errstate(divide="ignore"):  # log(0) of the genres no leaf holds
+            return self.tree.predict_log_proba(np.stack([x.mean(axis=0) for x in test]))
+
+def build(context):
+    return Tree(context)
+"""
+
+
+def test_log_probabilities_with_minus_inf_decide_and_survive_the_predictions_csv(tmp_path):
+    # predict_log_proba gives -inf to a genre of probability 0: refused as "NaN or infinite" though its argmax
+    # decides (audit 44); the predictions CSV and the tie count read them back right
+    from mgrfaults.evaluation.metrics import read_predictions
+    from mgrfaults.evaluation.tables import tied_decisions
+    from mgrfaults.io import write_csv_atomic
+    from mgrfaults.systems.learned import predictions_frame
+
+    factory = load_factory(f"{plugin_file(tmp_path, LOG_PROBA)}:build")
+    parts = constructed_parts()
+    scores = run_custom_system(factory, context(), {}, parts)
+    assert np.isneginf(scores).sum() == 2 * len(scores)  # pure leaves: one genre at log(1) = 0, the others -inf
+    predicted = scores.argmax(axis=1)
+    assert (predicted == np.arange(4) % N_GENRES).all()
+    genres = list(context().genres)
+    write_csv_atomic(predictions_frame(parts["test"].track_ids, predicted, predicted, scores, genres),
+                     tmp_path / "fold_0.csv")
+    read = read_predictions(tmp_path / "fold_0.csv", genres)
+    np.testing.assert_array_equal(read[[f"score_{g}" for g in genres]].to_numpy(), scores)
+    assert tied_decisions(read) == (0.0, 1.0)
+    # a tie between two finite scores beside a -inf is still a tie, shared
+    tied = read.copy()
+    tied.loc[tied["predicted"] == genres[0], f"score_{genres[1]}"] = 0.0  # beside genre 0's log(1) = 0 and a -inf
+    assert tied_decisions(tied) == (2.0, 0.75)  # 2 of the 4 tied, each half right
 
 
 def test_masked_or_complex_scores_are_refused():

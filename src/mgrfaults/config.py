@@ -233,6 +233,8 @@ def schema_error_message(error, schema_root: Mapping[str, Any] | None = None) ->
         return (f"config: {', '.join(parts)} {'is not a key' if len(unknown) == 1 else 'are not keys'} {where}; "
                 f"its keys: {', '.join(known)}")
     problem = error.message
+    if error.validator == "pattern" and schema.get("description"):
+        problem = f"{error.instance!r} is not of the form the key takes"  # the description says it, not a regex
     if error.validator == "enum" and isinstance(error.instance, str):
         close = difflib.get_close_matches(error.instance, [str(v) for v in schema.get("enum", [])], n=1)
         problem += f" (did you mean {close[0]!r}?)" if close else ""

@@ -281,7 +281,8 @@ def _column_name(written: str) -> str:
     return next((c for c in ANNOTATION_COLUMNS if c.replace("_", "") == key), str(written).strip().lower())
 
 
-def read_annotations(path, require_artist: bool = False, known_ids=None, extensions=()) -> pd.DataFrame:
+def read_annotations(path, require_artist: bool = False, known_ids=None, extensions=(),
+                     genres: dict | None = None) -> pd.DataFrame:
     """Read a folder dataset's annotations CSV (track_id plus any of artist, fault, replica_of, title).
 
     Column names are compared case- and whitespace-blind (``Track_ID``, `` artist``), cell values
@@ -304,6 +305,10 @@ def read_annotations(path, require_artist: bool = False, known_ids=None, extensi
         The dataset's ids: a cell is matched against them as written first (:func:`track_ids_from_paths`).
     extensions : iterable of str
         The extensions of the dataset's files, dropped from ids written as file names beside :data:`ID_EXTENSIONS`.
+    genres : dict, optional
+        Track id -> the dataset's genre (its folder). A ``track_id`` or ``replica_of`` cell written as a path whose
+        folder names another of the dataset's genres than its excerpt's (``rock/a0.wav`` for the blues excerpt
+        ``a0``) is then refused, as a partition list's line is (:func:`check_annotation_genres`).
 
     Returns
     -------
@@ -317,7 +322,7 @@ def read_annotations(path, require_artist: bool = False, known_ids=None, extensi
     InputError
         Naming the file and the column or ids: not UTF-8, empty, no track_id column, an unknown
         column (a misspelt ``artsit`` would be dropped), a column given twice, an empty or
-        duplicate track id, no artist column when ``require_artist``.
+        duplicate track id, no artist column when ``require_artist``, a path in another genre's folder (``genres``).
     """
     text = _without_empty_rows(_without_preamble(read_text_checked(path, "annotations table"), path))
     table = read_csv_text(text, path, "annotations table", skipinitialspace=True)
@@ -358,6 +363,8 @@ def read_annotations(path, require_artist: bool = False, known_ids=None, extensi
     columns = [col for col in ("track_id", "replica_of") if col in table.columns]
     for col, ids in zip(columns, track_ids_from_paths(*(table[col] for col in columns), known_ids=known_ids,
                                                       extensions=extensions)):
+        if genres is not None:
+            check_annotation_genres(path, col, table[col], ids, genres)
         table[col] = ids
     empty = table.index[table["track_id"] == ""]
     if len(empty):
@@ -493,14 +500,79 @@ def check_list_genres(paths: dict, lines: dict, ids: dict, genres: dict) -> None
     genres : dict
         Track id -> the dataset's genre.
     """
-    known_genres = set(genres.values())
     for part, path in paths.items():
-        for line, track_id in zip(lines[part], ids[part]):
-            folder = PurePosixPath(line.strip().replace("\\", "/")).parent.name
-            if folder in known_genres and track_id in genres and genres[track_id] != folder:
-                raise InputError(f"{path}: {line.strip()!r} names the genre folder {folder!r}, but the dataset's "
-                                 f"excerpt {track_id!r} is {genres[track_id]!r}: these lists were made for another "
-                                 "copy or labelling of the data; give the dataset's paths or ids")
+        clashes = genre_folder_clashes(lines[part], ids[part], genres)
+        if clashes:
+            position, folder = clashes[0]
+            line, track_id = lines[part][position].strip(), ids[part][position]
+            raise InputError(f"{path}: {line!r} names the genre folder {folder!r}, but the dataset's excerpt "
+                             f"{track_id!r} is {genres[track_id]!r}: these lists were made for another copy or "
+                             "labelling of the data; give the dataset's paths or ids")
+
+
+def check_annotation_genres(path, column: str, cells: pd.Series, ids, genres: dict) -> None:
+    """Refuse annotation cells written as paths in another of the dataset's genre folders than their excerpt's, as
+    :func:`check_list_genres` refuses list lines: matched, the row would annotate an excerpt of another genre (a table
+    made before a mislabelled file was moved to its right folder, or for another copy of the data).
+
+    Parameters
+    ----------
+    path : str or Path
+        The annotations file, for the message.
+    column : str
+        ``track_id`` or ``replica_of``.
+    cells : Series
+        The column's cells as written (stripped), indexed by file line.
+    ids : sequence of str
+        Their track ids (:func:`track_ids_from_paths`).
+    genres : dict
+        Track id -> the dataset's genre.
+
+    Raises
+    ------
+    InputError
+        Naming the file, the column, the first such cell and its line, its folder's genre and its excerpt's genre,
+        and the lines of the others.
+    """
+    clashes = genre_folder_clashes(cells, ids, genres)
+    if clashes:
+        position, folder = clashes[0]
+        lines = [int(cells.index[p]) for p, _ in clashes]
+        track_id = ids[position]
+        others = f" ({len(clashes)} such rows, line(s) {lines[:10]})" if len(clashes) > 1 else ""
+        raise InputError(f"{path}: {column}: line {lines[0]}: {cells.iloc[position]!r} names the genre folder "
+                         f"{folder!r}, but the dataset's excerpt {track_id!r} is {genres[track_id]!r}: this table "
+                         f"was made for another copy or labelling of the data; give the dataset's paths or ids{others}")
+
+
+def genre_folder_clashes(cells, ids, genres: dict) -> list[tuple[int, str]]:
+    """The cells written in another of the dataset's genre folders than their excerpt's: (position, folder) each.
+
+    A cell's folder is the one its file is written in (by ``/``, or ``\\`` too: :func:`_cell_readings`), the folders
+    above it aside (``Data/genres_original/blues/a0.wav`` is in ``blues``); a folder that names no genre of the dataset
+    (``audio/a0.wav``) or a bare id says nothing. A cell one of whose readings is in the excerpt's own folder is no
+    clash (a Linux file name may hold ``\\``).
+
+    Parameters
+    ----------
+    cells : sequence of str
+        Ids or paths, as written.
+    ids : sequence of str
+        Their track ids (:func:`track_ids_from_paths`): an id the dataset lacks is left to the caller.
+    genres : dict
+        Track id -> the dataset's genre.
+    """
+    known_genres = set(genres.values())
+    clashes = []
+    for position, (cell, track_id) in enumerate(zip(cells, ids)):
+        folders = [folder for _, folder in _cell_readings(cell)]
+        if track_id not in genres or genres[track_id] in folders:
+            continue
+        # the last reading is the one ids fall back to (a cell holding \ is a Windows path)
+        folder = next((f for f in reversed(folders) if f in known_genres), None)
+        if folder is not None:
+            clashes.append((position, folder))
+    return clashes
 
 
 def _same_song(a: tuple[str, str], b: tuple[str, str]) -> bool:
@@ -706,13 +778,36 @@ def gtzan_genre_root(root, genres=None) -> tuple[Path, str]:
         )
     if found:
         return found[0]
-    deeper = _genre_folders_below(root, genres)
-    hint = (f"They are in {deeper}, deeper than any layout puts them (an archive extracted into a folder of its "
-            f"own name, genres/genres/, say): set dataset.gtzan.root to {deeper}." if deeper else GTZAN_DOWNLOAD_HELP)
     raise InputError(
         f"dataset.gtzan.root: {root} holds no GTZAN genre folders ({', '.join(genres[:3])}, ...); looked in "
-        f"{[str(folder) for folder, _ in looked] + [str(root)]}. {hint}"
+        f"{[str(folder) for folder, _ in looked] + [str(root)]}. {_genre_root_hint(root, genres)}"
     )
+
+
+def _genre_root_hint(root: Path, genres) -> str:
+    """What to set ``dataset.gtzan.root`` to where no layout holds the genre folders: the parent of a genre folder
+    given as the root (one level too deep), the folder holding them deeper down, or else where to get a copy."""
+    if _is_gtzan_genre_folder(root, genres):
+        return (f"It looks like GTZAN's {root.name!r} folder itself (its files are {root.name}.000NN.*): set "
+                f"dataset.gtzan.root to its parent, {root.parent}, the folder of the genre folders (or to the copy's "
+                "folder holding it).")
+    deeper = _genre_folders_below(root, genres)
+    if deeper:
+        return (f"They are in {deeper}, deeper than any layout puts them (an archive extracted into a folder of its "
+                f"own name, genres/genres/, say): set dataset.gtzan.root to {deeper}.")
+    return GTZAN_DOWNLOAD_HELP
+
+
+def _is_gtzan_genre_folder(folder: Path, genres) -> bool:
+    """``folder`` is one of GTZAN's genre folders: named after a genre, holding that genre's excerpts
+    (``blues/blues.00000.wav``; by name, whatever the extension)."""
+    if folder.name not in genres:
+        return False
+    try:
+        stems = (track_id_from_path(p.name) for p in folder.iterdir() if p.is_file())
+        return any(GTZAN_NAME.match(stem) and stem.split(".")[0] == folder.name for stem in stems)
+    except OSError:  # an unreadable folder: the download help stays
+        return False
 
 
 def _genre_folders_below(root: Path, genres, max_depth: int = GTZAN_SEARCH_DEPTH) -> Path | None:

@@ -20,6 +20,7 @@ import numpy as np
 import soundfile as sf
 
 from mgrfaults.data.containers import UNKNOWN_SIZES
+from mgrfaults.data.containers import id3v2_length as _id3v2_length
 from mgrfaults.errors import AudioError, NoMusicError
 from mgrfaults.config import section_defaults
 
@@ -169,7 +170,11 @@ def _au_header_problem(header: bytes, size: int) -> str | None:
 
 
 def _wav_header_problem(path: Path, size: int) -> str | None:
-    """What is wrong with the header of a file that begins with ``RIFF....WAVE`` or ``RF64....WAVE``, or None."""
+    """What is wrong with the header of a file that begins with ``RIFF....WAVE`` or ``RF64....WAVE``, or None: a
+    ``data`` chunk that promises more than the file holds, or less than follows it
+    (:func:`~.containers.chunks_after_audio_problem`)."""
+    from mgrfaults.data import containers
+
     with open(path, "rb") as f:
         riff = f.read(12)
         if riff[:4] == b"RF64":
@@ -188,7 +193,10 @@ def _wav_header_problem(path: Path, size: int) -> str | None:
                             "its source")
                 if csize > available and csize not in UNKNOWN_SIZES:
                     return f"truncated: the header promises {csize} bytes of audio, the file holds {available}"
-                return None
+                if csize in UNKNOWN_SIZES:
+                    return None  # the audio runs to the file's end
+                return containers.chunks_after_audio_problem(f, f.tell() + csize + (csize & 1), size, "<", "WAV",
+                                                             csize)
             f.seek(csize + (csize & 1), 1)
 
 
@@ -220,15 +228,6 @@ def header_problem(path: Path, size: int) -> str | None:
     else:
         return None
     return problem and problem + _misnamed(path, actual)
-
-
-def _id3v2_length(head: bytes) -> int:
-    """Bytes of the ID3v2 tag that ``head`` (a file's first 10 bytes or more) begins with; 0 where none."""
-    if len(head) < 10 or head[:3] != b"ID3":
-        return 0
-    # ID3v2: a 10-byte header, a syncsafe size, an optional footer
-    size = (head[6] & 0x7F) << 21 | (head[7] & 0x7F) << 14 | (head[8] & 0x7F) << 7 | (head[9] & 0x7F)
-    return 10 + size + (10 if head[5] & 0x10 else 0)
 
 
 ID3_SLACK = 512
@@ -287,6 +286,40 @@ def check_mp3_length(path: Path, declared: int, requested: int, decoded: int, sa
     if expected - decoded > max(2 * MP3_FRAME_SAMPLES, 0.01 * expected) and _mp3_declares_length(path):
         raise AudioError(path, f"truncated: its header declares {declared / sample_rate:.2f} s of audio, "
                                f"the file decodes to {decoded / sample_rate:.2f} s")
+
+
+def check_mp3_frames(path: Path, requested: int, decoded: int, sample_rate: int) -> None:
+    """Refuse an MP3 that holds more audio than libmpg123 decodes of it: without a length header, its length is
+    estimated from the first frame's bitrate, and libsndfile reads no further; joined files (``cat a.mp3 b.mp3``)
+    decode as the first alone.
+
+    Parameters
+    ----------
+    path : Path
+    requested : int
+        Samples per channel asked for; -1: all.
+    decoded : int
+        Samples per channel decoded.
+    sample_rate : int
+        Hz, the stream's.
+
+    Raises
+    ------
+    AudioError
+        When the file's frames (:func:`~.containers.mpeg_stream_samples`) hold more than ``decoded`` (or than
+        ``requested``, the smaller) by more than four MPEG frames and 1 %: the encoder's delay and padding, and a
+        length frame, are a frame or three.
+    """
+    from mgrfaults.data import containers
+
+    held, rate = containers.mpeg_stream_samples(path.read_bytes())
+    expected = held if requested < 0 else min(held, requested)
+    if rate == sample_rate and expected - decoded > max(4 * MP3_FRAME_SAMPLES, 0.01 * expected):
+        raise AudioError(path, f"its MPEG frames hold {held / rate:.2f} s of audio, and the decoder reads "
+                               f"{decoded / rate:.2f} s: an MP3 without a length header whose bitrate varies (its "
+                               "length is estimated from its first frame), or files joined (`cat a.mp3 b.mp3`: the "
+                               "first one's length header declares its own audio alone); write it again whole, e.g. "
+                               "`ffmpeg -i in.mp3 out.flac`")
 
 
 def _read_unseekable(f: sf.SoundFile, frames: int, block: int = 65536) -> np.ndarray:
@@ -527,7 +560,7 @@ def container_problem(path: Path, size: int) -> str | None:
 
     Judged by the file's content, whatever its extension: Ogg (every page's checksum, its end), RF64, Wave64,
     AIFF/AIFF-C (the declared audio against the bytes present), FLAC (a header without the stream's length,
-    streams joined).
+    streams joined, frames past the declared length).
     """
     from mgrfaults.data import containers
 
@@ -543,8 +576,33 @@ def container_problem(path: Path, size: int) -> str | None:
     if head[:4] == b"riff" and head[24:28] == b"wave":
         return containers.w64_problem(head, size)
     if head[:4] == b"FORM" and head[8:12] in (b"AIFF", b"AIFC"):
-        return containers.aiff_problem(head, size)
-    return containers.flac_problem(head) or containers.flac_joined_problem(_count_flac_streams(path))
+        return containers.aiff_problem(head, size) or _after_aiff_sound(path, head, size)
+    return (containers.flac_problem(head) or containers.flac_joined_problem(_count_flac_streams(path))
+            or containers.flac_frames_beyond_problem(head, _last_bytes(path, size, FLAC_TAIL)))
+
+
+FLAC_TAIL = 1 << 20
+"""Bytes read from a FLAC file's end to find its last frames' headers (a frame of 4096 samples of 8 channels at 24
+bits, stored verbatim, is 96 KiB)."""
+
+
+def _last_bytes(path: Path, size: int, n: int) -> bytes:
+    with open(path, "rb") as f:
+        f.seek(max(size - n, 0))
+        return f.read()
+
+
+def _after_aiff_sound(path: Path, head: bytes, size: int) -> str | None:
+    """What follows an AIFF file's ``SSND`` chunk that its header does not declare
+    (:func:`~.containers.chunks_after_audio_problem`), or None; ``head`` as for :func:`container_problem`."""
+    from mgrfaults.data import containers
+
+    for cid, csize, pos in containers.iff_chunks(head, ">"):
+        if cid == b"SSND" and csize not in UNKNOWN_SIZES:
+            with open(path, "rb") as f:  # the chunk's offset and block-size fields are no audio
+                return containers.chunks_after_audio_problem(f, pos + 8 + csize + (csize & 1), size, ">", "AIFF",
+                                                             max(csize - 8, 0))
+    return None
 
 
 FLAC_SCAN_BLOCK = 1 << 20
@@ -623,6 +681,7 @@ def decode(path, max_duration: float | None = None, judge_content: bool = True) 
             cut = frames >= 0 and int(f.frames) > frames
             if f.format == "MP3":
                 check_mp3_length(path, int(f.frames), frames, y.shape[0], sr)
+                check_mp3_frames(path, frames, y.shape[0], sr)
     except AudioError:
         raise
     except sf.LibsndfileError as e:

@@ -25,6 +25,15 @@ UNKNOWN_SIZES = (0xFFFFFFFF, 0x7FFFFFFF, 0x7FFFF000)
 _BIT_REVERSED = bytes(int(f"{i:08b}"[::-1], 2) for i in range(256))
 
 
+def id3v2_length(head: bytes) -> int:
+    """Bytes of the ID3v2 tag that ``head`` (10 bytes or more) begins with; 0 where none."""
+    if len(head) < 10 or head[:3] != b"ID3":
+        return 0
+    # ID3v2: a 10-byte header, a syncsafe size, an optional footer
+    size = (head[6] & 0x7F) << 21 | (head[7] & 0x7F) << 14 | (head[8] & 0x7F) << 7 | (head[9] & 0x7F)
+    return 10 + size + (10 if head[5] & 0x10 else 0)
+
+
 def ogg_crc(page: bytes) -> int:
     """The Ogg CRC-32 of ``page`` (polynomial 0x04C11DB7, not reflected, initial value 0, no final XOR).
 
@@ -95,7 +104,7 @@ def _declared_beyond(kind: str, declared: int, available: int) -> str | None:
     return None
 
 
-def _iff_chunks(head: bytes, endian: str, start: int = 12):
+def iff_chunks(head: bytes, endian: str, start: int = 12):
     """(id, size, offset) of each chunk of a RIFF-like file held in ``head`` from ``start`` (after ``RF64....WAVE`` or
     ``FORM....AIFF``): 4-byte ids, 4-byte sizes in ``endian`` order (``<`` RIFF, ``>`` AIFF), odd sizes padded."""
     pos = start
@@ -118,7 +127,7 @@ def rf64_problem(head: bytes, size: int) -> str | None:
     if head[12:16] != b"ds64" or len(head) < 28:
         return "not an RF64 file: its 'ds64' chunk, which holds the sizes, is missing (corrupt header?)"
     data_size = struct.unpack("<Q", head[28:36])[0] if len(head) >= 36 else None
-    for cid, csize, pos in _iff_chunks(head, "<"):
+    for cid, csize, pos in iff_chunks(head, "<"):
         if cid == b"data":
             declared = data_size if csize == 0xFFFFFFFF and data_size is not None else csize
             return _declared_beyond("RF64", declared, size - pos - 8)
@@ -142,7 +151,7 @@ def aiff_problem(head: bytes, size: int) -> str | None:
     """An AIFF or AIFF-C file's sample frames (``COMM``) against the bytes of its ``SSND`` chunk, or None (``head``
     through the ``SSND`` chunk's header, and ``size``, as for :func:`rf64_problem`)."""
     frames_bytes = None
-    for cid, csize, pos in _iff_chunks(head, ">"):
+    for cid, csize, pos in iff_chunks(head, ">"):
         if cid == b"COMM" and pos + 16 <= len(head):
             channels, frames, bits = struct.unpack(">hIh", head[pos + 8:pos + 16])
             compression = head[pos + 26:pos + 30] if head[8:12] == b"AIFC" else b"NONE"
@@ -186,4 +195,233 @@ def flac_joined_problem(streams: int) -> str | None:
     if streams > 1:
         return (f"{streams} FLAC streams one after another (files joined, as `cat a.flac b.flac` joins them): the "
                 "decoder reads the first only; split them into files of their own")
+    return None
+
+
+_MPEG_KBITS = {  # kbit/s of bitrate indices 1-14, by (MPEG-1, layer): ISO/IEC 11172-3 and 13818-3
+    (True, 1): (32, 64, 96, 128, 160, 192, 224, 256, 288, 320, 352, 384, 416, 448),
+    (True, 2): (32, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384),
+    (True, 3): (32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320),
+    (False, 1): (32, 48, 56, 64, 80, 96, 112, 128, 144, 160, 176, 192, 224, 256),
+    (False, 2): (8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160),
+    (False, 3): (8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160),
+}
+
+
+def mpeg_frame(header: bytes) -> tuple[int, int, int] | None:
+    """The MPEG audio frame a 4-byte header begins: (its bytes, its samples per channel, its sample rate in Hz), or
+    None where the bytes are no such header (no sync, a reserved version, layer, rate, or a free or bad bitrate).
+
+    Parameters
+    ----------
+    header : bytes
+        At least the frame's 4 header bytes (ISO/IEC 11172-3, 13818-3, and MPEG-2.5's rates).
+    """
+    if len(header) < 4 or header[0] != 0xFF or header[1] & 0xE0 != 0xE0:
+        return None
+    version, layer = (header[1] >> 3) & 3, 4 - ((header[1] >> 1) & 3)  # version 3 MPEG-1, 2 MPEG-2, 0 MPEG-2.5
+    index, rate_index, padding = header[2] >> 4, (header[2] >> 2) & 3, (header[2] >> 1) & 1
+    if version == 1 or layer == 4 or index in (0, 15) or rate_index == 3:
+        return None
+    mpeg1 = version == 3
+    rate = (44100, 48000, 32000)[rate_index] >> (0 if mpeg1 else 1 if version == 2 else 2)
+    bits = 1000 * _MPEG_KBITS[mpeg1, layer][index - 1]
+    if layer == 1:
+        return (12 * bits // rate + padding) * 4, 384, rate
+    samples = 1152 if mpeg1 or layer == 2 else 576
+    return samples // 8 * bits // rate + padding, samples, rate
+
+
+def mpeg_stream_samples(data: bytes) -> tuple[int, int]:
+    """Samples per channel that the MPEG audio frames of an MP3 file hold, counted frame by frame, and their rate.
+
+    Where an MP3 file has no length header (a variable bitrate without its Xing, Info or VBRI frame), libmpg123
+    estimates its length from the first frame's bitrate, and libsndfile reads no further; where two files were
+    joined (``cat a.mp3 b.mp3``), the first one's length header declares its own audio alone. Counting the frames
+    tells how much audio the file really holds. ID3v2 tags are skipped wherever a frame could begin (a joined
+    file's own), and after bytes that are no frame the count resumes at the next header that a second one follows,
+    so that no byte of other data is taken for a frame by chance; a length frame (Xing, Info) counts as a frame of
+    audio, and the encoder's delay and padding are counted too: the count exceeds the decoded length by a frame or
+    three.
+
+    Parameters
+    ----------
+    data : bytes
+        The whole file.
+
+    Returns
+    -------
+    (samples, sample_rate) : tuple of int
+        0, 0 where no frame is found.
+    """
+    pos, total, rate, synced = 0, 0, 0, False
+    while pos + 4 <= len(data):
+        if data[pos:pos + 3] == b"ID3":
+            pos += max(id3v2_length(data[pos:pos + 10]), 10)
+            continue
+        frame = mpeg_frame(data[pos:pos + 4])
+        if frame and (rate in (0, frame[2])):
+            following = pos + frame[0]
+            if synced or following + 4 > len(data) or mpeg_frame(data[following:following + 4]):
+                total, rate, synced, pos = total + frame[1], frame[2], True, following
+                continue
+        synced = False  # no frame here: the next header counts once a second one follows it
+        pos = data.find(b"\xff", pos + 1)
+        if pos < 0:
+            break
+    return total, rate
+
+
+CHUNKS_AFTER_AUDIO_SLACK = 4096
+"""Bytes that may follow a RIFF or AIFF file's audio chunk without being chunks (a writer's junk, its padding to a
+sector): 0.09 s of 16-bit mono at 22050 Hz; zero bytes at the end and an ID3v1 tag are not counted."""
+
+
+def chunks_after_audio_problem(f, end: int, size: int, endian: str, kind: str, declared: int) -> str | None:
+    """What follows a RIFF (WAV) or AIFF file's audio chunk without its header declaring it, or None.
+
+    libsndfile reads the audio chunk's declared bytes and no more: where a recorder that died wrote its header
+    early, or a header was written for another file, the audio beyond the declared length is left out without a
+    word. After the audio chunk come further chunks (``LIST``, ``id3 ``, ``ANNO``: a 4-character id and a size) up to
+    the file's end; a chunk that runs past the end is a damaged trailer, not missing audio.
+
+    Parameters
+    ----------
+    f : binary file
+        The file, open for reading (it is seeked).
+    end : int
+        The byte after the audio chunk (and its pad byte).
+    size : int
+        The file's size in bytes.
+    endian : {"<", ">"}
+        RIFF's little-endian sizes, AIFF's big-endian ones.
+    kind : {"WAV", "AIFF"}
+        For the message.
+    declared : int
+        Bytes of audio the chunk declares, for the message.
+    """
+    pos = end
+    while pos + 8 <= size:
+        f.seek(pos)
+        header = f.read(12)
+        if header[:4] in (b"RIFF", b"FORM") and header[8:12] in (b"WAVE", b"AIFF", b"AIFC"):
+            return (f"2 {kind} files one after another (files joined, as `cat a.{kind.lower()} b.{kind.lower()}` "
+                    "joins them): the decoder reads the first only; split them into files of their own")
+        if not all(0x20 <= c <= 0x7E for c in header[:4]):
+            break
+        csize = struct.unpack(f"{endian}I", header[4:8])[0]
+        pos += 8 + csize + (csize & 1)
+    if pos >= size - CHUNKS_AFTER_AUDIO_SLACK:
+        return None
+    f.seek(pos)
+    rest = f.read()
+    if rest[-128:-125] == b"TAG":  # an ID3v1 tag that a tagger appended
+        rest = rest[:-128]
+    unread = len(rest.rstrip(b"\x00"))
+    if unread <= CHUNKS_AFTER_AUDIO_SLACK:
+        return None
+    return (f"its {kind} header declares {declared} bytes of audio, and {unread} bytes after them are no chunk: a "
+            "wrong header (written before the recording ended, or of another file) that the decoder would read to "
+            "its declared length, leaving the rest out; write the file again from its source")
+
+
+def _crc8(data: bytes) -> int:
+    """CRC-8 of polynomial x^8 + x^2 + x + 1, initial 0: a FLAC frame header's checksum."""
+    crc = 0
+    for byte in data:
+        crc ^= byte
+        for _ in range(8):
+            crc = ((crc << 1) ^ 0x07) & 0xFF if crc & 0x80 else (crc << 1) & 0xFF
+    return crc
+
+
+def _flac_coded_number(data: bytes, pos: int) -> tuple[int, int] | None:
+    """The frame or sample number FLAC codes as UTF-8 does (up to 7 bytes) at ``data[pos]``: (value, bytes)."""
+    if pos >= len(data):
+        return None
+    first = data[pos]
+    length = next((n for n, top in ((1, 0x80), (2, 0xE0), (3, 0xF0), (4, 0xF8), (5, 0xFC), (6, 0xFE), (7, 0xFF))
+                   if first < top and (n == 1 or first >= (0xFF << (8 - n)) & 0xFF)), None)
+    if length is None or pos + length > len(data):
+        return None
+    value = first & (0x7F >> length if length > 1 else 0x7F)
+    for byte in data[pos + 1:pos + length]:
+        if byte & 0xC0 != 0x80:
+            return None
+        value = value << 6 | (byte & 0x3F)
+    return value, length
+
+
+def flac_frame_header(data: bytes, pos: int, fixed_block: int) -> tuple[int, int] | None:
+    """The FLAC frame whose header begins at ``data[pos]``: (its first sample, its samples), or None where the bytes
+    there are no frame header (its sync code, reserved bits and CRC-8 checked; RFC 9639, section 9.1).
+
+    Parameters
+    ----------
+    data : bytes
+    pos : int
+    fixed_block : int
+        STREAMINFO's block size: a fixed-block-size stream numbers its frames, not its samples.
+    """
+    if pos + 6 > len(data) or data[pos] != 0xFF or data[pos + 1] not in (0xF8, 0xF9):
+        return None
+    size_code, rate_code = data[pos + 2] >> 4, data[pos + 2] & 0x0F
+    if size_code == 0 or rate_code == 15 or data[pos + 3] >> 4 > 10 or data[pos + 3] & 1:
+        return None
+    number = _flac_coded_number(data, pos + 4)
+    if number is None:
+        return None
+    at = pos + 4 + number[1]
+    extra = {6: 1, 7: 2}.get(size_code, 0)
+    if at + extra + {12: 1, 13: 2, 14: 2}.get(rate_code, 0) >= len(data):
+        return None
+    if size_code == 1:
+        block = 192
+    elif size_code <= 5:
+        block = 576 << (size_code - 2)
+    elif size_code <= 7:
+        block = int.from_bytes(data[at:at + extra], "big") + 1
+    else:
+        block = 256 << (size_code - 8)
+    at += extra + {12: 1, 13: 2, 14: 2}.get(rate_code, 0)
+    if _crc8(data[pos:at]) != data[at]:
+        return None
+    return (number[0] if data[pos + 1] & 1 else number[0] * fixed_block), block
+
+
+def flac_frames_beyond_problem(head: bytes, tail: bytes) -> str | None:
+    """A FLAC stream whose frames run on past the length its STREAMINFO declares, or None.
+
+    libsndfile stops at the declared number of samples: a header of an edit, or of another file, would leave the
+    rest out without a word. The last frames of ``tail`` are found by their headers (two in a row, the second
+    beginning where the first ends, so that coded audio that holds a header's bytes by chance is not taken for one).
+
+    Parameters
+    ----------
+    head : bytes
+        The file's first bytes (its STREAMINFO).
+    tail : bytes
+        Its last bytes (a megabyte holds its last frames).
+    """
+    if head[:4] != b"fLaC" or len(head) < 26 or head[4] & 0x7F != 0:
+        return None
+    total = int.from_bytes(head[21:26], "big") & 0xFFFFFFFFF
+    rate = int.from_bytes(head[18:21], "big") >> 4
+    fixed_block = int.from_bytes(head[10:12], "big")
+    if total == 0 or rate == 0:
+        return None
+    later: dict[int, int] = {}  # first sample of each header found so far (later in the file) -> its frame's samples
+    at = len(tail)
+    while (at := tail.rfind(b"\xff", 0, at)) >= 0:
+        frame = flac_frame_header(tail, at, fixed_block)
+        if frame is None:
+            continue
+        first, block = frame
+        if first + block in later:  # a frame and the one after it: headers, not coded audio
+            if first + block < total:
+                return None
+            return (f"its FLAC header declares {total} samples ({total / rate:.2f} s), and its frames run on past "
+                    f"{(first + block) / rate:.2f} s: a wrong header (of an edit, or of another file) that the decoder "
+                    "would read to its declared length, leaving the rest out; write the file again from its source")
+        later[first] = block
     return None

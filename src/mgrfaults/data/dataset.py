@@ -232,10 +232,12 @@ def _genre_folder_files(genre_dir: Path, exts) -> list[Path]:
                       and not is_appledouble(f.name) and f.is_file())
     if unlisted:
         kinds = pd.Series([Path(n).suffix.lower() for n in unlisted]).value_counts().sort_index()
+        # the extensions to add named as the key takes them: `unlisted` holds only suffixes not among `exts`
         log.warning("%s: %d audio file(s) of an extension not in dataset.directory.extensions (%s) left out: %s (e.g. "
-                    "%s); add the extension to use them (libsndfile reads AIFF, CAF, W64, RF64, FLAC, Ogg, Opus "
-                    "and MP3; AAC, M4A and WMA need converting first)", genre_dir, len(unlisted),
-                    ", ".join(sorted(exts)), ", ".join(f"{n} {k}" for k, n in kinds.items()), unlisted[:3])
+                    "%s); add %s to dataset.directory.extensions to use them (libsndfile reads AIFF, CAF, W64, RF64, "
+                    "FLAC, Ogg, Opus and MP3; AAC, M4A and WMA need converting first)", genre_dir, len(unlisted),
+                    ", ".join(sorted(exts)), ", ".join(f"{n} {k}" for k, n in kinds.items()), unlisted[:3],
+                    ", ".join(k.lstrip(".") for k in kinds.index))
     subfolders = [f.name for f in entries if f.is_dir() and not f.name.startswith(".")]
     if subfolders:
         log.warning("%s: %d sub-folder(s) not searched (audio must lie directly in <root>/<genre>/): %s",
@@ -832,8 +834,9 @@ def directory_metadata(listing: pd.DataFrame, annotations=None, require_artist: 
     meta["fault"] = "none"
     meta["replica_of"] = ""
     if annotations:
+        # genres: a path in another genre's folder than its excerpt's is refused, as a partition list's line is
         ann = read_annotations(annotations, require_artist=require_artist, known_ids=meta["track_id"],
-                               extensions=_listing_extensions(meta))
+                               extensions=_listing_extensions(meta), genres=dict(zip(meta["track_id"], folders)))
         unknown = sorted(set(ann["track_id"]) - set(meta["track_id"]))
         skipped = _unlisted_files(meta, unknown)
         if skipped:

@@ -21,15 +21,15 @@ and returns an object with two methods::
 A system that learns from the validation part's excerpts too (not only selects with them) declares
 ``fit_on: train_valid``: the attribution then counts an artist or a replica there as seen in training.
 
-``predict`` returns per-excerpt genre scores (any scale, higher = more likely), columns in
-``context.genres`` order; the excerpt decision is their argmax. A :class:`Part` is a sequence of
-excerpts: ``part[i]`` is the ``i``-th excerpt's input (see :class:`Part`), ``part.track_ids``,
-``part.labels`` (class indices into ``context.genres``; None for the test part), ``part.paths`` (the
-audio files). The run's seed (``context.seed``, derived from the master seed, the system, condition
-and fold) also seeds ``random``, numpy's global generator and, when the plugin imports torch,
-``torch.manual_seed`` before the factory is called. A torch model should move itself to
-``context.device`` ("cpu" or "cuda", ``systems.device`` resolved) and the run limits BLAS/OpenMP and
-torch to ``context.threads`` (``systems.threads``).
+``predict`` returns per-excerpt genre scores (any scale, higher = more likely; -inf for a genre ruled
+out, as log-probabilities give it), columns in ``context.genres`` order; the excerpt decision is their
+argmax. A :class:`Part` is a sequence of excerpts: ``part[i]`` is the ``i``-th excerpt's input (see
+:class:`Part`), ``part.track_ids``, ``part.labels`` (class indices into ``context.genres``; None for the
+test part), ``part.paths`` (the audio files). The run's seed (``context.seed``, derived from the master
+seed, the system, condition and fold) also seeds ``random``, numpy's global generator and, when the
+plugin imports torch, ``torch.manual_seed`` before the factory is called. A torch model should move
+itself to ``context.device`` ("cpu" or "cuda", ``systems.device`` resolved) and the run limits
+BLAS/OpenMP and torch to ``context.threads`` (``systems.threads``).
 
 Where the factory is found: ``"pkg.mod:callable"`` is imported like any module (install the package,
 or put its folder on PYTHONPATH); ``"path/to/file.py:callable"`` loads that file (a relative path is
@@ -37,7 +37,8 @@ taken from the Snakemake working folder, else from the workflow's folder), with 
 on ``sys.path`` so its siblings import.
 
 Failures name the system, condition and fold: a factory that cannot be imported (the path and the
-import error), an object without ``fit``/``predict``, scores of the wrong shape, non-finite scores.
+import error), an object without ``fit``/``predict``, scores of the wrong shape, scores that decide no genre
+(NaN, +inf, a row of -inf only).
 """
 
 from __future__ import annotations
@@ -439,7 +440,10 @@ def check_scores(scores, n_test: int, n_genres: int, where: str, track_ids=(), g
     Raises
     ------
     PluginError
-        Not a numeric array, the wrong shape, or NaN/inf entries (the first affected excerpts listed).
+        Not a numeric array, the wrong shape, or rows that decide no genre (:func:`_undecided_rows`; the first
+        affected excerpts listed). -inf entries in a row with a finite highest score are kept: log-probabilities
+        (scikit-learn's ``predict_log_proba``) give -inf to a genre of probability 0, and the argmax, the
+        predictions CSV (pandas writes and reads ``-inf``) and the tie count are right with them.
     """
     scores = _aligned(scores, genres, track_ids, where)
     # np.asarray drops a mask (the masked entries would decide) and a complex number's imaginary part, with a
@@ -468,11 +472,36 @@ def check_scores(scores, n_test: int, n_genres: int, where: str, track_ids=(), g
             f"{where}: predict() returned scores of shape {arr.shape}; expected (n_test, n_genres) = "
             f"({n_test}, {n_genres}): one row per test excerpt, one column per genre{order}"
         )
-    bad_rows = np.flatnonzero(~np.isfinite(arr).all(axis=1))
+    bad_rows, kinds = _undecided_rows(arr)
     if len(bad_rows):
         ids = [track_ids[i] for i in bad_rows[:5]] if len(track_ids) else bad_rows[:5].tolist()
-        raise PluginError(f"{where}: predict() returned NaN or infinite scores for {len(bad_rows)} excerpt(s), e.g. {ids}")
+        raise PluginError(f"{where}: predict() returned scores that decide no genre for {len(bad_rows)} excerpt(s), "
+                          f"e.g. {ids} ({kinds}): an excerpt's genre is its highest score, which must be finite; -inf "
+                          "is the lowest score (a log-probability of 0), but NaN and +inf are not scores and a row of "
+                          "-inf only puts no genre first. Return finite scores, e.g. probabilities, or "
+                          "log-probabilities with some genre above probability 0")
     return arr
+
+
+def _undecided_rows(arr: np.ndarray) -> tuple[np.ndarray, str]:
+    """The rows of ``arr`` whose argmax decides nothing, and what is wrong with them (``2 with NaN, 1 with +inf``).
+
+    A row decides where its highest score is finite (np.max propagates NaN): a NaN, a +inf (no score a system
+    computes, and two of them tie) and a row of -inf only (every genre ruled out) do not.
+
+    Returns
+    -------
+    rows : ndarray of int
+        Indices of the undecided rows, ascending.
+    kinds : str
+        Counts of the rows by cause; empty when there are none.
+    """
+    # initial: a row of no genres has nothing to decide among (undecided, not a numpy error)
+    undecided = ~np.isfinite(np.max(arr, axis=1, initial=-np.inf))
+    nan = np.isnan(arr).any(axis=1)
+    pos_inf = np.isposinf(arr).any(axis=1) & ~nan
+    counts = {"with NaN": nan.sum(), "with +inf": pos_inf.sum(), "of -inf only": (undecided & ~nan & ~pos_inf).sum()}
+    return np.flatnonzero(undecided), ", ".join(f"{n} {kind}" for kind, n in counts.items() if n)
 
 
 def _aligned(scores, genres, track_ids, where: str):
