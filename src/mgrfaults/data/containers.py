@@ -247,7 +247,7 @@ def mpeg_stream_samples(data: bytes) -> tuple[int, int]:
     Parameters
     ----------
     data : bytes
-        The whole file.
+        Every byte of the MP3 file, its tags included.
 
     Returns
     -------
