@@ -168,6 +168,7 @@ def test_mpeg_frames_are_counted_through_tags_and_not_made_of_other_bytes():
     junk = bytes(range(1, 200)) + b"\xff\xf3\x80\xc4" + bytes(10)
     data = id3v2_tag() + 2 * frame + id3v2_tag(50) + junk + 3 * frame + b"TAG" + bytes(125)
     assert mpeg_stream_samples(data) == (5 * 576, 22050)
+    assert mpeg_stream_samples(data, enough=600) == (2 * 576, 22050)  # counted as far as asked
     assert mpeg_stream_samples(bytes(1000)) == (0, 0)
 
 
@@ -210,11 +211,20 @@ def test_a_wav_or_aiff_header_declaring_less_than_follows_is_refused(tmp_path):
     # what may follow the audio: chunks (a LIST, one cut short at the end), a sector's zero padding, an ID3v1 tag
     whole = (tmp_path / "a.wav").read_bytes()
     listed = whole + b"LIST" + struct.pack("<I", 26) + b"INFOISFT" + struct.pack("<I", 14) + b"mgr-faults 0\x00\x00"
+    id3v2 = b"ID3\x03\x00\x00\x00\x00\x7f\x76" + bytes(range(256)) * 64  # a 16374-byte tag of cover art
     endings = {"listed": listed, "cut_chunk": whole + b"id3 " + struct.pack("<I", 10**6) + bytes(300),
-               "padded": whole + bytes(20000), "tagged": whole + b"TAG" + bytes(125), "odd": whole + bytes(7)}
+               "padded": whole + bytes(20000), "padded_ff": whole + b"\xff" * 5000, "tagged": whole + b"TAG" + bytes(125),
+               "id3v2_appended": whole + id3v2[:16384], "odd": whole + bytes(7)}
     for name, data in endings.items():
         (tmp_path / f"{name}.wav").write_bytes(data)
         assert len(load_audio(tmp_path / f"{name}.wav")) == 3 * SR, name
+    # an odd-sized data chunk whose pad byte its writer left out, a chunk of cover art after it (audit 45)
+    sf.write(tmp_path / "odd.wav", a[:3 * SR - 1], SR, subtype="PCM_U8")
+    art = b"id3 " + struct.pack("<I", 19968) + bytes(range(256)) * 78
+    odd = (tmp_path / "odd.wav").read_bytes()
+    assert len(odd) % 2 == 0  # libsndfile writes the pad byte: the file without it is the faulty writer's
+    (tmp_path / "unpadded.wav").write_bytes(odd[:-1] + art)
+    assert len(load_audio(tmp_path / "unpadded.wav")) == 3 * SR - 1
 
 
 def test_a_flac_whose_frames_run_past_its_declared_length_is_refused(tmp_path):

@@ -355,16 +355,20 @@ def test_the_difference_clustered_by_artist_widens_with_artists_of_one_outcome()
 def test_the_difference_clustered_by_artist_is_of_the_fold_means_the_table_gives():
     # under a two folds of unequal size, 9 of 10 right and 15 of 30: the runs table's mean 0.7, where the pooled
     # 24 / 40 is 0.6; under b one fold of 40 by 40 artists, 20 right. Fold 0's excerpts are by 10 artists, fold 1's
-    # by 5 of 6 excerpts each (6, 6, 3, 0, 0 right): shares of the fold mean's error (c - 0.9) / 20 in fold 0
-    # (0.005 nine times, -0.045), (c - 0.5) / 60 in fold 1, an artist's 0.05, 0.05, 0, -0.05, -0.05
+    # by 5 of 6 excerpts each (6, 6, 3, 0, 0 right): shares of the fold mean's error about it, (c - 0.7) / 20 in
+    # fold 0 (0.015 nine times, -0.035), (c - 0.7) / 60 in fold 1 (0.005 right, -0.7 / 60 wrong), an artist's 0.03,
+    # 0.03, -0.02, -0.07, -0.07: all of them sum to 0
     a = pd.Series([True] * 9 + [False] + [True] * 15 + [False] * 15, index=[f"a{i:02d}" for i in range(40)])
     fold_a = [0] * 10 + [1] * 30
     b = _correct(20, 40, "b")
     artists = {**{t: t if i < 10 else f"artist{(i - 10) // 6}" for i, t in enumerate(a.index)},
                **{t: t for t in b.index}}
-    v_a = 15 / 14 * (9 * 0.005**2 + 0.045**2 + 4 * 0.05**2)
+    v_a = 15 / 14 * (9 * 0.015**2 + 0.035**2 + 2 * 0.03**2 + 0.02**2 + 2 * 0.07**2)
     v_b = max(40 / 39 * 40 * (0.5 / 40) ** 2, 0.25 / 42)
-    half = stats.t.ppf(0.975, (v_a + v_b) ** 2 / (v_a**2 / 14 + v_b**2 / 39)) * np.sqrt(v_a + v_b)
+    # Kish's effective number of artists under a: weights N / (F N_f), 2 for fold 0's ten and 2 / 3 for fold 1's
+    # five, (70 / 3)^2 / (40 + 20 / 9) = 4900 / 380 of them, less one
+    dof_a = 4900 / 380 - 1
+    half = stats.t.ppf(0.975, (v_a + v_b) ** 2 / (v_a**2 / dof_a + v_b**2 / 39)) * np.sqrt(v_a + v_b)
     low, high = artist_clustered_difference(a, b, artists, fold_a=fold_a)
     assert (low, high) == pytest.approx((0.2 - half, 0.2 + half), abs=1e-12)
     # fold labels are names, not positions; one fold is the pooled ratio

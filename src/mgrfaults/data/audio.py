@@ -312,7 +312,8 @@ def check_mp3_frames(path: Path, requested: int, decoded: int, sample_rate: int)
     """
     from mgrfaults.data import containers
 
-    held, rate = containers.mpeg_stream_samples(path.read_bytes())
+    held, rate = containers.mpeg_stream_samples(path.read_bytes(),
+                                                enough=None if requested < 0 else requested + 8 * MP3_FRAME_SAMPLES)
     expected = held if requested < 0 else min(held, requested)
     if rate == sample_rate and expected - decoded > max(4 * MP3_FRAME_SAMPLES, 0.01 * expected):
         raise AudioError(path, f"its MPEG frames hold {held / rate:.2f} s of audio, and the decoder reads "

@@ -232,7 +232,7 @@ def mpeg_frame(header: bytes) -> tuple[int, int, int] | None:
     return samples // 8 * bits // rate + padding, samples, rate
 
 
-def mpeg_stream_samples(data: bytes) -> tuple[int, int]:
+def mpeg_stream_samples(data: bytes, enough: int | None = None) -> tuple[int, int]:
     """Samples per channel that the MPEG audio frames of an MP3 file hold, counted frame by frame, and their rate.
 
     Where an MP3 file has no length header (a variable bitrate without its Xing, Info or VBRI frame), libmpg123
@@ -248,6 +248,9 @@ def mpeg_stream_samples(data: bytes) -> tuple[int, int]:
     ----------
     data : bytes
         Every byte of the MP3 file, its tags included.
+    enough : int, optional
+        Stop counting once the frames hold this many samples (a whole song's frames need not be walked to know it
+        holds an excerpt's 30 s); None: count them all.
 
     Returns
     -------
@@ -255,7 +258,7 @@ def mpeg_stream_samples(data: bytes) -> tuple[int, int]:
         0, 0 where no frame is found.
     """
     pos, total, rate, synced = 0, 0, 0, False
-    while pos + 4 <= len(data):
+    while pos + 4 <= len(data) and (enough is None or total < enough):
         if data[pos:pos + 3] == b"ID3":
             pos += max(id3v2_length(data[pos:pos + 10]), 10)
             continue
@@ -274,7 +277,8 @@ def mpeg_stream_samples(data: bytes) -> tuple[int, int]:
 
 CHUNKS_AFTER_AUDIO_SLACK = 4096
 """Bytes that may follow a RIFF or AIFF file's audio chunk without being chunks (a writer's junk, its padding to a
-sector): 0.09 s of 16-bit mono at 22050 Hz; zero bytes at the end and an ID3v1 tag are not counted."""
+sector): 0.09 s of 16-bit mono at 22050 Hz; a run of one byte value at the end (zeros, 0xFF) and an ID3v1 tag are not
+counted, and ID3v2 and APEv2 tags appended whole are read past."""
 
 
 def chunks_after_audio_problem(f, end: int, size: int, endian: str, kind: str, declared: int) -> str | None:
@@ -300,24 +304,40 @@ def chunks_after_audio_problem(f, end: int, size: int, endian: str, kind: str, d
     declared : int
         Bytes of audio the chunk declares, for the message.
     """
-    pos = end
+    def chunk_at(at: int) -> bytes | None:
+        """The 16 bytes at ``at`` where a chunk (a 4-character id), a file or a tag begins there, else None."""
+        f.seek(at)
+        header = f.read(16)
+        tag = header[:3] == b"ID3" and len(header) >= 10
+        return header if tag or (len(header) >= 8 and all(0x20 <= c <= 0x7E for c in header[:4])) else None
+
+    pos, odd = end, declared & 1
     while pos + 8 <= size:
-        f.seek(pos)
-        header = f.read(12)
+        header = chunk_at(pos)
+        if header is None and odd:  # a writer that left out the pad byte after an odd-sized chunk
+            pos -= 1
+            header = chunk_at(pos)
+        if header is None:
+            break
         if header[:4] in (b"RIFF", b"FORM") and header[8:12] in (b"WAVE", b"AIFF", b"AIFC"):
             return (f"2 {kind} files one after another (files joined, as `cat a.{kind.lower()} b.{kind.lower()}` "
                     "joins them): the decoder reads the first only; split them into files of their own")
-        if not all(0x20 <= c <= 0x7E for c in header[:4]):
-            break
+        if header[:3] == b"ID3":  # an ID3v2 tag a tagger appended whole, outside any chunk
+            pos, odd = pos + max(id3v2_length(header), 10), 0
+            continue
+        if header[:8] == b"APETAGEX":  # an APEv2 tag: its 32-byte header, then its items and footer
+            pos, odd = pos + 32 + struct.unpack("<I", header[12:16])[0], 0
+            continue
         csize = struct.unpack(f"{endian}I", header[4:8])[0]
-        pos += 8 + csize + (csize & 1)
+        pos, odd = pos + 8 + csize + (csize & 1), csize & 1
     if pos >= size - CHUNKS_AFTER_AUDIO_SLACK:
         return None
     f.seek(pos)
     rest = f.read()
     if rest[-128:-125] == b"TAG":  # an ID3v1 tag that a tagger appended
         rest = rest[:-128]
-    unread = len(rest.rstrip(b"\x00"))
+    padded = rest.rstrip(rest[-1:])  # a writer's padding: one byte value repeated (zeros, 0xFF), not audio
+    unread = len(padded) if len(rest) - len(padded) >= 64 else len(rest)
     if unread <= CHUNKS_AFTER_AUDIO_SLACK:
         return None
     return (f"its {kind} header declares {declared} bytes of audio, and {unread} bytes after them are no chunk: a "
