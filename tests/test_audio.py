@@ -214,10 +214,22 @@ def test_a_wav_or_aiff_header_declaring_less_than_follows_is_refused(tmp_path):
     id3v2 = b"ID3\x03\x00\x00\x00\x00\x7f\x76" + bytes(range(256)) * 64  # a 16374-byte tag of cover art
     endings = {"listed": listed, "cut_chunk": whole + b"id3 " + struct.pack("<I", 10**6) + bytes(300),
                "padded": whole + bytes(20000), "padded_ff": whole + b"\xff" * 5000, "tagged": whole + b"TAG" + bytes(125),
-               "id3v2_appended": whole + id3v2[:16384], "odd": whole + bytes(7)}
+               "id3v2_appended": whole + id3v2[:16384], "odd": whole + bytes(7),
+               # TagLib's upper-case tag chunk (not a raw ID3v2 tag: no version byte), an APEv2 tag with a footer only
+               "id3_chunk": whole + b"ID3 " + struct.pack("<I", 20000) + bytes(range(256)) * 78 + bytes(32),
+               "ape_footer": whole + bytes(range(256)) * 120 + b"APETAGEX" + struct.pack("<4I", 2000, 30752, 1, 0)
+                             + bytes(8)}
     for name, data in endings.items():
         (tmp_path / f"{name}.wav").write_bytes(data)
         assert len(load_audio(tmp_path / f"{name}.wav")) == 3 * SR, name
+    # 8-bit audio near its middle value reads as letters: past a header declaring a third, not taken for a chunk
+    sf.write(tmp_path / "early8.wav", a, SR, subtype="PCM_U8")
+    raw = bytearray((tmp_path / "early8.wav").read_bytes())
+    at = raw.index(b"data")
+    struct.pack_into("<I", raw, at + 4, SR)
+    (tmp_path / "early8.wav").write_bytes(bytes(raw))
+    with pytest.raises(AudioError, match=r"early8\.wav: its WAV header declares 22050 bytes of audio, and "):
+        load_audio(tmp_path / "early8.wav")
     # an odd-sized data chunk whose pad byte its writer left out, a chunk of cover art after it (audit 45)
     sf.write(tmp_path / "odd.wav", a[:3 * SR - 1], SR, subtype="PCM_U8")
     art = b"id3 " + struct.pack("<I", 19968) + bytes(range(256)) * 78

@@ -385,8 +385,15 @@ def test_the_difference_clustered_by_artist_is_of_the_fold_means_the_table_gives
     # a correctness that is neither right nor wrong, or folds that do not match, is named, not counted
     with pytest.raises(InputError, match=r"correct_b: excerpts \['b01'\] are neither right nor wrong \(\[nan\]\)"):
         artist_clustered_difference(a, b.where(b.index != "b01"), artists)
-    with pytest.raises(InputError, match="correct_a: 40 excerpts but 2 folds"):
+    with pytest.raises(InputError, match=r"correct_a: 40 excerpts but folds of shape \(2,\)"):
         artist_clustered_difference(a, b, artists, fold_a=[0, 1])
+    with pytest.raises(InputError, match=r"correct_a: excerpts \['a03'\] have no fold"):
+        artist_clustered_difference(a, b, artists, fold_a=[0, 0, 0, None] + [0] * 6 + [1] * 30)
+    # paired, the two conditions' folds differing: the interval of a - b mirrors that of b - a (audit 46)
+    under_b = pd.Series(np.roll(a.to_numpy(), 7), index=a.index)
+    ab = artist_clustered_difference(a, under_b, artists, fold_a=fold_a, fold_b=[0] * 30 + [1] * 10)
+    ba = artist_clustered_difference(under_b, a, artists, fold_a=[0] * 30 + [1] * 10, fold_b=fold_a)
+    assert ab == pytest.approx((-ba[1], -ba[0]), abs=1e-12)
 
 
 def test_the_difference_table_gives_the_artist_clustered_interval_and_the_artists():

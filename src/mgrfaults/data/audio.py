@@ -316,7 +316,8 @@ def check_mp3_frames(path: Path, requested: int, decoded: int, sample_rate: int)
                                                 enough=None if requested < 0 else requested + 8 * MP3_FRAME_SAMPLES)
     expected = held if requested < 0 else min(held, requested)
     if rate == sample_rate and expected - decoded > max(4 * MP3_FRAME_SAMPLES, 0.01 * expected):
-        raise AudioError(path, f"its MPEG frames hold {held / rate:.2f} s of audio, and the decoder reads "
+        least = "at least " if requested >= 0 and held >= requested else ""  # counted as far as needed
+        raise AudioError(path, f"its MPEG frames hold {least}{held / rate:.2f} s of audio, and the decoder reads "
                                f"{decoded / rate:.2f} s: an MP3 without a length header whose bitrate varies (its "
                                "length is estimated from its first frame), or files joined (`cat a.mp3 b.mp3`: the "
                                "first one's length header declares its own audio alone); write it again whole, e.g. "

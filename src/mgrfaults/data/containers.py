@@ -281,6 +281,31 @@ sector): 0.09 s of 16-bit mono at 22050 Hz; a run of one byte value at the end (
 counted, and ID3v2 and APEv2 tags appended whole are read past."""
 
 
+CHUNK_ID_FIRST = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_(")
+CHUNK_ID_REST = CHUNK_ID_FIRST | frozenset(b"0123456789 )")
+"""The characters of the chunk ids that RIFF and AIFF writers use (``LIST``, ``id3 ``, ``_PMX``, ``(c) ``): narrower
+than printable ASCII, so that audio bytes past a header that declares too little are seldom read as a chunk."""
+
+
+TRAILING_CHUNK_IDS = frozenset((
+    b"LIST", b"id3 ", b"ID3 ", b"bext", b"iXML", b"axml", b"_PMX", b"JUNK", b"junk", b"PAD ", b"FLLR", b"cue ",
+    b"smpl", b"inst", b"fact", b"PEAK", b"acid", b"cart", b"umid", b"DISP", b"plst", b"labl", b"note", b"ltxt",
+    b"ANNO", b"COMT", b"MARK", b"APPL", b"NAME", b"AUTH", b"(c) ", b"INST", b"MIDI", b"AESD", b"FVER", b"CHAN",
+))
+"""Chunk ids that writers put after a WAV's or an AIFF's audio (metadata: tags, cue points, broadcast data,
+padding): one of them cut short by the file's end is a damaged trailer, the audio whole."""
+
+
+def chunk_id(header: bytes) -> bool:
+    """Whether ``header`` begins with a chunk id of the characters writers use (:data:`CHUNK_ID_FIRST`)."""
+    return len(header) >= 4 and header[0] in CHUNK_ID_FIRST and all(c in CHUNK_ID_REST for c in header[1:4])
+
+
+def raw_id3v2(header: bytes) -> bool:
+    """Whether ``header`` begins an ID3v2 tag (``ID3`` and a major version 2 to 4), not a chunk named ``ID3 ``."""
+    return header[:3] == b"ID3" and len(header) > 3 and header[3] in (2, 3, 4)
+
+
 def chunks_after_audio_problem(f, end: int, size: int, endian: str, kind: str, declared: int) -> str | None:
     """What follows a RIFF (WAV) or AIFF file's audio chunk without its header declaring it, or None.
 
@@ -308,27 +333,40 @@ def chunks_after_audio_problem(f, end: int, size: int, endian: str, kind: str, d
         """The 16 bytes at ``at`` where a chunk (a 4-character id), a file or a tag begins there, else None."""
         f.seek(at)
         header = f.read(16)
-        tag = header[:3] == b"ID3" and len(header) >= 10
-        return header if tag or (len(header) >= 8 and all(0x20 <= c <= 0x7E for c in header[:4])) else None
+        return header if len(header) >= 10 and raw_id3v2(header) or len(header) >= 8 and chunk_id(header) else None
+
+    def whole(at: int, header: bytes | None) -> bool:
+        """Whether a chunk, file or tag begins at ``at`` that the file holds (or a known trailer cut short)."""
+        if header is None or raw_id3v2(header) or header[:4] in (b"RIFF", b"FORM") or header[:4] in TRAILING_CHUNK_IDS:
+            return header is not None
+        return at + 8 + struct.unpack(f"{endian}I", header[4:8])[0] <= size
 
     pos, odd = end, declared & 1
     while pos + 8 <= size:
         header = chunk_at(pos)
-        if header is None and odd:  # a writer that left out the pad byte after an odd-sized chunk
-            pos -= 1
+        if odd and not whole(pos, header) and whole(pos - 1, chunk_at(pos - 1)):
+            pos -= 1  # a writer that left out the pad byte after an odd-sized chunk
             header = chunk_at(pos)
         if header is None:
             break
         if header[:4] in (b"RIFF", b"FORM") and header[8:12] in (b"WAVE", b"AIFF", b"AIFC"):
             return (f"2 {kind} files one after another (files joined, as `cat a.{kind.lower()} b.{kind.lower()}` "
                     "joins them): the decoder reads the first only; split them into files of their own")
-        if header[:3] == b"ID3":  # an ID3v2 tag a tagger appended whole, outside any chunk
+        if raw_id3v2(header):  # an ID3v2 tag a tagger appended whole, outside any chunk
             pos, odd = pos + max(id3v2_length(header), 10), 0
             continue
         if header[:8] == b"APETAGEX":  # an APEv2 tag: its 32-byte header, then its items and footer
             pos, odd = pos + 32 + struct.unpack("<I", header[12:16])[0], 0
             continue
         csize = struct.unpack(f"{endian}I", header[4:8])[0]
+        present = size - pos - 8
+        if csize > present > CHUNKS_AFTER_AUDIO_SLACK and header[:4] not in TRAILING_CHUNK_IDS:
+            # a known chunk cut short is a damaged trailer; bytes of audio past a short header read as an id are not
+            return (f"its {kind} header declares {declared} bytes of audio, and after them {present + 8} bytes begin "
+                    f"with {header[:4].decode('ascii')!r}, no chunk that writers put after the audio, which would run "
+                    f"{csize - present} bytes past the file's end: a wrong header (written before the recording "
+                    "ended, or of another file) that the decoder would read to its declared length, leaving the rest "
+                    "out, or a file cut short; write the file again from its source")
         pos, odd = pos + 8 + csize + (csize & 1), csize & 1
     if pos >= size - CHUNKS_AFTER_AUDIO_SLACK:
         return None
@@ -336,6 +374,9 @@ def chunks_after_audio_problem(f, end: int, size: int, endian: str, kind: str, d
     rest = f.read()
     if rest[-128:-125] == b"TAG":  # an ID3v1 tag that a tagger appended
         rest = rest[:-128]
+    if rest[-32:-24] == b"APETAGEX":  # an APEv2 tag's footer: its size counts its items and itself, not its header
+        size_, flags = struct.unpack("<I", rest[-20:-16])[0], struct.unpack("<I", rest[-12:-8])[0]
+        rest = rest[:max(len(rest) - size_ - (32 if flags & 0x80000000 else 0), 0)]
     padded = rest.rstrip(rest[-1:])  # a writer's padding: one byte value repeated (zeros, 0xFF), not audio
     unread = len(padded) if len(rest) - len(padded) >= 64 else len(rest)
     if unread <= CHUNKS_AFTER_AUDIO_SLACK:

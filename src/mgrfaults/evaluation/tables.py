@@ -351,17 +351,18 @@ def artist_clustered_difference(
     are taken about the mean, not about each fold's own ``r_f``: the folds of one partition are alike in
     expectation, and centring each on its own accuracy would spend a degree of freedom a fold (with folds of under
     10 artists, or unequal ones, the interval then held the true difference 80 to 90 % of the time; audit 45);
-    folds that do differ widen the interval. Where folds differ in size, the few artists of a small fold weigh most
-    in the mean: Student's t then takes Kish's effective number of artists less one for its degrees of freedom,
-    ``(sum_g m_g)^2 / sum_g m_g^2 - 1`` with ``m_g`` the mean over an artist's excerpts of ``N / (F N_f)`` (1 in
-    one fold or in equal ones: ``G - 1``). ``benchmarks/artist_interval_folds.py`` measures its coverage on
-    simulated test parts of 10 to 60 artists in 3 to 10 artist-filtered folds, equal and unequal: 92.7 to 97.1 % at
-    95 % (1500 a case), where audit 45 found 90.2 to 97.6 % with ``G - 1`` degrees of freedom. Two conditions that tested the same
-    excerpts (the paired case of :func:`compare_conditions`) take each artist's share under a minus under b, with
-    ``G - 1`` degrees of freedom; otherwise the two variances add, with Welch-Satterthwaite's degrees of freedom,
-    and where the two test parts share excerpts that dependence is ignored, as Fisher's test does. The interval is
-    the difference of the two fold means plus or minus Student's t quantile times the standard error, cut to
-    [-1, 1].
+    folds that do differ widen the interval.
+
+    Student's t takes Kish's effective number of artists less one for its degrees of freedom,
+    ``(sum_g m_g)^2 / sum_g m_g^2 - 1`` with ``m_g`` the mean over an artist's excerpts of ``N / (F N_f)``: where
+    folds differ in size, the few artists of a small fold weigh most in the mean (one fold, or equal ones: all
+    ``m_g`` are 1, ``G - 1``). Two conditions that tested the same excerpts (the paired case of
+    :func:`compare_conditions`) take each artist's share under a minus under b, with the smaller of the two
+    conditions' degrees of freedom (their folds may differ); otherwise the two variances add, with
+    Welch-Satterthwaite's degrees of freedom, and where the two test parts share excerpts that dependence is
+    ignored, as Fisher's test does. The interval is the difference of the two fold means plus or minus Student's t
+    quantile times the standard error, cut to [-1, 1]. ``benchmarks/artist_interval_folds.py`` measures its
+    coverage on simulated cross-validated test parts (README, beside the default's intervals).
 
     Excerpts of one artist are taken to be alike (a design effect of at least 1), so no variance is let below what
     independent excerpts would give, with a pseudo-count that keeps a part all right (or all wrong) from a
@@ -411,9 +412,12 @@ def artist_clustered_difference(
         if unsure.any():
             raise InputError(f"{name}: excerpts {list(correct.index[unsure][:5])} are neither right nor wrong "
                              f"({list(np.asarray(correct, dtype=object)[unsure][:5])}): a correctness is a bool")
-        fold = np.zeros(len(values), dtype=np.int64) if fold is None else pd.factorize(np.asarray(fold))[0]
-        if len(fold) != len(values):
-            raise InputError(f"{name}: {len(values)} excerpts but {len(fold)} folds: a fold for each excerpt")
+        labels = np.zeros(len(values), dtype=np.int64) if fold is None else np.asarray(fold, dtype=object)
+        if labels.ndim != 1 or len(labels) != len(values):
+            raise InputError(f"{name}: {len(values)} excerpts but folds of shape {labels.shape}: a fold for each excerpt")
+        fold = pd.factorize(labels)[0]
+        if (fold < 0).any():
+            raise InputError(f"{name}: excerpts {list(correct.index[fold < 0][:5])} have no fold (a missing label)")
         n_folds = int(fold.max()) + 1 if len(fold) else 0
         n = np.bincount(fold, minlength=n_folds).astype(np.float64)
         k = np.bincount(fold, weights=values, minlength=n_folds)
@@ -443,7 +447,7 @@ def artist_clustered_difference(
         only_a, only_b = (np.sum(d > 0) + 1.0) / size, (np.sum(d < 0) + 1.0) / size
         variance = max(g_a / (g_a - 1) * float(((shares[0] - shares[1]) ** 2).sum()),
                        (only_a + only_b - (only_a - only_b) ** 2) / size)
-        dof = dofs[0]
+        dof = min(dofs)  # the two conditions' folds may weigh the same artists differently
     else:
         v_a = max(g_a / (g_a - 1) * float((shares[0] ** 2).sum()), floors[0])
         v_b = max(g_b / (g_b - 1) * float((shares[1] ** 2).sum()), floors[1])
