@@ -4,8 +4,8 @@
 conditions' means over folds (the runs table's, which the difference table gives), with each artist's share of the
 error taken about that mean and Student's t on Kish's effective number of artists (the folds' weights). This
 simulation measures its coverage on cross-validated test parts: ``G`` artists of GTZAN-like skewed sizes (1 plus a
-geometric count of mean 4, at most 40 excerpts), each in one fold (the artist filter), the folds of equal or
-unequal shares; an artist's excerpts are right with chance ``expit(mu_c + sigma z)``, ``z`` the artist's normal
+geometric count of mean 4, at most 40 excerpts), each in one fold (the artist filter) or, in two cases, with its
+excerpts spread over the folds, the folds of equal or unequal shares (in one case b's folds drawn apart from a's); an artist's excerpts are right with chance ``expit(mu_c + sigma z)``, ``z`` the artist's normal
 effect, correlated 0.5 between the two conditions. Paired cases score the same excerpts under both conditions (one
 uniform draw an excerpt), unpaired ones a second test part of the same layout. The truth is the difference of the
 two conditions' expected accuracies, ``E expit(mu_a + sigma z) - E expit(mu_b + sigma z)``.

@@ -222,6 +222,19 @@ def test_a_wav_or_aiff_header_declaring_less_than_follows_is_refused(tmp_path):
     for name, data in endings.items():
         (tmp_path / f"{name}.wav").write_bytes(data)
         assert len(load_audio(tmp_path / f"{name}.wav")) == 3 * SR, name
+    # a whole chunk of any printable id (SoundEdit's SFX!), a known trailer cut short: the audio is whole; a chunk
+    # no writer puts there that runs past the end with more than 4 KiB of it present is refused (audit 47)
+    aiff = (tmp_path / "a.aiff").read_bytes()
+    (tmp_path / "sfx.aiff").write_bytes(aiff + b"SFX!" + struct.pack(">I", 16) + bytes(16) + b"APPL"
+                                        + struct.pack(">I", 20000) + bytes(range(256)) * 78 + bytes(32))
+    assert len(load_audio(tmp_path / "sfx.aiff")) == 3 * SR
+    (tmp_path / "cut_minf.wav").write_bytes(whole + b"minf" + struct.pack("<I", 60000) + bytes(range(256)) * 40)
+    assert len(load_audio(tmp_path / "cut_minf.wav")) == 3 * SR
+    (tmp_path / "cut_other.wav").write_bytes(whole + b"Zq9x" + struct.pack("<I", 60000) + bytes(range(256)) * 40)
+    with pytest.raises(AudioError, match=r"cut_other\.wav: its WAV header declares 132300 bytes of audio, and after "
+                                         r"them come 10248 bytes that begin with 'Zq9x', which as a chunk would run "
+                                         r"49760 bytes past the file's end"):
+        load_audio(tmp_path / "cut_other.wav")
     # 8-bit audio near its middle value reads as letters: past a header declaring a third, not taken for a chunk
     sf.write(tmp_path / "early8.wav", a, SR, subtype="PCM_U8")
     raw = bytearray((tmp_path / "early8.wav").read_bytes())

@@ -283,17 +283,25 @@ counted, and ID3v2 and APEv2 tags appended whole are read past."""
 
 CHUNK_ID_FIRST = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_(")
 CHUNK_ID_REST = CHUNK_ID_FIRST | frozenset(b"0123456789 )")
-"""The characters of the chunk ids that RIFF and AIFF writers use (``LIST``, ``id3 ``, ``_PMX``, ``(c) ``): narrower
-than printable ASCII, so that audio bytes past a header that declares too little are seldom read as a chunk."""
+"""The characters of most chunk ids (``LIST``, ``id3 ``, ``_PMX``, ``(c) ``): narrower than printable ASCII, so that
+audio bytes past a header that declares too little are seldom read as a chunk that runs past the file's end. A
+chunk the file holds whole may have any printable id (``SFX!``, ``5.1 ``)."""
 
 
 TRAILING_CHUNK_IDS = frozenset((
-    b"LIST", b"id3 ", b"ID3 ", b"bext", b"iXML", b"axml", b"_PMX", b"JUNK", b"junk", b"PAD ", b"FLLR", b"cue ",
-    b"smpl", b"inst", b"fact", b"PEAK", b"acid", b"cart", b"umid", b"DISP", b"plst", b"labl", b"note", b"ltxt",
+    # WAV (libsndfile's wav.c names these), broadcast and DAW chunks
+    b"LIST", b"list", b"INFO", b"adtl", b"id3 ", b"ID3 ", b"bext", b"iXML", b"axml", b"_PMX", b"JUNK", b"junk",
+    b"JUNQ", b"PAD ", b"FLLR", b"fake", b"cue ", b"smpl", b"inst", b"fact", b"PEAK", b"acid", b"cart", b"umid",
+    b"DISP", b"plst", b"labl", b"note", b"ltxt", b"slnt", b"wavl", b"levl", b"link", b"MEXT", b"mext", b"strc",
+    b"afsp", b"clm ", b"elmo", b"minf", b"elm1", b"regn", b"ovwf", b"SyLp", b"Cr8r", b"AFAn", b"ResU", b"LGWV",
+    b"DGDA", b"chna", b"ds64", b"cset",
+    # AIFF (libsndfile's aiff.c)
     b"ANNO", b"COMT", b"MARK", b"APPL", b"NAME", b"AUTH", b"(c) ", b"INST", b"MIDI", b"AESD", b"FVER", b"CHAN",
+    b"chan", b"basc", b"SFX!", b"trns",
 ))
 """Chunk ids that writers put after a WAV's or an AIFF's audio (metadata: tags, cue points, broadcast data,
-padding): one of them cut short by the file's end is a damaged trailer, the audio whole."""
+padding, the chunks libsndfile's wav.c and aiff.c name): one of them cut short by the file's end is a damaged
+trailer, the audio whole."""
 
 
 def chunk_id(header: bytes) -> bool:
@@ -312,7 +320,11 @@ def chunks_after_audio_problem(f, end: int, size: int, endian: str, kind: str, d
     libsndfile reads the audio chunk's declared bytes and no more: where a recorder that died wrote its header
     early, or a header was written for another file, the audio beyond the declared length is left out without a
     word. After the audio chunk come further chunks (``LIST``, ``id3 ``, ``ANNO``: a 4-character id and a size) up to
-    the file's end; a chunk that runs past the end is a damaged trailer, not missing audio.
+    the file's end, and tags appended whole (ID3v2, APEv2, ID3v1). A chunk the file holds whole may have any
+    printable id; one that runs past the file's end is a damaged trailer (the audio whole) where its id is one that
+    writers put there (:data:`TRAILING_CHUNK_IDS`), or where less than :data:`CHUNKS_AFTER_AUDIO_SLACK` of it is
+    present; otherwise it is audio read as a chunk, or a file cut short inside a chunk this check does not know, and
+    is refused. A pad byte that a writer left out after an odd-sized chunk is read past.
 
     Parameters
     ----------
@@ -329,24 +341,29 @@ def chunks_after_audio_problem(f, end: int, size: int, endian: str, kind: str, d
     declared : int
         Bytes of audio the chunk declares, for the message.
     """
-    def chunk_at(at: int) -> bytes | None:
-        """The 16 bytes at ``at`` where a chunk (a 4-character id), a file or a tag begins there, else None."""
+    def reading(at: int) -> tuple[bytes | None, int]:
+        """The 16 bytes at ``at`` and how surely a chunk, a file or a tag begins there: 3 a tag, a file or a known
+        id, 2 a chunk of the usual characters that the file holds, 1 one of other printable characters that it holds
+        or of the usual ones that it does not, 0 none."""
         f.seek(at)
         header = f.read(16)
-        return header if len(header) >= 10 and raw_id3v2(header) or len(header) >= 8 and chunk_id(header) else None
-
-    def whole(at: int, header: bytes | None) -> bool:
-        """Whether a chunk, file or tag begins at ``at`` that the file holds (or a known trailer cut short)."""
-        if header is None or raw_id3v2(header) or header[:4] in (b"RIFF", b"FORM") or header[:4] in TRAILING_CHUNK_IDS:
-            return header is not None
-        return at + 8 + struct.unpack(f"{endian}I", header[4:8])[0] <= size
+        if len(header) >= 10 and raw_id3v2(header) or header[:8] == b"APETAGEX":
+            return header, 3
+        if len(header) < 8:
+            return None, 0
+        if header[:4] in TRAILING_CHUNK_IDS or header[:4] in (b"RIFF", b"FORM"):
+            return header, 3
+        fits = at + 8 + struct.unpack(f"{endian}I", header[4:8])[0] <= size
+        usual, printable = chunk_id(header), all(0x20 <= c <= 0x7E for c in header[:4])
+        return (header, 2) if usual and fits else (header, 1) if (printable and fits) or usual else (None, 0)
 
     pos, odd = end, declared & 1
     while pos + 8 <= size:
-        header = chunk_at(pos)
-        if odd and not whole(pos, header) and whole(pos - 1, chunk_at(pos - 1)):
-            pos -= 1  # a writer that left out the pad byte after an odd-sized chunk
-            header = chunk_at(pos)
+        header, sure = reading(pos)
+        if odd:  # a writer may have left out the pad byte after an odd-sized chunk: the surer reading wins
+            earlier, earlier_sure = reading(pos - 1)
+            if earlier_sure > sure:
+                pos, header = pos - 1, earlier
         if header is None:
             break
         if header[:4] in (b"RIFF", b"FORM") and header[8:12] in (b"WAVE", b"AIFF", b"AIFC"):
@@ -361,12 +378,11 @@ def chunks_after_audio_problem(f, end: int, size: int, endian: str, kind: str, d
         csize = struct.unpack(f"{endian}I", header[4:8])[0]
         present = size - pos - 8
         if csize > present > CHUNKS_AFTER_AUDIO_SLACK and header[:4] not in TRAILING_CHUNK_IDS:
-            # a known chunk cut short is a damaged trailer; bytes of audio past a short header read as an id are not
-            return (f"its {kind} header declares {declared} bytes of audio, and after them {present + 8} bytes begin "
-                    f"with {header[:4].decode('ascii')!r}, no chunk that writers put after the audio, which would run "
-                    f"{csize - present} bytes past the file's end: a wrong header (written before the recording "
-                    "ended, or of another file) that the decoder would read to its declared length, leaving the rest "
-                    "out, or a file cut short; write the file again from its source")
+            return (f"its {kind} header declares {declared} bytes of audio, and after them come {present + 8} bytes "
+                    f"that begin with {header[:4].decode('ascii', 'replace')!r}, which as a chunk would run "
+                    f"{csize - present} bytes past the file's end: audio past a wrong header (written before the "
+                    "recording ended, or of another file) that the decoder would leave out, or a file cut short "
+                    "inside a chunk this check does not know; write the file again from its source")
         pos, odd = pos + 8 + csize + (csize & 1), csize & 1
     if pos >= size - CHUNKS_AFTER_AUDIO_SLACK:
         return None
