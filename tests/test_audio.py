@@ -250,6 +250,16 @@ def test_a_wav_or_aiff_header_declaring_less_than_follows_is_refused(tmp_path):
     assert len(odd) % 2 == 0  # libsndfile writes the pad byte: the file without it is the faulty writer's
     (tmp_path / "unpadded.wav").write_bytes(odd[:-1] + art)
     assert len(load_audio(tmp_path / "unpadded.wav")) == 3 * SR - 1
+    # the same with a chunk whose body begins with zeros, so that both readings look like chunks (audit 48)
+    dbmd = b"dbmd" + struct.pack("<I", 6004) + bytes(4) + bytes(range(256)) * 23 + bytes(112)
+    (tmp_path / "unpadded_dbmd.wav").write_bytes(odd[:-1] + dbmd)
+    assert len(load_audio(tmp_path / "unpadded_dbmd.wav")) == 3 * SR - 1
+    # zeros between a chunk and an appended ID3v2 tag; an APEv2 tag cut inside its header (a broken download)
+    (tmp_path / "zeros_then_tag.wav").write_bytes(listed + bytes(2048) + id3v2[:16384])
+    assert len(load_audio(tmp_path / "zeros_then_tag.wav")) == 3 * SR
+    for cut in (11, 15):
+        (tmp_path / "ape_cut.wav").write_bytes(whole + (b"APETAGEX" + struct.pack("<2I", 2000, 30000))[:cut])
+        assert len(load_audio(tmp_path / "ape_cut.wav")) == 3 * SR
 
 
 def test_a_flac_whose_frames_run_past_its_declared_length_is_refused(tmp_path):

@@ -294,7 +294,7 @@ TRAILING_CHUNK_IDS = frozenset((
     b"JUNQ", b"PAD ", b"FLLR", b"fake", b"cue ", b"smpl", b"inst", b"fact", b"PEAK", b"acid", b"cart", b"umid",
     b"DISP", b"plst", b"labl", b"note", b"ltxt", b"slnt", b"wavl", b"levl", b"link", b"MEXT", b"mext", b"strc",
     b"afsp", b"clm ", b"elmo", b"minf", b"elm1", b"regn", b"ovwf", b"SyLp", b"Cr8r", b"AFAn", b"ResU", b"LGWV",
-    b"DGDA", b"chna", b"ds64", b"cset",
+    b"DGDA", b"chna", b"ds64", b"cset", b"dbmd", b"bxml", b"sxml", b"XMP ", b"MD5 ",
     # AIFF (libsndfile's aiff.c)
     b"ANNO", b"COMT", b"MARK", b"APPL", b"NAME", b"AUTH", b"(c) ", b"INST", b"MIDI", b"AESD", b"FVER", b"CHAN",
     b"chan", b"basc", b"SFX!", b"trns",
@@ -312,6 +312,19 @@ def chunk_id(header: bytes) -> bool:
 def raw_id3v2(header: bytes) -> bool:
     """Whether ``header`` begins an ID3v2 tag (``ID3`` and a major version 2 to 4), not a chunk named ``ID3 ``."""
     return header[:3] == b"ID3" and len(header) > 3 and header[3] in (2, 3, 4)
+
+
+def _zero_run(f, pos: int, size: int, block: int = 65536) -> int:
+    """How many zero bytes the open file ``f`` holds from ``pos`` on, up to its first other byte or its end."""
+    run = 0
+    while pos + run < size:
+        f.seek(pos + run)
+        data = f.read(block)
+        kept = len(data.lstrip(b"\x00"))
+        run += len(data) - kept
+        if kept or not data:
+            break
+    return run
 
 
 def chunks_after_audio_problem(f, end: int, size: int, endian: str, kind: str, declared: int) -> str | None:
@@ -347,7 +360,7 @@ def chunks_after_audio_problem(f, end: int, size: int, endian: str, kind: str, d
         or of the usual ones that it does not, 0 none."""
         f.seek(at)
         header = f.read(16)
-        if len(header) >= 10 and raw_id3v2(header) or header[:8] == b"APETAGEX":
+        if len(header) >= 10 and raw_id3v2(header) or len(header) == 16 and header[:8] == b"APETAGEX":
             return header, 3
         if len(header) < 8:
             return None, 0
@@ -360,11 +373,16 @@ def chunks_after_audio_problem(f, end: int, size: int, endian: str, kind: str, d
     pos, odd = end, declared & 1
     while pos + 8 <= size:
         header, sure = reading(pos)
-        if odd:  # a writer may have left out the pad byte after an odd-sized chunk: the surer reading wins
+        if odd:  # a writer may have left out the pad byte after an odd-sized chunk: the surer reading wins, and
+            # of two as sure the earlier (a written pad byte is 0, which no id begins with)
             earlier, earlier_sure = reading(pos - 1)
-            if earlier_sure > sure:
+            if earlier_sure > sure or earlier_sure == sure > 0:
                 pos, header = pos - 1, earlier
         if header is None:
+            zeros = _zero_run(f, pos, size)  # a writer's zero padding between chunks, or before an appended tag
+            if zeros and pos + zeros + 8 <= size and reading(pos + zeros)[1] >= 2:
+                pos, odd = pos + zeros, 0
+                continue
             break
         if header[:4] in (b"RIFF", b"FORM") and header[8:12] in (b"WAVE", b"AIFF", b"AIFC"):
             return (f"2 {kind} files one after another (files joined, as `cat a.{kind.lower()} b.{kind.lower()}` "
@@ -372,7 +390,7 @@ def chunks_after_audio_problem(f, end: int, size: int, endian: str, kind: str, d
         if raw_id3v2(header):  # an ID3v2 tag a tagger appended whole, outside any chunk
             pos, odd = pos + max(id3v2_length(header), 10), 0
             continue
-        if header[:8] == b"APETAGEX":  # an APEv2 tag: its 32-byte header, then its items and footer
+        if header[:8] == b"APETAGEX" and len(header) == 16:  # an APEv2 tag: its 32-byte header, items, footer
             pos, odd = pos + 32 + struct.unpack("<I", header[12:16])[0], 0
             continue
         csize = struct.unpack(f"{endian}I", header[4:8])[0]
