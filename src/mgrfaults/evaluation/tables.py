@@ -400,7 +400,7 @@ def artist_clustered_difference(
     ------
     InputError
         An excerpt without an artist, a correctness that is not right or wrong (NaN, a number other than 0 or 1),
-        or folds not one a correctness.
+        folds that are not one label for each correctness, or a missing label.
     """
     shares, means, floors, groups, dofs = [], [], [], [], []
     for name, correct, fold in (("correct_a", correct_a, fold_a), ("correct_b", correct_b, fold_b)):
