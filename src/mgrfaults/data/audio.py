@@ -579,19 +579,15 @@ def container_problem(path: Path, size: int) -> str | None:
         return containers.w64_problem(head, size)
     if head[:4] == b"FORM" and head[8:12] in (b"AIFF", b"AIFC"):
         return containers.aiff_problem(head, size) or _after_aiff_sound(path, head, size)
-    return (containers.flac_problem(head) or containers.flac_joined_problem(_count_flac_streams(path))
-            or containers.flac_frames_beyond_problem(head, _last_bytes(path, size, FLAC_TAIL)))
+    if problem := containers.flac_problem(head):
+        return problem
+    streams, tail = _scan_flac(path)
+    return containers.flac_joined_problem(streams) or containers.flac_frames_beyond_problem(head, tail)
 
 
 FLAC_TAIL = 1 << 20
-"""Bytes read from a FLAC file's end to find its last frames' headers (a frame of 4096 samples of 8 channels at 24
+"""Bytes kept of a FLAC file's end to find its last frames' headers (a frame of 4096 samples of 8 channels at 24
 bits, stored verbatim, is 96 KiB)."""
-
-
-def _last_bytes(path: Path, size: int, n: int) -> bytes:
-    with open(path, "rb") as f:
-        f.seek(max(size - n, 0))
-        return f.read()
 
 
 def _after_aiff_sound(path: Path, head: bytes, size: int) -> str | None:
@@ -608,23 +604,24 @@ def _after_aiff_sound(path: Path, head: bytes, size: int) -> str | None:
 
 
 FLAC_SCAN_BLOCK = 1 << 20
-"""Bytes read at a time where a FLAC file is searched whole for a second stream (:func:`_count_flac_streams`)."""
+"""Bytes read at a time where a FLAC file is searched whole for a second stream (:func:`_scan_flac`)."""
 
 
-def _count_flac_streams(path: Path) -> int:
-    """How many FLAC streams begin in the file (:func:`~.containers.flac_stream_starts`): more than one where files
-    were joined (``cat a.flac b.flac``), which libsndfile decodes as the first alone. Read block by block (1.6 ms a
-    2.3-MB file: 30 s of noisy stereo at 44.1 kHz), each block with the 7 bytes before it, so that no start is split
-    or counted twice."""
+def _scan_flac(path: Path) -> tuple[int, bytes]:
+    """How many FLAC streams begin in the file (:func:`~.containers.flac_stream_starts`), and its last
+    :data:`FLAC_TAIL` bytes, in one read: more than one stream where files were joined (``cat a.flac b.flac``), which
+    libsndfile decodes as the first alone; the tail for :func:`~.containers.flac_frames_beyond_problem`. Read block
+    by block (1.6 ms a 2.3-MB file: 30 s of noisy stereo at 44.1 kHz), each block with the 7 bytes before it, so that
+    no start is split or counted twice."""
     from mgrfaults.data import containers
 
     count, tail = 0, b""
     with open(path, "rb") as f:
         while block := f.read(FLAC_SCAN_BLOCK):
-            joined = tail + block
+            joined = tail[-7:] + block
             count += containers.flac_stream_starts(joined)
-            tail = joined[-7:]
-    return count
+            tail = (tail + block)[-FLAC_TAIL:]
+    return count, tail
 
 
 def decode(path, max_duration: float | None = None, judge_content: bool = True) -> tuple[np.ndarray, int]:
