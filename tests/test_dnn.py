@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 import torch
 
+from conftest import REPO
 from mgrfaults import GENRES
 from mgrfaults.systems.learned import predict_net_files
 from mgrfaults.config import schema_defaults
@@ -442,3 +443,64 @@ def test_patience_counts_from_the_last_improvement_of_min_improvement():
     rows = [stopping.update(model, epoch, 1.0, 0.5, 1.0, err, 0.1) for epoch, err in enumerate([1.0, 0.9995, 0.9989])]
     assert [r["epochs_without_improvement"] for r in rows] == [0, 1, 0]
     assert rows[-1]["stop"] == "" and stopping.best_epoch == 2
+
+
+def test_patience_from_the_best_error_moves_its_reference_on_any_improvement():
+    # the later MonitorBased (continue_learning): 0.9995 moves the reference without starting the count again, and
+    # 0.9989 is no 0.1 % below 0.9995, so patience 2 ends training where the older rule counted from 0 again
+    from mgrfaults.systems.dnn import EarlyStopping, TrainParams
+
+    model = torch.nn.Linear(2, 2)
+    errors = [1.0, 0.9995, 0.9989, 0.9970]
+    stopping = EarlyStopping(TrainParams.study("RS", patience=2, min_improvement=0.001, patience_reference="best"))
+    rows = [stopping.update(model, epoch, 1.0, 0.5, 1.0, err, 0.1) for epoch, err in enumerate(errors[:3])]
+    assert [r["epochs_without_improvement"] for r in rows] == [0, 1, 2]
+    assert rows[-1]["stop"] == "patience" and stopping.best_epoch == 2  # the best parameters kept all the same
+    # an improvement of 0.1 % on the best so far starts the count again under both rules
+    for reference in ("best", "last_improvement"):
+        stopping = EarlyStopping(TrainParams.study("RS", patience=5, patience_reference=reference))
+        rows = [stopping.update(model, epoch, 1.0, 0.5, 1.0, err, 0.1) for epoch, err in enumerate(errors)]
+        assert [r["epochs_without_improvement"] for r in rows] == ([0, 1, 2, 0] if reference == "best" else [0, 1, 0, 0])
+    with pytest.raises(ValueError, match="patience_reference"):
+        EarlyStopping(TrainParams.study("RS", patience_reference="lowest"))
+
+
+@pytest.mark.parametrize("reference", ["last_improvement", "best"])
+def test_early_stopping_stops_where_the_logs_replay_says(reference):
+    # benchmarks/stopping_replay.py writes both rules again on its own, to replay logs: the two must agree on where
+    # a run stops and which epoch it keeps, on error curves with plateaus, ties and slow creeps
+    import importlib.util
+
+    from mgrfaults.systems.dnn import EarlyStopping, TrainParams
+
+    spec = importlib.util.spec_from_file_location("stopping_replay", REPO / "benchmarks" / "stopping_replay.py")
+    replay = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(replay)
+    model, rng = torch.nn.Linear(2, 2), np.random.default_rng(7)
+    differ = 0
+    for _ in range(200):
+        steps = rng.choice([0.0, 0.0004, 0.0008, 0.003, -0.002], size=80, p=[0.3, 0.25, 0.2, 0.15, 0.1])
+        errors = np.round(0.6 - np.cumsum(steps), 4)
+        stopping = EarlyStopping(TrainParams.study("RS", patience=4, patience_reference=reference))
+        for epoch, err in enumerate(errors):
+            if stopping.update(model, epoch, 1.0, 0.5, 1.0, float(err), 0.1)["stop"]:
+                break
+        older, later = (replay.replay(errors, 4, 0.001, moves) for moves in (False, True))
+        assert (epoch, stopping.best_epoch) == (later if reference == "best" else older)
+        differ += older != later
+    assert differ > 20  # the curves tell the two rules apart
+
+
+def test_the_gtzan_preset_counts_patience_from_the_best_error_and_the_default_keeps_its_nets_params():
+    # the study's preset takes the later pylearn2 rule; the default's training settings do not name the key, so a
+    # results folder made before it does not train its nets again
+    from mgrfaults.config import ConfigError, complete_dnn_variants, load_config
+    from mgrfaults.systems.names import training_settings
+
+    gtzan = complete_dnn_variants(load_config(REPO / "config" / "gtzan.yaml")["systems"]["dnn"])
+    default = complete_dnn_variants(load_config()["systems"]["dnn"])
+    for name in ("50_RS", "500_RSD"):
+        assert training_settings(gtzan, parse_system(name))["patience_reference"] == "best"
+        assert "patience_reference" not in training_settings(default, parse_system(name))
+    with pytest.raises(ConfigError, match="patience_reference: 'lowest' is not one of"):
+        load_config({"systems": {"dnn": {"variants": {"RS": {"patience_reference": "lowest"}}}}})
