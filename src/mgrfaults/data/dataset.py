@@ -720,21 +720,66 @@ def _look_alike_hint(unknown, track_ids) -> str:
     return ""
 
 
-def _unlisted_files(listing: pd.DataFrame, track_ids) -> list[str]:
+def _unlisted_files(listing: pd.DataFrame, track_ids) -> dict[str, str]:
     """Those of ``track_ids`` that name an audio file in the listing's genre folders which the listing does not
-    hold: a file the scan skipped as undecodable. An id is a file's stem, or ``<genre>.<stem>`` where stems repeat
-    across genres; an audio file has one of the listing's own suffixes or one of :data:`AUDIO_EXTENSIONS` (a
+    hold (a file the scan skipped as undecodable, or of an extension ``dataset.directory.extensions`` left out),
+    each with its file's suffix (lower case, with its dot). An id is a file's stem, or ``<genre>.<stem>`` where stems
+    repeat across genres; an audio file has one of the listing's own suffixes or one of :data:`AUDIO_EXTENSIONS` (a
     ``notes.txt`` beside the audio is no excerpt)."""
     if not len(track_ids) or "path" not in listing or not len(listing):
-        return []
+        return {}
     listed = {Path(p).absolute() for p in listing["path"]}
     suffixes = {Path(p).suffix.lower() for p in listing["path"]} | audio_suffixes(AUDIO_EXTENSIONS)
-    unlisted = set()
-    for folder in {Path(p).parent for p in listing["path"]}:
+    unlisted = {}
+    for folder in sorted({Path(p).parent for p in listing["path"]}):
         for entry in _entries(folder) if folder.is_dir() else []:
             if _is_audio(entry, suffixes) and entry.absolute() not in listed:
-                unlisted |= {entry.stem, f"{folder.name}.{entry.stem}"}
-    return sorted(set(track_ids) & (unlisted - set(listing["track_id"])))
+                for track_id in (entry.stem, f"{folder.name}.{entry.stem}"):
+                    unlisted.setdefault(track_id, entry.suffix.lower())
+    wanted = set(track_ids) - set(listing["track_id"])
+    return {t: unlisted[t] for t in sorted(wanted & set(unlisted))}
+
+
+def relink_orphaned_replicas(ann: pd.DataFrame, skipped, annotations) -> pd.DataFrame:
+    """Annotations whose ``replica_of`` names a file the scan skipped, linked to one another instead.
+
+    The copies of one skipped original are still copies of each other: the first of them (by track id) stands for
+    the original (fault ``none``, no link) and the others become its replicas, their faults kept, so that a
+    fault-filtered partition removes them as it removes any replica and no two of them land in train and test. A
+    single copy is an excerpt of its own.
+
+    Parameters
+    ----------
+    ann : DataFrame
+        Annotation rows (``track_id``, ``replica_of``, optionally ``fault``), the skipped files' own rows left out.
+    skipped : collection of str
+        The ids of the files the scan skipped.
+    annotations : str or Path
+        The annotations file, for the log.
+
+    Returns
+    -------
+    DataFrame
+        ``ann``, a copy where a link was changed.
+    """
+    orphans = ann["replica_of"].isin(set(skipped))
+    if not orphans.any():
+        return ann
+    ann = ann.copy()
+    relinked = []
+    for original, group in ann[orphans].groupby("replica_of", sort=True):
+        order = group.sort_values("track_id")
+        kept, others = order.index[0], order.index[1:]
+        ann.loc[kept, "replica_of"] = ""
+        if "fault" in ann.columns:
+            ann.loc[kept, "fault"] = "none"
+        ann.loc[others, "replica_of"] = ann.loc[kept, "track_id"]
+        relinked.append(f"{original}: {ann.loc[kept, 'track_id']}"
+                        + (f" (its copies {list(ann.loc[others, 'track_id'])} now replicas of it)" if len(others) else ""))
+    log.warning("%s: %d excerpt(s) annotated as replicas of a file the scan skipped: the first copy of each such file "
+                "now stands for it (no fault, no link), the others are its replicas: %s", annotations,
+                int(orphans.sum()), relinked[:10])
+    return ann
 
 
 def _listing_extensions(listing: pd.DataFrame) -> set[str]:
@@ -838,24 +883,27 @@ def directory_metadata(listing: pd.DataFrame, annotations=None, require_artist: 
         ann = read_annotations(annotations, require_artist=require_artist, known_ids=meta["track_id"],
                                extensions=_listing_extensions(meta), genres=dict(zip(meta["track_id"], folders)))
         unknown = sorted(set(ann["track_id"]) - set(meta["track_id"]))
-        skipped = _unlisted_files(meta, unknown)
+        unlisted = _unlisted_files(meta, unknown)
+        skipped = sorted(unlisted)
         if skipped:
-            # files in the dataset's genre folders that the scan skipped (on_bad_audio: skip): annotated all the same
-            log.warning("%s: %d annotated excerpt(s) were skipped as bad audio (dataset/bad_audio.csv says why): %s; "
-                        "their rows are left out", annotations, len(skipped), skipped[:10])
+            # files in the dataset's genre folders that the scan skipped: annotated all the same. One of a suffix the
+            # listing holds was refused as audio (on_bad_audio: skip); another may have been left out by
+            # dataset.directory.extensions instead, which bad_audio.csv does not list
+            held = {Path(p).suffix.lower() for p in meta["path"]} if "path" in meta else set()
+            bad = [t for t in skipped if unlisted[t] in held]
+            other = [t for t in skipped if unlisted[t] not in held]
+            if bad:
+                log.warning("%s: %d annotated excerpt(s) were skipped as bad audio (dataset/bad_audio.csv says why): "
+                            "%s; their rows are left out", annotations, len(bad), bad[:10])
+            if other:
+                log.warning("%s: %d annotated excerpt(s) are files the scan left out, of an extension no listed file "
+                            "has (%s): not in dataset.directory.extensions, or skipped as bad audio "
+                            "(dataset/bad_audio.csv, and the scan_audio log, say which): %s; their rows are left out",
+                            annotations, len(other), sorted({unlisted[t] for t in other}), other[:10])
             ann = ann[~ann["track_id"].isin(skipped)]
             unknown = sorted(set(unknown) - set(skipped))
             if "replica_of" in ann.columns:
-                # a copy whose original was skipped is the only one left: an excerpt of its own, no fault
-                orphans = ann["replica_of"].isin(skipped)
-                if orphans.any():
-                    log.warning("%s: %d excerpt(s) annotated as replicas of a skipped file keep no replica link "
-                                "(their original is not in the dataset): %s", annotations, int(orphans.sum()),
-                                [f"{t} -> {r}" for t, r in zip(ann.loc[orphans, "track_id"], ann.loc[orphans, "replica_of"])][:10])
-                    ann = ann.copy()
-                    ann.loc[orphans, "replica_of"] = ""
-                    if "fault" in ann.columns:
-                        ann.loc[orphans, "fault"] = "none"
+                ann = relink_orphaned_replicas(ann, skipped, annotations)
         if unknown:
             lines = [int(i) for i in ann.index[ann["track_id"].isin(unknown)][:10]]
             raise InputError(
