@@ -431,6 +431,28 @@ def test_the_code_digest_follows_the_plugins_folder_and_a_modules_file_without_i
     assert plugin_code_digest("no_such_pkg_here.models:build") == ""  # the job will name the import error
 
 
+def test_a_factory_in_namespace_packages_two_levels_deep_is_found_before_any_job(tmp_path, monkeypatch):
+    # folders without __init__.py (PEP 420): an import finds mylab.models.knn, while importlib's finder, asked for
+    # mylab.models before mylab is imported, fails with KeyError: 'mylab' (audit 49: the start ended in that traceback)
+    from mgrfaults.systems.custom import module_found, plugin_code_digest, plugin_source_file, resolve_factory
+
+    site = tmp_path / "site"
+    (site / "mylab" / "models").mkdir(parents=True)
+    (site / "mylab" / "models" / "knn.py").write_text("def build(context):\n    pass\n")
+    (site / "mylab" / "regular").mkdir()  # a package with an __init__ below the namespace one, and one below that
+    (site / "mylab" / "regular" / "__init__.py").write_text("raise RuntimeError('imported at parse')\n")
+    (site / "mylab" / "regular" / "inner").mkdir()
+    (site / "mylab" / "regular" / "inner" / "svm.py").write_text("def build(context):\n    pass\n")
+    monkeypatch.syspath_prepend(str(site))
+    for module, file in (("mylab.models.knn", site / "mylab" / "models" / "knn.py"),
+                         ("mylab.regular.inner.svm", site / "mylab" / "regular" / "inner" / "svm.py")):
+        assert module_found(module) and module_found(module, [str(site)])
+        assert plugin_source_file(f"{module}:build") == file and len(plugin_code_digest(f"{module}:build")) == 64
+        assert resolve_factory(f"{module}:build") == f"{module}:build"
+    assert not module_found("mylab.models.absent") and not module_found("mylab.nothing.knn")
+    assert plugin_source_file("mylab.nothing.knn:build") is None
+
+
 def test_a_plugin_that_changes_the_working_folder_leaves_the_runs_own(tmp_path):
     import os
 

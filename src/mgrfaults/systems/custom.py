@@ -277,13 +277,30 @@ def module_found(module: str, path=None) -> bool:
                 spec = importlib.util.find_spec(parts[0])
         else:
             spec = importlib.machinery.PathFinder.find_spec(parts[0], path)
-        for depth in range(2, len(parts) + 1):
-            if spec is None or not spec.submodule_search_locations:
-                return False
-            spec = importlib.machinery.PathFinder.find_spec(".".join(parts[:depth]), list(spec.submodule_search_locations))
-    except (ImportError, ValueError):  # a finder's own error: the job will name what fails
+        spec = _sub_module_spec(spec, parts)
+    except (ImportError, ValueError, KeyError, AttributeError):  # a finder's own error: the job will name what fails
         return True
     return spec is not None
+
+
+def _sub_module_spec(spec, parts: list[str]):
+    """The spec of the module ``".".join(parts)`` from its top-level package's ``spec``, one package level at a time
+    without running any package's code; None where a level is missing."""
+    for depth in range(2, len(parts) + 1):
+        locations = [] if spec is None else list(spec.submodule_search_locations or [])
+        if not locations:
+            return None
+        name = ".".join(parts[:depth])
+        try:
+            spec = importlib.machinery.PathFinder.find_spec(name, locations)
+        except KeyError:
+            # a namespace package (a folder without __init__.py) below another not imported: the finder reads its
+            # parent's __path__ from sys.modules and fails (audit 49: mylab.models.knn, no __init__.py in either
+            # folder); its folders are those of its name in its parent's, as the import joins them
+            folders = [os.path.join(p, parts[depth - 1]) for p in locations]
+            spec = importlib.machinery.ModuleSpec(name, None, is_package=True)
+            spec.submodule_search_locations = [f for f in folders if os.path.isdir(f)]
+    return spec
 
 
 def plugin_module_name(path: Path) -> str:
@@ -373,12 +390,8 @@ def plugin_source_file(factory: str) -> Path | None:
     if module.endswith(".py"):
         path = Path(module)
         return path if path.is_file() else None
-    spec, search, parts = None, None, module.split(".")
-    for depth in range(1, len(parts) + 1):
-        spec = importlib.machinery.PathFinder.find_spec(".".join(parts[:depth]), search)
-        if spec is None:
-            return None
-        search = spec.submodule_search_locations
+    parts = module.split(".")
+    spec = _sub_module_spec(importlib.machinery.PathFinder.find_spec(parts[0]), parts)
     return Path(spec.origin) if spec and spec.origin and Path(spec.origin).is_file() else None
 
 
