@@ -83,6 +83,26 @@ def test_published_csv_ships_blank_and_validates(tmp_path):
     assert set(shipped.condition) == {"published_stratified", "published_filtered"}  # where the study measured
 
 
+def test_published_csv_columns_of_another_name_or_twice_are_named_and_comments_skipped(tmp_path):
+    # audit 49: a British normalised_accuracy beside the template's column, or accuracy given twice (pandas' second
+    # read as accuracy.1), was dropped without a word; a '#' line before the header was called an unquoted comma
+    path = tmp_path / "p.csv"
+    path.write_text("system,condition,accuracy,normalized_accuracy,source,normalised_accuracy\n"
+                    "BFF_SVM,published_filtered,55,,,51\n")
+    with pytest.raises(InputError, match=r"unknown column\(s\) \['normalised_accuracy'\]; the published"):
+        read_published(path)
+    path.write_text("system,condition,accuracy,accuracy,normalized_accuracy,source\nBFF_SVM,published_filtered,55,56,,\n")
+    with pytest.raises(InputError, match=r"column\(s\) \['accuracy'\] given more than once"):
+        read_published(path)
+    path.write_text("# the study's figures, by hand\nSystem,Condition,Accuracy,Normalized Accuracy,Source\n\n"
+                    "BFF_SVM,published_filtered,55,,\n500_RSD,published_filtered,0.4,,\n")
+    with pytest.raises(InputError, match=r"column accuracy, line 5: 0.4 is a fraction"):  # file lines counted
+        read_published(path)
+    path.write_text("# the study's figures, by hand\nSystem,Condition,Accuracy,Normalized Accuracy,Source\n"
+                    "BFF_SVM,published_filtered,55,,\n")
+    assert read_published(path)[["system", "accuracy"]].values.tolist() == [["BFF_SVM", 55.0]]
+
+
 @pytest.mark.parametrize("rows, message", [
     # an unquoted comma in the source: pandas made the system an index, and the message an int() of it
     ("BFF_SVM,published_filtered,55.0,,Kereliuk, Sturm & Larsen 2014\n", r"line 2 has 6 fields, the header 5"),

@@ -273,12 +273,38 @@ def read_partition_list(path, ids: list[str] | None = None) -> list[str]:
     return ids
 
 
-def _column_name(written: str) -> str:
-    """The annotation column a header cell names, blind to case, spaces, hyphens and underscores (``Track ID``,
+def _column_name(written: str, columns=ANNOTATION_COLUMNS) -> str:
+    """The one of ``columns`` a header cell names, blind to case, spaces, hyphens and underscores (``Track ID``,
     ``track-id`` and ``TRACK_ID`` are ``track_id``, as spreadsheets and other tools write them); a cell that names
     none, lower-cased and stripped (refused as unknown, as written)."""
     key = re.sub(r"[\s_-]+", "", str(written)).lower()
-    return next((c for c in ANNOTATION_COLUMNS if c.replace("_", "") == key), str(written).strip().lower())
+    return next((c for c in columns if c.replace("_", "") == key), str(written).strip().lower())
+
+
+def table_column_names(written, columns, path, what: str) -> list[str]:
+    """The names of a table's header cells, ``written`` as the file writes them, among ``columns``
+    (:func:`_column_name`: blind to case, spaces, hyphens and underscores).
+
+    Raises
+    ------
+    InputError
+        Naming the file and the cells: a cell that names none of ``columns`` (a misspelt ``artsit``, a British
+        ``normalised_accuracy``: its values would be dropped without a word; a header holding ``;`` or a tab: the
+        table is not comma-separated), or one column given twice (pandas would read the second as ``name.1``).
+    """
+    names = [_column_name(c, columns) for c in written]
+    unknown = [orig for orig, name in zip(written, names) if name not in columns]
+    if unknown:
+        other = [sep for sep in (";", "\t", "|") if any(sep in str(c) for c in unknown)]
+        advice = (f"the header holds {other[0]!r}: the table must be comma-separated (save it as CSV with ',')"
+                  if other else "rename or remove them")
+        raise InputError(f"{path}: unknown column(s) {unknown}; {what} holds {list(columns)} (names are blind to "
+                         f"case, spaces, hyphens and underscores): {advice}")
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise InputError(f"{path}: column(s) {twice} given more than once (names are blind to case, spaces, "
+                         "hyphens and underscores): keep one of each")
+    return names
 
 
 def read_annotations(path, require_artist: bool = False, known_ids=None, extensions=(),
@@ -335,21 +361,7 @@ def read_annotations(path, require_artist: bool = False, known_ids=None, extensi
     table = table.drop(columns=blank)
     # and rows with no value at all (,,, at a spreadsheet export's end): as blank lines are; a row with an id stays
     table = table[~(table.fillna("").apply(lambda col: col.astype(str).str.strip()) == "").all(axis=1)]
-    written = [written[c] for c in table.columns]
-    names = [_column_name(c) for c in written]
-    unknown = [orig for orig, name in zip(written, names) if name not in ANNOTATION_COLUMNS]
-    if unknown:
-        other = [sep for sep in (";", "\t", "|") if any(sep in str(c) for c in unknown)]
-        advice = (f"the header holds {other[0]!r}: the table must be comma-separated (save it as CSV with ',')"
-                  if other else "rename or remove them")
-        raise InputError(
-            f"{path}: unknown column(s) {unknown}; an annotations table holds {list(ANNOTATION_COLUMNS)} "
-            f"(names are blind to case, spaces, hyphens and underscores): {advice}"
-        )
-    twice = sorted({n for n in names if names.count(n) > 1})
-    if twice:
-        raise InputError(f"{path}: column(s) {twice} given more than once (names are blind to case, spaces, "
-                         "hyphens and underscores): keep one of each")
+    names = table_column_names([written[c] for c in table.columns], ANNOTATION_COLUMNS, path, "an annotations table")
     table.columns = names
     if "track_id" not in names:
         raise InputError(f"{path}: track_id: an annotations table needs a track_id column, it has {names}")
@@ -390,9 +402,9 @@ _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n|$)")
 _EXCEL_SEP_HINT = re.compile(r'"?sep=(.)"?,*', re.IGNORECASE)
 
 
-def _without_preamble(text: str, path) -> str:
-    """An annotations table's ``text`` with the lines before its header blanked: ``#`` comments (as a partition list
-    has) and, on line 1, Excel's separator hint ``sep=,``.
+def _without_preamble(text: str, path, columns=ANNOTATION_COLUMNS, what: str = "annotations table") -> str:
+    """A table's ``text`` (an annotations table's, or another of ``columns``, ``what``) with the lines before its
+    header blanked: ``#`` comments (as a partition list has) and, on line 1, Excel's separator hint ``sep=,``.
 
     Blanked, not removed: pandas and :func:`csv_layout` skip blank lines, and every row keeps its file line.
 
@@ -416,22 +428,22 @@ def _without_preamble(text: str, path) -> str:
         # spaces alone stripped: a tab is a hint's separator (sep=\t)
         hint = _EXCEL_SEP_HINT.fullmatch(line.rstrip("\r\n").strip(" ")) if number == 1 else None
         if hint and hint.group(1) != ",":
-            raise InputError(f"{path}: annotations table: line 1 is Excel's separator hint {hint.group(0)!r}: "
+            raise InputError(f"{path}: {what}: line 1 is Excel's separator hint {hint.group(0)!r}: "
                              "the table must be comma-separated: save it as CSV with ',' (no hint line)")
         # `#,track_id,artist`: a header whose first column is named '#' (a spreadsheet's row numbers), no comment
         if not (hint or (content.startswith("#") and not content.startswith("#,"))):
             if content:  # the header: only what comes before it is a preamble
                 break
             continue
-        names = [cell.strip().strip('"').strip().lower() for cell in content.lstrip("#").split(",")]
-        if not hint and "track_id" in names and set(names) <= set(ANNOTATION_COLUMNS):
-            raise InputError(f"{path}: annotations table: line {number} is a comment that reads as the header "
+        names = [_column_name(cell.strip().strip('"'), columns) for cell in content.lstrip("#").split(",")]
+        if not hint and columns[0] in names and set(names) <= set(columns):
+            raise InputError(f"{path}: {what}: line {number} is a comment that reads as the header "
                              f"({content!r}): delete its '#' (lines starting with '#' before the header are skipped)")
         lines[number - 1] = line[len(line.rstrip("\r\n")):]  # its line ending alone
     else:
         if text.strip():  # else read_csv_text names it empty
-            raise InputError(f"{path}: annotations table holds comment lines alone: no header line "
-                             f"(an annotations table's first line names its columns: {', '.join(ANNOTATION_COLUMNS)})")
+            raise InputError(f"{path}: {what} holds comment lines alone: no header line "
+                             f"(its first line names its columns: {', '.join(columns)})")
     return "".join(lines)
 
 

@@ -194,18 +194,26 @@ def read_published(path) -> pd.DataFrame:
     ------
     InputError
         Naming the file: text that is not UTF-8 CSV, a row with more fields than the header (an unquoted comma in
-        ``source``), missing columns, a value that is not a number in [0, 100], values that are all fractions
+        ``source``), missing columns, a column of another name or given twice (names blind to case and spaces;
+        ``#`` comment lines before the header are skipped), a value that is not a number in [0, 100], values that are all fractions
         (0.85 for 85 %) or one fraction among percentages, a value without its system or condition, a system and
         condition given twice.
     """
+    from mgrfaults.data.annotations import _without_preamble, table_column_names
     from mgrfaults.data.metadata import csv_layout, read_csv_text, read_text_checked
 
-    content = read_text_checked(path, "the published accuracies")
+    # '#' comment lines before the header skipped, as an annotations table's and a partition list's are
+    content = _without_preamble(read_text_checked(path, "the published accuracies"), path, PUBLISHED_COLUMNS,
+                                "the published accuracies")
     df = read_csv_text(content, path, "the published accuracies")
     # each row's line in the file, as a refusal names it: pandas skips blank lines, and a quoted source may run over two
-    lines = csv_layout(content)[1]
+    header, lines = csv_layout(content)
     df.index = pd.Index(lines if len(lines) == len(df) else range(2, len(df) + 2), dtype=int)
-    df.columns = [str(c).strip() for c in df.columns]
+    # a column of another name (normalised_accuracy) or given twice would be dropped without a word (audit 49); names
+    # are blind to case and spaces, as the annotations' are
+    written = header if len(header) == len(df.columns) else [str(c) for c in df.columns]
+    df.columns = table_column_names([str(c).strip() for c in written], PUBLISHED_COLUMNS, path,
+                                    "the published accuracies' table")
     missing = [c for c in PUBLISHED_COLUMNS if c not in df.columns]
     if missing:
         raise InputError(f"{path}: missing columns {missing}; expected {PUBLISHED_COLUMNS}")
