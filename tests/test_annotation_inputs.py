@@ -166,6 +166,15 @@ def test_path_form_ids_drop_the_extensions_the_dataset_files_have(tmp_path):
         annotate(tmp_path, "track_id,artist\nrock/rock.00000.m4a,B\n", listing)
 
 
+def test_an_id_a_spreadsheet_stripped_of_its_leading_zeros_is_named_with_the_file_it_reads_as(tmp_path):
+    # audit 49: refused with no hint
+    listing = listing_of(["jazz/001.au", "rock/002.au"])
+    with pytest.raises(InputError, match=r"not in the dataset: \['1'\].*'1' reads as the dataset's '001' with its "
+                                         r"leading zeros dropped"):
+        annotate(tmp_path, "track_id,artist\n1,A\n002,B\n", listing)
+    assert annotate(tmp_path, "track_id,artist\n001,A\n002,B\n", listing)["artist"].tolist() == ["A", "B"]
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # 9, 15: a cell matches the one dataset id of its NFC, stripped form (file names in NFD, a file ' 7.au')
 

@@ -806,6 +806,9 @@ def test_files_named_by_trust_audio_are_taken_as_they_decode(tmp_path, caplog):
     assert audio_trusted(listing).sum() == 1
     with pytest.raises(InputError, match=r"dataset\.trust_audio: 'rock\.0009' names no audio file of the dataset"):
         scan_audio(files, trust_audio=["rock.00009", "rock.0009"], root=tmp_path)
+    with pytest.raises(InputError, match=r"dataset\.trust_audio: 'rock/' names a genre folder, no audio file: "
+                                         r"'rock/\*' trusts every file in it"):
+        scan_audio(files, trust_audio=["rock/"], root=tmp_path)
     (tmp_path / "rock" / "rock.00010.au").write_bytes(b"not audio at all")
     with pytest.raises(AudioError, match=r"rock\.00010\.au: .*dataset\.on_bad_audio: error") as refused:
         scan_audio(list_audio_files(tmp_path), trust_audio=["rock/*"], root=tmp_path)

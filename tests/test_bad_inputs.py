@@ -28,7 +28,7 @@ from mgrfaults.features.store import FeatureStore
 from mgrfaults.partitions import split as partitions
 from mgrfaults.data.audio import load_audio, write_au
 from mgrfaults.data.dataset import list_audio_files
-from mgrfaults.config import ConfigError, check_config
+from mgrfaults.config import ConfigError, check_config, load_config
 from mgrfaults.data.download import fetch
 from mgrfaults.errors import AudioError, InputError
 from mgrfaults.data.metadata import validate_metadata
@@ -1040,6 +1040,15 @@ def test_condition_and_system_names_a_table_reader_changes_are_refused(name):
     validate(config, str(REPO / "workflow" / "schemas" / "config.schema.yaml"), set_default=True)
     with pytest.raises(ConfigError, match=rf"systems\.custom\.{name}: a table reader"):
         check_config(config)
+
+
+def test_a_name_yaml_reads_as_a_boolean_says_so(tmp_path):
+    # `no:` as a condition's name: YAML 1.1 reads it as false before any check (audit 49: named as `False` alone)
+    path = tmp_path / "c.yaml"
+    path.write_text("partitions: {conditions: {no: {method: stratified}}}\n")
+    with pytest.raises(ConfigError, match=r"partitions\.conditions\.False: YAML read this name as False, not as "
+                                          r"text .*quote it \('no'\)"):
+        check_config(load_config(path))
 
 
 @pytest.mark.workflow

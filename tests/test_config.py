@@ -585,6 +585,16 @@ def test_missing_or_empty_root_is_named(source, tmp_path):
         check_config(config)
     (tmp_path / "empty" / "blues").mkdir()
     check_config(config)
+    # one genre's folder given as the root: its audio files and no folder (audit 49: the scan job said so, late)
+    (tmp_path / "empty" / "blues" / "blues.00000.au").write_bytes(b"audio")
+    (tmp_path / "empty" / "blues" / "notes.txt").write_text("not audio")
+    config["dataset"][source]["root"] = str(tmp_path / "empty" / "blues")
+    if source == "directory":
+        with pytest.raises(ConfigError, match=r"dataset\.directory\.root: .*blues holds audio files \(1, e\.g\. "
+                                              r"'blues\.00000\.au'\) and no genre folder: it looks like one genre's"):
+            check_config(config)
+        (tmp_path / "empty" / "blues" / "live").mkdir()  # a folder beside them: the scan says what it uses
+    check_config(config)
 
 
 def test_results_that_is_a_file_or_below_one_is_named(tmp_path):
@@ -705,6 +715,19 @@ def test_tilde_in_path_keys_is_expanded_once(tmp_path, monkeypatch):
     # the checks see the expanded path too: a missing one is named with the key
     with pytest.raises(ConfigError, match=r"dataset\.directory\.annotations: .*a\.csv' does not exist"):
         resolve(directory)
+
+
+def test_an_index_that_is_a_folder_is_named_at_start(tmp_path):
+    # audit 49: it passed check-config and failed in the fetch job, after the whole copy was scanned
+    from mgrfaults.config import check_input_paths
+
+    (tmp_path / "metadata").mkdir()
+    config = load_config({"dataset": {"source": "gtzan", "gtzan": {"index": str(tmp_path / "metadata")}}})
+    with pytest.raises(ConfigError, match=r"dataset\.gtzan\.index: .*metadata' is a folder: name Sturm's index"):
+        check_input_paths(config)
+    (tmp_path / "metadata" / "GTZANindex.txt").write_text("blues.00000.wav :::: A :::: B\n")
+    check_input_paths(load_config({"dataset": {"source": "gtzan", "gtzan": {
+        "index": str(tmp_path / "metadata" / "GTZANindex.txt")}}}))
 
 
 def test_paths_without_tilde_resolve_as_written(tmp_path, monkeypatch):

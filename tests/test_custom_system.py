@@ -301,6 +301,9 @@ def test_specs_resolve_files_and_refuse_clashes(tmp_path):
         custom_system_specs({"Mine": {"factory": "missing.py:build", "input": "texture"}}, [], [tmp_path])
     with pytest.raises(PluginError, match="systems.custom.Mine.input"):
         custom_system_specs({"Mine": {"factory": "plugin.py:build", "input": "midi"}}, [], [tmp_path])
+    # the factory's first argument: a parameter of its name would fail only in the job (audit 49)
+    with pytest.raises(PluginError, match=r"systems.custom.Mine.params.context: the factory is called as "):
+        custom_system_specs({"Mine": {**custom["Mine"], "params": {"context": 1}}}, [], [tmp_path])
 
 
 def test_a_param_that_yaml_reads_as_text_is_warned_of(tmp_path, caplog):

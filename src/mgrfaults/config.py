@@ -13,6 +13,7 @@ Outside Snakemake (tests, benchmarks) :func:`load_config` does what the Snakefil
 from __future__ import annotations
 
 import bisect
+import contextlib
 import copy
 import functools
 import json
@@ -827,7 +828,8 @@ def check_config(config: Mapping[str, Any]) -> None:
     if dataset["source"] == "directory" and not (dataset.get("directory") or {}).get("root"):
         raise ConfigError("dataset.directory.root: dataset.source is 'directory' but no root folder is given")
     if dataset["source"] in ("gtzan", "directory"):
-        check_audio_root(dataset["source"], (dataset.get(dataset["source"]) or {}).get("root"))
+        section = dataset.get(dataset["source"]) or {}
+        check_audio_root(dataset["source"], section.get("root"), section.get("extensions"))
     for check in BAD_INPUT_CHECKS:
         check(config)
 
@@ -1213,6 +1215,10 @@ def check_input_paths(config: Mapping[str, Any]) -> None:
     for key, value in keys:
         if not Path(value).exists():
             raise ConfigError(f"{key}: {value!r} does not exist")
+    if source == "gtzan" and (index := (dataset.get("gtzan") or {}).get("index")) and "://" not in str(index):
+        if Path(index).is_dir():  # else only the fetch job, after the whole copy is scanned, says so (audit 49)
+            raise ConfigError(f"dataset.gtzan.index: {index!r} is a folder: name Sturm's index file in it "
+                              "(GTZANindex.txt)")
     if source == "gtzan":
         check_gtzan_partition_lists(dataset["gtzan"].get("partition_lists"))
 
@@ -1278,6 +1284,11 @@ def check_table_names(config: Mapping[str, Any]) -> None:
     named = [("partitions.conditions", name) for name in (config.get("partitions") or {}).get("conditions") or {}]
     named += [("systems.custom", name) for name in (config.get("systems") or {}).get("custom") or {}]
     for key, name in named:
+        if isinstance(name, bool) or name is None:
+            # YAML 1.1 reads no, yes, on, off and ~ as booleans and null before any check sees them (audit 49: the
+            # message named `partitions.conditions.False` for `no:`)
+            raise ConfigError(f"{key}.{name}: YAML read this name as {name!r}, not as text (it reads no, yes, on, "
+                              "off, true and false as booleans, null and ~ as nothing): quote it ('no') or rename it")
         if not csv_reads_back(str(name)):
             raise ConfigError(f"{key}.{name}: a table reader takes this name for a number, a boolean or a missing "
                               "value (NA, None, null, nan), so it would stop matching itself in the results' tables; "
@@ -1524,8 +1535,9 @@ BAD_INPUT_CHECKS = (
 )
 
 
-def check_audio_root(source: str, root) -> None:
-    """Raise :class:`ConfigError` naming ``dataset.<source>.root`` when a given root is missing or empty.
+def check_audio_root(source: str, root, extensions=None) -> None:
+    """Raise :class:`ConfigError` naming ``dataset.<source>.root`` when a given root is missing or empty, or (a
+    folder dataset's, its audio of ``extensions``) holds audio files and no folder: one genre's folder, not theirs.
 
     Checked when the workflow is parsed, so that a wrong root stops the run before any job, instead of
     the later stages running on another dataset's leftovers. ``None`` (GTZAN: download it) passes.
@@ -1541,3 +1553,15 @@ def check_audio_root(source: str, root) -> None:
                           "give the folder that holds <genre>/<name>.<ext> audio")
     if not any(folder.iterdir()):
         raise ConfigError(f"{key}: {root} is an empty folder; give the folder that holds <genre>/<name>.<ext> audio")
+    if source == "directory":
+        from mgrfaults.data.download import AUDIO_EXTENSIONS, audio_suffixes
+
+        suffixes = audio_suffixes(extensions or AUDIO_EXTENSIONS)
+        with contextlib.suppress(OSError):  # an unreadable entry: the scan names it
+            entries = [p for p in folder.iterdir() if not p.name.startswith(".")]
+            audio = [p.name for p in entries if p.suffix.lower() in suffixes and p.is_file()]
+            if audio and not any(p.is_dir() for p in entries):
+                # else the scan job fails on "no audio files in <genre>/ folders" after warning of loose files (audit 49)
+                raise ConfigError(f"{key}: {root} holds audio files ({len(audio)}, e.g. {audio[0]!r}) and no genre "
+                                  f"folder: it looks like one genre's folder; set {key} to the folder that holds the "
+                                  f"genre folders, <genre>/<name>.<ext> ({folder.absolute().parent}?)")

@@ -89,6 +89,7 @@ def trusted_files(files: pd.DataFrame, entries, root=None) -> np.ndarray:
             if listed[i]:
                 files_named.setdefault(name, set()).add(i)
     trusted = np.zeros(len(files), dtype=bool)
+    genre_folders = {name.split("/")[0] for name in below_genres}
     for entry in entries:
         written = nfc(entry)
         # as written first (an id may begin with '~'), then as a path the shell would read
@@ -101,6 +102,9 @@ def trusted_files(files: pd.DataFrame, entries, root=None) -> np.ndarray:
             searched = [absolute] if pattern.startswith("/") else relative_names
             rows = {i for names in searched for i, name in enumerate(names)
                     if listed[i] and fnmatch.fnmatchcase(name, pattern)}
+        if not rows and spellings[2].strip("/") in genre_folders:  # a genre folder: its files are what it means
+            raise InputError(f"dataset.trust_audio: {entry!r} names a genre folder, no audio file: "
+                             f"'{spellings[2].strip('/')}/*' trusts every file in it")
         if not rows:
             raise InputError(f"dataset.trust_audio: {entry!r} names no audio file of the dataset (an entry is a "
                              f"track id, such as {relative_names[0][example]!r}, or a path below the folder of genre "
@@ -706,10 +710,20 @@ def _prefixed_hint(listing: pd.DataFrame) -> str:
 
 
 def _look_alike_hint(unknown, track_ids) -> str:
-    """A hint for unknown ids that read as two or more of the dataset's ids (``éé`` half composed: the files ``éé``
-    composed and ``éé`` decomposed), which an annotation is matched to only where it names one of them alone."""
+    """A hint for unknown ids that are a dataset's id with its leading zeros dropped (``1`` for ``001``), or that read
+    as two or more of the dataset's ids (``éé`` half composed: the files ``éé`` composed and ``éé`` decomposed),
+    which an annotation is matched to only where it names one of them alone."""
     from mgrfaults.data.annotations import _loose_id, ids_by_loose_form
 
+    # a spreadsheet drops an id's leading zeros (001 -> 1): name the dataset's id that the number reads as
+    padded = {}
+    for track_id in track_ids:
+        if str(track_id).isdigit():
+            padded.setdefault(int(track_id), []).append(str(track_id))
+    for track_id in unknown:
+        if str(track_id).isdigit() and int(track_id) in padded and str(track_id) not in padded[int(track_id)]:
+            return (f"; {track_id!r} reads as the dataset's {padded[int(track_id)][0]!r} with its leading zeros "
+                    "dropped, as a spreadsheet drops them: write the ids as text (the file's name as it is)")
     by_form = ids_by_loose_form(track_ids)
     for track_id in unknown:
         alike = sorted(by_form.get(_loose_id(track_id), ()))

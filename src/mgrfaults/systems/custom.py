@@ -860,6 +860,9 @@ def custom_system_specs(custom: dict, builtin_names, search_dirs=(), n_hidden_la
         if spec.get("input") not in INPUTS:
             raise PluginError(f"{key}.input: one of {list(INPUTS)}, got {spec.get('input')!r}")
         for param, value in (spec.get("params") or {}).items():
+            if param == "context":  # else the job fails after features and partitions (audit 49)
+                raise PluginError(f"{key}.params.context: the factory is called as factory(context, **params), its "
+                                  "first argument the run's context: give the parameter another name")
             if number := yaml11_text_number(value):
                 # PyYAML (YAML 1.1) reads `lr: 1e-3` as text; a factory doing arithmetic with it fails far from here
                 log.warning("%s.params.%s: %r reaches the factory as text, as YAML 1.1 reads a number in exponent "
