@@ -36,6 +36,7 @@ rule faults_detect:
         match={
             "min_matches": config["faults"]["min_matches"],
             "min_correlation": config["faults"]["min_correlation"],
+            "min_band_correlation": config["faults"]["min_band_correlation"],
         },
         clip_threshold=config["faults"]["clip_threshold"],
     log:
