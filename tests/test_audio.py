@@ -407,10 +407,33 @@ def test_an_au_cut_short_whose_offset_points_inside_its_header_is_truncated(tmp_
     write_au(tmp_path / "x.au", sine(1.0))
     data = bytearray((tmp_path / "x.au").read_bytes())
     data[4:8] = struct.pack(">I", 16)
-    (tmp_path / "cut.au").write_bytes(bytes(data[:-6]))
+    (tmp_path / "cut.au").write_bytes(bytes(data[:-100]))
     with pytest.raises(AudioError, match=r"cut\.au: truncated: the header promises 44100 bytes of audio, the file "
-                                         r"holds 44094"):
+                                         r"holds 44000"):
         load_audio(tmp_path / "cut.au")
+
+
+@pytest.mark.parametrize("fmt", ["AU", "WAV"])
+def test_a_size_field_that_counts_the_header_or_is_a_frame_off_is_no_truncation(tmp_path, fmt):
+    # audit 50: some writers store the whole file's size in an AU's size field, or a data size 2 bytes off; the file
+    # is whole and libsndfile reads every sample, but it was refused as truncated
+    import struct
+
+    sf.write(tmp_path / "x", music_like(1.0), SR, subtype="PCM_16", format=fmt)
+    data = bytearray((tmp_path / "x").read_bytes())
+    field = 8 if fmt == "AU" else data.index(b"data") + 4
+    pack = ">I" if fmt == "AU" else "<I"
+    audio = struct.unpack(pack, data[field:field + 4])[0]
+    header = len(data) - audio
+    for declared in (len(data), audio + 2):  # the whole file, and a frame more than follows
+        data[field:field + 4] = struct.pack(pack, declared)
+        (tmp_path / f"x.{fmt.lower()}").write_bytes(bytes(data))
+        assert load_audio(tmp_path / f"x.{fmt.lower()}").shape == (SR,)
+    # more missing than a header's length is a file cut short
+    data[field:field + 4] = struct.pack(pack, audio + header + 2)
+    (tmp_path / f"x.{fmt.lower()}").write_bytes(bytes(data))
+    with pytest.raises(AudioError, match=rf"truncated: the header promises {audio + header + 2} bytes"):
+        load_audio(tmp_path / f"x.{fmt.lower()}")
 
 
 def test_empty_and_missing_file(tmp_path):

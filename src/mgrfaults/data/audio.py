@@ -165,8 +165,23 @@ def _au_header_problem(header: bytes, size: int) -> str | None:
         return (f"its header declares {data_size} bytes of audio, and {size - offset} bytes follow it: a wrong header "
                 "(of another file, or written before the recording ended); write the file again from its source")
     if data_size not in UNKNOWN_SIZES and offset + data_size > size:
+        if _size_field_counts_the_header("AU", data_size, size - offset, offset):
+            return None
         return f"truncated: the header promises {data_size} bytes of audio, the file holds {max(size - offset, 0)}"
     return None
+
+
+def _size_field_counts_the_header(container: str, declared: int, available: int, header: int) -> bool:
+    """Whether a size field larger than the audio that follows it counts the header too, or is a few bytes off:
+    the file is whole, libsndfile reads every sample (it takes the file's length), and nothing is missing but at
+    most ``header`` bytes (a millisecond at 22.05 kHz). Some writers store the whole file's size in an AU's size
+    field, or a WAV's data size a frame off (audit 50: complete excerpts were refused as truncated)."""
+    short = declared - available
+    if 0 < short <= header:
+        log.info("%s size field: %d bytes of audio declared, %d follow: the field counts the header, or is %d bytes "
+                 "off; the audio is read to the file's end", container, declared, available, short)
+        return True
+    return False
 
 
 def _wav_header_problem(path: Path, size: int) -> str | None:
@@ -192,6 +207,8 @@ def _wav_header_problem(path: Path, size: int) -> str | None:
                             "completed (a recording or conversion stopped before its end); write the file again from "
                             "its source")
                 if csize > available and csize not in UNKNOWN_SIZES:
+                    if _size_field_counts_the_header("WAV data", csize, available, f.tell()):
+                        return None  # the audio runs to the file's end
                     return f"truncated: the header promises {csize} bytes of audio, the file holds {available}"
                 if csize in UNKNOWN_SIZES:
                     return None  # the audio runs to the file's end
