@@ -258,6 +258,16 @@ def test_artist_names_that_may_be_one_artist_are_said_not_merged(caplog):
     assert "ann.csv: artist names that may name one artist are kept apart" in caplog.text and "Tosh, Peter" in caplog.text
 
 
+def test_a_gtzan_copy_of_capitalised_genre_folders_is_found_so_its_names_can_be_checked(tmp_path):
+    # audit 50: with every genre folder capitalised (Blues/), the copy was not found and the download help shown;
+    # found, the check of its names says which folders to rename (as it did with one capitalised)
+    from mgrfaults.data.annotations import gtzan_genre_root
+
+    (tmp_path / "genres" / "Blues").mkdir(parents=True)
+    (tmp_path / "genres" / "Rock").mkdir()
+    assert gtzan_genre_root(tmp_path) == (tmp_path / "genres", "original")
+
+
 @pytest.mark.parametrize("layout", ["Data/genres_original", "genres"])
 def test_gtzan_root_set_to_one_genre_folder_names_its_parent(tmp_path, layout):
     # the root one level too deep (adv44 finding 7): said to be GTZAN's blues folder, not "download a copy of GTZAN"

@@ -750,7 +750,14 @@ GTZAN_SEARCH_DEPTH = 4
 
 
 def _holds_genre_folders(folder: Path, genres) -> bool:
-    return folder.is_dir() and any((folder / g).is_dir() for g in genres)
+    """``folder`` holds a folder named as one of ``genres``, in any letter case: a copy whose folders are
+    capitalised (``Blues/``) is found, and the check of its names then says which to rename (audit 50: with all ten
+    capitalised, the copy was not found and the download help shown)."""
+    try:
+        names = {p.name.lower() for p in folder.iterdir() if p.is_dir()} if folder.is_dir() else set()
+    except OSError:
+        return False
+    return bool(names & {g.lower() for g in genres})
 
 
 def gtzan_genre_root(root, genres=None) -> tuple[Path, str]:
