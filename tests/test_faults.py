@@ -112,6 +112,58 @@ def test_recording_replica_with_level_change_and_noise_floor_is_found_with_its_o
     assert pairs["matches"].iloc[0] >= DEFAULT_VERIFY_PARAMS["min_unique_matches"]
 
 
+def drum_machine_song(seconds: float, bpm: float, root: float, seed: int) -> np.ndarray:
+    """A song on a drum machine: one sampled kit (kick, snare, eighth hi-hats) in one boom-bap bar, the same for
+    every song, under the song's own notes (a line and a bass of harmonic tones in the key of ``root``)."""
+    from scipy.signal import butter, sosfilt
+
+    kit = np.random.default_rng(7)
+    hit = np.arange(int(0.4 * SR)) / SR
+    kick = np.sin(2 * np.pi * np.cumsum(50 + 90 * np.exp(-hit / 0.03)) / SR) * np.exp(-hit / 0.15)
+    snare = sosfilt(butter(2, [300, 4000], "bp", fs=SR, output="sos"), kit.standard_normal(hit.size)) * np.exp(-hit / 0.07)
+    hat = sosfilt(butter(4, 7000, "hp", fs=SR, output="sos"), kit.standard_normal(hit.size)) * np.exp(-hit / 0.02) * 0.3
+    n, sixteenth = int(seconds * SR), 60 / bpm / 4
+    drums = np.zeros(n + hit.size)
+    for i in range(int(n / (sixteenth * SR)) + 1):
+        start = int(i * sixteenth * SR)
+        drums[start:start + hit.size] += {"K": kick, "S": snare}.get("K...S..K.KS....."[i % 16], 0) + hat * (i % 2 == 0)
+    notes, rng, t = np.zeros(n), np.random.default_rng(seed), np.arange(n) / SR
+    beat = int(60 / bpm * SR)
+    for start in range(0, n, beat):
+        tt = t[start:start + beat] - t[start]
+        for semitones, gain in ((rng.choice([0, 2, 4, 7, 9, 12]), 0.3), (rng.choice([-12, -5, -7]), 0.4)):
+            f0 = root * 2 ** (semitones / 12)
+            notes[start:start + beat] += gain * sum(np.sin(2 * np.pi * f0 * h * tt) / h for h in range(1, 8)) * np.exp(-tt / 0.4)
+    y = drums[:n] + 1.2 * notes
+    return 0.9 * y / np.abs(y).max()
+
+
+def test_songs_sharing_a_drum_machine_at_one_tempo_are_no_replicas_and_a_recording_of_one_is():
+    # audit 50: different songs on one kit at one tempo correlate over all mel bands as replicas do (the drums'
+    # bands carry it), while the bands of their notes do not: band_agreement tells them apart
+    from mgrfaults.faults.landmarks import aligned_correlation, band_agreement, floor_at_median
+
+    song, other = drum_machine_song(20.0, 90, 110.0, 1), drum_machine_song(20.0, 90, 130.8, 2)
+    replica = 0.5 * song + 0.001 * np.random.default_rng(0).standard_normal(song.size)
+    mels = [floor_at_median(excerpt_descriptors(y.astype(np.float32), SR)["mel"]) for y in (song, other, replica)]
+    pooled = max(aligned_correlation(mels[0], mels[1], offset) for offset in range(-3, 4))
+    assert pooled > DEFAULT_VERIFY_PARAMS["min_correlation"]  # the pooled correlation alone calls them replicas
+    assert band_agreement(mels[0], mels[1], 0) < DEFAULT_VERIFY_PARAMS["min_band_correlation"] - 0.03
+    assert band_agreement(mels[0], mels[2], 0) > DEFAULT_VERIFY_PARAMS["min_band_correlation"] + 0.1
+    assert list(zip(*(_match([song, other, replica])[k] for k in ("a", "b")))) == [(0, 2)]
+
+
+def test_band_agreement_leaves_out_bands_that_do_not_vary():
+    from mgrfaults.faults.landmarks import band_agreement
+
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((8, 50))
+    b = a + 0.1 * rng.standard_normal((8, 50))
+    b[6:] = -80.0  # a codec's low-pass: the top bands floored flat in one excerpt
+    assert band_agreement(a, b, 0) > 0.9 and band_agreement(a, -a, 0) == pytest.approx(-1.0)
+    assert band_agreement(a, np.full_like(a, -80.0), 0) == 0.0 and band_agreement(a[:, :1], b[:, :1], 0) == 0.0
+
+
 def test_recording_replica_reencoded_to_mp3_is_found(tmp_path):
     if "MP3" not in sf.available_formats():
         pytest.skip("libsndfile without MP3 support")
