@@ -173,6 +173,9 @@ def test_an_id_a_spreadsheet_stripped_of_its_leading_zeros_is_named_with_the_fil
                                          r"leading zeros dropped"):
         annotate(tmp_path, "track_id,artist\n1,A\n002,B\n", listing)
     assert annotate(tmp_path, "track_id,artist\n001,A\n002,B\n", listing)["artist"].tolist() == ["A", "B"]
+    # a stem of digits int() does not read ('²') is no number to compare (audit 51: ValueError)
+    with pytest.raises(InputError, match=r"not in the dataset: \['3'\]"):
+        annotate(tmp_path, "track_id,artist\n3,A\n", listing_of(["jazz/\u00b2.au", "rock/002.au"]))
 
 
 # ---------------------------------------------------------------------------------------------------------------

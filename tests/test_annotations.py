@@ -266,6 +266,10 @@ def test_a_gtzan_copy_of_capitalised_genre_folders_is_found_so_its_names_can_be_
     (tmp_path / "genres" / "Blues").mkdir(parents=True)
     (tmp_path / "genres" / "Rock").mkdir()
     assert gtzan_genre_root(tmp_path) == (tmp_path / "genres", "original")
+    # a folder of one's own named as a genre in other letters beside a copy is no second copy (audit 51)
+    (tmp_path / "copy" / "genres" / "blues").mkdir(parents=True)
+    (tmp_path / "copy" / "Rock").mkdir()
+    assert gtzan_genre_root(tmp_path / "copy") == (tmp_path / "copy" / "genres", "original")
 
 
 @pytest.mark.parametrize("layout", ["Data/genres_original", "genres"])

@@ -814,7 +814,7 @@ def case_annotations_of_a_skipped_file(tmp_path, caplog):
         meta = validate_metadata(directory_metadata(listing, path)).set_index("track_id")
     assert meta.loc["blues.00001", ["fault", "replica_of"]].tolist() == ["none", ""]
     assert "1 excerpt(s) annotated as replicas of a file the scan skipped" in caplog.text
-    assert "blues.00002: blues.00001" in caplog.text
+    assert "blues.00002: blues.00001 stands for it" in caplog.text
     # two copies of it are still copies of each other (audit 49: both lost their link and fault, and an
     # artist-filtered partition put the two in train and test): the first stands for the original, the other its replica
     (tmp_path / "rock" / "rock.00001.au").write_bytes(b"audio")
@@ -827,7 +827,22 @@ def case_annotations_of_a_skipped_file(tmp_path, caplog):
         meta = validate_metadata(directory_metadata(listing, path)).set_index("track_id")
     assert meta.loc["blues.00001", ["fault", "replica_of"]].tolist() == ["none", ""]
     assert meta.loc["rock.00001", ["fault", "replica_of"]].tolist() == ["exact_replica", "blues.00001"]
-    assert "its copies ['rock.00001'] now replicas of it" in caplog.text
+    assert "blues.00002: blues.00001 stands for it, ['rock.00001'] now its replicas" in caplog.text
+    # audit 51: the skipped file's own original, where it is there, keeps the group; a recording replica beside an
+    # exact copy is a recording replica of it; a distorted copy keeps its fault and is no stand-in
+    for rows, expected in (
+            ("blues.00002,A,exact_replica,blues.00000\nrock.00001,,exact_replica,blues.00002\n"
+             "blues.00001,,recording_replica,blues.00002\n",
+             {"rock.00001": ["exact_replica", "blues.00000"], "blues.00001": ["recording_replica", "blues.00000"]}),
+            ("blues.00002,A,none,\nblues.00001,,exact_replica,blues.00002\nrock.00001,,recording_replica,blues.00002\n",
+             {"blues.00001": ["none", ""], "rock.00001": ["recording_replica", "blues.00001"]}),
+            ("blues.00002,A,none,\nblues.00000,,distortion,blues.00002\nrock.00001,,exact_replica,blues.00002\n"
+             "blues.00001,,exact_replica,blues.00002\n",
+             {"blues.00000": ["distortion", ""], "blues.00001": ["none", ""], "rock.00001": ["exact_replica", "blues.00001"]})):
+        path.write_text("track_id,artist,fault,replica_of\n" + rows)
+        meta = validate_metadata(directory_metadata(listing, path)).set_index("track_id")
+        for track_id, fault_and_link in expected.items():
+            assert meta.loc[track_id, ["fault", "replica_of"]].tolist() == fault_and_link, (rows, track_id)
     # a file of an extension the listing lacks may have been left out by dataset.directory.extensions, which
     # bad_audio.csv does not list: the warning does not send the reader there alone
     (tmp_path / "rock" / "rock.00002.wav").write_bytes(b"audio")

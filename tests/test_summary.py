@@ -101,6 +101,9 @@ def test_published_csv_columns_of_another_name_or_twice_are_named_and_comments_s
     path.write_text("# the study's figures, by hand\nSystem,Condition,Accuracy,Normalized Accuracy,Source\n"
                     "BFF_SVM,published_filtered,55,,\n")
     assert read_published(path)[["system", "accuracy"]].values.tolist() == [["BFF_SVM", 55.0]]
+    # a spreadsheet export's trailing commas: columns of no name and no value, read as before (audit 51)
+    path.write_text("system,condition,accuracy,normalized_accuracy,source,,\nBFF_SVM,published_filtered,55,,,,\n")
+    assert read_published(path)[["system", "accuracy"]].values.tolist() == [["BFF_SVM", 55.0]]
 
 
 @pytest.mark.parametrize("rows, message", [

@@ -281,6 +281,13 @@ def _column_name(written: str, columns=ANNOTATION_COLUMNS) -> str:
     return next((c for c in columns if c.replace("_", "") == key), str(written).strip().lower())
 
 
+def blank_columns(table: pd.DataFrame) -> list:
+    """A table's columns with no name and no value: a spreadsheet's trailing separators (``track_id,artist,,``), which
+    pandas reads as ``Unnamed: <n>``."""
+    return [c for c in table.columns
+            if str(c).startswith("Unnamed: ") and (table[c].fillna("").astype(str).str.strip() == "").all()]
+
+
 def table_column_names(written, columns, path, what: str) -> list[str]:
     """The names of a table's header cells, ``written`` as the file writes them, among ``columns``
     (:func:`_column_name`: blind to case, spaces, hyphens and underscores).
@@ -355,8 +362,7 @@ def read_annotations(path, require_artist: bool = False, known_ids=None, extensi
     header, lines = csv_layout(text)  # the file's own reading: its header as written, each row's line
     # where the two readings disagree (a quoted value of spaces alone), rows are numbered as if no line were blank
     table.index = lines if len(lines) == len(table) else range(2, len(table) + 2)
-    # a spreadsheet's trailing separators (track_id,artist,,): columns with no name and no value
-    blank = [c for c in table.columns if str(c).startswith("Unnamed: ") and (table[c].str.strip() == "").all()]
+    blank = blank_columns(table)
     written = dict(zip(table.columns, _header_as_written(header, table.columns)))
     table = table.drop(columns=blank)
     # and rows with no value at all (,,, at a spreadsheet export's end): as blank lines are; a row with an id stays
@@ -749,10 +755,13 @@ GTZAN_SEARCH_DEPTH = 4
 """Folders below dataset.gtzan.root searched for the genre folders when no layout holds them, to name where they are."""
 
 
-def _holds_genre_folders(folder: Path, genres) -> bool:
-    """``folder`` holds a folder named as one of ``genres``, in any letter case: a copy whose folders are
-    capitalised (``Blues/``) is found, and the check of its names then says which to rename (audit 50: with all ten
-    capitalised, the copy was not found and the download help shown)."""
+def _holds_genre_folders(folder: Path, genres, any_case: bool = False) -> bool:
+    """``folder`` holds a folder named as one of ``genres``; with ``any_case``, in any letter case (a copy whose
+    folders are all capitalised, ``Blues/``, is then found and the check of its names says which to rename: audit 50,
+    it got the download help). Tried after the names as written, so that a folder of one's own (``Rock/``) beside a
+    copy is not taken for a second copy (audit 51)."""
+    if not any_case:
+        return folder.is_dir() and any((folder / g).is_dir() for g in genres)
     try:
         names = {p.name.lower() for p in folder.iterdir() if p.is_dir()} if folder.is_dir() else set()
     except OSError:
@@ -790,6 +799,9 @@ def gtzan_genre_root(root, genres=None) -> tuple[Path, str]:
         raise InputError(f"dataset.gtzan.root: {root} is not a folder. {GTZAN_DOWNLOAD_HELP}")
     looked = [(root / sub, layout) for layout, subfolders in GTZAN_LAYOUTS.items() for sub in subfolders]
     found = [(folder, layout) for folder, layout in looked + [(root, "flat")] if _holds_genre_folders(folder, genres)]
+    if not found:  # folders named in other letters (Blues/): found so, the check of their names says what to rename
+        found = [(folder, layout) for folder, layout in looked + [(root, "flat")]
+                 if _holds_genre_folders(folder, genres, any_case=True)]
     if len(found) > 1:
         raise InputError(
             f"dataset.gtzan.root: {root} holds {len(found)} copies of GTZAN's genre folders: "

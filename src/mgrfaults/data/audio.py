@@ -171,13 +171,21 @@ def _au_header_problem(header: bytes, size: int) -> str | None:
     return None
 
 
+SIZE_FIELD_SLACK = 128
+"""Bytes (64 16-bit samples, 3 ms at 22.05 kHz) that a size field may declare beyond the audio that follows it and
+the file still count as whole: the header counted in it (AU 24-64 bytes, WAV 44), or a frame off."""
+
+
 def _size_field_counts_the_header(container: str, declared: int, available: int, header: int) -> bool:
     """Whether a size field larger than the audio that follows it counts the header too, or is a few bytes off:
     the file is whole, libsndfile reads every sample (it takes the file's length), and nothing is missing but at
     most ``header`` bytes (a millisecond at 22.05 kHz). Some writers store the whole file's size in an AU's size
-    field, or a WAV's data size a frame off (audit 50: complete excerpts were refused as truncated)."""
+    field, or a WAV's data size a frame off (audit 50: complete excerpts were refused as truncated); at most
+    :data:`SIZE_FIELD_SLACK` bytes."""
     short = declared - available
-    if 0 < short <= header:
+    # at most a canonical header's worth (AU 24 to 64 bytes with its note, WAV 44): a header of kilobytes (bext, iXML
+    # chunks before the data) is no licence to take a file cut by kilobytes for whole (audit 51)
+    if 0 < short <= min(header, SIZE_FIELD_SLACK):
         log.info("%s size field: %d bytes of audio declared, %d follow: the field counts the header, or is %d bytes "
                  "off; the audio is read to the file's end", container, declared, available, short)
         return True

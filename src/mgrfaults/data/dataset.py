@@ -717,11 +717,14 @@ def _look_alike_hint(unknown, track_ids) -> str:
 
     # a spreadsheet drops an id's leading zeros (001 -> 1): name the dataset's id that the number reads as
     padded = {}
+    def ascii_number(text) -> bool:  # '²' is a digit to str.isdigit, not to int() (audit 51)
+        return re.fullmatch(r"[0-9]+", str(text)) is not None
+
     for track_id in track_ids:
-        if str(track_id).isdigit():
+        if ascii_number(track_id):
             padded.setdefault(int(track_id), []).append(str(track_id))
     for track_id in unknown:
-        if str(track_id).isdigit() and int(track_id) in padded and str(track_id) not in padded[int(track_id)]:
+        if ascii_number(track_id) and int(track_id) in padded and str(track_id) not in padded[int(track_id)]:
             return (f"; {track_id!r} reads as the dataset's {padded[int(track_id)][0]!r} with its leading zeros "
                     "dropped, as a spreadsheet drops them: write the ids as text (the file's name as it is)")
     by_form = ids_by_loose_form(track_ids)
@@ -754,20 +757,26 @@ def _unlisted_files(listing: pd.DataFrame, track_ids) -> dict[str, str]:
     return {t: unlisted[t] for t in sorted(wanted & set(unlisted))}
 
 
-def relink_orphaned_replicas(ann: pd.DataFrame, skipped, annotations) -> pd.DataFrame:
+def relink_orphaned_replicas(ann: pd.DataFrame, skipped_rows: dict, present_ids, annotations) -> pd.DataFrame:
     """Annotations whose ``replica_of`` names a file the scan skipped, linked to one another instead.
 
-    The copies of one skipped original are still copies of each other: the first of them (by track id) stands for
-    the original (fault ``none``, no link) and the others become its replicas, their faults kept, so that a
-    fault-filtered partition removes them as it removes any replica and no two of them land in train and test. A
-    single copy is an excerpt of its own.
+    The copies of one skipped original are still copies of each other. Where the skipped file was itself annotated
+    as a replica of an excerpt that is there (following skipped files), its copies become replicas of that one;
+    else the first of them (replicas before others, then by track id) stands for the original (a replica fault
+    becomes ``none``, no link) and the others become its replicas. Either way a fault-filtered partition removes
+    them as it removes any replica, and no two of them land in train and test (audit 49). A relinked copy is an
+    ``exact_replica`` of its new original only where both were exact copies (the same samples as the skipped file),
+    else a ``recording_replica``; a copy whose fault is no replica kind (a ``distortion``) keeps it, unlinked. A single
+    copy is an excerpt of its own.
 
     Parameters
     ----------
     ann : DataFrame
         Annotation rows (``track_id``, ``replica_of``, optionally ``fault``), the skipped files' own rows left out.
-    skipped : collection of str
-        The ids of the files the scan skipped.
+    skipped_rows : dict
+        Each skipped file's id -> its own row's ``(replica_of, fault)`` (``("", "none")`` where it has none).
+    present_ids : collection of str
+        The dataset's track ids (the files the scan kept).
     annotations : str or Path
         The annotations file, for the log.
 
@@ -776,22 +785,48 @@ def relink_orphaned_replicas(ann: pd.DataFrame, skipped, annotations) -> pd.Data
     DataFrame
         ``ann``, a copy where a link was changed.
     """
-    orphans = ann["replica_of"].isin(set(skipped))
+    from mgrfaults.faults.groups import REPLICA_FAULTS
+
+    orphans = ann["replica_of"].isin(set(skipped_rows))
     if not orphans.any():
         return ann
     ann = ann.copy()
-    relinked = []
+    faults = ann["fault"] if "fault" in ann.columns else pd.Series("none", index=ann.index)
+    relinked, present = [], set(present_ids)
     for original, group in ann[orphans].groupby("replica_of", sort=True):
-        order = group.sort_values("track_id")
-        kept, others = order.index[0], order.index[1:]
-        ann.loc[kept, "replica_of"] = ""
+        # the skipped file's own original, through skipped files; exact all the way where each link is exact
+        (target, kind), seen = skipped_rows.get(original, ("", "none")), {original}
+        exact_chain = kind == "exact_replica"
+        while target in skipped_rows and target not in seen:
+            seen.add(target)
+            target, kind = skipped_rows[target]
+            exact_chain &= kind == "exact_replica"
+        copies = group[faults[group.index].isin(REPLICA_FAULTS)]
+        others_faulted = group.index.difference(copies.index)
+        ann.loc[others_faulted, "replica_of"] = ""  # a distortion keeps its fault; it is removed as itself
+        if target and target in present:
+            kept, members = None, copies.index
+            new_original = target
+        elif len(copies):
+            order = copies.assign(_id=copies["track_id"]).sort_values("_id")
+            kept, members = order.index[0], order.index[1:]
+            new_original = ann.loc[kept, "track_id"]
+            ann.loc[kept, "replica_of"] = ""
+            if "fault" in ann.columns:
+                ann.loc[kept, "fault"] = "none"
+        else:
+            continue
+        ann.loc[members, "replica_of"] = new_original
         if "fault" in ann.columns:
-            ann.loc[kept, "fault"] = "none"
-        ann.loc[others, "replica_of"] = ann.loc[kept, "track_id"]
-        relinked.append(f"{original}: {ann.loc[kept, 'track_id']}"
-                        + (f" (its copies {list(ann.loc[others, 'track_id'])} now replicas of it)" if len(others) else ""))
-    log.warning("%s: %d excerpt(s) annotated as replicas of a file the scan skipped: the first copy of each such file "
-                "now stands for it (no fault, no link), the others are its replicas: %s", annotations,
+            stand_in_exact = kept is not None and faults[kept] == "exact_replica"
+            exact = (faults[members] == "exact_replica") & (stand_in_exact or (kept is None and exact_chain))
+            ann.loc[members, "fault"] = np.where(exact, "exact_replica", "recording_replica")
+        copies_now = list(ann.loc[members, "track_id"])
+        relinked.append(f"{original}: {copies_now} now replicas of its own original {new_original}" if kept is None
+                        else f"{original}: {new_original} stands for it"
+                        + (f", {copies_now} now its replicas" if copies_now else ""))
+    log.warning("%s: %d excerpt(s) annotated as replicas of a file the scan skipped are linked to one another instead "
+                "(to the skipped file's own original where it is there, else to the first copy): %s", annotations,
                 int(orphans.sum()), relinked[:10])
     return ann
 
@@ -914,10 +949,14 @@ def directory_metadata(listing: pd.DataFrame, annotations=None, require_artist: 
                             "has (%s): not in dataset.directory.extensions, or skipped as bad audio "
                             "(dataset/bad_audio.csv, and the scan_audio log, say which): %s; their rows are left out",
                             annotations, len(other), sorted({unlisted[t] for t in other}), other[:10])
+            own = ann[ann["track_id"].isin(skipped)]
+            rows = {t: (r, f) for t, r, f in zip(own["track_id"], own.get("replica_of", pd.Series("", index=own.index)),
+                                                 own.get("fault", pd.Series("none", index=own.index)))}
             ann = ann[~ann["track_id"].isin(skipped)]
             unknown = sorted(set(unknown) - set(skipped))
             if "replica_of" in ann.columns:
-                ann = relink_orphaned_replicas(ann, skipped, annotations)
+                ann = relink_orphaned_replicas(ann, {t: rows.get(t, ("", "none")) for t in skipped}, meta["track_id"],
+                                               annotations)
         if unknown:
             lines = [int(i) for i in ann.index[ann["track_id"].isin(unknown)][:10]]
             raise InputError(

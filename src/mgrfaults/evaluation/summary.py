@@ -199,7 +199,7 @@ def read_published(path) -> pd.DataFrame:
         (0.85 for 85 %) or one fraction among percentages, a value without its system or condition, a system and
         condition given twice.
     """
-    from mgrfaults.data.annotations import _without_preamble, table_column_names
+    from mgrfaults.data.annotations import _without_preamble, blank_columns, table_column_names
     from mgrfaults.data.metadata import csv_layout, read_csv_text, read_text_checked
 
     # '#' comment lines before the header skipped, as an annotations table's and a partition list's are
@@ -211,8 +211,9 @@ def read_published(path) -> pd.DataFrame:
     df.index = pd.Index(lines if len(lines) == len(df) else range(2, len(df) + 2), dtype=int)
     # a column of another name (normalised_accuracy) or given twice would be dropped without a word (audit 49); names
     # are blind to case and spaces, as the annotations' are
-    written = header if len(header) == len(df.columns) else [str(c) for c in df.columns]
-    df.columns = table_column_names([str(c).strip() for c in written], PUBLISHED_COLUMNS, path,
+    written = dict(zip(df.columns, header if len(header) == len(df.columns) else [str(c) for c in df.columns]))
+    df = df.drop(columns=blank_columns(df))  # a spreadsheet's trailing commas: no name, no value
+    df.columns = table_column_names([str(written[c]).strip() for c in df.columns], PUBLISHED_COLUMNS, path,
                                     "the published accuracies' table")
     missing = [c for c in PUBLISHED_COLUMNS if c not in df.columns]
     if missing:

@@ -314,17 +314,25 @@ def aligned_correlation(mel_a: np.ndarray, mel_b: np.ndarray, offset: int) -> fl
     -------
     float in [-1, 1]; 0 when the overlap is shorter than 2 frames.
     """
+    overlap = _centred_overlap(mel_a, mel_b, offset)
+    if overlap is None:
+        return 0.0
+    A, B = overlap
+    den = np.sqrt((A * A).sum() * (B * B).sum())
+    return float((A * B).sum() / den) if den > 0 else 0.0
+
+
+def _centred_overlap(mel_a: np.ndarray, mel_b: np.ndarray, offset: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """The two spectrograms over their overlap when b starts ``offset`` frames into a, each band's mean over it
+    removed (float64); None where the overlap is shorter than 2 frames."""
     A = mel_a[:, offset:] if offset >= 0 else mel_a
     B = mel_b if offset >= 0 else mel_b[:, -offset:]
     n = min(A.shape[1], B.shape[1])
     if n < 2:
-        return 0.0
+        return None
     A = A[:, :n].astype(np.float64)
     B = B[:, :n].astype(np.float64)
-    A = A - A.mean(axis=1, keepdims=True)
-    B = B - B.mean(axis=1, keepdims=True)
-    den = np.sqrt((A * A).sum() * (B * B).sum())
-    return float((A * B).sum() / den) if den > 0 else 0.0
+    return A - A.mean(axis=1, keepdims=True), B - B.mean(axis=1, keepdims=True)
 
 
 def band_agreement(mel_a: np.ndarray, mel_b: np.ndarray, offset: int, quantile: float = 0.25) -> float:
@@ -354,15 +362,10 @@ def band_agreement(mel_a: np.ndarray, mel_b: np.ndarray, offset: int, quantile: 
     -------
     float in [-1, 1]; 0 when the overlap is shorter than 2 frames or no band varies in both.
     """
-    A = mel_a[:, offset:] if offset >= 0 else mel_a
-    B = mel_b if offset >= 0 else mel_b[:, -offset:]
-    n = min(A.shape[1], B.shape[1])
-    if n < 2:
+    overlap = _centred_overlap(mel_a, mel_b, offset)
+    if overlap is None:
         return 0.0
-    A = A[:, :n].astype(np.float64)
-    B = B[:, :n].astype(np.float64)
-    A = A - A.mean(axis=1, keepdims=True)
-    B = B - B.mean(axis=1, keepdims=True)
+    A, B = overlap
     den = np.sqrt((A * A).sum(axis=1) * (B * B).sum(axis=1))
     varies = den > 1e-9 * max(float(den.max(initial=0.0)), 1e-300)
     if not varies.any():
