@@ -164,6 +164,28 @@ def test_band_agreement_leaves_out_bands_that_do_not_vary():
     assert band_agreement(a, np.full_like(a, -80.0), 0) == 0.0 and band_agreement(a[:, :1], b[:, :1], 0) == 0.0
 
 
+def test_band_agreement_counts_the_bands_of_music_not_a_noise_floor_above_it(monkeypatch):
+    # audit 51: a replica whose top bands a noise floor covers (a drive raising it) agrees there poorly, and those
+    # bands set the quarter that agrees least; a noise floor changes from frame to frame, music's bands do not
+    from mgrfaults.faults import landmarks
+    from mgrfaults.faults.landmarks import band_agreement
+
+    rng = np.random.default_rng(1)
+    frames = 400
+    notes = np.repeat(rng.normal(0, 4, (22, frames // 8)), 8, axis=1)  # events lasting 8 frames (190 ms)
+    music_a = notes + 0.3 * rng.standard_normal(notes.shape)
+    music_b = notes + 0.3 * rng.standard_normal(notes.shape)
+    floor_a, floor_b = rng.normal(0, 1, (10, frames)), rng.normal(0, 1, (10, frames))  # independent noise floors
+    replica = band_agreement(np.vstack([music_a, floor_a]), np.vstack([music_b, floor_b]), 0)
+    assert replica > 0.9
+    # the same bands of music, other notes (another song): they count, and disagree
+    other = np.repeat(rng.normal(0, 4, (22, frames // 8)), 8, axis=1)
+    assert band_agreement(np.vstack([music_a, floor_a]), np.vstack([other, floor_b]), 0) < 0.2
+    # were noise floors counted, the replica's quarter that agrees least would be the floors'
+    monkeypatch.setattr(landmarks, "BAND_STRUCTURE", -2.0)
+    assert band_agreement(np.vstack([music_a, floor_a]), np.vstack([music_b, floor_b]), 0) < 0.2
+
+
 def test_recording_replica_reencoded_to_mp3_is_found(tmp_path):
     if "MP3" not in sf.available_formats():
         pytest.skip("libsndfile without MP3 support")
