@@ -361,7 +361,7 @@ def band_agreement(mel_a: np.ndarray, mel_b: np.ndarray, offset: int, quantile: 
     floor changes from frame to frame. A band without variation (cut by a codec's low-pass, floored flat) never
     counts; with fewer than :data:`MIN_STRUCTURED_BANDS` structured bands, every band that varies does.
     On the synthetic default the 3 replica pairs read 0.913 or more and the other 54 candidates at most 0.637; at 30
-    excerpts per genre the 6 replica pairs 0.721-0.974 and the one other pair with a pooled correlation of 0.815 or
+    excerpts per genre the 6 replica pairs 0.721-0.971 and the one other pair with a pooled correlation of 0.815 or
     more (two artists' pieces) 0.631 (``python benchmarks/replica_bands.py <results>``, which prints the measure for
     every candidate of a run); hence ``faults.min_band_correlation`` 0.68. Not told apart: instrumental songs on one
     kit whose drums are 6 dB or more above the rest (their notes' bands too weak to weigh), and songs over one
