@@ -102,8 +102,10 @@ def test_published_csv_columns_of_another_name_or_twice_are_named_and_comments_s
                     "BFF_SVM,published_filtered,55,,\n")
     assert read_published(path)[["system", "accuracy"]].values.tolist() == [["BFF_SVM", 55.0]]
     # a spreadsheet export's trailing commas: columns of no name and no value, read as before (audit 51)
-    path.write_text("system,condition,accuracy,normalized_accuracy,source,,\nBFF_SVM,published_filtered,55,,,,\n")
-    assert read_published(path)[["system", "accuracy"]].values.tolist() == [["BFF_SVM", 55.0]]
+    for trailing in (",,", ", "):
+        path.write_text(f"system,condition,accuracy,normalized_accuracy,source{trailing}\n"
+                        f"BFF_SVM,published_filtered,55,,{trailing}\n")
+        assert read_published(path)[["system", "accuracy"]].values.tolist() == [["BFF_SVM", 55.0]]
 
 
 @pytest.mark.parametrize("rows, message", [

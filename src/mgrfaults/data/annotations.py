@@ -282,10 +282,10 @@ def _column_name(written: str, columns=ANNOTATION_COLUMNS) -> str:
 
 
 def blank_columns(table: pd.DataFrame) -> list:
-    """A table's columns with no name and no value: a spreadsheet's trailing separators (``track_id,artist,,``), which
-    pandas reads as ``Unnamed: <n>``."""
-    return [c for c in table.columns
-            if str(c).startswith("Unnamed: ") and (table[c].fillna("").astype(str).str.strip() == "").all()]
+    """A table's columns with no name and no value: a spreadsheet's trailing separators (``track_id,artist,,``, or
+    ``, `` with a space), which pandas reads as ``Unnamed: <n>`` (or as the space)."""
+    return [c for c in table.columns if (str(c).startswith("Unnamed: ") or not str(c).strip())
+            and (table[c].fillna("").astype(str).str.strip() == "").all()]
 
 
 def table_column_names(written, columns, path, what: str) -> list[str]:

@@ -649,7 +649,7 @@ def check_annotation_values(ann: pd.DataFrame, track_ids, source) -> None:
     ------
     InputError
         Naming ``source``, the column, the rows and their lines: an unknown fault, a ``replica_of`` naming a
-        track not in the dataset, a ``replica_of`` on a row whose fault is no replica (``none``, ``distortion``,
+        track not in the dataset or the row's own, a ``replica_of`` on a row whose fault is no replica (``none``, ``distortion``,
         ``mislabel``: partitioning ignores the link there, so a copy could be tested beside its original).
     """
     check_fault_values(ann, source)
@@ -660,6 +660,11 @@ def check_annotation_values(ann: pd.DataFrame, track_ids, source) -> None:
                 f"{source}: replica_of: {len(bad)} row(s) name a track not in the dataset, "
                 f"e.g. {bad['track_id'].iloc[0]} -> {bad['replica_of'].iloc[0]!r} (line {bad.index[0]})"
             )
+        itself = ann[(ann["replica_of"] != "") & (ann["replica_of"] == ann["track_id"])]
+        if len(itself):  # audit 52: accepted, a replica of nothing else, removed by the fault-filtered partitions
+            raise InputError(f"{source}: replica_of: {len(itself)} row(s) name their own excerpt as their original, "
+                             f"e.g. {itself['track_id'].iloc[0]} (line {itself.index[0]}): name the excerpt it is a "
+                             "copy of, or leave replica_of empty")
         unmarked = non_replica_links(ann)
         if len(unmarked):
             raise InputError(
@@ -791,40 +796,65 @@ def relink_orphaned_replicas(ann: pd.DataFrame, skipped_rows: dict, present_ids,
     if not orphans.any():
         return ann
     ann = ann.copy()
-    faults = ann["fault"] if "fault" in ann.columns else pd.Series("none", index=ann.index)
-    relinked, present = [], set(present_ids)
-    for original, group in ann[orphans].groupby("replica_of", sort=True):
-        # the skipped file's own original, through skipped files; exact all the way where each link is exact
-        (target, kind), seen = skipped_rows.get(original, ("", "none")), {original}
-        exact_chain = kind == "exact_replica"
-        while target in skipped_rows and target not in seen:
-            seen.add(target)
-            target, kind = skipped_rows[target]
-            exact_chain &= kind == "exact_replica"
-        copies = group[faults[group.index].isin(REPLICA_FAULTS)]
-        others_faulted = group.index.difference(copies.index)
-        ann.loc[others_faulted, "replica_of"] = ""  # a distortion keeps its fault; it is removed as itself
-        if target and target in present:
-            kept, members = None, copies.index
-            new_original = target
+    has_faults = "fault" in ann.columns
+    # without a fault column every copy is linked all the same: check_annotation_values then refuses the links of no
+    # replica fault, as it refuses any (audit 52: they were dropped without a word)
+    faults = ann["fault"].copy() if has_faults else pd.Series("exact_replica", index=ann.index)
+    present = set(present_ids)
+
+    def root(original: str) -> tuple[str, bool, bool]:
+        """The end of a skipped file's chain of originals through skipped files: a present excerpt (True), or the
+        chain's last skipped file (the smallest of a cycle) standing for the group (False); exact all the way."""
+        chain, exact = [original], True
+        target = original
+        while target in skipped_rows:
+            link, kind = skipped_rows[target]
+            exact &= not link or kind == "exact_replica"  # each link followed: the same samples all along
+            if link in chain:  # a cycle among skipped files: one key for all of it
+                return min(chain[chain.index(link):]), False, exact
+            if not link or link not in skipped_rows:
+                return (link, True, exact) if link in present else (target, False, exact)
+            chain.append(link)
+            target = link
+        return target, False, exact
+
+    links = ann.loc[orphans, "replica_of"].copy()  # each copy's skipped file, as annotated
+    resolved = {original: root(original) for original in set(links)}
+    group_of = links.map(lambda o: resolved[o][0])
+    relinked = []
+    for key, members_all in group_of.groupby(group_of, sort=True):
+        group = ann.loc[members_all.index]
+        to_present = resolved[links[members_all.index[0]]][1]
+        itself = group.index[group["track_id"] == key]  # the original, annotated as a copy of its own copy: a cycle
+        copies = group[faults[group.index].isin(REPLICA_FAULTS) & (group["track_id"] != key)]
+        ann.loc[group.index.difference(copies.index), "replica_of"] = ""  # a distortion is removed as itself
+        if has_faults and len(itself):
+            ann.loc[itself, "fault"] = ann.loc[itself, "fault"].where(~ann.loc[itself, "fault"].isin(REPLICA_FAULTS), "none")
+        if to_present:
+            kept, members, new_original = None, copies.index, key
         elif len(copies):
-            order = copies.assign(_id=copies["track_id"]).sort_values("_id")
+            order = copies.sort_values("track_id")
             kept, members = order.index[0], order.index[1:]
             new_original = ann.loc[kept, "track_id"]
             ann.loc[kept, "replica_of"] = ""
-            if "fault" in ann.columns:
+            if has_faults:
                 ann.loc[kept, "fault"] = "none"
         else:
             continue
         ann.loc[members, "replica_of"] = new_original
-        if "fault" in ann.columns:
-            stand_in_exact = kept is not None and faults[kept] == "exact_replica"
-            exact = (faults[members] == "exact_replica") & (stand_in_exact or (kept is None and exact_chain))
+        if has_faults:
+            # exact only where the copy and its new original hold one file's samples: both exact copies of the
+            # skipped file, or an exact copy of it where the skipped file is an exact copy of the original, all along
+            if kept is not None:
+                same_samples = pd.Series([faults[kept] == "exact_replica" and resolved[links[kept]][2]
+                                          and resolved[links[i]][2] for i in members], index=members, dtype=bool)
+            else:
+                same_samples = pd.Series([resolved[links[i]][2] for i in members], index=members, dtype=bool)
+            exact = (faults[members] == "exact_replica") & same_samples
             ann.loc[members, "fault"] = np.where(exact, "exact_replica", "recording_replica")
         copies_now = list(ann.loc[members, "track_id"])
-        relinked.append(f"{original}: {copies_now} now replicas of its own original {new_original}" if kept is None
-                        else f"{original}: {new_original} stands for it"
-                        + (f", {copies_now} now its replicas" if copies_now else ""))
+        relinked.append(f"{key}: {copies_now} now replicas of its own original {new_original}" if kept is None
+                        else f"{key}: {new_original} stands for it" + (f", {copies_now} now its replicas" if copies_now else ""))
     log.warning("%s: %d excerpt(s) annotated as replicas of a file the scan skipped are linked to one another instead "
                 "(to the skipped file's own original where it is there, else to the first copy): %s", annotations,
                 int(orphans.sum()), relinked[:10])
@@ -931,8 +961,11 @@ def directory_metadata(listing: pd.DataFrame, annotations=None, require_artist: 
         # genres: a path in another genre's folder than its excerpt's is refused, as a partition list's line is
         ann = read_annotations(annotations, require_artist=require_artist, known_ids=meta["track_id"],
                                extensions=_listing_extensions(meta), genres=dict(zip(meta["track_id"], folders)))
+        check_fault_values(ann, annotations)  # lower case first: the relinking below reads them (audit 52)
         unknown = sorted(set(ann["track_id"]) - set(meta["track_id"]))
-        unlisted = _unlisted_files(meta, unknown)
+        # a skipped file named only as another's original (no row of its own) is skipped all the same (audit 52)
+        named = set(ann["replica_of"]) - {""} if "replica_of" in ann.columns else set()
+        unlisted = _unlisted_files(meta, sorted(set(unknown) | (named - set(meta["track_id"]))))
         skipped = sorted(unlisted)
         if skipped:
             # files in the dataset's genre folders that the scan skipped: annotated all the same. One of a suffix the

@@ -363,9 +363,10 @@ def band_agreement(mel_a: np.ndarray, mel_b: np.ndarray, offset: int, quantile: 
     On the synthetic default the 3 replica pairs read 0.913 or more and the other 54 candidates at most 0.637; at 30
     excerpts per genre the 6 replica pairs 0.721-0.971 and the one other pair with a pooled correlation of 0.815 or
     more (two artists' pieces) 0.631 (``python benchmarks/replica_bands.py <results>``, which prints the measure for
-    every candidate of a run); hence ``faults.min_band_correlation`` 0.68. Not told apart: instrumental songs on one
-    kit whose drums are 6 dB or more above the rest (their notes' bands too weak to weigh), and songs over one
-    backing track.
+    every candidate of a run); hence ``faults.min_band_correlation`` 0.68. Not told apart (audits 51 and 52): songs
+    on one drum loop whose other parts change little from frame to frame (pads, drones, sustained strings, at any
+    level: with each band's mean taken out, the drums' hits carry its course) or are 6 dB or more under the drums,
+    and songs over one backing track.
 
     Parameters
     ----------
