@@ -828,6 +828,7 @@ def case_annotations_of_a_skipped_file(tmp_path, caplog):
     assert meta.loc["blues.00001", ["fault", "replica_of"]].tolist() == ["none", ""]
     assert meta.loc["rock.00001", ["fault", "replica_of"]].tolist() == ["exact_replica", "blues.00001"]
     assert "blues.00002: blues.00001 stands for it, ['rock.00001'] now its replicas" in caplog.text
+    (tmp_path / "rock" / "rock.00003.au").write_bytes(b"audio")  # a second file the scan skipped
     # audit 51: the skipped file's own original, where it is there, keeps the group; a recording replica beside an
     # exact copy is a recording replica of it; a distorted copy keeps its fault and is no stand-in
     for rows, expected in (
@@ -838,15 +839,9 @@ def case_annotations_of_a_skipped_file(tmp_path, caplog):
              {"blues.00001": ["none", ""], "rock.00001": ["recording_replica", "blues.00001"]}),
             ("blues.00002,A,none,\nblues.00000,,distortion,blues.00002\nrock.00001,,exact_replica,blues.00002\n"
              "blues.00001,,exact_replica,blues.00002\n",
-             {"blues.00000": ["distortion", ""], "blues.00001": ["none", ""], "rock.00001": ["exact_replica", "blues.00001"]})):
-        path.write_text("track_id,artist,fault,replica_of\n" + rows)
-        meta = validate_metadata(directory_metadata(listing, path)).set_index("track_id")
-        for track_id, fault_and_link in expected.items():
-            assert meta.loc[track_id, ["fault", "replica_of"]].tolist() == fault_and_link, (rows, track_id)
-    # audit 52: copies of two skipped files, one a copy of the other, are one group; faults in capitals are read so;
-    # links without a fault column are refused as any are; a replica of itself is refused
-    (tmp_path / "rock" / "rock.00003.au").write_bytes(b"audio")  # a second file the scan skipped
-    for rows, expected in (
+             {"blues.00000": ["distortion", ""], "blues.00001": ["none", ""], "rock.00001": ["exact_replica", "blues.00001"]}),
+            # audit 52: copies of two skipped files, one a copy of the other (or of each other), are one group;
+            # faults in capitals are read so
             ("rock.00003,A,exact_replica,blues.00002\nrock.00001,,Exact_Replica,rock.00003\n"
              "blues.00001,,EXACT_REPLICA,blues.00002\n",
              {"blues.00001": ["none", ""], "rock.00001": ["exact_replica", "blues.00001"]}),
@@ -857,12 +852,15 @@ def case_annotations_of_a_skipped_file(tmp_path, caplog):
         meta = validate_metadata(directory_metadata(listing, path)).set_index("track_id")
         for track_id, fault_and_link in expected.items():
             assert meta.loc[track_id, ["fault", "replica_of"]].tolist() == fault_and_link, (rows, track_id)
-    path.write_text("track_id,artist,replica_of\nrock.00001,A,blues.00002\nblues.00001,A,blues.00002\n")
-    with pytest.raises(InputError, match=r"name an original but their fault is not given \(no fault column\)"):
-        directory_metadata(listing, path)
-    path.write_text("track_id,artist,fault,replica_of\nrock.00001,A,recording_replica,rock.00001\n")
-    with pytest.raises(InputError, match=r"1 row\(s\) name their own excerpt as their original, e\.g\. rock\.00001"):
-        directory_metadata(listing, path)
+    # audit 52: links without a fault column are refused as any are; a replica of itself is refused
+    for text, refusal in (
+            ("track_id,artist,replica_of\nrock.00001,A,blues.00002\nblues.00001,A,blues.00002\n",
+             r"name an original but their fault is not given \(no fault column\)"),
+            ("track_id,artist,fault,replica_of\nrock.00001,A,recording_replica,rock.00001\n",
+             r"1 row\(s\) name their own excerpt as their original, e\.g\. rock\.00001")):
+        path.write_text(text)
+        with pytest.raises(InputError, match=refusal):
+            directory_metadata(listing, path)
     # a file of an extension the listing lacks may have been left out by dataset.directory.extensions, which
     # bad_audio.csv does not list: the warning does not send the reader there alone
     (tmp_path / "rock" / "rock.00002.wav").write_bytes(b"audio")
