@@ -3,9 +3,10 @@
 The older rule (``__call__``) moves its reference only with an improvement of ``prop_decrease``; the later one
 (``continue_learning``) moves it on any improvement and starts the count again only on one of ``prop_decrease`` below
 it. :class:`mgrfaults.systems.dnn.EarlyStopping` follows either, as a variant's ``patience_reference`` says
-(``last_improvement``, the older, where the variant does not name it; ``best``, the later, in config/gtzan.yaml). A run's training up to its stop does not depend on
-the rule, so a log of a run that patience ended says where each rule would have stopped it and which epoch it would
-have kept: where both agree, the rule changes nothing in that run's model or predictions.
+(``last_improvement``, the older, where the variant does not name it; ``best``, the later, in config/gtzan.yaml).
+A run's training up to its stop does not depend on the rule, so a log of a run that patience ended says where each
+rule would have stopped it and which epoch it would have kept: where both agree, the rule changes nothing in that
+run's model or predictions.
 
     python benchmarks/stopping_replay.py 'results/training/*/*/fold_*_log.csv' [more patterns]
 

@@ -839,7 +839,8 @@ def case_annotations_of_a_skipped_file(tmp_path, caplog):
              {"blues.00001": ["none", ""], "rock.00001": ["recording_replica", "blues.00001"]}),
             ("blues.00002,A,none,\nblues.00000,,distortion,blues.00002\nrock.00001,,exact_replica,blues.00002\n"
              "blues.00001,,exact_replica,blues.00002\n",
-             {"blues.00000": ["distortion", ""], "blues.00001": ["none", ""], "rock.00001": ["exact_replica", "blues.00001"]}),
+             {"blues.00000": ["distortion", ""], "blues.00001": ["none", ""],
+              "rock.00001": ["exact_replica", "blues.00001"]}),
             # audit 52: copies of two skipped files, one a copy of the other (or of each other), are one group;
             # faults in capitals are read so
             ("rock.00003,A,exact_replica,blues.00002\nrock.00001,,Exact_Replica,rock.00003\n"

@@ -460,7 +460,8 @@ def test_patience_from_the_best_error_moves_its_reference_on_any_improvement():
     for reference in ("best", "last_improvement"):
         stopping = EarlyStopping(TrainParams.study("RS", patience=5, patience_reference=reference))
         rows = [stopping.update(model, epoch, 1.0, 0.5, 1.0, err, 0.1) for epoch, err in enumerate(errors)]
-        assert [r["epochs_without_improvement"] for r in rows] == ([0, 1, 2, 0] if reference == "best" else [0, 1, 0, 0])
+        counts = [r["epochs_without_improvement"] for r in rows]
+        assert counts == ([0, 1, 2, 0] if reference == "best" else [0, 1, 0, 0])
     with pytest.raises(ValueError, match="patience_reference"):
         EarlyStopping(TrainParams.study("RS", patience_reference="lowest"))
 

@@ -120,7 +120,8 @@ def drum_machine_song(seconds: float, bpm: float, root: float, seed: int) -> np.
     kit = np.random.default_rng(7)
     hit = np.arange(int(0.4 * SR)) / SR
     kick = np.sin(2 * np.pi * np.cumsum(50 + 90 * np.exp(-hit / 0.03)) / SR) * np.exp(-hit / 0.15)
-    snare = sosfilt(butter(2, [300, 4000], "bp", fs=SR, output="sos"), kit.standard_normal(hit.size)) * np.exp(-hit / 0.07)
+    band = butter(2, [300, 4000], "bp", fs=SR, output="sos")
+    snare = sosfilt(band, kit.standard_normal(hit.size)) * np.exp(-hit / 0.07)
     hat = sosfilt(butter(4, 7000, "hp", fs=SR, output="sos"), kit.standard_normal(hit.size)) * np.exp(-hit / 0.02) * 0.3
     n, sixteenth = int(seconds * SR), 60 / bpm / 4
     drums = np.zeros(n + hit.size)
@@ -133,7 +134,8 @@ def drum_machine_song(seconds: float, bpm: float, root: float, seed: int) -> np.
         tt = t[start:start + beat] - t[start]
         for semitones, gain in ((rng.choice([0, 2, 4, 7, 9, 12]), 0.3), (rng.choice([-12, -5, -7]), 0.4)):
             f0 = root * 2 ** (semitones / 12)
-            notes[start:start + beat] += gain * sum(np.sin(2 * np.pi * f0 * h * tt) / h for h in range(1, 8)) * np.exp(-tt / 0.4)
+            tone = sum(np.sin(2 * np.pi * f0 * h * tt) / h for h in range(1, 8))
+            notes[start:start + beat] += gain * tone * np.exp(-tt / 0.4)
     y = drums[:n] + 1.2 * notes
     return 0.9 * y / np.abs(y).max()
 

@@ -91,7 +91,8 @@ def test_published_csv_columns_of_another_name_or_twice_are_named_and_comments_s
                     "BFF_SVM,published_filtered,55,,,51\n")
     with pytest.raises(InputError, match=r"unknown column\(s\) \['normalised_accuracy'\]; the published"):
         read_published(path)
-    path.write_text("system,condition,accuracy,accuracy,normalized_accuracy,source\nBFF_SVM,published_filtered,55,56,,\n")
+    path.write_text("system,condition,accuracy,accuracy,normalized_accuracy,source\n"
+                    "BFF_SVM,published_filtered,55,56,,\n")
     with pytest.raises(InputError, match=r"column\(s\) \['accuracy'\] given more than once"):
         read_published(path)
     path.write_text("# the study's figures, by hand\nSystem,Condition,Accuracy,Normalized Accuracy,Source\n\n"

@@ -1561,7 +1561,8 @@ def check_audio_root(source: str, root, extensions=None) -> None:
             entries = [p for p in folder.iterdir() if not p.name.startswith(".")]
             audio = [p.name for p in entries if p.suffix.lower() in suffixes and p.is_file()]
             if audio and not any(p.is_dir() for p in entries):
-                # else the scan job fails on "no audio files in <genre>/ folders" after warning of loose files (audit 49)
+                # else the scan job fails on "no audio files in <genre>/ folders", after warning of loose files
+                # (audit 49)
                 raise ConfigError(f"{key}: {root} holds audio files ({len(audio)}, e.g. {audio[0]!r}) and no genre "
                                   f"folder: it looks like one genre's folder; set {key} to the folder that holds the "
                                   f"genre folders, <genre>/<name>.<ext> ({folder.absolute().parent}?)")

@@ -649,8 +649,9 @@ def check_annotation_values(ann: pd.DataFrame, track_ids, source) -> None:
     ------
     InputError
         Naming ``source``, the column, the rows and their lines: an unknown fault, a ``replica_of`` naming a
-        track not in the dataset or the row's own, a ``replica_of`` on a row whose fault is no replica (``none``, ``distortion``,
-        ``mislabel``: partitioning ignores the link there, so a copy could be tested beside its original).
+        track not in the dataset or the row's own, a ``replica_of`` on a row whose fault is no replica (``none``,
+        ``distortion``, ``mislabel``: partitioning ignores the link there, so a copy could be tested beside its
+        original).
     """
     check_fault_values(ann, source)
     if "replica_of" in ann.columns:
@@ -720,11 +721,11 @@ def _look_alike_hint(unknown, track_ids) -> str:
     which an annotation is matched to only where it names one of them alone."""
     from mgrfaults.data.annotations import _loose_id, ids_by_loose_form
 
-    # a spreadsheet drops an id's leading zeros (001 -> 1): name the dataset's id that the number reads as
-    padded = {}
     def ascii_number(text) -> bool:  # '²' is a digit to str.isdigit, not to int() (audit 51)
         return re.fullmatch(r"[0-9]+", str(text)) is not None
 
+    # a spreadsheet drops an id's leading zeros (001 -> 1): name the dataset's id that the number reads as
+    padded = {}
     for track_id in track_ids:
         if ascii_number(track_id):
             padded.setdefault(int(track_id), []).append(str(track_id))
@@ -767,8 +768,8 @@ def relink_orphaned_replicas(ann: pd.DataFrame, skipped_rows: dict, present_ids,
 
     The copies of one skipped original are still copies of each other. Where the skipped file was itself annotated
     as a replica of an excerpt that is there (following skipped files), its copies become replicas of that one;
-    else the first of them (replicas before others, then by track id) stands for the original (a replica fault
-    becomes ``none``, no link) and the others become its replicas. Either way a fault-filtered partition removes
+    else the first of those marked replicas (by track id) stands for the original (its fault becomes ``none``, no
+    link) and the others become its replicas. Either way a fault-filtered partition removes
     them as it removes any replica, and no two of them land in train and test (audit 49). A relinked copy is an
     ``exact_replica`` of its new original only where both were exact copies (the same samples as the skipped file),
     else a ``recording_replica``; a copy whose fault is no replica kind (a ``distortion``) keeps it, unlinked. A single
@@ -829,7 +830,8 @@ def relink_orphaned_replicas(ann: pd.DataFrame, skipped_rows: dict, present_ids,
         copies = group[faults[group.index].isin(REPLICA_FAULTS) & (group["track_id"] != key)]
         ann.loc[group.index.difference(copies.index), "replica_of"] = ""  # a distortion is removed as itself
         if has_faults and len(itself):
-            ann.loc[itself, "fault"] = ann.loc[itself, "fault"].where(~ann.loc[itself, "fault"].isin(REPLICA_FAULTS), "none")
+            marked = ann.loc[itself, "fault"]
+            ann.loc[itself, "fault"] = marked.where(~marked.isin(REPLICA_FAULTS), "none")
         if to_present:
             kept, members, new_original = None, copies.index, key
         elif len(copies):
@@ -854,7 +856,8 @@ def relink_orphaned_replicas(ann: pd.DataFrame, skipped_rows: dict, present_ids,
             ann.loc[members, "fault"] = np.where(exact, "exact_replica", "recording_replica")
         copies_now = list(ann.loc[members, "track_id"])
         relinked.append(f"{key}: {copies_now} now replicas of its own original {new_original}" if kept is None
-                        else f"{key}: {new_original} stands for it" + (f", {copies_now} now its replicas" if copies_now else ""))
+                        else f"{key}: {new_original} stands for it"
+                        + (f", {copies_now} now its replicas" if copies_now else ""))
     log.warning("%s: %d excerpt(s) annotated as replicas of a file the scan skipped are linked to one another instead "
                 "(to the skipped file's own original where it is there, else to the first copy): %s", annotations,
                 int(orphans.sum()), relinked[:10])

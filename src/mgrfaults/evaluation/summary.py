@@ -195,9 +195,9 @@ def read_published(path) -> pd.DataFrame:
     InputError
         Naming the file: text that is not UTF-8 CSV, a row with more fields than the header (an unquoted comma in
         ``source``), missing columns, a column of another name or given twice (names blind to case and spaces;
-        ``#`` comment lines before the header are skipped), a value that is not a number in [0, 100], values that are all fractions
-        (0.85 for 85 %) or one fraction among percentages, a value without its system or condition, a system and
-        condition given twice.
+        ``#`` comment lines before the header and a spreadsheet's trailing commas are skipped), a value that is not a
+        number in [0, 100], values that are all fractions (0.85 for 85 %) or one fraction among percentages, a value
+        without its system or condition, a system and condition given twice.
     """
     from mgrfaults.data.annotations import _without_preamble, blank_columns, table_column_names
     from mgrfaults.data.metadata import csv_layout, read_csv_text, read_text_checked
