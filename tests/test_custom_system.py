@@ -453,7 +453,7 @@ def test_a_factory_in_namespace_packages_two_levels_deep_is_found_before_any_job
         assert plugin_source_file(f"{module}:build") == file and len(plugin_code_digest(f"{module}:build")) == 64
         assert resolve_factory(f"{module}:build") == f"{module}:build"
     assert not module_found("mylab.models.absent") and not module_found("mylab.nothing.knn")
-    assert not module_found("mylab.models")  # a folder holds no factory (audit 51: it passed the start)
+    assert not module_found("mylab.models") and not module_found("mylab")  # a folder holds no factory (audits 51, 52)
     assert plugin_source_file("mylab.nothing.knn:build") is None
 
 

@@ -649,9 +649,10 @@ def check_annotation_values(ann: pd.DataFrame, track_ids, source) -> None:
     ------
     InputError
         Naming ``source``, the column, the rows and their lines: an unknown fault, a ``replica_of`` naming a
-        track not in the dataset or the row's own, a ``replica_of`` on a row whose fault is no replica (``none``,
-        ``distortion``, ``mislabel``: partitioning ignores the link there, so a copy could be tested beside its
-        original).
+        track not in the dataset, a ``replica_of`` on a row whose fault is no replica (``none``, ``distortion``,
+        ``mislabel``: partitioning ignores the link there, so a copy could be tested beside its original). Links in a
+        circle (a self-replica too) are taken: the fault-filtered partitions keep one member of each
+        (:func:`mgrfaults.partitions.split.replica_cycle_keepers`).
     """
     check_fault_values(ann, source)
     if "replica_of" in ann.columns:
@@ -661,11 +662,6 @@ def check_annotation_values(ann: pd.DataFrame, track_ids, source) -> None:
                 f"{source}: replica_of: {len(bad)} row(s) name a track not in the dataset, "
                 f"e.g. {bad['track_id'].iloc[0]} -> {bad['replica_of'].iloc[0]!r} (line {bad.index[0]})"
             )
-        itself = ann[(ann["replica_of"] != "") & (ann["replica_of"] == ann["track_id"])]
-        if len(itself):  # audit 52: accepted, a replica of nothing else, removed by the fault-filtered partitions
-            raise InputError(f"{source}: replica_of: {len(itself)} row(s) name their own excerpt as their original, "
-                             f"e.g. {itself['track_id'].iloc[0]} (line {itself.index[0]}): name the excerpt it is a "
-                             "copy of, or leave replica_of empty")
         unmarked = non_replica_links(ann)
         if len(unmarked):
             raise InputError(

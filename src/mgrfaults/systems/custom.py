@@ -280,8 +280,9 @@ def module_found(module: str, path=None) -> bool:
         spec = _sub_module_spec(spec, parts)
     except (ImportError, ValueError, KeyError, AttributeError):  # a finder's own error: the job will name what fails
         return True
-    # a folder without a module file (a namespace package) holds no factory to call: not found (audit 51)
-    return spec is not None and (len(parts) == 1 or spec.origin is not None)
+    # a folder without a module file (a namespace package, at any level) holds no factory to call: not found (audits
+    # 51 and 52)
+    return spec is not None and spec.origin is not None
 
 
 def _sub_module_spec(spec, parts: list[str]):
