@@ -21,23 +21,10 @@ import numpy as np
 import pandas as pd
 
 from mgrfaults.config import section_defaults
+from mgrfaults.evaluation.attribution import replica_groups
 from mgrfaults.faults.landmarks import (DEFAULT_MATCH_PARAMS, DEFAULT_VERIFY_PARAMS, aligned_correlation,
                                         band_agreement, floor_at_median, match_landmarks)
 from mgrfaults.faults.shards import read_shards
-
-
-def replica_groups(metadata: pd.DataFrame) -> dict[str, str]:
-    """Each excerpt's replica group: the end of its ``replica_of`` chain (itself where it has none)."""
-    link = dict(zip(metadata["track_id"], metadata["replica_of"].fillna("")))
-
-    def root(track_id: str) -> str:
-        seen = set()
-        while link.get(track_id) and track_id not in seen:
-            seen.add(track_id)
-            track_id = link[track_id]
-        return track_id
-
-    return {t: root(t) for t in link}
 
 
 def main() -> None:
@@ -55,7 +42,7 @@ def main() -> None:
                                  [descriptors["times"][i] for i in first], **match)
     mels = [floor_at_median(descriptors["mels"][i]) for i in first]
     metadata = pd.read_csv(args.results / "dataset" / "metadata.csv", dtype=str, keep_default_na=False)
-    group = replica_groups(metadata)
+    group = replica_groups(metadata.set_index("track_id")["replica_of"]).to_dict()
     rows = []
     for (a, b), offsets in candidates.groupby(["a", "b"]):
         pooled, offset = max((aligned_correlation(mels[a], mels[b], int(o) + d), int(o) + d)
