@@ -1,18 +1,22 @@
 """How often the tables' intervals of the normalised accuracy hold the true value: a simulation.
 
-For 10 genres with given true recalls and ``n`` test excerpts each, draw the correct counts, make each interval
-and count how often it holds the true normalised accuracy (the mean recall). Compared:
+For 10 genres with given true recalls and ``n`` test excerpts each in each of ``folds`` folds (a cross-validation's
+test parts), draw the correct counts, make each interval and count how often it holds the true normalised accuracy
+(the mean recall). Compared:
 
 - ``adjusted``: the tables' (:func:`mgrfaults.evaluation.tables.bootstrap_intervals`): resamples from Price &
   Bonett's adjusted recalls;
 - ``plain``: the bootstrap the tables used before, resamples from Binomial(n, k/n);
-- ``jeffreys``: draws of each recall from its Jeffreys posterior, Beta(k + 1/2, n - k + 1/2).
+- ``jeffreys``: draws of each recall from its Jeffreys posterior, Beta(k + 1/2, n - k + 1/2)
+
+(the last two on each genre's counts pooled over the folds).
 
 Usage::
 
-    PYTHONPATH=src python benchmarks/interval_coverage.py [--runs 400] [--resamples 1000] [--seed 0]
+    PYTHONPATH=src python benchmarks/interval_coverage.py [--runs 400] [--resamples 1000] [--seed 0] [--folds 1 10]
 
-Prints one row per scenario: the true recalls, ``n``, and each method's coverage and mean width (95 % intervals).
+Prints one row per scenario: the true recalls, ``n``, the folds, and each method's coverage and mean width (95 %
+intervals).
 """
 
 from __future__ import annotations
@@ -47,7 +51,7 @@ def _percentile(values: np.ndarray, observed: float, confidence: float) -> tuple
     return min(low, observed), max(high, observed)
 
 
-def coverage(recalls, n: int, runs: int, resamples: int, seed: int, confidence: float = 0.95) -> dict:
+def coverage(recalls, n: int, runs: int, resamples: int, seed: int, confidence: float = 0.95, folds: int = 1) -> dict:
     """Each method's share of ``runs`` simulated test sets whose interval holds the mean of ``recalls``, and its
     mean width."""
     rng = np.random.default_rng(seed)
@@ -56,14 +60,16 @@ def coverage(recalls, n: int, runs: int, resamples: int, seed: int, confidence: 
     held = {"adjusted": 0, "plain": 0, "jeffreys": 0}
     width = dict.fromkeys(held, 0.0)
     for run in range(runs):
-        correct = rng.binomial(n, recalls)
-        observed = float(np.mean(correct / n))
+        correct_by_fold = rng.binomial(n, recalls, size=(folds, len(recalls)))
+        correct, pooled = correct_by_fold.sum(axis=0), n * folds
+        observed = float(np.mean(correct_by_fold / n))
         intervals = {
-            "adjusted": bootstrap_intervals([_fold(correct, n)], labels, resamples, confidence, seed=run)["normalized_accuracy"],
-            "plain": _percentile(rng.binomial(n, correct / n, size=(resamples, len(recalls))).mean(axis=1) / n,
-                                 observed, confidence),
-            "jeffreys": _percentile(rng.beta(correct + 0.5, n - correct + 0.5, size=(resamples, len(recalls))).mean(axis=1),
-                                    observed, confidence),
+            "adjusted": bootstrap_intervals([_fold(c, n) for c in correct_by_fold], labels, resamples, confidence,
+                                            seed=run)["normalized_accuracy"],
+            "plain": _percentile(rng.binomial(pooled, correct / pooled, size=(resamples, len(recalls))).mean(axis=1)
+                                 / pooled, observed, confidence),
+            "jeffreys": _percentile(rng.beta(correct + 0.5, pooled - correct + 0.5,
+                                             size=(resamples, len(recalls))).mean(axis=1), observed, confidence),
         }
         for method, (low, high) in intervals.items():
             held[method] += low <= truth <= high
@@ -76,12 +82,15 @@ def main(argv=None) -> None:
     parser.add_argument("--runs", type=int, default=400, help="simulated test sets per scenario")
     parser.add_argument("--resamples", type=int, default=1000, help="resamples (draws) per interval")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--folds", type=int, nargs="+", default=[1, 10],
+                        help="folds of the simulated cross-validation (n test excerpts a genre in each)")
     args = parser.parse_args(argv)
     rows = []
-    for name, recalls in SCENARIOS.items():
-        for n in (1, 4, 10):
-            rows.append({"recalls": name, "n_per_genre": n,
-                         **coverage(recalls, n, args.runs, args.resamples, args.seed)})
+    for folds in args.folds:
+        for name, recalls in SCENARIOS.items():
+            for n in ((1, 4, 10) if folds == 1 else (1, 2, 4)):
+                rows.append({"recalls": name, "n_per_genre": n, "folds": folds,
+                             **coverage(recalls, n, args.runs, args.resamples, args.seed, folds=folds)})
     table = pd.DataFrame(rows)
     with pd.option_context("display.width", 200, "display.precision", 3):
         print(table.to_string(index=False))

@@ -76,6 +76,18 @@ def test_read_partition_list_duplicate(tmp_path):
         read_partition_list(path)
 
 
+def test_a_list_line_starting_with_a_hash_is_a_track_where_it_names_one(tmp_path):
+    # audit 54: the file "#1 Crush.wav", listed by its id, was read as a comment and left its part without a word
+    from mgrfaults.data.annotations import read_list_files
+
+    train, test = tmp_path / "train_x.txt", tmp_path / "test_x.txt"
+    train.write_text("# my split, made by hand\na0\n#1 Crush\n")
+    test.write_text("#b0 is left out on purpose\nb1\n")
+    lists = read_list_files({"train": train, "test": test}, known_ids=["a0", "#1 Crush", "b0", "b1"])
+    assert lists == {"train": ["a0", "#1 Crush"], "test": ["b1"]}
+    assert read_list_files({"train": train, "test": test}) == {"train": ["a0"], "test": ["b1"]}
+
+
 def test_infer_removed_faults_rules():
     index = pd.DataFrame(
         [

@@ -139,3 +139,13 @@ def test_artist_group_of_puts_a_joint_credit_with_each_of_its_artists():
                              "artist": ["Bob Marley", "Lauryn Hill", "Lauryn Hill and Bob Marley", "Abba"]})
     groups = artist_group_of(metadata)
     assert groups["t1"] == groups["t2"] == groups["t3"] != groups["t4"]
+
+
+def test_a_mark_that_makes_another_letter_outside_latin_keeps_two_artists_apart():
+    # audit 54: every combining mark was dropped, so Cyrillic й became и and kana ガ became カ: two artists merged
+    from mgrfaults.data.artists import artist_key
+
+    assert artist_key("Бой") != artist_key("Бои") and artist_key("カラス") != artist_key("ガラス")
+    assert artist_key("Sigur Rós") == artist_key("Sigur Ros") and artist_key("Beyoncé") == artist_key("BEYONCE")
+    merged = canonical_artists(pd.Series(["カラス", "ガラス", "カラス", "Sigur Rós", "Sigur Ros", "Sigur Ros"]), "x.csv")
+    assert list(merged) == ["カラス", "ガラス", "カラス", "Sigur Ros", "Sigur Ros", "Sigur Ros"]

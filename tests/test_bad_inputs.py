@@ -704,6 +704,14 @@ def case_audio_left_out_is_logged(tmp_path, caplog):
     assert set(files["genre"]) == {"blues", "rock"}
     assert "jazz: no audio file" in caplog.text and "genre 'jazz' left out" in caplog.text and ".mp4" in caplog.text
     assert "rock: 1 sub-folder(s) not searched" in caplog.text and "['live']" in caplog.text
+    # audit 54: a music library's <genre>/<artist>/<file>, its few loose files read alone, passed for the dataset
+    for artist in ("Miles Davis", "Coltrane"):
+        for i in range(2):
+            write_au(root / "jazz" / artist / "live" / f"{artist[0]}{i}.au", tone(0.2))
+    write_au(root / "jazz" / "loose.au", tone(0.2))
+    with pytest.raises(InputError, match=r"jazz: 4 audio file\(s\) lie in its sub-folders \(\['Coltrane', 'Miles "
+                                         r"Davis'\]\) and 1 directly in it; only <root>/<genre>/<file> is read"):
+        list_audio_files(root)
 
 
 def case_genre_root_at_two_levels(tmp_path):

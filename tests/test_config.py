@@ -591,7 +591,8 @@ def test_missing_or_empty_root_is_named(source, tmp_path):
     config["dataset"][source]["root"] = str(tmp_path / "empty" / "blues")
     if source == "directory":
         with pytest.raises(ConfigError, match=r"dataset\.directory\.root: .*blues holds audio files \(1, e\.g\. "
-                                              r"'blues\.00000\.au'\) and no genre folder: it looks like one genre's"):
+                                              r"'blues\.00000\.au'\) and no genre folder: a directory dataset's genres are its "
+                                              r"<genre>/ folders \(an annotations table gives none\); if this is one genre's"):
             check_config(config)
         (tmp_path / "empty" / "blues" / "live").mkdir()  # a folder beside them: the scan says what it uses
     check_config(config)

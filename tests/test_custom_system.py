@@ -95,6 +95,34 @@ def test_plugin_from_a_file_fits_and_scores(tmp_path):
     assert (scores.argmax(axis=1) == np.arange(4) % N_GENRES).all()
 
 
+def test_a_plugin_importing_torch_inside_fit_is_seeded_and_reruns_alike(tmp_path):
+    # audit 54: torch was seeded only where the plugin's module had imported it before the job ran; imported in fit,
+    # it drew from torch's own random seed, different in every process
+    import subprocess
+
+    plugin = plugin_file(tmp_path, """
+class Lazy:
+    def fit(self, train, valid):
+        import torch
+        self.weights = torch.randn(3).numpy()
+
+    def predict(self, test):
+        return np.tile(self.weights, (len(test), 1))
+
+def build(context):
+    return Lazy()
+""")
+    script = (f"import sys; sys.path[:0] = [{str(REPO / 'src')!r}, {str(REPO / 'tests')!r}]\n"
+              "assert 'torch' not in sys.modules\n"
+              "from test_custom_system import constructed_parts, context\n"
+              "from mgrfaults.systems.custom import load_factory, run_custom_system\n"
+              f"print(run_custom_system(load_factory({str(plugin) + ':build'!r}), context(seed=SEED), {{}}, "
+              "constructed_parts())[0].tolist())\n")
+    runs = [subprocess.run([sys.executable, "-c", script.replace("SEED", str(seed))], capture_output=True, text=True,
+                           check=True).stdout for seed in (5, 5, 6)]
+    assert runs[0] == runs[1] and runs[0] != runs[2]
+
+
 def test_wrong_shape_names_system_condition_and_fold(tmp_path):
     body = "def build(context):\n    return Bad()\n\nclass Bad:\n    def fit(self, train, valid):\n        pass\n" \
            "    def predict(self, test):\n        return np.zeros((len(test), 2))\n"

@@ -155,6 +155,91 @@ def test_songs_sharing_a_drum_machine_at_one_tempo_are_no_replicas_and_a_recordi
     assert list(zip(*(_match([song, other, replica])[k] for k in ("a", "b")))) == [(0, 2)]
 
 
+def test_correlation_at_every_offset_is_the_aligned_correlation_at_each_offset():
+    from mgrfaults.faults.landmarks import aligned_correlation, best_offsets, correlation_at_every_offset
+
+    rng = np.random.default_rng(3)
+    a = rng.normal(-40, 6, (6, 90))
+    b = rng.normal(-30, 3, (6, 70))
+    b[:, 10:60] += 2 * (a[:, 30:80] + 40)  # b from frame 10 on is a from frame 30: b starts 20 frames into a
+    b[2] = -80.0  # a band without variation in b
+    offsets, correlation = correlation_at_every_offset(a, b, 12)
+    assert offsets[0] == -(70 - 12) and offsets[-1] == 90 - 12 and len(offsets) == len(correlation)
+    direct = [aligned_correlation(a, b, int(d)) for d in offsets]
+    np.testing.assert_allclose(correlation, direct, atol=1e-9)
+    assert best_offsets(offsets, correlation)[0] == 20
+    padded = [-np.inf, *correlation, -np.inf]  # an end counts against its one neighbour
+    peaks = [i for i in range(len(correlation)) if padded[i] <= padded[i + 1] > padded[i + 2]]
+    assert best_offsets(offsets, correlation, count=3).tolist() == [
+        int(offsets[i]) for i in sorted(peaks, key=lambda i: -correlation[i])[:3]]
+    empty = correlation_at_every_offset(a[:, :5], b, 12)
+    assert len(empty[0]) == 0 and len(empty[1]) == 0
+
+
+def test_a_replica_is_found_where_the_landmarks_propose_none_of_its_offsets():
+    # audit 52: on looped music the landmarks of two copies of one recording vote at every bar, and the true offset
+    # can miss the pair's best ten; the spectrograms then are searched at every offset
+    from mgrfaults.faults.landmarks import aligned_correlation, band_agreement, floor_at_median
+
+    def song(seconds, root, seed):  # a drum machine's loop under a line of its own that does not repeat
+        y = drum_machine_song(seconds, 90, root, seed) + 0.3 * music(10 + seed, seconds)
+        return 0.9 * y / np.abs(y).max()
+
+    original, other = song(26.0, 110.0, 1), song(20.0, 130.8, 2)  # the other: on the kit, at the tempo
+    true_offset_s = 5.3
+    replica = 0.5 * original[int(true_offset_s * SR):int(true_offset_s * SR) + 20 * SR] \
+        + 0.001 * np.random.default_rng(0).standard_normal(20 * SR)
+    d = [excerpt_descriptors(y.astype(np.float32), SR) for y in (original[:20 * SR], replica, other)]
+    mels = [x["mel"] for x in d]
+    candidates = match_landmarks([x["hashes"] for x in d], [x["times"] for x in d], **DEFAULT_MATCH_PARAMS)
+    of_pair = (candidates["a"] == 0) & (candidates["b"] == 1)
+    at_truth = of_pair & ((candidates["offset_frames"] - true_offset_s / FRAME_S).abs() <= 3)
+    assert at_truth.any()  # here the landmarks find it; in audit 52's copies they did not
+    missed = candidates[~at_truth]
+    floored = [floor_at_median(m) for m in mels]
+    offsets_left = missed.loc[(missed["a"] == 0) & (missed["b"] == 1), "offset_frames"]
+    assert len(offsets_left) and ((missed["a"] == 0) & (missed["b"] == 2)).any()
+    for offset in offsets_left:  # a bar or more off: the drums align, the line does not
+        assert (aligned_correlation(floored[0], floored[1], int(offset)) < DEFAULT_VERIFY_PARAMS["min_correlation"]
+                or band_agreement(floored[0], floored[1], int(offset)) < DEFAULT_VERIFY_PARAMS["min_band_correlation"])
+    pairs = verify_pairs(missed, mels, **DEFAULT_VERIFY_PARAMS)
+    assert list(zip(pairs["a"], pairs["b"])) == [(0, 1)]
+    assert pairs["offset_s"].iloc[0] == pytest.approx(true_offset_s, abs=1.5 * FRAME_S)
+    assert pairs["matches"].iloc[0] == 0  # no landmark offset left near it
+
+
+def test_the_search_over_every_offset_alone_takes_no_alignment_that_does_not_stand_out():
+    # audit 52: different songs on one drum loop and tempo align nearly alike at every bar; the best of them can pass
+    # both checks by chance, and the search alone would call them replicas
+    from mgrfaults.faults import landmarks
+
+    rng = np.random.default_rng(4)
+    loop = np.tile(rng.normal(0, 6, (32, 40)), (1, 12))  # a bar of 40 frames, 12 times
+    a = loop + rng.normal(0, 1, loop.shape)
+    b = loop + rng.normal(0, 1, loop.shape)
+    offsets, correlation = landmarks.correlation_at_every_offset(a, b, 100)
+    best = landmarks.best_offsets(offsets, correlation, 3)
+    assert correlation[np.searchsorted(offsets, best[0])] > 0.9  # every bar passes the pooled check
+    assert landmarks._search_every_offset(a, b, 0.815, 0.68) is not None  # without the margin
+    assert landmarks._search_every_offset(a, b, 0.815, 0.68, landmarks.DENSE_MIN_MARGIN) is None
+    unique = rng.normal(0, 6, (32, 480))  # no loop: one alignment stands out
+    assert landmarks._search_every_offset(unique + rng.normal(0, 1, (32, 480)), unique[:, 37:] + rng.normal(
+        0, 1, (32, 443)), 0.815, 0.68, landmarks.DENSE_MIN_MARGIN)[1] == 37
+
+
+def test_a_synthetic_replica_is_found_at_its_own_offset_not_a_loop_period_off():
+    # at 30 excerpts per genre the landmarks of hiphop.00026, a copy of hiphop.00025 rendered 3.84 s later, vote
+    # best a bar of its drum loop off (2.44 s), where the spectrograms correlate at 0.885; at 3.84 s, 0.920
+    from mgrfaults.data.synth import plan_dataset, render_excerpt
+
+    plan = plan_dataset(n_per_genre=30, seed=20141205).set_index("track_id", drop=False)
+    original, copy = plan.loc["hiphop.00025"], plan.loc["hiphop.00026"]
+    assert copy["replica_of"] == "hiphop.00025" and copy["fault"] == "recording_replica"
+    pairs = _match([render_excerpt(original), render_excerpt(copy)])
+    assert list(zip(pairs["a"], pairs["b"])) == [(0, 1)]
+    assert pairs["offset_s"].iloc[0] == pytest.approx(copy["render_offset"], abs=1.5 * FRAME_S)
+
+
 def test_band_agreement_leaves_out_bands_that_do_not_vary():
     from mgrfaults.faults.landmarks import band_agreement
 

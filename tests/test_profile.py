@@ -77,6 +77,22 @@ def test_profile_sets_detected_faults_and_durations_beside_the_artists():
     assert page.startswith("# Dataset profile: directory dataset at /data") and "| genre" in page
 
 
+def test_artist_names_that_may_be_one_artists_are_counted_and_said():
+    # audit 54: "Bob Marley" and "Marley, Bob" stay two artists, which the artist filter may put in two parts; only
+    # the data stage's log said so, not the profile or the summary
+    metadata = pd.DataFrame({"track_id": ["a.0", "a.1", "a.2", "b.0"], "genre": ["a", "a", "a", "b"],
+                             "artist": ["Bob Marley", "Marley, Bob", "Peter Tosh", "Bob Marley"], "fault": "none",
+                             "duration": 30.0})
+    detected = pd.DataFrame({"track_id": metadata["track_id"], "fault": ""})
+    profile = dataset_profile(metadata, detected).set_index("genre")
+    assert profile["look_alike_artist_excerpts"].to_dict() == {"a": 2, "all": 3, "b": 1}
+    findings = " ".join(profile_findings(profile.reset_index()))
+    assert "3 excerpts carry artist names that may be one artist's" in findings
+    apart = dataset_profile(metadata.assign(artist=["Bob Marley", "Bob Marley", "Peter Tosh", "x"]), detected)
+    assert "look_alike_artist_excerpts" not in apart.columns
+    assert "may be one artist's" not in " ".join(profile_findings(apart))
+
+
 def test_findings_name_only_genres_with_a_known_artist():
     metadata = pd.DataFrame({"track_id": ["a.0", "a.1", "b.0", "b.1"], "genre": ["a", "a", "b", "b"],
                              "artist": ["x", "x", "unknown:b.0", "unknown:b.1"], "fault": "none",

@@ -74,6 +74,16 @@ def test_a_system_missing_under_one_condition_is_named_with_its_point():
     assert conditions_missing_by_system(_runs(0.8, 0.5), ("standard", "fault_filtered")) == {}
 
 
+def test_a_drop_missing_at_one_seed_leaves_the_mean_over_systems_missing_not_smaller():
+    # audit 53: the mean over systems skipped a system's missing drop, averaging fewer systems at that seed
+    points = sweep_points([1.0], [1, 2, 3], no_fault_control=False)
+    drops = drop_table([(p, _runs(0.8, 0.5)) for p in points])
+    drops.loc[(drops["system"] == "Y") & (drops["seed"] == 2), "drop"] = np.nan
+    summary = drop_summary(drops).set_index("system")
+    assert np.isnan(summary.loc["all", "drop_mean"]) and np.isnan(summary.loc["Y", "drop_mean"])
+    assert summary.loc["X", "drop_mean"] == pytest.approx(0.3)
+
+
 def test_one_seed_gives_no_verdict_on_the_interval():
     # no interval: the flag is empty (pd.NA), not False, which would read as a negative control that failed
     points = sweep_points([0.0], [1], no_fault_control=False)

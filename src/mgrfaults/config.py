@@ -1178,7 +1178,7 @@ def check_annotations_artist(config: Mapping[str, Any]) -> None:
         for name, cond in ((config.get("partitions") or {}).get("conditions") or {}).items()
         if str(cond.get("method", "")).startswith("artist_filtered") or cond.get("check_artists")
     ]
-    from mgrfaults.data.annotations import read_annotations
+    from mgrfaults.data.annotations import NO_ARTIST_ADVICE, read_annotations
     from mgrfaults.data.dataset import check_fault_values
     from mgrfaults.errors import InputError
 
@@ -1191,7 +1191,7 @@ def check_annotations_artist(config: Mapping[str, Any]) -> None:
     if filtering and not (table["artist"] != "").any():  # every excerpt its own artist: the filter would filter nothing
         raise ConfigError(f"dataset.directory.annotations: {annotations} names no artist (no rows, or every artist "
                           f"cell empty or unknown), but partitions.conditions.{filtering[0]} filters by artist; "
-                          "fill in the artists or drop the annotations")
+                          f"fill in the artists, or {NO_ARTIST_ADVICE}")
 
 
 def check_input_paths(config: Mapping[str, Any]) -> None:
@@ -1564,5 +1564,7 @@ def check_audio_root(source: str, root, extensions=None) -> None:
                 # else the scan job fails on "no audio files in <genre>/ folders", after warning of loose files
                 # (audit 49)
                 raise ConfigError(f"{key}: {root} holds audio files ({len(audio)}, e.g. {audio[0]!r}) and no genre "
-                                  f"folder: it looks like one genre's folder; set {key} to the folder that holds the "
-                                  f"genre folders, <genre>/<name>.<ext> ({folder.absolute().parent}?)")
+                                  "folder: a directory dataset's genres are its <genre>/ folders (an annotations "
+                                  "table gives none); if this is one genre's folder, set "
+                                  f"{key} to the folder that holds the genre folders ({folder.absolute().parent}?), "
+                                  "else move each file into its genre's folder, <genre>/<name>.<ext>")

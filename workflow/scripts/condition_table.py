@@ -5,6 +5,7 @@ import pandas as pd
 from mgrfaults.io import write_csv_atomic, write_text_atomic
 from mgrfaults.logs import setup_script_logging
 from mgrfaults.data.metadata import label_set, read_metadata
+from mgrfaults.evaluation.attribution import confidence_label
 from mgrfaults.evaluation.metrics import read_predictions
 from mgrfaults.evaluation.tables import condition_table, format_condition_table, html_page, round_for_csv
 
@@ -30,7 +31,7 @@ table = condition_table(
 # 6 decimals: the summary rounds these to 0.1 point, which 4 decimals would round twice (0.64352 -> 0.6435 -> 64.3, not 64.4)
 write_csv_atomic(round_for_csv(table), snakemake.output.table)
 condition = snakemake.wildcards.condition
-notes = (f"Mean ± standard deviation over folds [{100 * snakemake.params.confidence:.0f}% interval], percent. "
+notes = (f"Mean ± standard deviation over folds [{confidence_label(snakemake.params.confidence)} interval], percent. "
          "The normalised accuracy is the mean per-class recall; its interval always comes from a bootstrap of "
          "adjusted recalls (mgrfaults.evaluation.tables.bootstrap_intervals).")
 write_text_atomic(snakemake.output.page, html_page(format_condition_table(table), f"Accuracy: {condition}", notes))

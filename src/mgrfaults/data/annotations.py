@@ -248,13 +248,29 @@ def read_gtzan_index(path) -> pd.DataFrame:
     return index
 
 
-def partition_list_lines(path) -> list[str]:
-    """The lines of one partition list that name a track (blank lines and ``#`` comments skipped)."""
+NO_ARTIST_ADVICE = ("to remove the annotated faults with no artist known, give that condition `method: stratified` "
+                    "(or `stratified_cv`) and its `remove_faults` (dropping the annotations drops the faults too)")
+"""What an artist-filtered condition on annotations without artists can do instead."""
+
+
+def partition_list_lines(path, known_ids=None) -> list[str]:
+    """The lines of one partition list that name a track (blank lines and ``#`` comments skipped).
+
+    With ``known_ids`` (the dataset's), a line starting with ``#`` that names one of them (the file ``#1 Crush.wav``)
+    is a track, not a comment (:func:`track_ids_from_paths`' reading).
+    """
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: partition list not found")
+    known = None if known_ids is None else set(map(str, known_ids))
+
+    def names_a_track(line: str) -> bool:
+        if not line.lstrip().startswith("#"):
+            return True
+        return known is not None and track_ids_from_paths([line.strip()], known_ids=known)[0][0] in known
+
     return [line for line in read_text_checked(path, "partition list").splitlines()
-            if line.strip() and not line.lstrip().startswith("#")]
+            if line.strip() and names_a_track(line)]
 
 
 def read_partition_list(path, ids: list[str] | None = None) -> list[str]:
@@ -374,7 +390,7 @@ def read_annotations(path, require_artist: bool = False, known_ids=None, extensi
     if require_artist and "artist" not in names:
         raise InputError(
             f"{path}: artist: no artist column, but a partition condition filters by artist "
-            "(every excerpt would count as its own artist); add the column or drop the annotations"
+            f"(every excerpt would count as its own artist); add the column, or {NO_ARTIST_ADVICE}"
         )
     table = table.apply(lambda col: col.astype(str).str.strip())
     # ids written as paths (blues/blues.00012.wav) name the same track as its stem (<genre>.<stem> where stems repeat)
@@ -500,7 +516,7 @@ def read_list_files(paths: dict, known_ids=None, genres: dict | None = None) -> 
     line whose folder names another of the dataset's genres than its excerpt's (``rock/a0.wav`` for the blues
     excerpt ``a0``: lists made for another copy or labelling of the data) is refused, naming the file and line.
     """
-    lines = {part: partition_list_lines(p) for part, p in paths.items()}
+    lines = {part: partition_list_lines(p, known_ids) for part, p in paths.items()}
     ids = dict(zip(paths, track_ids_from_paths(*lines.values(), known_ids=known_ids)))
     if genres is not None:
         check_list_genres(paths, lines, ids, genres)

@@ -67,8 +67,18 @@ def is_unknown_artist(cell: str) -> bool:
 
 
 def _without_accents(text: str) -> str:
-    """``text`` with its accents dropped (``Sigur Rós`` -> ``Sigur Ros``): NFKD, combining marks removed."""
-    return "".join(c for c in unicodedata.normalize("NFKD", str(text)) if not unicodedata.combining(c))
+    """``text`` with the accents of its Latin letters dropped (``Sigur Rós`` -> ``Sigur Ros``): NFKD, the combining
+    marks on a Latin letter removed, then NFC. A mark on another script's letter makes another letter (Cyrillic ``й``
+    is not ``и``, kana ``ガ`` is not ``カ``): kept, so that ``Бой`` and ``Бои`` stay two artists (audit 54)."""
+    kept, base_is_latin = [], False
+    for c in unicodedata.normalize("NFKD", str(text)):
+        if unicodedata.combining(c):
+            if not base_is_latin:
+                kept.append(c)
+            continue
+        base_is_latin = unicodedata.name(c, "").startswith("LATIN ")
+        kept.append(c)
+    return unicodedata.normalize("NFC", "".join(kept))
 
 
 def artist_key(artist: str) -> str:

@@ -253,6 +253,23 @@ def _genre_folder_files(genre_dir: Path, exts) -> list[Path]:
     return files
 
 
+def library_layout_problem(genre_dir: Path, n_files: int, exts) -> str:
+    """Why a genre folder whose sub-folders hold more audio (of ``exts``) than its own ``n_files`` is refused (a music
+    library's ``<genre>/<artist>/<file>``: a run on the few loose files would pass for one on the dataset); ``""``
+    otherwise (a ``live/`` folder beside the genre's files is logged, not refused). Hidden folders are left out."""
+    subfolders = sorted(p.name for p in _entries(genre_dir) if p.is_dir() and not p.name.startswith("."))
+    below = 0
+    for sub in subfolders:
+        for _, dirs, names in os.walk(genre_dir / sub, onerror=lambda error: None):
+            dirs[:] = [d for d in dirs if not d.startswith(".")]
+            below += sum(Path(n).suffix.lower() in exts and not is_appledouble(n) for n in names)
+    if below <= n_files:
+        return ""
+    return (f"{genre_dir}: {below} audio file(s) lie in its sub-folders ({subfolders[:3]}) and {n_files} directly in "
+            "it; only <root>/<genre>/<file> is read (a <genre>/<artist>/<file> library?): move the files into "
+            f"{genre_dir.name}/, their artists into an annotations table's artist column (dataset.directory.annotations)")
+
+
 def _warn_name_twins(genre_dir: Path, files: list[Path]) -> None:
     """Warn of audio files in one folder whose names differ only in case or Unicode form (``Track.au``, ``track.au``;
     ``café`` composed and decomposed): two excerpts here, one file where the dataset is copied to macOS or Windows."""
@@ -429,6 +446,8 @@ def list_audio_files(root, extensions=AUDIO_EXTENSIONS, gtzan: bool = False) -> 
         except InputError as e:
             unreadable.append({"track_id": "", "path": str(genre_dir), "genre": genre_dir.name, "problem": str(e).split(": ", 1)[1]})
             continue
+        if problem := library_layout_problem(genre_dir, len(files), exts):
+            raise InputError(problem)
         rows += [{"track_id": f.stem, "path": str(f), "genre": genre_dir.name, "problem": ""} for f in files]
     if not rows and not unreadable:
         raise InputError(f"{root}: no audio files ({', '.join(sorted(exts))}) in <genre>/ folders")

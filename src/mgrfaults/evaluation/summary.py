@@ -335,6 +335,9 @@ def summary_markdown(
     str
         Markdown.
     """
+    from mgrfaults.evaluation.attribution import confidence_label
+    from mgrfaults.evaluation.tables import p_text
+
     conditions = list(tables)
     pub = {}
     if published is not None:
@@ -351,8 +354,9 @@ def summary_markdown(
         "this page: the run's configuration, every default filled in).",
         "",
         *[line for caveat in caveats for line in (f"**Note.** {caveat}", "")],
-        f"Each cell: mean over folds, percent, [{100 * confidence:.0f}% interval] (`tables/accuracy_<condition>.csv`: "
-        "Clopper-Pearson for one fold, else a bootstrap of adjusted recalls; the normalised accuracy always the latter).",
+        f"Each cell: mean over folds, percent, [{confidence_label(confidence)} interval] (`tables/accuracy_<condition>.csv`: "
+        "Clopper-Pearson, over several folds of their test excerpts pooled; the normalised accuracy's a bootstrap of "
+        "adjusted recalls).",
     ]
     if compare:
         lines.append(f"Difference: {compare[0]} - {compare[1]} in points, with the test of `tables/difference.csv`.")
@@ -384,7 +388,7 @@ def summary_markdown(
                 key = "difference" if metric == "accuracy" else "normalized_difference"
                 cells.append(f"{100 * d[key]:+.1f}")
                 if metric == "accuracy":
-                    cells.append(f"{d['p_value']:.2g} ({str(d['test']).split()[0]}; {d['p_holm']:.2g})")
+                    cells.append(f"{p_text(d['p_value'], 2)} ({str(d['test']).split()[0]}; {p_text(d['p_holm'], 2)})")
             for c in published_cols:
                 value = getattr(pub[(system, c)], metric) if (system, c) in pub else math.nan
                 cells.append("-" if _isnan(value) else f"{value:.1f}")
@@ -408,7 +412,9 @@ def summary_markdown(
 
 
 P_VALUES_TEXT = (
-    "p: the test's two-sided p-value for the system's difference; after the semicolon, Holm's adjustment for testing "
+    "p: the test's two-sided p-value for the system's difference (of the test excerpts pooled over folds, where the "
+    "difference shown is the folds' mean: the two can differ with unequal folds); after the semicolon, Holm's "
+    "adjustment for testing "
     "every system's difference together (a difference is significant at 5 % over the table where that one is below "
     "0.05). Both take the trained systems as fixed: they measure the chance of the test excerpts drawn, not that of "
     "a training seed.")
@@ -496,7 +502,7 @@ ATTRIBUTION_TEXT = (
     "`figures/attribution.png`). An excerpt whose artist is in training can be recognised by the artist's sound "
     "rather than the genre's: when `neither` under a random partition scores about what a filtered condition "
     "scores, the difference between the conditions comes from the excerpts that share an artist or a recording "
-    "with training. Training is the parts a system is fit on: for the classifiers on learned features, fit on "
+    "with training (`neither` is no random sample, and often a small one: read its interval, not its point). Training is the parts a system is fit on: for the classifiers on learned features, fit on "
     "the validation part too as the study's are (`systems.learned.fit_on`), and for a custom system that declares "
     "it (`systems.custom.<name>.fit_on`), that part as well, so their groups can hold other excerpts. In "
     "parentheses: the excerpts, summed over folds.")

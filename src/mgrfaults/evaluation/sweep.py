@@ -153,7 +153,8 @@ def stack_points(tables_by_point: Sequence[tuple[Mapping, pd.DataFrame]]) -> pd.
 
 
 def mean_interval(values: Sequence[float], confidence: float = _EVALUATE["confidence"]) -> dict:
-    """Mean, sample sd and the Student-t interval of the mean of ``values`` (NaN bounds for n < 2)."""
+    """Mean, sample sd and the Student-t interval of the mean of ``values`` (NaN bounds for n < 2; NaN throughout
+    where a value is NaN: a seed without its figure is no replication)."""
     x = np.asarray(values, dtype=float)
     n = len(x)
     mean = float(x.mean()) if n else math.nan
@@ -176,12 +177,15 @@ def drop_summary(drops: pd.DataFrame, confidence: float = _EVALUATE["confidence"
     -------
     DataFrame
         system, confound_strength, faults, n_seeds, drop_mean, drop_sd, drop_ci_low, drop_ci_high,
-        drop_interval_holds_zero (the interval contains 0: no drop beyond the seeds' spread; what the
-        negative control must show; empty with one seed, which gives no interval), and the same for
-        normalized_drop (fractions).
+        drop_interval_holds_zero (the interval contains 0: no drop beyond the seeds' spread; empty with
+        one seed, which gives no interval), and the same for normalized_drop (fractions). For the
+        negative control an interval holding 0 is no evidence of no drop: with 3 seeds the t quantile
+        is 4.30 and the interval is wide; its upper end bounds the drop the partitions alone cause.
     """
     keys = ["confound_strength", "faults"]
-    per_seed_all = drops.groupby(keys + ["seed"], sort=False)[["drop", "normalized_drop"]].mean().reset_index()
+    # a system's drop missing at one seed leaves that seed's mean over systems missing, not the mean of the others
+    per_seed_all = (drops.groupby(keys + ["seed"], sort=False)[["drop", "normalized_drop"]]
+                    .agg(lambda column: column.mean(skipna=False)).reset_index())
     per_seed_all["system"] = "all"
     rows = []
     for frame in (drops, per_seed_all):

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from mgrfaults.data.artists import UNKNOWN_ARTIST_PREFIX, credited_artists
+from mgrfaults.data.artists import UNKNOWN_ARTIST_PREFIX, credited_artists, look_alike_artists
 from mgrfaults.data.audio import CUT_MARGIN
 from mgrfaults.data.metadata import audio_trusted
 from mgrfaults.faults.evaluation import counts_per_genre
@@ -138,7 +138,9 @@ def dataset_profile(metadata: pd.DataFrame, detected: pd.DataFrame, stored: pd.D
         :func:`artist_concentration`'s columns, then ``detected_<kind>`` for each of :data:`DETECTED_KINDS`
         (excerpts the detection marks: the copy of a replica pair, a distorted excerpt), ``duration_min_s``,
         ``duration_median_s``, ``duration_max_s``, ``trusted_files`` where ``dataset.trust_audio`` named files (taken
-        as they decode, :func:`mgrfaults.data.metadata.audio_trusted`), and with ``stored`` :func:`storage_counts`' ``formats`` and
+        as they decode, :func:`mgrfaults.data.metadata.audio_trusted`), ``look_alike_artist_excerpts`` where artist
+        names may be one artist's (:func:`mgrfaults.data.artists.look_alike_artists`: the excerpts carrying them), and
+        with ``stored`` :func:`storage_counts`' ``formats`` and
         ``sample_rates_hz``, ``stored_duration_max_s`` (the longest file, before the cut) and ``cut_files``; rows per
         genre, then ``all``.
     """
@@ -153,6 +155,11 @@ def dataset_profile(metadata: pd.DataFrame, detected: pd.DataFrame, stored: pd.D
         counts = _by_genre_and_all(metadata.assign(trusted=trusted))["trusted"].sum().astype(int)
         profile = profile.merge(counts.rename("trusted_files"), left_on="genre", right_index=True, how="left",
                                 validate="one_to_one")
+    alike = {name for group in look_alike_artists(metadata["artist"]) for name in group}
+    if alike:  # the column only where names may be one artist's: other runs' tables as they were
+        counts = _by_genre_and_all(metadata.assign(alike=metadata["artist"].astype(str).isin(alike)))["alike"]
+        profile = profile.merge(counts.sum().astype(int).rename("look_alike_artist_excerpts"), left_on="genre",
+                                right_index=True, how="left", validate="one_to_one")
     if stored is None:
         return profile
     ways = metadata[["track_id", "genre"]].merge(stored, on="track_id", how="left", validate="one_to_one")
@@ -247,6 +254,11 @@ def confound_findings(profile: pd.DataFrame, bad_audio=()) -> list[str]:
     else:
         findings.append("No excerpt has a known artist (no annotations): each counts as its own, so nothing here "
                         "measures an artist confound; dataset.directory.annotations gives the artists.")
+    if "look_alike_artist_excerpts" in profile.columns and whole["look_alike_artist_excerpts"]:
+        findings.append(f"{whole['look_alike_artist_excerpts']} excerpts carry artist names that may be one artist's "
+                        "(the same words in another order: `Marley, Bob` and `Bob Marley`): they count as different "
+                        "artists, and an artist-filtered split can put them in two parts; the data stage's log names "
+                        "them: if they are one artist, write one spelling.")
     found = {kind: int(whole[f"detected_{kind}"]) for kind in DETECTED_KINDS}
     findings.append(f"Detected from the audio: {found['exact_replica']} exact replica(s) and "
                     f"{found['recording_replica']} recording replica(s) of another excerpt, "

@@ -879,13 +879,13 @@ def fault_source(metadata: pd.DataFrame, condition: Mapping, detected: pd.DataFr
             warnings.warn(PartitionWarning(
                 f"partitions.conditions.{name}: remove_faults names {sorted(removed)}, but no excerpt is annotated "
                 "with any of them, so none is removed. faults: detected (or both) removes the replicas and "
-                "distortions detected from the audio (results/faults/detected.csv); mislabels come from annotations "
+                "distortions detected from the audio (<results>/faults/detected.csv); mislabels come from annotations "
                 "alone"), stacklevel=2)
         return metadata
     if condition["method"] == "published":
         raise InputError(f"partitions.conditions.{name}.faults: {mode!r} has no effect on a published condition (its lists decide)")
     if detected is None:
-        raise InputError(f"partitions.conditions.{name}.faults: {mode!r} needs the detected faults (results/faults/detected.csv)")
+        raise InputError(f"partitions.conditions.{name}.faults: {mode!r} needs the detected faults (<results>/faults/detected.csv)")
     removes_mislabels = "mislabel" in (condition.get("remove_faults") or ())
     if mode == "both" and removes_mislabels and not (metadata["fault"] == "mislabel").any():
         # the detectors find no mislabel: under both they come from the annotations, which mark none here

@@ -560,11 +560,21 @@ def _aligned(scores, genres, track_ids, where: str):
 
 
 def seed_everything(seed: int) -> None:
-    """Seed ``random``, numpy's global generator and, if the plugin imported it, torch."""
+    """Seed ``random``, numpy's global generator and torch (imported here where installed: a plugin that imports it
+    inside its factory or ``fit`` would otherwise draw from torch's own random seed, and a rerun would differ,
+    audit 54)."""
     random.seed(seed)
     np.random.seed(seed % 2**32)
-    if "torch" in sys.modules:
-        sys.modules["torch"].manual_seed(seed)
+    torch = _torch_if_installed()
+    if torch is not None:
+        torch.manual_seed(seed)
+
+
+def _torch_if_installed():
+    """torch, imported if it is installed and not yet imported; None without it."""
+    if "torch" not in sys.modules and importlib.util.find_spec("torch") is not None:
+        import torch  # noqa: F401
+    return sys.modules.get("torch")
 
 
 def resolve_plugin_device(device: str) -> str:
@@ -787,8 +797,10 @@ def custom_system_files(
         device=resolve_plugin_device(device), threads=int(threads), sample_rate=int(sample_rate),
         max_duration=float(max_duration), feature_params=dict(getattr(store, "params", None) or {}),
     )
-    if "torch" in sys.modules:
-        sys.modules["torch"].set_num_threads(int(threads))
+    # after the device is resolved ("auto": cuda where the plugin itself imported torch), torch is imported where
+    # installed, so that a plugin importing it later runs on these threads and is seeded (seed_everything)
+    if (torch := _torch_if_installed()) is not None:
+        torch.set_num_threads(int(threads))
     with threadpool_limits(limits=int(threads)):
         scores = run_custom_system(factory, context, dict(spec.get("params") or {}), parts)
     test_ids = parts_ids["test"]
