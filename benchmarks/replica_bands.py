@@ -18,7 +18,6 @@ the third.
 from __future__ import annotations
 
 import argparse
-import glob
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +28,7 @@ from mgrfaults.evaluation.attribution import replica_groups
 from mgrfaults.faults.landmarks import (DEFAULT_MATCH_PARAMS, DEFAULT_VERIFY_PARAMS, aligned_correlation,
                                         band_agreement, best_offsets, correlation_at_every_offset, floor_at_median,
                                         match_landmarks, search_overlap)
-from mgrfaults.faults.shards import read_shards
+from mgrfaults.faults.shards import read_run_shards
 
 
 def main() -> None:
@@ -37,7 +36,7 @@ def main() -> None:
     parser.add_argument("results", type=Path, help="a run's results folder")
     parser.add_argument("--top", type=int, default=20, help="candidate pairs printed, best pooled first")
     args = parser.parse_args()
-    descriptors = read_shards(sorted(glob.glob(str(args.results / "faults" / "descriptors" / "shard_*.npz"))))
+    descriptors = read_run_shards(args.results)
     match = {**DEFAULT_MATCH_PARAMS, "min_matches": section_defaults("faults")["min_matches"]}
     match = {k: v for k, v in match.items() if k not in DEFAULT_VERIFY_PARAMS}
     _, first = np.unique(descriptors["pcm_hashes"], return_index=True)  # one excerpt per distinct PCM, as detect

@@ -12,13 +12,12 @@ Reads ``<results>/faults/descriptors/shard_*.npz`` (a run's fault descriptors) a
 from __future__ import annotations
 
 import argparse
-import glob
 import time
 from pathlib import Path
 
 import mgrfaults.faults.landmarks as landmarks
 from mgrfaults.config import section_defaults
-from mgrfaults.faults.shards import detect, read_shards
+from mgrfaults.faults.shards import detect, read_run_shards
 
 
 def main() -> None:
@@ -26,7 +25,7 @@ def main() -> None:
     parser.add_argument("results", type=Path, help="a run's results folder")
     parser.add_argument("--repeat", type=int, default=3, help="detections timed with and without the search, each")
     args = parser.parse_args()
-    descriptors = read_shards(sorted(glob.glob(str(args.results / "faults" / "descriptors" / "shard_*.npz"))))
+    descriptors = read_run_shards(args.results)
     faults = section_defaults("faults")
     params = {key: faults[key] for key in ("min_matches", "min_correlation", "min_band_correlation")}
     search = landmarks._search_every_offset

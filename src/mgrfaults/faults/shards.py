@@ -118,6 +118,16 @@ def write_shard(shard: dict, path) -> None:
             np.savez(f, **{k: np.asarray(v) for k, v in shard.items()})
 
 
+def read_run_shards(results) -> dict:
+    """:func:`read_shards` of a run's descriptor shards, ``<results>/faults/descriptors/shard_<n>.npz``, in shard
+    order (``shard_10`` after ``shard_9``), as the detection reads them."""
+    folder = Path(results) / "faults" / "descriptors"
+    paths = sorted(folder.glob("shard_*.npz"), key=lambda p: int(p.stem.split("_", 1)[1]))
+    if not paths:
+        raise InputError(f"{folder}: no shard_<n>.npz (the run's fault descriptors: run its fault detection first)")
+    return read_shards(paths)
+
+
 def read_shards(paths: Sequence) -> dict:
     """Concatenate descriptor shards in the given order.
 
