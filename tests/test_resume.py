@@ -42,7 +42,7 @@ def kill_group(process):
 @pytest.fixture(scope="module")
 def resumed_run(tmp_path_factory):
     """The reduced pipeline (conftest.REDUCED_CONFIG) killed with SIGKILL during feature extraction and again
-    during training, then resumed.
+    during training, then resumed on one core.
 
     It builds the runs table (every stage up to it: data, features, partitions, training, predictions,
     evaluation) of one baseline and one net; the figures, faults pages and report read that table and are
@@ -68,7 +68,9 @@ def resumed_run(tmp_path_factory):
         else:
             proc.wait()
     subprocess.run(cmd + ["--unlock"], cwd=workdir, capture_output=True)
-    run_snakemake(workdir, REDUCED_CONFIG, targets=[RUNS_TABLE])
+    # resumed on one core: Snakemake caps a job's threads at --cores, and the nets trained then must still be the
+    # tiny run's (2 cores), their threads systems.threads (audit 55: they followed --cores, and differed)
+    run_snakemake(workdir, REDUCED_CONFIG, targets=[RUNS_TABLE], extra_args=["--cores", "1"])
     return workdir, kills
 
 

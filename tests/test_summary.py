@@ -260,3 +260,13 @@ def test_stale_report_problem_names_what_a_report_would_misstate(tmp_path):
     (tmp_path / "dataset" / "metadata.csv").write_text("track_id\n")
     os.utime(tmp_path / "summary.md", (1, 1))
     assert "dataset/metadata.csv is newer than" in stale_report_problem(tmp_path, runs, "abc")
+    os.utime(tmp_path / "summary.md")
+    assert stale_report_problem(tmp_path, runs, "abc") is None
+    # a run stopped after the tables, before the first page was made from them again (audit 55: a target or --until
+    # short of the report): the summary is this configuration's, the first page an earlier one's
+    now = os.stat(tmp_path / "tables" / "runs.csv").st_mtime
+    os.utime(tmp_path / "report" / "answer.html", (now - 60, now - 60))
+    assert "report/answer.html is older than" in stale_report_problem(tmp_path, runs, "abc")
+    assert "tables/runs.csv, which it is made from" in stale_report_problem(tmp_path, runs, "abc")
+    os.utime(tmp_path / "report" / "answer.html", (now - 1, now - 1))  # a copy's times, a second apart: not stale
+    assert stale_report_problem(tmp_path, runs, "abc") is None

@@ -20,11 +20,13 @@ rule train_net:
     wildcard_constraints:
         net=_one_of(ALONE_NETS),
     params:
+        threads=TRAIN_THREADS,  # the nets' arithmetic follows it: not --cores, which caps a job's threads
         spec=lambda wildcards: NET_SPECS[wildcards.net].to_dict(),
         variant=lambda wildcards: _variant(wildcards.net),
         data=DNN_DATA,
-        hf=DNN_CONFIG["hf"],
-        rbm=DNN_CONFIG["rbm"],
+        # each net's own settings only: an RBM or Hessian-free setting retrains the nets that use it, no other
+        hf=lambda wildcards: DNN_CONFIG["hf"] if NET_SPECS[wildcards.net].optimizer == "hf" else {},
+        rbm=lambda wildcards: DNN_CONFIG["rbm"] if NET_SPECS[wildcards.net].pretrain else {},
         seed=lambda wildcards: net_run_seed(wildcards.net, wildcards.condition, wildcards.fold),
         device=TRAIN_DEVICE,
         frame_params=FRAME_PARAMS,
@@ -58,9 +60,10 @@ for _stack in NET_STACKS:
             votes=stack_output(_stack, "vote"),
             sums=stack_output(_stack, "sum"),
         params:
+            threads=TRAIN_THREADS,  # the nets' arithmetic follows it: not --cores, which caps a job's threads
             members=stack_members(_stack),
             data=DNN_DATA,
-            rbm=DNN_CONFIG["rbm"],
+            rbm=DNN_CONFIG["rbm"] if any(NET_SPECS[net].pretrain for net in NET_STACKS[_stack]) else {},
             device=TRAIN_DEVICE,
             frame_params=FRAME_PARAMS,
         log:
@@ -91,6 +94,7 @@ rule train_learned:
     wildcard_constraints:
         system=_one_of(_systems_where(lambda s: s.decision == "learned")),
     params:
+        threads=TRAIN_THREADS,  # the nets' arithmetic follows it: not --cores, which caps a job's threads
         spec=_system_spec,
         learned=SYSTEMS_CONFIG["learned"],
         seed=lambda wildcards: derive(RESOLVED.seed, "learned", wildcards.system, wildcards.condition, wildcards.fold),
@@ -142,6 +146,7 @@ rule train_custom:
     wildcard_constraints:
         system=_one_of(list(CUSTOM_SYSTEMS)),
     params:
+        threads=TRAIN_THREADS,  # the plugin's threads (context.threads): not --cores, which caps a job's threads
         # its data files are inputs, not parameters
         spec=lambda wildcards: {k: v for k, v in CUSTOM_SYSTEMS[wildcards.system].items() if k != "files"},
         seed=lambda wildcards: derive(RESOLVED.seed, "custom", wildcards.system, wildcards.condition, wildcards.fold),

@@ -19,7 +19,7 @@ def main(snakemake):
             condition=snakemake.wildcards.condition,
             fold=int(snakemake.wildcards.fold),
             device=snakemake.params.device,
-            threads=snakemake.threads,
+            threads=snakemake.params.threads,
             sample_rate=int(snakemake.params.sample_rate),
             max_duration=float(snakemake.params.max_duration),
             expected_params=snakemake.params.feature_params,

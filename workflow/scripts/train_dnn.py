@@ -10,7 +10,7 @@ from mgrfaults.systems.names import SystemSpec
 
 snakemake = globals()["snakemake"]  # injected by Snakemake's script directive
 setup_script_logging(snakemake.log)  # the library's log lines (epochs, accuracies) go to the rule's log
-torch.set_num_threads(snakemake.threads)
+torch.set_num_threads(snakemake.params.threads)  # systems.threads, whatever --cores
 spec = SystemSpec.from_dict(snakemake.params.spec)
 train_net_files(
     snakemake.input.frames,

@@ -6,7 +6,7 @@ from mgrfaults.systems.jobs import run_system_job
 from mgrfaults.systems.learned import learned_features_files
 
 snakemake = globals()["snakemake"]  # injected by Snakemake's script directive
-torch.set_num_threads(snakemake.threads)
+torch.set_num_threads(snakemake.params.threads)  # systems.threads, whatever --cores
 run_system_job(
     snakemake,
     learned_features_files,

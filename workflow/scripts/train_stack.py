@@ -10,7 +10,7 @@ from mgrfaults.systems.stack import train_stack_files
 
 snakemake = globals()["snakemake"]  # injected by Snakemake's script directive
 setup_script_logging(snakemake.log)  # the library's log lines (epochs, accuracies) go to the rule's log
-torch.set_num_threads(snakemake.threads)
+torch.set_num_threads(snakemake.params.threads)  # systems.threads, whatever --cores
 members = [{**member, "spec": SystemSpec.from_dict(member["spec"])} for member in snakemake.params.members]
 train_stack_files(
     snakemake.input.frames,

@@ -135,7 +135,8 @@ def stale_report_problem(results, expected_runs, digest: str, inputs: str | None
     run since); a summary made from other input files (its :func:`inputs_digest` differs: audio, annotations, a
     published condition's own lists, a custom system's code or data files, the published accuracies changed in
     place); a dataset made again after the summary (``dataset/metadata.csv`` newer: ``dataset_check`` under
-    another configuration, then the report asked for under the first).
+    another configuration, then the report asked for under the first); a page of the report older than a table it
+    is made from (:data:`REPORT_PAGES_FROM`: a run stopped between the two).
 
     Parameters
     ----------
@@ -172,12 +173,38 @@ def stale_report_problem(results, expected_runs, digest: str, inputs: str | None
                 "own lists, a custom system's code or data files, or resources/published_accuracies.csv, edited "
                 "in place): the report would show the earlier files' results as theirs. `snakemake -n` lists the "
                 f"jobs they rerun. {rerun}")
+    # a run stopped after the tables were made again, before the pages and figures made from them were (a target
+    # or --until short of the report's files, a Ctrl-C): the summary above is new, the first page not (audit 55)
+    for made, sources in REPORT_PAGES_FROM.items():
+        newer = [source for source in sources if _made_after(results / source, results / made)]
+        if newer:
+            return (f"{results / made} is older than {results / newer[0]}, which it is made from: a run stopped "
+                    f"before the report's pages were made again from its tables. {rerun}")
     metadata = results / "dataset" / "metadata.csv"
     if summary.exists() and metadata.exists() and metadata.stat().st_mtime > summary.stat().st_mtime:
         # the dataset was made again since (a dataset_check under another seed, say): the results are of the old one
         return (f"{metadata} is newer than {summary}: the dataset was made again after the results were, so the "
                 f"report would show the new dataset's profile beside the old one's results. {rerun}")
     return None
+
+
+REPORT_PAGES_FROM = {
+    "report/answer.html": ("tables/runs.csv", "tables/difference.csv", "tables/attribution.csv",
+                           "figures/accuracy_by_condition.png", "faults/profile.csv"),
+    "figures/accuracy_by_condition.png": ("tables/runs.csv",),
+    "figures/normalized_accuracy_by_condition.png": ("tables/runs.csv",),
+}
+"""Files of the report (relative to the results folder) and tables they are made from, directly or through others:
+a source newer than its page means a run that stopped before the page was made again."""
+MTIME_SLACK_S = 2.0
+"""Seconds by which a source may be newer than what is made from it before the page counts as stale: a copy of a
+results folder (``cp -r`` without ``-p``) gives its files the times of the copy, in its own order."""
+
+
+def _made_after(source: Path, made: Path) -> bool:
+    """Whether ``source`` (both present) was written more than :data:`MTIME_SLACK_S` after ``made``."""
+    return (source.exists() and made.exists()
+            and source.stat().st_mtime > made.stat().st_mtime + MTIME_SLACK_S)
 
 
 def _digest_named(text: str, template: str) -> str | None:

@@ -33,7 +33,7 @@ def run_system_job(
     ----------
     snakemake : snakemake.script.Snakemake
         The script's job: input ``partition``, ``metadata``; output ``model``, ``predictions``;
-        params ``spec``, ``seed``; ``threads``; ``log``.
+        params ``spec``, ``seed`` and optionally ``threads`` (else the job's ``threads``); ``log``.
     fit_files : callable
         E.g. :func:`mgrfaults.systems.bff.bff_files`.
     leading_inputs : sequence
@@ -49,7 +49,10 @@ def run_system_job(
         The test predictions written.
     """
     log = setup_script_logging(snakemake.log)
-    with threadpool_limits(limits=snakemake.threads):
+    # systems.threads where the rule passes it (the learned features come of a net's float arithmetic): not --cores,
+    # which caps a job's threads
+    threads = int(getattr(snakemake.params, "threads", snakemake.threads))
+    with threadpool_limits(limits=threads):
         predictions = fit_files(
             SystemSpec.from_dict(snakemake.params.spec),
             *leading_inputs,
@@ -59,7 +62,7 @@ def run_system_job(
             int(snakemake.params.seed),
             snakemake.output.model,
             snakemake.output.predictions,
-            threads=snakemake.threads,
+            threads=threads,
             expected_params=dict(expected_params),
             **options,
         )
