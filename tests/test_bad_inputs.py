@@ -568,6 +568,13 @@ def case_annotation_values(tmp_path):
     path.write_text("track_id,fault,replica_of\nblues.00001, Exact_Replica ,blues.00000\n")
     meta = validate_metadata(directory_metadata(listing, path))
     assert meta.set_index("track_id").loc["blues.00001", "fault"] == "exact_replica"
+    # written as people write them, as the column names are read (audit 54: "Exact Replica" was refused)
+    path.write_text("track_id,fault,replica_of\nblues.00001,Exact Replica,blues.00000\nrock.00000,Distortion,\n")
+    meta = validate_metadata(directory_metadata(listing, path)).set_index("track_id")
+    assert meta.loc["blues.00001", "fault"] == "exact_replica" and meta.loc["rock.00000", "fault"] == "distortion"
+    path.write_text("track_id,fault,replica_of\nblues.00001,recording - replica,blues.00000\n")
+    meta = validate_metadata(directory_metadata(listing, path)).set_index("track_id")
+    assert meta.loc["blues.00001", "fault"] == "recording_replica"
     path.write_text("track_id,fault\nblues.00001,replica\n")
     with pytest.raises(InputError, match=r"ann\.csv: fault: unknown value\(s\) \['replica'\]"):
         directory_metadata(listing, path)

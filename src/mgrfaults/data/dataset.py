@@ -626,7 +626,8 @@ def scan_audio(files: pd.DataFrame, sample_rate: int = _DATASET["sample_rate"], 
 
 
 def check_fault_values(ann: pd.DataFrame, source) -> None:
-    """Normalise ``fault`` (lower case, empty: ``none``) in place and refuse a value that is no fault.
+    """Normalise ``fault`` (lower case, spaces and hyphens as underscores, as a table's column names are read:
+    ``Exact Replica`` is ``exact_replica``; empty: ``none``) in place and refuse a value that is no fault.
 
     Parameters
     ----------
@@ -643,7 +644,7 @@ def check_fault_values(ann: pd.DataFrame, source) -> None:
     from mgrfaults.data.metadata import FAULTS
 
     if "fault" in ann.columns:
-        ann["fault"] = ann["fault"].str.lower().replace("", "none")
+        ann["fault"] = ann["fault"].str.strip().str.lower().str.replace(r"[\s-]+", "_", regex=True).replace("", "none")
         bad = ann[~ann["fault"].isin(FAULTS)]
         if len(bad):
             raise InputError(
