@@ -82,7 +82,8 @@ def test_a_list_line_starting_with_a_hash_is_a_track_where_it_names_one(tmp_path
 
     train, test = tmp_path / "train_x.txt", tmp_path / "test_x.txt"
     train.write_text("# my split, made by hand\na0\n#1 Crush\n")
-    test.write_text("#b0 is left out on purpose\nb1\n")
+    # lines commented out stay comments, whatever they name (audit 56: the excerpt came back into its part)
+    test.write_text("#b0 is left out on purpose\n#b0\n# pop/b0.wav\n#pop/b0.wav\nb1\n")
     lists = read_list_files({"train": train, "test": test}, known_ids=["a0", "#1 Crush", "b0", "b1"])
     assert lists == {"train": ["a0", "#1 Crush"], "test": ["b1"]}
     assert read_list_files({"train": train, "test": test}) == {"train": ["a0"], "test": ["b1"]}

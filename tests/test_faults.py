@@ -227,6 +227,22 @@ def test_the_search_over_every_offset_alone_takes_no_alignment_that_does_not_sta
         0, 1, (32, 443)), 0.815, 0.68, landmarks.DENSE_MIN_MARGIN)[1] == 37
 
 
+def test_a_confirmed_offset_is_not_moved_a_loop_period_by_a_chance_difference(monkeypatch):
+    # audit 56: on a loop every bar aligns about alike, and an alignment of the search 0.001 better moved confirmed
+    # replicas by whole bars; it must correlate DENSE_REFINE_MARGIN better than the landmarks' offset
+    from mgrfaults.faults import landmarks
+
+    rng = np.random.default_rng(2)
+    loop = np.tile(rng.normal(0, 6, (32, 40)), (1, 12))  # a bar of 40 frames, 12 times
+    a = loop + np.concatenate([rng.normal(0, 0.9, (32, 200)), rng.normal(0, 0.5, (32, 280))], axis=1)
+    b = loop[:, :300] + rng.normal(0, 0.5, (32, 300))
+    candidates = pd.DataFrame({"a": [0], "b": [1], "matches": [100], "score": [0.5], "offset_frames": [0],
+                               "offset_s": [0.0]})
+    assert verify_pairs(candidates, [a, b])["offset_frames"].tolist() == [0]
+    monkeypatch.setattr(landmarks, "DENSE_REFINE_MARGIN", 0.0)  # the chance difference, 0.005, would move it
+    assert verify_pairs(candidates, [a, b])["offset_frames"].tolist() == [200]
+
+
 def test_a_synthetic_replica_is_found_at_its_own_offset_not_a_loop_period_off():
     # at 30 excerpts per genre the landmarks of hiphop.00026, a copy of hiphop.00025 rendered 3.84 s later, vote
     # best a bar of its drum loop off (2.44 s), where the spectrograms correlate at 0.885; at 3.84 s, 0.920

@@ -256,8 +256,9 @@ NO_ARTIST_ADVICE = ("to remove the annotated faults with no artist known, give t
 def partition_list_lines(path, known_ids=None) -> list[str]:
     """The lines of one partition list that name a track (blank lines and ``#`` comments skipped).
 
-    With ``known_ids`` (the dataset's), a line starting with ``#`` that names one of them (the file ``#1 Crush.wav``)
-    is a track, not a comment (:func:`track_ids_from_paths`' reading).
+    With ``known_ids`` (the dataset's), a line starting with ``#`` that names one of them whose id itself starts with
+    ``#`` (the file ``#1 Crush.wav``, listed ``#1 Crush`` or ``pop/#1 Crush.wav`` without its folder) is a track, not a
+    comment; a line commented out, ``# jazz/jazz.00054.wav`` or ``#jazz/jazz.00054.wav``, stays a comment (audit 56).
     """
     path = Path(path)
     if not path.exists():
@@ -267,7 +268,10 @@ def partition_list_lines(path, known_ids=None) -> list[str]:
     def names_a_track(line: str) -> bool:
         if not line.lstrip().startswith("#"):
             return True
-        return known is not None and track_ids_from_paths([line.strip()], known_ids=known)[0][0] in known
+        if known is None:
+            return False
+        track_id = track_ids_from_paths([line.strip()], known_ids=known)[0][0]
+        return track_id in known and track_id.startswith("#")
 
     return [line for line in read_text_checked(path, "partition list").splitlines()
             if line.strip() and names_a_track(line)]

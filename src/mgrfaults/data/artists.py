@@ -66,17 +66,21 @@ def is_unknown_artist(cell: str) -> bool:
             or all(unicodedata.category(c) == "Pd" or c in ".\u2212_ " for c in text))
 
 
-def _without_accents(text: str) -> str:
-    """``text`` with the accents of its Latin letters dropped (``Sigur Rós`` -> ``Sigur Ros``): NFKD, the combining
-    marks on a Latin letter removed, then NFC. A mark on another script's letter makes another letter (Cyrillic ``й``
-    is not ``и``, kana ``ガ`` is not ``カ``): kept, so that ``Бой`` and ``Бои`` stay two artists (audit 54)."""
-    kept, base_is_latin = [], False
+def _without_accents(text: str, every_mark: bool = False) -> str:
+    """``text`` with its accents dropped (``Sigur Rós`` -> ``Sigur Ros``): NFKD, the combining marks on a Latin or
+    Greek letter removed (Greek capitals carry no tonos: ``ΒΑΣΙΛΗΣ``, ``Βασίλης``), and the diaeresis of Cyrillic
+    ``ё`` (written ``е`` as often), then NFC. Another mark on another script's letter makes another letter (Cyrillic
+    ``й`` is not ``и``, kana ``ガ`` is not ``カ``): kept, so that ``Бой`` and ``Бои`` stay two artists (audit 54);
+    ``every_mark`` drops those too (names that may be one artist's, :func:`look_alike_artists`)."""
+    kept, base = [], ""
     for c in unicodedata.normalize("NFKD", str(text)):
         if unicodedata.combining(c):
-            if not base_is_latin:
+            accent = (base.startswith(("LATIN ", "GREEK ")) or (c == "\u0308" and base.startswith("CYRILLIC")
+                                                                  and base.endswith(" LETTER IE")))
+            if not (every_mark or accent):
                 kept.append(c)
             continue
-        base_is_latin = unicodedata.name(c, "").startswith("LATIN ")
+        base = unicodedata.name(c, "")
         kept.append(c)
     return unicodedata.normalize("NFC", "".join(kept))
 
@@ -90,10 +94,10 @@ def artist_key(artist: str) -> str:
     return key if key else "".join(str(artist).split()).casefold()
 
 
-def _artist_words(artist: str) -> list[str]:
+def _artist_words(artist: str, every_mark: bool = False) -> list[str]:
     """The words of an artist's name as :func:`artist_key` reads them (accents dropped, ``&`` and a lone ``n``
-    as ``and``, casefolded), in order."""
-    name = _without_accents(artist).replace("&", " and ")
+    as ``and``, casefolded), in order; ``every_mark``: every combining mark dropped (:func:`_without_accents`)."""
+    name = _without_accents(artist, every_mark).replace("&", " and ")
     words = re.findall(r"[^\W_]+", unicodedata.normalize("NFKC", name).casefold())
     return ["and" if w == "n" else w for w in words]  # Guns N' Roses, Guns and Roses
 
@@ -173,13 +177,14 @@ def canonical_artists(artists: pd.Series, source) -> pd.Series:
 def look_alike_artists(artists) -> list[list[str]]:
     """Artist names that may be one artist's and that neither :func:`artist_spellings` merges nor
     :func:`credited_artists` links: the same words in another order (``Tosh, Peter``, ``Peter Tosh``; ``Guns N'
-    Roses``, ``Guns and Roses``). Sorted groups of two or more names; placeholders left out. (A name and the same name
+    Roses``, ``Guns and Roses``), or letters told apart by a mark that makes another letter in their script (``Бой``,
+    ``Бои``: maybe a misspelling). Sorted groups of two or more names; placeholders left out. (A name and the same name
     with a band, ``Bob Marley`` and ``Bob Marley & The Wailers``, is a credit naming ``Bob Marley``: linked.)
     """
     names = sorted({str(a) for a in artists if not _is_placeholder(str(a))})
     groups: dict[str, set[str]] = {}
     for name in names:
-        groups.setdefault(" ".join(sorted(_artist_words(name))), set()).add(name)
+        groups.setdefault(" ".join(sorted(_artist_words(name, every_mark=True))), set()).add(name)
     return sorted(sorted(group) for group in groups.values() if len(group) > 1)
 
 

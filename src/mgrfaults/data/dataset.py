@@ -254,20 +254,25 @@ def _genre_folder_files(genre_dir: Path, exts) -> list[Path]:
 
 
 def library_layout_problem(genre_dir: Path, n_files: int, exts) -> str:
-    """Why a genre folder whose sub-folders hold more audio (of ``exts``) than its own ``n_files`` is refused (a music
-    library's ``<genre>/<artist>/<file>``: a run on the few loose files would pass for one on the dataset); ``""``
-    otherwise (a ``live/`` folder beside the genre's files is logged, not refused). Hidden folders are left out."""
+    """Why a genre folder laid out as a music library, ``<genre>/<artist>/<file>``, is refused: two or more sub-folders
+    holding audio (of ``exts``), and more audio below them than its own ``n_files`` (a run on the few loose files
+    would pass for one on the dataset); ``""`` otherwise. One sub-folder beside the genre's files (``live/``, a
+    ``segments/`` of cuts made from them, audit 56) is logged, not refused. Hidden folders are left out."""
     subfolders = sorted(p.name for p in _entries(genre_dir) if p.is_dir() and not p.name.startswith("."))
-    below = 0
+    below, holding = 0, []
     for sub in subfolders:
+        count = 0
         for _, dirs, names in os.walk(genre_dir / sub, onerror=lambda error: None):
             dirs[:] = [d for d in dirs if not d.startswith(".")]
-            below += sum(Path(n).suffix.lower() in exts and not is_appledouble(n) for n in names)
-    if below <= n_files:
+            count += sum(Path(n).suffix.lower() in exts and not is_appledouble(n) for n in names)
+        below += count
+        holding += [sub] if count else []
+    if below <= n_files or len(holding) < 2:
         return ""
-    return (f"{genre_dir}: {below} audio file(s) lie in its sub-folders ({subfolders[:3]}) and {n_files} directly in "
-            "it; only <root>/<genre>/<file> is read (a <genre>/<artist>/<file> library?): move the files into "
-            f"{genre_dir.name}/, their artists into an annotations table's artist column (dataset.directory.annotations)")
+    return (f"{genre_dir}: {below} audio file(s) lie in {len(holding)} sub-folders ({holding[:3]}) and {n_files} "
+            "directly in it; only <root>/<genre>/<file> is read (a <genre>/<artist>/<file> library?): move the "
+            f"excerpts into {genre_dir.name}/, their artists into an annotations table's artist column "
+            "(dataset.directory.annotations), and any other audio out of the dataset's root")
 
 
 def _warn_name_twins(genre_dir: Path, files: list[Path]) -> None:
@@ -446,8 +451,8 @@ def list_audio_files(root, extensions=AUDIO_EXTENSIONS, gtzan: bool = False) -> 
         except InputError as e:
             unreadable.append({"track_id": "", "path": str(genre_dir), "genre": genre_dir.name, "problem": str(e).split(": ", 1)[1]})
             continue
-        if problem := library_layout_problem(genre_dir, len(files), exts):
-            raise InputError(problem)
+        if not gtzan and (problem := library_layout_problem(genre_dir, len(files), exts)):
+            raise InputError(problem)  # a GTZAN copy's excerpts are named and counted: all must be there anyway
         rows += [{"track_id": f.stem, "path": str(f), "genre": genre_dir.name, "problem": ""} for f in files]
     if not rows and not unreadable:
         raise InputError(f"{root}: no audio files ({', '.join(sorted(exts))}) in <genre>/ folders")

@@ -181,7 +181,7 @@ def stale_report_problem(results, expected_runs, digest: str, inputs: str | None
             return (f"{results / made} is older than {results / newer[0]}, which it is made from: a run stopped "
                     f"before the report's pages were made again from its tables. {rerun}")
     metadata = results / "dataset" / "metadata.csv"
-    if summary.exists() and metadata.exists() and metadata.stat().st_mtime > summary.stat().st_mtime:
+    if summary.exists() and _made_after(metadata, summary):
         # the dataset was made again since (a dataset_check under another seed, say): the results are of the old one
         return (f"{metadata} is newer than {summary}: the dataset was made again after the results were, so the "
                 f"report would show the new dataset's profile beside the old one's results. {rerun}")

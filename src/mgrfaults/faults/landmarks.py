@@ -412,6 +412,11 @@ DENSE_MIN_MARGIN = 0.05
 drums align at every bar, the other parts by chance): the best and the next best of such pairs of audit 52's that
 the search alone would call replicas differ by 0.001-0.010, where the copies it finds (whose landmarks voted at other
 bars) stand 0.108-0.175 above their next best offset."""
+DENSE_REFINE_MARGIN = 0.02
+"""How much better than the landmarks' confirmed offset the search's must correlate to replace it. On a loop every
+bar aligns about alike (bar alignments of one song, and of songs on one loop, differ by 0.001-0.010: audits 52 and
+56), and a whole-bar move by such a difference reports a wrong offset; the synthetic replica at 30 excerpts per genre
+that the landmarks place a bar off correlates 0.035 better at its rendered offset."""
 DENSE_APART = 10
 """Frames (0.23 s) from an offset beyond which another offset is another alignment, not the same one's slope."""
 
@@ -545,7 +550,7 @@ def verify_pairs(candidates: pd.DataFrame, mels: list[np.ndarray], min_correlati
     (:func:`correlation_at_every_offset`, FFTs), and its best local maxima are checked as a landmark
     offset is, and, where no landmark offset confirmed the pair, must stand :data:`DENSE_MIN_MARGIN`
     above every other alignment (songs on one loop align nearly alike at every bar); the best that
-    passes replaces the landmarks' offset where it correlates more (a synthetic replica at 30 excerpts per genre: 0.920 at its rendered offset, 3.84 s, against
+    passes replaces the landmarks' offset where it correlates :data:`DENSE_REFINE_MARGIN` more (a synthetic replica at 30 excerpts per genre: 0.920 at its rendered offset, 3.84 s, against
     0.885 a bar off, where the landmarks put it). Over 3 s of overlap the best of any offset of two
     different pieces correlates higher by chance (the synthetic default's best non-replica: 0.782
     against 0.724 at its landmark offsets); over 5 s as at the landmark offsets.
@@ -605,7 +610,7 @@ def verify_pairs(candidates: pd.DataFrame, mels: list[np.ndarray], min_correlati
             # it alone would confirm the pair, it must stand out from the other alignments
             found = _search_every_offset(view(a), view(b), min_correlation, min_band_correlation,
                                          -np.inf if confirmed else DENSE_MIN_MARGIN)
-            if found is not None and (not confirmed or found[0] > best[0]):
+            if found is not None and (not confirmed or found[0] >= best[0] + DENSE_REFINE_MARGIN):
                 near = group.loc[(group["offset_frames"] - found[1]).abs() <= 1, "matches"]
                 best, confirmed = (found[0], found[1], int(near.max()) if len(near) else 0), True
         if confirmed:

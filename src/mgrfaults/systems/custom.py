@@ -578,8 +578,9 @@ def _torch_if_installed():
 
 
 def resolve_plugin_device(device: str) -> str:
-    """``auto`` -> ``cuda`` when the plugin uses torch and a GPU is available, else ``cpu``."""
-    torch = sys.modules.get("torch")
+    """``auto`` -> ``cuda`` when the plugin uses torch (its module imported it) and a GPU is available, else ``cpu``;
+    ``cuda`` asked for is checked with torch imported where installed (a plugin may import it in ``fit``, audit 56)."""
+    torch = _torch_if_installed() if device == "cuda" else sys.modules.get("torch")
     has_cuda = torch is not None and torch.cuda.is_available()
     if device == "auto":
         return "cuda" if has_cuda else "cpu"
