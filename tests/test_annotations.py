@@ -87,6 +87,14 @@ def test_a_list_line_starting_with_a_hash_is_a_track_where_it_names_one(tmp_path
     lists = read_list_files({"train": train, "test": test}, known_ids=["a0", "#1 Crush", "b0", "b1"])
     assert lists == {"train": ["a0", "#1 Crush"], "test": ["b1"]}
     assert read_list_files({"train": train, "test": test}) == {"train": ["a0"], "test": ["b1"]}
+    # a path commented out, to a file whose name starts with '#' too, is a comment (audit 57)
+    test.write_text("#pop/#1 Crush.wav\n# pop/#1 Crush.wav\nb1\n")
+    assert read_list_files({"test": test}, known_ids=["#1 Crush", "b1"]) == {"test": ["b1"]}
+    # '#1 Crush' where the dataset holds '1 Crush' too: an excerpt, or one commented out; refused naming both
+    test.write_text("b1\n#1 Crush\n")
+    with pytest.raises(InputError, match=r"test_x\.txt:2: '#1 Crush' names the excerpt '#1 Crush', or comments out "
+                                         r"'1 Crush', both in the dataset"):
+        read_list_files({"test": test}, known_ids=["#1 Crush", "1 Crush", "b1"])
 
 
 def test_infer_removed_faults_rules():

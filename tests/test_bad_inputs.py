@@ -275,13 +275,13 @@ def case_annotation_unknown_column_or_no_artist(tmp_path):
     path.write_text("track_id,artist\nblues.00000,\nblues.00001,Muddy Waters\n")
     check_config(config)
     # a fault that is none of the faults: refused at start (check-config too), not after the whole audio scan
-    path.write_text("track_id,artist,fault\nblues.00000,A,none\nblues.00001,B,exact replica\n")
+    path.write_text("track_id,artist,fault\nblues.00000,A,none\nblues.00001,B,exact copy\n")
     unfiltered = copy.deepcopy(config)  # with no condition filtering by artist, too
     unfiltered["partitions"]["conditions"] = {"standard": config["partitions"]["conditions"]["standard"]}
     unfiltered["evaluate"]["compare"] = []
     for config in (config, unfiltered):
         with pytest.raises(ConfigError, match=r"dataset\.directory\.annotations.*ann\.csv: fault: unknown value\(s\) "
-                                              r"\['exact replica'\] \(track blues\.00001, line 3\)"):
+                                              r"\['exact_copy'\] \(track blues\.00001, line 3\)"):
             check_config(config)
 
 
@@ -716,15 +716,25 @@ def case_audio_left_out_is_logged(tmp_path, caplog):
         for i in range(2):
             write_au(root / "jazz" / artist / "live" / f"{artist[0]}{i}.au", tone(0.2))
     write_au(root / "jazz" / "loose.au", tone(0.2))
-    with pytest.raises(InputError, match=r"jazz: 4 audio file\(s\) lie in 2 sub-folders \(\['Coltrane', 'Miles "
-                                         r"Davis'\]\) and 1 directly in it; only <root>/<genre>/<file> is read"):
+    with pytest.raises(InputError, match=r"jazz: 4 audio file\(s\) lie in its sub-folder\(s\) \['Coltrane', 'Miles "
+                                         r"Davis'\] and 1 directly in it; only <root>/<genre>/<file> is read"):
         list_audio_files(root)
-    # one folder of cuts made from the genre's excerpts beside them (audit 56): logged, as before, not refused
-    for artist in ("Miles Davis", "Coltrane"):
-        shutil.rmtree(root / "jazz" / artist)
+    shutil.rmtree(root / "jazz" / "Coltrane")  # one artist's folder holding most of the genre (audit 57)
+    with pytest.raises(InputError, match=r"jazz: 2 audio file\(s\) lie in its sub-folder\(s\) \['Miles Davis'\]"):
+        list_audio_files(root)
+    # cuts made from the genre's excerpts, named after them, beside them (audit 56): logged, as before, not refused
+    shutil.rmtree(root / "jazz" / "Miles Davis")
     for i in range(3):
         write_au(root / "jazz" / "segments" / f"loose_{i}.au", tone(0.2))
     assert "loose" in set(list_audio_files(root)["track_id"])
+    # a GTZAN copy's excerpts are named and counted, all of them needed: its layout is not judged so
+    gtzan = gtzan_like(tmp_path / "gtzan")
+    for folder in ("extra", "more"):
+        for i in range(3):
+            write_au(gtzan / "blues" / folder / f"{folder}{i}.au", tone(0.2))
+    assert len(list_audio_files(gtzan, gtzan=True)) == 4
+    with pytest.raises(InputError, match="lie in its sub-folder"):
+        list_audio_files(gtzan)
 
 
 def case_genre_root_at_two_levels(tmp_path):

@@ -256,25 +256,35 @@ NO_ARTIST_ADVICE = ("to remove the annotated faults with no artist known, give t
 def partition_list_lines(path, known_ids=None) -> list[str]:
     """The lines of one partition list that name a track (blank lines and ``#`` comments skipped).
 
-    With ``known_ids`` (the dataset's), a line starting with ``#`` that names one of them whose id itself starts with
-    ``#`` (the file ``#1 Crush.wav``, listed ``#1 Crush`` or ``pop/#1 Crush.wav`` without its folder) is a track, not a
-    comment; a line commented out, ``# jazz/jazz.00054.wav`` or ``#jazz/jazz.00054.wav``, stays a comment (audit 56).
+    With ``known_ids`` (the dataset's), a line starting with ``#`` is a track where the whole line, no folder in it,
+    is an excerpt's id or file name that itself starts with ``#`` (``#1 Crush`` or ``#1 Crush.wav``, the file
+    ``#1 Crush.wav``); a line commented out, ``# jazz/jazz.00054.wav``, ``#jazz/jazz.00054.wav``, ``#pop/#1 Crush.wav``,
+    stays a comment (audits 56, 57). Where the dataset also holds the id without the ``#`` (``1 Crush``), the line is
+    refused naming both: it may be either.
     """
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: partition list not found")
     known = None if known_ids is None else set(map(str, known_ids))
+    lines = read_text_checked(path, "partition list").splitlines()
 
-    def names_a_track(line: str) -> bool:
-        if not line.lstrip().startswith("#"):
+    def names_a_track(number: int, line: str) -> bool:
+        text = line.strip()
+        if not text.startswith("#"):
             return True
-        if known is None:
+        if known is None or "/" in text or "\\" in text:
             return False
-        track_id = track_ids_from_paths([line.strip()], known_ids=known)[0][0]
-        return track_id in known and track_id.startswith("#")
+        track_id = track_ids_from_paths([text], known_ids=known)[0][0]
+        if track_id not in known or not track_id.startswith("#"):
+            return False
+        uncommented = track_ids_from_paths([text[1:].strip()], known_ids=known)[0][0]
+        if uncommented in known:
+            raise InputError(f"{path}:{number}: {text!r} names the excerpt {track_id!r}, or comments out "
+                             f"{uncommented!r}, both in the dataset: write the excerpt as a path with its folder "
+                             f"(<genre>/{text}...) or remove the line")
+        return True
 
-    return [line for line in read_text_checked(path, "partition list").splitlines()
-            if line.strip() and names_a_track(line)]
+    return [line for number, line in enumerate(lines, 1) if line.strip() and names_a_track(number, line)]
 
 
 def read_partition_list(path, ids: list[str] | None = None) -> list[str]:

@@ -39,7 +39,20 @@ def normalise_text(text: str) -> str:
     character; letters of every script are kept, so that two names in a non-Latin script do not
     both shrink to ``""`` (on ASCII text this is ``[^0-9a-z]`` removed after lower-casing).
     """
-    return re.sub(r"[\W_]+", "", unicodedata.normalize("NFKC", str(text)).casefold())
+    return "".join(_word_runs(unicodedata.normalize("NFKC", str(text)).casefold()))
+
+
+def _word_runs(text: str) -> list[str]:
+    """The runs of letters, digits and the combining marks on them in ``text``: a vowel sign of Thai or Devanagari,
+    which has no precomposed letter, is part of its word (``กิน`` is not ``กัน``, ``कमल`` not ``कोमल``: audit 57)."""
+    runs, run = [], []
+    for c in text:
+        if c.isalnum() or (run and unicodedata.category(c).startswith("M")):
+            run.append(c)
+        elif run:
+            runs.append("".join(run))
+            run = []
+    return runs + (["".join(run)] if run else [])
 
 
 UNKNOWN_ARTIST_PREFIX = "unknown:"
@@ -66,6 +79,13 @@ def is_unknown_artist(cell: str) -> bool:
             or all(unicodedata.category(c) == "Pd" or c in ".\u2212_ " for c in text))
 
 
+LATIN_LETTERS_APART = str.maketrans({"ø": "o", "Ø": "O", "ł": "l", "Ł": "L", "ı": "i", "đ": "d", "Đ": "D", "ħ": "h",
+                                     "Ħ": "H", "ŧ": "t", "Ŧ": "T", "ß": "ss", "æ": "ae", "Æ": "AE", "œ": "oe",
+                                     "Œ": "OE", "þ": "th", "Þ": "TH", "ð": "d", "Ð": "D"})
+"""Latin letters with a stroke or ligature that Unicode does not decompose, written without it as often as a
+tag drops an accent (``Røyksopp``, ``Royksopp``; ``Czesław``, ``Czeslaw``; ``Barış``, ``Baris``: audit 57)."""
+
+
 def _without_accents(text: str, every_mark: bool = False) -> str:
     """``text`` with its accents dropped (``Sigur Rós`` -> ``Sigur Ros``): NFKD, the combining marks on a Latin or
     Greek letter removed (Greek capitals carry no tonos: ``ΒΑΣΙΛΗΣ``, ``Βασίλης``), and the diaeresis of Cyrillic
@@ -73,7 +93,7 @@ def _without_accents(text: str, every_mark: bool = False) -> str:
     ``й`` is not ``и``, kana ``ガ`` is not ``カ``): kept, so that ``Бой`` and ``Бои`` stay two artists (audit 54);
     ``every_mark`` drops those too (names that may be one artist's, :func:`look_alike_artists`)."""
     kept, base = [], ""
-    for c in unicodedata.normalize("NFKD", str(text)):
+    for c in unicodedata.normalize("NFKD", str(text).translate(LATIN_LETTERS_APART)):
         if unicodedata.combining(c):
             accent = (base.startswith(("LATIN ", "GREEK ")) or (c == "\u0308" and base.startswith("CYRILLIC")
                                                                   and base.endswith(" LETTER IE")))
@@ -98,7 +118,7 @@ def _artist_words(artist: str, every_mark: bool = False) -> list[str]:
     """The words of an artist's name as :func:`artist_key` reads them (accents dropped, ``&`` and a lone ``n``
     as ``and``, casefolded), in order; ``every_mark``: every combining mark dropped (:func:`_without_accents`)."""
     name = _without_accents(artist, every_mark).replace("&", " and ")
-    words = re.findall(r"[^\W_]+", unicodedata.normalize("NFKC", name).casefold())
+    words = _word_runs(unicodedata.normalize("NFKC", name).casefold())
     return ["and" if w == "n" else w for w in words]  # Guns N' Roses, Guns and Roses
 
 

@@ -253,25 +253,28 @@ def _genre_folder_files(genre_dir: Path, exts) -> list[Path]:
     return files
 
 
-def library_layout_problem(genre_dir: Path, n_files: int, exts) -> str:
-    """Why a genre folder laid out as a music library, ``<genre>/<artist>/<file>``, is refused: two or more sub-folders
-    holding audio (of ``exts``), and more audio below them than its own ``n_files`` (a run on the few loose files
-    would pass for one on the dataset); ``""`` otherwise. One sub-folder beside the genre's files (``live/``, a
-    ``segments/`` of cuts made from them, audit 56) is logged, not refused. Hidden folders are left out."""
+def library_layout_problem(genre_dir: Path, files: list[Path], exts) -> str:
+    """Why a genre folder laid out as a music library, ``<genre>/<artist>/<file>``, is refused: more audio (of
+    ``exts``) in its sub-folders than in it (``files``), a run on the few loose files passing for one on the dataset
+    (audit 54); ``""`` otherwise. Files below named after one of the folder's own files (``segments/x_0.au`` for
+    ``x.au``: cuts made from the excerpts, audit 56) are not counted, and a sub-folder holding fewer files than the
+    folder (``live/``) is logged, not refused. Hidden folders are left out."""
     subfolders = sorted(p.name for p in _entries(genre_dir) if p.is_dir() and not p.name.startswith("."))
+    stems = tuple(f.stem for f in files)
     below, holding = 0, []
     for sub in subfolders:
         count = 0
         for _, dirs, names in os.walk(genre_dir / sub, onerror=lambda error: None):
             dirs[:] = [d for d in dirs if not d.startswith(".")]
-            count += sum(Path(n).suffix.lower() in exts and not is_appledouble(n) for n in names)
+            count += sum(Path(n).suffix.lower() in exts and not is_appledouble(n)
+                         and not (stems and Path(n).stem.startswith(stems)) for n in names)
         below += count
         holding += [sub] if count else []
-    if below <= n_files or len(holding) < 2:
+    if below <= len(files):
         return ""
-    return (f"{genre_dir}: {below} audio file(s) lie in {len(holding)} sub-folders ({holding[:3]}) and {n_files} "
-            "directly in it; only <root>/<genre>/<file> is read (a <genre>/<artist>/<file> library?): move the "
-            f"excerpts into {genre_dir.name}/, their artists into an annotations table's artist column "
+    return (f"{genre_dir}: {below} audio file(s) lie in its sub-folder(s) {holding[:3]} and {len(files)} directly in "
+            "it; only <root>/<genre>/<file> is read (a <genre>/<artist>/<file> library?): move the excerpts into "
+            f"{genre_dir.name}/, their artists into an annotations table's artist column "
             "(dataset.directory.annotations), and any other audio out of the dataset's root")
 
 
@@ -451,7 +454,7 @@ def list_audio_files(root, extensions=AUDIO_EXTENSIONS, gtzan: bool = False) -> 
         except InputError as e:
             unreadable.append({"track_id": "", "path": str(genre_dir), "genre": genre_dir.name, "problem": str(e).split(": ", 1)[1]})
             continue
-        if not gtzan and (problem := library_layout_problem(genre_dir, len(files), exts)):
+        if not gtzan and (problem := library_layout_problem(genre_dir, files, exts)):
             raise InputError(problem)  # a GTZAN copy's excerpts are named and counted: all must be there anyway
         rows += [{"track_id": f.stem, "path": str(f), "genre": genre_dir.name, "problem": ""} for f in files]
     if not rows and not unreadable:
