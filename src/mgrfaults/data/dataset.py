@@ -257,8 +257,8 @@ def library_layout_problem(genre_dir: Path, files: list[Path], exts) -> str:
     """Why a genre folder laid out as a music library, ``<genre>/<artist>/<file>``, is refused: more audio (of
     ``exts``) in its sub-folders than in it (``files``), a run on the few loose files passing for one on the dataset
     (audit 54); ``""`` otherwise. Files below named after one of the folder's own files (``segments/x_0.au`` for
-    ``x.au``: cuts made from the excerpts, audit 56) are not counted, and a sub-folder holding fewer files than the
-    folder (``live/``) is logged, not refused. Hidden folders are left out."""
+    ``x.au``: cuts made from the excerpts, audit 56) are not counted, and fewer files below than in the folder (a
+    ``live/``) are logged, not refused. Hidden folders are left out."""
     subfolders = sorted(p.name for p in _entries(genre_dir) if p.is_dir() and not p.name.startswith("."))
     stems = tuple(f.stem for f in files)
     below, holding = 0, []

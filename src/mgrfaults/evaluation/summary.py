@@ -529,7 +529,8 @@ ATTRIBUTION_TEXT = (
     "`figures/attribution.png`). An excerpt whose artist is in training can be recognised by the artist's sound "
     "rather than the genre's: when `neither` under a random partition scores about what a filtered condition "
     "scores, the difference between the conditions comes from the excerpts that share an artist or a recording "
-    "with training (`neither` is no random sample, and often a small one: read its interval, not its point). Training is the parts a system is fit on: for the classifiers on learned features, fit on "
+    "with training (`neither` is no random sample, and often a small one: read its interval, not its point). "
+    "Training is the parts a system is fit on: for the classifiers on learned features, fit on "
     "the validation part too as the study's are (`systems.learned.fit_on`), and for a custom system that declares "
     "it (`systems.custom.<name>.fit_on`), that part as well, so their groups can hold other excerpts. In "
     "parentheses: the excerpts, summed over folds.")

@@ -372,10 +372,11 @@ def artist_clustered_difference(
 
     Excerpts of one artist are taken to be alike (a design effect of at least 1), so no variance is let below that
     of independent excerpts, with a pseudo-count that keeps a part all right (or all wrong) from a zero-width
-    interval (near an accuracy of one half a little below the plain ``p (1 - p) / N``): Agresti & Caffo's one right and one wrong excerpt a fold, ``p_f (1 - p_f) / (N_f + 2)``
-    with ``p_f = (K_f + 1) / (N_f + 2)`` (The American Statistician 54, 2000), over ``F^2`` summed over the folds,
-    and paired, the variance of the per-excerpt differences pooled over folds with one disagreement each way added
-    (Bonett & Price, Journal of Educational and Behavioral Statistics 37, 2012).
+    interval (near an accuracy of one half a little below the plain ``p (1 - p) / N``): Agresti & Caffo's one right
+    and one wrong excerpt a fold, ``p_f (1 - p_f) / (N_f + 2)`` with ``p_f = (K_f + 1) / (N_f + 2)`` (The American
+    Statistician 54, 2000), over ``F^2`` summed over the folds, and paired, the variance of the per-excerpt
+    differences pooled over folds with one disagreement each way added (Bonett & Price, Journal of Educational and
+    Behavioral Statistics 37, 2012).
 
     ``benchmarks/artist_interval_coverage.py`` measures how often the interval holds the true difference on
     simulated test parts of one fold (5 to 60 artists, GTZAN-like skewed ones, excerpts of an artist correlated up

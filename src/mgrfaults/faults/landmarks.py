@@ -478,8 +478,8 @@ def correlation_at_every_offset(mel_a: np.ndarray, mel_b: np.ndarray, min_overla
 def best_offsets(offsets: np.ndarray, correlation: np.ndarray, count: int = DENSE_PEAKS) -> np.ndarray:
     """The offsets of the ``count`` highest local maxima of a correlation over offsets, best first.
 
-    A local maximum is at least each neighbour and above the next (a plateau keeps its last offset); the ends count against their one
-    neighbour.
+    A local maximum is at least its neighbour before and above the one after (a plateau keeps its last offset);
+    the ends count against their one neighbour.
     """
     if len(correlation) == 0:
         return np.zeros(0, dtype=np.int64)
@@ -543,17 +543,18 @@ def verify_pairs(candidates: pd.DataFrame, mels: list[np.ndarray], min_correlati
     ``min_band_correlation``): songs sharing a drum loop at one tempo pass the pooled correlation on
     their drums' bands alone.
 
-    The landmarks of two copies of looped music vote at every bar, and the copy's own offset can miss
-    the pair's ``top_offsets`` best: in audit 52's copies made by the synthetic production chain, 4 of
-    108 were confirmed at none of them (the drums aligned a bar off, the notes not). So every candidate
-    pair is also correlated at every offset with :data:`DENSE_MIN_OVERLAP_S` of overlap
-    (:func:`correlation_at_every_offset`, FFTs), and its best local maxima are checked as a landmark
-    offset is, and, where no landmark offset confirmed the pair, must stand :data:`DENSE_MIN_MARGIN`
-    above every other alignment (songs on one loop align nearly alike at every bar); the best that
-    passes replaces the landmarks' offset where it correlates :data:`DENSE_REFINE_MARGIN` more (a synthetic replica at 30 excerpts per genre: 0.920 at its rendered offset, 3.84 s, against
-    0.885 a bar off, where the landmarks put it). Over 3 s of overlap the best of any offset of two
-    different pieces correlates higher by chance (the synthetic default's best non-replica: 0.782
-    against 0.724 at its landmark offsets); over 5 s as at the landmark offsets.
+    The landmarks of two copies of looped music vote at every bar, and the copy's own offset can miss the
+    pair's ``top_offsets`` best: in audit 52's copies made by the synthetic production chain, 4 of 108 were
+    confirmed at none of them (the drums aligned a bar off, the notes not). So every candidate pair is also
+    correlated at every offset with :data:`DENSE_MIN_OVERLAP_S` of overlap
+    (:func:`correlation_at_every_offset`, FFTs), and its best local maxima are checked as a landmark offset
+    is, and, where no landmark offset confirmed the pair, must stand :data:`DENSE_MIN_MARGIN` above every
+    other alignment (songs on one loop align nearly alike at every bar); the best that passes replaces the
+    landmarks' offset where it correlates :data:`DENSE_REFINE_MARGIN` more (a synthetic replica at 30 excerpts
+    per genre: 0.920 at its rendered offset, 3.84 s, against 0.885 a bar off, where the landmarks put it).
+    Over 3 s of overlap the best of any offset of two different pieces correlates higher by chance (the
+    synthetic default's best non-replica: 0.782 against 0.724 at its landmark offsets); over 5 s as at the
+    landmark offsets.
 
     A pair also passes when its landmarks single out one offset: Wang's significance test (a
     histogram of offsets with one peak far above the rest). A loop shared by two pieces votes at
