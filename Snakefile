@@ -12,7 +12,7 @@ min_version("9.0")
 
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))  # the library, also without `pip install -e`
 from mgrfaults.config import (check_config_file, check_configfile_arguments, check_results_subfolders,
-                              drop_null_conditions, runs_jobs)
+                              drop_null_conditions, drop_null_custom_systems, runs_jobs)
 from mgrfaults.config import validate as validate_config
 from mgrfaults.evaluation.summary import stale_report_problem
 from mgrfaults.logs import finished_message, report_path
@@ -46,6 +46,11 @@ _conditions_dropped = [c for c in _conditions_given if c not in config["partitio
 if _conditions_dropped and not SWEEP_POINT:
     print(f"partitions.conditions: {', '.join(_conditions_dropped)} set to null (or left empty): not run",
           file=sys.stderr)
+_custom_given = list((config.get("systems") or {}).get("custom") or {})
+drop_null_custom_systems(config)
+_custom_dropped = [c for c in _custom_given if c not in (config["systems"].get("custom") or {})]
+if _custom_dropped and not SWEEP_POINT:
+    print(f"systems.custom: {', '.join(_custom_dropped)} set to null (or left empty): not run", file=sys.stderr)
 # a value the schema rejects refused in one line naming its key (snakemake's validate prints the section's whole
 # schema); every default filled (the schema is the only place they are written: nested sections `default: {}`); a
 # DNN variant given in part completed: mgrfaults.config.validate, as load_config does outside Snakemake

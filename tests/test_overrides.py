@@ -87,6 +87,21 @@ def test_a_condition_set_to_null_is_dropped(tmp_path, repo_root):
     assert "results/partitions/mine/fold_0.csv" in plan and "results/partitions/standard/" not in plan
 
 
+def test_a_custom_system_set_to_null_is_dropped(tmp_path, repo_root):
+    # audit 54: the worked example could not be run without its slow torch system but by copying its config
+    from conftest import run_snakemake
+    from mgrfaults.config import load_config
+
+    example = repo_root / "examples" / "custom_system" / "config.yaml"
+    assert set(load_config(example)["systems"]["custom"]) == {"Texture_LogReg", "Frames_MLP"}
+    assert list(load_config(example, {"systems": {"custom": {"Frames_MLP": None}}})["systems"]["custom"]) == [
+        "Texture_LogReg"]
+    plan = run_snakemake(tmp_path, extra_args=["-n", "--configfile", str(example), "--config",
+                                               "systems={custom: {Frames_MLP: null}}"]).stdout
+    assert "systems.custom: Frames_MLP set to null (or left empty): not run" in plan
+    assert "predictions/Texture_LogReg/" in plan and "predictions/Frames_MLP/" not in plan
+
+
 def test_a_custom_systems_params_from_config_arrive_typed_as_from_a_configfile(schema):
     from mgrfaults.overrides import typed_overrides
 

@@ -170,6 +170,20 @@ def drop_null_conditions(config: dict) -> dict:
     return config
 
 
+def drop_null_custom_systems(config: dict) -> dict:
+    """``config`` without the custom systems set to null (``systems: {custom: {Frames_MLP: null}}``), in place: as a
+    condition (:func:`drop_null_conditions`), how a second ``--configfile`` or ``--config`` runs a preset or the worked
+    example without one of its systems (audit 54)."""
+    from mgrfaults.overrides import NULLS
+
+    systems = config.get("systems")
+    custom = systems.get("custom") if isinstance(systems, dict) else None
+    if isinstance(custom, dict):
+        for name in [name for name, c in custom.items() if c is None or (isinstance(c, str) and c.strip() in NULLS)]:
+            del custom[name]
+    return config
+
+
 YAML11_TEXT_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+$")
 """A number in exponent form that PyYAML leaves as text: ``1e-3`` (no dot) or ``1.0e3`` (no exponent sign), numbers
 in YAML 1.2 and JSON; YAML 1.1 reads only ``1.0e-3`` and ``1.0e+3`` as numbers. A config file's ``lr: 1e-3`` arrives
@@ -541,7 +555,7 @@ def load_config(*overlays: Mapping | str | Path) -> dict:
 
     # as the Snakefile: a config file's text where the schema wants a number (PyYAML's '1e-3') is typed first
     config = coerce_to_schema(config, _schema())
-    return validate(drop_null_conditions(config))
+    return validate(drop_null_custom_systems(drop_null_conditions(config)))
 
 
 def config_as_run(config: Mapping[str, Any], default: Mapping[str, Any] | None = None) -> dict:
