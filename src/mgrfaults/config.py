@@ -159,28 +159,27 @@ def drop_null_conditions(config: dict) -> dict:
     A ``--configfile`` merges its conditions into the default's (config/config.yaml: standard and
     fault_filtered), so a null is how a configuration runs without one of those.
     """
+    _drop_null_entries(config, "partitions", "conditions")
+    return config
+
+
+def _drop_null_entries(config: dict, section: str, key: str) -> None:
+    """The entries of ``config[section][key]`` set to null removed, in place (none where it is no mapping)."""
     from mgrfaults.overrides import NULLS
 
-    partitions = config.get("partitions")
-    conditions = partitions.get("conditions") if isinstance(partitions, dict) else None
-    if isinstance(conditions, dict):
+    parent = config.get(section)
+    entries = parent.get(key) if isinstance(parent, dict) else None
+    if isinstance(entries, dict):
         # --config delivers a nested null as its text ('null', '~'), as coerce_to_schema reads it
-        for name in [name for name, c in conditions.items() if c is None or (isinstance(c, str) and c.strip() in NULLS)]:
-            del conditions[name]
-    return config
+        for name in [name for name, e in entries.items() if e is None or (isinstance(e, str) and e.strip() in NULLS)]:
+            del entries[name]
 
 
 def drop_null_custom_systems(config: dict) -> dict:
     """``config`` without the custom systems set to null (``systems: {custom: {Frames_MLP: null}}``), in place: as a
     condition (:func:`drop_null_conditions`), how a second ``--configfile`` or ``--config`` runs a preset or the worked
     example without one of its systems (audit 54)."""
-    from mgrfaults.overrides import NULLS
-
-    systems = config.get("systems")
-    custom = systems.get("custom") if isinstance(systems, dict) else None
-    if isinstance(custom, dict):
-        for name in [name for name, c in custom.items() if c is None or (isinstance(c, str) and c.strip() in NULLS)]:
-            del custom[name]
+    _drop_null_entries(config, "systems", "custom")
     return config
 
 
