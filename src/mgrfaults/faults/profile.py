@@ -256,7 +256,8 @@ def confound_findings(profile: pd.DataFrame, bad_audio=()) -> list[str]:
                         "measures an artist confound; dataset.directory.annotations gives the artists.")
     if "look_alike_artist_excerpts" in profile.columns and whole["look_alike_artist_excerpts"]:
         findings.append(f"{whole['look_alike_artist_excerpts']} excerpts carry artist names that may be one artist's "
-                        "(the same words in another order: `Marley, Bob` and `Bob Marley`): they count as different "
+                        "(the same words in another order, `Marley, Bob` and `Bob Marley`, or letters a mark tells apart, "
+                        "`Бой` and `Бои`): they count as different "
                         "artists, and an artist-filtered split can put them in two parts; the data stage's log names "
                         "them: if they are one artist, write one spelling.")
     found = {kind: int(whole[f"detected_{kind}"]) for kind in DETECTED_KINDS}
